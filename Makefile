@@ -1,0 +1,55 @@
+# Make targets are the interface: CI calls the same ones a person types.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export AWS_DEFAULT_REGION ?= us-east-1
+# SAM CLI asks before sending usage data; never from here.
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help setup demo serve test test-fast lint build validate bench load deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv/ and install the project with its development tools
+
+demo: $(STAMP) ## run every sample through the local stack and show what was stored
+	$(BIN)/intake demo
+
+serve: $(STAMP) ## run the local stack until Ctrl-C
+	$(BIN)/intake serve
+
+test: $(STAMP) ## run the test suites
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP) ## ruff, mypy, sam validate --lint, cfn-lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy layers/shared/webhook_intake src/intake_cli
+	$(BIN)/sam validate --lint --template template.yaml
+	$(BIN)/cfn-lint template.yaml
+
+build: $(STAMP) ## sam build for python3.13 on arm64 (no Docker, no local 3.13 needed)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel
+
+bench: $(STAMP) ## benchmarks (not part of make test)
+	$(BIN)/python -m benchmarks
+
+load: $(STAMP) ## bounded flood test on the local stack (not part of make test)
+	$(BIN)/python -m benchmarks.load
+
+deploy: build ## sam deploy (ENV=dev|prod selects the samconfig.toml environment)
+	$(BIN)/sam deploy --config-env $(or $(ENV),dev)
+
+clean: ## remove build output and local state (keeps .venv)
+	rm -rf .aws-sam .intake .pytest_cache .mypy_cache .ruff_cache

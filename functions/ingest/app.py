@@ -1,0 +1,5 @@
+"""Ingest Lambda: one per vendor, chosen by the VENDOR environment variable."""
+
+from webhook_intake.ingest.lambda_handler import build_handler
+
+handler = build_handler()

@@ -1,0 +1,1 @@
+"""The consumer path: SQS batch → vendor events → normalized events → DynamoDB."""

@@ -1,0 +1,29 @@
+"""The consumer function's environment, validated once at start-up."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+class ConsumerSettings(BaseModel):
+    """What a consumer function is configured with (see template.yaml)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vendor: Annotated[str, Field(min_length=1, alias="VENDOR")]
+    table_name: Annotated[str, Field(min_length=1, alias="TABLE_NAME")]
+    retention_days: Annotated[int, Field(ge=0, alias="RETENTION_DAYS")] = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ConsumerSettings:
+        """Read ``VENDOR``, ``TABLE_NAME`` and ``RETENTION_DAYS``; a clear error if one is wrong."""
+        env = os.environ if env is None else env
+        return cls.model_validate(
+            {name: env[name] for name in ("VENDOR", "TABLE_NAME", "RETENTION_DAYS") if name in env}
+        )

@@ -1,0 +1,49 @@
+"""Builds the ingest Lambda handler from the environment (used by functions/ingest/app.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from webhook_intake.http import MalformedRequestError, Request, error
+from webhook_intake.ingest.queue import QueueSender
+from webhook_intake.ingest.service import IngestService
+from webhook_intake.ingest.settings import IngestSettings
+from webhook_intake.registry import vendor
+from webhook_intake.secrets import SecretStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+def build_service(settings: IngestSettings, logger: Logger) -> IngestService:
+    """The vendor's ingest service wired to AWS (clients are created on first use)."""
+    return IngestService(
+        contract=vendor(settings.vendor).contract(),
+        secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age),
+        queue=QueueSender(settings.queue_url),
+        logger=logger,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+
+def build_handler(
+    settings: IngestSettings | None = None,
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler for the vendor named by ``VENDOR``."""
+    settings = settings or IngestSettings.from_env()
+    logger = Logger()
+    service = build_service(settings, logger)
+
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            request = Request.from_http_api_event(event)
+        except MalformedRequestError as exc:
+            return error(400, "malformed_request", str(exc)).to_http_api()
+        return service.handle(request).to_http_api()
+
+    return handler

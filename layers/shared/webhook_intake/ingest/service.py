@@ -1,0 +1,104 @@
+"""The ingest flow shared by every vendor: authenticate, check, enqueue, answer."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from webhook_intake.delivery import Delivery, iso_millis, kept_headers
+from webhook_intake.http import Response, error
+from webhook_intake.ingest.contract import RejectedError
+from webhook_intake.ingest.queue import EnqueueError
+from webhook_intake.secrets import SecretUnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools import Logger
+
+    from webhook_intake.http import Request
+    from webhook_intake.ingest.contract import Contract
+    from webhook_intake.ingest.queue import QueueSender
+    from webhook_intake.secrets import SecretStore
+
+
+@dataclass
+class IngestService:
+    """One vendor's ingest path, with its collaborators injected."""
+
+    contract: Contract
+    secrets: SecretStore
+    queue: QueueSender
+    logger: Logger
+    max_body_bytes: int
+    clock: Callable[[], float] = field(default=time.time)
+
+    def handle(self, request: Request) -> Response:
+        """Answer one delivery. A 2xx only once the raw body is on the queue."""
+        correlation_id = self.contract.correlation_id(request)
+        self.logger.set_correlation_id(correlation_id)
+        try:
+            self.contract.check_route(request)
+            if not self._authenticated(request):
+                self.logger.warning("delivery refused", extra={"reason": "auth", "vendor": self.contract.vendor})
+                return self.contract.refusal()
+            document, text = self._read_body(request)
+            self.contract.check_envelope(request, document)
+        except RejectedError as rejected:
+            self.logger.warning(
+                "delivery refused",
+                extra={"reason": rejected.code, "vendor": self.contract.vendor, "status": rejected.status},
+            )
+            return error(rejected.status, rejected.code, rejected.message)
+        except SecretUnavailableError:
+            self.logger.exception("secret unavailable", extra={"vendor": self.contract.vendor})
+            return error(500, "unavailable", "temporarily unable to authenticate; retry later")
+        return self._enqueue(request, document, text, correlation_id)
+
+    def _authenticated(self, request: Request) -> bool:
+        now = self.clock()
+        if self.contract.authenticate(request, self.secrets.get(), now):
+            return True
+        # The credential may be one added to the secret after our cached copy was read.
+        fresh = self.secrets.refresh()
+        return fresh is not None and self.contract.authenticate(request, fresh, now)
+
+    def _read_body(self, request: Request) -> tuple[Any, str]:
+        if len(request.body) > self.max_body_bytes:
+            raise RejectedError(
+                413,
+                "payload_too_large",
+                f"body is {len(request.body)} bytes; the limit is {self.max_body_bytes}",
+            )
+        try:
+            text = request.body.decode("utf-8")
+            return json.loads(text), text
+        except UnicodeDecodeError:
+            raise RejectedError(400, "invalid_json", "body is not UTF-8") from None
+        # ValueError covers JSONDecodeError and over-long integers; RecursionError, deep nesting.
+        except (ValueError, RecursionError):
+            raise RejectedError(400, "invalid_json", "body is not valid JSON") from None
+
+    def _enqueue(self, request: Request, document: Any, text: str, correlation_id: str) -> Response:
+        delivery = Delivery(
+            vendor=self.contract.vendor,
+            received_at=iso_millis(datetime.fromtimestamp(self.clock(), UTC)),
+            correlation_id=correlation_id,
+            method=request.method,
+            path=request.path,
+            path_parameters=request.path_parameters,
+            headers=kept_headers(request.headers),
+        )
+        try:
+            message_id = self.queue.send(text, delivery)
+        except EnqueueError:
+            self.logger.exception("enqueue failed", extra={"vendor": self.contract.vendor})
+            return error(500, "enqueue_failed", "the delivery was not accepted; retry later")
+        self.logger.info(
+            "delivery accepted",
+            extra={"vendor": self.contract.vendor, "message_id": message_id, "bytes": len(request.body)},
+        )
+        return self.contract.accepted(request, document)

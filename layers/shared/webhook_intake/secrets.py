@@ -1,0 +1,58 @@
+"""Vendor secrets from AWS Secrets Manager, through Powertools parameters with caching."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+
+class SecretUnavailableError(RuntimeError):
+    """The secret could not be read: the delivery must be answered 5xx so the vendor retries."""
+
+
+class SecretStore:
+    """One vendor's secret (a JSON object), cached for ``max_age`` seconds.
+
+    A refused credential may be a new one the cache has not seen yet (a rotation in
+    progress), so :meth:`refresh` fetches again, but at most once every
+    ``refresh_interval`` seconds: probing the endpoint cannot turn into a flood of
+    Secrets Manager calls.
+    """
+
+    def __init__(
+        self,
+        secret_id: str,
+        max_age: int = 300,
+        refresh_interval: float = 10.0,
+        boto3_client: SecretsManagerClient | None = None,
+    ) -> None:
+        self._secret_id = secret_id
+        self._max_age = max_age
+        self._refresh_interval = refresh_interval
+        self._provider = SecretsProvider(boto3_client=boto3_client)
+        self._last_forced = 0.0
+
+    def get(self, force: bool = False) -> dict[str, Any]:
+        """The secret's JSON object; raises :class:`SecretUnavailableError`."""
+        try:
+            value = self._provider.get(self._secret_id, max_age=self._max_age, transform="json", force_fetch=force)
+        except (GetParameterError, TransformParameterError) as exc:
+            # The message names the secret id and the AWS error, never the value.
+            raise SecretUnavailableError(f"cannot read secret {self._secret_id}: {type(exc).__name__}") from exc
+        if not isinstance(value, dict):
+            raise SecretUnavailableError(f"secret {self._secret_id} is not a JSON object")
+        return value
+
+    def refresh(self) -> dict[str, Any] | None:
+        """A fresh copy when the rate limit allows one, else None."""
+        now = time.monotonic()
+        if now - self._last_forced < self._refresh_interval:
+            return None
+        self._last_forced = now
+        return self.get(force=True)

@@ -1,0 +1,1 @@
+"""FastComments comment webhooks."""

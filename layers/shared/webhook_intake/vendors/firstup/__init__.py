@@ -1,0 +1,1 @@
+"""Firstup webhook events."""

@@ -1,0 +1,1 @@
+"""OpenWeb notification webhook."""

@@ -1,0 +1,1 @@
+"""Viafoura engagement (user-content-action) webhooks."""

@@ -1,0 +1,1 @@
+"""Viafoura notifications webhook."""

@@ -1,0 +1,1 @@
+"""The ``intake`` CLI and the local stack that runs template.yaml on a moto server."""

@@ -1,0 +1,125 @@
+"""Lambda event payloads as AWS builds them: API Gateway HTTP API (v2.0) and SQS event sources."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+# Content types API Gateway passes as text; anything else arrives base64-encoded.
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded", "+json")
+
+
+def match_path(template_path: str, path: str) -> dict[str, str] | None:
+    """Path parameters when ``path`` matches a route path like ``/a/{event}``, else None."""
+    wanted = template_path.strip("/").split("/")
+    actual = path.strip("/").split("/")
+    if len(wanted) != len(actual):
+        return None
+    params: dict[str, str] = {}
+    for pattern, part in zip(wanted, actual, strict=True):
+        if pattern.startswith("{") and pattern.endswith("}"):
+            if not part:
+                return None
+            params[pattern[1:-1]] = unquote(part)
+        elif pattern != part:
+            return None
+    return params
+
+
+def http_api_event(
+    method: str,
+    path: str,
+    route_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    query: str = "",
+    source_ip: str = "127.0.0.1",
+    api_id: str = "local",
+) -> dict[str, Any]:
+    """An HTTP API payload-format-2.0 event, with API Gateway's header and body handling."""
+    lowered: dict[str, str] = {}
+    for name, value in headers.items():
+        key = name.lower()
+        # API Gateway joins repeated headers with commas.
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    content_type = lowered.get("content-type", "")
+    is_text = _is_text(content_type, body)
+    now = time.time()
+    params = match_path(route_path, path) or {}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": f"{method} {route_path}",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": api_id,
+            "domainName": f"{api_id}.execute-api.localhost",
+            "domainPrefix": api_id,
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex[:16] + "=",
+            "routeKey": f"{method} {route_path}",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": not is_text,
+    }
+    if params:
+        event["pathParameters"] = params
+    if body:
+        event["body"] = body.decode("utf-8") if is_text else base64.b64encode(body).decode("ascii")
+    return event
+
+
+def _is_text(content_type: str, body: bytes) -> bool:
+    if not any(marker in content_type.lower() for marker in _TEXT_TYPES):
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event a Lambda SQS event source mapping sends for ``ReceiveMessage`` results."""
+    return {"Records": [_sqs_record(message, queue_arn, region) for message in messages]}
+
+
+def _sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+    attributes = dict(message.get("Attributes", {}))
+    attributes.setdefault("ApproximateReceiveCount", "1")
+    attributes.setdefault("SentTimestamp", str(int(time.time() * 1000)))
+    attributes.setdefault("SenderId", "AIDAIENQZJOLO23YVJ4VO")
+    attributes.setdefault("ApproximateFirstReceiveTimestamp", attributes["SentTimestamp"])
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": attributes,
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value.get("DataType", "String"),
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }

@@ -1,0 +1,185 @@
+"""template.yaml read as data: functions with their routes and queues, resources, and intrinsics.
+
+The local stack and the tests build everything from this, so neither can drift from the template.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+
+class TemplateError(ValueError):
+    """The template cannot be read, or uses something the local stack does not resolve."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP API route of a function."""
+
+    method: str
+    path: str
+    function_id: str
+
+    @property
+    def route_key(self) -> str:
+        """API Gateway's ``routeKey``: ``METHOD /path``."""
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class QueueSource:
+    """An SQS event source mapping."""
+
+    queue_id: str
+    function_id: str
+    batch_size: int
+    batching_window: int
+    max_concurrency: int | None
+    report_batch_item_failures: bool
+
+
+@dataclass
+class FunctionSpec:
+    """An ``AWS::Serverless::Function`` with its Globals applied."""
+
+    logical_id: str
+    handler: str
+    code_uri: str
+    timeout: int
+    memory_size: int
+    environment: dict[str, Any]
+    routes: list[Route] = field(default_factory=list)
+    queue_sources: list[QueueSource] = field(default_factory=list)
+
+    @property
+    def app_path(self) -> Path:
+        """The handler's module file."""
+        module, _, _ = self.handler.rpartition(".")
+        return ROOT / self.code_uri / f"{module.replace('.', '/')}.py"
+
+    @property
+    def handler_name(self) -> str:
+        """The handler's attribute name in its module."""
+        return self.handler.rpartition(".")[2]
+
+
+class SamTemplate:
+    """template.yaml with parameter values (defaults, unless overridden)."""
+
+    def __init__(self, path: Path = TEMPLATE_PATH, parameters: dict[str, Any] | None = None) -> None:
+        document, problems = decode(str(path))
+        if problems or document is None:
+            raise TemplateError(f"cannot read {path}: {problems}")
+        self.path = path
+        self.document: dict[str, Any] = document
+        self.resources: dict[str, dict[str, Any]] = dict(document.get("Resources", {}))
+        self.parameters: dict[str, Any] = {
+            name: spec.get("Default") for name, spec in document.get("Parameters", {}).items()
+        }
+        self.parameters.update(parameters or {})
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        """Properties of every resource of ``resource_type``, by logical id."""
+        return {
+            logical_id: dict(resource.get("Properties", {}))
+            for logical_id, resource in self.resources.items()
+            if resource.get("Type") == resource_type
+        }
+
+    def functions(self) -> list[FunctionSpec]:
+        """Every serverless function, Globals applied, events read."""
+        globals_ = dict(self.document.get("Globals", {}).get("Function", {}))
+        global_env = dict(globals_.get("Environment", {}).get("Variables", {}))
+        specs = []
+        for logical_id, props in self.of_type("AWS::Serverless::Function").items():
+            env = {**global_env, **dict(props.get("Environment", {}).get("Variables", {}))}
+            spec = FunctionSpec(
+                logical_id=logical_id,
+                handler=str(props.get("Handler", globals_.get("Handler"))),
+                code_uri=str(props.get("CodeUri", globals_.get("CodeUri", ""))),
+                timeout=int(self.value(props.get("Timeout", globals_.get("Timeout", 3)))),
+                memory_size=int(self.value(props.get("MemorySize", globals_.get("MemorySize", 128)))),
+                environment=env,
+            )
+            for event in dict(props.get("Events", {})).values():
+                self._add_event(spec, event.get("Type"), dict(event.get("Properties", {})))
+            specs.append(spec)
+        return specs
+
+    def _add_event(self, spec: FunctionSpec, event_type: str, props: dict[str, Any]) -> None:
+        if event_type == "HttpApi":
+            spec.routes.append(Route(str(props["Method"]).upper(), str(props["Path"]), spec.logical_id))
+        elif event_type == "SQS":
+            scaling = props.get("ScalingConfig") or {}
+            concurrency = scaling.get("MaximumConcurrency")
+            spec.queue_sources.append(
+                QueueSource(
+                    queue_id=_getatt_target(props["Queue"]),
+                    function_id=spec.logical_id,
+                    batch_size=int(self.value(props.get("BatchSize", 10))),
+                    batching_window=int(self.value(props.get("MaximumBatchingWindowInSeconds", 0))),
+                    max_concurrency=int(self.value(concurrency)) if concurrency is not None else None,
+                    report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                )
+            )
+
+    def value(self, value: Any, refs: dict[str, str] | None = None, attrs: dict[str, str] | None = None) -> Any:
+        """Resolve intrinsics: ``Ref`` to parameters, pseudo parameters or ``refs``; ``GetAtt``; ``Sub``."""
+        refs = {**self.parameters, **(refs or {})}
+        attrs = attrs or {}
+        return _resolve(value, refs, attrs)
+
+
+def _getatt_target(value: Any) -> str:
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return str(target[0] if isinstance(target, list) else str(target).split(".")[0])
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    raise TemplateError(f"cannot tell which resource {value!r} names")
+
+
+_SUB = re.compile(r"\$\{([^}!]+)\}")
+
+
+def _resolve(value: Any, refs: dict[str, Any], attrs: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref" or key.startswith("Fn::"):
+                return _intrinsic(key, arg, refs, attrs)
+        return {k: _resolve(v, refs, attrs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, refs, attrs) for v in value]
+    return value
+
+
+def _intrinsic(key: str, arg: Any, refs: dict[str, Any], attrs: dict[str, str]) -> Any:
+    if key == "Ref":
+        return _lookup(str(arg), refs, attrs)
+    if key == "Fn::GetAtt":
+        return _lookup(".".join(arg) if isinstance(arg, list) else str(arg), refs, attrs)
+    if key == "Fn::Sub":
+        text, extra = (arg[0], arg[1]) if isinstance(arg, list) else (arg, {})
+        local = {**refs, **{k: _resolve(v, refs, attrs) for k, v in dict(extra).items()}}
+        return _SUB.sub(lambda m: str(_lookup(m.group(1), local, attrs)), str(text))
+    if key == "Fn::Join":
+        separator, items = arg
+        return str(separator).join(str(_resolve(item, refs, attrs)) for item in items)
+    raise TemplateError(f"the local stack does not resolve {key}")
+
+
+def _lookup(name: str, refs: dict[str, Any], attrs: dict[str, str]) -> Any:
+    if name in refs:
+        return refs[name]
+    if name in attrs:
+        return attrs[name]
+    raise TemplateError(f"nothing resolves {name!r} (is the resource created yet?)")
