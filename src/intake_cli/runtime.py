@@ -46,7 +46,7 @@ class LocalRuntime:
             spec.logical_id: LocalFunction(spec, stack.environment(spec), stack.region) for spec in stack.functions()
         }
         self.routes: list[Route] = [route for spec in stack.functions() for route in spec.routes]
-        sqs = session.client("sqs", endpoint_url=endpoint_url)
+        self.sqs = sqs = session.client("sqs", endpoint_url=endpoint_url)
         self.pollers = [
             QueuePoller(
                 sqs=sqs,

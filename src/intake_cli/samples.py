@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from webhook_intake.registry import vendor
 
 from intake_cli.template import ROOT
-from webhook_intake.registry import vendor
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SAMPLES_DIR = ROOT / "events"
 DEV_SECRETS = ROOT / "config" / "secrets.local.json"

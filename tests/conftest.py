@@ -1,0 +1,104 @@
+"""Shared fixtures: AWS is moto (in-process), built from template.yaml itself."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from webhook_intake.clients import client
+
+from intake_cli.provision import provision
+from intake_cli.runtime import LocalRuntime
+from intake_cli.samples import load_secrets
+from intake_cli.template import SamTemplate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and no endpoint override: nothing here can reach real AWS."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "WebhookIntake",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    client.cache_clear()
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests run with sockets disabled."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("network access in a unit test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.fixture
+def secrets() -> dict[str, dict[str, Any]]:
+    """The committed development secrets (config/secrets.local.json)."""
+    return load_secrets()
+
+
+@pytest.fixture
+def aws() -> Iterator[boto3.session.Session]:
+    """An in-process moto backend."""
+    with mock_aws():
+        yield boto3.session.Session(region_name=REGION)
+
+
+@pytest.fixture
+def stack_name(request: pytest.FixtureRequest) -> str:
+    """A unique stack name per test, so resources never collide."""
+    import uuid
+
+    return f"wi-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def runtime(aws: boto3.session.Session, secrets: dict[str, dict[str, Any]], stack_name: str) -> LocalRuntime:
+    """template.yaml provisioned on moto, with every function wired as Lambda would run it.
+
+    Failed records come back at once (``retry_visibility=0``) so redrive happens in-test.
+    """
+    stack = provision(SamTemplate(), aws, stack_name, secrets)
+    return LocalRuntime(stack, aws, retry_visibility=0)
+
+
+def queue_messages(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    """Every message on a queue (received, then made visible again; each peek counts as a receive)."""
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        if not batch:
+            break
+        messages.extend(batch)
+    for message in messages:
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    return messages
+
+
+def json_body(text: bytes) -> Any:
+    """A response body as JSON."""
+    return json.loads(text)

@@ -1,0 +1,183 @@
+"""Refusals, rotation, limits, enqueue failure, duplicates and poison records, on the template's stack."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from webhook_intake.registry import VENDORS
+
+from intake_cli.events import sqs_event
+from intake_cli.samples import build_request, sample_files, sample_request
+from tests.conftest import queue_messages
+from tests.integration.test_pipeline import AUTH_FAILURE, depth, dlq_url, queue_url, send, send_body, stored
+
+if TYPE_CHECKING:
+    from intake_cli.runtime import LocalRuntime
+
+TOKEN_VENDORS = ["viafoura-engagement", "viafoura-notifications", "firstup", "openweb"]
+
+
+def notifications_body(*uuids: str | None, request_uuid: str = "r-1") -> bytes:
+    notes = [
+        {"notification_type": "follow", "time": 1790000000000, **({"notification_uuid": u} if u else {"poison": True})}
+        for u in uuids
+    ]
+    return json.dumps(
+        {"request_uuid": request_uuid, "time": 1790000000000, "version": 1, "notifications": notes}
+    ).encode()
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_a_wrong_credential_gets_the_vendors_auth_status_and_nothing_is_queued(
+    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    response = send(runtime, vendor_key, sample_files(vendor_key)[0], secrets, bad_auth=True)
+    assert response.status == AUTH_FAILURE[vendor_key]
+    assert response.json()["error"] in {"unauthorized", "forbidden"}
+    assert depth(runtime, queue_url(runtime, vendor_key)) == 0
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_a_missing_credential_is_refused_too(runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
+    request = sample_request(vendor_key, sample_files(vendor_key)[0], secrets)
+    credential_headers = {"authorization", "x-openweb-notification-event-webhook-token", "x-fastcomments-signature"}
+    headers = {k: v for k, v in request.headers.items() if k not in credential_headers}
+    response = runtime.request(request.method, request.path, headers, request.body)
+    assert response.status == AUTH_FAILURE[vendor_key]
+    assert depth(runtime, queue_url(runtime, vendor_key)) == 0
+
+
+@pytest.mark.parametrize("vendor_key", TOKEN_VENDORS)
+def test_the_second_of_two_configured_tokens_is_accepted(
+    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    previous_only = {**secrets[vendor_key], "tokens": secrets[vendor_key]["tokens"][1:]}
+    sample = sample_files(vendor_key)[0]
+    response = send_body(runtime, vendor_key, sample.read_bytes(), previous_only, sample.stem)
+    assert response.status in {200, 204}
+    assert depth(runtime, queue_url(runtime, vendor_key)) == 1
+
+
+def test_a_fastcomments_signature_ten_minutes_old_is_refused(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    sample = sample_files("fastcomments")[0]
+    request = sample_request("fastcomments", sample, secrets, now=time.time() - 600)
+    response = runtime.request(request.method, request.path, request.headers, request.body)
+    assert response.status == 401
+    assert depth(runtime, queue_url(runtime, "fastcomments")) == 0
+
+
+def test_a_fastcomments_legacy_token_is_accepted(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    sample = sample_files("fastcomments")[0]
+    headers = {"token": secrets["fastcomments"]["api_secret"], "content-type": "application/json"}
+    response = runtime.request("PUT", "/webhooks/fastcomments/comment-created", headers, sample.read_bytes())
+    assert response.status == 200
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_a_body_that_is_not_json_is_400(runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
+    response = send_body(runtime, vendor_key, b"<xml>not json</xml>", secrets[vendor_key])
+    assert response.status == 400
+    assert response.json() == {"error": "invalid_json", "message": "body is not valid JSON"}
+    assert depth(runtime, queue_url(runtime, vendor_key)) == 0
+
+
+@pytest.mark.parametrize("vendor_key", ["viafoura-engagement", "viafoura-notifications", "openweb", "fastcomments"])
+def test_json_without_the_vendors_envelope_is_400(
+    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    response = send_body(runtime, vendor_key, b'{"hello": "world"}', secrets[vendor_key])
+    assert response.status == 400
+    assert response.json()["error"] == "invalid_envelope"
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_an_oversized_body_is_413(runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
+    body = json.dumps({"padding": "x" * 1_100_000}).encode()
+    response = send_body(runtime, vendor_key, body, secrets[vendor_key])
+    assert response.status == 413
+    assert response.json()["error"] == "payload_too_large"
+    assert depth(runtime, queue_url(runtime, vendor_key)) == 0
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_a_queue_that_cannot_be_reached_is_a_5xx(
+    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    runtime.sqs.delete_queue(QueueUrl=queue_url(runtime, vendor_key))
+    response = send(runtime, vendor_key, sample_files(vendor_key)[0], secrets)
+    assert response.status >= 500
+    assert response.json()["error"] == "enqueue_failed"
+
+
+def test_an_unknown_route_is_404(runtime: LocalRuntime) -> None:
+    assert runtime.request("POST", "/webhooks/unknown", {}, b"{}").status == 404
+    assert runtime.request("GET", "/webhooks/firstup", {}, b"").status == 404
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_the_same_delivery_twice_is_stored_once(
+    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    sample = sample_files(vendor_key)[0]
+    first = send(runtime, vendor_key, sample, secrets)
+    runtime.drain()
+    count = len(stored(runtime))
+    second = send(runtime, vendor_key, sample, secrets)
+    runtime.drain()
+    assert first.status == second.status
+    assert len(stored(runtime)) == count > 0
+
+
+def test_the_same_event_in_two_viafoura_batches_is_stored_once(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    event = {"event_uuid": "shared-event", "message_type": "livecomment_post", "action": "liked", "time": 1790000000000}
+    other = {**event, "event_uuid": "other-event"}
+    for request_uuid, events in (("batch-1", [event]), ("batch-2", [other, event])):
+        body = json.dumps({"request_uuid": request_uuid, "time": 1790000000001, "version": 1, "events": events})
+        assert send_body(runtime, "viafoura-engagement", body.encode(), secrets["viafoura-engagement"]).status == 200
+    runtime.drain()
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["other-event", "shared-event"]
+
+
+def test_only_the_poison_record_of_a_batch_fails_and_it_reaches_the_dlq_byte_identical(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given three deliveries on the notifications queue, the middle one with an event that cannot be normalized
+    secret = secrets["viafoura-notifications"]
+    bodies = [notifications_body("n-1"), notifications_body("n-2", None, request_uuid="r-2"), notifications_body("n-3")]
+    for body in bodies:
+        assert send_body(runtime, "viafoura-notifications", body, secret).status == 204
+
+    # When the consumer gets them as one batch
+    url = queue_url(runtime, "viafoura-notifications")
+    messages = queue_messages(runtime.sqs, url)
+    assert len(messages) == 3
+    poison_id = next(m["MessageId"] for m in messages if m["Body"].encode() == bodies[1])
+    consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    response = consumer.invoke(sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1"))
+
+    # Then only the poison record is reported, and the good events (n-2 included) are stored
+    assert response == {"batchItemFailures": [{"itemIdentifier": poison_id}]}
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["n-1", "n-2", "n-3"]
+
+    # And after MaxReceiveCount receives the poison record is in the DLQ exactly as sent
+    runtime.drain()
+    assert depth(runtime, url) == 0
+    (dead,) = queue_messages(runtime.sqs, dlq_url(runtime, "viafoura-notifications"))
+    assert dead["Body"].encode() == bodies[1]
+    assert dead["MessageAttributes"]["vendor"]["StringValue"] == "viafoura-notifications"
+    receives = int(dead["Attributes"]["ApproximateReceiveCount"])
+    max_receive = int(runtime.stack.template.parameters["MaxReceiveCount"])
+    assert receives >= max_receive
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["n-1", "n-2", "n-3"]
+
+
+def test_a_firstup_ping_is_answered_2xx_and_recorded(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    request = build_request("firstup", b'{"ping": "hello"}', secrets["firstup"])
+    assert runtime.request(request.method, request.path, request.headers, request.body).status == 200
+    runtime.drain()
+    (item,) = stored(runtime)
+    assert item["event_type"] == "webhook.ping"
+    assert item["event_id"] == request.headers["x-socialchorus-delivery"]
