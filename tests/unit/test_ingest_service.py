@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 from webhook_intake.http import Request
 from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.ingest.service import IngestService
+from webhook_intake.observability import vendor_metrics
 from webhook_intake.registry import vendor
 from webhook_intake.secrets import SecretUnavailableError
 
@@ -58,6 +59,7 @@ def service(vendor_key: str, secrets: FakeSecrets, queue: FakeQueue, max_body: i
         secrets=secrets,  # type: ignore[arg-type]
         queue=queue,  # type: ignore[arg-type]
         logger=Logger(service="test"),
+        metrics=vendor_metrics(vendor_key),
         max_body_bytes=max_body,
         clock=lambda: 1_790_000_000.0,
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
 from webhook_intake.consumer.service import ConsumerService
 from webhook_intake.consumer.settings import ConsumerSettings
+from webhook_intake.observability import vendor_metrics
 from webhook_intake.registry import vendor
 from webhook_intake.repository import EventRepository
 
@@ -25,16 +26,21 @@ def build_handler(
     """The SQS-triggered handler for the vendor named by ``VENDOR`` (partial batch responses)."""
     settings = settings or ConsumerSettings.from_env()
     logger = Logger()
+    metrics = vendor_metrics(settings.vendor)
+    tracer = Tracer()
     service = ConsumerService(
         normalizer=vendor(settings.vendor).normalizer(),
         repository=repository or EventRepository(settings.table_name, settings.retention_days),
         logger=logger,
+        metrics=metrics,
     )
     # A batch where every record fails is still a partial response: the event source
     # mapping retries each record and dead-letters it on its own receive count.
     processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
 
     @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return dict(
             process_partial_response(
@@ -42,4 +48,4 @@ def build_handler(
             )
         )
 
-    return handler
+    return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from webhook_intake.consumer.normalizing import PoisonRecordError
 from webhook_intake.delivery import Delivery
+from webhook_intake.observability import Metric, count, count_by, milliseconds
 from webhook_intake.repository import PutOutcome
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger, Metrics
     from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
+    from webhook_intake.consumer.models import NormalizedEvent
     from webhook_intake.consumer.normalizing import VendorNormalizer
     from webhook_intake.repository import EventRepository
 
@@ -27,6 +33,7 @@ class ConsumerService:
     normalizer: VendorNormalizer
     repository: EventRepository
     logger: Logger
+    metrics: Metrics
 
     def handle_record(self, record: SqsRecordModel) -> dict[str, int]:
         """Store every event of ``record``; raise if any event could not be normalized.
@@ -38,11 +45,28 @@ class ConsumerService:
             {name: attribute.model_dump() for name, attribute in record.messageAttributes.items()}
         )
         self.logger.set_correlation_id(delivery.correlation_id or record.messageId)
-        result = self.normalizer.normalize(str(record.body), delivery)
+        try:
+            result = self.normalizer.normalize(str(record.body), delivery)
+        except PoisonRecordError:
+            count(self.metrics, Metric.NORMALIZATION_FAILURES)
+            raise
         counts = {PutOutcome.STORED.value: 0, PutOutcome.DUPLICATE.value: 0}
+        stored_types: Counter[str] = Counter()
         for event in result.events:
             outcome = self.repository.put_event(event)
             counts[outcome.value] += 1
+            if outcome is PutOutcome.STORED:
+                stored_types[event.event_type] += 1
+                self._lags(event)
+        # Per vendor (alarms, dashboard) and per vendor and event type (drill-down).
+        if stored_types:
+            count(self.metrics, Metric.STORED, stored_types.total())
+        for event_type, stored in stored_types.items():
+            count_by(self.normalizer.vendor, Metric.STORED, "event_type", event_type, stored)
+        if counts[PutOutcome.DUPLICATE.value]:
+            count(self.metrics, Metric.DUPLICATES, counts[PutOutcome.DUPLICATE.value])
+        if result.errors:
+            count(self.metrics, Metric.NORMALIZATION_FAILURES, len(result.errors))
         self.logger.info(
             "record processed",
             extra={"message_id": record.messageId, "failed": len(result.errors), **counts},
@@ -50,3 +74,16 @@ class ConsumerService:
         if result.errors:
             raise EventsRejectedError(f"{len(result.errors)} event(s) not normalized: " + " | ".join(result.errors))
         return counts
+
+    def _lags(self, event: NormalizedEvent) -> None:
+        """Vendor event time → stored, and accepted by ingest → stored, in milliseconds."""
+        now_ms = time.time() * 1000
+        for metric, moment in (
+            (Metric.END_TO_END_LAG, event.occurred_at),
+            (Metric.INGEST_TO_STORE_LAG, event.received_at),
+        ):
+            try:
+                then_ms = datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000
+            except ValueError:
+                continue
+            milliseconds(self.metrics, metric, max(0.0, now_ms - then_ms))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from webhook_intake.http import MalformedRequestError, Request, error
 from webhook_intake.ingest.queue import QueueSender
 from webhook_intake.ingest.service import IngestService
 from webhook_intake.ingest.settings import IngestSettings
+from webhook_intake.observability import vendor_metrics
 from webhook_intake.registry import vendor
 from webhook_intake.secrets import SecretStore
 
@@ -19,13 +20,14 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-def build_service(settings: IngestSettings, logger: Logger) -> IngestService:
+def build_service(settings: IngestSettings, logger: Logger, metrics: Metrics) -> IngestService:
     """The vendor's ingest service wired to AWS (clients are created on first use)."""
     return IngestService(
         contract=vendor(settings.vendor).contract(),
         secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age),
         queue=QueueSender(settings.queue_url),
         logger=logger,
+        metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
     )
 
@@ -36,9 +38,13 @@ def build_handler(
     """The Lambda handler for the vendor named by ``VENDOR``."""
     settings = settings or IngestSettings.from_env()
     logger = Logger()
-    service = build_service(settings, logger)
+    metrics = vendor_metrics(settings.vendor)
+    tracer = Tracer()
+    service = build_service(settings, logger, metrics)
 
     @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             request = Request.from_http_api_event(event)
@@ -46,4 +52,4 @@ def build_handler(
             return error(400, "malformed_request", str(exc)).to_http_api()
         return service.handle(request).to_http_api()
 
-    return handler
+    return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped

@@ -12,12 +12,13 @@ from webhook_intake.delivery import Delivery, iso_millis, kept_headers
 from webhook_intake.http import Response, error
 from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import EnqueueError
+from webhook_intake.observability import Metric, count, count_by
 from webhook_intake.secrets import SecretUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger, Metrics
 
     from webhook_intake.http import Request
     from webhook_intake.ingest.contract import Contract
@@ -33,6 +34,7 @@ class IngestService:
     secrets: SecretStore
     queue: QueueSender
     logger: Logger
+    metrics: Metrics
     max_body_bytes: int
     clock: Callable[[], float] = field(default=time.time)
 
@@ -40,14 +42,17 @@ class IngestService:
         """Answer one delivery. A 2xx only once the raw body is on the queue."""
         correlation_id = self.contract.correlation_id(request)
         self.logger.set_correlation_id(correlation_id)
+        count(self.metrics, Metric.RECEIVED)
         try:
             self.contract.check_route(request)
             if not self._authenticated(request):
+                count(self.metrics, Metric.AUTH_FAILURES)
                 self.logger.warning("delivery refused", extra={"reason": "auth", "vendor": self.contract.vendor})
                 return self.contract.refusal()
             document, text = self._read_body(request)
             self.contract.check_envelope(request, document)
         except RejectedError as rejected:
+            count_by(self.contract.vendor, Metric.REJECTED, "reason", rejected.code)
             self.logger.warning(
                 "delivery refused",
                 extra={"reason": rejected.code, "vendor": self.contract.vendor, "status": rejected.status},
@@ -95,8 +100,10 @@ class IngestService:
         try:
             message_id = self.queue.send(text, delivery)
         except EnqueueError:
+            count(self.metrics, Metric.ENQUEUE_FAILURES)
             self.logger.exception("enqueue failed", extra={"vendor": self.contract.vendor})
             return error(500, "enqueue_failed", "the delivery was not accepted; retry later")
+        count(self.metrics, Metric.ENQUEUED)
         self.logger.info(
             "delivery accepted",
             extra={"vendor": self.contract.vendor, "message_id": message_id, "bytes": len(request.body)},

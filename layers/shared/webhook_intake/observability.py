@@ -1,0 +1,56 @@
+"""Metric names and the Powertools Metrics objects both paths use (no pydantic).
+
+Namespace: ``POWERTOOLS_METRICS_NAMESPACE`` (template Globals). Every metric carries the
+``vendor`` dimension; ``DeliveriesRejected`` adds ``reason`` and ``EventsStored`` adds
+``event_type``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+
+class Metric(StrEnum):
+    """Every metric the functions emit (the dashboard and alarms in template.yaml use these names)."""
+
+    RECEIVED = "DeliveriesReceived"
+    AUTH_FAILURES = "AuthFailures"
+    REJECTED = "DeliveriesRejected"
+    ENQUEUED = "DeliveriesEnqueued"
+    ENQUEUE_FAILURES = "EnqueueFailures"
+    STORED = "EventsStored"
+    DUPLICATES = "DuplicateEvents"
+    NORMALIZATION_FAILURES = "NormalizationFailures"
+    END_TO_END_LAG = "EndToEndLag"
+    INGEST_TO_STORE_LAG = "IngestToStoreLag"
+
+
+def vendor_metrics(vendor: str) -> Metrics:
+    """The function's metrics, every one dimensioned by ``vendor``.
+
+    A provider of its own: plain ``Metrics()`` objects share one class-level metric set, so
+    two vendors' functions in one process (the local stack, the tests) would mix dimensions.
+    """
+    return Metrics(provider=AmazonCloudWatchEMFProvider(default_dimensions={"vendor": vendor}))
+
+
+def count(metrics: Metrics, metric: Metric, value: float = 1) -> None:
+    """Add to a per-vendor counter, flushed with the invocation."""
+    metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
+
+
+def milliseconds(metrics: Metrics, metric: Metric, value: float) -> None:
+    """Record a latency sample, flushed with the invocation."""
+    metrics.add_metric(name=metric.value, unit=MetricUnit.Milliseconds, value=value)
+
+
+def count_by(vendor: str, metric: Metric, dimension: str, label: str, value: float = 1) -> None:
+    """A counter with one more dimension than ``vendor`` (written at once, as its own EMF record)."""
+    with single_metric(
+        name=metric.value, unit=MetricUnit.Count, value=value, default_dimensions={"vendor": vendor}
+    ) as one:
+        one.add_dimension(name=dimension, value=label)

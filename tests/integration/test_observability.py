@@ -1,0 +1,190 @@
+"""What an on-call engineer sees: EMF metrics with the right dimensions, and logs free of personal data."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from webhook_intake.registry import VENDORS
+
+from intake_cli.samples import build_request, sample_files
+from tests.integration.test_delivery_contracts import notifications_body
+from tests.integration.test_pipeline import send, send_body
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from intake_cli.runtime import LocalRuntime
+
+
+def emf_records(text: str) -> list[dict[str, Any]]:
+    """Every CloudWatch embedded-metric-format record printed."""
+    records = []
+    for line in text.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            records.append(json.loads(line))
+    return records
+
+
+def metric_points(text: str) -> list[tuple[str, dict[str, str], Any]]:
+    """(metric name, dimensions, value) for every metric in every EMF record."""
+    points = []
+    for record in emf_records(text):
+        (directive,) = record["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "WebhookIntake"
+        dimension_names = [name for group in directive["Dimensions"] for name in group]
+        dimensions = {name: record[name] for name in dimension_names}
+        for metric in directive["Metrics"]:
+            points.append((metric["Name"], dimensions, record[metric["Name"]]))
+    return points
+
+
+def total(points: list[tuple[str, dict[str, str], Any]], name: str, **dimensions: str) -> float:
+    found = 0.0
+    for metric, dims, value in points:
+        if metric == name and all(dims.get(k) == v for k, v in dimensions.items()):
+            found += sum(value) if isinstance(value, list) else value
+    return found
+
+
+def test_an_accepted_delivery_counts_received_enqueued_stored_and_lag(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    send(runtime, "openweb", sample_files("openweb")[0], secrets)
+    runtime.drain()
+    points = metric_points(capsys.readouterr().out)
+    assert total(points, "DeliveriesReceived", vendor="openweb") == 1
+    assert total(points, "DeliveriesEnqueued", vendor="openweb") == 1
+    assert total(points, "EventsStored", vendor="openweb", event_type="followed_user.posted") == 1
+    per_vendor = [v for name, dims, v in points if name == "EventsStored" and "event_type" not in dims]
+    assert per_vendor == [[1.0]]
+    lags = [(name, dims) for name, dims, _ in points if name in {"EndToEndLag", "IngestToStoreLag"}]
+    assert sorted(name for name, _ in lags) == ["EndToEndLag", "IngestToStoreLag"]
+    assert all(dims == {"vendor": "openweb", "service": "webhook-intake"} for _, dims in lags)
+
+
+def test_a_duplicate_counts_as_duplicate_not_stored(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = sample_files("firstup")[0]
+    send(runtime, "firstup", sample, secrets)
+    runtime.drain()
+    capsys.readouterr()
+    send(runtime, "firstup", sample, secrets)
+    runtime.drain()
+    points = metric_points(capsys.readouterr().out)
+    assert total(points, "DuplicateEvents", vendor="firstup") == 1
+    assert total(points, "EventsStored", vendor="firstup") == 0
+
+
+def test_an_auth_failure_and_a_rejection_count_with_their_reason(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    send(runtime, "viafoura-engagement", sample_files("viafoura-engagement")[0], secrets, bad_auth=True)
+    send_body(runtime, "fastcomments", b"not json", secrets["fastcomments"])
+    points = metric_points(capsys.readouterr().out)
+    assert total(points, "AuthFailures", vendor="viafoura-engagement") == 1
+    assert total(points, "DeliveriesEnqueued") == 0
+    assert total(points, "DeliveriesRejected", vendor="fastcomments", reason="invalid_json") == 1
+
+
+def test_a_poison_event_counts_a_normalization_failure(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    send_body(runtime, "viafoura-notifications", notifications_body(None), secrets["viafoura-notifications"])
+    runtime.pollers[1].poll_once()
+    points = metric_points(capsys.readouterr().out)
+    assert total(points, "NormalizationFailures", vendor="viafoura-notifications") == 1
+    assert total(points, "EventsStored", vendor="viafoura-notifications") == 0
+
+
+class LogCapture(logging.Handler):
+    """Every line the functions log, formatted exactly as CloudWatch would receive it."""
+
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        if formatter:
+            self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def function_logs(runtime: LocalRuntime) -> Iterator[LogCapture]:
+    for function in runtime.functions.values():
+        assert function.handler  # load every handler, so their loggers exist
+    service_logger = logging.getLogger("webhook-intake")
+    formatter = service_logger.handlers[0].formatter if service_logger.handlers else None
+    capture = LogCapture(formatter)
+    loggers = [service_logger, logging.getLogger("aws_lambda_powertools"), logging.getLogger()]
+    for logger in loggers:
+        logger.addHandler(capture)
+    previous = service_logger.level
+    service_logger.setLevel(logging.DEBUG)
+    yield capture
+    service_logger.setLevel(previous)
+    for logger in loggers:
+        logger.removeHandler(capture)
+
+
+PERSONAL_KEYS = {"comment", "commentHTML", "commenterEmail", "commenterName", "body", "text", "name",
+                 "display_name", "user_name", "post_text", "reply_text", "description", "title"}  # fmt: skip
+
+
+def personal_strings(node: Any) -> set[str]:
+    """Comment texts, names and e-mail addresses anywhere in a sample."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in PERSONAL_KEYS and isinstance(value, str) and len(value) >= 5:
+                found.add(value)
+            found |= personal_strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= personal_strings(item)
+    return found
+
+
+def sensitive_values(secrets: dict[str, Any]) -> set[str]:
+    """Every secret, and every comment text, name and e-mail address the samples carry."""
+    values: set[str] = set()
+    for secret in secrets.values():
+        for value in secret.values():
+            values.update(value if isinstance(value, list) else [value])
+    for vendor_key in VENDORS:
+        for path in sample_files(vendor_key):
+            values |= personal_strings(json.loads(path.read_text()))
+    # Firstup names are event names, not people.
+    return {v for v in values if not v.startswith(("content_", "channel_", "campaign_", "user_notification"))}
+
+
+def test_logs_and_error_bodies_never_hold_secrets_comment_text_names_or_emails(
+    runtime: LocalRuntime, secrets: dict[str, Any], function_logs: LogCapture
+) -> None:
+    bodies: list[bytes] = []
+    for vendor_key in VENDORS:
+        for path in sample_files(vendor_key):
+            bodies.append(send(runtime, vendor_key, path, secrets).body)
+            bodies.append(send(runtime, vendor_key, path, secrets, bad_auth=True).body)
+        # A body that fails validation, carrying a comment text, must not be echoed either
+        request = build_request(vendor_key, b'{"comment": "private words here", "x": [}', secrets[vendor_key])
+        bodies.append(runtime.request(request.method, request.path, request.headers, request.body).body)
+    poison = notifications_body(None).replace(
+        b'"poison": true', b'"payload": {"content": {"body": "private reply text"}}'
+    )
+    send_body(runtime, "viafoura-notifications", poison, secrets["viafoura-notifications"])
+    runtime.drain()
+
+    sensitive = sensitive_values(secrets) | {"private words here", "private reply text"}
+    assert {"bob@example.com", "Alice Example", secrets["fastcomments"]["api_secret"]} <= sensitive
+    logged = "\n".join(function_logs.lines)
+    assert len(function_logs.lines) > 100
+    assert "NormalizationFailures" not in logged  # metrics are not logs
+    leaks = sorted(value for value in sensitive if value in logged)
+    assert leaks == []
+    echoed = sorted(value for value in sensitive for body in bodies if value.encode() in body)
+    assert echoed == []
