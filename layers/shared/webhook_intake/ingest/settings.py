@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-# SQS takes 1 MiB per message, attributes included; a few KiB stay free for ours.
+# SQS takes 1 MiB per message, attributes included; a few KiB stay free for ours. A larger
+# body goes through S3 (claim check), up to API Gateway's own 10 MB limit.
 SQS_MAX_MESSAGE_BYTES = 1_048_576
 ATTRIBUTE_ALLOWANCE_BYTES = 4_096
-DEFAULT_MAX_BODY_BYTES = SQS_MAX_MESSAGE_BYTES - ATTRIBUTE_ALLOWANCE_BYTES
+DEFAULT_INLINE_MAX_BYTES = SQS_MAX_MESSAGE_BYTES - ATTRIBUTE_ALLOWANCE_BYTES
+DEFAULT_MAX_BODY_BYTES = 10 * 1_048_576
 DEFAULT_SECRET_MAX_AGE = 300
 
 
@@ -23,14 +25,16 @@ class SettingsError(RuntimeError):
     """The function's environment is incomplete or wrong: fail at start-up, loudly."""
 
 
-def _required(env: Mapping[str, str], name: str) -> str:
+def required(env: Mapping[str, str], name: str) -> str:
+    """A variable that must be set and not blank."""
     value = env.get(name, "").strip()
     if not value:
         raise SettingsError(f"environment variable {name} is required")
     return value
 
 
-def _integer(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+def integer(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """An optional integer variable with a lower bound."""
     text = env.get(name, "").strip()
     if not text:
         return default
@@ -50,17 +54,21 @@ class IngestSettings:
     vendor: str
     queue_url: str
     secret_id: str
+    payload_bucket: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES
     secret_max_age: int = DEFAULT_SECRET_MAX_AGE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
-        """Read ``VENDOR``, ``QUEUE_URL``, ``SECRET_ID`` and the optional limits."""
+        """Read ``VENDOR``, ``QUEUE_URL``, ``SECRET_ID``, the optional ``PAYLOAD_BUCKET`` and limits."""
         env = os.environ if env is None else env
         return cls(
-            vendor=_required(env, "VENDOR"),
-            queue_url=_required(env, "QUEUE_URL"),
-            secret_id=_required(env, "SECRET_ID"),
-            max_body_bytes=_integer(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1),
-            secret_max_age=_integer(env, "SECRET_MAX_AGE_SECONDS", DEFAULT_SECRET_MAX_AGE, 0),
+            vendor=required(env, "VENDOR"),
+            queue_url=required(env, "QUEUE_URL"),
+            secret_id=required(env, "SECRET_ID"),
+            payload_bucket=env.get("PAYLOAD_BUCKET", "").strip() or None,
+            max_body_bytes=integer(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1),
+            inline_max_bytes=integer(env, "INLINE_MAX_BYTES", DEFAULT_INLINE_MAX_BYTES, 1),
+            secret_max_age=integer(env, "SECRET_MAX_AGE_SECONDS", DEFAULT_SECRET_MAX_AGE, 0),
         )

@@ -1,0 +1,5 @@
+"""OpenWeb OAuth2 token Lambda: POST /oauth/openweb/token (client_secret_jwt → access token)."""
+
+from webhook_intake.vendors.openweb.token_handler import build_handler
+
+handler = build_handler()

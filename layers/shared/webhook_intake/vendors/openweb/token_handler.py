@@ -1,0 +1,93 @@
+"""Builds the OpenWeb token Lambda handler from the environment (used by functions/openweb_token/app.py)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from aws_lambda_powertools import Logger, Tracer
+
+from webhook_intake.http import MalformedRequestError, Request
+from webhook_intake.ingest.settings import DEFAULT_SECRET_MAX_AGE, SettingsError, integer, required
+from webhook_intake.secrets import SecretStore
+from webhook_intake.vendors.openweb.oauth import (
+    DEFAULT_ACCESS_TOKEN_TTL,
+    MAX_ACCESS_TOKEN_TTL,
+    MIN_ACCESS_TOKEN_TTL,
+    InvalidRequestError,
+)
+from webhook_intake.vendors.openweb.replay import UsedAssertions
+from webhook_intake.vendors.openweb.token_service import TokenService, oauth_error
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSettings:
+    """What the token function is configured with (see template.yaml, ``OpenWebTokenFunction``)."""
+
+    vendor: str
+    secret_id: str
+    replay_table_name: str
+    token_url: str
+    """This route's own URL: an accepted assertion audience besides the configured one."""
+    access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL
+    secret_max_age: int = DEFAULT_SECRET_MAX_AGE
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TokenSettings:
+        """Read ``VENDOR``, ``SECRET_ID``, ``REPLAY_TABLE_NAME``, ``TOKEN_URL`` and the optional TTLs."""
+        env = os.environ if env is None else env
+        ttl = integer(env, "ACCESS_TOKEN_TTL_SECONDS", DEFAULT_ACCESS_TOKEN_TTL, MIN_ACCESS_TOKEN_TTL)
+        if ttl > MAX_ACCESS_TOKEN_TTL:
+            raise SettingsError(f"environment variable ACCESS_TOKEN_TTL_SECONDS must be at most {MAX_ACCESS_TOKEN_TTL}")
+        return cls(
+            vendor=required(env, "VENDOR"),
+            secret_id=required(env, "SECRET_ID"),
+            replay_table_name=required(env, "REPLAY_TABLE_NAME"),
+            token_url=required(env, "TOKEN_URL"),
+            access_token_ttl=ttl,
+            secret_max_age=integer(env, "SECRET_MAX_AGE_SECONDS", DEFAULT_SECRET_MAX_AGE, 0),
+        )
+
+
+def build_service(
+    settings: TokenSettings, logger: Logger, dynamodb_client: DynamoDBClient | None = None
+) -> TokenService:
+    """The token service wired to AWS (clients are created on first use)."""
+    return TokenService(
+        secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age),
+        used_assertions=UsedAssertions(settings.replay_table_name, dynamodb_client),
+        logger=logger,
+        token_url=settings.token_url,
+        access_token_ttl=settings.access_token_ttl,
+    )
+
+
+def build_handler(
+    settings: TokenSettings | None = None,
+    dynamodb_client: DynamoDBClient | None = None,
+) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
+    """The Lambda handler of ``POST /oauth/openweb/token``."""
+    settings = settings or TokenSettings.from_env()
+    logger = Logger()
+    tracer = Tracer()
+    service = build_service(settings, logger, dynamodb_client)
+
+    # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the body holds the client assertion.
+    @logger.inject_lambda_context(clear_state=True, log_event=False)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            request = Request.from_http_api_event(event)
+        except MalformedRequestError:
+            return oauth_error(InvalidRequestError("the request body cannot be read")).to_http_api()
+        return service.handle(request).to_http_api()
+
+    # Tracer's decorator is typed to return Any; the handler keeps its Lambda signature.
+    return cast("Callable[[dict[str, Any], LambdaContext], dict[str, Any]]", handler)

@@ -1,0 +1,111 @@
+"""The OpenWeb token route's flow: parse, verify the client assertion, refuse a replay, issue."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from webhook_intake.http import Response
+from webhook_intake.secrets import SecretUnavailableError
+from webhook_intake.vendors.openweb.oauth import (
+    InvalidClientError,
+    OAuthClient,
+    OAuthError,
+    issue_access_token,
+    parse_token_request,
+    verify_assertion,
+)
+from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools import Logger
+
+    from webhook_intake.http import Request
+    from webhook_intake.secrets import SecretStore
+    from webhook_intake.vendors.openweb.oauth import Assertion, TokenRequest
+    from webhook_intake.vendors.openweb.replay import UsedAssertions
+
+# RFC 6749 §5.1: responses carrying (or refusing) tokens are never cached.
+NO_STORE = {"content-type": "application/json;charset=UTF-8", "cache-control": "no-store", "pragma": "no-cache"}
+
+
+def token_response(status: int, body: dict[str, Any]) -> Response:
+    """A token-endpoint answer, with the no-store headers every one of them carries."""
+    return Response(status, body, dict(NO_STORE))
+
+
+def oauth_error(refused: OAuthError) -> Response:
+    """The RFC 6749 §5.2 error response."""
+    return token_response(refused.status, {"error": refused.error, "error_description": refused.description})
+
+
+def server_error(description: str) -> Response:
+    """A 500 the client may retry (the secret or the replay table could not be reached)."""
+    return token_response(500, {"error": "server_error", "error_description": description})
+
+
+@dataclass
+class TokenService:
+    """``POST /oauth/openweb/token``, with its collaborators injected."""
+
+    secrets: SecretStore
+    used_assertions: UsedAssertions
+    logger: Logger
+    token_url: str
+    access_token_ttl: int
+    clock: Callable[[], float] = field(default=time.time)
+
+    def handle(self, request: Request) -> Response:
+        """An access token for a valid, unused client assertion; else an RFC 6749 error."""
+        self.logger.set_correlation_id(request.request_id)
+        now = self.clock()
+        try:
+            token_request = parse_token_request(request.header("content-type"), request.body)
+            assertion, client = self._verified(token_request, now)
+            # Only after the signature checks out: a forged request never writes to the table.
+            self.used_assertions.record(assertion.jti, assertion.client_id, assertion.expires_at, now)
+        except ReplayedAssertionError:
+            return self._refused(InvalidClientError("client assertion 'jti' was used before"))
+        except OAuthError as refused:
+            return self._refused(refused)
+        except SecretUnavailableError:
+            self.logger.exception("secret unavailable")
+            return server_error("temporarily unable to authenticate clients; retry later")
+        except ReplayStoreError:
+            self.logger.exception("replay table unavailable")
+            return server_error("temporarily unable to check the client assertion; retry later")
+        token = issue_access_token(client, now, self.access_token_ttl)
+        self.logger.info(
+            "access token issued",
+            extra={"client_id": client.client_id, "token_id": token.token_id, "expires_in": token.expires_in},
+        )
+        return token_response(200, token.to_json())
+
+    def _verified(self, token_request: TokenRequest, now: float) -> tuple[Assertion, OAuthClient]:
+        secret = self.secrets.get()
+        try:
+            return self._verify(token_request, secret, now)
+        except InvalidClientError:
+            # The assertion may be signed with a client secret added after our cached copy was read.
+            fresh = self.secrets.refresh()
+            if fresh is None or fresh == secret:
+                raise
+            return self._verify(token_request, fresh, now)
+
+    def _verify(self, token_request: TokenRequest, secret: dict[str, Any], now: float) -> tuple[Assertion, OAuthClient]:
+        client = OAuthClient.from_secret(secret)
+        if client is None:
+            self.logger.warning("the openweb secret configures no OAuth client (client_id, client_secret)")
+            raise InvalidClientError("client authentication failed")
+        return verify_assertion(token_request, client, self.token_url, now), client
+
+    def _refused(self, refused: OAuthError) -> Response:
+        # The description is ours and fixed: it never holds the assertion or a secret.
+        self.logger.warning(
+            "token request refused",
+            extra={"error": refused.error, "reason": refused.description, "status": refused.status},
+        )
+        return oauth_error(refused)

@@ -1,0 +1,537 @@
+"""OpenWeb OAuth2 client_secret_jwt on the template's stack: token route, Bearer deliveries, refusals."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import boto3
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from intake_cli.events import http_api_event
+from intake_cli.lambdas import LambdaContext
+from intake_cli.samples import SAMPLES_DIR
+from intake_cli.template import SamTemplate
+from tests.integration.test_pipeline import depth, queue_url
+from webhook_intake.repository import EventRepository
+from webhook_intake.vendors.openweb.oauth import (
+    ACCESS_TOKEN_AUDIENCE,
+    ACCESS_TOKEN_ISSUER,
+    ASSERTION_TYPE,
+    access_token_key,
+    client_assertion,
+    token_request_body,
+)
+from webhook_intake.vendors.openweb.token_handler import TokenSettings, build_handler
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from intake_cli.runtime import HttpResponse, LocalRuntime
+
+TOKEN_PATH = "/oauth/openweb/token"
+DELIVERY_PATH = "/webhooks/openweb"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+JSON = {"content-type": "application/json"}
+SAMPLE = SAMPLES_DIR / "openweb" / "liked-message.json"
+# The new client secret of a rotation (32 bytes or more, as HS256 wants).
+NEXT_SECRET = "next-openweb-client-secret-0123456789abcdef0123456789"
+OTHER_SECRET = "not-the-openweb-client-secret-0123456789abcdef"
+
+
+# ---------------------------------------------------------------- OpenWeb's side
+
+
+def assertion_for(secret: dict[str, Any]) -> str:
+    """A correct client assertion, made with the same helper `intake send` uses (PyJWT's signing side)."""
+    return client_assertion(secret["client_id"], secret["client_secret"], secret["audience"], time.time())
+
+
+def crafted(secret: dict[str, Any], key: str | None = None, algorithm: str = "HS256", **claims: Any) -> str:
+    """An assertion with chosen claims (``None`` leaves one out), signed with PyJWT as asked."""
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "iss": secret["client_id"],
+        "sub": secret["client_id"],
+        "aud": secret["audience"],
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid.uuid4().hex,
+        **claims,
+    }
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, key or secret["client_secret"], algorithm=algorithm)
+
+
+def segment(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+def unsigned(claims: dict[str, Any]) -> str:
+    """An ``alg: none`` JWT, written by hand: PyJWT will not make one."""
+    return f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(claims)}."
+
+
+def rs256(claims: dict[str, Any]) -> str:
+    return jwt.encode(claims, rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm="RS256")
+
+
+def our_access_token(secret: dict[str, Any], **claims: Any) -> str:
+    """An access token made exactly the way the token route makes one, with chosen claims."""
+    now = int(time.time())
+    payload = {
+        "iss": ACCESS_TOKEN_ISSUER,
+        "aud": ACCESS_TOKEN_AUDIENCE,
+        "sub": secret["client_id"],
+        "iat": now,
+        "exp": now + 3600,
+        "jti": uuid.uuid4().hex,
+        **claims,
+    }
+    return jwt.encode(payload, access_token_key(secret["client_secret"]), algorithm="HS256")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def openweb(secrets: dict[str, Any]) -> dict[str, Any]:
+    return dict(secrets["openweb"])
+
+
+def ask_token(runtime: LocalRuntime, body: bytes, headers: dict[str, str] | None = None) -> HttpResponse:
+    return runtime.request("POST", TOKEN_PATH, FORM if headers is None else headers, body)
+
+
+def access_token(runtime: LocalRuntime, assertion: str) -> str:
+    response = ask_token(runtime, token_request_body(assertion))
+    assert response.status == 200, response.body
+    return str(response.json()["access_token"])
+
+
+def deliver(runtime: LocalRuntime, token: str) -> HttpResponse:
+    return runtime.request("POST", DELIVERY_PATH, {"authorization": f"Bearer {token}", **JSON}, SAMPLE.read_bytes())
+
+
+def put_secret(runtime: LocalRuntime, value: dict[str, Any]) -> None:
+    """Replace the stack's OpenWeb secret (functions re-read it when a credential they do not know comes)."""
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=runtime.stack.secrets["OpenWebSecret"], SecretString=json.dumps(value)
+    )
+
+
+def assert_no_store(response: HttpResponse) -> None:
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["pragma"] == "no-cache"
+
+
+def assert_refused(response: HttpResponse, status: int, error: str) -> None:
+    assert response.status == status, response.body
+    body = response.json()
+    assert body["error"] == error
+    assert body["error_description"]
+    assert "access_token" not in body
+    assert_no_store(response)
+
+
+# ---------------------------------------------------------------- the client flow
+
+
+class TestClientFlow:
+    def test_an_assertion_buys_a_token_that_delivers_an_event_into_dynamodb(
+        self, runtime: LocalRuntime, secrets: dict[str, Any]
+    ) -> None:
+        # Given an assertion signed on OpenWeb's side with the client secret, and OpenWeb's extra_grants
+        secret = openweb(secrets)
+        body = token_request_body(assertion_for(secret), client_id=secret["client_id"], scope="s", realm="r")
+
+        # When OpenWeb asks the token route for an access token
+        response = ask_token(runtime, body)
+
+        # Then it gets a Bearer token that lives well over 300 s, in a response nobody caches
+        assert response.status == 200, response.body
+        token = response.json()
+        assert token["token_type"] == "Bearer"
+        assert token["expires_in"] == 3600
+        assert_no_store(response)
+
+        # When it delivers an event with that token
+        delivered = deliver(runtime, token["access_token"])
+
+        # Then the delivery is accepted and, once the consumer ran, the event is stored
+        assert delivered.status == 200, delivered.body
+        runtime.drain()
+        event_id = json.loads(SAMPLE.read_text())["event_id"]
+        stored = EventRepository(runtime.stack.tables["EventsTable"]).get_event("openweb", event_id)
+        assert stored is not None
+        assert stored["event_type"] == "comment.liked"
+
+    def test_the_token_url_is_an_accepted_audience_too(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+        # Given an assertion whose aud is the route's own URL (TOKEN_URL) instead of the configured audience
+        token_url = runtime.functions["OpenWebTokenFunction"].environment["TOKEN_URL"]
+        assert token_url.startswith("https://")
+        assert token_url.endswith(TOKEN_PATH)
+
+        # When it is exchanged, then it is accepted
+        response = ask_token(runtime, token_request_body(crafted(openweb(secrets), aud=token_url)))
+        assert response.status == 200, response.body
+
+    def test_a_second_client_secret_signs_valid_assertions_during_a_rotation(
+        self, runtime: LocalRuntime, secrets: dict[str, Any]
+    ) -> None:
+        # Given a secret listing two client secrets
+        secret = openweb(secrets)
+        put_secret(runtime, {**secret, "client_secret": [secret["client_secret"], NEXT_SECRET]})
+
+        # When OpenWeb signs with the second one
+        response = ask_token(runtime, token_request_body(crafted(secret, key=NEXT_SECRET)))
+
+        # Then the assertion is accepted and its token delivers
+        assert response.status == 200, response.body
+        assert deliver(runtime, response.json()["access_token"]).status == 200
+
+    def test_the_shared_header_token_still_authenticates(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+        headers = {"x-openweb-notification-event-webhook-token": secrets["openweb"]["tokens"][0], **JSON}
+        assert runtime.request("POST", DELIVERY_PATH, headers, SAMPLE.read_bytes()).status == 200
+
+
+# ---------------------------------------------------------------- refused assertions
+
+
+def bad_assertions(secret: dict[str, Any]) -> dict[str, Callable[[], str]]:
+    """One assertion per way of being wrong (all else correct)."""
+    now = int(time.time())
+    claims = {
+        "iss": secret["client_id"],
+        "sub": secret["client_id"],
+        "aud": secret["audience"],
+        "iat": now,
+        "exp": now + 600,
+        "jti": uuid.uuid4().hex,
+    }
+    return {
+        "wrong secret": lambda: crafted(secret, key=OTHER_SECRET),
+        "alg none": lambda: unsigned(claims),
+        "alg RS256": lambda: rs256(claims),
+        "alg HS512": lambda: crafted(secret, algorithm="HS512"),
+        "wrong iss": lambda: crafted(secret, iss="someone-else"),
+        "wrong sub": lambda: crafted(secret, sub="someone-else"),
+        "wrong aud": lambda: crafted(secret, aud="https://elsewhere.example/oauth/token"),
+        "expired": lambda: crafted(secret, iat=now - 700, exp=now - 100),
+        "exp more than 10 minutes away": lambda: crafted(secret, exp=now + 3600),
+        "iat in the future": lambda: crafted(secret, iat=now + 300, exp=now + 600),
+        "no jti": lambda: crafted(secret, jti=None),
+        "empty jti": lambda: crafted(secret, jti=""),
+        "no exp": lambda: crafted(secret, exp=None),
+        "exp as a string": lambda: crafted(secret, exp=str(now + 600)),
+        "an access token instead of an assertion": lambda: our_access_token(secret),
+    }
+
+
+BAD_ASSERTIONS = list(bad_assertions({"client_id": "", "client_secret": "", "audience": ""}))
+# Why each is refused (error_description), so that none passes by failing for another reason.
+REASONS = {
+    "wrong secret": "signature does not verify",
+    "alg none": "must be signed with HS256",
+    "alg RS256": "must be signed with HS256",
+    "alg HS512": "must be signed with HS256",
+    "wrong iss": "'iss'",
+    "wrong sub": "'sub'",
+    "wrong aud": "'aud'",
+    "expired": "has expired",
+    "exp more than 10 minutes away": "more than 600 s away",
+    "iat in the future": "'iat' is in the future",
+    "no jti": "lacks the 'jti' claim",
+    "empty jti": "'jti' must be",
+    "no exp": "lacks the 'exp' claim",
+    "exp as a string": "'exp' must be a number",
+    "an access token instead of an assertion": "signature does not verify",
+}
+
+
+class TestRefusedAssertions:
+    @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the HS512 case
+    @pytest.mark.parametrize("case", BAD_ASSERTIONS)
+    def test_a_bad_assertion_is_invalid_client_and_issues_nothing(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], case: str
+    ) -> None:
+        # Given an assertion that is wrong in one way
+        assertion = bad_assertions(openweb(secrets))[case]()
+
+        # When it is exchanged
+        response = ask_token(runtime, token_request_body(assertion))
+
+        # Then client authentication fails (RFC 7523 §3.2), uncached, with no token
+        assert_refused(response, 401, "invalid_client")
+        assert REASONS[case] in response.json()["error_description"]
+
+    def test_a_reused_jti_is_refused_the_second_time(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+        # Given an assertion already exchanged once
+        body = token_request_body(assertion_for(openweb(secrets)))
+        assert ask_token(runtime, body).status == 200
+
+        # When the same assertion comes again
+        replayed = ask_token(runtime, body)
+
+        # Then it is refused
+        assert_refused(replayed, 401, "invalid_client")
+        assert "used before" in replayed.json()["error_description"]
+
+    def test_a_reused_jti_is_refused_by_another_instance_too(
+        self, runtime: LocalRuntime, secrets: dict[str, Any]
+    ) -> None:
+        # Given an assertion exchanged through the stack's token function
+        body = token_request_body(assertion_for(openweb(secrets)))
+        assert ask_token(runtime, body).status == 200
+
+        # When a second instance, with nothing in memory from the first, gets the same assertion
+        settings = TokenSettings.from_env(runtime.functions["OpenWebTokenFunction"].environment)
+        other_instance = build_handler(settings)
+        event = http_api_event("POST", TOKEN_PATH, TOKEN_PATH, FORM, body)
+        result = other_instance(event, LambdaContext("OpenWebTokenFunction", 256, 10))  # type: ignore[arg-type]
+
+        # Then the shared table of used ids refuses it there too
+        assert result["statusCode"] == 401
+        assert json.loads(result["body"])["error"] == "invalid_client"
+
+    def test_a_used_jti_is_kept_past_its_assertions_expiry(
+        self, runtime: LocalRuntime, secrets: dict[str, Any]
+    ) -> None:
+        # Given an exchanged assertion with a known jti and exp
+        exp = int(time.time()) + 500
+        assert ask_token(runtime, token_request_body(crafted(openweb(secrets), jti="jti-kept", exp=exp))).status == 200
+
+        # Then its jti is recorded, and DynamoDB TTL removes it only after the assertion is dead anyway
+        item = boto3.client("dynamodb").get_item(
+            TableName=runtime.stack.tables["OpenWebAssertionTable"], Key={"jti": {"S": "jti-kept"}}
+        )["Item"]
+        assert int(item["expires_at"]["N"]) > exp
+
+    def test_a_forged_assertion_writes_no_jti(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+        assertion = crafted(openweb(secrets), key=OTHER_SECRET, jti="jti-forged")
+        assert ask_token(runtime, token_request_body(assertion)).status == 401
+        item = boto3.client("dynamodb").get_item(
+            TableName=runtime.stack.tables["OpenWebAssertionTable"], Key={"jti": {"S": "jti-forged"}}
+        )
+        assert "Item" not in item
+
+    def test_without_an_oauth_client_configured_every_assertion_is_refused(
+        self, runtime: LocalRuntime, secrets: dict[str, Any]
+    ) -> None:
+        # Given a secret with the shared header token only
+        secret = openweb(secrets)
+        put_secret(runtime, {"tokens": secret["tokens"]})
+
+        # When a correctly signed assertion comes, then it fails closed
+        assert_refused(ask_token(runtime, token_request_body(assertion_for(secret))), 401, "invalid_client")
+
+
+# ---------------------------------------------------------------- refused requests
+
+
+def with_assertion(**fields: str) -> Callable[[str], bytes]:
+    return lambda assertion: token_request_body(assertion, **fields)
+
+
+def raw(body: bytes) -> Callable[[str], bytes]:
+    return lambda assertion: body
+
+
+def as_json(assertion: str) -> bytes:
+    fields = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE}
+    return json.dumps({**fields, "client_assertion": assertion}).encode()
+
+
+BAD_REQUESTS: dict[str, tuple[dict[str, str], Callable[[str], bytes], int, str]] = {
+    "wrong grant_type": (FORM, with_assertion(grant_type="password"), 400, "unsupported_grant_type"),
+    "the jwt-bearer grant": (
+        FORM,
+        with_assertion(grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        400,
+        "unsupported_grant_type",
+    ),
+    "wrong client_assertion_type": (
+        FORM,
+        with_assertion(client_assertion_type="urn:ietf:params:oauth:client-assertion-type:saml2-bearer"),
+        401,
+        "invalid_client",
+    ),
+    "no client authentication": (FORM, raw(b"grant_type=client_credentials"), 401, "invalid_client"),
+    "client_assertion missing": (
+        FORM,
+        raw(f"grant_type=client_credentials&client_assertion_type={ASSERTION_TYPE}".encode()),
+        400,
+        "invalid_request",
+    ),
+    "grant_type missing": (
+        FORM,
+        lambda a: f"client_assertion_type={ASSERTION_TYPE}&client_assertion={a}".encode(),
+        400,
+        "invalid_request",
+    ),
+    "malformed form body": (FORM, raw(b"grant_type=client_credentials&&client_assertion"), 400, "invalid_request"),
+    "form body that is not UTF-8": (FORM, raw(b"grant_type=%ff%fe"), 400, "invalid_request"),
+    "empty body": (FORM, raw(b""), 400, "invalid_request"),
+    "repeated parameter": (
+        FORM,
+        lambda a: token_request_body(a) + b"&grant_type=client_credentials",
+        400,
+        "invalid_request",
+    ),
+    "JSON body instead of a form": (JSON, as_json, 400, "invalid_request"),
+    "JSON body labelled as a form": (FORM, as_json, 400, "invalid_request"),
+    "no content type": ({}, token_request_body, 400, "invalid_request"),
+    "client_id of another client": (FORM, with_assertion(client_id="another-client"), 401, "invalid_client"),
+}
+
+
+class TestRefusedRequests:
+    @pytest.mark.parametrize("case", list(BAD_REQUESTS))
+    def test_a_bad_token_request_gets_its_rfc_6749_error(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], case: str
+    ) -> None:
+        # Given a request that is wrong in one way, around a valid assertion
+        headers, body, status, error = BAD_REQUESTS[case]
+
+        # When it reaches the token route
+        response = ask_token(runtime, body(assertion_for(openweb(secrets))), headers)
+
+        # Then it gets the RFC 6749 §5.2 error, never cached
+        assert_refused(response, status, error)
+
+    def test_a_form_content_type_with_a_charset_is_fine(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+        headers = {"content-type": "application/x-www-form-urlencoded; charset=UTF-8"}
+        assert ask_token(runtime, token_request_body(assertion_for(openweb(secrets))), headers).status == 200
+
+
+# ---------------------------------------------------------------- Bearer deliveries
+
+
+def other_tokens(secret: dict[str, Any]) -> dict[str, Callable[[], str]]:
+    """Tokens that are not live access tokens of ours, one way each."""
+    key = access_token_key(secret["client_secret"])
+    now = int(time.time())
+    claims = {"iss": ACCESS_TOKEN_ISSUER, "aud": ACCESS_TOKEN_AUDIENCE, "sub": secret["client_id"]}
+    return {
+        "expired": lambda: our_access_token(secret, iat=now - 4000, exp=now - 400),
+        "another audience": lambda: our_access_token(secret, aud="webhook-intake:firstup"),
+        "the client assertion itself": lambda: assertion_for(secret),
+        "signed with the raw client secret": lambda: jwt.encode(
+            {**claims, "iat": now, "exp": now + 600, "jti": "t"}, secret["client_secret"], algorithm="HS256"
+        ),
+        "signed with another key": lambda: jwt.encode(
+            {**claims, "iat": now, "exp": now + 600, "jti": "t"}, access_token_key(OTHER_SECRET), algorithm="HS256"
+        ),
+        "another issuer": lambda: our_access_token(secret, iss="someone"),
+        "another client": lambda: our_access_token(secret, sub="another-client"),
+        "HS512": lambda: jwt.encode({**claims, "iat": now, "exp": now + 600, "jti": "t"}, key, algorithm="HS512"),
+        "alg none": lambda: unsigned({**claims, "iat": now, "exp": now + 600, "jti": "t"}),
+        "not a JWT": lambda: "not-a-jwt",
+    }
+
+
+OTHER_TOKENS = list(other_tokens({"client_id": "", "client_secret": ""}))
+
+
+class TestBearerDeliveries:
+    @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the HS512 case
+    @pytest.mark.parametrize("case", OTHER_TOKENS)
+    def test_a_token_that_is_not_a_live_one_of_ours_is_401_and_nothing_is_queued(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], case: str
+    ) -> None:
+        # Given a Bearer token that is expired, forged or meant for something else
+        token = other_tokens(openweb(secrets))[case]()
+
+        # When OpenWeb delivers with it
+        response = deliver(runtime, token)
+
+        # Then it is told to re-authenticate, and nothing reaches the queue
+        assert response.status == 401
+        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert depth(runtime, queue_url(runtime, "openweb")) == 0
+
+    def test_a_tampered_access_token_is_401(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+        # Given a real access token whose claims were edited (a later exp) without re-signing
+        header, payload, signature = access_token(runtime, assertion_for(openweb(secrets))).split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims["exp"] += 86_400
+
+        # When it is used, then it is refused
+        response = deliver(runtime, f"{header}.{segment(claims)}.{signature}")
+        assert response.status == 401
+        assert depth(runtime, queue_url(runtime, "openweb")) == 0
+
+    def test_tokens_die_with_their_client_secret_and_openweb_re_authenticates(
+        self, runtime: LocalRuntime, secrets: dict[str, Any]
+    ) -> None:
+        # Given a token issued under the current client secret
+        secret = openweb(secrets)
+        token = access_token(runtime, assertion_for(secret))
+
+        # When that client secret is replaced by a new one
+        put_secret(runtime, {**secret, "client_secret": NEXT_SECRET})
+
+        # Then the old token gets a 401, and a token bought with the new secret delivers
+        assert deliver(runtime, token).status == 401
+        assert deliver(runtime, access_token(runtime, crafted(secret, key=NEXT_SECRET))).status == 200
+
+
+# ---------------------------------------------------------------- the template
+
+
+class TestTheTemplate:
+    """The token route's resources, as template.yaml declares them (the stack above is built from it)."""
+
+    template = SamTemplate()
+    pseudo: ClassVar[dict[str, str]] = {"AWS::Region": "us-east-1", "AWS::URLSuffix": "amazonaws.com"}
+
+    def props(self, logical_id: str) -> dict[str, Any]:
+        return dict(self.template.resources[logical_id]["Properties"])
+
+    def test_the_token_function_serves_the_route_with_the_openweb_secret_and_the_replay_table(self) -> None:
+        (function,) = [spec for spec in self.template.functions() if spec.logical_id == "OpenWebTokenFunction"]
+        assert [route.route_key for route in function.routes] == [f"POST {TOKEN_PATH}"]
+        assert function.environment["SECRET_ID"] == {"Ref": "OpenWebSecret"}
+        assert function.environment["REPLAY_TABLE_NAME"] == {"Ref": "OpenWebAssertionTable"}
+        assert function.environment["ACCESS_TOKEN_TTL_SECONDS"] == {"Ref": "AccessTokenTtlSeconds"}
+        refs = {**self.pseudo, "OpenWebSecret": "secret-arn", "OpenWebAssertionTable": "table", "HttpApi": "api"}
+        own = self.props("OpenWebTokenFunction")["Environment"]["Variables"]
+        environment = {name: str(self.template.value(value, refs)) for name, value in own.items()}
+        settings = TokenSettings.from_env(environment)
+        assert (settings.access_token_ttl, settings.token_url) == (
+            3600,
+            f"https://api.execute-api.us-east-1.amazonaws.com{TOKEN_PATH}",
+        )
+
+    def test_the_token_function_may_read_its_secret_and_only_put_items_in_its_table(self) -> None:
+        policies = self.props("OpenWebTokenFunction")["Policies"]
+        assert {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": "OpenWebSecret"}}} in policies
+        statements = [statement for policy in policies if "Statement" in policy for statement in policy["Statement"]]
+        assert statements == [
+            {
+                "Effect": "Allow",
+                "Action": "dynamodb:PutItem",
+                "Resource": {"Fn::GetAtt": ["OpenWebAssertionTable", "Arn"]},
+            }
+        ]
+
+    def test_the_replay_table_is_keyed_by_jti_expires_by_ttl_and_is_encrypted(self) -> None:
+        table = self.props("OpenWebAssertionTable")
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["KeySchema"] == [{"AttributeName": "jti", "KeyType": "HASH"}]
+        assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+        assert table["SSESpecification"] == {"SSEEnabled": True}
+
+    def test_expires_in_can_only_be_set_above_300_seconds(self) -> None:
+        parameter = self.template.document["Parameters"]["AccessTokenTtlSeconds"]
+        assert (parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (3600, 301, 86400)
+
+    def test_the_token_url_is_an_output(self) -> None:
+        output = self.template.document["Outputs"]["OpenWebTokenUrl"]["Value"]
+        assert self.template.value(output, {**self.pseudo, "HttpApi": "abc"}) == (
+            f"https://abc.execute-api.us-east-1.amazonaws.com{TOKEN_PATH}"
+        )

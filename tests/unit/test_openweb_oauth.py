@@ -1,0 +1,475 @@
+"""OpenWeb OAuth2 verification logic with a fixed clock: no AWS, no sockets."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import jwt
+import pytest
+from aws_lambda_powertools import Logger
+
+from webhook_intake.http import Request
+from webhook_intake.ingest.settings import SettingsError
+from webhook_intake.secrets import SecretUnavailableError
+from webhook_intake.vendors.openweb.contract import CONTRACT
+from webhook_intake.vendors.openweb.oauth import (
+    ACCESS_TOKEN_AUDIENCE,
+    ASSERTION_TYPE,
+    CLOCK_SKEW,
+    InvalidAccessTokenError,
+    InvalidClientError,
+    InvalidRequestError,
+    OAuthClient,
+    TokenRequest,
+    UnsupportedGrantTypeError,
+    access_token_key,
+    access_token_valid,
+    client_assertion,
+    issue_access_token,
+    parse_token_request,
+    token_request_body,
+    verify_access_token,
+    verify_assertion,
+)
+from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
+from webhook_intake.vendors.openweb.token_handler import TokenSettings
+from webhook_intake.vendors.openweb.token_service import TokenService
+
+pytestmark = pytest.mark.usefixtures("no_network")
+
+NOW = 1_790_000_000.0
+CLIENT_ID = "openweb-client"
+CURRENT = "current-client-secret-0123456789abcdef0123456789abcdef"
+PREVIOUS = "previous-client-secret-0123456789abcdef0123456789abcdef"
+AUDIENCE = "webhook-intake-test"
+TOKEN_URL = "https://api.example.com/oauth/openweb/token"
+SECRET = {"tokens": ["header-token"], "client_id": CLIENT_ID, "client_secret": CURRENT, "audience": AUDIENCE}
+CLIENT = OAuthClient(CLIENT_ID, (CURRENT,), (AUDIENCE,))
+FORM = "application/x-www-form-urlencoded"
+
+
+def token_request(assertion: str, client_id: str | None = None) -> TokenRequest:
+    return TokenRequest("client_credentials", ASSERTION_TYPE, assertion, client_id)
+
+
+def assertion(key: str = CURRENT, now: float = NOW, **claims: Any) -> str:
+    payload = {
+        "iss": CLIENT_ID,
+        "sub": CLIENT_ID,
+        "aud": AUDIENCE,
+        "iat": int(now),
+        "exp": int(now) + 600,
+        "jti": uuid.uuid4().hex,
+        **claims,
+    }
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, key, algorithm="HS256")
+
+
+def verify(token: str, client: OAuthClient = CLIENT, now: float = NOW, client_id: str | None = None) -> Any:
+    return verify_assertion(token_request(token, client_id), client, TOKEN_URL, now)
+
+
+def refusal(token: str, now: float = NOW, client: OAuthClient = CLIENT) -> str:
+    with pytest.raises(InvalidClientError) as refused:
+        verify(token, client, now)
+    assert refused.value.status == 401
+    assert refused.value.error == "invalid_client"
+    return refused.value.description
+
+
+class TestTheClientSide:
+    def test_client_assertion_makes_what_verify_assertion_accepts(self) -> None:
+        # Given an assertion made by the client helper (PyJWT's signing side)
+        token = client_assertion(CLIENT_ID, CURRENT, AUDIENCE, NOW, jti="j-1")
+
+        # When it is verified, then its jti and exp come back
+        verified = verify(token)
+        assert (verified.jti, verified.expires_at, verified.client_id) == ("j-1", int(NOW) + 600, CLIENT_ID)
+        assert jwt.get_unverified_header(token)["alg"] == "HS256"
+
+    def test_token_request_body_is_the_standard_form(self) -> None:
+        parsed = parse_token_request(FORM, token_request_body("a.b.c", client_id=CLIENT_ID, scope="s"))
+        assert parsed == TokenRequest("client_credentials", ASSERTION_TYPE, "a.b.c", CLIENT_ID)
+
+
+class TestTheTimeWindow:
+    def test_an_assertion_is_good_until_its_exp_and_not_at_it(self) -> None:
+        token = assertion(exp=int(NOW) + 10)
+        assert verify(token, now=NOW + 9).jti
+        assert refusal(token, now=NOW + 10) == "client assertion has expired"
+
+    def test_exp_may_be_up_to_ten_minutes_away_plus_the_skew(self) -> None:
+        assert verify(assertion(exp=int(NOW) + 600 + CLOCK_SKEW))
+        assert "more than 600 s away" in refusal(assertion(exp=int(NOW) + 600 + CLOCK_SKEW + 1))
+
+    def test_iat_may_run_ahead_by_the_skew_only(self) -> None:
+        assert verify(assertion(iat=int(NOW) + CLOCK_SKEW))
+        assert "'iat' is in the future" in refusal(assertion(iat=int(NOW) + CLOCK_SKEW + 1))
+
+    def test_nbf_is_honoured_when_present(self) -> None:
+        assert "not valid yet" in refusal(assertion(nbf=int(NOW) + 120))
+
+    @pytest.mark.parametrize("claim", ["exp", "iat"])
+    @pytest.mark.parametrize("value", [str(int(NOW) + 60), True])
+    def test_times_must_be_json_numbers(self, claim: str, value: Any) -> None:
+        wrong: dict[str, Any] = {claim: value}
+        assert "must be a number" in refusal(assertion(**wrong))
+
+
+class TestTheClaims:
+    @pytest.mark.parametrize(
+        ("claims", "reason"),
+        [
+            ({"iss": "other"}, "'iss' is not the expected issuer"),
+            ({"sub": "other"}, "'sub' is not the client id"),
+            ({"aud": "other"}, "'aud' is not an accepted audience"),
+            ({"aud": ["other", "another"]}, "'aud' is not an accepted audience"),
+            ({"jti": None}, "lacks the 'jti' claim"),
+            ({"jti": ""}, "'jti' must be 1 to 256 characters"),
+            ({"jti": "x" * 257}, "'jti' must be 1 to 256 characters"),
+            ({"jti": 7}, "is not valid"),
+            ({"iss": None}, "lacks the 'iss' claim"),
+            ({"aud": None}, "lacks the 'aud' claim"),
+            ({"iat": None}, "lacks the 'iat' claim"),
+        ],
+    )
+    def test_a_wrong_or_missing_claim_is_invalid_client(self, claims: dict[str, Any], reason: str) -> None:
+        assert reason in refusal(assertion(**claims))
+
+    @pytest.mark.parametrize("audience", [AUDIENCE, TOKEN_URL, [TOKEN_URL, "something-else"]])
+    def test_the_audience_is_the_configured_one_or_the_token_url(self, audience: Any) -> None:
+        assert verify(assertion(aud=audience))
+
+    def test_with_no_configured_audience_the_token_url_still_is_one(self) -> None:
+        client = OAuthClient(CLIENT_ID, (CURRENT,), ())
+        assert verify(assertion(aud=TOKEN_URL), client)
+        assert "'aud'" in refusal(assertion(aud=AUDIENCE), client=client)
+
+    def test_a_client_id_parameter_must_name_the_client(self) -> None:
+        assert verify(assertion(), client_id=CLIENT_ID)
+        with pytest.raises(InvalidClientError, match="client_id does not match"):
+            verify(assertion(), client_id="someone-else")
+
+
+class TestSignatures:
+    def test_every_configured_client_secret_verifies_during_a_rotation(self) -> None:
+        client = OAuthClient(CLIENT_ID, (CURRENT, PREVIOUS), (AUDIENCE,))
+        assert verify(assertion(key=CURRENT), client)
+        assert verify(assertion(key=PREVIOUS), client)
+        assert "does not verify" in refusal(assertion(key="x" * 40), client=client)
+
+    @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+    @pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
+    def test_only_hs256_is_accepted(self, algorithm: str) -> None:
+        token = jwt.encode({"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": AUDIENCE}, CURRENT, algorithm=algorithm)
+        assert refusal(token) == "client assertion must be signed with HS256"
+
+    def test_an_unsigned_token_is_refused_before_anything_else(self) -> None:
+        header, payload, _ = assertion().split(".")
+        none_header = jwt.utils.base64url_encode(b'{"alg":"none","typ":"JWT"}').decode()
+        assert refusal(f"{none_header}.{payload}.") == "client assertion must be signed with HS256"
+        assert refusal(f"{header}.{payload}.") == "client assertion signature does not verify with the client secret"
+
+    @pytest.mark.parametrize("token", ["", "abc", "a.b", "a.b.c", "e30.e30.e30"])
+    def test_garbage_is_refused(self, token: str) -> None:
+        assert refusal(token)
+
+
+class TestTheSecret:
+    def test_the_secret_layout_is_design_mds(self) -> None:
+        client = OAuthClient.from_secret({**SECRET, "client_secret": [CURRENT, PREVIOUS]})
+        assert client == OAuthClient(CLIENT_ID, (CURRENT, PREVIOUS), (AUDIENCE,))
+
+    @pytest.mark.parametrize(
+        "secret",
+        [
+            {"tokens": ["t"]},
+            {"client_id": CLIENT_ID},
+            {"client_id": CLIENT_ID, "client_secret": ""},
+            {"client_id": CLIENT_ID, "client_secret": []},
+            {"client_id": "", "client_secret": CURRENT},
+            {"client_id": ["a"], "client_secret": CURRENT},
+        ],
+    )
+    def test_an_incomplete_oauth_client_is_none_and_fails_closed(self, secret: dict[str, Any]) -> None:
+        assert OAuthClient.from_secret(secret) is None
+        token = issue_access_token(CLIENT, NOW).access_token
+        assert not access_token_valid(token, secret, NOW)
+
+
+class TestAccessTokens:
+    def test_an_issued_token_verifies_until_it_expires(self) -> None:
+        token = issue_access_token(CLIENT, NOW, ttl=3600)
+        assert token.to_json() == {"access_token": token.access_token, "token_type": "Bearer", "expires_in": 3600}
+        claims = verify_access_token(token.access_token, CLIENT, NOW + 3599)
+        assert claims["aud"] == ACCESS_TOKEN_AUDIENCE
+        assert claims["sub"] == CLIENT_ID
+        assert claims["jti"] == token.token_id
+        with pytest.raises(InvalidAccessTokenError, match="expired"):
+            verify_access_token(token.access_token, CLIENT, NOW + 3600)
+
+    def test_its_key_is_derived_not_the_client_secret(self) -> None:
+        token = issue_access_token(CLIENT, NOW).access_token
+        options = {"verify_exp": False}  # NOW is a fixed past moment
+        jwt.decode(token, access_token_key(CURRENT), ["HS256"], options, audience=ACCESS_TOKEN_AUDIENCE)  # type: ignore[arg-type]
+        with pytest.raises(jwt.InvalidSignatureError):
+            jwt.decode(token, CURRENT, ["HS256"], options, audience=ACCESS_TOKEN_AUDIENCE)  # type: ignore[arg-type]
+        # ...so the token is no client assertion, and an assertion is no access token.
+        assert "does not verify" in refusal(token)
+        assert not access_token_valid(assertion(), SECRET, NOW)
+
+    def test_the_current_secret_signs_and_every_listed_one_verifies(self) -> None:
+        issued_before_rotation = issue_access_token(OAuthClient(CLIENT_ID, (PREVIOUS,), ()), NOW).access_token
+        rotating = {**SECRET, "client_secret": [CURRENT, PREVIOUS]}
+        assert access_token_valid(issued_before_rotation, rotating, NOW)
+        assert not access_token_valid(issued_before_rotation, SECRET, NOW)
+        issued_during = issue_access_token(OAuthClient.from_secret(rotating), NOW).access_token  # type: ignore[arg-type]
+        assert access_token_valid(issued_during, SECRET, NOW)
+
+    @pytest.mark.parametrize(
+        ("claims", "key", "reason"),
+        [
+            ({"exp": int(NOW)}, None, "access token has expired"),
+            ({"aud": "webhook-intake:firstup"}, None, "'aud' is not an accepted audience"),
+            ({"iss": "someone"}, None, "'iss' is not the expected issuer"),
+            ({"sub": "someone"}, None, "'sub' is not the client id"),
+            ({"jti": None}, None, "lacks the 'jti' claim"),
+            ({}, CURRENT.encode(), "signature does not verify"),
+        ],
+    )
+    def test_why_a_bearer_token_is_refused(self, claims: dict[str, Any], key: bytes | None, reason: str) -> None:
+        payload = {
+            "iss": "webhook-intake",
+            "aud": ACCESS_TOKEN_AUDIENCE,
+            "sub": CLIENT_ID,
+            "iat": int(NOW) - 60,
+            "exp": int(NOW) + 600,
+            "jti": "t",
+            **claims,
+        }
+        payload = {name: value for name, value in payload.items() if value is not None}
+        token = jwt.encode(payload, key or access_token_key(CURRENT), algorithm="HS256")
+        with pytest.raises(InvalidAccessTokenError, match=reason):
+            verify_access_token(token, CLIENT, NOW)
+
+    def test_a_token_for_another_client_id_is_refused(self) -> None:
+        token = issue_access_token(OAuthClient("someone-else", (CURRENT,), ()), NOW).access_token
+        assert not access_token_valid(token, SECRET, NOW)
+
+
+class TestParsingTheRequest:
+    @pytest.mark.parametrize(
+        ("content_type", "body", "error"),
+        [
+            ("application/json", b'{"grant_type":"client_credentials"}', InvalidRequestError),
+            (None, b"grant_type=client_credentials", InvalidRequestError),
+            (FORM, b"grant_type", InvalidRequestError),
+            (FORM, b"=x&grant_type=client_credentials", InvalidRequestError),
+            (FORM, b"grant_type=%ff", InvalidRequestError),
+            (FORM, b"\xff\xfe", InvalidRequestError),
+            (FORM, b"a=" + b"x" * 20_000, InvalidRequestError),
+            (FORM, b"&".join(b"f%d=1" % n for n in range(40)), InvalidRequestError),
+            (FORM, b"grant_type=client_credentials&grant_type=client_credentials", InvalidRequestError),
+            (FORM, b"grant_type=refresh_token", UnsupportedGrantTypeError),
+            (FORM, b"grant_type=client_credentials", InvalidClientError),
+            (FORM, b"grant_type=client_credentials&client_assertion=a.b.c", InvalidRequestError),
+            (FORM, b"grant_type=client_credentials&client_assertion_type=x&client_assertion=a", InvalidClientError),
+        ],
+    )
+    def test_what_is_refused_and_how(self, content_type: str | None, body: bytes, error: type[Exception]) -> None:
+        with pytest.raises(error):
+            parse_token_request(content_type, body)
+
+    def test_extra_fields_and_a_charset_are_fine(self) -> None:
+        body = token_request_body("a.b.c", client_id=CLIENT_ID, scope="PARTNER_SCOPE", realm="PARTNER_REALM")
+        parsed = parse_token_request("Application/X-WWW-Form-Urlencoded; charset=utf-8", body)
+        assert parsed.client_assertion == "a.b.c"
+
+
+# ---------------------------------------------------------------- the token service, with fakes
+
+
+@dataclass
+class FakeSecrets:
+    values: list[dict[str, Any]]
+    unavailable: bool = False
+
+    def get(self, force: bool = False) -> dict[str, Any]:
+        if self.unavailable:
+            raise SecretUnavailableError("cannot read secret")
+        return self.values[0]
+
+    def refresh(self) -> dict[str, Any] | None:
+        if len(self.values) > 1:
+            self.values.pop(0)
+        return self.values[0]
+
+
+@dataclass
+class FakeUsedAssertions:
+    fail: bool = False
+    used: dict[str, int] = field(default_factory=dict)
+
+    def record(self, jti: str, client_id: str, assertion_expires_at: int, now: float) -> None:
+        if self.fail:
+            raise ReplayStoreError("put_item failed: ProvisionedThroughputExceededException")
+        if jti in self.used:
+            raise ReplayedAssertionError("used")
+        self.used[jti] = assertion_expires_at
+
+
+def token_service(secrets: FakeSecrets, used: FakeUsedAssertions, log: io.StringIO | None = None) -> TokenService:
+    handler = logging.StreamHandler(log or io.StringIO())
+    return TokenService(
+        secrets=secrets,  # type: ignore[arg-type]
+        used_assertions=used,  # type: ignore[arg-type]
+        logger=Logger(service=f"oauth-test-{uuid.uuid4().hex}", logger_handler=handler),
+        token_url=TOKEN_URL,
+        access_token_ttl=900,
+        clock=lambda: NOW,
+    )
+
+
+def post(body: bytes, content_type: str = FORM) -> Request:
+    return Request(
+        "POST", "/oauth/openweb/token", "POST /oauth/openweb/token", {"content-type": content_type}, body, {}, "r", 0
+    )
+
+
+class TestTokenService:
+    def test_a_good_request_gets_a_token_and_records_the_jti(self) -> None:
+        used = FakeUsedAssertions()
+        response = token_service(FakeSecrets([SECRET]), used).handle(post(token_request_body(assertion(jti="j"))))
+        assert response.status == 200
+        assert response.body is not None
+        assert response.body["expires_in"] == 900
+        assert response.headers["cache-control"] == "no-store"
+        assert used.used == {"j": int(NOW) + 600}
+        assert access_token_valid(response.body["access_token"], SECRET, NOW + 899)
+
+    def test_a_replay_is_invalid_client(self) -> None:
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        body = token_request_body(assertion())
+        assert service.handle(post(body)).status == 200
+        replayed = service.handle(post(body))
+        assert (replayed.status, replayed.body) == (
+            401,
+            {"error": "invalid_client", "error_description": "client assertion 'jti' was used before"},
+        )
+
+    def test_a_client_secret_added_since_the_cache_was_filled_is_found(self) -> None:
+        secrets = FakeSecrets([SECRET, {**SECRET, "client_secret": [CURRENT, PREVIOUS]}])
+        response = token_service(secrets, FakeUsedAssertions()).handle(post(token_request_body(assertion(PREVIOUS))))
+        assert response.status == 200
+
+    @pytest.mark.parametrize("failure", ["secret", "table"])
+    def test_an_aws_failure_is_a_500_the_client_may_retry(self, failure: str) -> None:
+        secrets = FakeSecrets([SECRET], unavailable=failure == "secret")
+        used = FakeUsedAssertions(fail=failure == "table")
+        response = token_service(secrets, used).handle(post(token_request_body(assertion())))
+        assert response.status == 500
+        assert response.body is not None
+        assert response.body["error"] == "server_error"
+        assert response.headers["cache-control"] == "no-store"
+
+    def test_no_log_line_holds_an_assertion_a_token_or_a_secret(self) -> None:
+        log = io.StringIO()
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions(), log)
+        good, forged = assertion(), assertion(key="forged-secret-0123456789abcdef0123456789")
+        issued = service.handle(post(token_request_body(good)))
+        service.handle(post(token_request_body(forged)))
+        service.handle(post(token_request_body(good)))  # a replay
+        assert issued.body is not None
+        lines = log.getvalue()
+        assert "access token issued" in lines
+        assert "token request refused" in lines
+        for value in (good, forged, issued.body["access_token"], CURRENT, *good.split("."), *forged.split(".")):
+            assert value not in lines
+
+
+class TestSettings:
+    ENV: ClassVar[dict[str, str]] = {
+        "VENDOR": "openweb",
+        "SECRET_ID": "s",
+        "REPLAY_TABLE_NAME": "t",
+        "TOKEN_URL": TOKEN_URL,
+    }
+
+    def test_the_defaults(self) -> None:
+        settings = TokenSettings.from_env(self.ENV)
+        assert (settings.access_token_ttl, settings.token_url) == (3600, TOKEN_URL)
+
+    @pytest.mark.parametrize(
+        "env",
+        [
+            {"VENDOR": "openweb", "SECRET_ID": "s", "TOKEN_URL": TOKEN_URL},
+            {**ENV, "TOKEN_URL": " "},
+            {**ENV, "ACCESS_TOKEN_TTL_SECONDS": "300"},
+            {**ENV, "ACCESS_TOKEN_TTL_SECONDS": "86401"},
+            {**ENV, "ACCESS_TOKEN_TTL_SECONDS": "an hour"},
+        ],
+    )
+    def test_a_missing_or_wrong_variable_fails_at_start_up(self, env: dict[str, str]) -> None:
+        with pytest.raises(SettingsError):
+            TokenSettings.from_env(env)
+
+
+class TestTheDeliveryContract:
+    def delivery(self, headers: dict[str, str]) -> Request:
+        return Request("POST", "/webhooks/openweb", "POST /webhooks/openweb", headers, b"{}", {}, "r", 0)
+
+    def test_a_bearer_access_token_or_the_header_token_authenticates(self) -> None:
+        token = issue_access_token(CLIENT, NOW).access_token
+        assert CONTRACT.authenticate(self.delivery({"authorization": f"Bearer {token}"}), SECRET, NOW)
+        assert CONTRACT.authenticate(
+            self.delivery({"x-openweb-notification-event-webhook-token": "header-token"}), SECRET, NOW
+        )
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {},
+            {"authorization": "Bearer "},
+            {"authorization": "Basic b3BlbndlYjpzZWNyZXQ="},
+            {"authorization": "header-token"},
+            {"authorization": f"Bearer {CURRENT}"},
+        ],
+    )
+    def test_anything_else_is_refused_with_a_bearer_challenge(self, headers: dict[str, str]) -> None:
+        assert not CONTRACT.authenticate(self.delivery(headers), SECRET, NOW)
+        refusal_response = CONTRACT.refusal()
+        assert refusal_response.status == 401
+        assert refusal_response.headers["www-authenticate"] == 'Bearer realm="openweb"'
+
+    def test_an_expired_bearer_token_is_refused(self) -> None:
+        token = issue_access_token(CLIENT, NOW - 7200, ttl=3600).access_token
+        assert not CONTRACT.authenticate(self.delivery({"authorization": f"Bearer {token}"}), SECRET, NOW)
+
+
+def test_the_token_function_imports_no_pydantic() -> None:
+    code = (
+        "import sys;"
+        "import webhook_intake.vendors.openweb.token_handler, webhook_intake.vendors.openweb.contract;"
+        "bad = [m for m in sys.modules if m.startswith('pydantic') or m.endswith('.normalize')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_error_bodies_are_rfc_6749_json() -> None:
+    service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+    response = service.handle(post(b"{}", "application/json")).to_http_api()
+    assert response["statusCode"] == 400
+    assert response["headers"]["pragma"] == "no-cache"
+    assert json.loads(response["body"]) == {
+        "error": "invalid_request",
+        "error_description": "the token request must be application/x-www-form-urlencoded",
+    }
