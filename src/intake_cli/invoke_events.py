@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from webhook_intake.registry import VENDORS
-
 from intake_cli.events import http_api_event, match_path
 from intake_cli.samples import SAMPLES_DIR, load_secrets, sample_files, sample_request
 from intake_cli.template import SamTemplate
+from webhook_intake.registry import VENDORS
 
 INVOKE_DIR = SAMPLES_DIR / "apigw"
 _FIXED_CONTEXT = {"requestId": "sample-request-id=", "time": "23/Nov/2026:10:00:00 +0000", "timeEpoch": 1795428000000}

@@ -43,6 +43,9 @@ class LocalFunction:
         self.environment = environment
         self.region = region
         self._handler: Callable[[dict[str, Any], Any], Any] | None = None
+        # A Lambda execution environment runs one event at a time, and handlers keep
+        # per-invocation state at module level (Powertools' logger keys): one at a time here too.
+        self._invoke_lock = threading.Lock()
 
     @property
     def handler(self) -> Callable[[dict[str, Any], Any], Any]:
@@ -81,4 +84,5 @@ class LocalFunction:
             invoked_function_arn=f"arn:aws:lambda:{self.region}:123456789012:function:{self.spec.logical_id}",
             aws_request_id=str(uuid.uuid4()),
         )
-        return self.handler(event, context)
+        with self._invoke_lock:
+            return self.handler(event, context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("intake.poller")
 _SQS_RECEIVE_MAX = 10
+# How often a batching window looks for more messages (SQS long polls take whole seconds).
+_WINDOW_TICK = 0.1
 
 
 @dataclass
@@ -54,9 +57,14 @@ class QueuePoller:
         self.region = region
         self.retry_visibility = retry_visibility
 
-    def poll_once(self, wait_seconds: int = 0) -> PollResult:
-        """One batch, up to the mapping's batch size."""
-        messages = self._receive(wait_seconds)
+    def poll_once(self, wait_seconds: int = 0, batching_window: float = 0) -> PollResult:
+        """One batch, up to the mapping's batch size.
+
+        ``batching_window`` (seconds) is the mapping's MaximumBatchingWindowInSeconds: once a
+        first message arrives, keep gathering until the batch is full or the window closes.
+        The default 0 invokes at once with what one round of receives returned.
+        """
+        messages = self._receive(wait_seconds, batching_window)
         if not messages:
             return PollResult()
         failed_ids = self._invoke(messages)
@@ -77,8 +85,9 @@ class QueuePoller:
                     )
         return PollResult(received=len(messages), succeeded=len(done), failed=len(failed_ids))
 
-    def _receive(self, wait_seconds: int) -> list[dict[str, Any]]:
+    def _receive(self, wait_seconds: int, batching_window: float) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
+        window_closes = 0.0
         while len(messages) < self.source.batch_size:
             response = self.sqs.receive_message(
                 QueueUrl=self.queue_url,
@@ -88,9 +97,15 @@ class QueuePoller:
                 WaitTimeSeconds=0 if messages else wait_seconds,
             )
             batch = response.get("Messages", [])
-            if not batch:
+            if batch:
+                if not messages:
+                    window_closes = time.monotonic() + batching_window
+                messages.extend(batch)
+                continue
+            remaining = window_closes - time.monotonic()
+            if not messages or remaining <= 0:
                 break
-            messages.extend(batch)
+            time.sleep(min(_WINDOW_TICK, remaining))
         return messages
 
     def _invoke(self, messages: list[dict[str, Any]]) -> set[str]:

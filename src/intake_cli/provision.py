@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from intake_cli.template import FunctionSpec
 
 ACCOUNT_ID = "123456789012"
+LOCAL_API_ID = "local"
 _SQS_ATTRIBUTES = (
     "VisibilityTimeout",
     "MaximumMessageSize",
@@ -36,6 +37,7 @@ class Stack:
     queues: dict[str, str] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:
         """A template value with every intrinsic resolved against this stack."""
@@ -77,14 +79,29 @@ def provision(
             "AWS::URLSuffix": "amazonaws.com",
         }
     )
+    # An HTTP API's id exists only once deployed; LOCAL_API_ID stands in so URLs built from it resolve.
+    stack.refs.update({logical_id: LOCAL_API_ID for logical_id in template.of_type("AWS::Serverless::HttpApi")})
 
     def make(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint_url)  # type: ignore[call-overload]
 
+    _create_buckets(stack, make("s3"))
     _create_queues(stack, make("sqs"))
     _create_tables(stack, make("dynamodb"))
     _create_secrets(stack, make("secretsmanager"), secret_values)
     return stack
+
+
+def _create_buckets(stack: Stack, s3: Any) -> None:
+    for logical_id in stack.template.of_type("AWS::S3::Bucket"):
+        name = f"{stack.name}-{logical_id}".lower()
+        if stack.region == "us-east-1":
+            s3.create_bucket(Bucket=name)
+        else:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": stack.region})
+        stack.refs[logical_id] = name
+        stack.attrs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
+        stack.buckets[logical_id] = name
 
 
 def _create_queues(stack: Stack, sqs: Any) -> None:

@@ -68,12 +68,12 @@ class LocalRuntime:
                 return route
         return None
 
-    def request(self, method: str, path: str, headers: dict[str, str], body: bytes) -> HttpResponse:
-        """One HTTP request through the matching route's handler."""
+    def request(self, method: str, path: str, headers: dict[str, str], body: bytes, query: str = "") -> HttpResponse:
+        """One HTTP request through the matching route's handler (``query`` is the raw query string)."""
         route = self.route_for(method, path)
         if route is None:
             return HttpResponse(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
-        event = http_api_event(method.upper(), path, route.path, headers, body)
+        event = http_api_event(method.upper(), path, route.path, headers, body, query=query)
         result = self.functions[route.function_id].invoke(event)
         return _http_response(result)
 

@@ -7,9 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from intake_cli.local import ROOT
 from webhook_intake.registry import vendor
-
-from intake_cli.template import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,0 +1,361 @@
+"""Queue depths, dead letters and redrive, the same way against the local and a deployed stack."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from intake_cli.target import IntakeError
+
+if TYPE_CHECKING:
+    from intake_cli.target import Target
+
+_SQS_BATCH = 10
+# A peeked dead letter stays hidden this long, so one listing does not see it twice.
+_PEEK_VISIBILITY = 30
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """One vendor's pipeline at a glance."""
+
+    vendor: str
+    queued: int
+    in_flight: int
+    oldest_age_seconds: int | None
+    """CloudWatch's ApproximateAgeOfOldestMessage (latest datapoint), None when unknown or empty."""
+    dead_letters: int
+    dead_letters_in_flight: int
+    events_stored: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as ``intake status --json`` prints it."""
+        return {
+            "vendor": self.vendor,
+            "queued": self.queued,
+            "in_flight": self.in_flight,
+            "oldest_age_seconds": self.oldest_age_seconds,
+            "dead_letters": self.dead_letters + self.dead_letters_in_flight,
+            "events_stored": self.events_stored,
+        }
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message on a dead-letter queue, as received (body and attributes untouched)."""
+
+    vendor: str
+    message_id: str
+    body: str
+    sent_timestamp: int | None
+    receive_count: int | None
+    message_attributes: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The message as ``intake dlq list --json`` prints it (binary attribute values in base64)."""
+        return {
+            "vendor": self.vendor,
+            "message_id": self.message_id,
+            "sent_at": _iso(self.sent_timestamp),
+            "receive_count": self.receive_count,
+            "message_attributes": {
+                name: {
+                    key: base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+                    for key, value in attribute.items()
+                }
+                for name, attribute in self.message_attributes.items()
+            },
+            "body": self.body,
+        }
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    """What a redrive started or did."""
+
+    vendor: str
+    source_arn: str
+    destination_arn: str | None
+    approximate_messages: int
+    task_handle: str | None = None
+    """StartMessageMoveTask's handle (deployed stack); None for the local mover."""
+    moved: int | None = None
+    """Messages moved (local mover, which finishes before it returns)."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as ``intake dlq redrive --json`` prints it."""
+        return {
+            "vendor": self.vendor,
+            "source_arn": self.source_arn,
+            "destination_arn": self.destination_arn,
+            "approximate_messages": self.approximate_messages,
+            "task_handle": self.task_handle,
+            "moved": self.moved,
+        }
+
+
+def depth(sqs: Any, queue_url: str) -> tuple[int, int]:
+    """(visible, in flight) messages of a queue."""
+    attributes = _call(
+        sqs.get_queue_attributes,
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def statuses(target: Target, events_stored: dict[str, int] | None) -> list[QueueStatus]:
+    """Every vendor's queue, dead-letter queue, oldest message age and (when given) stored events."""
+    sqs = target.client("sqs")
+    cloudwatch = target.client("cloudwatch")
+    rows = []
+    for key, resources in target.vendors.items():
+        queued, in_flight = depth(sqs, resources.queue_url)
+        dead, dead_in_flight = depth(sqs, resources.dead_letter_queue_url)
+        age = oldest_age(cloudwatch, resources.queue_name) if queued + in_flight else None
+        rows.append(
+            QueueStatus(
+                vendor=key,
+                queued=queued,
+                in_flight=in_flight,
+                oldest_age_seconds=age,
+                dead_letters=dead,
+                dead_letters_in_flight=dead_in_flight,
+                events_stored=None if events_stored is None else events_stored.get(key, 0),
+            )
+        )
+    return rows
+
+
+def oldest_age(cloudwatch: Any, queue_name: str) -> int | None:
+    """The latest ApproximateAgeOfOldestMessage datapoint of the last five minutes, if any.
+
+    SQS has no API for it: AWS publishes it to CloudWatch every minute, and the local
+    stack publishes the same metric to moto every few seconds.
+    """
+    now = datetime.now(UTC)
+    try:
+        datapoints = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SQS",
+            MetricName="ApproximateAgeOfOldestMessage",
+            Dimensions=[{"Name": "QueueName", "Value": queue_name}],
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Maximum"],
+        ).get("Datapoints", [])
+    except (ClientError, BotoCoreError):
+        # Reading metrics may be denied where reading queues is not: the age is optional.
+        return None
+    if not datapoints:
+        return None
+    latest = max(datapoints, key=lambda point: point["Timestamp"])
+    return int(latest["Maximum"])
+
+
+def dead_letters(target: Target, vendors: list[str], limit: int = 100) -> list[DeadLetter]:
+    """Up to ``limit`` messages of each vendor's dead-letter queue, left on the queue.
+
+    SQS cannot peek: each message is received (hidden for a moment so none is seen twice),
+    then made visible again at once. Receiving adds to its receive count on the
+    dead-letter queue, which has no redrive policy, so nothing moves.
+    """
+    sqs = target.client("sqs")
+    letters: list[DeadLetter] = []
+    for key in vendors:
+        url = target.vendor(key).dead_letter_queue_url
+        received = _receive_all(sqs, url, limit)
+        for message in received:
+            attributes = message.get("Attributes", {})
+            letters.append(
+                DeadLetter(
+                    vendor=key,
+                    message_id=message["MessageId"],
+                    body=message["Body"],
+                    sent_timestamp=_int_or_none(attributes.get("SentTimestamp")),
+                    receive_count=_int_or_none(attributes.get("ApproximateReceiveCount")),
+                    message_attributes=dict(message.get("MessageAttributes", {})),
+                )
+            )
+        _release(sqs, url, received)
+    return letters
+
+
+def redrive(target: Target, vendor: str) -> MoveResult:
+    """Move a vendor's dead letters back to the queue they came from.
+
+    A deployed stack uses SQS's StartMessageMoveTask (SourceArn = the dead-letter queue;
+    the destination defaults to each message's source queue). moto 5.2 does not implement
+    StartMessageMoveTask (it answers 500), so the local stack uses LocalMessageMover,
+    which does the same move with receive/send/delete.
+    """
+    resources = target.vendor(vendor)
+    sqs = target.client("sqs")
+    visible, in_flight = depth(sqs, resources.dead_letter_queue_url)
+    mover: SqsMessageMover | LocalMessageMover = LocalMessageMover(sqs) if target.local else SqsMessageMover(sqs)
+    result = mover.start_message_move_task(SourceArn=resources.dead_letter_queue_arn)
+    return MoveResult(
+        vendor=vendor,
+        source_arn=resources.dead_letter_queue_arn,
+        destination_arn=result.get("DestinationArn"),
+        approximate_messages=visible + in_flight,
+        task_handle=result.get("TaskHandle"),
+        moved=result.get("ApproximateNumberOfMessagesMoved"),
+    )
+
+
+class SqsMessageMover:
+    """SQS's own redrive: one StartMessageMoveTask call, the move runs in AWS."""
+
+    def __init__(self, sqs: Any) -> None:
+        self.sqs = sqs
+
+    def start_message_move_task(self, *, SourceArn: str, DestinationArn: str | None = None) -> dict[str, Any]:
+        """Start the task; the answer holds its TaskHandle."""
+        request = {"SourceArn": SourceArn, **({"DestinationArn": DestinationArn} if DestinationArn else {})}
+        response = _call(self.sqs.start_message_move_task, **request)
+        return {"TaskHandle": response.get("TaskHandle"), "DestinationArn": DestinationArn}
+
+
+class LocalMessageMover:
+    """StartMessageMoveTask's move done by hand, for moto, which does not implement it.
+
+    Same contract: the source is a dead-letter queue by ARN, the destination defaults to
+    the queue whose redrive policy names it, and each message keeps its body and message
+    attributes (a moved message is a new message, as with SQS: its receive count restarts).
+    It moves the messages present when it starts and returns when done.
+    """
+
+    def __init__(self, sqs: Any) -> None:
+        self.sqs = sqs
+
+    def start_message_move_task(self, *, SourceArn: str, DestinationArn: str | None = None) -> dict[str, Any]:
+        """Move every message present now; the answer says how many moved."""
+        source_url = self._url(SourceArn)
+        destination_url = self._url(DestinationArn) if DestinationArn else self._source_queue_of(source_url)
+        destination_arn = DestinationArn or self._arn(destination_url)
+        visible, in_flight = depth(self.sqs, source_url)
+        budget = visible + in_flight
+        moved = 0
+        while moved < budget:
+            batch = _call(
+                self.sqs.receive_message,
+                QueueUrl=source_url,
+                MaxNumberOfMessages=min(_SQS_BATCH, budget - moved),
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["AWSTraceHeader"],
+                VisibilityTimeout=_PEEK_VISIBILITY,
+            ).get("Messages", [])
+            if not batch:
+                break
+            moved += self._move(batch, source_url, destination_url)
+        return {"DestinationArn": destination_arn, "ApproximateNumberOfMessagesMoved": moved}
+
+    def _move(self, batch: list[dict[str, Any]], source_url: str, destination_url: str) -> int:
+        entries = [_resend_entry(str(index), message) for index, message in enumerate(batch)]
+        sent = _call(self.sqs.send_message_batch, QueueUrl=destination_url, Entries=entries)
+        done = {entry["Id"] for entry in sent.get("Successful", [])}
+        delivered = [message for index, message in enumerate(batch) if str(index) in done]
+        if delivered:
+            _call(
+                self.sqs.delete_message_batch,
+                QueueUrl=source_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(delivered)],
+            )
+        failed = [message for index, message in enumerate(batch) if str(index) not in done]
+        _release(self.sqs, source_url, failed)
+        if failed:
+            raise IntakeError(f"{len(failed)} message(s) could not be sent to {destination_url}; they stay put")
+        return len(delivered)
+
+    def _url(self, arn: str) -> str:
+        name = arn.rsplit(":", 1)[-1]
+        account = arn.split(":")[4] if arn.count(":") >= 5 else None
+        request = {"QueueName": name, **({"QueueOwnerAWSAccountId": account} if account else {})}
+        return str(_call(self.sqs.get_queue_url, **request)["QueueUrl"])
+
+    def _arn(self, url: str) -> str:
+        return str(
+            _call(self.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        )
+
+    def _source_queue_of(self, dead_letter_queue_url: str) -> str:
+        sources = _call(self.sqs.list_dead_letter_source_queues, QueueUrl=dead_letter_queue_url).get("queueUrls", [])
+        if len(sources) != 1:
+            raise IntakeError(
+                f"{dead_letter_queue_url} is the dead-letter queue of {len(sources)} queues: name the destination"
+            )
+        return str(sources[0])
+
+
+def _resend_entry(entry_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"Id": entry_id, "MessageBody": message["Body"]}
+    attributes = {
+        name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue", "BinaryValue")}
+        for name, attribute in message.get("MessageAttributes", {}).items()
+    }
+    if attributes:
+        entry["MessageAttributes"] = attributes
+    trace = message.get("Attributes", {}).get("AWSTraceHeader")
+    if trace:
+        entry["MessageSystemAttributes"] = {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
+    return entry
+
+
+def _receive_all(sqs: Any, queue_url: str, limit: int) -> list[dict[str, Any]]:
+    received: list[dict[str, Any]] = []
+    while len(received) < limit:
+        batch = _call(
+            sqs.receive_message,
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(_SQS_BATCH, limit - len(received)),
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+            VisibilityTimeout=_PEEK_VISIBILITY,
+        ).get("Messages", [])
+        if not batch:
+            break
+        received.extend(batch)
+    return received
+
+
+def _release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """Make received messages visible again at once."""
+    for start in range(0, len(messages), _SQS_BATCH):
+        chunk = messages[start : start + _SQS_BATCH]
+        _call(
+            sqs.change_message_visibility_batch,
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(chunk)
+            ],
+        )
+
+
+def _call(operation: Any, **kwargs: Any) -> Any:
+    """An AWS call whose failure becomes one readable line."""
+    try:
+        return operation(**kwargs)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise IntakeError(f"{exc.operation_name} failed: {error.get('Code')}: {error.get('Message')}") from None
+    except BotoCoreError as exc:
+        raise IntakeError(f"AWS call failed: {exc}") from None
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _iso(milliseconds: int | None) -> str | None:
+    if milliseconds is None:
+        return None
+    moment = datetime.fromtimestamp(milliseconds / 1000, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,197 @@
+"""Which stack the CLI talks to: the local one (``stack.json``) or a deployed one (CloudFormation outputs).
+
+Both are described by the template's Outputs (ApiUrl, EventsTableName, ``<Stem>QueueUrl``,
+``<Stem>DeadLetterQueueUrl``, ``<Stem>DeadLetterQueueArn``, ``<Stem>SecretArn``), so every
+command reads and writes the same way against either.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from intake_cli.local import FAKE_CREDENTIALS, STATE_FILE_NAME
+from webhook_intake.registry import VENDORS
+
+NO_LOCAL_STACK = "no local stack running: start it with `intake serve`"
+
+
+class IntakeError(RuntimeError):
+    """A failure the CLI reports as one clear line (and exit status 1)."""
+
+
+@dataclass(frozen=True)
+class VendorResources:
+    """One vendor's queue, dead-letter queue and secret."""
+
+    vendor: str
+    queue_url: str
+    dead_letter_queue_url: str
+    dead_letter_queue_arn: str
+    secret_id: str
+
+    @property
+    def queue_name(self) -> str:
+        """The queue's name (its CloudWatch dimension)."""
+        return self.queue_url.rstrip("/").rsplit("/", 1)[1]
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        """The dead-letter queue's name."""
+        return self.dead_letter_queue_url.rstrip("/").rsplit("/", 1)[1]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A running stack: where its API answers and what its resources are called."""
+
+    name: str
+    region: str
+    api_url: str
+    events_table: str
+    vendors: dict[str, VendorResources]
+    endpoint_url: str | None = None
+    """The local moto server; None for a deployed stack."""
+    secrets_file: Path | None = None
+    """The file the local stack's secrets were seeded from."""
+    _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def local(self) -> bool:
+        """True for the local stack."""
+        return self.endpoint_url is not None
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for this stack (moto with fake credentials when local)."""
+        if service not in self._clients:
+            if self.local:
+                session = boto3.session.Session(
+                    aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                    aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                    region_name=self.region,
+                )
+            else:
+                session = boto3.session.Session(region_name=self.region)
+            self._clients[service] = session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        return self._clients[service]
+
+    def vendor(self, key: str) -> VendorResources:
+        """One vendor's resources; a clear error for an unknown key."""
+        try:
+            return self.vendors[key]
+        except KeyError:
+            raise IntakeError(f"unknown vendor {key!r}; known: {', '.join(self.vendors)}") from None
+
+    @classmethod
+    def from_outputs(
+        cls,
+        name: str,
+        region: str,
+        outputs: dict[str, str],
+        endpoint_url: str | None = None,
+        secrets_file: Path | None = None,
+    ) -> Target:
+        """A target from the template's Outputs (deployed: CloudFormation's; local: stack.json's)."""
+
+        def output(key: str) -> str:
+            try:
+                return outputs[key]
+            except KeyError:
+                raise IntakeError(f"stack {name} has no output {key}: is it a webhook-intake stack?") from None
+
+        vendors = {
+            key: VendorResources(
+                vendor=key,
+                queue_url=output(f"{spec.stem}QueueUrl"),
+                dead_letter_queue_url=output(f"{spec.stem}DeadLetterQueueUrl"),
+                dead_letter_queue_arn=output(f"{spec.stem}DeadLetterQueueArn"),
+                secret_id=output(f"{spec.stem}SecretArn"),
+            )
+            for key, spec in VENDORS.items()
+        }
+        return cls(
+            name=name,
+            region=region,
+            api_url=output("ApiUrl").rstrip("/"),
+            events_table=output("EventsTableName"),
+            vendors=vendors,
+            endpoint_url=endpoint_url,
+            secrets_file=secrets_file,
+        )
+
+
+def state_file(state_dir: Path) -> Path:
+    """Where ``intake serve`` describes the running local stack."""
+    return state_dir / STATE_FILE_NAME
+
+
+def read_local_state(state_dir: Path) -> dict[str, Any] | None:
+    """stack.json, if a local stack answers at the addresses it names; else None."""
+    try:
+        state = json.loads(state_file(state_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict):
+        return None
+    urls = [state.get("aws_endpoint_url"), state.get("api_url")]
+    if not all(isinstance(url, str) and _answers(url) for url in urls):
+        return None
+    return state
+
+
+def local_target(state_dir: Path) -> Target:
+    """The local stack described in ``<state_dir>/stack.json``."""
+    state = read_local_state(state_dir)
+    if state is None:
+        raise IntakeError(NO_LOCAL_STACK)
+    outputs = dict(state.get("outputs") or {})
+    secrets_file = state.get("secrets_file")
+    return Target.from_outputs(
+        name=str(state.get("stack_name", "local")),
+        region=str(state.get("region", "us-east-1")),
+        outputs=outputs,
+        endpoint_url=str(state["aws_endpoint_url"]),
+        secrets_file=Path(secrets_file) if secrets_file else None,
+    )
+
+
+def deployed_target(stack_name: str, region: str | None = None) -> Target:
+    """A deployed stack, from its CloudFormation outputs."""
+    try:
+        session = boto3.session.Session(region_name=region)
+        cloudformation = session.client("cloudformation")
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except NoCredentialsError:
+        raise IntakeError("no AWS credentials: configure a profile or the AWS_* variables") from None
+    except NoRegionError:
+        raise IntakeError("no AWS region: pass --region or set AWS_REGION") from None
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        raise IntakeError(f"cannot read stack {stack_name}: {message}") from None
+    except BotoCoreError as exc:
+        raise IntakeError(f"cannot read stack {stack_name}: {exc}") from None
+    outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
+    return Target.from_outputs(stack_name, session.region_name or "", outputs)
+
+
+def resolve_target(state_dir: Path, stack_name: str | None, region: str | None = None) -> Target:
+    """``--stack NAME`` means the deployed stack; otherwise the local one."""
+    return deployed_target(stack_name, region) if stack_name else local_target(state_dir)
+
+
+def _answers(url: str, timeout: float = 1.0) -> bool:
+    parts = urlsplit(url)
+    if not parts.hostname or not parts.port:
+        return False
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            return True
+    except OSError:
+        return False

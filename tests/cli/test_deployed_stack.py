@@ -1,0 +1,185 @@
+"""`intake --stack NAME`: a deployed stack found through its CloudFormation outputs (moto stands in for AWS)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.stub import Stubber
+from typer.testing import CliRunner
+
+from intake_cli.main import app
+from intake_cli.queues import LocalMessageMover, SqsMessageMover
+from intake_cli.samples import sample_files, sample_request
+from intake_cli.sending import vendor_secret
+from intake_cli.target import IntakeError, Target, deployed_target
+from webhook_intake.registry import VENDORS
+
+if TYPE_CHECKING:
+    import boto3
+
+    from intake_cli.runtime import LocalRuntime
+
+REGION = "us-east-1"
+
+
+def publish_outputs(aws: boto3.session.Session, runtime: LocalRuntime, drop: str | None = None) -> dict[str, str]:
+    """A CloudFormation stack named like the provisioned one, whose Outputs are template.yaml's, resolved."""
+    stack = runtime.stack
+    outputs = {
+        name: str(stack.resolve(output["Value"]))
+        for name, output in dict(stack.template.document.get("Outputs", {})).items()
+        if name != drop and _resolvable(stack, output["Value"])
+    }
+    body = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{stack.name}-cfn"}}},
+        "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+    }
+    aws.client("cloudformation").create_stack(StackName=stack.name, TemplateBody=json.dumps(body))
+    return outputs
+
+
+def _resolvable(stack: Any, value: Any) -> bool:
+    from intake_cli.template import TemplateError
+
+    try:
+        stack.resolve(value)
+    except TemplateError:
+        return False
+    return True
+
+
+def cli(*args: str) -> Any:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+
+
+def test_a_deployed_stack_is_read_from_its_cloudformation_outputs(
+    aws: boto3.session.Session, runtime: LocalRuntime
+) -> None:
+    # Given a stack whose outputs are template.yaml's
+    outputs = publish_outputs(aws, runtime)
+
+    # When the CLI looks it up by name
+    target = deployed_target(runtime.stack.name, REGION)
+
+    # Then every vendor's queue, DLQ and secret, the table and the API URL come from those outputs
+    assert not target.local
+    assert target.api_url == outputs["ApiUrl"]
+    assert target.events_table == outputs["EventsTableName"] == runtime.stack.tables["EventsTable"]
+    for key, spec in VENDORS.items():
+        resources = target.vendor(key)
+        assert resources.queue_url == runtime.stack.queues[f"{spec.stem}Queue"]
+        assert resources.dead_letter_queue_url == runtime.stack.queues[f"{spec.stem}DeadLetterQueue"]
+        assert resources.dead_letter_queue_arn == runtime.stack.attrs[f"{spec.stem}DeadLetterQueue.Arn"]
+        assert resources.secret_id == runtime.stack.secrets[f"{spec.stem}Secret"]
+
+
+def test_a_stack_without_the_outputs_is_refused_clearly(aws: boto3.session.Session, runtime: LocalRuntime) -> None:
+    publish_outputs(aws, runtime, drop="FirstupDeadLetterQueueArn")
+    with pytest.raises(IntakeError, match="has no output FirstupDeadLetterQueueArn"):
+        deployed_target(runtime.stack.name, REGION)
+
+
+def test_an_unknown_stack_is_refused_clearly(aws: boto3.session.Session) -> None:
+    with pytest.raises(IntakeError, match="cannot read stack nope"):
+        deployed_target("nope", REGION)
+
+
+def test_send_reads_the_vendors_secret_from_secrets_manager(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    target = deployed_target(runtime.stack.name, REGION)
+    for key in VENDORS:
+        assert vendor_secret(target, key) == secrets[key]
+
+
+def test_events_status_and_dlq_list_work_with_stack(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a deployed stack with one stored delivery and one dead letter
+    publish_outputs(aws, runtime)
+    request = sample_request("firstup", sample_files("firstup")[0], secrets)
+    assert runtime.request(request.method, request.path, request.headers, request.body).status == 200
+    runtime.drain()
+    dead_letter_queue = runtime.stack.queues["OpenWebDeadLetterQueue"]
+    runtime.sqs.send_message(QueueUrl=dead_letter_queue, MessageBody='{"poison": true}')
+    name = runtime.stack.name
+
+    # When the CLI reads it with --stack
+    events = cli("events", "--stack", name, "--region", REGION, "--json")
+    rows = {row["vendor"]: row for row in cli("status", "--stack", name, "--region", REGION, "--json")}
+    letters = cli("dlq", "list", "--stack", name, "--region", REGION, "--json")
+
+    # Then it sees what the stack holds
+    assert [(event["vendor"], event["event_type"]) for event in events] == [("firstup", "campaign.push_sent")]
+    assert rows["firstup"]["events_stored"] == 1
+    assert rows["openweb"]["dead_letters"] == 1
+    assert [(letter["vendor"], letter["body"]) for letter in letters] == [("openweb", '{"poison": true}')]
+
+
+def test_redrive_on_a_deployed_stack_is_sqs_start_message_move_task(aws: boto3.session.Session) -> None:
+    # Given SQS (stubbed: moto does not implement StartMessageMoveTask)
+    sqs = aws.client("sqs")
+    arn = "arn:aws:sqs:us-east-1:123456789012:prod-FirstupDeadLetterQueue"
+    with Stubber(sqs) as stubbed:
+        stubbed.add_response("start_message_move_task", {"TaskHandle": "handle-1"}, {"SourceArn": arn})
+
+        # When a redrive starts
+        result = SqsMessageMover(sqs).start_message_move_task(SourceArn=arn)
+
+        # Then it is one StartMessageMoveTask on the DLQ, the destination left to SQS (the source queue)
+        stubbed.assert_no_pending_responses()
+    assert result["TaskHandle"] == "handle-1"
+
+
+def test_the_local_mover_moves_dead_letters_to_their_source_queue_intact(runtime: LocalRuntime) -> None:
+    # Given two dead letters with message attributes
+    sqs = runtime.sqs
+    dlq = runtime.stack.queues["FirstupDeadLetterQueue"]
+    attributes = {
+        "vendor": {"DataType": "String", "StringValue": "firstup"},
+        "blob": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+    }
+    for body in ('{"a": 1}', '{"b": 2}'):
+        sqs.send_message(QueueUrl=dlq, MessageBody=body, MessageAttributes=attributes)
+
+    # When they are moved like StartMessageMoveTask would (no destination given)
+    result = LocalMessageMover(sqs).start_message_move_task(SourceArn=runtime.stack.attrs["FirstupDeadLetterQueue.Arn"])
+
+    # Then both are on the source queue, bodies and attributes as they were, and the DLQ is empty
+    assert result == {"DestinationArn": runtime.stack.attrs["FirstupQueue.Arn"], "ApproximateNumberOfMessagesMoved": 2}
+    moved = sqs.receive_message(
+        QueueUrl=runtime.stack.queues["FirstupQueue"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    assert sorted(message["Body"] for message in moved) == ['{"a": 1}', '{"b": 2}']
+    assert all(message["MessageAttributes"] == attributes for message in moved)
+    assert "Messages" not in sqs.receive_message(QueueUrl=dlq)
+
+
+def test_an_unknown_vendor_is_one_clear_line() -> None:
+    result = CliRunner().invoke(app, ["events", "--vendor", "disqus", "--stack", "x"])
+    assert result.exit_code == 1
+    assert "unknown vendor key 'disqus'" in result.output
+
+
+def test_a_target_names_its_local_state() -> None:
+    target = Target.from_outputs(
+        "local",
+        REGION,
+        {
+            "ApiUrl": "http://127.0.0.1:3000/",
+            "EventsTableName": "t",
+            **{
+                f"{spec.stem}{suffix}": f"{spec.stem}{suffix}"
+                for spec in VENDORS.values()
+                for suffix in ("QueueUrl", "DeadLetterQueueUrl", "DeadLetterQueueArn", "SecretArn")
+            },
+        },
+        endpoint_url="http://127.0.0.1:5000",
+    )
+    assert target.local
+    assert target.api_url == "http://127.0.0.1:3000"

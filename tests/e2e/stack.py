@@ -1,0 +1,139 @@
+"""The real local stack in a subprocess (`intake serve`), and the `intake` CLI run against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from intake_cli.samples import sample_files
+from webhook_intake.registry import VENDORS
+
+STARTUP_TIMEOUT = 60.0
+
+
+def intake_command() -> list[str]:
+    """The console script installed next to this interpreter, else the module."""
+    script = Path(sys.executable).with_name("intake")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "intake_cli.main"]
+
+
+def cli_environment(state_dir: Path) -> dict[str, str]:
+    """The test process's environment (fake AWS credentials), with its own state dir and no endpoint override."""
+    environment = {**os.environ, "INTAKE_STATE_DIR": str(state_dir), "COLUMNS": "200"}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    return environment
+
+
+def run_cli(state_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """One `intake` command; its exit status and output."""
+    return subprocess.run(
+        [*intake_command(), *args],
+        env=cli_environment(state_dir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def json_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    """A `--json` command's output: one object a line."""
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+@dataclass
+class ServedStack:
+    """`intake serve` running in a subprocess with its own state dir."""
+
+    process: subprocess.Popen[bytes]
+    state_dir: Path
+    output: Path
+    state: dict[str, Any]
+
+    @property
+    def api_url(self) -> str:
+        return str(self.state["api_url"])
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(self.state_dir, *args)
+
+    def sqs(self) -> Any:
+        """A client on the stack's moto server (for waiting; the assertions go through the CLI)."""
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=self.state["region"]
+        ).client("sqs", endpoint_url=self.state["aws_endpoint_url"])
+
+    def depth(self, logical_id: str) -> int:
+        """Visible plus in-flight messages of a template queue."""
+        attributes = self.sqs().get_queue_attributes(
+            QueueUrl=self.state["resources"][logical_id],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def wait_for(self, condition: Any, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{self.output.read_text()}")
+
+    def terminate(self, timeout: float = 20) -> int:
+        """SIGTERM, as a service manager stops it; the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+
+def start_served_stack(state_dir: Path, *serve_args: str) -> ServedStack:
+    """Start `intake serve --port 0` and wait until it has written stack.json."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    output = state_dir / "serve.out"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [*intake_command(), "serve", "--port", "0", *serve_args],
+            env=cli_environment(state_dir),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    state_file = state_dir / "stack.json"
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"intake serve exited with {process.returncode}:\n{output.read_text()}")
+        if state_file.is_file():
+            return ServedStack(process, state_dir, output, json.loads(state_file.read_text()))
+        time.sleep(0.1)
+    process.kill()
+    process.wait()
+    raise AssertionError(f"intake serve wrote no stack.json within {STARTUP_TIMEOUT:.0f} s:\n{output.read_text()}")
+
+
+def expected_event_ids() -> dict[str, set[str]]:
+    """Each vendor's event ids in events/ (FastComments' are derived, so counted by file instead)."""
+    ids: dict[str, set[str]] = {key: set() for key in VENDORS}
+    for key in VENDORS:
+        for path in sample_files(key):
+            body = json.loads(path.read_text())
+            if key == "viafoura-engagement":
+                ids[key].update(event["event_uuid"] for event in body["events"])
+            elif key == "viafoura-notifications":
+                ids[key].update(note["notification_uuid"] for note in body["notifications"])
+            elif key == "openweb":
+                ids[key].add(body["event_id"])
+            elif key == "firstup":
+                ids[key].add(body["id"])
+            else:
+                ids[key].add(path.name)
+    return ids
