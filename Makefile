@@ -15,6 +15,15 @@ export SAM_CLI_TELEMETRY := 0
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# checkov lives in a virtual environment of its own: its pinned dependencies would fight ours.
+CHECKOV_VENV := $(VENV)/tools/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov>=3.2,<4"
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -32,12 +41,14 @@ serve: $(STAMP) ## run the local stack until Ctrl-C
 test: $(STAMP) ## run the test suites
 	$(BIN)/python -m pytest -n 2 -q
 
-lint: $(STAMP) ## ruff, mypy, sam validate --lint, cfn-lint
+lint: $(STAMP) $(CHECKOV) ## ruff, mypy, bandit, sam validate --lint, cfn-lint, checkov
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy layers/shared/webhook_intake src/intake_cli
+	$(BIN)/bandit --quiet --recursive layers/shared/webhook_intake src/intake_cli
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint template.yaml
+	$(CHECKOV) --config-file .checkov.yaml --file template.yaml
 
 build: $(STAMP) ## sam build for python3.13 on arm64 (no Docker, no local 3.13 needed)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel

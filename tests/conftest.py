@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from moto import mock_aws
-from webhook_intake.clients import client
 
 from intake_cli.provision import provision
 from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import load_secrets
 from intake_cli.template import SamTemplate
+from webhook_intake.clients import client
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

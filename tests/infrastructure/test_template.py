@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from webhook_intake.registry import VENDORS, vendor
 
 from intake_cli.template import SamTemplate
+from webhook_intake.registry import VENDORS, vendor
 
 pytestmark = pytest.mark.usefixtures("no_network")
 

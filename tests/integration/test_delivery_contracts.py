@@ -7,12 +7,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from webhook_intake.registry import VENDORS
 
 from intake_cli.events import sqs_event
 from intake_cli.samples import build_request, sample_files, sample_request
 from tests.conftest import queue_messages
 from tests.integration.test_pipeline import AUTH_FAILURE, depth, dlq_url, queue_url, send, send_body, stored
+from webhook_intake.ingest.settings import DEFAULT_MAX_BODY_BYTES
+from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -95,7 +96,7 @@ def test_json_without_the_vendors_envelope_is_400(
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_an_oversized_body_is_413(runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
-    body = json.dumps({"padding": "x" * 1_100_000}).encode()
+    body = json.dumps({"padding": "x" * DEFAULT_MAX_BODY_BYTES}).encode()
     response = send_body(runtime, vendor_key, body, secrets[vendor_key])
     assert response.status == 413
     assert response.json()["error"] == "payload_too_large"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from webhook_intake.registry import VENDORS
-from webhook_intake.repository import EventRepository
-
 from intake_cli.samples import sample_files
 from tests.integration.test_pipeline import send
+from webhook_intake.registry import VENDORS
+from webhook_intake.repository import EventRepository
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime

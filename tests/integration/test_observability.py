@@ -7,11 +7,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from webhook_intake.registry import VENDORS
 
 from intake_cli.samples import build_request, sample_files
 from tests.integration.test_delivery_contracts import notifications_body
 from tests.integration.test_pipeline import send, send_body
+from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

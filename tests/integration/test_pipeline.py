@@ -7,11 +7,11 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from webhook_intake.registry import VENDORS, vendor
-from webhook_intake.repository import EventRepository
 
 from intake_cli.samples import build_request, sample_files, sample_request
 from tests.conftest import queue_messages
+from webhook_intake.registry import VENDORS, vendor
+from webhook_intake.repository import EventRepository
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from webhook_intake.auth import bearer_token, matches_any, secret_list
 from webhook_intake.http import Request
 from webhook_intake.vendors.fastcomments.contract import CONTRACT as FASTCOMMENTS

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger
+
 from webhook_intake.http import Request
 from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.ingest.service import IngestService
@@ -45,8 +46,12 @@ class FakeSecrets:
 class FakeQueue:
     fail: bool = False
     sent: list[tuple[str, Any]] = field(default_factory=list)
+    inline_max_bytes: int = 1_000_000
 
-    def send(self, body: str, delivery: Any) -> str:
+    def accepts(self, size: int) -> bool:
+        return True
+
+    def send(self, body: str, delivery: Any, deadline: float) -> str:
         if self.fail:
             raise EnqueueError("send_message failed: EndpointConnectionError")
         self.sent.append((body, delivery))

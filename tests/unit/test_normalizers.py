@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from webhook_intake.consumer.normalizing import PoisonRecordError
 from webhook_intake.delivery import Delivery
 from webhook_intake.registry import VENDORS, vendor

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 
-# Short timeouts and a few standard-mode retries keep a slow AWS call inside the
-# vendors' own response timeouts (Viafoura notifications waits 5 s, OpenWeb 10 s).
-INGEST_CONFIG = Config(
-    connect_timeout=1,
-    read_timeout=2,
-    retries={"total_max_attempts": 3, "mode": "standard"},
-)
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 
 @cache

@@ -40,6 +40,8 @@ class Delivery:
     path: str
     path_parameters: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
+    claim_check: str | None = None
+    """``s3://…`` when the body waits in S3 and the message holds a pointer (set by the queue sender)."""
 
     @property
     def delivery_id(self) -> str | None:
@@ -79,6 +81,7 @@ class Delivery:
             path=str(route.get("path", "")),
             path_parameters={str(k): str(v) for k, v in (route.get("path_parameters") or {}).items()},
             headers={str(k): str(v) for k, v in (route.get("headers") or {}).items()},
+            claim_check=text("claim_check") or None,
         )
 
 

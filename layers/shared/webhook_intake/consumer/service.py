@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from webhook_intake.consumer.normalizing import PoisonRecordError
 from webhook_intake.delivery import Delivery
 from webhook_intake.observability import Metric, count, count_by, milliseconds
+from webhook_intake.payloads import ClaimCheck
 from webhook_intake.repository import PutOutcome
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from webhook_intake.consumer.models import NormalizedEvent
     from webhook_intake.consumer.normalizing import VendorNormalizer
+    from webhook_intake.payloads import PayloadStore
     from webhook_intake.repository import EventRepository
 
 
@@ -34,8 +36,21 @@ class ConsumerService:
     repository: EventRepository
     logger: Logger
     metrics: Metrics
+    payloads: PayloadStore
 
     def handle_record(self, record: SqsRecordModel) -> dict[str, int]:
+        """Process one record; a failure is logged (without payload values) and re-raised for the batch."""
+        try:
+            return self._handle(record)
+        except Exception as exc:
+            # Messages name the failure (a validation path, an AWS error code), never the data.
+            self.logger.exception(
+                "record failed; it will be retried, then dead-lettered",
+                extra={"message_id": record.messageId, "error": type(exc).__name__},
+            )
+            raise
+
+    def _handle(self, record: SqsRecordModel) -> dict[str, int]:
         """Store every event of ``record``; raise if any event could not be normalized.
 
         The good events of a partly bad record are written first: on every retry they are
@@ -45,8 +60,12 @@ class ConsumerService:
             {name: attribute.model_dump() for name, attribute in record.messageAttributes.items()}
         )
         self.logger.set_correlation_id(delivery.correlation_id or record.messageId)
+        body = str(record.body)
+        if delivery.claim_check:
+            # The delivery was over the SQS limit: the message is a pointer to the body in S3.
+            body = self.payloads.fetch(ClaimCheck.from_pointer(body))
         try:
-            result = self.normalizer.normalize(str(record.body), delivery)
+            result = self.normalizer.normalize(body, delivery)
         except PoisonRecordError:
             count(self.metrics, Metric.NORMALIZATION_FAILURES)
             raise

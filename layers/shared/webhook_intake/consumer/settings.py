@@ -19,11 +19,11 @@ class ConsumerSettings(BaseModel):
     vendor: Annotated[str, Field(min_length=1, alias="VENDOR")]
     table_name: Annotated[str, Field(min_length=1, alias="TABLE_NAME")]
     retention_days: Annotated[int, Field(ge=0, alias="RETENTION_DAYS")] = 0
+    payload_bucket: Annotated[str | None, Field(alias="PAYLOAD_BUCKET")] = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ConsumerSettings:
-        """Read ``VENDOR``, ``TABLE_NAME`` and ``RETENTION_DAYS``; a clear error if one is wrong."""
+        """Read ``VENDOR``, ``TABLE_NAME``, ``RETENTION_DAYS`` and ``PAYLOAD_BUCKET``; a clear error if one is wrong."""
         env = os.environ if env is None else env
-        return cls.model_validate(
-            {name: env[name] for name in ("VENDOR", "TABLE_NAME", "RETENTION_DAYS") if name in env}
-        )
+        names = ("VENDOR", "TABLE_NAME", "RETENTION_DAYS", "PAYLOAD_BUCKET")
+        return cls.model_validate({name: env[name] for name in names if env.get(name)})

@@ -60,6 +60,8 @@ class Contract:
     vendor: str
     path: str
     auth_failure_status: int = 401
+    deadline_seconds: float = 8.0
+    """How long the ingest path may take before answering (inside the vendor's own timeout)."""
 
     def authenticate(self, request: Request, secret: dict[str, Any], now: float) -> bool:
         """True when the request carries a valid credential for ``secret``."""

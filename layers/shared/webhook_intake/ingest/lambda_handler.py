@@ -25,7 +25,7 @@ def build_service(settings: IngestSettings, logger: Logger, metrics: Metrics) ->
     return IngestService(
         contract=vendor(settings.vendor).contract(),
         secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age),
-        queue=QueueSender(settings.queue_url),
+        queue=QueueSender(settings.queue_url, settings.inline_max_bytes, payload_bucket=settings.payload_bucket),
         logger=logger,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
@@ -42,7 +42,8 @@ def build_handler(
     tracer = Tracer()
     service = build_service(settings, logger, metrics)
 
-    @logger.inject_lambda_context(clear_state=True)
+    # Never the event: it holds credentials and comment text, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
+    @logger.inject_lambda_context(clear_state=True, log_event=False)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -1,45 +1,178 @@
-"""Putting an accepted delivery on the vendor's SQS queue."""
+"""Putting an accepted delivery on the vendor's SQS queue, within the vendor's own timeout.
+
+botocore's retry modes know attempts but not deadlines: three standard-mode attempts with
+their timeouts and back-off can outlast the 5 s Viafoura gives us. So botocore makes one
+attempt per call here, and :func:`call_within` retries what is worth retrying (throttling,
+5xx, time-outs, dropped connections) for as long as another attempt still fits before the
+deadline. Past it the vendor gets a 5xx and retries; never a 2xx without the message.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+import random
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
-from webhook_intake.clients import INGEST_CONFIG, client
+from webhook_intake.clients import client
+from webhook_intake.payloads import ClaimCheck
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
     from webhook_intake.delivery import Delivery
+
+T = TypeVar("T")
+
+CONNECT_TIMEOUT = 0.5
+READ_TIMEOUT = 1.5
+ATTEMPT_BUDGET = CONNECT_TIMEOUT + READ_TIMEOUT
+"""The longest one attempt can take: another starts only if it fits before the deadline."""
+INGEST_CONFIG = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT, retries={"total_max_attempts": 1})
+_RETRYABLE_CODES = {
+    "ThrottlingException",
+    "Throttling",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "ProvisionedThroughputExceededException",
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "KmsThrottled",
+}
+_RETRYABLE_ERRORS = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError)
 
 
 class EnqueueError(RuntimeError):
     """The delivery is not on the queue: the vendor must get a 5xx and retry."""
 
 
-class QueueSender:
-    """Sends raw bodies with their delivery attributes to one queue."""
+def retryable(exc: Exception) -> bool:
+    """Throttling, a server-side error or a network failure: worth another attempt."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error.get("Code") in _RETRYABLE_CODES or status >= 500
+    return isinstance(exc, _RETRYABLE_ERRORS)
 
-    def __init__(self, queue_url: str, sqs_client: SQSClient | None = None) -> None:
+
+def call_within(
+    deadline: float,
+    call: Callable[[], T],
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``call()`` with jittered retries while another attempt fits before ``deadline`` (monotonic)."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as exc:
+            if not retryable(exc):
+                raise EnqueueError(f"not retryable: {_name(exc)}") from exc
+            pause = min(0.05 * 2**attempt, 0.8) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not crypto)  # nosec B311
+            if clock() + pause + ATTEMPT_BUDGET > deadline:
+                raise EnqueueError(f"gave up after {attempt} attempt(s): {_name(exc)}") from exc
+            sleep(pause)
+
+
+def _name(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", type(exc).__name__))
+    return type(exc).__name__
+
+
+class QueueSender:
+    """Sends raw bodies with their delivery attributes to one queue; large ones through S3."""
+
+    def __init__(
+        self,
+        queue_url: str,
+        inline_max_bytes: int,
+        *,
+        payload_bucket: str | None = None,
+        sqs_client: SQSClient | None = None,
+        s3_client: S3Client | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._queue_url = queue_url
-        self._client = sqs_client
+        self._clock = clock
+        self._sleep = sleep
+        self.inline_max_bytes = inline_max_bytes
+        self._payload_bucket = payload_bucket
+        self._sqs = sqs_client
+        self._s3 = s3_client
 
     @property
     def sqs(self) -> SQSClient:
         """The injected client, else the process-wide one (made on first use, not at import)."""
-        if self._client is None:
-            self._client = client("sqs", INGEST_CONFIG)
-        return self._client
+        if self._sqs is None:
+            self._sqs = client("sqs", INGEST_CONFIG)
+        return self._sqs
 
-    def send(self, body: str, delivery: Delivery) -> str:
-        """Enqueue and return the SQS message id; raises :class:`EnqueueError`."""
-        try:
-            response = self.sqs.send_message(
-                QueueUrl=self._queue_url,
-                MessageBody=body,
-                MessageAttributes=delivery.to_message_attributes(),  # type: ignore[arg-type]
-            )
-        except (ClientError, BotoCoreError) as exc:
-            raise EnqueueError(f"send_message failed: {type(exc).__name__}") from exc
+    @property
+    def s3(self) -> S3Client:
+        """The injected client, else the process-wide one."""
+        if self._s3 is None:
+            self._s3 = client("s3", INGEST_CONFIG)
+        return self._s3
+
+    def accepts(self, size: int) -> bool:
+        """Whether a body of ``size`` bytes can be enqueued at all (inline, or through S3)."""
+        return size <= self.inline_max_bytes or self._payload_bucket is not None
+
+    def send(self, body: str, delivery: Delivery, deadline: float) -> str:
+        """Enqueue before ``deadline`` (monotonic) and return the message id; raises :class:`EnqueueError`."""
+        raw = body.encode("utf-8")
+        attributes: dict[str, Any] = delivery.to_message_attributes()
+        message = body
+        if len(raw) > self.inline_max_bytes:
+            check = self._store_payload(raw, delivery, deadline)
+            message = check.pointer()
+            attributes["claim_check"] = {"DataType": "String", "StringValue": check.uri}
+        response = self._within(
+            deadline,
+            lambda: self.sqs.send_message(QueueUrl=self._queue_url, MessageBody=message, MessageAttributes=attributes),
+        )
         return response["MessageId"]
+
+    def _within(self, deadline: float, call: Callable[[], T]) -> T:
+        return call_within(deadline, call, clock=self._clock, sleep=self._sleep)
+
+    def _store_payload(self, raw: bytes, delivery: Delivery, deadline: float) -> ClaimCheck:
+        if self._payload_bucket is None:
+            raise EnqueueError("body is over the SQS limit and no payload bucket is configured")
+        day = delivery.received_at[:10]
+        check = ClaimCheck(
+            bucket=self._payload_bucket,
+            key=f"deliveries/{delivery.vendor}/{day}/{uuid.uuid4()}.json",
+            size=len(raw),
+            sha256=hashlib.sha256(raw).hexdigest(),
+        )
+        self._within(
+            deadline,
+            lambda: self.s3.put_object(
+                Bucket=check.bucket, Key=check.key, Body=raw, ContentType="application/json", ChecksumAlgorithm="SHA256"
+            ),
+        )
+        return check

@@ -37,9 +37,11 @@ class IngestService:
     metrics: Metrics
     max_body_bytes: int
     clock: Callable[[], float] = field(default=time.time)
+    monotonic: Callable[[], float] = field(default=time.monotonic)
 
     def handle(self, request: Request) -> Response:
         """Answer one delivery. A 2xx only once the raw body is on the queue."""
+        deadline = self.monotonic() + self.contract.deadline_seconds
         correlation_id = self.contract.correlation_id(request)
         self.logger.set_correlation_id(correlation_id)
         count(self.metrics, Metric.RECEIVED)
@@ -61,7 +63,7 @@ class IngestService:
         except SecretUnavailableError:
             self.logger.exception("secret unavailable", extra={"vendor": self.contract.vendor})
             return error(500, "unavailable", "temporarily unable to authenticate; retry later")
-        return self._enqueue(request, document, text, correlation_id)
+        return self._enqueue(request, document, text, correlation_id, deadline)
 
     def _authenticated(self, request: Request) -> bool:
         now = self.clock()
@@ -72,11 +74,11 @@ class IngestService:
         return fresh is not None and self.contract.authenticate(request, fresh, now)
 
     def _read_body(self, request: Request) -> tuple[Any, str]:
-        if len(request.body) > self.max_body_bytes:
+        if len(request.body) > self.max_body_bytes or not self.queue.accepts(len(request.body)):
             raise RejectedError(
                 413,
                 "payload_too_large",
-                f"body is {len(request.body)} bytes; the limit is {self.max_body_bytes}",
+                f"body is {len(request.body)} bytes; the limit is {self.limit} bytes",
             )
         try:
             text = request.body.decode("utf-8")
@@ -87,7 +89,12 @@ class IngestService:
         except (ValueError, RecursionError):
             raise RejectedError(400, "invalid_json", "body is not valid JSON") from None
 
-    def _enqueue(self, request: Request, document: Any, text: str, correlation_id: str) -> Response:
+    @property
+    def limit(self) -> int:
+        """The largest body this route takes."""
+        return self.max_body_bytes if self.queue.accepts(self.max_body_bytes) else self.queue.inline_max_bytes
+
+    def _enqueue(self, request: Request, document: Any, text: str, correlation_id: str, deadline: float) -> Response:
         delivery = Delivery(
             vendor=self.contract.vendor,
             received_at=iso_millis(datetime.fromtimestamp(self.clock(), UTC)),
@@ -98,7 +105,7 @@ class IngestService:
             headers=kept_headers(request.headers),
         )
         try:
-            message_id = self.queue.send(text, delivery)
+            message_id = self.queue.send(text, delivery, deadline)
         except EnqueueError:
             count(self.metrics, Metric.ENQUEUE_FAILURES)
             self.logger.exception("enqueue failed", extra={"vendor": self.contract.vendor})

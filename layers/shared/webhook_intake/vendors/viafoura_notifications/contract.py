@@ -29,5 +29,9 @@ class ViafouraNotificationsContract(HeaderTokenContract):
 
 
 CONTRACT = ViafouraNotificationsContract(
-    vendor="viafoura-notifications", path="/webhooks/viafoura/notifications", auth_failure_status=401
+    vendor="viafoura-notifications",
+    path="/webhooks/viafoura/notifications",
+    auth_failure_status=401,
+    # Viafoura gives up after 5 s and retries; answer a 5xx before that rather than time out.
+    deadline_seconds=4.0,
 )

@@ -1,0 +1,221 @@
+"""Alarms, dashboard, logs, topic and IAM on the translated template: they exist and point at the right things."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.translated import resources_of_type, translated
+from webhook_intake.observability import Metric
+from webhook_intake.registry import VENDORS
+
+pytestmark = pytest.mark.usefixtures("no_network")
+
+STEMS = {key: spec.stem for key, spec in VENDORS.items()}
+
+
+def resource(logical_id: str) -> dict[str, Any]:
+    return dict(translated()["Resources"][logical_id])
+
+
+def alarm_targets(props: dict[str, Any]) -> list[Any]:
+    return [props.get("AlarmActions"), props.get("OKActions")]
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_each_vendor_alarms_on_dead_letters_and_queue_age(vendor_key: str) -> None:
+    stem = STEMS[vendor_key]
+    dead = resource(f"{stem}DeadLetterAlarm")["Properties"]
+    assert (dead["Namespace"], dead["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert dead["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [f"{stem}DeadLetterQueue", "QueueName"]}}
+    ]
+    assert (dead["Threshold"], dead["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    age = resource(f"{stem}QueueAgeAlarm")["Properties"]
+    assert age["MetricName"] == "ApproximateAgeOfOldestMessage"
+    assert age["Dimensions"][0]["Value"] == {"Fn::GetAtt": [f"{stem}Queue", "QueueName"]}
+    assert age["Threshold"] == {"Ref": "QueueAgeAlarmSeconds"}
+    for props in (dead, age):
+        assert alarm_targets(props) == [[{"Ref": "AlarmTopic"}]] * 2
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_a_silent_vendor_alarm_exists_but_is_off_by_default(vendor_key: str) -> None:
+    silence = resource(f"{STEMS[vendor_key]}SilenceAlarm")
+    assert silence["Condition"] == "WatchSilence"
+    props = silence["Properties"]
+    assert props["MetricName"] == Metric.RECEIVED.value
+    assert {"Name": "vendor", "Value": vendor_key} in props["Dimensions"]
+    assert props["TreatMissingData"] == "breaching"
+    assert translated()["Parameters"]["SilentVendorHours"]["Default"] == 0
+    assert translated()["Conditions"]["WatchSilence"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SilentVendorHours"}, 0]}]
+    }
+
+
+def metric_math_targets(alarm_id: str) -> list[tuple[str, str, Any]]:
+    props = resource(alarm_id)["Properties"]
+    (total,) = [m for m in props["Metrics"] if m.get("ReturnData")]
+    assert total["Expression"] == "SUM(METRICS())"
+    return [
+        (
+            m["MetricStat"]["Metric"]["Namespace"],
+            m["MetricStat"]["Metric"]["MetricName"],
+            m["MetricStat"]["Metric"]["Dimensions"],
+        )
+        for m in props["Metrics"]
+        if "MetricStat" in m
+    ]
+
+
+@pytest.mark.parametrize("role", ["Ingest", "Consumer"])
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_function_errors_and_throttles_alarms_cover_every_function(role: str, metric: str) -> None:
+    targets = metric_math_targets(f"{role}{metric}Alarm")
+    functions = {
+        dims[0]["Value"]["Ref"] for namespace, name, dims in targets if (namespace, name) == ("AWS/Lambda", metric)
+    }
+    expected = {f"{stem}{role}Function" for stem in STEMS.values()}
+    if role == "Ingest":
+        expected.add("OpenWebTokenFunction")  # also answers vendors directly
+    assert functions == expected
+
+
+def test_auth_failure_burst_alarm_sums_every_vendor() -> None:
+    targets = metric_math_targets("AuthFailureBurstAlarm")
+    vendors = {
+        dict((d["Name"], d["Value"]) for d in dims)["vendor"]
+        for _, name, dims in targets
+        if name == Metric.AUTH_FAILURES
+    }
+    assert vendors == set(VENDORS)
+    assert resource("AuthFailureBurstAlarm")["Properties"]["Threshold"] == {"Ref": "AuthFailureAlarmThreshold"}
+
+
+def test_api_5xx_alarm_watches_the_http_api() -> None:
+    props = resource("ApiServerErrorAlarm")["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/ApiGateway", "5xx")
+    assert props["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
+
+
+def test_every_alarm_notifies_the_topic_and_the_email_subscription_is_optional() -> None:
+    for logical_id, alarm in resources_of_type("AWS::CloudWatch::Alarm").items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
+        assert alarm["Properties"]["AlarmDescription"], logical_id
+    subscription = resource("AlarmEmailSubscription")
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
+
+
+def dashboard_body() -> dict[str, Any]:
+    text = resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    # ${Resource.Attr} and ${Resource} become placeholders; the rest must be valid dashboard JSON.
+    return json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", text))
+
+
+def test_the_dashboard_shows_vendors_queues_functions_and_the_api() -> None:
+    body = dashboard_body()
+    metrics = [m for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
+    names = {m[1] for m in metrics if isinstance(m[0], str)}
+    assert {
+        Metric.RECEIVED,
+        Metric.STORED,
+        Metric.DUPLICATES,
+        Metric.NORMALIZATION_FAILURES,
+        Metric.AUTH_FAILURES,
+    } <= names
+    assert {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Duration", "Errors"} <= names
+    assert {"4xx", "5xx", "Latency"} <= names
+    referenced = json.dumps(body)
+    for stem in STEMS.values():
+        for logical in (
+            f"{stem}Queue.QueueName",
+            f"{stem}DeadLetterQueue.QueueName",
+            f"{stem}IngestFunction",
+            f"{stem}ConsumerFunction",
+        ):
+            assert f"<{logical}>" in referenced
+    vendors_shown = {m[3] for m in metrics if isinstance(m[0], str) and m[0] == "WebhookIntake"}
+    assert vendors_shown == set(VENDORS)
+
+
+def test_every_log_group_has_retention_and_every_function_has_one() -> None:
+    groups = resources_of_type("AWS::Logs::LogGroup")
+    assert all(group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for group in groups.values())
+    named = {json.dumps(group["Properties"].get("LogGroupName")) for group in groups.values()}
+    for function_id in resources_of_type("AWS::Lambda::Function"):
+        assert json.dumps({"Fn::Sub": f"/aws/lambda/${{{function_id}}}"}) in named
+
+
+def test_the_api_has_throttling_and_access_logs() -> None:
+    stage = resource("HttpApiApiGatewayDefaultStage")["Properties"]
+    assert stage["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "RouteRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "RouteBurstLimit"},
+    }
+    assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]}
+
+
+def inline_statements(role_id: str) -> list[dict[str, Any]]:
+    policies = resource(role_id)["Properties"].get("Policies", [])
+    return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_ingest_may_only_send_to_its_queue_and_read_its_secret(vendor_key: str) -> None:
+    stem = STEMS[vendor_key]
+    statements = inline_statements(f"{stem}IngestFunctionRole")
+    actions = {
+        action for s in statements for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert actions == {"sqs:SendMessage*", "secretsmanager:GetSecretValue", "s3:PutObject"}
+    resources = json.dumps([s["Resource"] for s in statements])
+    assert f'"{stem}Queue"' in resources
+    assert f'"{stem}Secret"' in resources
+    assert '"${PayloadBucket.Arn}/deliveries/*"' in resources
+    others = [other for other in STEMS.values() if other != stem]
+    assert not any(f'"{other}Queue"' in resources or f'"{other}Secret"' in resources for other in others)
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_consumer_may_only_write_the_events_table_and_its_payloads(vendor_key: str) -> None:
+    statements = inline_statements(f"{STEMS[vendor_key]}ConsumerFunctionRole")
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+            "Resource": {"Fn::GetAtt": ["EventsTable", "Arn"]},
+        },
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${PayloadBucket.Arn}/deliveries/*"}},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": {"Fn::Sub": "${PayloadBucket.Arn}/raw/*"}},
+    ]
+
+
+def test_the_payload_bucket_is_private_encrypted_tls_only_and_expires_deliveries() -> None:
+    bucket = resource("PayloadBucket")["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"
+    }
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    (expiry,) = [rule for rule in bucket["LifecycleConfiguration"]["Rules"] if rule.get("Prefix") == "deliveries/"]
+    assert expiry["ExpirationInDays"] > 14  # outlives the dead-letter queues' retention
+    (statement,) = resource("PayloadBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_queues_tables_and_topic_are_encrypted_or_justified() -> None:
+    for queue in resources_of_type("AWS::SQS::Queue").values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    for table in resources_of_type("AWS::DynamoDB::Table").values():
+        assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
+    skips = resource("AlarmTopic")["Metadata"]["checkov"]["skip"]
+    assert [skip["id"] for skip in skips] == ["CKV_AWS_26"]
+    assert all(skip["comment"] for skip in skips)

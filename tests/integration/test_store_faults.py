@@ -1,0 +1,122 @@
+"""DynamoDB faults in the consumer: only the affected records fail, nothing is marked done unwritten."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from intake_cli.events import sqs_event
+from tests.conftest import queue_messages
+from tests.integration.test_delivery_contracts import notifications_body
+from tests.integration.test_pipeline import depth, queue_url, send_body, stored
+from webhook_intake.clients import client
+from webhook_intake.consumer.models import NormalizedEvent
+from webhook_intake.repository import CONSUMER_CONFIG, EventRepository, PutOutcome
+
+if TYPE_CHECKING:
+    from intake_cli.runtime import LocalRuntime
+
+
+class Crash(BaseException):
+    """The process dies: not an exception any handler catches."""
+
+
+def fail_writes_of(event_id: str, error: type[BaseException] | None = None) -> Any:
+    """A before-send hook that fails every DynamoDB write carrying ``event_id``."""
+
+    def hook(request: Any, **_: Any) -> None:
+        if event_id.encode() in (request.body or b""):
+            if error is not None:
+                raise error()
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}}, "PutItem"
+            )
+
+    return hook
+
+
+def consumer_dynamodb() -> Any:
+    """The consumers' DynamoDB client (one per process, as on Lambda)."""
+    return client("dynamodb", CONSUMER_CONFIG)
+
+
+def test_a_throttled_write_fails_only_its_record_and_is_stored_once_dynamodb_recovers(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    secret = secrets["viafoura-notifications"]
+    for uuid in ("n-1", "n-2", "n-3"):
+        assert send_body(runtime, "viafoura-notifications", notifications_body(uuid), secret).status == 204
+    url = queue_url(runtime, "viafoura-notifications")
+    messages = queue_messages(runtime.sqs, url)
+    throttled = next(m["MessageId"] for m in messages if '"n-2"' in m["Body"])
+    dynamodb = consumer_dynamodb()
+    hook = fail_writes_of("n-2")
+    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
+    consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    try:
+        response = consumer.invoke(sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1"))
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", hook)
+    assert response == {"batchItemFailures": [{"itemIdentifier": throttled}]}
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["n-1", "n-3"]
+
+    runtime.drain()
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["n-1", "n-2", "n-3"]
+    assert depth(runtime, url) == 0
+
+
+def test_a_consumer_that_dies_mid_batch_loses_nothing(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    secret = secrets["viafoura-notifications"]
+    for uuid in ("a", "b", "c"):
+        send_body(runtime, "viafoura-notifications", notifications_body(f"crash-{uuid}"), secret)
+    url = queue_url(runtime, "viafoura-notifications")
+    # Redelivery after a crash waits for the visibility timeout; make it short for the test.
+    runtime.sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+    dynamodb = consumer_dynamodb()
+    hook = fail_writes_of("crash-b", Crash)
+    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
+    poller = next(p for p in runtime.pollers if p.queue_url == url)
+    with pytest.raises(Crash):
+        poller.poll_once()
+    dynamodb.meta.events.unregister("before-send.dynamodb", hook)
+    assert "crash-c" not in {item["event_id"] for item in stored(runtime)}
+
+    time.sleep(1.2)
+    runtime.drain()
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["crash-a", "crash-b", "crash-c"]
+    assert depth(runtime, url) == 0
+
+
+def test_two_consumers_writing_the_same_event_at_once_store_it_once(runtime: LocalRuntime) -> None:
+    raw = {"event_uuid": "race", "message_type": "livecomment_post", "action": "liked"}
+    event = NormalizedEvent(
+        vendor="viafoura-engagement",
+        event_id="race",
+        event_type="comment.liked",
+        source_type="livecomment_post.liked",
+        occurred_at="2026-11-23T10:00:00.000Z",
+        received_at="2026-11-23T10:00:01.000Z",
+        raw=raw,
+    )
+    table = runtime.stack.tables["EventsTable"]
+    barrier = threading.Barrier(8)
+    outcomes: list[PutOutcome] = []
+
+    def write() -> None:
+        repository = EventRepository(table)
+        barrier.wait()
+        outcomes.append(repository.put_event(event))
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(o.value for o in outcomes) == ["duplicate"] * 7 + ["stored"]
+    (item,) = stored(runtime)
+    assert json.loads(item["raw"]) == raw

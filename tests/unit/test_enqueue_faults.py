@@ -1,0 +1,172 @@
+"""SQS throttled, failing or timing out at ingest: bounded retries inside the vendor's timeout, then 5xx."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from moto import mock_aws
+
+from webhook_intake.http import Request
+from webhook_intake.ingest.queue import INGEST_CONFIG, READ_TIMEOUT, QueueSender
+from webhook_intake.ingest.service import IngestService
+from webhook_intake.observability import vendor_metrics
+from webhook_intake.registry import vendor
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+BODY = json.dumps({"request_uuid": "r", "notifications": [{"notification_uuid": "n-1"}]}).encode()
+VENDOR_TIMEOUT = {"viafoura-notifications": 5.0, "openweb": 10.0}
+
+
+@dataclass
+class FakeClock:
+    """Monotonic time that only moves when the code under test waits or a fault takes time."""
+
+    now: float = 1000.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Secrets:
+    def get(self, force: bool = False) -> dict[str, Any]:
+        return {"tokens": ["tok"]}
+
+    def refresh(self) -> None:
+        return None
+
+
+def _client_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "SendMessage"
+    )
+
+
+def throttled(request: Any) -> Any:
+    raise _client_error("ThrottlingException", 400)
+
+
+def unavailable(request: Any) -> Any:
+    raise _client_error("ServiceUnavailable", 503)
+
+
+@pytest.fixture
+def queue() -> Iterator[tuple[Any, str]]:
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1", config=INGEST_CONFIG)
+        yield sqs, sqs.create_queue(QueueName="faults")["QueueUrl"]
+
+
+def ingest(vendor_key: str, sqs: Any, url: str, clock: FakeClock) -> IngestService:
+    return IngestService(
+        contract=vendor(vendor_key).contract(),
+        secrets=Secrets(),  # type: ignore[arg-type]
+        queue=QueueSender(url, 1_000_000, sqs_client=sqs, clock=clock, sleep=clock.sleep),
+        logger=Logger(service="test"),
+        metrics=vendor_metrics(vendor_key),
+        max_body_bytes=1_000_000,
+        monotonic=clock,
+    )
+
+
+def inject(sqs: Any, faults: list[Callable[[Any], Any]], clock: FakeClock) -> list[int]:
+    """Fail the next SendMessage attempts with ``faults`` (then let moto answer); count attempts.
+
+    The faults are raised where botocore sends the request, so they reach the code under test
+    exactly as a throttled, failing or unreachable SQS would.
+    """
+    attempts: list[int] = []
+
+    def hook(request: Any, **_: Any) -> Any:
+        attempts.append(1)
+        if not faults:
+            return None
+        return faults.pop(0)(request)
+
+    sqs.meta.events.register_first("before-send.sqs.SendMessage", hook)
+    return attempts
+
+
+def timeout(clock: FakeClock) -> Callable[[Any], Any]:
+    def fault(request: Any) -> Any:
+        clock.now += READ_TIMEOUT  # the attempt waited for its whole read timeout
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    return fault
+
+
+def connection_refused(request: Any) -> Any:
+    raise EndpointConnectionError(endpoint_url=request.url)
+
+
+def depth(sqs: Any, url: str) -> int:
+    return int(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
+            "ApproximateNumberOfMessages"
+        ]
+    )
+
+
+def notifications() -> Request:
+    return Request("POST", "/webhooks/viafoura/notifications", "", {"authorization": "tok"}, BODY, {}, "r", 0)
+
+
+@pytest.mark.parametrize("fault", [throttled, unavailable, connection_refused])
+def test_transient_faults_are_retried_and_the_delivery_is_accepted(queue: tuple[Any, str], fault: Any) -> None:
+    sqs, url = queue
+    clock = FakeClock()
+    attempts = inject(sqs, [fault, fault], clock)
+    response = ingest("viafoura-notifications", sqs, url, clock).handle(notifications())
+    assert response.status == 204
+    assert len(attempts) == 3
+    assert depth(sqs, url) == 1
+
+
+@pytest.mark.parametrize("vendor_key", ["viafoura-notifications", "openweb"])
+def test_sqs_that_keeps_timing_out_is_a_5xx_before_the_vendor_gives_up(queue: tuple[Any, str], vendor_key: str) -> None:
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    attempts = inject(sqs, [timeout(clock)] * 50, clock)
+    body = BODY if vendor_key != "openweb" else json.dumps({"event_id": "e", "type": "user-followed"}).encode()
+    request = Request(
+        "POST", "/", "", {"authorization": "tok", "x-openweb-notification-event-webhook-token": "tok"}, body, {}, "r", 0
+    )
+    response = ingest(vendor_key, sqs, url, clock).handle(request)
+    assert response.status == 500
+    assert response.body == {"error": "enqueue_failed", "message": "the delivery was not accepted; retry later"}
+    assert len(attempts) >= 2  # it did retry
+    assert clock.now - start < VENDOR_TIMEOUT[vendor_key]
+    assert depth(sqs, url) == 0
+
+
+def test_constant_throttling_gives_up_inside_the_deadline(queue: tuple[Any, str]) -> None:
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    attempts = inject(sqs, [throttled] * 1000, clock)
+    response = ingest("viafoura-notifications", sqs, url, clock).handle(notifications())
+    assert response.status == 500
+    assert 3 <= len(attempts) < 1000
+    assert clock.now - start <= vendor("viafoura-notifications").contract().deadline_seconds
+
+
+def test_a_fault_that_retrying_cannot_fix_fails_at_once(queue: tuple[Any, str]) -> None:
+    sqs, url = queue
+    clock = FakeClock()
+    sqs.delete_queue(QueueUrl=url)
+    response = ingest("viafoura-notifications", sqs, url, clock).handle(notifications())
+    assert response.status == 500
+    assert clock.sleeps == []
