@@ -50,7 +50,10 @@ VendorOption = Annotated[str | None, typer.Option("--vendor", help="Only this ve
 SecretsOption = Annotated[
     Path | None,
     typer.Option(
-        "--secrets", help="Secrets file (DESIGN.md layout); default config/secrets.local.json.", dir_okay=False
+        "--secrets",
+        help="Secrets file (DESIGN.md layout); default config/secrets.local.json.",
+        exists=True,
+        dir_okay=False,
     ),
 ]
 
@@ -63,7 +66,7 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except IntakeError as exc:
-            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+            Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -215,6 +218,10 @@ def serve(
         console.print(f"  API   [bold]{stack.api_url}[/]")
         console.print(f"  AWS   {stack.aws_endpoint_url} (moto, region {state['region']})")
         console.print(f"  state {options.state_file}   logs {options.log_file}")
+        console.print(
+            f"  failed records are retried after {options.retry_visibility} s "
+            f"(AWS waits the queue's {state['parameters'].get('QueueVisibilityTimeout')} s visibility timeout)"
+        )
         console.print(routes_table(list(state["routes"]), stack.api_url))
         console.print("Ctrl-C to stop.")
         wait_for_signal()
@@ -278,6 +285,13 @@ def send(
     ] = None,
     file_option: Annotated[Path | None, typer.Option("--file", help="Same as FILE.", dir_okay=False)] = None,
     bad_auth: Annotated[bool, typer.Option("--bad-auth", help="Send a wrong credential (expect a refusal).")] = False,
+    auth: Annotated[
+        str,
+        typer.Option(
+            "--auth",
+            help="openweb only: 'token' (the shared header) or 'oauth' (client_secret_jwt, then Bearer).",
+        ),
+    ] = "token",
     secrets: SecretsOption = None,
     stack: StackOption = None,
     region: RegionOption = None,
@@ -287,16 +301,21 @@ def send(
 
     Exit status 0 when the answer is the expected one: a 2xx, or with --bad-auth a 401/403.
     """
-    from intake_cli.samples import build_request
-    from intake_cli.sending import deliver, vendor_secret
+    from intake_cli.samples import WRONG_CREDENTIAL, build_request
+    from intake_cli.sending import deliver, openweb_access_token, vendor_secret, with_bearer
 
     _check_vendor(vendor_key)
+    if auth not in {"token", "oauth"} or (auth == "oauth" and vendor_key != "openweb"):
+        raise IntakeError("--auth oauth is OpenWeb's; --auth takes 'token' or 'oauth'")
     if file is not None and file_option is not None:
         raise IntakeError("give the file once: FILE or --file")
     target = resolve_target(_state_dir(ctx), stack, region)
     path = _sample_path(vendor_key, file or file_option)
     secret = vendor_secret(target, vendor_key, secrets)
     request = build_request(vendor_key, path.read_bytes(), secret, path.stem, bad_auth=bad_auth)
+    if auth == "oauth":
+        token = WRONG_CREDENTIAL if bad_auth else openweb_access_token(target, secret)
+        request = with_bearer(request, token)
     response = deliver(target, request)
     _print_response(request.method, target.api_url + request.path, path, response, json_output)
     expected = response.status in (401, 403) if bad_auth else 200 <= response.status < 300

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
@@ -10,16 +11,17 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.runtime import HttpResponse
-from intake_cli.samples import load_secrets
+from intake_cli.samples import OutgoingRequest, load_secrets
 from intake_cli.target import IntakeError
+from webhook_intake.auth import secret_list
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from intake_cli.samples import OutgoingRequest
     from intake_cli.target import Target
 
 DEFAULT_TIMEOUT = 30.0
+OPENWEB_TOKEN_PATH = "/oauth/openweb/token"  # noqa: S105 (a route)  # nosec B105
 
 
 def vendor_secret(target: Target, vendor: str, secrets_file: Path | None = None) -> dict[str, Any]:
@@ -73,3 +75,38 @@ def post(
 
 def _headers(headers: Any) -> dict[str, str]:
     return {str(name).lower(): str(value) for name, value in headers.items()}
+
+
+def openweb_access_token(target: Target, secret: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -> str:
+    """What OpenWeb does in ``client_secret_jwt`` mode: sign an assertion, buy an access token."""
+    from webhook_intake.vendors.openweb.oauth import client_assertion, token_request_body
+
+    client_id = secret.get("client_id")
+    client_secrets = secret_list(secret.get("client_secret"))
+    audience = secret.get("audience")
+    if not isinstance(client_id, str) or not client_secrets or not isinstance(audience, str):
+        raise IntakeError("the openweb secret needs client_id, client_secret and audience for --auth oauth")
+    assertion = client_assertion(client_id, client_secrets[0], audience, time.time())
+    request = OutgoingRequest(
+        "openweb",
+        "POST",
+        OPENWEB_TOKEN_PATH,
+        {"content-type": "application/x-www-form-urlencoded"},
+        token_request_body(assertion),
+    )
+    response = post(target.api_url, request, timeout=timeout, use_proxy=not target.local)
+    if response.status != 200:
+        raise IntakeError(f"the token route answered {response.status}: {response.body.decode('utf-8', 'replace')}")
+    token = response.json().get("access_token")
+    if not isinstance(token, str):
+        raise IntakeError("the token route's answer has no access_token")
+    return token
+
+
+def with_bearer(request: OutgoingRequest, token: str) -> OutgoingRequest:
+    """``request`` authenticated by ``Authorization: Bearer`` instead of the shared header."""
+    from webhook_intake.vendors.openweb.contract import TOKEN_HEADER
+
+    headers = {k: v for k, v in request.headers.items() if k != TOKEN_HEADER}
+    headers["authorization"] = f"Bearer {token}"
+    return OutgoingRequest(request.vendor, request.method, request.path, headers, request.body)

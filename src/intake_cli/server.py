@@ -178,7 +178,7 @@ class LocalStack:
             "retry_visibility": self.options.retry_visibility,
             "parameters": stack.template.parameters,
             "routes": [route.route_key for route in runtime.routes],
-            "resources": {**stack.queues, **stack.tables, **stack.secrets},
+            "resources": {**stack.queues, **stack.tables, **stack.buckets, **stack.secrets},
             "outputs": self.outputs(),
         }
 
@@ -187,7 +187,8 @@ class LocalStack:
         stack, _ = self._require_started()
         outputs: dict[str, str] = {}
         for name, output in dict(stack.template.document.get("Outputs", {})).items():
-            with contextlib.suppress(TemplateError):  # ApiUrl names the HttpApi, which is the gateway here
+            # Outputs naming what the local stack does not create (alarm topic, dashboard) are left out.
+            with contextlib.suppress(TemplateError):
                 outputs[name] = str(stack.resolve(output["Value"]))
         outputs["ApiUrl"] = self.api_url
         return outputs

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,11 @@ class ServedStack:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_cli(self.state_dir, *args)
+
+    def cli_together(self, *commands: tuple[str, ...]) -> list[subprocess.CompletedProcess[str]]:
+        """Independent commands run at the same time (each is a process start), results in order."""
+        with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+            return list(pool.map(lambda args: run_cli(self.state_dir, *args), commands))
 
     def sqs(self) -> Any:
         """A client on the stack's moto server (for waiting; the assertions go through the CLI)."""

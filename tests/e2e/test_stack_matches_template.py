@@ -1,4 +1,4 @@
-"""The running local stack has every route, queue, table and secret template.yaml declares.
+"""The running local stack has every route, queue, table, bucket and secret template.yaml declares.
 
 Expectations are read from the template document itself (not from the code that builds
 the stack), and checked against the running gateway and moto server over HTTP.
@@ -90,6 +90,7 @@ def missing_from(stack: LocalStack, template: SamTemplate) -> list[str]:
     problems += _event_source_problems(template, stack)
     problems += _table_problems(template, state, client("dynamodb"))
     problems += _secret_problems(template, state, client("secretsmanager"))
+    problems += _bucket_problems(template, state, client("s3"))
     problems += [
         f"output {name}"
         for name in dict(template.document.get("Outputs", {}))
@@ -213,6 +214,17 @@ def _secret_problems(template: SamTemplate, state: dict[str, Any], secretsmanage
     return problems
 
 
+def _bucket_problems(template: SamTemplate, state: dict[str, Any], s3: Any) -> list[str]:
+    problems = []
+    for logical_id in template.of_type("AWS::S3::Bucket"):
+        name = state["resources"].get(logical_id)
+        try:
+            s3.head_bucket(Bucket=name or logical_id.lower())
+        except s3.exceptions.ClientError:
+            problems.append(f"bucket {logical_id}")
+    return problems
+
+
 def test_the_running_stack_has_everything_the_template_declares(running: LocalStack) -> None:
     # Given template.yaml and the local stack started from it
     template = SamTemplate()
@@ -240,12 +252,14 @@ def test_a_resource_the_stack_lacks_fails_the_check(running: LocalStack) -> None
         "Properties": {"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}]},
     }
     template.resources["ExtraSecret"] = {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "extra"}}
+    template.resources["ExtraBucket"] = {"Type": "AWS::S3::Bucket", "Properties": {}}
 
     # When the check runs against the stack
     problems = missing_from(running, template)
 
     # Then it names exactly what is missing
     assert sorted(problems) == [
+        "bucket ExtraBucket",
         "queue ExtraQueue",
         "route POST /webhooks/extra",
         "secret ExtraSecret (extra)",

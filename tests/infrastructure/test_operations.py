@@ -160,6 +160,9 @@ def test_the_api_has_throttling_and_access_logs() -> None:
         "ThrottlingRateLimit": {"Ref": "RouteRateLimit"},
         "ThrottlingBurstLimit": {"Ref": "RouteBurstLimit"},
     }
+    assert stage["RouteSettings"] == {
+        "POST /oauth/openweb/token": {"ThrottlingRateLimit": 10, "ThrottlingBurstLimit": 20}
+    }
     assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]}
 
 

@@ -91,7 +91,8 @@ def secret_values(secrets: dict[str, Any]) -> list[str]:
 def assert_no_echo(response: HttpResponse, body: bytes, secrets: dict[str, Any]) -> None:
     for value in secret_values(secrets):
         assert value.encode() not in response.body
-    if len(body) >= 12:
+    # Short bodies can be a prefix of a fixed error text by chance (b'{"message":"'); long ones cannot.
+    if len(body) >= 32:
         assert body not in response.body
     assert len(response.body) < 400  # errors are short
 
