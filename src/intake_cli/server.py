@@ -206,6 +206,10 @@ class LocalStack:
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        from intake_cli import moto_fixes
+
+        moto_fixes.apply()
+
         port = self.options.aws_port
         if port:
             _check_port_free(port, "--aws-port")
@@ -318,6 +322,9 @@ class _Gateway(ThreadingHTTPServer):
     """The HTTP API: every request becomes a payload-2.0 event for the route's handler."""
 
     daemon_threads = True
+    # socketserver's default backlog of 5 drops connections when many senders (or the CLI's
+    # liveness probe) arrive at once; API Gateway never refuses a connection.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], runtime: LocalRuntime) -> None:
         self.runtime = runtime
@@ -509,9 +516,9 @@ class _LogRouting:
 
 def _reset_client_cache() -> None:
     """Handlers' cached boto3 clients read AWS_ENDPOINT_URL when made: make them again."""
-    from webhook_intake.clients import client
+    from webhook_intake.clients import reset
 
-    client.cache_clear()
+    reset()
 
 
 def _no_proxy() -> str:

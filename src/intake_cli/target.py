@@ -186,7 +186,7 @@ def resolve_target(state_dir: Path, stack_name: str | None, region: str | None =
     return deployed_target(stack_name, region) if stack_name else local_target(state_dir)
 
 
-def _answers(url: str, timeout: float = 1.0) -> bool:
+def _answers(url: str, timeout: float = 5.0) -> bool:
     parts = urlsplit(url)
     if not parts.hostname or not parts.port:
         return False
