@@ -14,7 +14,7 @@ from intake_cli.provision import provision
 from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import load_secrets
 from intake_cli.template import SamTemplate
-from webhook_intake.clients import client
+from webhook_intake.clients import reset
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -37,7 +37,7 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    client.cache_clear()
+    reset()
 
 
 @pytest.fixture

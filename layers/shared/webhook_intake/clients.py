@@ -1,4 +1,4 @@
-"""boto3 clients made once per process, unless a caller injects its own."""
+"""boto3 clients made once per process, from one session, unless a caller injects its own."""
 
 from __future__ import annotations
 
@@ -12,6 +12,18 @@ if TYPE_CHECKING:
 
 
 @cache
+def session() -> boto3.session.Session:
+    """The process's boto3 session: each new session loads botocore's data again (tens of ms)."""
+    return boto3.session.Session()
+
+
+@cache
 def client(service: str, config: Config | None = None) -> Any:
     """A cached boto3 client for ``service``; region and endpoint come from the environment."""
-    return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
+    return session().client(service, config=config)  # type: ignore[call-overload]
+
+
+def reset() -> None:
+    """Forget every client and the session (after the environment changes: the local stack, tests)."""
+    client.cache_clear()
+    session.cache_clear()

@@ -48,7 +48,8 @@ DELETES = frozenset({"comment.deleted", "reply.deleted", "reply.removed"})
 # DynamoDB items stop at 400 KB; above this estimate the raw event moves to S3.
 MAX_ITEM_BYTES = 350_000
 MAX_TEXT_CHARS = 50_000
-CONSUMER_CONFIG = Config(retries={"total_max_attempts": 5, "mode": "standard"})
+# Items are built by this code, never taken from input: botocore's parameter validation is skipped.
+CONSUMER_CONFIG = Config(retries={"total_max_attempts": 5, "mode": "standard"}, parameter_validation=False)
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
 _NEW_EVENT = "attribute_not_exists(pk)"

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
+from webhook_intake.clients import client
+
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -35,13 +37,22 @@ class SecretStore:
         self._secret_id = secret_id
         self._max_age = max_age
         self._refresh_interval = refresh_interval
-        self._provider = SecretsProvider(boto3_client=boto3_client)
+        self._boto3_client = boto3_client
+        self._provider: SecretsProvider | None = None
         self._last_forced = 0.0
+
+    @property
+    def provider(self) -> SecretsProvider:
+        """Made on first use, with the process's shared client: a provider of its own would
+        build a boto3 session at start-up, a large part of an ingest cold start."""
+        if self._provider is None:
+            self._provider = SecretsProvider(boto3_client=self._boto3_client or client("secretsmanager"))
+        return self._provider
 
     def get(self, force: bool = False) -> dict[str, Any]:
         """The secret's JSON object; raises :class:`SecretUnavailableError`."""
         try:
-            value = self._provider.get(self._secret_id, max_age=self._max_age, transform="json", force_fetch=force)
+            value = self.provider.get(self._secret_id, max_age=self._max_age, transform="json", force_fetch=force)
         except (GetParameterError, TransformParameterError) as exc:
             # The message names the secret id and the AWS error, never the value.
             raise SecretUnavailableError(f"cannot read secret {self._secret_id}: {type(exc).__name__}") from exc

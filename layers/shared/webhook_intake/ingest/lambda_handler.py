@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 from webhook_intake.http import MalformedRequestError, Request, error
 from webhook_intake.ingest.queue import QueueSender
@@ -35,16 +35,19 @@ def build_service(settings: IngestSettings, logger: Logger, metrics: Metrics) ->
 def build_handler(
     settings: IngestSettings | None = None,
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """The Lambda handler for the vendor named by ``VENDOR``."""
+    """The Lambda handler for the vendor named by ``VENDOR``.
+
+    No Powertools Tracer here, deliberately: it loads the X-Ray SDK, a fifth of an ingest
+    cold start (docs/performance.md). The function still runs with active tracing, and the
+    queue sender passes the trace header on, so the consumer's trace continues this one.
+    """
     settings = settings or IngestSettings.from_env()
     logger = Logger()
     metrics = vendor_metrics(settings.vendor)
-    tracer = Tracer()
     service = build_service(settings, logger, metrics)
 
     # Never the event: it holds credentials and comment text, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
     @logger.inject_lambda_context(clear_state=True, log_event=False)
-    @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
@@ -53,4 +56,4 @@ def build_handler(
             return error(400, "malformed_request", str(exc)).to_http_api()
         return service.handle(request).to_http_api()
 
-    return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
+    return handler
