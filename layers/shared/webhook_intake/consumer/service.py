@@ -86,7 +86,7 @@ class ConsumerService:
             count(self.metrics, Metric.DUPLICATES, counts[PutOutcome.DUPLICATE.value])
         if result.errors:
             count(self.metrics, Metric.NORMALIZATION_FAILURES, len(result.errors))
-        self.logger.info(
+        self.logger.debug(
             "record processed",
             extra={"message_id": record.messageId, "failed": len(result.errors), **counts},
         )

@@ -111,7 +111,8 @@ class IngestService:
             self.logger.exception("enqueue failed", extra={"vendor": self.contract.vendor})
             return error(500, "enqueue_failed", "the delivery was not accepted; retry later")
         count(self.metrics, Metric.ENQUEUED)
-        self.logger.info(
+        # DEBUG: the metrics count every accepted delivery; a line each would cost CPU and log volume.
+        self.logger.debug(
             "delivery accepted",
             extra={"vendor": self.contract.vendor, "message_id": message_id, "bytes": len(request.body)},
         )
