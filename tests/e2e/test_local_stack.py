@@ -18,6 +18,7 @@ import pytest
 from intake_cli.samples import load_secrets, sample_files, sample_request
 from intake_cli.sending import post
 from tests.e2e.stack import expected_event_ids, run_cli, start_served_stack
+from tests.integration.test_pipeline import SUCCESS
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -28,13 +29,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-SUCCESS = {
-    "viafoura-engagement": 200,
-    "viafoura-notifications": 204,
-    "firstup": 200,
-    "openweb": 200,
-    "fastcomments": 200,
-}
 POISON_REQUEST_UUID = "0e2e0e2e-0000-4000-8000-00000000d1e0"
 REFUSED_COMMENT_ID = "e2eRefusedC0mment"
 
