@@ -6,6 +6,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -21,6 +22,13 @@ def session() -> boto3.session.Session:
 def client(service: str, config: Config | None = None) -> Any:
     """A cached boto3 client for ``service``; region and endpoint come from the environment."""
     return session().client(service, config=config)  # type: ignore[call-overload]
+
+
+def error_code(exc: Exception) -> str:
+    """An AWS error's code (``ConditionalCheckFailedException``...), else the exception's class name."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or type(exc).__name__)
+    return type(exc).__name__
 
 
 def reset() -> None:

@@ -24,7 +24,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_intake.clients import client
+from webhook_intake.clients import client, error_code
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -85,10 +85,6 @@ def _serialize(item: dict[str, Any]) -> dict[str, Any]:
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _DESERIALIZER.deserialize(v) for k, v in item.items()}
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def event_key(vendor: str, event_id: str) -> dict[str, str]:
@@ -212,9 +208,9 @@ class EventRepository:
         try:
             self.dynamodb.put_item(TableName=self.table_name, Item=_serialize(item), ConditionExpression=_NEW_EVENT)
         except ClientError as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return PutOutcome.DUPLICATE
-            raise StoreError(f"put_item failed: {_error_code(exc)}") from exc
+            raise StoreError(f"put_item failed: {error_code(exc)}") from exc
         return PutOutcome.STORED
 
     def _put_with_state(self, item: dict[str, Any], state: dict[str, Any]) -> PutOutcome:
@@ -224,8 +220,8 @@ class EventRepository:
                 TransactItems=[{"Put": put}, {"Update": {"TableName": self.table_name, **state}}]  # type: ignore[typeddict-item]
             )
         except ClientError as exc:
-            if _error_code(exc) != "TransactionCanceledException":
-                raise StoreError(f"transact_write_items failed: {_error_code(exc)}") from exc
+            if error_code(exc) != "TransactionCanceledException":
+                raise StoreError(f"transact_write_items failed: {error_code(exc)}") from exc
             reasons = [str(reason.get("Code", "None")) for reason in exc.response.get("CancellationReasons", [])]
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 return PutOutcome.DUPLICATE

@@ -26,7 +26,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from webhook_intake.clients import client
+from webhook_intake.clients import client, error_code
 from webhook_intake.payloads import ClaimCheck
 
 if TYPE_CHECKING:
@@ -75,9 +75,8 @@ class EnqueueError(RuntimeError):
 def retryable(exc: Exception) -> bool:
     """Throttling, a server-side error or a network failure: worth another attempt."""
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error.get("Code") in _RETRYABLE_CODES or status >= 500
+        return error_code(exc) in _RETRYABLE_CODES or status >= 500
     return isinstance(exc, _RETRYABLE_ERRORS)
 
 
@@ -96,17 +95,11 @@ def call_within(
             return call()
         except (ClientError, BotoCoreError) as exc:
             if not retryable(exc):
-                raise EnqueueError(f"not retryable: {_name(exc)}") from exc
+                raise EnqueueError(f"not retryable: {error_code(exc)}") from exc
             pause = min(0.05 * 2**attempt, 0.8) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not crypto)  # nosec B311
             if clock() + pause + ATTEMPT_BUDGET > deadline:
-                raise EnqueueError(f"gave up after {attempt} attempt(s): {_name(exc)}") from exc
+                raise EnqueueError(f"gave up after {attempt} attempt(s): {error_code(exc)}") from exc
             sleep(pause)
-
-
-def _name(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", type(exc).__name__))
-    return type(exc).__name__
 
 
 class QueueSender:

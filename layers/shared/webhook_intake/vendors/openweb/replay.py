@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_intake.clients import client
+from webhook_intake.clients import client, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -62,8 +62,8 @@ class UsedAssertions:
                 ConditionExpression="attribute_not_exists(jti)",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise ReplayedAssertionError("client assertion 'jti' was used before") from None
-            raise ReplayStoreError(f"put_item failed: {exc.response.get('Error', {}).get('Code')}") from exc
+            raise ReplayStoreError(f"put_item failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
-            raise ReplayStoreError(f"put_item failed: {type(exc).__name__}") from exc
+            raise ReplayStoreError(f"put_item failed: {error_code(exc)}") from exc
