@@ -2,31 +2,42 @@
 
 The SQS message body is the vendor's raw body, byte for byte, so that a message that ends in
 the dead-letter queue is exactly what the vendor sent. Everything else about the delivery
-(who, when, which route, the headers that matter) rides in message attributes.
+(who, when, which route, the headers that matter) rides in message attributes, which the
+consumer checks like any other input (docs/reliability.md, "Message attributes").
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from webhook_intake.times import from_epoch, iso_millis, parse_iso_millis
+
 # Headers worth keeping with a delivery: ids for idempotency and tracing, the signing
-# timestamp, the content type. Never authorization, tokens or signatures.
+# timestamp, the content type, our own test marker. Never authorization, tokens or signatures.
 KEPT_HEADERS = (
     "content-type",
     "x-request-id",
     "x-socialchorus-delivery",
     "x-fastcomments-timestamp",
     "user-agent",
+    "x-intake-test",
 )
+TEST_HEADER = "x-intake-test"
+"""Set by ``intake send``: the delivery is a test, stored but never read as a real event."""
 _MAX_HEADER_CHARS = 256
+MAX_CORRELATION_ID_CHARS = 128
 
 
-def iso_millis(moment: datetime) -> str:
-    """ISO-8601 UTC with milliseconds and a ``Z``: the one time format of the event log."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+def correlation_id_of(value: str) -> str:
+    """A correlation id safe to log and to carry: the vendor's value when short and printable, else its hash."""
+    text = value.strip()
+    if 0 < len(text) <= MAX_CORRELATION_ID_CHARS and text.isascii() and text.isprintable():
+        return text
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,47 +53,119 @@ class Delivery:
     headers: dict[str, str] = field(default_factory=dict)
     claim_check: str | None = None
     """``s3://…`` when the body waits in S3 and the message holds a pointer (set by the queue sender)."""
+    quarantine_key: str | None = None
+    """Set on a quarantined event sent back for another try: the body is that one event."""
+    problems: tuple[str, ...] = ()
+    """Message attributes that were missing or malformed, and the fallback used for each."""
 
     @property
     def delivery_id(self) -> str | None:
         """The vendor's own id for this HTTP delivery, where it sends one."""
         return self.headers.get("x-socialchorus-delivery") or self.headers.get("x-request-id")
 
-    def to_message_attributes(self) -> dict[str, dict[str, str]]:
-        """SQS ``MessageAttributes`` (four of the ten SQS allows)."""
-        route = {
+    @property
+    def test(self) -> bool:
+        """Marked as a test by its sender."""
+        return self.headers.get(TEST_HEADER, "").lower() in {"1", "true", "yes"}
+
+    def route(self) -> dict[str, Any]:
+        """The ``route`` attribute's value."""
+        return {
             "method": self.method,
             "path": self.path,
             "path_parameters": self.path_parameters,
             "headers": self.headers,
         }
-        return {
+
+    def to_message_attributes(self) -> dict[str, dict[str, str]]:
+        """SQS ``MessageAttributes`` (at most six of the ten SQS allows)."""
+        attributes = {
             "vendor": {"DataType": "String", "StringValue": self.vendor},
             "received_at": {"DataType": "String", "StringValue": self.received_at},
             "correlation_id": {"DataType": "String", "StringValue": self.correlation_id},
-            "route": {"DataType": "String", "StringValue": json.dumps(route, separators=(",", ":"))},
+            "route": {"DataType": "String", "StringValue": json.dumps(self.route(), separators=(",", ":"))},
         }
+        if self.claim_check:
+            attributes["claim_check"] = {"DataType": "String", "StringValue": self.claim_check}
+        if self.quarantine_key:
+            attributes["quarantine_key"] = {"DataType": "String", "StringValue": self.quarantine_key}
+        return attributes
 
     @classmethod
-    def from_message_attributes(cls, attributes: dict[str, Any]) -> Delivery:
-        """Read the attributes back, as the SQS event of a Lambda event source mapping has them."""
+    def from_message_attributes(
+        cls,
+        attributes: dict[str, Any],
+        *,
+        vendor: str,
+        sent_timestamp_ms: object = None,
+        message_id: str = "",
+    ) -> Delivery:
+        """Read the attributes of a record on ``vendor``'s queue, with a documented fallback for each bad one.
 
-        def text(name: str) -> str:
-            value = attributes.get(name) or {}
-            return str(value.get("stringValue") or value.get("StringValue") or "")
+        ``vendor``: the queue's own vendor wins over the attribute. ``received_at``: a time the
+        log can hold, else the SQS sent timestamp. ``correlation_id``: else the message id.
+        ``route``: a JSON object of strings, else empty (a vendor that needs it quarantines).
+        """
+        problems: list[str] = []
 
-        route_text = text("route")
-        route = json.loads(route_text) if route_text else {}
+        def text(name: str) -> str | None:
+            value = (attributes.get(name) or {}) if isinstance(attributes, dict) else {}
+            found = value.get("stringValue") or value.get("StringValue") if isinstance(value, dict) else None
+            return found if isinstance(found, str) else None
+
+        claimed = text("vendor")
+        if claimed != vendor:
+            problems.append("vendor: missing or not this queue's vendor; the queue's vendor is used")
+        received_at = _received_at(text("received_at"))
+        if received_at is None:
+            sent = from_epoch(sent_timestamp_ms, 1000) or datetime.now(UTC)
+            received_at = iso_millis(sent)
+            problems.append("received_at: missing or not a time; the SQS sent timestamp is used")
+        correlation = text("correlation_id")
+        if correlation is None:
+            problems.append("correlation_id: missing; the message id is used")
+        route = _route(text("route"))
+        if route is None:
+            problems.append("route: missing or malformed; no method, path or headers")
+            route = {}
+        claim_check = text("claim_check")
         return cls(
-            vendor=text("vendor"),
-            received_at=text("received_at"),
-            correlation_id=text("correlation_id"),
-            method=str(route.get("method", "")),
-            path=str(route.get("path", "")),
-            path_parameters={str(k): str(v) for k, v in (route.get("path_parameters") or {}).items()},
-            headers={str(k): str(v) for k, v in (route.get("headers") or {}).items()},
-            claim_check=text("claim_check") or None,
+            vendor=vendor,
+            received_at=received_at,
+            correlation_id=correlation_id_of(correlation or message_id or "unknown"),
+            method=_string(route.get("method")),
+            path=_string(route.get("path")),
+            path_parameters=_strings(route.get("path_parameters")),
+            headers=_strings(route.get("headers")),
+            claim_check=claim_check if claim_check and claim_check.startswith("s3://") else None,
+            quarantine_key=text("quarantine_key"),
+            problems=tuple(problems),
         )
+
+
+def _received_at(value: str | None) -> str | None:
+    moment = parse_iso_millis(value)
+    return iso_millis(moment) if moment is not None and value == iso_millis(moment) else None
+
+
+def _route(value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        route = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    return route if isinstance(route, dict) else None
+
+
+def _string(value: Any) -> str:
+    return value[:_MAX_HEADER_CHARS] if isinstance(value, str) else ""
+
+
+def _strings(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k)[:_MAX_HEADER_CHARS]: v[:_MAX_HEADER_CHARS] for k, v in value.items() if isinstance(v, str)}
 
 
 def kept_headers(headers: dict[str, str]) -> dict[str, str]:

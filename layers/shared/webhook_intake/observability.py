@@ -1,8 +1,9 @@
 """Metric names and the Powertools Metrics objects both paths use (no pydantic).
 
 Namespace: ``POWERTOOLS_METRICS_NAMESPACE`` (template Globals). Every metric carries the
-``vendor`` dimension; ``DeliveriesRejected`` adds ``reason`` and ``EventsStored`` adds
-``event_type``.
+``vendor`` dimension; ``DeliveriesRejected`` and ``EventsQuarantinedByReason`` add
+``reason``, ``NewShapes`` adds ``source_type``. The consumer adds its counts up and writes
+them once per invocation.
 """
 
 from __future__ import annotations
@@ -17,14 +18,25 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 class Metric(StrEnum):
     """Every metric the functions emit (the dashboard and alarms in template.yaml use these names)."""
 
+    # ingest
     RECEIVED = "DeliveriesReceived"
     AUTH_FAILURES = "AuthFailures"
     REJECTED = "DeliveriesRejected"
     ENQUEUED = "DeliveriesEnqueued"
     ENQUEUE_FAILURES = "EnqueueFailures"
+    EVENTS_REFUSED = "EventsRefused"
+    """Events of an accepted delivery answered as failures (quarantined by the consumer)."""
+    PINGS = "Pings"
+    SECRET_PROBLEMS = "SecretProblems"  # noqa: S105 (a metric name)
+    # consumer
     STORED = "EventsStored"
     DUPLICATES = "DuplicateEvents"
-    NORMALIZATION_FAILURES = "NormalizationFailures"
+    QUARANTINED = "EventsQuarantined"
+    QUARANTINED_BY_REASON = "EventsQuarantinedByReason"
+    CONFLICTS = "ConflictingDuplicates"
+    WRITE_UNITS = "WriteUnits"
+    ATTRIBUTE_PROBLEMS = "AttributeProblems"
+    NEW_SHAPES = "NewShapes"
     END_TO_END_LAG = "EndToEndLag"
     INGEST_TO_STORE_LAG = "IngestToStoreLag"
 

@@ -1,89 +1,102 @@
-"""The vendor registry: every vendor key, where its code lives and which routes it serves.
+"""The vendor registry: every vendor package under ``webhook_intake.vendors`` and the facts it declares.
 
-Standard library only: the ingest path imports it.
+A vendor is a package ``webhook_intake.vendors.<name>`` whose ``__init__`` defines ``SPEC``
+(a :class:`VendorSpec`); nothing else lists vendors. The package name is the vendor key
+with ``-`` written ``_``. Standard library only: the ingest path imports it.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from types import ModuleType
+    from collections.abc import Mapping
+
+VENDORS_PACKAGE = "webhook_intake.vendors"
 
 
 @dataclass(frozen=True, slots=True)
 class VendorSpec:
-    """What the rest of the project needs to know about one vendor."""
+    """What the rest of the project needs to know about one vendor, said once."""
 
     key: str
-    """The vendor key (DESIGN.md), also the ``VENDOR`` environment variable of its functions."""
-    package: str
-    """Sub-package of ``webhook_intake.vendors`` holding ``contract`` and ``normalize``."""
-    routes: tuple[str, ...]
-    """HTTP API route keys (``METHOD /path``) served by the vendor's ingest function."""
+    """The vendor key: the ``VENDOR`` environment variable of its functions, its secret's name."""
     stem: str
     """PascalCase stem of the vendor's logical ids in template.yaml (``FirstupQueue``...)."""
+    path: str
+    """The webhook route's path (``/webhooks/fastcomments/{event}``)."""
+    methods: tuple[str, ...]
+    """The HTTP methods the route takes."""
+    id_field: str
+    """The field holding the vendor's id of an event."""
+    required: tuple[str, ...] = ()
+    """Other fields an event must carry (non-empty) to be stored; the ingest path checks them too."""
+    batch_field: str | None = None
+    """When a delivery holds many events: the field of the body holding their array."""
+    store_dictionaries: tuple[bytes, ...] = (b"",)
+    """Preset compression dictionaries of stored bodies, oldest first; each is frozen once released
+    (store/body.py): a stored body names the one it was written with."""
+
+    @property
+    def package(self) -> str:
+        """The sub-package of ``webhook_intake.vendors``."""
+        return package_name(self.key)
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        """HTTP API route keys (``METHOD /path``) served by the vendor's ingest function."""
+        return tuple(f"{method} {self.path}" for method in self.methods)
 
     def contract(self) -> Any:
         """The vendor's ingest contract (imports only its ``contract`` module)."""
-        module: ModuleType = importlib.import_module(f"webhook_intake.vendors.{self.package}.contract")
-        return module.CONTRACT
+        return importlib.import_module(f"{VENDORS_PACKAGE}.{self.package}.contract").CONTRACT
 
     def normalizer(self) -> Any:
         """The vendor's normalizer (imports pydantic and the models)."""
-        module: ModuleType = importlib.import_module(f"webhook_intake.vendors.{self.package}.normalize")
-        return module.NORMALIZER
-
-
-_FASTCOMMENTS_PATH = "/webhooks/fastcomments/{event}"
-
-VENDORS: dict[str, VendorSpec] = {
-    spec.key: spec
-    for spec in (
-        VendorSpec(
-            key="viafoura-engagement",
-            package="viafoura_engagement",
-            routes=("POST /webhooks/viafoura/engagement",),
-            stem="ViafouraEngagement",
-        ),
-        VendorSpec(
-            key="viafoura-notifications",
-            package="viafoura_notifications",
-            routes=("POST /webhooks/viafoura/notifications",),
-            stem="ViafouraNotifications",
-        ),
-        VendorSpec(
-            key="firstup",
-            package="firstup",
-            routes=("POST /webhooks/firstup",),
-            stem="Firstup",
-        ),
-        VendorSpec(
-            key="openweb",
-            package="openweb",
-            routes=("POST /webhooks/openweb",),
-            stem="OpenWeb",
-        ),
-        VendorSpec(
-            key="fastcomments",
-            package="fastcomments",
-            routes=tuple(f"{method} {_FASTCOMMENTS_PATH}" for method in ("PUT", "POST", "DELETE")),
-            stem="FastComments",
-        ),
-    )
-}
+        return importlib.import_module(f"{VENDORS_PACKAGE}.{self.package}.normalize").NORMALIZER
 
 
 class UnknownVendorError(KeyError):
     """A vendor key that is not in the registry."""
 
 
+def package_name(key: str) -> str:
+    """``viafoura-engagement`` → ``viafoura_engagement``."""
+    return key.replace("-", "_")
+
+
+@cache
+def vendors() -> Mapping[str, VendorSpec]:
+    """Every vendor package found under ``webhook_intake.vendors``, by key, in key order."""
+    package = importlib.import_module(VENDORS_PACKAGE)
+    specs = []
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.ispkg:
+            spec = getattr(importlib.import_module(f"{VENDORS_PACKAGE}.{module.name}"), "SPEC", None)
+            if isinstance(spec, VendorSpec) and spec.package == module.name:
+                specs.append(spec)
+    return {spec.key: spec for spec in sorted(specs, key=lambda spec: spec.key)}
+
+
 def vendor(key: str) -> VendorSpec:
-    """The registry entry for ``key``; a clear error for a typo."""
+    """The registry entry for ``key`` (imports that vendor's package only); a clear error for a typo."""
     try:
-        return VENDORS[key]
-    except KeyError:
-        known = ", ".join(sorted(VENDORS))
+        module = importlib.import_module(f"{VENDORS_PACKAGE}.{package_name(key)}")
+    except (ImportError, ValueError):
+        module = None
+    spec = getattr(module, "SPEC", None)
+    if not isinstance(spec, VendorSpec) or spec.key != key:
+        known = ", ".join(vendors())
         raise UnknownVendorError(f"unknown vendor key {key!r}; known: {known}") from None
+    return spec
+
+
+def __getattr__(name: str) -> Any:
+    # ``VENDORS`` is found on first use, so the ingest path (which needs one vendor) never walks the package.
+    if name == "VENDORS":
+        return vendors()
+    raise AttributeError(name)

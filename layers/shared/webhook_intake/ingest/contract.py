@@ -1,8 +1,13 @@
-"""What every vendor's ingest contract provides, and the shared header-token scheme."""
+"""What every vendor's ingest contract provides: authentication, the body check, the answer.
+
+A contract takes its vendor's facts (key, path, batch field, id and required fields) from the
+vendor's :class:`~webhook_intake.registry.VendorSpec`; each vendor module overrides only what
+differs from the defaults here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.auth import matches_any, secret_list
@@ -10,6 +15,10 @@ from webhook_intake.http import Response
 
 if TYPE_CHECKING:
     from webhook_intake.http import Request
+    from webhook_intake.registry import VendorSpec
+
+MAX_ID_CHARS = 512
+"""Longer ids are refused: an event's key must stay well inside DynamoDB's key limits."""
 
 
 class RejectedError(Exception):
@@ -27,6 +36,47 @@ def envelope_error(message: str) -> RejectedError:
     return RejectedError(400, "invalid_envelope", message)
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The door's judgement of one event of a delivery: taken (``error_type`` None) or why not."""
+
+    index: int
+    event_id: str | None
+    error_type: str | None = None
+    error_description: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Will be stored (or found to be a duplicate)."""
+        return self.error_type is None
+
+
+def id_text(value: Any) -> str | None:
+    """An event id as text: a non-empty string or an integer, else None (booleans are not ids)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def judge_event(spec: VendorSpec, index: int, event: Any) -> Verdict:
+    """Whether one event can be stored: a JSON object with its vendor's id and required fields."""
+    if not isinstance(event, dict):
+        return Verdict(index, None, "invalid_event", "event is not a JSON object")
+    event_id = id_text(event.get(spec.id_field))
+    if event_id is None:
+        return Verdict(index, None, "missing_id", f"'{spec.id_field}' is missing or empty")
+    if len(event_id) > MAX_ID_CHARS:
+        return Verdict(index, None, "invalid_id", f"'{spec.id_field}' is over {MAX_ID_CHARS} characters")
+    for name in spec.required:
+        if id_text(event.get(name)) is None:
+            return Verdict(index, event_id, "missing_field", f"'{name}' is missing or empty")
+    return Verdict(index, event_id)
+
+
 def require_object(document: Any) -> dict[str, Any]:
     """The body as a JSON object, or a 400."""
     if not isinstance(document, dict):
@@ -34,34 +84,46 @@ def require_object(document: Any) -> dict[str, Any]:
     return document
 
 
-def require_object_list(document: dict[str, Any], field: str) -> list[dict[str, Any]]:
-    """``document[field]`` as a list of JSON objects, or a 400."""
-    items = document.get(field)
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise envelope_error(f"'{field}' must be an array of objects")
-    return items
+def examine_body(spec: VendorSpec, document: Any) -> list[Verdict]:
+    """A verdict per event of the body; a 400 when the body holds no event that can be stored.
 
-
-def require_id(document: dict[str, Any], field: str) -> None:
-    """``document[field]`` is a non-empty string or a number, or a 400."""
-    value = document.get(field)
-    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
-        raise envelope_error(f"'{field}' is required")
+    One element that cannot be stored never costs its siblings: a batch is refused only
+    when none of its events is usable.
+    """
+    body = require_object(document)
+    if spec.batch_field is None:
+        verdict = judge_event(spec, 0, body)
+        if not verdict.usable:
+            raise envelope_error(verdict.error_description or "the event cannot be stored")
+        return [verdict]
+    events = body.get(spec.batch_field)
+    if not isinstance(events, list):
+        raise envelope_error(f"'{spec.batch_field}' must be an array")
+    verdicts = [judge_event(spec, index, event) for index, event in enumerate(events)]
+    if not any(verdict.usable for verdict in verdicts):
+        raise envelope_error(f"'{spec.batch_field}' holds no event that can be stored")
+    return verdicts
 
 
 @dataclass(frozen=True)
 class Contract:
-    """A vendor's ingest contract. Subclasses override what differs from the defaults.
+    """A vendor's ingest contract. Subclasses override what differs from the defaults."""
 
-    The ``client_*`` methods are the vendor's side of the same contract: how it calls us.
-    ``intake send``, the demo and the tests use them to make correctly signed requests.
-    """
-
-    vendor: str
-    path: str
+    spec: VendorSpec
     auth_failure_status: int = 401
     deadline_seconds: float = 8.0
     """How long the ingest path may take before answering (inside the vendor's own timeout)."""
+    success_status: int = 200
+
+    @property
+    def vendor(self) -> str:
+        """The vendor key."""
+        return self.spec.key
+
+    @property
+    def path(self) -> str:
+        """The webhook route's path."""
+        return self.spec.path
 
     def authenticate(self, request: Request, secret: dict[str, Any], now: float) -> bool:
         """True when the request carries a valid credential for ``secret``."""
@@ -70,30 +132,34 @@ class Contract:
     def check_route(self, request: Request) -> None:
         """Refuse a request the route should not take (raises :class:`RejectedError`)."""
 
-    def check_envelope(self, request: Request, document: Any) -> None:
-        """Refuse a JSON body without the vendor's envelope (raises :class:`RejectedError`)."""
-        require_object(document)
+    def is_ping(self, document: Any) -> bool:
+        """A vendor's subscription check, answered 2xx and never enqueued (no vendor sends one by default)."""
+        return False
 
-    def accepted(self, request: Request, document: Any) -> Response:
+    def examine(self, request: Request, document: Any) -> list[Verdict]:
+        """A verdict per event; raises :class:`RejectedError` when nothing in the body can be stored."""
+        return examine_body(self.spec, document)
+
+    def accepted(self, request: Request, document: Any, verdicts: list[Verdict]) -> Response:
         """The answer once the delivery is on the queue."""
-        return Response(200, {"accepted": True})
+        return Response(self.success_status, {"accepted": True})
 
     def correlation_id(self, request: Request) -> str:
         """The id that follows this delivery through logs: the vendor's, else API Gateway's."""
         return request.header("x-request-id") or request.request_id
 
-    def client_route(self, sample_name: str) -> tuple[str, str]:
-        """The method and path the vendor uses for a sample (by its file name)."""
-        return "POST", self.path
-
-    def client_headers(self, body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
-        """The headers the vendor sends with ``body``, credential included."""
-        raise NotImplementedError
-
     def refusal(self) -> Response:
         """The answer to a missing or wrong credential."""
         code = "forbidden" if self.auth_failure_status == 403 else "unauthorized"
         return Response(self.auth_failure_status, {"error": code, "message": "authentication failed"})
+
+    def secret_problems(self, secret: dict[str, Any]) -> list[str]:
+        """Why ``secret`` cannot authenticate anything, rule by rule (never its values); empty when usable."""
+        return []
+
+    def secret_advice(self, secret: dict[str, Any]) -> list[str]:
+        """Values that work but are not what the vendor documents (logged, not counted as a problem)."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -101,14 +167,30 @@ class HeaderTokenContract(Contract):
     """Authentication by a header equal to one of the secret's ``tokens``."""
 
     header: str = "authorization"
+    token_field: str = field(default="tokens")
 
     def accepted_tokens(self, secret: dict[str, Any]) -> list[str]:
         """The tokens that authenticate a delivery (several at once during a rotation)."""
-        return secret_list(secret.get("tokens"))
+        return secret_list(secret.get(self.token_field))
 
     def authenticate(self, request: Request, secret: dict[str, Any], now: float) -> bool:
         return matches_any(request.header(self.header), self.accepted_tokens(secret))
 
-    def client_headers(self, body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
-        tokens = self.accepted_tokens(secret)
-        return {self.header: tokens[0] if tokens else "", "content-type": "application/json; charset=utf-8"}
+    def secret_problems(self, secret: dict[str, Any]) -> list[str]:
+        return token_list_problems(secret, self.token_field)
+
+
+def token_list_problems(secret: dict[str, Any], name: str) -> list[str]:
+    """What is wrong with a secret's list of accepted values (``tokens``, ``api_secret``)."""
+    value = secret.get(name)
+    if value is None:
+        return [f"'{name}' is missing"]
+    items = value if isinstance(value, list) else [value]
+    problems = [
+        f"'{name}' entry {position} is not a non-empty string"
+        for position, item in enumerate(items, 1)
+        if not isinstance(item, str) or not item
+    ]
+    if not secret_list(value):
+        problems.append(f"'{name}' holds no usable value")
+    return problems

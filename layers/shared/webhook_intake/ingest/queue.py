@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import re
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -66,6 +67,15 @@ _RETRYABLE_CODES = {
     "KmsThrottled",
 }
 _RETRYABLE_ERRORS = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError)
+
+
+# What SQS takes in a message body (its documented character set); anything else travels through S3.
+_SQS_UNSAFE = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def sqs_safe(body: str) -> bool:
+    """Whether SQS accepts ``body`` as a message body (#x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, astral)."""
+    return _SQS_UNSAFE.search(body) is None
 
 
 class EnqueueError(RuntimeError):
@@ -147,7 +157,9 @@ class QueueSender:
         raw = body.encode("utf-8")
         attributes: dict[str, Any] = delivery.to_message_attributes()
         message = body
-        if len(raw) > self.inline_max_bytes:
+        # Over the SQS limit, or holding characters SQS refuses (U+FFFE, a raw control character):
+        # the body waits in S3, byte for byte, and the message carries a pointer.
+        if len(raw) > self.inline_max_bytes or not sqs_safe(body):
             check = self._store_payload(raw, delivery, deadline)
             message = check.pointer()
             attributes["claim_check"] = {"DataType": "String", "StringValue": check.uri}

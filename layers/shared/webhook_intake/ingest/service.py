@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from webhook_intake.delivery import Delivery, iso_millis, kept_headers
+from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
 from webhook_intake.http import Response, error
 from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.observability import Metric, count, count_by
 from webhook_intake.secrets import SecretUnavailableError
+from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
     from webhook_intake.http import Request
-    from webhook_intake.ingest.contract import Contract
+    from webhook_intake.ingest.contract import Contract, Verdict
     from webhook_intake.ingest.queue import QueueSender
     from webhook_intake.secrets import SecretStore
 
@@ -38,11 +39,12 @@ class IngestService:
     max_body_bytes: int
     clock: Callable[[], float] = field(default=time.time)
     monotonic: Callable[[], float] = field(default=time.monotonic)
+    _checked_secret: int = field(default=0, init=False, repr=False)
 
     def handle(self, request: Request) -> Response:
-        """Answer one delivery. A 2xx only once the raw body is on the queue."""
+        """Answer one delivery. A 2xx only once the raw body is on the queue (or it is a ping)."""
         deadline = self.monotonic() + self.contract.deadline_seconds
-        correlation_id = self.contract.correlation_id(request)
+        correlation_id = correlation_id_of(self.contract.correlation_id(request))
         self.logger.set_correlation_id(correlation_id)
         count(self.metrics, Metric.RECEIVED)
         try:
@@ -52,7 +54,11 @@ class IngestService:
                 self.logger.warning("delivery refused", extra={"reason": "auth", "vendor": self.contract.vendor})
                 return self.contract.refusal()
             document, text = self._read_body(request)
-            self.contract.check_envelope(request, document)
+            if self.contract.is_ping(document):
+                count(self.metrics, Metric.PINGS)
+                self.logger.info("ping answered", extra={"vendor": self.contract.vendor})
+                return Response(self.contract.success_status, {"accepted": True, "ping": True})
+            verdicts = self.contract.examine(request, document)
         except RejectedError as rejected:
             count_by(self.contract.vendor, Metric.REJECTED, "reason", rejected.code)
             self.logger.warning(
@@ -63,15 +69,38 @@ class IngestService:
         except SecretUnavailableError:
             self.logger.exception("secret unavailable", extra={"vendor": self.contract.vendor})
             return error(500, "unavailable", "temporarily unable to authenticate; retry later")
-        return self._enqueue(request, document, text, correlation_id, deadline)
+        return self._enqueue(
+            request, document, text, verdicts=verdicts, correlation_id=correlation_id, deadline=deadline
+        )
 
     def _authenticated(self, request: Request) -> bool:
         now = self.clock()
-        if self.contract.authenticate(request, self.secrets.get(), now):
+        if self.contract.authenticate(request, self._secret(), now):
             return True
         # The credential may be one added to the secret after our cached copy was read.
         fresh = self.secrets.refresh()
-        return fresh is not None and self.contract.authenticate(request, fresh, now)
+        if fresh is None:
+            return False
+        self._check_secret(fresh)
+        return self.contract.authenticate(request, fresh, now)
+
+    def _secret(self) -> dict[str, Any]:
+        secret = self.secrets.get()
+        self._check_secret(secret)
+        return secret
+
+    def _check_secret(self, secret: dict[str, Any]) -> None:
+        """Report a secret that cannot work, once per copy read from Secrets Manager (never its values)."""
+        if id(secret) == self._checked_secret:
+            return
+        self._checked_secret = id(secret)
+        problems = self.contract.secret_problems(secret)
+        if problems:
+            count(self.metrics, Metric.SECRET_PROBLEMS, len(problems))
+            self.logger.error("secret misconfigured", extra={"vendor": self.contract.vendor, "problems": problems})
+        advice = self.contract.secret_advice(secret)
+        if advice:
+            self.logger.warning("secret unusual", extra={"vendor": self.contract.vendor, "advice": advice})
 
     def _read_body(self, request: Request) -> tuple[Any, str]:
         if len(request.body) > self.max_body_bytes or not self.queue.accepts(len(request.body)):
@@ -82,9 +111,10 @@ class IngestService:
             )
         try:
             text = request.body.decode("utf-8")
-            return json.loads(text), text
         except UnicodeDecodeError:
             raise RejectedError(400, "invalid_json", "body is not UTF-8") from None
+        try:
+            return json.loads(text), text
         # ValueError covers JSONDecodeError and over-long integers; RecursionError, deep nesting.
         except (ValueError, RecursionError):
             raise RejectedError(400, "invalid_json", "body is not valid JSON") from None
@@ -94,7 +124,16 @@ class IngestService:
         """The largest body this route takes."""
         return self.max_body_bytes if self.queue.accepts(self.max_body_bytes) else self.queue.inline_max_bytes
 
-    def _enqueue(self, request: Request, document: Any, text: str, correlation_id: str, deadline: float) -> Response:
+    def _enqueue(
+        self,
+        request: Request,
+        document: Any,
+        text: str,
+        *,
+        verdicts: list[Verdict],
+        correlation_id: str,
+        deadline: float,
+    ) -> Response:
         delivery = Delivery(
             vendor=self.contract.vendor,
             received_at=iso_millis(datetime.fromtimestamp(self.clock(), UTC)),
@@ -111,9 +150,13 @@ class IngestService:
             self.logger.exception("enqueue failed", extra={"vendor": self.contract.vendor})
             return error(500, "enqueue_failed", "the delivery was not accepted; retry later")
         count(self.metrics, Metric.ENQUEUED)
+        refused = sum(1 for verdict in verdicts if not verdict.usable)
+        if refused:
+            # Kept on the queue with the delivery: the consumer quarantines them with their reason.
+            count(self.metrics, Metric.EVENTS_REFUSED, refused)
         # DEBUG: the metrics count every accepted delivery; a line each would cost CPU and log volume.
         self.logger.debug(
             "delivery accepted",
             extra={"vendor": self.contract.vendor, "message_id": message_id, "bytes": len(request.body)},
         )
-        return self.contract.accepted(request, document)
+        return self.contract.accepted(request, document, verdicts)

@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from webhook_intake.ingest.contract import HeaderTokenContract
+from webhook_intake.ingest.contract import HeaderTokenContract, envelope_error, examine_body, id_text
+from webhook_intake.vendors.firstup import SPEC
 
 if TYPE_CHECKING:
     from webhook_intake.http import Request
+    from webhook_intake.ingest.contract import Verdict
+
+LEGACY_NAME = "event"
+"""The older envelope names its event here (``content.published``), the current form in ``name``."""
+
+
+def event_name(document: dict[str, Any]) -> str | None:
+    """The event's name in either form, else None."""
+    return id_text(document.get("name")) or id_text(document.get(LEGACY_NAME))
 
 
 @dataclass(frozen=True)
 class FirstupContract(HeaderTokenContract):
-    """Any JSON object is taken: events, the older ``{event, data}`` form and subscription pings."""
+    """Events in the flat or the older ``{event, data}`` form; a body without an event name is a ping."""
 
     def correlation_id(self, request: Request) -> str:
         return request.header("x-socialchorus-delivery") or request.request_id
 
-    def client_headers(self, body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
-        return {**super().client_headers(body, secret, now), "x-socialchorus-delivery": str(uuid.uuid4())}
+    def is_ping(self, document: Any) -> bool:
+        # Creating a subscription sends a ping (its shape is not documented): an object naming no event.
+        return isinstance(document, dict) and event_name(document) is None
+
+    def examine(self, request: Request, document: Any) -> list[Verdict]:
+        verdicts = examine_body(self.spec, document)
+        if event_name(document) is None:
+            raise envelope_error("'name' is missing or empty")
+        return verdicts
 
 
-CONTRACT = FirstupContract(vendor="firstup", path="/webhooks/firstup", auth_failure_status=401)
+CONTRACT = FirstupContract(SPEC, auth_failure_status=401)

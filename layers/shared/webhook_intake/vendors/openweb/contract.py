@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from webhook_intake.auth import bearer_token
 from webhook_intake.http import Response
-from webhook_intake.ingest.contract import HeaderTokenContract, require_id, require_object
+from webhook_intake.ingest.contract import HeaderTokenContract, token_list_problems
+from webhook_intake.vendors.openweb import SPEC
 from webhook_intake.vendors.openweb.oauth import access_token_valid
 
 if TYPE_CHECKING:
@@ -27,10 +28,19 @@ class OpenWebContract(HeaderTokenContract):
         token = bearer_token(request.header("authorization"))
         return token is not None and access_token_valid(token, secret, now)
 
-    def check_envelope(self, request: Request, document: Any) -> None:
-        body = require_object(document)
-        require_id(body, "event_id")
-        require_id(body, "type")
+    def secret_problems(self, secret: dict[str, Any]) -> list[str]:
+        """Either mode may be configured alone; each one configured must be usable."""
+        has_tokens = secret.get(self.token_field) is not None
+        has_client = secret.get("client_id") is not None or secret.get("client_secret") is not None
+        if not has_tokens and not has_client:
+            return ["neither 'tokens' nor an OAuth client ('client_id', 'client_secret') is configured"]
+        problems = token_list_problems(secret, self.token_field) if has_tokens else []
+        if has_client:
+            client_id = secret.get("client_id")
+            if not isinstance(client_id, str) or not client_id:
+                problems.append("'client_id' is not a non-empty string")
+            problems += token_list_problems(secret, "client_secret")
+        return problems
 
     def refusal(self) -> Response:
         # RFC 6750 §3: a resource server names the Bearer scheme it takes on a 401.
@@ -38,4 +48,4 @@ class OpenWebContract(HeaderTokenContract):
         return Response(refused.status, refused.body, {**refused.headers, "www-authenticate": 'Bearer realm="openweb"'})
 
 
-CONTRACT = OpenWebContract(vendor="openweb", path="/webhooks/openweb", auth_failure_status=401, header=TOKEN_HEADER)
+CONTRACT = OpenWebContract(SPEC, auth_failure_status=401, header=TOKEN_HEADER)

@@ -1,51 +1,52 @@
-"""Viafoura engagement: ``authorization`` equals a configured token; 403 on failure; a results body."""
+"""Viafoura engagement: ``authorization`` equals a configured token; 403 on failure; a result per event."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
-from webhook_intake.ingest.contract import HeaderTokenContract, require_object, require_object_list
+from webhook_intake.ingest.contract import HeaderTokenContract
+from webhook_intake.vendors.viafoura_engagement import SPEC
 
 if TYPE_CHECKING:
     from webhook_intake.http import Request
+    from webhook_intake.ingest.contract import Verdict
 
-# Viafoura's authorization value: at least 64 bytes of hex.
-_TOKEN_SHAPE = re.compile(r"[0-9a-fA-F]{64,}")
+# Viafoura documents its authorization value as at least 64 bytes of hex; its own testing
+# steps configure "Bearer <key>". Any value works, so any is accepted; the shape is advice.
+_DOCUMENTED_SHAPE = re.compile(r"[0-9a-fA-F]{64,}")
 
 
 @dataclass(frozen=True)
 class ViafouraEngagementContract(HeaderTokenContract):
-    """Fire and forget: Viafoura never retries, so the answer reports every event taken."""
+    """Fire and forget: Viafoura never retries, so the answer says which events were taken."""
 
-    def accepted_tokens(self, secret: dict[str, Any]) -> list[str]:
-        # A token of the wrong shape is a configuration mistake; it authenticates nothing.
-        return [token for token in super().accepted_tokens(secret) if _TOKEN_SHAPE.fullmatch(token)]
-
-    def check_envelope(self, request: Request, document: Any) -> None:
-        require_object_list(require_object(document), "events")
-
-    def accepted(self, request: Request, document: Any) -> Response:
+    def accepted(self, request: Request, document: Any, verdicts: list[Verdict]) -> Response:
+        # Viafoura's response schema: request_uuid is a string, then one result per event.
         request_uuid = document.get("request_uuid", request.header("x-request-id"))
-        results = [{"event_uuid": event.get("event_uuid"), "type": "success"} for event in document["events"]]
-        return Response(200, {"request_uuid": request_uuid, "results": results})
+        results: list[dict[str, str]] = []
+        for verdict in verdicts:
+            result = {"event_uuid": verdict.event_id} if verdict.event_id is not None else {}
+            if verdict.usable:
+                result["type"] = "success"
+            else:
+                result.update(
+                    type="failure",
+                    error_type=verdict.error_type or "invalid_event",
+                    error_description=verdict.error_description or "the event cannot be stored",
+                )
+            results.append(result)
+        return Response(200, {"request_uuid": "" if request_uuid is None else str(request_uuid), "results": results})
 
-    def client_headers(self, body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
-        return {**super().client_headers(body, secret, now), "x-request-id": request_uuid_of(body)}
+    def secret_advice(self, secret: dict[str, Any]) -> list[str]:
+        problems = []
+        tokens = secret.get(self.token_field)
+        for position, token in enumerate(tokens if isinstance(tokens, list) else [tokens], 1):
+            if isinstance(token, str) and token and not _DOCUMENTED_SHAPE.fullmatch(token):
+                problems.append(f"'tokens' entry {position} is not 64 or more hex characters (Viafoura's shape)")
+        return problems
 
 
-def request_uuid_of(body: bytes) -> str:
-    """The body's ``request_uuid`` (Viafoura repeats it in ``x-request-id``)."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
-        return ""
-    return str(document.get("request_uuid", "")) if isinstance(document, dict) else ""
-
-
-CONTRACT = ViafouraEngagementContract(
-    vendor="viafoura-engagement", path="/webhooks/viafoura/engagement", auth_failure_status=403
-)
+CONTRACT = ViafouraEngagementContract(SPEC, auth_failure_status=403)

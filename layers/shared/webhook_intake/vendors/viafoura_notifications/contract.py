@@ -6,32 +6,26 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
-from webhook_intake.ingest.contract import HeaderTokenContract, require_object, require_object_list
-from webhook_intake.vendors.viafoura_engagement.contract import request_uuid_of
+from webhook_intake.ingest.contract import HeaderTokenContract
+from webhook_intake.vendors.viafoura_notifications import SPEC
 
 if TYPE_CHECKING:
     from webhook_intake.http import Request
+    from webhook_intake.ingest.contract import Verdict
 
 
 @dataclass(frozen=True)
 class ViafouraNotificationsContract(HeaderTokenContract):
     """A ``notifications`` array under the envelope; the response body is ignored by Viafoura."""
 
-    def check_envelope(self, request: Request, document: Any) -> None:
-        require_object_list(require_object(document), "notifications")
-
-    def accepted(self, request: Request, document: Any) -> Response:
+    def accepted(self, request: Request, document: Any, verdicts: list[Verdict]) -> Response:
         return Response(204)
-
-    def client_headers(self, body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
-        headers = super().client_headers(body, secret, now)
-        return {**headers, "x-request-id": request_uuid_of(body), "accept": "application/json"}
 
 
 CONTRACT = ViafouraNotificationsContract(
-    vendor="viafoura-notifications",
-    path="/webhooks/viafoura/notifications",
+    SPEC,
     auth_failure_status=401,
     # Viafoura gives up after 5 s and retries; answer a 5xx before that rather than time out.
     deadline_seconds=4.0,
+    success_status=204,
 )

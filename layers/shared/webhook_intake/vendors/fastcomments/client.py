@@ -1,0 +1,34 @@
+"""How FastComments calls the webhooks (for ``intake send``, the demo, tests; not shipped to Lambda)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webhook_intake.auth import secret_list
+from webhook_intake.vendors.fastcomments import SPEC
+from webhook_intake.vendors.fastcomments.contract import EVENTS, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+
+EVENT_CHOICES = EVENTS
+"""``intake send fastcomments --event`` takes one of these."""
+
+
+def route(sample_name: str, event: str | None = None) -> tuple[str, str]:
+    """The method and path of an event: FastComments' defaults are PUT, and DELETE for deletes.
+
+    Without ``event``, a sample's event is its file name up to the first dot.
+    """
+    chosen = event or sample_name.split(".", 1)[0]
+    if chosen not in EVENTS:
+        chosen = EVENTS[0]
+    return ("DELETE" if chosen == "comment-deleted" else "PUT"), SPEC.path.replace("{event}", chosen)
+
+
+def headers(body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
+    """A signature over ``<timestamp>.<body>`` with the current API secret."""
+    keys = secret_list(secret.get("api_secret"))
+    timestamp = str(int(now))
+    return {
+        SIGNATURE_HEADER: signature(keys[0] if keys else "", timestamp, body),
+        TIMESTAMP_HEADER: timestamp,
+        "content-type": "application/json",
+    }
