@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
 from decimal import Decimal
@@ -10,21 +11,24 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.target import IntakeError
-from webhook_intake.repository import EVENT_SK, EventRepository
+from webhook_intake.store.reads import EventReader
 
 if TYPE_CHECKING:
     from intake_cli.target import Target
 
 
+def reader(target: Target) -> EventReader:
+    """The event log's read side on ``target``."""
+    return EventReader(target.events_table, dynamodb_client=target.client("dynamodb"))
+
+
 def stored_events(target: Target, vendor: str | None = None, event_type: str | None = None) -> list[dict[str, Any]]:
     """Every normalized event of the table (a full scan), filtered, oldest first."""
-    repository = EventRepository(target.events_table, dynamodb_client=target.client("dynamodb"))
     try:
         items = [
             item
-            for item in repository.scan()
-            if item.get("sk") == EVENT_SK
-            and (vendor is None or item.get("vendor") == vendor)
+            for item in reader(target).scan()
+            if (vendor is None or item.get("vendor") == vendor)
             and (event_type is None or item.get("event_type") == event_type)
         ]
     except ClientError as exc:
@@ -34,7 +38,7 @@ def stored_events(target: Target, vendor: str | None = None, event_type: str | N
         ) from None
     except BotoCoreError as exc:
         raise IntakeError(f"cannot read table {target.events_table}: {exc}") from None
-    return sorted(items, key=lambda item: (str(item.get("occurred_at", "")), str(item.get("pk", ""))))
+    return sorted(items, key=lambda item: (str(item.get("occurred_at", "")), str(item.get("event_id", ""))))
 
 
 def count_by_vendor(events: list[dict[str, Any]]) -> dict[str, int]:
@@ -43,15 +47,8 @@ def count_by_vendor(events: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def event_json(item: dict[str, Any]) -> str:
-    """One stored event as one line of JSON; ``raw`` (stored as JSON text) is an object again."""
-    document = dict(item)
-    raw = document.get("raw")
-    if isinstance(raw, str):
-        try:
-            document["raw"] = json.loads(raw)
-        except ValueError:
-            document["raw"] = raw
-    return json.dumps(document, default=_plain, ensure_ascii=False, sort_keys=True)
+    """One stored event as one line of JSON (``raw`` is the vendor's object; ``raw_text`` its exact text)."""
+    return json.dumps(item, default=_plain, ensure_ascii=False, sort_keys=True)
 
 
 def _plain(value: Any) -> Any:
@@ -61,5 +58,5 @@ def _plain(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
     if isinstance(value, bytes | bytearray):
-        return value.decode("utf-8", "replace")
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

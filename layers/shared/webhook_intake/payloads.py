@@ -1,4 +1,4 @@
-"""Large payloads in S3: delivery bodies over the SQS limit, and raw events over DynamoDB's item limit."""
+"""Payloads in S3: delivery bodies SQS cannot carry (claim checks), and the large parts of events."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from webhook_intake.clients import client
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_intake.clients import client, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
 class PayloadError(RuntimeError):
-    """A claim-checked payload is missing or not what was stored: the record must be retried."""
+    """S3 did not give or take a payload (or it is not what was stored): the record must be retried."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class ClaimCheck:
 
 
 class PayloadStore:
-    """Reads claim-checked bodies and writes raw events too large for an item."""
+    """Reads claim-checked bodies; writes and reads the parts of events kept outside their items."""
 
     def __init__(self, bucket: str | None, s3_client: S3Client | None = None) -> None:
         self.bucket = bucket
@@ -61,14 +63,25 @@ class PayloadStore:
 
     def fetch(self, check: ClaimCheck) -> str:
         """The delivery body a claim check points to, verified against its hash."""
-        raw = self.s3.get_object(Bucket=check.bucket, Key=check.key)["Body"].read()
+        raw = self.get_object(check.uri)
         if len(raw) != check.size or hashlib.sha256(raw).hexdigest() != check.sha256:
             raise PayloadError(f"payload {check.uri} does not match its claim check")
         return raw.decode("utf-8")
 
-    def put_raw(self, key: str, raw: bytes) -> str:
-        """Store a raw event under ``raw/``; the key is derived from the event, so retries overwrite."""
+    def put_object(self, key: str, body: bytes, content_type: str) -> str:
+        """Store ``body`` under ``key`` (made from its hash by the caller: the same key always holds the same bytes)."""
         if self.bucket is None:
-            raise PayloadError("an event is too large for DynamoDB and no payload bucket is configured")
-        self.s3.put_object(Bucket=self.bucket, Key=key, Body=raw, ContentType="application/json")
+            raise PayloadError("a part of an event belongs in S3 and no payload bucket is configured")
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        except (ClientError, BotoCoreError) as exc:
+            raise PayloadError(f"put_object failed: {error_code(exc)}") from exc
         return f"s3://{self.bucket}/{key}"
+
+    def get_object(self, uri: str) -> bytes:
+        """The bytes at an ``s3://bucket/key`` URI this store wrote."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        try:
+            return bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        except (ClientError, BotoCoreError) as exc:
+            raise PayloadError(f"get_object failed: {error_code(exc)}") from exc

@@ -78,10 +78,22 @@ EVENT_TYPES: dict[str, str] = {
     "notification.created": "A notification for a user was created.",
     "notification.updated": "A user notification was updated or acknowledged.",
     "notification.deleted": "A user notification was deleted.",
-    # Plumbing
-    "webhook.ping": "A subscription check from the vendor, with no event in it.",
     OTHER: "A vendor type with no mapping yet; source_type says what it was.",
 }
+
+
+STATEFUL_SUBJECTS = frozenset({"comment", "reply", "chat_message", "chat_reply", "liveblog_post"})
+"""Things with a current state (docs/data-model.md, "Current state"): comments and their kin."""
+STATE_VERBS = frozenset({"created", "updated", "approved", "rejected", "spam", "deleted", "removed"})
+"""What changes a comment's state. Reactions (likes, flags, pins, picks) are events on it, not changes to it."""
+TOMBSTONES = frozenset({"comment.deleted", "reply.deleted", "reply.removed"})
+"""Events after which the thing is gone, whatever arrives later."""
+
+
+def changes_state(event_type: str) -> bool:
+    """Whether an event of this type changes the current state of what it is about."""
+    subject, _, verb = event_type.partition(".")
+    return subject in STATEFUL_SUBJECTS and verb in STATE_VERBS
 
 
 def event_type(mapping: dict[str, str], source_type: str) -> str:

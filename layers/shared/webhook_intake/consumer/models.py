@@ -1,8 +1,9 @@
-"""The normalized event: one DynamoDB item per vendor event, whatever the vendor."""
+"""The normalized event: one DynamoDB item per vendor event, whatever the vendor (docs/data-model.md)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,17 +19,23 @@ class Party(_Part):
     name: str | None = None
     external_id: str | None = None
     role: str | None = None
+    url: str | None = None
+    """A profile URL, where the vendor sends one."""
 
 
 class Content(_Part):
-    """What was acted on: a comment, reply, post, article or notification."""
+    """What was acted on: a comment, reply, post, article, broadcast or notification."""
 
     id: str | None = None
     type: str | None = None
+    title: str | None = None
     text: str | None = None
     url: str | None = None
+    image_urls: tuple[str, ...] = ()
     parent_id: str | None = None
     author_id: str | None = None
+    created_at: str | None = None
+    """When the content itself was made (a comment's creation), never the event's own time."""
 
 
 class Container(_Part):
@@ -46,22 +53,39 @@ class Site(_Part):
     name: str | None = None
 
 
+TimeSource = Literal["vendor", "received"]
+
+
 class NormalizedEvent(BaseModel):
-    """One vendor event in the project's own terms (DESIGN.md, "Normalized event")."""
+    """One vendor event in the project's own terms (README, "The normalized event")."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     vendor: Annotated[str, Field(min_length=1)]
     event_id: Annotated[str, Field(min_length=1, max_length=512)]
+    """The event's identity within its vendor (docs/event-types.md, "Identity")."""
     event_type: Annotated[str, Field(min_length=1)]
     source_type: Annotated[str, Field(min_length=1)]
-    occurred_at: Annotated[str, Field(description="vendor event time, ISO-8601 UTC with milliseconds")]
+    occurred_at: Annotated[str, Field(description="when the event happened as best known, ISO-8601 UTC ms")]
     received_at: Annotated[str, Field(description="when the ingest function accepted the delivery")]
+    time_source: TimeSource = "vendor"
+    """``vendor``: occurred_at is the vendor's event time; ``received``: it is received_at."""
+    time_rejected: str | None = None
+    """Why a vendor time in the payload was not trusted (``unreadable``, ``before_2000``, ``future``)."""
     actor: Party | None = None
-    recipients: list[Party] = Field(default_factory=list)
+    recipients: tuple[Party, ...] = ()
     content: Content | None = None
     container: Container | None = None
     site: Site | None = None
-    raw: dict[str, Any]
+    details: dict[str, str | tuple[str, ...]] = Field(default_factory=dict)
+    """Vendor facts with no common field (a Firstup notification's category, a campaign's id...)."""
+    test: bool = False
+    """A vendor's test payload or a delivery marked as a test: stored, never read as a real event."""
     correlation_id: str | None = None
     delivery_id: str | None = None
+    raw: bytes
+    """The vendor's event object exactly as received (its bytes within the delivery body)."""
+
+    def raw_document(self) -> Any:
+        """``raw`` parsed as JSON."""
+        return json.loads(self.raw)

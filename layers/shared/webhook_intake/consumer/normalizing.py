@@ -1,22 +1,35 @@
-"""What every vendor's normalizer shares: JSON reading, the per-event loop, time formats."""
+"""What every vendor's normalizer shares: the split into events, per-event verdicts, the time model.
+
+A delivery body becomes a :class:`Normalized`: the events that map, and every other event of
+the body *rejected* with a short reason and its exact text, to be quarantined. Nothing is
+retried for being what it is: a rejection is decided once, from the payload alone.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from webhook_intake.delivery import iso_millis
+from webhook_intake.consumer.models import NormalizedEvent
+from webhook_intake.consumer.splitting import BodyError, Element, split
+from webhook_intake.ingest.contract import judge_event
 from webhook_intake.taxonomy import event_type
+from webhook_intake.times import iso_millis, judge, parse_iso_millis
 
 if TYPE_CHECKING:
-    from webhook_intake.consumer.models import NormalizedEvent
+    from datetime import datetime
+
     from webhook_intake.delivery import Delivery
+    from webhook_intake.registry import VendorSpec
+
+_LENIENT_ROUNDS = 4
+M = TypeVar("M", bound=BaseModel)
 
 
 class VendorModel(BaseModel):
@@ -25,22 +38,63 @@ class VendorModel(BaseModel):
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, populate_by_name=True)
 
 
-class PoisonRecordError(ValueError):
-    """A queue record that cannot become events, however often it is retried."""
+class MappingError(ValueError):
+    """An event whose fields cannot make a normalized event (the message never holds payload values)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An event of a delivery that will not be stored, and why (no payload values in ``message``)."""
+
+    reason: str
+    message: str
+    text: str
+    """The event's exact text (the whole body when the body itself could not be read)."""
+    index: int | None = None
+    event_id: str | None = None
+    source_type: str | None = None
+    envelope: str | None = None
+    """The rest of a batch body (without its events), so the event can be sent again on its own."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A normalized event and where it sits in its delivery (to quarantine it later if need be)."""
+
+    event: NormalizedEvent
+    index: int
+    envelope: str | None = None
+
+    def rejected(self, reason: str, message: str) -> Rejected:
+        """This event, quarantined after all (a conflict, a refusal by the store)."""
+        return Rejected(
+            reason,
+            message,
+            self.event.raw.decode("utf-8"),
+            self.index,
+            self.event.event_id,
+            self.event.source_type,
+            self.envelope,
+        )
 
 
 @dataclass
 class Normalized:
-    """The events of one queue record, and a short reason for each event that failed."""
+    """The events of one queue record, and each event of it that will not be stored."""
 
-    events: list[NormalizedEvent] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    mapped: list[Mapped] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def events(self) -> list[NormalizedEvent]:
+        """The normalized events, in delivery order."""
+        return [mapped.event for mapped in self.mapped]
 
 
 def canonical_hash(document: Any) -> str:
     """A hash of a JSON document that ignores key order and white space."""
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def describe(exc: ValidationError) -> str:
@@ -49,77 +103,156 @@ def describe(exc: ValidationError) -> str:
     return f"{exc.title}: " + "; ".join(parts)
 
 
-def from_millis(value: float | str | None) -> str | None:
-    """Epoch milliseconds to the log's ISO format."""
-    return _from_epoch(value, 1000)
+def _drop(document: Any, loc: tuple[Any, ...], remove: bool) -> bool:
+    """Set the value at ``loc`` to None (or remove it); False when ``loc`` is not in ``document``."""
+    parent = document
+    for step in loc[:-1]:
+        try:
+            parent = parent[step]
+        except (KeyError, IndexError, TypeError):
+            return False
+    last = loc[-1] if loc else None
+    if isinstance(parent, dict) and last in parent:
+        if remove:
+            del parent[last]
+        else:
+            parent[last] = None
+        return True
+    if isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
+        if remove:
+            del parent[last]
+        else:
+            parent[last] = None
+        return True
+    return False
 
 
-def from_seconds(value: float | str | None) -> str | None:
-    """Epoch seconds to the log's ISO format."""
-    return _from_epoch(value, 1)
+def validate_leniently(model: type[M], data: dict[str, Any], required: frozenset[str]) -> M:
+    """``model`` from ``data``; a field of the wrong type is dropped, unless it is one the event cannot lack.
 
-
-def _from_epoch(value: float | str | None, per_second: int) -> str | None:
-    if value is None or value == "":
-        return None
+    The fast path is one validation. A vendor field of an unexpected type (an id sent as an
+    object, a time as text) costs that field, never the event: the raw event keeps it.
+    """
     try:
-        return iso_millis(datetime.fromtimestamp(float(value) / per_second, UTC))
-    except (ValueError, OverflowError, OSError):
-        return None
-
-
-def from_iso(value: str | None) -> str | None:
-    """Any ISO-8601 time (``Z`` or an offset; naive means UTC) to the log's ISO format."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return iso_millis(moment)
+        return model.model_validate(data)
+    except ValidationError as first:
+        failure = first
+    cleaned = copy.deepcopy(data)
+    seen: set[tuple[Any, ...]] = set()
+    for _ in range(_LENIENT_ROUNDS):
+        changed = False
+        for error in failure.errors():
+            loc = tuple(error["loc"])
+            if not loc or loc[0] in required:
+                raise failure
+            # A union member's name may end the path: drop the deepest part that exists.
+            for end in range(len(loc), 0, -1):
+                if _drop(cleaned, loc[:end], remove=loc[:end] in seen):
+                    seen.add(loc[:end])
+                    changed = True
+                    break
+        if not changed:
+            raise failure
+        try:
+            return model.model_validate(cleaned)
+        except ValidationError as again:
+            failure = again
+    raise failure
 
 
 class VendorNormalizer(ABC):
     """Splits a raw body into vendor events and maps each to a :class:`NormalizedEvent`."""
 
-    vendor: str
+    spec: VendorSpec
     type_map: dict[str, str]
 
     def normalize(self, body: str, delivery: Delivery) -> Normalized:
-        """Every event in ``body``; raises :class:`PoisonRecordError` if nothing can be read."""
-        try:
-            document = json.loads(body)
-        except (ValueError, RecursionError):
-            raise PoisonRecordError("body is not valid JSON") from None
+        """Every event in ``body``, each normalized or rejected with its reason."""
         result = Normalized()
-        for item in self.split(document):
-            try:
-                result.events.append(self.to_event(item, document, delivery))
-            except ValidationError as exc:
-                result.errors.append(describe(exc))
+        try:
+            document, elements = split(body, self.spec.batch_field)
+        except BodyError as exc:
+            result.rejected.append(Rejected(exc.reason, exc.message, body))
+            return result
+        envelope = self._envelope(document)
+        for element in elements:
+            self._one(element, document, delivery, envelope, result)
         return result
 
-    def split(self, document: Any) -> list[dict[str, Any]]:
-        """The vendor events in one body; by default the body is one event."""
-        if not isinstance(document, dict):
-            raise PoisonRecordError("body is not a JSON object")
-        return [document]
+    def _envelope(self, document: Any) -> str | None:
+        field_name = self.spec.batch_field
+        if field_name is None or not isinstance(document, dict):
+            return None
+        rest = {key: value for key, value in document.items() if key != field_name}
+        return json.dumps(rest, separators=(",", ":"), ensure_ascii=False)
+
+    def _one(
+        self, element: Element, document: Any, delivery: Delivery, envelope: str | None, result: Normalized
+    ) -> None:
+        verdict = judge_event(self.spec, element.index, element.value)
+        if not verdict.usable:
+            result.rejected.append(
+                Rejected(
+                    verdict.error_type or "invalid_event",
+                    verdict.error_description or "the event cannot be stored",
+                    element.text,
+                    element.index,
+                    verdict.event_id,
+                    envelope=envelope,
+                )
+            )
+            return
+        try:
+            result.mapped.append(Mapped(self.to_event(element, document, delivery), element.index, envelope))
+        except ValidationError as exc:
+            result.rejected.append(
+                Rejected(
+                    "invalid_event", describe(exc), element.text, element.index, verdict.event_id, envelope=envelope
+                )
+            )
+        except MappingError as exc:
+            result.rejected.append(
+                Rejected("invalid_event", str(exc), element.text, element.index, verdict.event_id, envelope=envelope)
+            )
 
     def event_type(self, source_type: str) -> str:
         """The normalized type for a vendor type (``other`` when unmapped)."""
         return event_type(self.type_map, source_type)
 
     @abstractmethod
-    def to_event(self, item: dict[str, Any], document: Any, delivery: Delivery) -> NormalizedEvent:
-        """Validate one vendor event and map it (raises ``ValidationError``)."""
+    def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
+        """Validate one vendor event and map it (raises ``ValidationError`` or :class:`MappingError`)."""
 
-
-def delivery_fields(delivery: Delivery) -> dict[str, Any]:
-    """The normalized-event fields that come from the delivery rather than the payload."""
-    return {
-        "received_at": delivery.received_at,
-        "correlation_id": delivery.correlation_id or None,
-        "delivery_id": delivery.delivery_id,
-    }
+    def event(
+        self,
+        element: Element,
+        delivery: Delivery,
+        *,
+        event_id: str,
+        source_type: str,
+        vendor_time: datetime | None,
+        time_present: bool,
+        mapped_type: str | None = None,
+        **fields: Any,
+    ) -> NormalizedEvent:
+        """The normalized event, with the one time model: the vendor's event time if trusted, else received_at."""
+        received = parse_iso_millis(delivery.received_at)
+        if received is None:  # the delivery's attributes are checked before this; never reached in practice
+            raise MappingError("the delivery has no receive time")
+        rejected = judge(vendor_time, received, present=time_present)
+        trusted = vendor_time is not None and rejected is None
+        return NormalizedEvent(
+            vendor=self.spec.key,
+            event_id=event_id,
+            event_type=mapped_type or self.event_type(source_type),
+            source_type=source_type,
+            occurred_at=iso_millis(vendor_time) if trusted and vendor_time is not None else delivery.received_at,
+            received_at=delivery.received_at,
+            time_source="vendor" if trusted else "received",
+            time_rejected=rejected.value if rejected is not None else None,
+            test=delivery.test or bool(fields.pop("test", False)),
+            correlation_id=delivery.correlation_id or None,
+            delivery_id=delivery.delivery_id,
+            raw=element.text.encode("utf-8"),
+            **fields,
+        )

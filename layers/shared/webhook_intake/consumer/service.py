@@ -1,31 +1,58 @@
-"""One queue record → its vendor events → conditional writes."""
+"""One queue record → its vendor events → each one stored, a duplicate, or quarantined.
+
+A record succeeds once every event in it has an outcome. It fails (and SQS brings it back,
+then dead-letters it after ``MaxReceiveCount`` receives) only when a dependency fails for a
+reason of its own: DynamoDB or S3 throttled or unavailable. What an event *is* never makes a
+record retry: that is decided once, and a bad event is quarantined with its reason.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from webhook_intake.consumer.normalizing import PoisonRecordError
+from webhook_intake.consumer.normalizing import Normalized, Rejected
 from webhook_intake.delivery import Delivery
 from webhook_intake.observability import Metric, count, count_by, milliseconds
 from webhook_intake.payloads import ClaimCheck
-from webhook_intake.repository import PutOutcome
+from webhook_intake.store.events import ItemRefusedError, Outcome
+from webhook_intake.store.items import TooLargeError, prepare
+from webhook_intake.store.quarantine import QuarantineKey
+from webhook_intake.times import parse_iso_millis
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aws_lambda_powertools import Logger, Metrics
-    from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 
-    from webhook_intake.consumer.models import NormalizedEvent
-    from webhook_intake.consumer.normalizing import VendorNormalizer
+    from webhook_intake.consumer.normalizing import Mapped, VendorNormalizer
+    from webhook_intake.consumer.shapes import ShapeWatch
     from webhook_intake.payloads import PayloadStore
-    from webhook_intake.repository import EventRepository
+    from webhook_intake.store.events import EventStore
+    from webhook_intake.store.quarantine import QuarantineStore
+
+MAX_OUTCOMES_PER_LINE = 200
+"""Outcome lines stay far below CloudWatch's 256 KB per log event."""
 
 
-class EventsRejectedError(ValueError):
-    """Some events of a record could not be normalized; the record is retried, then dead-lettered."""
+@dataclass
+class Tally:
+    """What one invocation did, reported once at its end (metrics and the outcomes line)."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    quarantine_reasons: Counter[str] = field(default_factory=Counter)
+    write_units: float = 0.0
+    attribute_problems: int = 0
+    ingest_lag_ms: float | None = None
+    event_lag_ms: float | None = None
+    lines: list[str] = field(default_factory=list)
+
+    def note(self, outcome: str, *words: str) -> None:
+        """Count an outcome and keep its line entry (ids and types only: never payload values)."""
+        self.outcomes[outcome] += 1
+        self.lines.append(" ".join([outcome, *words]))
 
 
 @dataclass
@@ -33,76 +60,169 @@ class ConsumerService:
     """Normalizes and stores the events of one vendor's queue records."""
 
     normalizer: VendorNormalizer
-    repository: EventRepository
+    events: EventStore
+    quarantine: QuarantineStore
+    payloads: PayloadStore
     logger: Logger
     metrics: Metrics
-    payloads: PayloadStore
+    retention_days: int = 0
+    max_receive_count: int | None = None
+    shapes: ShapeWatch | None = None
+    clock: Callable[[], float] = field(default=time.time)
+    tally: Tally = field(default_factory=Tally)
 
-    def handle_record(self, record: SqsRecordModel) -> dict[str, int]:
-        """Process one record; a failure is logged (without payload values) and re-raised for the batch."""
+    @property
+    def vendor(self) -> str:
+        """The vendor whose queue this consumer drains."""
+        return self.normalizer.spec.key
+
+    def begin(self) -> None:
+        """A new invocation: nothing counted yet."""
+        self.tally = Tally()
+
+    def handle_record(self, record: Any) -> None:
+        """Give every event of one SQS record (a Powertools ``SQSRecord``) its outcome; raise to retry it."""
+        raw_record: dict[str, Any] = record.raw_event
         try:
-            return self._handle(record)
+            self._handle(raw_record)
         except Exception as exc:
-            # Messages name the failure (a validation path, an AWS error code), never the data.
+            # Only a dependency's failure gets here. Names the failure (an AWS error code), never the data.
+            receives = _int((raw_record.get("attributes") or {}).get("ApproximateReceiveCount"))
+            last = self.max_receive_count is not None and receives is not None and receives >= self.max_receive_count
+            self.tally.note("dead-lettered" if last else "retrying", str(raw_record.get("messageId", "")))
             self.logger.exception(
                 "record failed; it will be retried, then dead-lettered",
-                extra={"message_id": record.messageId, "error": type(exc).__name__},
+                extra={"message_id": raw_record.get("messageId"), "error": type(exc).__name__, "receives": receives},
             )
             raise
 
-    def _handle(self, record: SqsRecordModel) -> dict[str, int]:
-        """Store every event of ``record``; raise if any event could not be normalized.
-
-        The good events of a partly bad record are written first: on every retry they are
-        duplicates (no-ops), and the record still reaches the dead-letter queue whole.
-        """
+    def _handle(self, raw_record: dict[str, Any]) -> None:
         delivery = Delivery.from_message_attributes(
-            {name: attribute.model_dump() for name, attribute in record.messageAttributes.items()}
+            raw_record.get("messageAttributes") or {},
+            vendor=self.vendor,
+            sent_timestamp_ms=(raw_record.get("attributes") or {}).get("SentTimestamp"),
+            message_id=str(raw_record.get("messageId", "")),
         )
-        self.logger.set_correlation_id(delivery.correlation_id or record.messageId)
-        body = str(record.body)
-        if delivery.claim_check:
-            # The delivery was over the SQS limit: the message is a pointer to the body in S3.
-            body = self.payloads.fetch(ClaimCheck.from_pointer(body))
-        try:
-            result = self.normalizer.normalize(body, delivery)
-        except PoisonRecordError:
-            count(self.metrics, Metric.NORMALIZATION_FAILURES)
-            raise
-        counts = {PutOutcome.STORED.value: 0, PutOutcome.DUPLICATE.value: 0}
-        stored_types: Counter[str] = Counter()
-        for event in result.events:
-            outcome = self.repository.put_event(event)
-            counts[outcome.value] += 1
-            if outcome is PutOutcome.STORED:
-                stored_types[event.event_type] += 1
-                self._lags(event)
-        # Per vendor (alarms, dashboard) and per vendor and event type (drill-down).
-        if stored_types:
-            count(self.metrics, Metric.STORED, stored_types.total())
-        for event_type, stored in stored_types.items():
-            count_by(self.normalizer.vendor, Metric.STORED, "event_type", event_type, stored)
-        if counts[PutOutcome.DUPLICATE.value]:
-            count(self.metrics, Metric.DUPLICATES, counts[PutOutcome.DUPLICATE.value])
-        if result.errors:
-            count(self.metrics, Metric.NORMALIZATION_FAILURES, len(result.errors))
-        self.logger.debug(
-            "record processed",
-            extra={"message_id": record.messageId, "failed": len(result.errors), **counts},
-        )
-        if result.errors:
-            raise EventsRejectedError(f"{len(result.errors)} event(s) not normalized: " + " | ".join(result.errors))
-        return counts
+        self.logger.set_correlation_id(delivery.correlation_id)
+        if delivery.problems:
+            self.tally.attribute_problems += 1
+            self.logger.warning(
+                "message attributes replaced",
+                extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
+            )
+        result = self._normalized(str(raw_record.get("body") or ""), delivery)
+        kept: set[QuarantineKey] = set()
+        for rejected in result.rejected:
+            kept.add(self._quarantine(rejected, delivery))
+        for mapped in result.mapped:
+            key = self._store(mapped, delivery)
+            if key is not None:
+                kept.add(key)
+        if delivery.quarantine_key:
+            self._resolve(delivery.quarantine_key, kept)
 
-    def _lags(self, event: NormalizedEvent) -> None:
-        """Vendor event time → stored, and accepted by ingest → stored, in milliseconds."""
-        now_ms = time.time() * 1000
-        for metric, moment in (
-            (Metric.END_TO_END_LAG, event.occurred_at),
-            (Metric.INGEST_TO_STORE_LAG, event.received_at),
-        ):
+    def _normalized(self, body: str, delivery: Delivery) -> Normalized:
+        if delivery.claim_check:
+            # The delivery was too large (or too odd) for SQS: the message is a pointer to the body in S3.
             try:
-                then_ms = datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp() * 1000
-            except ValueError:
-                continue
-            milliseconds(self.metrics, metric, max(0.0, now_ms - then_ms))
+                check = ClaimCheck.from_pointer(body)
+            except (ValueError, KeyError, TypeError):
+                result = Normalized()
+                result.rejected.append(Rejected("invalid_claim_check", "the message is not a claim check", body))
+                return result
+            body = self.payloads.fetch(check)
+        return self.normalizer.normalize(body, delivery)
+
+    def _store(self, mapped: Mapped, delivery: Delivery) -> QuarantineKey | None:
+        event = mapped.event
+        try:
+            prepared = prepare(event, int(self.clock() * 1000), self.retention_days, self.payloads.bucket)
+            result = self.events.put(prepared, event.raw)
+        except TooLargeError as exc:
+            return self._quarantine(mapped.rejected("too_large", str(exc)), delivery)
+        except ItemRefusedError as exc:
+            return self._quarantine(mapped.rejected("store_refused", str(exc)), delivery)
+        self.tally.write_units += result.write_units
+        if result.outcome is Outcome.CONFLICT:
+            count(self.metrics, Metric.CONFLICTS)
+            return self._quarantine(
+                mapped.rejected("conflict", "an event with this id and other content is already stored"), delivery
+            )
+        self.tally.note(result.outcome.value, event.event_type, event.event_id)
+        if result.outcome is Outcome.STORED:
+            self._lags(event.received_at, event.occurred_at if event.time_source == "vendor" else None)
+            if self.shapes is not None:
+                self.shapes.observe(event.source_type, event.raw_document())
+        return None
+
+    def _quarantine(self, rejected: Rejected, delivery: Delivery) -> QuarantineKey:
+        key, units = self.quarantine.put(self.vendor, rejected, delivery, self.clock())
+        self.tally.write_units += units
+        self.tally.quarantine_reasons[rejected.reason] += 1
+        self.tally.note(Outcome.QUARANTINED.value, rejected.reason, rejected.event_id or "-", str(key))
+        self.logger.warning(
+            "event quarantined",
+            extra={
+                "reason": rejected.reason,
+                "detail": rejected.message,
+                "event_id": rejected.event_id,
+                "key": str(key),
+            },
+        )
+        return key
+
+    def _resolve(self, key_text: str, kept: set[QuarantineKey]) -> None:
+        """A quarantined event sent back: forget its quarantine item once it is stored (or a duplicate)."""
+        try:
+            key = QuarantineKey.parse(key_text)
+        except ValueError:
+            return
+        if key.vendor == self.vendor and key not in kept:
+            self.quarantine.delete(key)
+            self.tally.note("released", str(key))
+
+    def _lags(self, received_at: str, occurred_at: str | None) -> None:
+        now_ms = self.clock() * 1000
+        received = parse_iso_millis(received_at)
+        if received is not None:
+            lag = max(0.0, now_ms - received.timestamp() * 1000)
+            self.tally.ingest_lag_ms = max(lag, self.tally.ingest_lag_ms or 0.0)
+        occurred = parse_iso_millis(occurred_at)
+        if occurred is not None:
+            lag = max(0.0, now_ms - occurred.timestamp() * 1000)
+            self.tally.event_lag_ms = max(lag, self.tally.event_lag_ms or 0.0)
+
+    def finish(self) -> None:
+        """Report the invocation: one set of metrics and the outcomes, a line per 200 (for ``intake tail``)."""
+        tally = self.tally
+        for metric, outcome in (
+            (Metric.STORED, Outcome.STORED),
+            (Metric.DUPLICATES, Outcome.DUPLICATE),
+            (Metric.QUARANTINED, Outcome.QUARANTINED),
+        ):
+            if tally.outcomes[outcome.value]:
+                count(self.metrics, metric, tally.outcomes[outcome.value])
+        if tally.write_units:
+            count(self.metrics, Metric.WRITE_UNITS, tally.write_units)
+        if tally.attribute_problems:
+            count(self.metrics, Metric.ATTRIBUTE_PROBLEMS, tally.attribute_problems)
+        if tally.ingest_lag_ms is not None:
+            milliseconds(self.metrics, Metric.INGEST_TO_STORE_LAG, tally.ingest_lag_ms)
+        if tally.event_lag_ms is not None:
+            milliseconds(self.metrics, Metric.END_TO_END_LAG, tally.event_lag_ms)
+        for reason, quarantined in tally.quarantine_reasons.items():
+            count_by(self.vendor, Metric.QUARANTINED_BY_REASON, "reason", reason, quarantined)
+        if self.shapes is not None:
+            self.shapes.flush(self.metrics)
+        for start in range(0, len(tally.lines), MAX_OUTCOMES_PER_LINE):
+            self.logger.info(
+                "outcomes",
+                extra={"vendor": self.vendor, "outcomes": tally.lines[start : start + MAX_OUTCOMES_PER_LINE]},
+            )
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None

@@ -20,10 +20,13 @@ class ConsumerSettings(BaseModel):
     table_name: Annotated[str, Field(min_length=1, alias="TABLE_NAME")]
     retention_days: Annotated[int, Field(ge=0, alias="RETENTION_DAYS")] = 0
     payload_bucket: Annotated[str | None, Field(alias="PAYLOAD_BUCKET")] = None
+    max_receive_count: Annotated[int | None, Field(ge=1, alias="MAX_RECEIVE_COUNT")] = None
+    """The queue's redrive setting: a record failing on this receive is about to be dead-lettered."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ConsumerSettings:
-        """Read ``VENDOR``, ``TABLE_NAME``, ``RETENTION_DAYS`` and ``PAYLOAD_BUCKET``; a clear error if one is wrong."""
+        """Read ``VENDOR``, ``TABLE_NAME`` and the optional ``RETENTION_DAYS``, ``PAYLOAD_BUCKET`` and
+        ``MAX_RECEIVE_COUNT``; a clear error if one is wrong."""
         env = os.environ if env is None else env
-        names = ("VENDOR", "TABLE_NAME", "RETENTION_DAYS", "PAYLOAD_BUCKET")
+        names = ("VENDOR", "TABLE_NAME", "RETENTION_DAYS", "PAYLOAD_BUCKET", "MAX_RECEIVE_COUNT")
         return cls.model_validate({name: env[name] for name in names if env.get(name)})

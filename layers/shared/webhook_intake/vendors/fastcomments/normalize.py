@@ -8,18 +8,19 @@ from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
 from webhook_intake.consumer.normalizing import (
-    PoisonRecordError,
+    MappingError,
     VendorModel,
     VendorNormalizer,
     canonical_hash,
-    delivery_fields,
-    from_iso,
-    from_seconds,
+    validate_leniently,
 )
 from webhook_intake.taxonomy import event_type
+from webhook_intake.times import from_epoch, from_iso, iso_millis
+from webhook_intake.vendors.fastcomments import SPEC
 from webhook_intake.vendors.fastcomments.contract import EVENTS, TIMESTAMP_HEADER, timestamp_seconds
 
 if TYPE_CHECKING:
+    from webhook_intake.consumer.splitting import Element
     from webhook_intake.delivery import Delivery
 
 TYPE_MAP = {
@@ -29,6 +30,7 @@ TYPE_MAP = {
 }
 # FastComments has no reply events: a reply is a comment with a parentId.
 _REPLY_TYPE_MAP = {source: mapped.replace("comment.", "reply.") for source, mapped in TYPE_MAP.items()}
+_REQUIRED = frozenset({SPEC.id_field})
 
 
 class Mention(VendorModel):
@@ -49,47 +51,55 @@ class WebhookComment(VendorModel):
     date: str | None = None
     domain: str | None = None
     tenant_id: str | None = Field(default=None, alias="tenantId")
+    avatar_src: str | None = Field(default=None, alias="avatarSrc")
     mentions: list[Mention] | None = None
 
 
 class FastCommentsNormalizer(VendorNormalizer):
-    """No event id: ``<comment id>:<event>:<body hash>`` identifies one event (a retry has the same body)."""
+    """No event id: ``<comment id>:<event>:<body hash>`` identifies one event (a retry has the same body).
 
-    vendor = "fastcomments"
+    Event time: for a create, the comment's ``date`` (its creation is the event); for an update
+    or a delete, the time FastComments signed the delivery; else the time we received it.
+    """
+
+    spec = SPEC
     type_map = TYPE_MAP
 
-    def to_event(self, item: dict[str, Any], document: Any, delivery: Delivery) -> NormalizedEvent:
+    def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         source_type = delivery.path_parameters.get("event") or delivery.path.rsplit("/", 1)[-1]
         if source_type not in EVENTS:
-            raise PoisonRecordError(f"unknown FastComments event {source_type!r}")
-        comment = WebhookComment.model_validate(item)
-        mapping = _REPLY_TYPE_MAP if comment.parent_id else TYPE_MAP
-        signed_at = timestamp_seconds(delivery.headers.get(TIMESTAMP_HEADER, ""))
-        # A create happens when the comment is dated; later events when FastComments signs them.
-        occurred_at = (from_iso(comment.date) if source_type == "comment-created" else None) or (
-            from_seconds(signed_at) if signed_at is not None else None
-        )
+            raise MappingError("the delivery's route names no FastComments event")
+        comment = validate_leniently(WebhookComment, element.value, _REQUIRED)
+        created = from_iso(comment.date)
+        signed = timestamp_seconds(delivery.headers.get(TIMESTAMP_HEADER))
+        signed_at = from_epoch(signed, 1) if signed is not None else None
+        stated = created if source_type == "comment-created" and comment.date is not None else signed_at
+        present = (source_type == "comment-created" and comment.date is not None) or signed is not None
         has_author = comment.user_id or comment.commenter_name
         has_site = comment.tenant_id or comment.domain
-        return NormalizedEvent(
-            vendor=self.vendor,
-            event_id=f"{comment.id}:{source_type}:{canonical_hash(item)}",
-            event_type=event_type(mapping, source_type),
+        return self.event(
+            element,
+            delivery,
+            event_id=f"{comment.id}:{source_type}:{canonical_hash(element.value)}",
             source_type=source_type,
-            occurred_at=occurred_at or from_iso(comment.date) or delivery.received_at,
+            mapped_type=event_type(_REPLY_TYPE_MAP if comment.parent_id else TYPE_MAP, source_type),
+            vendor_time=stated,
+            time_present=present,
+            # The admin page's "Send Test Payload" for deletes sends a body with the id alone.
+            test=source_type == "comment-deleted" and set(element.value) == {"id"},
             actor=Party(id=comment.user_id, name=comment.commenter_name, role="author") if has_author else None,
-            recipients=[Party(id=m.id, name=m.tag, role="mentioned") for m in comment.mentions or []],
+            recipients=tuple(Party(id=m.id, name=m.tag, role="mentioned") for m in comment.mentions or []),
             content=Content(
                 id=comment.id,
                 type="comment",
                 text=comment.comment,
                 url=comment.url,
                 parent_id=comment.parent_id,
+                author_id=comment.user_id,
+                created_at=iso_millis(created) if created else None,
             ),
             container=Container(id=comment.url_id, url=comment.url) if comment.url_id else None,
             site=Site(id=comment.tenant_id or comment.domain, name=comment.domain) if has_site else None,
-            raw=item,
-            **delivery_fields(delivery),
         )
 
 

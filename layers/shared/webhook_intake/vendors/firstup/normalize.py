@@ -8,17 +8,19 @@ from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party
 from webhook_intake.consumer.normalizing import (
+    MappingError,
     VendorModel,
     VendorNormalizer,
     canonical_hash,
-    delivery_fields,
-    from_iso,
+    validate_leniently,
 )
+from webhook_intake.times import from_iso
+from webhook_intake.vendors.firstup import SPEC
+from webhook_intake.vendors.firstup.contract import LEGACY_NAME
 
 if TYPE_CHECKING:
+    from webhook_intake.consumer.splitting import Element
     from webhook_intake.delivery import Delivery
-
-PING = "ping"
 
 TYPE_MAP = {
     "campaign_push_message_sent": "campaign.push_sent",
@@ -39,89 +41,178 @@ TYPE_MAP = {
     "user_notification_created": "notification.created",
     "user_notification_updated": "notification.updated",
     "user_notification_deleted": "notification.deleted",
-    PING: "webhook.ping",
 }
+_REQUIRED = frozenset({SPEC.id_field, "name"})
 
 
-class FirstupUserRef(VendorModel):
+class UserRef(VendorModel):
     user_id: str | None = None
+
+
+class Reference(VendorModel):
+    """A ``deep_link`` or ``content_promotion``: what a campaign points at."""
+
+    type: str | None = None
+    resource_id: str | None = None
+
+
+class PushMessage(VendorModel):
+    name: str | None = None
+    text: str | None = None
+    locale: str | None = None
+    deep_link: Reference | None = None
+
+
+class NotificationDetails(VendorModel):
+    """A user notification's category-specific ``details`` (the fields common to its categories)."""
+
+    content_id: str | None = None
+    post_id: str | None = None
+    acting_user_id: str | None = None
+    acting_user_ids: list[str] = Field(default_factory=list)
 
 
 class FirstupEvent(VendorModel):
     """The flat form; the older ``{event, timestamp, data}`` form is flattened into it first."""
 
-    id: str | None = None
-    name: str | None = None
+    id: str
+    name: str
     version: str | None = None
     timestamp: str | None = None
     content_id: str | None = None
     channel_id: str | None = None
     channel_name: str | None = None
     channel_ids: list[str] = Field(default_factory=list)
+    recommended_channel_ids: list[str] = Field(default_factory=list)
     campaign_id: str | None = None
     campaign_name: str | None = None
+    push_message: PushMessage | None = None
+    content_promotion: Reference | None = None
     notification_id: str | None = None
     user_id: str | None = None
     category: str | None = None
-    submitter: FirstupUserRef | None = None
-    reviewer: FirstupUserRef | None = None
+    label: str | None = None
+    text: str | None = None
+    acknowledged: bool | None = None
+    details: NotificationDetails | None = None
+    submitter: UserRef | None = None
+    reviewer: UserRef | None = None
+    auto_approved: bool | None = None
 
 
 def _flatten(item: dict[str, Any]) -> dict[str, Any]:
     """The older envelope (dotted ``event`` name, fields under ``data``) in the current flat form."""
-    if "name" in item or "event" not in item:
+    if "name" in item or LEGACY_NAME not in item:
         return item
     data = item.get("data")
-    if not isinstance(data, dict):
-        data = {}
     return {
-        **data,
+        **(data if isinstance(data, dict) else {}),
         **{k: v for k, v in item.items() if k != "data"},
-        "name": str(item["event"]).replace(".", "_"),
+        "name": str(item[LEGACY_NAME]).replace(".", "_"),
     }
 
 
+def _actor(event: FirstupEvent) -> Party | None:
+    """Who acted: the reviewer of a review, else its submitter; the acting user of a notification."""
+    if event.reviewer and event.reviewer.user_id:
+        return Party(id=event.reviewer.user_id, role="reviewer")
+    if event.submitter and event.submitter.user_id:
+        return Party(id=event.submitter.user_id, role="submitter")
+    details = event.details
+    acting = (
+        (details.acting_user_id or (details.acting_user_ids[0] if details.acting_user_ids else None))
+        if details
+        else None
+    )
+    return Party(id=acting, role="actor") if acting else None
+
+
 def _content(event: FirstupEvent) -> Content | None:
-    """The content post, notification or campaign an event is about."""
-    for content_type, content_id in (
-        ("content", event.content_id),
-        ("notification", event.notification_id),
-        ("campaign", event.campaign_id),
-    ):
-        if content_id:
-            return Content(id=content_id, type=content_type)
+    """The content post, notification or campaign an event is about (a channel event is about its channel)."""
+    if event.notification_id:
+        return Content(
+            id=event.notification_id, type="notification", title=event.label or None, text=event.text or None
+        )
+    if event.campaign_id or event.push_message:
+        push = event.push_message
+        return Content(
+            id=event.campaign_id, type="campaign", title=event.campaign_name, text=push.text if push else None
+        )
+    if event.content_id:
+        # The submitter of a reviewed post is its author.
+        author = event.submitter.user_id if event.submitter else None
+        return Content(id=event.content_id, type="content", author_id=author)
     return None
 
 
-class FirstupNormalizer(VendorNormalizer):
-    """Keyed by the event ``id``; the delivery id (``x-socialchorus-delivery``) is kept too."""
+def _details(event: FirstupEvent) -> dict[str, str | tuple[str, ...]]:
+    """Vendor facts without a common field, all strings (docs/event-types.md, "Firstup")."""
+    details: dict[str, str | tuple[str, ...]] = {}
+    channel_ids = event.channel_ids or event.recommended_channel_ids
+    if channel_ids:
+        details["channel_ids"] = tuple(channel_ids)
+    if event.category:
+        details["category"] = event.category
+    if event.acknowledged is not None:
+        details["acknowledged"] = str(event.acknowledged).lower()
+    if event.auto_approved is not None:
+        details["auto_approved"] = str(event.auto_approved).lower()
+    if event.details:
+        if event.details.acting_user_ids:
+            details["acting_user_ids"] = tuple(event.details.acting_user_ids)
+        if event.details.content_id:
+            details["about_content_id"] = event.details.content_id
+        if event.details.post_id:
+            details["about_post_id"] = event.details.post_id
+    details.update(_campaign_details(event))
+    return details
 
-    vendor = "firstup"
+
+def _campaign_details(event: FirstupEvent) -> dict[str, str]:
+    """What a campaign pushes and promotes, and who submitted a reviewed post."""
+    push = event.push_message
+    details: dict[str, str] = {}
+    for name, value in (
+        ("push_name", push.name if push else None),
+        ("locale", push.locale if push else None),
+        ("deep_link_type", push.deep_link.type if push and push.deep_link else None),
+        ("deep_link_resource_id", push.deep_link.resource_id if push and push.deep_link else None),
+        ("promotion_type", event.content_promotion.type if event.content_promotion else None),
+        ("promotion_resource_id", event.content_promotion.resource_id if event.content_promotion else None),
+        ("submitter_id", event.submitter.user_id if event.submitter else None),
+    ):
+        if value:
+            details[name] = value
+    return details
+
+
+class FirstupNormalizer(VendorNormalizer):
+    """Keyed by ``<id>:<name>:<body hash>``: Firstup's own examples reuse one ``id`` across events.
+
+    Event time: the event's ``timestamp``.
+    """
+
+    spec = SPEC
     type_map = TYPE_MAP
 
-    def to_event(self, item: dict[str, Any], document: Any, delivery: Delivery) -> NormalizedEvent:
-        event = FirstupEvent.model_validate(_flatten(item))
-        # An object without an event name is a subscription ping (its shape is not documented).
-        source_type = event.name or PING
-        event_id = event.id or delivery.delivery_id or canonical_hash(item)
-        content = _content(event)
+    def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
+        if not isinstance(element.value, dict):
+            raise MappingError("event is not a JSON object")
+        flat = _flatten(element.value)
+        event = validate_leniently(FirstupEvent, flat, _REQUIRED)
         channel_id = event.channel_id or (event.channel_ids[0] if event.channel_ids else None)
-        actor_ref = event.reviewer or event.submitter
-        actor = None
-        if actor_ref and actor_ref.user_id:
-            actor = Party(id=actor_ref.user_id, role="reviewer" if event.reviewer else "submitter")
-        return NormalizedEvent(
-            vendor=self.vendor,
-            event_id=event_id,
-            event_type=self.event_type(source_type),
-            source_type=source_type,
-            occurred_at=from_iso(event.timestamp) or delivery.received_at,
-            actor=actor,
-            recipients=[Party(id=event.user_id, role="recipient")] if event.user_id else [],
-            content=content,
+        return self.event(
+            element,
+            delivery,
+            event_id=f"{event.id}:{event.name}:{canonical_hash(element.value)[:16]}",
+            source_type=event.name,
+            vendor_time=from_iso(event.timestamp),
+            time_present=flat.get("timestamp") is not None,
+            actor=_actor(event),
+            recipients=(Party(id=event.user_id, role="recipient"),) if event.user_id else (),
+            content=_content(event),
             container=Container(id=channel_id, title=event.channel_name) if channel_id else None,
-            raw=item,
-            **delivery_fields(delivery),
+            details=_details(event),
         )
 
 

@@ -7,14 +7,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party
-from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, delivery_fields, from_seconds
+from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.times import from_epoch, iso_millis
+from webhook_intake.vendors.openweb import SPEC
 
 if TYPE_CHECKING:
+    from webhook_intake.consumer.splitting import Element
     from webhook_intake.delivery import Delivery
 
 TYPE_MAP = {
     "followee-commented": "followed_user.posted",
     "liked-message": "comment.liked",
+    # The vendor's own table of types spells it this way once.
+    "liked-messages": "comment.liked",
     "message-approved": "comment.approved",
     "message-auto-approved": "comment.approved",
     "message-rejected": "comment.rejected",
@@ -29,10 +34,17 @@ TYPE_MAP = {
 _ACTOR_FIELD = {
     "followee-commented": "followee",
     "liked-message": "liker",
+    "liked-messages": "liker",
     "replied-message": "replier",
     "user-followed": "follower",
     "user-mentioned": "mentioner",
 }
+# ``timestamp`` is "the time of the comment or reply": the event's own time only where posting
+# that comment or reply is the event. A like, an approval or a mention of an older comment
+# carries the comment's time, which is kept as content.created_at instead.
+_POSTED_WHEN = {"followee-commented": "comment", "replied-message": "reply"}
+_ARTICLE_TIMED = frozenset({"topic-by-author", "topic-by-keyword"})
+_REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
 
 
 class OpenWebUser(VendorModel):
@@ -42,8 +54,14 @@ class OpenWebUser(VendorModel):
     display_name: str | None = None
     registered: bool | None = None
 
-    def party(self, role: str) -> Party:
-        return Party(id=self.user_id, name=self.display_name or self.user_name, external_id=self.sso_user_id, role=role)
+    def party(self, role: str, url: str | None = None) -> Party:
+        return Party(
+            id=self.user_id,
+            name=self.display_name or self.user_name,
+            external_id=self.sso_user_id,
+            role=role,
+            url=url,
+        )
 
 
 class ContentPart(VendorModel):
@@ -63,6 +81,9 @@ class OpenWebComment(VendorModel):
         texts = [part.text for part in self.content if part.text]
         return "\n".join(texts) if texts else None
 
+    def image_urls(self) -> tuple[str, ...]:
+        return tuple(part.url for part in self.content if part.url)
+
 
 class OpenWebEvent(VendorModel):
     """The fields OpenWeb documents across its event types."""
@@ -75,6 +96,8 @@ class OpenWebEvent(VendorModel):
     conversation_title: str | None = None
     description: str | None = None
     timestamp: float | None = None
+    keywords: list[str] = Field(default_factory=list)
+    authors: list[str] = Field(default_factory=list)
     user: OpenWebUser | None = None
     comment: OpenWebComment | None = None
     reply: OpenWebComment | None = None
@@ -85,14 +108,33 @@ class OpenWebEvent(VendorModel):
     replier: OpenWebUser | None = None
 
 
+def _event_time(event: OpenWebEvent, raw: dict[str, Any]) -> tuple[Any, bool]:
+    """The payload's time of the event itself, and whether the payload states one."""
+    posted = _POSTED_WHEN.get(event.type)
+    if posted is not None:
+        part = raw.get(posted)
+        stated = part.get("timestamp") if isinstance(part, dict) else None
+        return from_epoch(stated, 1), stated is not None
+    if event.type in _ARTICLE_TIMED:
+        stated = raw.get("timestamp")
+        return from_epoch(stated, 1), stated is not None
+    return None, False
+
+
+def _created_at(comment: OpenWebComment | None) -> str | None:
+    moment = from_epoch(comment.timestamp, 1) if comment else None
+    return iso_millis(moment) if moment else None
+
+
 class OpenWebNormalizer(VendorNormalizer):
-    vendor = "openweb"
+    spec = SPEC
     type_map = TYPE_MAP
 
-    def to_event(self, item: dict[str, Any], document: Any, delivery: Delivery) -> NormalizedEvent:
-        event = OpenWebEvent.model_validate(item)
+    def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
+        event = validate_leniently(OpenWebEvent, element.value, _REQUIRED)
         actor_field = _ACTOR_FIELD.get(event.type)
         actor: OpenWebUser | None = getattr(event, actor_field) if actor_field else None
+        vendor_time, present = _event_time(event, element.value)
         # A reply event is about the reply; the comment it answers is its parent.
         acted_on = event.reply or event.comment
         content = None
@@ -102,27 +144,45 @@ class OpenWebNormalizer(VendorNormalizer):
                 type=acted_on.type,
                 text=acted_on.text(),
                 url=event.action_link,
+                image_urls=acted_on.image_urls(),
                 parent_id=event.comment.comment_id if event.reply and event.comment else None,
+                created_at=_created_at(acted_on),
             )
-        elif event.description or event.action_link:
-            content = Content(type="article", text=event.description, url=event.action_link)
+        elif event.type in _ARTICLE_TIMED:
+            content = Content(
+                type="article", title=event.conversation_title, text=event.description, url=event.action_link
+            )
         container = None
         if event.conversation_id:
-            container = Container(id=event.conversation_id, title=event.conversation_title, url=event.action_link)
-        timestamp = acted_on.timestamp if acted_on and acted_on.timestamp else event.timestamp
-        return NormalizedEvent(
-            vendor=self.vendor,
+            container = Container(id=event.conversation_id, title=event.conversation_title, url=_article_url(event))
+        details: dict[str, str | tuple[str, ...]] = {}
+        if event.keywords:
+            details["keywords"] = tuple(event.keywords)
+        if event.authors:
+            details["authors"] = tuple(event.authors)
+        if event.channels:
+            details["channels"] = tuple(event.channels)
+        return self.event(
+            element,
+            delivery,
             event_id=event.event_id,
-            event_type=self.event_type(event.type),
             source_type=event.type,
-            occurred_at=from_seconds(timestamp) or delivery.received_at,
-            actor=actor.party("actor") if actor else None,
-            recipients=[event.user.party("recipient")] if event.user else [],
+            vendor_time=vendor_time,
+            time_present=present,
+            # user-followed's action_link is the follower's profile, not an article.
+            actor=actor.party("actor", event.action_link if event.type == "user-followed" else None) if actor else None,
+            recipients=(event.user.party("recipient"),) if event.user else (),
             content=content,
             container=container,
-            raw=item,
-            **delivery_fields(delivery),
+            details=details,
         )
+
+
+def _article_url(event: OpenWebEvent) -> str | None:
+    """The article's URL: the action link without the comment-highlighting query."""
+    if not event.action_link or event.type == "user-followed":
+        return None
+    return event.action_link.split("?", 1)[0]
 
 
 NORMALIZER = OpenWebNormalizer()

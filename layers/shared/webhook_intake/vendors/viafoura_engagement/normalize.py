@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
-from webhook_intake.consumer.normalizing import (
-    PoisonRecordError,
-    VendorModel,
-    VendorNormalizer,
-    delivery_fields,
-    from_millis,
-)
+from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.times import from_epoch
+from webhook_intake.vendors.viafoura_engagement import SPEC
 
 if TYPE_CHECKING:
+    from webhook_intake.consumer.splitting import Element
     from webhook_intake.delivery import Delivery
 
 _ACTIONS = {
@@ -52,6 +49,7 @@ TYPE_MAP = {
     for message_type, (subject, actions) in _ACTIONS.items()
     for action, verb in actions.items()
 }
+_REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
 
 
 class EngagementEvent(VendorModel):
@@ -70,41 +68,33 @@ class EngagementEvent(VendorModel):
 
 
 class EngagementNormalizer(VendorNormalizer):
-    """Each event in the batch is its own normalized event, keyed by ``event_uuid``."""
+    """Each event in the batch is its own normalized event, keyed by ``event_uuid``.
 
-    vendor = "viafoura-engagement"
+    Event time: the event's ``time`` (milliseconds), else the batch's ``time``.
+    """
+
+    spec = SPEC
     type_map = TYPE_MAP
 
-    def split(self, document: Any) -> list[dict[str, Any]]:
-        events = document.get("events") if isinstance(document, dict) else None
-        if not isinstance(events, list):
-            raise PoisonRecordError("body has no 'events' array")
-        return [event if isinstance(event, dict) else {"_not_an_object": event} for event in events]
-
-    def to_event(self, item: dict[str, Any], document: Any, delivery: Delivery) -> NormalizedEvent:
-        event = EngagementEvent.model_validate(item)
+    def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
+        event = validate_leniently(EngagementEvent, element.value, _REQUIRED)
         source_type = f"{event.message_type}.{event.action}"
+        own_time = element.value.get("time")
+        batch_time = document.get("time") if isinstance(document, dict) else None
+        stated = own_time if own_time is not None else batch_time
         actor = Party(id=event.actor_uuid) if event.actor_uuid else None
-        author = Party(id=event.author_uuid, role="author") if event.author_uuid else None
-        return NormalizedEvent(
-            vendor=self.vendor,
+        return self.event(
+            element,
+            delivery,
             event_id=event.event_uuid,
-            event_type=self.event_type(source_type),
             source_type=source_type,
-            occurred_at=from_millis(event.time) or from_millis(document.get("time")) or delivery.received_at,
+            vendor_time=from_epoch(stated, 1000),
+            time_present=stated is not None,
             actor=actor,
-            # The author is who an interaction is about (whose comment was liked, replied to...).
-            recipients=[author] if author and author.id != event.actor_uuid else [],
-            content=Content(
-                id=event.content_uuid,
-                type=event.message_type,
-                url=event.page_url or None,
-                author_id=event.author_uuid,
-            ),
+            # Engagement events are not addressed to anyone: whose content it is stays its author.
+            content=Content(id=event.content_uuid, type=event.message_type, author_id=event.author_uuid),
             container=Container(id=event.content_container_uuid, url=event.page_url or None),
             site=Site(id=event.section_uuid) if event.section_uuid else None,
-            raw=item,
-            **delivery_fields(delivery),
         )
 
 

@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
-from webhook_intake.consumer.normalizing import (
-    PoisonRecordError,
-    VendorModel,
-    VendorNormalizer,
-    delivery_fields,
-    from_millis,
-)
+from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.times import from_epoch
+from webhook_intake.vendors.viafoura_notifications import SPEC
 
 if TYPE_CHECKING:
+    from webhook_intake.consumer.splitting import Element
     from webhook_intake.delivery import Delivery
 
 TYPE_MAP = {
@@ -28,6 +25,10 @@ TYPE_MAP = {
     "subscribed_page_content": "followed_page.posted",
     "subscribed_user_content": "followed_user.posted",
 }
+_BROADCASTS = frozenset({"broadcast_site", "broadcast_topic"})
+# What the payload's content is, per notification type (a like is on a comment; a reply is one).
+_CONTENT_TYPE = {"reply": "reply", "reply_removed": "reply"}
+_REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
 
 
 class ViafouraId(VendorModel):
@@ -45,13 +46,14 @@ class User(VendorModel):
     viafoura_id: ViafouraId | None = None
     external_id: ExternalId | None = None
 
-    def party(self, role: str | None = None) -> Party:
+    def party(self, role: str, url: str | None = None) -> Party:
         external = self.external_id
         return Party(
             id=self.viafoura_id.uuid if self.viafoura_id else None,
             name=self.name,
             external_id=f"{external.provider}:{external.id}" if external and external.id else None,
             role=role,
+            url=url,
         )
 
 
@@ -83,44 +85,57 @@ class Notification(VendorModel):
     payload: Payload = Field(default_factory=Payload)
 
 
-class NotificationsNormalizer(VendorNormalizer):
-    """Each notification is its own normalized event, keyed by ``notification_uuid``."""
+def _content(note: Notification) -> Content | None:
+    """What the notification is about: a comment or reply, a broadcast message, or nothing (a follow)."""
+    payload = note.payload
+    images = (payload.image_url,) if payload.image_url else ()
+    if payload.content is not None:
+        target = payload.target_content_uuid
+        return Content(
+            id=payload.content.uuid,
+            type=_CONTENT_TYPE.get(note.notification_type, "comment"),
+            text=payload.content.body,
+            url=payload.url,
+            image_urls=images,
+            # A like names the liked comment as its own target; a reply names the comment it answers.
+            parent_id=target if target and target != payload.content.uuid else None,
+        )
+    if note.notification_type in _BROADCASTS:
+        return Content(
+            type="broadcast", title=payload.title, text=payload.description, url=payload.url, image_urls=images
+        )
+    return None
 
-    vendor = "viafoura-notifications"
+
+class NotificationsNormalizer(VendorNormalizer):
+    """Each notification is its own normalized event, keyed by ``notification_uuid``.
+
+    Event time: the notification's ``time`` (milliseconds), else the batch's ``time``.
+    """
+
+    spec = SPEC
     type_map = TYPE_MAP
 
-    def split(self, document: Any) -> list[dict[str, Any]]:
-        items = document.get("notifications") if isinstance(document, dict) else None
-        if not isinstance(items, list):
-            raise PoisonRecordError("body has no 'notifications' array")
-        return [item if isinstance(item, dict) else {"_not_an_object": item} for item in items]
-
-    def to_event(self, item: dict[str, Any], document: Any, delivery: Delivery) -> NormalizedEvent:
-        note = Notification.model_validate(item)
-        payload = note.payload
-        if payload.content is not None:
-            content = Content(
-                id=payload.content.uuid,
-                type="comment",
-                text=payload.content.body,
-                url=payload.url,
-                parent_id=payload.target_content_uuid,
-            )
-        else:
-            content = Content(id=payload.topic_id, type="broadcast", text=payload.description, url=payload.url)
-        return NormalizedEvent(
-            vendor=self.vendor,
+    def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
+        note = validate_leniently(Notification, element.value, _REQUIRED)
+        own_time = element.value.get("time")
+        stated = own_time if own_time is not None else (document.get("time") if isinstance(document, dict) else None)
+        follow = note.notification_type == "follow"
+        container_id = note.content_container_uuid or note.payload.topic_id
+        return self.event(
+            element,
+            delivery,
             event_id=note.notification_uuid,
-            event_type=self.event_type(note.notification_type),
             source_type=note.notification_type,
-            occurred_at=from_millis(note.time) or from_millis(document.get("time")) or delivery.received_at,
-            actor=note.user.party() if note.user else None,
-            recipients=[user.party("recipient") for user in note.recipients],
-            content=content,
-            container=Container(id=note.content_container_uuid, title=payload.title, url=payload.url),
+            vendor_time=from_epoch(stated, 1000),
+            time_present=stated is not None,
+            # A follow's URL is the follower's profile.
+            actor=note.user.party("actor", note.payload.url if follow else None) if note.user else None,
+            recipients=tuple(user.party("recipient") for user in note.recipients),
+            content=_content(note),
+            container=Container(id=container_id) if container_id else None,
             site=Site(id=note.section_uuid) if note.section_uuid else None,
-            raw=item,
-            **delivery_fields(delivery),
+            details={"topic_id": note.payload.topic_id} if note.payload.topic_id else {},
         )
 
 

@@ -1,0 +1,150 @@
+"""Shape drift: the key paths and value types of each vendor's events, and the ones never seen before.
+
+A vendor that renames a field, or starts sending an id as a number, changes nothing that
+fails: the event is stored all the same. The change shows here instead. An event's shape is
+the sorted set of its ``path:type`` pairs (arrays as ``[]``, values never kept); its
+fingerprint is a hash of that. The shapes of the vendors' documented examples ship with the
+code (``shapes.json`` of each vendor package); a shape outside them is counted
+(``NewShapes``) and kept, paths only, as ``pk`` = ``shape#<vendor>``, ``sk`` =
+``<source_type>#<fingerprint>``, written once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_intake.clients import client, error_code
+from webhook_intake.observability import Metric, count_by
+from webhook_intake.store.events import CONSUMER_CONFIG
+from webhook_intake.store.schema import SHAPE_PREFIX
+from webhook_intake.store.wire import encode_item
+from webhook_intake.times import iso_millis
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger, Metrics
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from webhook_intake.registry import VendorSpec
+
+MAX_DEPTH = 8
+MAX_PATHS = 400
+SHAPES_FILE = "shapes.json"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def paths(document: Any) -> list[str]:
+    """The sorted ``path:type`` pairs of a JSON document (at most :data:`MAX_PATHS`, :data:`MAX_DEPTH` deep)."""
+    found: set[str] = set()
+
+    def walk(value: Any, path: str, depth: int) -> None:
+        if len(found) >= MAX_PATHS:
+            return
+        found.add(f"{path or '$'}:{_kind(value)}")
+        if depth >= MAX_DEPTH:
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key), depth + 1)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, f"{path}[]", depth + 1)
+
+    walk(document, "", 0)
+    return sorted(found)
+
+
+def fingerprint(shape: list[str]) -> str:
+    """A short, stable name for a shape."""
+    return hashlib.sha256("\n".join(shape).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def documented_shapes(spec: VendorSpec) -> dict[str, dict[str, list[str]]]:
+    """The shapes of a vendor's documented examples: source_type → fingerprint → paths."""
+    package = f"webhook_intake.vendors.{spec.package}"
+    try:
+        text = resources.files(package).joinpath(SHAPES_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    document = json.loads(text)
+    return document if isinstance(document, dict) else {}
+
+
+@dataclass
+class ShapeWatch:
+    """Notices shapes a vendor has not been seen to send; writes each new one once."""
+
+    spec: VendorSpec
+    table_name: str
+    logger: Logger
+    dynamodb_client: DynamoDBClient | None = None
+    known: set[tuple[str, str]] = field(default_factory=set)
+    pending: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for source_type, shapes in documented_shapes(self.spec).items():
+            self.known.update((source_type, shape) for shape in shapes)
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The injected client, else the process-wide one."""
+        if self.dynamodb_client is None:
+            self.dynamodb_client = client("dynamodb", CONSUMER_CONFIG)
+        return self.dynamodb_client
+
+    def observe(self, source_type: str, document: Any) -> None:
+        """Note an event's shape if this process has not seen it (nothing is written until :meth:`flush`)."""
+        shape = paths(document)
+        key = (source_type, fingerprint(shape))
+        if key not in self.known:
+            self.pending.setdefault(key, shape)
+
+    def flush(self, metrics: Metrics) -> None:
+        """Keep the shapes noticed since the last flush; count each one no one had kept before."""
+        for (source_type, shape_id), shape in list(self.pending.items()):
+            item = {
+                "pk": f"{SHAPE_PREFIX}{self.spec.key}",
+                "sk": f"{source_type}#{shape_id}",
+                "source_type": source_type,
+                "fingerprint": shape_id,
+                "paths": shape,
+                "first_seen": iso_millis(datetime.now(UTC)),
+            }
+            try:
+                self.dynamodb.put_item(
+                    TableName=self.table_name, Item=encode_item(item), ConditionExpression="attribute_not_exists(pk)"
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    # Shapes are advice: a failed write is tried again with the next invocation.
+                    self.logger.warning("shape not recorded", extra={"error": error_code(exc)})
+                    continue
+            except BotoCoreError as exc:
+                self.logger.warning("shape not recorded", extra={"error": type(exc).__name__})
+                continue
+            else:
+                count_by(self.spec.key, Metric.NEW_SHAPES, "source_type", source_type)
+                self.logger.warning(
+                    "new event shape", extra={"source_type": source_type, "fingerprint": shape_id, "paths": len(shape)}
+                )
+            del self.pending[(source_type, shape_id)]
+            self.known.add((source_type, shape_id))

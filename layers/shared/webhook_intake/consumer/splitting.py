@@ -1,0 +1,133 @@
+"""A delivery body split into its events, each with its exact bytes (standard library only).
+
+Vendors that batch put their events in an array under one field of the body (the vendor's
+``batch_field``). Each event is parsed once, in place, so that what is kept as an event's
+``raw`` is the vendor's own text for it (numbers, key order and escapes as sent), not a
+re-encoding.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+_DECODER = json.JSONDecoder()
+_WHITESPACE = " \t\n\r"
+
+
+class BodyError(ValueError):
+    """The body cannot be split into events at all: not JSON, or without the vendor's envelope."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """One event of a delivery: its position, its parsed value and its exact text."""
+
+    index: int
+    value: Any
+    text: str
+
+
+def _skip(text: str, position: int) -> int:
+    while position < len(text) and text[position] in _WHITESPACE:
+        position += 1
+    return position
+
+
+def _expect(text: str, position: int, char: str) -> int:
+    position = _skip(text, position)
+    if position >= len(text) or text[position] != char:
+        raise ValueError(f"expected {char!r} at {position}")
+    return position + 1
+
+
+def _value(text: str, position: int) -> tuple[Any, int]:
+    return _DECODER.raw_decode(text, _skip(text, position))
+
+
+def _array(text: str, position: int) -> tuple[list[tuple[Any, int, int]], int]:
+    """The elements of the array starting at ``position``, each with its span, and the array's end."""
+    position = _expect(text, position, "[")
+    elements: list[tuple[Any, int, int]] = []
+    position = _skip(text, position)
+    if position < len(text) and text[position] == "]":
+        return elements, position + 1
+    while True:
+        start = _skip(text, position)
+        value, end = _value(text, start)
+        elements.append((value, start, end))
+        position = _skip(text, end)
+        if position < len(text) and text[position] == ",":
+            position += 1
+            continue
+        return elements, _expect(text, position, "]")
+
+
+def _batch_spans(text: str, field: str) -> tuple[dict[str, Any], list[tuple[Any, int, int]] | None]:
+    """The body object, and the spans of the array under ``field`` (the last one, as ``json.loads`` keeps)."""
+    document: dict[str, Any] = {}
+    spans: list[tuple[Any, int, int]] | None = None
+    position = _expect(text, 0, "{")
+    position = _skip(text, position)
+    if position < len(text) and text[position] == "}":
+        position += 1
+    else:
+        while True:
+            key, position = _value(text, position)
+            position = _expect(text, position, ":")
+            start = _skip(text, position)
+            if key == field and start < len(text) and text[start] == "[":
+                elements, end = _array(text, start)
+                document[key] = [value for value, _, _ in elements]
+                spans = elements
+            else:
+                document[key], end = _value(text, start)
+                if key == field:
+                    spans = None
+            position = _skip(text, end)
+            if position < len(text) and text[position] == ",":
+                position += 1
+                continue
+            position = _expect(text, position, "}")
+            break
+    if _skip(text, position) != len(text):
+        raise ValueError("extra data after the body")
+    return document, spans
+
+
+def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
+    """The parsed body and its events; raises :class:`BodyError` when there are none to read.
+
+    For a vendor without ``batch_field`` the body is one event and its text is the whole body.
+    """
+    if batch_field is None:
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            raise BodyError("invalid_json", "body is not valid JSON") from None
+        return document, [Element(0, document, text)]
+    try:
+        document, spans = _batch_spans(text, batch_field)
+    except (ValueError, RecursionError, IndexError):
+        try:
+            json.loads(text)
+        except (ValueError, RecursionError):
+            raise BodyError("invalid_json", "body is not valid JSON") from None
+        raise BodyError("invalid_envelope", "body is not a JSON object") from None
+    if spans is None:
+        raise BodyError("invalid_envelope", f"body has no '{batch_field}' array")
+    return document, [Element(index, value, text[start:end]) for index, (value, start, end) in enumerate(spans)]
+
+
+def element(text: str) -> Element:
+    """One event sent on its own (a quarantined event being tried again); raises :class:`BodyError`."""
+    try:
+        return Element(0, json.loads(text), text)
+    except (ValueError, RecursionError):
+        raise BodyError("invalid_json", "event is not valid JSON") from None

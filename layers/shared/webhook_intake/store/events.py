@@ -1,0 +1,141 @@
+"""Writing events: one conditional ``PutItem`` each, and what a failed condition means.
+
+A write whose key exists returns the stored item with the failure
+(``ReturnValuesOnConditionCheckFailure``), so telling a duplicate (the same event again)
+from a conflict (the same id, different content) never costs a read before the write.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_intake.clients import client, error_code
+from webhook_intake.store.body import decode_body
+from webhook_intake.store.items import body_of
+from webhook_intake.store.wire import decode_item, encode_item, item_size, write_units
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from webhook_intake.payloads import PayloadStore
+    from webhook_intake.store.items import Prepared
+
+# Items are built by this code, never taken from input: botocore's parameter validation is skipped.
+CONSUMER_CONFIG = Config(retries={"total_max_attempts": 5, "mode": "standard"}, parameter_validation=False)
+_NEW_EVENT = "attribute_not_exists(pk)"
+# What DynamoDB refuses because of the item itself: the event's fault, not the store's.
+_REFUSED_ITEM = frozenset({"ValidationException", "SerializationException"})
+
+
+class Outcome(StrEnum):
+    """What became of one event (docs/reliability.md, "Per-event outcomes")."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    QUARANTINED = "quarantined"
+
+
+class StoreError(RuntimeError):
+    """The store did not take a write for a reason of its own (throttled, unavailable): retry the record."""
+
+
+class ItemRefusedError(ValueError):
+    """DynamoDB refused the item itself (its message names the AWS error, never the data)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    """What one conditional write did, and the write units it consumed."""
+
+    outcome: Outcome
+    write_units: float
+
+
+def consumed(response: dict[str, Any], fallback: float) -> float:
+    """``ConsumedCapacity.CapacityUnits`` of a response (table and indexes), else ``fallback``."""
+    capacity = response.get("ConsumedCapacity")
+    units = capacity.get("CapacityUnits") if isinstance(capacity, dict) else None
+    return float(units) if isinstance(units, int | float) else fallback
+
+
+def same_event(stored: bytes, new: bytes) -> bool:
+    """The same vendor event: the same bytes, or the same JSON document written differently."""
+    if stored == new:
+        return True
+    try:
+        return bool(json.loads(stored) == json.loads(new))
+    except (ValueError, RecursionError):
+        return False
+
+
+class EventStore:
+    """The events table's write side."""
+
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb_client: DynamoDBClient | None = None,
+        payloads: PayloadStore | None = None,
+    ) -> None:
+        self.table_name = table_name
+        self._client = dynamodb_client
+        self._payloads = payloads
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The injected client, else the process-wide one."""
+        if self._client is None:
+            self._client = client("dynamodb", CONSUMER_CONFIG)
+        return self._client
+
+    def put(self, prepared: Prepared, raw: bytes) -> PutResult:
+        """Write an event once; a key that exists is a duplicate or, with other content, a conflict."""
+        if prepared.offloads:
+            if self._payloads is None:
+                raise StoreError("the event has parts for S3 and no payload bucket is configured")
+            for offload in prepared.offloads:
+                self._payloads.put_object(offload.key, offload.body, offload.content_type)
+        estimate = float(prepared.write_units())
+        try:
+            response = self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=encode_item(prepared.item),
+                ConditionExpression=_NEW_EVENT,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ReturnConsumedCapacity="TOTAL",
+            )
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "ConditionalCheckFailedException":
+                stored = exc.response.get("Item")  # with ReturnValuesOnConditionCheckFailure=ALL_OLD
+                return self._existing(stored if isinstance(stored, dict) else None, prepared, raw)
+            if code in _REFUSED_ITEM:
+                raise ItemRefusedError(f"DynamoDB refused the item: {code}") from exc
+            raise StoreError(f"put_item failed: {code}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
+        return PutResult(Outcome.STORED, consumed(dict(response), estimate))
+
+    def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes) -> PutResult:
+        stored = decode_item(wire) if wire else None
+        units = float(write_units(max(prepared.size, item_size(stored) if stored else 0)))
+        stored_raw = self._stored_raw(stored) if stored else None
+        if stored_raw is None or same_event(stored_raw, raw):
+            return PutResult(Outcome.DUPLICATE, units)
+        return PutResult(Outcome.CONFLICT, units)
+
+    def _stored_raw(self, stored: dict[str, Any]) -> bytes | None:
+        body = body_of(stored)
+        if body is not None:
+            return body[1]
+        reference = stored.get("body_ref")
+        if isinstance(reference, str) and self._payloads is not None:
+            return decode_body(str(stored["pk"]).partition("#")[0], self._payloads.get_object(reference))[1]
+        return None

@@ -1,0 +1,285 @@
+"""A normalized event made storable: the item, what moves to S3, and what it costs to write.
+
+Every event that normalizes is stored: text the store cannot hold (a lone UTF-16 surrogate
+from a ``\\ud800`` escape) is replaced in the normalized fields, an oversized field is cut
+with a marker (``truncated`` names it), a long recipient list and a large raw event move
+to S3. The raw bytes themselves are never changed: they are kept compressed in the item,
+or in S3 under a key made from their hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from webhook_intake.store.body import decode_body, encode_body
+from webhook_intake.store.schema import (
+    FEED_KEY,
+    FEED_SHARDS,
+    INDEXES,
+    STATE_KEY,
+    STATE_SORT,
+    event_key,
+    feed_key,
+)
+from webhook_intake.store.wire import ITEM_LIMIT_BYTES, item_size, write_units
+from webhook_intake.taxonomy import TOMBSTONES, changes_state
+
+if TYPE_CHECKING:
+    from webhook_intake.consumer.models import NormalizedEvent
+
+RAW_INLINE_MAX_BYTES = 64 * 1024
+"""A compressed raw event above this waits in S3 (``raw_ref``); the item keeps its hash."""
+RECIPIENTS_INLINE_MAX = 25
+"""More recipients than this, and their full list (names, roles) waits in S3 (``recipients_ref``)."""
+RECIPIENT_IDS_MAX_BYTES = 256 * 1024
+"""Recipient ids kept for per-recipient reads (``recipient_ids``): about 7,000 UUIDs, in the item and
+in its feed entry (each well under DynamoDB's 400 KB)."""
+INDEXED_ID_MAX_CHARS = 256
+"""An id longer than this is kept in the event but not offered to reads (it could not be a key)."""
+ITEM_BUDGET_BYTES = ITEM_LIMIT_BYTES - 8 * 1024
+_FIELD_LIMITS = {"text": 4000, "title": 1000, "description": 2000, "url": 2048, "name": 256}
+_DEFAULT_LIMIT = 512
+_MAX_IMAGE_URLS = 10
+_ELLIPSIS = "…"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class TooLargeError(ValueError):
+    """Even with its large parts moved out, the event would not fit in an item."""
+
+
+@dataclass
+class Offload:
+    """Bytes that go to S3 before the item is written, under a key made from their hash."""
+
+    key: str
+    body: bytes
+    content_type: str
+
+
+@dataclass
+class Prepared:
+    """An event ready to write: the item (plain values), its S3 offloads, its size and write units."""
+
+    item: dict[str, Any]
+    digest: str
+    offloads: list[Offload] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        """The item's size in bytes."""
+        return item_size(self.item)
+
+    def write_units(self) -> int:
+        """Write units of a first write: the item, plus one entry in each index it belongs to."""
+        return write_units(self.size) + sum(write_units(size) for size in index_entry_sizes(self.item).values())
+
+
+def index_entry_sizes(item: dict[str, Any]) -> dict[str, int]:
+    """The size of the item's entry in each index it belongs to (keys plus projected attributes)."""
+    sizes = {}
+    for index, (partition, sort, projected) in INDEXES.items():
+        if partition in item and sort in item:
+            names = {"pk", "sk", partition, sort, *projected}
+            sizes[index] = item_size({name: item[name] for name in names if name in item})
+    return sizes
+
+
+def digest_of(raw: bytes) -> str:
+    """A short hash of an event's exact bytes (conflict detection, content-addressed keys)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(raw).digest()[:16]).decode("ascii").rstrip("=")
+
+
+def clean_text(value: str) -> str:
+    """A string the store can hold: lone surrogates (from JSON escapes) become U+FFFD."""
+    if value.isascii():
+        return value
+    return _SURROGATE.sub("\ufffd", value)
+
+
+class _Cleaner:
+    """Cleans and cuts the normalized fields, remembering what it cut."""
+
+    def __init__(self) -> None:
+        self.truncated: list[str] = []
+
+    def text(self, value: str, path: str, limit: int | None = None) -> str:
+        cleaned = clean_text(value)
+        cap = limit or _FIELD_LIMITS.get(path.rsplit(".", 1)[-1], _DEFAULT_LIMIT)
+        if len(cleaned) <= cap:
+            return cleaned
+        self.truncated.append(path)
+        return cleaned[: cap - 1] + _ELLIPSIS
+
+    def part(self, value: Any, path: str) -> dict[str, Any]:
+        """A Party/Content/Container/Site as a map without empty fields."""
+        out: dict[str, Any] = {}
+        for name, item in value.model_dump(exclude_none=True, exclude_defaults=True).items():
+            if isinstance(item, str):
+                out[name] = self.text(item, f"{path}.{name}")
+            elif isinstance(item, list | tuple):
+                urls = [self.text(url, f"{path}.{name}") for url in item[:_MAX_IMAGE_URLS] if isinstance(url, str)]
+                if len(item) > _MAX_IMAGE_URLS:
+                    self.truncated.append(f"{path}.{name}")
+                out[name] = urls
+            else:
+                out[name] = item
+        return out
+
+    def details(self, value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            clean_text(key)[:64]: self.text(item, f"details.{key}")
+            if isinstance(item, str)
+            else [self.text(entry, f"details.{key}") for entry in item[:100]]
+            for key, item in value.items()
+        }
+
+
+def _indexable(value: str | None) -> str | None:
+    return value if value and len(value) <= INDEXED_ID_MAX_CHARS else None
+
+
+def _shard(digest: str) -> int:
+    return digest.encode("ascii")[0] % FEED_SHARDS
+
+
+def state_order(event: NormalizedEvent) -> str:
+    """Read newest first: a tombstone before anything, then by event time, receive time and id."""
+    rank = "2" if event.event_type in TOMBSTONES else "1"
+    return f"{rank}#{event.occurred_at}#{event.received_at}#{event.event_id}"
+
+
+BODY_PARTS = ("actor", "recipients", "content", "container", "site", "details")
+
+
+def prepare(event: NormalizedEvent, now_ms: int, retention_days: int = 0, bucket: str | None = None) -> Prepared:
+    """The item for ``event`` (plain values) and what must go to S3 first; raises :class:`TooLargeError`.
+
+    What reads select on is plain attributes (keys, types, times, ids); the rest of the
+    normalized event and the raw event travel together in ``body``, compressed: the raw
+    event repeats much of what was normalized from it, and compressing them together keeps
+    a typical item within one write unit.
+    """
+    cleaner = _Cleaner()
+    digest = digest_of(event.raw)
+    prepared = Prepared(_plain_attributes(event, cleaner, digest), digest)
+    item = prepared.item
+    body = _parts(event, cleaner)
+    _recipients(event, item, body, cleaner=cleaner, prepared=prepared, bucket=bucket)
+    if item.get(STATE_KEY) and not event.test and changes_state(event.event_type):
+        item[STATE_SORT] = state_order(event)
+    if retention_days > 0:
+        item["expires_at"] = now_ms // 1000 + retention_days * 86_400
+    prepared.truncated = cleaner.truncated
+    if cleaner.truncated:
+        item["truncated"] = frozenset(cleaner.truncated)
+    _body(event, body, item, prepared, bucket)
+    if prepared.size > ITEM_BUDGET_BYTES:
+        raise TooLargeError(f"the event needs {prepared.size} bytes after moving its large parts out")
+    return prepared
+
+
+def _plain_attributes(event: NormalizedEvent, cleaner: _Cleaner, digest: str) -> dict[str, Any]:
+    """Keys, types, times and the ids reads filter on (``vendor`` and ``event_id`` are in ``pk``)."""
+    item: dict[str, Any] = {
+        **event_key(event.vendor, event.event_id),
+        "event_type": event.event_type,
+        "source_type": cleaner.text(event.source_type, "source_type"),
+        "occurred_at": event.occurred_at,
+        "received_at": event.received_at,
+        FEED_KEY: feed_key(event.received_at, _shard(digest)),
+    }
+    optional = {
+        "time_source": event.time_source if event.time_source != "vendor" else None,
+        "time_rejected": event.time_rejected,
+        "test": True if event.test else None,
+        "correlation_id": event.correlation_id,
+        "delivery_id": event.delivery_id if event.delivery_id != event.correlation_id else None,
+    }
+    for name, value in optional.items():
+        if value:
+            item[name] = cleaner.text(value, name, 256) if isinstance(value, str) else value
+    for name in ("actor", "content", "container"):
+        part = getattr(event, name)
+        identifier = _indexable(part.id if part is not None else None)
+        if identifier:
+            item[f"{name}_id"] = clean_text(identifier)
+    return item
+
+
+def _parts(event: NormalizedEvent, cleaner: _Cleaner) -> dict[str, Any]:
+    """The normalized parts that travel in ``body``."""
+    body: dict[str, Any] = {}
+    for name in ("actor", "content", "container", "site"):
+        part = getattr(event, name)
+        if part is not None:
+            mapped = cleaner.part(part, name)
+            if mapped:
+                body[name] = mapped
+    if event.details:
+        body["details"] = cleaner.details(event.details)
+    return body
+
+
+def _recipients(
+    event: NormalizedEvent,
+    item: dict[str, Any],
+    body: dict[str, Any],
+    *,
+    cleaner: _Cleaner,
+    prepared: Prepared,
+    bucket: str | None,
+) -> None:
+    if not event.recipients:
+        return
+    ids: dict[str, None] = {}
+    budget = RECIPIENT_IDS_MAX_BYTES
+    for party in event.recipients:
+        identifier = _indexable(party.id)
+        if identifier and identifier not in ids:
+            budget -= len(identifier.encode("utf-8", "surrogatepass"))
+            if budget < 0:
+                cleaner.truncated.append("recipient_ids")
+                break
+            ids[clean_text(identifier)] = None
+    if ids:
+        item["recipient_ids"] = frozenset(ids)
+    parties = [cleaner.part(party, "recipients") for party in event.recipients]
+    if len(parties) <= RECIPIENTS_INLINE_MAX or bucket is None:
+        body["recipients"] = parties[:RECIPIENTS_INLINE_MAX]
+        if len(parties) > RECIPIENTS_INLINE_MAX:
+            cleaner.truncated.append("recipients")
+        return
+    document = json.dumps(parties, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    key = f"recipients/{event.vendor}/{hashlib.sha256(document).hexdigest()}.json"
+    prepared.offloads.append(Offload(key, document, "application/json"))
+    item["recipients_ref"] = f"s3://{bucket}/{key}"
+    item["recipient_count"] = len(parties)
+
+
+def _body(
+    event: NormalizedEvent, body: dict[str, Any], item: dict[str, Any], prepared: Prepared, bucket: str | None
+) -> None:
+    """``body``: the normalized parts and the raw event's exact bytes, compressed (or in S3 when large)."""
+    compressed = encode_body(event.vendor, body, event.raw)
+    if len(compressed) <= RAW_INLINE_MAX_BYTES or bucket is None:
+        item["body"] = compressed
+        return
+    key = f"bodies/{event.vendor}/{hashlib.sha256(compressed).hexdigest()}"
+    prepared.offloads.append(Offload(key, compressed, "application/octet-stream"))
+    item["body_ref"] = f"s3://{bucket}/{key}"
+
+
+def body_of(item: dict[str, Any]) -> tuple[dict[str, Any], bytes] | None:
+    """An item's parts and raw bytes, when its body is in the item (``body_ref`` items keep it in S3)."""
+    body = item.get("body")
+    vendor_key = str(item.get("pk", "")).partition("#")[0]
+    if isinstance(body, bytes) and vendor_key:
+        return decode_body(vendor_key, body)
+    return None

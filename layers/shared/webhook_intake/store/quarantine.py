@@ -1,0 +1,199 @@
+"""Quarantined events: kept with their reason and exact bytes, until they are tried again or deleted.
+
+One item per quarantined event under ``pk`` = ``quarantine#<vendor>``, ``sk`` =
+``<received_at>#<hash of its text>``: the same event of the same delivery always lands on the
+same item (an SQS redelivery, another try that fails again), and ``attempts`` counts the
+tries. Messages say what is wrong in the project's words, never payload values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_intake.clients import client, error_code
+from webhook_intake.delivery import Delivery
+from webhook_intake.store.events import CONSUMER_CONFIG, StoreError
+from webhook_intake.store.items import digest_of
+from webhook_intake.store.schema import QUARANTINE_PREFIX
+from webhook_intake.store.wire import decode_item, encode, item_size, write_units
+from webhook_intake.times import iso_millis
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from webhook_intake.consumer.normalizing import Rejected
+    from webhook_intake.payloads import PayloadStore
+
+TEXT_INLINE_MAX_BYTES = 256 * 1024
+"""A compressed text above this waits in S3 (``text_ref``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineKey:
+    """Where one quarantined event is kept."""
+
+    vendor: str
+    sk: str
+
+    @property
+    def pk(self) -> str:
+        """The vendor's quarantine partition."""
+        return f"{QUARANTINE_PREFIX}{self.vendor}"
+
+    def to_key(self) -> dict[str, dict[str, str]]:
+        """As DynamoDB's ``Key``."""
+        return {"pk": {"S": self.pk}, "sk": {"S": self.sk}}
+
+    def __str__(self) -> str:
+        return f"{self.vendor}/{self.sk}"
+
+    @classmethod
+    def parse(cls, text: str) -> QuarantineKey:
+        """``<vendor>/<sk>``, as :meth:`__str__` writes it (the id ``intake dlq`` shows)."""
+        vendor, separator, sk = text.partition("/")
+        if not separator or not vendor or not sk:
+            raise ValueError(f"not a quarantine id: {text!r}")
+        return cls(vendor, sk)
+
+
+def key_for(vendor: str, received_at: str, text: str) -> QuarantineKey:
+    """The key of an event's quarantine item."""
+    return QuarantineKey(vendor, f"{received_at}#{digest_of(text.encode('utf-8'))}")
+
+
+class QuarantineStore:
+    """Writes, lists and removes quarantined events."""
+
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb_client: DynamoDBClient | None = None,
+        payloads: PayloadStore | None = None,
+    ) -> None:
+        self.table_name = table_name
+        self._client = dynamodb_client
+        self._payloads = payloads
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The injected client, else the process-wide one."""
+        if self._client is None:
+            self._client = client("dynamodb", CONSUMER_CONFIG)
+        return self._client
+
+    def put(self, vendor: str, rejected: Rejected, delivery: Delivery, now: float) -> tuple[QuarantineKey, float]:
+        """Keep ``rejected`` (again: the reason and time are updated, ``attempts`` counts); its key and write units."""
+        key = key_for(vendor, delivery.received_at, rejected.text)
+        values: dict[str, Any] = {
+            "vendor": vendor,
+            "reason": rejected.reason,
+            "message": rejected.message[:1000],
+            "received_at": delivery.received_at,
+            "quarantined_at": iso_millis(datetime.fromtimestamp(now, UTC)),
+            "correlation_id": delivery.correlation_id,
+            "route": delivery.route(),
+            "scope": "event" if rejected.index is not None else "body",
+        }
+        for name in ("event_id", "source_type", "envelope"):
+            value = getattr(rejected, name)
+            if value is not None:
+                values[name] = value
+        if rejected.index is not None:
+            values["index"] = rejected.index
+        compressed = zlib.compress(rejected.text.encode("utf-8"), 6)
+        if len(compressed) <= TEXT_INLINE_MAX_BYTES or self._payloads is None:
+            values["text"] = compressed
+        else:
+            path = f"quarantine/{vendor}/{hashlib.sha256(compressed).hexdigest()}.zz"
+            values["text_ref"] = self._payloads.put_object(path, compressed, "application/zlib")
+        names = {f"#{index}": name for index, name in enumerate(values)}
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=key.to_key(),
+                UpdateExpression="SET "
+                + ", ".join(f"{alias} = :{alias[1:]}" for alias in names)
+                + " ADD attempts :one",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    **{f":{alias[1:]}": encode(values[name]) for alias, name in names.items()},
+                    ":one": {"N": "1"},
+                },
+                ReturnConsumedCapacity="TOTAL",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"quarantine update_item failed: {error_code(exc)}") from exc
+        fallback = float(write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
+        capacity = response.get("ConsumedCapacity") or {}
+        return key, float(capacity.get("CapacityUnits", fallback))
+
+    def delete(self, key: QuarantineKey) -> None:
+        """Forget a quarantined event (it was stored after all, or an operator let it go)."""
+        try:
+            self.dynamodb.delete_item(TableName=self.table_name, Key=key.to_key())
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"quarantine delete_item failed: {error_code(exc)}") from exc
+
+    def get(self, key: QuarantineKey) -> dict[str, Any] | None:
+        """One quarantined event as plain values."""
+        item = self.dynamodb.get_item(TableName=self.table_name, Key=key.to_key(), ConsistentRead=True).get("Item")
+        return decode_item(item) if item else None
+
+    def list(self, vendor: str, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """A vendor's quarantined events, oldest first, as plain values."""
+        paginator = self.dynamodb.get_paginator("query")
+        seen = 0
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"{QUARANTINE_PREFIX}{vendor}"}},
+        ):
+            for item in page.get("Items", []):
+                yield decode_item(item)
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+
+    def resend(self, item: dict[str, Any], batch_field: str | None) -> tuple[str, Delivery]:
+        """The body and delivery that send a quarantined event through normalization again.
+
+        The body is the event's exact text (inside its batch's envelope, for a vendor that
+        batches); the delivery is the original one, plus ``quarantine_key`` so that the
+        consumer forgets the quarantine item once the event is stored.
+        """
+        text = self.text(item)
+        if batch_field is not None and item.get("scope") == "event":
+            envelope = json.loads(str(item.get("envelope") or "{}"))
+            rest = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)[1:-1] if envelope else ""
+            text = "{" + json.dumps(batch_field) + ":[" + text + "]" + ("," + rest if rest else "") + "}"
+        route = item.get("route") if isinstance(item.get("route"), dict) else {}
+        delivery = Delivery(
+            vendor=str(item["vendor"]),
+            received_at=str(item["received_at"]),
+            correlation_id=str(item.get("correlation_id") or ""),
+            method=str(route.get("method", "")),
+            path=str(route.get("path", "")),
+            path_parameters=dict(route.get("path_parameters") or {}),
+            headers=dict(route.get("headers") or {}),
+            quarantine_key=str(QuarantineKey(str(item["vendor"]), str(item["sk"]))),
+        )
+        return text, delivery
+
+    def text(self, item: dict[str, Any]) -> str:
+        """A quarantined event's exact text."""
+        compressed = item.get("text")
+        if not isinstance(compressed, bytes):
+            reference = item.get("text_ref")
+            if not isinstance(reference, str) or self._payloads is None:
+                raise StoreError("the quarantined text is in S3 and no payload store is configured")
+            compressed = self._payloads.get_object(reference)
+        return zlib.decompress(compressed).decode("utf-8")
