@@ -22,22 +22,29 @@ if TYPE_CHECKING:
 REGION = "us-east-1"
 
 
-@pytest.fixture(autouse=True)
-def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and no endpoint override: nothing here can reach real AWS."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SECURITY_TOKEN": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_NAMESPACE": "WebhookIntake",
-    }.items():
+TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "WebhookIntake",
+}
+
+
+def _isolate(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in TEST_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     reset()
+
+
+@pytest.fixture(autouse=True)
+def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and no endpoint override: nothing here can reach real AWS."""
+    _isolate(monkeypatch)
 
 
 @pytest.fixture
@@ -79,6 +86,22 @@ def runtime(aws: boto3.session.Session, secrets: dict[str, dict[str, Any]], stac
     """
     stack = provision(SamTemplate(), aws, stack_name, secrets)
     return LocalRuntime(stack, aws, retry_visibility=0)
+
+
+@pytest.fixture(scope="module")
+def shared_runtime() -> Iterator[LocalRuntime]:
+    """One provisioned stack for a whole module whose tests use ids of their own and drain what they send.
+
+    Provisioning the template takes about a second; modules of many small cases share one.
+    """
+    import uuid
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _isolate(monkeypatch)
+        with mock_aws():
+            session = boto3.session.Session(region_name=REGION)
+            stack = provision(SamTemplate(), session, f"wi-{uuid.uuid4().hex[:8]}", load_secrets())
+            yield LocalRuntime(stack, session, retry_visibility=0)
 
 
 def queue_messages(sqs: Any, queue_url: str) -> list[dict[str, Any]]:

@@ -11,7 +11,17 @@ import pytest
 from intake_cli.events import sqs_event
 from intake_cli.samples import build_request, sample_files, sample_request
 from tests.conftest import queue_messages
-from tests.integration.test_pipeline import AUTH_FAILURE, depth, dlq_url, queue_url, send, send_body, stored
+from tests.helpers import (
+    AUTH_FAILURE,
+    depth,
+    dlq_url,
+    notifications_body,
+    quarantined,
+    queue_url,
+    send,
+    send_body,
+    stored,
+)
 from webhook_intake.ingest.settings import DEFAULT_MAX_BODY_BYTES
 from webhook_intake.registry import VENDORS
 
@@ -19,16 +29,6 @@ if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
 
 TOKEN_VENDORS = ["viafoura-engagement", "viafoura-notifications", "firstup", "openweb"]
-
-
-def notifications_body(*uuids: str | None, request_uuid: str = "r-1") -> bytes:
-    notes = [
-        {"notification_type": "follow", "time": 1790000000000, **({"notification_uuid": u} if u else {"poison": True})}
-        for u in uuids
-    ]
-    return json.dumps(
-        {"request_uuid": request_uuid, "time": 1790000000000, "version": 1, "notifications": notes}
-    ).encode()
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
@@ -142,10 +142,10 @@ def test_the_same_event_in_two_viafoura_batches_is_stored_once(runtime: LocalRun
     assert sorted(item["event_id"] for item in stored(runtime)) == ["other-event", "shared-event"]
 
 
-def test_only_the_poison_record_of_a_batch_fails_and_it_reaches_the_dlq_byte_identical(
+def test_an_event_that_cannot_be_normalized_is_quarantined_and_its_record_succeeds(
     runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
-    # Given three deliveries on the notifications queue, the middle one with an event that cannot be normalized
+    # Given three deliveries on the notifications queue, the middle one with an event without its id
     secret = secrets["viafoura-notifications"]
     bodies = [notifications_body("n-1"), notifications_body("n-2", None, request_uuid="r-2"), notifications_body("n-3")]
     for body in bodies:
@@ -155,30 +155,25 @@ def test_only_the_poison_record_of_a_batch_fails_and_it_reaches_the_dlq_byte_ide
     url = queue_url(runtime, "viafoura-notifications")
     messages = queue_messages(runtime.sqs, url)
     assert len(messages) == 3
-    poison_id = next(m["MessageId"] for m in messages if m["Body"].encode() == bodies[1])
     consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
     response = consumer.invoke(sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1"))
 
-    # Then only the poison record is reported, and the good events (n-2 included) are stored
-    assert response == {"batchItemFailures": [{"itemIdentifier": poison_id}]}
+    # Then no record fails: the good events are stored, the bad one kept with its reason, the DLQ empty
+    assert response == {"batchItemFailures": []}
     assert sorted(item["event_id"] for item in stored(runtime)) == ["n-1", "n-2", "n-3"]
-
-    # And after MaxReceiveCount receives the poison record is in the DLQ exactly as sent
+    (kept,) = quarantined(runtime, "viafoura-notifications")
+    assert (kept["reason"], kept["index"], json.loads(kept["text"])) == (
+        "missing_id",
+        1,
+        {"notification_type": "follow", "time": 1790000000000, "poison": True},
+    )
     runtime.drain()
-    assert depth(runtime, url) == 0
-    (dead,) = queue_messages(runtime.sqs, dlq_url(runtime, "viafoura-notifications"))
-    assert dead["Body"].encode() == bodies[1]
-    assert dead["MessageAttributes"]["vendor"]["StringValue"] == "viafoura-notifications"
-    receives = int(dead["Attributes"]["ApproximateReceiveCount"])
-    max_receive = int(runtime.stack.template.parameters["MaxReceiveCount"])
-    assert receives >= max_receive
-    assert sorted(item["event_id"] for item in stored(runtime)) == ["n-1", "n-2", "n-3"]
+    assert depth(runtime, dlq_url(runtime, "viafoura-notifications")) == 0
 
 
-def test_a_firstup_ping_is_answered_2xx_and_recorded(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+def test_a_firstup_ping_is_answered_2xx_and_never_stored(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
     request = build_request("firstup", b'{"ping": "hello"}', secrets["firstup"])
     assert runtime.request(request.method, request.path, request.headers, request.body).status == 200
+    assert depth(runtime, queue_url(runtime, "firstup")) == 0
     runtime.drain()
-    (item,) = stored(runtime)
-    assert item["event_type"] == "webhook.ping"
-    assert item["event_id"] == request.headers["x-socialchorus-delivery"]
+    assert stored(runtime) == []

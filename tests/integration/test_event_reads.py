@@ -1,46 +1,108 @@
-"""The reads DESIGN.md promises, on the table the template defines: by id, content, container, user, type."""
+"""The reads the data model serves, through keys and indexes, over the stored samples."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from intake_cli.samples import sample_files
-from tests.integration.test_pipeline import send
+import pytest
+
+from intake_cli.samples import load_secrets, sample_files
+from tests.helpers import reader, send, send_body
 from webhook_intake.registry import VENDORS
-from webhook_intake.repository import EventRepository
+from webhook_intake.store.reads import FeedFilter
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
 
 
-def load_all(runtime: LocalRuntime, secrets: dict[str, Any]) -> EventRepository:
-    for vendor_key in VENDORS:
-        for path in sample_files(vendor_key):
-            assert send(runtime, vendor_key, path, secrets).status < 300
-    runtime.drain()
-    return EventRepository(runtime.stack.tables["EventsTable"])
+@pytest.fixture(scope="module")
+def loaded(shared_runtime: LocalRuntime) -> LocalRuntime:
+    """Every sample stored once."""
+    secrets = load_secrets()
+    for key in VENDORS:
+        for path in sample_files(key):
+            send(shared_runtime, key, path, secrets)
+    shared_runtime.drain()
+    return shared_runtime
 
 
-def test_reads_by_id_content_container_user_and_type(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
-    repo = load_all(runtime, secrets)
+def window() -> tuple[datetime, datetime]:
+    now = datetime.now(UTC)
+    return now - timedelta(hours=1), now + timedelta(minutes=1)
 
-    one = repo.get_event("openweb", "bd97dfbc1b5d7712609c17e809a9f08b61c397c2")
-    assert one is not None and one["event_type"] == "reply.created"
 
-    # A FastComments comment's life, oldest first (the update and delete were signed in the same second)
-    history = repo.query("content", "fastcomments#nK3vQ8zTfR", newest_first=False)
-    assert history[0]["source_type"] == "comment-created"
-    assert {item["source_type"] for item in history[1:]} == {"comment-updated", "comment-deleted"}
+def feed(runtime: LocalRuntime, limit: int = 500, **where: Any) -> list[dict[str, Any]]:
+    since, until = window()
+    return reader(runtime).feed(since, until, FeedFilter(**where), limit=limit)
 
-    container = repo.query("container", "openweb#sp_Q9xT4mWz_school-budget-2026")
-    assert {item["event_id"] for item in container} >= {"bd97dfbc1b5d7712609c17e809a9f08b61c397c2"}
-    times = [item["occurred_at"] for item in container]
-    assert times == sorted(times, reverse=True)
 
-    as_actor = repo.query("actor", "openweb#u_fL6N8gmPanyW")
-    as_recipient = repo.query("recipient", "openweb#u_D7Mheim8Zq9w")
-    assert any(item["event_id"] == "bd97dfbc1b5d7712609c17e809a9f08b61c397c2" for item in as_actor)
-    assert any(item["event_id"] == "bd97dfbc1b5d7712609c17e809a9f08b61c397c2" for item in as_recipient)
+def test_one_event_by_id(loaded: LocalRuntime) -> None:
+    event = reader(loaded).get("openweb", "405eaadb6a03f22f006fce92ab8dda43742c5bfc")
+    assert event is not None
+    assert (event["event_type"], event["source_type"]) == ("user.followed", "user-followed")
+    assert event["raw"]["follower"]["user_id"] == "u_jugx5j6Ais1i"
 
-    liked = repo.query("type", "comment.liked")
-    assert {item["vendor"] for item in liked} == {"viafoura-engagement", "viafoura-notifications", "openweb"}
+
+def test_the_feed_lists_every_event_newest_first_and_leaves_tests_out(loaded: LocalRuntime) -> None:
+    entries = feed(loaded)
+    received = [entry["received_at"] for entry in entries]
+    assert received == sorted(received, reverse=True)
+    everything = list(reader(loaded).scan())
+    assert len(entries) == len([event for event in everything if not event.get("test")])
+    with_tests = feed(loaded, tests=True)
+    assert len(with_tests) == len(everything)
+
+
+def test_a_limit_is_a_limit(loaded: LocalRuntime) -> None:
+    assert len(feed(loaded, limit=3)) == 3
+
+
+def test_events_of_a_type_or_a_subject(loaded: LocalRuntime) -> None:
+    liked = feed(loaded, event_types=("comment.liked",))
+    assert {entry["vendor"] for entry in liked} == {"viafoura-engagement", "viafoura-notifications", "openweb"}
+    assert all(entry["event_type"] == "comment.liked" for entry in liked)
+    comments = feed(loaded, event_types=("comment.",))
+    assert {entry["event_type"] for entry in comments} >= {"comment.created", "comment.liked", "comment.deleted"}
+    assert all(entry["event_type"].startswith("comment.") for entry in comments)
+
+
+def test_a_content_items_events(loaded: LocalRuntime) -> None:
+    entries = feed(loaded, vendor="viafoura-engagement", content="a60db8cb-fe49-42d4-83f7-612414a39049")
+    assert len(entries) == 14
+    assert {entry["source_type"].partition(".")[0] for entry in entries} == {"livecomment_post"}
+
+
+def test_a_containers_events(loaded: LocalRuntime) -> None:
+    entries = feed(loaded, vendor="openweb", container="sp_Q9xT4mWz_harbor-bridge-2026")
+    assert entries
+    assert all(entry["container_id"] == "sp_Q9xT4mWz_harbor-bridge-2026" for entry in entries)
+
+
+def test_a_users_events_as_actor_and_as_recipient(loaded: LocalRuntime) -> None:
+    acted = feed(loaded, vendor="openweb", actor="u_jugx5j6Ais1i")
+    assert [entry["source_type"] for entry in acted] == ["user-followed"]
+    told = feed(loaded, vendor="viafoura-notifications", recipient="00000000-0000-4000-8000-0315a5271b00")
+    # Erin is the second recipient of a multi-recipient notification: found all the same.
+    assert "subscribed_page_content" in {entry["source_type"] for entry in told}
+
+
+def test_a_window_before_the_events_finds_none(loaded: LocalRuntime) -> None:
+    since = datetime.now(UTC) - timedelta(days=3)
+    assert reader(loaded).feed(since, since + timedelta(days=1)) == []
+
+
+def test_a_comments_current_state_and_the_events_behind_it(loaded: LocalRuntime, secrets: dict[str, Any]) -> None:
+    state = reader(loaded).state("fastcomments", "nK3vQ8zTfR")
+    assert state is not None
+    assert (state.status, state.deleted) == ("deleted", True)
+    assert [event["source_type"] for event in state.events][0] == "comment-deleted"
+    assert state.text is not None
+    assert reader(loaded).state("openweb", "nK3vQ8zTfR") is None
+
+
+def test_a_vendor_filter_keeps_to_that_vendor(loaded: LocalRuntime, secrets: dict[str, Any]) -> None:
+    send_body(loaded, "firstup", {"id": "only-me", "name": "channel_created"}, secrets["firstup"])
+    loaded.drain()
+    entries = feed(loaded, vendor="firstup")
+    assert entries and {entry["vendor"] for entry in entries} == {"firstup"}

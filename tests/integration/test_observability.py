@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from intake_cli.samples import build_request, sample_files
-from tests.integration.test_delivery_contracts import notifications_body
-from tests.integration.test_pipeline import send, send_body
+from tests.helpers import notifications_body, send, send_body
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -57,9 +56,10 @@ def test_an_accepted_delivery_counts_received_enqueued_stored_and_lag(
     points = metric_points(capsys.readouterr().out)
     assert total(points, "DeliveriesReceived", vendor="openweb") == 1
     assert total(points, "DeliveriesEnqueued", vendor="openweb") == 1
-    assert total(points, "EventsStored", vendor="openweb", event_type="followed_user.posted") == 1
-    per_vendor = [v for name, dims, v in points if name == "EventsStored" and "event_type" not in dims]
+    # The consumer's counts are added up and written once per invocation.
+    per_vendor = [v for name, dims, v in points if name == "EventsStored"]
     assert per_vendor == [[1.0]]
+    assert total(points, "WriteUnits", vendor="openweb") >= 1
     lags = [(name, dims) for name, dims, _ in points if name in {"EndToEndLag", "IngestToStoreLag"}]
     assert sorted(name for name, _ in lags) == ["EndToEndLag", "IngestToStoreLag"]
     assert all(dims == {"vendor": "openweb", "service": "webhook-intake"} for _, dims in lags)
@@ -90,14 +90,16 @@ def test_an_auth_failure_and_a_rejection_count_with_their_reason(
     assert total(points, "DeliveriesRejected", vendor="fastcomments", reason="invalid_json") == 1
 
 
-def test_a_poison_event_counts_a_normalization_failure(
+def test_a_quarantined_event_counts_with_its_reason(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    send_body(runtime, "viafoura-notifications", notifications_body(None), secrets["viafoura-notifications"])
-    runtime.pollers[1].poll_once()
+    body = notifications_body("ok-1", None)
+    send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"])
+    runtime.drain()
     points = metric_points(capsys.readouterr().out)
-    assert total(points, "NormalizationFailures", vendor="viafoura-notifications") == 1
-    assert total(points, "EventsStored", vendor="viafoura-notifications") == 0
+    assert total(points, "EventsQuarantined", vendor="viafoura-notifications") == 1
+    assert total(points, "EventsQuarantinedByReason", vendor="viafoura-notifications", reason="missing_id") == 1
+    assert total(points, "EventsStored", vendor="viafoura-notifications") == 1
 
 
 class LogCapture(logging.Handler):
@@ -173,7 +175,7 @@ def test_logs_and_error_bodies_never_hold_secrets_comment_text_names_or_emails(
         # A body that fails validation, carrying a comment text, must not be echoed either
         request = build_request(vendor_key, b'{"comment": "private words here", "x": [}', secrets[vendor_key])
         bodies.append(runtime.request(request.method, request.path, request.headers, request.body).body)
-    poison = notifications_body(None).replace(
+    poison = notifications_body("log-ok", None).replace(
         b'"poison": true', b'"payload": {"content": {"body": "private reply text"}}'
     )
     send_body(runtime, "viafoura-notifications", poison, secrets["viafoura-notifications"])
@@ -183,7 +185,8 @@ def test_logs_and_error_bodies_never_hold_secrets_comment_text_names_or_emails(
     assert {"bob@example.com", "Alice Example", secrets["fastcomments"]["api_secret"]} <= sensitive
     logged = "\n".join(function_logs.lines)
     assert len(function_logs.lines) > 100
-    assert "NormalizationFailures" not in logged  # metrics are not logs
+    assert "EventsQuarantined" not in logged  # metrics are not logs
+    assert "event quarantined" in logged
     leaks = sorted(value for value in sensitive if value in logged)
     assert leaks == []
     echoed = sorted(value for value in sensitive for body in bodies if value.encode() in body)

@@ -17,8 +17,7 @@ from intake_cli.events import http_api_event
 from intake_cli.lambdas import LambdaContext
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.template import SamTemplate
-from tests.integration.test_pipeline import depth, queue_url
-from webhook_intake.repository import EventRepository
+from tests.helpers import depth, queue_url, reader
 from webhook_intake.vendors.openweb.oauth import (
     ACCESS_TOKEN_AUDIENCE,
     ACCESS_TOKEN_ISSUER,
@@ -166,7 +165,7 @@ class TestClientFlow:
         assert delivered.status == 200, delivered.body
         runtime.drain()
         event_id = json.loads(SAMPLE.read_text())["event_id"]
-        stored = EventRepository(runtime.stack.tables["EventsTable"]).get_event("openweb", event_id)
+        stored = reader(runtime).get("openweb", event_id)
         assert stored is not None
         assert stored["event_type"] == "comment.liked"
 

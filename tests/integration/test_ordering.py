@@ -1,13 +1,16 @@
-"""Reordered deliveries converge: the current state keeps the newest vendor event; a delete's tombstone wins."""
+"""A comment's current state is its newest state event (event time, then receive time, then id); a delete wins."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
-from tests.integration.test_pipeline import send_body
-from webhook_intake.repository import EventRepository
+import pytest
+
+from intake_cli.samples import build_request
+from tests.helpers import reader, send_body
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -29,67 +32,161 @@ def engagement(content: str, action: str, offset_s: int) -> bytes:
     return json.dumps({"request_uuid": f"r-{content}-{action}", "time": BASE_MS + 99_000, "events": [event]}).encode()
 
 
-def test_created_updated_liked_disabled_converge_in_every_order(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+def state_of(runtime: LocalRuntime, vendor: str, content_id: str) -> tuple[str, bool, str]:
+    state = reader(runtime).state(vendor, content_id)
+    assert state is not None, f"no state for {content_id}"
+    return state.status, state.deleted, str(state.event["source_type"])
+
+
+def test_created_updated_disabled_then_liked_end_rejected_in_every_order(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
     secret = secrets["viafoura-engagement"]
-    sequence = [("created", 1), ("updated", 2), ("liked", 3), ("disabled", 4)]
+    # Given the four events of one comment, the like newest, delivered in each of their 24 orders
+    sequence = [("created", 1), ("updated", 2), ("disabled", 3), ("liked", 4)]
     orders = list(itertools.permutations(sequence))
     for n, order in enumerate(orders):
         for action, offset in order:
-            assert send_body(runtime, "viafoura-engagement", engagement(f"c{n}", action, offset), secret).status == 200
+            assert (
+                send_body(runtime, "viafoura-engagement", engagement(f"ord{n}", action, offset), secret).status == 200
+            )
         runtime.drain()
-    repository = EventRepository(runtime.stack.tables["EventsTable"])
-    finals = {
-        (state["last_source_type"], state["status"], state["deleted"], state["last_occurred_at"])
-        for state in (repository.get_state("viafoura-engagement", f"c{n}") for n in range(len(orders)))
-        if state is not None
-    }
-    assert len(orders) == 24
-    assert finals == {("livecomment_post.disabled", "rejected", False, "2026-09-21T14:13:24.000Z")}
-    # Every event is in the log whatever its order, even those older than the state.
-    assert len(repository.query("content", "viafoura-engagement#c0")) == 4
+
+    # Then every one of the 24 comments ends rejected: the newest state event (a like changes no state)
+    finals = [state_of(runtime, "viafoura-engagement", f"ord{n}") for n in range(len(orders))]
+    assert finals == [("rejected", False, "livecomment_post.disabled")] * 24
 
 
-def fastcomments(comment_id: str, event: str, text: str) -> bytes:
-    return json.dumps(
-        {"id": comment_id, "urlId": "page-1", "comment": text, "date": "2026-09-21T14:13:20.000Z"}
-    ).encode()
-
-
-def test_a_delete_arriving_before_its_create_leaves_a_tombstone_that_wins(
-    runtime: LocalRuntime, secrets: dict[str, Any]
+@pytest.mark.parametrize("arrival", [("disabled", "visible"), ("visible", "disabled")])
+def test_a_rejection_then_an_approval_ends_approved_whatever_arrives_first(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], arrival: tuple[str, str]
 ) -> None:
-    secret = secrets["fastcomments"]
-    sequence = [("comment-created", "first"), ("comment-updated", "edited"), ("comment-deleted", "edited")]
-    orders = list(itertools.permutations(sequence))
-    for n, order in enumerate(orders):
-        for event, text in order:
-            body = fastcomments(f"fc{n}", event, text)
-            response = send_body(runtime, "fastcomments", body, secret, event)
-            assert response.status == 200
+    runtime = shared_runtime
+    content = f"appr-{arrival[0]}"
+    offsets = {"disabled": 1, "visible": 2}
+    for action in arrival:
+        send_body(
+            runtime, "viafoura-engagement", engagement(content, action, offsets[action]), secrets["viafoura-engagement"]
+        )
         runtime.drain()
-    repository = EventRepository(runtime.stack.tables["EventsTable"])
-    for n in range(len(orders)):
-        state = repository.get_state("fastcomments", f"fc{n}")
-        assert state is not None
-        assert (state["deleted"], state["status"], state["last_source_type"]) == (True, "deleted", "comment-deleted")
+    assert state_of(runtime, "viafoura-engagement", content) == ("approved", False, "livecomment_post.visible")
 
 
-def test_a_removed_reply_notification_stays_removed(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
-    secret = secrets["viafoura-notifications"]
+def test_openweb_events_without_their_own_time_order_by_arrival(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    comment = {"comment_id": "ow-c1", "type": "comment", "timestamp": 1642598712, "content": [{"text": "hi"}]}
+    # Given a rejection, then an approval of the same comment; both carry only the comment's own time
+    for event_id, kind in (("ow-rej", "message-rejected"), ("ow-app", "message-approved")):
+        body = {"event_id": event_id, "type": kind, "comment": comment, "user": {"user_id": "u"}}
+        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
+        runtime.drain()
+        time.sleep(0.002)
+    # Then the approval, received last, is the state
+    assert state_of(runtime, "openweb", "ow-c1") == ("approved", False, "message-approved")
+
+
+def fastcomments_body(comment_id: str, text: str) -> dict[str, Any]:
+    return {"id": comment_id, "urlId": "page-1", "comment": text, "date": "2026-09-21T14:13:20.000Z"}
+
+
+def send_signed(
+    runtime: LocalRuntime, secret: dict[str, Any], event: str, body: dict[str, Any], signed_at: float
+) -> None:
+    request = build_request("fastcomments", json.dumps(body).encode(), secret, event=event, now=signed_at)
+    assert runtime.request(request.method, request.path, request.headers, request.body).status == 200
+
+
+def test_fastcomments_edits_end_with_the_newest_signed_even_when_it_arrives_first(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    now = time.time()
+    # Given two edits signed a minute apart, the newer one delivered first
+    send_signed(runtime, secrets["fastcomments"], "comment-updated", fastcomments_body("fc-edit", "newer"), now - 60)
+    runtime.drain()
+    send_signed(runtime, secrets["fastcomments"], "comment-updated", fastcomments_body("fc-edit", "older"), now - 120)
+    runtime.drain()
+    # Then the state holds the newer text: newest by event time, not last to arrive
+    state = reader(runtime).state("fastcomments", "fc-edit")
+    assert state is not None
+    assert state.text == "newer"
+
+
+def test_two_fastcomments_edits_signed_in_the_same_second_end_with_the_later_received(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    signed = int(time.time()) - 5
+    for text in ("first edit", "second edit"):
+        send_signed(runtime, secrets["fastcomments"], "comment-updated", fastcomments_body("fc-same", text), signed)
+        runtime.drain()
+        time.sleep(0.002)
+    state = reader(runtime).state("fastcomments", "fc-same")
+    assert state is not None
+    assert state.text == "second edit"
+
+
+def test_a_fastcomments_delete_wins_in_every_order(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    runtime = shared_runtime
+    now = time.time()
+    sequence = [
+        ("comment-created", "first", now - 30),
+        ("comment-updated", "edited", now - 20),
+        ("comment-deleted", "edited", now - 50),
+    ]
+    for n, order in enumerate(itertools.permutations(sequence)):
+        for event, text, signed_at in order:
+            send_signed(runtime, secrets["fastcomments"], event, fastcomments_body(f"fcdel{n}", text), signed_at)
+        runtime.drain()
+    finals = [state_of(runtime, "fastcomments", f"fcdel{n}") for n in range(6)]
+    # The delete is the oldest event of the three, and still the state: a tombstone wins.
+    assert finals == [("deleted", True, "comment-deleted")] * 6
+
+
+def test_a_removed_reply_notification_stays_removed(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    runtime = shared_runtime
 
     def notification(kind: str, offset: int) -> bytes:
         note = {
             "notification_type": kind,
-            "notification_uuid": f"{kind}-{offset}",
+            "notification_uuid": f"rr-{kind}-{offset}",
             "time": BASE_MS + offset * 1000,
-            "payload": {"content": {"uuid": "reply-1", "body": "a reply"}},
+            "payload": {"content": {"uuid": "reply-rr", "body": "a reply"}},
         }
         return json.dumps({"request_uuid": f"r-{kind}", "notifications": [note]}).encode()
 
-    # The removal is delivered first, the reply it removes after it.
-    send_body(runtime, "viafoura-notifications", notification("reply_removed", 2), secret)
-    send_body(runtime, "viafoura-notifications", notification("reply", 1), secret)
+    # The removal is delivered first, the reply it removes after it, and an older reply event last.
+    for kind, offset in (("reply_removed", 2), ("reply", 3), ("reply", 1)):
+        send_body(runtime, "viafoura-notifications", notification(kind, offset), secrets["viafoura-notifications"])
+        runtime.drain()
+    assert state_of(runtime, "viafoura-notifications", "reply-rr") == ("removed", True, "reply_removed")
+
+
+def test_a_future_dated_event_does_not_freeze_the_state(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    runtime = shared_runtime
+    secret = secrets["viafoura-engagement"]
+    future = int((time.time() + 365 * 86_400) * 1000)
+
+    def event(action: str, at_ms: int) -> bytes:
+        body = {
+            "event_uuid": f"fut-{action}",
+            "time": at_ms,
+            "content_uuid": "fut-c",
+            "message_type": "livecomment_post",
+            "action": action,
+        }
+        return json.dumps({"request_uuid": f"r-fut-{action}", "events": [body]}).encode()
+
+    # Given an approval dated a year ahead, then a rejection dated now
+    send_body(runtime, "viafoura-engagement", event("visible", future), secret)
     runtime.drain()
-    state = EventRepository(runtime.stack.tables["EventsTable"]).get_state("viafoura-notifications", "reply-1")
-    assert state is not None
-    assert (state["deleted"], state["last_source_type"]) == (True, "reply_removed")
+    time.sleep(0.002)
+    send_body(runtime, "viafoura-engagement", event("disabled", int(time.time() * 1000)), secret)
+    runtime.drain()
+    # Then the untrusted future time counts as its receive time, and the later rejection is the state
+    approved = reader(runtime).get("viafoura-engagement", "fut-visible") or {}
+    assert (approved["time_source"], approved["time_rejected"]) == ("received", "future")
+    assert state_of(runtime, "viafoura-engagement", "fut-c") == ("rejected", False, "livecomment_post.disabled")

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from intake_cli.samples import sample_files
-from tests.integration.test_pipeline import send_body, stored
+from tests.helpers import send_body, stored
 from webhook_intake.registry import vendor
 
 if TYPE_CHECKING:

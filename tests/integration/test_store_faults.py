@@ -12,11 +12,11 @@ from botocore.exceptions import ClientError
 
 from intake_cli.events import sqs_event
 from tests.conftest import queue_messages
-from tests.integration.test_delivery_contracts import notifications_body
-from tests.integration.test_pipeline import depth, queue_url, send_body, stored
+from tests.helpers import depth, notifications_body, queue_url, send_body, stored, table
 from webhook_intake.clients import client
 from webhook_intake.consumer.models import NormalizedEvent
-from webhook_intake.repository import CONSUMER_CONFIG, EventRepository, PutOutcome
+from webhook_intake.store.events import CONSUMER_CONFIG, EventStore, Outcome
+from webhook_intake.store.items import prepare
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -93,7 +93,7 @@ def test_a_consumer_that_dies_mid_batch_loses_nothing(runtime: LocalRuntime, sec
 
 
 def test_two_consumers_writing_the_same_event_at_once_store_it_once(runtime: LocalRuntime) -> None:
-    raw = {"event_uuid": "race", "message_type": "livecomment_post", "action": "liked"}
+    raw = json.dumps({"event_uuid": "race", "message_type": "livecomment_post", "action": "liked"}).encode()
     event = NormalizedEvent(
         vendor="viafoura-engagement",
         event_id="race",
@@ -103,14 +103,13 @@ def test_two_consumers_writing_the_same_event_at_once_store_it_once(runtime: Loc
         received_at="2026-11-23T10:00:01.000Z",
         raw=raw,
     )
-    table = runtime.stack.tables["EventsTable"]
     barrier = threading.Barrier(8)
-    outcomes: list[PutOutcome] = []
+    outcomes: list[Outcome] = []
 
     def write() -> None:
-        repository = EventRepository(table)
+        store = EventStore(table(runtime))
         barrier.wait()
-        outcomes.append(repository.put_event(event))
+        outcomes.append(store.put(prepare(event, 0), event.raw).outcome)
 
     threads = [threading.Thread(target=write) for _ in range(8)]
     for thread in threads:
@@ -119,4 +118,4 @@ def test_two_consumers_writing_the_same_event_at_once_store_it_once(runtime: Loc
         thread.join()
     assert sorted(o.value for o in outcomes) == ["duplicate"] * 7 + ["stored"]
     (item,) = stored(runtime)
-    assert json.loads(item["raw"]) == raw
+    assert item["raw_text"].encode() == raw

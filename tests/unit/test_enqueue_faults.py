@@ -21,7 +21,9 @@ from webhook_intake.registry import vendor
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-BODY = json.dumps({"request_uuid": "r", "notifications": [{"notification_uuid": "n-1"}]}).encode()
+BODY = json.dumps(
+    {"request_uuid": "r", "notifications": [{"notification_uuid": "n-1", "notification_type": "like"}]}
+).encode()
 VENDOR_TIMEOUT = {"viafoura-notifications": 5.0, "openweb": 10.0}
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +23,9 @@ from webhook_intake.secrets import SecretUnavailableError
 pytestmark = pytest.mark.usefixtures("no_network")
 
 TOKEN = "a" * 64
-NOTIFICATIONS_BODY = json.dumps({"request_uuid": "r", "notifications": [{"notification_uuid": "n"}]}).encode()
+NOTIFICATIONS_BODY = json.dumps(
+    {"request_uuid": "r", "notifications": [{"notification_uuid": "n", "notification_type": "like"}]}
+).encode()
 
 
 @dataclass
@@ -63,7 +67,8 @@ def service(vendor_key: str, secrets: FakeSecrets, queue: FakeQueue, max_body: i
         contract=vendor(vendor_key).contract(),
         secrets=secrets,  # type: ignore[arg-type]
         queue=queue,  # type: ignore[arg-type]
-        logger=Logger(service="test"),
+        # A logger of its own per service, writing to this test's stdout (Powertools reuses loggers by name).
+        logger=Logger(service=f"test-{uuid.uuid4().hex}", logger_handler=logging.StreamHandler(sys.stdout)),
         metrics=vendor_metrics(vendor_key),
         max_body_bytes=max_body,
         clock=lambda: 1_790_000_000.0,
@@ -111,14 +116,26 @@ def test_viafoura_engagement_refuses_with_403() -> None:
     assert response.body == {"error": "forbidden", "message": "authentication failed"}
 
 
-def test_a_viafoura_engagement_token_shorter_than_64_hex_authenticates_nothing() -> None:
-    request = post("/webhooks/viafoura/engagement", b'{"events": []}', {"authorization": "short"})
-    response = service("viafoura-engagement", FakeSecrets([{"tokens": ["short"]}]), FakeQueue()).handle(request)
-    assert response.status == 403
+def engagement_event(event_uuid: Any) -> dict[str, Any]:
+    return {"event_uuid": event_uuid, "message_type": "livecomment_post", "action": "liked"}
+
+
+def test_a_viafoura_engagement_token_of_any_shape_works_as_viafouras_own_testing_steps_configure() -> None:
+    # Given the value Viafoura's testing steps put in its admin: "Bearer <key>"
+    body = json.dumps({"events": [engagement_event("e1")]}).encode()
+    request = post("/webhooks/viafoura/engagement", body, {"authorization": "Bearer pd_api_key"})
+
+    # When a delivery carries it
+    response = service("viafoura-engagement", FakeSecrets([{"tokens": ["Bearer pd_api_key"]}]), FakeQueue()).handle(
+        request
+    )
+
+    # Then it authenticates
+    assert response.status == 200
 
 
 def test_viafoura_engagement_answers_a_result_per_event() -> None:
-    body = json.dumps({"request_uuid": "r-9", "events": [{"event_uuid": "e1"}, {"event_uuid": "e2"}]}).encode()
+    body = json.dumps({"request_uuid": "r-9", "events": [engagement_event("e1"), engagement_event("e2")]}).encode()
     request = post("/webhooks/viafoura/engagement", body, {"authorization": TOKEN})
     response = service("viafoura-engagement", FakeSecrets([{"tokens": [TOKEN]}]), FakeQueue()).handle(request)
     assert response.status == 200
@@ -126,6 +143,103 @@ def test_viafoura_engagement_answers_a_result_per_event() -> None:
         "request_uuid": "r-9",
         "results": [{"event_uuid": "e1", "type": "success"}, {"event_uuid": "e2", "type": "success"}],
     }
+
+
+def test_viafoura_engagement_answers_failure_for_each_event_it_cannot_store_and_success_for_the_rest() -> None:
+    # Given a batch mixing good events, a number, one without event_uuid and one without its action
+    events = [
+        engagement_event("e1"),
+        7,
+        {"message_type": "x", "action": "y"},
+        {"event_uuid": "e4"},
+        engagement_event(5),
+    ]
+    body = json.dumps({"request_uuid": 12345, "events": events}).encode()
+    queue = FakeQueue()
+
+    # When Viafoura delivers it
+    response = service("viafoura-engagement", FakeSecrets([{"tokens": [TOKEN]}]), queue).handle(
+        post("/webhooks/viafoura/engagement", body, {"authorization": TOKEN})
+    )
+
+    # Then the body is queued as sent, and the answer follows Viafoura's result format event by event
+    assert response.status == 200
+    assert queue.sent[0][0] == body.decode()
+    assert response.body == {
+        "request_uuid": "12345",
+        "results": [
+            {"event_uuid": "e1", "type": "success"},
+            {"type": "failure", "error_type": "invalid_event", "error_description": "event is not a JSON object"},
+            {"type": "failure", "error_type": "missing_id", "error_description": "'event_uuid' is missing or empty"},
+            {
+                "event_uuid": "e4",
+                "type": "failure",
+                "error_type": "missing_field",
+                "error_description": "'message_type' is missing or empty",
+            },
+            {"event_uuid": "5", "type": "success"},
+        ],
+    }
+
+
+@pytest.mark.parametrize("events", [[], [1, "x"], [{"event_uuid": None}]], ids=["empty", "no-objects", "no-ids"])
+def test_a_batch_with_no_usable_event_is_refused_whole(events: list[Any]) -> None:
+    queue = FakeQueue()
+    body = json.dumps({"events": events}).encode()
+    response = service("viafoura-engagement", FakeSecrets([{"tokens": [TOKEN]}]), queue).handle(
+        post("/webhooks/viafoura/engagement", body, {"authorization": TOKEN})
+    )
+    assert (response.status, response.body["error"]) == (400, "invalid_envelope")
+    assert queue.sent == []
+
+
+def test_a_firstup_ping_is_answered_counted_and_never_queued(capsys: pytest.CaptureFixture[str]) -> None:
+    queue = FakeQueue()
+    svc = service("firstup", FakeSecrets([{"tokens": ["tok"]}]), queue)
+    response = svc.handle(post("/webhooks/firstup", b'{"subscription_id": 7}', {"authorization": "tok"}))
+    svc.metrics.flush_metrics()
+    assert response.status == 200
+    assert queue.sent == []
+    assert '"Pings":[1.0]' in capsys.readouterr().out.replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    ("secret", "problems"),
+    [
+        ({"tokens": []}, ["'tokens' holds no usable value"]),
+        (
+            {"tokens": ["", 3]},
+            [
+                "'tokens' entry 1 is not a non-empty string",
+                "'tokens' entry 2 is not a non-empty string",
+                "'tokens' holds no usable value",
+            ],
+        ),
+        ({}, ["'tokens' is missing"]),
+    ],
+)
+def test_a_secret_that_cannot_work_is_reported_once_with_its_rule_never_its_value(
+    secret: dict[str, Any], problems: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    svc = service("viafoura-notifications", FakeSecrets([secret]), FakeQueue())
+    for _ in range(3):
+        assert svc.handle(notifications(NOTIFICATIONS_BODY, "anything")).status == 401
+    svc.metrics.flush_metrics()
+    out = capsys.readouterr().out
+    lines = [json.loads(line) for line in out.splitlines() if '"secret misconfigured"' in line]
+    assert len(lines) == 1
+    assert (lines[0]["vendor"], lines[0]["problems"]) == ("viafoura-notifications", problems)
+    assert '"SecretProblems":[' in out.replace(" ", "")
+
+
+def test_an_unusual_engagement_token_is_advice_not_a_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    svc = service("viafoura-engagement", FakeSecrets([{"tokens": ["Bearer k"]}]), FakeQueue())
+    body = json.dumps({"events": [engagement_event("e1")]}).encode()
+    svc.handle(post("/webhooks/viafoura/engagement", body, {"authorization": "Bearer k"}))
+    out = capsys.readouterr().out
+    assert '"secret unusual"' in out
+    assert "Bearer k" not in out
+    assert "SecretProblems" not in out
 
 
 def test_a_token_added_after_the_cache_was_filled_is_accepted_after_one_refresh() -> None:
@@ -161,6 +275,7 @@ def test_an_enqueue_failure_is_a_500_and_never_a_2xx() -> None:
         (b"9" * 5000, 400, "invalid_json"),
         (b"{}", 400, "invalid_envelope"),
         (b'{"notifications": [1]}', 400, "invalid_envelope"),
+        (b'{"notifications": [{"notification_uuid": "n"}]}', 400, "invalid_envelope"),
         (b"x" * 10_001, 413, "payload_too_large"),
     ],
 )
@@ -195,7 +310,21 @@ def test_openweb_needs_event_id_and_type() -> None:
     headers = {"x-openweb-notification-event-webhook-token": "tok"}
     svc = service("openweb", FakeSecrets([{"tokens": ["tok"]}]), FakeQueue())
     assert svc.handle(post("/webhooks/openweb", b'{"type": "liked-message"}', headers)).status == 400
+    assert svc.handle(post("/webhooks/openweb", b'{"event_id": "e"}', headers)).status == 400
     assert svc.handle(post("/webhooks/openweb", b'{"event_id": "e", "type": "liked-message"}', headers)).status == 200
+
+
+def test_an_over_long_correlation_id_travels_and_is_logged_as_a_short_hash(capsys: pytest.CaptureFixture[str]) -> None:
+    queue = FakeQueue()
+    long_id = "r" * 3000
+    request = post(
+        "/webhooks/viafoura/notifications", NOTIFICATIONS_BODY, {"authorization": "tok", "x-request-id": long_id}
+    )
+    service("viafoura-notifications", FakeSecrets([{"tokens": ["tok"]}]), queue).handle(request)
+    delivery = queue.sent[0][1]
+    assert delivery.correlation_id.startswith("sha256:")
+    assert len(delivery.correlation_id) <= 128
+    assert long_id not in capsys.readouterr().out
 
 
 def test_fastcomments_refuses_an_event_it_does_not_send() -> None:

@@ -1,4 +1,4 @@
-"""Each vendor's payload → normalized events (no AWS, no sockets)."""
+"""Each vendor's payload → normalized events: identity, time and mapping as each vendor means them (no AWS)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from webhook_intake.consumer.normalizing import PoisonRecordError
 from webhook_intake.delivery import Delivery
 from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.taxonomy import EVENT_TYPES
@@ -39,160 +38,328 @@ def sample(path: str) -> dict[str, Any]:
     return json.loads((EVENTS / path).read_text())
 
 
-def test_viafoura_engagement_splits_a_batch_into_events() -> None:
-    body = sample("viafoura-engagement/livecomment_post.json")
+def engagement(**event: Any) -> dict[str, Any]:
+    return {"request_uuid": "r", "events": [{"message_type": "livecomment_post", "action": "liked", **event}]}
+
+
+def fastcomments(event: str, body: dict[str, Any], **headers: str) -> Any:
+    return normalize(
+        "fastcomments",
+        body,
+        path=f"/webhooks/fastcomments/{event}",
+        path_parameters={"event": event},
+        headers=headers,
+    )
+
+
+# ---------------------------------------------------------------- one bad event never costs its siblings
+
+
+def test_an_element_that_is_not_an_object_is_rejected_alone_with_its_exact_text() -> None:
+    # Given a batch whose second element is a number, between two good events
+    body = '{"events": [{"event_uuid": "a", "message_type": "livecomment_post", "action": "liked"}, 42 ,\n'
+    body += '{"event_uuid": "c", "message_type": "livecomment_post", "action": "liked"}]}'
+
+    # When it is normalized
     result = normalize("viafoura-engagement", body)
-    assert result.errors == []
-    assert len(result.events) == len(body["events"]) == 14
-    first = result.events[0]
-    assert first.event_id == "40139ef3-7522-468b-a72c-6b694844a184"
-    assert (first.event_type, first.source_type) == ("comment.created", "livecomment_post.created")
-    assert first.occurred_at == "2026-03-14T18:02:11.104Z"
-    assert first.actor is not None and first.actor.id == "00000000-0000-4000-8000-04047b98ed00"
-    assert first.content is not None and first.content.id == "a60db8cb-fe49-42d4-83f7-612414a39049"
-    assert first.container is not None and first.container.id == "b9c54482-9734-47ef-964f-d7b376f0d4fd"
-    assert first.site is not None and first.site.id == "00000000-0000-4000-8000-0000000012a7"
-    assert first.raw == body["events"][0]
-    assert (first.received_at, first.correlation_id) == (RECEIVED, "corr-1")
+
+    # Then both good events map and the number is rejected, its own text kept
+    assert [event.event_id for event in result.events] == ["a", "c"]
+    (rejected,) = result.rejected
+    assert (rejected.reason, rejected.index, rejected.text) == ("invalid_event", 1, "42")
+    assert json.loads(rejected.envelope) == {}
 
 
-def test_viafoura_engagement_maps_every_documented_action() -> None:
-    types = {
-        event.source_type: event.event_type
-        for path in sorted((EVENTS / "viafoura-engagement").glob("*.json"))
-        for event in normalize("viafoura-engagement", json.loads(path.read_text())).events
-    }
-    assert len(types) == 35
-    assert "other" not in types.values()
-    assert types["livecomment_post.liked"] == "comment.liked"
-    assert types["livecomment_post.disabled"] == "comment.rejected"
-    assert types["reply_to_livecomment_post.created"] == "reply.created"
-    assert types["chat_message.visible"] == "chat_message.approved"
-    assert types["liveblog_post.picked"] == "liveblog_post.picked"
+def test_an_event_without_its_id_is_rejected_without_echoing_its_values() -> None:
+    result = normalize(
+        "viafoura-engagement",
+        {"events": [{"event_uuid": "good", "message_type": "c", "action": "x"}, {"secret_text": "do-not-echo-me"}]},
+    )
+    assert [event.event_id for event in result.events] == ["good"]
+    (rejected,) = result.rejected
+    assert rejected.reason == "missing_id"
+    assert "event_uuid" in rejected.message
+    assert "do-not-echo-me" not in rejected.message
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [("not json", "invalid_json"), ("[1, 2]", "invalid_envelope"), ('{"no_events": true}', "invalid_envelope")],
+)
+def test_a_body_that_is_not_a_batch_is_rejected_whole(body: str, reason: str) -> None:
+    result = normalize("viafoura-engagement", body)
+    assert result.events == []
+    ((rejected),) = result.rejected
+    assert (rejected.reason, rejected.text, rejected.index) == (reason, body, None)
+
+
+def test_a_field_of_the_wrong_type_costs_the_field_not_the_event() -> None:
+    # Given ids and a time sent as objects, where the vendor documents strings and numbers
+    body = engagement(event_uuid="e", actor_uuid={"nested": 1}, time="yesterday", page_url=["x"])
+
+    # When normalized
+    ((event),) = normalize("viafoura-engagement", body).events
+
+    # Then the event is kept, the odd fields left out (raw keeps them), the time flagged
+    assert event.actor is None
+    assert (event.time_source, event.time_rejected, event.occurred_at) == ("received", "unreadable", RECEIVED)
+    assert json.loads(event.raw)["actor_uuid"] == {"nested": 1}
+
+
+def test_unknown_fields_are_kept_in_raw() -> None:
+    (event,) = normalize("viafoura-engagement", engagement(event_uuid="e", new_field=[1])).events
+    assert json.loads(event.raw)["new_field"] == [1]
 
 
 def test_a_vendor_type_not_in_the_taxonomy_is_kept_as_other() -> None:
-    body = {"events": [{"event_uuid": "e", "message_type": "poll_vote", "action": "cast", "time": 1}]}
+    body = {"events": [{"event_uuid": "e", "message_type": "poll_vote", "action": "cast", "time": 1790000000000}]}
     (event,) = normalize("viafoura-engagement", body).events
     assert (event.event_type, event.source_type) == ("other", "poll_vote.cast")
 
 
-def test_one_bad_event_in_a_batch_is_reported_without_its_values_and_the_rest_normalize() -> None:
-    body = {
-        "events": [
-            {"event_uuid": "good", "message_type": "livecomment_post", "action": "liked"},
-            {"message_type": "livecomment_post", "action": "liked", "secret_text": "do-not-echo-me"},
-        ]
-    }
-    result = normalize("viafoura-engagement", body)
-    assert [event.event_id for event in result.events] == ["good"]
-    assert len(result.errors) == 1
-    assert "event_uuid" in result.errors[0]
-    assert "do-not-echo-me" not in result.errors[0]
+# ---------------------------------------------------------------- the time model
 
 
-def test_unknown_fields_are_kept_in_raw() -> None:
-    body = {"events": [{"event_uuid": "e", "message_type": "livecomment_post", "action": "liked", "new_field": [1]}]}
+@pytest.mark.parametrize(
+    ("stated", "occurred_at", "source", "rejected"),
+    [
+        (1_790_000_000_000, "2026-09-21T14:13:20.000Z", "vendor", None),
+        (None, RECEIVED, "received", None),
+        # Ahead of our clock by more than the tolerance: not trusted for ordering.
+        (1_830_000_000_000, RECEIVED, "received", "future"),
+        (-5e13, RECEIVED, "received", "before_2000"),
+        (946_684_799_999, RECEIVED, "received", "before_2000"),
+        (float("nan"), RECEIVED, "received", "unreadable"),
+        (10**30, RECEIVED, "received", "unreadable"),
+    ],
+    ids=["vendor-time", "no-time", "future", "year-385", "just-before-2000", "nan", "out-of-range"],
+)
+def test_the_vendor_time_is_used_only_when_it_can_order_events(
+    stated: float | None, occurred_at: str, source: str, rejected: str | None
+) -> None:
+    body = {"events": [{"event_uuid": "e", "message_type": "livecomment_post", "action": "liked", "time": stated}]}
     (event,) = normalize("viafoura-engagement", body).events
-    assert event.raw["new_field"] == [1]
+    assert (event.occurred_at, event.time_source, event.time_rejected) == (occurred_at, source, rejected)
 
 
-@pytest.mark.parametrize("body", ["not json", "[1, 2]", '{"no_events": true}'])
-def test_a_body_that_is_not_a_batch_is_a_poison_record(body: str) -> None:
-    with pytest.raises(PoisonRecordError):
-        normalize("viafoura-engagement", body)
+def test_a_time_a_few_minutes_ahead_is_trusted() -> None:
+    ahead = 1_795_428_000_000 + 240_000  # 2026-11-23T10:04:00Z against a receive time of 10:00
+    (event,) = normalize("viafoura-engagement", engagement(event_uuid="e", time=ahead)).events
+    assert (event.occurred_at, event.time_source) == ("2026-11-23T10:04:00.000Z", "vendor")
 
 
-def test_viafoura_notifications_reads_users_and_numeric_ids() -> None:
-    body = sample("viafoura-notifications/like.json")
-    (event,) = normalize("viafoura-notifications", body).events
-    note = body["notifications"][0]
-    assert event.event_id == note["notification_uuid"]
-    assert (event.event_type, event.source_type) == ("comment.liked", "like")
-    assert event.actor is not None and event.actor.id == note["user"]["viafoura_id"]["uuid"]
-    assert event.actor.name == "Bob"
-    assert [r.id for r in event.recipients] == ["00000000-0000-4000-8000-031ae837bd00"]
-    assert event.content is not None and event.content.id == "b9b6d109-630e-4305-8939-b65aaf3da85e"
-    assert event.occurred_at == "2024-07-04T20:01:56.045Z"
+def test_every_time_is_zero_padded_and_sorts_as_text() -> None:
+    (event,) = normalize("viafoura-engagement", engagement(event_uuid="e", time=978_307_200_000)).events
+    assert event.occurred_at == "2001-01-01T00:00:00.000Z"
+    assert sorted([event.occurred_at, RECEIVED]) == [event.occurred_at, RECEIVED]
 
 
-def test_viafoura_notifications_accepts_numeric_notification_uuids() -> None:
-    body = {"notifications": [{"notification_type": "follow", "notification_uuid": 12345, "time": 1714244587448}]}
-    (event,) = normalize("viafoura-notifications", body).events
-    assert (event.event_id, event.event_type) == ("12345", "user.followed")
+def test_an_engagement_event_without_its_own_time_takes_the_batch_time() -> None:
+    body = {
+        "time": 1_790_000_000_000,
+        "events": [{"event_uuid": "e", "message_type": "chat_message", "action": "created"}],
+    }
+    (event,) = normalize("viafoura-engagement", body).events
+    assert event.occurred_at == "2026-09-21T14:13:20.000Z"
 
 
-def test_openweb_reply_is_about_the_reply_with_its_parent_comment() -> None:
-    body = sample("openweb/replied-message.json")
+@pytest.mark.parametrize(
+    ("sample_name", "expected"),
+    [
+        ("liked-message.json", "received"),
+        ("message-approved.json", "received"),
+        ("message-rejected.json", "received"),
+        ("user-mentioned.json", "received"),
+        ("replied-message.json", "vendor"),
+        ("followee-commented.json", "vendor"),
+        ("topic-by-author.json", "vendor"),
+    ],
+)
+def test_openweb_dates_only_what_the_comment_time_is_the_time_of(sample_name: str, expected: str) -> None:
+    # OpenWeb's comment.timestamp is "the time of the comment or reply", not of a like or approval.
+    body = sample(f"openweb/{sample_name}")
     (event,) = normalize("openweb", body).events
-    assert event.event_id == body["event_id"]
-    assert (event.event_type, event.source_type) == ("reply.created", "replied-message")
-    assert event.actor is not None and event.actor.id == "u_fL6N8gmPanyW"
-    assert [r.id for r in event.recipients] == ["u_D7Mheim8Zq9w"]
-    assert event.content is not None
-    assert event.content.id == "sp_Q9xT4mWz_school-budget-2026_r_3g1uvVV6uoYqSd"
-    assert event.content.parent_id == "sp_Q9xT4mWz_school-budget-2026_c_ylHevupZAcuPJR"
-    assert event.container is not None and event.container.id == "sp_Q9xT4mWz_school-budget-2026"
-    assert event.occurred_at == "2026-06-15T18:20:44.000Z"
+    assert event.time_source == expected
+    comment = body.get("reply") or body.get("comment")
+    if comment is not None:
+        assert event.content.created_at is not None
+        assert event.content.created_at.startswith(("2026-", "2022-"))
+    if expected == "received":
+        assert event.occurred_at == RECEIVED
 
 
-def test_openweb_user_followed_without_a_timestamp_uses_the_received_time() -> None:
-    (event,) = normalize("openweb", sample("openweb/user-followed.json")).events
-    assert event.event_type == "user.followed"
-    assert event.occurred_at == RECEIVED
+def test_a_fastcomments_update_by_legacy_token_is_dated_when_received_not_when_the_comment_was_made() -> None:
+    body = sample("fastcomments/comment-updated.json")
+    (event,) = fastcomments("comment-updated", body).events
+    assert (event.occurred_at, event.time_source) == (RECEIVED, "received")
+    assert event.content.created_at == "2026-07-02T09:14:26.318Z"
 
 
-def test_fastcomments_reply_id_is_comment_event_and_body_hash() -> None:
-    body = sample("fastcomments/comment-created.reply.json")
-    (event,) = normalize(
-        "fastcomments",
-        body,
-        path="/webhooks/fastcomments/comment-created",
-        path_parameters={"event": "comment-created"},
-    ).events
-    comment_id, source_type, digest = event.event_id.split(":")
-    assert (comment_id, source_type, len(digest)) == ("bW6hJ1sXaP", "comment-created", 32)
-    assert event.event_type == "reply.created"
-    assert event.occurred_at == "2026-07-02T10:03:51.742Z"
-    assert event.actor is not None and event.actor.id == "Lq7Vx2Rb:bob-example"
-    assert event.content is not None and event.content.parent_id == "nK3vQ8zTfR"
-    # The commenter's e-mail stays in raw only: it is not part of the normalized actor.
-    assert "bob@example.com" not in event.model_dump_json(exclude={"raw"})
+def test_a_signed_fastcomments_update_is_dated_when_it_was_signed() -> None:
+    body = sample("fastcomments/comment-updated.json")
+    (event,) = fastcomments("comment-updated", body, **{"x-fastcomments-timestamp": "1795427880"}).events
+    assert (event.occurred_at, event.time_source) == ("2026-11-23T09:58:00.000Z", "vendor")
+
+
+def test_a_fastcomments_create_is_dated_by_the_comment_it_creates() -> None:
+    (event,) = fastcomments("comment-created", sample("fastcomments/comment-created.json")).events
+    assert (event.occurred_at, event.time_source) == ("2026-07-02T09:14:26.318Z", "vendor")
+
+
+# ---------------------------------------------------------------- identity
+
+
+def test_firstup_examples_that_share_an_id_are_different_events() -> None:
+    # Given Firstup's own examples: one id for content_updated and the user notifications
+    documented = ["content_updated", "user_notification_created", "user_notification_updated"]
+    events = [normalize("firstup", sample(f"firstup/{name}.documented.json")).events[0] for name in documented]
+
+    # Then each is its own event, and its id still starts with Firstup's
+    assert len({event.event_id for event in events}) == 3
+    assert all(event.event_id.startswith("e9275cd6-c39f-4308-939f-f1e6dd5339ee:") for event in events)
+
+
+def test_a_firstup_retry_of_the_same_event_has_the_same_identity() -> None:
+    body = sample("firstup/content_published.json")
+    first = normalize("firstup", json.dumps(body)).events[0]
+    again = normalize("firstup", json.dumps(body, indent=3), headers={"x-socialchorus-delivery": "another"}).events[0]
+    assert first.event_id == again.event_id
 
 
 def test_fastcomments_same_body_with_other_whitespace_is_the_same_event() -> None:
     body = sample("fastcomments/comment-updated.json")
-    params = {"path_parameters": {"event": "comment-updated"}}
-    compact = normalize("fastcomments", json.dumps(body, separators=(",", ":")), **params).events[0]
-    spaced = normalize("fastcomments", json.dumps(body, indent=4), **params).events[0]
+    compact = fastcomments("comment-updated", body).events[0]
+    spaced = normalize("fastcomments", json.dumps(body, indent=4), path_parameters={"event": "comment-updated"}).events[
+        0
+    ]
     assert compact.event_id == spaced.event_id
 
 
-def test_fastcomments_update_time_is_the_signing_time() -> None:
-    (event,) = normalize(
-        "fastcomments",
-        sample("fastcomments/comment-updated.json"),
-        path_parameters={"event": "comment-updated"},
-        headers={"x-fastcomments-timestamp": "1790000000"},
-    ).events
-    assert event.occurred_at == "2026-09-21T14:13:20.000Z"
+def test_fastcomments_without_a_route_event_is_rejected_not_guessed() -> None:
+    result = normalize("fastcomments", sample("fastcomments/comment-created.json"))
+    assert result.events == []
+    assert [rejected.reason for rejected in result.rejected] == ["invalid_event"]
 
 
-def test_firstup_flat_and_legacy_forms() -> None:
-    (flat,) = normalize("firstup", sample("firstup/content_review_approved.json")).events
-    assert (flat.event_id, flat.event_type) == ("13229708-f99e-4016-abbf-7914dccdc644", "content.review_approved")
-    assert flat.actor is not None and (flat.actor.id, flat.actor.role) == ("25731", "reviewer")
-    assert flat.content is not None and flat.content.id == "25120469"
-    assert flat.occurred_at == "2026-08-02T11:12:48.000Z"
-    legacy_body = sample("firstup/legacy-content.published.json")
-    (legacy,) = normalize("firstup", legacy_body).events
-    assert (legacy.event_type, legacy.source_type) == ("content.published", "content_published")
-    assert legacy.event_id == legacy_body["id"]
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_numeric_ids_are_text(vendor_key: str) -> None:
+    spec = VENDORS[vendor_key]
+    event = {spec.id_field: 12345, **{name: "x" for name in spec.required}, "name": "content_published"}
+    body = {spec.batch_field: [event]} if spec.batch_field else event
+    params = {"path_parameters": {"event": "comment-created"}} if vendor_key == "fastcomments" else {}
+    (normalized,) = normalize(vendor_key, body, **params).events
+    assert normalized.event_id.startswith("12345")
 
 
-def test_firstup_ping_is_recorded_with_the_delivery_id() -> None:
-    (event,) = normalize("firstup", {"ping": True}, headers={"x-socialchorus-delivery": "d-1"}).events
-    assert (event.event_type, event.event_id, event.delivery_id) == ("webhook.ping", "d-1", "d-1")
+# ---------------------------------------------------------------- mapping, on the vendors' own examples
+
+
+def test_viafoura_follow_is_no_content_and_its_url_is_the_followers_profile() -> None:
+    (event,) = normalize("viafoura-notifications", sample("viafoura-notifications/follow.json")).events
+    assert event.event_type == "user.followed"
+    assert event.content is None
+    assert event.actor.url.endswith("/profile/00000000-0000-4000-8000-060721b44500")
+
+
+def test_viafoura_broadcast_title_is_the_broadcasts_not_the_containers() -> None:
+    (event,) = normalize("viafoura-notifications", sample("viafoura-notifications/broadcast_site.json")).events
+    assert (event.content.type, event.content.title, event.content.text) == (
+        "broadcast",
+        "Title",
+        "Description content here.",
+    )
+    assert event.content.image_urls == ("https://cdn.example.com/image.jpg",)
+    assert event.container is None
+
+
+def test_viafoura_like_has_no_parent_pointing_at_itself() -> None:
+    (event,) = normalize("viafoura-notifications", sample("viafoura-notifications/like.json")).events
+    assert event.content.id == "b9b6d109-630e-4305-8939-b65aaf3da85e"
+    assert event.content.parent_id is None
+
+
+def test_viafoura_reply_names_the_comment_it_answers() -> None:
+    body = sample("viafoura-notifications/reply.json")
+    (event,) = normalize("viafoura-notifications", body).events
+    payload = body["notifications"][0]["payload"]
+    assert (event.content.type, event.content.parent_id) == ("reply", payload["target_content_uuid"])
+
+
+def test_viafoura_multi_recipient_notifications_keep_every_recipient() -> None:
+    (event,) = normalize("viafoura-notifications", sample("viafoura-notifications/subscribed_page_content.json")).events
+    assert [party.id for party in event.recipients] == [
+        "00000000-0000-4000-8000-04047b98ed00",
+        "00000000-0000-4000-8000-0315a5271b00",
+    ]
+
+
+def test_openweb_user_followed_link_is_the_followers_profile_not_an_article() -> None:
+    (event,) = normalize("openweb", sample("openweb/user-followed.json")).events
+    assert event.content is None
+    assert event.actor.id == "u_jugx5j6Ais1i"
+    assert event.actor.url == "https://news.example.com/2026/06/08/harbor-bridge-reopens"
+
+
+def test_openweb_liked_messages_spelling_is_a_like_with_its_liker() -> None:
+    body = {**sample("openweb/liked-message.json"), "type": "liked-messages"}
+    (event,) = normalize("openweb", body).events
+    assert (event.event_type, event.source_type) == ("comment.liked", "liked-messages")
+    assert event.actor.id == body["liker"]["user_id"]
+
+
+def test_openweb_comment_images_are_kept() -> None:
+    (event,) = normalize("openweb", sample("openweb/liked-message.json")).events
+    assert event.content.image_urls == ("https://images.spot.im/image/upload/v1749370000/harbor_bridge_east_pier.jpg",)
+
+
+def test_firstup_notification_actor_and_category_come_from_its_details() -> None:
+    body = {
+        **sample("firstup/user_notification_created.documented.json"),
+        "details": {"like_count": 2, "content_id": 2487526, "acting_user_ids": [892374, 23874]},
+        "category": "like",
+    }
+    (event,) = normalize("firstup", body).events
+    assert (event.actor.id, event.details["category"]) == ("892374", "like")
+    assert event.details["acting_user_ids"] == ("892374", "23874")
+    assert [party.id for party in event.recipients] == ["523427"]
+
+
+def test_firstup_review_keeps_the_submitter_beside_the_reviewer() -> None:
+    (event,) = normalize("firstup", sample("firstup/content_review_approved.documented.json")).events
+    assert (event.actor.id, event.actor.role) == ("25731", "reviewer")
+    assert event.content.author_id == "25730"
+    assert event.details["submitter_id"] == "25730"
+
+
+def test_firstup_campaign_and_every_channel_are_kept() -> None:
+    (campaign,) = normalize("firstup", sample("firstup/campaign_push_message_sent.documented.json")).events
+    assert (campaign.content.type, campaign.content.title) == (
+        "campaign",
+        "Announce Campaign: Example Content Promotion",
+    )
+    assert campaign.content.text == "Example text sent to users"
+    assert campaign.details["deep_link_resource_id"] == "25120469"
+    body = {**sample("firstup/content_published.json"), "channel_ids": [16509, 16510, 16511]}
+    (published,) = normalize("firstup", body).events
+    assert published.container.id == "16509"
+    assert published.details["channel_ids"] == ("16509", "16510", "16511")
+
+
+def test_a_fastcomments_test_payload_is_marked_as_a_test() -> None:
+    (event,) = fastcomments("comment-deleted", sample("fastcomments/comment-deleted.test-payload.json")).events
+    assert event.test is True
+    (real,) = fastcomments("comment-deleted", sample("fastcomments/comment-deleted.json")).events
+    assert real.test is False
+
+
+def test_a_delivery_marked_as_a_test_makes_test_events() -> None:
+    (event,) = normalize("openweb", sample("openweb/liked-message.json"), headers={"x-intake-test": "true"}).events
+    assert event.test is True
+
+
+def test_fastcomments_keeps_the_email_in_raw_only() -> None:
+    (event,) = fastcomments("comment-created", sample("fastcomments/comment-created.reply.json")).events
+    assert "@example.com" not in event.model_dump_json(exclude={"raw"})
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))

@@ -1,0 +1,86 @@
+"""What each sample becomes, written down: golden files and the documented shapes.
+
+``python -m intake_cli.goldens`` rewrites, from the samples in ``events/``:
+
+- ``events/<vendor>/<name>.expected.json`` beside each sample: the normalized events the
+  sample becomes (and any event it holds that would be quarantined), for a fixed delivery
+  (:func:`intake_cli.samples.sample_delivery`). Review the diff before committing it:
+  ``tests/unit/test_goldens.py`` holds the code to these files, field by field.
+- ``layers/shared/webhook_intake/vendors/<vendor>/shapes.json``: the shapes of the samples'
+  events, which the consumer treats as known (``webhook_intake.consumer.shapes``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from intake_cli.local import ROOT
+from intake_cli.samples import expected_path, sample_delivery, sample_files
+from webhook_intake.consumer.shapes import SHAPES_FILE, fingerprint, paths
+from webhook_intake.registry import vendors
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from webhook_intake.consumer.normalizing import Normalized
+
+VENDORS_DIR_PARTS = ("layers", "shared", "webhook_intake", "vendors")
+
+
+def normalized_sample(vendor_key: str, sample: Path) -> Normalized:
+    """A sample run through its vendor's normalizer, as the consumer would on the sample delivery."""
+    spec = vendors()[vendor_key]
+    return spec.normalizer().normalize(sample.read_text(encoding="utf-8"), sample_delivery(vendor_key, sample))
+
+
+def expected_document(vendor_key: str, sample: Path) -> dict[str, Any]:
+    """A sample's golden document: each normalized event (``raw`` left out: it is the sample) and each rejection."""
+    result = normalized_sample(vendor_key, sample)
+    return {
+        "events": [event.model_dump(mode="json", exclude={"raw"}) for event in result.events],
+        "rejected": [
+            {
+                "reason": rejected.reason,
+                "message": rejected.message,
+                "index": rejected.index,
+                "event_id": rejected.event_id,
+            }
+            for rejected in result.rejected
+        ],
+    }
+
+
+def sample_shapes(vendor_key: str) -> dict[str, dict[str, list[str]]]:
+    """The shapes of a vendor's sample events: source_type → fingerprint → paths."""
+    shapes: dict[str, dict[str, list[str]]] = {}
+    for sample in sample_files(vendor_key):
+        for event in normalized_sample(vendor_key, sample).events:
+            shape = paths(event.raw_document())
+            shapes.setdefault(event.source_type, {})[fingerprint(shape)] = shape
+    return {source_type: dict(sorted(found.items())) for source_type, found in sorted(shapes.items())}
+
+
+def shapes_path(vendor_key: str) -> Path:
+    """The vendor package's ``shapes.json``."""
+    return ROOT.joinpath(*VENDORS_DIR_PARTS, vendors()[vendor_key].package, SHAPES_FILE)
+
+
+def dumps(document: Any) -> str:
+    """How golden files and shapes are written (stable, reviewable)."""
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def main() -> None:
+    """Rewrite every golden file and every vendor's shapes.json from the samples."""
+    written = 0
+    for vendor_key in vendors():
+        for sample in sample_files(vendor_key):
+            expected_path(sample).write_text(dumps(expected_document(vendor_key, sample)), encoding="utf-8")
+            written += 1
+        shapes_path(vendor_key).write_text(dumps(sample_shapes(vendor_key)), encoding="utf-8")
+    print(f"wrote {written} golden files and {len(vendors())} shapes files")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""What several test modules do: send like a vendor, look at queues, read what was stored or quarantined."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from intake_cli.samples import build_request, sample_request
+from webhook_intake.payloads import PayloadStore
+from webhook_intake.registry import VENDORS, vendor
+from webhook_intake.store.quarantine import QuarantineStore
+from webhook_intake.store.reads import EventReader
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from intake_cli.runtime import HttpResponse, LocalRuntime
+
+SUCCESS = {key: spec.contract().success_status for key, spec in VENDORS.items()}
+"""Each vendor's success status (its contract's)."""
+AUTH_FAILURE = {key: spec.contract().auth_failure_status for key, spec in VENDORS.items()}
+"""Each vendor's answer to a wrong credential."""
+
+
+def notifications_body(*uuids: str | None, request_uuid: str = "r-1") -> bytes:
+    """A notifications delivery of ``uuids`` (a None makes an event without its id)."""
+    notes = [
+        {"notification_type": "follow", "time": 1790000000000, **({"notification_uuid": u} if u else {"poison": True})}
+        for u in uuids
+    ]
+    return json.dumps(
+        {"request_uuid": request_uuid, "time": 1790000000000, "version": 1, "notifications": notes}
+    ).encode()
+
+
+@contextmanager
+def handler_logs() -> Iterator[io.StringIO]:
+    """What the functions' Powertools loggers write while the block runs (their handlers keep their stream)."""
+    buffer = io.StringIO()
+    saved = []
+    for logger in list(logging.root.manager.loggerDict.values()):
+        handler = getattr(logger, "powertools_handler", None)
+        if isinstance(handler, logging.StreamHandler):
+            saved.append((handler, handler.setStream(buffer)))
+    try:
+        yield buffer
+    finally:
+        for handler, stream in saved:
+            handler.setStream(stream)
+
+
+def send(runtime: LocalRuntime, vendor_key: str, path: Path, secrets: dict[str, Any], **kwargs: Any) -> HttpResponse:
+    """A sample file, sent the way its vendor sends it."""
+    request = sample_request(vendor_key, path, secrets, **kwargs)
+    return runtime.request(request.method, request.path, request.headers, request.body)
+
+
+def send_body(
+    runtime: LocalRuntime,
+    vendor_key: str,
+    body: bytes | dict[str, Any],
+    secret: dict[str, Any],
+    name: str = "",
+    *,
+    event: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    """A body (bytes, or a document to encode), sent with the vendor's credential and route."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = build_request(vendor_key, raw, secret, name, event=event)
+    return runtime.request(request.method, request.path, {**request.headers, **(headers or {})}, request.body)
+
+
+def queue_url(runtime: LocalRuntime, vendor_key: str) -> str:
+    """The vendor's queue."""
+    return runtime.stack.queues[f"{vendor(vendor_key).stem}Queue"]
+
+
+def dlq_url(runtime: LocalRuntime, vendor_key: str) -> str:
+    """The vendor's dead-letter queue."""
+    return runtime.stack.queues[f"{vendor(vendor_key).stem}DeadLetterQueue"]
+
+
+def depth(runtime: LocalRuntime, url: str) -> int:
+    """Messages on a queue, visible or in flight."""
+    attributes = runtime.sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def table(runtime: LocalRuntime) -> str:
+    """The events table's name."""
+    return runtime.stack.tables["EventsTable"]
+
+
+def payloads(runtime: LocalRuntime) -> PayloadStore:
+    """The payload bucket."""
+    return PayloadStore(runtime.stack.buckets["PayloadBucket"])
+
+
+def reader(runtime: LocalRuntime) -> EventReader:
+    """The event log's read side, on the runtime's table."""
+    return EventReader(table(runtime), payloads=payloads(runtime))
+
+
+def stored(runtime: LocalRuntime, vendor_key: str | None = None) -> list[dict[str, Any]]:
+    """Every stored event, decoded (a scan: tests only)."""
+    return [event for event in reader(runtime).scan() if vendor_key is None or event["vendor"] == vendor_key]
+
+
+def stored_ids(runtime: LocalRuntime, vendor_key: str | None = None) -> list[str]:
+    """The ids of the stored events, sorted."""
+    return sorted(str(event["event_id"]) for event in stored(runtime, vendor_key))
+
+
+def quarantined(runtime: LocalRuntime, vendor_key: str | None = None) -> list[dict[str, Any]]:
+    """Every quarantined event (with ``text``, its exact text), oldest first."""
+    store = QuarantineStore(table(runtime), payloads=payloads(runtime))
+    found = []
+    for key in [vendor_key] if vendor_key else list(VENDORS):
+        for item in store.list(key):
+            found.append({**item, "text": store.text(item)})
+    return found

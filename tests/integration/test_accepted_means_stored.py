@@ -1,0 +1,384 @@
+"""Every event of an accepted delivery is stored, a duplicate, or quarantined with its reason; none is lost."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from intake_cli.quarantine import QuarantineRedrive, sender
+from tests.conftest import queue_messages
+from tests.helpers import depth, dlq_url, handler_logs, payloads, quarantined, queue_url, reader, send_body, table
+from webhook_intake.clients import client
+from webhook_intake.store.events import CONSUMER_CONFIG
+from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
+from webhook_intake.store.reads import FeedFilter
+
+if TYPE_CHECKING:
+    from intake_cli.runtime import LocalRuntime
+
+
+def liked(event_uuid: str, **fields: Any) -> dict[str, Any]:
+    return {"event_uuid": event_uuid, "message_type": "livecomment_post", "action": "liked", **fields}
+
+
+def engagement(request_uuid: str, *events: Any) -> dict[str, Any]:
+    return {"request_uuid": request_uuid, "time": 1_790_000_000_000, "version": 1, "events": list(events)}
+
+
+def quarantined_for(runtime: LocalRuntime, vendor_key: str, marker: str) -> list[dict[str, Any]]:
+    """Quarantined events whose text holds ``marker`` (each test marks its own)."""
+    return [item for item in quarantined(runtime, vendor_key) if marker in item["text"]]
+
+
+def redrive(runtime: LocalRuntime, vendor_key: str, key: QuarantineKey | None = None) -> list[Any]:
+    store = QuarantineStore(table(runtime), payloads=payloads(runtime))
+    s3 = boto3.client("s3", region_name=runtime.stack.region)
+
+    def for_vendor(vendor: str) -> Any:
+        return sender(queue_url(runtime, vendor), runtime.stack.buckets["PayloadBucket"], runtime.sqs, s3)
+
+    return QuarantineRedrive(store, for_vendor).run(vendor_key, key)
+
+
+def test_a_batch_element_that_is_not_an_object_costs_only_itself(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    # Given a Viafoura batch with a string between two good events
+    body = engagement("r-obj", liked("obj-1"), "obj-not-an-object", liked("obj-3"))
+
+    # When Viafoura delivers it and the consumer runs
+    response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    runtime.drain()
+
+    # Then Viafoura hears which events were taken, both good events are stored, the string is quarantined
+    assert response.status == 200
+    assert [result["type"] for result in response.json()["results"]] == ["success", "failure", "success"]
+    assert reader(runtime).get("viafoura-engagement", "obj-1") is not None
+    assert reader(runtime).get("viafoura-engagement", "obj-3") is not None
+    (kept,) = quarantined_for(runtime, "viafoura-engagement", "obj-not-an-object")
+    assert (kept["reason"], kept["text"], kept["index"]) == ("invalid_event", '"obj-not-an-object"', 1)
+    assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
+
+
+def test_an_event_without_its_id_is_answered_failure_and_never_takes_its_siblings_to_the_dlq(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    body = engagement("r-noid", liked("noid-1"), {"message_type": "chat_message", "action": "liked", "mark": "noid-x"})
+    response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    runtime.drain()
+    assert response.json()["results"][1] == {
+        "type": "failure",
+        "error_type": "missing_id",
+        "error_description": "'event_uuid' is missing or empty",
+    }
+    assert reader(runtime).get("viafoura-engagement", "noid-1") is not None
+    (kept,) = quarantined_for(runtime, "viafoura-engagement", "noid-x")
+    assert kept["reason"] == "missing_id"
+    assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
+
+
+LONE_SURROGATE = "\\ud800"
+SURROGATE_BODIES: dict[str, tuple[dict[str, Any], str, str | None]] = {
+    "viafoura-engagement": (
+        engagement("r-sur", liked("sur-ve", page_url=f"https://x/{LONE_SURROGATE}")),
+        "sur-ve",
+        None,
+    ),
+    "viafoura-notifications": (
+        {
+            "notifications": [
+                {
+                    "notification_type": "like",
+                    "notification_uuid": "sur-vn",
+                    "payload": {"content": {"uuid": "c", "body": f"hi {LONE_SURROGATE}"}},
+                }
+            ]
+        },
+        "sur-vn",
+        None,
+    ),
+    "openweb": ({"event_id": "sur-ow", "type": "user-mentioned", "conversation_title": LONE_SURROGATE}, "sur-ow", None),
+    "fastcomments": ({"id": "sur-fc", "comment": f"bad {LONE_SURROGATE}"}, "sur-fc:", "comment-created"),
+    "firstup": ({"id": "sur-fu", "name": "channel_created", "channel_name": LONE_SURROGATE}, "sur-fu:", None),
+}
+
+
+@pytest.mark.parametrize("vendor_key", sorted(SURROGATE_BODIES))
+def test_a_lone_surrogate_anywhere_in_an_event_is_stored_with_its_raw_bytes_exact(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    runtime = shared_runtime
+    document, event_id, event = SURROGATE_BODIES[vendor_key]
+    # Given a body whose JSON escapes a lone surrogate (valid JSON, not valid UTF-16)
+    body = json.dumps(document).replace("\\\\ud800", "\\ud800").encode()
+    assert b"\\ud800" in body
+
+    # When it is delivered and consumed
+    assert send_body(runtime, vendor_key, body, secrets[vendor_key], event=event).status < 300
+    runtime.drain()
+
+    # Then it is stored: the raw text as sent, the normalized fields with U+FFFD instead
+    found = [e for e in reader(runtime).scan() if e["vendor"] == vendor_key and e["event_id"].startswith(event_id)]
+    (stored_event,) = found
+    assert "\\ud800" in stored_event["raw_text"]
+    assert "\ud800" not in json.dumps(
+        {k: v for k, v in stored_event.items() if k not in ("raw", "raw_text")}, ensure_ascii=False
+    ).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    assert depth(runtime, dlq_url(runtime, vendor_key)) == 0
+
+
+def test_a_huge_field_in_the_middle_of_a_batch_is_cut_and_every_event_stored(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    page_url = "https://news.example.com/" + "p" * 250_000
+    body = engagement("r-big", liked("big-1"), liked("big-2", page_url=page_url), liked("big-3"))
+    assert send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"]).status == 200
+    runtime.drain()
+    events = [reader(runtime).get("viafoura-engagement", f"big-{n}") for n in (1, 2, 3)]
+    assert all(event is not None for event in events)
+    big = events[1] or {}
+    assert big["truncated"] == {"container.url"}
+    assert len(big["container"]["url"]) == 2048
+    assert big["raw"]["page_url"] == page_url
+
+
+def test_a_firstup_event_with_a_420_kb_channel_name_is_stored(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    body = {"id": "fu-big", "name": "channel_created", "channel_id": 5, "channel_name": "c" * 420_000}
+    assert send_body(runtime, "firstup", body, secrets["firstup"]).status == 200
+    runtime.drain()
+    (event,) = [e for e in reader(runtime).scan() if e["event_id"].startswith("fu-big:")]
+    assert event["container"]["title"].endswith("…")
+    assert event["raw"]["channel_name"] == "c" * 420_000
+
+
+def test_a_broadcast_to_5000_recipients_is_stored_and_found_by_each_recipient(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    recipients = [{"name": f"User {n}", "viafoura_id": {"uuid": f"bc-user-{n:05d}"}} for n in range(5000)]
+    note = {"notification_type": "broadcast_topic", "notification_uuid": "bc-5000", "recipients": recipients}
+    assert (
+        send_body(
+            runtime, "viafoura-notifications", {"notifications": [note]}, secrets["viafoura-notifications"]
+        ).status
+        == 204
+    )
+    runtime.drain()
+    event = reader(runtime).get("viafoura-notifications", "bc-5000")
+    assert event is not None
+    assert (event["recipient_count"], len(event["recipient_ids"])) == (5000, 5000)
+    now = datetime.now(UTC)
+    for user in ("bc-user-00000", "bc-user-04999"):
+        found = reader(runtime).feed(now - timedelta(hours=1), now, FeedFilter(recipient=user))
+        assert [entry["event_id"] for entry in found] == ["bc-5000"]
+
+
+def test_the_same_id_with_other_content_is_kept_as_a_conflict_and_the_first_version_stays(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime = shared_runtime
+    secret = secrets["viafoura-engagement"]
+    # Given an event stored once, then the same id again with other content, then an exact retry
+    send_body(runtime, "viafoura-engagement", engagement("r-c1", liked("conflict-1", page_url="https://a")), secret)
+    runtime.drain()
+    send_body(runtime, "viafoura-engagement", engagement("r-c2", liked("conflict-1", page_url="https://b")), secret)
+    send_body(runtime, "viafoura-engagement", engagement("r-c3", liked("conflict-1", page_url="https://a")), secret)
+    capsys.readouterr()
+    with handler_logs() as logs:
+        runtime.drain()
+
+    # Then the first version stays, the second is quarantined as a conflict and counted, the retry is a duplicate
+    stored_event = reader(runtime).get("viafoura-engagement", "conflict-1") or {}
+    assert stored_event["raw"]["page_url"] == "https://a"
+    (kept,) = quarantined_for(runtime, "viafoura-engagement", "https://b")
+    assert (kept["reason"], kept["event_id"]) == ("conflict", "conflict-1")
+    assert '"ConflictingDuplicates":[1.0]' in capsys.readouterr().out.replace(" ", "")
+    assert "duplicate comment.liked conflict-1" in logs.getvalue()
+
+
+def test_large_versions_of_one_id_never_overwrite_each_other_in_s3(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    secret = secrets["fastcomments"]
+    s3 = boto3.client("s3", region_name=runtime.stack.region)
+    bucket = runtime.stack.buckets["PayloadBucket"]
+
+    def objects() -> set[str]:
+        listed = s3.list_objects_v2(Bucket=bucket, Prefix="bodies/fastcomments/").get("Contents", [])
+        return {obj["Key"] for obj in listed}
+
+    before = objects()
+    for filler in ("a", "b"):
+        html = "".join(f"<p>{filler}{n:07d}</p>" for n in range(40_000))
+        body = {"id": "s3-big", "comment": "short", "commentHTML": html}
+        assert send_body(runtime, "fastcomments", body, secret, event="comment-updated").status == 200
+    runtime.drain()
+    assert len(objects() - before) == 2
+
+
+def test_missing_or_wrong_message_attributes_get_documented_fallbacks(
+    shared_runtime: LocalRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime = shared_runtime
+    url = queue_url(runtime, "openweb")
+    # Given messages put on the queue by hand: no attributes at all, and a wrong vendor
+    runtime.sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"event_id": "attr-none", "type": "user-followed"}))
+    runtime.sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps({"event_id": "attr-wrong", "type": "user-followed"}),
+        MessageAttributes={
+            "vendor": {"DataType": "String", "StringValue": "firstup"},
+            "received_at": {"DataType": "String", "StringValue": "not-a-time"},
+        },
+    )
+    before_ms = int(time.time() * 1000)
+
+    # When the consumer runs
+    with handler_logs() as logs:
+        runtime.drain()
+
+    # Then both are stored under the queue's vendor, received when SQS got them, and the problem is logged
+    for event_id in ("attr-none", "attr-wrong"):
+        event = reader(runtime).get("openweb", event_id)
+        assert event is not None
+        received = event["received_at"]
+        assert received.endswith("Z") and len(received) == 24
+        assert abs(datetime_ms(received) - before_ms) < 60_000
+    assert "message attributes replaced" in logs.getvalue()
+
+
+def datetime_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_a_redriven_record_of_one_poison_event_and_nine_good_ones_stores_the_nine_and_keeps_the_one(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    # Given the record of a batch with one poison event, put back on the queue as a DLQ redrive would
+    events = [liked(f"nine-{n}") for n in range(9)]
+    events.insert(4, {"event_uuid": "nine-poison", "message_type": 5})
+    body = json.dumps(engagement("r-nine", *events))
+    send_body(runtime, "viafoura-engagement", body.encode(), secrets["viafoura-engagement"])
+    (message,) = queue_messages(runtime.sqs, queue_url(runtime, "viafoura-engagement"))
+
+    # When it is consumed, and then the same record again (a redrive)
+    runtime.drain()
+    runtime.sqs.send_message(
+        QueueUrl=queue_url(runtime, "viafoura-engagement"),
+        MessageBody=message["Body"],
+        MessageAttributes={
+            k: {kk: vv for kk, vv in v.items() if kk in ("DataType", "StringValue")}
+            for k, v in message["MessageAttributes"].items()
+        },
+    )
+    runtime.drain()
+
+    # Then the nine are stored once, the poison event is kept (tried twice), and the DLQ stays empty
+    assert all(reader(runtime).get("viafoura-engagement", f"nine-{n}") for n in range(9))
+    (kept,) = quarantined_for(runtime, "viafoura-engagement", "nine-poison")
+    assert (kept["reason"], kept["attempts"]) == ("missing_field", 2)
+    assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
+
+
+def test_a_quarantined_event_that_now_passes_is_stored_and_its_quarantine_item_removed(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # A stack of its own: its fault hook must sit on the clients its consumers make.
+    dynamodb = client("dynamodb", CONSUMER_CONFIG)
+
+    def refuse(request: Any, **_: Any) -> None:
+        if b"refused-once" in (request.body or b"") and b"PutItem" in request.headers.get("X-Amz-Target", b""):
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "injected"}}, "PutItem")
+
+    # Given an event DynamoDB refused (the event's fault, so quarantined at once, not retried)
+    dynamodb.meta.events.register_first("before-send.dynamodb", refuse)
+    try:
+        body = engagement("r-ref", liked("refused-once"), liked("refused-sibling"))
+        send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+        runtime.drain()
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", refuse)
+    (kept,) = quarantined_for(runtime, "viafoura-engagement", "refused-once")
+    assert kept["reason"] == "store_refused"
+    assert reader(runtime).get("viafoura-engagement", "refused-sibling") is not None
+    assert reader(runtime).get("viafoura-engagement", "refused-once") is None
+
+    # When it is sent back through normalization by its id
+    key = QuarantineKey("viafoura-engagement", kept["sk"])
+    assert [done.key for done in redrive(runtime, "viafoura-engagement", key)] == [key]
+    runtime.drain()
+
+    # Then it is stored, and no longer quarantined
+    stored_event = reader(runtime).get("viafoura-engagement", "refused-once") or {}
+    assert stored_event["occurred_at"] == "2026-09-21T14:13:20.000Z"
+    assert quarantined_for(runtime, "viafoura-engagement", "refused-once") == []
+
+
+def test_a_quarantined_event_that_still_fails_stays_with_its_reason(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    body = engagement("r-still", liked("still-good"), {"event_uuid": "still-bad"})
+    send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    runtime.drain()
+    (kept,) = quarantined_for(runtime, "viafoura-engagement", "still-bad")
+    redrive(runtime, "viafoura-engagement", QuarantineKey("viafoura-engagement", kept["sk"]))
+    runtime.drain()
+    (again,) = quarantined_for(runtime, "viafoura-engagement", "still-bad")
+    assert (again["reason"], again["attempts"], again["sk"]) == ("missing_field", 2, kept["sk"])
+
+
+def test_only_a_failing_store_makes_a_record_retry_and_then_reach_the_dlq(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A stack of its own: its fault hook must sit on the clients its consumers make.
+    dynamodb = client("dynamodb", CONSUMER_CONFIG)
+
+    def throttle(request: Any, **_: Any) -> None:
+        if b"throttled-always" in (request.body or b""):
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "PutItem")
+
+    # Given DynamoDB refusing one event's writes for good
+    send_body(runtime, "openweb", {"event_id": "throttled-always", "type": "user-followed"}, secrets["openweb"])
+    dynamodb.meta.events.register_first("before-send.dynamodb", throttle)
+    try:
+        # When the record is received as often as the queue allows
+        with handler_logs() as logs:
+            for _ in range(int(runtime.stack.template.parameters["MaxReceiveCount"]) + 1):
+                runtime.drain(max_polls=1)
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", throttle)
+
+    # Then it is in the dead-letter queue, raw body intact, and the consumer said it would be
+    (letter,) = queue_messages(runtime.sqs, dlq_url(runtime, "openweb"))
+    assert json.loads(letter["Body"])["event_id"] == "throttled-always"
+    assert "dead-lettered" in logs.getvalue()
+    assert quarantined_for(runtime, "openweb", "throttled-always") == []
+    runtime.sqs.purge_queue(QueueUrl=dlq_url(runtime, "openweb"))
+
+
+def test_a_record_sqs_cannot_carry_goes_through_s3_and_is_stored(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    body = json.dumps(
+        {"event_id": "nonchar", "type": "user-mentioned", "conversation_title": "a\uffffb"}, ensure_ascii=False
+    )
+    assert send_body(runtime, "openweb", body.encode(), secrets["openweb"]).status == 200
+    runtime.drain()
+    event = reader(runtime).get("openweb", "nonchar") or {}
+    assert event["raw_text"] == body

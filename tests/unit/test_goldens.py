@@ -1,0 +1,76 @@
+"""Every sample against its reviewed golden file, field by field (``python -m intake_cli.goldens`` rewrites them)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from intake_cli.goldens import expected_document, normalized_sample, sample_shapes, shapes_path
+from intake_cli.samples import expected_path, sample_files
+from webhook_intake.registry import VENDORS
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+pytestmark = pytest.mark.usefixtures("no_network")
+
+SAMPLES = [(key, path) for key in VENDORS for path in sample_files(key)]
+IDS = [f"{key}/{path.name}" for key, path in SAMPLES]
+
+
+def fields(document: dict[str, Any]) -> dict[str, Any]:
+    """Every field of every event and rejection, by a path that names it (so a failure says which)."""
+    flat: dict[str, Any] = {}
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict) and value:
+            for key, item in value.items():
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list) and value:
+            for position, item in enumerate(value):
+                walk(item, f"{path}[{position}]")
+        else:
+            flat[path] = value
+
+    walk(document, "")
+    return flat
+
+
+@pytest.mark.parametrize(("vendor_key", "sample"), SAMPLES, ids=IDS)
+def test_every_sample_becomes_exactly_its_golden_file(vendor_key: str, sample: Path) -> None:
+    # Given a sample and the golden file reviewed beside it
+    golden = expected_path(sample)
+    assert golden.is_file(), f"no golden file for {sample.name}: run python -m intake_cli.goldens and review it"
+    expected = json.loads(golden.read_text())
+
+    # When the vendor's normalizer reads the sample as the consumer would
+    actual = expected_document(vendor_key, sample)
+
+    # Then every field is the reviewed one
+    assert fields(actual) == fields(expected)
+
+
+@pytest.mark.parametrize(("vendor_key", "sample"), SAMPLES, ids=IDS)
+def test_each_event_keeps_its_exact_text_as_raw(vendor_key: str, sample: Path) -> None:
+    text = sample.read_text()
+    result = normalized_sample(vendor_key, sample)
+    for event in result.events:
+        assert event.raw.decode() in text
+        assert json.loads(event.raw) in (
+            json.loads(text),
+            *json.loads(text).get(VENDORS[vendor_key].batch_field or "", []),
+        )
+
+
+def test_no_golden_file_is_left_without_its_sample() -> None:
+    samples = {expected_path(path) for _, path in SAMPLES}
+    goldens = {path for key in VENDORS for path in (sample_files(key)[0].parent).glob("*.expected.json")}
+    assert goldens == samples
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_the_shapes_shipped_are_the_samples_shapes(vendor_key: str) -> None:
+    shipped = json.loads(shapes_path(vendor_key).read_text())
+    assert shipped == sample_shapes(vendor_key), "run python -m intake_cli.goldens after changing a sample"
