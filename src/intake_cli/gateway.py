@@ -1,16 +1,32 @@
-"""The template's HTTP API on 127.0.0.1: each request becomes a payload-2.0 event for its route's function."""
+"""The template's HTTP API on 127.0.0.1: werkzeug serves it, each request becomes a payload-2.0 event.
+
+werkzeug (installed with moto's server) does the HTTP: parsing, chunked bodies, the size
+limit, HEAD, ``Expect: 100-continue``, repeated headers joined with commas as API Gateway
+joins them, and one thread per connection. What is left here is API Gateway's side:
+the answer a request gets when no function runs, and two places werkzeug needs a nudge
+(a chunked body over the limit, a body it is about to refuse being invited).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.http import is_hop_by_hop_header
+from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
 
 from intake_cli.runtime import HttpResponse
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+    from werkzeug.serving import BaseWSGIServer
+
     from intake_cli.runtime import LocalRuntime
 
 # API Gateway HTTP APIs refuse larger request payloads with 413 before any integration runs.
@@ -20,112 +36,99 @@ LOG = logging.getLogger("intake.stack")
 ACCESS_LOG = logging.getLogger("intake.gateway")
 
 
-class Gateway(ThreadingHTTPServer):
-    """The HTTP API: every request becomes a payload-2.0 event for the route's handler."""
+def make_gateway(runtime: LocalRuntime, port: int) -> BaseWSGIServer:
+    """A threaded server for the runtime's routes on 127.0.0.1 (port 0 picks one); run its serve_forever().
 
-    daemon_threads = True
-    # socketserver's default backlog of 5 drops connections when many senders (or the CLI's
-    # liveness probe) arrive at once; API Gateway never refuses a connection.
-    request_queue_size = 128
+    Raises OSError when the port cannot be bound.
+    """
+    # werkzeug prints and exits the process when it cannot bind: bind here, so the caller gets an
+    # OSError it can report. LISTEN_QUEUE (128) rather than socketserver's 5, which dropped
+    # connections when many senders arrived at once; API Gateway never refuses one.
+    with socket.create_server(("127.0.0.1", port), backlog=LISTEN_QUEUE) as listener:
+        return make_server(
+            "127.0.0.1",
+            listener.getsockname()[1],
+            gateway_app(runtime),
+            threaded=True,
+            request_handler=_GatewayRequestHandler,
+            fd=listener.fileno(),
+        )
 
-    def __init__(self, address: tuple[str, int], runtime: LocalRuntime) -> None:
-        self.runtime = runtime
-        super().__init__(address, _GatewayHandler)
+
+def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
+    """The HTTP API as a WSGI app: each request through ``runtime.request``, answered as API Gateway answers."""
+
+    @_GatewayRequest.application
+    def app(request: Request) -> Response:
+        started = time.monotonic()
+        # werkzeug's path is percent-decoded; the event's rawPath is the path as sent.
+        url = urlsplit(request.environ["RAW_URI"])
+        try:
+            body = _body(request)
+        except HTTPException as exc:  # 413, or 400 for a broken chunked body: werkzeug's names are API Gateway's
+            answer = _message(exc.code or 400, exc.name)
+        else:
+            answer = _invoke(runtime, request.method, url.path, url.query, dict(request.headers), body)
+        ACCESS_LOG.info("%s %s %d %.0fms", request.method, url.path, answer.status, (time.monotonic() - started) * 1000)
+        # The gateway frames the body itself: a function's hop-by-hop headers or length never reach the client.
+        headers = [
+            (name, value)
+            for name, value in answer.headers.items()
+            if not is_hop_by_hop_header(name) and name.lower() != "content-length"
+        ]
+        return _GatewayResponse(answer.body, answer.status, headers)
+
+    return app
 
 
-class _GatewayHandler(BaseHTTPRequestHandler):
-    server: Gateway
-    server_version = "intake-local-gateway"
-    _NOT_FOUND: ClassVar[HttpResponse] = HttpResponse(
-        404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
+def _body(request: Request) -> bytes:
+    """The request body, or RequestEntityTooLarge past API Gateway's limit."""
+    body = request.get_data()
+    if len(body) > HTTP_API_PAYLOAD_LIMIT:
+        raise RequestEntityTooLarge
+    return body
+
+
+def _invoke(
+    runtime: LocalRuntime, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+) -> HttpResponse:
+    try:
+        return runtime.request(method, path, headers, body, query=query)
+    except Exception:  # the function failed: API Gateway answers 500, as here
+        LOG.exception("%s %s: the function raised", method, path)
+        return _message(500, "Internal Server Error")
+
+
+def _message(status: int, message: str) -> HttpResponse:
+    """One of API Gateway's own answers: ``{"message": ...}``."""
+    return HttpResponse(
+        status, {"content-type": "application/json"}, json.dumps({"message": message}, separators=(",", ":")).encode()
     )
 
-    def do_GET(self) -> None:
-        self._handle()
 
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_HEAD(self) -> None:
-        self._handle()
-
-    def do_OPTIONS(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
-        started = time.monotonic()
-        url = urlsplit(self.path)
-        try:
-            body = self._read_body()
-        except _PayloadTooLargeError:
-            response = HttpResponse(
-                413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}'
-            )
-        else:
-            response = self._invoke(url.path, url.query, body)
-        self._send(response)
-        ACCESS_LOG.info("%s %s %d %.0fms", self.command, url.path, response.status, (time.monotonic() - started) * 1000)
-
-    def _invoke(self, path: str, query: str, body: bytes) -> HttpResponse:
-        try:
-            return self.server.runtime.request(self.command, path, self._headers(), body, query=query)
-        except Exception:  # the function failed: API Gateway answers 500, as here
-            LOG.exception("%s %s: the function raised", self.command, path)
-            return HttpResponse(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
-
-    def _headers(self) -> dict[str, str]:
-        # Repeated headers arrive joined with commas, as API Gateway passes them.
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]},{value}" if key in headers else value
-        return headers
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("content-length") or 0)
-        if length > HTTP_API_PAYLOAD_LIMIT:
-            raise _PayloadTooLargeError
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _read_chunked(self) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            line = self.rfile.readline().split(b";", 1)[0].strip()
-            length = int(line or b"0", 16)
-            if length == 0:
-                self.rfile.readline()
-                return b"".join(chunks)
-            size += length
-            if size > HTTP_API_PAYLOAD_LIMIT:
-                raise _PayloadTooLargeError
-            chunks.append(self.rfile.read(length))
-            self.rfile.readline()
-
-    def _send(self, response: HttpResponse) -> None:
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            if name not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("content-length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        LOG.debug(format, *args)
+class _GatewayRequest(Request):
+    # One byte over API Gateway's limit: werkzeug stops reading a chunked body at
+    # max_content_length without telling whether more followed, so the extra byte tells
+    # (_body). A declared Content-Length over it is refused before any of the body is read.
+    max_content_length = HTTP_API_PAYLOAD_LIMIT + 1
 
 
-class _PayloadTooLargeError(Exception):
-    """The request body is over the HTTP API limit."""
+class _GatewayResponse(Response):
+    # API Gateway passes on the function's headers as they are: no content type made up.
+    default_mimetype = None
+
+
+class _GatewayRequestHandler(WSGIRequestHandler):
+    def handle_expect_100(self) -> bool:
+        """Invite the body once (http.server does here, werkzeug again in run_wsgi), or not at all if refused unread.
+
+        A client declaring more than the gateway reads gets its 413 without sending the body.
+        """
+        declared = self.headers.get("content-length", "")
+        del self.headers["expect"]
+        if declared.isdigit() and int(declared) > _GatewayRequest.max_content_length:
+            return True
+        return super().handle_expect_100()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Nothing: the app writes the access line, with the time the function took."""

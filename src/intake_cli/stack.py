@@ -31,7 +31,7 @@ from intake_cli.functions import (
     reset_client_cache,
     shared_environment,
 )
-from intake_cli.gateway import Gateway
+from intake_cli.gateway import make_gateway
 from intake_cli.local import (
     DEFAULT_REGION,
     DEFAULT_STACK_NAME,
@@ -48,6 +48,8 @@ from intake_cli.template import SamTemplate, TemplateError
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from werkzeug.serving import BaseWSGIServer
 
     from intake_cli.poller import QueuePoller
     from intake_cli.provision import Stack
@@ -98,7 +100,7 @@ class LocalStack:
         self._environment = ProcessEnvironment()
         self._logs = LogRouting(self.options.log_file, capture_stdout=self.options.capture_stdout)
         self._moto: Any = None
-        self._gateway: Gateway | None = None
+        self._gateway: BaseWSGIServer | None = None
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -224,10 +226,12 @@ class LocalStack:
     def _start_gateway(self) -> None:
         _, runtime = self._require_started()
         try:
-            self._gateway = Gateway(("127.0.0.1", self.options.port), runtime)
+            self._gateway = make_gateway(runtime, self.options.port)
         except OSError as exc:
-            raise StackError(f"cannot listen on 127.0.0.1:{self.options.port} ({exc.strerror}): pick --port") from exc
-        self.api_url = f"http://127.0.0.1:{self._gateway.server_address[1]}"
+            # socket.create_server's strerror repeats the address; the errno's own text is enough here.
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise StackError(f"cannot listen on 127.0.0.1:{self.options.port} ({reason}): pick --port") from exc
+        self.api_url = f"http://127.0.0.1:{self._gateway.port}"
         self._spawn("gateway", self._gateway.serve_forever)
 
     def _start_pollers(self) -> None:
