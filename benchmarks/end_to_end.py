@@ -1,6 +1,6 @@
 """Measure 6: end to end on the local stack, HTTP request to stored item, with 1 and 16 senders.
 
-The stack is the one ``intake serve`` runs (intake_cli.server.LocalStack: template.yaml on an
+The stack is the one ``intake serve`` runs (intake_cli.stack.LocalStack: template.yaml on an
 in-process moto server, the local HTTP gateway, one poller per event source mapping with the
 template's batch size and batching window). Deliveries are single-event Viafoura engagement
 webhooks with fresh ids, sent over real HTTP with real authentication. A delivery's latency
@@ -32,7 +32,7 @@ import boto3
 
 from benchmarks import workload
 from benchmarks.harness import ROOT, Report, Row, percentile
-from intake_cli.server import LocalStack, StackOptions
+from intake_cli.stack import LocalStack, StackOptions
 
 if TYPE_CHECKING:
     from intake_cli.samples import OutgoingRequest

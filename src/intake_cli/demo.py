@@ -13,7 +13,7 @@ from intake_cli.queues import dead_letters, depth, statuses
 from intake_cli.render import dead_letters_table, events_table, short, status_table
 from intake_cli.samples import load_secrets, sample_files, sample_request
 from intake_cli.sending import deliver
-from intake_cli.server import LocalStack
+from intake_cli.stack import LocalStack
 from intake_cli.target import IntakeError, Target
 from webhook_intake.registry import VENDORS
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from intake_cli.queues import DeadLetter
-    from intake_cli.server import StackOptions
+    from intake_cli.stack import StackOptions
 
 DRAIN_TIMEOUT = 60.0
 _DRAIN_TICK = 0.2

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from intake_cli.runtime import HttpResponse
-    from intake_cli.server import StackOptions
+    from intake_cli.stack import StackOptions
 
 app = typer.Typer(
     name="intake",
@@ -131,7 +131,7 @@ def _stack_options(
     demo: bool = False,
 ) -> StackOptions:
     from intake_cli.samples import DEV_SECRETS
-    from intake_cli.server import StackOptions
+    from intake_cli.stack import StackOptions
 
     parameters: dict[str, str] = {}
     for item in parameter:
@@ -186,7 +186,7 @@ def serve(
 ) -> None:
     """Run the local stack until Ctrl-C or SIGTERM; writes stack.json for the other commands."""
     from intake_cli.render import routes_table
-    from intake_cli.server import LocalStack, wait_for_signal
+    from intake_cli.stack import LocalStack, wait_for_signal
 
     state_dir = _state_dir(ctx)
     running = read_local_state(state_dir)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from intake_cli.server import LocalStack, StackOptions
+from intake_cli.stack import LocalStack, StackOptions
 from intake_cli.template import SamTemplate
 
 if TYPE_CHECKING:

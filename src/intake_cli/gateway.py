@@ -1,0 +1,134 @@
+"""The template's HTTP API on 127.0.0.1: werkzeug serves it, each request becomes a payload-2.0 event.
+
+werkzeug (installed with moto's server) does the HTTP: parsing, chunked bodies, the size
+limit, HEAD, ``Expect: 100-continue``, repeated headers joined with commas as API Gateway
+joins them, and one thread per connection. What is left here is API Gateway's side:
+the answer a request gets when no function runs, and two places werkzeug needs a nudge
+(a chunked body over the limit, a body it is about to refuse being invited).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.http import is_hop_by_hop_header
+from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from intake_cli.runtime import HttpResponse
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+    from werkzeug.serving import BaseWSGIServer
+
+    from intake_cli.runtime import LocalRuntime
+
+# API Gateway HTTP APIs refuse larger request payloads with 413 before any integration runs.
+HTTP_API_PAYLOAD_LIMIT = 10 * 1024 * 1024
+
+LOG = logging.getLogger("intake.stack")
+ACCESS_LOG = logging.getLogger("intake.gateway")
+
+
+def make_gateway(runtime: LocalRuntime, port: int) -> BaseWSGIServer:
+    """A threaded server for the runtime's routes on 127.0.0.1 (port 0 picks one); run its serve_forever().
+
+    Raises OSError when the port cannot be bound.
+    """
+    # werkzeug prints and exits the process when it cannot bind: bind here, so the caller gets an
+    # OSError it can report. LISTEN_QUEUE (128) rather than socketserver's 5, which dropped
+    # connections when many senders arrived at once; API Gateway never refuses one.
+    with socket.create_server(("127.0.0.1", port), backlog=LISTEN_QUEUE) as listener:
+        return make_server(
+            "127.0.0.1",
+            listener.getsockname()[1],
+            gateway_app(runtime),
+            threaded=True,
+            request_handler=_GatewayRequestHandler,
+            fd=listener.fileno(),
+        )
+
+
+def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
+    """The HTTP API as a WSGI app: each request through ``runtime.request``, answered as API Gateway answers."""
+
+    @_GatewayRequest.application
+    def app(request: Request) -> Response:
+        started = time.monotonic()
+        # werkzeug's path is percent-decoded; the event's rawPath is the path as sent.
+        url = urlsplit(request.environ["RAW_URI"])
+        try:
+            body = _body(request)
+        except HTTPException as exc:  # 413, or 400 for a broken chunked body: werkzeug's names are API Gateway's
+            answer = _message(exc.code or 400, exc.name)
+        else:
+            answer = _invoke(runtime, request.method, url.path, url.query, dict(request.headers), body)
+        ACCESS_LOG.info("%s %s %d %.0fms", request.method, url.path, answer.status, (time.monotonic() - started) * 1000)
+        # The gateway frames the body itself: a function's hop-by-hop headers or length never reach the client.
+        headers = [
+            (name, value)
+            for name, value in answer.headers.items()
+            if not is_hop_by_hop_header(name) and name.lower() != "content-length"
+        ]
+        return _GatewayResponse(answer.body, answer.status, headers)
+
+    return app
+
+
+def _body(request: Request) -> bytes:
+    """The request body, or RequestEntityTooLarge past API Gateway's limit."""
+    body = request.get_data()
+    if len(body) > HTTP_API_PAYLOAD_LIMIT:
+        raise RequestEntityTooLarge
+    return body
+
+
+def _invoke(
+    runtime: LocalRuntime, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+) -> HttpResponse:
+    try:
+        return runtime.request(method, path, headers, body, query=query)
+    except Exception:  # the function failed: API Gateway answers 500, as here
+        LOG.exception("%s %s: the function raised", method, path)
+        return _message(500, "Internal Server Error")
+
+
+def _message(status: int, message: str) -> HttpResponse:
+    """One of API Gateway's own answers: ``{"message": ...}``."""
+    return HttpResponse(
+        status, {"content-type": "application/json"}, json.dumps({"message": message}, separators=(",", ":")).encode()
+    )
+
+
+class _GatewayRequest(Request):
+    # One byte over API Gateway's limit: werkzeug stops reading a chunked body at
+    # max_content_length without telling whether more followed, so the extra byte tells
+    # (_body). A declared Content-Length over it is refused before any of the body is read.
+    max_content_length = HTTP_API_PAYLOAD_LIMIT + 1
+
+
+class _GatewayResponse(Response):
+    # API Gateway passes on the function's headers as they are: no content type made up.
+    default_mimetype = None
+
+
+class _GatewayRequestHandler(WSGIRequestHandler):
+    def handle_expect_100(self) -> bool:
+        """Invite the body once (http.server does here, werkzeug again in run_wsgi), or not at all if refused unread.
+
+        A client declaring more than the gateway reads gets its 413 without sending the body.
+        """
+        declared = self.headers.get("content-length", "")
+        del self.headers["expect"]
+        if declared.isdigit() and int(declared) > _GatewayRequest.max_content_length:
+            return True
+        return super().handle_expect_100()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Nothing: the app writes the access line, with the time the function took."""
