@@ -15,18 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from intake_cli.events import http_api_event
 from intake_cli.lambdas import LambdaContext
+from intake_cli.openweb_client import client_assertion, token_request_body
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.template import SamTemplate
 from tests.integration.test_pipeline import depth, queue_url
 from webhook_intake.repository import EventRepository
-from webhook_intake.vendors.openweb.oauth import (
-    ACCESS_TOKEN_AUDIENCE,
-    ACCESS_TOKEN_ISSUER,
-    ASSERTION_TYPE,
-    access_token_key,
-    client_assertion,
-    token_request_body,
-)
+from webhook_intake.vendors.openweb.access_token import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, access_token_key
+from webhook_intake.vendors.openweb.token_endpoint import ASSERTION_TYPE
 from webhook_intake.vendors.openweb.token_handler import TokenSettings, build_handler
 
 if TYPE_CHECKING:

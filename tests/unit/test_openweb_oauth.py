@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import logging
@@ -15,30 +16,31 @@ import jwt
 import pytest
 from aws_lambda_powertools import Logger
 
+from intake_cli.openweb_client import token_request_body
 from webhook_intake.http import Request
 from webhook_intake.ingest.settings import SettingsError
 from webhook_intake.secrets import SecretUnavailableError
-from webhook_intake.vendors.openweb.contract import CONTRACT
-from webhook_intake.vendors.openweb.oauth import (
+from webhook_intake.vendors.openweb.access_token import (
     ACCESS_TOKEN_AUDIENCE,
-    ASSERTION_TYPE,
-    CLOCK_SKEW,
     InvalidAccessTokenError,
-    InvalidClientError,
-    InvalidRequestError,
     OAuthClient,
-    TokenRequest,
-    UnsupportedGrantTypeError,
     access_token_key,
     access_token_valid,
-    client_assertion,
+    verify_access_token,
+)
+from webhook_intake.vendors.openweb.contract import CONTRACT
+from webhook_intake.vendors.openweb.jwt_checks import CLOCK_SKEW
+from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
+from webhook_intake.vendors.openweb.token_endpoint import (
+    ASSERTION_TYPE,
+    InvalidClientError,
+    InvalidRequestError,
+    TokenRequest,
+    UnsupportedGrantTypeError,
     issue_access_token,
     parse_token_request,
-    token_request_body,
-    verify_access_token,
     verify_assertion,
 )
-from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
 from webhook_intake.vendors.openweb.token_handler import TokenSettings
 from webhook_intake.vendors.openweb.token_service import TokenService
 
@@ -82,21 +84,6 @@ def refusal(token: str, now: float = NOW, client: OAuthClient = CLIENT) -> str:
     assert refused.value.status == 401
     assert refused.value.error == "invalid_client"
     return refused.value.description
-
-
-class TestTheClientSide:
-    def test_client_assertion_makes_what_verify_assertion_accepts(self) -> None:
-        # Given an assertion made by the client helper (PyJWT's signing side)
-        token = client_assertion(CLIENT_ID, CURRENT, AUDIENCE, NOW, jti="j-1")
-
-        # When it is verified, then its jti and exp come back
-        verified = verify(token)
-        assert (verified.jti, verified.expires_at, verified.client_id) == ("j-1", int(NOW) + 600, CLIENT_ID)
-        assert jwt.get_unverified_header(token)["alg"] == "HS256"
-
-    def test_token_request_body_is_the_standard_form(self) -> None:
-        parsed = parse_token_request(FORM, token_request_body("a.b.c", client_id=CLIENT_ID, scope="s"))
-        assert parsed == TokenRequest("client_credentials", ASSERTION_TYPE, "a.b.c", CLIENT_ID)
 
 
 class TestTheTimeWindow:
@@ -183,7 +170,7 @@ class TestSignatures:
 
 
 class TestTheSecret:
-    def test_the_secret_layout_is_design_mds(self) -> None:
+    def test_the_secret_layout_client_id_client_secret_audience(self) -> None:
         client = OAuthClient.from_secret({**SECRET, "client_secret": [CURRENT, PREVIOUS]})
         assert client == OAuthClient(CLIENT_ID, (CURRENT, PREVIOUS), (AUDIENCE,))
 
@@ -462,6 +449,28 @@ def test_the_token_function_imports_no_pydantic() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_webhook_ingest_path_imports_the_access_token_check_and_nothing_of_the_token_route() -> None:
+    # Given a fresh interpreter that loads the ingest handler and OpenWeb's contract, as a cold start does
+    code = (
+        "import sys;"
+        "import webhook_intake.ingest.lambda_handler;"
+        "from webhook_intake.registry import vendor;"
+        "vendor('openweb').contract();"
+        "print(sorted(m for m in sys.modules if m.startswith('webhook_intake.vendors.openweb.')))"
+    )
+
+    # When it runs
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+    # Then the Bearer check is loaded, and neither the form parser, the issuing code nor the replay table
+    assert result.returncode == 0, result.stderr
+    assert ast.literal_eval(result.stdout) == [
+        "webhook_intake.vendors.openweb.access_token",
+        "webhook_intake.vendors.openweb.contract",
+        "webhook_intake.vendors.openweb.jwt_checks",
+    ]
 
 
 def test_error_bodies_are_rfc_6749_json() -> None:

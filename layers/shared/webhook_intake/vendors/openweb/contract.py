@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from webhook_intake.auth import bearer_token
 from webhook_intake.http import Response
 from webhook_intake.ingest.contract import HeaderTokenContract, require_id, require_object
-from webhook_intake.vendors.openweb.oauth import access_token_valid
+from webhook_intake.vendors.openweb.access_token import access_token_valid
 
 if TYPE_CHECKING:
     from webhook_intake.http import Request

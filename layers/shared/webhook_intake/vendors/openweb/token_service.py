@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
 from webhook_intake.secrets import SecretUnavailableError
-from webhook_intake.vendors.openweb.oauth import (
+from webhook_intake.vendors.openweb.access_token import OAuthClient
+from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
+from webhook_intake.vendors.openweb.token_endpoint import (
     InvalidClientError,
-    OAuthClient,
     OAuthError,
     issue_access_token,
     parse_token_request,
     verify_assertion,
 )
-from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
     from webhook_intake.http import Request
     from webhook_intake.secrets import SecretStore
-    from webhook_intake.vendors.openweb.oauth import Assertion, TokenRequest
     from webhook_intake.vendors.openweb.replay import UsedAssertions
+    from webhook_intake.vendors.openweb.token_endpoint import Assertion, TokenRequest
 
 # RFC 6749 §5.1: responses carrying (or refusing) tokens are never cached.
 NO_STORE = {"content-type": "application/json;charset=UTF-8", "cache-control": "no-store", "pragma": "no-cache"}
