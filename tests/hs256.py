@@ -46,3 +46,14 @@ def read(token: str, key: bytes | str) -> tuple[dict[str, Any], dict[str, Any]]:
 def access_token_key(client_secret: str) -> bytes:
     """The access-token key as docs/openweb-oauth.md states it: HMAC-SHA256(client_secret, the label)."""
     return hmac.new(client_secret.encode("utf-8"), b"webhook-intake access token v1", hashlib.sha256).digest()
+
+
+def with_raw(claims: dict[str, Any], **raw: str) -> str:
+    """``claims`` as JSON text, with the named claims set to raw JSON text (``exp="Infinity"``)."""
+    kept = json.dumps({name: value for name, value in claims.items() if name not in raw})
+    return kept[:-1] + "".join(f', "{name}": {text}' for name, text in raw.items()) + "}"
+
+
+NOT_A_TIME = ["Infinity", "-Infinity", "NaN", "1e400", "-1e400", "1" + "0" * 400, "-1"]
+"""Time claims no NumericDate check may take: non-finite (Python's json reads the first five),
+a 401-digit integer, and a moment before 1970."""

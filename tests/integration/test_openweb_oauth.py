@@ -18,6 +18,7 @@ from intake_cli.lambdas import LambdaContext
 from intake_cli.openweb_client import client_assertion, token_request_body
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.template import SamTemplate
+from tests import hs256
 from tests.integration.test_pipeline import depth, queue_url
 from webhook_intake.repository import EventRepository
 from webhook_intake.vendors.openweb.access_token import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, access_token_key
@@ -224,6 +225,12 @@ def bad_assertions(secret: dict[str, Any]) -> dict[str, Callable[[], str]]:
         "no exp": lambda: crafted(secret, exp=None),
         "exp as a string": lambda: crafted(secret, exp=str(now + 600)),
         "an access token instead of an assertion": lambda: our_access_token(secret),
+        # Python's json reads these (and so PyJWT does): each once crashed the route with a 500.
+        "iat Infinity": lambda: hs256.sign(hs256.with_raw(claims, iat="Infinity"), secret["client_secret"]),
+        "exp NaN": lambda: hs256.sign(hs256.with_raw(claims, exp="NaN"), secret["client_secret"]),
+        "nbf -Infinity": lambda: hs256.sign(hs256.with_raw(claims, nbf="-Infinity"), secret["client_secret"]),
+        "exp 1e400": lambda: hs256.sign(hs256.with_raw(claims, exp="1e400"), secret["client_secret"]),
+        "exp 10**400": lambda: hs256.sign(hs256.with_raw(claims, exp="1" + "0" * 400), secret["client_secret"]),
     }
 
 
@@ -245,6 +252,11 @@ REASONS = {
     "no exp": "lacks the 'exp' claim",
     "exp as a string": "'exp' must be a number",
     "an access token instead of an assertion": "signature does not verify",
+    "iat Infinity": "'iat' must be a number",
+    "exp NaN": "'exp' must be a number",
+    "nbf -Infinity": "'nbf' must be a number",
+    "exp 1e400": "'exp' must be a number",
+    "exp 10**400": "'exp' must be a number",
 }
 
 
@@ -426,6 +438,11 @@ def other_tokens(secret: dict[str, Any]) -> dict[str, Callable[[], str]]:
         "HS512": lambda: jwt.encode({**claims, "iat": now, "exp": now + 600, "jti": "t"}, key, algorithm="HS512"),
         "alg none": lambda: unsigned({**claims, "iat": now, "exp": now + 600, "jti": "t"}),
         "not a JWT": lambda: "not-a-jwt",
+        "exp Infinity": lambda: hs256.sign(hs256.with_raw({**claims, "iat": now, "jti": "t"}, exp="Infinity"), key),
+        "exp NaN": lambda: hs256.sign(hs256.with_raw({**claims, "iat": now, "jti": "t"}, exp="NaN"), key),
+        "exp 1e400": lambda: hs256.sign(hs256.with_raw({**claims, "iat": now, "jti": "t"}, exp="1e400"), key),
+        "exp 10**400": lambda: our_access_token(secret, exp=10**400),
+        "meant to live two days": lambda: our_access_token(secret, exp=now + 2 * 86_400),
     }
 
 

@@ -6,6 +6,7 @@ import ast
 import io
 import json
 import logging
+import math
 import subprocess
 import sys
 import uuid
@@ -15,13 +16,17 @@ from typing import Any, ClassVar
 import jwt
 import pytest
 from aws_lambda_powertools import Logger
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intake_cli.openweb_client import token_request_body
+from tests import hs256
 from webhook_intake.http import Request
 from webhook_intake.ingest.settings import SettingsError
 from webhook_intake.secrets import SecretUnavailableError
 from webhook_intake.vendors.openweb.access_token import (
     ACCESS_TOKEN_AUDIENCE,
+    MAX_ACCESS_TOKEN_TTL,
     InvalidAccessTokenError,
     OAuthClient,
     access_token_key,
@@ -56,6 +61,19 @@ SECRET = {"tokens": ["header-token"], "client_id": CLIENT_ID, "client_secret": C
 CLIENT = OAuthClient(CLIENT_ID, (CURRENT,), (AUDIENCE,))
 FORM = "application/x-www-form-urlencoded"
 
+# Whatever JSON may hold, numbers first and at their most hostile.
+hostile_numbers = (
+    st.sampled_from([math.inf, -math.inf, math.nan])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers()
+    | st.integers(min_value=10**300, max_value=10**400)
+)
+claim_values = hostile_numbers | st.recursive(
+    st.none() | st.booleans() | hostile_numbers | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
+
 
 def token_request(assertion: str, client_id: str | None = None) -> TokenRequest:
     return TokenRequest("client_credentials", ASSERTION_TYPE, assertion, client_id)
@@ -84,6 +102,130 @@ def refusal(token: str, now: float = NOW, client: OAuthClient = CLIENT) -> str:
     assert refused.value.status == 401
     assert refused.value.error == "invalid_client"
     return refused.value.description
+
+
+# Known answers, computed once outside the code under test (hand-written HMAC, checked with
+# `openssl dgst -sha256 -hmac`): an assertion signed with CURRENT, and an access token signed
+# with HMAC-SHA256(CURRENT, "webhook-intake access token v1").
+KNOWN_ASSERTION = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJpc3MiOiJvcGVud2ViLWNsaWVudCIsInN1YiI6Im9wZW53ZWItY2xpZW50IiwiYXVkIjoid2ViaG9vay1pbnRha2UtdGVzdCIsImlhdCI6MT"
+    "c5MDAwMDAwMCwiZXhwIjoxNzkwMDAwNjAwLCJqdGkiOiJrbm93bi1hbnN3ZXItMSJ9"
+    ".ZmqIeT8wCHXDYu0IC_wrkjnTsOT13ZSTVCdRKWIWoU4"
+)
+KNOWN_ACCESS_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJpc3MiOiJ3ZWJob29rLWludGFrZSIsImF1ZCI6IndlYmhvb2staW50YWtlOm9wZW53ZWIiLCJzdWIiOiJvcGVud2ViLWNsaWVudCIsImlhdC"
+    "I6MTc5MDAwMDAwMCwiZXhwIjoxNzkwMDAzNjAwLCJqdGkiOiJrbm93bi1hbnN3ZXItMiJ9"
+    ".LpMwELZpGy0nw9qRzbAIaF7faA8SICbV8lJsD3vFUB4"
+)
+ASSERTION_CLAIMS = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": AUDIENCE, "iat": int(NOW), "exp": int(NOW) + 600}
+ACCESS_TOKEN_CLAIMS = {
+    "iss": "webhook-intake",
+    "aud": "webhook-intake:openweb",
+    "sub": CLIENT_ID,
+    "iat": int(NOW),
+    "exp": int(NOW) + 3600,
+    "jti": "t",
+}
+
+
+class TestKnownAnswers:
+    def test_a_known_good_assertion_is_accepted(self) -> None:
+        verified = verify(KNOWN_ASSERTION)
+        assert (verified.client_id, verified.jti, verified.expires_at) == (CLIENT_ID, "known-answer-1", 1_790_000_600)
+
+    def test_the_known_assertion_with_one_bit_of_its_signature_changed_is_refused(self) -> None:
+        head, _, signature = KNOWN_ASSERTION.rpartition(".")
+        flipped = hs256.b64url(bytes([hs256.b64url_decode(signature)[0] ^ 1]) + hs256.b64url_decode(signature)[1:])
+        assert "does not verify" in refusal(f"{head}.{flipped}")
+
+    def test_a_known_good_access_token_is_accepted(self) -> None:
+        claims = verify_access_token(KNOWN_ACCESS_TOKEN, CLIENT, NOW)
+        assert (claims["sub"], claims["jti"], claims["exp"]) == (CLIENT_ID, "known-answer-2", 1_790_003_600)
+        assert access_token_valid(KNOWN_ACCESS_TOKEN, SECRET, NOW)
+
+    def test_an_issued_token_is_hs256_under_the_documented_derived_key(self) -> None:
+        token = issue_access_token(CLIENT, NOW + 0.9, ttl=900)
+        header, claims = hs256.read(token.access_token, hs256.access_token_key(CURRENT))
+        assert header["alg"] == "HS256"
+        assert claims == {
+            "iss": "webhook-intake",
+            "aud": "webhook-intake:openweb",
+            "sub": CLIENT_ID,
+            "iat": int(NOW),
+            "exp": int(NOW) + 900,
+            "jti": token.token_id,
+        }
+
+    def test_fractional_seconds_are_numeric_dates_too(self) -> None:
+        token = hs256.sign({**ASSERTION_CLAIMS, "iat": NOW - 0.5, "exp": NOW + 599.5, "jti": "f"}, CURRENT)
+        assert verify(token).expires_at == int(NOW) + 599
+
+
+class TestTimesThatAreNoNumbers:
+    """Python's json (PyJWT's reader) takes Infinity, NaN and 1e400; none of them may crash or pass."""
+
+    @pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+    @pytest.mark.parametrize("raw", hs256.NOT_A_TIME)
+    def test_in_an_assertion_it_is_invalid_client(self, claim: str, raw: str) -> None:
+        token = hs256.sign(hs256.with_raw({**ASSERTION_CLAIMS, "jti": "j"}, **{claim: raw}), CURRENT)
+        assert refusal(token) == f"client assertion '{claim}' must be a number of seconds since the epoch"
+
+    @pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+    @pytest.mark.parametrize("raw", hs256.NOT_A_TIME)
+    def test_in_a_bearer_token_it_is_a_refusal(self, claim: str, raw: str) -> None:
+        token = hs256.sign(hs256.with_raw(ACCESS_TOKEN_CLAIMS, **{claim: raw}), hs256.access_token_key(CURRENT))
+        with pytest.raises(InvalidAccessTokenError, match=f"'{claim}' must be a number of seconds since the epoch"):
+            verify_access_token(token, CLIENT, NOW)
+        delivery = Request("POST", "/webhooks/openweb", "", {"authorization": f"Bearer {token}"}, b"{}", {}, "r", 0)
+        assert not CONTRACT.authenticate(delivery, SECRET, NOW)
+
+    def test_at_the_token_route_it_is_a_401_not_a_500(self) -> None:
+        token = hs256.sign(hs256.with_raw({**ASSERTION_CLAIMS, "jti": "j"}, exp="NaN"), CURRENT)
+        used = FakeUsedAssertions()
+        response = token_service(FakeSecrets([SECRET]), used).handle(post(token_request_body(token)))
+        assert (response.status, response.body) == (
+            401,
+            {
+                "error": "invalid_client",
+                "error_description": "client assertion 'exp' must be a number of seconds since the epoch",
+            },
+        )
+        assert used.used == {}
+
+    @settings(max_examples=300, deadline=None)
+    @given(claim=st.sampled_from(["exp", "iat", "nbf"]), value=claim_values)
+    def test_whatever_a_signed_token_holds_it_is_refused_or_passes_and_only_a_real_number_passes(
+        self, claim: str, value: Any
+    ) -> None:
+        # Given correctly signed tokens whose time claim is any JSON value
+        assertion_token = hs256.sign({**ASSERTION_CLAIMS, "jti": "j", claim: value}, CURRENT)
+        bearer = hs256.sign({**ACCESS_TOKEN_CLAIMS, claim: value}, hs256.access_token_key(CURRENT))
+
+        # When they are checked, then nothing but a refusal is raised
+        try:
+            verify(assertion_token)
+            assertion_passed = True
+        except InvalidClientError:
+            assertion_passed = False
+        bearer_passed = access_token_valid(bearer, SECRET, NOW)
+
+        # ...and a pass means the claim was a finite, non-boolean JSON number
+        finite = (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and math.isfinite(value)
+        )
+        assert finite or not (assertion_passed or bearer_passed)
+
+
+class TestAccessTokenLifetime:
+    def test_a_bearer_token_meant_to_outlive_the_longest_ttl_is_refused(self) -> None:
+        key = hs256.access_token_key(CURRENT)
+        longest = int(NOW) + MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW
+        assert access_token_valid(hs256.sign({**ACCESS_TOKEN_CLAIMS, "exp": longest}, key), SECRET, NOW)
+        too_long = hs256.sign({**ACCESS_TOKEN_CLAIMS, "exp": longest + 1}, key)
+        with pytest.raises(InvalidAccessTokenError, match="more than 86400 s away"):
+            verify_access_token(too_long, CLIENT, NOW)
 
 
 class TestTheTimeWindow:

@@ -23,6 +23,8 @@ ACCESS_TOKEN_ISSUER = "webhook-intake"  # noqa: S105 (a claim value)  # nosec B1
 ACCESS_TOKEN_AUDIENCE = "webhook-intake:openweb"  # noqa: S105 (a claim value)  # nosec B105
 """Our own audience: an access token is never a valid assertion, nor the reverse."""
 ACCESS_TOKEN_KEY_CONTEXT = b"webhook-intake access token v1"
+MAX_ACCESS_TOKEN_TTL = 86_400
+"""The longest ``expires_in`` the token route may be configured with; a token meant to live longer is refused."""
 ACCESS_TOKEN_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti"]
 """Every access token we issue carries all of these."""
 
@@ -80,7 +82,9 @@ def verify_access_token(token: str, client: OAuthClient, now: float) -> dict[str
             subject=client.client_id,
             require=ACCESS_TOKEN_CLAIMS,
         )
-        check_time_window(claims, now, "access token", max_lifetime=None)
+        # Nothing we issue lives longer: a longer-lived token was minted elsewhere with the
+        # client secret, and would outlive the exposure a short TTL is meant to bound.
+        check_time_window(claims, now, "access token", max_lifetime=MAX_ACCESS_TOKEN_TTL)
     except RefusedTokenError as exc:
         raise InvalidAccessTokenError(exc.description) from None
     return claims

@@ -7,6 +7,7 @@ reaches this through the access-token check.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -19,6 +20,8 @@ ALGORITHM = "HS256"
 ALGORITHMS = [ALGORITHM]
 CLOCK_SKEW = 60
 """Seconds an ``iat``/``nbf`` (or a token's lifetime) may run ahead of our clock."""
+LATEST_NUMERIC_DATE = 253_402_300_799
+"""9999-12-31T23:59:59Z: a time claim beyond it (or before 1970) is refused, whatever the claim."""
 
 
 class RefusedTokenError(Exception):
@@ -84,19 +87,27 @@ def _describe(exc: jwt.PyJWTError, what: str) -> str:
 def numeric_date(claims: dict[str, Any], name: str, what: str) -> int:
     """``claims[name]`` as whole seconds since the epoch; raises :class:`RefusedTokenError`."""
     value = claims.get(name)
+    refused = RefusedTokenError(f"{what} '{name}' must be a number of seconds since the epoch")
     # RFC 7519 NumericDate is a JSON number; PyJWT would also take "123" (it calls int()).
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RefusedTokenError(f"{what} '{name}' must be a number of seconds since the epoch")
+        raise refused
+    # Python's json, which PyJWT reads with, takes Infinity, NaN and 1e400 (= inf): int() of
+    # those raises, and NaN compares false with everything, so a window check on it would pass.
+    # So non-finite values never reach a comparison; huge integers are no date either.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise refused
+    if not 0 <= value <= LATEST_NUMERIC_DATE:
+        raise refused
     return int(value)
 
 
-def check_time_window(claims: dict[str, Any], now: float, what: str, max_lifetime: int | None) -> int:
+def check_time_window(claims: dict[str, Any], now: float, what: str, max_lifetime: int) -> int:
     """``exp`` in the future (and at most ``max_lifetime`` away), ``iat``/``nbf`` not ahead; returns ``exp``."""
     expires_at = numeric_date(claims, "exp", what)
     issued_at = numeric_date(claims, "iat", what)
     if expires_at <= now:
         raise RefusedTokenError(f"{what} has expired")
-    if max_lifetime is not None and expires_at > now + max_lifetime + CLOCK_SKEW:
+    if expires_at > now + max_lifetime + CLOCK_SKEW:
         raise RefusedTokenError(f"{what} 'exp' is more than {max_lifetime} s away")
     if issued_at > now + CLOCK_SKEW:
         raise RefusedTokenError(f"{what} 'iat' is in the future")

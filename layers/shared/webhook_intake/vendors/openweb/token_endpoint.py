@@ -37,7 +37,6 @@ MAX_FORM_FIELDS = 32
 DEFAULT_ACCESS_TOKEN_TTL = 3600
 MIN_ACCESS_TOKEN_TTL = 301
 """OpenWeb re-authenticates one minute before ``expires_in`` runs out and wants it over 300 s."""
-MAX_ACCESS_TOKEN_TTL = 86_400
 
 ASSERTION_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti"]
 """An assertion must carry all of these (RFC 7523 §3)."""

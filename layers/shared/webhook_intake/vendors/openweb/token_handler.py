@@ -11,10 +11,10 @@ from aws_lambda_powertools import Logger, Tracer
 from webhook_intake.http import MalformedRequestError, Request
 from webhook_intake.ingest.settings import DEFAULT_SECRET_MAX_AGE, SettingsError, integer, required
 from webhook_intake.secrets import SecretStore
+from webhook_intake.vendors.openweb.access_token import MAX_ACCESS_TOKEN_TTL
 from webhook_intake.vendors.openweb.replay import UsedAssertions
 from webhook_intake.vendors.openweb.token_endpoint import (
     DEFAULT_ACCESS_TOKEN_TTL,
-    MAX_ACCESS_TOKEN_TTL,
     MIN_ACCESS_TOKEN_TTL,
     InvalidRequestError,
 )
