@@ -176,6 +176,15 @@ class TestClientFlow:
         response = ask_token(runtime, token_request_body(crafted(openweb(secrets), aud=token_url)))
         assert response.status == 200, response.body
 
+    def test_an_assertion_without_iat_buys_a_token(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+        # Given an assertion with RFC 7523 §3's required claims and a jti, but no iat
+        assertion = crafted(openweb(secrets), iat=None)
+
+        # When it is exchanged, then it buys a token that delivers
+        response = ask_token(runtime, token_request_body(assertion))
+        assert response.status == 200, response.body
+        assert deliver(runtime, response.json()["access_token"]).status == 200
+
     def test_a_second_client_secret_signs_valid_assertions_during_a_rotation(
         self, runtime: LocalRuntime, secrets: dict[str, Any]
     ) -> None:

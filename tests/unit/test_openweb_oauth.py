@@ -242,6 +242,24 @@ class TestTheTimeWindow:
         assert verify(assertion(iat=int(NOW) + CLOCK_SKEW))
         assert "'iat' is in the future" in refusal(assertion(iat=int(NOW) + CLOCK_SKEW + 1))
 
+    def test_iat_may_be_left_out_as_rfc_7523_allows(self) -> None:
+        # Given an assertion with iss, sub, aud, exp and jti only, signed by hand
+        claims = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": AUDIENCE, "exp": int(NOW) + 600, "jti": "no-iat"}
+        token = hs256.sign(claims, CURRENT)
+
+        # When it is verified, then it is accepted; its exp still bounds its life
+        assert verify(token).jti == "no-iat"
+        assert "more than 600 s away" in refusal(hs256.sign({**claims, "exp": int(NOW) + 3600}, CURRENT))
+
+    def test_an_iat_that_is_there_is_checked(self) -> None:
+        claims = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": AUDIENCE, "exp": int(NOW) + 600, "jti": "j"}
+        assert refusal(hs256.sign(hs256.with_raw(claims, iat="null"), CURRENT)) == (
+            "client assertion 'iat' must be a number of seconds since the epoch"
+        )
+        assert refusal(hs256.sign({**claims, "iat": int(NOW) + CLOCK_SKEW + 1}, CURRENT)) == (
+            "client assertion 'iat' is in the future"
+        )
+
     def test_nbf_is_honoured_when_present(self) -> None:
         assert "not valid yet" in refusal(assertion(nbf=int(NOW) + 120))
 
@@ -266,7 +284,8 @@ class TestTheClaims:
             ({"jti": 7}, "is not valid"),
             ({"iss": None}, "lacks the 'iss' claim"),
             ({"aud": None}, "lacks the 'aud' claim"),
-            ({"iat": None}, "lacks the 'iat' claim"),
+            ({"exp": None}, "lacks the 'exp' claim"),
+            ({"sub": None}, "lacks the 'sub' claim"),
         ],
     )
     def test_a_wrong_or_missing_claim_is_invalid_client(self, claims: dict[str, Any], reason: str) -> None:
@@ -370,6 +389,7 @@ class TestAccessTokens:
             ({"iss": "someone"}, None, "'iss' is not the expected issuer"),
             ({"sub": "someone"}, None, "'sub' is not the client id"),
             ({"jti": None}, None, "lacks the 'jti' claim"),
+            ({"iat": None}, None, "lacks the 'iat' claim"),
             ({}, CURRENT.encode(), "signature does not verify"),
         ],
     )

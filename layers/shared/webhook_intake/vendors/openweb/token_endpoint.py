@@ -38,8 +38,9 @@ DEFAULT_ACCESS_TOKEN_TTL = 3600
 MIN_ACCESS_TOKEN_TTL = 301
 """OpenWeb re-authenticates one minute before ``expires_in`` runs out and wants it over 300 s."""
 
-ASSERTION_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti"]
-"""An assertion must carry all of these (RFC 7523 §3)."""
+ASSERTION_CLAIMS = ["iss", "sub", "aud", "exp", "jti"]
+"""An assertion must carry all of these: RFC 7523 §3's four, and ``jti``, which replays are refused by.
+``iat`` is optional there and here; when present it is checked (``check_time_window``)."""
 
 
 class OAuthError(Exception):
