@@ -19,6 +19,7 @@ from intake_cli.openweb_client import client_assertion, token_request_body
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.template import SamTemplate
 from tests import hs256
+from tests.integration.test_observability import metric_points, total
 from tests.integration.test_pipeline import depth, queue_url
 from webhook_intake.repository import EventRepository
 from webhook_intake.vendors.openweb.access_token import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, access_token_key
@@ -499,6 +500,79 @@ class TestBearerDeliveries:
         # Then the old token gets a 401, and a token bought with the new secret delivers
         assert deliver(runtime, token).status == 401
         assert deliver(runtime, access_token(runtime, crafted(secret, key=NEXT_SECRET))).status == 200
+
+
+# ---------------------------------------------------------------- what on-call sees
+
+
+class TestTokenRouteMetrics:
+    def alarm_dimensions(self) -> list[dict[str, str]]:
+        """The dimensions of every AuthFailures metric the template's alarms watch."""
+        watched = []
+        for resource in SamTemplate().resources.values():
+            if resource["Type"] != "AWS::CloudWatch::Alarm":
+                continue
+            for query in resource["Properties"].get("Metrics", []):
+                metric = query.get("MetricStat", {}).get("Metric", {})
+                if metric.get("MetricName") == "AuthFailures":
+                    watched.append({d["Name"]: d["Value"] for d in metric["Dimensions"]})
+        return watched
+
+    def test_probing_the_token_route_counts_auth_failures_the_alarm_watches(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # Given the stack's token route and a valid assertion, already exchanged once
+        secret = openweb(secrets)
+        used = token_request_body(assertion_for(secret))
+        assert ask_token(runtime, used).status == 200
+        capsys.readouterr()
+
+        # When someone probes it: a forged assertion, a replay, an assertion that is no JWT
+        for body in (token_request_body(crafted(secret, key=OTHER_SECRET)), used, token_request_body("x.y.z")):
+            assert ask_token(runtime, body).status == 401
+
+        # Then each is one AuthFailures, with exactly the dimensions the auth-failure alarm watches
+        points = metric_points(capsys.readouterr().out)
+        failures = [dims for name, dims, _ in points if name == "AuthFailures"]
+        assert failures == [{"vendor": "openweb", "service": "webhook-intake"}] * 3
+        assert failures[0] in self.alarm_dimensions()
+        assert total(points, "AccessTokensIssued") == 0
+
+    def test_a_malformed_request_counts_a_rejection_with_its_reason(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        capsys.readouterr()
+        assert ask_token(runtime, b"grant_type=client_credentials&&x", FORM).status == 400
+        assert ask_token(runtime, token_request_body("a.b.c", grant_type="password")).status == 400
+        points = metric_points(capsys.readouterr().out)
+        assert total(points, "DeliveriesRejected", vendor="openweb", reason="invalid_request") == 1
+        assert total(points, "DeliveriesRejected", vendor="openweb", reason="unsupported_grant_type") == 1
+        assert total(points, "AuthFailures") == 0
+
+    def test_an_event_whose_body_cannot_be_read_is_a_counted_rejection_too(
+        self, runtime: LocalRuntime, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # Given an event whose body is marked base64 but is not
+        event = {**http_api_event("POST", TOKEN_PATH, TOKEN_PATH, FORM, b"x"), "body": "%%%", "isBase64Encoded": True}
+        capsys.readouterr()
+
+        # When the token function gets it
+        result = runtime.functions["OpenWebTokenFunction"].invoke(event)
+
+        # Then it is an RFC 6749 invalid_request, counted like any malformed request
+        assert (result["statusCode"], json.loads(result["body"])["error"]) == (400, "invalid_request")
+        points = metric_points(capsys.readouterr().out)
+        assert total(points, "DeliveriesRejected", vendor="openweb", reason="invalid_request") == 1
+
+    def test_an_issued_token_is_counted(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        capsys.readouterr()
+        assert ask_token(runtime, token_request_body(assertion_for(openweb(secrets)))).status == 200
+        points = metric_points(capsys.readouterr().out)
+        assert [(name, dims) for name, dims, _ in points] == [
+            ("AccessTokensIssued", {"vendor": "openweb", "service": "webhook-intake"})
+        ]
 
 
 # ---------------------------------------------------------------- the template

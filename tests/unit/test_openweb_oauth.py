@@ -21,8 +21,10 @@ from hypothesis import strategies as st
 
 from intake_cli.openweb_client import token_request_body
 from tests import hs256
+from tests.integration.test_observability import metric_points, total
 from webhook_intake.http import Request
 from webhook_intake.ingest.settings import SettingsError
+from webhook_intake.observability import vendor_metrics
 from webhook_intake.secrets import SecretUnavailableError
 from webhook_intake.vendors.openweb.access_token import (
     ACCESS_TOKEN_AUDIENCE,
@@ -480,6 +482,7 @@ def token_service(secrets: FakeSecrets, used: FakeUsedAssertions, log: io.String
         secrets=secrets,  # type: ignore[arg-type]
         used_assertions=used,  # type: ignore[arg-type]
         logger=Logger(service=f"oauth-test-{uuid.uuid4().hex}", logger_handler=handler),
+        metrics=vendor_metrics("openweb"),
         token_url=TOKEN_URL,
         access_token_ttl=900,
         clock=lambda: NOW,
@@ -541,6 +544,76 @@ class TestTokenService:
         assert "token request refused" in lines
         for value in (good, forged, issued.body["access_token"], CURRENT, *good.split("."), *forged.split(".")):
             assert value not in lines
+
+
+class TestTokenRouteMetrics:
+    """Refusals are counted with the ingest functions' names, so the auth-failure alarm sees probing."""
+
+    def points(self, service: TokenService, capsys: pytest.CaptureFixture[str]) -> list[Any]:
+        service.metrics.flush_metrics()
+        return metric_points(capsys.readouterr().out)
+
+    @pytest.mark.parametrize(
+        ("body", "content_type"),
+        [
+            (lambda: token_request_body(assertion(key="forged-secret-0123456789abcdef0123456789")), FORM),
+            (lambda: token_request_body(assertion(aud="elsewhere")), FORM),
+            (lambda: token_request_body(hs256.sign(hs256.with_raw(ASSERTION_CLAIMS, exp="NaN"), CURRENT)), FORM),
+            (lambda: b"grant_type=client_credentials", FORM),
+            (lambda: b"grant_type=client_credentials&client_assertion_type=saml&client_assertion=a", FORM),
+        ],
+        ids=["forged", "wrong aud", "exp NaN", "no client authentication", "another assertion type"],
+    )
+    def test_a_refused_client_authentication_is_an_auth_failure(
+        self, body: Any, content_type: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # Given the token route
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        capsys.readouterr()
+
+        # When a request fails client authentication
+        response = service.handle(post(body(), content_type))
+
+        # Then it is one AuthFailures for openweb, and nothing else
+        assert response.status == 401
+        points = self.points(service, capsys)
+        assert [(name, dims.get("vendor")) for name, dims, _ in points] == [("AuthFailures", "openweb")]
+        assert total(points, "AuthFailures", vendor="openweb") == 1
+
+    def test_a_replay_is_an_auth_failure_too(self, capsys: pytest.CaptureFixture[str]) -> None:
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        body = token_request_body(assertion())
+        service.handle(post(body))
+        service.handle(post(body))
+        points = self.points(service, capsys)
+        assert total(points, "AuthFailures", vendor="openweb") == 1
+        assert total(points, "AccessTokensIssued", vendor="openweb") == 1
+
+    @pytest.mark.parametrize(
+        ("body", "content_type", "reason"),
+        [
+            (b'{"grant_type":"client_credentials"}', "application/json", "invalid_request"),
+            (b"grant_type=client_credentials&client_assertion=a.b.c", FORM, "invalid_request"),
+            (b"a=" + b"x" * 20_000, FORM, "invalid_request"),
+            (b"grant_type=password", FORM, "unsupported_grant_type"),
+        ],
+    )
+    def test_a_malformed_request_is_a_rejection_with_its_reason(
+        self, body: bytes, content_type: str, reason: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        capsys.readouterr()
+        assert service.handle(post(body, content_type)).status == 400
+        points = self.points(service, capsys)
+        assert [(name, dims.get("reason")) for name, dims, _ in points] == [("DeliveriesRejected", reason)]
+        assert total(points, "DeliveriesRejected", vendor="openweb", reason=reason) == 1
+
+    def test_an_issued_token_is_counted_and_is_no_failure(self, capsys: pytest.CaptureFixture[str]) -> None:
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        capsys.readouterr()
+        assert service.handle(post(token_request_body(KNOWN_ASSERTION))).status == 200
+        points = self.points(service, capsys)
+        assert [(name, dims.get("vendor")) for name, dims, _ in points] == [("AccessTokensIssued", "openweb")]
 
 
 class TestSettings:
