@@ -23,15 +23,15 @@ from webhook_intake.registry import vendors
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from webhook_intake.consumer.normalizing import Normalized
+    from webhook_intake.consumer.normalizing import Normalized, VendorNormalizer
 
 VENDORS_DIR_PARTS = ("layers", "shared", "webhook_intake", "vendors")
 
 
 def normalized_sample(vendor_key: str, sample: Path) -> Normalized:
     """A sample run through its vendor's normalizer, as the consumer would on the sample delivery."""
-    spec = vendors()[vendor_key]
-    return spec.normalizer().normalize(sample.read_text(encoding="utf-8"), sample_delivery(vendor_key, sample))
+    normalizer: VendorNormalizer = vendors()[vendor_key].normalizer()
+    return normalizer.normalize(sample.read_text(encoding="utf-8"), sample_delivery(vendor_key, sample))
 
 
 def expected_document(vendor_key: str, sample: Path) -> dict[str, Any]:

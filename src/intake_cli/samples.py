@@ -34,7 +34,7 @@ class OutgoingRequest:
 
 
 def load_secrets(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """The secrets file: one object per vendor key, in the layout of DESIGN.md."""
+    """The secrets file: one object per vendor key, each in the layout of that vendor's Secrets Manager secret."""
     path = path or DEV_SECRETS
     try:
         document = json.loads(path.read_text(encoding="utf-8"))

@@ -43,7 +43,7 @@ def vendor_secret(target: Target, vendor: str, secrets_file: Path | None = None)
     try:
         secret = json.loads(text or "")
     except ValueError:
-        raise IntakeError(f"secret {secret_id} is not JSON: set it as DESIGN.md's secret layout shows") from None
+        raise IntakeError(f"secret {secret_id} is not JSON: see README.md, 'Configure each vendor's secret'") from None
     if not isinstance(secret, dict):
         raise IntakeError(f"secret {secret_id} is not a JSON object")
     return secret
@@ -79,7 +79,7 @@ def _headers(headers: Any) -> dict[str, str]:
 
 def openweb_access_token(target: Target, secret: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -> str:
     """What OpenWeb does in ``client_secret_jwt`` mode: sign an assertion, buy an access token."""
-    from webhook_intake.vendors.openweb.oauth import client_assertion, token_request_body
+    from intake_cli.openweb_client import client_assertion, token_request_body
 
     client_id = secret.get("client_id")
     client_secrets = secret_list(secret.get("client_secret"))

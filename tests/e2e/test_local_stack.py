@@ -18,7 +18,7 @@ import pytest
 from intake_cli.samples import load_secrets, sample_files, sample_request
 from intake_cli.sending import post
 from tests.e2e.stack import expected_event_ids, run_cli, start_served_stack
-from tests.integration.test_pipeline import SUCCESS
+from tests.helpers import SUCCESS
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:

@@ -96,7 +96,7 @@ def test_a_comments_current_state_and_the_events_behind_it(loaded: LocalRuntime,
     state = reader(loaded).state("fastcomments", "nK3vQ8zTfR")
     assert state is not None
     assert (state.status, state.deleted) == ("deleted", True)
-    assert [event["source_type"] for event in state.events][0] == "comment-deleted"
+    assert state.events[0]["source_type"] == "comment-deleted"
     assert state.text is not None
     assert reader(loaded).state("openweb", "nK3vQ8zTfR") is None
 

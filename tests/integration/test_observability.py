@@ -9,43 +9,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from intake_cli.samples import build_request, sample_files
-from tests.helpers import notifications_body, send, send_body
+from tests.helpers import metric_points, notifications_body, send, send_body, total
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from intake_cli.runtime import LocalRuntime
-
-
-def emf_records(text: str) -> list[dict[str, Any]]:
-    """Every CloudWatch embedded-metric-format record printed."""
-    records = []
-    for line in text.splitlines():
-        if line.startswith("{") and '"_aws"' in line:
-            records.append(json.loads(line))
-    return records
-
-
-def metric_points(text: str) -> list[tuple[str, dict[str, str], Any]]:
-    """(metric name, dimensions, value) for every metric in every EMF record."""
-    points = []
-    for record in emf_records(text):
-        (directive,) = record["_aws"]["CloudWatchMetrics"]
-        assert directive["Namespace"] == "WebhookIntake"
-        dimension_names = [name for group in directive["Dimensions"] for name in group]
-        dimensions = {name: record[name] for name in dimension_names}
-        for metric in directive["Metrics"]:
-            points.append((metric["Name"], dimensions, record[metric["Name"]]))
-    return points
-
-
-def total(points: list[tuple[str, dict[str, str], Any]], name: str, **dimensions: str) -> float:
-    found = 0.0
-    for metric, dims, value in points:
-        if metric == name and all(dims.get(k) == v for k, v in dimensions.items()):
-            found += sum(value) if isinstance(value, list) else value
-    return found
 
 
 def test_an_accepted_delivery_counts_received_enqueued_stored_and_lag(

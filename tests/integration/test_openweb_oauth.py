@@ -15,17 +15,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from intake_cli.events import http_api_event
 from intake_cli.lambdas import LambdaContext
+from intake_cli.openweb_client import client_assertion, token_request_body
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.template import SamTemplate
-from tests.helpers import depth, queue_url, reader
-from webhook_intake.vendors.openweb.oauth import (
-    ACCESS_TOKEN_AUDIENCE,
-    ACCESS_TOKEN_ISSUER,
-    ASSERTION_TYPE,
-    access_token_key,
-    client_assertion,
-    token_request_body,
-)
+from tests import hs256
+from tests.helpers import depth, metric_points, queue_url, reader, total
+from webhook_intake.vendors.openweb.access_token import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, access_token_key
+from webhook_intake.vendors.openweb.token_endpoint import ASSERTION_TYPE
 from webhook_intake.vendors.openweb.token_handler import TokenSettings, build_handler
 
 if TYPE_CHECKING:
@@ -179,6 +175,15 @@ class TestClientFlow:
         response = ask_token(runtime, token_request_body(crafted(openweb(secrets), aud=token_url)))
         assert response.status == 200, response.body
 
+    def test_an_assertion_without_iat_buys_a_token(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+        # Given an assertion with RFC 7523 §3's required claims and a jti, but no iat
+        assertion = crafted(openweb(secrets), iat=None)
+
+        # When it is exchanged, then it buys a token that delivers
+        response = ask_token(runtime, token_request_body(assertion))
+        assert response.status == 200, response.body
+        assert deliver(runtime, response.json()["access_token"]).status == 200
+
     def test_a_second_client_secret_signs_valid_assertions_during_a_rotation(
         self, runtime: LocalRuntime, secrets: dict[str, Any]
     ) -> None:
@@ -228,6 +233,12 @@ def bad_assertions(secret: dict[str, Any]) -> dict[str, Callable[[], str]]:
         "no exp": lambda: crafted(secret, exp=None),
         "exp as a string": lambda: crafted(secret, exp=str(now + 600)),
         "an access token instead of an assertion": lambda: our_access_token(secret),
+        # Python's json reads these (and so PyJWT does): each once crashed the route with a 500.
+        "iat Infinity": lambda: hs256.sign(hs256.with_raw(claims, iat="Infinity"), secret["client_secret"]),
+        "exp NaN": lambda: hs256.sign(hs256.with_raw(claims, exp="NaN"), secret["client_secret"]),
+        "nbf -Infinity": lambda: hs256.sign(hs256.with_raw(claims, nbf="-Infinity"), secret["client_secret"]),
+        "exp 1e400": lambda: hs256.sign(hs256.with_raw(claims, exp="1e400"), secret["client_secret"]),
+        "exp 10**400": lambda: hs256.sign(hs256.with_raw(claims, exp="1" + "0" * 400), secret["client_secret"]),
     }
 
 
@@ -249,6 +260,11 @@ REASONS = {
     "no exp": "lacks the 'exp' claim",
     "exp as a string": "'exp' must be a number",
     "an access token instead of an assertion": "signature does not verify",
+    "iat Infinity": "'iat' must be a number",
+    "exp NaN": "'exp' must be a number",
+    "nbf -Infinity": "'nbf' must be a number",
+    "exp 1e400": "'exp' must be a number",
+    "exp 10**400": "'exp' must be a number",
 }
 
 
@@ -430,6 +446,11 @@ def other_tokens(secret: dict[str, Any]) -> dict[str, Callable[[], str]]:
         "HS512": lambda: jwt.encode({**claims, "iat": now, "exp": now + 600, "jti": "t"}, key, algorithm="HS512"),
         "alg none": lambda: unsigned({**claims, "iat": now, "exp": now + 600, "jti": "t"}),
         "not a JWT": lambda: "not-a-jwt",
+        "exp Infinity": lambda: hs256.sign(hs256.with_raw({**claims, "iat": now, "jti": "t"}, exp="Infinity"), key),
+        "exp NaN": lambda: hs256.sign(hs256.with_raw({**claims, "iat": now, "jti": "t"}, exp="NaN"), key),
+        "exp 1e400": lambda: hs256.sign(hs256.with_raw({**claims, "iat": now, "jti": "t"}, exp="1e400"), key),
+        "exp 10**400": lambda: our_access_token(secret, exp=10**400),
+        "meant to live two days": lambda: our_access_token(secret, exp=now + 2 * 86_400),
     }
 
 
@@ -477,6 +498,79 @@ class TestBearerDeliveries:
         # Then the old token gets a 401, and a token bought with the new secret delivers
         assert deliver(runtime, token).status == 401
         assert deliver(runtime, access_token(runtime, crafted(secret, key=NEXT_SECRET))).status == 200
+
+
+# ---------------------------------------------------------------- what on-call sees
+
+
+class TestTokenRouteMetrics:
+    def alarm_dimensions(self) -> list[dict[str, str]]:
+        """The dimensions of every AuthFailures metric the template's alarms watch."""
+        watched = []
+        for resource in SamTemplate().resources.values():
+            if resource["Type"] != "AWS::CloudWatch::Alarm":
+                continue
+            for query in resource["Properties"].get("Metrics", []):
+                metric = query.get("MetricStat", {}).get("Metric", {})
+                if metric.get("MetricName") == "AuthFailures":
+                    watched.append({d["Name"]: d["Value"] for d in metric["Dimensions"]})
+        return watched
+
+    def test_probing_the_token_route_counts_auth_failures_the_alarm_watches(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # Given the stack's token route and a valid assertion, already exchanged once
+        secret = openweb(secrets)
+        used = token_request_body(assertion_for(secret))
+        assert ask_token(runtime, used).status == 200
+        capsys.readouterr()
+
+        # When someone probes it: a forged assertion, a replay, an assertion that is no JWT
+        for body in (token_request_body(crafted(secret, key=OTHER_SECRET)), used, token_request_body("x.y.z")):
+            assert ask_token(runtime, body).status == 401
+
+        # Then each is one AuthFailures, with exactly the dimensions the auth-failure alarm watches
+        points = metric_points(capsys.readouterr().out)
+        failures = [dims for name, dims, _ in points if name == "AuthFailures"]
+        assert failures == [{"vendor": "openweb", "service": "webhook-intake"}] * 3
+        assert failures[0] in self.alarm_dimensions()
+        assert total(points, "AccessTokensIssued") == 0
+
+    def test_a_malformed_request_counts_a_rejection_with_its_reason(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        capsys.readouterr()
+        assert ask_token(runtime, b"grant_type=client_credentials&&x", FORM).status == 400
+        assert ask_token(runtime, token_request_body("a.b.c", grant_type="password")).status == 400
+        points = metric_points(capsys.readouterr().out)
+        assert total(points, "DeliveriesRejected", vendor="openweb", reason="invalid_request") == 1
+        assert total(points, "DeliveriesRejected", vendor="openweb", reason="unsupported_grant_type") == 1
+        assert total(points, "AuthFailures") == 0
+
+    def test_an_event_whose_body_cannot_be_read_is_a_counted_rejection_too(
+        self, runtime: LocalRuntime, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # Given an event whose body is marked base64 but is not
+        event = {**http_api_event("POST", TOKEN_PATH, TOKEN_PATH, FORM, b"x"), "body": "%%%", "isBase64Encoded": True}
+        capsys.readouterr()
+
+        # When the token function gets it
+        result = runtime.functions["OpenWebTokenFunction"].invoke(event)
+
+        # Then it is an RFC 6749 invalid_request, counted like any malformed request
+        assert (result["statusCode"], json.loads(result["body"])["error"]) == (400, "invalid_request")
+        points = metric_points(capsys.readouterr().out)
+        assert total(points, "DeliveriesRejected", vendor="openweb", reason="invalid_request") == 1
+
+    def test_an_issued_token_is_counted(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        capsys.readouterr()
+        assert ask_token(runtime, token_request_body(assertion_for(openweb(secrets)))).status == 200
+        points = metric_points(capsys.readouterr().out)
+        assert [(name, dims) for name, dims, _ in points] == [
+            ("AccessTokensIssued", {"vendor": "openweb", "service": "webhook-intake"})
+        ]
 
 
 # ---------------------------------------------------------------- the template

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import logging
+import math
 import subprocess
 import sys
 import uuid
@@ -14,31 +16,38 @@ from typing import Any, ClassVar
 import jwt
 import pytest
 from aws_lambda_powertools import Logger
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from intake_cli.openweb_client import token_request_body
+from tests import hs256
+from tests.helpers import metric_points, total
 from webhook_intake.http import Request
 from webhook_intake.ingest.settings import SettingsError
+from webhook_intake.observability import vendor_metrics
 from webhook_intake.secrets import SecretUnavailableError
-from webhook_intake.vendors.openweb.contract import CONTRACT
-from webhook_intake.vendors.openweb.oauth import (
+from webhook_intake.vendors.openweb.access_token import (
     ACCESS_TOKEN_AUDIENCE,
-    ASSERTION_TYPE,
-    CLOCK_SKEW,
+    MAX_ACCESS_TOKEN_TTL,
     InvalidAccessTokenError,
-    InvalidClientError,
-    InvalidRequestError,
     OAuthClient,
-    TokenRequest,
-    UnsupportedGrantTypeError,
     access_token_key,
     access_token_valid,
-    client_assertion,
+    verify_access_token,
+)
+from webhook_intake.vendors.openweb.contract import CONTRACT
+from webhook_intake.vendors.openweb.jwt_checks import CLOCK_SKEW
+from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
+from webhook_intake.vendors.openweb.token_endpoint import (
+    ASSERTION_TYPE,
+    InvalidClientError,
+    InvalidRequestError,
+    TokenRequest,
+    UnsupportedGrantTypeError,
     issue_access_token,
     parse_token_request,
-    token_request_body,
-    verify_access_token,
     verify_assertion,
 )
-from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
 from webhook_intake.vendors.openweb.token_handler import TokenSettings
 from webhook_intake.vendors.openweb.token_service import TokenService
 
@@ -53,6 +62,19 @@ TOKEN_URL = "https://api.example.com/oauth/openweb/token"
 SECRET = {"tokens": ["header-token"], "client_id": CLIENT_ID, "client_secret": CURRENT, "audience": AUDIENCE}
 CLIENT = OAuthClient(CLIENT_ID, (CURRENT,), (AUDIENCE,))
 FORM = "application/x-www-form-urlencoded"
+
+# Whatever JSON may hold, numbers first and at their most hostile.
+hostile_numbers = (
+    st.sampled_from([math.inf, -math.inf, math.nan])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers()
+    | st.integers(min_value=10**300, max_value=10**400)
+)
+claim_values = hostile_numbers | st.recursive(
+    st.none() | st.booleans() | hostile_numbers | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=6,
+)
 
 
 def token_request(assertion: str, client_id: str | None = None) -> TokenRequest:
@@ -84,19 +106,128 @@ def refusal(token: str, now: float = NOW, client: OAuthClient = CLIENT) -> str:
     return refused.value.description
 
 
-class TestTheClientSide:
-    def test_client_assertion_makes_what_verify_assertion_accepts(self) -> None:
-        # Given an assertion made by the client helper (PyJWT's signing side)
-        token = client_assertion(CLIENT_ID, CURRENT, AUDIENCE, NOW, jti="j-1")
+# Known answers, computed once outside the code under test (hand-written HMAC, checked with
+# `openssl dgst -sha256 -hmac`): an assertion signed with CURRENT, and an access token signed
+# with HMAC-SHA256(CURRENT, "webhook-intake access token v1").
+KNOWN_ASSERTION = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJpc3MiOiJvcGVud2ViLWNsaWVudCIsInN1YiI6Im9wZW53ZWItY2xpZW50IiwiYXVkIjoid2ViaG9vay1pbnRha2UtdGVzdCIsImlhdCI6MT"
+    "c5MDAwMDAwMCwiZXhwIjoxNzkwMDAwNjAwLCJqdGkiOiJrbm93bi1hbnN3ZXItMSJ9"
+    ".ZmqIeT8wCHXDYu0IC_wrkjnTsOT13ZSTVCdRKWIWoU4"
+)
+KNOWN_ACCESS_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJpc3MiOiJ3ZWJob29rLWludGFrZSIsImF1ZCI6IndlYmhvb2staW50YWtlOm9wZW53ZWIiLCJzdWIiOiJvcGVud2ViLWNsaWVudCIsImlhdC"
+    "I6MTc5MDAwMDAwMCwiZXhwIjoxNzkwMDAzNjAwLCJqdGkiOiJrbm93bi1hbnN3ZXItMiJ9"
+    ".LpMwELZpGy0nw9qRzbAIaF7faA8SICbV8lJsD3vFUB4"
+)
+ASSERTION_CLAIMS = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": AUDIENCE, "iat": int(NOW), "exp": int(NOW) + 600}
+ACCESS_TOKEN_CLAIMS = {
+    "iss": "webhook-intake",
+    "aud": "webhook-intake:openweb",
+    "sub": CLIENT_ID,
+    "iat": int(NOW),
+    "exp": int(NOW) + 3600,
+    "jti": "t",
+}
 
-        # When it is verified, then its jti and exp come back
-        verified = verify(token)
-        assert (verified.jti, verified.expires_at, verified.client_id) == ("j-1", int(NOW) + 600, CLIENT_ID)
-        assert jwt.get_unverified_header(token)["alg"] == "HS256"
 
-    def test_token_request_body_is_the_standard_form(self) -> None:
-        parsed = parse_token_request(FORM, token_request_body("a.b.c", client_id=CLIENT_ID, scope="s"))
-        assert parsed == TokenRequest("client_credentials", ASSERTION_TYPE, "a.b.c", CLIENT_ID)
+class TestKnownAnswers:
+    def test_a_known_good_assertion_is_accepted(self) -> None:
+        verified = verify(KNOWN_ASSERTION)
+        assert (verified.client_id, verified.jti, verified.expires_at) == (CLIENT_ID, "known-answer-1", 1_790_000_600)
+
+    def test_the_known_assertion_with_one_bit_of_its_signature_changed_is_refused(self) -> None:
+        head, _, signature = KNOWN_ASSERTION.rpartition(".")
+        flipped = hs256.b64url(bytes([hs256.b64url_decode(signature)[0] ^ 1]) + hs256.b64url_decode(signature)[1:])
+        assert "does not verify" in refusal(f"{head}.{flipped}")
+
+    def test_a_known_good_access_token_is_accepted(self) -> None:
+        claims = verify_access_token(KNOWN_ACCESS_TOKEN, CLIENT, NOW)
+        assert (claims["sub"], claims["jti"], claims["exp"]) == (CLIENT_ID, "known-answer-2", 1_790_003_600)
+        assert access_token_valid(KNOWN_ACCESS_TOKEN, SECRET, NOW)
+
+    def test_an_issued_token_is_hs256_under_the_documented_derived_key(self) -> None:
+        token = issue_access_token(CLIENT, NOW + 0.9, ttl=900)
+        header, claims = hs256.read(token.access_token, hs256.access_token_key(CURRENT))
+        assert header["alg"] == "HS256"
+        assert claims == {
+            "iss": "webhook-intake",
+            "aud": "webhook-intake:openweb",
+            "sub": CLIENT_ID,
+            "iat": int(NOW),
+            "exp": int(NOW) + 900,
+            "jti": token.token_id,
+        }
+
+    def test_fractional_seconds_are_numeric_dates_too(self) -> None:
+        token = hs256.sign({**ASSERTION_CLAIMS, "iat": NOW - 0.5, "exp": NOW + 599.5, "jti": "f"}, CURRENT)
+        assert verify(token).expires_at == int(NOW) + 599
+
+
+class TestTimesThatAreNoNumbers:
+    """Python's json (PyJWT's reader) takes Infinity, NaN and 1e400; none of them may crash or pass."""
+
+    @pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+    @pytest.mark.parametrize("raw", hs256.NOT_A_TIME)
+    def test_in_an_assertion_it_is_invalid_client(self, claim: str, raw: str) -> None:
+        token = hs256.sign(hs256.with_raw({**ASSERTION_CLAIMS, "jti": "j"}, **{claim: raw}), CURRENT)
+        assert refusal(token) == f"client assertion '{claim}' must be a number of seconds since the epoch"
+
+    @pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+    @pytest.mark.parametrize("raw", hs256.NOT_A_TIME)
+    def test_in_a_bearer_token_it_is_a_refusal(self, claim: str, raw: str) -> None:
+        token = hs256.sign(hs256.with_raw(ACCESS_TOKEN_CLAIMS, **{claim: raw}), hs256.access_token_key(CURRENT))
+        with pytest.raises(InvalidAccessTokenError, match=f"'{claim}' must be a number of seconds since the epoch"):
+            verify_access_token(token, CLIENT, NOW)
+        delivery = Request("POST", "/webhooks/openweb", "", {"authorization": f"Bearer {token}"}, b"{}", {}, "r", 0)
+        assert not CONTRACT.authenticate(delivery, SECRET, NOW)
+
+    def test_at_the_token_route_it_is_a_401_not_a_500(self) -> None:
+        token = hs256.sign(hs256.with_raw({**ASSERTION_CLAIMS, "jti": "j"}, exp="NaN"), CURRENT)
+        used = FakeUsedAssertions()
+        response = token_service(FakeSecrets([SECRET]), used).handle(post(token_request_body(token)))
+        assert (response.status, response.body) == (
+            401,
+            {
+                "error": "invalid_client",
+                "error_description": "client assertion 'exp' must be a number of seconds since the epoch",
+            },
+        )
+        assert used.used == {}
+
+    @settings(max_examples=300, deadline=None)
+    @given(claim=st.sampled_from(["exp", "iat", "nbf"]), value=claim_values)
+    def test_whatever_a_signed_token_holds_it_is_refused_or_passes_and_only_a_real_number_passes(
+        self, claim: str, value: Any
+    ) -> None:
+        # Given correctly signed tokens whose time claim is any JSON value
+        assertion_token = hs256.sign({**ASSERTION_CLAIMS, "jti": "j", claim: value}, CURRENT)
+        bearer = hs256.sign({**ACCESS_TOKEN_CLAIMS, claim: value}, hs256.access_token_key(CURRENT))
+
+        # When they are checked, then nothing but a refusal is raised
+        try:
+            verify(assertion_token)
+            assertion_passed = True
+        except InvalidClientError:
+            assertion_passed = False
+        bearer_passed = access_token_valid(bearer, SECRET, NOW)
+
+        # ...and a pass means the claim was a finite, non-boolean JSON number
+        finite = (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and math.isfinite(value)
+        )
+        assert finite or not (assertion_passed or bearer_passed)
+
+
+class TestAccessTokenLifetime:
+    def test_a_bearer_token_meant_to_outlive_the_longest_ttl_is_refused(self) -> None:
+        key = hs256.access_token_key(CURRENT)
+        longest = int(NOW) + MAX_ACCESS_TOKEN_TTL + CLOCK_SKEW
+        assert access_token_valid(hs256.sign({**ACCESS_TOKEN_CLAIMS, "exp": longest}, key), SECRET, NOW)
+        too_long = hs256.sign({**ACCESS_TOKEN_CLAIMS, "exp": longest + 1}, key)
+        with pytest.raises(InvalidAccessTokenError, match="more than 86400 s away"):
+            verify_access_token(too_long, CLIENT, NOW)
 
 
 class TestTheTimeWindow:
@@ -112,6 +243,24 @@ class TestTheTimeWindow:
     def test_iat_may_run_ahead_by_the_skew_only(self) -> None:
         assert verify(assertion(iat=int(NOW) + CLOCK_SKEW))
         assert "'iat' is in the future" in refusal(assertion(iat=int(NOW) + CLOCK_SKEW + 1))
+
+    def test_iat_may_be_left_out_as_rfc_7523_allows(self) -> None:
+        # Given an assertion with iss, sub, aud, exp and jti only, signed by hand
+        claims = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": AUDIENCE, "exp": int(NOW) + 600, "jti": "no-iat"}
+        token = hs256.sign(claims, CURRENT)
+
+        # When it is verified, then it is accepted; its exp still bounds its life
+        assert verify(token).jti == "no-iat"
+        assert "more than 600 s away" in refusal(hs256.sign({**claims, "exp": int(NOW) + 3600}, CURRENT))
+
+    def test_an_iat_that_is_there_is_checked(self) -> None:
+        claims = {"iss": CLIENT_ID, "sub": CLIENT_ID, "aud": AUDIENCE, "exp": int(NOW) + 600, "jti": "j"}
+        assert refusal(hs256.sign(hs256.with_raw(claims, iat="null"), CURRENT)) == (
+            "client assertion 'iat' must be a number of seconds since the epoch"
+        )
+        assert refusal(hs256.sign({**claims, "iat": int(NOW) + CLOCK_SKEW + 1}, CURRENT)) == (
+            "client assertion 'iat' is in the future"
+        )
 
     def test_nbf_is_honoured_when_present(self) -> None:
         assert "not valid yet" in refusal(assertion(nbf=int(NOW) + 120))
@@ -137,7 +286,8 @@ class TestTheClaims:
             ({"jti": 7}, "is not valid"),
             ({"iss": None}, "lacks the 'iss' claim"),
             ({"aud": None}, "lacks the 'aud' claim"),
-            ({"iat": None}, "lacks the 'iat' claim"),
+            ({"exp": None}, "lacks the 'exp' claim"),
+            ({"sub": None}, "lacks the 'sub' claim"),
         ],
     )
     def test_a_wrong_or_missing_claim_is_invalid_client(self, claims: dict[str, Any], reason: str) -> None:
@@ -183,7 +333,7 @@ class TestSignatures:
 
 
 class TestTheSecret:
-    def test_the_secret_layout_is_design_mds(self) -> None:
+    def test_the_secret_layout_client_id_client_secret_audience(self) -> None:
         client = OAuthClient.from_secret({**SECRET, "client_secret": [CURRENT, PREVIOUS]})
         assert client == OAuthClient(CLIENT_ID, (CURRENT, PREVIOUS), (AUDIENCE,))
 
@@ -241,6 +391,7 @@ class TestAccessTokens:
             ({"iss": "someone"}, None, "'iss' is not the expected issuer"),
             ({"sub": "someone"}, None, "'sub' is not the client id"),
             ({"jti": None}, None, "lacks the 'jti' claim"),
+            ({"iat": None}, None, "lacks the 'iat' claim"),
             ({}, CURRENT.encode(), "signature does not verify"),
         ],
     )
@@ -331,6 +482,7 @@ def token_service(secrets: FakeSecrets, used: FakeUsedAssertions, log: io.String
         secrets=secrets,  # type: ignore[arg-type]
         used_assertions=used,  # type: ignore[arg-type]
         logger=Logger(service=f"oauth-test-{uuid.uuid4().hex}", logger_handler=handler),
+        metrics=vendor_metrics("openweb"),
         token_url=TOKEN_URL,
         access_token_ttl=900,
         clock=lambda: NOW,
@@ -392,6 +544,76 @@ class TestTokenService:
         assert "token request refused" in lines
         for value in (good, forged, issued.body["access_token"], CURRENT, *good.split("."), *forged.split(".")):
             assert value not in lines
+
+
+class TestTokenRouteMetrics:
+    """Refusals are counted with the ingest functions' names, so the auth-failure alarm sees probing."""
+
+    def points(self, service: TokenService, capsys: pytest.CaptureFixture[str]) -> list[Any]:
+        service.metrics.flush_metrics()
+        return metric_points(capsys.readouterr().out)
+
+    @pytest.mark.parametrize(
+        ("body", "content_type"),
+        [
+            (lambda: token_request_body(assertion(key="forged-secret-0123456789abcdef0123456789")), FORM),
+            (lambda: token_request_body(assertion(aud="elsewhere")), FORM),
+            (lambda: token_request_body(hs256.sign(hs256.with_raw(ASSERTION_CLAIMS, exp="NaN"), CURRENT)), FORM),
+            (lambda: b"grant_type=client_credentials", FORM),
+            (lambda: b"grant_type=client_credentials&client_assertion_type=saml&client_assertion=a", FORM),
+        ],
+        ids=["forged", "wrong aud", "exp NaN", "no client authentication", "another assertion type"],
+    )
+    def test_a_refused_client_authentication_is_an_auth_failure(
+        self, body: Any, content_type: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # Given the token route
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        capsys.readouterr()
+
+        # When a request fails client authentication
+        response = service.handle(post(body(), content_type))
+
+        # Then it is one AuthFailures for openweb, and nothing else
+        assert response.status == 401
+        points = self.points(service, capsys)
+        assert [(name, dims.get("vendor")) for name, dims, _ in points] == [("AuthFailures", "openweb")]
+        assert total(points, "AuthFailures", vendor="openweb") == 1
+
+    def test_a_replay_is_an_auth_failure_too(self, capsys: pytest.CaptureFixture[str]) -> None:
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        body = token_request_body(assertion())
+        service.handle(post(body))
+        service.handle(post(body))
+        points = self.points(service, capsys)
+        assert total(points, "AuthFailures", vendor="openweb") == 1
+        assert total(points, "AccessTokensIssued", vendor="openweb") == 1
+
+    @pytest.mark.parametrize(
+        ("body", "content_type", "reason"),
+        [
+            (b'{"grant_type":"client_credentials"}', "application/json", "invalid_request"),
+            (b"grant_type=client_credentials&client_assertion=a.b.c", FORM, "invalid_request"),
+            (b"a=" + b"x" * 20_000, FORM, "invalid_request"),
+            (b"grant_type=password", FORM, "unsupported_grant_type"),
+        ],
+    )
+    def test_a_malformed_request_is_a_rejection_with_its_reason(
+        self, body: bytes, content_type: str, reason: str, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        capsys.readouterr()
+        assert service.handle(post(body, content_type)).status == 400
+        points = self.points(service, capsys)
+        assert [(name, dims.get("reason")) for name, dims, _ in points] == [("DeliveriesRejected", reason)]
+        assert total(points, "DeliveriesRejected", vendor="openweb", reason=reason) == 1
+
+    def test_an_issued_token_is_counted_and_is_no_failure(self, capsys: pytest.CaptureFixture[str]) -> None:
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        capsys.readouterr()
+        assert service.handle(post(token_request_body(KNOWN_ASSERTION))).status == 200
+        points = self.points(service, capsys)
+        assert [(name, dims.get("vendor")) for name, dims, _ in points] == [("AccessTokensIssued", "openweb")]
 
 
 class TestSettings:
@@ -462,6 +684,28 @@ def test_the_token_function_imports_no_pydantic() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_webhook_ingest_path_imports_the_access_token_check_and_nothing_of_the_token_route() -> None:
+    # Given a fresh interpreter that loads the ingest handler and OpenWeb's contract, as a cold start does
+    code = (
+        "import sys;"
+        "import webhook_intake.ingest.lambda_handler;"
+        "from webhook_intake.registry import vendor;"
+        "vendor('openweb').contract();"
+        "print(sorted(m for m in sys.modules if m.startswith('webhook_intake.vendors.openweb.')))"
+    )
+
+    # When it runs
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+    # Then the Bearer check is loaded, and neither the form parser, the issuing code nor the replay table
+    assert result.returncode == 0, result.stderr
+    assert ast.literal_eval(result.stdout) == [
+        "webhook_intake.vendors.openweb.access_token",
+        "webhook_intake.vendors.openweb.contract",
+        "webhook_intake.vendors.openweb.jwt_checks",
+    ]
 
 
 def test_error_bodies_are_rfc_6749_json() -> None:

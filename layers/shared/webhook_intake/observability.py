@@ -39,6 +39,8 @@ class Metric(StrEnum):
     NEW_SHAPES = "NewShapes"
     END_TO_END_LAG = "EndToEndLag"
     INGEST_TO_STORE_LAG = "IngestToStoreLag"
+    ACCESS_TOKENS_ISSUED = "AccessTokensIssued"
+    """OpenWeb's token route: how often OpenWeb re-authenticates (a jump follows 401s on deliveries)."""
 
 
 def vendor_metrics(vendor: str) -> Metrics:

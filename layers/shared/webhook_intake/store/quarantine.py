@@ -175,7 +175,8 @@ class QuarantineStore:
             envelope = json.loads(str(item.get("envelope") or "{}"))
             rest = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)[1:-1] if envelope else ""
             text = "{" + json.dumps(batch_field) + ":[" + text + "]" + ("," + rest if rest else "") + "}"
-        route = item.get("route") if isinstance(item.get("route"), dict) else {}
+        found = item.get("route")
+        route: dict[str, Any] = found if isinstance(found, dict) else {}
         delivery = Delivery(
             vendor=str(item["vendor"]),
             received_at=str(item["received_at"]),

@@ -9,7 +9,7 @@ from webhook_intake.auth import bearer_token
 from webhook_intake.http import Response
 from webhook_intake.ingest.contract import HeaderTokenContract, token_list_problems
 from webhook_intake.vendors.openweb import SPEC
-from webhook_intake.vendors.openweb.oauth import access_token_valid
+from webhook_intake.vendors.openweb.access_token import access_token_valid
 
 if TYPE_CHECKING:
     from webhook_intake.http import Request

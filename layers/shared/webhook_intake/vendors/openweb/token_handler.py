@@ -6,19 +6,20 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from webhook_intake.http import MalformedRequestError, Request
 from webhook_intake.ingest.settings import DEFAULT_SECRET_MAX_AGE, SettingsError, integer, required
+from webhook_intake.observability import vendor_metrics
 from webhook_intake.secrets import SecretStore
-from webhook_intake.vendors.openweb.oauth import (
+from webhook_intake.vendors.openweb.access_token import MAX_ACCESS_TOKEN_TTL
+from webhook_intake.vendors.openweb.replay import UsedAssertions
+from webhook_intake.vendors.openweb.token_endpoint import (
     DEFAULT_ACCESS_TOKEN_TTL,
-    MAX_ACCESS_TOKEN_TTL,
     MIN_ACCESS_TOKEN_TTL,
     InvalidRequestError,
 )
-from webhook_intake.vendors.openweb.replay import UsedAssertions
-from webhook_intake.vendors.openweb.token_service import TokenService, oauth_error
+from webhook_intake.vendors.openweb.token_service import TokenService
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -57,13 +58,14 @@ class TokenSettings:
 
 
 def build_service(
-    settings: TokenSettings, logger: Logger, dynamodb_client: DynamoDBClient | None = None
+    settings: TokenSettings, logger: Logger, metrics: Metrics, dynamodb_client: DynamoDBClient | None = None
 ) -> TokenService:
     """The token service wired to AWS (clients are created on first use)."""
     return TokenService(
         secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age),
         used_assertions=UsedAssertions(settings.replay_table_name, dynamodb_client),
         logger=logger,
+        metrics=metrics,
         token_url=settings.token_url,
         access_token_ttl=settings.access_token_ttl,
     )
@@ -77,16 +79,18 @@ def build_handler(
     settings = settings or TokenSettings.from_env()
     logger = Logger()
     tracer = Tracer()
-    service = build_service(settings, logger, dynamodb_client)
+    metrics = vendor_metrics(settings.vendor)
+    service = build_service(settings, logger, metrics, dynamodb_client)
 
     # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the body holds the client assertion.
     @logger.inject_lambda_context(clear_state=True, log_event=False)
+    @metrics.log_metrics
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             request = Request.from_http_api_event(event)
         except MalformedRequestError:
-            return oauth_error(InvalidRequestError("the request body cannot be read")).to_http_api()
+            return service.refused(InvalidRequestError("the request body cannot be read")).to_http_api()
         return service.handle(request).to_http_api()
 
     # Tracer's decorator is typed to return Any; the handler keeps its Lambda signature.

@@ -7,26 +7,27 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
+from webhook_intake.observability import Metric, count
 from webhook_intake.secrets import SecretUnavailableError
-from webhook_intake.vendors.openweb.oauth import (
+from webhook_intake.vendors.openweb.access_token import OAuthClient
+from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
+from webhook_intake.vendors.openweb.token_endpoint import (
     InvalidClientError,
-    OAuthClient,
     OAuthError,
     issue_access_token,
     parse_token_request,
     verify_assertion,
 )
-from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger, Metrics
 
     from webhook_intake.http import Request
     from webhook_intake.secrets import SecretStore
-    from webhook_intake.vendors.openweb.oauth import Assertion, TokenRequest
     from webhook_intake.vendors.openweb.replay import UsedAssertions
+    from webhook_intake.vendors.openweb.token_endpoint import Assertion, TokenRequest
 
 # RFC 6749 §5.1: responses carrying (or refusing) tokens are never cached.
 NO_STORE = {"content-type": "application/json;charset=UTF-8", "cache-control": "no-store", "pragma": "no-cache"}
@@ -54,6 +55,7 @@ class TokenService:
     secrets: SecretStore
     used_assertions: UsedAssertions
     logger: Logger
+    metrics: Metrics
     token_url: str
     access_token_ttl: int
     clock: Callable[[], float] = field(default=time.time)
@@ -68,9 +70,9 @@ class TokenService:
             # Only after the signature checks out: a forged request never writes to the table.
             self.used_assertions.record(assertion.jti, assertion.client_id, assertion.expires_at, now)
         except ReplayedAssertionError:
-            return self._refused(InvalidClientError("client assertion 'jti' was used before"))
+            return self.refused(InvalidClientError("client assertion 'jti' was used before"))
         except OAuthError as refused:
-            return self._refused(refused)
+            return self.refused(refused)
         except SecretUnavailableError:
             self.logger.exception("secret unavailable")
             return server_error("temporarily unable to authenticate clients; retry later")
@@ -78,6 +80,7 @@ class TokenService:
             self.logger.exception("replay table unavailable")
             return server_error("temporarily unable to check the client assertion; retry later")
         token = issue_access_token(client, now, self.access_token_ttl)
+        count(self.metrics, Metric.ACCESS_TOKENS_ISSUED)
         self.logger.info(
             "access token issued",
             extra={"client_id": client.client_id, "token_id": token.token_id, "expires_in": token.expires_in},
@@ -102,7 +105,16 @@ class TokenService:
             raise InvalidClientError("client authentication failed")
         return verify_assertion(token_request, client, self.token_url, now), client
 
-    def _refused(self, refused: OAuthError) -> Response:
+    def refused(self, refused: OAuthError) -> Response:
+        """The RFC 6749 §5.2 answer to a refused request, counted and logged."""
+        if isinstance(refused, InvalidClientError):
+            # The ingest functions' counter: probing the token route raises the same alarm.
+            count(self.metrics, Metric.AUTH_FAILURES)
+        else:
+            # One outcome per invocation, so the reason can be a dimension of the whole set
+            # (the shape the ingest functions' DeliveriesRejected has, in one EMF record).
+            self.metrics.add_dimension(name="reason", value=refused.error)
+            count(self.metrics, Metric.REJECTED)
         # The description is ours and fixed: it never holds the assertion or a secret.
         self.logger.warning(
             "token request refused",

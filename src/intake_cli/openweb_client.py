@@ -1,0 +1,49 @@
+"""OpenWeb's side of ``client_secret_jwt``: the client assertion it signs and the token request it sends.
+
+The stack only verifies these; ``intake send --auth oauth`` and the tests make them.
+The values are OpenWeb's documented ones, written out here rather than taken from the token
+route's code, so that a change on our side shows up as a refused request instead of moving
+both sides at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+import jwt
+
+GRANT_TYPE = "client_credentials"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ALGORITHM = "HS256"
+ASSERTION_LIFETIME = 600
+"""OpenWeb's assertions live 600 s."""
+
+
+def client_assertion(
+    client_id: str,
+    client_secret: str,
+    audience: str,
+    now: float,
+    *,
+    lifetime: int = ASSERTION_LIFETIME,
+    jti: str | None = None,
+) -> str:
+    """A client assertion as OpenWeb makes one: HS256 with the client secret, ``iss`` = ``sub`` = client id."""
+    issued_at = int(now)
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "iat": issued_at,
+        "exp": issued_at + lifetime,
+        "jti": jti or uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, client_secret, algorithm=ALGORITHM)
+
+
+def token_request_body(assertion: str, **extra: str) -> bytes:
+    """The form body of a token request for ``assertion`` (``extra``: ``client_id``, ``scope``...)."""
+    return urlencode(
+        {"grant_type": GRANT_TYPE, "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion, **extra}
+    ).encode("ascii")
