@@ -36,6 +36,8 @@ class Metric(StrEnum):
     CONFLICTS = "ConflictingDuplicates"
     WRITE_UNITS = "WriteUnits"
     ATTRIBUTE_PROBLEMS = "AttributeProblems"
+    RECORDS_RETRIED = "RecordsRetried"
+    """Records that failed for a dependency's reason and go back to the queue (or to the DLQ)."""
     NEW_SHAPES = "NewShapes"
     END_TO_END_LAG = "EndToEndLag"
     INGEST_TO_STORE_LAG = "IngestToStoreLag"

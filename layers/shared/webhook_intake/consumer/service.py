@@ -195,13 +195,15 @@ class ConsumerService:
     def finish(self) -> None:
         """Report the invocation: one set of metrics and the outcomes, a line per 200 (for ``intake tail``)."""
         tally = self.tally
-        for metric, outcome in (
-            (Metric.STORED, Outcome.STORED),
-            (Metric.DUPLICATES, Outcome.DUPLICATE),
-            (Metric.QUARANTINED, Outcome.QUARANTINED),
+        for metric, outcomes in (
+            (Metric.STORED, (Outcome.STORED.value,)),
+            (Metric.DUPLICATES, (Outcome.DUPLICATE.value,)),
+            (Metric.QUARANTINED, (Outcome.QUARANTINED.value,)),
+            (Metric.RECORDS_RETRIED, ("retrying", "dead-lettered")),
         ):
-            if tally.outcomes[outcome.value]:
-                count(self.metrics, metric, tally.outcomes[outcome.value])
+            total = sum(tally.outcomes[outcome] for outcome in outcomes)
+            if total:
+                count(self.metrics, metric, total)
         if tally.write_units:
             count(self.metrics, Metric.WRITE_UNITS, tally.write_units)
         if tally.attribute_problems:
