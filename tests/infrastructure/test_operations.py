@@ -56,43 +56,51 @@ def test_a_silent_vendor_alarm_exists_but_is_off_by_default(vendor_key: str) -> 
     }
 
 
-def metric_math_targets(alarm_id: str) -> list[tuple[str, str, Any]]:
-    props = resource(alarm_id)["Properties"]
-    (total,) = [m for m in props["Metrics"] if m.get("ReturnData")]
-    assert total["Expression"] == "SUM(METRICS())"
-    return [
-        (
-            m["MetricStat"]["Metric"]["Namespace"],
-            m["MetricStat"]["Metric"]["MetricName"],
-            m["MetricStat"]["Metric"]["Dimensions"],
-        )
-        for m in props["Metrics"]
-        if "MetricStat" in m
-    ]
+def alarm_query(alarm_id: str) -> str:
+    """The alarm's one Metrics Insights query: ``${Function}`` placeholders for the names SAM gives."""
+    (query,) = resource(alarm_id)["Properties"]["Metrics"]
+    assert query["ReturnData"] is True
+    expression = query["Expression"]
+    return str(expression["Fn::Sub"] if isinstance(expression, dict) else expression)
 
 
 @pytest.mark.parametrize("role", ["Ingest", "Consumer"])
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
 def test_function_errors_and_throttles_alarms_cover_every_function(role: str, metric: str) -> None:
-    targets = metric_math_targets(f"{role}{metric}Alarm")
-    functions = {
-        dims[0]["Value"]["Ref"] for namespace, name, dims in targets if (namespace, name) == ("AWS/Lambda", metric)
-    }
-    expected = {f"{stem}{role}Function" for stem in STEMS.values()}
+    # Given the alarm's query
+    select, _, where = alarm_query(f"{role}{metric}Alarm").partition(" WHERE ")
+    # When the functions it names are read from its WHERE clause
+    named = re.findall(r"FunctionName = '\$\{(\w+)\}'", where)
+    # Then it sums the metric over exactly the template's functions of that role, one name each
+    assert select == f'SELECT SUM({metric}) FROM SCHEMA("AWS/Lambda", FunctionName)'
+    assert where == " OR ".join(f"FunctionName = '${{{name}}}'" for name in named)
+    expected = {function_id for function_id in resources_of_type("AWS::Lambda::Function") if role in function_id}
     if role == "Ingest":
         expected.add("OpenWebTokenFunction")  # also answers vendors directly
-    assert functions == expected
+    assert sorted(named) == sorted(expected)
+    assert {f"{stem}{role}Function" for stem in STEMS.values()} <= expected
 
 
 def test_auth_failure_burst_alarm_sums_every_vendor() -> None:
-    targets = metric_math_targets("AuthFailureBurstAlarm")
-    vendors = {
-        dict((d["Name"], d["Value"]) for d in dims)["vendor"]
-        for _, name, dims in targets
-        if name == Metric.AUTH_FAILURES
-    }
-    assert vendors == set(VENDORS)
-    assert resource("AuthFailureBurstAlarm")["Properties"]["Threshold"] == {"Ref": "AuthFailureAlarmThreshold"}
+    # The functions' EMF metrics: the namespace and service dimension come from the Globals.
+    variables = translated_function_environment()
+    namespace, service = variables["POWERTOOLS_METRICS_NAMESPACE"], variables["POWERTOOLS_SERVICE_NAME"]
+    # No vendor in the WHERE clause: every vendor's AuthFailures counts, a new one's too.
+    assert alarm_query("AuthFailureBurstAlarm") == (
+        f"SELECT SUM({Metric.AUTH_FAILURES}) FROM SCHEMA({namespace}, service, vendor) WHERE service = '{service}'"
+    )
+    props = resource("AuthFailureBurstAlarm")["Properties"]
+    assert props["Threshold"] == {"Ref": "AuthFailureAlarmThreshold"}
+    assert props["Metrics"][0]["Period"] == 300
+
+
+def translated_function_environment() -> dict[str, Any]:
+    """Environment variables every function shares (from the Globals)."""
+    environments = [
+        function["Properties"]["Environment"]["Variables"]
+        for function in resources_of_type("AWS::Lambda::Function").values()
+    ]
+    return {name: value for name, value in environments[0].items() if all(e.get(name) == value for e in environments)}
 
 
 def test_api_5xx_alarm_watches_the_http_api() -> None:
