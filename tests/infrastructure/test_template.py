@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from intake_cli.template import SamTemplate, read
+from intake_cli.template import TEMPLATE_PATH, SamTemplate, read
 from webhook_intake.registry import VENDORS, vendor
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -197,3 +197,10 @@ def test_each_ingest_function_has_the_sam_events_of_its_route_shape(vendor_key: 
     events = RESOURCES[f"{spec.stem}IngestFunction"]["Properties"]["Events"]
     by_event = {name: str(event["Properties"]["Method"]) for name, event in events.items()}
     assert {method: name for name, method in by_event.items()} in ROUTE_SHAPES.values()
+
+
+def test_no_template_line_is_longer_than_160_characters() -> None:
+    long_lines = [
+        number for number, line in enumerate(TEMPLATE_PATH.read_text().splitlines(), start=1) if len(line) > 160
+    ]
+    assert long_lines == []
