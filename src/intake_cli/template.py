@@ -8,7 +8,9 @@ language-extension processors expand it (see ``expand``), and everything here re
 from __future__ import annotations
 
 import copy
+import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,3 +242,13 @@ def _lookup(name: str, refs: dict[str, Any], attrs: dict[str, str]) -> Any:
     if name in attrs:
         return attrs[name]
     raise TemplateError(f"nothing resolves {name!r} (is the resource created yet?)")
+
+
+def main() -> None:
+    """Print the expanded template as JSON, for tools that do not expand Fn::ForEach (checkov)."""
+    json.dump(expand(read()), sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

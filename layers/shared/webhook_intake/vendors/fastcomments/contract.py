@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 EVENTS = ("comment-created", "comment-updated", "comment-deleted")
 SIGNATURE_HEADER = "x-fastcomments-signature"
 TIMESTAMP_HEADER = "x-fastcomments-timestamp"
-TOKEN_HEADER = "token"  # noqa: S105 (a header name)  # nosec B105
+TOKEN_HEADER = "token"  # noqa: S105 (a header name)
 WINDOW_SECONDS = 300
 # A timestamp above this is in milliseconds (one of FastComments' pages says so).
 _MILLISECOND_THRESHOLD = 100_000_000_000
