@@ -16,7 +16,7 @@ RESOURCES = TEMPLATE.resources
 FUNCTIONS = {spec.logical_id: spec for spec in TEMPLATE.functions()}
 AS_WRITTEN = read()
 VENDOR_TABLE = AS_WRITTEN["Mappings"]["Vendors"]
-STEM_LISTS = AS_WRITTEN["Mappings"]["Stems"]["Vendors"]
+SHAPE_STEMS = AS_WRITTEN["Mappings"]["RouteShapes"]["Stems"]
 # The SAM events of each route shape, by HTTP method (their names are part of logical ids).
 ROUTE_SHAPES = {"Delivery": {"POST": "Delivery"}, "PutPostDelete": {"PUT": "Put", "POST": "Post", "DELETE": "Delete"}}
 # What one row of the vendor table makes, by the suffix of its logical ids.
@@ -157,22 +157,20 @@ def test_every_registered_vendor_has_exactly_its_row(vendor_key: str) -> None:
     # Given the registry entry, and its row and stem lists in the vendor table as written
     spec = vendor(vendor_key)
     row = VENDOR_TABLE[spec.stem]
-    (shape,) = [name for name, stems in STEM_LISTS.items() if name != "All" and spec.stem in stems]
+    (shape,) = [name for name, stems in SHAPE_STEMS.items() if spec.stem in stems]
     # When the row's routes are spelled out as API Gateway route keys
     routes = {f"{method} {row['Path']}" for method in ROUTE_SHAPES[shape]}
-    # Then they are the registry's, under the registry's vendor key, and the stem is listed once for all
+    # Then they are the registry's, under the registry's vendor key, and the stem is listed once
     assert row["Key"] == vendor_key
     assert routes == set(spec.routes)
-    assert STEM_LISTS["All"].count(spec.stem) == 1
+    assert SHAPE_STEMS[shape].count(spec.stem) == 1
 
 
 def test_the_vendor_table_has_no_row_the_registry_lacks() -> None:
     stems = {spec.stem for spec in VENDORS.values()}
     assert set(VENDOR_TABLE) == stems
-    assert set(STEM_LISTS["All"]) == stems
-    shapes = {name: stems for name, stems in STEM_LISTS.items() if name != "All"}
-    assert set(shapes) == set(ROUTE_SHAPES)
-    assert sorted(stem for listed in shapes.values() for stem in listed) == sorted(stems)
+    assert set(SHAPE_STEMS) == set(ROUTE_SHAPES)
+    assert sorted(stem for listed in SHAPE_STEMS.values() for stem in listed) == sorted(stems)
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
