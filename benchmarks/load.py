@@ -85,7 +85,7 @@ def _unique(vendor_key: str, document: dict[str, Any], n: int) -> list[str]:
 
 def make_plan(total: int, seed: int = 7) -> Plan:
     """Deliveries in a shuffled order: 89 % new, 10 % duplicates, 1 % poison."""
-    rng = random.Random(seed)  # noqa: S311  # nosec B311: a reproducible workload, not crypto
+    rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not crypto)
     samples = [(key, path) for key in VENDORS for path in sample_files(key)]
     plan = Plan()
     for n in range(total):
@@ -110,7 +110,7 @@ def start_stack(state_dir: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any
     """`intake serve` on free ports, in its own process; its stack.json once it is up."""
     env = {**os.environ, "INTAKE_STATE_DIR": str(state_dir)}
     errors = (state_dir / "serve.err").open("wb")
-    process = subprocess.Popen(  # nosec B603: our own CLI, fixed arguments
+    process = subprocess.Popen(  # our own CLI, with fixed arguments
         [sys.executable, "-m", "intake_cli.main", "serve", "--port", "0", "--retry-visibility", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -149,12 +149,12 @@ def send_all(api_url: str, plan: Plan, senders: int) -> list[Outcome]:
     def send(index: int) -> None:
         delivery = plan.deliveries[index]
         request = build_request(delivery.vendor, delivery.body, secrets[delivery.vendor], delivery.sample)
-        http = urllib.request.Request(  # noqa: S310  # nosec B310: 127.0.0.1 only
+        http = urllib.request.Request(  # noqa: S310 (127.0.0.1 only)
             api_url + request.path, data=request.body, headers=request.headers, method=request.method
         )
         start = time.perf_counter()
         try:
-            with urllib.request.urlopen(http, timeout=30) as response:  # noqa: S310  # nosec B310
+            with urllib.request.urlopen(http, timeout=30) as response:  # noqa: S310
                 status = response.status
         except urllib.error.HTTPError as error:
             status = error.code

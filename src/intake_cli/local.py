@@ -16,4 +16,4 @@ LOG_FILE_NAME = "stack.log"
 DEFAULT_STACK_NAME = "webhook-intake-local"
 DEFAULT_REGION = "us-east-1"
 # moto takes any credentials; these never leave the machine.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # nosec B105
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}

@@ -1,16 +1,19 @@
 """template.yaml read as data: functions with their routes and queues, resources, and intrinsics.
 
 The local stack and the tests build everything from this, so neither can drift from the template.
+The template generates its per-vendor resources with Fn::ForEach over a vendor table; SAM CLI's own
+language-extension processors expand it (see ``expand``), and everything here reads the result.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -75,14 +78,11 @@ class SamTemplate:
     """template.yaml with parameter values (defaults, unless overridden)."""
 
     def __init__(self, path: Path = TEMPLATE_PATH, parameters: dict[str, Any] | None = None) -> None:
-        document, problems = decode(str(path))
-        if problems or document is None:
-            raise TemplateError(f"cannot read {path}: {problems}")
         self.path = path
-        self.document: dict[str, Any] = document
-        self.resources: dict[str, dict[str, Any]] = dict(document.get("Resources", {}))
+        self.document: dict[str, Any] = expand(read(path))
+        self.resources: dict[str, dict[str, Any]] = dict(self.document.get("Resources", {}))
         self.parameters: dict[str, Any] = {
-            name: spec.get("Default") for name, spec in document.get("Parameters", {}).items()
+            name: spec.get("Default") for name, spec in self.document.get("Parameters", {}).items()
         }
         self.parameters.update(parameters or {})
 
@@ -138,6 +138,65 @@ class SamTemplate:
         return _resolve(value, refs, attrs)
 
 
+def read(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template document as written (Fn::ForEach unexpanded), parsed as SAM CLI parses it."""
+    # SAM CLI is imported here, not at module level, so that `intake --help` stays fast.
+    from samcli.yamlhelper import yaml_parse
+
+    try:
+        document = yaml_parse(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise TemplateError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
+        raise TemplateError(f"{path} is not a template")
+    return document
+
+
+def expand(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its Fn::ForEach loops expanded, as the AWS::LanguageExtensions transform does.
+
+    The processors are SAM CLI's own (``samcli.lib.cfn_language_extensions``), with two resolvers:
+    Fn::FindInMap (the vendor table), and Fn::Sub where it names a resource of the loop
+    (``Ref: !Sub ${Stem}Queue``) or leaves nothing else to substitute. SAM CLI's default pipeline,
+    the one `sam build` runs, also resolves every other intrinsic it can with the parameters'
+    defaults and turns each Fn::Sub into a plain string; CloudFormation keeps those for deploy time,
+    and so does this, for the local stack to resolve against a stack of its own (``SamTemplate.value``).
+    """
+    from samcli.lib.cfn_language_extensions.api import IntrinsicResolverProcessor
+    from samcli.lib.cfn_language_extensions.exceptions import InvalidTemplateException
+    from samcli.lib.cfn_language_extensions.models import ResolutionMode, TemplateProcessingContext
+    from samcli.lib.cfn_language_extensions.pipeline import ProcessingPipeline
+    from samcli.lib.cfn_language_extensions.processors import ForEachProcessor, TemplateParsingProcessor
+    from samcli.lib.cfn_language_extensions.resolvers import FnFindInMapResolver, FnSubResolver, IntrinsicResolver
+
+    class LoopSubResolver(FnSubResolver):  # type: ignore[misc]
+        """Fn::Sub resolved only when its variable map names every placeholder."""
+
+        def resolve(self, value: dict[str, Any]) -> Any:
+            template_string, variables = self._parse_args(self.get_function_args(value))
+            variables = self._resolve_variable_map(variables)
+            if all(name in variables for name in _SUB.findall(template_string)):
+                return self._substitute(template_string, variables)
+            return {"Fn::Sub": [template_string, variables] if variables else template_string}
+
+    context = TemplateProcessingContext(fragment=copy.deepcopy(document), resolution_mode=ResolutionMode.PARTIAL)
+    resolver = IntrinsicResolver(context)
+    resolver.register_resolver(FnFindInMapResolver)
+    resolver.register_resolver(LoopSubResolver)
+    pipeline = ProcessingPipeline(
+        [
+            TemplateParsingProcessor(),
+            ForEachProcessor(intrinsic_resolver=resolver),
+            IntrinsicResolverProcessor(resolver),
+        ]
+    )
+    try:
+        expanded: dict[str, Any] = pipeline.process_template(context)
+    except InvalidTemplateException as exc:
+        raise TemplateError(f"cannot expand the template: {exc}") from exc
+    return expanded
+
+
 def _getatt_target(value: Any) -> str:
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         target = value["Fn::GetAtt"]
@@ -183,3 +242,13 @@ def _lookup(name: str, refs: dict[str, Any], attrs: dict[str, str]) -> Any:
     if name in attrs:
         return attrs[name]
     raise TemplateError(f"nothing resolves {name!r} (is the resource created yet?)")
+
+
+def main() -> None:
+    """Print the expanded template as JSON, for tools that do not expand Fn::ForEach (checkov)."""
+    json.dump(expand(read()), sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -56,43 +56,51 @@ def test_a_silent_vendor_alarm_exists_but_is_off_by_default(vendor_key: str) -> 
     }
 
 
-def metric_math_targets(alarm_id: str) -> list[tuple[str, str, Any]]:
-    props = resource(alarm_id)["Properties"]
-    (total,) = [m for m in props["Metrics"] if m.get("ReturnData")]
-    assert total["Expression"] == "SUM(METRICS())"
-    return [
-        (
-            m["MetricStat"]["Metric"]["Namespace"],
-            m["MetricStat"]["Metric"]["MetricName"],
-            m["MetricStat"]["Metric"]["Dimensions"],
-        )
-        for m in props["Metrics"]
-        if "MetricStat" in m
-    ]
+def alarm_query(alarm_id: str) -> str:
+    """The alarm's one Metrics Insights query: ``${Function}`` placeholders for the names SAM gives."""
+    (query,) = resource(alarm_id)["Properties"]["Metrics"]
+    assert query["ReturnData"] is True
+    expression = query["Expression"]
+    return str(expression["Fn::Sub"] if isinstance(expression, dict) else expression)
 
 
 @pytest.mark.parametrize("role", ["Ingest", "Consumer"])
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
 def test_function_errors_and_throttles_alarms_cover_every_function(role: str, metric: str) -> None:
-    targets = metric_math_targets(f"{role}{metric}Alarm")
-    functions = {
-        dims[0]["Value"]["Ref"] for namespace, name, dims in targets if (namespace, name) == ("AWS/Lambda", metric)
-    }
-    expected = {f"{stem}{role}Function" for stem in STEMS.values()}
+    # Given the alarm's query
+    select, _, where = alarm_query(f"{role}{metric}Alarm").partition(" WHERE ")
+    # When the functions it names are read from its WHERE clause
+    named = re.findall(r"FunctionName = '\$\{(\w+)\}'", where)
+    # Then it sums the metric over exactly the template's functions of that role, one name each
+    assert select == f'SELECT SUM({metric}) FROM SCHEMA("AWS/Lambda", FunctionName)'
+    assert where == " OR ".join(f"FunctionName = '${{{name}}}'" for name in named)
+    expected = {function_id for function_id in resources_of_type("AWS::Lambda::Function") if role in function_id}
     if role == "Ingest":
         expected.add("OpenWebTokenFunction")  # also answers vendors directly
-    assert functions == expected
+    assert sorted(named) == sorted(expected)
+    assert {f"{stem}{role}Function" for stem in STEMS.values()} <= expected
 
 
 def test_auth_failure_burst_alarm_sums_every_vendor() -> None:
-    targets = metric_math_targets("AuthFailureBurstAlarm")
-    vendors = {
-        dict((d["Name"], d["Value"]) for d in dims)["vendor"]
-        for _, name, dims in targets
-        if name == Metric.AUTH_FAILURES
-    }
-    assert vendors == set(VENDORS)
-    assert resource("AuthFailureBurstAlarm")["Properties"]["Threshold"] == {"Ref": "AuthFailureAlarmThreshold"}
+    # The functions' EMF metrics: the namespace and service dimension come from the Globals.
+    variables = translated_function_environment()
+    namespace, service = variables["POWERTOOLS_METRICS_NAMESPACE"], variables["POWERTOOLS_SERVICE_NAME"]
+    # No vendor in the WHERE clause: every vendor's AuthFailures counts, a new one's too.
+    assert alarm_query("AuthFailureBurstAlarm") == (
+        f"SELECT SUM({Metric.AUTH_FAILURES}) FROM SCHEMA({namespace}, service, vendor) WHERE service = '{service}'"
+    )
+    props = resource("AuthFailureBurstAlarm")["Properties"]
+    assert props["Threshold"] == {"Ref": "AuthFailureAlarmThreshold"}
+    assert props["Metrics"][0]["Period"] == 300
+
+
+def translated_function_environment() -> dict[str, Any]:
+    """Environment variables every function shares (from the Globals)."""
+    environments = [
+        function["Properties"]["Environment"]["Variables"]
+        for function in resources_of_type("AWS::Lambda::Function").values()
+    ]
+    return {name: value for name, value in environments[0].items() if all(e.get(name) == value for e in environments)}
 
 
 def test_api_5xx_alarm_watches_the_http_api() -> None:
@@ -115,35 +123,51 @@ def test_every_alarm_notifies_the_topic_and_the_email_subscription_is_optional()
 
 
 def dashboard_body() -> dict[str, Any]:
-    text = resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    text, variables = resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert set(variables) == {"Overview"}
     # ${Resource.Attr} and ${Resource} become placeholders; the rest must be valid dashboard JSON.
-    return json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", text))
+    return dict(json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", text)))
 
 
-def test_the_dashboard_shows_vendors_queues_functions_and_the_api() -> None:
-    body = dashboard_body()
-    metrics = [m for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
-    names = {m[1] for m in metrics if isinstance(m[0], str)}
-    assert {
+def dashboard_series() -> list[Any]:
+    return [m for w in dashboard_body()["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
+
+
+def test_the_dashboard_shows_every_vendor_by_search_not_by_name() -> None:
+    # Given every per-vendor series of the dashboard
+    searches = [m[0]["expression"] for m in dashboard_series() if isinstance(m[0], dict)]
+    app = "{WebhookIntake,service,vendor}"
+    # Then the app's metrics come from a SEARCH over the vendor dimension
+    for metric in (
         Metric.RECEIVED,
         Metric.STORED,
         Metric.DUPLICATES,
-        Metric.NORMALIZATION_FAILURES,
         Metric.AUTH_FAILURES,
-    } <= names
-    assert {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "Duration", "Errors"} <= names
-    assert {"4xx", "5xx", "Latency"} <= names
-    referenced = json.dumps(body)
-    for stem in STEMS.values():
-        for logical in (
-            f"{stem}Queue.QueueName",
-            f"{stem}DeadLetterQueue.QueueName",
-            f"{stem}IngestFunction",
-            f"{stem}ConsumerFunction",
-        ):
-            assert f"<{logical}>" in referenced
-    vendors_shown = {m[3] for m in metrics if isinstance(m[0], str) and m[0] == "WebhookIntake"}
-    assert vendors_shown == set(VENDORS)
+        Metric.NORMALIZATION_FAILURES,
+        Metric.ENQUEUE_FAILURES,
+        Metric.INGEST_TO_STORE_LAG,
+        Metric.END_TO_END_LAG,
+    ):
+        assert any(f'{app} MetricName="{metric}"' in search for search in searches), metric
+    assert any(f'MetricName="{Metric.REJECTED}"' in search for search in searches)
+    # And queues and functions from a SEARCH scoped to the stack's name
+    for schema, metrics in (
+        ("{AWS/SQS,QueueName}", ["ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"]),
+        ("{AWS/Lambda,FunctionName}", ['"Duration"', '"Errors"', '"Throttles"']),
+    ):
+        scoped = [search for search in searches if search.startswith(f"SEARCH('{schema}")]
+        assert all("Name=<AWS::StackName>" in search for search in scoped), scoped
+        assert all(any(metric in search for search in scoped) for metric in metrics)
+    # And no vendor is named anywhere: a new vendor shows up without an edit
+    body = json.dumps(dashboard_body())
+    assert not [name for spec in VENDORS.values() for name in (spec.key, spec.stem) if name in body]
+
+
+def test_the_dashboard_shows_the_api() -> None:
+    api = [m for m in dashboard_series() if isinstance(m[0], str)]
+    assert {(m[0], m[1], m[3]) for m in api} == {
+        ("AWS/ApiGateway", name, "<HttpApi>") for name in ("Count", "4xx", "5xx", "Latency")
+    }
 
 
 def test_every_log_group_has_retention_and_every_function_has_one() -> None:

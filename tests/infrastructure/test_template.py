@@ -1,4 +1,4 @@
-"""template.yaml: every registered vendor has its route, queue, DLQ, consumer and secret, wired right."""
+"""template.yaml: every registered vendor has its row, and its route, queue, DLQ, consumer and secret, wired right."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from intake_cli.template import SamTemplate
+from intake_cli.template import TEMPLATE_PATH, SamTemplate, read
 from webhook_intake.registry import VENDORS, vendor
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -14,6 +14,46 @@ pytestmark = pytest.mark.usefixtures("no_network")
 TEMPLATE = SamTemplate()
 RESOURCES = TEMPLATE.resources
 FUNCTIONS = {spec.logical_id: spec for spec in TEMPLATE.functions()}
+AS_WRITTEN = read()
+VENDOR_TABLE = AS_WRITTEN["Mappings"]["Vendors"]
+SHAPE_STEMS = AS_WRITTEN["Mappings"]["RouteShapes"]["Stems"]
+# The SAM events of each route shape, by HTTP method (their names are part of logical ids).
+ROUTE_SHAPES = {"Delivery": {"POST": "Delivery"}, "PutPostDelete": {"PUT": "Put", "POST": "Post", "DELETE": "Delete"}}
+# What one row of the vendor table makes, by the suffix of its logical ids.
+PER_VENDOR_RESOURCES = {
+    "IngestFunction",
+    "IngestLogGroup",
+    "ConsumerFunction",
+    "ConsumerLogGroup",
+    "Queue",
+    "DeadLetterQueue",
+    "Secret",
+    "DeadLetterAlarm",
+    "QueueAgeAlarm",
+    "SilenceAlarm",
+}
+PER_VENDOR_OUTPUTS = {"QueueUrl", "DeadLetterQueueUrl", "DeadLetterQueueArn", "SecretArn"}
+# Written out once in the template, not generated from the table.
+EXPLICIT = {
+    "SharedLayer",
+    "HttpApi",
+    "HttpApiAccessLogGroup",
+    "OpenWebTokenFunction",
+    "OpenWebTokenLogGroup",
+    "OpenWebAssertionTable",
+    "PayloadBucket",
+    "PayloadBucketPolicy",
+    "EventsTable",
+    "AlarmTopic",
+    "AlarmEmailSubscription",
+    "IngestErrorsAlarm",
+    "IngestThrottlesAlarm",
+    "ConsumerErrorsAlarm",
+    "ConsumerThrottlesAlarm",
+    "AuthFailureBurstAlarm",
+    "ApiServerErrorAlarm",
+    "Dashboard",
+}
 
 
 def props(logical_id: str) -> dict[str, Any]:
@@ -110,3 +150,55 @@ def test_each_function_has_a_log_group_with_retention() -> None:
     for function_id in FUNCTIONS:
         assert f"/aws/lambda/${{{function_id}}}" in named
     assert all(group["RetentionInDays"] == {"Ref": "LogRetentionDays"} for group in groups.values())
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_every_registered_vendor_has_exactly_its_row(vendor_key: str) -> None:
+    # Given the registry entry, and its row and stem lists in the vendor table as written
+    spec = vendor(vendor_key)
+    row = VENDOR_TABLE[spec.stem]
+    (shape,) = [name for name, stems in SHAPE_STEMS.items() if spec.stem in stems]
+    # When the row's routes are spelled out as API Gateway route keys
+    routes = {f"{method} {row['Path']}" for method in ROUTE_SHAPES[shape]}
+    # Then they are the registry's, under the registry's vendor key, and the stem is listed once
+    assert row["Key"] == vendor_key
+    assert routes == set(spec.routes)
+    assert SHAPE_STEMS[shape].count(spec.stem) == 1
+
+
+def test_the_vendor_table_has_no_row_the_registry_lacks() -> None:
+    stems = {spec.stem for spec in VENDORS.values()}
+    assert set(VENDOR_TABLE) == stems
+    assert set(SHAPE_STEMS) == set(ROUTE_SHAPES)
+    assert sorted(stem for listed in SHAPE_STEMS.values() for stem in listed) == sorted(stems)
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_each_row_makes_the_full_set_of_resources_and_outputs(vendor_key: str) -> None:
+    stem = vendor(vendor_key).stem
+    made = {logical_id for logical_id in RESOURCES if logical_id.startswith(stem)} - EXPLICIT
+    assert made == {stem + suffix for suffix in PER_VENDOR_RESOURCES}
+    outputs = {name for name in TEMPLATE.document["Outputs"] if name.startswith(stem) and "Token" not in name}
+    assert outputs == {stem + suffix for suffix in PER_VENDOR_OUTPUTS}
+
+
+def test_the_template_makes_the_vendor_resources_and_the_explicit_ones_and_nothing_else() -> None:
+    per_vendor = {spec.stem + suffix for spec in VENDORS.values() for suffix in PER_VENDOR_RESOURCES}
+    assert set(RESOURCES) == per_vendor | EXPLICIT
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_each_ingest_function_has_the_sam_events_of_its_route_shape(vendor_key: str) -> None:
+    # SAM names a route's permission after its event (FastCommentsIngestFunctionPutPermission):
+    # renaming an event would replace the permission.
+    spec = vendor(vendor_key)
+    events = RESOURCES[f"{spec.stem}IngestFunction"]["Properties"]["Events"]
+    by_event = {name: str(event["Properties"]["Method"]) for name, event in events.items()}
+    assert {method: name for name, method in by_event.items()} in ROUTE_SHAPES.values()
+
+
+def test_no_template_line_is_longer_than_160_characters() -> None:
+    long_lines = [
+        number for number, line in enumerate(TEMPLATE_PATH.read_text().splitlines(), start=1) if len(line) > 160
+    ]
+    assert long_lines == []

@@ -1,4 +1,4 @@
-"""template.yaml as CloudFormation sees it after `sam package` and the SAM transform."""
+"""template.yaml as CloudFormation sees it after `sam package` and the transforms (language extensions, then SAM)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from functools import cache
 from typing import Any
 
 from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
 
-from intake_cli.template import TEMPLATE_PATH
+from intake_cli.template import expand, read
 
 
 class _NoManagedPolicies:
@@ -22,7 +21,7 @@ class _NoManagedPolicies:
 @cache
 def translated() -> dict[str, Any]:
     """The transformed template (local code paths replaced by S3 URIs, as `sam package` does)."""
-    document = yaml_parse(TEMPLATE_PATH.read_text())
+    document = expand(read())
     for resource in document["Resources"].values():
         props = resource.get("Properties", {})
         for key in ("CodeUri", "ContentUri"):

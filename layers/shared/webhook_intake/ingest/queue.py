@@ -106,7 +106,7 @@ def call_within(
         except (ClientError, BotoCoreError) as exc:
             if not retryable(exc):
                 raise EnqueueError(f"not retryable: {error_code(exc)}") from exc
-            pause = min(0.05 * 2**attempt, 0.8) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not crypto)  # nosec B311
+            pause = min(0.05 * 2**attempt, 0.8) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not crypto)
             if clock() + pause + ATTEMPT_BUDGET > deadline:
                 raise EnqueueError(f"gave up after {attempt} attempt(s): {error_code(exc)}") from exc
             sleep(pause)
