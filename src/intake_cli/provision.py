@@ -155,6 +155,8 @@ def _create_tables(stack: Stack, dynamodb: Any) -> None:
         }
         if props.get("GlobalSecondaryIndexes"):
             request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("ProvisionedThroughput"):
+            request["ProvisionedThroughput"] = props["ProvisionedThroughput"]
         if props.get("SSESpecification", {}).get("SSEEnabled"):
             request["SSESpecification"] = {"Enabled": True}
         arn = dynamodb.create_table(**request)["TableDescription"]["TableArn"]

@@ -13,7 +13,12 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Condition = Callable[[str, dict[str, Any]], bool]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "template.yaml"
@@ -132,10 +137,19 @@ class SamTemplate:
             )
 
     def value(self, value: Any, refs: dict[str, str] | None = None, attrs: dict[str, str] | None = None) -> Any:
-        """Resolve intrinsics: ``Ref`` to parameters, pseudo parameters or ``refs``; ``GetAtt``; ``Sub``."""
+        """Resolve intrinsics: ``Ref`` to parameters, pseudo parameters or ``refs``; ``GetAtt``; ``Sub``;
+        ``If`` on the template's Conditions (a branch of ``AWS::NoValue`` leaves the key out)."""
         refs = {**self.parameters, **(refs or {})}
         attrs = attrs or {}
-        return _resolve(value, refs, attrs)
+        resolved = _resolve(value, refs, attrs, self.condition)
+        return None if resolved is _NO_VALUE else resolved
+
+    def condition(self, name: str, refs: dict[str, Any] | None = None) -> bool:
+        """A condition of the template's Conditions section, on the current parameter values."""
+        conditions = dict(self.document.get("Conditions", {}))
+        if name not in conditions:
+            raise TemplateError(f"no condition {name!r}")
+        return bool(_resolve(conditions[name], {**self.parameters, **(refs or {})}, {}, self.condition))
 
 
 def read(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -209,30 +223,48 @@ def _getatt_target(value: Any) -> str:
 _SUB = re.compile(r"\$\{([^}!]+)\}")
 
 
-def _resolve(value: Any, refs: dict[str, Any], attrs: dict[str, str]) -> Any:
+_NO_VALUE = object()
+"""``Ref: AWS::NoValue``: the key (or list element) holding it is left out."""
+
+
+def _resolve(value: Any, refs: dict[str, Any], attrs: dict[str, str], condition: Condition) -> Any:
     if isinstance(value, dict):
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref" or key.startswith("Fn::"):
-                return _intrinsic(key, arg, refs, attrs)
-        return {k: _resolve(v, refs, attrs) for k, v in value.items()}
+                return _intrinsic(key, arg, refs, attrs, condition)
+        resolved = {k: _resolve(v, refs, attrs, condition) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
     if isinstance(value, list):
-        return [_resolve(v, refs, attrs) for v in value]
+        return [item for item in (_resolve(v, refs, attrs, condition) for v in value) if item is not _NO_VALUE]
     return value
 
 
-def _intrinsic(key: str, arg: Any, refs: dict[str, Any], attrs: dict[str, str]) -> Any:
+def _intrinsic(key: str, arg: Any, refs: dict[str, Any], attrs: dict[str, str], condition: Condition) -> Any:  # noqa: PLR0911
     if key == "Ref":
-        return _lookup(str(arg), refs, attrs)
+        return _NO_VALUE if arg == "AWS::NoValue" else _lookup(str(arg), refs, attrs)
     if key == "Fn::GetAtt":
         return _lookup(".".join(arg) if isinstance(arg, list) else str(arg), refs, attrs)
     if key == "Fn::Sub":
         text, extra = (arg[0], arg[1]) if isinstance(arg, list) else (arg, {})
-        local = {**refs, **{k: _resolve(v, refs, attrs) for k, v in dict(extra).items()}}
+        local = {**refs, **{k: _resolve(v, refs, attrs, condition) for k, v in dict(extra).items()}}
         return _SUB.sub(lambda m: str(_lookup(m.group(1), local, attrs)), str(text))
     if key == "Fn::Join":
         separator, items = arg
-        return str(separator).join(str(_resolve(item, refs, attrs)) for item in items)
+        return str(separator).join(str(_resolve(item, refs, attrs, condition)) for item in items)
+    if key == "Fn::If":
+        name, when_true, when_false = arg
+        return _resolve(when_true if condition(str(name), refs) else when_false, refs, attrs, condition)
+    if key == "Fn::Equals":
+        left, right = (_resolve(item, refs, attrs, condition) for item in arg)
+        return str(left) == str(right)
+    if key == "Fn::Not":
+        return not _resolve(arg[0], refs, attrs, condition)
+    if key in ("Fn::And", "Fn::Or"):
+        results = [bool(_resolve(item, refs, attrs, condition)) for item in arg]
+        return all(results) if key == "Fn::And" else any(results)
+    if key == "Condition":
+        return condition(str(arg), refs)
     raise TemplateError(f"the local stack does not resolve {key}")
 
 

@@ -64,34 +64,55 @@ def alarm_query(alarm_id: str) -> str:
     return str(expression["Fn::Sub"] if isinstance(expression, dict) else expression)
 
 
-@pytest.mark.parametrize("role", ["Ingest", "Consumer"])
-@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
-def test_function_errors_and_throttles_alarms_cover_every_function(role: str, metric: str) -> None:
-    # Given the alarm's query
-    select, _, where = alarm_query(f"{role}{metric}Alarm").partition(" WHERE ")
-    # When the functions it names are read from its WHERE clause
-    named = re.findall(r"FunctionName = '\$\{(\w+)\}'", where)
-    # Then it sums the metric over exactly the template's functions of that role, one name each
-    assert select == f'SELECT SUM({metric}) FROM SCHEMA("AWS/Lambda", FunctionName)'
-    assert where == " OR ".join(f"FunctionName = '${{{name}}}'" for name in named)
-    expected = {function_id for function_id in resources_of_type("AWS::Lambda::Function") if role in function_id}
-    if role == "Ingest":
-        expected.add("OpenWebTokenFunction")  # also answers vendors directly
-    assert sorted(named) == sorted(expected)
-    assert {f"{stem}{role}Function" for stem in STEMS.values()} <= expected
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_each_vendor_alarms_when_its_functions_fail_or_are_throttled(vendor_key: str) -> None:
+    # Given the vendor's functions alarm, made with its row
+    stem = STEMS[vendor_key]
+    metrics = {m["Id"]: m for m in resource(f"{stem}FunctionsAlarm")["Properties"]["Metrics"]}
+    # Then it sums errors and throttles of exactly that vendor's two functions
+    assert metrics["total"]["Expression"] == "ingestErrors + ingestThrottles + consumerErrors + consumerThrottles"
+    watched = {
+        (m["MetricStat"]["Metric"]["MetricName"], m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"])
+        for key, m in metrics.items()
+        if key != "total"
+    }
+    assert watched == {
+        (metric, f"{stem}{role}Function") for metric in ("Errors", "Throttles") for role in ("Ingest", "Consumer")
+    }
 
 
-def test_auth_failure_burst_alarm_sums_every_vendor() -> None:
+def test_every_function_is_watched_by_an_alarm() -> None:
+    watched = {
+        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+        for alarm in resources_of_type("AWS::CloudWatch::Alarm").values()
+        for m in alarm["Properties"].get("Metrics", [])
+        if "MetricStat" in m and m["MetricStat"]["Metric"]["Namespace"] == "AWS/Lambda"
+    }
+    assert watched == set(resources_of_type("AWS::Lambda::Function"))
+
+
+@pytest.mark.parametrize(
+    ("alarm_id", "metric", "period"),
+    [
+        ("AuthFailureBurstAlarm", Metric.AUTH_FAILURES, 300),
+        ("QuarantineAlarm", Metric.QUARANTINED, 300),
+        ("SecretProblemsAlarm", Metric.SECRET_PROBLEMS, 300),
+    ],
+)
+def test_alarms_over_every_vendor_are_queries_that_name_no_vendor(alarm_id: str, metric: Metric, period: int) -> None:
     # The functions' EMF metrics: the namespace and service dimension come from the Globals.
     variables = translated_function_environment()
     namespace, service = variables["POWERTOOLS_METRICS_NAMESPACE"], variables["POWERTOOLS_SERVICE_NAME"]
-    # No vendor in the WHERE clause: every vendor's AuthFailures counts, a new one's too.
-    assert alarm_query("AuthFailureBurstAlarm") == (
-        f"SELECT SUM({Metric.AUTH_FAILURES}) FROM SCHEMA({namespace}, service, vendor) WHERE service = '{service}'"
+    assert service == {"Ref": "AWS::StackName"}
+    # No vendor in the WHERE clause: every vendor's metric counts, a new one's too; the stack's own only.
+    assert alarm_query(alarm_id) == (
+        f"SELECT SUM({metric}) FROM SCHEMA({namespace}, service, vendor) WHERE service = '${{AWS::StackName}}'"
     )
-    props = resource("AuthFailureBurstAlarm")["Properties"]
-    assert props["Threshold"] == {"Ref": "AuthFailureAlarmThreshold"}
-    assert props["Metrics"][0]["Period"] == 300
+    assert resource(alarm_id)["Properties"]["Metrics"][0]["Period"] == period
+
+
+def test_the_auth_failure_alarm_takes_its_threshold_from_a_parameter() -> None:
+    assert resource("AuthFailureBurstAlarm")["Properties"]["Threshold"] == {"Ref": "AuthFailureAlarmThreshold"}
 
 
 def translated_function_environment() -> dict[str, Any]:
@@ -124,7 +145,7 @@ def test_every_alarm_notifies_the_topic_and_the_email_subscription_is_optional()
 
 def dashboard_body() -> dict[str, Any]:
     text, variables = resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert set(variables) == {"Overview"}
+    assert set(variables) == {"Overview", "WriteUnitPrice"}
     # ${Resource.Attr} and ${Resource} become placeholders; the rest must be valid dashboard JSON.
     return dict(json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", text)))
 
@@ -143,13 +164,17 @@ def test_the_dashboard_shows_every_vendor_by_search_not_by_name() -> None:
         Metric.STORED,
         Metric.DUPLICATES,
         Metric.AUTH_FAILURES,
-        Metric.NORMALIZATION_FAILURES,
         Metric.ENQUEUE_FAILURES,
+        Metric.WRITE_UNITS_PER_EVENT,
+        Metric.RECORDS_RETRIED,
         Metric.INGEST_TO_STORE_LAG,
         Metric.END_TO_END_LAG,
     ):
         assert any(f'{app} MetricName="{metric}"' in search for search in searches), metric
     assert any(f'MetricName="{Metric.REJECTED}"' in search for search in searches)
+    assert any(f'MetricName="{Metric.QUARANTINED_BY_REASON}"' in search for search in searches)
+    assert any(f'MetricName="{Metric.NEW_SHAPES}"' in search for search in searches)
+    assert all('service="<AWS::StackName>"' in search for search in searches if "{WebhookIntake," in search)
     # And queues and functions from a SEARCH scoped to the stack's name
     for schema, metrics in (
         ("{AWS/SQS,QueueName}", ["ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"]),
@@ -184,8 +209,9 @@ def test_the_api_has_throttling_and_access_logs() -> None:
         "ThrottlingRateLimit": {"Ref": "RouteRateLimit"},
         "ThrottlingBurstLimit": {"Ref": "RouteBurstLimit"},
     }
+    limit = {"Ref": "TokenRouteRateLimit"}
     assert stage["RouteSettings"] == {
-        "POST /oauth/openweb/token": {"ThrottlingRateLimit": 10, "ThrottlingBurstLimit": 20}
+        "POST /oauth/openweb/token": {"ThrottlingRateLimit": limit, "ThrottlingBurstLimit": limit}
     }
     assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["HttpApiAccessLogGroup", "Arn"]}
 
@@ -217,11 +243,21 @@ def test_consumer_may_only_write_the_events_table_and_its_payloads(vendor_key: s
     assert statements == [
         {
             "Effect": "Allow",
-            "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+            "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             "Resource": {"Fn::GetAtt": ["EventsTable", "Arn"]},
         },
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${PayloadBucket.Arn}/deliveries/*"}},
-        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": {"Fn::Sub": "${PayloadBucket.Arn}/raw/*"}},
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [{"Fn::Sub": f"${{PayloadBucket.Arn}}/{prefix}/*"} for prefix in ("deliveries", "bodies")],
+        },
+        {
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": [
+                {"Fn::Sub": f"${{PayloadBucket.Arn}}/{prefix}/*"} for prefix in ("bodies", "recipients", "quarantine")
+            ],
+        },
     ]
 
 
@@ -231,8 +267,18 @@ def test_the_payload_bucket_is_private_encrypted_tls_only_and_expires_deliveries
         "SSEAlgorithm": "AES256"
     }
     assert all(bucket["PublicAccessBlockConfiguration"].values())
-    (expiry,) = [rule for rule in bucket["LifecycleConfiguration"]["Rules"] if rule.get("Prefix") == "deliveries/"]
+    rules = bucket["LifecycleConfiguration"]["Rules"]
+    (expiry,) = [rule for rule in rules if rule.get("Prefix") == "deliveries/"]
     assert expiry["ExpirationInDays"] > 14  # outlives the dead-letter queues' retention
+    # An event's parts in S3 go with the event: after RetentionDays, when there is a retention.
+    conditional = {rule["Fn::If"][1]["Prefix"]: rule["Fn::If"] for rule in rules if "Fn::If" in rule}
+    assert set(conditional) == {"bodies/", "recipients/"}
+    for condition, kept, dropped in conditional.values():
+        assert (condition, kept["ExpirationInDays"], dropped) == (
+            "HasRetention",
+            {"Ref": "RetentionDays"},
+            {"Ref": "AWS::NoValue"},
+        )
     (statement,) = resource("PayloadBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -243,6 +289,45 @@ def test_queues_tables_and_topic_are_encrypted_or_justified() -> None:
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
     for table in resources_of_type("AWS::DynamoDB::Table").values():
         assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_the_events_table_can_be_provisioned_with_auto_scaling_on_it_and_each_index() -> None:
+    table = resource("EventsTable")["Properties"]
+    assert table["BillingMode"] == {"Ref": "TableBillingMode"}
+    throughput = [
+        table["ProvisionedThroughput"],
+        *(gsi["ProvisionedThroughput"] for gsi in table["GlobalSecondaryIndexes"]),
+    ]
+    assert all(value["Fn::If"][0] == "Provisioned" for value in throughput)
+    targets = resources_of_type("AWS::ApplicationAutoScaling::ScalableTarget")
+    scaled = set()
+    for target in targets.values():
+        resource_id = json.dumps(target["Properties"]["ResourceId"])
+        dimension = target["Properties"]["ScalableDimension"]
+        scaled.add((resource_id, dimension["Fn::Sub"] if isinstance(dimension, dict) else dimension))
+    scopes = [(json.dumps({"Fn::Sub": "table/${EventsTable}"}), "table")] + [
+        (json.dumps({"Fn::Sub": ["table/${EventsTable}/index/${Name}", {"Name": name}]}), "index")
+        for name in ("by-time", "by-content")
+    ]
+    assert scaled == {
+        (resource_id, f"dynamodb:{scope}:{kind}CapacityUnits")
+        for resource_id, scope in scopes
+        for kind in ("Read", "Write")
+    }
+    assert all(target["Condition"] == "Provisioned" for target in targets.values())
+    policies = resources_of_type("AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert len(policies) == 6
+    assert all(
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == {"Ref": "TableTargetUtilization"}
+        for p in policies.values()
+    )
+
+
+def test_traces_are_sampled_at_the_templates_rate() -> None:
+    rule = resource("TraceSamplingRule")["Properties"]["SamplingRule"]
+    assert (rule["FixedRate"], rule["ReservoirSize"]) == ({"Ref": "TraceSampleRate"}, 0)
+    assert rule["ServiceType"] == "AWS::Lambda::Function"
+    assert translated()["Parameters"]["TraceSampleRate"]["Default"] <= 0.05
     skips = resource("AlarmTopic")["Metadata"]["checkov"]["skip"]
     assert [skip["id"] for skip in skips] == ["CKV_AWS_26"]
     assert all(skip["comment"] for skip in skips)

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from intake_cli.samples import build_request
 from intake_cli.template import TEMPLATE_PATH, SamTemplate, read
 from webhook_intake.registry import VENDORS, vendor
+from webhook_intake.store import schema
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -31,6 +33,7 @@ PER_VENDOR_RESOURCES = {
     "DeadLetterAlarm",
     "QueueAgeAlarm",
     "SilenceAlarm",
+    "FunctionsAlarm",
 }
 PER_VENDOR_OUTPUTS = {"QueueUrl", "DeadLetterQueueUrl", "DeadLetterQueueArn", "SecretArn"}
 # Written out once in the template, not generated from the table.
@@ -46,11 +49,17 @@ EXPLICIT = {
     "EventsTable",
     "AlarmTopic",
     "AlarmEmailSubscription",
-    "IngestErrorsAlarm",
-    "IngestThrottlesAlarm",
-    "ConsumerErrorsAlarm",
-    "ConsumerThrottlesAlarm",
+    "TraceSamplingRule",
+    "TokenFunctionAlarm",
+    "QuarantineAlarm",
+    "SecretProblemsAlarm",
     "AuthFailureBurstAlarm",
+    *(
+        f"{part}{kind}Scaling{policy}"
+        for part in ("EventsTable", "ByTime", "ByContent")
+        for kind in ("Read", "Write")
+        for policy in ("", "Policy")
+    ),
     "ApiServerErrorAlarm",
     "Dashboard",
 }
@@ -82,8 +91,8 @@ def test_every_vendor_has_its_routes_queue_dlq_consumer_and_secret(vendor_key: s
 def test_the_contract_paths_are_template_routes() -> None:
     template_routes = {route.route_key for spec in FUNCTIONS.values() for route in spec.routes}
     for spec in VENDORS.values():
-        contract = spec.contract()
-        method, path = contract.client_route("")
+        request = build_request(spec.key, b"{}", {}, "")
+        method, path = request.method, request.path
         route = next(r for r in spec.routes if r.startswith(method))
         assert route in template_routes
         assert path.startswith(route.split(" ", 1)[1].split("{", 1)[0].rstrip("/"))
@@ -125,23 +134,33 @@ def test_visibility_timeout_is_six_times_the_consumer_timeout() -> None:
         assert props(f"{stem}ConsumerFunction")["Timeout"] == {"Ref": "ConsumerTimeout"}
 
 
-def test_the_events_table_serves_the_documented_reads() -> None:
-    table = props("EventsTable")
+def test_the_events_table_has_the_keys_and_indexes_the_code_uses() -> None:
+    table = TEMPLATE.value(props("EventsTable"))
     assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in table
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
-    indexes = {
-        index["IndexName"]: [k["AttributeName"] for k in index["KeySchema"]]
+    declared = {
+        index["IndexName"]: (
+            [k["AttributeName"] for k in index["KeySchema"]],
+            set(index["Projection"]["NonKeyAttributes"]),
+        )
         for index in table["GlobalSecondaryIndexes"]
     }
-    assert indexes == {
-        "by-content": ["content_key", "occurred_at"],
-        "by-container": ["container_key", "occurred_at"],
-        "by-actor": ["actor_key", "occurred_at"],
-        "by-recipient": ["recipient_key", "occurred_at"],
-        "by-type": ["event_type", "occurred_at"],
+    assert declared == {
+        name: ([partition, sort], set(projected)) for name, (partition, sort, projected) in schema.INDEXES.items()
     }
+
+
+def test_the_provisioned_table_gets_capacity_on_the_table_and_each_index() -> None:
+    table = SamTemplate(parameters={"TableBillingMode": "PROVISIONED"}).value(props("EventsTable"))
+    assert table["BillingMode"] == "PROVISIONED"
+    capacities = [
+        table["ProvisionedThroughput"],
+        *(index["ProvisionedThroughput"] for index in table["GlobalSecondaryIndexes"]),
+    ]
+    assert capacities == [{"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}] * 3
 
 
 def test_each_function_has_a_log_group_with_retention() -> None:

@@ -32,7 +32,7 @@ def test_an_accepted_delivery_counts_received_enqueued_stored_and_lag(
     assert total(points, "WriteUnits", vendor="openweb") >= 1
     lags = [(name, dims) for name, dims, _ in points if name in {"EndToEndLag", "IngestToStoreLag"}]
     assert sorted(name for name, _ in lags) == ["EndToEndLag", "IngestToStoreLag"]
-    assert all(dims == {"vendor": "openweb", "service": "webhook-intake"} for _, dims in lags)
+    assert all(dims == {"vendor": "openweb", "service": runtime.stack.name} for _, dims in lags)
 
 
 def test_a_duplicate_counts_as_duplicate_not_stored(
@@ -89,7 +89,8 @@ class LogCapture(logging.Handler):
 def function_logs(runtime: LocalRuntime) -> Iterator[LogCapture]:
     for function in runtime.functions.values():
         assert function.handler  # load every handler, so their loggers exist
-    service_logger = logging.getLogger("webhook-intake")
+    # Powertools names the functions' logger after their service: the stack's name.
+    service_logger = logging.getLogger(runtime.stack.name)
     formatter = service_logger.handlers[0].formatter if service_logger.handlers else None
     capture = LogCapture(formatter)
     loggers = [service_logger, logging.getLogger("aws_lambda_powertools"), logging.getLogger()]

@@ -504,17 +504,14 @@ class TestBearerDeliveries:
 
 
 class TestTokenRouteMetrics:
-    def alarm_dimensions(self) -> list[dict[str, str]]:
-        """The dimensions of every AuthFailures metric the template's alarms watch."""
-        watched = []
-        for resource in SamTemplate().resources.values():
-            if resource["Type"] != "AWS::CloudWatch::Alarm":
-                continue
-            for query in resource["Properties"].get("Metrics", []):
-                metric = query.get("MetricStat", {}).get("Metric", {})
-                if metric.get("MetricName") == "AuthFailures":
-                    watched.append({d["Name"]: d["Value"] for d in metric["Dimensions"]})
-        return watched
+    def alarm_watches(self, dimensions: dict[str, str], stack_name: str) -> bool:
+        """Whether the template's auth-failure alarm counts an AuthFailures metric with these dimensions."""
+        (query,) = SamTemplate().resources["AuthFailureBurstAlarm"]["Properties"]["Metrics"]
+        expression = query["Expression"]
+        text = str(expression["Fn::Sub"] if isinstance(expression, dict) else expression)
+        schema = text.partition("SCHEMA(")[2].partition(")")[0].split(", ")[1:]
+        wanted_service = text.partition("WHERE service = '")[2].rstrip("'").replace("${AWS::StackName}", stack_name)
+        return sorted(dimensions) == sorted(schema) and dimensions.get("service") == wanted_service
 
     def test_probing_the_token_route_counts_auth_failures_the_alarm_watches(
         self, runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
@@ -532,8 +529,8 @@ class TestTokenRouteMetrics:
         # Then each is one AuthFailures, with exactly the dimensions the auth-failure alarm watches
         points = metric_points(capsys.readouterr().out)
         failures = [dims for name, dims, _ in points if name == "AuthFailures"]
-        assert failures == [{"vendor": "openweb", "service": "webhook-intake"}] * 3
-        assert failures[0] in self.alarm_dimensions()
+        assert failures == [{"vendor": "openweb", "service": runtime.stack.name}] * 3
+        assert self.alarm_watches(failures[0], runtime.stack.name)
         assert total(points, "AccessTokensIssued") == 0
 
     def test_a_malformed_request_counts_a_rejection_with_its_reason(
@@ -569,7 +566,7 @@ class TestTokenRouteMetrics:
         assert ask_token(runtime, token_request_body(assertion_for(openweb(secrets)))).status == 200
         points = metric_points(capsys.readouterr().out)
         assert [(name, dims) for name, dims, _ in points] == [
-            ("AccessTokensIssued", {"vendor": "openweb", "service": "webhook-intake"})
+            ("AccessTokensIssued", {"vendor": "openweb", "service": runtime.stack.name})
         ]
 
 

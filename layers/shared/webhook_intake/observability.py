@@ -35,6 +35,8 @@ class Metric(StrEnum):
     QUARANTINED_BY_REASON = "EventsQuarantinedByReason"
     CONFLICTS = "ConflictingDuplicates"
     WRITE_UNITS = "WriteUnits"
+    WRITE_UNITS_PER_EVENT = "WriteUnitsPerEvent"
+    """An invocation's write units over its events (the dashboard prices it per million events)."""
     ATTRIBUTE_PROBLEMS = "AttributeProblems"
     RECORDS_RETRIED = "RecordsRetried"
     """Records that failed for a dependency's reason and go back to the queue (or to the DLQ)."""

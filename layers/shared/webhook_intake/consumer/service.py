@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from webhook_intake.consumer.normalizing import Normalized, Rejected
 from webhook_intake.delivery import Delivery
 from webhook_intake.observability import Metric, count, count_by, milliseconds
@@ -195,19 +197,7 @@ class ConsumerService:
     def finish(self) -> None:
         """Report the invocation: one set of metrics and the outcomes, a line per 200 (for ``intake tail``)."""
         tally = self.tally
-        for metric, outcomes in (
-            (Metric.STORED, (Outcome.STORED.value,)),
-            (Metric.DUPLICATES, (Outcome.DUPLICATE.value,)),
-            (Metric.QUARANTINED, (Outcome.QUARANTINED.value,)),
-            (Metric.RECORDS_RETRIED, ("retrying", "dead-lettered")),
-        ):
-            total = sum(tally.outcomes[outcome] for outcome in outcomes)
-            if total:
-                count(self.metrics, metric, total)
-        if tally.write_units:
-            count(self.metrics, Metric.WRITE_UNITS, tally.write_units)
-        if tally.attribute_problems:
-            count(self.metrics, Metric.ATTRIBUTE_PROBLEMS, tally.attribute_problems)
+        self._counts(tally)
         if tally.ingest_lag_ms is not None:
             milliseconds(self.metrics, Metric.INGEST_TO_STORE_LAG, tally.ingest_lag_ms)
         if tally.event_lag_ms is not None:
@@ -217,9 +207,26 @@ class ConsumerService:
         if self.shapes is not None:
             self.shapes.flush(self.metrics)
         for start in range(0, len(tally.lines), MAX_OUTCOMES_PER_LINE):
-            self.logger.info(
-                "outcomes",
-                extra={"vendor": self.vendor, "outcomes": tally.lines[start : start + MAX_OUTCOMES_PER_LINE]},
+            lines = tally.lines[start : start + MAX_OUTCOMES_PER_LINE]
+            self.logger.info("outcomes", extra={"vendor": self.vendor, "outcomes": lines})
+
+    def _counts(self, tally: Tally) -> None:
+        """The invocation's counters, each written only when it is not zero."""
+        written = sum(tally.outcomes[o.value] for o in (Outcome.STORED, Outcome.DUPLICATE, Outcome.QUARANTINED))
+        counters = {
+            Metric.STORED: tally.outcomes[Outcome.STORED.value],
+            Metric.DUPLICATES: tally.outcomes[Outcome.DUPLICATE.value],
+            Metric.QUARANTINED: tally.outcomes[Outcome.QUARANTINED.value],
+            Metric.RECORDS_RETRIED: tally.outcomes["retrying"] + tally.outcomes["dead-lettered"],
+            Metric.WRITE_UNITS: tally.write_units,
+            Metric.ATTRIBUTE_PROBLEMS: tally.attribute_problems,
+        }
+        for metric, value in counters.items():
+            if value:
+                count(self.metrics, metric, value)
+        if tally.write_units and written:
+            self.metrics.add_metric(
+                name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=tally.write_units / written
             )
 
 
