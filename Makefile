@@ -10,7 +10,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # SAM CLI asks before sending usage data; never from here.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup demo serve test test-fast lint build validate bench load deploy clean
+.PHONY: help setup demo serve test test-fast lint build python3.13 validate bench load deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,8 +64,27 @@ validate: $(STAMP) $(CHECKOV) ## the template checks: sam validate --lint, cfn-l
 	$(BIN)/python -m intake_cli.template > $(EXPANDED)
 	$(CHECKOV) --config-file .checkov.yaml --file $(EXPANDED)
 
-build: $(STAMP) ## sam build for python3.13 on arm64 (no Docker, no local 3.13 needed)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build --parallel
+# A python3.13 compiles the layer's bytecode (layers/shared/Makefile); without one the build still
+# works, and says what the layer lacks.
+PY313_DIR := $(VENV)/tools/python3.13
+PY313_SOURCE := http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_3.13.5.orig.tar.xz
+PY313_SHA256 := 93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640
+
+build: $(STAMP) ## sam build for python3.13 on arm64 (no Docker; bytecode when a python3.13 is found)
+	PATH="$(CURDIR)/$(BIN):$(CURDIR)/$(PY313_DIR)/bin:$$PATH" $(BIN)/sam build --parallel
+
+python3.13: $(PY313_DIR)/bin/python3.13 ## build CPython 3.13 from Debian's source package into .venv/tools (5-10 minutes)
+
+$(PY313_DIR)/bin/python3.13:
+	@mkdir -p $(VENV)/tools/src
+	@echo "Downloading CPython 3.13 source from Debian's archive…"
+	curl -fsSL -o $(VENV)/tools/src/python3.13.tar.xz $(PY313_SOURCE)
+	echo "$(PY313_SHA256)  $(VENV)/tools/src/python3.13.tar.xz" | sha256sum -c --quiet
+	tar -xJf $(VENV)/tools/src/python3.13.tar.xz -C $(VENV)/tools/src
+	@echo "Building CPython 3.13 (a few minutes; progress in $(VENV)/tools/src/python3.13.log)…"
+	cd $(VENV)/tools/src/Python-3.13.* && ./configure --prefix="$(CURDIR)/$(PY313_DIR)" --without-ensurepip \
+		> ../python3.13.log 2>&1 && $(MAKE) -j"$$(nproc)" >> ../python3.13.log 2>&1 && $(MAKE) altinstall >> ../python3.13.log 2>&1
+	@echo "python3.13 is $(PY313_DIR)/bin/python3.13: make build compiles the layer's bytecode with it"
 
 bench: $(STAMP) ## benchmarks (not part of make test)
 	$(BIN)/python -m benchmarks
