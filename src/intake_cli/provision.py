@@ -68,7 +68,14 @@ def provision(
     secret_values: dict[str, dict[str, Any]],
     endpoint_url: str | None = None,
 ) -> Stack:
-    """Create every queue, table and secret of ``template``; seed secrets by vendor key."""
+    """Create every queue, table and secret of ``template``; seed secrets by vendor key.
+
+    moto is patched first where it must answer like AWS (:mod:`intake_cli.moto_fixes`): in
+    process (tests) or behind the local stack's server, the same checks apply.
+    """
+    from intake_cli import moto_fixes
+
+    moto_fixes.apply()
     stack = Stack(name=stack_name, region=session.region_name or "us-east-1", template=template)
     stack.refs.update(
         {

@@ -222,13 +222,16 @@ def inline_statements(role_id: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
-def test_ingest_may_only_send_to_its_queue_and_read_its_secret(vendor_key: str) -> None:
+def test_ingest_may_only_send_to_its_queue_read_its_secret_and_record_its_own_credentials(vendor_key: str) -> None:
     stem = STEMS[vendor_key]
     statements = inline_statements(f"{stem}IngestFunctionRole")
     actions = {
         action for s in statements for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
-    assert actions == {"sqs:SendMessage*", "secretsmanager:GetSecretValue", "s3:PutObject"}
+    assert actions == {"sqs:SendMessage*", "secretsmanager:GetSecretValue", "s3:PutObject", "dynamodb:PutItem"}
+    (replays,) = [s for s in statements if s["Action"] == "dynamodb:PutItem"]
+    assert replays["Resource"] == {"Fn::GetAtt": ["ReplayTable", "Arn"]}
+    assert replays["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{vendor_key}:*"]}}
     resources = json.dumps([s["Resource"] for s in statements])
     assert f'"{stem}Queue"' in resources
     assert f'"{stem}Secret"' in resources

@@ -43,7 +43,7 @@ EXPLICIT = {
     "HttpApiAccessLogGroup",
     "OpenWebTokenFunction",
     "OpenWebTokenLogGroup",
-    "OpenWebAssertionTable",
+    "ReplayTable",
     "PayloadBucket",
     "PayloadBucketPolicy",
     "EventsTable",

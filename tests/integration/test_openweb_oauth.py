@@ -322,7 +322,7 @@ class TestRefusedAssertions:
 
         # Then its jti is recorded, and DynamoDB TTL removes it only after the assertion is dead anyway
         item = boto3.client("dynamodb").get_item(
-            TableName=runtime.stack.tables["OpenWebAssertionTable"], Key={"jti": {"S": "jti-kept"}}
+            TableName=runtime.stack.tables["ReplayTable"], Key={"credential": {"S": "openweb:jti:jti-kept"}}
         )["Item"]
         assert int(item["expires_at"]["N"]) > exp
 
@@ -330,7 +330,7 @@ class TestRefusedAssertions:
         assertion = crafted(openweb(secrets), key=OTHER_SECRET, jti="jti-forged")
         assert ask_token(runtime, token_request_body(assertion)).status == 401
         item = boto3.client("dynamodb").get_item(
-            TableName=runtime.stack.tables["OpenWebAssertionTable"], Key={"jti": {"S": "jti-forged"}}
+            TableName=runtime.stack.tables["ReplayTable"], Key={"credential": {"S": "openweb:jti:jti-forged"}}
         )
         assert "Item" not in item
 
@@ -586,9 +586,9 @@ class TestTheTemplate:
         (function,) = [spec for spec in self.template.functions() if spec.logical_id == "OpenWebTokenFunction"]
         assert [route.route_key for route in function.routes] == [f"POST {TOKEN_PATH}"]
         assert function.environment["SECRET_ID"] == {"Ref": "OpenWebSecret"}
-        assert function.environment["REPLAY_TABLE_NAME"] == {"Ref": "OpenWebAssertionTable"}
+        assert function.environment["REPLAY_TABLE_NAME"] == {"Ref": "ReplayTable"}
         assert function.environment["ACCESS_TOKEN_TTL_SECONDS"] == {"Ref": "AccessTokenTtlSeconds"}
-        refs = {**self.pseudo, "OpenWebSecret": "secret-arn", "OpenWebAssertionTable": "table", "HttpApi": "api"}
+        refs = {**self.pseudo, "OpenWebSecret": "secret-arn", "ReplayTable": "table", "HttpApi": "api"}
         own = self.props("OpenWebTokenFunction")["Environment"]["Variables"]
         environment = {name: str(self.template.value(value, refs)) for name, value in own.items()}
         settings = TokenSettings.from_env(environment)
@@ -605,14 +605,15 @@ class TestTheTemplate:
             {
                 "Effect": "Allow",
                 "Action": "dynamodb:PutItem",
-                "Resource": {"Fn::GetAtt": ["OpenWebAssertionTable", "Arn"]},
+                "Resource": {"Fn::GetAtt": ["ReplayTable", "Arn"]},
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["openweb:jti:*"]}},
             }
         ]
 
-    def test_the_replay_table_is_keyed_by_jti_expires_by_ttl_and_is_encrypted(self) -> None:
-        table = self.props("OpenWebAssertionTable")
+    def test_the_replay_table_is_keyed_by_credential_expires_by_ttl_and_is_encrypted(self) -> None:
+        table = self.props("ReplayTable")
         assert table["BillingMode"] == "PAY_PER_REQUEST"
-        assert table["KeySchema"] == [{"AttributeName": "jti", "KeyType": "HASH"}]
+        assert table["KeySchema"] == [{"AttributeName": "credential", "KeyType": "HASH"}]
         assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
         assert table["SSESpecification"] == {"SSEEnabled": True}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -9,7 +11,6 @@ import pytest
 from webhook_intake.auth import bearer_token, matches_any, secret_list
 from webhook_intake.http import Request
 from webhook_intake.vendors.fastcomments.contract import CONTRACT as FASTCOMMENTS
-from webhook_intake.vendors.fastcomments.contract import signature
 
 SECRET = {"api_secret": "s3cret-api-key"}
 NOW = 1_790_000_000.0
@@ -30,7 +31,21 @@ def request(headers: dict[str, str], body: bytes = BODY) -> Request:
 
 
 def signed(timestamp: str, body: bytes = BODY, key: str = SECRET["api_secret"]) -> dict[str, str]:
-    return {"x-fastcomments-signature": signature(key, timestamp, body), "x-fastcomments-timestamp": timestamp}
+    """FastComments' scheme written out with hmac, independently of the code under test."""
+    digest = hmac.new(key.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return {"x-fastcomments-signature": f"sha256={digest}", "x-fastcomments-timestamp": timestamp}
+
+
+# Known answers computed outside Python (openssl dgst -sha256 -hmac s3cret-api-key) over
+# "<timestamp>.<body>": the raw UTF-8 body, and FastComments' own example's ASCII-escaped form.
+VECTOR_BODY = '{"id":"c1","comment":"héllo"}'.encode()
+VECTORS = {
+    ("1790000000", VECTOR_BODY): "11676b814540efaf260ef8be49a4fd7ea22f2b87f3190514d174b3f55d5417fd",
+    ("1790000000123", VECTOR_BODY): "976d497f2086ba1e26f0f13f4e947d9fa2a8d267a22aefdf915875973bb380f9",
+    ("1790000000", b'{"id":"c1","comment":"h\\u00e9llo"}'): (
+        "29d25a34b6d882c57ac34c4df467a5d424eb242135bd3427a3b88b748cd6bc25"
+    ),
+}
 
 
 @pytest.mark.usefixtures("no_network")
@@ -59,6 +74,24 @@ class TestTokens:
 
 @pytest.mark.usefixtures("no_network")
 class TestFastCommentsSignature:
+    @pytest.mark.parametrize(("timestamp", "body", "digest"), [(*key, value) for key, value in VECTORS.items()])
+    def test_known_answer_vectors_are_accepted(self, timestamp: str, body: bytes, digest: str) -> None:
+        headers = {"x-fastcomments-signature": f"sha256={digest}", "x-fastcomments-timestamp": timestamp}
+        assert FASTCOMMENTS.authenticate(request(headers, body), SECRET, 1_790_000_000.0)
+
+    def test_a_pretty_printed_body_is_accepted_with_the_signature_over_its_compact_form(self) -> None:
+        # FastComments' Python example signs json.dumps(body, separators=(",", ":")), not the bytes sent.
+        pretty = json.dumps(json.loads(VECTOR_BODY), indent=2, ensure_ascii=False).encode()
+        for compact in (VECTOR_BODY, b'{"id":"c1","comment":"h\\u00e9llo"}'):
+            headers = {"x-fastcomments-signature": f"sha256={VECTORS['1790000000', compact]}"}
+            headers["x-fastcomments-timestamp"] = "1790000000"
+            assert FASTCOMMENTS.authenticate(request(headers, pretty), SECRET, 1_790_000_000.0)
+
+    def test_an_upper_case_digest_is_accepted(self) -> None:
+        digest = VECTORS["1790000000", VECTOR_BODY].upper()
+        headers = {"x-fastcomments-signature": f"sha256={digest}", "x-fastcomments-timestamp": "1790000000"}
+        assert FASTCOMMENTS.authenticate(request(headers, VECTOR_BODY), SECRET, 1_790_000_000.0)
+
     def test_a_signature_over_the_raw_body_is_accepted(self) -> None:
         assert FASTCOMMENTS.authenticate(request(signed(str(int(NOW)))), SECRET, NOW)
 

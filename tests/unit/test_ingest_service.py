@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import subprocess
@@ -18,6 +20,7 @@ from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.ingest.service import IngestService
 from webhook_intake.observability import vendor_metrics
 from webhook_intake.registry import vendor
+from webhook_intake.replay import ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -340,6 +343,57 @@ def test_fastcomments_refuses_an_event_it_does_not_send() -> None:
     )
     response = service("fastcomments", FakeSecrets([{"api_secret": "k"}]), FakeQueue()).handle(request)
     assert response.status == 404
+
+
+@dataclass
+class FakeCredentials:
+    unavailable: bool = False
+    recorded: list[Any] = field(default_factory=list)
+
+    def record(self, claim: Any, now: float) -> None:
+        if self.unavailable:
+            raise ReplayStoreError("put_item failed: EndpointConnectionError")
+        self.recorded.append(claim)
+
+
+def signed_fastcomments(event: str) -> Request:
+    body = b'{"id": "1", "urlId": "p"}'
+    timestamp = "1790000000"
+    digest = hmac.new(b"k", timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    headers = {"x-fastcomments-signature": f"sha256={digest}", "x-fastcomments-timestamp": timestamp}
+    return Request("PUT", f"/webhooks/fastcomments/{event}", "", headers, body, {"event": event}, "r", 0)
+
+
+def test_a_fastcomments_signature_is_recorded_with_its_route_before_the_delivery_is_queued() -> None:
+    credentials, queue = FakeCredentials(), FakeQueue()
+    ingest = service("fastcomments", FakeSecrets([{"api_secret": "k"}]), queue)
+    ingest.used_credentials = credentials  # type: ignore[assignment]
+    assert ingest.handle(signed_fastcomments("comment-updated")).status == 200
+    (claim,) = credentials.recorded
+    assert claim.key.startswith("fastcomments:signature:sha256=")
+    assert (claim.scope, claim.expires_at) == ("comment-updated", 1_790_000_300)
+    assert len(queue.sent) == 1
+
+
+def test_an_unreachable_replay_table_is_a_500_and_nothing_is_queued() -> None:
+    queue = FakeQueue()
+    ingest = service("fastcomments", FakeSecrets([{"api_secret": "k"}]), queue)
+    ingest.used_credentials = FakeCredentials(unavailable=True)  # type: ignore[assignment]
+    response = ingest.handle(signed_fastcomments("comment-created"))
+    assert (response.status, response.body) == (
+        500,
+        {"error": "unavailable", "message": "temporarily unable to check the signature; retry later"},
+    )
+    assert queue.sent == []
+
+
+def test_the_legacy_token_has_nothing_to_record() -> None:
+    credentials = FakeCredentials()
+    ingest = service("fastcomments", FakeSecrets([{"api_secret": "k"}]), FakeQueue())
+    ingest.used_credentials = credentials  # type: ignore[assignment]
+    request = Request("PUT", "/x", "", {"token": "k"}, b'{"id": "1"}', {"event": "comment-created"}, "r", 0)
+    assert ingest.handle(request).status == 200
+    assert credentials.recorded == []
 
 
 def test_the_ingest_path_imports_neither_pydantic_nor_the_normalizers() -> None:

@@ -25,6 +25,7 @@ from tests.helpers import metric_points, total
 from webhook_intake.http import Request
 from webhook_intake.ingest.settings import SettingsError
 from webhook_intake.observability import vendor_metrics
+from webhook_intake.replay import Claim, ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError
 from webhook_intake.vendors.openweb.access_token import (
     ACCESS_TOKEN_AUDIENCE,
@@ -37,7 +38,6 @@ from webhook_intake.vendors.openweb.access_token import (
 )
 from webhook_intake.vendors.openweb.contract import CONTRACT
 from webhook_intake.vendors.openweb.jwt_checks import CLOCK_SKEW
-from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
 from webhook_intake.vendors.openweb.token_endpoint import (
     ASSERTION_TYPE,
     InvalidClientError,
@@ -468,19 +468,19 @@ class FakeUsedAssertions:
     fail: bool = False
     used: dict[str, int] = field(default_factory=dict)
 
-    def record(self, jti: str, client_id: str, assertion_expires_at: int, now: float) -> None:
+    def record(self, claim: Claim, now: float) -> None:
         if self.fail:
             raise ReplayStoreError("put_item failed: ProvisionedThroughputExceededException")
-        if jti in self.used:
-            raise ReplayedAssertionError("used")
-        self.used[jti] = assertion_expires_at
+        if claim.key in self.used:
+            raise ReplayedError("used")
+        self.used[claim.key] = claim.expires_at
 
 
 def token_service(secrets: FakeSecrets, used: FakeUsedAssertions, log: io.StringIO | None = None) -> TokenService:
     handler = logging.StreamHandler(log or io.StringIO())
     return TokenService(
         secrets=secrets,  # type: ignore[arg-type]
-        used_assertions=used,  # type: ignore[arg-type]
+        used_credentials=used,  # type: ignore[arg-type]
         logger=Logger(service=f"oauth-test-{uuid.uuid4().hex}", logger_handler=handler),
         metrics=vendor_metrics("openweb"),
         token_url=TOKEN_URL,
@@ -503,7 +503,7 @@ class TestTokenService:
         assert response.body is not None
         assert response.body["expires_in"] == 900
         assert response.headers["cache-control"] == "no-store"
-        assert used.used == {"j": int(NOW) + 600}
+        assert used.used == {"openweb:jti:j": int(NOW) + 600}
         assert access_token_valid(response.body["access_token"], SECRET, NOW + 899)
 
     def test_a_replay_is_invalid_client(self) -> None:

@@ -7,11 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+from botocore.config import Config
 
 from webhook_intake.clients import client
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
+
+
+# A read must end well inside the shortest vendor deadline (Viafoura notifications: 4 s):
+# at worst two attempts of 0.5 s to connect and 0.75 s to read, with standard-mode backoff between.
+SECRETS_CONFIG = Config(connect_timeout=0.5, read_timeout=0.75, retries={"total_max_attempts": 2, "mode": "standard"})
 
 
 class SecretUnavailableError(RuntimeError):
@@ -39,14 +45,16 @@ class SecretStore:
         self._refresh_interval = refresh_interval
         self._boto3_client = boto3_client
         self._provider: SecretsProvider | None = None
-        self._last_forced = 0.0
+        self._last_forced: float | None = None
 
     @property
     def provider(self) -> SecretsProvider:
         """Made on first use, with the process's shared client: a provider of its own would
         build a boto3 session at start-up, a large part of an ingest cold start."""
         if self._provider is None:
-            self._provider = SecretsProvider(boto3_client=self._boto3_client or client("secretsmanager"))
+            self._provider = SecretsProvider(
+                boto3_client=self._boto3_client or client("secretsmanager", SECRETS_CONFIG)
+            )
         return self._provider
 
     def get(self, force: bool = False) -> dict[str, Any]:
@@ -63,7 +71,7 @@ class SecretStore:
     def refresh(self) -> dict[str, Any] | None:
         """A fresh copy when the rate limit allows one, else None."""
         now = time.monotonic()
-        if now - self._last_forced < self._refresh_interval:
+        if self._last_forced is not None and now - self._last_forced < self._refresh_interval:
             return None
         self._last_forced = now
         return self.get(force=True)

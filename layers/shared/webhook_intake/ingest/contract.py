@@ -16,6 +16,7 @@ from webhook_intake.http import Response
 if TYPE_CHECKING:
     from webhook_intake.http import Request
     from webhook_intake.registry import VendorSpec
+    from webhook_intake.replay import Claim
 
 MAX_ID_CHARS = 512
 """Longer ids are refused: an event's key must stay well inside DynamoDB's key limits."""
@@ -131,6 +132,10 @@ class Contract:
 
     def check_route(self, request: Request) -> None:
         """Refuse a request the route should not take (raises :class:`RejectedError`)."""
+
+    def single_use(self, request: Request) -> Claim | None:
+        """The credential of an authenticated request that must not be replayed elsewhere, if any."""
+        return None
 
     def is_ping(self, document: Any) -> bool:
         """A vendor's subscription check, answered 2xx and never enqueued (no vendor sends one by default)."""

@@ -12,6 +12,7 @@ from webhook_intake.ingest.service import IngestService
 from webhook_intake.ingest.settings import IngestSettings
 from webhook_intake.observability import vendor_metrics
 from webhook_intake.registry import vendor
+from webhook_intake.replay import UsedCredentials
 from webhook_intake.secrets import SecretStore
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def build_service(settings: IngestSettings, logger: Logger, metrics: Metrics) ->
         logger=logger,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
+        used_credentials=UsedCredentials(settings.replay_table_name) if settings.replay_table_name else None,
     )
 
 

@@ -13,6 +13,7 @@ from webhook_intake.http import Response, error
 from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.observability import Metric, count, count_by
+from webhook_intake.replay import ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError
 from webhook_intake.times import iso_millis
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from webhook_intake.http import Request
     from webhook_intake.ingest.contract import Contract, Verdict
     from webhook_intake.ingest.queue import QueueSender
+    from webhook_intake.replay import UsedCredentials
     from webhook_intake.secrets import SecretStore
 
 
@@ -37,6 +39,8 @@ class IngestService:
     logger: Logger
     metrics: Metrics
     max_body_bytes: int
+    used_credentials: UsedCredentials | None = None
+    """Where single-use credentials are recorded; without it, none is checked for replays."""
     clock: Callable[[], float] = field(default=time.time)
     monotonic: Callable[[], float] = field(default=time.monotonic)
     _checked_secret: int = field(default=0, init=False, repr=False)
@@ -49,9 +53,10 @@ class IngestService:
         count(self.metrics, Metric.RECEIVED)
         try:
             self.contract.check_route(request)
-            if not self._authenticated(request):
+            refused = self._credential_problem(request)
+            if refused is not None:
                 count(self.metrics, Metric.AUTH_FAILURES)
-                self.logger.warning("delivery refused", extra={"reason": "auth", "vendor": self.contract.vendor})
+                self.logger.warning("delivery refused", extra={"reason": refused, "vendor": self.contract.vendor})
                 return self.contract.refusal()
             document, text = self._read_body(request)
             if self.contract.is_ping(document):
@@ -69,9 +74,25 @@ class IngestService:
         except SecretUnavailableError:
             self.logger.exception("secret unavailable", extra={"vendor": self.contract.vendor})
             return error(500, "unavailable", "temporarily unable to authenticate; retry later")
+        except ReplayStoreError:
+            self.logger.exception("replay table unavailable", extra={"vendor": self.contract.vendor})
+            return error(500, "unavailable", "temporarily unable to check the signature; retry later")
         return self._enqueue(
             request, document, text, verdicts=verdicts, correlation_id=correlation_id, deadline=deadline
         )
+
+    def _credential_problem(self, request: Request) -> str | None:
+        """Why the request's credential is refused (``auth``, ``replayed``), else None."""
+        if not self._authenticated(request):
+            return "auth"
+        claim = self.contract.single_use(request)
+        if claim is None or self.used_credentials is None:
+            return None
+        try:
+            self.used_credentials.record(claim, self.clock())
+        except ReplayedError:
+            return "replayed"
+        return None
 
     def _authenticated(self, request: Request) -> bool:
         now = self.clock()

@@ -55,19 +55,21 @@ class IngestSettings:
     queue_url: str
     secret_id: str
     payload_bucket: str | None = None
+    replay_table_name: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES
     secret_max_age: int = DEFAULT_SECRET_MAX_AGE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
-        """Read ``VENDOR``, ``QUEUE_URL``, ``SECRET_ID``, the optional ``PAYLOAD_BUCKET`` and limits."""
+        """Read ``VENDOR``, ``QUEUE_URL``, ``SECRET_ID``; optional ``PAYLOAD_BUCKET``, ``REPLAY_TABLE_NAME``, limits."""
         env = os.environ if env is None else env
         return cls(
             vendor=required(env, "VENDOR"),
             queue_url=required(env, "QUEUE_URL"),
             secret_id=required(env, "SECRET_ID"),
             payload_bucket=env.get("PAYLOAD_BUCKET", "").strip() or None,
+            replay_table_name=env.get("REPLAY_TABLE_NAME", "").strip() or None,
             max_body_bytes=integer(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1),
             inline_max_bytes=integer(env, "INLINE_MAX_BYTES", DEFAULT_INLINE_MAX_BYTES, 1),
             secret_max_age=integer(env, "SECRET_MAX_AGE_SECONDS", DEFAULT_SECRET_MAX_AGE, 0),

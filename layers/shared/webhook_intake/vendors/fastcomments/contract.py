@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from webhook_intake.auth import matches_any, secret_list
 from webhook_intake.ingest.contract import Contract, RejectedError, token_list_problems
+from webhook_intake.replay import Claim
 from webhook_intake.vendors.fastcomments import SPEC
 
 if TYPE_CHECKING:
@@ -85,6 +86,23 @@ class FastCommentsContract(Contract):
         return any(
             matches_any(presented, [signature(key, timestamp, form) for key in api_secrets])
             for form in _signed_forms(request.body)
+        )
+
+    def single_use(self, request: Request) -> Claim | None:
+        """A signature covers the timestamp and body, not the event: it is bound to the first route it came on.
+
+        The same request again (a retry on the way) is still taken; the same bytes sent to another
+        event's route are refused, so a captured ``comment-created`` never becomes a delete. The
+        legacy ``token`` header is a standing secret, with nothing to bind.
+        """
+        presented = request.header(SIGNATURE_HEADER)
+        signed_at = timestamp_seconds(request.header(TIMESTAMP_HEADER))
+        if presented is None or signed_at is None:
+            return None
+        return Claim(
+            key=f"{self.vendor}:signature:{presented.strip().lower()}",
+            expires_at=int(signed_at) + WINDOW_SECONDS,
+            scope=request.path_parameters.get("event", ""),
         )
 
     def secret_problems(self, secret: dict[str, Any]) -> list[str]:

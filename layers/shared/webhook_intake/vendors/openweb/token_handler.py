@@ -11,9 +11,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from webhook_intake.http import MalformedRequestError, Request
 from webhook_intake.ingest.settings import DEFAULT_SECRET_MAX_AGE, SettingsError, integer, required
 from webhook_intake.observability import vendor_metrics
+from webhook_intake.replay import UsedCredentials
 from webhook_intake.secrets import SecretStore
 from webhook_intake.vendors.openweb.access_token import MAX_ACCESS_TOKEN_TTL
-from webhook_intake.vendors.openweb.replay import UsedAssertions
 from webhook_intake.vendors.openweb.token_endpoint import (
     DEFAULT_ACCESS_TOKEN_TTL,
     MIN_ACCESS_TOKEN_TTL,
@@ -63,7 +63,7 @@ def build_service(
     """The token service wired to AWS (clients are created on first use)."""
     return TokenService(
         secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age),
-        used_assertions=UsedAssertions(settings.replay_table_name, dynamodb_client),
+        used_credentials=UsedCredentials(settings.replay_table_name, dynamodb_client),
         logger=logger,
         metrics=metrics,
         token_url=settings.token_url,

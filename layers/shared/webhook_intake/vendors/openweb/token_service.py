@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
 from webhook_intake.observability import Metric, count
+from webhook_intake.replay import Claim, ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError
 from webhook_intake.vendors.openweb.access_token import OAuthClient
-from webhook_intake.vendors.openweb.replay import ReplayedAssertionError, ReplayStoreError
 from webhook_intake.vendors.openweb.token_endpoint import (
     InvalidClientError,
     OAuthError,
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
 
     from webhook_intake.http import Request
+    from webhook_intake.replay import UsedCredentials
     from webhook_intake.secrets import SecretStore
-    from webhook_intake.vendors.openweb.replay import UsedAssertions
     from webhook_intake.vendors.openweb.token_endpoint import Assertion, TokenRequest
 
 # RFC 6749 §5.1: responses carrying (or refusing) tokens are never cached.
@@ -53,7 +53,7 @@ class TokenService:
     """``POST /oauth/openweb/token``, with its collaborators injected."""
 
     secrets: SecretStore
-    used_assertions: UsedAssertions
+    used_credentials: UsedCredentials
     logger: Logger
     metrics: Metrics
     token_url: str
@@ -68,8 +68,8 @@ class TokenService:
             token_request = parse_token_request(request.header("content-type"), request.body)
             assertion, client = self._verified(token_request, now)
             # Only after the signature checks out: a forged request never writes to the table.
-            self.used_assertions.record(assertion.jti, assertion.client_id, assertion.expires_at, now)
-        except ReplayedAssertionError:
+            self.used_credentials.record(Claim(f"openweb:jti:{assertion.jti}", assertion.expires_at), now)
+        except ReplayedError:
             return self.refused(InvalidClientError("client assertion 'jti' was used before"))
         except OAuthError as refused:
             return self.refused(refused)

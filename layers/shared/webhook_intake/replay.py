@@ -1,0 +1,94 @@
+"""Credentials that may be used only once, one DynamoDB item each (``ReplayTable``).
+
+A conditional ``PutItem`` records a credential and refuses one already recorded, atomically:
+a replay is refused on any Lambda instance, even when two arrive at once. Items expire by
+DynamoDB TTL (``expires_at``) once the credential could no longer be accepted anyway, so the
+table stays a few minutes of traffic deep.
+
+Two uses: OpenWeb's client-assertion ids (``jti``), each usable once; and FastComments
+signatures, which cover the body and timestamp but not the route: a signature is bound to the
+route it first arrived on, so the same request again (a retry on the way) is still taken, and
+the same bytes replayed to another event's route are refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_intake.clients import client, error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# Short timeouts and a few standard-mode retries: the answer stays well inside every vendor's deadline.
+REPLAY_TABLE_CONFIG = Config(
+    connect_timeout=0.5, read_timeout=1.5, retries={"total_max_attempts": 3, "mode": "standard"}
+)
+REPLAY_MARGIN = 300
+"""Seconds a credential is kept beyond its own expiry (clocks of Lambda hosts and DynamoDB differ)."""
+KEY_ATTRIBUTE = "credential"
+
+
+class ReplayedError(Exception):
+    """The credential was used before (for another scope, where a scope is given)."""
+
+
+class ReplayStoreError(RuntimeError):
+    """DynamoDB did not answer: the request must fail with a 5xx, never pass unchecked."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One use of a credential: ``key`` names it (``<vendor>:<kind>:<value>``)."""
+
+    key: str
+    expires_at: int
+    """Unix seconds after which the credential is refused anyway; the item outlives it by the margin."""
+    scope: str | None = None
+    """Where the credential was used; with a scope, the same use again is taken and another is refused."""
+
+
+class UsedCredentials:
+    """The table of used credentials."""
+
+    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient | None = None) -> None:
+        self._table_name = table_name
+        self._client = dynamodb_client
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        """The injected client, else the process-wide one (made on first use, not at import)."""
+        if self._client is None:
+            self._client = client("dynamodb", REPLAY_TABLE_CONFIG)
+        return self._client
+
+    def record(self, claim: Claim, now: float) -> None:
+        """Record ``claim``; raises :class:`ReplayedError` if the credential was used before elsewhere."""
+        item = {
+            KEY_ATTRIBUTE: {"S": claim.key},
+            "used_at": {"N": str(int(now))},
+            "expires_at": {"N": str(claim.expires_at + REPLAY_MARGIN)},
+        }
+        request: dict[str, Any] = {
+            "TableName": self._table_name,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#key)",
+            "ExpressionAttributeNames": {"#key": KEY_ATTRIBUTE},
+        }
+        if claim.scope is not None:
+            item["scope"] = {"S": claim.scope}
+            request["ConditionExpression"] += " OR #scope = :scope"
+            request["ExpressionAttributeNames"]["#scope"] = "scope"
+            request["ExpressionAttributeValues"] = {":scope": {"S": claim.scope}}
+        try:
+            self.dynamodb.put_item(**request)
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise ReplayedError("the credential was used before") from None
+            raise ReplayStoreError(f"put_item failed: {error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise ReplayStoreError(f"put_item failed: {error_code(exc)}") from exc

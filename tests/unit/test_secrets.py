@@ -1,0 +1,53 @@
+"""Vendor secrets: cached, refreshed at most every few seconds, and read within the vendors' deadlines."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from webhook_intake import secrets as secrets_module
+from webhook_intake.registry import VENDORS
+from webhook_intake.secrets import SecretStore
+
+if TYPE_CHECKING:
+    import boto3
+    import pytest
+
+
+def store_with(aws: boto3.session.Session, value: dict[str, object]) -> tuple[SecretStore, object]:
+    client = aws.client("secretsmanager")
+    client.create_secret(Name="vendor-secret", SecretString=json.dumps(value))
+    return SecretStore("vendor-secret", refresh_interval=10.0), client
+
+
+def test_a_host_up_for_less_than_the_refresh_interval_may_still_refresh_once(
+    aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The monotonic clock counts from boot: on a new host it is below the 10 s interval.
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: 3.0)
+    store, client = store_with(aws, {"tokens": ["old"]})
+    assert store.get() == {"tokens": ["old"]}
+    client.put_secret_value(SecretId="vendor-secret", SecretString=json.dumps({"tokens": ["old", "new"]}))  # type: ignore[attr-defined]
+    assert store.refresh() == {"tokens": ["old", "new"]}
+
+
+def test_refreshes_are_limited_to_one_per_interval(aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: clock[0])
+    store, _ = store_with(aws, {"tokens": ["a"]})
+    assert store.refresh() is not None
+    clock[0] += 9.9
+    assert store.refresh() is None
+    clock[0] += 0.2
+    assert store.refresh() is not None
+
+
+def test_a_secret_read_ends_inside_the_shortest_vendor_deadline(aws: boto3.session.Session) -> None:
+    store, _ = store_with(aws, {"tokens": ["a"]})
+    config = store.provider.client.meta.config
+    attempts = config.retries["total_max_attempts"]
+    # Standard-mode backoff waits at most 1 s before a second attempt (base 2 s x random fraction).
+    worst = attempts * (config.connect_timeout + config.read_timeout) + (attempts - 1) * 1.0
+    shortest = min(spec.contract().deadline_seconds for spec in VENDORS.values())
+    assert worst <= shortest, (worst, shortest)
+    assert config.retries["mode"] == "standard"
