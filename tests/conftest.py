@@ -7,6 +7,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.loaders
 import pytest
 from moto import mock_aws
 
@@ -20,6 +21,20 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 REGION = "us-east-1"
+
+# Every boto3 session loads botocore's service models anew (about 0.1 s a client); the suite
+# makes hundreds of sessions (a stack per test, the handlers' clients after each reset), so
+# they share one loader and its cache. Models are read-only: nothing else is shared.
+_SHARED_LOADER = botocore.loaders.create_loader()
+_session_init = boto3.session.Session.__init__
+
+
+def _session_with_shared_loader(self: boto3.session.Session, *args: Any, **kwargs: Any) -> None:
+    _session_init(self, *args, **kwargs)
+    self._session.register_component("data_loader", _SHARED_LOADER)
+
+
+boto3.session.Session.__init__ = _session_with_shared_loader  # type: ignore[method-assign]
 
 
 TEST_ENVIRONMENT = {

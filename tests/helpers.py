@@ -45,12 +45,14 @@ def handler_logs() -> Iterator[io.StringIO]:
     for logger in list(logging.root.manager.loggerDict.values()):
         handler = getattr(logger, "powertools_handler", None)
         if isinstance(handler, logging.StreamHandler):
-            saved.append((handler, handler.setStream(buffer)))
+            # Swapped, not setStream(): that flushes the old stream, which an earlier test may have closed.
+            saved.append((handler, handler.stream))
+            handler.stream = buffer
     try:
         yield buffer
     finally:
         for handler, stream in saved:
-            handler.setStream(stream)
+            handler.stream = stream
 
 
 def send(runtime: LocalRuntime, vendor_key: str, path: Path, secrets: dict[str, Any], **kwargs: Any) -> HttpResponse:

@@ -152,18 +152,29 @@ class SamTemplate:
         return bool(_resolve(conditions[name], {**self.parameters, **(refs or {})}, {}, self.condition))
 
 
+_parsed: dict[tuple[Path, str], dict[str, Any]] = {}
+
+
 def read(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """The template document as written (Fn::ForEach unexpanded), parsed as SAM CLI parses it."""
+    """The template document as written (Fn::ForEach unexpanded), parsed as SAM CLI parses it.
+
+    Parsing YAML in pure Python takes a few hundred milliseconds; a process that loads the same
+    text again (the test suite provisions hundreds of stacks) gets a copy of the first parse.
+    """
     # SAM CLI is imported here, not at module level, so that `intake --help` stays fast.
     from samcli.yamlhelper import yaml_parse
 
     try:
-        document = yaml_parse(path.read_text())
+        text = path.read_text()
+        key = (path, text)
+        if key not in _parsed:
+            _parsed[key] = yaml_parse(text)
     except (OSError, ValueError) as exc:
         raise TemplateError(f"cannot read {path}: {exc}") from exc
+    document = _parsed[key]
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise TemplateError(f"{path} is not a template")
-    return document
+    return copy.deepcopy(document)
 
 
 def expand(document: dict[str, Any]) -> dict[str, Any]:
