@@ -185,7 +185,7 @@ def _summary(console: Console, outcome: Outcome, elapsed: float, log_file: Path)
     if outcome.held:
         console.print("[bold]Dead letters and quarantined events[/]")
         for line in held_view(outcome.held):
-            console.print(line, soft_wrap=True)
+            console.print(line)
     pings = sum(delivery.ping and delivery.accepted for delivery in deliveries)
     quarantined = sum(item.kind == "quarantined" for item in outcome.held)
     dead = len(outcome.held) - quarantined

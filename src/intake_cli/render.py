@@ -157,30 +157,26 @@ def status_table(rows: list[QueueStatus], title: str = "Queues") -> Table:
 
 
 def held_view(items: list[Held]) -> list[Text]:
-    """What waits for an operator, three lines each: what and why, the message, the id to act on.
+    """What waits for an operator, four lines each: what and why, when and which event, the message, the id.
 
     A quarantine id is about 70 characters: on its own line it is never cut, so it can be copied.
     """
     lines: list[Text] = []
     for item in items:
-        kind = "dead letter" if item.kind == "dead-letter" else "quarantined"
+        dead = item.kind == "dead-letter"
         head = Text.assemble(
             (item.vendor, "cyan"),
             "  ",
-            (kind, "bold red" if item.kind == "dead-letter" else "bold yellow"),
+            ("dead letter" if dead else "quarantined", "bold red" if dead else "bold yellow"),
             "  ",
             (item.reason, "bold"),
-            f"  received {when(item.received_at)}",
         )
         if item.attempts is not None:
-            head.append(f"  {item.attempts} {'receives' if item.kind == 'dead-letter' else 'tries'}")
+            head.append(f"  {item.attempts} {'receives' if dead else 'tries'}")
         lines.append(head)
+        lines.append(Text(f"  received {when(item.received_at)}   event {item.event_id or '-'}"))
         lines.append(Text(f"  {item.message}"))
-        ids = Text("  id ")
-        ids.append(item.id, style="bold")
-        if item.event_id:
-            ids.append(f"   event {item.event_id}")
-        lines.append(ids)
+        lines.append(Text.assemble("  id ", (item.id, "bold")))
     return lines
 
 

@@ -74,7 +74,7 @@ def test_options_list_the_values_they_take() -> None:
 def test_the_values_help_lists_are_the_ones_the_code_and_the_template_take() -> None:
     declared = read()["Parameters"]["LogLevel"]["AllowedValues"]
     assert list(LOG_LEVELS) == declared
-    assert FASTCOMMENTS_EVENTS == tuple(EVENT_CHOICES)
+    assert tuple(EVENT_CHOICES) == FASTCOMMENTS_EVENTS
 
 
 def test_an_unknown_vendor_is_refused_with_the_vendors() -> None:

@@ -42,9 +42,7 @@ def test_a_value_cloudformation_would_refuse_is_one_clean_line(override: str, me
 
 
 def test_every_mistake_is_its_own_line_and_log_level_goes_through_the_same_check() -> None:
-    code, text = cli(
-        "serve", "--log-level", "LOUD", "--parameter", "MaxReceiveCount=abc", "--parameter", "Bogus=1"
-    )
+    code, text = cli("serve", "--log-level", "LOUD", "--parameter", "MaxReceiveCount=abc", "--parameter", "Bogus=1")
     assert code == 1
     lines = text.strip().splitlines()
     assert len(lines) == 3, text

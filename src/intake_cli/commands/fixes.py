@@ -81,7 +81,7 @@ def dlq_list(
     dead = sum(item.kind == "dead-letter" for item in items)
     out.print(f"[bold]{dead} dead letters, {len(items) - dead} quarantined events[/]")
     for line in held_view(items):
-        out.print(line, soft_wrap=True)
+        out.print(line)
     if items:
         out.print("[dim]intake dlq redrive --id ID sends one back; intake dlq delete --id ID lets it go[/]")
 
