@@ -1,4 +1,4 @@
-"""`intake send`: by sample name or normalized type, a file, stdin or --data; a deployed stack's deliveries are tests."""
+"""`intake send`: by sample name or normalized type, a file, stdin or --data; to a deployed stack, as a test."""
 
 from __future__ import annotations
 
