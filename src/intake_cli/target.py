@@ -185,7 +185,9 @@ def deployed_target(stack_name: str, region: str | None = None) -> Target:
     except NoCredentialsError:
         raise IntakeError("no AWS credentials: configure a profile or the AWS_* variables") from None
     except NoRegionError:
-        raise IntakeError("no AWS region: pass --region, set AWS_DEFAULT_REGION, or give your profile one (aws configure)") from None
+        raise IntakeError(
+            "no AWS region: pass --region, set AWS_DEFAULT_REGION, or give your profile one (aws configure)"
+        ) from None
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))
         raise IntakeError(f"cannot read stack {stack_name}: {message}") from None
