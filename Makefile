@@ -6,11 +6,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export AWS_DEFAULT_REGION ?= us-east-1
+PORT ?= 3000
+STACK ?= webhook-intake-$(or $(ENV),dev)
 # SAM CLI asks before sending usage data; never from here.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help setup demo serve test test-fast lint build python3.13 validate bench load deploy clean
+.PHONY: help setup demo serve test test-fast lint build python3.13 validate bench load deploy env-vars clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,19 +25,25 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov>=3.2,<4"
 
+# The first install takes a minute or two: say what happens, a line per step and per package
+# pip collects (its whole output goes to .venv/pip.log; its errors still reach the terminal).
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@test -x $(BIN)/python || { echo "==> creating $(VENV)/ with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> upgrading pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> installing webhook-intake and its development tools (a minute or two the first time)"
+	@set -o pipefail; $(BIN)/python -m pip install --progress-bar off -e '.[dev]' | tee $(VENV)/pip.log \
+		| grep --line-buffered -E '^(Collecting|Successfully installed)' | cut -c1-100 | sed -u 's/^/    /'
 	@touch $(STAMP)
+	@echo "==> ready: $(BIN)/intake --help"
 
 setup: $(STAMP) ## create .venv/ and install the project with its development tools
 
 demo: $(STAMP) ## run every sample through the local stack and show what was stored
 	$(BIN)/intake demo
 
-serve: $(STAMP) ## run the local stack until Ctrl-C
-	$(BIN)/intake serve
+serve: $(STAMP) ## run the local stack until Ctrl-C (PORT=3000)
+	$(BIN)/intake serve --port $(PORT)
 
 test: $(STAMP) ## run the test suites
 	$(BIN)/python -m pytest -n 2 -q
@@ -92,8 +99,22 @@ bench: $(STAMP) ## benchmarks (not part of make test)
 load: $(STAMP) ## bounded flood test on the local stack (not part of make test)
 	$(BIN)/python -m benchmarks.load
 
-deploy: build ## sam deploy (ENV=dev|prod selects the samconfig.toml environment)
-	$(BIN)/sam deploy --config-env $(or $(ENV),dev)
+# The region and credentials are your AWS configuration's (AWS_PROFILE,
+# AWS_DEFAULT_REGION, ~/.aws/config); REGION=… overrides the region for this deploy only.
+deploy: $(STAMP) ## make build, then sam deploy: ENV=dev|prod (samconfig.toml), your AWS profile and region (REGION=… to override)
+	@region="$(REGION)"; [ -n "$$region" ] || region="$$($(BIN)/python -c 'import boto3; print(boto3.session.Session().region_name or "")')"; \
+	if [ -z "$$region" ]; then \
+		echo "make deploy: no AWS region: set one in your profile (aws configure), export AWS_DEFAULT_REGION=…, or pass REGION=…" >&2; \
+		exit 1; \
+	fi; \
+	$(MAKE) --no-print-directory build && \
+	echo "==> deploying $(STACK) (ENV=$(or $(ENV),dev)) to $$region" && \
+	$(BIN)/sam deploy --config-env $(or $(ENV),dev) --region "$$region"
+
+env-vars: $(STAMP) ## write .aws-sam/env-vars.json for sam local invoke, from a deployed stack (STACK=…)
+	@mkdir -p .aws-sam
+	$(BIN)/python -m intake_cli.env_vars --stack $(STACK) $(if $(REGION),--region $(REGION)) > .aws-sam/env-vars.json
+	@echo "wrote .aws-sam/env-vars.json for stack $(STACK)"
 
 clean: ## remove build output and local state (keeps .venv)
 	rm -rf .aws-sam .intake .pytest_cache .mypy_cache .ruff_cache

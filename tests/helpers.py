@@ -158,3 +158,52 @@ def total(points: list[tuple[str, dict[str, str], Any]], name: str, **dimensions
         if metric == name and all(dims.get(k) == v for k, v in dimensions.items()):
             found += sum(value) if isinstance(value, list) else value
     return found
+
+
+def publish_outputs(
+    session: Any, runtime: LocalRuntime, drop: str | None = None, api_url: str | None = None
+) -> dict[str, str]:
+    """A CloudFormation stack named like the provisioned one, whose Outputs are template.yaml's, resolved.
+
+    The CLI's ``--stack NAME`` then finds the moto-provisioned resources as it would a deployed
+    stack's; ``api_url`` points ApiUrl at a gateway serving the runtime.
+    """
+    from intake_cli.template import TemplateError
+
+    stack = runtime.stack
+    outputs = {}
+    for name, output in dict(stack.template.document.get("Outputs", {})).items():
+        try:
+            outputs[name] = str(stack.resolve(output["Value"]))
+        except TemplateError:
+            continue  # what the local stack does not make (the alarm topic, the dashboard)
+    outputs.pop(drop or "", None)
+    if api_url is not None:
+        outputs["ApiUrl"] = api_url
+    body = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{stack.name}-cfn"}}},
+        "Outputs": {name: {"Value": value} for name, value in outputs.items()},
+    }
+    session.client("cloudformation").create_stack(StackName=stack.name, TemplateBody=json.dumps(body))
+    return outputs
+
+
+def cli(*args: str, input_text: str | None = None) -> tuple[int, str]:
+    """One ``intake`` command in-process: its exit status and what it printed (stdout and stderr)."""
+    from typer.testing import CliRunner
+
+    from intake_cli.main import app
+
+    result = CliRunner().invoke(app, list(args), input=input_text)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def cli_json(*args: str, input_text: str | None = None) -> list[dict[str, Any]]:
+    """A ``--json`` command's lines, the command having exited 0."""
+    code, output = cli(*args, input_text=input_text)
+    assert code == 0, output
+    documents = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    # Functions running in-process at the same time print their logs and metrics to the same stdout.
+    return [document for document in documents if "_aws" not in document and "level" not in document]

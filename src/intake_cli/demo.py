@@ -1,28 +1,36 @@
-"""``intake demo``: every sample through the local stack over real HTTP, then what was stored."""
+"""``intake demo``: every sample (and ping) through the local stack over real HTTP, then what was stored.
+
+What the demo expects is written down already: each sample's golden file lists the events it
+becomes, and a ping is answered but never stored. Anything quarantined or dead-lettered, or
+an expected event missing, fails the demo.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from intake_cli.event_log import count_by_vendor, stored_events
-from intake_cli.queues import dead_letters, depth, statuses
-from intake_cli.render import dead_letters_table, events_table, short, status_table
-from intake_cli.samples import load_secrets, sample_files, sample_request
+from intake_cli.dlq import held
+from intake_cli.event_log import Window, feed
+from intake_cli.queues import depth, statuses
+from intake_cli.render import events_table, held_view, short, status_table
+from intake_cli.samples import golden_events, load_secrets, ping_files, sample_files, sample_request
 from intake_cli.sending import deliver
-from intake_cli.stack import LocalStack
+from intake_cli.stack import LocalStack, wait_for_signal
 from intake_cli.target import IntakeError, Target
 from webhook_intake.registry import VENDORS
+from webhook_intake.store.reads import FeedFilter
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from rich.console import Console
 
-    from intake_cli.queues import DeadLetter
+    from intake_cli.dlq import Held
     from intake_cli.stack import StackOptions
 
 DRAIN_TIMEOUT = 60.0
@@ -37,18 +45,41 @@ class Delivery:
     sample: Path
     status: int
     body: bytes
+    ping: bool = False
 
     @property
     def accepted(self) -> bool:
-        """A 2xx: the delivery is on the queue."""
+        """A 2xx: the delivery is on the queue (a ping: answered)."""
         return 200 <= self.status < 300
 
 
-def run_demo(console: Console, options: StackOptions) -> int:
+@dataclass
+class Outcome:
+    """What the demo found once the queues were empty."""
+
+    deliveries: list[Delivery]
+    stored: int
+    missing: list[str] = field(default_factory=list)
+    """``vendor#event_id`` a golden file promises and the table does not hold."""
+    held: list[Held] = field(default_factory=list)
+
+
+def expected_keys() -> set[tuple[str, str]]:
+    """(vendor, event id) of every event the samples' golden files promise."""
+    return {
+        (key, str(event["event_id"]))
+        for key in VENDORS
+        for sample in sample_files(key)
+        for event in golden_events(key, sample)
+    }
+
+
+def run_demo(console: Console, options: StackOptions, *, keep: bool = False) -> int:
     """Start the stack, send every sample, wait for the consumers, show the result; the exit status."""
     started = time.monotonic()
     secrets = load_secrets(options.secrets_file)
-    samples = [(key, path) for key in VENDORS for path in sample_files(key)]
+    samples = [(key, path, False) for key in VENDORS for path in sample_files(key)]
+    samples += [(key, path, True) for key in VENDORS for path in ping_files(key)]
     if not samples:
         raise IntakeError("no samples under events/")
     stack = LocalStack(options)
@@ -61,25 +92,55 @@ def run_demo(console: Console, options: StackOptions) -> int:
             stack.outputs(),
             endpoint_url=stack.aws_endpoint_url,
             secrets_file=options.secrets_file,
+            log_file=options.log_file,
         )
         console.print(f"Local stack up: API [bold]{stack.api_url}[/], AWS (moto) {stack.aws_endpoint_url}")
+        since = datetime.now(UTC) - timedelta(seconds=1)
         deliveries = _send_all(console, target, samples, secrets)
         with console.status("Waiting for the consumers to empty the queues…"):
             _wait_until_drained(target)
-        events = stored_events(target)
-        order = {key: index for index, key in enumerate(VENDORS)}
-        events.sort(key=lambda item: (order.get(str(item.get("vendor")), len(order)), str(item.get("occurred_at"))))
-        console.print(events_table(events, width=console.width))
-        rows = statuses(target, count_by_vendor(events))
-        console.print(status_table(rows, title="Queues and dead-letter queues"))
-        letters = dead_letters(target, [row.vendor for row in rows if row.dead_letters + row.dead_letters_in_flight])
+        outcome = _look(console, target, deliveries, since)
+        code = _summary(console, outcome, time.monotonic() - started, options.log_file)
+        if keep:
+            _explore(console, stack, options)
     finally:
         stack.stop()
-    return _summary(console, deliveries, len(events), letters, time.monotonic() - started, options.log_file)
+    return code
+
+
+def _look(console: Console, target: Target, deliveries: list[Delivery], since: datetime) -> Outcome:
+    """Read back what the stack holds, the way an operator would: the feed, the queues, what waits."""
+    expected = expected_keys()
+    span = Window(since, datetime.now(UTC) + timedelta(minutes=1))
+    # The feed, newest first, through the by-time index (test payloads included: the samples hold one).
+    entries = feed(target, FeedFilter(tests=True), span, limit=len(expected) + 100)
+    found = {(str(entry["vendor"]), str(entry["event_id"])) for entry in entries}
+    console.print(events_table(entries, f"Stored events, newest first ({len(entries)})", console.width))
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[str(entry["vendor"])] = counts.get(str(entry["vendor"]), 0) + 1
+    console.print(status_table(statuses(target, counts), title="Queues and dead-letter queues"))
+    return Outcome(
+        deliveries=deliveries,
+        stored=len(entries),
+        missing=sorted(f"{vendor}#{event_id}" for vendor, event_id in expected - found),
+        held=held(target, list(target.vendors), 100),
+    )
+
+
+def _explore(console: Console, stack: LocalStack, options: StackOptions) -> None:
+    console.print(
+        f"\nThe stack stays up (state {options.state_file}): try, in another terminal,\n"
+        "  intake events            intake events --type comment --json\n"
+        "  intake tail              intake send comment.liked --wait\n"
+        "  intake dlq list          intake status\n"
+        f"API {stack.api_url}. Ctrl-C to stop."
+    )
+    wait_for_signal()
 
 
 def _send_all(
-    console: Console, target: Target, samples: list[tuple[str, Path]], secrets: dict[str, dict[str, object]]
+    console: Console, target: Target, samples: list[tuple[str, Path, bool]], secrets: dict[str, dict[str, object]]
 ) -> list[Delivery]:
     deliveries = []
     columns = (
@@ -91,17 +152,17 @@ def _send_all(
     )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("Sending samples", total=len(samples))
-        for key, path in samples:
+        for key, path, ping in samples:
             progress.update(task, description=f"Sending {key}/{path.name}")
             response = deliver(target, sample_request(key, path, secrets))
-            deliveries.append(Delivery(key, path, response.status, response.body))
+            deliveries.append(Delivery(key, path, response.status, response.body, ping))
             progress.advance(task)
         progress.update(task, description="Sent every sample")
     return deliveries
 
 
 def _wait_until_drained(target: Target, timeout: float = DRAIN_TIMEOUT) -> None:
-    """Until no vendor queue holds a message (each one stored, or moved to its dead-letter queue)."""
+    """Until no vendor queue holds a message (each one stored, quarantined, or moved to its dead-letter queue)."""
     sqs = target.client("sqs")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -111,23 +172,32 @@ def _wait_until_drained(target: Target, timeout: float = DRAIN_TIMEOUT) -> None:
     raise IntakeError(f"the queues did not empty within {timeout:.0f} s: see the log for consumer errors")
 
 
-def _summary(
-    console: Console, deliveries: list[Delivery], stored: int, letters: list[DeadLetter], elapsed: float, log_file: Path
-) -> int:
+def _summary(console: Console, outcome: Outcome, elapsed: float, log_file: Path) -> int:
+    deliveries = outcome.deliveries
     refused = [delivery for delivery in deliveries if not delivery.accepted]
     for delivery in refused:
         console.print(
             f"[bold red]refused[/] {delivery.vendor}/{delivery.sample.name}: "
             f"{delivery.status} {short(delivery.body.decode('utf-8', 'replace'), 100)}"
         )
-    if letters:
-        console.print(dead_letters_table(letters))
+    for key in outcome.missing:
+        console.print(f"[bold red]missing[/] {key}: its golden file says it is stored")
+    if outcome.held:
+        console.print("[bold]Dead letters and quarantined events[/]")
+        for line in held_view(outcome.held):
+            console.print(line)
+    pings = sum(delivery.ping and delivery.accepted for delivery in deliveries)
+    quarantined = sum(item.kind == "quarantined" for item in outcome.held)
+    dead = len(outcome.held) - quarantined
     accepted = len(deliveries) - len(refused)
+    ping_note = f" ({pings} ping{'s' if pings != 1 else ''}: answered, never stored, as expected)" if pings else ""
     console.print(
-        f"{accepted}/{len(deliveries)} deliveries accepted, {stored} events stored, "
-        f"{len(letters)} dead letters, in {elapsed:.1f} s (handler logs: {log_file})"
+        f"{accepted}/{len(deliveries)} deliveries accepted{ping_note}, {outcome.stored} events stored, "
+        f"{quarantined} quarantined, {dead} dead letters, in {elapsed:.1f} s (handler logs: {log_file})"
     )
-    if refused or letters:
-        console.print("[bold red]demo failed[/]: every sample should be accepted and stored")
+    if refused or outcome.held or outcome.missing:
+        console.print(
+            "[bold red]demo failed[/]: every sample should be accepted and every event its golden file lists stored"
+        )
         return 1
     return 0

@@ -1,57 +1,209 @@
-"""Reading the stored normalized events back, for ``intake events``, ``status`` and the demo."""
+"""Reading the stored normalized events back, through the table's keys and indexes.
+
+Every read names its key or index (docs/data-model.md, "Reads"): one event by id, the feed
+(``by-time``) over a window of receive times with a filter, a comment's state (``by-content``).
+A full scan happens only when a command is told ``--scan`` (and for ``status`` on the local stack).
+"""
 
 from __future__ import annotations
 
 import base64
+import difflib
 import json
+import re
 from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.target import IntakeError
-from webhook_intake.store.reads import EventReader
+from webhook_intake.payloads import PayloadError, PayloadStore
+from webhook_intake.store.reads import EventReader, FeedFilter
+from webhook_intake.taxonomy import EVENT_TYPES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
     from intake_cli.target import Target
+    from webhook_intake.store.reads import CurrentState
+
+DEFAULT_WINDOW = timedelta(hours=24)
+"""How far back a read looks when not told: the feed is read a day (and a shard) at a time."""
+DEFAULT_LIMIT = 50
+# The feed's upper bound sits a little in the future: a clock a moment ahead on the writer's side still shows.
+_CLOCK_SLACK = timedelta(minutes=1)
+_DURATION = re.compile(r"(\d+)\s*(s|m|h|d|w)")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def reader(target: Target) -> EventReader:
-    """The event log's read side on ``target``."""
-    return EventReader(target.events_table, dynamodb_client=target.client("dynamodb"))
+@dataclass(frozen=True)
+class Window:
+    """Receive times from ``since`` to ``until``, both included."""
+
+    since: datetime
+    until: datetime
 
 
-def stored_events(target: Target, vendor: str | None = None, event_type: str | None = None) -> list[dict[str, Any]]:
-    """Every normalized event of the table (a full scan), filtered, oldest first."""
+def parse_when(text: str, now: datetime) -> datetime:
+    """``7d``, ``36h``, ``15m`` (back from ``now``), ``now``, or an ISO-8601 date or time (UTC unless it says)."""
+    value = text.strip()
+    if value.lower() == "now":
+        return now
+    duration = _DURATION.fullmatch(value.lower())
+    if duration:
+        amount, unit = duration.groups()
+        return now - timedelta(**{_UNITS[unit]: int(amount)})
     try:
-        items = [
-            item
-            for item in reader(target).scan()
-            if (vendor is None or item.get("vendor") == vendor)
-            and (event_type is None or item.get("event_type") == event_type)
-        ]
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise IntakeError(
+            f"{text!r} is neither a time (2026-11-29, 2026-11-29T08:00, 2026-11-29T08:00:00Z) "
+            "nor a duration (90s, 15m, 36h, 7d, 2w)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def window(since: str | None, until: str | None, now: datetime | None = None) -> Window:
+    """The window a read covers: the last day by default, up to now."""
+    now = now or datetime.now(UTC)
+    start = parse_when(since, now) if since else now - DEFAULT_WINDOW
+    end = parse_when(until, now) if until else now + _CLOCK_SLACK
+    if start > end:
+        raise IntakeError("--since is after --until")
+    return Window(start, end)
+
+
+def event_types(values: Iterable[str]) -> tuple[str, ...]:
+    """``--type`` values as the feed filter takes them: an exact type, or a subject (``comment``: every comment.*)."""
+    subjects = {name.partition(".")[0] for name in EVENT_TYPES}
+    chosen = []
+    for raw in values:
+        value = raw.strip().removesuffix(".*").removesuffix(".")
+        if value in EVENT_TYPES:
+            chosen.append(value)
+        elif value in subjects:
+            chosen.append(f"{value}.")
+        else:
+            close = difflib.get_close_matches(value, [*EVENT_TYPES, *sorted(subjects)], n=3)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            raise IntakeError(
+                f"unknown event type {raw!r}; {hint}a subject (comment, reply, content…) means all of its types\n"
+                f"known types: {', '.join(EVENT_TYPES)}"
+            )
+    return tuple(chosen)
+
+
+def split_id(identifier: str, vendor: str | None) -> tuple[str, str]:
+    """``VENDOR#ID`` (or ``ID`` with ``--vendor``) as (vendor, event id)."""
+    if vendor:
+        return vendor, identifier.removeprefix(f"{vendor}#")
+    key, sep, event_id = identifier.partition("#")
+    if not sep or not key or not event_id:
+        raise IntakeError(f"--id takes VENDOR#EVENT_ID (or --vendor VENDOR --id EVENT_ID), got {identifier!r}")
+    return key, event_id
+
+
+@contextmanager
+def reading(target: Target) -> Iterator[None]:
+    """An AWS failure while reading the table becomes one line."""
+    try:
+        yield
     except ClientError as exc:
         error = exc.response.get("Error", {})
         raise IntakeError(
             f"cannot read table {target.events_table}: {error.get('Code')}: {error.get('Message')}"
         ) from None
-    except BotoCoreError as exc:
+    except (BotoCoreError, PayloadError) as exc:
         raise IntakeError(f"cannot read table {target.events_table}: {exc}") from None
-    return sorted(items, key=lambda item: (str(item.get("occurred_at", "")), str(item.get("event_id", ""))))
 
 
-def count_by_vendor(events: list[dict[str, Any]]) -> dict[str, int]:
-    """How many events each vendor has stored."""
-    return dict(Counter(str(item.get("vendor")) for item in events))
+def payloads(target: Target) -> PayloadStore:
+    """The stack's payload bucket (large bodies, claim checks, long quarantined texts)."""
+    return PayloadStore(target.payload_bucket, s3_client=target.client("s3"))
+
+
+def reader(target: Target) -> EventReader:
+    """The event log's read side on ``target``."""
+    return EventReader(target.events_table, dynamodb_client=target.client("dynamodb"), payloads=payloads(target))
+
+
+def feed(target: Target, where: FeedFilter, span: Window, limit: int) -> list[dict[str, Any]]:
+    """Feed entries (keys and the projected attributes: no text) received in ``span``, newest first."""
+    with reading(target):
+        return reader(target).feed(span.since, span.until, where, limit=limit)
+
+
+def full_events(target: Target, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Whole events, decoded, in the order asked (BatchGetItem)."""
+    with reading(target):
+        return reader(target).get_many(keys)
+
+
+def one_event(target: Target, vendor: str, event_id: str) -> dict[str, Any] | None:
+    """One event by its key."""
+    with reading(target):
+        return reader(target).get(vendor, event_id)
+
+
+def state(target: Target, vendor: str, content_id: str) -> CurrentState | None:
+    """A comment's current state and the events behind it (the ``by-content`` index)."""
+    with reading(target):
+        return reader(target).state(vendor, content_id)
+
+
+def matches(where: FeedFilter, item: dict[str, Any]) -> bool:
+    """What the feed's filter keeps, checked on a decoded event (for ``--scan``)."""
+    if where.vendor and item.get("vendor") != where.vendor:
+        return False
+    kind = str(item.get("event_type", ""))
+    if where.event_types and not any(
+        kind.startswith(wanted) if wanted.endswith(".") else kind == wanted for wanted in where.event_types
+    ):
+        return False
+    for name, wanted in (("content", where.content), ("container", where.container), ("actor", where.actor)):
+        if wanted and (item.get(name) or {}).get("id") != wanted:
+            return False
+    if where.recipient and where.recipient not in (item.get("recipient_ids") or []):
+        return False
+    return where.tests or not item.get("test")
+
+
+def scanned(target: Target, where: FeedFilter, span: Window | None, limit: int | None) -> list[dict[str, Any]]:
+    """Every matching event of the table (a full scan), newest received first."""
+    with reading(target):
+        items = [
+            item
+            for item in reader(target).scan()
+            if matches(where, item) and (span is None or _within(span, str(item.get("received_at", ""))))
+        ]
+    items.sort(key=lambda item: (str(item.get("received_at", "")), str(item.get("event_id", ""))), reverse=True)
+    return items if limit is None else items[:limit]
+
+
+def _within(span: Window, received_at: str) -> bool:
+    try:
+        moment = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return span.since <= moment <= span.until
+
+
+def count_by_vendor(target: Target) -> dict[str, int]:
+    """How many events each vendor has stored (a full scan: the local stack's ``status``, or ``--count``)."""
+    with reading(target):
+        return dict(Counter(str(item.get("vendor")) for item in reader(target).scan()))
 
 
 def event_json(item: dict[str, Any]) -> str:
     """One stored event as one line of JSON (``raw`` is the vendor's object; ``raw_text`` its exact text)."""
-    return json.dumps(item, default=_plain, ensure_ascii=False, sort_keys=True)
+    return json.dumps(item, default=plain, ensure_ascii=False, sort_keys=True)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """DynamoDB's numbers, sets and binaries as JSON values."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)

@@ -14,7 +14,7 @@ from intake_cli.target import IntakeError
 if TYPE_CHECKING:
     from intake_cli.target import Target
 
-_SQS_BATCH = 10
+SQS_BATCH = 10
 # A peeked dead letter stays hidden this long, so one listing does not see it twice.
 _PEEK_VISIBILITY = 30
 
@@ -100,7 +100,7 @@ class MoveResult:
 
 def depth(sqs: Any, queue_url: str) -> tuple[int, int]:
     """(visible, in flight) messages of a queue."""
-    attributes = _call(
+    attributes = call(
         sqs.get_queue_attributes,
         QueueUrl=queue_url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -181,7 +181,7 @@ def dead_letters(target: Target, vendors: list[str], limit: int = 100) -> list[D
                     message_attributes=dict(message.get("MessageAttributes", {})),
                 )
             )
-        _release(sqs, url, received)
+        release(sqs, url, received)
     return letters
 
 
@@ -217,7 +217,7 @@ class SqsMessageMover:
     def start_message_move_task(self, *, SourceArn: str, DestinationArn: str | None = None) -> dict[str, Any]:
         """Start the task; the answer holds its TaskHandle."""
         request = {"SourceArn": SourceArn, **({"DestinationArn": DestinationArn} if DestinationArn else {})}
-        response = _call(self.sqs.start_message_move_task, **request)
+        response = call(self.sqs.start_message_move_task, **request)
         return {"TaskHandle": response.get("TaskHandle"), "DestinationArn": DestinationArn}
 
 
@@ -242,10 +242,10 @@ class LocalMessageMover:
         budget = visible + in_flight
         moved = 0
         while moved < budget:
-            batch = _call(
+            batch = call(
                 self.sqs.receive_message,
                 QueueUrl=source_url,
-                MaxNumberOfMessages=min(_SQS_BATCH, budget - moved),
+                MaxNumberOfMessages=min(SQS_BATCH, budget - moved),
                 MessageAttributeNames=["All"],
                 MessageSystemAttributeNames=["AWSTraceHeader"],
                 VisibilityTimeout=_PEEK_VISIBILITY,
@@ -256,18 +256,18 @@ class LocalMessageMover:
         return {"DestinationArn": destination_arn, "ApproximateNumberOfMessagesMoved": moved}
 
     def _move(self, batch: list[dict[str, Any]], source_url: str, destination_url: str) -> int:
-        entries = [_resend_entry(str(index), message) for index, message in enumerate(batch)]
-        sent = _call(self.sqs.send_message_batch, QueueUrl=destination_url, Entries=entries)
+        entries = [resend_entry(str(index), message) for index, message in enumerate(batch)]
+        sent = call(self.sqs.send_message_batch, QueueUrl=destination_url, Entries=entries)
         done = {entry["Id"] for entry in sent.get("Successful", [])}
         delivered = [message for index, message in enumerate(batch) if str(index) in done]
         if delivered:
-            _call(
+            call(
                 self.sqs.delete_message_batch,
                 QueueUrl=source_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(delivered)],
             )
         failed = [message for index, message in enumerate(batch) if str(index) not in done]
-        _release(self.sqs, source_url, failed)
+        release(self.sqs, source_url, failed)
         if failed:
             raise IntakeError(f"{len(failed)} message(s) could not be sent to {destination_url}; they stay put")
         return len(delivered)
@@ -276,15 +276,15 @@ class LocalMessageMover:
         name = arn.rsplit(":", 1)[-1]
         account = arn.split(":")[4] if arn.count(":") >= 5 else None
         request = {"QueueName": name, **({"QueueOwnerAWSAccountId": account} if account else {})}
-        return str(_call(self.sqs.get_queue_url, **request)["QueueUrl"])
+        return str(call(self.sqs.get_queue_url, **request)["QueueUrl"])
 
     def _arn(self, url: str) -> str:
         return str(
-            _call(self.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            call(self.sqs.get_queue_attributes, QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         )
 
     def _source_queue_of(self, dead_letter_queue_url: str) -> str:
-        sources = _call(self.sqs.list_dead_letter_source_queues, QueueUrl=dead_letter_queue_url).get("queueUrls", [])
+        sources = call(self.sqs.list_dead_letter_source_queues, QueueUrl=dead_letter_queue_url).get("queueUrls", [])
         if len(sources) != 1:
             raise IntakeError(
                 f"{dead_letter_queue_url} is the dead-letter queue of {len(sources)} queues: name the destination"
@@ -292,7 +292,7 @@ class LocalMessageMover:
         return str(sources[0])
 
 
-def _resend_entry(entry_id: str, message: dict[str, Any]) -> dict[str, Any]:
+def resend_entry(entry_id: str, message: dict[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {"Id": entry_id, "MessageBody": message["Body"]}
     attributes = {
         name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue", "BinaryValue")}
@@ -309,10 +309,10 @@ def _resend_entry(entry_id: str, message: dict[str, Any]) -> dict[str, Any]:
 def _receive_all(sqs: Any, queue_url: str, limit: int) -> list[dict[str, Any]]:
     received: list[dict[str, Any]] = []
     while len(received) < limit:
-        batch = _call(
+        batch = call(
             sqs.receive_message,
             QueueUrl=queue_url,
-            MaxNumberOfMessages=min(_SQS_BATCH, limit - len(received)),
+            MaxNumberOfMessages=min(SQS_BATCH, limit - len(received)),
             MessageAttributeNames=["All"],
             MessageSystemAttributeNames=["All"],
             VisibilityTimeout=_PEEK_VISIBILITY,
@@ -323,11 +323,11 @@ def _receive_all(sqs: Any, queue_url: str, limit: int) -> list[dict[str, Any]]:
     return received
 
 
-def _release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
     """Make received messages visible again at once."""
-    for start in range(0, len(messages), _SQS_BATCH):
-        chunk = messages[start : start + _SQS_BATCH]
-        _call(
+    for start in range(0, len(messages), SQS_BATCH):
+        chunk = messages[start : start + SQS_BATCH]
+        call(
             sqs.change_message_visibility_batch,
             QueueUrl=queue_url,
             Entries=[
@@ -336,7 +336,7 @@ def _release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
         )
 
 
-def _call(operation: Any, **kwargs: Any) -> Any:
+def call(operation: Any, **kwargs: Any) -> Any:
     """An AWS call whose failure becomes one readable line."""
     try:
         return operation(**kwargs)

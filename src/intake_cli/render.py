@@ -1,18 +1,28 @@
-"""Rich tables for the terminal: stored events, queue status, dead letters, routes."""
+"""What the terminal shows: stored events, a comment's state, queue status, what waits in the DLQs, routes.
+
+Tables fit the terminal: a column that does not fit is left out, least useful first, and ids
+give way with an ellipsis (``--json`` always has everything). Nothing here prints comment
+text, names or e-mail addresses: rows show types, ids and times.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
-    from intake_cli.queues import DeadLetter, QueueStatus
+    from collections.abc import Callable
 
-TEXT_WIDTH = 40
-ID_WIDTH = 28
-# Below this many columns the events table leaves out the actor.
-NARROW = 110
+    from intake_cli.dlq import Held
+    from intake_cli.queues import QueueStatus
+    from webhook_intake.store.reads import CurrentState
+
+_GAP = 3  # between two columns of a box.SIMPLE table: its padding (2) and its blank divider (1)
 
 
 def short(value: Any, width: int) -> str:
@@ -21,45 +31,112 @@ def short(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def actor_label(item: dict[str, Any]) -> str:
-    """Who acted: the name the vendor sent, else the id."""
-    actor = item.get("actor") or {}
-    return short(actor.get("name") or actor.get("id") or "", ID_WIDTH)
+def when(iso: Any, now: datetime | None = None) -> str:
+    """A stored time, short: ``11-29 12:00:01`` this year, ``2024-07-04 20:01`` otherwise (UTC)."""
+    text = str(iso or "")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return text
+    year = (now or datetime.now(UTC)).year
+    return moment.strftime("%m-%d %H:%M:%S") if moment.year == year else moment.strftime("%Y-%m-%d %H:%M")
 
 
-def content_label(item: dict[str, Any]) -> str:
-    """On what: a short piece of the text, else the content id."""
-    content = item.get("content") or {}
-    if content.get("text"):
-        return short(content["text"], TEXT_WIDTH)
-    return short(content.get("id") or content.get("type") or "", TEXT_WIDTH)
+@dataclass(frozen=True)
+class Column:
+    """A column of a fitted table: its header, how a row fills it, and how far it may shrink."""
+
+    header: str
+    value: Callable[[dict[str, Any]], str]
+    keep: int
+    """Lower is kept longer when the terminal is narrow."""
+    shrinks_to: int | None = None
+    """None: never cut (the column is dropped before it would be)."""
+    style: str | None = None
 
 
-def events_table(items: list[dict[str, Any]], title: str | None = None, width: int = 200) -> Table:
-    """Stored events: vendor, event_type, occurred_at, actor, content (actor dropped below ``NARROW``)."""
-    table = Table(title=title or f"Stored events ({len(items)})", title_justify="left", expand=False)
-    # Who, what and when stay whole; actor and content give way on a narrow terminal.
-    table.add_column("vendor", style="cyan", no_wrap=True, min_width=_widest(items, "vendor"))
-    table.add_column("event_type", style="green", no_wrap=True, min_width=_widest(items, "event_type"))
-    table.add_column("occurred_at", no_wrap=True, min_width=min(_widest(items, "occurred_at"), 16))
-    with_actor = width >= NARROW
-    if with_actor:
-        table.add_column("actor", no_wrap=True, overflow="ellipsis", max_width=ID_WIDTH)
-    table.add_column("content", no_wrap=True, overflow="ellipsis", max_width=TEXT_WIDTH)
-    for item in items:
-        row = [str(item.get("vendor", "")), str(item.get("event_type", "")), str(item.get("occurred_at", ""))]
-        row += [actor_label(item)] if with_actor else []
-        table.add_row(*row, content_label(item))
+def fitted_table(title: str, rows: list[dict[str, Any]], columns: list[Column], width: int) -> Table:
+    """The columns that fit ``width`` (in their order), each as wide as its widest value or cut to fit."""
+    cells = {column.header: [column.value(row) for row in rows] for column in columns}
+    natural = {
+        column.header: max([len(column.header), *(len(cell) for cell in cells[column.header])]) for column in columns
+    }
+    least = {
+        column.header: min(natural[column.header], column.shrinks_to or natural[column.header]) for column in columns
+    }
+    chosen: list[Column] = []
+    for column in sorted(columns, key=lambda column: column.keep):
+        needed = sum(least[c.header] for c in chosen) + least[column.header] + _GAP * len(chosen)
+        if needed <= width:
+            chosen.append(column)
+    shown = [column for column in columns if any(column is kept for kept in chosen)]
+    # Rich would squeeze (and then drop) columns its own way: each width is decided here.
+    widths = {column.header: natural[column.header] for column in shown}
+    excess = sum(widths.values()) + _GAP * (len(shown) - 1) - width
+    while excess > 0:
+        room = [c.header for c in shown if c.shrinks_to is not None and widths[c.header] > least[c.header]]
+        if not room:
+            break
+        widest = max(room, key=lambda header: widths[header])
+        widths[widest] -= 1
+        excess -= 1
+    table = Table(title=title, title_justify="left", box=box.SIMPLE, show_edge=False, pad_edge=False)
+    for column in shown:
+        table.add_column(
+            column.header,
+            style=column.style,
+            no_wrap=True,
+            overflow="ellipsis",
+            width=widths[column.header],
+        )
+    for index in range(len(rows)):
+        table.add_row(*(cells[column.header][index] for column in shown))
     return table
 
 
-def _widest(items: list[dict[str, Any]], key: str) -> int:
-    return max((len(str(item.get(key, ""))) for item in items), default=len(key))
+def _id(part: str) -> Callable[[dict[str, Any]], str]:
+    def value(row: dict[str, Any]) -> str:
+        found = row.get(f"{part}_id") or (row.get(part) or {}).get("id")
+        return str(found or "")
+
+    return value
+
+
+EVENT_COLUMNS = [
+    Column("received", lambda row: when(row.get("received_at")), keep=0),
+    Column("event time", lambda row: when(row.get("occurred_at")), keep=6),
+    Column("vendor", lambda row: str(row.get("vendor", "")), keep=1, style="cyan"),
+    Column("type", lambda row: str(row.get("event_type", "")), keep=2, style="green"),
+    Column("source type", lambda row: str(row.get("source_type", "")), keep=7, shrinks_to=12),
+    Column("event id", lambda row: str(row.get("event_id", "")), keep=3, shrinks_to=14),
+    Column("actor", _id("actor"), keep=5, shrinks_to=10),
+    Column("content", _id("content"), keep=4, shrinks_to=10),
+]
+
+
+def events_table(rows: list[dict[str, Any]], title: str, width: int) -> Table:
+    """Events (feed entries or whole events): received, event time, vendor, type, source type, ids."""
+    return fitted_table(title, rows, EVENT_COLUMNS, width)
+
+
+def state_view(found: CurrentState, width: int) -> tuple[Text, Table]:
+    """A comment's state in a line, and the events behind it, newest first."""
+    event = found.event
+    colour = "red" if found.deleted else "green"
+    line = Text.assemble(
+        (f"{found.vendor} {found.content_id}", "bold"),
+        ": ",
+        (found.status, f"bold {colour}"),
+        f" ({event.get('event_type')}, event time {when(event.get('occurred_at'))}, "
+        f"{len(found.events)} state event{'s' if len(found.events) != 1 else ''})",
+    )
+    columns = [column for column in EVENT_COLUMNS if column.header not in ("vendor", "content")]
+    return line, fitted_table("Events behind it, newest first", found.events, columns, width)
 
 
 def status_table(rows: list[QueueStatus], title: str = "Queues") -> Table:
     """Queue depth, in flight, oldest message age, dead letters and stored events per vendor."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE, show_edge=False, pad_edge=False)
     table.add_column("vendor", style="cyan", no_wrap=True)
     table.add_column("queued", justify="right")
     table.add_column("in flight", justify="right")
@@ -79,29 +156,33 @@ def status_table(rows: list[QueueStatus], title: str = "Queues") -> Table:
     return table
 
 
-def dead_letters_table(letters: list[DeadLetter]) -> Table:
-    """Dead letters: vendor, message id, when sent, receives, the start of the body."""
-    table = Table(title=f"Dead letters ({len(letters)})", title_justify="left")
-    table.add_column("vendor", style="cyan", no_wrap=True)
-    table.add_column("message id", no_wrap=True)
-    table.add_column("sent at", no_wrap=True)
-    table.add_column("receives", justify="right")
-    table.add_column("body", no_wrap=True)
-    for letter in letters:
-        document = letter.to_json()
-        table.add_row(
-            letter.vendor,
-            letter.message_id,
-            str(document["sent_at"] or ""),
-            "" if letter.receive_count is None else str(letter.receive_count),
-            short(letter.body, 60),
+def held_view(items: list[Held]) -> list[Text]:
+    """What waits for an operator, four lines each: what and why, when and which event, the message, the id.
+
+    A quarantine id is about 70 characters: on its own line it is never cut, so it can be copied.
+    """
+    lines: list[Text] = []
+    for item in items:
+        dead = item.kind == "dead-letter"
+        head = Text.assemble(
+            (item.vendor, "cyan"),
+            "  ",
+            ("dead letter" if dead else "quarantined", "bold red" if dead else "bold yellow"),
+            "  ",
+            (item.reason, "bold"),
         )
-    return table
+        if item.attempts is not None:
+            head.append(f"  {item.attempts} {'receives' if dead else 'tries'}")
+        lines.append(head)
+        lines.append(Text(f"  received {when(item.received_at)}   event {item.event_id or '-'}"))
+        lines.append(Text(f"  {item.message}"))
+        lines.append(Text.assemble("  id ", (item.id, "bold")))
+    return lines
 
 
 def routes_table(routes: list[str], api_url: str) -> Table:
     """The HTTP API routes the gateway serves."""
-    table = Table(title="Routes (template.yaml)", title_justify="left")
+    table = Table(title="Routes (template.yaml)", title_justify="left", box=box.SIMPLE, pad_edge=False)
     table.add_column("method", style="cyan", no_wrap=True)
     table.add_column("URL", no_wrap=True)
     for route in routes:

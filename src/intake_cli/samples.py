@@ -121,3 +121,84 @@ def sample_delivery(vendor_key: str, sample: Path) -> Delivery:
 def sample_request(vendor_key: str, sample: Path, secrets: dict[str, dict[str, Any]], **kwargs: Any) -> OutgoingRequest:
     """The request for one sample file."""
     return build_request(vendor_key, sample.read_bytes(), secrets.get(vendor_key, {}), sample.stem, **kwargs)
+
+
+PINGS_DIR = SAMPLES_DIR / "pings"
+"""Bodies a vendor sends to check a subscription: answered 2xx, never queued (``intake demo`` sends them)."""
+NEGATIVE_DIR = SAMPLES_DIR / "negative"
+"""Bad deliveries to practise the quarantine and DLQ runbook with (``intake demo`` never sends them)."""
+
+
+def ping_files(vendor_key: str) -> list[Path]:
+    """The vendor's ping bodies."""
+    return sorted((PINGS_DIR / vendor_key).glob("*.json"))
+
+
+def negative_files(vendor_key: str) -> list[Path]:
+    """The vendor's bad deliveries."""
+    return sorted((NEGATIVE_DIR / vendor_key).glob("*.json"))
+
+
+def named_files(vendor_key: str) -> dict[str, dict[str, Path]]:
+    """Every body ``intake send VENDOR NAME`` knows, by kind, then by name (the file name without ``.json``)."""
+    return {
+        kind: {path.name.removesuffix(".json"): path for path in files}
+        for kind, files in (
+            ("samples", sample_files(vendor_key)),
+            ("pings", ping_files(vendor_key)),
+            ("negative", negative_files(vendor_key)),
+        )
+        if files
+    }
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A body picked for ``intake send``, and what to call it."""
+
+    vendor: str
+    body: bytes
+    label: str
+    """What the terminal calls it (a path, ``stdin``, ``--data``, or a sample and what was taken of it)."""
+    name: str = ""
+    """The sample's name, from which a FastComments sample's event is read (``comment-deleted.reply``)."""
+
+
+def golden_events(vendor_key: str, sample: Path) -> list[dict[str, Any]]:
+    """The normalized events a sample's golden file says it becomes."""
+    try:
+        return list(json.loads(expected_path(sample).read_text(encoding="utf-8")).get("events", []))
+    except (OSError, ValueError):
+        return []
+
+
+def sample_for_type(event_type: str, vendor_key: str | None, vendor_keys: list[str]) -> Chosen | None:
+    """A sample whose events include ``event_type`` (from the golden files), cut down to those events.
+
+    Preferred: a sample of real (not test) events, holding the fewest events, the vendor's own
+    sample before a variant (``liked-message`` before ``liked-message.documented``); then
+    vendor and name order. A batch is sent with only the events of that type, in its own envelope.
+    """
+    candidates = []
+    for key in [vendor_key] if vendor_key else vendor_keys:
+        for sample in sample_files(key):
+            events = golden_events(key, sample)
+            wanted = [event for event in events if event.get("event_type") == event_type and not event.get("test")]
+            if wanted:
+                rank = (len(events), sample.name.count("."), key, sample.name)
+                candidates.append((rank, sample, key, [str(e["event_id"]) for e in wanted]))
+    if not candidates:
+        return None
+    _, sample, key, ids = min(candidates, key=lambda candidate: candidate[0])
+    body = sample.read_bytes()
+    spec = vendor(key)
+    label = f"{key}/{sample.name}"
+    if spec.batch_field is not None:
+        document = json.loads(body)
+        events = document.get(spec.batch_field, [])
+        kept = [event for event in events if str(event.get(spec.id_field)) in ids]
+        if len(kept) != len(events):
+            document[spec.batch_field] = kept
+            body = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+            label += f" (its {len(kept)} {event_type} event{'s' if len(kept) != 1 else ''} of {len(events)})"
+    return Chosen(key, body, label, sample.name.removesuffix(".json"))

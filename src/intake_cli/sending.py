@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import time
-import urllib.error
+import urllib.parse
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
@@ -57,20 +59,84 @@ def deliver(target: Target, request: OutgoingRequest, timeout: float = DEFAULT_T
 def post(
     api_url: str, request: OutgoingRequest, timeout: float = DEFAULT_TIMEOUT, use_proxy: bool = True
 ) -> HttpResponse:
-    """One HTTP request; the local stack is reached directly, never through a proxy."""
+    """One HTTP request; the local stack is reached directly, never through a proxy.
+
+    A body over :data:`EXPECT_CONTINUE_BYTES` is announced with ``Expect: 100-continue``, as curl
+    does: a server that refuses it unread (413) answers before it is sent, and that answer is
+    what the caller gets, never a broken pipe. A server that answers early all the same (or
+    does not know the header) is read once the body has been sent or refused.
+    """
     url = api_url.rstrip("/") + request.path
-    outgoing = urllib.request.Request(url, data=request.body, headers=request.headers, method=request.method)  # noqa: S310 - http(s) API URL
-    handlers = [] if use_proxy else [urllib.request.ProxyHandler({})]
-    opener = urllib.request.build_opener(*handlers)
+    parts = urllib.parse.urlsplit(url)
+    connection = _connection(parts, timeout, use_proxy)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    expect = len(request.body) > EXPECT_CONTINUE_BYTES
     try:
-        with opener.open(outgoing, timeout=timeout) as response:
+        connection.putrequest(request.method, target, skip_accept_encoding=True)
+        for name, value in request.headers.items():
+            connection.putheader(name, value)
+        connection.putheader("Content-Length", str(len(request.body)))
+        if expect:
+            connection.putheader("Expect", "100-continue")
+        connection.endheaders()
+        if not expect or _invited(connection, timeout):
+            _send_body(connection, request.body)
+        response = connection.getresponse()
+        with response:
             return HttpResponse(response.status, _headers(response.headers), response.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return HttpResponse(exc.code, _headers(exc.headers), exc.read())
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise IntakeError(f"cannot reach {url}: {reason}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise IntakeError(f"cannot reach {url}: {exc}") from None
+    finally:
+        connection.close()
+
+
+EXPECT_CONTINUE_BYTES = 1024 * 1024
+_CONTINUE_WAIT = 1.0
+
+
+def _connection(parts: urllib.parse.SplitResult, timeout: float, use_proxy: bool) -> http.client.HTTPConnection:
+    """A connection to the URL's host, through the environment's proxy (an HTTPS tunnel) where one applies."""
+    secure = parts.scheme == "https"
+    host, port = parts.hostname or "", parts.port
+    kind = http.client.HTTPSConnection if secure else http.client.HTTPConnection
+    proxy = urllib.request.getproxies().get(parts.scheme) if use_proxy else None
+    if proxy and not urllib.request.proxy_bypass(host):
+        proxied = urllib.parse.urlsplit(proxy if "//" in proxy else f"http://{proxy}")
+        connection = kind(proxied.hostname or "", proxied.port, timeout=timeout)
+        connection.set_tunnel(host, port)
+        return connection
+    return kind(host, port, timeout=timeout)
+
+
+def _invited(connection: http.client.HTTPConnection, timeout: float) -> bool:
+    """After ``Expect: 100-continue``: True to send the body (100 Continue, or no answer yet), False if answered."""
+    sock = connection.sock
+    if sock is None:
+        return True
+    sock.settimeout(_CONTINUE_WAIT)
+    try:
+        head = sock.recv(64, socket.MSG_PEEK)
+    except TimeoutError:
+        return True  # no answer: a server that ignores the header waits for the body
+    finally:
+        sock.settimeout(timeout)
+    if not head.startswith(b"HTTP/1.1 100") and not head.startswith(b"HTTP/1.0 100"):
+        return False  # a final answer (413, 401...): the body is not wanted
+    interim = b""
+    while not interim.endswith(b"\r\n\r\n"):
+        byte = sock.recv(1)
+        if not byte:
+            break
+        interim += byte
+    return True
+
+
+def _send_body(connection: http.client.HTTPConnection, body: bytes) -> None:
+    """The body; a server that answered and closed mid-way leaves its answer to be read, not an error."""
+    try:
+        connection.send(body)
+    except (BrokenPipeError, ConnectionResetError):
+        return
 
 
 def _headers(headers: Any) -> dict[str, str]:

@@ -61,6 +61,10 @@ class Target:
     """The local moto server; None for a deployed stack."""
     secrets_file: Path | None = None
     """The file the local stack's secrets were seeded from."""
+    payload_bucket: str | None = None
+    """The payload bucket (claim-checked deliveries, large bodies, long quarantined texts)."""
+    log_file: Path | None = None
+    """Where the local stack's functions log (what CloudWatch Logs holds for a deployed stack)."""
     _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -97,6 +101,7 @@ class Target:
         outputs: dict[str, str],
         endpoint_url: str | None = None,
         secrets_file: Path | None = None,
+        log_file: Path | None = None,
     ) -> Target:
         """A target from the template's Outputs (deployed: CloudFormation's; local: stack.json's)."""
 
@@ -124,7 +129,14 @@ class Target:
             vendors=vendors,
             endpoint_url=endpoint_url,
             secrets_file=secrets_file,
+            payload_bucket=outputs.get("PayloadBucketName"),
+            log_file=log_file,
         )
+
+    def account_and_partition(self) -> tuple[str, str]:
+        """The stack's AWS account and partition, read from a queue ARN among its outputs."""
+        arn = next(iter(self.vendors.values())).dead_letter_queue_arn.split(":")
+        return arn[4], arn[1]
 
 
 def state_file(state_dir: Path) -> Path:
@@ -153,12 +165,14 @@ def local_target(state_dir: Path) -> Target:
         raise IntakeError(NO_LOCAL_STACK)
     outputs = dict(state.get("outputs") or {})
     secrets_file = state.get("secrets_file")
+    log_file = state.get("log_file")
     return Target.from_outputs(
         name=str(state.get("stack_name", "local")),
         region=str(state.get("region", "us-east-1")),
         outputs=outputs,
         endpoint_url=str(state["aws_endpoint_url"]),
         secrets_file=Path(secrets_file) if secrets_file else None,
+        log_file=Path(log_file) if log_file else None,
     )
 
 
@@ -171,7 +185,9 @@ def deployed_target(stack_name: str, region: str | None = None) -> Target:
     except NoCredentialsError:
         raise IntakeError("no AWS credentials: configure a profile or the AWS_* variables") from None
     except NoRegionError:
-        raise IntakeError("no AWS region: pass --region or set AWS_REGION") from None
+        raise IntakeError(
+            "no AWS region: pass --region, set AWS_DEFAULT_REGION, or give your profile one (aws configure)"
+        ) from None
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))
         raise IntakeError(f"cannot read stack {stack_name}: {message}") from None

@@ -1,4 +1,4 @@
-"""The demo's verdict: exit 1, saying why, when a sample is refused or a message is dead-lettered."""
+"""The demo's verdict: exit 1, saying why, when a sample is refused, an event missing, or anything held back."""
 
 from __future__ import annotations
 
@@ -7,34 +7,48 @@ from pathlib import Path
 
 from rich.console import Console
 
-from intake_cli.demo import Delivery, _summary
-from intake_cli.queues import DeadLetter
+from intake_cli.demo import Delivery, Outcome, _summary, expected_keys
+from intake_cli.dlq import Held
+from intake_cli.samples import ping_files
 
 
-def verdict(deliveries: list[Delivery], letters: list[DeadLetter]) -> tuple[int, str]:
+def verdict(outcome: Outcome) -> tuple[int, str]:
     out = StringIO()
-    code = _summary(Console(file=out, width=200), deliveries, 3, letters, 1.0, Path("demo.log"))
+    code = _summary(Console(file=out, width=200), outcome, 1.0, Path("demo.log"))
     return code, out.getvalue()
 
 
-def test_all_accepted_and_nothing_dead_lettered_is_success() -> None:
-    code, text = verdict([Delivery("firstup", Path("a.json"), 200, b"")], [])
+def test_all_accepted_stored_and_nothing_held_is_success_and_a_ping_is_expected_not_stored() -> None:
+    code, text = verdict(
+        Outcome([Delivery("firstup", Path("a.json"), 200, b""), Delivery("firstup", Path("p.json"), 200, b"", True)], 3)
+    )
     assert code == 0
-    assert "1/1 deliveries accepted, 3 events stored, 0 dead letters" in text
+    assert "2/2 deliveries accepted (1 ping: answered, never stored, as expected), 3 events stored" in text
+    assert "0 quarantined, 0 dead letters" in text
 
 
 def test_a_refused_sample_fails_the_demo_and_is_named() -> None:
-    code, text = verdict(
-        [Delivery("firstup", Path("a.json"), 200, b""), Delivery("openweb", Path("b.json"), 401, b'{"error":"x"}')], []
-    )
+    deliveries = [Delivery("firstup", Path("a.json"), 200, b""), Delivery("openweb", Path("b.json"), 401, b'{"e":1}')]
+    code, text = verdict(Outcome(deliveries, 1))
     assert code == 1
     assert "refused openweb/b.json: 401" in text
     assert "demo failed" in text
 
 
-def test_a_dead_letter_fails_the_demo_and_is_shown() -> None:
-    letter = DeadLetter("fastcomments", "m-1", '{"id": 1}', 1_790_000_000_000, 5, {})
-    code, text = verdict([Delivery("fastcomments", Path("c.json"), 200, b"")], [letter])
+def test_an_event_its_golden_file_promises_and_the_table_lacks_fails_the_demo() -> None:
+    code, text = verdict(Outcome([Delivery("openweb", Path("b.json"), 200, b"")], 0, missing=["openweb#e-1"]))
     assert code == 1
-    assert "Dead letters (1)" in text
-    assert "m-1" in text
+    assert "missing openweb#e-1" in text
+
+
+def test_a_quarantined_event_fails_the_demo_and_is_shown_with_its_id() -> None:
+    held = Held("quarantined", "fastcomments", "fastcomments/2026-11-29T12:00:00.000Z#x", "invalid_event", "m", None)
+    code, text = verdict(Outcome([Delivery("fastcomments", Path("c.json"), 200, b"")], 0, held=[held]))
+    assert code == 1
+    assert "fastcomments/2026-11-29T12:00:00.000Z#x" in text
+    assert "1 quarantined, 0 dead letters" in text
+
+
+def test_the_demo_expects_every_golden_event_and_sends_the_firstup_ping() -> None:
+    assert ("fastcomments", "bW6hJ1sXaP:comment-deleted:638873cdd631f6108de4d005e01eb966") in expected_keys()
+    assert [path.name for path in ping_files("firstup")] == ["subscription-ping.json"]

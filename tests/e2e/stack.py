@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from intake_cli.samples import sample_files
+from intake_cli.samples import golden_events, sample_files
 from webhook_intake.registry import VENDORS
 
 STARTUP_TIMEOUT = 60.0
@@ -127,19 +127,9 @@ def start_served_stack(state_dir: Path, *serve_args: str) -> ServedStack:
 
 
 def expected_event_ids() -> dict[str, set[str]]:
-    """Each vendor's event ids in events/ (FastComments' are derived, so counted by file instead)."""
+    """Each vendor's event ids the samples' golden files promise (what the stack must store of events/)."""
     ids: dict[str, set[str]] = {key: set() for key in VENDORS}
     for key in VENDORS:
         for path in sample_files(key):
-            body = json.loads(path.read_text())
-            if key == "viafoura-engagement":
-                ids[key].update(event["event_uuid"] for event in body["events"])
-            elif key == "viafoura-notifications":
-                ids[key].update(note["notification_uuid"] for note in body["notifications"])
-            elif key == "openweb":
-                ids[key].add(body["event_id"])
-            elif key == "firstup":
-                ids[key].add(body["id"])
-            else:
-                ids[key].add(path.name)
+            ids[key].update(str(event["event_id"]) for event in golden_events(key, path))
     return ids

@@ -1,4 +1,4 @@
-"""`intake demo` (what `make demo` runs): every sample through the local stack, a table, exit 0."""
+"""`intake demo` (what `make demo` runs): every sample and ping through the local stack, tables, exit 0."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from intake_cli.samples import sample_files
+from intake_cli.samples import ping_files, sample_files
 from tests.e2e.stack import expected_event_ids, run_cli
 from webhook_intake.registry import VENDORS
 
@@ -17,9 +17,12 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 
-def test_the_demo_stores_every_sample_and_exits_0_well_under_a_minute(tmp_path: Path) -> None:
-    # Given the samples under events/
-    samples = sum(len(sample_files(key)) for key in VENDORS)
+def test_the_demo_stores_every_promised_event_answers_the_ping_and_exits_0_well_under_a_minute(
+    tmp_path: Path,
+) -> None:
+    # Given the samples and pings under events/, and what their golden files promise
+    deliveries = sum(len(sample_files(key)) + len(ping_files(key)) for key in VENDORS)
+    pings = sum(len(ping_files(key)) for key in VENDORS)
     events = sum(len(ids) for ids in expected_event_ids().values())
 
     # When the demo runs
@@ -27,10 +30,14 @@ def test_the_demo_stores_every_sample_and_exits_0_well_under_a_minute(tmp_path: 
     result = run_cli(tmp_path / "state", "demo")
     elapsed = time.monotonic() - started
 
-    # Then every delivery was accepted and every event stored, shown as tables, and it exits 0
+    # Then every delivery was accepted, the ping expected not stored, every event stored, nothing held back
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{samples}/{samples} deliveries accepted, {events} events stored, 0 dead letters" in result.stdout
-    for header in ("vendor", "event_type", "occurred_at", "actor", "content", "DLQ", "events stored"):
+    summary = (
+        f"{deliveries}/{deliveries} deliveries accepted ({pings} ping: answered, never stored, as expected), "
+        f"{events} events stored, 0 quarantined, 0 dead letters"
+    )
+    assert summary in result.stdout
+    for header in ("received", "vendor", "type", "event id", "DLQ", "events stored"):
         assert header in result.stdout
     assert elapsed < 60
     # And the handlers' logs went to the state dir, not the terminal; nothing was left running

@@ -1,24 +1,29 @@
 """The local stack as a user runs it: `intake serve` in a subprocess, real HTTP, the `intake` CLI.
 
-Every vendor's samples go over HTTP with real auth and come back through `intake events
---json`; a duplicate is stored once, a bad signature is refused and stores nothing, a
-poison body ends in its DLQ after the template's MaxReceiveCount receives, and `intake
-dlq redrive` moves it back with its body intact.
+Every vendor's samples go over HTTP with real auth and come back through `intake events`;
+a duplicate is stored once, a bad signature is refused, a bad event is quarantined with its
+reason while the rest of its delivery is stored, and a record whose dependency (S3) keeps
+failing reaches its DLQ, shows its real body once S3 has it, and is stored after a redrive.
+`intake tail` and the `serve` terminal show each outcome.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 
-from intake_cli.samples import load_secrets, sample_files, sample_request
+from intake_cli.samples import NEGATIVE_DIR, load_secrets, ping_files, sample_files, sample_request
 from intake_cli.sending import post
 from tests.e2e.stack import expected_event_ids, run_cli, start_served_stack
 from tests.helpers import SUCCESS
+from webhook_intake.delivery import Delivery
+from webhook_intake.payloads import ClaimCheck
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -29,26 +34,13 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-POISON_REQUEST_UUID = "0e2e0e2e-0000-4000-8000-00000000d1e0"
-REFUSED_COMMENT_ID = "e2eRefusedC0mment"
-
-
-def poison_body() -> str:
-    """A notifications envelope the ingest accepts, whose notification the consumer can never normalize."""
-    return json.dumps(
-        {
-            "request_uuid": POISON_REQUEST_UUID,
-            "time": 1790000000000,
-            "version": 1,
-            "notifications": [{"notification_type": "like", "time": 1790000000000, "payload": {}}],
-        },
-        separators=(",", ":"),
-    )
+NOTIFICATIONS = "viafoura-notifications"
+BIG_ID = "0e2e0e2e-0000-4000-8000-0000000b1600"
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[ServedStack]:
-    """The local stack; failed records retried at once, so the poison reaches its DLQ in seconds."""
+    """The local stack; failed records retried at once, so a failing dependency dead-letters in seconds."""
     stack = start_served_stack(tmp_path / "state", "--retry-visibility", "0")
     try:
         yield stack
@@ -60,119 +52,167 @@ def served(tmp_path: Path) -> Iterator[ServedStack]:
             stack.process.wait()
 
 
-def _answer(result: Any) -> dict[str, Any]:
-    """`intake send --json`'s one line; the command must have exited 0."""
-    (answer,) = [json.loads(line) for line in _ok(result).splitlines()]
-    return dict(answer)
+def lines(result: Any) -> list[dict[str, Any]]:
+    """A `--json` command's lines; the command must have exited 0."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-def test_every_sample_is_stored_once_bad_auth_is_refused_and_poison_is_dead_lettered_then_redriven(
+def aws(served: ServedStack, service: str) -> Any:
+    return boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=served.state["region"]
+    ).client(service, endpoint_url=served.state["aws_endpoint_url"])
+
+
+def claim_checked_delivery(served: ServedStack) -> tuple[ClaimCheck, bytes]:
+    """A delivery too large for SQS, queued as ingest queues one, whose body is not in S3 (yet)."""
+    body = json.dumps(
+        {
+            "request_uuid": "big",
+            "time": 1790000000000,
+            "version": 1,
+            "notifications": [{"notification_type": "follow", "notification_uuid": BIG_ID, "time": 1790000000000}],
+        }
+    ).encode()
+    bucket = served.state["outputs"]["PayloadBucketName"]
+    check = ClaimCheck(bucket, "deliveries/e2e/big.json", len(body), hashlib.sha256(body).hexdigest())
+    delivery = Delivery(
+        NOTIFICATIONS,
+        "2026-11-29T12:00:00.000Z",
+        "e2e-big",
+        "POST",
+        "/webhooks/viafoura/notifications",
+        claim_check=check.uri,
+    )
+    aws(served, "sqs").send_message(
+        QueueUrl=served.state["resources"]["ViafouraNotificationsQueue"],
+        MessageBody=check.pointer(),
+        MessageAttributes=delivery.to_message_attributes(),
+    )
+    return check, body
+
+
+def test_what_the_stack_stores_quarantines_and_dead_letters_is_found_followed_and_fixed_with_the_cli(
     served: ServedStack, tmp_path: Path
 ) -> None:
     # Given the local stack serving template.yaml, and the development secrets
     secrets = load_secrets()
 
-    # When every vendor's samples are posted over HTTP with real auth
+    # When every vendor's samples and pings are posted over HTTP with real auth
     for key in VENDORS:
-        for path in sample_files(key):
+        for path in [*sample_files(key), *ping_files(key)]:
             response = post(served.api_url, sample_request(key, path, secrets), use_proxy=False)
             assert response.status == SUCCESS[key], (path.name, response.body)
 
-    # And a poison body, a duplicate and a refused delivery are sent with `intake send`
-    poison_file = tmp_path / "poison.json"
-    poison_file.write_text(poison_body())
-    refused_file = tmp_path / "comment-created.refused.json"
-    refused_file.write_text(
-        json.dumps({**json.loads(sample_files("fastcomments")[0].read_text()), "id": REFUSED_COMMENT_ID})
+    # And a bad delivery, a duplicate, refused deliveries and an 11 MiB body go through `intake send`
+    huge = tmp_path / "huge.json"
+    huge.write_bytes(b'{"id": "' + b"x" * (11 * 1024 * 1024) + b'"}')
+    negative, duplicate, refused, oauth, forged, too_large = served.cli_together(
+        ("send", NOTIFICATIONS, "missing-uuid", "--json"),
+        ("send", "firstup", "--json"),
+        ("send", "fastcomments", "--bad-auth", "--json"),
+        ("send", "openweb", "--auth", "oauth", "--json"),
+        ("send", "openweb", "--auth", "oauth", "--bad-auth", "--json"),
+        ("send", "firstup", str(huge), "--json"),
     )
-    poisoned, duplicate, refused, oauth, forged = (
-        _answer(result)
-        for result in served.cli_together(
-            ("send", "viafoura-notifications", "--file", str(poison_file), "--json"),
-            ("send", "firstup", "--json"),
-            ("send", "fastcomments", str(refused_file), "--bad-auth", "--json"),
-            # OpenWeb's OAuth mode: assertion -> token route -> Bearer delivery (a duplicate, stored once)
-            ("send", "openweb", "--auth", "oauth", "--json"),
-            ("send", "openweb", "--auth", "oauth", "--bad-auth", "--json"),
-        )
-    )
-    assert poisoned["status"] == 204
-    assert duplicate["status"] == 200
-    assert duplicate["file"].endswith(sample_files("firstup")[0].name)
-    assert refused["status"] == 401
-    assert oauth["status"] == 200
-    assert forged["status"] == 401
+    assert lines(negative)[0]["status"] == 204
+    assert lines(duplicate)[0]["status"] == 200
+    assert lines(refused)[0]["status"] == 401
+    assert lines(oauth)[0]["status"] == 200
+    assert lines(forged)[0]["status"] == 401
+    assert too_large.returncode == 1
+    assert json.loads(too_large.stdout)["status"] == 413
 
-    # Then the queues drain and the poison lands in its DLQ
+    # And a delivery too large for SQS whose body S3 does not have: a dependency that keeps failing
+    check, big_body = claim_checked_delivery(served)
+
+    # Then the queues drain, and only that record reaches a DLQ
     served.wait_for(
         lambda: (
             served.depth("ViafouraNotificationsDeadLetterQueue") == 1
             and all(served.depth(f"{spec.stem}Queue") == 0 for spec in VENDORS.values())
         ),
         timeout=40,
-        what="the queues to drain and the poison to reach its DLQ",
+        what="the queues to drain and the claim-checked record to reach its DLQ",
     )
-
-    # And the CLI shows what the stack holds
-    events_out, filtered_out, dlq_out, status_out = served.cli_together(
-        ("events", "--json"),
+    events_out, filtered_out, held_out, status_out, tail_out = served.cli_together(
+        ("events", "--json", "--tests", "--limit", "1000"),
         ("events", "--vendor", "firstup", "--type", "content.published", "--json"),
         ("dlq", "list", "--json"),
         ("status", "--json"),
+        ("tail", "--since", "10m", "--no-follow", "--json"),
     )
 
-    # `intake events --json`: every sample's events, each once, oldest first, nothing refused or poisoned
-    events = [json.loads(line) for line in _ok(events_out).splitlines()]
+    # `intake events`: every event the golden files promise, each once, newest received first, plus the bad
+    # delivery's good event; nothing of the refused deliveries
+    events = lines(events_out)
     expected = expected_event_ids()
-    assert Counter(event["pk"] for event in events).most_common(1)[0][1] == 1
-    for key in ("viafoura-engagement", "viafoura-notifications", "openweb", "firstup"):
-        assert {event["event_id"] for event in events if event["vendor"] == key} == expected[key], key
-    assert sum(event["vendor"] == "fastcomments" for event in events) == len(expected["fastcomments"])
-    assert not [event for event in events if REFUSED_COMMENT_ID in json.dumps(event["raw"])]
-    assert not [event for event in events if POISON_REQUEST_UUID in json.dumps(event)]
-    assert [event["occurred_at"] for event in events] == sorted(event["occurred_at"] for event in events)
-
-    # `--vendor` and `--type` narrow it
-    filtered = [json.loads(line) for line in _ok(filtered_out).splitlines()]
+    assert Counter((event["vendor"], event["event_id"]) for event in events).most_common(1)[0][1] == 1
+    for key, ids in expected.items():
+        assert ids <= {event["event_id"] for event in events if event["vendor"] == key}, key
+    assert "0e2e0e2e-0000-4000-8000-0000000600d1" in {event["event_id"] for event in events}
+    received = [event["received_at"] for event in events]
+    assert received == sorted(received, reverse=True)
+    filtered = lines(filtered_out)
     assert filtered
     assert {(event["vendor"], event["event_type"]) for event in filtered} == {("firstup", "content.published")}
 
-    # `intake dlq list`: the poison byte for byte, received as often as the template allows
-    (letter,) = [json.loads(line) for line in _ok(dlq_out).splitlines()]
-    assert letter["vendor"] == "viafoura-notifications"
-    assert letter["body"] == poison_body()
+    # `intake dlq list`: the bad event quarantined with its reason and exact text; the record dead-lettered
+    held = {item["kind"]: item for item in lines(held_out)}
+    quarantined = held["quarantined"]
+    assert (quarantined["vendor"], quarantined["reason"]) == (NOTIFICATIONS, "missing_id")
+    bad = json.loads((NEGATIVE_DIR / NOTIFICATIONS / "missing-uuid.json").read_text())["notifications"][1]
+    assert json.loads(quarantined["body"]) == bad
+    letter = held["dead-letter"]
+    assert (letter["reason"], letter["correlation_id"]) == ("retries_exhausted", "e2e-big")
     assert letter["receive_count"] >= int(served.state["parameters"]["MaxReceiveCount"])
+    assert letter["body"] is None
+    assert "get_object failed" in letter["body_error"]
 
     # `intake status`: the dead letter, and the events stored per vendor
-    rows = {row["vendor"]: row for row in map(json.loads, _ok(status_out).splitlines())}
-    assert rows["viafoura-notifications"]["dead_letters"] == 1
-    assert {key: row["events_stored"] for key, row in rows.items()} == {key: len(ids) for key, ids in expected.items()}
+    rows = {row["vendor"]: row for row in lines(status_out)}
+    assert rows[NOTIFICATIONS]["dead_letters"] == 1
     assert all(row["queued"] == 0 for row in rows.values())
+    assert all(row["events_stored"] >= len(expected[key]) for key, row in rows.items())
 
-    # When `intake dlq redrive` moves it back
-    (moved,) = [json.loads(line) for line in _ok(served.cli("dlq", "redrive", "--json")).splitlines()]
+    # `intake tail`: each kind of outcome, as the consumers logged it
+    outcomes = lines(tail_out)
+    assert {"stored", "duplicate", "quarantined", "dead-lettered"} <= {item["outcome"] for item in outcomes}
+    assert {"missing_id"} == {item["reason"] for item in outcomes if item["outcome"] == "quarantined"}
 
-    # Then it left the DLQ for its source queue
-    assert moved["vendor"] == "viafoura-notifications"
-    assert moved["moved"] == 1
-    assert moved["destination_arn"].endswith("ViafouraNotificationsQueue")
+    # When S3 has the body after all, and that one dead letter is redriven
+    aws(served, "s3").put_object(Bucket=check.bucket, Key=check.key, Body=big_body)
+    (fetched,) = [item for item in lines(served.cli("dlq", "list", "--json")) if item["kind"] == "dead-letter"]
+    assert fetched["body"] == big_body.decode()
+    (moved,) = lines(served.cli("dlq", "redrive", "--id", letter["id"], "--json"))
+    assert moved["kind"] == "dead-letter"
+
+    # Then its event is stored, and the DLQ is empty
+    served.wait_for(
+        lambda: run_cli(served.state_dir, "events", "--id", f"{NOTIFICATIONS}#{BIG_ID}").returncode == 0,
+        timeout=30,
+        what="the redriven record's event to be stored",
+    )
     assert served.depth("ViafouraNotificationsDeadLetterQueue") == 0
 
-    # And, poison still, it comes back to the DLQ with the same body and message attributes
+    # When the quarantined event is redriven (still bad), then deleted
+    lines(served.cli("dlq", "redrive", "--id", quarantined["id"], "--json"))
     served.wait_for(
-        lambda: served.depth("ViafouraNotificationsDeadLetterQueue") == 1,
-        timeout=40,
-        what="the redriven poison to be dead-lettered again",
+        lambda: [item["attempts"] for item in lines(served.cli("dlq", "list", "--json"))] == [2],
+        timeout=30,
+        what="the redriven bad event to be quarantined again",
     )
-    (again,) = [json.loads(line) for line in _ok(served.cli("dlq", "list", "--json")).splitlines()]
-    assert again["body"] == poison_body()
-    assert again["message_attributes"] == letter["message_attributes"]
-    assert again["message_id"] != letter["message_id"]
+    lines(served.cli("dlq", "delete", "--id", quarantined["id"], "--json"))
+    assert lines(served.cli("dlq", "list", "--json")) == []
 
-    # When the stack gets SIGTERM, it stops cleanly and removes stack.json
+    # And the serve terminal showed the outcomes beside its HTTP lines; SIGTERM stops it cleanly
     assert served.terminate() == 0
+    output = served.output.read_text()
+    assert "POST /webhooks/firstup 200" in output
+    assert "quarantined  missing_id" in output
+    assert "dead-lettered" in output
     assert not (served.state_dir / "stack.json").exists()
-    assert "stopped" in served.output.read_text()
+    assert "stopped" in output
 
 
 def test_commands_say_how_to_start_the_stack_when_none_is_running(tmp_path: Path) -> None:
@@ -189,8 +229,3 @@ def test_commands_say_how_to_start_the_stack_when_none_is_running(tmp_path: Path
     for result in (missing, stale):
         assert result.returncode == 1
         assert "no local stack running: start it with `intake serve`" in result.stderr
-
-
-def _ok(result: Any) -> str:
-    assert result.returncode == 0, result.stdout + result.stderr
-    return str(result.stdout)

@@ -1,0 +1,182 @@
+"""What every ``intake`` command shares: the app, its common options, how a known failure ends a command.
+
+The commands themselves live in ``intake_cli.commands``; ``intake_cli.main`` puts them together.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from enum import Enum
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
+
+from intake_cli.local import DEFAULT_STATE_DIR
+from intake_cli.target import IntakeError
+from webhook_intake.registry import vendors
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+_PIPED_WIDTH = 160
+
+
+def _flags_as_flags(command: Any, ctx: Any) -> None:
+    """Help that shows a flag as a flag: recent typer prints every option's type, ``--json <bool>`` too."""
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
+
+class IntakeCommand(TyperCommand):
+    """Every ``intake`` command."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The command's help, flags shown as flags."""
+        _flags_as_flags(self, ctx)
+        super().format_help(ctx, formatter)
+
+
+class IntakeGroup(TyperGroup):
+    """``intake`` and its command groups."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The group's help, flags shown as flags."""
+        _flags_as_flags(self, ctx)
+        super().format_help(ctx, formatter)
+
+
+def new_app(help_text: str) -> typer.Typer:
+    """A command group with the project's help conventions (``-h``, flags shown as flags)."""
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        cls=IntakeGroup,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        rich_markup_mode="markdown",
+        pretty_exceptions_enable=False,
+    )
+
+
+app = typer.Typer(
+    name="intake",
+    help="webhook-intake: run the local stack; find, follow, fix and replay events on a local or deployed stack.",
+    no_args_is_help=True,
+    cls=IntakeGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # Markdown joins a docstring's lines into paragraphs (rich mode keeps every line break).
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+dlq_app = new_app("Dead letters (SQS) and quarantined events together: list them, send them back, or let them go.")
+
+Vendor = Enum("Vendor", {key: key for key in vendors()}, type=str)  # type: ignore[misc]
+"""The vendor keys, as a choice: help lists them and a typo is one line naming them all."""
+
+
+def vendor_key(value: Any) -> str | None:
+    """A vendor choice as its key."""
+    return None if value is None else str(value.value)
+
+
+StackOption = Annotated[
+    str | None,
+    typer.Option(
+        "--stack", metavar="NAME", help="A deployed stack's name (CloudFormation); without it, the local stack."
+    ),
+]
+RegionOption = Annotated[
+    str | None, typer.Option("--region", metavar="REGION", help="AWS region of the deployed stack.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object a line, for scripts.")]
+VendorOption = Annotated[
+    Vendor | None,
+    typer.Option(
+        "--vendor", metavar="VENDOR", help="Only this vendor: " + ", ".join(vendors()) + ".", show_default=False
+    ),
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Say what would be done; change nothing.")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking.")]
+SecretsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--secrets",
+        metavar="FILE",
+        help="Secrets file, one object per vendor key; default config/secrets.local.json.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="WHEN",
+        help="From this receive time: ISO-8601 (2026-11-29, 2026-11-29T08:00, UTC unless it says) "
+        "or a duration back from now (90s, 15m, 36h, 7d, 2w).",
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option("--until", metavar="WHEN", help="Up to this receive time (same forms as --since); default now."),
+]
+
+
+def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Known failures end the command with one red line per problem on stderr, and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except IntakeError as exc:
+            console = Console(stderr=True, soft_wrap=True, highlight=False)
+            for line in str(exc).splitlines() or [""]:
+                console.print(f"[bold red]error:[/] {line}", markup=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def console(file: Any = None) -> Console:
+    """Rich output; piped or redirected output gets a wide page instead of rich's 80 columns."""
+    stream = file or sys.stdout
+    wide = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(file=stream, width=_PIPED_WIDTH if wide else None, highlight=False)
+
+
+def state_dir(ctx: typer.Context) -> Path:
+    """The state directory the command was given (``--state-dir``, ``INTAKE_STATE_DIR``)."""
+    root = ctx.find_root()
+    return Path(root.obj or DEFAULT_STATE_DIR)
+
+
+def print_json_lines(documents: list[dict[str, Any]]) -> None:
+    """One JSON object a line."""
+    for document in documents:
+        typer.echo(json.dumps(document, ensure_ascii=False, default=str))
+
+
+def project_version() -> str:
+    """The installed project's version."""
+    try:
+        return version("webhook-intake")
+    except PackageNotFoundError:
+        return "unknown (not installed: run make setup)"
+
+
+def confirm(question: str, *, yes: bool, why: str) -> None:
+    """Go on only with ``--yes`` or a yes typed at a terminal; ``why`` says what ``--yes`` is for."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise IntakeError(f"{why}: add --yes (no terminal to ask at)")
+    if not typer.confirm(question, default=False):
+        raise IntakeError("nothing done")

@@ -1,0 +1,1 @@
+"""The ``intake`` commands, one module per concern; ``intake_cli.main`` loads them all."""

@@ -1,0 +1,261 @@
+"""``intake dlq list|redrive|delete`` and ``intake replay``: fix what failed, and what was stored before a fix."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from intake_cli.cli import (
+    DryRunOption,
+    IntakeCommand,
+    JsonOption,
+    RegionOption,
+    StackOption,
+    UntilOption,
+    VendorOption,
+    YesOption,
+    app,
+    confirm,
+    console,
+    dlq_app,
+    print_json_lines,
+    reports_errors,
+    state_dir,
+    vendor_key,
+)
+from intake_cli.target import IntakeError, resolve_target
+
+if TYPE_CHECKING:
+    from intake_cli.dlq import Done
+    from intake_cli.target import Target
+
+HeldIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--id",
+        metavar="ID",
+        help="One item: an SQS message id, or a quarantine id VENDOR/SK (as `intake dlq list` shows them).",
+        show_default=False,
+    ),
+]
+
+
+def _vendors(target: Target, key: str | None) -> list[str]:
+    return [key] if key else list(target.vendors)
+
+
+@dlq_app.command("list", cls=IntakeCommand)
+@reports_errors
+def dlq_list(
+    ctx: typer.Context,
+    vendor: VendorOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, metavar="N", help="At most this many of each kind per vendor.")
+    ] = 100,
+    json_output: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object a line, with the exact body (a claim-checked delivery's, fetched from S3).",
+        ),
+    ] = False,
+    stack: StackOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Dead letters and quarantined events: vendor, reason, when received, the event, the id to act on.
+
+    Dead letters stay on their queue: SQS cannot peek, so each is received (hidden a moment) and
+    made visible again, which adds to its receive count on the DLQ (which has no redrive policy).
+    The terminal never shows bodies; --json does.
+    """
+    from intake_cli.dlq import body_of, held
+    from intake_cli.render import held_view
+
+    target = resolve_target(state_dir(ctx), stack, region)
+    items = held(target, _vendors(target, vendor_key(vendor)), limit)
+    if json_output:
+        print_json_lines([item.to_json(body_of(target, item)) for item in items])
+        return
+    out = console()
+    dead = sum(item.kind == "dead-letter" for item in items)
+    out.print(f"[bold]{dead} dead letters, {len(items) - dead} quarantined events[/]")
+    for line in held_view(items):
+        out.print(line)
+    if items:
+        out.print("[dim]intake dlq redrive --id ID sends one back; intake dlq delete --id ID lets it go[/]")
+
+
+def _report(done: list[Done], json_output: bool, nothing: str) -> None:
+    if json_output:
+        print_json_lines([item.to_json() for item in done])
+        return
+    out = console()
+    for item in done:
+        out.print(item.sentence(), soft_wrap=True)
+    if not done:
+        out.print(nothing)
+
+
+@dlq_app.command("redrive", cls=IntakeCommand)
+@reports_errors
+def dlq_redrive(
+    ctx: typer.Context,
+    item_id: HeldIdOption = None,
+    vendor: VendorOption = None,
+    dry_run: DryRunOption = False,
+    json_output: JsonOption = False,
+    stack: StackOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Send one item (--id) or all of them (of --vendor) back through the consumer.
+
+    Dead letters go back to their source queue: all of a queue by SQS StartMessageMoveTask (moto
+    lacks it: the local stack moves them by receive, send and delete), one by receive, send,
+    delete. Quarantined events go back to their vendor's queue, one delivery each; the consumer
+    releases each one it stores, and one that fails again stays, its reason brought up to date.
+    """
+    from intake_cli.dlq import redrive_all, redrive_one
+
+    target = resolve_target(state_dir(ctx), stack, region)
+    vendors = _vendors(target, vendor_key(vendor))
+    if item_id is not None:
+        done = [redrive_one(target, item_id, vendors, dry_run=dry_run)]
+    else:
+        done = redrive_all(target, vendors, dry_run=dry_run)
+    _report(done, json_output, "no dead letters and no quarantined events to send back")
+
+
+@dlq_app.command("delete", cls=IntakeCommand)
+@reports_errors
+def dlq_delete(
+    ctx: typer.Context,
+    item_id: HeldIdOption = None,
+    vendor: VendorOption = None,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+    stack: StackOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Let one item (--id) or all of them (of --vendor) go, for good. All of them asks first; --yes does not."""
+    from intake_cli.dlq import delete_all, delete_one
+
+    target = resolve_target(state_dir(ctx), stack, region)
+    vendors = _vendors(target, vendor_key(vendor))
+    if item_id is not None:
+        done = [delete_one(target, item_id, vendors, dry_run=dry_run)]
+    else:
+        if not dry_run:
+            which = vendor_key(vendor) or "every vendor"
+            confirm(
+                f"Delete every dead letter and quarantined event of {which} on {target.name}, for good?",
+                yes=yes,
+                why="deleting them all",
+            )
+        done = delete_all(target, vendors, dry_run=dry_run)
+    _report(done, json_output, "no dead letters and no quarantined events to delete")
+
+
+@app.command(cls=IntakeCommand, rich_help_panel="Fix and replay")
+@reports_errors
+def replay(
+    ctx: typer.Context,
+    since: Annotated[
+        str,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="From this receive time: ISO-8601 or a duration back from now (7d, 36h). Required.",
+            show_default=False,
+        ),
+    ],
+    until: UntilOption = None,
+    vendor: VendorOption = None,
+    event_type: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--type",
+            metavar="TYPE",
+            help="Only this stored type (repeatable; a subject: all its types).",
+            show_default=False,
+        ),
+    ] = None,
+    tests: Annotated[bool, typer.Option("--tests", help="Include test events.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, metavar="N", help="At most this many events.")] = None,
+    rate: Annotated[
+        float,
+        typer.Option(
+            "--rate",
+            min=0.1,
+            metavar="PER_SECOND",
+            help="Most rewrites a second (each is one PutItem and its index writes).",
+        ),
+    ] = 25.0,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+    json_output: JsonOption = False,
+    stack: StackOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Normalize stored events again from their raw bytes, so a mapping fix reaches events already stored.
+
+    First a plan: how many events match, how many would change, and how (read only). Then, once
+    confirmed (--yes, or asked), each changed event is rewritten under its own key, at --rate.
+    Identity, receive time, correlation and delivery ids, test mark, expiry and event times stay
+    as stored; an event whose id would change is refused. Running it twice writes nothing more.
+    """
+    from intake_cli.event_log import event_types, window
+    from intake_cli.replay import Replayer, ReplayError
+    from webhook_intake.store.reads import FeedFilter
+
+    target = resolve_target(state_dir(ctx), stack, region)
+    where = FeedFilter(vendor=vendor_key(vendor), event_types=event_types(event_type or []), tests=tests)
+    span = window(since, until)
+    replayer = Replayer(target)
+    out = console()
+    try:
+        with out.status("Normalizing the matching events again (nothing is written yet)…"):
+            plan = replayer.plan(where, span, limit)
+    except ReplayError as exc:
+        raise IntakeError(str(exc)) from None
+    summary = plan.summary()
+    if json_output:
+        print_json_lines([{"plan": summary, "refused": [list(item) for item in plan.refused]}])
+    else:
+        out.print(
+            f"{summary['matched']} events received {span.since:%Y-%m-%d %H:%M} to {span.until:%Y-%m-%d %H:%M} UTC "
+            f"match; {summary['would_change']} would change, {summary['unchanged']} are as the mapping makes them "
+            f"now, {summary['refused']} cannot be replayed"
+        )
+        for change, times in summary["type_changes"].items():
+            out.print(f"  {change}: {times}")
+        if summary["fields_changed"]:
+            out.print(
+                "  fields that change: " + ", ".join(f"{name} ({n})" for name, n in summary["fields_changed"].items())
+            )
+        for vendor_name, event_id, why in plan.refused[:20]:
+            out.print(f"  [yellow]left as stored[/] {vendor_name}#{event_id}: {why}", soft_wrap=True)
+    if dry_run or not plan.changes:
+        return
+    confirm(f"Rewrite {len(plan.changes)} events on {target.name}?", yes=yes, why="rewriting stored events")
+    try:
+        result = replayer.apply(plan, rate)
+    except ReplayError as exc:
+        raise IntakeError(str(exc)) from None
+    if json_output:
+        print_json_lines(
+            [
+                {
+                    "rewritten": result.rewritten,
+                    "unchanged": result.unchanged,
+                    "gone": result.gone,
+                    "refused": [list(item) for item in result.refused],
+                }
+            ]
+        )
+        return
+    out.print(
+        f"rewrote {result.rewritten} events ({result.unchanged} already up to date, {result.gone} no longer stored, "
+        f"{len(result.refused)} refused)"
+    )

@@ -1,0 +1,279 @@
+"""``intake events``, ``state``, ``status`` and ``tail``: find events and follow what the consumers do."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from intake_cli.cli import (
+    IntakeCommand,
+    JsonOption,
+    RegionOption,
+    SinceOption,
+    StackOption,
+    UntilOption,
+    Vendor,
+    VendorOption,
+    app,
+    console,
+    print_json_lines,
+    reports_errors,
+    state_dir,
+    vendor_key,
+)
+from intake_cli.target import IntakeError, resolve_target
+from webhook_intake.registry import vendors
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from intake_cli.outcomes import Outcome
+    from intake_cli.target import Target
+
+IdOption = Annotated[str, typer.Option(metavar="ID", show_default=False)]
+
+
+@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@reports_errors
+def events(
+    ctx: typer.Context,
+    vendor: VendorOption = None,
+    event_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id", metavar="VENDOR#ID", help="One event by its key (or --vendor V --id ID).", show_default=False
+        ),
+    ] = None,
+    event_type: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--type",
+            metavar="TYPE",
+            help="Only this type (repeatable); a subject means all of its types (comment: every comment.*).",
+            show_default=False,
+        ),
+    ] = None,
+    content: Annotated[str | None, typer.Option("--content", metavar="ID", help="On this content item.")] = None,
+    container: Annotated[
+        str | None, typer.Option("--container", metavar="ID", help="In this container (article, page, channel).")
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--actor", metavar="ID", help="By this user.")] = None,
+    recipient: Annotated[str | None, typer.Option("--recipient", metavar="ID", help="To this user.")] = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, metavar="N", help="At most this many, newest first.")] = 50,
+    tests: Annotated[
+        bool, typer.Option("--tests", help="Include test events (intake send --stack, test payloads).")
+    ] = False,
+    scan: Annotated[
+        bool, typer.Option("--scan", help="Read the whole table (a full scan: slow and billed on a big table).")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Each whole event as a line of JSON (raw included).")
+    ] = False,
+    stack: StackOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Stored events, newest received first, read through the table's indexes (docs/data-model.md).
+
+    Without --since, the last 24 hours. The filters are the feed's (the by-time index): a read
+    costs what its time window holds, not what the table holds. Times are UTC.
+    """
+    from intake_cli.event_log import event_json, event_types, feed, full_events, one_event, scanned, split_id, window
+    from intake_cli.render import events_table
+    from webhook_intake.store.reads import FeedFilter
+
+    key = vendor_key(vendor)
+    target = resolve_target(state_dir(ctx), stack, region)
+    if event_id is not None:
+        found_vendor, found_id = split_id(event_id, key)
+        if found_vendor not in target.vendors:
+            raise IntakeError(f"unknown vendor {found_vendor!r}; vendors: {', '.join(target.vendors)}")
+        found = one_event(target, found_vendor, found_id)
+        if found is None:
+            raise IntakeError(f"no event {found_vendor}#{found_id}")
+        rows = [found]
+    else:
+        where = FeedFilter(
+            vendor=key,
+            event_types=event_types(event_type or []),
+            content=content,
+            container=container,
+            actor=actor,
+            recipient=recipient,
+            tests=tests,
+        )
+        if scan:
+            span = window(since, until) if since or until else None
+            rows = scanned(target, where, span, limit)
+        else:
+            span = window(since, until)
+            rows = feed(target, where, span, limit)
+            if json_output:
+                rows = full_events(target, [(str(row["vendor"]), str(row["event_id"])) for row in rows])
+    if json_output:
+        for row in rows:
+            typer.echo(event_json(row))
+        return
+    out = console()
+    title = f"Events ({len(rows)}{', the limit' if len(rows) == limit else ''}), newest received first, UTC"
+    out.print(events_table(rows, title, out.width))
+    if not rows and event_id is None and not scan:
+        out.print("[dim]none in that window: --since 7d looks further back, --tests includes test events[/]")
+
+
+@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@reports_errors
+def state(
+    ctx: typer.Context,
+    vendor: Annotated[
+        Vendor,
+        typer.Argument(metavar="VENDOR", help="The vendor: " + ", ".join(vendors()) + ".", show_default=False),
+    ],
+    content_id: Annotated[str, typer.Argument(metavar="CONTENT_ID", help="The comment's (or post's) id.")],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="The state, its newest text and its events, as JSON.")
+    ] = False,
+    stack: StackOption = None,
+    region: RegionOption = None,
+) -> None:
+    """A comment's current state (the newest state event, a deletion first) and the events behind it."""
+    import dataclasses
+    import json
+
+    from intake_cli.event_log import plain
+    from intake_cli.event_log import state as read_state
+    from intake_cli.render import state_view
+
+    key = str(vendor_key(vendor))
+    target = resolve_target(state_dir(ctx), stack, region)
+    found = read_state(target, key, content_id)
+    if found is None:
+        raise IntakeError(
+            f"no state for {key} {content_id}: only events that change a comment's state are indexed "
+            f"(created, updated, approved, rejected, spam, deleted, removed); "
+            f"`intake events --vendor {key} --content {content_id} --since 30d` lists every event on it"
+        )
+    if json_output:
+        typer.echo(json.dumps(dataclasses.asdict(found), default=plain, ensure_ascii=False, sort_keys=True))
+        return
+    out = console()
+    line, table = state_view(found, out.width)
+    out.print(line, soft_wrap=True)
+    if found.text:
+        out.print(f"[dim]its newest text is {len(found.text)} characters: --json shows it[/]")
+    out.print(table)
+
+
+@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@reports_errors
+def status(
+    ctx: typer.Context,
+    json_output: JsonOption = False,
+    count_events: Annotated[
+        bool | None,
+        typer.Option(
+            "--count/--no-count",
+            help="Count stored events per vendor: a full table scan, so by default only on the local stack.",
+            show_default=False,
+        ),
+    ] = None,
+    stack: StackOption = None,
+    region: RegionOption = None,
+) -> None:
+    """Queue depth, DLQ depth, oldest message age and (on the local stack) events stored, per vendor.
+
+    The oldest message age is CloudWatch's ApproximateAgeOfOldestMessage (the local stack
+    publishes it every few seconds; AWS every minute), shown only for a queue that is not empty.
+    """
+    from intake_cli.event_log import count_by_vendor
+    from intake_cli.queues import statuses
+    from intake_cli.render import status_table
+
+    target = resolve_target(state_dir(ctx), stack, region)
+    counting = target.local if count_events is None else count_events
+    rows = statuses(target, count_by_vendor(target) if counting else None)
+    if json_output:
+        print_json_lines([row.to_json() for row in rows])
+        return
+    console().print(status_table(rows, title=f"Stack {target.name}"))
+
+
+@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@reports_errors
+def tail(
+    ctx: typer.Context,
+    vendor: VendorOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Start this far back (15m, 2h, or a time) instead of now.",
+        ),
+    ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow/--no-follow", help="Keep following (Ctrl-C stops), or stop at what is there now."),
+    ] = True,
+    poll_only: Annotated[
+        bool, typer.Option("--poll", help="Deployed stack: poll FilterLogEvents instead of a Live Tail session.")
+    ] = False,
+    json_output: JsonOption = False,
+    stack: StackOption = None,
+    region: RegionOption = None,
+) -> None:
+    """A line per consumer outcome as it happens: stored, duplicate, quarantined (with its reason), released,
+    retrying, dead-lettered.
+
+    The local stack: its log file (the state dir's). A deployed stack: the consumers' CloudWatch
+    log groups (/aws/lambda/CONSUMER_FUNCTION), through a Live Tail session filtered to the
+    consumers' "outcomes" lines (billed per session minute beyond CloudWatch's free 1,800 a
+    month; the session ends with the command). Where Live Tail is not allowed or offered, and
+    with --poll, --since or --no-follow, it reads FilterLogEvents every 2 s instead.
+    """
+    from intake_cli.event_log import parse_when
+
+    target = resolve_target(state_dir(ctx), stack, region)
+    key = vendor_key(vendor)
+    start = parse_when(since, datetime.now(UTC)) if since else None
+    stop = threading.Event()
+    out = console()
+    try:
+        for outcome in _outcomes(target, [key] if key else list(target.vendors), start, follow, poll_only, stop):
+            if key and outcome.vendor != key:
+                continue
+            if json_output:
+                print_json_lines([outcome.to_json()])
+            else:
+                out.print(outcome.line(), soft_wrap=True)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _outcomes(
+    target: Target, vendors: list[str], since: datetime | None, follow: bool, poll_only: bool, stop: threading.Event
+) -> Iterator[Outcome]:
+    from intake_cli.outcomes import LiveTailUnavailableError, consumer_log_groups, follow_file, live_tail, poll
+
+    if target.local:
+        if target.log_file is None:
+            raise IntakeError("the local stack's stack.json names no log file: restart it with `intake serve`")
+        yield from follow_file(target.log_file, stop, since=since, follow=follow)
+        return
+    groups = consumer_log_groups(target, vendors)
+    logs = target.client("logs")
+    if since is None and follow and not poll_only:
+        try:
+            yield from live_tail(logs, groups, stop)
+            return
+        except LiveTailUnavailableError as exc:
+            Console(stderr=True, highlight=False).print(
+                f"[dim]Live Tail unavailable ({exc}); polling FilterLogEvents every 2 s[/]"
+            )
+    # What is already there (--since) only FilterLogEvents can read: Live Tail sees what arrives.
+    yield from poll(logs, groups, stop, since=since, follow=follow)

@@ -1,0 +1,304 @@
+"""``intake send``: a delivery as the vendor makes it, by sample name, normalized type, file, stdin or inline."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from intake_cli.cli import (
+    IntakeCommand,
+    JsonOption,
+    RegionOption,
+    SecretsOption,
+    StackOption,
+    YesOption,
+    app,
+    confirm,
+    console,
+    print_json_lines,
+    reports_errors,
+    state_dir,
+)
+from intake_cli.target import IntakeError
+from webhook_intake.registry import vendors
+
+if TYPE_CHECKING:
+    from intake_cli.runtime import HttpResponse
+    from intake_cli.samples import Chosen, OutgoingRequest
+    from intake_cli.target import Target
+
+WAIT_SECONDS = 30.0
+_WAIT_TICK = 0.3
+FASTCOMMENTS_EVENTS = ("comment-created", "comment-updated", "comment-deleted")
+"""FastComments' webhook events (its client module's ``EVENT_CHOICES``; a test holds them equal)."""
+
+
+def _what_help() -> str:
+    return (
+        "A vendor key (" + ", ".join(vendors()) + ") or a normalized event type (comment.liked: a sample "
+        "holding one, from any vendor)."
+    )
+
+
+@app.command(cls=IntakeCommand, rich_help_panel="Send")
+@reports_errors
+def send(
+    ctx: typer.Context,
+    what: Annotated[str, typer.Argument(metavar="VENDOR|TYPE", help=_what_help(), show_default=False)],
+    body: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[SAMPLE|TYPE|FILE|-]",
+            help="With a vendor: a sample's name (events/VENDOR/NAME.json, a ping or a negative sample), "
+            "a normalized type, a file, or - for stdin. Default: the vendor's first sample.",
+            show_default=False,
+        ),
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("--data", "-d", metavar="JSON", help='The body itself, e.g. \'{"id": "x"}\'.')
+    ] = None,
+    event: Annotated[
+        str | None,
+        typer.Option(
+            "--event",
+            metavar="[" + "|".join(FASTCOMMENTS_EVENTS) + "]",
+            help="FastComments only: the event (its route's last segment); default: the sample's name, "
+            "else comment-created.",
+            autocompletion=lambda: list(FASTCOMMENTS_EVENTS),
+            show_default=False,
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help=f"Wait (up to {WAIT_SECONDS:.0f} s) and print the events stored.")
+    ] = False,
+    bad_auth: Annotated[bool, typer.Option("--bad-auth", help="Send a wrong credential (expect a refusal).")] = False,
+    auth: Annotated[
+        str,
+        typer.Option(
+            "--auth",
+            metavar="[token|oauth]",
+            help="OpenWeb only: token (the shared header) or oauth (client_secret_jwt, then Bearer).",
+            autocompletion=lambda: ["token", "oauth"],
+        ),
+    ] = "token",
+    secrets: SecretsOption = None,
+    yes: YesOption = False,
+    stack: StackOption = None,
+    region: RegionOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Send a delivery as the vendor would (its route, headers and credential) and print the answer.
+
+    To a deployed stack (--stack) the delivery is marked as a test (header x-intake-test:
+    true): its events are stored with test: true, left out of reads unless --tests. It asks
+    first; --yes does not. Exit status 0 when the answer is the expected one (a 2xx, or with
+    --bad-auth a 401/403) and, with --wait, every event it holds was stored.
+    """
+    from intake_cli.samples import WRONG_CREDENTIAL, build_request
+    from intake_cli.sending import deliver, openweb_access_token, vendor_secret, with_bearer
+    from intake_cli.target import resolve_target
+
+    chosen = choose(what, body, data)
+    if auth not in {"token", "oauth"}:
+        raise IntakeError(f"--auth takes token or oauth, got {auth!r}")
+    if auth == "oauth" and chosen.vendor != "openweb":
+        raise IntakeError("--auth oauth is OpenWeb's")
+    if event is not None and (chosen.vendor != "fastcomments" or event not in FASTCOMMENTS_EVENTS):
+        raise IntakeError(f"--event is FastComments' and takes one of {', '.join(FASTCOMMENTS_EVENTS)}")
+    target = resolve_target(state_dir(ctx), stack, region)
+    if not target.local:
+        confirm(
+            f"Send {chosen.label} to stack {target.name} (marked as a test)?",
+            yes=yes,
+            why=f"sending to the deployed stack {target.name}",
+        )
+    secret = vendor_secret(target, chosen.vendor, secrets)
+    request = build_request(chosen.vendor, chosen.body, secret, chosen.name, bad_auth=bad_auth, event=event)
+    if not target.local:
+        request = _as_test(request)
+    if auth == "oauth":
+        token = WRONG_CREDENTIAL if bad_auth else openweb_access_token(target, secret)
+        request = with_bearer(request, token)
+    response = deliver(target, request)
+    expected = response.status in (401, 403) if bad_auth else 200 <= response.status < 300
+    waited = _wait_for(target, request) if wait and expected and not bad_auth else None
+    _print(request, target.api_url + request.path, chosen, response, waited, json_output)
+    if not expected or (waited is not None and not waited.complete):
+        raise typer.Exit(1)
+
+
+def choose(what: str, body: str | None, data: str | None) -> Chosen:
+    """The body ``intake send WHAT [BODY] [--data]`` means."""
+    from intake_cli.samples import Chosen, sample_files
+
+    if what not in vendors():
+        if body is not None or data is not None:
+            raise IntakeError(f"unknown vendor {what!r}; vendors: {', '.join(vendors())}")
+        return _by_type(what)
+    if data is not None:
+        if body is not None:
+            raise IntakeError("give the body once: SAMPLE, FILE, - or --data")
+        return Chosen(what, data.encode("utf-8"), "--data")
+    if body is None:
+        files = sample_files(what)
+        if not files:
+            raise IntakeError(f"no samples for {what} under events/{what}/")
+        return Chosen(what, files[0].read_bytes(), f"{what}/{files[0].name}", files[0].name.removesuffix(".json"))
+    if body == "-":
+        if sys.stdin.isatty():
+            raise IntakeError("- reads the body from stdin: pipe it in (intake send VENDOR - < body.json)")
+        return Chosen(what, sys.stdin.buffer.read(), "stdin")
+    return _named(what, body)
+
+
+def _by_type(what: str) -> Chosen:
+    """``intake send comment.liked``: a sample of any vendor holding that type."""
+    from intake_cli.samples import sample_for_type
+
+    keys = list(vendors())
+    try:
+        wanted = _event_type(what)
+    except IntakeError as exc:
+        raise IntakeError(f"{what!r} is not a vendor ({', '.join(keys)})\n{exc}") from None
+    found = sample_for_type(wanted, None, keys)
+    if found is None:
+        raise IntakeError(f"no sample holds a {what} event (golden files under events/)")
+    return found
+
+
+def _named(vendor_key: str, name: str) -> Chosen:
+    from intake_cli.samples import Chosen, named_files, sample_for_type
+
+    for files in named_files(vendor_key).values():
+        path = files.get(name.removesuffix(".json"))
+        if path is not None:
+            return Chosen(vendor_key, path.read_bytes(), f"{vendor_key}/{path.name}", path.name.removesuffix(".json"))
+    candidate = Path(name)
+    if candidate.is_dir():
+        raise IntakeError(f"{name} is a directory: give a file, a sample name, - or --data")
+    if candidate.is_file():
+        return Chosen(vendor_key, candidate.read_bytes(), str(candidate), candidate.name.removesuffix(".json"))
+    if "." in name and "/" not in name and not name.endswith(".json"):
+        found = sample_for_type(_event_type(name), vendor_key, [vendor_key])
+        if found is not None:
+            return found
+    known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named_files(vendor_key).items())
+    raise IntakeError(f"no sample or file {name!r} for {vendor_key}\n{known or 'no samples'}")
+
+
+def _event_type(value: str) -> str:
+    from intake_cli.event_log import event_types
+
+    (chosen,) = event_types([value])
+    if chosen.endswith("."):
+        raise IntakeError(f"{value!r} is a subject: name one of its types (e.g. {value}.created)")
+    return chosen
+
+
+def _as_test(request: OutgoingRequest) -> OutgoingRequest:
+    from intake_cli.samples import OutgoingRequest
+    from webhook_intake.delivery import TEST_HEADER
+
+    headers = {**request.headers, TEST_HEADER: "true"}
+    return OutgoingRequest(request.vendor, request.method, request.path, headers, request.body)
+
+
+class Waited:
+    """What ``--wait`` found: the events the delivery holds that were stored, and those that were not."""
+
+    def __init__(self, events: list[dict[str, Any]], missing: list[str], ping: bool = False) -> None:
+        self.events = events
+        self.missing = missing
+        self.ping = ping
+
+    @property
+    def complete(self) -> bool:
+        """Every event it holds is stored."""
+        return not self.missing
+
+
+def _wait_for(target: Target, request: OutgoingRequest) -> Waited:
+    """Poll the table (GetItem by key) until every event the body holds is stored, or the wait ends."""
+    from intake_cli.event_log import full_events
+    from intake_cli.events import match_path
+    from webhook_intake.delivery import Delivery, kept_headers
+    from webhook_intake.registry import vendor
+
+    spec = vendor(request.vendor)
+    try:
+        document = json.loads(request.body)
+    except ValueError:
+        document = None
+    if spec.contract().is_ping(document):
+        return Waited([], [], ping=True)
+    # The consumer's own normalizer tells which events the body holds (and which it would quarantine).
+    delivery = Delivery(
+        vendor=request.vendor,
+        received_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        correlation_id="intake-send",
+        method=request.method,
+        path=request.path,
+        path_parameters=match_path(spec.path, request.path) or {},
+        headers=kept_headers({name.lower(): value for name, value in request.headers.items()}),
+    )
+    result = spec.normalizer().normalize(request.body.decode("utf-8", "replace"), delivery)
+    keys = [(request.vendor, event.event_id) for event in result.events]
+    refused = [f"{rejected.event_id or '-'}: quarantined ({rejected.reason})" for rejected in result.rejected]
+    deadline = time.monotonic() + WAIT_SECONDS
+    found: list[dict[str, Any]] = []
+    while True:
+        found = full_events(target, keys) if keys else []
+        if len(found) == len(keys) or time.monotonic() > deadline:
+            break
+        time.sleep(_WAIT_TICK)
+    stored = {str(event["event_id"]) for event in found}
+    missing = [f"{event_id}: not stored within {WAIT_SECONDS:.0f} s" for _, event_id in keys if event_id not in stored]
+    return Waited(found, refused + missing)
+
+
+def _print(
+    request: OutgoingRequest, url: str, chosen: Chosen, response: HttpResponse, waited: Waited | None, as_json: bool
+) -> None:
+    from intake_cli.event_log import plain
+
+    text = response.body.decode("utf-8", "replace")
+    if as_json:
+        document: dict[str, Any] = {
+            "method": request.method,
+            "url": url,
+            "file": chosen.label,
+            "status": response.status,
+            "headers": response.headers,
+            "body": text,
+        }
+        if waited is not None:
+            document["events"] = json.loads(json.dumps(waited.events, default=plain))
+            document["not_stored"] = waited.missing
+        print_json_lines([document])
+        return
+    out = console()
+    colour = "green" if 200 <= response.status < 300 else "red"
+    out.print(f"{request.method} {url}  ({chosen.label})")
+    out.print(f"[bold {colour}]{response.status}[/]")
+    if text:
+        try:
+            out.print_json(text)
+        except ValueError:
+            out.print(text, markup=False)
+    if waited is None:
+        return
+    if waited.ping:
+        out.print("a ping: answered, never stored")
+        return
+    if waited.events:
+        from intake_cli.render import events_table
+
+        out.print(events_table(waited.events, f"Stored ({len(waited.events)})", out.width))
+    for line in waited.missing:
+        out.print(f"[bold red]not stored[/] {line}")

@@ -1,0 +1,231 @@
+"""``intake serve`` and ``intake demo``: the local stack, from template.yaml."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from intake_cli.cli import IntakeCommand, SecretsOption, app, console, reports_errors, state_dir
+from intake_cli.local import LOG_FILE_NAME, STATE_FILE_NAME
+from intake_cli.parameters import LOG_LEVELS, checked
+from intake_cli.target import IntakeError, read_local_state
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from intake_cli.stack import LocalStack, StackOptions
+
+RetryVisibilityOption = Annotated[
+    int,
+    typer.Option(
+        "--retry-visibility",
+        min=0,
+        metavar="SECONDS",
+        help="Seconds before a failed record is retried. The one deliberate difference from AWS, where it "
+        "waits the queue's visibility timeout (180 s): a record whose dependency keeps failing reaches its "
+        "DLQ in seconds.",
+    ),
+]
+LogLevelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--log-level",
+        metavar="[" + "|".join(LOG_LEVELS) + "]",
+        help="The template's LogLevel parameter (handler logs go to the state dir's log); "
+        "checked like --parameter LogLevel=.",
+        autocompletion=lambda: list(LOG_LEVELS),
+        show_default=False,
+    ),
+]
+ParameterOption = Annotated[
+    list[str],
+    typer.Option(
+        "--parameter",
+        metavar="NAME=VALUE",
+        help="Template parameter override (repeatable), e.g. MaxReceiveCount=2; checked as CloudFormation "
+        "checks it (name, Type, MinValue/MaxValue, AllowedValues).",
+    ),
+]
+PortOption = Annotated[
+    int, typer.Option("--port", min=0, metavar="PORT", help="HTTP API port on 127.0.0.1 (0 picks a free one).")
+]
+
+
+def stack_options(
+    directory: Path,
+    *,
+    port: int,
+    aws_port: int,
+    secrets: Path | None,
+    retry_visibility: int,
+    log_level: str | None,
+    parameter: list[str],
+    demo: bool = False,
+    keep: bool = False,
+) -> StackOptions:
+    """The local stack's options, its parameters checked against template.yaml first."""
+    from intake_cli.samples import DEV_SECRETS
+    from intake_cli.stack import StackOptions
+    from intake_cli.template import TemplateError, read
+
+    try:
+        declared = dict(read().get("Parameters") or {})
+    except TemplateError as exc:
+        raise IntakeError(str(exc)) from None
+    parameters = checked(declared, parameter, log_level)
+    return StackOptions(
+        port=port,
+        aws_port=aws_port,
+        secrets_file=secrets or DEV_SECRETS,
+        retry_visibility=retry_visibility,
+        parameters=parameters,
+        log_file=directory / ("demo.log" if demo else LOG_FILE_NAME),
+        state_file=directory / STATE_FILE_NAME if keep or not demo else None,
+    )
+
+
+def _refuse_second_stack(directory: Path) -> None:
+    running = read_local_state(directory)
+    if running is not None:
+        raise IntakeError(
+            f"a local stack is already running at {running.get('api_url')} (pid {running.get('pid')}): "
+            "stop it, or use another --state-dir"
+        )
+
+
+@app.command(cls=IntakeCommand, rich_help_panel="Local stack")
+@reports_errors
+def serve(
+    ctx: typer.Context,
+    port: PortOption = 3000,
+    aws_port: Annotated[
+        int, typer.Option("--aws-port", min=0, metavar="PORT", help="moto server port (0 picks a free one).")
+    ] = 0,
+    secrets: SecretsOption = None,
+    retry_visibility: RetryVisibilityOption = 1,
+    log_level: LogLevelOption = None,
+    parameter: ParameterOption = [],  # noqa: B006 - typer reads the default, never mutates it
+) -> None:
+    """Run the local stack until Ctrl-C or SIGTERM; writes stack.json for the other commands.
+
+    The terminal shows a line per HTTP request and, beside them, a line per consumer outcome
+    (stored, duplicate, quarantined, dead-lettered), as `intake tail` prints them.
+    """
+    from intake_cli.stack import LocalStack, wait_for_signal
+
+    directory = state_dir(ctx)
+    _refuse_second_stack(directory)
+    options = stack_options(
+        directory,
+        port=port,
+        aws_port=aws_port,
+        secrets=secrets,
+        retry_visibility=retry_visibility,
+        log_level=log_level,
+        parameter=parameter,
+    )
+    terminal = sys.stdout  # the stack sends what handlers print to its log; we keep the terminal
+    out = console(terminal)
+    stack = LocalStack(options)
+    with out.status("Starting the local stack from template.yaml…"):
+        stack.start()
+    try:
+        _show_stack(out, stack)
+        out.print("Ctrl-C to stop.")
+        with _alongside(out, stack):
+            wait_for_signal()
+    finally:
+        stack.stop()
+    out.print("stopped")
+
+
+def _show_stack(out: Console, stack: LocalStack) -> None:
+    from intake_cli.render import routes_table
+
+    state = stack.state()
+    options = stack.options
+    out.print(f"[bold]webhook-intake[/] local stack [cyan]{state['stack_name']}[/] is up")
+    out.print(f"  API   [bold]{stack.api_url}[/]")
+    out.print(f"  AWS   {stack.aws_endpoint_url} (moto, region {state['region']})")
+    out.print(f"  state {options.state_file}   logs {options.log_file}")
+    out.print(
+        f"  failed records are retried after {options.retry_visibility} s "
+        f"(AWS waits the queue's {state['parameters'].get('QueueVisibilityTimeout')} s visibility timeout)"
+    )
+    out.print(routes_table(list(state["routes"]), stack.api_url))
+
+
+class _alongside:
+    """The gateway's access lines and the consumers' outcome lines on the terminal while the block runs."""
+
+    def __init__(self, out: Console, stack: LocalStack) -> None:
+        self.out = out
+        self.stack = stack
+        self.stop = threading.Event()
+        self.handler = logging.StreamHandler(out.file)
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        self.thread = threading.Thread(target=self._outcomes, name="outcomes", daemon=True)
+
+    def __enter__(self) -> None:
+        logging.getLogger("intake.gateway").addHandler(self.handler)
+        self.thread.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        logging.getLogger("intake.gateway").removeHandler(self.handler)
+
+    def _outcomes(self) -> None:
+        from intake_cli.outcomes import follow_file
+
+        for outcome in follow_file(self.stack.options.log_file, self.stop):
+            self.out.print(outcome.line(), soft_wrap=True)
+
+
+@app.command(cls=IntakeCommand, rich_help_panel="Local stack")
+@reports_errors
+def demo(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option("--port", min=0, metavar="PORT", help="HTTP API port (0 picks a free one).")] = 0,
+    secrets: SecretsOption = None,
+    retry_visibility: RetryVisibilityOption = 1,
+    log_level: LogLevelOption = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="Keep the stack running afterwards (stack.json written), to explore it with the other "
+            "commands; Ctrl-C stops it.",
+        ),
+    ] = False,
+) -> None:
+    """Start the stack, send every sample (and ping) in events/ over HTTP with real auth, show what was stored.
+
+    Exit status 0 when every delivery was accepted, every event the golden files promise is
+    stored, and nothing was quarantined or dead-lettered.
+    """
+    from intake_cli.demo import run_demo
+
+    directory = state_dir(ctx)
+    if keep:
+        _refuse_second_stack(directory)
+    options = stack_options(
+        directory,
+        port=port,
+        aws_port=0,
+        secrets=secrets,
+        retry_visibility=retry_visibility,
+        log_level=log_level,
+        parameter=[],
+        demo=True,
+        keep=keep,
+    )
+    code = run_demo(console(), options, keep=keep)
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,352 @@
+"""What waits for an operator: SQS dead letters and quarantined events, listed together, sent back or let go.
+
+- A **dead letter** is a queue record the consumer failed ``MaxReceiveCount`` times: only a
+  dependency that kept failing (DynamoDB, S3) puts one there. Its id is the SQS message id.
+- A **quarantined event** is one the consumer decided, once, it cannot store (its reason says
+  why). Its id is ``<vendor>/<sk>`` of its item.
+
+Both go back the same way (``redrive``): a dead letter to its source queue (SQS
+StartMessageMoveTask for all of a queue; receive, send, delete for one), a quarantined event to
+its vendor's queue as its own delivery (:class:`~intake_cli.quarantine.QuarantineRedrive`),
+whose quarantine item the consumer releases once the event is stored.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from intake_cli.event_log import payloads
+from intake_cli.quarantine import QuarantineRedrive, sender
+from intake_cli.queues import (
+    SQS_BATCH,
+    call,
+    dead_letters,
+    depth,
+    redrive,
+    release,
+    resend_entry,
+)
+from intake_cli.target import IntakeError
+from webhook_intake.payloads import ClaimCheck, PayloadError
+from webhook_intake.store.events import StoreError
+from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
+
+if TYPE_CHECKING:
+    from intake_cli.queues import DeadLetter
+    from intake_cli.target import Target
+
+Kind = Literal["dead-letter", "quarantined"]
+DEAD_LETTER_REASON = "retries_exhausted"
+_PEEK_VISIBILITY = 30
+
+
+@dataclass(frozen=True)
+class Held:
+    """One dead letter or quarantined event: what, why, and the id to act on."""
+
+    kind: Kind
+    vendor: str
+    id: str
+    reason: str
+    message: str
+    received_at: str | None
+    event_id: str | None = None
+    attempts: int | None = None
+    correlation_id: str | None = None
+    letter: DeadLetter | None = None
+    item: dict[str, Any] | None = None
+
+    def to_json(self, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """As ``intake dlq list --json`` prints it (``body``: what :func:`body_of` found)."""
+        document: dict[str, Any] = {
+            "kind": self.kind,
+            "vendor": self.vendor,
+            "id": self.id,
+            "reason": self.reason,
+            "message": self.message,
+            "received_at": self.received_at,
+            "event_id": self.event_id,
+            "attempts": self.attempts,
+            "correlation_id": self.correlation_id,
+        }
+        if self.letter is not None:
+            letter = self.letter.to_json()
+            document.update(
+                {
+                    "message_id": letter["message_id"],
+                    "sent_at": letter["sent_at"],
+                    "receive_count": letter["receive_count"],
+                    "message_attributes": letter["message_attributes"],
+                }
+            )
+        if self.item is not None:
+            document.update(
+                {
+                    name: self.item.get(name)
+                    for name in ("source_type", "scope", "index", "quarantined_at", "route")
+                    if self.item.get(name) is not None
+                }
+            )
+        return {**document, **(body or {})}
+
+
+def _attribute(letter: DeadLetter, name: str) -> str | None:
+    value = (letter.message_attributes.get(name) or {}).get("StringValue")
+    return value if isinstance(value, str) else None
+
+
+def from_letter(letter: DeadLetter) -> Held:
+    """A dead letter as a held item."""
+    correlation = _attribute(letter, "correlation_id")
+    receives = f"failed {letter.receive_count} receives" if letter.receive_count else "failed every receive"
+    message = f"{receives}: a dependency kept failing (the consumer's log says which"
+    message += f", under correlation id {correlation})" if correlation else ")"
+    sent = letter.to_json()["sent_at"]
+    return Held(
+        kind="dead-letter",
+        vendor=letter.vendor,
+        id=letter.message_id,
+        reason=DEAD_LETTER_REASON,
+        message=message,
+        received_at=_attribute(letter, "received_at") or sent,
+        attempts=letter.receive_count,
+        correlation_id=correlation,
+        letter=letter,
+    )
+
+
+def from_item(item: dict[str, Any]) -> Held:
+    """A quarantine item as a held item."""
+    return Held(
+        kind="quarantined",
+        vendor=str(item["vendor"]),
+        id=str(QuarantineKey(str(item["vendor"]), str(item["sk"]))),
+        reason=str(item.get("reason", "")),
+        message=str(item.get("message", "")),
+        received_at=str(item.get("received_at")) if item.get("received_at") else None,
+        event_id=str(item["event_id"]) if item.get("event_id") else None,
+        attempts=int(item["attempts"]) if item.get("attempts") is not None else None,
+        correlation_id=str(item.get("correlation_id") or "") or None,
+        item=item,
+    )
+
+
+def quarantine_store(target: Target) -> QuarantineStore:
+    """The stack's quarantined events."""
+    return QuarantineStore(target.events_table, dynamodb_client=target.client("dynamodb"), payloads=payloads(target))
+
+
+def held(target: Target, vendors: list[str], limit: int) -> list[Held]:
+    """Every vendor's dead letters and quarantined events (up to ``limit`` of each per vendor), oldest first."""
+    found = [from_letter(letter) for letter in dead_letters(target, vendors, limit)]
+    store = quarantine_store(target)
+    try:
+        for key in vendors:
+            found += [from_item(item) for item in store.list(key, limit)]
+    except (ClientError, BotoCoreError) as exc:
+        raise IntakeError(f"cannot read the quarantined events: {exc}") from None
+    return sorted(found, key=lambda item: (item.received_at or "", item.vendor, item.id))
+
+
+def body_of(target: Target, item: Held) -> dict[str, Any]:
+    """The exact body: a quarantined event's text, a dead letter's body (from S3 when it is a claim check)."""
+    if item.item is not None:
+        try:
+            return {"body": quarantine_store(target).text(item.item)}
+        except (StoreError, PayloadError) as exc:
+            return {"body": None, "body_error": str(exc)}
+    letter = item.letter
+    assert letter is not None
+    pointer = _attribute(letter, "claim_check")
+    if not pointer:
+        return {"body": letter.body}
+    try:
+        return {"body": payloads(target).fetch(ClaimCheck.from_pointer(letter.body)), "claim_check": pointer}
+    except (ValueError, KeyError, TypeError, PayloadError) as exc:
+        return {"body": None, "claim_check": pointer, "claim_check_pointer": letter.body, "body_error": str(exc)}
+
+
+@dataclass(frozen=True)
+class Done:
+    """What one redrive or delete did (or, on a dry run, would do)."""
+
+    action: Literal["redrive", "delete"]
+    kind: Kind
+    vendor: str
+    id: str
+    count: int = 1
+    detail: str = ""
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """As ``--json`` prints it."""
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "vendor": self.vendor,
+            "id": self.id,
+            "count": self.count,
+            "detail": self.detail,
+            "dry_run": self.dry_run,
+        }
+
+    def sentence(self) -> str:
+        """One line for the terminal."""
+        verb = {"redrive": "sent back", "delete": "deleted"}[self.action]
+        verb = f"would be {verb}" if self.dry_run else verb
+        what = "dead letter" if self.kind == "dead-letter" else "quarantined event"
+        many = f"{self.count} {what}s" if self.id == "*" else f"{what} {self.id}"
+        return f"{self.vendor}: {many} {verb}{f' ({self.detail})' if self.detail else ''}"
+
+
+def quarantine_key(target: Target, identifier: str) -> QuarantineKey | None:
+    """``identifier`` as a quarantine id of one of the stack's vendors, else None (an SQS message id)."""
+    try:
+        key = QuarantineKey.parse(identifier)
+    except ValueError:
+        return None
+    return key if key.vendor in target.vendors else None
+
+
+def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run: bool) -> Done:
+    """Send one dead letter or quarantined event back."""
+    key = quarantine_key(target, identifier)
+    if key is not None:
+        runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
+        try:
+            sent = runner.run(key.vendor, key, dry_run=dry_run)
+        except (StoreError, PayloadError, ClientError, BotoCoreError) as exc:
+            raise IntakeError(f"cannot send {identifier} back: {exc}") from None
+        if not sent:
+            raise IntakeError(f"no quarantined event {identifier}: `intake dlq list` shows them")
+        return Done("redrive", "quarantined", key.vendor, identifier, detail=sent[0].reason, dry_run=dry_run)
+    vendor, message = _find_letter(target, identifier, vendors)
+    resources = target.vendor(vendor)
+    if not dry_run:
+        sqs = target.client("sqs")
+        call(sqs.send_message_batch, QueueUrl=resources.queue_url, Entries=[resend_entry("0", message)])
+        call(sqs.delete_message, QueueUrl=resources.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return Done("redrive", "dead-letter", vendor, identifier, detail=f"to {resources.queue_name}", dry_run=dry_run)
+
+
+def redrive_all(target: Target, vendors: list[str], *, dry_run: bool) -> list[Done]:
+    """Send every dead letter and quarantined event of ``vendors`` back."""
+    done: list[Done] = []
+    sqs = target.client("sqs")
+    runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
+    for key in vendors:
+        resources = target.vendor(key)
+        waiting = sum(depth(sqs, resources.dead_letter_queue_url))
+        if waiting and dry_run:
+            done.append(Done("redrive", "dead-letter", key, "*", waiting, f"to {resources.queue_name}", True))
+        elif waiting:
+            result = redrive(target, key)
+            detail = (
+                f"SQS message move task {result.task_handle}" if result.task_handle else f"to {resources.queue_name}"
+            )
+            done.append(Done("redrive", "dead-letter", key, "*", result.moved or waiting, detail))
+        try:
+            sent = runner.run(key, dry_run=dry_run)
+        except (StoreError, PayloadError, ClientError, BotoCoreError) as exc:
+            raise IntakeError(f"cannot send {key}'s quarantined events back: {exc}") from None
+        if sent:
+            done.append(Done("redrive", "quarantined", key, "*", len(sent), f"to {resources.queue_name}", dry_run))
+    return done
+
+
+def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: bool) -> Done:
+    """Let one dead letter or quarantined event go."""
+    key = quarantine_key(target, identifier)
+    if key is not None:
+        store = quarantine_store(target)
+        try:
+            item = store.get(key)
+            if item is None:
+                raise IntakeError(f"no quarantined event {identifier}: `intake dlq list` shows them")
+            if not dry_run:
+                store.delete(key)
+        except (StoreError, ClientError, BotoCoreError) as exc:
+            raise IntakeError(f"cannot delete {identifier}: {exc}") from None
+        return Done(
+            "delete", "quarantined", key.vendor, identifier, detail=str(item.get("reason", "")), dry_run=dry_run
+        )
+    vendor, message = _find_letter(target, identifier, vendors)
+    if not dry_run:
+        url = target.vendor(vendor).dead_letter_queue_url
+        call(target.client("sqs").delete_message, QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return Done("delete", "dead-letter", vendor, identifier, dry_run=dry_run)
+
+
+def delete_all(target: Target, vendors: list[str], *, dry_run: bool, limit: int = 10_000) -> list[Done]:
+    """Let every dead letter and quarantined event of ``vendors`` go (the ones there now, no more)."""
+    done: list[Done] = []
+    store = quarantine_store(target)
+    sqs = target.client("sqs")
+    for key in vendors:
+        url = target.vendor(key).dead_letter_queue_url
+        letters = _receive(sqs, url, limit)
+        if letters and not dry_run:
+            for start in range(0, len(letters), SQS_BATCH):
+                chunk = letters[start : start + SQS_BATCH]
+                call(
+                    sqs.delete_message_batch,
+                    QueueUrl=url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+                )
+        elif letters:
+            release(sqs, url, letters)
+        if letters:
+            done.append(Done("delete", "dead-letter", key, "*", len(letters), dry_run=dry_run))
+        try:
+            items = list(store.list(key, limit))
+            if not dry_run:
+                for item in items:
+                    store.delete(QuarantineKey(key, str(item["sk"])))
+        except (StoreError, ClientError, BotoCoreError) as exc:
+            raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
+        if items:
+            done.append(Done("delete", "quarantined", key, "*", len(items), dry_run=dry_run))
+    return done
+
+
+def _sender_for(target: Target) -> Any:
+    def sender_for(vendor: str) -> Any:
+        return sender(target.vendor(vendor).queue_url, target.payload_bucket, target.client("sqs"), target.client("s3"))
+
+    return sender_for
+
+
+def _find_letter(target: Target, message_id: str, vendors: list[str]) -> tuple[str, dict[str, Any]]:
+    """The vendor and the received message (hidden a moment; the others made visible again) with this id."""
+    sqs = target.client("sqs")
+    for key in vendors:
+        url = target.vendor(key).dead_letter_queue_url
+        received = _receive(sqs, url, 10_000)
+        found = next((message for message in received if message["MessageId"] == message_id), None)
+        release(sqs, url, [message for message in received if message is not found])
+        if found is not None:
+            return key, found
+    raise IntakeError(f"no dead letter or quarantined event with id {message_id!r}: `intake dlq list` shows the ids")
+
+
+def _receive(sqs: Any, url: str, limit: int) -> list[dict[str, Any]]:
+    """Every message on a dead-letter queue, received (hidden for a moment) up to ``limit``."""
+    received: list[dict[str, Any]] = []
+    deadline = time.monotonic() + _PEEK_VISIBILITY / 2
+    while len(received) < limit and time.monotonic() < deadline:
+        batch = call(
+            sqs.receive_message,
+            QueueUrl=url,
+            MaxNumberOfMessages=min(SQS_BATCH, limit - len(received)),
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+            VisibilityTimeout=_PEEK_VISIBILITY,
+        ).get("Messages", [])
+        if not batch:
+            break
+        received.extend(batch)
+    return received

@@ -1,0 +1,306 @@
+"""``intake replay``: stored events normalized again from their raw bytes, so a mapping fix reaches them.
+
+A redrive can only send back what never got stored; a fix to a vendor's mapping must also
+reach the events stored before it. Replay reads each event's exact raw bytes from its item,
+runs the vendor's normalizer over them again with the delivery rebuilt from the item, and
+rewrites the item under its own key (``attribute_exists(pk)``: it never creates one).
+
+What never changes: the event's identity (vendor and event id: an event whose id would
+change is refused), when it was received, its correlation and delivery ids, its test mark,
+its expiry, and its times. The time model reads inputs of the delivery that the item does
+not keep (a FastComments update's signing-time header, a Viafoura batch's own ``time``), so
+replay keeps each event's ``occurred_at``, ``time_source`` and ``time_rejected`` as stored.
+
+It is idempotent: an event the normalizer maps as stored is left alone, so a second run
+writes nothing. A plan (what would change) comes first; writes go at ``rate`` per second.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from intake_cli.event_log import Window, payloads, reader, reading
+from webhook_intake.delivery import TEST_HEADER, Delivery
+from webhook_intake.payloads import PayloadError
+from webhook_intake.registry import vendor as vendor_spec
+from webhook_intake.store.body import BodyFormatError, decode_body
+from webhook_intake.store.items import TooLargeError, body_of, prepare
+from webhook_intake.store.schema import event_key
+from webhook_intake.store.wire import decode_item, encode, encode_item
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from intake_cli.target import Target
+    from webhook_intake.consumer.models import NormalizedEvent
+    from webhook_intake.consumer.normalizing import Rejected
+    from webhook_intake.store.items import Prepared
+    from webhook_intake.store.reads import FeedFilter
+
+KEPT_AS_STORED = ("occurred_at", "time_source", "time_rejected")
+"""The time model's results: their inputs are not all in the item (see the module's docstring)."""
+_BATCH_GET = 100
+
+
+@dataclass(frozen=True)
+class Change:
+    """One event that a replay rewrites: its key, and which attributes differ."""
+
+    vendor: str
+    event_id: str
+    before_type: str
+    after_type: str
+    fields: tuple[str, ...]
+
+
+@dataclass
+class Plan:
+    """What a replay would do."""
+
+    matched: int = 0
+    unchanged: int = 0
+    changes: list[Change] = field(default_factory=list)
+    refused: list[tuple[str, str, str]] = field(default_factory=list)
+    """(vendor, event id, why) of events replay leaves as they are."""
+
+    def summary(self) -> dict[str, Any]:
+        """Counts, and what changes how often."""
+        types = Counter(
+            f"{change.before_type} -> {change.after_type}"
+            for change in self.changes
+            if change.before_type != change.after_type
+        )
+        fields = Counter(name for change in self.changes for name in change.fields)
+        return {
+            "matched": self.matched,
+            "would_change": len(self.changes),
+            "unchanged": self.unchanged,
+            "refused": len(self.refused),
+            "type_changes": dict(types.most_common()),
+            "fields_changed": dict(fields.most_common()),
+        }
+
+
+@dataclass
+class Result:
+    """What a replay wrote."""
+
+    rewritten: int = 0
+    unchanged: int = 0
+    gone: int = 0
+    refused: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+class ReplayError(RuntimeError):
+    """An event cannot be replayed (its message says why; never payload values)."""
+
+
+def delivery_of(item: dict[str, Any]) -> Delivery:
+    """The delivery an item's event came in, as far as the item keeps it.
+
+    Kept: vendor, receive time, correlation id, the test mark, the route (FastComments names
+    the event in its path, which ``source_type`` is). Not kept, so left empty: the request's
+    other headers (the delivery id is kept on the item and put back after normalizing).
+    """
+    vendor_key, _, _ = str(item["pk"]).partition("#")
+    spec = vendor_spec(vendor_key)
+    headers = {TEST_HEADER: "true"} if item.get("test") else {}
+    parameters: dict[str, str] = {}
+    path = spec.path
+    if "{event}" in spec.path:
+        parameters["event"] = str(item.get("source_type", ""))
+        path = spec.path.replace("{event}", parameters["event"])
+    return Delivery(
+        vendor=vendor_key,
+        received_at=str(item["received_at"]),
+        correlation_id=str(item.get("correlation_id") or ""),
+        method=spec.methods[0],
+        path=path,
+        path_parameters=parameters,
+        headers=headers,
+    )
+
+
+def body_for(vendor_key: str, raw: bytes) -> str:
+    """A delivery body holding just this raw event (inside its batch field, for a vendor that batches)."""
+    batch_field = vendor_spec(vendor_key).batch_field
+    text = raw.decode("utf-8")
+    return text if batch_field is None else "{" + json.dumps(batch_field) + ":[" + text + "]}"
+
+
+def renormalized(item: dict[str, Any], raw: bytes) -> NormalizedEvent:
+    """The item's event normalized again, identity, receive time, ids and times as stored."""
+    delivery = delivery_of(item)
+    result = vendor_spec(delivery.vendor).normalizer().normalize(body_for(delivery.vendor, raw), delivery)
+    if result.rejected:
+        rejected: Rejected = result.rejected[0]
+        raise ReplayError(f"the normalizer now rejects it: {rejected.reason}: {rejected.message}")
+    if len(result.events) != 1:
+        raise ReplayError(f"the raw event now normalizes to {len(result.events)} events")
+    event = result.events[0]
+    stored_id = str(item["pk"]).partition("#")[2]
+    if event.event_id != stored_id:
+        raise ReplayError(f"its id would change to {event.event_id}: replay never changes an event's identity")
+    kept = {name: item.get(name) for name in KEPT_AS_STORED}
+    replayed: NormalizedEvent = event.model_copy(
+        update={
+            "occurred_at": kept["occurred_at"] or event.occurred_at,
+            "time_source": kept["time_source"] or "vendor",
+            "time_rejected": kept["time_rejected"],
+            "delivery_id": item.get("delivery_id") or event.delivery_id,
+        }
+    )
+    return replayed
+
+
+class Replayer:
+    """Plans and applies a replay on one stack."""
+
+    def __init__(self, target: Target, clock: Callable[[], float] = time.time) -> None:
+        self.target = target
+        self.clock = clock
+        self.dynamodb = target.client("dynamodb")
+        self.payloads = payloads(target)
+
+    def keys(self, where: FeedFilter, span: Window, limit: int | None) -> Iterator[tuple[str, str]]:
+        """The (vendor, event id) of every event in the window that the filter keeps, a day at a time."""
+        seen = 0
+        end = span.until
+        with reading(self.target):
+            while end >= span.since:
+                start = max(span.since, end - timedelta(days=1) + timedelta(milliseconds=1))
+                for entry in reader(self.target).feed(start, end, where, limit=10**9):
+                    yield str(entry["vendor"]), str(entry["event_id"])
+                    seen += 1
+                    if limit is not None and seen >= limit:
+                        return
+                end = start - timedelta(milliseconds=1)
+
+    def items(self, keys: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
+        """The stored items (plain values, ``body`` still compressed) of ``keys``."""
+        for start in range(0, len(keys), _BATCH_GET):
+            request: dict[str, Any] = {
+                self.target.events_table: {
+                    "Keys": [
+                        {name: encode(value) for name, value in event_key(vendor, event_id).items()}
+                        for vendor, event_id in keys[start : start + _BATCH_GET]
+                    ]
+                }
+            }
+            while request:
+                with reading(self.target):
+                    response = self.dynamodb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.target.events_table, []):
+                    yield decode_item(item)
+                request = dict(response.get("UnprocessedKeys") or {})
+
+    def raw_of(self, item: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        """An item's normalized parts and exact raw bytes (from S3 when its body is there)."""
+        found = body_of(item)
+        if found is not None:
+            return found
+        reference = item.get("body_ref")
+        if not isinstance(reference, str):
+            raise ReplayError("the item keeps no raw body")
+        vendor_key = str(item["pk"]).partition("#")[0]
+        return decode_body(vendor_key, self.payloads.get_object(reference))
+
+    def rewrite_of(self, item: dict[str, Any]) -> tuple[Prepared, tuple[str, ...]]:
+        """The item normalized again, and the attributes that differ from the stored one (none: unchanged)."""
+        try:
+            parts, raw = self.raw_of(item)
+            event = renormalized(item, raw)
+            prepared = prepare(event, int(self.clock() * 1000), 0, self.payloads.bucket)
+        except (BodyFormatError, PayloadError, TooLargeError, UnicodeDecodeError) as exc:
+            raise ReplayError(str(exc)) from exc
+        if "expires_at" in item:
+            prepared.item["expires_at"] = item["expires_at"]
+        new_parts = body_of(prepared.item)
+        if new_parts is None:  # the new body is bound for S3: compare what it holds
+            new_parts = decode_body(event.vendor, prepared.offloads[-1].body)
+        names = (set(item) | set(prepared.item)) - {"body", "body_ref"}
+        differ = sorted(name for name in names if item.get(name) != prepared.item.get(name))
+        differ += sorted(name for name in set(parts) | set(new_parts[0]) if parts.get(name) != new_parts[0].get(name))
+        if raw != new_parts[1]:
+            differ.append("raw")
+        return prepared, tuple(differ)
+
+    def plan(self, where: FeedFilter, span: Window, limit: int | None = None) -> Plan:
+        """What a replay of the events in ``span`` that ``where`` keeps would change (nothing is written)."""
+        plan = Plan()
+        batch: list[tuple[str, str]] = []
+        for key in self.keys(where, span, limit):
+            batch.append(key)
+            if len(batch) == _BATCH_GET:
+                self._plan_batch(batch, plan)
+                batch = []
+        if batch:
+            self._plan_batch(batch, plan)
+        return plan
+
+    def _plan_batch(self, keys: list[tuple[str, str]], plan: Plan) -> None:
+        for item in self.items(keys):
+            plan.matched += 1
+            vendor_key, _, event_id = str(item["pk"]).partition("#")
+            try:
+                prepared, differ = self.rewrite_of(item)
+            except ReplayError as exc:
+                plan.refused.append((vendor_key, event_id, str(exc)))
+                continue
+            if not differ:
+                plan.unchanged += 1
+                continue
+            after = str(prepared.item.get("event_type"))
+            plan.changes.append(Change(vendor_key, event_id, str(item.get("event_type")), after, differ))
+
+    def apply(self, plan: Plan, rate: float, progress: Callable[[], None] | None = None) -> Result:
+        """Rewrite the events ``plan`` found changed, each normalized again now, at most ``rate`` a second."""
+        result = Result()
+        interval = 1.0 / rate
+        next_write = time.monotonic()
+        keys = [(change.vendor, change.event_id) for change in plan.changes]
+        for item in self.items(keys):
+            vendor_key, _, event_id = str(item["pk"]).partition("#")
+            try:
+                prepared, differ = self.rewrite_of(item)
+            except ReplayError as exc:
+                result.refused.append((vendor_key, event_id, str(exc)))
+                continue
+            if not differ:
+                result.unchanged += 1
+            else:
+                time.sleep(max(0.0, next_write - time.monotonic()))
+                next_write = max(next_write, time.monotonic()) + interval
+                if self._write(prepared):
+                    result.rewritten += 1
+                else:
+                    result.gone += 1
+            if progress is not None:
+                progress()
+        result.gone += len(keys) - result.rewritten - result.unchanged - len(result.refused) - result.gone
+        return result
+
+    def _write(self, prepared: Prepared) -> bool:
+        """Rewrite the item under its own key; False when it is no longer there (expired, deleted)."""
+        try:
+            for offload in prepared.offloads:
+                self.payloads.put_object(offload.key, offload.body, offload.content_type)
+            self.dynamodb.put_item(
+                TableName=self.target.events_table,
+                Item=encode_item(prepared.item),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise ReplayError(f"put_item failed: {exc.response.get('Error', {}).get('Code')}") from None
+        except (BotoCoreError, PayloadError) as exc:
+            raise ReplayError(f"the write failed: {exc}") from None
+        return True

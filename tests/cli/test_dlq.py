@@ -1,0 +1,169 @@
+"""`intake dlq`: SQS dead letters and quarantined events listed together, sent back or let go, one or all."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from intake_cli import queues
+from tests.helpers import (
+    cli,
+    cli_json,
+    depth,
+    dlq_url,
+    notifications_body,
+    publish_outputs,
+    quarantined,
+    queue_url,
+    send_body,
+    stored_ids,
+)
+from webhook_intake.delivery import Delivery
+from webhook_intake.payloads import ClaimCheck
+
+if TYPE_CHECKING:
+    import boto3
+
+    from intake_cli.runtime import LocalRuntime
+
+VENDOR = "viafoura-notifications"
+
+
+def claim_checked_dead_letter(runtime: LocalRuntime, body: bytes, *, upload: bool) -> ClaimCheck:
+    """A dead letter whose body waits in S3 (a delivery over the SQS limit), as the consumer gave up on it."""
+    bucket = runtime.stack.buckets["PayloadBucket"]
+    check = ClaimCheck(bucket, "deliveries/test/big.json", len(body), hashlib.sha256(body).hexdigest())
+    if upload:
+        runtime.stack_session_s3().put_object(Bucket=bucket, Key=check.key, Body=body)
+    delivery = Delivery(
+        VENDOR,
+        "2026-11-29T12:00:00.000Z",
+        "corr-big",
+        "POST",
+        "/webhooks/viafoura/notifications",
+        claim_check=check.uri,
+    )
+    runtime.sqs.send_message(
+        QueueUrl=dlq_url(runtime, VENDOR),
+        MessageBody=check.pointer(),
+        MessageAttributes=delivery.to_message_attributes(),
+    )
+    return check
+
+
+@pytest.fixture
+def stack(aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]) -> str:
+    """A stack with one quarantined notification (no notification_uuid) and one claim-checked dead letter."""
+    publish_outputs(aws, runtime)
+    send_body(runtime, VENDOR, notifications_body("good-1", None), secrets[VENDOR])
+    runtime.drain()
+    runtime.stack_session_s3 = lambda: aws.client("s3")  # type: ignore[attr-defined]
+    claim_checked_dead_letter(runtime, notifications_body("big-1"), upload=True)
+    return runtime.stack.name
+
+
+def listed(stack: str, *args: str) -> list[dict[str, Any]]:
+    return cli_json("dlq", "list", "--stack", stack, "--json", *args)
+
+
+def test_dead_letters_and_quarantined_events_are_listed_together_with_their_reasons(stack: str) -> None:
+    # When both kinds are listed
+    items = {item["kind"]: item for item in listed(stack)}
+
+    # Then the quarantined event says why, with its exact text; the dead letter its real body from S3
+    held = items["quarantined"]
+    assert held["vendor"] == VENDOR
+    assert held["reason"] == "missing_id"
+    assert held["id"].startswith(f"{VENDOR}/")
+    assert json.loads(held["body"]) == {"notification_type": "follow", "time": 1790000000000, "poison": True}
+    letter = items["dead-letter"]
+    assert letter["reason"] == "retries_exhausted"
+    assert letter["correlation_id"] == "corr-big"
+    assert json.loads(letter["body"])["notifications"][0]["notification_uuid"] == "big-1"
+    assert letter["claim_check"].startswith("s3://")
+
+
+def test_the_terminal_list_fits_80_columns_keeps_ids_whole_and_shows_no_body(
+    stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    code, text = cli("dlq", "list", "--stack", stack)
+    assert code == 0, text
+    assert "1 dead letters, 1 quarantined events" in text
+    for item in listed(stack):
+        assert item["id"] in text
+    assert "missing_id" in text
+    assert "poison" not in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_one_quarantined_event_goes_back_and_comes_back_quarantined_with_another_try(
+    stack: str, runtime: LocalRuntime
+) -> None:
+    # Given the quarantined event's id
+    (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]
+
+    # When a dry run, then a redrive of that one item, run
+    (dry,) = cli_json("dlq", "redrive", "--stack", stack, "--id", held["id"], "--dry-run", "--json")
+    assert dry["dry_run"] is True
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 0
+    (done,) = cli_json("dlq", "redrive", "--stack", stack, "--id", held["id"], "--json")
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 1
+    runtime.drain()
+
+    # Then, poison still, it is quarantined again under the same id, one try more
+    (again,) = quarantined(runtime, VENDOR)
+    assert done == {**dry, "dry_run": False}
+    assert again["attempts"] == held["attempts"] + 1
+    assert [item["id"] for item in listed(stack) if item["kind"] == "quarantined"] == [held["id"]]
+
+
+def test_one_dead_letter_goes_back_to_its_queue_and_is_stored_once_s3_has_its_body(
+    stack: str, runtime: LocalRuntime
+) -> None:
+    (letter,) = [item for item in listed(stack) if item["kind"] == "dead-letter"]
+    (done,) = cli_json("dlq", "redrive", "--stack", stack, "--id", letter["id"], "--json")
+    assert done["kind"] == "dead-letter"
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+    runtime.drain()
+    assert "big-1" in stored_ids(runtime, VENDOR)
+
+
+def test_redrive_all_sends_back_both_kinds(stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    # moto has no StartMessageMoveTask: the local stack's mover stands in for SQS's (same contract)
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    done = cli_json("dlq", "redrive", "--stack", stack, "--vendor", VENDOR, "--json")
+    assert {(item["kind"], item["count"]) for item in done} == {("dead-letter", 1), ("quarantined", 1)}
+    runtime.drain()
+    assert "big-1" in stored_ids(runtime, VENDOR)
+    assert [item["kind"] for item in listed(stack)] == ["quarantined"]
+
+
+def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:
+    # Given one of each
+    (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]
+
+    # When one is deleted, then everything (a dry run first, then without --yes, then with it)
+    cli_json("dlq", "delete", "--stack", stack, "--id", held["id"], "--json")
+    assert [item["kind"] for item in listed(stack)] == ["dead-letter"]
+    dry = cli_json("dlq", "delete", "--stack", stack, "--dry-run", "--json")
+    assert [(item["kind"], item["count"], item["dry_run"]) for item in dry] == [("dead-letter", 1, True)]
+    code, text = cli("dlq", "delete", "--stack", stack)
+    assert code == 1
+    assert "add --yes" in text
+    assert len(listed(stack)) == 1
+    cli_json("dlq", "delete", "--stack", stack, "--yes", "--json")
+
+    # Then nothing is left
+    assert listed(stack) == []
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
+def test_an_unknown_id_is_one_clear_line(stack: str) -> None:
+    for identifier in ("not-a-message", f"{VENDOR}/2026-01-01T00:00:00.000Z#nope"):
+        code, text = cli("dlq", "redrive", "--stack", stack, "--id", identifier)
+        assert code == 1
+        assert "intake dlq list" in text

@@ -1,0 +1,65 @@
+"""events/sqs/ (the consumers' `sam local invoke -e` events) and the `--env-vars` file for `sam local invoke`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from intake_cli.env_vars import environments, stack_refs
+from intake_cli.invoke_events import SQS_DIR, sqs_events
+from intake_cli.samples import SAMPLES_DIR, expected_path
+from intake_cli.template import SamTemplate
+from tests.helpers import publish_outputs, reader
+from webhook_intake.registry import vendor
+
+if TYPE_CHECKING:
+    import boto3
+
+    from intake_cli.runtime import LocalRuntime
+
+
+def test_the_committed_sqs_events_are_current() -> None:
+    expected = sqs_events()
+    committed = {str(p.relative_to(SQS_DIR)): json.loads(p.read_text()) for p in SQS_DIR.rglob("*.json")}
+    assert committed == expected, "run `python -m intake_cli.invoke_events` and commit events/sqs/"
+
+
+def test_each_sqs_event_is_stored_by_its_consumer_as_its_golden_file_says(runtime: LocalRuntime) -> None:
+    # Given every consumer event
+    consumers = {
+        source.queue_id: spec.logical_id for spec in runtime.stack.functions() for source in spec.queue_sources
+    }
+    for relative, event in sqs_events().items():
+        vendor_key = relative.split("/")[0]
+
+        function = runtime.functions[consumers[f"{vendor(vendor_key).stem}Queue"]]
+
+        # When the consumer gets it
+        result: dict[str, Any] = function.invoke(event)
+
+        # Then no record failed, and the golden file's events are stored
+        assert result == {"batchItemFailures": []}, relative
+        golden = json.loads(expected_path(SAMPLES_DIR / relative).read_text())
+        for expected in golden["events"]:
+            assert reader(runtime).get(vendor_key, expected["event_id"]) is not None, (relative, expected["event_id"])
+
+
+def test_env_vars_resolve_each_function_environment_as_the_stack_does(runtime: LocalRuntime) -> None:
+    # Given the provisioned stack's resources (logical id -> physical id)
+    found = environments(SamTemplate(), runtime.stack.refs)
+
+    # Then each function gets the environment the stack gives it
+    for spec in runtime.stack.functions():
+        assert found[spec.logical_id] == runtime.stack.environment(spec), spec.logical_id
+    assert found["FirstupIngestFunction"]["QUEUE_URL"] == runtime.stack.queues["FirstupQueue"]
+
+
+def test_env_vars_read_a_deployed_stacks_resources_and_pseudo_parameters(
+    aws: boto3.session.Session, runtime: LocalRuntime
+) -> None:
+    publish_outputs(aws, runtime)
+    refs, parameters = stack_refs(runtime.stack.name, "us-east-1")
+    assert refs["AWS::StackName"] == runtime.stack.name
+    assert refs["AWS::Region"] == "us-east-1"
+    assert refs["Placeholder"].endswith(f"{runtime.stack.name}-cfn")
+    assert parameters == {}

@@ -1,0 +1,83 @@
+"""Help that reads right: flags as flags, the values an option takes, -h, --version, completion."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from intake_cli.commands.send import FASTCOMMENTS_EVENTS
+from intake_cli.parameters import LOG_LEVELS
+from intake_cli.template import read
+from tests.helpers import cli
+from webhook_intake.registry import VENDORS
+from webhook_intake.vendors.fastcomments.client import EVENT_CHOICES
+
+pytestmark = pytest.mark.usefixtures("no_network")
+
+COMMANDS = [
+    ["serve"],
+    ["demo"],
+    ["send"],
+    ["events"],
+    ["state"],
+    ["status"],
+    ["tail"],
+    ["replay"],
+    ["dlq", "list"],
+    ["dlq", "redrive"],
+    ["dlq", "delete"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_command_has_h_and_shows_no_python_type_names(command: list[str]) -> None:
+    # When a command's help is asked for with -h
+    code, text = cli(*command, "-h")
+
+    # Then it is the help, and no option reads like a Python signature (--json <bool>, <list[str]>)
+    assert code == 0, text
+    assert "Usage: intake" in text
+    assert not re.search(r"<(bool|list\[str\])>", text), text
+
+
+def test_the_top_level_help_lists_the_commands_and_offers_completion() -> None:
+    code, text = cli("--help")
+    assert code == 0
+    for name in ("serve", "demo", "send", "events", "state", "status", "tail", "replay", "dlq"):
+        assert re.search(rf"│ {name}\s", text), name
+    assert "--install-completion" in text
+    assert "--version" in text
+
+
+def test_version_prints_the_installed_version() -> None:
+    code, text = cli("--version")
+    assert code == 0
+    assert re.fullmatch(r"intake \(webhook-intake\) \d+\.\d+\.\d+\S*\n", text)
+
+
+def test_options_list_the_values_they_take() -> None:
+    # Given the help of the commands whose options take a fixed set of values
+    _, send_help = cli("send", "-h")
+    _, serve_help = cli("serve", "-h")
+    _, events_help = cli("events", "-h")
+
+    # Then each names them: vendors, --auth, --event, --log-level
+    flat = " ".join(send_help.split()) + " ".join(events_help.split())
+    for key in VENDORS:
+        assert key in flat.replace("│", "").replace(" ", ""), key
+    assert "token|oauth" in send_help
+    assert "comment-created|comment-up" in send_help
+    assert "DEBUG|INFO|WARNING|ER" in serve_help
+
+
+def test_the_values_help_lists_are_the_ones_the_code_and_the_template_take() -> None:
+    declared = read()["Parameters"]["LogLevel"]["AllowedValues"]
+    assert list(LOG_LEVELS) == declared
+    assert tuple(EVENT_CHOICES) == FASTCOMMENTS_EVENTS
+
+
+def test_an_unknown_vendor_is_refused_with_the_vendors() -> None:
+    code, text = cli("tail", "--vendor", "disqus")
+    assert code == 2
+    assert "'disqus' is not one of" in text

@@ -1,0 +1,63 @@
+"""`intake serve --parameter` and `--log-level`: checked against template.yaml as CloudFormation checks them."""
+
+from __future__ import annotations
+
+import pytest
+
+from intake_cli.parameters import checked
+from intake_cli.template import read
+from tests.helpers import cli
+
+pytestmark = pytest.mark.usefixtures("no_network")
+
+
+@pytest.fixture(scope="module")
+def declared() -> dict[str, dict[str, object]]:
+    """template.yaml's Parameters."""
+    return dict(read()["Parameters"])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("MaxReceiveCount=abc", "MaxReceiveCount is a Number; 'abc' is not a number"),
+        ("MaxReceiveCount=0", "MaxReceiveCount must be at least 1"),
+        ("ConsumerBatchSize=100000", "ConsumerBatchSize must be at most 10000"),
+        ("LogLevel=LOUD", "LogLevel must be one of DEBUG, INFO, WARNING, ERROR"),
+        ("LogRetentionDays=8", "LogRetentionDays must be one of 1, 3, 5, 7, 14"),
+        ("Bogus=1", "template.yaml has no parameter Bogus"),
+        ("MaxRecieveCount=2", "did you mean MaxReceiveCount?"),
+        ("NoEquals", "--parameter takes Name=Value"),
+    ],
+)
+def test_a_value_cloudformation_would_refuse_is_one_clean_line(override: str, message: str) -> None:
+    # When the local stack is started with it
+    code, text = cli("serve", "--port", "0", "--parameter", override)
+
+    # Then it does not start: exit 1 and one line saying what is wrong, no traceback
+    assert code == 1
+    assert message in text
+    assert len(text.strip().splitlines()) == 1, text
+    assert "Traceback" not in text
+
+
+def test_every_mistake_is_its_own_line_and_log_level_goes_through_the_same_check() -> None:
+    code, text = cli("serve", "--log-level", "LOUD", "--parameter", "MaxReceiveCount=abc", "--parameter", "Bogus=1")
+    assert code == 1
+    lines = text.strip().splitlines()
+    assert len(lines) == 3, text
+    assert lines[0].startswith("error: --parameter MaxReceiveCount=abc:")
+    assert "--log-level LOUD: LogLevel must be one of DEBUG, INFO, WARNING, ERROR" in text
+
+
+def test_values_cloudformation_takes_are_passed_on(declared: dict[str, dict[str, object]]) -> None:
+    values = checked(
+        declared, ["MaxReceiveCount=2", "TraceSampleRate=0.5", "AlarmEmail=", "LogRetentionDays=14"], "debug"
+    )
+    assert values == {
+        "MaxReceiveCount": "2",
+        "TraceSampleRate": "0.5",
+        "AlarmEmail": "",
+        "LogRetentionDays": "14",
+        "LogLevel": "DEBUG",
+    }

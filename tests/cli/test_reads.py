@@ -1,0 +1,152 @@
+"""`intake events`, `state` and `status` against a stack found by name (template.yaml provisioned on moto)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from intake_cli.samples import SAMPLES_DIR, sample_files
+from tests.helpers import cli, cli_json, notifications_body, publish_outputs, send, send_body
+from webhook_intake.delivery import TEST_HEADER
+
+if TYPE_CHECKING:
+    import boto3
+
+    from intake_cli.runtime import LocalRuntime
+
+
+@pytest.fixture
+def loaded(aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]) -> str:
+    """A stack holding FastComments' samples, an OpenWeb like, two notifications and a test event; its name."""
+    publish_outputs(aws, runtime)
+    for path in sample_files("fastcomments"):
+        send(runtime, "fastcomments", path, secrets)
+    runtime.drain()
+    send(runtime, "openweb", SAMPLES_DIR / "openweb" / "liked-message.json", secrets)
+    notes = notifications_body("n-first", "n-second")
+    send_body(runtime, "viafoura-notifications", notes, secrets["viafoura-notifications"])
+    send_body(
+        runtime,
+        "firstup",
+        {"id": "t-1", "name": "content_published"},
+        secrets["firstup"],
+        headers={TEST_HEADER: "true"},
+    )
+    runtime.drain()
+    return runtime.stack.name
+
+
+def events(stack: str, *args: str) -> list[dict[str, Any]]:
+    return cli_json("events", "--stack", stack, "--json", *args)
+
+
+def test_events_are_listed_newest_received_first_and_tests_only_when_asked(loaded: str) -> None:
+    # When the feed is read with no filter
+    listed = events(loaded)
+
+    # Then the last delivery's events come first, whole (raw included), and the test event is left out
+    assert [event["vendor"] for event in listed[:2]] == ["viafoura-notifications"] * 2
+    assert {event["event_id"] for event in listed[:2]} == {"n-first", "n-second"}
+    received = [event["received_at"] for event in listed]
+    assert received == sorted(received, reverse=True)
+    assert "raw" in listed[0]
+    assert not [event for event in listed if event.get("test")]
+    assert [event["event_id"] for event in events(loaded, "--tests", "--vendor", "firstup")] == [
+        event["event_id"] for event in events(loaded, "--tests") if event["vendor"] == "firstup"
+    ]
+    assert len(events(loaded, "--tests", "--vendor", "firstup")) == 1
+
+
+def test_a_subject_means_all_of_its_types_and_filters_narrow_the_feed(loaded: str) -> None:
+    comments = events(loaded, "--type", "comment")
+    assert comments
+    assert {event["event_type"].partition(".")[0] for event in comments} == {"comment"}
+    assert {event["event_type"] for event in events(loaded, "--type", "comment.liked")} == {"comment.liked"}
+    on_comment = events(loaded, "--vendor", "fastcomments", "--content", "nK3vQ8zTfR")
+    assert on_comment
+    assert {event["content"]["id"] for event in on_comment} == {"nK3vQ8zTfR"}
+    by_actor = events(loaded, "--actor", "Lq7Vx2Rb:bob-example")
+    assert {event["actor"]["id"] for event in by_actor} == {"Lq7Vx2Rb:bob-example"}
+    assert events(loaded, "--recipient", "Lq7Vx2Rb:alice-example")
+    assert len(events(loaded, "--limit", "2")) == 2
+    assert events(loaded, "--since", "2019-12-01", "--until", "2020-01-01") == []
+
+
+def test_one_event_by_its_key(loaded: str) -> None:
+    (listed,) = events(loaded, "--vendor", "viafoura-notifications", "--limit", "1")
+    key = f"viafoura-notifications#{listed['event_id']}"
+    assert events(loaded, "--id", key) == [listed]
+    assert events(loaded, "--vendor", "viafoura-notifications", "--id", listed["event_id"]) == [listed]
+    code, text = cli("events", "--stack", loaded, "--id", "viafoura-notifications#nope")
+    assert code == 1
+    assert "no event viafoura-notifications#nope" in text
+
+
+def test_an_unknown_type_names_the_close_ones_and_lists_the_known(loaded: str) -> None:
+    code, text = cli("events", "--stack", loaded, "--type", "comment.like")
+    assert code == 1
+    assert "did you mean comment.liked" in text
+    assert "known types: comment.created" in text
+
+
+def test_scan_reads_the_whole_table_only_when_told(loaded: str) -> None:
+    scanned = events(loaded, "--scan", "--tests", "--limit", "1000")
+    assert len(scanned) == len(events(loaded, "--tests", "--since", "1h", "--limit", "1000"))
+    # Both newest received first (two events of one delivery share a receive time, so as sets)
+    assert {event["event_id"] for event in events(loaded, "--scan", "--limit", "2")} == {
+        event["event_id"] for event in events(loaded, "--limit", "2")
+    }
+
+
+def test_the_table_fits_80_columns_and_shows_no_text(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an 80-column terminal
+    monkeypatch.setenv("COLUMNS", "80")
+
+    # When the events are listed as a table
+    code, text = cli("events", "--stack", loaded, "--vendor", "fastcomments")
+
+    # Then every line fits, the kept columns are there, and no comment text or name shows
+    assert code == 0, text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for header in ("received", "vendor", "type", "event id"):
+        assert header in text
+    assert "park" not in text
+    assert "Alice" not in text
+
+
+def test_a_wide_terminal_shows_every_column(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    code, text = cli("events", "--stack", loaded, "--vendor", "openweb")
+    assert code == 0
+    for header in ("received", "event time", "vendor", "type", "source type", "event id", "actor", "content"):
+        assert header in text
+
+
+def test_state_is_the_newest_state_event_and_the_events_behind_it(loaded: str) -> None:
+    # When a comment created, updated and deleted is looked up
+    code, text = cli("state", "fastcomments", "nK3vQ8zTfR", "--stack", loaded, "--json")
+
+    # Then it is deleted, its three state events listed newest first
+    assert code == 0, text
+    found = json.loads(text)
+    assert (found["status"], found["deleted"]) == ("deleted", True)
+    assert [event["event_type"] for event in found["events"]] == [
+        "comment.deleted",
+        "comment.updated",
+        "comment.created",
+    ]
+    code, text = cli("state", "fastcomments", "nK3vQ8zTfR", "--stack", loaded)
+    assert "deleted" in text
+    assert "park" not in text  # the comment's text only with --json
+    code, text = cli("state", "openweb", "nothing-here", "--stack", loaded)
+    assert code == 1
+    assert "intake events --vendor openweb --content nothing-here" in text
+
+
+def test_status_counts_stored_events_on_a_deployed_stack_only_when_told(loaded: str) -> None:
+    default = {row["vendor"]: row for row in cli_json("status", "--stack", loaded, "--json")}
+    counted = {row["vendor"]: row for row in cli_json("status", "--stack", loaded, "--json", "--count")}
+    assert {row["events_stored"] for row in default.values()} == {None}
+    assert counted["fastcomments"]["events_stored"] >= 5

@@ -1,0 +1,129 @@
+"""`intake replay`: stored events normalized again from their raw bytes, identity and times untouched."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from intake_cli.samples import SAMPLES_DIR
+from tests.helpers import cli, cli_json, publish_outputs, send, send_body, table
+from webhook_intake.delivery import TEST_HEADER
+from webhook_intake.store.schema import event_key
+from webhook_intake.store.wire import decode_item, encode
+
+if TYPE_CHECKING:
+    import boto3
+
+    from intake_cli.runtime import LocalRuntime
+
+LIKE = ("openweb", "99225ef424a1a2632cb1aa065931ec288d341cf7")
+
+
+def item(runtime: LocalRuntime, vendor: str, event_id: str) -> dict[str, Any]:
+    key = {name: encode(value) for name, value in event_key(vendor, event_id).items()}
+    return decode_item(runtime.stack_dynamodb.get_item(TableName=table(runtime), Key=key)["Item"])  # type: ignore[attr-defined]
+
+
+def as_an_older_mapping_stored_it(runtime: LocalRuntime, vendor: str, event_id: str) -> None:
+    """The event's type and content id as a mapping before a fix would have written them."""
+    key = {name: encode(value) for name, value in event_key(vendor, event_id).items()}
+    runtime.stack_dynamodb.update_item(  # type: ignore[attr-defined]
+        TableName=table(runtime),
+        Key=key,
+        UpdateExpression="SET event_type = :old, content_id = :wrong",
+        ExpressionAttributeValues={":old": {"S": "other"}, ":wrong": {"S": "wrong-id"}},
+    )
+
+
+@pytest.fixture
+def stack(aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]) -> str:
+    """A stack holding an OpenWeb like, a FastComments update and a Firstup post sent as a test."""
+    publish_outputs(aws, runtime)
+    runtime.stack_dynamodb = aws.client("dynamodb")  # type: ignore[attr-defined]
+    send(runtime, "openweb", SAMPLES_DIR / "openweb" / "liked-message.json", secrets)
+    body = (SAMPLES_DIR / "fastcomments" / "comment-updated.json").read_bytes()
+    send_body(runtime, "fastcomments", body, secrets["fastcomments"], "comment-updated")
+    post = {"id": "replay-test", "name": "content_published", "timestamp": "2026-11-01T10:00:00Z"}
+    send_body(runtime, "firstup", post, secrets["firstup"], headers={TEST_HEADER: "true"})
+    runtime.drain()
+    return runtime.stack.name
+
+
+def test_a_mapping_fix_reaches_a_stored_event_and_nothing_else_changes(stack: str, runtime: LocalRuntime) -> None:
+    # Given an event stored under an older mapping (its type and content id wrong), the rest as the mapping makes it
+    vendor, event_id = LIKE
+    before = item(runtime, *LIKE)
+    as_an_older_mapping_stored_it(runtime, vendor, event_id)
+
+    # When a replay is planned, then applied
+    (plan,) = cli_json("replay", "--stack", stack, "--since", "1h", "--tests", "--dry-run", "--json")
+    assert item(runtime, *LIKE)["event_type"] == "other"
+    lines = cli_json("replay", "--stack", stack, "--since", "1h", "--tests", "--yes", "--json")
+
+    # Then the plan counted it alone, and the item is again exactly what the mapping makes of it
+    assert plan["plan"]["matched"] == 3
+    assert plan["plan"]["would_change"] == 1
+    assert plan["plan"]["type_changes"] == {"other -> comment.liked": 1}
+    assert set(plan["plan"]["fields_changed"]) == {"event_type", "content_id"}
+    assert lines[-1]["rewritten"] == 1
+    assert item(runtime, *LIKE) == before
+
+
+def test_a_second_replay_writes_nothing(stack: str, runtime: LocalRuntime) -> None:
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")
+    (again,) = cli_json("replay", "--stack", stack, "--since", "1h", "--tests", "--yes", "--json")
+    assert again["plan"]["would_change"] == 0
+    assert again["plan"]["unchanged"] == 3
+
+
+def test_identity_receive_time_ids_test_mark_and_times_stay_as_stored(stack: str, runtime: LocalRuntime) -> None:
+    # Given a FastComments update dated by its signing time (a header the item does not keep) and a test event
+    stored = {
+        entry["vendor"]: entry
+        for entry in cli_json("events", "--stack", stack, "--tests", "--json")
+        if entry["source_type"] in ("comment-updated", "content_published")
+    }
+    keys = [(vendor, entry["event_id"]) for vendor, entry in stored.items()]
+    before = {key: item(runtime, *key) for key in keys}
+    for key in keys:
+        as_an_older_mapping_stored_it(runtime, *key)
+
+    # When they are replayed
+    cli_json("replay", "--stack", stack, "--since", "1h", "--tests", "--yes", "--json")
+
+    # Then each item is as first stored: same key, received_at, correlation id, test mark, occurred_at
+    for key in keys:
+        after = item(runtime, *key)
+        assert after == before[key], key
+    assert before[("firstup", stored["firstup"]["event_id"])]["test"] is True
+
+
+def test_the_plan_comes_first_and_without_yes_nothing_is_written(stack: str, runtime: LocalRuntime) -> None:
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    code, output = cli("replay", "--stack", stack, "--since", "1h")
+    text = " ".join(output.split())
+    assert code == 1
+    assert "1 would change" in text
+    assert "other -> comment.liked: 1" in text
+    assert "add --yes" in text
+    assert item(runtime, *LIKE)["event_type"] == "other"
+
+
+def test_an_event_whose_id_would_change_is_left_as_stored(stack: str, runtime: LocalRuntime) -> None:
+    # Given a stored event whose raw bytes now give another id (its key says one thing, its bytes another)
+    cli_json("events", "--stack", stack)
+    key = {name: encode(value) for name, value in event_key(*LIKE).items()}
+    stored = runtime.stack_dynamodb.get_item(TableName=table(runtime), Key=key)["Item"]  # type: ignore[attr-defined]
+    stored["pk"] = {"S": "openweb#someone-else"}
+    runtime.stack_dynamodb.put_item(TableName=table(runtime), Item=stored)  # type: ignore[attr-defined]
+
+    # When replayed
+    (plan,) = cli_json("replay", "--stack", stack, "--since", "1h", "--vendor", "openweb", "--dry-run", "--json")
+
+    # Then it is refused, saying why
+    assert plan["plan"]["refused"] == 1
+    ((vendor, event_id, why),) = plan["refused"]
+    assert (vendor, event_id) == ("openweb", "someone-else")
+    assert "never changes an event's identity" in why

@@ -1,0 +1,194 @@
+"""`intake send`: by sample name or normalized type, a file, stdin or --data; to a deployed stack, as a test."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import pytest
+
+from intake_cli.commands.send import choose
+from intake_cli.gateway import HTTP_API_PAYLOAD_LIMIT, make_gateway
+from intake_cli.samples import SAMPLES_DIR, OutgoingRequest
+from intake_cli.sending import post
+from intake_cli.target import IntakeError
+from tests.helpers import cli, cli_json, publish_outputs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    import boto3
+
+    from intake_cli.runtime import LocalRuntime
+
+
+def test_a_normalized_type_picks_a_sample_holding_it_and_the_vendors_own_first() -> None:
+    chosen = choose("comment.liked", None, None)
+    assert chosen.vendor == "openweb"
+    assert chosen.label == "openweb/liked-message.json"
+    assert chosen.body == (SAMPLES_DIR / "openweb" / "liked-message.json").read_bytes()
+
+
+def test_a_batch_is_cut_down_to_the_events_of_the_type_asked_for() -> None:
+    # When a type only found inside a Viafoura engagement batch is asked for
+    chosen = choose("viafoura-engagement", "comment.pinned", None)
+
+    # Then the body is the sample's envelope with just that event
+    document = json.loads(chosen.body)
+    assert [event["action"] for event in document["events"]] == ["pinned"]
+    assert document["request_uuid"]
+    assert "(its 1 comment.pinned event of" in chosen.label
+
+
+def test_names_files_and_data_are_found_the_same_way(tmp_path: Path) -> None:
+    assert choose("fastcomments", "comment-created.reply", None).name == "comment-created.reply"
+    assert choose("firstup", None, None).label.startswith("firstup/")
+    assert choose("openweb", None, '{"event_id": "x"}').body == b'{"event_id": "x"}'
+    body = tmp_path / "mine.json"
+    body.write_text("{}")
+    assert choose("openweb", str(body), None).body == b"{}"
+
+
+@pytest.mark.parametrize(
+    ("what", "body", "message"),
+    [
+        ("openweb", "no-such-sample", "no sample or file 'no-such-sample' for openweb"),
+        ("openweb", "no-such-sample", "samples: followee-commented"),
+        ("comment.like", None, "did you mean comment.liked"),
+        ("disqus", None, "'disqus' is not a vendor"),
+        ("comment", None, "is a subject"),
+        ("openweb", ".", "is a directory: give a file, a sample name, - or --data"),
+    ],
+)
+def test_what_cannot_be_sent_is_one_clear_message(what: str, body: str | None, message: str) -> None:
+    with pytest.raises(IntakeError) as caught:
+        choose(what, body, None)
+    assert message in str(caught.value)
+
+
+@pytest.fixture
+def gateway(runtime: LocalRuntime) -> Iterator[str]:
+    """The runtime's routes over real HTTP, and consumers draining in the background, like the local stack."""
+    # Lambda's init phase now: a handler loaded during a CLI run would log to that run's captured stdout.
+    for function in runtime.functions.values():
+        _ = function.handler
+    server = make_gateway(runtime, 0)
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=server.serve_forever, daemon=True),
+        threading.Thread(
+            target=lambda: [runtime.drain() or stop.wait(0.1) for _ in iter(stop.is_set, True)], daemon=True
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    stop.set()
+    server.shutdown()
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+def test_an_answer_of_413_is_reported_as_413_not_a_broken_pipe(gateway: str) -> None:
+    # Given a body over API Gateway's limit
+    body = b'{"id": "' + b"x" * (HTTP_API_PAYLOAD_LIMIT + 10) + b'"}'
+
+    # When it is posted the way intake send posts
+    response = post(gateway, OutgoingRequest("firstup", "POST", "/webhooks/firstup", {}, body), use_proxy=False)
+
+    # Then the stack's own answer comes back
+    assert response.status == 413
+    assert response.json() == {"message": "Request Entity Too Large"}
+
+
+def test_a_body_over_a_mib_still_goes_through_after_100_continue(gateway: str) -> None:
+    body = json.dumps({"id": "big-ish", "name": "content_published", "padding": "p" * (2 * 1024 * 1024)}).encode()
+    response = post(gateway, OutgoingRequest("firstup", "POST", "/webhooks/firstup", {}, body), use_proxy=False)
+    assert response.status == 401  # no credential: refused by the function, which means it got the body
+
+
+@pytest.fixture
+def deployed(aws: boto3.session.Session, runtime: LocalRuntime, gateway: str) -> str:
+    """A 'deployed' stack whose API is the gateway above; its name."""
+    publish_outputs(aws, runtime, api_url=gateway)
+    return runtime.stack.name
+
+
+def test_sending_to_a_deployed_stack_asks_first_and_marks_the_delivery_as_a_test(deployed: str) -> None:
+    # Given no --yes and no terminal to ask at
+    code, text = cli("send", "comment.liked", "--stack", deployed)
+    assert code == 1
+    assert "add --yes" in text
+
+    # When sent with --yes and --wait
+    (answer,) = cli_json("send", "comment.liked", "--stack", deployed, "--yes", "--wait", "--json")
+
+    # Then it was accepted, and the event stored is marked as a test (so left out of reads by default)
+    assert answer["status"] == 200
+    (event,) = answer["events"]
+    assert (event["event_type"], event["test"]) == ("comment.liked", True)
+    assert answer["not_stored"] == []
+    assert cli_json("events", "--stack", deployed, "--json") == []
+    assert len(cli_json("events", "--stack", deployed, "--json", "--tests")) == 1
+
+
+def test_stdin_is_a_body_and_wait_says_what_was_not_stored(deployed: str) -> None:
+    body = json.dumps(
+        {
+            "request_uuid": "r",
+            "time": 1790000000000,
+            "version": 1,
+            "notifications": [
+                {"notification_type": "follow", "notification_uuid": "stdin-1", "time": 1790000000000},
+                {"notification_type": "follow", "time": 1790000000000},
+            ],
+        }
+    )
+    code, text = cli(
+        "send", "viafoura-notifications", "-", "--stack", deployed, "--yes", "--wait", "--json", input_text=body
+    )
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert answer["file"] == "stdin"
+    assert [event["event_id"] for event in answer["events"]] == ["stdin-1"]
+    assert answer["not_stored"] == ["-: quarantined (missing_id)"]
+    assert code == 1
+
+
+def test_a_server_that_refuses_unread_and_hangs_up_is_heard_not_a_broken_pipe() -> None:
+    # Given a server that answers 413 as soon as it has the headers, then closes without reading the body
+    listener = socket.create_server(("127.0.0.1", 0))
+    heard: list[bytes] = []
+
+    def refuse() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += conn.recv(4096)
+            heard.append(head)
+            conn.sendall(
+                b'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 13\r\nConnection: close\r\n\r\n{"n": "413"}\n'
+            )
+            conn.shutdown(socket.SHUT_WR)
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=refuse, daemon=True)
+    thread.start()
+    body = b"x" * (11 * 1024 * 1024)
+
+    # When an 11 MiB body is posted to it
+    response = post(
+        f"http://127.0.0.1:{listener.getsockname()[1]}",
+        OutgoingRequest("firstup", "POST", "/x", {}, body),
+        use_proxy=False,
+    )
+    thread.join(timeout=5)
+    listener.close()
+
+    # Then the answer is its 413, the body having been announced, never pushed at a closed socket
+    assert response.status == 413
+    assert b"expect: 100-continue" in heard[0].lower()

@@ -1,0 +1,246 @@
+"""`intake tail`: the consumers' outcome lines from the local log file, CloudWatch Live Tail, or polling."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from intake_cli.outcomes import FILTER_PATTERN, LogGroup, Outcome, follow_file, live_tail, outcomes_in, poll
+from tests.helpers import handler_logs, notifications_body, send_body
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from intake_cli.runtime import LocalRuntime
+
+pytestmark = pytest.mark.usefixtures("no_network")
+
+GROUPS = [
+    LogGroup(
+        "openweb", "/aws/lambda/s-OpenWebConsumer", "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/s-OpenWebConsumer"
+    )
+]
+
+
+def outcomes_line(vendor: str, *outcomes: str, stamp: str = "2026-11-29 12:00:01,250+0000") -> str:
+    """A consumer's outcomes log line, as Powertools writes it."""
+    return json.dumps(
+        {"level": "INFO", "message": "outcomes", "timestamp": stamp, "vendor": vendor, "outcomes": list(outcomes)}
+    )
+
+
+def test_each_kind_of_outcome_is_read_with_what_it_is_about() -> None:
+    line = outcomes_line(
+        "viafoura-notifications",
+        "stored user.followed n-1",
+        "duplicate user.followed n-2",
+        "quarantined missing_id - viafoura-notifications/2026-11-29T12:00:00.000Z#abc",
+        "released viafoura-notifications/2026-11-29T11:00:00.000Z#def",
+        "retrying m-1",
+        "dead-lettered m-2",
+    )
+    found = [outcome.to_json() for outcome in outcomes_in(line)]
+    assert [item["outcome"] for item in found] == [
+        "stored",
+        "duplicate",
+        "quarantined",
+        "released",
+        "retrying",
+        "dead-lettered",
+    ]
+    assert found[0] == {
+        "time": "2026-11-29T12:00:01.250Z",
+        "vendor": "viafoura-notifications",
+        "outcome": "stored",
+        "event_type": "user.followed",
+        "event_id": "n-1",
+    }
+    assert found[2]["reason"] == "missing_id"
+    assert "event_id" not in found[2]
+    assert found[2]["quarantine_id"].endswith("#abc")
+    assert found[5]["message_id"] == "m-2"
+    assert outcomes_in("2026 INFO intake.gateway POST /webhooks/firstup 200 3ms") == []
+    assert outcomes_in(json.dumps({"message": "event quarantined", "outcomes": ["x"]})) == []
+
+
+def test_the_consumers_own_lines_are_the_ones_read(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    # Given a delivery with a good and a bad notification, through the real consumer
+    send_body(runtime, "viafoura-notifications", notifications_body("tail-1", None), secrets["viafoura-notifications"])
+    with handler_logs() as logs:
+        runtime.drain()
+
+    # When its log is read as tail reads it
+    found = [outcome for line in logs.getvalue().splitlines() for outcome in outcomes_in(line)]
+
+    # Then one stored, one quarantined with its reason, and no payload value anywhere in the line
+    assert [(o.outcome, o.event_id, o.reason) for o in found] == [
+        ("quarantined", None, "missing_id"),
+        ("stored", "tail-1", None),
+    ] or [(o.outcome, o.event_id, o.reason) for o in found] == [
+        ("stored", "tail-1", None),
+        ("quarantined", None, "missing_id"),
+    ]
+    assert "poison" not in logs.getvalue().split('"outcomes"')[1]
+
+
+def follow(path: Path, **kwargs: Any) -> tuple[list[Outcome], threading.Event, threading.Thread]:
+    found: list[Outcome] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        found.extend(follow_file(path, stop, **kwargs))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return found, stop, thread
+
+
+def test_the_local_log_is_followed_from_its_end_and_lines_written_later_show(tmp_path: Path) -> None:
+    # Given a log with an old outcome, followed from now
+    log = tmp_path / "stack.log"
+    log.write_text(outcomes_line("openweb", "stored comment.liked old") + "\n")
+    found, stop, thread = follow(log)
+    time.sleep(0.3)
+
+    # When the consumer writes another outcome line (and an access line)
+    with log.open("a") as handle:
+        handle.write("12:00:02 POST /webhooks/openweb 200 4ms\n")
+        handle.write(outcomes_line("openweb", "stored comment.liked new") + "\n")
+    deadline = time.monotonic() + 5
+    while not found and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    thread.join(timeout=5)
+
+    # Then only the new one is printed
+    assert [outcome.event_id for outcome in found] == ["new"]
+
+
+def test_since_reads_the_log_from_that_time_and_no_follow_stops(tmp_path: Path) -> None:
+    log = tmp_path / "stack.log"
+    log.write_text(
+        outcomes_line("openweb", "stored a.b early", stamp="2026-11-29 11:00:00,000+0000")
+        + "\n"
+        + outcomes_line("openweb", "stored a.b late", stamp="2026-11-29 12:30:00,000+0000")
+        + "\n"
+    )
+    since = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    found = list(follow_file(log, threading.Event(), since=since, follow=False))
+    assert [outcome.event_id for outcome in found] == ["late"]
+
+
+class LiveTailLogs:
+    """CloudWatch Logs with a Live Tail session that sends the given stream events, or refuses."""
+
+    def __init__(self, events: list[dict[str, Any]] | None = None, refuse: str | None = None) -> None:
+        self.events = events or []
+        self.refuse = refuse
+        self.requests: list[dict[str, Any]] = []
+        self.closed = False
+
+    def start_live_tail(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        if self.refuse:
+            raise ClientError({"Error": {"Code": self.refuse, "Message": "no"}}, "StartLiveTail")
+        return {"responseStream": self}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.events)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_live_tail_asks_for_the_outcome_lines_of_the_consumer_log_groups_and_closes_its_session() -> None:
+    # Given a Live Tail session that sends one update holding an outcomes line
+    message = outcomes_line("openweb", "stored comment.liked live-1")
+    logs = LiveTailLogs(
+        [
+            {"sessionStart": {}},
+            {"sessionUpdate": {"sessionResults": [{"message": message, "timestamp": 1795953600000}]}},
+        ]
+    )
+    stop = threading.Event()
+
+    # When tail reads it
+    found = []
+    for outcome in live_tail(logs, GROUPS, stop):
+        found.append(outcome)
+        stop.set()
+
+    # Then it asked for the consumer group by ARN with the outcomes filter, and closed the session
+    assert logs.requests == [{"logGroupIdentifiers": [GROUPS[0].arn], "logEventFilterPattern": FILTER_PATTERN}]
+    assert [(o.event_id, o.time) for o in found] == [("live-1", datetime(2026, 11, 29, 12, 0, tzinfo=UTC))]
+    assert logs.closed
+
+
+def test_live_tail_refused_says_so_so_that_tail_polls_instead() -> None:
+    from intake_cli.outcomes import LiveTailUnavailableError
+
+    with pytest.raises(LiveTailUnavailableError):
+        list(live_tail(LiveTailLogs(refuse="AccessDeniedException"), GROUPS, threading.Event()))
+
+
+class FilteredLogs:
+    """FilterLogEvents over a fixed set of log events, two a page."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
+        self.requests: list[dict[str, Any]] = []
+
+    def filter_log_events(self, **request: Any) -> dict[str, Any]:
+        self.requests.append(request)
+        matching = [event for event in self.events if event["timestamp"] >= request["startTime"]]
+        start = int(request.get("nextToken", 0))
+        page = matching[start : start + 2]
+        more = start + 2 < len(matching)
+        return {"events": page, **({"nextToken": str(start + 2)} if more else {})}
+
+
+def test_polling_reads_every_page_from_since_once_each() -> None:
+    events = [
+        {"timestamp": 1795953600000 + n, "eventId": f"e{n}", "message": outcomes_line("openweb", f"stored a.b p{n}")}
+        for n in range(3)
+    ]
+    logs = FilteredLogs(events)
+    since = datetime.fromtimestamp(1795953600, UTC)
+    found = list(poll(logs, GROUPS, threading.Event(), since=since, follow=False))
+    assert [outcome.event_id for outcome in found] == ["p0", "p1", "p2"]
+    assert logs.requests[0] == {
+        "logGroupName": GROUPS[0].name,
+        "startTime": 1795953600000,
+        "filterPattern": FILTER_PATTERN,
+    }
+
+
+def test_polling_again_prints_nothing_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a log event that every poll finds again (each poll looks back for late-ingested lines)
+    monkeypatch.setattr("intake_cli.outcomes.POLL_SECONDS", 0.01)
+    logs = FilteredLogs(
+        [{"timestamp": 1795953600000, "eventId": "e0", "message": outcomes_line("openweb", "stored a.b once")}]
+    )
+    stop = threading.Event()
+    found: list[Outcome] = []
+
+    # When tail polls several times
+    def run() -> None:
+        found.extend(poll(logs, GROUPS, stop, since=datetime.fromtimestamp(1795953600, UTC)))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while len(logs.requests) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    thread.join(timeout=5)
+
+    # Then the line was printed once
+    assert len(logs.requests) >= 5
+    assert [outcome.event_id for outcome in found] == ["once"]
