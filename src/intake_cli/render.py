@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from intake_cli.dlq import Held
     from intake_cli.queues import QueueStatus
+    from intake_cli.shapes import Shape
     from webhook_intake.store.reads import CurrentState
 
 _GAP = 3  # between two columns of a box.SIMPLE table: its padding (2) and its blank divider (1)
@@ -132,6 +133,34 @@ def state_view(found: CurrentState, width: int) -> tuple[Text, Table]:
     )
     columns = [column for column in EVENT_COLUMNS if column.header not in ("vendor", "content")]
     return line, fitted_table("Events behind it, newest first", found.events, columns, width)
+
+
+SHAPE_COLUMNS = [
+    Column("vendor", lambda row: str(row["vendor"]), keep=1, style="cyan"),
+    Column("source type", lambda row: str(row["source_type"]), keep=2, shrinks_to=14),
+    Column("shape", lambda row: str(row["fingerprint"]), keep=3),
+    Column("origin", lambda row: str(row["origin"]), keep=4, style="bold"),
+    Column("paths", lambda row: str(len(row["paths"])), keep=6),
+    Column(
+        "change",
+        lambda row: (
+            f"+{len(row['added'])} -{len(row['missing'])}"
+            if row["compared_with"]
+            else "new type"
+            if row["origin"] == "new"
+            else ""
+        ),
+        keep=5,
+    ),
+    Column("first seen", lambda row: when(row["first_seen"]) if row["first_seen"] else "", keep=7),
+]
+
+
+def shapes_table(found: list[Shape], width: int) -> Table:
+    """Known and new shapes per vendor and source type; a new one with the paths it adds and lacks."""
+    new = sum(1 for shape in found if shape.origin == "new")
+    title = f"Event shapes: {len(found) - new} documented, {new} new"
+    return fitted_table(title, [shape.to_json() for shape in found], SHAPE_COLUMNS, width)
 
 
 def status_table(rows: list[QueueStatus], title: str = "Queues") -> Table:

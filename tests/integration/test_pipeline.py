@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from intake_cli.samples import expected_path, sample_files
+from intake_cli.samples import expected_path, sample_files, sample_request
 from tests.conftest import queue_messages
-from tests.helpers import SUCCESS, depth, quarantined, queue_url, reader, send, send_body
+from tests.helpers import SUCCESS, depth, dlq_url, quarantined, queue_url, reader, send, send_body
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -74,6 +74,30 @@ def test_every_sample_is_accepted_queued_and_stored_as_its_golden_file_says(
         assert len(actual["received_at"]) == len(actual["occurred_at"]) == 24
     assert len(quarantined(runtime, vendor_key)) == quarantined_before
     assert depth(runtime, queue_url(runtime, vendor_key)) == 0
+
+
+FIRST_SAMPLES = [(key, sample_files(key)[0]) for key in VENDORS]
+
+
+@pytest.mark.parametrize(("vendor_key", "path"), FIRST_SAMPLES, ids=[key for key, _ in FIRST_SAMPLES])
+def test_a_delivery_marked_as_a_test_is_stored_marked_test(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str, path: Path
+) -> None:
+    # Given a sample sent with the test header (intake send marks deliveries to a deployed stack so)
+    runtime = shared_runtime
+    golden = json.loads(expected_path(path).read_text())
+    marked = {"x-intake-test": "true", "x-request-id": f"marked-{vendor_key}"}
+    request = sample_request(vendor_key, path, secrets)
+    response = runtime.request(request.method, request.path, {**request.headers, **marked}, request.body)
+    assert response.status == SUCCESS[vendor_key], response.body
+    runtime.drain()
+
+    # Then every event of it is stored, marked as a test; nothing dead-letters
+    for expected in golden["events"]:
+        stored = reader(runtime).get(vendor_key, expected["event_id"])
+        assert stored is not None, expected["event_id"]
+        assert stored["test"] is True
+    assert depth(runtime, dlq_url(runtime, vendor_key)) == 0
 
 
 def test_the_feed_lists_what_was_just_sent_first(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:

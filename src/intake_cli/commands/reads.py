@@ -277,3 +277,56 @@ def _outcomes(
             )
     # What is already there (--since) only FilterLogEvents can read: Live Tail sees what arrives.
     yield from poll(logs, groups, stop, since=since, follow=follow)
+
+
+@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@reports_errors
+def shapes(
+    ctx: typer.Context,
+    vendor: VendorOption = None,
+    new_only: Annotated[
+        bool, typer.Option("--new", help="Only shapes seen in traffic that no documented example has.")
+    ] = False,
+    show_paths: Annotated[
+        bool, typer.Option("--paths", help="Each new shape's paths added to and missing from the closest known one.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Each shape as a line of JSON, with all its key paths.")
+    ] = False,
+    stack: StackOption = None,
+    region: RegionOption = None,
+) -> None:
+    """The event shapes each vendor is known to send, and the new ones it started sending.
+
+    A shape is an event's key paths and value types (never its values). Known shapes are
+    those of the vendor's documented examples; a new one was kept by the consumer the first
+    time it was seen (and counted in the NewShapes metric), and is shown against the closest
+    known shape of its source type: fields added, fields gone. An unknown event type is
+    stored as `other` and shows up here as a new shape of its own source type.
+    """
+    from intake_cli import shapes as shape_log
+    from intake_cli.event_log import reading
+    from intake_cli.render import shapes_table
+
+    target = resolve_target(state_dir(ctx), stack, region)
+    key = vendor_key(vendor)
+    with reading(target):
+        found = shape_log.shapes(
+            target.client("dynamodb"),
+            target.events_table,
+            [key] if key else sorted(vendors()),
+            new_only=new_only,
+        )
+    if json_output:
+        print_json_lines([shape.to_json() for shape in found])
+        return
+    out = console()
+    out.print(shapes_table(found, width=out.width))
+    if show_paths:
+        for shape in found:
+            if shape.origin == "new" and (shape.added or shape.missing):
+                out.print(f"\n[bold]{shape.vendor} {shape.source_type} {shape.fingerprint}[/]", soft_wrap=True)
+                for path in shape.added:
+                    out.print(f"  [green]+ {path}[/]", soft_wrap=True)
+                for path in shape.missing:
+                    out.print(f"  [red]- {path}[/]", soft_wrap=True)

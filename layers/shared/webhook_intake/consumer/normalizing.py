@@ -239,6 +239,8 @@ class VendorNormalizer(ABC):
         received = parse_iso_millis(delivery.received_at)
         if received is None:  # the delivery's attributes are checked before this; never reached in practice
             raise MappingError("the delivery has no receive time")
+        # A test delivery (``x-intake-test``), or an event the vendor marks as a test itself.
+        test = bool(fields.pop("test", False)) or delivery.test
         rejected = judge(vendor_time, received, present=time_present)
         trusted = vendor_time is not None and rejected is None
         return NormalizedEvent(
@@ -250,7 +252,7 @@ class VendorNormalizer(ABC):
             received_at=delivery.received_at,
             time_source="vendor" if trusted else "received",
             time_rejected=rejected.value if rejected is not None else None,
-            test=delivery.test or bool(fields.pop("test", False)),
+            test=test,
             correlation_id=delivery.correlation_id or None,
             delivery_id=delivery.delivery_id,
             raw=element.text.encode("utf-8"),

@@ -1,0 +1,70 @@
+"""`intake shapes`: documented shapes known from the start, a vendor's new shape shown with what changed."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from intake_cli.samples import SAMPLES_DIR
+from tests.helpers import cli, cli_json, publish_outputs, send, send_body
+
+if TYPE_CHECKING:
+    import boto3
+
+    from intake_cli.runtime import LocalRuntime
+
+
+def test_documented_shapes_are_known_and_a_new_one_is_listed_with_its_changes(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    stack = runtime.stack.name
+    # Given OpenWeb's own like example, and a like in which OpenWeb renamed a field and added one
+    send(runtime, "openweb", SAMPLES_DIR / "openweb" / "liked-message.json", secrets)
+    changed = {
+        "event_id": "shape-1",
+        "type": "liked-message",
+        "user": {"user_id": "u-1"},
+        "liker": {"user_id": "u-2", "display_name": "Liker"},
+        "comment": {"id": "c-1", "body": "renamed from content"},
+        "brand_new_field": 3,
+    }
+    send_body(runtime, "openweb", changed, secrets["openweb"])
+    # and an event type no documentation mentions
+    send_body(runtime, "openweb", {"event_id": "shape-2", "type": "poll-voted", "poll": {"id": 1}}, secrets["openweb"])
+    runtime.drain()
+
+    # When the shapes are listed
+    listed = cli_json("shapes", "--stack", stack, "--vendor", "openweb", "--json")
+
+    # Then every documented type is known from the start, and exactly the two new shapes are new
+    documented = {shape["source_type"] for shape in listed if shape["origin"] == "documented"}
+    assert {"liked-message", "user-followed", "message-approved"} <= documented
+    new = {shape["source_type"]: shape for shape in listed if shape["origin"] == "new"}
+    assert set(new) == {"liked-message", "poll-voted"}
+    like = new["liked-message"]
+    assert "brand_new_field:number" in like["added"]
+    assert "comment.body:string" in like["added"]
+    assert like["compared_with"] is not None
+    assert new["poll-voted"]["compared_with"] is None
+    assert all(":" in path for shape in listed for path in shape["paths"])
+
+    # And --new leaves the documented ones out; the table and --paths read without a terminal
+    assert {shape["origin"] for shape in cli_json("shapes", "--stack", stack, "--new", "--json")} == {"new"}
+    code, output = cli("shapes", "--stack", stack, "--vendor", "openweb", "--new", "--paths")
+    assert code == 0, output
+    assert "+ brand_new_field:number" in output
+    assert "poll-voted" in output
+
+
+def test_the_values_of_a_new_shape_are_never_kept(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    secret_text = "a comment body nobody should see again"
+    event = {"event_id": "shape-3", "type": "user-mentioned", "comment": {"content": secret_text}, "extra": "x@y.z"}
+    send_body(runtime, "openweb", event, secrets["openweb"])
+    runtime.drain()
+    code, output = cli("shapes", "--stack", runtime.stack.name, "--json")
+    assert code == 0
+    assert secret_text not in output
+    assert "x@y.z" not in output
