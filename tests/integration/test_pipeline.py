@@ -81,10 +81,10 @@ FIRST_SAMPLES = [(key, sample_files(key)[0]) for key in VENDORS]
 
 @pytest.mark.parametrize(("vendor_key", "path"), FIRST_SAMPLES, ids=[key for key, _ in FIRST_SAMPLES])
 def test_a_delivery_marked_as_a_test_is_stored_marked_test(
-    shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str, path: Path
+    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str, path: Path
 ) -> None:
-    # Given a sample sent with the test header (intake send marks deliveries to a deployed stack so)
-    runtime = shared_runtime
+    # Given a sample sent with the test header (intake send marks deliveries to a deployed stack so),
+    # to a stack of its own: the same sample stored unmarked before would make this one a duplicate
     golden = json.loads(expected_path(path).read_text())
     marked = {"x-intake-test": "true", "x-request-id": f"marked-{vendor_key}"}
     request = sample_request(vendor_key, path, secrets)
@@ -96,7 +96,7 @@ def test_a_delivery_marked_as_a_test_is_stored_marked_test(
     for expected in golden["events"]:
         stored = reader(runtime).get(vendor_key, expected["event_id"])
         assert stored is not None, expected["event_id"]
-        assert stored["test"] is True
+        assert stored.get("test") is True
     assert depth(runtime, dlq_url(runtime, vendor_key)) == 0
 
 

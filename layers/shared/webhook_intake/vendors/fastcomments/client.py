@@ -24,9 +24,14 @@ def route(sample_name: str, event: str | None = None) -> tuple[str, str]:
 
 
 def headers(body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
-    """A signature over ``<timestamp>.<body>`` with the current API secret."""
+    """A signature over ``<timestamp>.<body>`` with the current API secret, the time in milliseconds.
+
+    FastComments documents both seconds and milliseconds. Milliseconds keep two deliveries of
+    the same body to two routes (an edit, then a delete with nothing changed in between) from
+    carrying one signature, which the second route would refuse as a replay.
+    """
     keys = secret_list(secret.get("api_secret"))
-    timestamp = str(int(now))
+    timestamp = str(int(now * 1000))
     return {
         SIGNATURE_HEADER: signature(keys[0] if keys else "", timestamp, body),
         TIMESTAMP_HEADER: timestamp,
