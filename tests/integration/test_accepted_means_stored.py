@@ -15,9 +15,9 @@ from intake_cli.quarantine import QuarantineRedrive, sender
 from tests.conftest import queue_messages
 from tests.helpers import depth, dlq_url, handler_logs, payloads, quarantined, queue_url, reader, send_body, table
 from webhook_intake.clients import client
-from webhook_intake.store.events import CONSUMER_CONFIG
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 from webhook_intake.store.reads import FeedFilter
+from webhook_intake.store.table import CONSUMER_CONFIG
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime

@@ -15,8 +15,9 @@ from tests.conftest import queue_messages
 from tests.helpers import depth, notifications_body, queue_url, send_body, stored, table
 from webhook_intake.clients import client
 from webhook_intake.consumer.models import NormalizedEvent
-from webhook_intake.store.events import CONSUMER_CONFIG, EventStore, Outcome
+from webhook_intake.store.events import EventStore, Outcome
 from webhook_intake.store.items import prepare
+from webhook_intake.store.table import CONSUMER_CONFIG
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime

@@ -14,15 +14,13 @@ the same bytes replayed to another event's route are refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_intake.clients import client, error_code
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from webhook_intake.clients import error_code
+from webhook_intake.store.table import TableAccess
 
 # Short timeouts and a few standard-mode retries: the answer stays well inside every vendor's deadline.
 REPLAY_TABLE_CONFIG = Config(
@@ -52,19 +50,10 @@ class Claim:
     """Where the credential was used; with a scope, the same use again is taken and another is refused."""
 
 
-class UsedCredentials:
+class UsedCredentials(TableAccess):
     """The table of used credentials."""
 
-    def __init__(self, table_name: str, dynamodb_client: DynamoDBClient | None = None) -> None:
-        self._table_name = table_name
-        self._client = dynamodb_client
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The injected client, else the process-wide one (made on first use, not at import)."""
-        if self._client is None:
-            self._client = client("dynamodb", REPLAY_TABLE_CONFIG)
-        return self._client
+    client_config = REPLAY_TABLE_CONFIG
 
     def record(self, claim: Claim, now: float) -> None:
         """Record ``claim``; raises :class:`ReplayedError` if the credential was used before elsewhere."""
@@ -74,7 +63,7 @@ class UsedCredentials:
             "expires_at": {"N": str(claim.expires_at + REPLAY_MARGIN)},
         }
         request: dict[str, Any] = {
-            "TableName": self._table_name,
+            "TableName": self.table_name,
             "Item": item,
             "ConditionExpression": "attribute_not_exists(#key)",
             "ExpressionAttributeNames": {"#key": KEY_ATTRIBUTE},

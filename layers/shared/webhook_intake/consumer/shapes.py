@@ -22,8 +22,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import client, error_code
 from webhook_intake.observability import Metric, count_by
-from webhook_intake.store.events import CONSUMER_CONFIG
 from webhook_intake.store.schema import SHAPE_PREFIX
+from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.store.wire import encode_item
 from webhook_intake.times import iso_millis
 

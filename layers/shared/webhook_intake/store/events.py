@@ -12,22 +12,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_intake.clients import client, error_code
+from webhook_intake.clients import error_code
 from webhook_intake.store.body import decode_body
 from webhook_intake.store.items import body_of
+from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode_item, item_size, write_units
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-    from webhook_intake.payloads import PayloadStore
     from webhook_intake.store.items import Prepared
 
-# Items are built by this code, never taken from input: botocore's parameter validation is skipped.
-CONSUMER_CONFIG = Config(retries={"total_max_attempts": 5, "mode": "standard"}, parameter_validation=False)
 _NEW_EVENT = "attribute_not_exists(pk)"
 # What DynamoDB refuses because of the item itself: the event's fault, not the store's.
 _REFUSED_ITEM = frozenset({"ValidationException", "SerializationException"})
@@ -75,25 +70,8 @@ def same_event(stored: bytes, new: bytes) -> bool:
         return False
 
 
-class EventStore:
+class EventStore(TableAccess):
     """The events table's write side."""
-
-    def __init__(
-        self,
-        table_name: str,
-        dynamodb_client: DynamoDBClient | None = None,
-        payloads: PayloadStore | None = None,
-    ) -> None:
-        self.table_name = table_name
-        self._client = dynamodb_client
-        self._payloads = payloads
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The injected client, else the process-wide one."""
-        if self._client is None:
-            self._client = client("dynamodb", CONSUMER_CONFIG)
-        return self._client
 
     def put(self, prepared: Prepared, raw: bytes) -> PutResult:
         """Write an event once; a key that exists is a duplicate or, with other content, a conflict."""

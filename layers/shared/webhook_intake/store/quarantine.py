@@ -17,21 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_intake.clients import client, error_code
+from webhook_intake.clients import error_code
 from webhook_intake.delivery import Delivery
-from webhook_intake.store.events import CONSUMER_CONFIG, StoreError
+from webhook_intake.store.events import StoreError
 from webhook_intake.store.items import digest_of
 from webhook_intake.store.schema import QUARANTINE_PREFIX
+from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode, item_size, write_units
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from mypy_boto3_dynamodb import DynamoDBClient
-
     from webhook_intake.consumer.normalizing import Rejected
-    from webhook_intake.payloads import PayloadStore
 
 TEXT_INLINE_MAX_BYTES = 256 * 1024
 """A compressed text above this waits in S3 (``text_ref``)."""
@@ -70,25 +68,8 @@ def key_for(vendor: str, received_at: str, text: str) -> QuarantineKey:
     return QuarantineKey(vendor, f"{received_at}#{digest_of(text.encode('utf-8'))}")
 
 
-class QuarantineStore:
+class QuarantineStore(TableAccess):
     """Writes, lists and removes quarantined events."""
-
-    def __init__(
-        self,
-        table_name: str,
-        dynamodb_client: DynamoDBClient | None = None,
-        payloads: PayloadStore | None = None,
-    ) -> None:
-        self.table_name = table_name
-        self._client = dynamodb_client
-        self._payloads = payloads
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The injected client, else the process-wide one."""
-        if self._client is None:
-            self._client = client("dynamodb", CONSUMER_CONFIG)
-        return self._client
 
     def put(self, vendor: str, rejected: Rejected, delivery: Delivery, now: float) -> tuple[QuarantineKey, float]:
         """Keep ``rejected`` (again: the reason and time are updated, ``attempts`` counts); its key and write units."""

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from webhook_intake.clients import client
 from webhook_intake.store.body import BodyFormatError, decode_body
 from webhook_intake.store.schema import (
     EVENT_SK,
@@ -25,16 +24,13 @@ from webhook_intake.store.schema import (
     event_key,
     feed_key,
 )
+from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode
 from webhook_intake.taxonomy import TOMBSTONES
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
-
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-    from webhook_intake.payloads import PayloadStore
 
 
 @dataclass(frozen=True)
@@ -107,25 +103,10 @@ def _days(since: datetime, until: datetime) -> list[str]:
     return days
 
 
-class EventReader:
+class EventReader(TableAccess):
     """The events table's read side."""
 
-    def __init__(
-        self,
-        table_name: str,
-        dynamodb_client: DynamoDBClient | None = None,
-        payloads: PayloadStore | None = None,
-    ) -> None:
-        self.table_name = table_name
-        self._client = dynamodb_client
-        self._payloads = payloads
-
-    @property
-    def dynamodb(self) -> DynamoDBClient:
-        """The injected client, else the process-wide one."""
-        if self._client is None:
-            self._client = client("dynamodb")
-        return self._client
+    client_config = None
 
     def get(self, vendor: str, event_id: str) -> dict[str, Any] | None:
         """One event by vendor and id, decoded (see :func:`decode`)."""
