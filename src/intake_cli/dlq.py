@@ -13,7 +13,6 @@ whose quarantine item the consumer releases once the event is stored.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,6 +25,7 @@ from intake_cli.queues import (
     call,
     dead_letters,
     depth,
+    receive_all,
     redrive,
     release,
     resend_entry,
@@ -288,7 +288,7 @@ def delete_all(target: Target, vendors: list[str], *, dry_run: bool, limit: int 
     sqs = target.client("sqs")
     for key in vendors:
         url = target.vendor(key).dead_letter_queue_url
-        letters = _receive(sqs, url, limit)
+        letters = receive_all(sqs, url, limit, within=_PEEK_VISIBILITY / 2)
         if letters and not dry_run:
             for start in range(0, len(letters), SQS_BATCH):
                 chunk = letters[start : start + SQS_BATCH]
@@ -325,28 +325,9 @@ def _find_letter(target: Target, message_id: str, vendors: list[str]) -> tuple[s
     sqs = target.client("sqs")
     for key in vendors:
         url = target.vendor(key).dead_letter_queue_url
-        received = _receive(sqs, url, 10_000)
+        received = receive_all(sqs, url, 10_000, within=_PEEK_VISIBILITY / 2)
         found = next((message for message in received if message["MessageId"] == message_id), None)
         release(sqs, url, [message for message in received if message is not found])
         if found is not None:
             return key, found
     raise IntakeError(f"no dead letter or quarantined event with id {message_id!r}: `intake dlq list` shows the ids")
-
-
-def _receive(sqs: Any, url: str, limit: int) -> list[dict[str, Any]]:
-    """Every message on a dead-letter queue, received (hidden for a moment) up to ``limit``."""
-    received: list[dict[str, Any]] = []
-    deadline = time.monotonic() + _PEEK_VISIBILITY / 2
-    while len(received) < limit and time.monotonic() < deadline:
-        batch = call(
-            sqs.receive_message,
-            QueueUrl=url,
-            MaxNumberOfMessages=min(SQS_BATCH, limit - len(received)),
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-            VisibilityTimeout=_PEEK_VISIBILITY,
-        ).get("Messages", [])
-        if not batch:
-            break
-        received.extend(batch)
-    return received

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -168,7 +169,7 @@ def dead_letters(target: Target, vendors: list[str], limit: int = 100) -> list[D
     letters: list[DeadLetter] = []
     for key in vendors:
         url = target.vendor(key).dead_letter_queue_url
-        received = _receive_all(sqs, url, limit)
+        received = receive_all(sqs, url, limit)
         for message in received:
             attributes = message.get("Attributes", {})
             letters.append(
@@ -306,9 +307,11 @@ def resend_entry(entry_id: str, message: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _receive_all(sqs: Any, queue_url: str, limit: int) -> list[dict[str, Any]]:
+def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = None) -> list[dict[str, Any]]:
+    """Messages of a queue, received (hidden for a moment) up to ``limit``; for at most ``within`` seconds."""
     received: list[dict[str, Any]] = []
-    while len(received) < limit:
+    deadline = None if within is None else time.monotonic() + within
+    while len(received) < limit and (deadline is None or time.monotonic() < deadline):
         batch = call(
             sqs.receive_message,
             QueueUrl=queue_url,
