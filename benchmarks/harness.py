@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import math
 import os
 import statistics
@@ -12,12 +13,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore
+import botocore.compat
 
 from intake_cli.lambdas import LambdaContext
+from intake_cli.template import read as read_template
 
 try:
     from aws_lambda_powertools.shared.user_agent import _initializer_botocore_session as _POWERTOOLS_INITIALIZER
@@ -37,9 +40,24 @@ ACCOUNT_ID = "123456789012"
 QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/bench-queue"
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:bench-queue"
 TABLE_NAME = "bench-events"
-# template.yaml defaults (IngestMemorySize, ConsumerMemorySize, Timeout).
-INGEST_MEMORY_MB = 256
-CONSUMER_MEMORY_MB = 512
+PAYLOAD_BUCKET = "bench-payloads"
+
+if botocore.compat.HAS_CRT:  # benchmarks/__init__.py turns it off before botocore loads
+    raise RuntimeError("botocore loaded awscrt: import benchmarks before boto3 (Lambda has no awscrt)")
+
+
+@functools.cache
+def template_defaults() -> dict[str, Any]:
+    """template.yaml's parameter defaults: what a deployed stack runs with unless told otherwise."""
+    parameters = read_template(ROOT / "template.yaml").get("Parameters", {})
+    return {name: spec.get("Default") for name, spec in parameters.items()}
+
+
+INGEST_MEMORY_MB = int(template_defaults()["IngestMemorySize"])
+CONSUMER_MEMORY_MB = int(template_defaults()["ConsumerMemorySize"])
+# What Lambda sets for an invocation of a function with active tracing that X-Ray did not sample
+# (almost all of them at TraceSampleRate): the handler sees it, and passes it on to SQS.
+UNSAMPLED_TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -58,12 +76,29 @@ _UNSET = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_
 
 def ingest_environment(vendor_key: str) -> dict[str, str]:
     """What template.yaml gives an ingest function (the secret id is the vendor key here)."""
-    return {**FAKE_AWS, **POWERTOOLS, "VENDOR": vendor_key, "QUEUE_URL": QUEUE_URL, "SECRET_ID": vendor_key}
+    return {
+        **FAKE_AWS,
+        **POWERTOOLS,
+        "VENDOR": vendor_key,
+        "QUEUE_URL": QUEUE_URL,
+        "SECRET_ID": vendor_key,
+        "PAYLOAD_BUCKET": PAYLOAD_BUCKET,
+        "_X_AMZN_TRACE_ID": UNSAMPLED_TRACE_HEADER,
+    }
 
 
 def consumer_environment(vendor_key: str) -> dict[str, str]:
     """What template.yaml gives a consumer function."""
-    return {**FAKE_AWS, **POWERTOOLS, "VENDOR": vendor_key, "TABLE_NAME": TABLE_NAME, "RETENTION_DAYS": "0"}
+    defaults = template_defaults()
+    return {
+        **FAKE_AWS,
+        **POWERTOOLS,
+        "VENDOR": vendor_key,
+        "TABLE_NAME": TABLE_NAME,
+        "RETENTION_DAYS": str(defaults["RetentionDays"]),
+        "MAX_RECEIVE_COUNT": str(defaults["MaxReceiveCount"]),
+        "PAYLOAD_BUCKET": PAYLOAD_BUCKET,
+    }
 
 
 @contextlib.contextmanager
@@ -84,20 +119,62 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-@contextlib.contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Powertools writes JSON logs and EMF metrics to stdout: to /dev/null while we measure.
+class LogSink(io.TextIOBase):
+    """Where the handlers' stdout goes while measured: /dev/null, counted on request.
 
-    Writing still happens (as it does to CloudWatch on Lambda), so its cost stays in the numbers.
+    Writing still happens (a system call, as the runtime's log pipe is on Lambda), so its cost
+    stays in the numbers. While :meth:`counting`, the bytes and lines written are added up:
+    what CloudWatch Logs would ingest from the function's own output.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._devnull = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115  (for the process's life)
+        self.count = False
+        self.bytes = 0
+        self.lines = 0
+        self.texts: list[str] = []
+
+    def writable(self) -> bool:
+        """Always."""
+        return True
+
+    def write(self, text: str) -> int:
+        """Write ``text`` to /dev/null (and count it while counting)."""
+        if self.count:
+            self.bytes += len(text.encode("utf-8", "surrogatepass"))
+            self.lines += text.count("\n")
+            self.texts.append(text)
+        return self._devnull.write(text)
+
+    def flush(self) -> None:
+        """Flush /dev/null."""
+        self._devnull.flush()
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[LogSink]:
+        """Count what is written during the block (from zero)."""
+        self.bytes, self.lines, self.texts, self.count = 0, 0, [], True
+        try:
+            yield self
+        finally:
+            self.count = False
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[LogSink]:
+    """Powertools writes JSON logs and EMF metrics to stdout: to :func:`sink` while we measure.
+
     The sink stays open for the process: a Powertools logger keeps the stream it was made with.
     """
-    with contextlib.redirect_stdout(_sink()):
-        yield
+    with contextlib.redirect_stdout(sink()):
+        yield sink()
 
 
 @functools.cache
-def _sink() -> TextIO:
-    return open(os.devnull, "w", encoding="utf-8")
+def sink() -> LogSink:
+    """The process's one :class:`LogSink`."""
+    return LogSink()
 
 
 def lambda_context(function_name: str, memory_mb: int, timeout_seconds: int = 30) -> LambdaContext:
@@ -186,6 +263,16 @@ def alternate(
     return timings
 
 
+def pooled(timings: Mapping[str, Timing], names: Sequence[str]) -> float:
+    """Median over rounds of the CPU of ``names`` together (each side's per-call CPU, summed per round).
+
+    Sides timed in one :func:`alternate` share their rounds, so a round's sum is one pass over
+    every case: its median weights each case as often as it appears, not by a median of ratios.
+    """
+    rounds = min(len(timings[name].cpu_ns) for name in names)
+    return median([sum(timings[name].cpu_ns[index] for name in names) for index in range(rounds)])
+
+
 @dataclass
 class Row:
     """One line of the results table."""
@@ -223,6 +310,8 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    results: dict[str, float] = field(default_factory=dict)
+    """The headline figures (benchmarks/results.json), by key."""
 
     def add(self, row: Row) -> Row:
         """Add a row and echo it to stderr, so a long run shows progress."""
