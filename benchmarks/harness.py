@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import math
 import os
 import statistics
@@ -72,6 +73,26 @@ POWERTOOLS = {
 }
 # Variables that would point a client somewhere else (or at a profile) while we measure.
 _UNSET = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE")
+
+
+def lambda_variables(function: str, memory_mb: int, trace_header: str = UNSAMPLED_TRACE_HEADER) -> dict[str, str]:
+    """Lambda's own variables for a function with active tracing (template.yaml's TracingMode default).
+
+    With ``LAMBDA_TASK_ROOT`` set, Powertools' Tracer is on and the X-Ray SDK takes its Lambda
+    code path; with the trace header of an unsampled invocation (as nearly all are at the
+    template's TraceSampleRate), it records nothing, but its wrappers still run.
+    """
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": f"bench-{function}",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "LAMBDA_TASK_ROOT": str(FUNCTIONS_DIR / function),
+        "_X_AMZN_TRACE_ID": trace_header,
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "LANG": "C.UTF-8",
+    }
 
 
 def ingest_environment(vendor_key: str) -> dict[str, str]:
@@ -175,6 +196,24 @@ def quiet_stdout() -> Iterator[LogSink]:
 def sink() -> LogSink:
     """The process's one :class:`LogSink`."""
     return LogSink()
+
+
+def emf_metrics(texts: Sequence[str]) -> set[tuple[str, str]]:
+    """The metrics in EMF records among printed ``texts``: (metric name, its dimensions and their values).
+
+    Each distinct pair is one CloudWatch custom metric, billed per month whatever its traffic.
+    """
+    found: set[tuple[str, str]] = set()
+    for text in texts:
+        for line in text.splitlines():
+            if not line.startswith("{") or '"_aws"' not in line:
+                continue
+            record = json.loads(line)
+            for directive in record["_aws"].get("CloudWatchMetrics", []):
+                for dimensions in directive.get("Dimensions", []):
+                    labels = ",".join(f"{name}={record.get(name)}" for name in sorted(dimensions))
+                    found.update((metric["Name"], labels) for metric in directive.get("Metrics", []))
+    return found
 
 
 def lambda_context(function_name: str, memory_mb: int, timeout_seconds: int = 30) -> LambdaContext:
