@@ -21,6 +21,7 @@ botocore is process-wide: the floor's client calls botocore's own, unpatched req
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -50,10 +51,11 @@ from benchmarks.harness import (
     floor_session,
     lambda_context,
     lambda_variables,
-    pooled,
     quiet_stdout,
+    ratio,
     sink,
     template_defaults,
+    unit_range,
     within,
 )
 
@@ -65,12 +67,14 @@ REQUIRES: tuple[str, ...] = ()
 GOAL = 1.3
 ESM_BATCH = int(template_defaults()["ConsumerBatchSize"])
 VIAFOURA_EVENTS_EACH = 10
+VIAFOURA_BATCHES = 4
 MEMORY_BATCH_BYTES = 1_048_576
 IDEMPOTENCY_TABLE = "bench-idempotency"
 _NEW_EVENT = "attribute_not_exists(pk)"
 # botocore's own methods, before anything patches them: the X-Ray SDK wraps both for every client.
 _UNPATCHED_API_CALL = BaseClient._make_api_call
 _UNPATCHED_PREPARE_REQUEST = Endpoint.prepare_request
+
 
 def run(report: Report) -> None:
     """Measure in a child process with Lambda's variables, and add the rows."""
@@ -100,9 +104,8 @@ def _floor_client() -> Any:
     return dynamodb
 
 
-def _floor(items_per_record: list[list[dict[str, Any]]]) -> Callable[[], object]:
+def _floor(dynamodb: Any, items_per_record: list[list[dict[str, Any]]]) -> Callable[[], object]:
     """One conditional ``put_item`` per event, of items built in advance."""
-    dynamodb = _floor_client()
 
     def floor() -> None:
         for items in items_per_record:
@@ -142,34 +145,36 @@ class Case:
 
         self.vendor_key = vendor_key
         self.batches = [workload.sqs_batch(messages[at : at + ESM_BATCH]) for at in range(0, len(messages), ESM_BATCH)]
-        self.items = _items(vendor_key, messages)
-        self.events = sum(len(items) for items in self.items)
+        items = _items(vendor_key, messages)
+        self.items = [items[at : at + ESM_BATCH] for at in range(0, len(items), ESM_BATCH)]
+        self.events = sum(len(record) for record in items)
         settings = ConsumerSettings.from_env(consumer_environment(vendor_key))
-        self.ours = build_handler(settings)
-        self.usual = build_usual_handler(vendor_key, TABLE_NAME, IDEMPOTENCY_TABLE, client("dynamodb", CONSUMER_CONFIG))
+        self.handlers = {
+            "ours": build_handler(settings),
+            "usual": build_usual_handler(
+                vendor_key, TABLE_NAME, IDEMPOTENCY_TABLE, client("dynamodb", CONSUMER_CONFIG)
+            ),
+        }
         self.context = lambda_context(f"bench-consumer-{vendor_key}", CONSUMER_MEMORY_MB)
-        for name, handler in (("ours", self.ours), ("usual", self.usual)):
+        for name, handler in self.handlers.items():
             for batch in self.batches:
                 failures = handler(batch, self.context).get("batchItemFailures")
                 if failures:
                     raise RuntimeError(f"consumer benchmark: {name} failed records of {vendor_key}: {failures}")
 
-    def side(self, name: str) -> Callable[[], object]:
-        """Every batch through ``name`` (ours, usual) once."""
-        handler = self.ours if name == "ours" else self.usual
-
-        def run() -> None:
-            for batch in self.batches:
-                handler(batch, self.context)
-
-        return run
+    def units(self, name: str, floor_client: Any) -> list[Callable[[], object]]:
+        """One unit per batch: the handler ``name`` (ours, usual) on it, or the floor's puts of its items."""
+        if name == "floor":
+            return [_floor(floor_client, items) for items in self.items]
+        handler = self.handlers[name]
+        return [functools.partial(handler, batch, self.context) for batch in self.batches]
 
     def logs(self) -> dict[str, Any]:
         """What the handler prints per invocation (each batch once, counted), and its metrics."""
         per_invocation, lines, texts = [], [], []
         for batch in self.batches:
             with sink().counting() as counted:
-                self.ours(batch, self.context)
+                self.handlers["ours"](batch, self.context)
             per_invocation.append(counted.bytes)
             lines.append(counted.lines)
             texts.extend(counted.texts)
@@ -185,30 +190,34 @@ def _records(vendor_key: str, bodies: list[tuple[bytes, str]]) -> list[dict[str,
     return [workload.queue_message(vendor_key, body, sample) for body, sample in bodies]
 
 
+SIDES = ("ours", "floor", "usual")
+
+
 def _time_cases(cases: list[Case], rounds: int) -> dict[str, Timing]:
-    sides: dict[str, Callable[[], object]] = {}
-    for case in cases:
-        sides[f"ours {case.vendor_key}"] = case.side("ours")
-        sides[f"floor {case.vendor_key}"] = _floor(case.items)
-        sides[f"usual {case.vendor_key}"] = case.side("usual")
-    return alternate(sides, rounds=rounds, calls=1, warmup=2)
+    floor_client = _floor_client()
+    sides = {side: [unit for case in cases for unit in case.units(side, floor_client)] for side in SIDES}
+    return alternate(sides, rounds=rounds)
 
 
 def _summary(cases: list[Case], timings: dict[str, Timing]) -> dict[str, Any]:
     events = sum(case.events for case in cases)
-    keys = [case.vendor_key for case in cases]
     result: dict[str, Any] = {"events": events, "batches": sum(len(case.batches) for case in cases)}
-    for side in ("ours", "floor", "usual"):
-        result[f"{side}_cpu_ms_per_event"] = pooled(timings, [f"{side} {key}" for key in keys]) / events / 1e6
-    result["ratio"] = result["ours_cpu_ms_per_event"] / result["floor_cpu_ms_per_event"]
-    result["by_vendor"] = {
-        case.vendor_key: {
+    for side in SIDES:
+        result[f"{side}_cpu_ms_per_event"] = timings[side].cpu / events / 1e6
+    result["ratio"] = ratio(timings, ["ours"], ["floor"])
+    result["usual_ratio"] = ratio(timings, ["ours"], ["usual"])
+    result["by_vendor"] = {}
+    start = 0
+    for case in cases:
+        count = len(case.batches)
+        mine, theirs, paired = unit_range(timings, start, count)
+        start += count
+        result["by_vendor"][case.vendor_key] = {
             "events": case.events,
-            **{f"{side}_cpu_ms_per_event": timings[f"{side} {case.vendor_key}"].cpu / case.events / 1e6
-               for side in ("ours", "floor", "usual")},
+            "ours_cpu_ms_per_event": mine * count / case.events / 1e6,
+            "floor_cpu_ms_per_event": theirs * count / case.events / 1e6,
+            "ratio": paired,
         }
-        for case in cases
-    }  # fmt: skip
     return result
 
 
@@ -235,7 +244,7 @@ def _memory(case: Case) -> dict[str, Any]:
     return {
         "batch_bytes": sum(len(body) for body in bodies),
         "events": events_each * ESM_BATCH,
-        "peak_bytes": _peak_bytes(case.ours, event),
+        "peak_bytes": _peak_bytes(case.handlers["ours"], event),
     }
 
 
@@ -258,19 +267,15 @@ def measure(rounds: int) -> dict[str, Any]:
     reset()
     facts: dict[str, Any] = {}
     with environment(consumer_environment(workload.VIAFOURA)), quiet_stdout(), answering(CannedAWS()):
-        singles = [
-            Case(key, _records(key, bodies)) for key, bodies in workload.single_event_deliveries().items()
-        ]
-        viafoura_bodies = workload.viafoura_deliveries(ESM_BATCH, VIAFOURA_EVENTS_EACH)
+        singles = [Case(key, _records(key, bodies)) for key, bodies in workload.single_event_deliveries().items()]
+        viafoura_bodies = workload.viafoura_deliveries(VIAFOURA_BATCHES * ESM_BATCH, VIAFOURA_EVENTS_EACH)
         batched = Case(workload.VIAFOURA, _records(workload.VIAFOURA, [(body, "") for body in viafoura_bodies]))
         facts["single-event records"] = _summary(singles, _time_cases(singles, rounds))
         facts["single-event records"]["logs"] = {case.vendor_key: case.logs() for case in singles}
         facts["single-event records"]["runtime_ms_per_invocation"] = _runtime_decode_ms(singles[0])
         facts[f"Viafoura records of {VIAFOURA_EVENTS_EACH}"] = _summary([batched], _time_cases([batched], rounds))
         facts[f"Viafoura records of {VIAFOURA_EVENTS_EACH}"]["logs"] = {workload.VIAFOURA: batched.logs()}
-        facts[f"Viafoura records of {VIAFOURA_EVENTS_EACH}"]["runtime_ms_per_invocation"] = _runtime_decode_ms(
-            batched
-        )
+        facts[f"Viafoura records of {VIAFOURA_EVENTS_EACH}"]["runtime_ms_per_invocation"] = _runtime_decode_ms(batched)
         facts["memory"] = _memory(batched)
     return facts
 
@@ -283,18 +288,22 @@ def _add_rows(report: Report, facts: dict[str, Any], rounds: int) -> None:
     ratios = {}
     for label in ("single-event records", f"Viafoura records of {VIAFOURA_EVENTS_EACH}"):
         found = facts[label]
-        ours, floor, usual = (found[f"{side}_cpu_ms_per_event"] * 1000 for side in ("ours", "floor", "usual"))
-        ratios[label] = ours / floor
+        ours, floor, usual = (found[f"{side}_cpu_ms_per_event"] * 1000 for side in SIDES)
+        ratios[label] = found["ratio"]
         what = f"every sample event, {found['events']}" if label.startswith("single") else f"{found['events']} events"
-        report.add(within(Row(part, f"CPU per event, {label} ({what})", ours, "µs", floor, "one put_item"), GOAL))
-        report.add(Row(part, f"CPU per event, {label}", ours, "µs", usual, "usual design"))
+        row = Row(part, f"CPU per event, {label} ({what})", ours, "µs", floor, "one put_item")
+        row.paired = found["ratio"]
+        report.add(within(row, GOAL))
+        row = Row(part, f"CPU per event, {label}", ours, "µs", usual, "usual design")
+        row.paired = found["usual_ratio"]
+        report.add(row)
         if label.startswith("single"):
             for key, by_vendor in found["by_vendor"].items():
-                report.add(
-                    Row(part, f"CPU per event, {key} ({by_vendor['events']} single-event records)",
-                        by_vendor["ours_cpu_ms_per_event"] * 1000, "µs",
-                        by_vendor["floor_cpu_ms_per_event"] * 1000, "one put_item")
-                )  # fmt: skip
+                row = Row(part, f"CPU per event, {key} ({by_vendor['events']} single-event records)",
+                          by_vendor["ours_cpu_ms_per_event"] * 1000, "µs",
+                          by_vendor["floor_cpu_ms_per_event"] * 1000, "one put_item")  # fmt: skip
+                row.paired = by_vendor["ratio"]
+                report.add(row)
     memory = facts["memory"]
     report.add(
         Row(part, f"peak Python heap, one {memory['batch_bytes'] / 1048576:.2f} MiB batch of"
@@ -306,9 +315,10 @@ def _add_rows(report: Report, facts: dict[str, Any], rounds: int) -> None:
     report.results["consumer_cpu_ratio_viafoura_records_of_10"] = ratios[f"Viafoura records of {VIAFOURA_EVENTS_EACH}"]
     report.facts[NAME] = facts
     report.notes.append(
-        f"consumer: median over {rounds} alternated rounds, each a pass over every batch of the workload;"
-        f" the headline ratio is the worse workload's ({worst}); Lambda's variables set, so the Tracer is on as"
-        " for an unsampled invocation (the X-Ray recording of the sampled few is not in it)."
+        f"consumer: {rounds} rounds, each a pass over every batch of the workload with the sides interleaved"
+        f" batch by batch; ratios are medians of per-round ratios; the headline is the worse workload's ({worst});"
+        " Lambda's variables set, so the Tracer is on as for an unsampled invocation (the X-Ray recording of the"
+        " sampled few is not in it)."
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import io
 import json
 import math
@@ -265,6 +266,8 @@ class Timing:
 
     cpu_ns: list[float] = field(default_factory=list)
     wall_ns: list[float] = field(default_factory=list)
+    unit_cpu_ns: list[list[int]] = field(default_factory=list)
+    """Per round, each unit's CPU (for a subset of the units: :func:`unit_range`)."""
 
     @property
     def cpu(self) -> float:
@@ -278,36 +281,74 @@ class Timing:
 
 
 def alternate(
-    sides: Mapping[str, Callable[[], object]], *, rounds: int, calls: int, warmup: int = 20
+    sides: Mapping[str, Sequence[Callable[[], object]]], *, rounds: int, warmup: int = 2
 ) -> dict[str, Timing]:
-    """Time each side in blocks of ``calls`` calls, alternating sides (order flipped each round).
+    """Time the sides unit by unit, interleaved: unit 1 of every side, then unit 2 of every side...
 
-    Alternating in one loop puts the machine's drift on both sides alike; the median of the
-    per-block means drops the blocks a neighbour's burst of work landed on.
+    Every side has the same number of units (a delivery, a batch), unit ``i`` of each doing
+    the same job its own way. On a shared machine the CPU a unit costs swings by half within
+    seconds as neighbours' work comes and goes; interleaving the sides at each unit puts a
+    swing on every side alike, and the order of the sides turns at every unit and round.
+    A side's sample is its total over one pass (a round) of all its units.
     """
-    for run in sides.values():
-        for _ in range(warmup):
-            run()
+    counts = {len(units) for units in sides.values()}
+    if len(counts) != 1:
+        raise ValueError(f"every side needs the same number of units, not {sorted(counts)}")
+    (units,) = counts
+    for _ in range(warmup):
+        for side in sides.values():
+            for unit in side:
+                unit()
+    # As app.py does at the end of a function's init: what exists now is never scanned again. Here
+    # that is also the benchmark's own heap (moto, SAM CLI's template reader...), which a Lambda
+    # process does not hold and which would make each full collection cost whichever side ran it.
+    gc.collect()
+    gc.freeze()
     timings = {name: Timing() for name in sides}
-    order = list(sides)
+    names = list(sides)
+    cpu = time.process_time_ns
+    wall = time.perf_counter_ns
     for round_number in range(rounds):
-        for name in order if round_number % 2 == 0 else reversed(order):
-            run = sides[name]
-            cpu0, wall0 = time.process_time_ns(), time.perf_counter_ns()
-            for _ in range(calls):
-                run()
-            cpu1, wall1 = time.process_time_ns(), time.perf_counter_ns()
-            timings[name].cpu_ns.append((cpu1 - cpu0) / calls)
-            timings[name].wall_ns.append((wall1 - wall0) / calls)
+        unit_cpu: dict[str, list[int]] = {name: [] for name in names}
+        wall_total = dict.fromkeys(names, 0)
+        for index in range(units):
+            turn = (round_number + index) % len(names)
+            for name in names[turn:] + names[:turn]:
+                cpu0, wall0 = cpu(), wall()
+                sides[name][index]()
+                cpu1, wall1 = cpu(), wall()
+                unit_cpu[name].append(cpu1 - cpu0)
+                wall_total[name] += wall1 - wall0
+        for name in names:
+            timings[name].cpu_ns.append(sum(unit_cpu[name]))
+            timings[name].wall_ns.append(wall_total[name])
+            timings[name].unit_cpu_ns.append(unit_cpu[name])
     return timings
 
 
-def pooled(timings: Mapping[str, Timing], names: Sequence[str]) -> float:
-    """Median over rounds of the CPU of ``names`` together (each side's per-call CPU, summed per round).
+def unit_range(
+    timings: Mapping[str, Timing], start: int, count: int, ours: str = "ours", other: str = "floor"
+) -> tuple[float, float, float]:
+    """Units ``start`` to ``start + count`` only: median CPU per unit of each side, and their paired ratio."""
+    rounds = len(timings[ours].unit_cpu_ns)
+    mine = [sum(timings[ours].unit_cpu_ns[r][start : start + count]) for r in range(rounds)]
+    theirs = [sum(timings[other].unit_cpu_ns[r][start : start + count]) for r in range(rounds)]
+    paired = median([a / b for a, b in zip(mine, theirs, strict=True)])
+    return median(mine) / count, median(theirs) / count, paired
 
-    Sides timed in one :func:`alternate` share their rounds, so a round's sum is one pass over
-    every case: its median weights each case as often as it appears, not by a median of ratios.
-    """
+
+def ratio(timings: Mapping[str, Timing], ours: Sequence[str], other: Sequence[str]) -> float:
+    """The median over rounds of (CPU of the ``ours`` sides) / (CPU of the ``other`` sides) in that round."""
+    rounds = len(timings[ours[0]].cpu_ns)
+    per_round = [
+        sum(timings[name].cpu_ns[index] for name in ours) / sum(timings[name].cpu_ns[index] for name in other)
+        for index in range(rounds)
+    ]
+    return median(per_round)
+
+
+def pooled(timings: Mapping[str, Timing], names: Sequence[str]) -> float:
+    """Median over rounds of the CPU of ``names`` together (each side's CPU per pass, summed per round)."""
     rounds = min(len(timings[name].cpu_ns) for name in names)
     return median([sum(timings[name].cpu_ns[index] for name in names) for index in range(rounds)])
 
@@ -325,10 +366,14 @@ class Row:
     goal: str = ""
     met: bool | None = None
     note: str = ""
+    paired: float | None = None
+    """The ratio as measured (the median of per-round ratios), when the sides were timed interleaved."""
 
     @property
     def ratio(self) -> float | None:
-        """This project's value over the compared value."""
+        """This project's value over the compared value (the paired ratio when there is one)."""
+        if self.paired is not None:
+            return self.paired
         if self.other is None or self.other == 0:
             return None
         return self.ours / self.other
