@@ -37,6 +37,7 @@ from benchmarks.harness import (
 )
 
 NAME = "cold_start"
+PART = "1 cold start"
 REQUIRES: tuple[str, ...] = ()
 CHILD = Path(__file__).with_name("cold_child.py")
 GOAL = 1.15
@@ -172,7 +173,7 @@ def run(report: Report) -> None:
 
 
 def _add_rows(report: Report, by_label: dict[str, Candidate], layout: lambda_layout.LambdaLayout) -> None:
-    part = "1 cold start"
+    part = PART
     floor = by_label["ingest floor"]
     shipped: dict[str, float] = {}
     for key in workload.vendor_keys():
