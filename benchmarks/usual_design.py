@@ -1,7 +1,7 @@
 """The design most teams would build, for comparison: Powertools idempotency around a plain write.
 
 The consumer is the project's own (same normalizers, same items, same batch handling, same
-Powertools logger, metrics and tracer), with two changes: each SQS record is processed inside
+Powertools logger and metrics, no tracer), with two changes: each SQS record is processed inside
 Powertools' ``idempotent_function`` with its DynamoDB persistence layer (keyed on the record
 body, as Powertools' batch + idempotency guide does), and each event is written with a plain,
 unconditional ``PutItem`` of the same item. So a new record costs an INPROGRESS put, the event
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
@@ -60,7 +60,6 @@ def build_usual_handler(
     """The usual design's SQS consumer for ``vendor_key``."""
     logger = Logger()
     metrics = vendor_metrics(vendor_key)
-    tracer = Tracer()
     spec = vendor(vendor_key)
     payloads = PayloadStore(None)
     service = ConsumerService(
@@ -85,7 +84,6 @@ def build_usual_handler(
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     @logger.inject_lambda_context(clear_state=True, log_event=False)
-    @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         config.register_lambda_context(context)
