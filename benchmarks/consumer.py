@@ -13,10 +13,14 @@ of every sample in events/ as single-event records (each vendor's handler over i
 records), and Viafoura engagement records of 10 events. All AWS calls are answered by the
 canned HTTP layer, so this is CPU, not DynamoDB latency.
 
-It runs in a process of its own with Lambda's variables, so that the consumer's Powertools
-Tracer is on as on a function with active tracing (an unsampled invocation: its X-Ray
-wrappers run around the handler and every AWS call, and record nothing). The X-Ray patch of
-botocore is process-wide: the floor's client calls botocore's own, unpatched request method.
+It runs in a process of its own with Lambda's variables, as a deployed function sees them
+(with active tracing: had the consumer a Powertools Tracer, it would be on, as for an unsampled
+invocation). Anything that patches botocore process-wide (the X-Ray SDK does) does not reach
+the floor: its client calls botocore's own, unpatched methods.
+
+The breakdown says where the time goes, in a run of its own: the handler's write alone
+(``EventStore.put`` of the prepared items, its client and request) and all of the handler but
+the write (a store that writes nothing), each against the floor.
 """
 
 from __future__ import annotations
@@ -117,12 +121,11 @@ def _floor(dynamodb: Any, items_per_record: list[list[dict[str, Any]]]) -> Calla
     return floor
 
 
-def _items(vendor_key: str, messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Each record's items, as the handler will write them (normalized, prepared, encoded)."""
+def _prepared(vendor_key: str, messages: list[dict[str, Any]]) -> list[list[tuple[Any, bytes]]]:
+    """Each record's events made storable as the handler will make them: (``Prepared``, raw bytes)."""
     from webhook_intake.delivery import Delivery  # noqa: PLC0415
     from webhook_intake.registry import vendor  # noqa: PLC0415
     from webhook_intake.store.items import prepare  # noqa: PLC0415
-    from webhook_intake.store.wire import encode_item  # noqa: PLC0415
 
     normalizer = vendor(vendor_key).normalizer()
     retention = int(template_defaults()["RetentionDays"])
@@ -131,31 +134,65 @@ def _items(vendor_key: str, messages: list[dict[str, Any]]) -> list[list[dict[st
         delivery = Delivery.from_message_attributes(message["MessageAttributes"], vendor=vendor_key)
         events = normalizer.normalize(message["Body"], delivery).events
         now_ms = int(time.time() * 1000)
-        records.append([encode_item(prepare(event, now_ms, retention, PAYLOAD_BUCKET).item) for event in events])
+        records.append([(prepare(event, now_ms, retention, PAYLOAD_BUCKET), event.raw) for event in events])
     return records
+
+
+def _our_writes(store: Any, prepared: list[list[tuple[Any, bytes]]]) -> Callable[[], object]:
+    """The handler's own write of each event (``EventStore.put``: its client, its request), nothing else."""
+
+    def writes() -> None:
+        for record in prepared:
+            for item, raw in record:
+                store.put(item, raw)
+
+    return writes
+
+
+class _NoWrite:
+    """An event store that takes every event and writes nothing (for the breakdown)."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+    def put(self, prepared: Any, raw: bytes) -> Any:
+        """Stored, at the units the item would cost."""
+        from webhook_intake.store.events import Outcome, PutResult  # noqa: PLC0415
+
+        return PutResult(Outcome.STORED, 1.0)
 
 
 class Case:
     """One vendor's records in batches of ten, the handlers that consume them, and the floor's items."""
 
     def __init__(self, vendor_key: str, messages: list[dict[str, Any]]) -> None:
+        from aws_lambda_powertools import Logger  # noqa: PLC0415
+
         from benchmarks.usual_design import build_usual_handler  # noqa: PLC0415
         from webhook_intake.clients import client  # noqa: PLC0415
-        from webhook_intake.consumer.lambda_handler import build_handler  # noqa: PLC0415
+        from webhook_intake.consumer.lambda_handler import build_handler, build_service  # noqa: PLC0415
         from webhook_intake.consumer.settings import ConsumerSettings  # noqa: PLC0415
-        from webhook_intake.store.events import CONSUMER_CONFIG  # noqa: PLC0415
+        from webhook_intake.observability import vendor_metrics  # noqa: PLC0415
+        from webhook_intake.store.events import CONSUMER_CONFIG, EventStore  # noqa: PLC0415
+        from webhook_intake.store.wire import encode_item  # noqa: PLC0415
 
         self.vendor_key = vendor_key
         self.batches = [workload.sqs_batch(messages[at : at + ESM_BATCH]) for at in range(0, len(messages), ESM_BATCH)]
-        items = _items(vendor_key, messages)
-        self.items = [items[at : at + ESM_BATCH] for at in range(0, len(items), ESM_BATCH)]
-        self.events = sum(len(record) for record in items)
+        prepared = _prepared(vendor_key, messages)
+        self.prepared = [prepared[at : at + ESM_BATCH] for at in range(0, len(prepared), ESM_BATCH)]
+        self.items = [[[encode_item(item.item) for item, _ in record] for record in batch] for batch in self.prepared]
+        self.events = sum(len(record) for record in prepared)
         settings = ConsumerSettings.from_env(consumer_environment(vendor_key))
+        self.store = EventStore(TABLE_NAME)
+        # The handler with a store that writes nothing: all of its work but the write.
+        no_write = build_service(settings, Logger(), vendor_metrics(vendor_key))
+        no_write.events = _NoWrite(TABLE_NAME)
         self.handlers = {
             "ours": build_handler(settings),
             "usual": build_usual_handler(
                 vendor_key, TABLE_NAME, IDEMPOTENCY_TABLE, client("dynamodb", CONSUMER_CONFIG)
             ),
+            "all but the write": build_handler(settings, service=no_write),
         }
         self.context = lambda_context(f"bench-consumer-{vendor_key}", CONSUMER_MEMORY_MB)
         for name, handler in self.handlers.items():
@@ -168,6 +205,8 @@ class Case:
         """One unit per batch: the handler ``name`` (ours, usual) on it, or the floor's puts of its items."""
         if name == "floor":
             return [_floor(floor_client, items) for items in self.items]
+        if name == "its write only":
+            return [_our_writes(self.store, prepared) for prepared in self.prepared]
         handler = self.handlers[name]
         return [functools.partial(handler, batch, self.context) for batch in self.batches]
 
@@ -197,6 +236,8 @@ def _records(vendor_key: str, bodies: list[tuple[bytes, str]]) -> list[dict[str,
 SIDES = ("ours", "floor", "usual")
 USUAL_ROUNDS = 5
 """The usual design is slow and only compared with, not graded: a few rounds of its own."""
+BREAKDOWN_ROUNDS = 9
+"""Where the time goes: the handler's write alone, and all of it but the write, against the floor."""
 
 
 def _time_cases(cases: list[Case], rounds: int) -> dict[str, Timing]:
@@ -209,6 +250,13 @@ def _time_cases(cases: list[Case], rounds: int) -> dict[str, Timing]:
     )
     timings["usual"] = usual["usual"]
     timings["ours against usual"] = usual["ours"]
+    parts = ("floor", "ours", "its write only", "all but the write")
+    breakdown = alternate(
+        {side: [unit for case in cases for unit in case.units(side, floor_client)] for side in parts},
+        rounds=min(rounds, BREAKDOWN_ROUNDS),
+    )
+    for side in parts:
+        timings[f"breakdown {side}"] = breakdown[side]
     return timings
 
 
@@ -219,6 +267,10 @@ def _summary(cases: list[Case], timings: dict[str, Timing]) -> dict[str, Any]:
         result[f"{side}_cpu_ms_per_event"] = timings[side].cpu / events / 1e6
     result["ratio"] = ratio(timings, ["ours"], ["floor"])
     result["usual_ratio"] = ratio(timings, ["ours against usual"], ["usual"])
+    result["breakdown"] = {
+        side: ratio(timings, [f"breakdown {side}"], ["breakdown floor"])
+        for side in ("ours", "its write only", "all but the write")
+    }
     result["by_vendor"] = {}
     start = 0
     for case in cases:
@@ -301,6 +353,14 @@ def _add_rows(report: Report, facts: dict[str, Any], rounds: int) -> None:
         row = Row(part, f"CPU per event, {label}", ours, "µs", usual, "usual design")
         row.paired = found["usual_ratio"]
         report.add(row)
+        for side, text in (
+            ("ours", "the handler"),
+            ("its write only", "its write alone (EventStore.put of the prepared item)"),
+            ("all but the write", "all of it but the write (a store that writes nothing)"),
+        ):
+            row = Row(part, f"breakdown, {label}: {text}", found["breakdown"][side], "x the floor")
+            row.paired = found["breakdown"][side]
+            report.add(row)
         if label.startswith("single"):
             for key, by_vendor in found["by_vendor"].items():
                 row = Row(part, f"CPU per event, {key} ({by_vendor['events']} single-event records)",
@@ -321,8 +381,7 @@ def _add_rows(report: Report, facts: dict[str, Any], rounds: int) -> None:
     report.notes.append(
         f"consumer: {rounds} rounds, each a pass over every batch of the workload with the sides interleaved"
         f" batch by batch; ratios are medians of per-round ratios; the headline is the worse workload's ({worst});"
-        " Lambda's variables set, so the Tracer is on as for an unsampled invocation (the X-Ray recording of the"
-        " sampled few is not in it)."
+        " Lambda's variables set (active tracing, an unsampled invocation)."
     )
 
 

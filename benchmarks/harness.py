@@ -321,9 +321,12 @@ def alternate(
     for round_number in range(rounds):
         unit_cpu: dict[str, list[int]] = {name: [] for name in names}
         wall_total = dict.fromkeys(names, 0)
+        # Every other round runs the sides in the reverse cycle: with three sides or more, each then
+        # follows each other side as often (what ran just before warms or cools the caches).
+        cycle = names if round_number % 2 == 0 else names[::-1]
         for index in range(units):
-            turn = (round_number + index) % len(names)
-            for name in names[turn:] + names[:turn]:
+            turn = (round_number // 2 + index) % len(cycle)
+            for name in cycle[turn:] + cycle[:turn]:
                 cpu0, wall0 = cpu(), wall()
                 sides[name][index]()
                 cpu1, wall1 = cpu(), wall()

@@ -65,7 +65,7 @@ GOALS: list[tuple[str, str, float | None, str, str]] = [
         1.3,
         "x",
         "the worse of two workloads (every sample event as single-event records; Viafoura records of 10 events),"
-        " batches of 10, Tracer on as on Lambda; the floor writes the same items, built in advance, validation off",
+        " batches of 10, Lambda's variables; the floor writes the same items, built in advance, validation off",
     ),
     (
         "ingest_warm_cpu_ratio",
@@ -312,10 +312,11 @@ METHOD = [
     "- **2 warm ingest** (`warm_ingest.py`). The handler as app.py builds it, with Lambda's variables (the trace"
     " header is passed on to SQS), over every sample delivery of every vendor with its real credential; the floor"
     " is one `send_message` of the same body from a client with the ingest settings and no Powertools hook.",
-    "- **3 consumer** (`consumer.py`). In a process of its own with Lambda's variables, so the consumer's Tracer"
-    " is on (an unsampled invocation: its wrappers run, nothing is recorded). Batches of 10 records; the floor"
-    " puts the very items the handler writes, normalized, prepared and encoded in advance, with the consumer's"
-    " client settings, through botocore's unpatched methods. The usual design runs in the same loop.",
+    "- **3 consumer** (`consumer.py`). In a process of its own with Lambda's variables (active tracing, an"
+    " unsampled invocation). Batches of 10 records; the floor puts the very items the handler writes, normalized,"
+    " prepared and encoded in advance, with the consumer's client settings, through botocore's own methods. The"
+    " usual design runs against the handler in a few rounds of its own. The breakdown times the handler's write"
+    " alone and all of the handler but the write against the floor.",
     "- **4 write units** (`write_amplification.py`). `Prepared.write_units()` over every sample event;"
     " on moto, the handler over the same deliveries twice (second pass all duplicates), each write priced again"
     " from the item read back and the table's own index definitions.",

@@ -14,8 +14,13 @@ pooled per round; and a Viafoura engagement delivery of 10 events, apart.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import time
+from datetime import UTC, datetime
 from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
 
 from benchmarks import workload
 from benchmarks.canned import CannedAWS, answering
@@ -40,15 +45,55 @@ from benchmarks.harness import (
 )
 from intake_cli.samples import sample_files
 from webhook_intake.clients import reset
-from webhook_intake.ingest.lambda_handler import build_handler
+from webhook_intake.delivery import Delivery, kept_headers
+from webhook_intake.http import Request
+from webhook_intake.ingest.lambda_handler import build_handler, build_service
 from webhook_intake.ingest.queue import INGEST_CONFIG
 from webhook_intake.ingest.settings import IngestSettings
+from webhook_intake.times import iso_millis
 
 NAME = "warm_ingest"
 PART = "2 warm ingest"
 REQUIRES: tuple[str, ...] = ()
 GOAL = 1.3
+BREAKDOWN_ROUNDS = 15
+"""Where the time goes: the handler's send alone, and its service without the send, against the floor."""
 BATCHED = "viafoura-engagement, 10 events"
+
+
+class _NoSend:
+    """A queue sender that takes every delivery and sends nothing (for the breakdown)."""
+
+    def __init__(self, queue: Any) -> None:
+        self.inline_max_bytes = queue.inline_max_bytes
+        self._queue = queue
+
+    def accepts(self, size: int) -> bool:
+        """As the real sender."""
+        return bool(self._queue.accepts(size))
+
+    def send(self, body: str, delivery: Delivery, deadline: float) -> str:
+        """Builds the message attributes, as a send would, and sends nothing."""
+        delivery.to_message_attributes()
+        return "0"
+
+
+def _send(queue: Any, request: Request, vendor_key: str) -> None:
+    delivery = Delivery(
+        vendor=vendor_key,
+        received_at=iso_millis(datetime.now(UTC)),
+        correlation_id="bench",
+        method=request.method,
+        path=request.path,
+        path_parameters=request.path_parameters,
+        headers=kept_headers(request.headers),
+    )
+    queue.send(request.body.decode("utf-8"), delivery, time.monotonic() + 10)
+
+
+def _handle(service: Any, request: Request) -> None:
+    service.handle(request)
+    service.metrics.clear_metrics()
 
 
 class Case:
@@ -70,6 +115,13 @@ class Case:
             functools.partial(sqs.send_message, QueueUrl=QUEUE_URL, MessageBody=event["body"]) for event in self.events
         ]
         self.ours = [functools.partial(self.handler, event, self.context) for event in self.events]
+        # The breakdown: the handler's own send alone, and its service (no Lambda decorators, no
+        # event parsing) with a queue that sends nothing.
+        service = build_service(IngestSettings.from_env(ingest_environment(vendor_key)), Logger(), Metrics())
+        requests = [Request.from_http_api_event(event) for event in self.events]
+        self.send_only = [functools.partial(_send, service.queue, request, vendor_key) for request in requests]
+        silent = dataclasses.replace(service, queue=_NoSend(service.queue))
+        self.service_only = [functools.partial(_handle, silent, request) for request in requests]
 
     def logs(self) -> dict[str, Any]:
         """What the handler prints per delivery (each once, counted), and its metrics."""
@@ -108,6 +160,11 @@ def run(report: Report) -> None:
         }
         timings = alternate(sides, rounds=rounds)
         batched = alternate({"ours": cases[-1].ours * 8, "floor": cases[-1].floor * 8}, rounds=rounds)
+        parts = {"floor": "floor", "ours": "ours", "its send only": "send_only", "its service, no send": "service_only"}
+        breakdown = alternate(
+            {side: [unit for case in samples for unit in getattr(case, name)] for side, name in parts.items()},
+            rounds=min(rounds, BREAKDOWN_ROUNDS),
+        )
         logs = {case.label: case.logs() for case in cases}
     deliveries = len(sides["ours"])
     ours, floor = timings["ours"].cpu / deliveries, timings["floor"].cpu / deliveries
@@ -141,6 +198,17 @@ def run(report: Report) -> None:
             "ratio": case_ratio,
             "body_bytes": case.body_bytes,
         }
+    facts["breakdown"] = {}
+    for side, text in (
+        ("ours", "the handler"),
+        ("its send only", "its send alone (QueueSender.send: attributes, trace header, its client)"),
+        ("its service, no send", "its service without the send (no Lambda decorators, no event parsing)"),
+    ):
+        found = ratio(breakdown, [side], ["floor"])
+        facts["breakdown"][side] = found
+        row = Row(part, f"breakdown, every sample: {text}", found, "x the floor")
+        row.paired = found
+        report.add(row)
     report.results["ingest_warm_cpu_ratio"] = headline
     report.facts[NAME] = facts
     report.notes.append(
