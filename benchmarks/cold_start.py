@@ -86,12 +86,10 @@ def _candidates(layout: lambda_layout.LambdaLayout) -> list[Candidate]:
     candidates = [
         Candidate("ingest floor", "ingest-floor", "ingest", workload.VIAFOURA),
         *ingest,
-        Candidate("ingest, no bytecode", "ingest", "ingest", workload.VIAFOURA, layer="without_bytecode", every=2),
+        Candidate("ingest, no bytecode", "ingest", "ingest", workload.VIAFOURA, layer="without_bytecode"),
         Candidate("consumer floor", "consumer-floor", "consumer", workload.VIAFOURA),
         Candidate("consumer", "consumer", "consumer", workload.VIAFOURA),
-        Candidate(
-            "consumer, no bytecode", "consumer", "consumer", workload.VIAFOURA, layer="without_bytecode", every=3
-        ),
+        Candidate("consumer, no bytecode", "consumer", "consumer", workload.VIAFOURA, layer="without_bytecode"),
     ]
     if not layout.shipped_has_bytecode:
         candidates.append(Candidate("ingest, with bytecode", "ingest", "ingest", workload.VIAFOURA, "with_bytecode"))
@@ -154,7 +152,7 @@ def _run(candidate: Candidate, layout: lambda_layout.LambdaLayout, inputs: dict[
 
 def run(report: Report) -> None:
     """Build the layer as shipped, spawn fresh interpreters, every candidate in every round, and add the rows."""
-    rounds = 5 if report.quick else 17
+    rounds = 5 if report.quick else 21
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch:
         root = Path(scratch)
         layout = lambda_layout.build(root / "layout")

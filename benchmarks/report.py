@@ -423,14 +423,14 @@ CONSUMER_PROFILE = [
 ]
 
 INGEST_PROFILE = [
-    "The send alone is dearer than the floor's by the four message attributes (route, times, correlation id),"
-    " the trace header Lambda sets, and Powertools' user-agent hook on the function's session. The service"
-    " is JSON parsing of the body, authentication (an HMAC, a token compare), the per-event verdicts, the"
-    " `Delivery` and two Powertools `add_metric` calls (about a quarter of it). The decorators are Powertools'"
-    " `inject_lambda_context` and `log_metrics`, whose flush writes one EMF line (about 330 bytes) per delivery."
-    " Within `ingest/service.py`, `queue.py`, `http.py` and `delivery.py` there is at most a few hundredths left"
-    " to take; the rest is Powertools in `ingest/lambda_handler.py` and `observability.py`, and the"
-    " session hook in `clients.py`.",
+    "The send alone is dearer than the floor's by the four message attributes (vendor, receive time,"
+    " correlation id, route), the trace header Lambda sets, and Powertools' user-agent hook on the"
+    " function's session. The service is JSON parsing of the body, authentication (an HMAC, a token"
+    " compare), the per-event verdicts, the `Delivery` and two Powertools `add_metric` calls (about a"
+    " quarter of it). The decorators are Powertools' `inject_lambda_context` and `log_metrics`, whose flush"
+    " writes one EMF line (about 330 bytes) per delivery. Within `ingest/service.py`, `queue.py`, `http.py`"
+    " and `delivery.py` there is at most a few hundredths left to take; the rest is Powertools in"
+    " `ingest/lambda_handler.py` and `observability.py`, and the session hook in `clients.py`.",
 ]
 
 COLD_PROFILE = [
@@ -463,9 +463,9 @@ LIMITS = [
     "- CPU is measured on this x86 machine; Lambda runs arm64 (Graviton). Ratios carry over better than times."
     " The warm parts run under the virtual environment's Python, the cold starts under python3.13.",
     "- The machine is shared, and the ratios move between runs more than within one (within a run two identical"
-    " sides agree to about 1.5 %). Three full runs of the same code on 2026-11-29: cold start as shipped"
-    " 1.12x, 1.27x, 1.29x (slowest vendor); consumer 1.91x, 2.02x, 2.12x (single-event records) and 1.62x,"
-    " 1.75x, 1.80x (records of 10); ingest warm 1.48x, 1.51x, 1.53x; the costs within a cent.",
+    " sides agree to about 1.5 %). Five full runs of the same code on 2026-11-29: cold start as shipped"
+    " 1.12-1.29x (slowest vendor); consumer 1.91-2.12x (single-event records) and 1.62-1.80x (records of 10);"
+    " ingest warm 1.45-1.54x; the costs within 3 cents. A goal is met here only if it holds across runs.",
     "- The floors are made without Powertools' user-agent hook (a function without Powertools has none); the"
     " handlers' clients carry it. Measured apart, the hook makes a request 1 % dearer.",
     "- X-Ray at the template's TraceSampleRate assumes Lambda applies the stack's sampling rule to functions"
