@@ -93,8 +93,8 @@ $(PY313_DIR)/bin/python3.13:
 		> ../python3.13.log 2>&1 && $(MAKE) -j"$$(nproc)" >> ../python3.13.log 2>&1 && $(MAKE) altinstall >> ../python3.13.log 2>&1
 	@echo "python3.13 is $(PY313_DIR)/bin/python3.13: make build compiles the layer's bytecode with it"
 
-bench: $(STAMP) ## benchmarks (not part of make test)
-	$(BIN)/python -m benchmarks
+bench: $(STAMP) ## benchmarks: benchmarks/results.json and docs/performance.md (not part of make test)
+	$(BIN)/python -m benchmarks --write
 
 load: $(STAMP) ## bounded flood test on the local stack (not part of make test)
 	$(BIN)/python -m benchmarks.load

@@ -1,4 +1,9 @@
-"""``python -m benchmarks [--quick] [--only NAME ...] [--json FILE]``: run the benchmarks, print one table."""
+"""``python -m benchmarks [--quick] [--only NAME ...] [--write] [--reuse]``: run the benchmarks, print one table.
+
+``--write`` (what ``make bench`` passes) writes benchmarks/results.json (the headline figures),
+benchmarks/results.detail.json (every row, fact and note) and docs/performance.md from them.
+``--reuse`` starts from the last results.detail.json and runs only the parts named by ``--only``.
+"""
 
 from __future__ import annotations
 
@@ -61,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=PARTS, default=[], help="run one part (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the rows, facts and machine to this file")
     parser.add_argument(
+        "--write", action="store_true", help="write benchmarks/results.json, results.detail.json, docs/performance.md"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the last run's figures; run only the parts named by --only"
+    )
+    parser.add_argument(
         "--source",
         type=Path,
         help="measure the layers/ and functions/ of another checkout (before/after a change); default: this one",
@@ -70,12 +81,22 @@ def main(argv: list[str] | None = None) -> int:
         # Before anything imports webhook_intake: the other checkout's package wins.
         os.environ["BENCH_SOURCE"] = str(args.source.resolve())
         sys.path.insert(0, str(args.source.resolve() / "layers" / "shared"))
-    from benchmarks.harness import Report, render  # noqa: PLC0415  (after --source has set the path)
+    from benchmarks import report as document  # noqa: PLC0415  (after --source has set the path)
+    from benchmarks.harness import Report, render  # noqa: PLC0415
 
     report = Report(quick=args.quick)
+    plan = _plan(args.only)
+    if args.reuse:
+        document.restore(report)
+        plan = list(args.only)
+        # The parts run again replace their rows and notes (a note starts with its part's name).
+        again = [_module(name).PART for name in plan]
+        report.rows = [row for row in report.rows if row.part not in again]
+        prefixes = tuple(label.split(" ", 1)[1] for label in again)
+        report.notes = [note for note in report.notes if not note.startswith(prefixes)]
     failed = []
     started = time.monotonic()
-    for name in _plan(args.only):
+    for name in plan:
         print(f"[{name}]", file=sys.stderr)
         part_started = time.monotonic()
         try:
@@ -85,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             report.notes.append(f"{name} FAILED: {type(exc).__name__}: {exc}")
         print(f"[{name}] {time.monotonic() - part_started:.0f} s", file=sys.stderr)
+        report.timings[name] = time.monotonic() - part_started
     about = machine()
     print(render(report.rows))
     print()
@@ -94,10 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         f"- machine: {about['cpu']}, {about['cores']} cores, Python {about['python']}, load average {about['load']};"
         f" {'quick' if args.quick else 'full'} run in {time.monotonic() - started:.0f} s"
     )
+    detail = document.detail(report, about, time.monotonic() - started)
     if args.json:
-        rows = [{**vars(row), "ratio": row.ratio} for row in report.rows]
-        document = {"machine": about, "quick": args.quick, "rows": rows, "facts": report.facts, "notes": report.notes}
-        args.json.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(detail, indent=2, default=str) + "\n", encoding="utf-8")
+    if args.write:
+        document.write(report, detail)
     return 1 if failed else 0
 
 

@@ -46,6 +46,7 @@ _TRANSACTION_CANCELED = json.dumps(
         ],
     }
 ).encode()
+_CONSUMED = json.dumps({"ConsumedCapacity": {"TableName": "bench-events", "CapacityUnits": 2.0}}).encode()
 _SENT = json.dumps(
     {"MessageId": "5fea7756-0ea4-451a-a703-a558b933e274", "MD5OfMessageBody": "d41d8cd98f00b204e9800998ecf8427e"}
 ).encode()
@@ -96,7 +97,8 @@ class CannedAWS:
         if operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"):
             if self.duplicates and b"ConditionExpression" in (body or b""):
                 return 400, _TRANSACTION_CANCELED if operation == "TransactWriteItems" else _CONDITIONAL_CHECK_FAILED
-            return 200, b"{}"
+            # As DynamoDB answers a write asked with ReturnConsumedCapacity (the consumer reads it).
+            return 200, _CONSUMED if b"ReturnConsumedCapacity" in (body or b"") else b"{}"
         return 200, b"{}"
 
 

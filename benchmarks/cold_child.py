@@ -1,4 +1,4 @@
-"""One cold start, in a fresh interpreter: ``python -S cold_child.py KIND FUNCTION_DIR LAYER_PATH INPUT``.
+"""One cold start, in a fresh interpreter: ``python -S -B cold_child.py KIND FUNCTION_DIR LAYER_PATH INPUT``.
 
 Times three phases with perf_counter_ns and process_time_ns and prints them on one line:
 the imports (Lambda's init phase: for a handler, loading its module by file path), the first
@@ -39,22 +39,39 @@ def _load_handler(function_dir):
     return module.handler
 
 
-def _ingest_floor_import(function_dir):
-    import boto3
+def _floor_init(imports):
+    """``imports()`` with the collector paused, then frozen: app.py's start-up trick, given to the floor too."""
+    import gc
 
-    return boto3
+    gc.disable()
+    try:
+        return imports()
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _ingest_floor_import(function_dir):
+    def imports():
+        import boto3
+        from botocore.config import Config
+
+        return boto3, Config
+
+    return _floor_init(imports)
 
 
 def _ingest_floor_client(loaded):
-    return loaded.client("sqs")
+    boto3, config = loaded
+    # The ingest client's own settings (webhook_intake.ingest.queue.INGEST_CONFIG).
+    settings = config(
+        connect_timeout=0.5, read_timeout=1.5, retries={"total_max_attempts": 1}, parameter_validation=False
+    )
+    return boto3.client("sqs", config=settings)
 
 
 def _ingest_floor_first(loaded, client, event, _context):
-    import json
-
-    body = event["body"]
-    json.loads(body)
-    client.send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=body)
+    client.send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=event["body"])
 
 
 def _ingest_client(_loaded):
@@ -72,19 +89,26 @@ def _handler_first(loaded, _client, event, context):
 
 
 def _consumer_floor_import(function_dir):
-    import importlib
+    def imports():
+        import importlib
 
-    import boto3
-    import pydantic  # noqa: F401  (the floor pays for pydantic, as the consumer must)
+        import boto3
+        import pydantic  # noqa: F401  (the floor pays for pydantic, as the consumer must)
+        from botocore.config import Config
 
-    import webhook_intake.consumer.models  # noqa: F401
+        import webhook_intake.consumer.models  # noqa: F401
 
-    importlib.import_module(f"webhook_intake.vendors.{os.environ['VENDOR'].replace('-', '_')}.normalize")
-    return boto3
+        importlib.import_module(f"webhook_intake.vendors.{os.environ['VENDOR'].replace('-', '_')}.normalize")
+        return boto3, Config
+
+    return _floor_init(imports)
 
 
 def _consumer_floor_client(loaded):
-    return loaded.client("dynamodb")
+    boto3, config = loaded
+    # The consumer client's own settings (webhook_intake.store.events.CONSUMER_CONFIG).
+    settings = config(retries={"total_max_attempts": 5, "mode": "standard"}, parameter_validation=False)
+    return boto3.client("dynamodb", config=settings)
 
 
 def _consumer_floor_first(loaded, client, event, _context):

@@ -1,64 +1,125 @@
-"""Measure 5: cost per million webhooks, from the requests and CPU measured by the other parts.
+"""Measure 5: what a million webhooks cost, all in, from what the other parts measured.
 
-This project: HTTP API → ingest Lambda (256 MB) → SQS → consumer Lambda (512 MB, event source
-mapping batches of 10) → DynamoDB. The usual design: REST API → one Lambda (512 MB) that
-authenticates, normalizes and writes inside Powertools' idempotency (benchmarks/usual_design.py),
-synchronously. Every number comes from this run except the prices and the AWS latencies below.
+This project: HTTP API → ingest Lambda → SQS → consumer Lambda (event source mapping, batches of
+ConsumerBatchSize) → DynamoDB, with X-Ray at the template's TraceSampleRate and CloudWatch Logs
+for what each function prints (its EMF metrics too), Lambda's own START/END/REPORT lines and
+the API's access log. The usual design: the same HTTP API → one Lambda that authenticates,
+normalizes and writes inside Powertools' idempotency, synchronously (benchmarks/usual_design.py).
+
+Measured in this run: CPU per delivery and per event (parts 2 and 3), write units per event
+(part 4, index writes included), bytes printed per invocation (parts 2 and 3), the size of each
+SQS message. Assumed: the prices below, AWS's in-region latencies a function waits for, and
+steady traffic (full batches; provisioned capacity at its target utilisation).
 """
 
 from __future__ import annotations
 
 import math
+import re
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks import workload
-from benchmarks.harness import CONSUMER_MEMORY_MB, INGEST_MEMORY_MB, Report, Row
+from benchmarks.harness import CONSUMER_MEMORY_MB, INGEST_MEMORY_MB, ROOT, Report, Row, template_defaults
+from intake_cli.template import SamTemplate
+from intake_cli.template import read as read_template
 
 NAME = "cost"
+PART = "5 cost"
 REQUIRES = ("warm_ingest", "consumer", "write_amplification")
 
-# AWS list prices, us-east-1, as published on the service pricing pages (aws.amazon.com/<service>/pricing)
-# in 2025, after DynamoDB's on-demand price cut of 2024-11-01. They are not fetched by this run:
-# re-check them before quoting the totals.
-PRICES_DATE = "2025 (after the 2024-11-01 DynamoDB on-demand cut)"
+PRICES_AS_OF = "2025-11"
+PRICES_SOURCE = "AWS list prices, us-east-1, from aws.amazon.com/<service>/pricing; not fetched by this run"
 PRICES = {
-    "http_api_request": 1.00 / 1e6,  # API Gateway HTTP API, first 300 M requests/month (512 KB metering)
-    "rest_api_request": 3.50 / 1e6,  # API Gateway REST API, first 333 M requests/month
-    "lambda_request": 0.20 / 1e6,  # Lambda requests, arm64 and x86 alike
-    "lambda_gb_second": 0.0000133334,  # Lambda arm64 duration, first 7.5 G GB-s/month
-    "sqs_request": 0.40 / 1e6,  # SQS standard queue, per request of up to 64 KB (after the free 1 M)
-    "dynamodb_wru": 0.625 / 1e6,  # DynamoDB on-demand write request unit (was 1.25 before the Nov 2024 cut)
+    "http_api_request": 1.00 / 1e6,  # API Gateway HTTP API, first 300 M requests a month, per 512 KB
+    "lambda_request": 0.20 / 1e6,  # Lambda requests
+    "lambda_arm_gb_second": 0.0000133334,  # Lambda duration, arm64, first 7.5 G GB-s a month
+    "sqs_request": 0.40 / 1e6,  # SQS standard, per request and per 64 KB chunk of its payload
+    "dynamodb_wru": 0.625 / 1e6,  # DynamoDB on-demand write request unit (since 2024-11-01)
+    "dynamodb_wcu_hour": 0.00065,  # DynamoDB provisioned write capacity unit-hour
+    "dynamodb_rcu_hour": 0.00013,  # DynamoDB provisioned read capacity unit-hour
+    "dynamodb_gb_month": 0.25,  # DynamoDB Standard table storage
+    "dynamodb_pitr_gb_month": 0.20,  # continuous backups (PointInTimeRecoveryEnabled)
+    "s3_put": 0.005 / 1000,  # S3 Standard PUT
+    "s3_get": 0.0004 / 1000,  # S3 Standard GET
+    "xray_trace_recorded": 5.00 / 1e6,  # X-Ray traces recorded
+    "logs_gb_ingested": 0.50,  # CloudWatch Logs Standard ingestion
+    "logs_gb_month_stored": 0.03,  # CloudWatch Logs storage
+    "metric_month": 0.30,  # CloudWatch custom metric (first 10,000)
+    "dashboard_month": 3.00,  # CloudWatch dashboard
+    "alarm_month": 0.10,  # CloudWatch standard-resolution alarm
+    "secret_month": 0.40,  # Secrets Manager secret
 }
-# Assumed in-region AWS latencies (ms) a function waits for, per request: typical p50s, not measured here.
-LATENCY_MS = {"SendMessage": 10.0, "PutItem": 5.0, "UpdateItem": 5.0, "DeleteItem": 5.0, "TransactWriteItems": 10.0}
+# Assumed in-region latencies (ms) a function waits for, per request: typical medians, not measured here.
+LATENCY_MS = {"SendMessage": 10.0, "PutItem": 5.0, "UpdateItem": 5.0, "GetSecretValue": 20.0}
 # Lambda gives a function one full vCPU at 1,769 MB and CPU in proportion to memory below that.
 FULL_VCPU_MB = 1769
-ESM_BATCH = 10
 SQS_CHUNK = 64 * 1024
-DELIVERIES = 1_000_000
+API_CHUNK = 512 * 1024
+MILLION = 1_000_000
+# CloudWatch Logs counts each log event's message bytes plus 26 bytes (PutLogEvents' own accounting).
+LOG_EVENT_OVERHEAD = 26
+REQUEST_ID = "8f507cfc-0000-4697-b07a-ac58fc914c95"
+TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
+# What API Gateway fills in for an access log line: a typical value of each variable the format uses.
+ACCESS_LOG_VALUES = {
+    "requestId": "Q1hFfhy9IAMEVdg=",
+    "routeKey": "POST /webhooks/viafoura/engagement",
+    "status": "200",
+    "responseLength": "16",
+    "integrationLatency": "24",
+    "responseLatency": "27",
+    "identity.sourceIp": "203.0.113.17",
+    "requestTime": "29/Nov/2026:12:00:00 +0000",
+}
+GOALS = {"single": 3.50, "batched_on_demand": 1.75, "batched_provisioned": 0.90}
 
 
-def cpu_wall_ms(cpu_ms: float, memory_mb: int) -> float:
-    """How long ``cpu_ms`` of one full core's work takes at a function's share of a vCPU."""
-    return cpu_ms * max(1.0, FULL_VCPU_MB / memory_mb)
+def lambda_platform_bytes(memory_mb: int, billed_ms: int, sample_rate: float) -> tuple[float, int]:
+    """Bytes and log events of Lambda's own START, END and REPORT lines for one invocation.
+
+    With active tracing, the REPORT line of a sampled invocation also names its trace.
+    """
+    start = f"START RequestId: {REQUEST_ID} Version: $LATEST\n"
+    end = f"END RequestId: {REQUEST_ID}\n"
+    report = (
+        f"REPORT RequestId: {REQUEST_ID}\tDuration: {billed_ms - 0.42:.2f} ms\tBilled Duration: {billed_ms} ms\t"
+        f"Memory Size: {memory_mb} MB\tMax Memory Used: {memory_mb // 3} MB\t\n"
+    )
+    xray = f"XRAY TraceId: {TRACE_ID}\tSegmentId: 53995c3f42cd8ad8\tSampled: true\t\n"
+    size = sum(len(line.encode()) for line in (start, end, report)) + sample_rate * len(xray.encode())
+    return size, 3
 
 
-def lambda_cost(invocations: float, billed_ms: float, memory_mb: int) -> float:
-    """Requests plus GB-seconds (duration billed per started millisecond)."""
-    gb_seconds = invocations * math.ceil(billed_ms) / 1000 * memory_mb / 1024
-    return invocations * PRICES["lambda_request"] + gb_seconds * PRICES["lambda_gb_second"]
+def access_log_bytes() -> int:
+    """One access log line of the HTTP API, in the template's own format."""
+    resources = read_template(ROOT / "template.yaml")["Resources"]
+    text = str(resources["HttpApi"]["Properties"]["AccessLogSettings"]["Format"])
+    return len(re.sub(r"\$context\.([A-Za-z.]+)", lambda found: ACCESS_LOG_VALUES.get(found[1], "-"), text).encode())
 
 
-def attribute_bytes() -> int:
-    """What a delivery's message attributes add to its SQS size (name, type and value count)."""
-    body, sample = workload.typical_body(workload.VIAFOURA)
-    attributes = workload.queue_message(workload.VIAFOURA, body, sample)["MessageAttributes"]
+def log_cost(bytes_: float, events: float) -> float:
+    """Ingestion and storage (for the template's LogRetentionDays, at raw size: an upper bound) of log bytes."""
+    gigabytes = (bytes_ + events * LOG_EVENT_OVERHEAD) / 1024**3
+    months = int(template_defaults()["LogRetentionDays"]) / 30
+    return gigabytes * (PRICES["logs_gb_ingested"] + months * PRICES["logs_gb_month_stored"])
+
+
+def billed_ms(cpu_ms: float, memory_mb: int, wait_ms: float) -> int:
+    """Billed duration: CPU at the function's share of a vCPU, plus waiting on AWS, per started ms."""
+    return max(1, math.ceil(cpu_ms * max(1.0, FULL_VCPU_MB / memory_mb) + wait_ms))
+
+
+def lambda_cost(invocations: float, billed: float, memory_mb: int) -> float:
+    """Requests plus GB-seconds."""
+    return invocations * (PRICES["lambda_request"] + billed / 1000 * memory_mb / 1024 * PRICES["lambda_arm_gb_second"])
+
+
+def attribute_bytes(vendor_key: str, body: bytes, sample: str = "") -> int:
+    """What a delivery's message attributes add to its SQS size (name, type and value of each)."""
+    attributes = workload.queue_message(vendor_key, body, sample)["MessageAttributes"]
     return sum(len(name) + len(value["DataType"]) + len(value["StringValue"]) for name, value in attributes.items())
-
-
-def _io_ms(requests: dict[str, int], per: float) -> float:
-    return sum(LATENCY_MS.get(operation, 0.0) * count for operation, count in requests.items()) / per
 
 
 @dataclass
@@ -66,87 +127,293 @@ class Scenario:
     """One kind of delivery and what the other parts measured for it."""
 
     label: str
-    ingest_case: str
-    consumer_case: str
-    writes_case: str
-    events: int
+    events_per_delivery: int
+    ingest_cpu_ms: float
+    ingest_runtime_ms: float
+    ingest_log_bytes: float
+    ingest_log_lines: float
+    message_bytes: float
+    consumer_cpu_ms_per_event: float
+    consumer_runtime_ms: float
+    consumer_log_bytes_per_event: float
+    consumer_log_lines_per_invocation: float
+    wru_per_event: float
+    s3_puts_per_event: float
+    usual_cpu_ms_per_event: float
+    usual_wru_per_event: float
+    usual_writes_per_delivery: dict[str, float]
 
 
-SCENARIOS = (
-    Scenario("single-event deliveries", "viafoura-engagement", "single-event records", "single-event deliveries", 1),
-    Scenario("Viafoura deliveries of 10 events", "viafoura-engagement, 10 events", "Viafoura records of 10 events",
-             "Viafoura batches of 10", 10),
-)  # fmt: skip
+def _logs_per_event(logs: dict[str, Any]) -> tuple[float, float]:
+    """Bytes per event and lines per invocation, over every vendor's batches."""
+    total_bytes = sum(entry["bytes_per_invocation"] * entry["invocations"] for entry in logs.values())
+    events = sum(entry["events"] for entry in logs.values())
+    lines = sum(entry["lines_per_invocation"] * entry["invocations"] for entry in logs.values())
+    return total_bytes / events, lines / sum(entry["invocations"] for entry in logs.values())
 
 
-def ours(report: Report, scenario: Scenario) -> dict[str, float]:
-    """This project's cost per million deliveries, by component."""
-    ingest = report.facts["warm_ingest"][scenario.ingest_case]
-    consumer = report.facts["consumer"][scenario.consumer_case]
-    writes = report.facts["write_amplification"][scenario.writes_case]["ours_new"]
-    ingest_ms = cpu_wall_ms(ingest["cpu_ms"], INGEST_MEMORY_MB) + LATENCY_MS["SendMessage"]
-    message = ingest["body_bytes"] + attribute_bytes()
-    sqs_requests = math.ceil(message / SQS_CHUNK) + (math.ceil(ESM_BATCH * message / SQS_CHUNK) + 1) / ESM_BATCH
-    events_per_batch = ESM_BATCH * scenario.events
-    per_event_io = _io_ms(writes["requests"], writes["events"])
-    consumer_ms = events_per_batch * (cpu_wall_ms(consumer["cpu_ms_per_event"], CONSUMER_MEMORY_MB) + per_event_io)
-    wru = writes["units"] / writes["events"] * scenario.events
+def _ingest_logs(logs: dict[str, Any], labels: list[str], weights: list[int]) -> tuple[float, float, float]:
+    total = sum(weights)
+    return (
+        sum(logs[label]["bytes_per_invocation"] * weight for label, weight in zip(labels, weights, strict=True))
+        / total,
+        sum(logs[label]["lines_per_invocation"] * weight for label, weight in zip(labels, weights, strict=True))
+        / total,
+        sum(logs[label]["runtime_ms"] * weight for label, weight in zip(labels, weights, strict=True)) / total,
+    )
+
+
+def scenarios(report: Report) -> list[Scenario]:
+    """The two kinds of delivery the goals are about, from the facts of this run."""
+    ingest, consumer = report.facts["warm_ingest"], report.facts["consumer"]
+    writes = report.facts["write_amplification"]
+    vendors = [key for key in ingest["cases"] if key in workload.vendor_keys()]
+    weights = [ingest["cases"][key]["deliveries"] for key in vendors]
+    single_bytes, single_lines, single_runtime = _ingest_logs(ingest["logs"], vendors, weights)
+    singles = [
+        len(body) + attribute_bytes(key, body, sample)
+        for key, bodies in workload.single_event_deliveries().items()
+        for body, sample in bodies
+    ]
+    batched_body = workload.viafoura_deliveries(1, 10)[0]
+    single_consumer = consumer["single-event records"]
+    batched_consumer = consumer["Viafoura records of 10"]
+    single_logs = _logs_per_event(single_consumer["logs"])
+    batched_logs = _logs_per_event(batched_consumer["logs"])
+    moto_single = writes["moto single-event deliveries"]
+    moto_batched = writes["moto Viafoura batches of 10"]
+    batched_ingest = ingest["cases"]["viafoura-engagement, 10 events"]
+    batched_ingest_logs = ingest["logs"]["viafoura-engagement, 10 events"]
+    return [
+        Scenario(
+            label="single-event deliveries",
+            events_per_delivery=1,
+            ingest_cpu_ms=ingest["samples"]["cpu_ms"],
+            ingest_runtime_ms=single_runtime,
+            ingest_log_bytes=single_bytes,
+            ingest_log_lines=single_lines,
+            message_bytes=statistics.fmean(singles),
+            consumer_cpu_ms_per_event=single_consumer["ours_cpu_ms_per_event"],
+            consumer_runtime_ms=single_consumer["runtime_ms_per_invocation"],
+            consumer_log_bytes_per_event=single_logs[0],
+            consumer_log_lines_per_invocation=single_logs[1],
+            wru_per_event=writes["samples"]["wru_per_new_event"],
+            s3_puts_per_event=writes["samples"]["s3_offloads"] / writes["samples"]["events"],
+            usual_cpu_ms_per_event=single_consumer["usual_cpu_ms_per_event"],
+            usual_wru_per_event=moto_single["usual_new"]["units"] / moto_single["usual_new"]["events"],
+            usual_writes_per_delivery=_per_delivery(moto_single["usual_new"]),
+        ),
+        Scenario(
+            label="Viafoura deliveries of 10 events",
+            events_per_delivery=10,
+            ingest_cpu_ms=batched_ingest["cpu_ms"],
+            ingest_runtime_ms=batched_ingest_logs["runtime_ms"],
+            ingest_log_bytes=batched_ingest_logs["bytes_per_invocation"],
+            ingest_log_lines=batched_ingest_logs["lines_per_invocation"],
+            message_bytes=len(batched_body) + attribute_bytes(workload.VIAFOURA, batched_body),
+            consumer_cpu_ms_per_event=batched_consumer["ours_cpu_ms_per_event"],
+            consumer_runtime_ms=batched_consumer["runtime_ms_per_invocation"],
+            consumer_log_bytes_per_event=batched_logs[0],
+            consumer_log_lines_per_invocation=batched_logs[1],
+            wru_per_event=writes["viafoura_batched"]["wru_per_new_event"],
+            s3_puts_per_event=writes["viafoura_batched"]["s3_offloads"] / writes["viafoura_batched"]["events"],
+            usual_cpu_ms_per_event=batched_consumer["usual_cpu_ms_per_event"],
+            usual_wru_per_event=moto_batched["usual_new"]["units"] / moto_batched["usual_new"]["events"],
+            usual_writes_per_delivery=_per_delivery(moto_batched["usual_new"]),
+        ),
+    ]
+
+
+def _per_delivery(tally: dict[str, Any]) -> dict[str, float]:
+    return {operation: count / tally["deliveries"] for operation, count in tally["requests"].items()}
+
+
+def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool = True) -> dict[str, float]:
+    """This project's cost per million deliveries, by component (and a few quantities, with ``_``).
+
+    ``platform_lines=False``: Lambda's START/END/REPORT lines left out, as with a function's
+    LoggingConfig ``LogFormat: JSON`` and ``SystemLogLevel: WARN`` (a template change, priced apart).
+    """
+    defaults = template_defaults()
+    batch = int(defaults["ConsumerBatchSize"])
+    rate = float(defaults["TraceSampleRate"])
+    events = scenario.events_per_delivery
+    ingest_ms = billed_ms(scenario.ingest_cpu_ms + scenario.ingest_runtime_ms, INGEST_MEMORY_MB,
+                          LATENCY_MS["SendMessage"])  # fmt: skip
+    consumer_cpu = scenario.consumer_cpu_ms_per_event * events * batch + scenario.consumer_runtime_ms
+    consumer_ms = billed_ms(consumer_cpu, CONSUMER_MEMORY_MB, LATENCY_MS["PutItem"] * events * batch)
+    invocations = MILLION / batch
+    send = math.ceil(scenario.message_bytes / SQS_CHUNK)
+    receive = math.ceil(batch * scenario.message_bytes / SQS_CHUNK)
+    sqs_requests = send + (receive + 1) / batch  # a ReceiveMessage and a DeleteMessageBatch per batch
+    wru = scenario.wru_per_event * events
+    if provisioned:
+        utilisation = float(defaults["TableTargetUtilization"]) / 100
+        dynamodb = MILLION * wru * PRICES["dynamodb_wcu_hour"] / 3600 / utilisation
+    else:
+        dynamodb = MILLION * wru * PRICES["dynamodb_wru"]
+    ingest_platform, ingest_platform_lines = lambda_platform_bytes(INGEST_MEMORY_MB, ingest_ms, rate)
+    consumer_platform, consumer_platform_lines = lambda_platform_bytes(CONSUMER_MEMORY_MB, consumer_ms, rate)
+    if not platform_lines:
+        ingest_platform = ingest_platform_lines = consumer_platform = consumer_platform_lines = 0
+    consumer_printed = scenario.consumer_log_bytes_per_event * events * batch
+    logs = (
+        log_cost(MILLION * (scenario.ingest_log_bytes + ingest_platform),
+                 MILLION * (scenario.ingest_log_lines + ingest_platform_lines))
+        + log_cost(invocations * (consumer_printed + consumer_platform),
+                   invocations * (scenario.consumer_log_lines_per_invocation + consumer_platform_lines))
+        + log_cost(MILLION * access_log_bytes(), MILLION)
+    )  # fmt: skip
     return {
-        "API Gateway": DELIVERIES * PRICES["http_api_request"],
-        "ingest Lambda": lambda_cost(DELIVERIES, ingest_ms, INGEST_MEMORY_MB),
-        "SQS": DELIVERIES * sqs_requests * PRICES["sqs_request"],
-        "consumer Lambda": lambda_cost(DELIVERIES / ESM_BATCH, consumer_ms, CONSUMER_MEMORY_MB),
-        "DynamoDB": DELIVERIES * wru * PRICES["dynamodb_wru"],
-        "_ingest_ms": ingest_ms,
-        "_consumer_ms_per_batch": consumer_ms,
-        "_sqs_requests": sqs_requests,
-        "_wru": wru,
+        "API Gateway": MILLION * PRICES["http_api_request"] * math.ceil(scenario.message_bytes / API_CHUNK),
+        "ingest Lambda": lambda_cost(MILLION, ingest_ms, INGEST_MEMORY_MB),
+        "SQS": MILLION * sqs_requests * PRICES["sqs_request"],
+        "consumer Lambda": lambda_cost(invocations, consumer_ms, CONSUMER_MEMORY_MB),
+        "DynamoDB": dynamodb,
+        "S3": MILLION * events * scenario.s3_puts_per_event * PRICES["s3_put"],
+        "X-Ray": rate * (MILLION + invocations) * PRICES["xray_trace_recorded"],
+        "CloudWatch Logs": logs,
+        "_ingest_billed_ms": ingest_ms,
+        "_consumer_billed_ms_per_batch": consumer_ms,
+        "_sqs_requests_per_delivery": sqs_requests,
+        "_wru_per_delivery": wru,
     }
 
 
-def usual(report: Report, scenario: Scenario) -> dict[str, float]:
-    """The usual design's cost per million deliveries: one synchronous, idempotent Lambda."""
-    ingest = report.facts["warm_ingest"][scenario.ingest_case]
-    consumer = report.facts["consumer"][scenario.consumer_case]
-    writes = report.facts["write_amplification"][scenario.writes_case]["usual_new"]
-    cpu_ms = ingest["cpu_ms"] + consumer["usual_cpu_ms_per_event"] * scenario.events
-    duration = cpu_wall_ms(cpu_ms, CONSUMER_MEMORY_MB) + _io_ms(writes["requests"], writes["deliveries"])
-    wru = writes["units"] / writes["deliveries"]
+def usual(scenario: Scenario) -> dict[str, float]:
+    """The usual design's cost per million deliveries: one synchronous, idempotent Lambda behind the same API."""
+    rate = float(template_defaults()["TraceSampleRate"])
+    events = scenario.events_per_delivery
+    cpu = scenario.ingest_cpu_ms + scenario.usual_cpu_ms_per_event * events + scenario.ingest_runtime_ms
+    wait = sum(
+        LATENCY_MS.get(operation, 5.0) * count for operation, count in scenario.usual_writes_per_delivery.items()
+    )
+    duration = billed_ms(cpu, INGEST_MEMORY_MB, wait)
+    platform, platform_lines = lambda_platform_bytes(INGEST_MEMORY_MB, duration, rate)
+    printed = scenario.ingest_log_bytes + scenario.consumer_log_bytes_per_event * events
+    lines = scenario.ingest_log_lines + scenario.consumer_log_lines_per_invocation + platform_lines
     return {
-        "API Gateway": DELIVERIES * PRICES["rest_api_request"],
-        "Lambda": lambda_cost(DELIVERIES, duration, CONSUMER_MEMORY_MB),
-        "DynamoDB": DELIVERIES * wru * PRICES["dynamodb_wru"],
-        "_duration_ms": duration,
-        "_wru": wru,
+        "API Gateway": MILLION * PRICES["http_api_request"] * math.ceil(scenario.message_bytes / API_CHUNK),
+        "Lambda": lambda_cost(MILLION, duration, INGEST_MEMORY_MB),
+        "DynamoDB": MILLION * scenario.usual_wru_per_event * events * PRICES["dynamodb_wru"],
+        "X-Ray": rate * MILLION * PRICES["xray_trace_recorded"],
+        "CloudWatch Logs": log_cost(MILLION * (printed + platform), MILLION * lines)
+        + log_cost(MILLION * access_log_bytes(), MILLION),
+        "_billed_ms": duration,
+        "_wru_per_delivery": scenario.usual_wru_per_event * events,
     }
 
 
-def _total(parts: dict[str, float]) -> float:
+def total(parts: dict[str, float]) -> float:
+    """The sum of the cost components (quantities, named with ``_``, left out)."""
     return sum(value for name, value in parts.items() if not name.startswith("_"))
 
 
-def _breakdown(label: str, parts: dict[str, float]) -> str:
-    costs = ", ".join(f"{name} ${value:,.2f}" for name, value in parts.items() if not name.startswith("_"))
-    return f"{label}: {costs}"
+def fixed_monthly(report: Report) -> dict[str, float]:
+    """What the stack costs a month whatever its traffic (not in the per-million figures)."""
+    defaults = template_defaults()
+    template = SamTemplate()
+    vendors = len(workload.vendor_keys())
+    metrics = set()
+    for entry in report.facts["warm_ingest"]["logs"].values():
+        metrics.update(tuple(metric) for metric in entry["metrics"])
+    for label in ("single-event records", "Viafoura records of 10"):
+        for entry in report.facts["consumer"][label]["logs"].values():
+            metrics.update(tuple(metric) for metric in entry["metrics"])
+    alarms = len(template.of_type("AWS::CloudWatch::Alarm"))
+    secrets = len(template.of_type("AWS::SecretsManager::Secret"))
+    queues = vendors
+    # An event source mapping long-polls its queue (20 s waits) with at least five pollers, traffic or not.
+    idle_receives = 5 * 30 * 24 * 3600 / 20 * queues
+    minimum = (
+        3 * float(defaults["TableMinWriteCapacity"]) * PRICES["dynamodb_wcu_hour"]
+        + 3 * float(defaults["TableMinReadCapacity"]) * PRICES["dynamodb_rcu_hour"]
+    ) * 730
+    return {
+        f"CloudWatch custom metrics seen in this run ({len(metrics)})": len(metrics) * PRICES["metric_month"],
+        "CloudWatch dashboard": PRICES["dashboard_month"],
+        f"CloudWatch alarms ({alarms})": alarms * PRICES["alarm_month"],
+        f"Secrets Manager ({secrets} secrets)": secrets * PRICES["secret_month"],
+        f"SQS idle long polls ({queues} queues)": idle_receives * PRICES["sqs_request"],
+        "_provisioned minimum capacity (table + 2 indexes), PROVISIONED only": minimum,
+    }
+
+
+def storage_per_million_events(report: Report) -> float:
+    """Table and index storage, and continuous backups, of a million events kept one month."""
+    samples = report.facts["write_amplification"]["samples"]
+    # Each item, and each index entry, also carries about 100 bytes of DynamoDB's own overhead.
+    bytes_per_event = samples["item_bytes_median"] + 100 + samples["index_wru_per_event"] * (300 + 100)
+    gigabytes = MILLION * bytes_per_event / 1024**3
+    return gigabytes * (PRICES["dynamodb_gb_month"] + PRICES["dynamodb_pitr_gb_month"])
+
+
+def _breakdown(parts: dict[str, float], per: float) -> str:
+    return ", ".join(f"{name} ${value / per:,.3f}" for name, value in parts.items() if not name.startswith("_"))
 
 
 def run(report: Report) -> None:
     """Price both designs for both kinds of delivery and add the rows."""
-    facts: dict[str, Any] = {"prices": PRICES, "prices_date": PRICES_DATE, "latency_ms": LATENCY_MS}
-    for scenario in SCENARIOS:
-        mine, theirs = ours(report, scenario), usual(report, scenario)
-        report.add(
-            Row("5 cost", f"per 1 M webhooks, {scenario.label}", _total(mine), "$", _total(theirs), "usual design")
-        )
-        facts[scenario.label] = {"ours": mine, "usual": theirs}
-        report.notes.append(
-            f"cost, {scenario.label}: {_breakdown('this project', mine)} (ingest {mine['_ingest_ms']:.1f} ms,"
-            f" consumer {mine['_consumer_ms_per_batch']:.0f} ms per batch of {ESM_BATCH}, {mine['_wru']:.1f} WRU);"
-            f" {_breakdown('usual design', theirs)} ({theirs['_duration_ms']:.1f} ms, {theirs['_wru']:.1f} WRU)"
-        )
-    report.facts[NAME] = facts
+    part = PART
+    single, batched = scenarios(report)
+    mine = ours(single, provisioned=False)
+    theirs = usual(single)
+    row = Row(part, "all in, per 1 M single-event deliveries (on-demand)", total(mine), "$", total(theirs),
+              "usual design, same API")  # fmt: skip
+    row.goal, row.met = f"≤ ${GOALS['single']:.2f}", total(mine) <= GOALS["single"]
+    report.add(row)
+    mine_provisioned = ours(single, provisioned=True)
+    report.add(Row(part, "all in, per 1 M single-event deliveries (provisioned)", total(mine_provisioned), "$"))
+    on_demand = ours(batched, provisioned=False)
+    provisioned = ours(batched, provisioned=True)
+    theirs_batched = usual(batched)
+    per_event = batched.events_per_delivery
+    row = Row(part, "all in, per 1 M events in Viafoura deliveries of 10 (on-demand)", total(on_demand) / per_event,
+              "$", total(theirs_batched) / per_event, "usual design, same API")  # fmt: skip
+    row.goal, row.met = (
+        f"≤ ${GOALS['batched_on_demand']:.2f}",
+        total(on_demand) / per_event <= GOALS["batched_on_demand"],
+    )
+    report.add(row)
+    row = Row(part, "all in, per 1 M events in Viafoura deliveries of 10 (provisioned)", total(provisioned) / per_event,
+              "$")  # fmt: skip
+    row.goal = f"≤ ${GOALS['batched_provisioned']:.2f}"
+    row.met = total(provisioned) / per_event <= GOALS["batched_provisioned"]
+    report.add(row)
+    fixed = fixed_monthly(report)
+    what_if = {
+        "single": total(ours(single, provisioned=False, platform_lines=False)),
+        "batched_on_demand": total(ours(batched, provisioned=False, platform_lines=False)) / per_event,
+        "batched_provisioned": total(ours(batched, provisioned=True, platform_lines=False)) / per_event,
+    }
+    report.results["cost_single_all_in_usd_per_m"] = total(mine)
+    report.results["cost_batched_on_demand_usd_per_m_events"] = total(on_demand) / per_event
+    report.results["cost_batched_provisioned_usd_per_m_events"] = total(provisioned) / per_event
+    report.results["cost_single_provisioned_usd_per_m"] = total(mine_provisioned)
+    report.results["cost_usual_design_single_usd_per_m"] = total(theirs)
+    report.results["cost_usual_design_batched_usd_per_m_events"] = total(theirs_batched) / per_event
+    report.results["cost_fixed_usd_per_month"] = sum(v for k, v in fixed.items() if not k.startswith("_"))
+    report.results["cost_storage_usd_per_m_events_month"] = storage_per_million_events(report)
+    report.facts[NAME] = {
+        "prices": PRICES,
+        "prices_as_of": PRICES_AS_OF,
+        "prices_source": PRICES_SOURCE,
+        "latency_ms": LATENCY_MS,
+        "access_log_bytes": access_log_bytes(),
+        "single": {"ours": mine, "ours_provisioned": mine_provisioned, "usual": theirs, "scenario": vars(single)},
+        "batched": {
+            "ours": on_demand,
+            "ours_provisioned": provisioned,
+            "usual": theirs_batched,
+            "scenario": vars(batched),
+        },
+        "fixed_monthly": fixed,
+        "without_platform_lines": what_if,
+    }
+    report.notes.append(f"cost, single-event deliveries, per delivery x 1 M: {_breakdown(mine, 1)}")
+    report.notes.append(f"cost, Viafoura deliveries of 10, per event x 1 M (on-demand): {_breakdown(on_demand, 10)}")
     report.notes.append(
-        f"cost: us-east-1 list prices as of {PRICES_DATE}, re-check them; AWS latencies assumed {LATENCY_MS};"
-        f" measured CPU scaled by {FULL_VCPU_MB} MB / memory (Lambda's CPU share); every event new; no free tier,"
-        " no CloudWatch Logs, no X-Ray, no idle event-source-mapping polling, no init-phase billing."
+        f"cost: {PRICES_SOURCE}, as of {PRICES_AS_OF}; latencies assumed {LATENCY_MS}; CPU measured here scaled by"
+        f" {FULL_VCPU_MB} MB / memory; every event new; full batches of {template_defaults()['ConsumerBatchSize']};"
+        " no free tier; fixed monthly costs apart."
     )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
+import io
+import json
 import math
 import os
 import statistics
@@ -12,12 +15,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore
+import botocore.compat
 
 from intake_cli.lambdas import LambdaContext
+from intake_cli.template import read as read_template
 
 try:
     from aws_lambda_powertools.shared.user_agent import _initializer_botocore_session as _POWERTOOLS_INITIALIZER
@@ -37,9 +42,24 @@ ACCOUNT_ID = "123456789012"
 QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/bench-queue"
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:bench-queue"
 TABLE_NAME = "bench-events"
-# template.yaml defaults (IngestMemorySize, ConsumerMemorySize, Timeout).
-INGEST_MEMORY_MB = 256
-CONSUMER_MEMORY_MB = 512
+PAYLOAD_BUCKET = "bench-payloads"
+
+if botocore.compat.HAS_CRT:  # benchmarks/__init__.py turns it off before botocore loads
+    raise RuntimeError("botocore loaded awscrt: import benchmarks before boto3 (Lambda has no awscrt)")
+
+
+@functools.cache
+def template_defaults() -> dict[str, Any]:
+    """template.yaml's parameter defaults: what a deployed stack runs with unless told otherwise."""
+    parameters = read_template(ROOT / "template.yaml").get("Parameters", {})
+    return {name: spec.get("Default") for name, spec in parameters.items()}
+
+
+INGEST_MEMORY_MB = int(template_defaults()["IngestMemorySize"])
+CONSUMER_MEMORY_MB = int(template_defaults()["ConsumerMemorySize"])
+# What Lambda sets for an invocation of a function with active tracing that X-Ray did not sample
+# (almost all of them at TraceSampleRate): the handler sees it, and passes it on to SQS.
+UNSAMPLED_TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -56,14 +76,51 @@ POWERTOOLS = {
 _UNSET = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE")
 
 
+def lambda_variables(function: str, memory_mb: int, trace_header: str = UNSAMPLED_TRACE_HEADER) -> dict[str, str]:
+    """Lambda's own variables for a function with active tracing (template.yaml's TracingMode default).
+
+    With ``LAMBDA_TASK_ROOT`` set, Powertools' Tracer is on and the X-Ray SDK takes its Lambda
+    code path; with the trace header of an unsampled invocation (as nearly all are at the
+    template's TraceSampleRate), it records nothing, but its wrappers still run.
+    """
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": f"bench-{function}",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "LAMBDA_TASK_ROOT": str(FUNCTIONS_DIR / function),
+        "_X_AMZN_TRACE_ID": trace_header,
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "LANG": "C.UTF-8",
+    }
+
+
 def ingest_environment(vendor_key: str) -> dict[str, str]:
     """What template.yaml gives an ingest function (the secret id is the vendor key here)."""
-    return {**FAKE_AWS, **POWERTOOLS, "VENDOR": vendor_key, "QUEUE_URL": QUEUE_URL, "SECRET_ID": vendor_key}
+    return {
+        **FAKE_AWS,
+        **POWERTOOLS,
+        "VENDOR": vendor_key,
+        "QUEUE_URL": QUEUE_URL,
+        "SECRET_ID": vendor_key,
+        "PAYLOAD_BUCKET": PAYLOAD_BUCKET,
+        "_X_AMZN_TRACE_ID": UNSAMPLED_TRACE_HEADER,
+    }
 
 
 def consumer_environment(vendor_key: str) -> dict[str, str]:
     """What template.yaml gives a consumer function."""
-    return {**FAKE_AWS, **POWERTOOLS, "VENDOR": vendor_key, "TABLE_NAME": TABLE_NAME, "RETENTION_DAYS": "0"}
+    defaults = template_defaults()
+    return {
+        **FAKE_AWS,
+        **POWERTOOLS,
+        "VENDOR": vendor_key,
+        "TABLE_NAME": TABLE_NAME,
+        "RETENTION_DAYS": str(defaults["RetentionDays"]),
+        "MAX_RECEIVE_COUNT": str(defaults["MaxReceiveCount"]),
+        "PAYLOAD_BUCKET": PAYLOAD_BUCKET,
+    }
 
 
 @contextlib.contextmanager
@@ -84,20 +141,90 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-@contextlib.contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Powertools writes JSON logs and EMF metrics to stdout: to /dev/null while we measure.
+class LogSink(io.TextIOBase):
+    """Where the handlers' stdout goes while measured: /dev/null, counted on request.
 
-    Writing still happens (as it does to CloudWatch on Lambda), so its cost stays in the numbers.
+    Writing still happens (a system call, as the runtime's log pipe is on Lambda), so its cost
+    stays in the numbers. While :meth:`counting`, the bytes and lines written are added up:
+    what CloudWatch Logs would ingest from the function's own output.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._devnull = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115  (for the process's life)
+        self.count = False
+        self.bytes = 0
+        self.lines = 0
+        self.texts: list[str] = []
+
+    def writable(self) -> bool:
+        """Always."""
+        return True
+
+    def write(self, text: str) -> int:
+        """Write ``text`` to /dev/null (and count it while counting)."""
+        if self.count:
+            self.bytes += len(text.encode("utf-8", "surrogatepass"))
+            self.lines += text.count("\n")
+            self.texts.append(text)
+        return self._devnull.write(text)
+
+    def flush(self) -> None:
+        """Flush /dev/null."""
+        self._devnull.flush()
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[LogSink]:
+        """Count what is written during the block (from zero)."""
+        self.bytes, self.lines, self.texts, self.count = 0, 0, [], True
+        try:
+            yield self
+        finally:
+            self.count = False
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[LogSink]:
+    """Powertools writes JSON logs and EMF metrics to stdout: to :func:`sink` while we measure.
+
     The sink stays open for the process: a Powertools logger keeps the stream it was made with.
     """
-    with contextlib.redirect_stdout(_sink()):
-        yield
+    with contextlib.redirect_stdout(sink()):
+        yield sink()
 
 
 @functools.cache
-def _sink() -> TextIO:
-    return open(os.devnull, "w", encoding="utf-8")
+def sink() -> LogSink:
+    """The process's one :class:`LogSink`."""
+    return LogSink()
+
+
+def emf_metrics(texts: Sequence[str]) -> set[tuple[str, str]]:
+    """The metrics in EMF records among printed ``texts``: (metric name, its dimensions and their values).
+
+    Each distinct pair is one CloudWatch custom metric, billed per month whatever its traffic.
+    """
+    found: set[tuple[str, str]] = set()
+    for text in texts:
+        for line in text.splitlines():
+            if not line.startswith("{") or '"_aws"' not in line:
+                continue
+            record = json.loads(line)
+            for directive in record["_aws"].get("CloudWatchMetrics", []):
+                for dimensions in directive.get("Dimensions", []):
+                    labels = ",".join(f"{name}={record.get(name)}" for name in sorted(dimensions))
+                    found.update((metric["Name"], labels) for metric in directive.get("Metrics", []))
+    return found
+
+
+def runtime_ms(event: Mapping[str, Any], answer: Any, runs: int = 200) -> float:
+    """CPU of what Lambda's runtime does around a handler call: decode the event's JSON, encode the answer."""
+    text = json.dumps(event)
+    started = time.process_time_ns()
+    for _ in range(runs):
+        json.loads(text)
+        json.dumps(answer)
+    return (time.process_time_ns() - started) / runs / 1e6
 
 
 def lambda_context(function_name: str, memory_mb: int, timeout_seconds: int = 30) -> LambdaContext:
@@ -149,6 +276,8 @@ class Timing:
 
     cpu_ns: list[float] = field(default_factory=list)
     wall_ns: list[float] = field(default_factory=list)
+    unit_cpu_ns: list[list[int]] = field(default_factory=list)
+    """Per round, each unit's CPU (for a subset of the units: :func:`unit_range`)."""
 
     @property
     def cpu(self) -> float:
@@ -162,28 +291,79 @@ class Timing:
 
 
 def alternate(
-    sides: Mapping[str, Callable[[], object]], *, rounds: int, calls: int, warmup: int = 20
+    sides: Mapping[str, Sequence[Callable[[], object]]], *, rounds: int, warmup: int = 2
 ) -> dict[str, Timing]:
-    """Time each side in blocks of ``calls`` calls, alternating sides (order flipped each round).
+    """Time the sides unit by unit, interleaved: unit 1 of every side, then unit 2 of every side...
 
-    Alternating in one loop puts the machine's drift on both sides alike; the median of the
-    per-block means drops the blocks a neighbour's burst of work landed on.
+    Every side has the same number of units (a delivery, a batch), unit ``i`` of each doing
+    the same job its own way. On a shared machine the CPU a unit costs swings by half within
+    seconds as neighbours' work comes and goes; interleaving the sides at each unit puts a
+    swing on every side alike, and the order of the sides turns at every unit and round.
+    A side's sample is its total over one pass (a round) of all its units.
     """
-    for run in sides.values():
-        for _ in range(warmup):
-            run()
+    counts = {len(units) for units in sides.values()}
+    if len(counts) != 1:
+        raise ValueError(f"every side needs the same number of units, not {sorted(counts)}")
+    (units,) = counts
+    for _ in range(warmup):
+        for side in sides.values():
+            for unit in side:
+                unit()
+    # As app.py does at the end of a function's init: what exists now is never scanned again. Here
+    # that is also the benchmark's own heap (moto, SAM CLI's template reader...), which a Lambda
+    # process does not hold and which would make each full collection cost whichever side ran it.
+    gc.collect()
+    gc.freeze()
     timings = {name: Timing() for name in sides}
-    order = list(sides)
+    names = list(sides)
+    cpu = time.process_time_ns
+    wall = time.perf_counter_ns
     for round_number in range(rounds):
-        for name in order if round_number % 2 == 0 else reversed(order):
-            run = sides[name]
-            cpu0, wall0 = time.process_time_ns(), time.perf_counter_ns()
-            for _ in range(calls):
-                run()
-            cpu1, wall1 = time.process_time_ns(), time.perf_counter_ns()
-            timings[name].cpu_ns.append((cpu1 - cpu0) / calls)
-            timings[name].wall_ns.append((wall1 - wall0) / calls)
+        unit_cpu: dict[str, list[int]] = {name: [] for name in names}
+        wall_total = dict.fromkeys(names, 0)
+        # Every other round runs the sides in the reverse cycle: with three sides or more, each then
+        # follows each other side as often (what ran just before warms or cools the caches).
+        cycle = names if round_number % 2 == 0 else names[::-1]
+        for index in range(units):
+            turn = (round_number // 2 + index) % len(cycle)
+            for name in cycle[turn:] + cycle[:turn]:
+                cpu0, wall0 = cpu(), wall()
+                sides[name][index]()
+                cpu1, wall1 = cpu(), wall()
+                unit_cpu[name].append(cpu1 - cpu0)
+                wall_total[name] += wall1 - wall0
+        for name in names:
+            timings[name].cpu_ns.append(sum(unit_cpu[name]))
+            timings[name].wall_ns.append(wall_total[name])
+            timings[name].unit_cpu_ns.append(unit_cpu[name])
     return timings
+
+
+def unit_range(
+    timings: Mapping[str, Timing], start: int, count: int, ours: str = "ours", other: str = "floor"
+) -> tuple[float, float, float]:
+    """Units ``start`` to ``start + count`` only: median CPU per unit of each side, and their paired ratio."""
+    rounds = len(timings[ours].unit_cpu_ns)
+    mine = [sum(timings[ours].unit_cpu_ns[r][start : start + count]) for r in range(rounds)]
+    theirs = [sum(timings[other].unit_cpu_ns[r][start : start + count]) for r in range(rounds)]
+    paired = median([a / b for a, b in zip(mine, theirs, strict=True)])
+    return median(mine) / count, median(theirs) / count, paired
+
+
+def ratio(timings: Mapping[str, Timing], ours: Sequence[str], other: Sequence[str]) -> float:
+    """The median over rounds of (CPU of the ``ours`` sides) / (CPU of the ``other`` sides) in that round."""
+    rounds = len(timings[ours[0]].cpu_ns)
+    per_round = [
+        sum(timings[name].cpu_ns[index] for name in ours) / sum(timings[name].cpu_ns[index] for name in other)
+        for index in range(rounds)
+    ]
+    return median(per_round)
+
+
+def pooled(timings: Mapping[str, Timing], names: Sequence[str]) -> float:
+    """Median over rounds of the CPU of ``names`` together (each side's CPU per pass, summed per round)."""
+    rounds = min(len(timings[name].cpu_ns) for name in names)
+    return median([sum(timings[name].cpu_ns[index] for name in names) for index in range(rounds)])
 
 
 @dataclass
@@ -199,10 +379,14 @@ class Row:
     goal: str = ""
     met: bool | None = None
     note: str = ""
+    paired: float | None = None
+    """The ratio as measured (the median of per-round ratios), when the sides were timed interleaved."""
 
     @property
     def ratio(self) -> float | None:
-        """This project's value over the compared value."""
+        """This project's value over the compared value (the paired ratio when there is one)."""
+        if self.paired is not None:
+            return self.paired
         if self.other is None or self.other == 0:
             return None
         return self.ours / self.other
@@ -223,6 +407,10 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    results: dict[str, float] = field(default_factory=dict)
+    """The headline figures (benchmarks/results.json), by key."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall-clock seconds each part took."""
 
     def add(self, row: Row) -> Row:
         """Add a row and echo it to stderr, so a long run shows progress."""

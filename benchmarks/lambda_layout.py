@@ -1,21 +1,28 @@
-"""The import environment of a deployed function, rebuilt from this virtual environment.
+"""The import environment of a deployed function: the layer as ``make build`` ships it, and the runtime.
 
-On Lambda a function sees its task root (``app.py``), the layer (``/opt/python``: what
-``layers/shared/requirements.txt`` installs, plus the ``webhook_intake`` package) and the
-runtime's own boto3. Nothing else: not the test and CLI packages of this virtual environment
-(awscrt, pyOpenSSL, requests...), which botocore and the X-Ray SDK would pick up if they could
-and which would make both sides of a cold-start comparison slower than on Lambda.
+On Lambda a function sees its task root (``app.py``), the layer (``/opt/python``) and the
+runtime's own boto3 and botocore, compiled. The layer here is built by the very recipe
+``sam build`` runs (``layers/shared/Makefile``, target ``build-SharedLayer``): the same
+requirements, versions and files, boto3 and botocore left to the runtime, bytecode compiled
+by a python3.13 when one is found. The one difference: its binary wheels (pydantic-core,
+wrapt) are for the machine the benchmark runs on, not arm64, so that it can be imported here.
 
-Two layers are built: one with compiled ``.pyc`` files (the best case) and one without, as
-``layers/shared/Makefile`` ships it today (``--no-compile``, ``__pycache__`` removed), where
-``/opt`` is read-only and every cold start compiles every module it imports from source.
+Three layers are measured: the one built (with bytecode when a python3.13 was found: as
+shipped), the same without bytecode (what a build without python3.13 ships: ``/opt`` is
+read-only, so every cold start compiles every module it imports), and the same with bytecode
+(compiled by the interpreter the cold starts run under, when the build had none to use).
+The runtime directory holds boto3, botocore and their dependencies from this virtual
+environment, compiled by that interpreter, as the python3.13 runtime ships them; no awscrt.
 """
 
 from __future__ import annotations
 
-import compileall
+import os
+import platform
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -23,7 +30,7 @@ from pathlib import Path
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
-from benchmarks.harness import LAYER_DIR
+from benchmarks.harness import LAYER_DIR, ROOT
 
 # What the python3.13 Lambda runtime ships besides the standard library.
 RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
@@ -36,6 +43,56 @@ _LAMBDA_MARKERS = {
     "sys_platform": "linux",
     "platform_machine": "aarch64",
 }
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python the cold starts run under, and what the report says about it."""
+
+    path: str
+    version: str
+    is_313: bool
+    note: str
+
+
+def _version(path: str) -> str | None:
+    try:
+        done = subprocess.run(  # noqa: S603  (an interpreter found on this machine, a fixed script)
+            [path, "-S", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def python313() -> Interpreter:
+    """A python3.13 to run cold starts under: ``$PYTHON313``, ``make python3.13``'s, PATH's, then /opt/py313's.
+
+    Lambda runs python3.13, whose start-up (and bytecode) differs from other versions. Without
+    one, the local interpreter is used, and the report says so.
+    """
+    candidates = [
+        os.environ.get("PYTHON313", ""),
+        str(ROOT / ".venv" / "tools" / "python3.13" / "bin" / "python3.13"),
+        *[str(Path(entry) / "python3.13") for entry in os.environ.get("PATH", "").split(os.pathsep) if entry],
+        "/opt/py313/bin/python3.13",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            version = _version(candidate)
+            if version and version.startswith("3.13."):
+                return Interpreter(candidate, version, True, f"cold starts under Python {version} ({candidate})")
+    local = platform.python_version()
+    return Interpreter(
+        sys.executable,
+        local,
+        False,
+        f"no python3.13 found: cold starts under the local Python {local}, and the layer as built has no bytecode",
+    )
 
 
 def _canonical(name: str) -> str:
@@ -62,12 +119,6 @@ def closure(requirements: list[str]) -> set[str]:
     return wanted
 
 
-def layer_requirements() -> list[str]:
-    """The lines of ``layers/shared/requirements.txt``."""
-    lines = (LAYER_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
-
-
 def _copy_distribution(name: str, target: Path) -> None:
     distribution = metadata.distribution(name)
     for file in distribution.files or []:
@@ -82,37 +133,96 @@ def _copy_distribution(name: str, target: Path) -> None:
         shutil.copy2(source, destination)
 
 
+def _compile(interpreter: str, directory: Path) -> None:
+    subprocess.run(  # noqa: S603  (an interpreter found on this machine, compileall)
+        [interpreter, "-m", "compileall", "-q", "-j", "0", str(directory)], check=True, capture_output=True
+    )
+
+
+def _strip_bytecode(directory: Path) -> None:
+    for cache in directory.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class LambdaLayout:
-    """Directories that stand in for ``/opt/python`` (with and without .pyc) and the runtime."""
+    """Directories that stand in for ``/opt/python`` and the runtime, and how they were made."""
 
-    layer_compiled: Path
+    interpreter: Interpreter
     layer_as_shipped: Path
-    layer_without_boto3: Path
+    layer_without_bytecode: Path
+    layer_with_bytecode: Path
     runtime: Path
+    shipped_has_bytecode: bool
+    build_log: str
+
+
+def _build_layer(interpreter: Interpreter, target: Path) -> str:
+    """``make build-SharedLayer`` into ``target`` (the recipe ``sam build`` runs); its output."""
+    machine = platform.machine().lower()
+    make = shutil.which("make") or "make"
+    done = subprocess.run(  # noqa: S603  (make, with fixed arguments)
+        [
+            make,
+            "-C",
+            str(LAYER_DIR),
+            "build-SharedLayer",
+            f"ARTIFACTS_DIR={target}",
+            f"PYTHON={sys.executable}",
+            f"PYTHON313={interpreter.path if interpreter.is_313 else ''}",
+            f"LAYER_PLATFORM=manylinux2014_{'aarch64' if machine in {'arm64', 'aarch64'} else machine}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = "\n".join(line for line in (done.stdout + done.stderr).splitlines() if "Location" not in line)
+    if done.returncode != 0:
+        raise RuntimeError(f"building the layer failed:\n{output[-3000:]}")
+    return output
+
+
+def layer_requirements() -> list[str]:
+    """The lines of ``layers/shared/requirements.txt``."""
+    lines = (LAYER_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def _copy_layer(target: Path) -> str:
+    """Without a python3.13 the built layer's binary wheels (cp313) cannot load here: the same layer
+    from this virtual environment's own distributions instead (its versions may differ)."""
+    runtime = closure(list(RUNTIME_DISTRIBUTIONS))
+    for name in sorted(closure(layer_requirements()) - runtime):
+        _copy_distribution(name, target / "python")
+    shutil.copytree(
+        LAYER_DIR / "webhook_intake",
+        target / "python" / "webhook_intake",
+        ignore=shutil.ignore_patterns("__pycache__", "client.py"),
+    )
+    return "layer copied from the local virtual environment (no python3.13 to import a python3.13 build)"
 
 
 def build(root: Path) -> LambdaLayout:
     """Build the layer variants and the runtime's boto3 under ``root``."""
+    interpreter = python313()
+    shipped = root / "layer-as-shipped"
+    log = _build_layer(interpreter, shipped) if interpreter.is_313 else _copy_layer(shipped)
     layout = LambdaLayout(
-        layer_compiled=root / "layer-compiled",
-        layer_as_shipped=root / "layer-as-shipped",
-        layer_without_boto3=root / "layer-without-boto3",
+        interpreter=interpreter,
+        layer_as_shipped=shipped / "python",
+        layer_without_bytecode=root / "layer-without-bytecode" / "python",
+        layer_with_bytecode=(shipped if interpreter.is_313 else root / "layer-with-bytecode") / "python",
         runtime=root / "runtime",
+        shipped_has_bytecode=interpreter.is_313,
+        build_log=log,
     )
-    layer = closure(layer_requirements())
-    runtime = closure(list(RUNTIME_DISTRIBUTIONS))
-    for name in sorted(layer):
-        _copy_distribution(name, layout.layer_as_shipped)
-        if name not in runtime:
-            _copy_distribution(name, layout.layer_without_boto3)
-    for name in sorted(runtime):
+    shutil.copytree(layout.layer_as_shipped, layout.layer_without_bytecode)
+    _strip_bytecode(layout.layer_without_bytecode)
+    if not interpreter.is_313:
+        shutil.copytree(layout.layer_without_bytecode, layout.layer_with_bytecode)
+        _compile(interpreter.path, layout.layer_with_bytecode)
+    for name in sorted(closure(list(RUNTIME_DISTRIBUTIONS))):
         _copy_distribution(name, layout.runtime)
-    for directory in (layout.layer_as_shipped, layout.layer_without_boto3):
-        shutil.copytree(
-            LAYER_DIR / "webhook_intake", directory / "webhook_intake", ignore=shutil.ignore_patterns("__pycache__")
-        )
-    shutil.copytree(layout.layer_as_shipped, layout.layer_compiled)
-    compileall.compile_dir(str(layout.layer_compiled), quiet=2, workers=0)
-    compileall.compile_dir(str(layout.runtime), quiet=2, workers=0)
+    _compile(interpreter.path, layout.runtime)
     return layout

@@ -1,53 +1,54 @@
 """The design most teams would build, for comparison: Powertools idempotency around a plain write.
 
-The consumer is the project's own (same normalizers, same batch handling, same Powertools
-logger, metrics and tracer), with two changes: each SQS record is processed inside
+The consumer is the project's own (same normalizers, same items, same batch handling, same
+Powertools logger and metrics, no tracer), with two changes: each SQS record is processed inside
 Powertools' ``idempotent_function`` with its DynamoDB persistence layer (keyed on the record
-body, as Powertools' batch + idempotency guide does), and each normalized event is written
-with a plain ``PutItem``. So a new record costs an INPROGRESS put, the event puts and a
-COMPLETED update; a duplicate record costs one failed conditional put. It keeps no content
-state (the project writes that in the same request as the event, see repository.py).
+body, as Powertools' batch + idempotency guide does), and each event is written with a plain,
+unconditional ``PutItem`` of the same item. So a new record costs an INPROGRESS put, the event
+puts and a COMPLETED update; a duplicate record costs one failed conditional put. In the cost
+model it runs behind the same kind of API as ours (an HTTP API), synchronously: one function
+authenticates, normalizes and writes before answering.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from boto3.dynamodb.types import TypeSerializer
 
 from webhook_intake.consumer.service import ConsumerService
+from webhook_intake.consumer.shapes import ShapeWatch
 from webhook_intake.observability import vendor_metrics
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import vendor
-from webhook_intake.repository import EventRepository, PutOutcome, to_item
+from webhook_intake.store.events import EventStore, Outcome, PutResult
+from webhook_intake.store.quarantine import QuarantineStore
+from webhook_intake.store.wire import encode_item
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from webhook_intake.consumer.models import NormalizedEvent
+    from webhook_intake.store.items import Prepared
 
 IDEMPOTENCY_KEY = "id"
-_SERIALIZER = TypeSerializer()
 
 
-class PlainRepository(EventRepository):
+class PlainEventStore(EventStore):
     """Writes every event with an unconditional PutItem: idempotency is Powertools' job here."""
 
-    def put_event(self, event: NormalizedEvent) -> PutOutcome:
-        item = to_item(event, time.time(), self.retention_days)
-        self.dynamodb.put_item(TableName=self.table_name, Item={k: _SERIALIZER.serialize(v) for k, v in item.items()})
-        return PutOutcome.STORED
+    def put(self, prepared: Prepared, raw: bytes) -> PutResult:
+        """One plain ``PutItem`` of the item."""
+        self.dynamodb.put_item(TableName=self.table_name, Item=encode_item(prepared.item))
+        return PutResult(Outcome.STORED, float(prepared.write_units()))
 
 
 def build_usual_handler(
@@ -59,14 +60,16 @@ def build_usual_handler(
     """The usual design's SQS consumer for ``vendor_key``."""
     logger = Logger()
     metrics = vendor_metrics(vendor_key)
-    tracer = Tracer()
+    spec = vendor(vendor_key)
     payloads = PayloadStore(None)
     service = ConsumerService(
-        normalizer=vendor(vendor_key).normalizer(),
-        repository=PlainRepository(table_name, dynamodb_client=dynamodb_client),
+        normalizer=spec.normalizer(),
+        events=PlainEventStore(table_name, dynamodb_client=dynamodb_client, payloads=payloads),
+        quarantine=QuarantineStore(table_name, dynamodb_client=dynamodb_client, payloads=payloads),
+        payloads=payloads,
         logger=logger,
         metrics=metrics,
-        payloads=payloads,
+        shapes=ShapeWatch(spec, table_name, logger, dynamodb_client=dynamodb_client),
     )
     persistence = DynamoDBPersistenceLayer(
         table_name=idempotency_table, key_attr=IDEMPOTENCY_KEY, boto3_client=dynamodb_client
@@ -74,23 +77,27 @@ def build_usual_handler(
     config = IdempotencyConfig(event_key_jmespath="body", raise_on_no_idempotency_key=True)
 
     @idempotent_function(data_keyword_argument="record", persistence_store=persistence, config=config)
-    def record_handler(record: SqsRecordModel) -> dict[str, int]:
-        return service.handle_record(record)
+    def record_handler(record: dict[str, Any]) -> dict[str, str]:
+        service.handle_record(SQSRecord(record))
+        return {"messageId": str(record.get("messageId", ""))}
 
-    processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @logger.inject_lambda_context(clear_state=True, log_event=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         config.register_lambda_context(context)
-        return dict(
-            process_partial_response(
-                event=event,
-                record_handler=lambda record: record_handler(record=record),
-                processor=processor,
-                context=context,
+        service.begin()
+        try:
+            return dict(
+                process_partial_response(
+                    event=event,
+                    record_handler=lambda record: record_handler(record=record.raw_event),
+                    processor=processor,
+                    context=context,
+                )
             )
-        )
+        finally:
+            service.finish()
 
     return handler  # type: ignore[no-any-return]

@@ -1,15 +1,26 @@
-"""Measure 2: ingest warm CPU per request, the real Lambda handler against the floor.
+"""Measure 2: ingest warm CPU per delivery, the real Lambda handler against the floor; its log bytes.
 
 The handler is ``webhook_intake.ingest.lambda_handler.build_handler`` as app.py builds it, so
-Powertools' decorators (logger context, tracer, metrics flush) are in the cost. The floor is
-the cheapest work a webhook needs: parse the body, send it to SQS. Both run their AWS calls
-through the same canned HTTP layer (benchmarks/canned.py) and alternate in one loop.
+Powertools' decorators (logger context, metrics flush) are in the cost, with Lambda's
+variables (the trace header Lambda sets under active tracing is passed on to SQS). The floor
+is one boto3 ``send_message`` of the same body with the ingest function's own client
+settings (parameter validation off, one attempt), from a session without Powertools'
+user-agent hook. Both run their AWS calls through the same canned HTTP layer
+(benchmarks/canned.py) and alternate in one loop.
+
+The deliveries: every sample in events/ as its vendor sends it (its route, its credential),
+pooled per round; and a Viafoura engagement delivery of 10 events, apart.
 """
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+import dataclasses
+import functools
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
 
 from benchmarks import workload
 from benchmarks.canned import CannedAWS, answering
@@ -19,86 +30,188 @@ from benchmarks.harness import (
     Report,
     Row,
     alternate,
+    emf_metrics,
     environment,
     floor_session,
     ingest_environment,
     lambda_context,
+    lambda_variables,
     quiet_stdout,
+    ratio,
+    runtime_ms,
+    sink,
+    unit_range,
     within,
 )
+from intake_cli.samples import sample_files
 from webhook_intake.clients import reset
-from webhook_intake.ingest.lambda_handler import build_handler
+from webhook_intake.delivery import Delivery, kept_headers
+from webhook_intake.http import Request
+from webhook_intake.ingest.lambda_handler import build_handler, build_service
+from webhook_intake.ingest.queue import INGEST_CONFIG
 from webhook_intake.ingest.settings import IngestSettings
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from webhook_intake.times import iso_millis
 
 NAME = "warm_ingest"
+PART = "2 warm ingest"
 REQUIRES: tuple[str, ...] = ()
-GOAL = 1.5
-TRACING_OFF = {"POWERTOOLS_TRACE_DISABLED": "true"}
+GOAL = 1.3
+BREAKDOWN_ROUNDS = 15
+"""Where the time goes: the handler's send alone, and its service without the send, against the floor."""
+BATCHED = "viafoura-engagement, 10 events"
 
 
-def _cases() -> list[tuple[str, str, bytes, str]]:
-    """(label, vendor key, body, sample name): each vendor's typical delivery, and a Viafoura batch of 10."""
-    cases = []
-    for key in workload.vendor_keys():
-        body, sample = workload.typical_body(key)
-        cases.append((key, key, body, sample))
-    cases.append(("viafoura-engagement, 10 events", workload.VIAFOURA, workload.viafoura_deliveries(1, 10)[0], ""))
+class _NoSend:
+    """A queue sender that takes every delivery and sends nothing (for the breakdown)."""
+
+    def __init__(self, queue: Any) -> None:
+        self.inline_max_bytes = queue.inline_max_bytes
+        self._queue = queue
+
+    def accepts(self, size: int) -> bool:
+        """As the real sender."""
+        return bool(self._queue.accepts(size))
+
+    def send(self, body: str, delivery: Delivery, deadline: float) -> str:
+        """Builds the message attributes, as a send would, and sends nothing."""
+        delivery.to_message_attributes()
+        return "0"
+
+
+def _send(queue: Any, request: Request, vendor_key: str) -> None:
+    delivery = Delivery(
+        vendor=vendor_key,
+        received_at=iso_millis(datetime.now(UTC)),
+        correlation_id="bench",
+        method=request.method,
+        path=request.path,
+        path_parameters=request.path_parameters,
+        headers=kept_headers(request.headers),
+    )
+    queue.send(request.body.decode("utf-8"), delivery, time.monotonic() + 10)
+
+
+def _handle(service: Any, request: Request) -> None:
+    service.handle(request)
+    service.metrics.clear_metrics()
+
+
+class Case:
+    """One vendor's deliveries, its handler and the floor for them."""
+
+    def __init__(self, label: str, vendor_key: str, bodies: list[tuple[bytes, str]]) -> None:
+        self.label = label
+        self.vendor_key = vendor_key
+        self.events = [workload.api_event(vendor_key, body, sample) for body, sample in bodies]
+        self.body_bytes = sum(len(body) for body, _ in bodies) / len(bodies)
+        self.handler = build_handler(IngestSettings.from_env(ingest_environment(vendor_key)))
+        self.context = lambda_context(f"bench-ingest-{vendor_key}", INGEST_MEMORY_MB, 10)
+        for event in self.events:
+            response = self.handler(event, self.context)
+            if response["statusCode"] >= 300:
+                raise RuntimeError(f"{vendor_key}: the handler refused a benchmark delivery: {response}")
+        sqs = floor_session().client("sqs", config=INGEST_CONFIG)
+        self.floor = [
+            functools.partial(sqs.send_message, QueueUrl=QUEUE_URL, MessageBody=event["body"]) for event in self.events
+        ]
+        self.ours = [functools.partial(self.handler, event, self.context) for event in self.events]
+        # The breakdown: the handler's own send alone, and its service (no Lambda decorators, no
+        # event parsing) with a queue that sends nothing.
+        service = build_service(IngestSettings.from_env(ingest_environment(vendor_key)), Logger(), Metrics())
+        requests = [Request.from_http_api_event(event) for event in self.events]
+        self.send_only = [functools.partial(_send, service.queue, request, vendor_key) for request in requests]
+        silent = dataclasses.replace(service, queue=_NoSend(service.queue))
+        self.service_only = [functools.partial(_handle, silent, request) for request in requests]
+
+    def logs(self) -> dict[str, Any]:
+        """What the handler prints per delivery (each once, counted), and its metrics."""
+        with sink().counting() as counted:
+            for delivery in self.ours:
+                delivery()
+        answer = self.handler(self.events[0], self.context)
+        return {
+            "runtime_ms": runtime_ms(self.events[0], answer),
+            "bytes_per_invocation": counted.bytes / len(self.events),
+            "lines_per_invocation": counted.lines / len(self.events),
+            "metrics": sorted(emf_metrics(counted.texts)),
+        }
+
+
+def _cases() -> list[Case]:
+    cases = [
+        Case(key, key, [(path.read_bytes(), path.stem) for path in sample_files(key)]) for key in workload.vendor_keys()
+    ]
+    cases.append(Case(BATCHED, workload.VIAFOURA, [(workload.viafoura_deliveries(1, 10)[0], "")]))
     return cases
-
-
-def _floor(event: dict[str, Any]) -> Callable[[], object]:
-    """Parse the body and send it: nothing else a webhook strictly needs."""
-    sqs = floor_session().client("sqs")
-
-    def floor() -> dict[str, Any]:
-        body = event["body"]
-        json.loads(body)
-        sqs.send_message(QueueUrl=QUEUE_URL, MessageBody=body)
-        return {"statusCode": 200, "body": ""}
-
-    return floor
-
-
-def _handler(vendor_key: str, event: dict[str, Any]) -> Callable[[], object]:
-    handler = build_handler(IngestSettings(vendor=vendor_key, queue_url=QUEUE_URL, secret_id=vendor_key))
-    context = lambda_context(f"bench-ingest-{vendor_key}", INGEST_MEMORY_MB, 6)
-    response = handler(event, context)
-    if response["statusCode"] >= 300:
-        raise RuntimeError(f"{vendor_key}: the handler refused the benchmark request: {response}")
-    return lambda: handler(event, context)
 
 
 def run(report: Report) -> None:
     """Time every case against its floor and add the rows."""
-    rounds, calls = (5, 20) if report.quick else (21, 60)
-    facts: dict[str, dict[str, float]] = {}
+    rounds = 7 if report.quick else 41
     reset()
     canned = CannedAWS(workload.secret_strings())
-    for label, vendor_key, body, sample in _cases():
-        event = workload.api_event(vendor_key, body, sample)
-        with environment({**ingest_environment(vendor_key), **TRACING_OFF}), quiet_stdout(), answering(canned):
-            sides = {"handler": _handler(vendor_key, event), "floor": _floor(event)}
-            timings = alternate(sides, rounds=rounds, calls=calls)
-        ours, floor = timings["handler"], timings["floor"]
-        report.add(
-            within(
-                Row("2 warm ingest", f"CPU per request, {label} ({len(body):,} B)", ours.cpu / 1000, "µs",
-                    floor.cpu / 1000, "parse + send"),
-                GOAL,
-            )
-        )  # fmt: skip
-        facts[label] = {
-            "cpu_ms": ours.cpu / 1e6,
-            "wall_ms": ours.wall / 1e6,
-            "floor_cpu_ms": floor.cpu / 1e6,
-            "floor_wall_ms": floor.wall / 1e6,
-            "body_bytes": len(body),
+    env = {**ingest_environment(workload.VIAFOURA), **lambda_variables("ingest", INGEST_MEMORY_MB)}
+    with environment(env), quiet_stdout(), answering(canned):
+        cases = _cases()
+        samples = [case for case in cases if case.label != BATCHED]
+        sides = {
+            "ours": [delivery for case in samples for delivery in case.ours],
+            "floor": [delivery for case in samples for delivery in case.floor],
         }
+        timings = alternate(sides, rounds=rounds)
+        batched = alternate({"ours": cases[-1].ours * 8, "floor": cases[-1].floor * 8}, rounds=rounds)
+        parts = {"floor": "floor", "ours": "ours", "its send only": "send_only", "its service, no send": "service_only"}
+        breakdown = alternate(
+            {side: [unit for case in samples for unit in getattr(case, name)] for side, name in parts.items()},
+            rounds=min(rounds, BREAKDOWN_ROUNDS),
+        )
+        logs = {case.label: case.logs() for case in cases}
+    deliveries = len(sides["ours"])
+    ours, floor = timings["ours"].cpu / deliveries, timings["floor"].cpu / deliveries
+    part = PART
+    headline = ratio(timings, ["ours"], ["floor"])
+    row = Row(part, f"CPU per delivery, every sample ({deliveries} deliveries, all vendors)",
+              ours / 1000, "µs", floor / 1000, "one send_message")  # fmt: skip
+    row.paired = headline
+    report.add(within(row, GOAL))
+    facts: dict[str, Any] = {
+        "samples": {"deliveries": deliveries, "cpu_ms": ours / 1e6, "floor_cpu_ms": floor / 1e6, "ratio": headline},
+        "cases": {},
+        "logs": logs,
+    }
+    start = 0
+    for case in cases:
+        count = len(case.events)
+        if case.label == BATCHED:
+            mine, theirs, case_ratio = unit_range(batched, 0, len(batched["ours"].unit_cpu_ns[0]))
+        else:
+            mine, theirs, case_ratio = unit_range(timings, start, count)
+            start += count
+        row = Row(part, f"CPU per delivery, {case.label} ({len(case.events)}, {case.body_bytes:,.0f} B on average)",
+                  mine / 1000, "µs", theirs / 1000, "one send_message")  # fmt: skip
+        row.paired = case_ratio
+        report.add(row)
+        facts["cases"][case.label] = {
+            "deliveries": len(case.events),
+            "cpu_ms": mine / 1e6,
+            "floor_cpu_ms": theirs / 1e6,
+            "ratio": case_ratio,
+            "body_bytes": case.body_bytes,
+        }
+    facts["breakdown"] = {}
+    for side, text in (
+        ("ours", "the handler"),
+        ("its send only", "its send alone (QueueSender.send: attributes, trace header, its client)"),
+        ("its service, no send", "its service without the send (no Lambda decorators, no event parsing)"),
+    ):
+        found = ratio(breakdown, [side], ["floor"])
+        facts["breakdown"][side] = found
+        row = Row(part, f"breakdown, every sample: {text}", found, "x the floor")
+        row.paired = found
+        report.add(row)
+    report.results["ingest_warm_cpu_ratio"] = headline
     report.facts[NAME] = facts
     report.notes.append(
-        f"warm ingest: median over {rounds} alternated blocks of {calls} requests; tracing off (no X-Ray daemon"
-        " here; on Lambda the X-Ray SDK adds a subsegment per AWS call to the handler, not to the floor)."
+        f"warm ingest: median over {rounds} alternated rounds, each a pass over every sample delivery of every"
+        " vendor; Lambda's variables set (no Tracer on the ingest functions: nothing of X-Ray runs in them)."
     )

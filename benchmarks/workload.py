@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.harness import QUEUE_ARN, REGION
 from intake_cli.events import http_api_event, sqs_event
-from intake_cli.samples import SAMPLES_DIR, build_request, load_secrets, sample_files
+from intake_cli.samples import SAMPLES_DIR, build_request, load_secrets, sample_delivery, sample_files
 from webhook_intake.delivery import Delivery, iso_millis, kept_headers
 from webhook_intake.registry import VENDORS, vendor
 
 if TYPE_CHECKING:
     from intake_cli.samples import OutgoingRequest
+    from webhook_intake.consumer.models import NormalizedEvent
 
 VIAFOURA = "viafoura-engagement"
 # One sample per vendor for the per-request measures: a typical delivery of each.
@@ -135,3 +136,31 @@ def sqs_batch(messages: list[dict[str, Any]]) -> dict[str, Any]:
 def vendor_keys() -> list[str]:
     """Every vendor key, in the registry's order."""
     return list(VENDORS)
+
+
+@cache
+def sample_events() -> dict[str, tuple[NormalizedEvent, ...]]:
+    """Every event of every sample in events/ (the vendors' documented examples too), normalized.
+
+    Each sample arrives as :func:`intake_cli.samples.sample_delivery` makes it, the delivery the
+    golden files are computed from; an event the normalizer would quarantine is not an event here.
+    """
+    events: dict[str, tuple[NormalizedEvent, ...]] = {}
+    for key in vendor_keys():
+        normalizer = vendor(key).normalizer()
+        found: list[NormalizedEvent] = []
+        for path in sample_files(key):
+            found.extend(normalizer.normalize(path.read_text(encoding="utf-8"), sample_delivery(key, path)).events)
+        events[key] = tuple(found)
+    return events
+
+
+def single_event_deliveries() -> dict[str, list[tuple[bytes, str]]]:
+    """Every sample of every vendor, one event per delivery (Viafoura engagement's batches split up)."""
+    deliveries: dict[str, list[tuple[bytes, str]]] = {}
+    for key in vendor_keys():
+        if key == VIAFOURA:
+            deliveries[key] = [(body, "") for body in viafoura_deliveries(len(viafoura_events()), 1)]
+        else:
+            deliveries[key] = [(path.read_bytes(), path.stem) for path in sample_files(key)]
+    return deliveries

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from webhook_intake.consumer.service import ConsumerService
@@ -42,11 +42,16 @@ def build_service(settings: ConsumerSettings, logger: Logger, metrics: Any) -> C
 def build_handler(
     settings: ConsumerSettings | None = None, service: ConsumerService | None = None
 ) -> Callable[[dict[str, Any], LambdaContext], dict[str, Any]]:
-    """The SQS-triggered handler for the vendor named by ``VENDOR`` (partial batch responses)."""
+    """The SQS-triggered handler for the vendor named by ``VENDOR`` (partial batch responses).
+
+    No Powertools Tracer, as on the ingest functions: its X-Ray SDK wraps every DynamoDB call
+    even in the invocations X-Ray does not sample (nearly all of them), a seventh of the
+    consumer's CPU per event, and its import is a twelfth of a cold start (docs/performance.md).
+    Lambda's active tracing still records each sampled invocation, linked to its message's trace.
+    """
     settings = settings or ConsumerSettings.from_env()
     logger = Logger()
     metrics = vendor_metrics(settings.vendor)
-    tracer = Tracer()
     consumer = service or build_service(settings, logger, metrics)
     # Records stay Powertools' plain SQSRecord: a pydantic model of every record would cost more
     # than the event's own normalization (docs/performance.md). A batch where every record
@@ -55,7 +60,6 @@ def build_handler(
 
     # Never the event: it holds comment text, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
     @logger.inject_lambda_context(clear_state=True, log_event=False)
-    @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         consumer.begin()
@@ -68,4 +72,4 @@ def build_handler(
         finally:
             consumer.finish()
 
-    return handler  # type: ignore[no-any-return]  # Powertools' decorators are untyped
+    return handler
