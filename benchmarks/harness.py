@@ -43,6 +43,7 @@ QUEUE_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/bench-queue"
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:bench-queue"
 TABLE_NAME = "bench-events"
 PAYLOAD_BUCKET = "bench-payloads"
+REPLAY_TABLE_NAME = "bench-replays"
 
 if botocore.compat.HAS_CRT:  # benchmarks/__init__.py turns it off before botocore loads
     raise RuntimeError("botocore loaded awscrt: import benchmarks before boto3 (Lambda has no awscrt)")
@@ -105,6 +106,8 @@ def ingest_environment(vendor_key: str) -> dict[str, str]:
         "QUEUE_URL": QUEUE_URL,
         "SECRET_ID": vendor_key,
         "PAYLOAD_BUCKET": PAYLOAD_BUCKET,
+        # FastComments' route binding writes each signature once (ReplayTable): measured, and priced.
+        "REPLAY_TABLE_NAME": REPLAY_TABLE_NAME,
         "_X_AMZN_TRACE_ID": UNSAMPLED_TRACE_HEADER,
     }
 
