@@ -235,12 +235,19 @@ def _per_delivery(tally: dict[str, Any]) -> dict[str, float]:
     return {operation: count / tally["deliveries"] for operation, count in tally["requests"].items()}
 
 
-def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool = True) -> dict[str, float]:
+def platform_lines_kept() -> bool:
+    """Whether Lambda writes its START/END/REPORT lines at the template's default ``PlatformLogLevel``."""
+    return str(template_defaults().get("PlatformLogLevel", "INFO")) in ("DEBUG", "INFO")
+
+
+def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool | None = None) -> dict[str, float]:
     """This project's cost per million deliveries, by component (and a few quantities, with ``_``).
 
-    ``platform_lines=False``: Lambda's START/END/REPORT lines left out, as with a function's
-    LoggingConfig ``LogFormat: JSON`` and ``SystemLogLevel: WARN`` (a template change, priced apart).
+    ``platform_lines``: whether Lambda's START/END/REPORT lines are written; by default as the
+    template's ``PlatformLogLevel`` default says (``LoggingConfig.SystemLogLevel``).
     """
+    if platform_lines is None:
+        platform_lines = platform_lines_kept()
     defaults = template_defaults()
     batch = int(defaults["ConsumerBatchSize"])
     rate = float(defaults["TraceSampleRate"])
@@ -290,7 +297,8 @@ def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool = True) 
 
 
 def usual(scenario: Scenario) -> dict[str, float]:
-    """The usual design's cost per million deliveries: one synchronous, idempotent Lambda behind the same API."""
+    """The usual design's cost per million deliveries: one synchronous, idempotent Lambda behind the same API,
+    with the same logging and tracing settings."""
     rate = float(template_defaults()["TraceSampleRate"])
     events = scenario.events_per_delivery
     cpu = scenario.ingest_cpu_ms + scenario.usual_cpu_ms_per_event * events + scenario.ingest_runtime_ms
@@ -299,6 +307,8 @@ def usual(scenario: Scenario) -> dict[str, float]:
     )
     duration = billed_ms(cpu, INGEST_MEMORY_MB, wait)
     platform, platform_lines = lambda_platform_bytes(INGEST_MEMORY_MB, duration, rate)
+    if not platform_lines_kept():
+        platform = platform_lines = 0
     printed = scenario.ingest_log_bytes + scenario.consumer_log_bytes_per_event * events
     lines = scenario.ingest_log_lines + scenario.consumer_log_lines_per_invocation + platform_lines
     return {
@@ -390,10 +400,12 @@ def run(report: Report) -> None:
     row.met = total(provisioned) / per_event <= GOALS["batched_provisioned"]
     report.add(row)
     fixed = fixed_monthly(report)
+    other = not platform_lines_kept()
     what_if = {
-        "single": total(ours(single, provisioned=False, platform_lines=False)),
-        "batched_on_demand": total(ours(batched, provisioned=False, platform_lines=False)) / per_event,
-        "batched_provisioned": total(ours(batched, provisioned=True, platform_lines=False)) / per_event,
+        "platform_lines": other,
+        "single": total(ours(single, provisioned=False, platform_lines=other)),
+        "batched_on_demand": total(ours(batched, provisioned=False, platform_lines=other)) / per_event,
+        "batched_provisioned": total(ours(batched, provisioned=True, platform_lines=other)) / per_event,
     }
     report.results["cost_single_all_in_usd_per_m"] = total(mine)
     report.results["cost_batched_on_demand_usd_per_m_events"] = total(on_demand) / per_event
@@ -417,7 +429,7 @@ def run(report: Report) -> None:
             "scenario": vars(batched),
         },
         "fixed_monthly": fixed,
-        "without_platform_lines": what_if,
+        "other_platform_log_level": what_if,
     }
     report.notes.append(f"cost, single-event deliveries, per delivery x 1 M: {_breakdown(mine, 1)}")
     report.notes.append(f"cost, Viafoura deliveries of 10, per event x 1 M (on-demand): {_breakdown(on_demand, 10)}")

@@ -252,7 +252,8 @@ def document(found: dict[str, Any]) -> str:
     ]
     if "cost" in facts:
         cost = facts["cost"]
-        quiet = cost["without_platform_lines"]
+        other = cost["other_platform_log_level"]
+        level = "INFO" if other["platform_lines"] else "WARN"
         out += [
             "## Where the money goes",
             "",
@@ -269,9 +270,10 @@ def document(found: dict[str, Any]) -> str:
             f"Storage, a million events kept a month (table, indexes, continuous backups):"
             f" ${results.get('cost_storage_usd_per_m_events_month', 0):,.2f}.",
             "",
-            "Without Lambda's START/END/REPORT lines (each function's `LoggingConfig` with `LogFormat: JSON` and"
-            " `SystemLogLevel: WARN`, a template change not made here) the three figures would be"
-            f" ${quiet['single']:,.2f}, ${quiet['batched_on_demand']:,.2f} and ${quiet['batched_provisioned']:,.2f}.",
+            f"With `PlatformLogLevel={level}` (Lambda's own START/END/REPORT lines"
+            f" {'kept' if other['platform_lines'] else 'dropped'}; the template's default"
+            f" {'drops' if other['platform_lines'] else 'keeps'} them) the three figures would be"
+            f" ${other['single']:,.2f}, ${other['batched_on_demand']:,.2f} and ${other['batched_provisioned']:,.2f}.",
             "",
         ]
     out += [
@@ -353,12 +355,19 @@ def _money(cost: dict[str, Any]) -> list[str]:
     return [
         f"**Money.** DynamoDB is the largest part: {scenario['wru_per_event']:.2f} write units per event (one for an"
         " item under 1 KB, one for its feed entry, one more for a comment's state change) at $0.625 per million on"
-        f" demand: ${ours['DynamoDB']:.2f} of ${sum(v for k, v in ours.items() if not k.startswith('_')):.2f}."
+        f" demand, and a signed FastComments delivery's one write to the replay table"
+        f" ({scenario.get('replay_wru_per_delivery', 0):.2f} per delivery in this mix):"
+        f" ${ours['DynamoDB']:.2f} of ${sum(v for k, v in ours.items() if not k.startswith('_')):.2f}."
         f" API Gateway is a fixed ${ours['API Gateway']:.2f} per million deliveries, SQS ${ours['SQS']:.2f} (a"
         " send, and a tenth of a receive and of a delete), the two Lambdas"
         f" ${ours['ingest Lambda'] + ours['consumer Lambda']:.2f} (requests $0.22 of it). CloudWatch Logs"
-        f" ${ours['CloudWatch Logs']:.2f}: per ingest invocation Lambda's START/END/REPORT lines (about {platform}"
-        f" bytes with CloudWatch's 26 per event), the EMF line ({scenario['ingest_log_bytes']:.0f} bytes) and"
+        f" ${ours['CloudWatch Logs']:.2f}: per ingest invocation"
+        + (
+            f" Lambda's START/END/REPORT lines (about {platform} bytes with CloudWatch's 26 per event),"
+            if cost["other_platform_log_level"]["platform_lines"] is False
+            else ""
+        )
+        + f" the EMF line ({scenario['ingest_log_bytes']:.0f} bytes) and"
         f" the access log line ({cost['access_log_bytes']} bytes); the consumer"
         f" {scenario['consumer_log_bytes_per_event']:.0f} bytes per event.",
     ]
