@@ -106,7 +106,7 @@ def _consumer_floor_import(function_dir):
 
 def _consumer_floor_client(loaded):
     boto3, config = loaded
-    # The consumer client's own settings (webhook_intake.store.events.CONSUMER_CONFIG).
+    # The consumer client's own settings (webhook_intake.store.table.CONSUMER_CONFIG).
     settings = config(retries={"total_max_attempts": 5, "mode": "standard"}, parameter_validation=False)
     return boto3.client("dynamodb", config=settings)
 

@@ -101,7 +101,7 @@ def run(report: Report) -> None:
 
 def _floor_client() -> Any:
     """A DynamoDB client as a function without Powertools would make it, with the consumer's settings."""
-    from webhook_intake.store.events import CONSUMER_CONFIG  # noqa: PLC0415  (after the environment is set)
+    from webhook_intake.store.table import CONSUMER_CONFIG  # noqa: PLC0415  (after the environment is set)
 
     dynamodb = floor_session().client("dynamodb", config=CONSUMER_CONFIG)
     dynamodb._make_api_call = types.MethodType(_UNPATCHED_API_CALL, dynamodb)
@@ -173,7 +173,8 @@ class Case:
         from webhook_intake.consumer.lambda_handler import build_handler, build_service  # noqa: PLC0415
         from webhook_intake.consumer.settings import ConsumerSettings  # noqa: PLC0415
         from webhook_intake.observability import vendor_metrics  # noqa: PLC0415
-        from webhook_intake.store.events import CONSUMER_CONFIG, EventStore  # noqa: PLC0415
+        from webhook_intake.store.events import EventStore  # noqa: PLC0415
+        from webhook_intake.store.table import CONSUMER_CONFIG  # noqa: PLC0415
         from webhook_intake.store.wire import encode_item  # noqa: PLC0415
 
         self.vendor_key = vendor_key
