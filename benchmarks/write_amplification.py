@@ -50,8 +50,8 @@ from webhook_intake.consumer.lambda_handler import build_handler
 from webhook_intake.consumer.settings import ConsumerSettings
 from webhook_intake.delivery import Delivery
 from webhook_intake.registry import vendor
-from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.store.items import index_entry_sizes, prepare
+from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.store.wire import decode_item, write_units
 from webhook_intake.store.wire import item_size as wire_item_size
 
