@@ -26,7 +26,8 @@ GOALS: list[tuple[str, str, float | None, str, str]] = [
         "every sample event delivered on its own: API Gateway HTTP API, both Lambdas (requests and GB-s at the"
         " template's memory, arm64, from the CPU measured in parts 2 and 3), SQS (64 KB chunks, batch receive and"
         " delete), DynamoDB (write units of part 4, index writes included), S3, X-Ray at TraceSampleRate, CloudWatch"
-        " Logs of what the functions print (EMF included), Lambda's START/END/REPORT lines and the access log",
+        " Logs of what the functions print (EMF included), Lambda's START/END/REPORT lines at the template's"
+        " PlatformLogLevel, and the access log",
     ),
     (
         "cost_batched_on_demand_usd_per_m_events",
