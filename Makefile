@@ -10,8 +10,13 @@ PORT ?= 3000
 STACK ?= webhook-intake-$(or $(ENV),dev)
 # SAM CLI asks before sending usage data; never from here.
 export SAM_CLI_TELEMETRY := 0
+# Bytecode caches (__pycache__/, git-ignored) are written even where the environment turns them
+# off: the tests start dozens of Python processes that import the same code (pytest workers, the
+# local stack, the CLI), and compiling it all again in each was a tenth of `make test`. The layer
+# build removes them and compiles its own for python3.13.
+unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help setup demo serve test test-fast lint build python3.13 validate bench load deploy env-vars clean
+.PHONY: help setup demo serve test test-fast lint build python3.13 validate bench soak load deploy env-vars clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,11 +50,13 @@ demo: $(STAMP) ## run every sample through the local stack and show what was sto
 serve: $(STAMP) ## run the local stack until Ctrl-C (PORT=3000)
 	$(BIN)/intake serve --port $(PORT)
 
+# Three workers on two cores: the end-to-end tests spend most of their time waiting on the stack
+# they started in another process, and a third worker uses that time; worksteal evens out the end.
 test: $(STAMP) ## run the test suites
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 3 --dist worksteal -q
 
 test-fast: $(STAMP) ## every suite but the end-to-end one (no local stack started)
-	$(BIN)/python -m pytest -n 2 -q --ignore=tests/e2e
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q --ignore=tests/e2e
 
 # One linter per concern. ruff lints the Python (its S rules are the security checks) and mypy
 # types it. For the template: `sam validate --lint` runs SAM's own validation and cfn-lint's errors
@@ -92,6 +99,9 @@ $(PY313_DIR)/bin/python3.13:
 	cd $(VENV)/tools/src/Python-3.13.* && ./configure --prefix="$(CURDIR)/$(PY313_DIR)" --without-ensurepip \
 		> ../python3.13.log 2>&1 && $(MAKE) -j"$$(nproc)" >> ../python3.13.log 2>&1 && $(MAKE) altinstall >> ../python3.13.log 2>&1
 	@echo "python3.13 is $(PY313_DIR)/bin/python3.13: make build compiles the layer's bytecode with it"
+
+soak: $(STAMP) ## the property tests through the local stack with 25 times the examples (not part of make test)
+	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -n 2 -q tests/integration/test_hostile_input.py tests/integration/test_mixed_batches.py
 
 bench: $(STAMP) ## benchmarks: benchmarks/results.json and docs/performance.md (not part of make test)
 	$(BIN)/python -m benchmarks --write

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.loaders
 import pytest
+from hypothesis import settings
 from moto import mock_aws
 
 from intake_cli.provision import provision
@@ -35,6 +37,14 @@ def _session_with_shared_loader(self: boto3.session.Session, *args: Any, **kwarg
 
 
 boto3.session.Session.__init__ = _session_with_shared_loader  # type: ignore[method-assign]
+
+
+# Property tests that go through the local stack draw PROPERTY_EXAMPLES cases each in `make test`;
+# `make soak` runs them with the "soak" profile, 25 times as many (about a quarter of an hour).
+PROPERTY_EXAMPLES = 40
+settings.register_profile("suite", max_examples=PROPERTY_EXAMPLES)
+settings.register_profile("soak", max_examples=PROPERTY_EXAMPLES * 25)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 TEST_ENVIRONMENT = {

@@ -8,6 +8,7 @@ import logging
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from intake_cli.functions import swap_stream
 from intake_cli.samples import build_request, sample_request
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import VENDORS, vendor
@@ -45,14 +46,12 @@ def handler_logs() -> Iterator[io.StringIO]:
     for logger in list(logging.root.manager.loggerDict.values()):
         handler = getattr(logger, "powertools_handler", None)
         if isinstance(handler, logging.StreamHandler):
-            # Swapped, not setStream(): that flushes the old stream, which an earlier test may have closed.
-            saved.append((handler, handler.stream))
-            handler.stream = buffer
+            saved.append((handler, swap_stream(handler, buffer)))
     try:
         yield buffer
     finally:
         for handler, stream in saved:
-            handler.stream = stream
+            swap_stream(handler, stream)
 
 
 def send(runtime: LocalRuntime, vendor_key: str, path: Path, secrets: dict[str, Any], **kwargs: Any) -> HttpResponse:

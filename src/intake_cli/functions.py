@@ -6,6 +6,7 @@ what they log and print goes: a log file, as CloudWatch Logs would hold it, not 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -131,8 +132,7 @@ class LogRouting:
         for logger in list(logging.root.manager.loggerDict.values()):
             handler = getattr(logger, "powertools_handler", None)
             if isinstance(handler, logging.StreamHandler) and self._file is not None:
-                self._saved_streams.append((handler, handler.stream))
-                handler.setStream(self._file)
+                self._saved_streams.append((handler, swap_stream(handler, self._file)))
 
     def stop(self) -> None:
         """Loggers, Powertools handlers and stdout as they were; the file closed."""
@@ -140,7 +140,7 @@ class LogRouting:
             sys.stdout = self._saved_stdout
             self._saved_stdout = None
         for handler, stream in self._saved_streams:
-            handler.setStream(stream)
+            swap_stream(handler, stream)
         self._saved_streams.clear()
         logging.captureWarnings(False)
         for name, (level, propagate) in self._saved_levels.items():
@@ -153,3 +153,15 @@ class LogRouting:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def swap_stream(handler: logging.StreamHandler[Any], stream: Any) -> Any:
+    """Point ``handler`` at ``stream``; the stream it had.
+
+    Unlike ``setStream`` the old stream is not flushed: a handler made while something else held
+    stdout (a test runner's capture, an earlier stack) may still hold that stream, closed since.
+    """
+    with handler.lock if handler.lock is not None else contextlib.nullcontext():
+        previous = handler.stream
+        handler.stream = stream
+    return previous

@@ -84,7 +84,7 @@ class SamTemplate:
 
     def __init__(self, path: Path = TEMPLATE_PATH, parameters: dict[str, Any] | None = None) -> None:
         self.path = path
-        self.document: dict[str, Any] = expand(read(path))
+        self.document: dict[str, Any] = expanded(path)
         self.resources: dict[str, dict[str, Any]] = dict(self.document.get("Resources", {}))
         self.parameters: dict[str, Any] = {
             name: spec.get("Default") for name, spec in self.document.get("Parameters", {}).items()
@@ -175,6 +175,18 @@ def read(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise TemplateError(f"{path} is not a template")
     return copy.deepcopy(document)
+
+
+_expanded: dict[tuple[Path, str], dict[str, Any]] = {}
+
+
+def expanded(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
+    """The template at ``path`` with its loops expanded; a copy of the first expansion of the same text."""
+    document = read(path)
+    key = (path, path.read_text())
+    if key not in _expanded:
+        _expanded[key] = expand(document)
+    return copy.deepcopy(_expanded[key])
 
 
 def expand(document: dict[str, Any]) -> dict[str, Any]:

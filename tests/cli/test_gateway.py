@@ -46,8 +46,9 @@ class Recorder:
 
 
 @pytest.fixture
-def function(runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> Recorder:
-    """The function behind ``POST /webhooks/firstup``."""
+def function(shared_runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """The function behind ``POST /webhooks/firstup`` (replaced for one test of the module's stack)."""
+    runtime = shared_runtime
     route = runtime.route_for("POST", ROUTE)
     assert route is not None
     recorder = Recorder()
@@ -56,9 +57,9 @@ def function(runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> Recorder
 
 
 @pytest.fixture
-def gateway(runtime: LocalRuntime) -> Iterator[BaseWSGIServer]:
-    """The gateway serving the runtime's routes on a free port."""
-    server = make_gateway(runtime, 0)
+def gateway(shared_runtime: LocalRuntime) -> Iterator[BaseWSGIServer]:
+    """The gateway serving the module's stack's routes on a free port."""
+    server = make_gateway(shared_runtime, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server

@@ -5,22 +5,26 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 
-from intake_cli.samples import SAMPLES_DIR, sample_files
+from intake_cli.samples import SAMPLES_DIR, load_secrets, sample_files
 from tests.helpers import cli, cli_json, notifications_body, publish_outputs, send, send_body
 from webhook_intake.delivery import TEST_HEADER
 
 if TYPE_CHECKING:
-    import boto3
-
     from intake_cli.runtime import LocalRuntime
 
 
-@pytest.fixture
-def loaded(aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]) -> str:
-    """A stack holding FastComments' samples, an OpenWeb like, two notifications and a test event; its name."""
-    publish_outputs(aws, runtime)
+@pytest.fixture(scope="module")
+def loaded(shared_runtime: LocalRuntime) -> str:
+    """A stack holding FastComments' samples, an OpenWeb like, two notifications and a test event; its name.
+
+    One for the module: every test here only reads it.
+    """
+    runtime = shared_runtime
+    secrets = load_secrets()
+    publish_outputs(boto3.session.Session(region_name=runtime.stack.region), runtime)
     for path in sample_files("fastcomments"):
         send(runtime, "fastcomments", path, secrets)
     runtime.drain()

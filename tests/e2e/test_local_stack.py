@@ -25,6 +25,8 @@ from tests.helpers import SUCCESS
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
 from webhook_intake.registry import VENDORS
+from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
+from webhook_intake.store.reads import EventReader
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -188,20 +190,26 @@ def test_what_the_stack_stores_quarantines_and_dead_letters_is_found_followed_an
     assert moved["kind"] == "dead-letter"
 
     # Then its event is stored, and the DLQ is empty
+    # (waited for with one read of the table at a time; the CLI is asked once it is there)
+    table = served.state["resources"]["EventsTable"]
+    dynamodb = aws(served, "dynamodb")
     served.wait_for(
-        lambda: run_cli(served.state_dir, "events", "--id", f"{NOTIFICATIONS}#{BIG_ID}").returncode == 0,
+        lambda: EventReader(table, dynamodb).get(NOTIFICATIONS, BIG_ID) is not None,
         timeout=30,
         what="the redriven record's event to be stored",
     )
+    assert run_cli(served.state_dir, "events", "--id", f"{NOTIFICATIONS}#{BIG_ID}").returncode == 0
     assert served.depth("ViafouraNotificationsDeadLetterQueue") == 0
 
     # When the quarantined event is redriven (still bad), then deleted
     lines(served.cli("dlq", "redrive", "--id", quarantined["id"], "--json"))
+    key = QuarantineKey.parse(quarantined["id"])
     served.wait_for(
-        lambda: [item["attempts"] for item in lines(served.cli("dlq", "list", "--json"))] == [2],
+        lambda: (QuarantineStore(table, dynamodb).get(key) or {}).get("attempts") == 2,
         timeout=30,
         what="the redriven bad event to be quarantined again",
     )
+    assert [item["attempts"] for item in lines(served.cli("dlq", "list", "--json"))] == [2]
     lines(served.cli("dlq", "delete", "--id", quarantined["id"], "--json"))
     assert lines(served.cli("dlq", "list", "--json")) == []
 

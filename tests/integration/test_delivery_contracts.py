@@ -33,8 +33,9 @@ TOKEN_VENDORS = ["viafoura-engagement", "viafoura-notifications", "firstup", "op
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_a_wrong_credential_gets_the_vendors_auth_status_and_nothing_is_queued(
-    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
 ) -> None:
+    runtime = shared_runtime
     response = send(runtime, vendor_key, sample_files(vendor_key)[0], secrets, bad_auth=True)
     assert response.status == AUTH_FAILURE[vendor_key]
     assert response.json()["error"] in {"unauthorized", "forbidden"}
@@ -42,7 +43,10 @@ def test_a_wrong_credential_gets_the_vendors_auth_status_and_nothing_is_queued(
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
-def test_a_missing_credential_is_refused_too(runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
+def test_a_missing_credential_is_refused_too(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    runtime = shared_runtime
     request = sample_request(vendor_key, sample_files(vendor_key)[0], secrets)
     credential_headers = {"authorization", "x-openweb-notification-event-webhook-token", "x-fastcomments-signature"}
     headers = {k: v for k, v in request.headers.items() if k not in credential_headers}
@@ -62,7 +66,10 @@ def test_the_second_of_two_configured_tokens_is_accepted(
     assert depth(runtime, queue_url(runtime, vendor_key)) == 1
 
 
-def test_a_fastcomments_signature_ten_minutes_old_is_refused(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+def test_a_fastcomments_signature_ten_minutes_old_is_refused(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
     sample = sample_files("fastcomments")[0]
     request = sample_request("fastcomments", sample, secrets, now=time.time() - 600)
     response = runtime.request(request.method, request.path, request.headers, request.body)
@@ -78,7 +85,8 @@ def test_a_fastcomments_legacy_token_is_accepted(runtime: LocalRuntime, secrets:
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
-def test_a_body_that_is_not_json_is_400(runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
+def test_a_body_that_is_not_json_is_400(shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
+    runtime = shared_runtime
     response = send_body(runtime, vendor_key, b"<xml>not json</xml>", secrets[vendor_key])
     assert response.status == 400
     assert response.json() == {"error": "invalid_json", "message": "body is not valid JSON"}
@@ -87,15 +95,17 @@ def test_a_body_that_is_not_json_is_400(runtime: LocalRuntime, secrets: dict[str
 
 @pytest.mark.parametrize("vendor_key", ["viafoura-engagement", "viafoura-notifications", "openweb", "fastcomments"])
 def test_json_without_the_vendors_envelope_is_400(
-    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
 ) -> None:
+    runtime = shared_runtime
     response = send_body(runtime, vendor_key, b'{"hello": "world"}', secrets[vendor_key])
     assert response.status == 400
     assert response.json()["error"] == "invalid_envelope"
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
-def test_an_oversized_body_is_413(runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
+def test_an_oversized_body_is_413(shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
+    runtime = shared_runtime
     body = json.dumps({"padding": "x" * DEFAULT_MAX_BODY_BYTES}).encode()
     response = send_body(runtime, vendor_key, body, secrets[vendor_key])
     assert response.status == 413
@@ -113,7 +123,8 @@ def test_a_queue_that_cannot_be_reached_is_a_5xx(
     assert response.json()["error"] == "enqueue_failed"
 
 
-def test_an_unknown_route_is_404(runtime: LocalRuntime) -> None:
+def test_an_unknown_route_is_404(shared_runtime: LocalRuntime) -> None:
+    runtime = shared_runtime
     assert runtime.request("POST", "/webhooks/unknown", {}, b"{}").status == 404
     assert runtime.request("GET", "/webhooks/firstup", {}, b"").status == 404
 

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from hypothesis import HealthCheck, given, settings
@@ -152,7 +153,8 @@ def queued(runtime: LocalRuntime) -> int:
     return sum(depth(runtime, queue_url(runtime, key)) + depth(runtime, dlq_url(runtime, key)) for key in VENDORS)
 
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# As many examples as the hypothesis profile says (tests/conftest.py): `make soak` draws many more.
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @SETTINGS
@@ -196,8 +198,9 @@ def test_a_signature_over_a_hostile_timestamp_is_refused_not_a_500(
 ) -> None:
     # Signed over exactly what is sent, with the real secret or another: only the timestamp's form
     # is wrong (unless it is a plain current timestamp, which the real secret's signature passes).
+    # A fresh comment id each time: the same signed request twice is a replay, refused by design.
     runtime = shared_runtime
-    body = json.dumps({"id": "hostile-ts", "urlId": "p", "comment": "x"}).encode()
+    body = json.dumps({"id": f"hostile-ts-{uuid.uuid4().hex}", "urlId": "p", "comment": "x"}).encode()
     key = secrets["fastcomments"]["api_secret"] if right_key else "another-api-secret"
     key = key[0] if isinstance(key, list) else key
     digest = hmac.new(key.encode(), timestamp.encode("utf-8", "surrogatepass") + b"." + body, hashlib.sha256)
@@ -232,7 +235,7 @@ def test_with_a_credential_bad_bodies_are_a_4xx_and_nothing_accepted_is_dead_let
     assert queued(runtime) == 0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@SETTINGS
 @given(vendor_key=st.sampled_from(sorted(VENDORS)), body=bodies(), content_type=st.sampled_from(CONTENT_TYPES))
 def test_base64_encoded_bodies_are_read_like_api_gateway_sends_them(
     shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str, body: bytes, content_type: str

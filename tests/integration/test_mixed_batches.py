@@ -110,7 +110,7 @@ def batches(draw: st.DrawFn, vendor_key: str, marker: str) -> Batch:
     return batch
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), vendor_key=st.sampled_from(BATCH_VENDORS))
 def test_every_element_is_stored_once_or_quarantined_with_a_reason(
     shared_runtime: LocalRuntime, secrets: dict[str, Any], data: st.DataObject, vendor_key: str

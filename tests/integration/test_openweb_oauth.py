@@ -272,8 +272,9 @@ class TestRefusedAssertions:
     @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the HS512 case
     @pytest.mark.parametrize("case", BAD_ASSERTIONS)
     def test_a_bad_assertion_is_invalid_client_and_issues_nothing(
-        self, runtime: LocalRuntime, secrets: dict[str, Any], case: str
+        self, shared_runtime: LocalRuntime, secrets: dict[str, Any], case: str
     ) -> None:
+        runtime = shared_runtime
         # Given an assertion that is wrong in one way
         assertion = bad_assertions(openweb(secrets))[case]()
 
@@ -407,8 +408,9 @@ BAD_REQUESTS: dict[str, tuple[dict[str, str], Callable[[str], bytes], int, str]]
 class TestRefusedRequests:
     @pytest.mark.parametrize("case", list(BAD_REQUESTS))
     def test_a_bad_token_request_gets_its_rfc_6749_error(
-        self, runtime: LocalRuntime, secrets: dict[str, Any], case: str
+        self, shared_runtime: LocalRuntime, secrets: dict[str, Any], case: str
     ) -> None:
+        runtime = shared_runtime
         # Given a request that is wrong in one way, around a valid assertion
         headers, body, status, error = BAD_REQUESTS[case]
 
@@ -461,8 +463,9 @@ class TestBearerDeliveries:
     @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the HS512 case
     @pytest.mark.parametrize("case", OTHER_TOKENS)
     def test_a_token_that_is_not_a_live_one_of_ours_is_401_and_nothing_is_queued(
-        self, runtime: LocalRuntime, secrets: dict[str, Any], case: str
+        self, shared_runtime: LocalRuntime, secrets: dict[str, Any], case: str
     ) -> None:
+        runtime = shared_runtime
         # Given a Bearer token that is expired, forged or meant for something else
         token = other_tokens(openweb(secrets))[case]()
 
