@@ -245,20 +245,31 @@ class Replayer:
             self._plan_batch(batch, plan)
         return plan
 
-    def _plan_batch(self, keys: list[tuple[str, str]], plan: Plan) -> None:
+    def _rewrites(
+        self, keys: list[tuple[str, str]], refused: list[tuple[str, str, str]]
+    ) -> Iterator[tuple[dict[str, Any], Prepared, tuple[str, ...]]]:
+        """Each stored item of ``keys`` with its rewrite and what differs; one that cannot be
+        normalized again goes to ``refused`` (vendor, event id, why) instead."""
         for item in self.items(keys):
-            plan.matched += 1
-            vendor_key, _, event_id = str(item["pk"]).partition("#")
             try:
                 prepared, differ = self.rewrite_of(item)
             except ReplayError as exc:
-                plan.refused.append((vendor_key, event_id, str(exc)))
+                vendor_key, _, event_id = str(item["pk"]).partition("#")
+                refused.append((vendor_key, event_id, str(exc)))
                 continue
+            yield item, prepared, differ
+
+    def _plan_batch(self, keys: list[tuple[str, str]], plan: Plan) -> None:
+        refused_before = len(plan.refused)
+        for item, prepared, differ in self._rewrites(keys, plan.refused):
+            plan.matched += 1
             if not differ:
                 plan.unchanged += 1
                 continue
+            vendor_key, _, event_id = str(item["pk"]).partition("#")
             after = str(prepared.item.get("event_type"))
             plan.changes.append(Change(vendor_key, event_id, str(item.get("event_type")), after, differ))
+        plan.matched += len(plan.refused) - refused_before
 
     def apply(self, plan: Plan, rate: float, progress: Callable[[], None] | None = None) -> Result:
         """Rewrite the events ``plan`` found changed, each normalized again now, at most ``rate`` a second."""
@@ -266,13 +277,7 @@ class Replayer:
         interval = 1.0 / rate
         next_write = time.monotonic()
         keys = [(change.vendor, change.event_id) for change in plan.changes]
-        for item in self.items(keys):
-            vendor_key, _, event_id = str(item["pk"]).partition("#")
-            try:
-                prepared, differ = self.rewrite_of(item)
-            except ReplayError as exc:
-                result.refused.append((vendor_key, event_id, str(exc)))
-                continue
+        for _, prepared, differ in self._rewrites(keys, result.refused):
             if not differ:
                 result.unchanged += 1
             else:
