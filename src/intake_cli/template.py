@@ -153,6 +153,15 @@ class SamTemplate:
 
 
 _parsed: dict[tuple[Path, str], dict[str, Any]] = {}
+_expanded: dict[tuple[Path, str], dict[str, Any]] = {}
+
+
+def _key(path: Path) -> tuple[Path, str]:
+    """What the caches are keyed by: the path and the text it holds now."""
+    try:
+        return path, path.read_text()
+    except OSError as exc:
+        raise TemplateError(f"cannot read {path}: {exc}") from exc
 
 
 def read(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -161,31 +170,30 @@ def read(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     Parsing YAML in pure Python takes a few hundred milliseconds; a process that loads the same
     text again (the test suite provisions hundreds of stacks) gets a copy of the first parse.
     """
+    return copy.deepcopy(_read(_key(path)))
+
+
+def _read(key: tuple[Path, str]) -> dict[str, Any]:
     # SAM CLI is imported here, not at module level, so that `intake --help` stays fast.
     from samcli.yamlhelper import yaml_parse
 
-    try:
-        text = path.read_text()
-        key = (path, text)
-        if key not in _parsed:
+    path, text = key
+    if key not in _parsed:
+        try:
             _parsed[key] = yaml_parse(text)
-    except (OSError, ValueError) as exc:
-        raise TemplateError(f"cannot read {path}: {exc}") from exc
+        except ValueError as exc:
+            raise TemplateError(f"cannot read {path}: {exc}") from exc
     document = _parsed[key]
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise TemplateError(f"{path} is not a template")
-    return copy.deepcopy(document)
-
-
-_expanded: dict[tuple[Path, str], dict[str, Any]] = {}
+    return document
 
 
 def expanded(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """The template at ``path`` with its loops expanded; a copy of the first expansion of the same text."""
-    document = read(path)
-    key = (path, path.read_text())
+    key = _key(path)
     if key not in _expanded:
-        _expanded[key] = expand(document)
+        _expanded[key] = expand(copy.deepcopy(_read(key)))
     return copy.deepcopy(_expanded[key])
 
 
