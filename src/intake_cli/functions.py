@@ -6,7 +6,6 @@ what they log and print goes: a log file, as CloudWatch Logs would hold it, not 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -161,7 +160,10 @@ def swap_stream(handler: logging.StreamHandler[Any], stream: Any) -> Any:
     Unlike ``setStream`` the old stream is not flushed: a handler made while something else held
     stdout (a test runner's capture, an earlier stack) may still hold that stream, closed since.
     """
-    with handler.lock if handler.lock is not None else contextlib.nullcontext():
+    handler.acquire()
+    try:
         previous = handler.stream
         handler.stream = stream
+    finally:
+        handler.release()
     return previous
