@@ -21,9 +21,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from intake_cli.event_log import payloads
 from intake_cli.quarantine import QuarantineRedrive, sender
 from intake_cli.queues import (
-    SQS_BATCH,
+    PEEK_VISIBILITY,
     call,
     dead_letters,
+    delete,
     depth,
     receive_all,
     redrive,
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 Kind = Literal["dead-letter", "quarantined"]
 DEAD_LETTER_REASON = "retries_exhausted"
-_PEEK_VISIBILITY = 30
 
 
 @dataclass(frozen=True)
@@ -288,15 +288,9 @@ def delete_all(target: Target, vendors: list[str], *, dry_run: bool, limit: int 
     sqs = target.client("sqs")
     for key in vendors:
         url = target.vendor(key).dead_letter_queue_url
-        letters = receive_all(sqs, url, limit, within=_PEEK_VISIBILITY / 2)
+        letters = receive_all(sqs, url, limit, within=PEEK_VISIBILITY / 2)
         if letters and not dry_run:
-            for start in range(0, len(letters), SQS_BATCH):
-                chunk = letters[start : start + SQS_BATCH]
-                call(
-                    sqs.delete_message_batch,
-                    QueueUrl=url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
-                )
+            delete(sqs, url, letters)
         elif letters:
             release(sqs, url, letters)
         if letters:
@@ -325,7 +319,7 @@ def _find_letter(target: Target, message_id: str, vendors: list[str]) -> tuple[s
     sqs = target.client("sqs")
     for key in vendors:
         url = target.vendor(key).dead_letter_queue_url
-        received = receive_all(sqs, url, 10_000, within=_PEEK_VISIBILITY / 2)
+        received = receive_all(sqs, url, 10_000, within=PEEK_VISIBILITY / 2)
         found = next((message for message in received if message["MessageId"] == message_id), None)
         release(sqs, url, [message for message in received if message is not found])
         if found is not None:

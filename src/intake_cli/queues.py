@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 SQS_BATCH = 10
 # A peeked dead letter stays hidden this long, so one listing does not see it twice.
-_PEEK_VISIBILITY = 30
+PEEK_VISIBILITY = 30
 
 
 @dataclass(frozen=True)
@@ -79,24 +79,10 @@ class MoveResult:
     """What a redrive started or did."""
 
     vendor: str
-    source_arn: str
-    destination_arn: str | None
-    approximate_messages: int
     task_handle: str | None = None
     """StartMessageMoveTask's handle (deployed stack); None for the local mover."""
     moved: int | None = None
     """Messages moved (local mover, which finishes before it returns)."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The result as ``intake dlq redrive --json`` prints it."""
-        return {
-            "vendor": self.vendor,
-            "source_arn": self.source_arn,
-            "destination_arn": self.destination_arn,
-            "approximate_messages": self.approximate_messages,
-            "task_handle": self.task_handle,
-            "moved": self.moved,
-        }
 
 
 def depth(sqs: Any, queue_url: str) -> tuple[int, int]:
@@ -196,14 +182,10 @@ def redrive(target: Target, vendor: str) -> MoveResult:
     """
     resources = target.vendor(vendor)
     sqs = target.client("sqs")
-    visible, in_flight = depth(sqs, resources.dead_letter_queue_url)
     mover: SqsMessageMover | LocalMessageMover = LocalMessageMover(sqs) if target.local else SqsMessageMover(sqs)
     result = mover.start_message_move_task(SourceArn=resources.dead_letter_queue_arn)
     return MoveResult(
         vendor=vendor,
-        source_arn=resources.dead_letter_queue_arn,
-        destination_arn=result.get("DestinationArn"),
-        approximate_messages=visible + in_flight,
         task_handle=result.get("TaskHandle"),
         moved=result.get("ApproximateNumberOfMessagesMoved"),
     )
@@ -249,7 +231,7 @@ class LocalMessageMover:
                 MaxNumberOfMessages=min(SQS_BATCH, budget - moved),
                 MessageAttributeNames=["All"],
                 MessageSystemAttributeNames=["AWSTraceHeader"],
-                VisibilityTimeout=_PEEK_VISIBILITY,
+                VisibilityTimeout=PEEK_VISIBILITY,
             ).get("Messages", [])
             if not batch:
                 break
@@ -261,12 +243,7 @@ class LocalMessageMover:
         sent = call(self.sqs.send_message_batch, QueueUrl=destination_url, Entries=entries)
         done = {entry["Id"] for entry in sent.get("Successful", [])}
         delivered = [message for index, message in enumerate(batch) if str(index) in done]
-        if delivered:
-            call(
-                self.sqs.delete_message_batch,
-                QueueUrl=source_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(delivered)],
-            )
+        delete(self.sqs, source_url, delivered)
         failed = [message for index, message in enumerate(batch) if str(index) not in done]
         release(self.sqs, source_url, failed)
         if failed:
@@ -318,12 +295,23 @@ def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = Non
             MaxNumberOfMessages=min(SQS_BATCH, limit - len(received)),
             MessageAttributeNames=["All"],
             MessageSystemAttributeNames=["All"],
-            VisibilityTimeout=_PEEK_VISIBILITY,
+            VisibilityTimeout=PEEK_VISIBILITY,
         ).get("Messages", [])
         if not batch:
             break
         received.extend(batch)
     return received
+
+
+def delete(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
+    """Delete received messages, ten to a request."""
+    for start in range(0, len(messages), SQS_BATCH):
+        chunk = messages[start : start + SQS_BATCH]
+        call(
+            sqs.delete_message_batch,
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+        )
 
 
 def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
