@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
+from typer.models import Default
 
 from intake_cli.local import DEFAULT_STATE_DIR
 from intake_cli.target import IntakeError
@@ -24,6 +25,8 @@ from webhook_intake.registry import vendors
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from intake_cli.target import Target
 
 _PIPED_WIDTH = 160
 
@@ -53,27 +56,24 @@ class IntakeGroup(TyperGroup):
         super().format_help(ctx, formatter)
 
 
-def new_app(help_text: str) -> typer.Typer:
+def new_app(help_text: str, name: str | None = None) -> typer.Typer:
     """A command group with the project's help conventions (``-h``, flags shown as flags)."""
     return typer.Typer(
+        # Unnamed stays typer's own default: an explicit None would win over the name add_typer() sets.
+        name=name if name else Default(None),
         help=help_text,
         no_args_is_help=True,
         cls=IntakeGroup,
         context_settings={"help_option_names": ["-h", "--help"]},
+        # Markdown joins a docstring's lines into paragraphs (rich mode keeps every line break).
         rich_markup_mode="markdown",
         pretty_exceptions_enable=False,
     )
 
 
-app = typer.Typer(
+app = new_app(
+    "webhook-intake: run the local stack; find, follow, fix and replay events on a local or deployed stack.",
     name="intake",
-    help="webhook-intake: run the local stack; find, follow, fix and replay events on a local or deployed stack.",
-    no_args_is_help=True,
-    cls=IntakeGroup,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    # Markdown joins a docstring's lines into paragraphs (rich mode keeps every line break).
-    rich_markup_mode="markdown",
-    pretty_exceptions_enable=False,
 )
 dlq_app = new_app("Dead letters (SQS) and quarantined events together: list them, send them back, or let them go.")
 
@@ -84,6 +84,11 @@ Vendor = Enum("Vendor", {key: key for key in vendors()}, type=str)  # type: igno
 def vendor_key(value: Any) -> str | None:
     """A vendor choice as its key."""
     return None if value is None else str(value.value)
+
+
+def chosen_vendors(target: Target, key: str | None) -> list[str]:
+    """The vendor asked for, or every vendor of the stack."""
+    return [key] if key else list(target.vendors)
 
 
 StackOption = Annotated[
@@ -121,6 +126,15 @@ SinceOption = Annotated[
         metavar="WHEN",
         help="From this receive time: ISO-8601 (2026-11-29, 2026-11-29T08:00, UTC unless it says) "
         "or a duration back from now (90s, 15m, 36h, 7d, 2w).",
+    ),
+]
+EventTypeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--type",
+        metavar="TYPE",
+        help="Only this type (repeatable); a subject means all of its types (comment: every comment.*).",
+        show_default=False,
     ),
 ]
 UntilOption = Annotated[

@@ -285,11 +285,10 @@ class Replayer:
                 next_write = max(next_write, time.monotonic()) + interval
                 if self._write(prepared):
                     result.rewritten += 1
-                else:
-                    result.gone += 1
             if progress is not None:
                 progress()
-        result.gone += len(keys) - result.rewritten - result.unchanged - len(result.refused) - result.gone
+        # Gone: not there when read, or no longer there when written (expired, deleted).
+        result.gone = len(keys) - result.rewritten - result.unchanged - len(result.refused)
         return result
 
     def _write(self, prepared: Prepared) -> bool:

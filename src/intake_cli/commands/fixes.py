@@ -8,6 +8,7 @@ import typer
 
 from intake_cli.cli import (
     DryRunOption,
+    EventTypeOption,
     IntakeCommand,
     JsonOption,
     RegionOption,
@@ -16,6 +17,7 @@ from intake_cli.cli import (
     VendorOption,
     YesOption,
     app,
+    chosen_vendors,
     confirm,
     console,
     dlq_app,
@@ -28,7 +30,6 @@ from intake_cli.target import IntakeError, resolve_target
 
 if TYPE_CHECKING:
     from intake_cli.dlq import Done
-    from intake_cli.target import Target
 
 HeldIdOption = Annotated[
     str | None,
@@ -39,10 +40,6 @@ HeldIdOption = Annotated[
         show_default=False,
     ),
 ]
-
-
-def _vendors(target: Target, key: str | None) -> list[str]:
-    return [key] if key else list(target.vendors)
 
 
 @dlq_app.command("list", cls=IntakeCommand)
@@ -73,7 +70,7 @@ def dlq_list(
     from intake_cli.render import held_view
 
     target = resolve_target(state_dir(ctx), stack, region)
-    items = held(target, _vendors(target, vendor_key(vendor)), limit)
+    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit)
     if json_output:
         print_json_lines([item.to_json(body_of(target, item)) for item in items])
         return
@@ -118,7 +115,7 @@ def dlq_redrive(
     from intake_cli.dlq import redrive_all, redrive_one
 
     target = resolve_target(state_dir(ctx), stack, region)
-    vendors = _vendors(target, vendor_key(vendor))
+    vendors = chosen_vendors(target, vendor_key(vendor))
     if item_id is not None:
         done = [redrive_one(target, item_id, vendors, dry_run=dry_run)]
     else:
@@ -142,7 +139,7 @@ def dlq_delete(
     from intake_cli.dlq import delete_all, delete_one
 
     target = resolve_target(state_dir(ctx), stack, region)
-    vendors = _vendors(target, vendor_key(vendor))
+    vendors = chosen_vendors(target, vendor_key(vendor))
     if item_id is not None:
         done = [delete_one(target, item_id, vendors, dry_run=dry_run)]
     else:
@@ -172,15 +169,7 @@ def replay(
     ],
     until: UntilOption = None,
     vendor: VendorOption = None,
-    event_type: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--type",
-            metavar="TYPE",
-            help="Only this stored type (repeatable; a subject: all its types).",
-            show_default=False,
-        ),
-    ] = None,
+    event_type: EventTypeOption = None,
     tests: Annotated[bool, typer.Option("--tests", help="Include test events.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, metavar="N", help="At most this many events.")] = None,
     rate: Annotated[

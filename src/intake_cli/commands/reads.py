@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from intake_cli.cli import (
+    EventTypeOption,
     IntakeCommand,
     JsonOption,
     RegionOption,
@@ -19,6 +20,7 @@ from intake_cli.cli import (
     Vendor,
     VendorOption,
     app,
+    chosen_vendors,
     console,
     print_json_lines,
     reports_errors,
@@ -48,15 +50,7 @@ def events(
             "--id", metavar="VENDOR#ID", help="One event by its key (or --vendor V --id ID).", show_default=False
         ),
     ] = None,
-    event_type: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--type",
-            metavar="TYPE",
-            help="Only this type (repeatable); a subject means all of its types (comment: every comment.*).",
-            show_default=False,
-        ),
-    ] = None,
+    event_type: EventTypeOption = None,
     content: Annotated[str | None, typer.Option("--content", metavar="ID", help="On this content item.")] = None,
     container: Annotated[
         str | None, typer.Option("--container", metavar="ID", help="In this container (article, page, channel).")
@@ -244,7 +238,7 @@ def tail(
     stop = threading.Event()
     out = console()
     try:
-        for outcome in _outcomes(target, [key] if key else list(target.vendors), start, follow, poll_only, stop):
+        for outcome in _outcomes(target, chosen_vendors(target, key), start, follow, poll_only, stop):
             if key and outcome.vendor != key:
                 continue
             if json_output:
