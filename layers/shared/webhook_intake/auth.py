@@ -6,7 +6,7 @@ import hmac
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
 
 def matches_any(presented: str | None, accepted: Iterable[str]) -> bool:
@@ -33,6 +33,12 @@ def secret_list(value: object) -> list[str]:
     if isinstance(value, list):
         return [item for item in value if isinstance(item, str) and item]
     return []
+
+
+def current_secret(secret: Mapping[str, object], field: str) -> str:
+    """The secret a client sends now: the first of ``secret[field]`` (see :func:`secret_list`), else ""."""
+    values = secret_list(secret.get(field))
+    return values[0] if values else ""
 
 
 def bearer_token(authorization: str | None) -> str | None:

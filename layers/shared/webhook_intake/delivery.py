@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from webhook_intake.times import from_epoch, iso_millis, parse_iso_millis
+from webhook_intake.times import from_epoch, from_iso, iso_millis
 
 # Headers worth keeping with a delivery: ids for idempotency and tracing, the signing
 # timestamp, the content type, our own test marker. Never authorization, tokens or signatures.
@@ -144,7 +144,7 @@ class Delivery:
 
 
 def _received_at(value: str | None) -> str | None:
-    moment = parse_iso_millis(value)
+    moment = from_iso(value)
     return iso_millis(moment) if moment is not None and value == iso_millis(moment) else None
 
 

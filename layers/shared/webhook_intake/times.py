@@ -63,12 +63,6 @@ def from_iso(value: object) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def parse_iso_millis(value: object) -> datetime | None:
-    """One of the log's own times back as a datetime (None when it is not one)."""
-    moment = from_iso(value)
-    return moment if moment is not None and moment.year >= 1 else None
-
-
 def judge(candidate: datetime | None, received: datetime, *, present: bool) -> Untrusted | None:
     """Why ``candidate`` (a vendor time, ``present`` in the payload) cannot order events; None if it can."""
     if candidate is None:

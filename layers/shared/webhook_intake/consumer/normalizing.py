@@ -20,7 +20,7 @@ from webhook_intake.consumer.models import NormalizedEvent
 from webhook_intake.consumer.splitting import BodyError, Element, split
 from webhook_intake.ingest.contract import judge_event
 from webhook_intake.taxonomy import event_type
-from webhook_intake.times import iso_millis, judge, parse_iso_millis
+from webhook_intake.times import from_iso, iso_millis, judge
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -64,6 +64,8 @@ class Mapped:
     event: NormalizedEvent
     index: int
     envelope: str | None = None
+    document: Any = field(default=None, repr=False, compare=False)
+    """The event as parsed when the body was split (``event.raw`` as JSON; read, never changed)."""
 
     def rejected(self, reason: str, message: str) -> Rejected:
         """This event, quarantined after all (a conflict, a refusal by the store)."""
@@ -190,11 +192,11 @@ class VendorNormalizer(ABC):
         self, element: Element, document: Any, delivery: Delivery, envelope: str | None, result: Normalized
     ) -> None:
         verdict = judge_event(self.spec, element.index, element.value)
-        if not verdict.usable:
+        if verdict.refusal is not None:
             result.rejected.append(
                 Rejected(
-                    verdict.error_type or "invalid_event",
-                    verdict.error_description or "the event cannot be stored",
+                    verdict.refusal.error_type,
+                    verdict.refusal.error_description,
                     element.text,
                     element.index,
                     verdict.event_id,
@@ -203,7 +205,8 @@ class VendorNormalizer(ABC):
             )
             return
         try:
-            result.mapped.append(Mapped(self.to_event(element, document, delivery), element.index, envelope))
+            event = self.to_event(element, document, delivery)
+            result.mapped.append(Mapped(event, element.index, envelope, element.value))
         except ValidationError as exc:
             result.rejected.append(
                 Rejected(
@@ -236,7 +239,7 @@ class VendorNormalizer(ABC):
         **fields: Any,
     ) -> NormalizedEvent:
         """The normalized event, with the one time model: the vendor's event time if trusted, else received_at."""
-        received = parse_iso_millis(delivery.received_at)
+        received = from_iso(delivery.received_at)
         if received is None:  # the delivery's attributes are checked before this; never reached in practice
             raise MappingError("the delivery has no receive time")
         # A test delivery (``x-intake-test``), or an event the vendor marks as a test itself.

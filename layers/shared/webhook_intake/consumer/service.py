@@ -22,7 +22,7 @@ from webhook_intake.payloads import ClaimCheck
 from webhook_intake.store.events import ItemRefusedError, Outcome
 from webhook_intake.store.items import TooLargeError, prepare
 from webhook_intake.store.quarantine import QuarantineKey
-from webhook_intake.times import parse_iso_millis
+from webhook_intake.times import from_iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,6 +46,7 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     quarantine_reasons: Counter[str] = field(default_factory=Counter)
     write_units: float = 0.0
+    conflicts: int = 0
     attribute_problems: int = 0
     ingest_lag_ms: float | None = None
     event_lag_ms: float | None = None
@@ -146,7 +147,7 @@ class ConsumerService:
             return self._quarantine(mapped.rejected("store_refused", str(exc)), delivery)
         self.tally.write_units += result.write_units
         if result.outcome is Outcome.CONFLICT:
-            count(self.metrics, Metric.CONFLICTS)
+            self.tally.conflicts += 1
             return self._quarantine(
                 mapped.rejected("conflict", "an event with this id and other content is already stored"), delivery
             )
@@ -154,7 +155,7 @@ class ConsumerService:
         if result.outcome is Outcome.STORED:
             self._lags(event.received_at, event.occurred_at if event.time_source == "vendor" else None)
             if self.shapes is not None:
-                self.shapes.observe(event.source_type, event.raw_document())
+                self.shapes.observe(event.source_type, mapped.document)
         return None
 
     def _quarantine(self, rejected: Rejected, delivery: Delivery) -> QuarantineKey:
@@ -185,11 +186,11 @@ class ConsumerService:
 
     def _lags(self, received_at: str, occurred_at: str | None) -> None:
         now_ms = self.clock() * 1000
-        received = parse_iso_millis(received_at)
+        received = from_iso(received_at)
         if received is not None:
             lag = max(0.0, now_ms - received.timestamp() * 1000)
             self.tally.ingest_lag_ms = max(lag, self.tally.ingest_lag_ms or 0.0)
-        occurred = parse_iso_millis(occurred_at)
+        occurred = from_iso(occurred_at)
         if occurred is not None:
             lag = max(0.0, now_ms - occurred.timestamp() * 1000)
             self.tally.event_lag_ms = max(lag, self.tally.event_lag_ms or 0.0)
@@ -216,6 +217,7 @@ class ConsumerService:
         counters = {
             Metric.STORED: tally.outcomes[Outcome.STORED.value],
             Metric.DUPLICATES: tally.outcomes[Outcome.DUPLICATE.value],
+            Metric.CONFLICTS: tally.conflicts,
             Metric.QUARANTINED: tally.outcomes[Outcome.QUARANTINED.value],
             Metric.RECORDS_RETRIED: tally.outcomes["retrying"] + tally.outcomes["dead-lettered"],
             Metric.WRITE_UNITS: tally.write_units,

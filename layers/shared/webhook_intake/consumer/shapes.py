@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_intake.clients import client, error_code
+from webhook_intake.clients import error_code
 from webhook_intake.observability import Metric, count_by
 from webhook_intake.store.schema import SHAPE_PREFIX
-from webhook_intake.store.table import CONSUMER_CONFIG
+from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import encode_item
 from webhook_intake.times import iso_millis
 
@@ -99,17 +99,18 @@ class ShapeWatch:
     dynamodb_client: DynamoDBClient | None = None
     known: set[tuple[str, str]] = field(default_factory=set)
     pending: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    table: TableAccess = field(init=False, repr=False)
+    """The shapes' table, through ``dynamodb_client`` or the process-wide client (the consumer's config)."""
 
     def __post_init__(self) -> None:
+        self.table = TableAccess(self.table_name, self.dynamodb_client)
         for source_type, shapes in documented_shapes(self.spec).items():
             self.known.update((source_type, shape) for shape in shapes)
 
     @property
     def dynamodb(self) -> DynamoDBClient:
         """The injected client, else the process-wide one."""
-        if self.dynamodb_client is None:
-            self.dynamodb_client = client("dynamodb", CONSUMER_CONFIG)
-        return self.dynamodb_client
+        return self.table.dynamodb
 
     def observe(self, source_type: str, document: Any) -> None:
         """Note an event's shape if this process has not seen it (nothing is written until :meth:`flush`)."""

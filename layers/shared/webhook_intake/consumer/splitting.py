@@ -33,6 +33,13 @@ class Element:
     value: Any
     text: str
 
+    def own_or_batch(self, name: str, document: Any) -> Any:
+        """The event's own ``name``, else the one its batch body states for all; None when neither has it."""
+        own = self.value.get(name) if isinstance(self.value, dict) else None
+        if own is not None:
+            return own
+        return document.get(name) if isinstance(document, dict) else None
+
 
 def _skip(text: str, position: int) -> int:
     while position < len(text) and text[position] in _WHITESPACE:
@@ -123,11 +130,3 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
     if spans is None:
         raise BodyError("invalid_envelope", f"body has no '{batch_field}' array")
     return document, [Element(index, value, text[start:end]) for index, (value, start, end) in enumerate(spans)]
-
-
-def element(text: str) -> Element:
-    """One event sent on its own (a quarantined event being tried again); raises :class:`BodyError`."""
-    try:
-        return Element(0, json.loads(text), text)
-    except (ValueError, RecursionError):
-        raise BodyError("invalid_json", "event is not valid JSON") from None

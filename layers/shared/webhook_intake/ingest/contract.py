@@ -7,13 +7,15 @@ differs from the defaults here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from webhook_intake.auth import matches_any, secret_list
 from webhook_intake.http import Response
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from webhook_intake.http import Request
     from webhook_intake.registry import VendorSpec
     from webhook_intake.replay import Claim
@@ -38,18 +40,25 @@ def envelope_error(message: str) -> RejectedError:
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why an event will not be stored: a short machine-readable type and a human description."""
+
+    error_type: str
+    error_description: str
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
-    """The door's judgement of one event of a delivery: taken (``error_type`` None) or why not."""
+    """The door's judgement of one event of a delivery: taken (``refusal`` None) or why not."""
 
     index: int
     event_id: str | None
-    error_type: str | None = None
-    error_description: str | None = None
+    refusal: Refusal | None = None
 
     @property
     def usable(self) -> bool:
         """Will be stored (or found to be a duplicate)."""
-        return self.error_type is None
+        return self.refusal is None
 
 
 def id_text(value: Any) -> str | None:
@@ -66,15 +75,15 @@ def id_text(value: Any) -> str | None:
 def judge_event(spec: VendorSpec, index: int, event: Any) -> Verdict:
     """Whether one event can be stored: a JSON object with its vendor's id and required fields."""
     if not isinstance(event, dict):
-        return Verdict(index, None, "invalid_event", "event is not a JSON object")
+        return Verdict(index, None, Refusal("invalid_event", "event is not a JSON object"))
     event_id = id_text(event.get(spec.id_field))
     if event_id is None:
-        return Verdict(index, None, "missing_id", f"'{spec.id_field}' is missing or empty")
+        return Verdict(index, None, Refusal("missing_id", f"'{spec.id_field}' is missing or empty"))
     if len(event_id) > MAX_ID_CHARS:
-        return Verdict(index, None, "invalid_id", f"'{spec.id_field}' is over {MAX_ID_CHARS} characters")
+        return Verdict(index, None, Refusal("invalid_id", f"'{spec.id_field}' is over {MAX_ID_CHARS} characters"))
     for name in spec.required:
         if id_text(event.get(name)) is None:
-            return Verdict(index, event_id, "missing_field", f"'{name}' is missing or empty")
+            return Verdict(index, event_id, Refusal("missing_field", f"'{name}' is missing or empty"))
     return Verdict(index, event_id)
 
 
@@ -94,8 +103,8 @@ def examine_body(spec: VendorSpec, document: Any) -> list[Verdict]:
     body = require_object(document)
     if spec.batch_field is None:
         verdict = judge_event(spec, 0, body)
-        if not verdict.usable:
-            raise envelope_error(verdict.error_description or "the event cannot be stored")
+        if verdict.refusal is not None:
+            raise envelope_error(verdict.refusal.error_description)
         return [verdict]
     events = body.get(spec.batch_field)
     if not isinstance(events, list):
@@ -172,7 +181,7 @@ class HeaderTokenContract(Contract):
     """Authentication by a header equal to one of the secret's ``tokens``."""
 
     header: str = "authorization"
-    token_field: str = field(default="tokens")
+    token_field: ClassVar[str] = "tokens"  # noqa: S105 (the secret field's name)
 
     def accepted_tokens(self, secret: dict[str, Any]) -> list[str]:
         """The tokens that authenticate a delivery (several at once during a rotation)."""
@@ -190,12 +199,16 @@ def token_list_problems(secret: dict[str, Any], name: str) -> list[str]:
     value = secret.get(name)
     if value is None:
         return [f"'{name}' is missing"]
-    items = value if isinstance(value, list) else [value]
     problems = [
         f"'{name}' entry {position} is not a non-empty string"
-        for position, item in enumerate(items, 1)
+        for position, item in secret_entries(value)
         if not isinstance(item, str) or not item
     ]
     if not secret_list(value):
         problems.append(f"'{name}' holds no usable value")
     return problems
+
+
+def secret_entries(value: object) -> Iterator[tuple[int, object]]:
+    """A secret field's entries numbered from 1: each item of a list, else the one value itself."""
+    return enumerate(value if isinstance(value, list) else [value], 1)

@@ -43,7 +43,8 @@ class IngestService:
     """Where single-use credentials are recorded; without it, none is checked for replays."""
     clock: Callable[[], float] = field(default=time.time)
     monotonic: Callable[[], float] = field(default=time.monotonic)
-    _checked_secret: int = field(default=0, init=False, repr=False)
+    _checked_secret: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    """The secret copy last checked, held so that no other copy can be mistaken for it."""
 
     def handle(self, request: Request) -> Response:
         """Answer one delivery. A 2xx only once the raw body is on the queue (or it is a ping)."""
@@ -112,9 +113,9 @@ class IngestService:
 
     def _check_secret(self, secret: dict[str, Any]) -> None:
         """Report a secret that cannot work, once per copy read from Secrets Manager (never its values)."""
-        if id(secret) == self._checked_secret:
+        if secret is self._checked_secret:
             return
-        self._checked_secret = id(secret)
+        self._checked_secret = secret
         problems = self.contract.secret_problems(secret)
         if problems:
             count(self.metrics, Metric.SECRET_PROBLEMS, len(problems))

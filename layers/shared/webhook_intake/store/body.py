@@ -9,6 +9,7 @@ with the field names already known, a typical event's body is about a third of i
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from typing import Any
@@ -31,6 +32,7 @@ class BodyFormatError(ValueError):
     """A body in a format this code cannot read."""
 
 
+@functools.cache
 def _dictionary(vendor_key: str, version: int) -> bytes:
     dictionaries = vendor(vendor_key).store_dictionaries
     if not 1 <= version <= len(dictionaries):

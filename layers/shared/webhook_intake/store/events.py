@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import error_code
-from webhook_intake.store.body import decode_body
-from webhook_intake.store.items import body_of
+from webhook_intake.store.items import load_body
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode_item, item_size, write_units
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from webhook_intake.store.items import Prepared
 
 _NEW_EVENT = "attribute_not_exists(pk)"
@@ -53,11 +54,11 @@ class PutResult:
     write_units: float
 
 
-def consumed(response: dict[str, Any], fallback: float) -> float:
-    """``ConsumedCapacity.CapacityUnits`` of a response (table and indexes), else ``fallback``."""
+def consumed(response: dict[str, Any], fallback: Callable[[], float]) -> float:
+    """``ConsumedCapacity.CapacityUnits`` of a response (table and indexes), else ``fallback()``."""
     capacity = response.get("ConsumedCapacity")
     units = capacity.get("CapacityUnits") if isinstance(capacity, dict) else None
-    return float(units) if isinstance(units, int | float) else fallback
+    return float(units) if isinstance(units, int | float) else float(fallback())
 
 
 def same_event(stored: bytes, new: bytes) -> bool:
@@ -80,7 +81,6 @@ class EventStore(TableAccess):
                 raise StoreError("the event has parts for S3 and no payload bucket is configured")
             for offload in prepared.offloads:
                 self._payloads.put_object(offload.key, offload.body, offload.content_type)
-        estimate = float(prepared.write_units())
         try:
             response = self.dynamodb.put_item(
                 TableName=self.table_name,
@@ -99,21 +99,13 @@ class EventStore(TableAccess):
             raise StoreError(f"put_item failed: {code}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
-        return PutResult(Outcome.STORED, consumed(dict(response), estimate))
+        return PutResult(Outcome.STORED, consumed(dict(response), prepared.write_units))
 
     def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes) -> PutResult:
         stored = decode_item(wire) if wire else None
         units = float(write_units(max(prepared.size, item_size(stored) if stored else 0)))
-        stored_raw = self._stored_raw(stored) if stored else None
+        body = load_body(stored, self._payloads) if stored else None
+        stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
             return PutResult(Outcome.DUPLICATE, units)
         return PutResult(Outcome.CONFLICT, units)
-
-    def _stored_raw(self, stored: dict[str, Any]) -> bytes | None:
-        body = body_of(stored)
-        if body is not None:
-            return body[1]
-        reference = stored.get("body_ref")
-        if isinstance(reference, str) and self._payloads is not None:
-            return decode_body(str(stored["pk"]).partition("#")[0], self._payloads.get_object(reference))[1]
-        return None

@@ -31,9 +31,10 @@ from webhook_intake.taxonomy import TOMBSTONES, changes_state
 
 if TYPE_CHECKING:
     from webhook_intake.consumer.models import NormalizedEvent
+    from webhook_intake.payloads import PayloadStore
 
 RAW_INLINE_MAX_BYTES = 64 * 1024
-"""A compressed raw event above this waits in S3 (``raw_ref``); the item keeps its hash."""
+"""A compressed ``body`` (the normalized parts and the raw event) above this waits in S3 (``body_ref``)."""
 RECIPIENTS_INLINE_MAX = 25
 """More recipients than this, and their full list (names, roles) waits in S3 (``recipients_ref``)."""
 RECIPIENT_IDS_MAX_BYTES = 256 * 1024
@@ -67,9 +68,7 @@ class Prepared:
     """An event ready to write: the item (plain values), its S3 offloads, its size and write units."""
 
     item: dict[str, Any]
-    digest: str
     offloads: list[Offload] = field(default_factory=list)
-    truncated: list[str] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -168,7 +167,7 @@ def prepare(event: NormalizedEvent, now_ms: int, retention_days: int = 0, bucket
     """
     cleaner = _Cleaner()
     digest = digest_of(event.raw)
-    prepared = Prepared(_plain_attributes(event, cleaner, digest), digest)
+    prepared = Prepared(_plain_attributes(event, cleaner, digest))
     item = prepared.item
     body = _parts(event, cleaner)
     _recipients(event, item, body, cleaner=cleaner, prepared=prepared, bucket=bucket)
@@ -176,7 +175,6 @@ def prepare(event: NormalizedEvent, now_ms: int, retention_days: int = 0, bucket
         item[STATE_SORT] = state_order(event)
     if retention_days > 0:
         item["expires_at"] = now_ms // 1000 + retention_days * 86_400
-    prepared.truncated = cleaner.truncated
     if cleaner.truncated:
         item["truncated"] = frozenset(cleaner.truncated)
     _body(event, body, item, prepared, bucket)
@@ -282,4 +280,15 @@ def body_of(item: dict[str, Any]) -> tuple[dict[str, Any], bytes] | None:
     vendor_key = str(item.get("pk", "")).partition("#")[0]
     if isinstance(body, bytes) and vendor_key:
         return decode_body(vendor_key, body)
+    return None
+
+
+def load_body(item: dict[str, Any], payloads: PayloadStore | None) -> tuple[dict[str, Any], bytes] | None:
+    """An item's parts and raw bytes, from the item or from S3 (``body_ref``, read with ``payloads``)."""
+    body = body_of(item)
+    if body is not None:
+        return body
+    reference = item.get("body_ref")
+    if isinstance(reference, str) and payloads is not None:
+        return decode_body(str(item.get("pk", "")).partition("#")[0], payloads.get_object(reference))
     return None

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import error_code
 from webhook_intake.delivery import Delivery
-from webhook_intake.store.events import StoreError
+from webhook_intake.store.events import StoreError, consumed
 from webhook_intake.store.items import digest_of
 from webhook_intake.store.schema import QUARANTINE_PREFIX
 from webhook_intake.store.table import TableAccess
@@ -113,9 +113,7 @@ class QuarantineStore(TableAccess):
             )
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"quarantine update_item failed: {error_code(exc)}") from exc
-        fallback = float(write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
-        capacity = response.get("ConsumedCapacity") or {}
-        return key, float(capacity.get("CapacityUnits", fallback))
+        return key, consumed(dict(response), lambda: write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
 
     def delete(self, key: QuarantineKey) -> None:
         """Forget a quarantined event (it was stored after all, or an operator let it go)."""

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from webhook_intake.store.body import BodyFormatError, decode_body
+from webhook_intake.store.body import BodyFormatError
+from webhook_intake.store.items import load_body
 from webhook_intake.store.schema import (
     EVENT_SK,
     FEED_INDEX,
@@ -25,7 +26,7 @@ from webhook_intake.store.schema import (
     feed_key,
 )
 from webhook_intake.store.table import TableAccess
-from webhook_intake.store.wire import decode_item, encode
+from webhook_intake.store.wire import decode_item, encode, encode_item
 from webhook_intake.taxonomy import TOMBSTONES
 from webhook_intake.times import iso_millis
 
@@ -110,7 +111,7 @@ class EventReader(TableAccess):
 
     def get(self, vendor: str, event_id: str) -> dict[str, Any] | None:
         """One event by vendor and id, decoded (see :func:`decode`)."""
-        key = {name: encode(value) for name, value in event_key(vendor, event_id).items()}
+        key = encode_item(event_key(vendor, event_id))
         item = self.dynamodb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
         return self.decode(decode_item(item)) if item else None
 
@@ -122,8 +123,7 @@ class EventReader(TableAccess):
             request: dict[str, Any] = {
                 self.table_name: {
                     "Keys": [
-                        {name: encode(value) for name, value in event_key(vendor, event_id).items()}
-                        for vendor, event_id in wanted[start : start + 100]
+                        encode_item(event_key(vendor, event_id)) for vendor, event_id in wanted[start : start + 100]
                     ]
                 }
             }
@@ -187,13 +187,9 @@ class EventReader(TableAccess):
         }
         if expression:
             request["FilterExpression"] = expression
-        while True:
-            response = self.dynamodb.query(**request)
+        for response in self.dynamodb.get_paginator("query").paginate(**request):
             for item in response.get("Items", []):
                 yield _entry(decode_item(item))
-            if not response.get("LastEvaluatedKey"):
-                return
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def state(self, vendor: str, content_id: str) -> CurrentState | None:
         """A comment's current state: its newest state event (a tombstone first), with the events behind it."""
@@ -207,12 +203,8 @@ class EventReader(TableAccess):
             "ScanIndexForward": False,
         }
         entries: list[dict[str, Any]] = []
-        while True:
-            response = self.dynamodb.query(**request)
+        for response in self.dynamodb.get_paginator("query").paginate(**request):
             entries += [_entry(decode_item(item)) for item in response.get("Items", [])]
-            if not response.get("LastEvaluatedKey"):
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         if not entries:
             return None
         events = self.get_many((str(entry["vendor"]), str(entry["event_id"])) for entry in entries)
@@ -246,14 +238,8 @@ class EventReader(TableAccess):
     def decode(self, item: dict[str, Any]) -> dict[str, Any]:
         """A stored event as the normalized event's fields (``raw`` parsed as JSON, ``raw_text`` exact)."""
         event = _entry(item)
-        body: tuple[dict[str, Any], bytes] | None = None
-        data = item.get("body")
-        reference = item.get("body_ref")
         try:
-            if isinstance(data, bytes):
-                body = decode_body(event["vendor"], data)
-            elif isinstance(reference, str) and self._payloads is not None:
-                body = decode_body(event["vendor"], self._payloads.get_object(reference))
+            body = load_body(item, self._payloads)
         except (BodyFormatError, ValueError):
             body = None
         for name in ("body", "body_ref", "feed", "state_order"):

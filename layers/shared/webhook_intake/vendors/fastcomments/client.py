@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from webhook_intake.auth import secret_list
+from webhook_intake.auth import current_secret
 from webhook_intake.vendors.fastcomments import SPEC
 from webhook_intake.vendors.fastcomments.contract import EVENTS, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 
@@ -30,10 +30,9 @@ def headers(body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
     the same body to two routes (an edit, then a delete with nothing changed in between) from
     carrying one signature, which the second route would refuse as a replay.
     """
-    keys = secret_list(secret.get("api_secret"))
     timestamp = str(int(now * 1000))
     return {
-        SIGNATURE_HEADER: signature(keys[0] if keys else "", timestamp, body),
+        SIGNATURE_HEADER: signature(current_secret(secret, "api_secret"), timestamp, body),
         TIMESTAMP_HEADER: timestamp,
         "content-type": "application/json",
     }

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from webhook_intake.ingest.contract import HeaderTokenContract, envelope_error, examine_body, id_text
+from webhook_intake.ingest.contract import HeaderTokenContract, id_text
 from webhook_intake.vendors.firstup import SPEC
 
 if TYPE_CHECKING:
     from webhook_intake.http import Request
-    from webhook_intake.ingest.contract import Verdict
 
 LEGACY_NAME = "event"
 """The older envelope names its event here (``content.published``), the current form in ``name``."""
@@ -31,12 +30,6 @@ class FirstupContract(HeaderTokenContract):
     def is_ping(self, document: Any) -> bool:
         # Creating a subscription sends a ping (its shape is not documented): an object naming no event.
         return isinstance(document, dict) and event_name(document) is None
-
-    def examine(self, request: Request, document: Any) -> list[Verdict]:
-        verdicts = examine_body(self.spec, document)
-        if event_name(document) is None:
-            raise envelope_error("'name' is missing or empty")
-        return verdicts
 
 
 CONTRACT = FirstupContract(SPEC, auth_failure_status=401)

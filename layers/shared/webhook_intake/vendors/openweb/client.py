@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from webhook_intake.auth import secret_list
+from webhook_intake.auth import current_secret
 from webhook_intake.vendors.openweb.contract import TOKEN_HEADER
 
 
 def headers(body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
     """The shared webhook token header."""
-    tokens = secret_list(secret.get("tokens"))
-    return {TOKEN_HEADER: tokens[0] if tokens else "", "content-type": "application/json"}
+    return {TOKEN_HEADER: current_secret(secret, "tokens"), "content-type": "application/json"}

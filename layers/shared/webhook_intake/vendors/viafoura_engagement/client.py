@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from webhook_intake.auth import secret_list
+from webhook_intake.auth import current_secret
 
 
 def request_uuid_of(body: bytes) -> str:
@@ -19,9 +19,8 @@ def request_uuid_of(body: bytes) -> str:
 
 def headers(body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
     """Viafoura's headers: the configured authorization value, the request id, JSON."""
-    tokens = secret_list(secret.get("tokens"))
     return {
-        "authorization": tokens[0] if tokens else "",
+        "authorization": current_secret(secret, "tokens"),
         "x-request-id": request_uuid_of(body),
         "content-type": "application/json; charset=utf-8",
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
-from webhook_intake.ingest.contract import HeaderTokenContract
+from webhook_intake.ingest.contract import HeaderTokenContract, secret_entries
 from webhook_intake.vendors.viafoura_engagement import SPEC
 
 if TYPE_CHECKING:
@@ -29,24 +29,24 @@ class ViafouraEngagementContract(HeaderTokenContract):
         results: list[dict[str, str]] = []
         for verdict in verdicts:
             result = {"event_uuid": verdict.event_id} if verdict.event_id is not None else {}
-            if verdict.usable:
+            if verdict.refusal is None:
                 result["type"] = "success"
             else:
                 result.update(
                     type="failure",
-                    error_type=verdict.error_type or "invalid_event",
-                    error_description=verdict.error_description or "the event cannot be stored",
+                    error_type=verdict.refusal.error_type,
+                    error_description=verdict.refusal.error_description,
                 )
             results.append(result)
         return Response(200, {"request_uuid": "" if request_uuid is None else str(request_uuid), "results": results})
 
     def secret_advice(self, secret: dict[str, Any]) -> list[str]:
-        problems = []
-        tokens = secret.get(self.token_field)
-        for position, token in enumerate(tokens if isinstance(tokens, list) else [tokens], 1):
-            if isinstance(token, str) and token and not _DOCUMENTED_SHAPE.fullmatch(token):
-                problems.append(f"'tokens' entry {position} is not 64 or more hex characters (Viafoura's shape)")
-        return problems
+        name = self.token_field
+        return [
+            f"'{name}' entry {position} is not 64 or more hex characters (Viafoura's shape)"
+            for position, token in secret_entries(secret.get(name))
+            if isinstance(token, str) and token and not _DOCUMENTED_SHAPE.fullmatch(token)
+        ]
 
 
 CONTRACT = ViafouraEngagementContract(SPEC, auth_failure_status=403)

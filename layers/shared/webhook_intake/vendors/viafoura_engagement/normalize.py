@@ -79,9 +79,7 @@ class EngagementNormalizer(VendorNormalizer):
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         event = validate_leniently(EngagementEvent, element.value, _REQUIRED)
         source_type = f"{event.message_type}.{event.action}"
-        own_time = element.value.get("time")
-        batch_time = document.get("time") if isinstance(document, dict) else None
-        stated = own_time if own_time is not None else batch_time
+        stated = element.own_or_batch("time", document)
         actor = Party(id=event.actor_uuid) if event.actor_uuid else None
         return self.event(
             element,

@@ -118,8 +118,7 @@ class NotificationsNormalizer(VendorNormalizer):
 
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         note = validate_leniently(Notification, element.value, _REQUIRED)
-        own_time = element.value.get("time")
-        stated = own_time if own_time is not None else (document.get("time") if isinstance(document, dict) else None)
+        stated = element.own_or_batch("time", document)
         follow = note.notification_type == "follow"
         container_id = note.content_container_uuid or note.payload.topic_id
         return self.event(
