@@ -40,6 +40,7 @@ from typing import Any
 import boto3
 
 from intake_cli.local import FAKE_CREDENTIALS
+from intake_cli.queues import depth
 from intake_cli.samples import build_request, load_secrets, sample_files
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import VENDORS
@@ -277,15 +278,9 @@ def wait_until_drained(state: dict[str, Any], limit: float) -> None:
     outputs = state["outputs"]
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if sum(_depth(sqs, outputs[f"{v.stem}QueueUrl"]) for v in VENDORS.values()) == 0:
+        if sum(sum(depth(sqs, outputs[f"{v.stem}QueueUrl"])) for v in VENDORS.values()) == 0:
             return
         time.sleep(1)
-
-
-def _depth(sqs: Any, url: str) -> int:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    return sum(int(attributes[name]) for name in names)
 
 
 def _stores(state: dict[str, Any]) -> tuple[EventReader, QuarantineStore]:
@@ -298,7 +293,7 @@ def _stores(state: dict[str, Any]) -> tuple[EventReader, QuarantineStore]:
 def dead_letters(state: dict[str, Any]) -> int:
     """Messages in every dead-letter queue."""
     sqs = _aws(state, "sqs")
-    return sum(_depth(sqs, state["outputs"][f"{spec.stem}DeadLetterQueueUrl"]) for spec in VENDORS.values())
+    return sum(sum(depth(sqs, state["outputs"][f"{spec.stem}DeadLetterQueueUrl"])) for spec in VENDORS.values())
 
 
 def _expected_quarantine(delivery: Delivery) -> Counter[str]:

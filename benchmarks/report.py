@@ -10,6 +10,7 @@ import json
 import time
 from typing import Any
 
+from benchmarks.cost import total
 from benchmarks.harness import ROOT, Report, Row, render
 
 RESULTS = ROOT / "benchmarks" / "results.json"
@@ -172,9 +173,6 @@ def _cost_table(facts: dict[str, Any]) -> str:
             f"| {name} | ${single['ours'][name]:,.3f} | ${batched['ours'][name] / 10:,.3f} |"
             f" ${batched['ours_provisioned'][name] / 10:,.3f} |"
         )
-
-    def total(costs: dict[str, float]) -> float:
-        return sum(value for name, value in costs.items() if not name.startswith("_"))
 
     lines.append(
         f"| **total** | **${total(single['ours']):,.2f}** | **${total(batched['ours']) / 10:,.2f}** |"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from typing import TYPE_CHECKING, Any
@@ -145,8 +144,3 @@ def queue_messages(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     for message in messages:
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     return messages
-
-
-def json_body(text: bytes) -> Any:
-    """A response body as JSON."""
-    return json.loads(text)

@@ -8,6 +8,9 @@ import logging
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import boto3
+
+from intake_cli import queues
 from intake_cli.functions import swap_stream
 from intake_cli.samples import build_request, sample_request
 from webhook_intake.payloads import PayloadStore
@@ -88,10 +91,16 @@ def dlq_url(runtime: LocalRuntime, vendor_key: str) -> str:
 
 def depth(runtime: LocalRuntime, url: str) -> int:
     """Messages on a queue, visible or in flight."""
-    attributes = runtime.sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return sum(queues.depth(runtime.sqs, url))
+
+
+def put_secret(runtime: LocalRuntime, logical_id: str, value: dict[str, Any]) -> None:
+    """Replace a stack secret's value, as an operator does with `aws secretsmanager put-secret-value`.
+
+    The functions re-read it when a credential they do not know comes.
+    """
+    client = boto3.client("secretsmanager", region_name=runtime.stack.region)
+    client.put_secret_value(SecretId=runtime.stack.secrets[logical_id], SecretString=json.dumps(value))
 
 
 def table(runtime: LocalRuntime) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,7 +13,7 @@ from intake_cli.queues import LocalMessageMover, SqsMessageMover
 from intake_cli.samples import sample_files, sample_request
 from intake_cli.sending import vendor_secret
 from intake_cli.target import IntakeError, Target, deployed_target
-from tests.helpers import publish_outputs
+from tests.helpers import cli_json, publish_outputs
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -23,12 +22,6 @@ if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
 
 REGION = "us-east-1"
-
-
-def cli(*args: str) -> Any:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output
-    return [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
 
 
 def test_a_deployed_stack_is_read_from_its_cloudformation_outputs(
@@ -85,9 +78,9 @@ def test_events_status_and_dlq_list_work_with_stack(
     name = runtime.stack.name
 
     # When the CLI reads it with --stack
-    events = cli("events", "--stack", name, "--region", REGION, "--json")
-    rows = {row["vendor"]: row for row in cli("status", "--stack", name, "--region", REGION, "--count", "--json")}
-    letters = cli("dlq", "list", "--stack", name, "--region", REGION, "--json")
+    events = cli_json("events", "--stack", name, "--region", REGION, "--json")
+    rows = {row["vendor"]: row for row in cli_json("status", "--stack", name, "--region", REGION, "--count", "--json")}
+    letters = cli_json("dlq", "list", "--stack", name, "--region", REGION, "--json")
 
     # Then it sees what the stack holds
     assert [(event["vendor"], event["event_type"]) for event in events] == [("firstup", "campaign.push_sent")]

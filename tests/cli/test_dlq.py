@@ -15,6 +15,7 @@ from tests.helpers import (
     depth,
     dlq_url,
     notifications_body,
+    payloads,
     publish_outputs,
     quarantined,
     queue_url,
@@ -32,12 +33,11 @@ if TYPE_CHECKING:
 VENDOR = "viafoura-notifications"
 
 
-def claim_checked_dead_letter(runtime: LocalRuntime, body: bytes, *, upload: bool) -> ClaimCheck:
+def claim_checked_dead_letter(runtime: LocalRuntime, body: bytes) -> ClaimCheck:
     """A dead letter whose body waits in S3 (a delivery over the SQS limit), as the consumer gave up on it."""
     bucket = runtime.stack.buckets["PayloadBucket"]
     check = ClaimCheck(bucket, "deliveries/test/big.json", len(body), hashlib.sha256(body).hexdigest())
-    if upload:
-        runtime.stack_session_s3().put_object(Bucket=bucket, Key=check.key, Body=body)
+    payloads(runtime).put_object(check.key, body, "application/json")
     delivery = Delivery(
         VENDOR,
         "2026-11-29T12:00:00.000Z",
@@ -60,8 +60,7 @@ def stack(aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, 
     publish_outputs(aws, runtime)
     send_body(runtime, VENDOR, notifications_body("good-1", None), secrets[VENDOR])
     runtime.drain()
-    runtime.stack_session_s3 = lambda: aws.client("s3")  # type: ignore[attr-defined]
-    claim_checked_dead_letter(runtime, notifications_body("big-1"), upload=True)
+    claim_checked_dead_letter(runtime, notifications_body("big-1"))
     return runtime.stack.name
 
 

@@ -24,7 +24,8 @@ def test_the_committed_sqs_events_are_current() -> None:
     assert committed == expected, "run `python -m intake_cli.invoke_events` and commit events/sqs/"
 
 
-def test_each_sqs_event_is_stored_by_its_consumer_as_its_golden_file_says(runtime: LocalRuntime) -> None:
+def test_each_sqs_event_is_stored_by_its_consumer_as_its_golden_file_says(shared_runtime: LocalRuntime) -> None:
+    runtime = shared_runtime
     # Given every consumer event
     consumers = {
         source.queue_id: spec.logical_id for spec in runtime.stack.functions() for source in spec.queue_sources
@@ -44,7 +45,8 @@ def test_each_sqs_event_is_stored_by_its_consumer_as_its_golden_file_says(runtim
             assert reader(runtime).get(vendor_key, expected["event_id"]) is not None, (relative, expected["event_id"])
 
 
-def test_env_vars_resolve_each_function_environment_as_the_stack_does(runtime: LocalRuntime) -> None:
+def test_env_vars_resolve_each_function_environment_as_the_stack_does(shared_runtime: LocalRuntime) -> None:
+    runtime = shared_runtime
     # Given the provisioned stack's resources (logical id -> physical id)
     found = environments(SamTemplate(), runtime.stack.refs)
 

@@ -19,7 +19,7 @@ from intake_cli.openweb_client import client_assertion, token_request_body
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.template import SamTemplate
 from tests import hs256
-from tests.helpers import depth, metric_points, queue_url, reader, total
+from tests.helpers import depth, metric_points, put_secret, queue_url, reader, total
 from webhook_intake.vendors.openweb.access_token import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, access_token_key
 from webhook_intake.vendors.openweb.token_endpoint import ASSERTION_TYPE
 from webhook_intake.vendors.openweb.token_handler import TokenSettings, build_handler
@@ -112,13 +112,6 @@ def deliver(runtime: LocalRuntime, token: str) -> HttpResponse:
     return runtime.request("POST", DELIVERY_PATH, {"authorization": f"Bearer {token}", **JSON}, SAMPLE.read_bytes())
 
 
-def put_secret(runtime: LocalRuntime, value: dict[str, Any]) -> None:
-    """Replace the stack's OpenWeb secret (functions re-read it when a credential they do not know comes)."""
-    boto3.client("secretsmanager").put_secret_value(
-        SecretId=runtime.stack.secrets["OpenWebSecret"], SecretString=json.dumps(value)
-    )
-
-
 def assert_no_store(response: HttpResponse) -> None:
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["pragma"] == "no-cache"
@@ -189,7 +182,7 @@ class TestClientFlow:
     ) -> None:
         # Given a secret listing two client secrets
         secret = openweb(secrets)
-        put_secret(runtime, {**secret, "client_secret": [secret["client_secret"], NEXT_SECRET]})
+        put_secret(runtime, "OpenWebSecret", {**secret, "client_secret": [secret["client_secret"], NEXT_SECRET]})
 
         # When OpenWeb signs with the second one
         response = ask_token(runtime, token_request_body(crafted(secret, key=NEXT_SECRET)))
@@ -340,7 +333,7 @@ class TestRefusedAssertions:
     ) -> None:
         # Given a secret with the shared header token only
         secret = openweb(secrets)
-        put_secret(runtime, {"tokens": secret["tokens"]})
+        put_secret(runtime, "OpenWebSecret", {"tokens": secret["tokens"]})
 
         # When a correctly signed assertion comes, then it fails closed
         assert_refused(ask_token(runtime, token_request_body(assertion_for(secret))), 401, "invalid_client")
@@ -496,7 +489,7 @@ class TestBearerDeliveries:
         token = access_token(runtime, assertion_for(secret))
 
         # When that client secret is replaced by a new one
-        put_secret(runtime, {**secret, "client_secret": NEXT_SECRET})
+        put_secret(runtime, "OpenWebSecret", {**secret, "client_secret": NEXT_SECRET})
 
         # Then the old token gets a 401, and a token bought with the new secret delivers
         assert deliver(runtime, token).status == 401

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import boto3
 import pytest
 
 from intake_cli.samples import sample_files
-from tests.helpers import send_body, stored
+from tests.helpers import put_secret, send_body, stored
 from webhook_intake.registry import vendor
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
-
-
-def put_secret(runtime: LocalRuntime, vendor_key: str, value: dict[str, Any]) -> None:
-    """What an operator does with `aws secretsmanager put-secret-value`."""
-    client = boto3.client("secretsmanager", region_name=runtime.stack.region)
-    client.put_secret_value(
-        SecretId=runtime.stack.secrets[f"{vendor(vendor_key).stem}Secret"], SecretString=json.dumps(value)
-    )
 
 
 @pytest.mark.parametrize(
@@ -29,6 +20,7 @@ def put_secret(runtime: LocalRuntime, vendor_key: str, value: dict[str, Any]) ->
 )
 def test_add_new_then_remove_old_refuses_nothing(runtime: LocalRuntime, vendor_key: str, field: str) -> None:
     old, new = f"old-{vendor_key}-credential", f"new-{vendor_key}-credential"
+    secret_id = f"{vendor(vendor_key).stem}Secret"
     sample = sample_files(vendor_key)[0]
     body = sample.read_text()
     statuses: list[int] = []
@@ -44,16 +36,16 @@ def test_add_new_then_remove_old_refuses_nothing(runtime: LocalRuntime, vendor_k
         statuses.append(response.status)
 
     # Given the vendor and the stack share the old credential
-    put_secret(runtime, vendor_key, {field: [old]})
+    put_secret(runtime, secret_id, {field: [old]})
     deliver(old, 1)
     # When the operator adds the new one first, keeping the old
-    put_secret(runtime, vendor_key, {field: [new, old]})
+    put_secret(runtime, secret_id, {field: [new, old]})
     deliver(old, 2)
     # And the vendor switches to the new one (the cached secret has not seen it yet)
     deliver(new, 3)
     deliver(new, 4)
     # And the operator removes the old one
-    put_secret(runtime, vendor_key, {field: [new]})
+    put_secret(runtime, secret_id, {field: [new]})
     deliver(new, 5)
 
     # Then no delivery was refused, and every one was stored

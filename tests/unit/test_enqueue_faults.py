@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
 
+from intake_cli.queues import depth
 from webhook_intake.http import Request
 from webhook_intake.ingest.queue import INGEST_CONFIG, READ_TIMEOUT, QueueSender
 from webhook_intake.ingest.service import IngestService
@@ -113,14 +114,6 @@ def connection_refused(request: Any) -> Any:
     raise EndpointConnectionError(endpoint_url=request.url)
 
 
-def depth(sqs: Any, url: str) -> int:
-    return int(
-        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"][
-            "ApproximateNumberOfMessages"
-        ]
-    )
-
-
 def notifications() -> Request:
     return Request("POST", "/webhooks/viafoura/notifications", "", {"authorization": "tok"}, BODY, {}, "r", 0)
 
@@ -133,7 +126,7 @@ def test_transient_faults_are_retried_and_the_delivery_is_accepted(queue: tuple[
     response = ingest("viafoura-notifications", sqs, url, clock).handle(notifications())
     assert response.status == 204
     assert len(attempts) == 3
-    assert depth(sqs, url) == 1
+    assert depth(sqs, url)[0] == 1
 
 
 @pytest.mark.parametrize("vendor_key", ["viafoura-notifications", "openweb"])
@@ -151,7 +144,7 @@ def test_sqs_that_keeps_timing_out_is_a_5xx_before_the_vendor_gives_up(queue: tu
     assert response.body == {"error": "enqueue_failed", "message": "the delivery was not accepted; retry later"}
     assert len(attempts) >= 2  # it did retry
     assert clock.now - start < VENDOR_TIMEOUT[vendor_key]
-    assert depth(sqs, url) == 0
+    assert depth(sqs, url)[0] == 0
 
 
 def test_constant_throttling_gives_up_inside_the_deadline(queue: tuple[Any, str]) -> None:
