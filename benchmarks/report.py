@@ -366,7 +366,8 @@ def _money(cost: dict[str, Any]) -> list[str]:
             if cost["other_platform_log_level"]["platform_lines"] is False
             else ""
         )
-        + f" the EMF line ({scenario['ingest_log_bytes']:.0f} bytes) and"
+        + f" what the function prints ({scenario['ingest_log_bytes']:.0f} bytes on average: an accepted delivery"
+        " prints nothing, Lambda counts the invocations) and"
         f" the access log line ({cost['access_log_bytes']} bytes); the consumer"
         f" {scenario['consumer_log_bytes_per_event']:.0f} bytes per event.",
     ]
@@ -435,9 +436,11 @@ INGEST_PROFILE = [
     "The send alone is dearer than the floor's by the four message attributes (vendor, receive time,"
     " correlation id, route), the trace header Lambda sets, and Powertools' user-agent hook on the"
     " function's session. The service is JSON parsing of the body, authentication (an HMAC, a token"
-    " compare), the per-event verdicts, the `Delivery` and two Powertools `add_metric` calls (about a"
-    " quarter of it). The decorators are Powertools' `inject_lambda_context` and `log_metrics`, whose flush"
-    " writes one EMF line (about 330 bytes) per delivery. Within `ingest/service.py`, `queue.py`, `http.py`"
+    " compare), the per-event verdicts and the `Delivery`; for FastComments also the replay table's"
+    " conditional write, a second AWS request the floor does not make (FastComments alone is about 2.7x)."
+    " The decorators are Powertools' `inject_lambda_context` and `log_metrics`; an accepted delivery counts"
+    " no metric (deliveries received are the function's Lambda invocations), so the flush prints nothing."
+    " Within `ingest/service.py`, `queue.py`, `http.py`"
     " and `delivery.py` there is at most a few hundredths left to take; the rest is Powertools in"
     " `ingest/lambda_handler.py` and `observability.py`, and the session hook in `clients.py`.",
 ]

@@ -47,8 +47,9 @@ def test_a_silent_vendor_alarm_exists_but_is_off_by_default(vendor_key: str) -> 
     silence = resource(f"{STEMS[vendor_key]}SilenceAlarm")
     assert silence["Condition"] == "WatchSilence"
     props = silence["Properties"]
-    assert props["MetricName"] == Metric.RECEIVED.value
-    assert {"Name": "vendor", "Value": vendor_key} in props["Dimensions"]
+    # Every delivery is one invocation of the vendor's ingest function: Lambda counts them.
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Invocations")
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": f"{STEMS[vendor_key]}IngestFunction"}}]
     assert props["TreatMissingData"] == "breaching"
     assert translated()["Parameters"]["SilentVendorHours"]["Default"] == 0
     assert translated()["Conditions"]["WatchSilence"] == {
@@ -160,7 +161,6 @@ def test_the_dashboard_shows_every_vendor_by_search_not_by_name() -> None:
     app = "{WebhookIntake,service,vendor}"
     # Then the app's metrics come from a SEARCH over the vendor dimension
     for metric in (
-        Metric.RECEIVED,
         Metric.STORED,
         Metric.DUPLICATES,
         Metric.AUTH_FAILURES,
@@ -172,6 +172,8 @@ def test_the_dashboard_shows_every_vendor_by_search_not_by_name() -> None:
     ):
         assert any(f'{app} MetricName="{metric}"' in search for search in searches), metric
     assert any(f'MetricName="{Metric.REJECTED}"' in search for search in searches)
+    # Deliveries received: the ingest functions' invocations, each vendor's function its own line
+    assert any('{AWS/Lambda,FunctionName} MetricName="Invocations"' in s and " Ingest'" in s for s in searches)
     assert any(f'MetricName="{Metric.QUARANTINED_BY_REASON}"' in search for search in searches)
     assert any(f'MetricName="{Metric.NEW_SHAPES}"' in search for search in searches)
     assert all('service="<AWS::StackName>"' in search for search in searches if "{WebhookIntake," in search)

@@ -4,10 +4,16 @@ Namespace: ``POWERTOOLS_METRICS_NAMESPACE`` (template Globals). Every metric car
 ``vendor`` dimension; ``DeliveriesRejected`` and ``EventsQuarantinedByReason`` add
 ``reason``, ``NewShapes`` adds ``source_type``. The consumer adds its counts up and writes
 them once per invocation.
+
+What Lambda already counts is not counted again: deliveries received are the ingest
+function's ``Invocations`` (AWS/Lambda, free), so a plain accepted delivery writes no metric
+line at all, and the ingest functions emit only what went otherwise (a refusal, a ping, a
+failure).
 """
 
 from __future__ import annotations
 
+import warnings
 from enum import StrEnum
 
 from aws_lambda_powertools import Metrics
@@ -18,11 +24,9 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 class Metric(StrEnum):
     """Every metric the functions emit (the dashboard and alarms in template.yaml use these names)."""
 
-    # ingest
-    RECEIVED = "DeliveriesReceived"
+    # ingest (deliveries received: the function's AWS/Lambda Invocations)
     AUTH_FAILURES = "AuthFailures"
     REJECTED = "DeliveriesRejected"
-    ENQUEUED = "DeliveriesEnqueued"
     ENQUEUE_FAILURES = "EnqueueFailures"
     EVENTS_REFUSED = "EventsRefused"
     """Events of an accepted delivery answered as failures (quarantined by the consumer)."""
@@ -45,6 +49,11 @@ class Metric(StrEnum):
     INGEST_TO_STORE_LAG = "IngestToStoreLag"
     ACCESS_TOKENS_ISSUED = "AccessTokensIssued"
     """OpenWeb's token route: how often OpenWeb re-authenticates (a jump follows 401s on deliveries)."""
+
+
+# An invocation that counted nothing (the usual accepted delivery) flushes nothing; Powertools
+# would warn about it once per execution environment.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 def vendor_metrics(vendor: str) -> Metrics:

@@ -51,7 +51,6 @@ class IngestService:
         deadline = self.monotonic() + self.contract.deadline_seconds
         correlation_id = correlation_id_of(self.contract.correlation_id(request))
         self.logger.set_correlation_id(correlation_id)
-        count(self.metrics, Metric.RECEIVED)
         try:
             self.contract.check_route(request)
             refused = self._credential_problem(request)
@@ -171,12 +170,13 @@ class IngestService:
             count(self.metrics, Metric.ENQUEUE_FAILURES)
             self.logger.exception("enqueue failed", extra={"vendor": self.contract.vendor})
             return error(500, "enqueue_failed", "the delivery was not accepted; retry later")
-        count(self.metrics, Metric.ENQUEUED)
         refused = sum(1 for verdict in verdicts if not verdict.usable)
         if refused:
             # Kept on the queue with the delivery: the consumer quarantines them with their reason.
             count(self.metrics, Metric.EVENTS_REFUSED, refused)
-        # DEBUG: the metrics count every accepted delivery; a line each would cost CPU and log volume.
+        # Nothing printed for a plain accepted delivery: Lambda counts the function's invocations
+        # (the dashboard's deliveries, the silence alarm), the consumer counts its events, and a
+        # line or a metric each would cost log volume on every delivery. DEBUG shows them.
         self.logger.debug(
             "delivery accepted",
             extra={"vendor": self.contract.vendor, "message_id": message_id, "bytes": len(request.body)},
