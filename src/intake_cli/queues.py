@@ -305,25 +305,22 @@ def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = Non
 
 def delete(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
     """Delete received messages, ten to a request."""
-    for start in range(0, len(messages), SQS_BATCH):
-        chunk = messages[start : start + SQS_BATCH]
-        call(
-            sqs.delete_message_batch,
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
-        )
+    _by_receipt(sqs.delete_message_batch, queue_url, messages)
 
 
 def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
     """Make received messages visible again at once."""
+    _by_receipt(sqs.change_message_visibility_batch, queue_url, messages, VisibilityTimeout=0)
+
+
+def _by_receipt(batch_operation: Any, queue_url: str, messages: list[dict[str, Any]], **entry: Any) -> None:
+    """``batch_operation`` on received messages by their receipt handles, ten to a request."""
     for start in range(0, len(messages), SQS_BATCH):
         chunk = messages[start : start + SQS_BATCH]
         call(
-            sqs.change_message_visibility_batch,
+            batch_operation,
             QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(chunk)
-            ],
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], **entry} for i, m in enumerate(chunk)],
         )
 
 
