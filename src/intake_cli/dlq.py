@@ -13,7 +13,7 @@ whose quarantine item the consumer releases once the event is stored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -183,16 +183,8 @@ class Done:
     dry_run: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """As ``--json`` prints it."""
-        return {
-            "action": self.action,
-            "kind": self.kind,
-            "vendor": self.vendor,
-            "id": self.id,
-            "count": self.count,
-            "detail": self.detail,
-            "dry_run": self.dry_run,
-        }
+        """As ``--json`` prints it: every field."""
+        return asdict(self)
 
     def sentence(self) -> str:
         """One line for the terminal."""
