@@ -32,7 +32,7 @@ from webhook_intake.payloads import PayloadError
 from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.store.body import BodyFormatError, decode_body
 from webhook_intake.store.items import TooLargeError, body_of, prepare
-from webhook_intake.store.schema import event_key
+from webhook_intake.store.schema import event_key, key_parts
 from webhook_intake.store.wire import decode_item, encode, encode_item
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def delivery_of(item: dict[str, Any]) -> Delivery:
     the event in its path, which ``source_type`` is). Not kept, so left empty: the request's
     other headers (the delivery id is kept on the item and put back after normalizing).
     """
-    vendor_key, _, _ = str(item["pk"]).partition("#")
+    vendor_key = key_parts(item)[0]
     spec = vendor_spec(vendor_key)
     headers = {TEST_HEADER: "true"} if item.get("test") else {}
     parameters: dict[str, str] = {}
@@ -145,7 +145,7 @@ def renormalized(item: dict[str, Any], raw: bytes) -> NormalizedEvent:
     if len(result.events) != 1:
         raise ReplayError(f"the raw event now normalizes to {len(result.events)} events")
     event = result.events[0]
-    stored_id = str(item["pk"]).partition("#")[2]
+    stored_id = key_parts(item)[1]
     if event.event_id != stored_id:
         raise ReplayError(f"its id would change to {event.event_id}: replay never changes an event's identity")
     kept = {name: item.get(name) for name in KEPT_AS_STORED}
@@ -209,8 +209,7 @@ class Replayer:
         reference = item.get("body_ref")
         if not isinstance(reference, str):
             raise ReplayError("the item keeps no raw body")
-        vendor_key = str(item["pk"]).partition("#")[0]
-        return decode_body(vendor_key, self.payloads.get_object(reference))
+        return decode_body(key_parts(item)[0], self.payloads.get_object(reference))
 
     def rewrite_of(self, item: dict[str, Any]) -> tuple[Prepared, tuple[str, ...]]:
         """The item normalized again, and the attributes that differ from the stored one (none: unchanged)."""
@@ -254,7 +253,7 @@ class Replayer:
             try:
                 prepared, differ = self.rewrite_of(item)
             except ReplayError as exc:
-                vendor_key, _, event_id = str(item["pk"]).partition("#")
+                vendor_key, event_id = key_parts(item)
                 refused.append((vendor_key, event_id, str(exc)))
                 continue
             yield item, prepared, differ
@@ -266,7 +265,7 @@ class Replayer:
             if not differ:
                 plan.unchanged += 1
                 continue
-            vendor_key, _, event_id = str(item["pk"]).partition("#")
+            vendor_key, event_id = key_parts(item)
             after = str(prepared.item.get("event_type"))
             plan.changes.append(Change(vendor_key, event_id, str(item.get("event_type")), after, differ))
         plan.matched += len(plan.refused) - refused_before

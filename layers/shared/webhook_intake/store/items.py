@@ -25,6 +25,7 @@ from webhook_intake.store.schema import (
     STATE_SORT,
     event_key,
     feed_key,
+    key_parts,
 )
 from webhook_intake.store.wire import ITEM_LIMIT_BYTES, item_size, write_units
 from webhook_intake.taxonomy import TOMBSTONES, changes_state
@@ -277,7 +278,7 @@ def _body(
 def body_of(item: dict[str, Any]) -> tuple[dict[str, Any], bytes] | None:
     """An item's parts and raw bytes, when its body is in the item (``body_ref`` items keep it in S3)."""
     body = item.get("body")
-    vendor_key = str(item.get("pk", "")).partition("#")[0]
+    vendor_key = key_parts(item)[0]
     if isinstance(body, bytes) and vendor_key:
         return decode_body(vendor_key, body)
     return None
@@ -290,5 +291,5 @@ def load_body(item: dict[str, Any], payloads: PayloadStore | None) -> tuple[dict
         return body
     reference = item.get("body_ref")
     if isinstance(reference, str) and payloads is not None:
-        return decode_body(str(item.get("pk", "")).partition("#")[0], payloads.get_object(reference))
+        return decode_body(key_parts(item)[0], payloads.get_object(reference))
     return None

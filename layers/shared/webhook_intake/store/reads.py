@@ -24,6 +24,7 @@ from webhook_intake.store.schema import (
     STATE_KEY,
     event_key,
     feed_key,
+    key_parts,
 )
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode, encode_item
@@ -263,5 +264,5 @@ class EventReader(TableAccess):
 
 def _entry(item: dict[str, Any]) -> dict[str, Any]:
     """An item (or an index entry) with ``vendor`` and ``event_id`` read from its key."""
-    vendor, _, event_id = str(item.get("pk", "")).partition("#")
+    vendor, event_id = key_parts(item)
     return {"vendor": vendor, "event_id": event_id, **{k: v for k, v in item.items() if k not in ("pk", "sk")}}

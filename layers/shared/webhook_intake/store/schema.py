@@ -15,6 +15,8 @@ docs/data-model.md explains the choices; in short:
 
 from __future__ import annotations
 
+from typing import Any
+
 EVENT_SK = "event"
 QUARANTINE_PREFIX = "quarantine#"
 SHAPE_PREFIX = "shape#"
@@ -53,3 +55,9 @@ def feed_key(received_at: str, shard: int) -> str:
 def event_key(vendor: str, event_id: str) -> dict[str, str]:
     """The primary key of one event."""
     return {"pk": f"{vendor}#{event_id}", "sk": EVENT_SK}
+
+
+def key_parts(item: dict[str, Any]) -> tuple[str, str]:
+    """The vendor and event id an item's (or index entry's) ``pk`` names: :func:`event_key` read back."""
+    vendor, _, event_id = str(item.get("pk", "")).partition("#")
+    return vendor, event_id
