@@ -31,7 +31,7 @@ from webhook_intake.delivery import TEST_HEADER, Delivery
 from webhook_intake.payloads import PayloadError
 from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.store.body import BodyFormatError, decode_body
-from webhook_intake.store.items import TooLargeError, body_of, prepare
+from webhook_intake.store.items import TooLargeError, body_of, load_body, prepare
 from webhook_intake.store.schema import event_key, key_parts
 from webhook_intake.store.wire import decode_item, encode, encode_item
 
@@ -203,13 +203,10 @@ class Replayer:
 
     def raw_of(self, item: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         """An item's normalized parts and exact raw bytes (from S3 when its body is there)."""
-        found = body_of(item)
-        if found is not None:
-            return found
-        reference = item.get("body_ref")
-        if not isinstance(reference, str):
+        found = load_body(item, self.payloads)
+        if found is None:
             raise ReplayError("the item keeps no raw body")
-        return decode_body(key_parts(item)[0], self.payloads.get_object(reference))
+        return found
 
     def rewrite_of(self, item: dict[str, Any]) -> tuple[Prepared, tuple[str, ...]]:
         """The item normalized again, and the attributes that differ from the stored one (none: unchanged)."""

@@ -133,3 +133,26 @@ def test_an_event_whose_id_would_change_is_left_as_stored(stack: str, runtime: L
     ((vendor, event_id, why),) = plan["refused"]
     assert (vendor, event_id) == ("openweb", "someone-else")
     assert "never changes an event's identity" in why
+
+
+def test_an_event_whose_body_is_in_s3_is_replayed_from_there(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a FastComments comment too large for an item (its body in S3), stored under an older mapping
+    html = "".join(f"<p>{n:08d}</p>" for n in range(60_000))
+    comment = {"id": "huge", "urlId": "page", "comment": "short text", "commentHTML": html}
+    send_body(runtime, "fastcomments", comment, secrets["fastcomments"], "comment-created")
+    runtime.drain()
+    (entry,) = [e for e in cli_json("events", "--stack", stack, "--json") if e["source_type"] == "comment-created"]
+    key = ("fastcomments", entry["event_id"])
+    before = item(runtime, *key)
+    assert "body_ref" in before
+    as_an_older_mapping_stored_it(runtime, *key)
+
+    # When replayed
+    lines = cli_json("replay", "--stack", stack, "--since", "1h", "--vendor", "fastcomments", "--yes", "--json")
+
+    # Then the raw bytes were read from S3 and the item is again what the mapping makes of them
+    assert (lines[0]["plan"]["refused"], lines[0]["plan"]["would_change"]) == (0, 1)
+    assert lines[-1]["rewritten"] == 1
+    assert item(runtime, *key) == before
