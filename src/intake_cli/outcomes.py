@@ -25,6 +25,7 @@ from rich.text import Text
 
 from intake_cli.target import IntakeError
 from webhook_intake.registry import vendor as vendor_spec
+from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     import threading
@@ -83,7 +84,7 @@ class Outcome:
     def to_json(self) -> dict[str, Any]:
         """The outcome as ``intake tail --json`` prints it."""
         document: dict[str, Any] = {
-            "time": self.time.isoformat(timespec="milliseconds").replace("+00:00", "Z") if self.time else None,
+            "time": iso_millis(self.time) if self.time else None,
             "vendor": self.vendor,
             "outcome": self.outcome,
         }

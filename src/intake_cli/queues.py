@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.target import IntakeError
+from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from intake_cli.target import Target
@@ -345,5 +346,4 @@ def _int_or_none(value: Any) -> int | None:
 def _iso(milliseconds: int | None) -> str | None:
     if milliseconds is None:
         return None
-    moment = datetime.fromtimestamp(milliseconds / 1000, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_millis(datetime.fromtimestamp(milliseconds / 1000, UTC))

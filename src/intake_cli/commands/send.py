@@ -27,6 +27,7 @@ from intake_cli.cli import (
 )
 from intake_cli.target import IntakeError
 from webhook_intake.registry import vendors
+from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from intake_cli.runtime import HttpResponse
@@ -240,7 +241,7 @@ def _wait_for(target: Target, request: OutgoingRequest) -> Waited:
     # The consumer's own normalizer tells which events the body holds (and which it would quarantine).
     delivery = Delivery(
         vendor=request.vendor,
-        received_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        received_at=iso_millis(datetime.now(UTC)),
         correlation_id="intake-send",
         method=request.method,
         path=request.path,
