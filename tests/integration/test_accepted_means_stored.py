@@ -135,6 +135,72 @@ def test_a_lone_surrogate_anywhere_in_an_event_is_stored_with_its_raw_bytes_exac
     assert depth(runtime, dlq_url(runtime, vendor_key)) == 0
 
 
+# Lone surrogates where the store keys on them: an id, a part of a composed id, a field the
+# mapping requires, a key. Each event is stored under its id with U+FFFD, its siblings beside it.
+SURROGATE_IDS: dict[str, tuple[dict[str, Any], list[str], str | None]] = {
+    "viafoura-engagement": (
+        engagement(
+            f"r-{LONE_SURROGATE}",
+            liked(f"sid-{LONE_SURROGATE}-1"),
+            {"event_uuid": "sid-2", "message_type": "livecomment_post", "action": f"liked{LONE_SURROGATE}"},
+            liked("sid-3", **{f"x{LONE_SURROGATE}": 1}),
+        ),
+        ["sid-\ufffd-1", "sid-2", "sid-3"],
+        None,
+    ),
+    "viafoura-notifications": (
+        {
+            "notifications": [
+                {"notification_type": "follow", "notification_uuid": f"sid-{LONE_SURROGATE}-n", "time": 1790000000000},
+                {"notification_type": f"like{LONE_SURROGATE}", "notification_uuid": "sid-n2"},
+            ]
+        },
+        ["sid-\ufffd-n", "sid-n2"],
+        None,
+    ),
+    "openweb": ({"event_id": f"sid-{LONE_SURROGATE}-ow", "type": "user-followed"}, ["sid-\ufffd-ow"], None),
+    "fastcomments": ({"id": f"sid-{LONE_SURROGATE}-fc", "comment": "x"}, ["sid-\ufffd-fc:"], "comment-created"),
+    "firstup": ({"id": "sid-fu", "name": f"channel_created{LONE_SURROGATE}"}, ["sid-fu:channel_created\ufffd:"], None),
+}
+
+
+@pytest.mark.parametrize("vendor_key", sorted(SURROGATE_IDS))
+def test_a_lone_surrogate_in_an_id_or_a_key_is_stored_and_never_takes_the_delivery_to_the_dlq(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    runtime = shared_runtime
+    document, prefixes, event = SURROGATE_IDS[vendor_key]
+    # Given a delivery whose ids, types or keys escape a lone surrogate
+    body = json.dumps(document).replace("\\\\ud800", "\\ud800").encode()
+    assert b"\\ud800" in body and b"\\\\" not in body
+
+    # When it is delivered and consumed
+    assert send_body(runtime, vendor_key, body, secrets[vendor_key], event=event).status < 300
+    runtime.drain()
+
+    # Then every event is stored under its id with U+FFFD, and nothing is quarantined or dead-lettered
+    ids = [e["event_id"] for e in reader(runtime).scan() if e["vendor"] == vendor_key]
+    for prefix in prefixes:
+        assert [i for i in ids if i.startswith(prefix)], (prefix, ids)
+    assert depth(runtime, dlq_url(runtime, vendor_key)) == 0
+    assert depth(runtime, queue_url(runtime, vendor_key)) == 0
+    assert not [item for item in quarantined(runtime, vendor_key) if "sid-" in item["text"]]
+
+
+def test_a_quarantined_event_of_a_batch_whose_envelope_escapes_a_lone_surrogate_is_kept(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    body = engagement(f"r-{LONE_SURROGATE}-env", liked("env-good"), {"message_type": "x", "mark": "env-noid"})
+    raw = json.dumps(body).replace("\\\\ud800", "\\ud800").encode()
+    assert send_body(runtime, "viafoura-engagement", raw, secrets["viafoura-engagement"]).status == 200
+    runtime.drain()
+    assert reader(runtime).get("viafoura-engagement", "env-good") is not None
+    (kept,) = quarantined_for(runtime, "viafoura-engagement", "env-noid")
+    assert kept["reason"] == "missing_id"
+    assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
+
+
 def test_a_huge_field_in_the_middle_of_a_batch_is_cut_and_every_event_stored(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

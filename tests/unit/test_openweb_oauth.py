@@ -284,6 +284,8 @@ class TestTheClaims:
             ({"jti": ""}, "'jti' must be 1 to 256 characters"),
             ({"jti": "x" * 257}, "'jti' must be 1 to 256 characters"),
             ({"jti": 7}, "is not valid"),
+            # A JSON escape of a lone surrogate: no replay table can key on it.
+            ({"jti": "j-\ud800"}, "'jti' must be valid Unicode text"),
             ({"iss": None}, "lacks the 'iss' claim"),
             ({"aud": None}, "lacks the 'aud' claim"),
             ({"exp": None}, "lacks the 'exp' claim"),

@@ -3,7 +3,8 @@
 Vendors that batch put their events in an array under one field of the body (the vendor's
 ``batch_field``). Each event is parsed once, in place, so that what is kept as an event's
 ``raw`` is the vendor's own text for it (numbers, key order and escapes as sent), not a
-re-encoding.
+re-encoding. Parsed values never hold a lone surrogate (:mod:`webhook_intake.text`); the
+texts stay as sent.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+
+from webhook_intake.text import clean_json, may_escape_a_surrogate
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
@@ -118,6 +121,8 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
             document = json.loads(text)
         except (ValueError, RecursionError):
             raise BodyError("invalid_json", "body is not valid JSON") from None
+        if may_escape_a_surrogate(text):
+            document = clean_json(document)
         return document, [Element(0, document, text)]
     try:
         document, spans = _batch_spans(text, batch_field)
@@ -129,4 +134,8 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
         raise BodyError("invalid_envelope", "body is not a JSON object") from None
     if spans is None:
         raise BodyError("invalid_envelope", f"body has no '{batch_field}' array")
-    return document, [Element(index, value, text[start:end]) for index, (value, start, end) in enumerate(spans)]
+    values = [value for value, _, _ in spans]
+    if may_escape_a_surrogate(text):
+        document = clean_json(document)
+        values = document[batch_field]
+    return document, [Element(index, values[index], text[start:end]) for index, (_, start, end) in enumerate(spans)]

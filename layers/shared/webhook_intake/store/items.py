@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from webhook_intake.store.schema import (
 )
 from webhook_intake.store.wire import ITEM_LIMIT_BYTES, item_size, write_units
 from webhook_intake.taxonomy import TOMBSTONES, changes_state
+from webhook_intake.text import clean_text
 
 if TYPE_CHECKING:
     from webhook_intake.consumer.models import NormalizedEvent
@@ -48,7 +48,6 @@ _FIELD_LIMITS = {"text": 4000, "title": 1000, "description": 2000, "url": 2048, 
 _DEFAULT_LIMIT = 512
 _MAX_IMAGE_URLS = 10
 _ELLIPSIS = "…"
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class TooLargeError(ValueError):
@@ -94,13 +93,6 @@ def index_entry_sizes(item: dict[str, Any]) -> dict[str, int]:
 def digest_of(raw: bytes) -> str:
     """A short hash of an event's exact bytes (conflict detection, content-addressed keys)."""
     return base64.urlsafe_b64encode(hashlib.sha256(raw).digest()[:16]).decode("ascii").rstrip("=")
-
-
-def clean_text(value: str) -> str:
-    """A string the store can hold: lone surrogates (from JSON escapes) become U+FFFD."""
-    if value.isascii():
-        return value
-    return _SURROGATE.sub("\ufffd", value)
 
 
 class _Cleaner:

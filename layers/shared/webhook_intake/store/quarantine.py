@@ -24,6 +24,7 @@ from webhook_intake.store.items import digest_of
 from webhook_intake.store.schema import QUARANTINE_PREFIX
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode, item_size, write_units
+from webhook_intake.text import clean_json
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -96,6 +97,8 @@ class QuarantineStore(TableAccess):
         else:
             path = f"quarantine/{vendor}/{hashlib.sha256(compressed).hexdigest()}.zz"
             values["text_ref"] = self._payloads.put_object(path, compressed, "application/zlib")
+        # Text the store can hold: a lone surrogate may come from the body's escapes or a header.
+        clean_json(values)
         names = {f"#{index}": name for index, name in enumerate(values)}
         try:
             response = self.dynamodb.update_item(

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 import jwt
 
+from webhook_intake.text import clean_text
 from webhook_intake.vendors.openweb.access_token import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, access_token_key
 from webhook_intake.vendors.openweb.jwt_checks import (
     ALGORITHM,
@@ -178,6 +179,8 @@ def verify_assertion(request: TokenRequest, client: OAuthClient, token_url: str,
     jti = claims["jti"]
     if not isinstance(jti, str) or not jti.strip() or len(jti) > MAX_JTI_LENGTH:
         raise InvalidClientError(f"client assertion 'jti' must be 1 to {MAX_JTI_LENGTH} characters")
+    if clean_text(jti) != jti:
+        raise InvalidClientError("client assertion 'jti' must be valid Unicode text")
     if request.client_id is not None and request.client_id != client.client_id:
         # RFC 7521 §4.2: a client_id parameter, when sent, must name the asserted client.
         raise InvalidClientError("client_id does not match the client assertion")

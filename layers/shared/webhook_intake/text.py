@@ -1,0 +1,63 @@
+"""Text a store can hold (standard library only).
+
+JSON may escape a lone UTF-16 surrogate (``"\\ud800"``): valid JSON, but no UTF-8 string can
+carry it, so neither DynamoDB nor the SDK will take it. Parsed values are cleaned once, as
+they are read, so every later step (ids, mapping, keys, quarantine) sees text it can store;
+the event's raw bytes stay exactly as sent.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def clean_text(value: str) -> str:
+    """``value`` with each lone surrogate replaced by U+FFFD."""
+    if value.isascii():
+        return value
+    return _SURROGATE.sub(REPLACEMENT, value)
+
+
+def may_escape_a_surrogate(json_text: str) -> bool:
+    """Whether a JSON text has an escape in ``\\ud800``-``\\udfff``: only then can its values hold a lone one.
+
+    (A pair that makes one character, an emoji's, is decoded whole and needs no cleaning.)
+    """
+    return "\\ud" in json_text or "\\uD" in json_text
+
+
+def clean_json(value: Any) -> Any:
+    """Parsed JSON with a lone surrogate in none of its strings or keys (containers cleaned in place).
+
+    A loop, not recursion: a value nested as deep as the parser allows is cleaned too.
+    """
+    if isinstance(value, str):
+        return clean_text(value)
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if not all(key.isascii() for key in node):
+                entries = list(node.items())
+                node.clear()
+                node.update((clean_text(key), item) for key, item in entries)
+            _clean_values(node, node.items(), pending)
+        elif isinstance(node, list):
+            _clean_values(node, enumerate(node), pending)
+    return value
+
+
+def _clean_values(node: Any, entries: Iterable[tuple[Any, Any]], pending: list[Any]) -> None:
+    """Clean ``node``'s string values in place; queue its containers."""
+    for place, item in entries:
+        if isinstance(item, str):
+            node[place] = clean_text(item)
+        elif isinstance(item, (dict, list)):
+            pending.append(item)
