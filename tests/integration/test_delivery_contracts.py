@@ -182,9 +182,64 @@ def test_an_event_that_cannot_be_normalized_is_quarantined_and_its_record_succee
     assert depth(runtime, dlq_url(runtime, "viafoura-notifications")) == 0
 
 
-def test_a_firstup_ping_is_answered_2xx_and_never_stored(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
-    request = build_request("firstup", b'{"ping": "hello"}', secrets["firstup"])
+@pytest.mark.parametrize("body", [b'{"ping": "hello"}', b"{}", b'{"name": "ping"}', b'{"id": "p-1", "name": "ping"}'])
+def test_a_firstup_ping_is_answered_2xx_and_never_stored(
+    runtime: LocalRuntime, secrets: dict[str, Any], body: bytes
+) -> None:
+    request = build_request("firstup", body, secrets["firstup"])
     assert runtime.request(request.method, request.path, request.headers, request.body).status == 200
     assert depth(runtime, queue_url(runtime, "firstup")) == 0
     runtime.drain()
     assert stored(runtime) == []
+
+
+@pytest.mark.parametrize("name", [None, "", ["content_published"]])
+def test_a_firstup_event_with_an_id_but_no_name_is_refused_not_taken_for_a_ping(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], name: Any
+) -> None:
+    runtime = shared_runtime
+    document: dict[str, Any] = {"id": "fu-noname", "timestamp": "2026-08-03T12:59:58Z", "content_id": 1}
+    if name is not None:
+        document["name"] = name
+    response = send_body(runtime, "firstup", document, secrets["firstup"])
+    assert (response.status, response.json()) == (
+        400,
+        {"error": "invalid_envelope", "message": "'name' is missing or empty"},
+    )
+    assert depth(runtime, queue_url(runtime, "firstup")) == 0
+
+
+LEGACY = {"event": "content.published", "timestamp": "2026-08-03T12:59:58Z", "data": {"content_id": 25120469}}
+
+
+@pytest.mark.parametrize(
+    ("document", "expected_id"),
+    [
+        # Firstup's older envelope documents no event id: the delivery's own id stands in.
+        (LEGACY, "delivery-77"),
+        ({**LEGACY, "data": {**LEGACY["data"], "id": "in-data"}}, "in-data"),
+        ({**LEGACY, "id": "on-top"}, "on-top"),
+        # A current flat body with an older dotted name.
+        ({"id": "flat-dotted", "name": "content.published", "timestamp": "2026-08-03T12:59:58Z"}, "flat-dotted"),
+    ],
+)
+def test_firstups_older_forms_are_stored_as_the_current_one(
+    runtime: LocalRuntime, secrets: dict[str, Any], document: dict[str, Any], expected_id: str
+) -> None:
+    request = build_request("firstup", json.dumps(document).encode(), secrets["firstup"])
+    headers = {**request.headers, "x-socialchorus-delivery": "delivery-77"}
+    assert runtime.request(request.method, request.path, headers, request.body).status == 200
+    runtime.drain()
+    (event,) = stored(runtime, "firstup")
+    assert event["event_id"].startswith(f"{expected_id}:content_published:")
+    assert (event["event_type"], event["source_type"]) == ("content.published", "content_published")
+    assert event["occurred_at"] == "2026-08-03T12:59:58.000Z"
+    assert quarantined(runtime, "firstup") == []
+
+
+def test_firstups_older_envelope_without_any_id_is_refused(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    request = build_request("firstup", json.dumps(LEGACY).encode(), secrets["firstup"])
+    headers = {k: v for k, v in request.headers.items() if k != "x-socialchorus-delivery"}
+    response = runtime.request(request.method, request.path, headers, request.body)
+    assert (response.status, json.loads(response.body)["message"]) == (400, "'id' is missing or empty")
+    assert depth(runtime, queue_url(runtime, "firstup")) == 0

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from webhook_intake.consumer.models import NormalizedEvent
 from webhook_intake.consumer.splitting import BodyError, Element, split
-from webhook_intake.ingest.contract import judge_event
+from webhook_intake.ingest.contract import Verdict, judge_event
 from webhook_intake.taxonomy import event_type
 from webhook_intake.times import from_iso, iso_millis, judge
 
@@ -191,7 +191,7 @@ class VendorNormalizer(ABC):
     def _one(
         self, element: Element, document: Any, delivery: Delivery, envelope: str | None, result: Normalized
     ) -> None:
-        verdict = judge_event(self.spec, element.index, element.value)
+        verdict = self.judge(element, delivery)
         if verdict.refusal is not None:
             result.rejected.append(
                 Rejected(
@@ -217,6 +217,10 @@ class VendorNormalizer(ABC):
             result.rejected.append(
                 Rejected("invalid_event", str(exc), element.text, element.index, verdict.event_id, envelope=envelope)
             )
+
+    def judge(self, element: Element, delivery: Delivery) -> Verdict:
+        """Whether the event can be stored, as the ingest function judged it (a vendor may read it first)."""
+        return judge_event(self.spec, element.index, element.value)
 
     def event_type(self, source_type: str) -> str:
         """The normalized type for a vendor type (``other`` when unmapped)."""

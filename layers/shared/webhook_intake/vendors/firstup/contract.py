@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from webhook_intake.ingest.contract import HeaderTokenContract, id_text
+from webhook_intake.ingest.contract import HeaderTokenContract, Verdict, examine_body, id_text, require_object
 from webhook_intake.vendors.firstup import SPEC
 
 if TYPE_CHECKING:
@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 LEGACY_NAME = "event"
 """The older envelope names its event here (``content.published``), the current form in ``name``."""
+DELIVERY_HEADER = "x-socialchorus-delivery"
+"""Each delivery's unique id; Firstup: "use this for logging and idempotency"."""
+PING_NAME = "ping"
 
 
 def event_name(document: dict[str, Any]) -> str | None:
@@ -20,16 +23,46 @@ def event_name(document: dict[str, Any]) -> str | None:
     return id_text(document.get("name")) or id_text(document.get(LEGACY_NAME))
 
 
+def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str, Any]:
+    """An event as the current flat form has it: ``{id, timestamp, name, …}``, ``name`` with underscores.
+
+    The older envelope ``{event, timestamp, data{…}}`` has its ``data`` lifted up; it documents
+    no event id, so its id is the body's ``id``, else ``data``'s, else the delivery's own
+    (``x-socialchorus-delivery``). Dotted names (``content.published``) become the current
+    ones (``content_published``), in either form.
+    """
+    flat = document
+    if "name" not in document and LEGACY_NAME in document:
+        data = document.get("data")
+        flat = {**(data if isinstance(data, dict) else {}), **{k: v for k, v in document.items() if k != "data"}}
+        flat["name"] = id_text(document[LEGACY_NAME])
+        if id_text(flat.get(SPEC.id_field)) is None and delivery_id:
+            flat[SPEC.id_field] = delivery_id
+    name = flat.get("name")
+    if isinstance(name, str) and "." in name:
+        flat = {**flat, "name": name.replace(".", "_")}
+    return flat
+
+
 @dataclass(frozen=True)
 class FirstupContract(HeaderTokenContract):
-    """Events in the flat or the older ``{event, data}`` form; a body without an event name is a ping."""
+    """Events in the flat or the older ``{event, data}`` form; a body naming no event (or ``ping``) is a ping."""
 
     def correlation_id(self, request: Request) -> str:
-        return request.header("x-socialchorus-delivery") or request.request_id
+        return request.header(DELIVERY_HEADER) or request.request_id
 
     def is_ping(self, document: Any) -> bool:
-        # Creating a subscription sends a ping (its shape is not documented): an object naming no event.
-        return isinstance(document, dict) and event_name(document) is None
+        # Creating a subscription sends a ping (its shape is not documented): an object naming no
+        # event and carrying no id, or one named ``ping``. An id without a name is a broken event.
+        if not isinstance(document, dict):
+            return False
+        name = event_name(document)
+        if name is not None:
+            return name.lower() == PING_NAME
+        return id_text(document.get(SPEC.id_field)) is None
+
+    def examine(self, request: Request, document: Any) -> list[Verdict]:
+        return examine_body(self.spec, current_form(require_object(document), request.header(DELIVERY_HEADER)))
 
 
 CONTRACT = FirstupContract(SPEC, auth_failure_status=401)

@@ -14,13 +14,15 @@ from webhook_intake.consumer.normalizing import (
     canonical_hash,
     validate_leniently,
 )
+from webhook_intake.ingest.contract import judge_event
 from webhook_intake.times import from_iso
 from webhook_intake.vendors.firstup import SPEC
-from webhook_intake.vendors.firstup.contract import LEGACY_NAME
+from webhook_intake.vendors.firstup.contract import current_form
 
 if TYPE_CHECKING:
     from webhook_intake.consumer.splitting import Element
     from webhook_intake.delivery import Delivery
+    from webhook_intake.ingest.contract import Verdict
 
 TYPE_MAP = {
     "campaign_push_message_sent": "campaign.push_sent",
@@ -42,7 +44,7 @@ TYPE_MAP = {
     "user_notification_updated": "notification.updated",
     "user_notification_deleted": "notification.deleted",
 }
-_REQUIRED = frozenset({SPEC.id_field, "name"})
+_REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
 
 
 class UserRef(VendorModel):
@@ -98,18 +100,6 @@ class FirstupEvent(VendorModel):
     submitter: UserRef | None = None
     reviewer: UserRef | None = None
     auto_approved: bool | None = None
-
-
-def _flatten(item: dict[str, Any]) -> dict[str, Any]:
-    """The older envelope (dotted ``event`` name, fields under ``data``) in the current flat form."""
-    if "name" in item or LEGACY_NAME not in item:
-        return item
-    data = item.get("data")
-    return {
-        **(data if isinstance(data, dict) else {}),
-        **{k: v for k, v in item.items() if k != "data"},
-        "name": str(item[LEGACY_NAME]).replace(".", "_"),
-    }
 
 
 def _actor(event: FirstupEvent) -> Party | None:
@@ -186,6 +176,22 @@ def _campaign_details(event: FirstupEvent) -> dict[str, str]:
     return details
 
 
+NOTIFICATION_FIELDS = ("category", "acknowledged", "label", "text", "details")
+"""What Firstup's created and updated user notifications carry beside their ids."""
+
+
+def _documented_deletion(flat: dict[str, Any]) -> str | None:
+    """``notification.deleted`` for the shape Firstup documents as ``user_notification_deleted``.
+
+    Firstup's page shows that event's example named ``user_notification_created``, with ids
+    only, where a created notification always has its category and the rest: a creation
+    without any of them is that deletion, as the page means it.
+    """
+    if flat.get("name") == "user_notification_created" and not any(k in flat for k in NOTIFICATION_FIELDS):
+        return TYPE_MAP["user_notification_deleted"]
+    return None
+
+
 class FirstupNormalizer(VendorNormalizer):
     """Keyed by ``<id>:<name>:<body hash>``: Firstup's own examples reuse one ``id`` across events.
 
@@ -195,10 +201,16 @@ class FirstupNormalizer(VendorNormalizer):
     spec = SPEC
     type_map = TYPE_MAP
 
+    def judge(self, element: Element, delivery: Delivery) -> Verdict:
+        value = element.value
+        if isinstance(value, dict):
+            value = current_form(value, delivery.correlation_id)
+        return judge_event(self.spec, element.index, value)
+
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         if not isinstance(element.value, dict):
             raise MappingError("event is not a JSON object")
-        flat = _flatten(element.value)
+        flat = current_form(element.value, delivery.correlation_id)
         event = validate_leniently(FirstupEvent, flat, _REQUIRED)
         channel_id = event.channel_id or (event.channel_ids[0] if event.channel_ids else None)
         return self.event(
@@ -206,6 +218,7 @@ class FirstupNormalizer(VendorNormalizer):
             delivery,
             event_id=f"{event.id}:{event.name}:{canonical_hash(element.value)[:16]}",
             source_type=event.name,
+            mapped_type=_documented_deletion(flat),
             vendor_time=from_iso(event.timestamp),
             time_present=flat.get("timestamp") is not None,
             actor=_actor(event),
