@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -127,6 +128,26 @@ def test_two_fastcomments_edits_signed_in_the_same_second_end_with_the_later_rec
     state = reader(runtime).state("fastcomments", "fc-same")
     assert state is not None
     assert state.text == "second edit"
+
+
+def test_a_fastcomments_edit_signed_in_the_second_the_comment_was_created_is_newer_than_it(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    # Given a comment created at S.700 and edited within the same second: the edit's signing
+    # time, in whole seconds, reads S.000, before the creation it edits
+    second = int(time.time()) - 5
+    created = datetime.fromtimestamp(second + 0.7, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    body = {**fastcomments_body("fc-fast-edit", "as posted"), "date": created}
+    send_signed(runtime, secrets["fastcomments"], "comment-created", body, second)
+    runtime.drain()
+    send_signed(runtime, secrets["fastcomments"], "comment-updated", {**body, "comment": "edited"}, second)
+    runtime.drain()
+
+    # Then the edit is the current state, dated no earlier than the creation
+    state = reader(runtime).state("fastcomments", "fc-fast-edit")
+    assert state is not None
+    assert (state.text, state.event["occurred_at"]) == ("edited", created)
 
 
 def test_a_fastcomments_delete_wins_in_every_order(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
@@ -31,6 +32,7 @@ TYPE_MAP = {
 # FastComments has no reply events: a reply is a comment with a parentId.
 _REPLY_TYPE_MAP = {source: mapped.replace("comment.", "reply.") for source, mapped in TYPE_MAP.items()}
 _REQUIRED = frozenset({SPEC.id_field})
+_ONE_SECOND = timedelta(seconds=1)
 
 
 class Mention(VendorModel):
@@ -55,11 +57,17 @@ class WebhookComment(VendorModel):
     mentions: list[Mention] | None = None
 
 
+def _within_the_signing_second(created: datetime | None, signed_at: datetime | None) -> bool:
+    """The comment was created after the signing time read, but within its second."""
+    return created is not None and signed_at is not None and signed_at < created < signed_at + _ONE_SECOND
+
+
 class FastCommentsNormalizer(VendorNormalizer):
     """No event id: ``<comment id>:<event>:<body hash>`` identifies one event (a retry has the same body).
 
     Event time: for a create, the comment's ``date`` (its creation is the event); for an update
-    or a delete, the time FastComments signed the delivery; else the time we received it.
+    or a delete, the time FastComments signed the delivery (never before the comment's ``date``
+    in the same second); else the time we received it.
     """
 
     spec = SPEC
@@ -74,6 +82,10 @@ class FastCommentsNormalizer(VendorNormalizer):
         signed = timestamp_seconds(delivery.headers.get(TIMESTAMP_HEADER))
         signed_at = from_epoch(signed, 1) if signed is not None else None
         stated = created if source_type == "comment-created" and comment.date is not None else signed_at
+        if stated is signed_at and _within_the_signing_second(created, signed_at):
+            # Signed in whole seconds (S.000) in the second the comment was created (S.700): an
+            # edit or a delete never comes before the creation it follows.
+            stated = created
         present = (source_type == "comment-created" and comment.date is not None) or signed is not None
         has_author = comment.user_id or comment.commenter_name
         has_site = comment.tenant_id or comment.domain
