@@ -278,6 +278,21 @@ class TestRefusedAssertions:
         assert_refused(response, 401, "invalid_client")
         assert REASONS[case] in response.json()["error_description"]
 
+    def test_a_client_that_authenticated_by_header_is_challenged_in_its_scheme(
+        self, shared_runtime: LocalRuntime, secrets: dict[str, Any]
+    ) -> None:
+        runtime = shared_runtime
+        client = openweb(secrets)
+        basic = base64.b64encode(f"{client['client_id']}:{client['client_secret']}".encode()).decode()
+        # Given client_secret_basic, which this route does not take (RFC 6749 §5.2: a 401 with a challenge)
+        response = ask_token(runtime, b"grant_type=client_credentials", {**FORM, "authorization": f"Basic {basic}"})
+        assert_refused(response, 401, "invalid_client")
+        assert response.headers["www-authenticate"] == 'Basic realm="openweb"'
+        # A refused assertion, no Authorization header: nothing to challenge
+        response = ask_token(runtime, token_request_body(bad_assertions(client)["wrong secret"]()))
+        assert_refused(response, 401, "invalid_client")
+        assert "www-authenticate" not in response.headers
+
     def test_a_reused_jti_is_refused_the_second_time(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
         # Given an assertion already exchanged once
         body = token_request_body(assertion_for(openweb(secrets)))

@@ -188,6 +188,16 @@ def test_openweb_dates_only_what_the_comment_time_is_the_time_of(sample_name: st
         assert event.occurred_at == RECEIVED
 
 
+@pytest.mark.parametrize("stated", [True, False, "soon", None])
+def test_an_openweb_comment_time_that_is_no_time_is_not_its_creation_time(stated: Any) -> None:
+    body = sample("openweb/replied-message.json")
+    body["reply"]["timestamp"] = stated
+    (event,) = normalize("openweb", body).events
+    assert event.content is not None
+    assert event.content.created_at is None
+    assert event.occurred_at == RECEIVED
+
+
 def test_a_fastcomments_update_by_legacy_token_is_dated_when_received_not_when_the_comment_was_made() -> None:
     body = sample("fastcomments/comment-updated.json")
     (event,) = fastcomments("comment-updated", body).events

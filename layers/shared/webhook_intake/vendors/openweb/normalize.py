@@ -74,7 +74,6 @@ class OpenWebComment(VendorModel):
     comment_id: str | None = None
     type: str | None = None
     state: str | None = None
-    timestamp: float | None = None
     content: list[ContentPart] = Field(default_factory=list)
 
     def text(self) -> str | None:
@@ -121,8 +120,10 @@ def _event_time(event: OpenWebEvent, raw: dict[str, Any]) -> tuple[Any, bool]:
     return None, False
 
 
-def _created_at(comment: OpenWebComment | None) -> str | None:
-    moment = from_epoch(comment.timestamp, 1) if comment else None
+def _created_at(raw: dict[str, Any], part: str) -> str | None:
+    """The comment's (or reply's) own ``timestamp``, read as event times are (a boolean is no time)."""
+    stated = raw.get(part)
+    moment = from_epoch(stated.get("timestamp"), 1) if isinstance(stated, dict) else None
     return iso_millis(moment) if moment else None
 
 
@@ -146,7 +147,7 @@ class OpenWebNormalizer(VendorNormalizer):
                 url=event.action_link,
                 image_urls=acted_on.image_urls(),
                 parent_id=event.comment.comment_id if event.reply and event.comment else None,
-                created_at=_created_at(acted_on),
+                created_at=_created_at(element.value, "reply" if event.reply else "comment"),
             )
         elif event.type in _ARTICLE_TIMED:
             content = Content(

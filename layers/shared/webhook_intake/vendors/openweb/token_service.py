@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from webhook_intake.secrets import SecretStore
     from webhook_intake.vendors.openweb.token_endpoint import Assertion, TokenRequest
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,31}")
+"""An authentication scheme as RFC 9110 spells one (a token): only such a name is echoed in a challenge."""
 # RFC 6749 §5.1: responses carrying (or refusing) tokens are never cached.
 NO_STORE = {"content-type": "application/json;charset=UTF-8", "cache-control": "no-store", "pragma": "no-cache"}
 
@@ -38,9 +41,17 @@ def token_response(status: int, body: dict[str, Any]) -> Response:
     return Response(status, body, dict(NO_STORE))
 
 
-def oauth_error(refused: OAuthError) -> Response:
-    """The RFC 6749 §5.2 error response."""
-    return token_response(refused.status, {"error": refused.error, "error_description": refused.description})
+def oauth_error(refused: OAuthError, authorization: str | None = None) -> Response:
+    """The RFC 6749 §5.2 error response.
+
+    A client that tried to authenticate with an ``Authorization`` header (``Basic``) hears a
+    401 with a challenge in the scheme it used, as §5.2 requires.
+    """
+    response = token_response(refused.status, {"error": refused.error, "error_description": refused.description})
+    scheme = authorization.split(None, 1)[0] if authorization and authorization.strip() else ""
+    if refused.status == 401 and _SCHEME.fullmatch(scheme):
+        response.headers["www-authenticate"] = f'{scheme} realm="openweb"'
+    return response
 
 
 def server_error(description: str) -> Response:
@@ -70,9 +81,9 @@ class TokenService:
             # Only after the signature checks out: a forged request never writes to the table.
             self.used_credentials.record(Claim(f"openweb:jti:{assertion.jti}", assertion.expires_at), now)
         except ReplayedError:
-            return self.refused(InvalidClientError("client assertion 'jti' was used before"))
+            return self.refused(InvalidClientError("client assertion 'jti' was used before"), request)
         except OAuthError as refused:
-            return self.refused(refused)
+            return self.refused(refused, request)
         except SecretUnavailableError:
             self.logger.exception("secret unavailable")
             return server_error("temporarily unable to authenticate clients; retry later")
@@ -105,7 +116,7 @@ class TokenService:
             raise InvalidClientError("client authentication failed")
         return verify_assertion(token_request, client, self.token_url, now), client
 
-    def refused(self, refused: OAuthError) -> Response:
+    def refused(self, refused: OAuthError, request: Request | None = None) -> Response:
         """The RFC 6749 §5.2 answer to a refused request, counted and logged."""
         if isinstance(refused, InvalidClientError):
             # The ingest functions' counter: probing the token route raises the same alarm.
@@ -120,4 +131,4 @@ class TokenService:
             "token request refused",
             extra={"error": refused.error, "reason": refused.description, "status": refused.status},
         )
-        return oauth_error(refused)
+        return oauth_error(refused, request.header("authorization") if request is not None else None)
