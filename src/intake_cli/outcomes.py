@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
 from rich.text import Text
 
 from intake_cli.target import IntakeError
@@ -260,6 +261,39 @@ def poll(
         for event_id in [key for key, stamp in seen.items() if stamp < start_ms]:
             del seen[event_id]
         stop.wait(POLL_SECONDS)
+
+
+def stream(
+    target: Target,
+    vendors: list[str],
+    since: datetime | None,
+    stop: threading.Event,
+    *,
+    follow: bool = True,
+    poll_only: bool = False,
+) -> Iterator[Outcome]:
+    """The consumers' outcomes on ``target`` (from ``since``, else from now), until ``stop`` or, unfollowed, the end.
+
+    The local stack: its log file. A deployed stack: a Live Tail session when following from
+    now (unless ``poll_only``), else FilterLogEvents every two seconds.
+    """
+    if target.local:
+        if target.log_file is None:
+            raise IntakeError("the local stack's stack.json names no log file: restart it with `intake serve`")
+        yield from follow_file(target.log_file, stop, since=since, follow=follow)
+        return
+    groups = consumer_log_groups(target, vendors)
+    logs = target.client("logs")
+    if since is None and follow and not poll_only:
+        try:
+            yield from live_tail(logs, groups, stop)
+            return
+        except LiveTailUnavailableError as exc:
+            Console(stderr=True, highlight=False).print(
+                f"[dim]Live Tail unavailable ({exc}); polling FilterLogEvents every 2 s[/]"
+            )
+    # What is already there (since) only FilterLogEvents can read: Live Tail sees what arrives.
+    yield from poll(logs, groups, stop, since=since, follow=follow)
 
 
 def _filtered(logs: Any, group: str, start_ms: int) -> list[tuple[int, str, str]]:

@@ -136,6 +136,22 @@ def test_sending_to_a_deployed_stack_asks_first_and_marks_the_delivery_as_a_test
     assert len(cli_json("events", "--stack", deployed, "--json", "--tests")) == 1
 
 
+def test_wait_never_counts_an_event_stored_before_the_send_as_this_deliverys(deployed: str) -> None:
+    # Given an event already stored by an earlier send
+    (first,) = cli_json("send", "comment.liked", "--stack", deployed, "--yes", "--wait", "--json")
+    assert first["not_stored"] == []
+
+    # When it is sent again with --wait, where the consumer's outcomes cannot be read
+    code, text = cli("send", "comment.liked", "--stack", deployed, "--yes", "--wait", "--json")
+
+    # Then the stored item does not pass for proof that this delivery was consumed
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert answer["duplicates"] == []
+    (line,) = answer["not_stored"]
+    assert "stored before this send; no outcome of the consumer for this delivery" in line
+    assert code == 1
+
+
 def test_stdin_is_a_body_and_wait_says_what_was_not_stored(deployed: str) -> None:
     body = json.dumps(
         {

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from intake_cli.cli import (
     EventTypeOption,
@@ -29,12 +28,6 @@ from intake_cli.cli import (
 )
 from intake_cli.target import IntakeError, resolve_target
 from webhook_intake.registry import vendors
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from intake_cli.outcomes import Outcome
-    from intake_cli.target import Target
 
 IdOption = Annotated[str, typer.Option(metavar="ID", show_default=False)]
 
@@ -231,6 +224,7 @@ def tail(
     with --poll, --since or --no-follow, it reads FilterLogEvents every 2 s instead.
     """
     from intake_cli.event_log import parse_when
+    from intake_cli.outcomes import stream
 
     target = resolve_target(state_dir(ctx), stack, region)
     key = vendor_key(vendor)
@@ -238,7 +232,7 @@ def tail(
     stop = threading.Event()
     out = console()
     try:
-        for outcome in _outcomes(target, chosen_vendors(target, key), start, follow, poll_only, stop):
+        for outcome in stream(target, chosen_vendors(target, key), start, stop, follow=follow, poll_only=poll_only):
             if key and outcome.vendor != key:
                 continue
             if json_output:
@@ -247,30 +241,6 @@ def tail(
                 out.print(outcome.line(), soft_wrap=True)
     except KeyboardInterrupt:
         stop.set()
-
-
-def _outcomes(
-    target: Target, vendors: list[str], since: datetime | None, follow: bool, poll_only: bool, stop: threading.Event
-) -> Iterator[Outcome]:
-    from intake_cli.outcomes import LiveTailUnavailableError, consumer_log_groups, follow_file, live_tail, poll
-
-    if target.local:
-        if target.log_file is None:
-            raise IntakeError("the local stack's stack.json names no log file: restart it with `intake serve`")
-        yield from follow_file(target.log_file, stop, since=since, follow=follow)
-        return
-    groups = consumer_log_groups(target, vendors)
-    logs = target.client("logs")
-    if since is None and follow and not poll_only:
-        try:
-            yield from live_tail(logs, groups, stop)
-            return
-        except LiveTailUnavailableError as exc:
-            Console(stderr=True, highlight=False).print(
-                f"[dim]Live Tail unavailable ({exc}); polling FilterLogEvents every 2 s[/]"
-            )
-    # What is already there (--since) only FilterLogEvents can read: Live Tail sees what arrives.
-    yield from poll(logs, groups, stop, since=since, follow=follow)
 
 
 @app.command(cls=IntakeCommand, rich_help_panel="Find and follow")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
 
 WAIT_SECONDS = 30.0
 _WAIT_TICK = 0.3
+_CLOCK_MARGIN = timedelta(seconds=5)
+"""Outcomes logged this long before the send still count (clocks of this machine and AWS differ a little)."""
+TAKEN = ("stored", "duplicate")
 FASTCOMMENTS_EVENTS = ("comment-created", "comment-updated", "comment-deleted")
 """FastComments' webhook events (its client module's ``EVENT_CHOICES``; a test holds them equal)."""
 
@@ -99,7 +104,8 @@ def send(
     To a deployed stack (--stack) the delivery is marked as a test (header x-intake-test:
     true): its events are stored with test: true, left out of reads unless --tests. It asks
     first; --yes does not. Exit status 0 when the answer is the expected one (a 2xx, or with
-    --bad-auth a 401/403) and, with --wait, every event it holds was stored.
+    --bad-auth a 401/403) and, with --wait, every event it holds was stored (an event stored before:
+    once the consumer's outcomes show it took this delivery's copy as a duplicate).
     """
     from intake_cli.samples import WRONG_CREDENTIAL, build_request
     from intake_cli.sending import deliver, openweb_access_token, vendor_secret, with_bearer
@@ -126,9 +132,11 @@ def send(
     if auth == "oauth":
         token = WRONG_CREDENTIAL if bad_auth else openweb_access_token(target, secret)
         request = with_bearer(request, token)
+    # What --wait will look for, and which of it is stored already, read before sending.
+    awaited = _awaited(target, request) if wait and not bad_auth else None
     response = deliver(target, request)
     expected = response.status in (401, 403) if bad_auth else 200 <= response.status < 300
-    waited = _wait_for(target, request) if wait and expected and not bad_auth else None
+    waited = _wait_for(target, awaited) if awaited is not None and expected else None
     _print(request, target.api_url + request.path, chosen, response, waited, json_output)
     if not expected or (waited is not None and not waited.complete):
         raise typer.Exit(1)
@@ -211,34 +219,50 @@ def _as_test(request: OutgoingRequest) -> OutgoingRequest:
 
 
 class Waited:
-    """What ``--wait`` found: the events the delivery holds that were stored, and those that were not."""
+    """What ``--wait`` found: the events stored, those taken again as duplicates, and those not stored."""
 
-    def __init__(self, events: list[dict[str, Any]], missing: list[str], ping: bool = False) -> None:
+    def __init__(
+        self, events: list[dict[str, Any]], missing: list[str], ping: bool = False, duplicates: list[str] | None = None
+    ) -> None:
         self.events = events
         self.missing = missing
         self.ping = ping
+        self.duplicates = duplicates or []
 
     @property
     def complete(self) -> bool:
-        """Every event it holds is stored."""
+        """Every event it holds is stored, by this delivery or (a duplicate the consumer took) before it."""
         return not self.missing
 
 
-def _wait_for(target: Target, request: OutgoingRequest) -> Waited:
-    """Poll the table (GetItem by key) until every event the body holds is stored, or the wait ends."""
+@dataclass
+class Awaited:
+    """What ``--wait`` waits for, read before the delivery is sent."""
+
+    vendor: str
+    keys: list[tuple[str, str]]
+    refused: list[str]
+    already: set[str]
+    """Events stored before this send: only the consumer's outcome shows this delivery was taken."""
+    since: datetime
+    ping: bool = False
+
+
+def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
+    """The events the body holds (the consumer's own normalizer says), and which are stored already."""
     from intake_cli.event_log import full_events
     from intake_cli.events import match_path
     from webhook_intake.delivery import Delivery, kept_headers
     from webhook_intake.registry import vendor
 
+    since = datetime.now(UTC) - _CLOCK_MARGIN
     spec = vendor(request.vendor)
     try:
         document = json.loads(request.body)
     except ValueError:
         document = None
     if spec.contract().is_ping(document):
-        return Waited([], [], ping=True)
-    # The consumer's own normalizer tells which events the body holds (and which it would quarantine).
+        return Awaited(request.vendor, [], [], set(), since, ping=True)
     delivery = Delivery(
         vendor=request.vendor,
         received_at=iso_millis(datetime.now(UTC)),
@@ -251,16 +275,58 @@ def _wait_for(target: Target, request: OutgoingRequest) -> Waited:
     result = spec.normalizer().normalize(request.body.decode("utf-8", "replace"), delivery)
     keys = [(request.vendor, event.event_id) for event in result.events]
     refused = [f"{rejected.event_id or '-'}: quarantined ({rejected.reason})" for rejected in result.rejected]
+    already = {str(event["event_id"]) for event in full_events(target, keys)} if keys else set()
+    return Awaited(request.vendor, keys, refused, already, since)
+
+
+def _wait_for(target: Target, awaited: Awaited) -> Waited:
+    """Wait until every event is stored (GetItem by key) and those stored before are taken again (outcomes)."""
+    from intake_cli.event_log import full_events
+
+    if awaited.ping:
+        return Waited([], [], ping=True)
     deadline = time.monotonic() + WAIT_SECONDS
-    found: list[dict[str, Any]] = []
-    while True:
-        found = full_events(target, keys) if keys else []
-        if len(found) == len(keys) or time.monotonic() > deadline:
+    fresh = [key for key in awaited.keys if key[1] not in awaited.already]
+    stored: set[str] = set()
+    while fresh:
+        stored = {str(event["event_id"]) for event in full_events(target, fresh)}
+        if len(stored) == len(fresh) or time.monotonic() > deadline:
             break
         time.sleep(_WAIT_TICK)
-    stored = {str(event["event_id"]) for event in found}
-    missing = [f"{event_id}: not stored within {WAIT_SECONDS:.0f} s" for _, event_id in keys if event_id not in stored]
-    return Waited(found, refused + missing)
+    taken, unread = _taken_again(target, awaited, deadline) if awaited.already else (set(), None)
+    missing = [f"{event_id}: not stored within {WAIT_SECONDS:.0f} s" for _, event_id in fresh if event_id not in stored]
+    why = f"its outcomes cannot be read: {unread}" if unread else f"within {WAIT_SECONDS:.0f} s; intake tail follows it"
+    missing += [
+        f"{event_id}: stored before this send; no outcome of the consumer for this delivery ({why})"
+        for _, event_id in awaited.keys
+        if event_id in awaited.already and event_id not in taken
+    ]
+    duplicates = [event_id for _, event_id in awaited.keys if event_id in taken]
+    found = full_events(target, awaited.keys) if awaited.keys else []
+    return Waited(found, awaited.refused + missing, duplicates=duplicates)
+
+
+def _taken_again(target: Target, awaited: Awaited, deadline: float) -> tuple[set[str], str | None]:
+    """Which events stored before the send the consumer logged an outcome for since; why none could be read."""
+    from intake_cli.outcomes import stream
+
+    wanted = set(awaited.already)
+    taken: set[str] = set()
+    stop = threading.Event()
+    timer = threading.Timer(max(0.0, deadline - time.monotonic()), stop.set)
+    timer.start()
+    try:
+        for outcome in stream(target, [awaited.vendor], awaited.since, stop, poll_only=True):
+            if outcome.vendor == awaited.vendor and outcome.event_id in wanted and outcome.outcome in TAKEN:
+                taken.add(outcome.event_id)
+                if taken == wanted:
+                    break
+    except IntakeError as exc:
+        return taken, str(exc)
+    finally:
+        stop.set()
+        timer.cancel()
+    return taken, None
 
 
 def _print(
@@ -280,6 +346,7 @@ def _print(
         }
         if waited is not None:
             document["events"] = json.loads(json.dumps(waited.events, default=plain))
+            document["duplicates"] = waited.duplicates
             document["not_stored"] = waited.missing
         print_json_lines([document])
         return
@@ -301,5 +368,7 @@ def _print(
         from intake_cli.render import events_table
 
         out.print(events_table(waited.events, f"Stored ({len(waited.events)})", out.width))
+    for event_id in waited.duplicates:
+        out.print(f"[dim]duplicate[/] {event_id}: stored before; the consumer took this delivery's copy as a duplicate")
     for line in waited.missing:
         out.print(f"[bold red]not stored[/] {line}")
