@@ -22,14 +22,13 @@ from intake_cli.event_log import payloads
 from intake_cli.quarantine import QuarantineRedrive, sender
 from intake_cli.queues import (
     PEEK_VISIBILITY,
-    call,
     dead_letters,
     delete,
     depth,
+    move,
     receive_all,
     redrive,
     release,
-    resend_entry,
 )
 from intake_cli.target import IntakeError
 from webhook_intake.payloads import ClaimCheck, PayloadError
@@ -102,9 +101,9 @@ def _attribute(letter: DeadLetter, name: str) -> str | None:
 def from_letter(letter: DeadLetter) -> Held:
     """A dead letter as a held item."""
     correlation = _attribute(letter, "correlation_id")
-    receives = f"failed {letter.receive_count} receives" if letter.receive_count else "failed every receive"
-    message = f"{receives}: a dependency kept failing (the consumer's log says which"
-    message += f", under correlation id {correlation})" if correlation else ")"
+    # Its receive count here counts every look at the DLQ too (dlq list receives to read): not the tries.
+    message = "the consumer failed it on every receive MaxReceiveCount allows: a dependency kept failing"
+    message += f" (the consumer's log says which, under correlation id {correlation})" if correlation else ""
     sent = letter.to_json()["sent_at"]
     return Held(
         kind="dead-letter",
@@ -113,7 +112,6 @@ def from_letter(letter: DeadLetter) -> Held:
         reason=DEAD_LETTER_REASON,
         message=message,
         received_at=_attribute(letter, "received_at") or sent,
-        attempts=letter.receive_count,
         correlation_id=correlation,
         letter=letter,
     )
@@ -218,10 +216,11 @@ def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run:
         return Done("redrive", "quarantined", key.vendor, identifier, detail=sent[0].reason, dry_run=dry_run)
     vendor, message = _find_letter(target, identifier, vendors)
     resources = target.vendor(vendor)
-    if not dry_run:
-        sqs = target.client("sqs")
-        call(sqs.send_message_batch, QueueUrl=resources.queue_url, Entries=[resend_entry("0", message)])
-        call(sqs.delete_message, QueueUrl=resources.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"])
+    sqs = target.client("sqs")
+    if dry_run:
+        release(sqs, resources.dead_letter_queue_url, [message])
+    else:
+        move(sqs, [message], resources.dead_letter_queue_url, resources.queue_url)
     return Done("redrive", "dead-letter", vendor, identifier, detail=f"to {resources.queue_name}", dry_run=dry_run)
 
 
@@ -240,7 +239,11 @@ def redrive_all(target: Target, vendors: list[str], *, dry_run: bool) -> list[Do
             detail = (
                 f"SQS message move task {result.task_handle}" if result.task_handle else f"to {resources.queue_name}"
             )
-            done.append(Done("redrive", "dead-letter", key, "*", result.moved or waiting, detail))
+            # SQS's own task moves in the background (its count comes later); the local move is done.
+            moved = waiting if result.moved is None else result.moved
+            if moved < waiting:
+                detail += f"; {waiting - moved} more not visible now (being read), try again shortly"
+            done.append(Done("redrive", "dead-letter", key, "*", moved, detail))
         try:
             sent = runner.run(key, dry_run=dry_run)
         except (StoreError, PayloadError, ClientError, BotoCoreError) as exc:
@@ -267,9 +270,11 @@ def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: 
             "delete", "quarantined", key.vendor, identifier, detail=str(item.get("reason", "")), dry_run=dry_run
         )
     vendor, message = _find_letter(target, identifier, vendors)
-    if not dry_run:
-        url = target.vendor(vendor).dead_letter_queue_url
-        call(target.client("sqs").delete_message, QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    url = target.vendor(vendor).dead_letter_queue_url
+    if dry_run:
+        release(target.client("sqs"), url, [message])
+    else:
+        delete(target.client("sqs"), url, [message])
     return Done("delete", "dead-letter", vendor, identifier, dry_run=dry_run)
 
 

@@ -236,20 +236,8 @@ class LocalMessageMover:
             ).get("Messages", [])
             if not batch:
                 break
-            moved += self._move(batch, source_url, destination_url)
+            moved += move(self.sqs, batch, source_url, destination_url)
         return {"DestinationArn": destination_arn, "ApproximateNumberOfMessagesMoved": moved}
-
-    def _move(self, batch: list[dict[str, Any]], source_url: str, destination_url: str) -> int:
-        entries = [resend_entry(str(index), message) for index, message in enumerate(batch)]
-        sent = call(self.sqs.send_message_batch, QueueUrl=destination_url, Entries=entries)
-        done = {entry["Id"] for entry in sent.get("Successful", [])}
-        delivered = [message for index, message in enumerate(batch) if str(index) in done]
-        delete(self.sqs, source_url, delivered)
-        failed = [message for index, message in enumerate(batch) if str(index) not in done]
-        release(self.sqs, source_url, failed)
-        if failed:
-            raise IntakeError(f"{len(failed)} message(s) could not be sent to {destination_url}; they stay put")
-        return len(delivered)
 
     def _url(self, arn: str) -> str:
         name = arn.rsplit(":", 1)[-1]
@@ -269,6 +257,23 @@ class LocalMessageMover:
                 f"{dead_letter_queue_url} is the dead-letter queue of {len(sources)} queues: name the destination"
             )
         return str(sources[0])
+
+
+def move(sqs: Any, batch: list[dict[str, Any]], source_url: str, destination_url: str) -> int:
+    """Send received messages (up to ten) to ``destination_url``, then delete the ones SQS took from the source.
+
+    A message SQS did not take (``Failed``, answered with HTTP 200) is made visible again where it was.
+    """
+    entries = [resend_entry(str(index), message) for index, message in enumerate(batch)]
+    sent = call(sqs.send_message_batch, QueueUrl=destination_url, Entries=entries)
+    done = {entry["Id"] for entry in sent.get("Successful", [])}
+    delivered = [message for index, message in enumerate(batch) if str(index) in done]
+    delete(sqs, source_url, delivered)
+    failed = [message for index, message in enumerate(batch) if str(index) not in done]
+    release(sqs, source_url, failed)
+    if failed:
+        raise IntakeError(f"{len(failed)} message(s) could not be sent to {destination_url}; they stay put")
+    return len(delivered)
 
 
 def resend_entry(entry_id: str, message: dict[str, Any]) -> dict[str, Any]:

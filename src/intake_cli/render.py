@@ -201,7 +201,7 @@ def held_view(items: list[Held]) -> list[Text]:
             (item.reason, "bold"),
         )
         if item.attempts is not None:
-            head.append(f"  {item.attempts} {'receives' if dead else 'tries'}")
+            head.append(f"  {item.attempts} tries")
         lines.append(head)
         lines.append(Text(f"  received {when(item.received_at)}   event {item.event_id or '-'}"))
         lines.append(Text(f"  {item.message}"))

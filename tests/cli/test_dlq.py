@@ -131,6 +131,53 @@ def test_one_dead_letter_goes_back_to_its_queue_and_is_stored_once_s3_has_its_bo
     assert "big-1" in stored_ids(runtime, VENDOR)
 
 
+@pytest.mark.parametrize("action", ["redrive", "delete"])
+def test_a_dry_run_on_one_dead_letter_leaves_it_there_for_the_real_thing(
+    stack: str, runtime: LocalRuntime, action: str
+) -> None:
+    (letter,) = [item for item in listed(stack) if item["kind"] == "dead-letter"]
+    (dry,) = cli_json("dlq", action, "--stack", stack, "--id", letter["id"], "--dry-run", "--json")
+    assert dry["dry_run"] is True
+    # Still listed, and the real action finds it at once (a dry run does not hide it for a while)
+    assert [item["id"] for item in listed(stack) if item["kind"] == "dead-letter"] == [letter["id"]]
+    (done,) = cli_json("dlq", action, "--stack", stack, "--id", letter["id"], "--json")
+    assert done["dry_run"] is False
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
+def test_a_dead_letter_sqs_will_not_take_back_stays_in_the_dlq(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a queue that answers the resend with a per-entry failure (HTTP 200, the entry in Failed)
+    (letter,) = [item for item in listed(stack) if item["kind"] == "dead-letter"]
+    real = queues.call
+
+    def refusing(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == "send_message_batch":
+            return {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]}
+        return real(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", refusing)
+
+    # When it is redriven
+    code, text = cli("dlq", "redrive", "--stack", stack, "--id", letter["id"])
+
+    # Then the operator hears it failed, and the dead letter is still there to try again
+    assert code == 1
+    assert "could not be sent" in text
+    monkeypatch.setattr(queues, "call", real)
+    assert [item["id"] for item in listed(stack) if item["kind"] == "dead-letter"] == [letter["id"]]
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 0
+
+
+def test_listing_a_dead_letter_claims_no_count_of_tries(stack: str) -> None:
+    for _ in range(3):
+        (letter,) = [item for item in listed(stack) if item["kind"] == "dead-letter"]
+    assert letter["attempts"] is None
+    assert "MaxReceiveCount" in letter["message"]
+    assert "receives" not in letter["message"]
+
+
 def test_redrive_all_sends_back_both_kinds(stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
     # moto has no StartMessageMoveTask: the local stack's mover stands in for SQS's (same contract)
     monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
@@ -139,6 +186,18 @@ def test_redrive_all_sends_back_both_kinds(stack: str, runtime: LocalRuntime, mo
     runtime.drain()
     assert "big-1" in stored_ids(runtime, VENDOR)
     assert [item["kind"] for item in listed(stack)] == ["quarantined"]
+
+
+def test_redrive_all_counts_what_moved_not_what_was_waiting(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given the dead letter received (being read) elsewhere, so not visible to the move
+    runtime.sqs.receive_message(QueueUrl=dlq_url(runtime, VENDOR), VisibilityTimeout=60)
+    done = cli_json("dlq", "redrive", "--stack", stack, "--vendor", VENDOR, "--json")
+    (letters,) = [item for item in done if item["kind"] == "dead-letter"]
+    assert letters["count"] == 0
+    assert "1 more not visible now" in letters["detail"]
 
 
 def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:
