@@ -291,12 +291,19 @@ def test_bad_bodies_get_a_short_error_and_are_not_enqueued(body: bytes, status: 
     assert queue.sent == []
 
 
-def test_deeply_nested_json_is_a_400_not_a_crash() -> None:
-    body = b"[" * 50_000 + b"]" * 50_000
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[" * 50_000 + b"]" * 50_000, "body nests arrays or objects too deeply to read"),
+        (b'{"id": "a", "name": "x", "n": ' + b"9" * 5000 + b"}", "body holds a number too long to read"),
+        (b'{"id": "a", "name": "x"', "body is not valid JSON"),
+    ],
+)
+def test_json_python_cannot_read_is_a_400_that_says_why(body: bytes, message: str) -> None:
     response = service("firstup", FakeSecrets([{"tokens": ["tok"]}]), FakeQueue(), max_body=1_000_000).handle(
         post("/webhooks/firstup", body, {"authorization": "tok"})
     )
-    assert response.status == 400
+    assert (response.status, response.body) == (400, {"error": "invalid_json", "message": message})
 
 
 def test_firstup_uses_its_delivery_id_as_correlation_id() -> None:

@@ -136,9 +136,12 @@ class IngestService:
             raise RejectedError(400, "invalid_json", "body is not UTF-8") from None
         try:
             return json.loads(text), text
-        # ValueError covers JSONDecodeError and over-long integers; RecursionError, deep nesting.
-        except (ValueError, RecursionError):
+        except json.JSONDecodeError:
             raise RejectedError(400, "invalid_json", "body is not valid JSON") from None
+        except ValueError:  # what the parser read, Python will not make an int of (over 4,300 digits)
+            raise RejectedError(400, "invalid_json", "body holds a number too long to read") from None
+        except RecursionError:
+            raise RejectedError(400, "invalid_json", "body nests arrays or objects too deeply to read") from None
 
     @property
     def limit(self) -> int:
