@@ -86,6 +86,15 @@ def test_an_event_without_its_id_is_answered_failure_and_never_takes_its_sibling
 
 
 LONE_SURROGATE = "\\ud800"
+
+
+def escaping_lone_surrogates(document: Any) -> bytes:
+    """``document`` as JSON whose every LONE_SURROGATE is the escape itself (valid JSON, not valid UTF-16)."""
+    body = json.dumps(document).replace("\\\\ud800", "\\ud800").encode()
+    assert b"\\ud800" in body and b"\\\\" not in body
+    return body
+
+
 SURROGATE_BODIES: dict[str, tuple[dict[str, Any], str, str | None]] = {
     "viafoura-engagement": (
         engagement("r-sur", liked("sur-ve", page_url=f"https://x/{LONE_SURROGATE}")),
@@ -118,8 +127,7 @@ def test_a_lone_surrogate_anywhere_in_an_event_is_stored_with_its_raw_bytes_exac
     runtime = shared_runtime
     document, event_id, event = SURROGATE_BODIES[vendor_key]
     # Given a body whose JSON escapes a lone surrogate (valid JSON, not valid UTF-16)
-    body = json.dumps(document).replace("\\\\ud800", "\\ud800").encode()
-    assert b"\\ud800" in body
+    body = escaping_lone_surrogates(document)
 
     # When it is delivered and consumed
     assert send_body(runtime, vendor_key, body, secrets[vendor_key], event=event).status < 300
@@ -171,8 +179,7 @@ def test_a_lone_surrogate_in_an_id_or_a_key_is_stored_and_never_takes_the_delive
     runtime = shared_runtime
     document, prefixes, event = SURROGATE_IDS[vendor_key]
     # Given a delivery whose ids, types or keys escape a lone surrogate
-    body = json.dumps(document).replace("\\\\ud800", "\\ud800").encode()
-    assert b"\\ud800" in body and b"\\\\" not in body
+    body = escaping_lone_surrogates(document)
 
     # When it is delivered and consumed
     assert send_body(runtime, vendor_key, body, secrets[vendor_key], event=event).status < 300
@@ -192,7 +199,7 @@ def test_a_quarantined_event_of_a_batch_whose_envelope_escapes_a_lone_surrogate_
 ) -> None:
     runtime = shared_runtime
     body = engagement(f"r-{LONE_SURROGATE}-env", liked("env-good"), {"message_type": "x", "mark": "env-noid"})
-    raw = json.dumps(body).replace("\\\\ud800", "\\ud800").encode()
+    raw = escaping_lone_surrogates(body)
     assert send_body(runtime, "viafoura-engagement", raw, secrets["viafoura-engagement"]).status == 200
     runtime.drain()
     assert reader(runtime).get("viafoura-engagement", "env-good") is not None
