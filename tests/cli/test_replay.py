@@ -156,3 +156,20 @@ def test_an_event_whose_body_is_in_s3_is_replayed_from_there(
     assert (lines[0]["plan"]["refused"], lines[0]["plan"]["would_change"]) == (0, 1)
     assert lines[-1]["rewritten"] == 1
     assert item(runtime, *key) == before
+
+
+def test_an_event_whose_id_is_its_deliverys_is_replayed_under_the_same_id(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a Firstup event in the older envelope, which names no id: its delivery's id is its own
+    legacy = {"event": "content.published", "timestamp": "2026-11-01T10:00:00Z", "data": {"content_id": 7}}
+    send_body(runtime, "firstup", legacy, secrets["firstup"], headers={"x-socialchorus-delivery": "dlv-9"})
+    runtime.drain()
+    (stored,) = [e for e in cli_json("events", "--stack", stack, "--json") if e["event_id"].startswith("dlv-9:")]
+
+    # When everything is replayed
+    (plan,) = cli_json("replay", "--stack", stack, "--since", "1h", "--vendor", "firstup", "--dry-run", "--json")
+
+    # Then it reads back under the id it has: nothing to change, nothing refused
+    assert (plan["plan"]["refused"], plan["plan"]["would_change"]) == (0, 0)
+    assert stored["event_type"] == "content.published"
