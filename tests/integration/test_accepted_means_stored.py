@@ -13,8 +13,20 @@ from botocore.exceptions import ClientError
 
 from intake_cli.quarantine import QuarantineRedrive, sender
 from tests.conftest import queue_messages
-from tests.helpers import depth, dlq_url, handler_logs, payloads, quarantined, queue_url, reader, send_body, table
+from tests.helpers import (
+    depth,
+    dlq_url,
+    handler_logs,
+    notifications_body,
+    payloads,
+    quarantined,
+    queue_url,
+    reader,
+    send_body,
+    table,
+)
 from webhook_intake.clients import client
+from webhook_intake.payloads import ClaimCheck
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 from webhook_intake.store.reads import FeedFilter
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -399,6 +411,32 @@ def test_a_quarantined_event_that_now_passes_is_stored_and_its_quarantine_item_r
     stored_event = reader(runtime).get("viafoura-engagement", "refused-once") or {}
     assert stored_event["occurred_at"] == "2026-09-21T14:13:20.000Z"
     assert quarantined_for(runtime, "viafoura-engagement", "refused-once") == []
+
+
+def test_a_bad_event_of_a_batch_with_a_450_kb_envelope_is_quarantined_and_goes_back_whole(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a notifications batch whose envelope (the body beside its events) is 450 KB
+    vendor = "viafoura-notifications"
+    body = json.loads(notifications_body("big-env-good", None, request_uuid="r-big-env"))
+    body["pad"] = "p" * 450_000
+    assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
+    runtime.drain()
+
+    # Then the good event is stored and the bad one quarantined once, nothing dead-lettered
+    assert reader(runtime).get(vendor, "big-env-good") is not None
+    (kept,) = quarantined(runtime, vendor)
+    assert kept["reason"] == "missing_id"
+    assert depth(runtime, dlq_url(runtime, vendor)) == 0
+
+    # And sent back, it travels in its whole envelope again
+    redrive(runtime, vendor)
+    (message,) = queue_messages(runtime.sqs, queue_url(runtime, vendor))
+    text = message["Body"]
+    if "claim_check" in text:  # over the inline limit: the body waits in S3, as any large delivery
+        text = payloads(runtime).fetch(ClaimCheck.from_pointer(text))
+    resent = json.loads(text)
+    assert (resent["pad"], resent["request_uuid"]) == ("p" * 450_000, "r-big-env")
 
 
 def test_a_quarantined_event_that_still_fails_stays_with_its_reason(

@@ -24,7 +24,7 @@ from webhook_intake.store.items import digest_of
 from webhook_intake.store.schema import QUARANTINE_PREFIX
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode, item_size, write_units
-from webhook_intake.text import clean_json
+from webhook_intake.text import clean_json, clean_text
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 TEXT_INLINE_MAX_BYTES = 256 * 1024
 """A compressed text above this waits in S3 (``text_ref``)."""
+ENVELOPE_INLINE_MAX_BYTES = 8 * 1024
+"""A batch envelope above this (the body beside its events: a vendor may pad it) waits in S3,
+compressed (``envelope_ref``): with the inline text it keeps the item well under 400 KB."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +88,23 @@ class QuarantineStore(TableAccess):
             "route": delivery.route(),
             "scope": "event" if rejected.index is not None else "body",
         }
-        for name in ("event_id", "source_type", "envelope"):
+        for name in ("event_id", "source_type"):
             value = getattr(rejected, name)
             if value is not None:
                 values[name] = value
+        if rejected.envelope is not None:
+            envelope = clean_text(rejected.envelope)
+            if len(envelope.encode("utf-8")) <= ENVELOPE_INLINE_MAX_BYTES or self._payloads is None:
+                values["envelope"] = envelope
+            else:
+                values["envelope_ref"] = self._put_compressed(vendor, "envelope", envelope.encode("utf-8"))
         if rejected.index is not None:
             values["index"] = rejected.index
         compressed = zlib.compress(rejected.text.encode("utf-8"), 6)
         if len(compressed) <= TEXT_INLINE_MAX_BYTES or self._payloads is None:
             values["text"] = compressed
         else:
-            path = f"quarantine/{vendor}/{hashlib.sha256(compressed).hexdigest()}.zz"
-            values["text_ref"] = self._payloads.put_object(path, compressed, "application/zlib")
+            values["text_ref"] = self._put(vendor, "zz", compressed)
         # Text the store can hold: a lone surrogate may come from the body's escapes or a header.
         clean_json(values)
         names = {f"#{index}": name for index, name in enumerate(values)}
@@ -117,6 +125,16 @@ class QuarantineStore(TableAccess):
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"quarantine update_item failed: {error_code(exc)}") from exc
         return key, consumed(dict(response), lambda: write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
+
+    def _put_compressed(self, vendor: str, suffix: str, raw: bytes) -> str:
+        return self._put(vendor, f"{suffix}.zz", zlib.compress(raw, 6))
+
+    def _put(self, vendor: str, suffix: str, compressed: bytes) -> str:
+        """Compressed bytes in S3 under a key made from their hash (the same key, the same bytes)."""
+        if self._payloads is None:  # the callers check; kept for the type checker
+            raise StoreError("no payload store is configured")
+        path = f"quarantine/{vendor}/{hashlib.sha256(compressed).hexdigest()}.{suffix}"
+        return self._payloads.put_object(path, compressed, "application/zlib")
 
     def delete(self, key: QuarantineKey) -> None:
         """Forget a quarantined event (it was stored after all, or an operator let it go)."""
@@ -154,7 +172,7 @@ class QuarantineStore(TableAccess):
         """
         text = self.text(item)
         if batch_field is not None and item.get("scope") == "event":
-            envelope = json.loads(str(item.get("envelope") or "{}"))
+            envelope = json.loads(self._envelope(item) or "{}")
             rest = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)[1:-1] if envelope else ""
             text = "{" + json.dumps(batch_field) + ":[" + text + "]" + ("," + rest if rest else "") + "}"
         found = item.get("route")
@@ -173,10 +191,25 @@ class QuarantineStore(TableAccess):
 
     def text(self, item: dict[str, Any]) -> str:
         """A quarantined event's exact text."""
-        compressed = item.get("text")
-        if not isinstance(compressed, bytes):
-            reference = item.get("text_ref")
-            if not isinstance(reference, str) or self._payloads is None:
-                raise StoreError("the quarantined text is in S3 and no payload store is configured")
-            compressed = self._payloads.get_object(reference)
-        return zlib.decompress(compressed).decode("utf-8")
+        text = self._inline_or_s3(item, "text", "text_ref", compressed=True)
+        if text is None:
+            raise StoreError("the quarantined item keeps no text")
+        return text
+
+    def _envelope(self, item: dict[str, Any]) -> str | None:
+        """The batch envelope kept beside the event, if any."""
+        return self._inline_or_s3(item, "envelope", "envelope_ref", compressed=False)
+
+    def _inline_or_s3(self, item: dict[str, Any], name: str, ref_name: str, *, compressed: bool) -> str | None:
+        """An attribute kept inline (``name``) or compressed in S3 (``ref_name``); None when neither."""
+        value = item.get(name)
+        if isinstance(value, str) and not compressed:
+            return value
+        if isinstance(value, bytes) and compressed:
+            return zlib.decompress(value).decode("utf-8")
+        reference = item.get(ref_name)
+        if reference is None:
+            return None
+        if not isinstance(reference, str) or self._payloads is None:
+            raise StoreError(f"the quarantined {name} is in S3 and no payload store is configured")
+        return zlib.decompress(self._payloads.get_object(reference)).decode("utf-8")
