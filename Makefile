@@ -70,13 +70,16 @@ lint: $(STAMP) ## ruff, mypy, then the template checks (make validate)
 	@$(MAKE) --no-print-directory validate
 
 EXPANDED := .aws-sam/template.expanded.json
+TRANSLATED := .aws-sam/template.translated.json
 
-validate: $(STAMP) $(CHECKOV) ## the template checks: sam validate --lint, cfn-lint (informational), checkov
+validate: $(STAMP) $(CHECKOV) ## the template checks: sam validate --lint, cfn-lint (informational), checkov, cfn-lint of SAM's output
 	$(BIN)/sam validate --lint --template template.yaml
 	$(BIN)/cfn-lint --include-checks I --ignore-checks E W -- template.yaml
 	@mkdir -p $(dir $(EXPANDED))
 	$(BIN)/python -m intake_cli.template > $(EXPANDED)
 	$(CHECKOV) --config-file .checkov.yaml --file $(EXPANDED)
+	$(BIN)/python -m tests.infrastructure.translated > $(TRANSLATED)
+	$(BIN)/cfn-lint --ignore-checks W -- $(TRANSLATED)
 
 # A python3.13 compiles the layer's bytecode (layers/shared/Makefile); without one the build still
 # works, and says what the layer lacks.

@@ -39,6 +39,7 @@ def http_api_event(
     query: str = "",
     source_ip: str = "127.0.0.1",
     api_id: str = "local",
+    region: str = "us-east-1",
 ) -> dict[str, Any]:
     """An HTTP API payload-format-2.0 event, with API Gateway's header and body handling."""
     lowered: dict[str, str] = {}
@@ -59,7 +60,7 @@ def http_api_event(
         "requestContext": {
             "accountId": "123456789012",
             "apiId": api_id,
-            "domainName": f"{api_id}.execute-api.localhost",
+            "domainName": f"{api_id}.execute-api.{region}.amazonaws.com",
             "domainPrefix": api_id,
             "http": {
                 "method": method,

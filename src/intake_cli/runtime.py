@@ -73,7 +73,7 @@ class LocalRuntime:
         route = self.route_for(method, path)
         if route is None:
             return HttpResponse(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
-        event = http_api_event(method.upper(), path, route.path, headers, body, query=query)
+        event = http_api_event(method.upper(), path, route.path, headers, body, query=query, region=self.stack.region)
         result = self.functions[route.function_id].invoke(event)
         return _http_response(result)
 

@@ -215,12 +215,17 @@ def expand(document: dict[str, Any]) -> dict[str, Any]:
     from samcli.lib.cfn_language_extensions.resolvers import FnFindInMapResolver, FnSubResolver, IntrinsicResolver
 
     class LoopSubResolver(FnSubResolver):  # type: ignore[misc]
-        """Fn::Sub resolved only when its variable map names every placeholder."""
+        """Fn::Sub resolved only when its variable map gives every placeholder a plain value.
+
+        A variable whose value is still an intrinsic (``Fn::Select`` of the stack id, say) stays
+        for CloudFormation: substituted here, it would become Python's text of a dict.
+        """
 
         def resolve(self, value: dict[str, Any]) -> Any:
             template_string, variables = self._parse_args(self.get_function_args(value))
             variables = self._resolve_variable_map(variables)
-            if all(name in variables for name in _SUB.findall(template_string)):
+            names = _SUB.findall(template_string)
+            if all(name in variables and isinstance(variables[name], str | int | float) for name in names):
                 return self._substitute(template_string, variables)
             return {"Fn::Sub": [template_string, variables] if variables else template_string}
 

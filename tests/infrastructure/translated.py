@@ -35,3 +35,12 @@ def translated() -> dict[str, Any]:
 def resources_of_type(resource_type: str) -> dict[str, dict[str, Any]]:
     """Translated resources of one type, by logical id."""
     return {k: v for k, v in translated()["Resources"].items() if v["Type"] == resource_type}
+
+
+if __name__ == "__main__":
+    # `make validate` lints what CloudFormation will deploy: SAM's output, where a dependency
+    # loop or a bad property can appear that the source template does not show.
+    import json
+    import sys
+
+    json.dump(translated(), sys.stdout, indent=1, default=str)

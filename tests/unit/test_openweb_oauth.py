@@ -10,7 +10,7 @@ import math
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import jwt
@@ -485,7 +485,6 @@ def token_service(secrets: FakeSecrets, used: FakeUsedAssertions, log: io.String
         used_credentials=used,  # type: ignore[arg-type]
         logger=Logger(service=f"oauth-test-{uuid.uuid4().hex}", logger_handler=handler),
         metrics=vendor_metrics("openweb"),
-        token_url=TOKEN_URL,
         access_token_ttl=900,
         clock=lambda: NOW,
     )
@@ -493,7 +492,15 @@ def token_service(secrets: FakeSecrets, used: FakeUsedAssertions, log: io.String
 
 def post(body: bytes, content_type: str = FORM) -> Request:
     return Request(
-        "POST", "/oauth/openweb/token", "POST /oauth/openweb/token", {"content-type": content_type}, body, {}, "r", 0
+        "POST",
+        "/oauth/openweb/token",
+        "POST /oauth/openweb/token",
+        {"content-type": content_type},
+        body,
+        {},
+        "r",
+        0,
+        domain="api.example.com",
     )
 
 
@@ -507,6 +514,16 @@ class TestTokenService:
         assert response.headers["cache-control"] == "no-store"
         assert used.used == {"openweb:jti:j": int(NOW) + 600}
         assert access_token_valid(response.body["access_token"], SECRET, NOW + 899)
+
+    @pytest.mark.parametrize(
+        ("domain", "accepted"), [("api.example.com", True), ("other.example.com", False), ("", False)]
+    )
+    def test_the_url_the_request_came_to_is_an_accepted_audience(self, domain: str, accepted: bool) -> None:
+        # An assertion whose aud is TOKEN_URL, no configured audience in the secret
+        no_audience = {key: value for key, value in SECRET.items() if key != "audience"}
+        service = token_service(FakeSecrets([no_audience]), FakeUsedAssertions())
+        request = replace(post(token_request_body(assertion(aud=TOKEN_URL))), domain=domain)
+        assert (service.handle(request).status == 200) is accepted
 
     def test_a_replay_is_invalid_client(self) -> None:
         service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
@@ -623,18 +640,17 @@ class TestSettings:
         "VENDOR": "openweb",
         "SECRET_ID": "s",
         "REPLAY_TABLE_NAME": "t",
-        "TOKEN_URL": TOKEN_URL,
     }
 
     def test_the_defaults(self) -> None:
         settings = TokenSettings.from_env(self.ENV)
-        assert (settings.access_token_ttl, settings.token_url) == (3600, TOKEN_URL)
+        assert settings.access_token_ttl == 3600
 
     @pytest.mark.parametrize(
         "env",
         [
-            {"VENDOR": "openweb", "SECRET_ID": "s", "TOKEN_URL": TOKEN_URL},
-            {**ENV, "TOKEN_URL": " "},
+            {"VENDOR": "openweb", "SECRET_ID": "s"},
+            {**ENV, "REPLAY_TABLE_NAME": " "},
             {**ENV, "ACCESS_TOKEN_TTL_SECONDS": "300"},
             {**ENV, "ACCESS_TOKEN_TTL_SECONDS": "86401"},
             {**ENV, "ACCESS_TOKEN_TTL_SECONDS": "an hour"},

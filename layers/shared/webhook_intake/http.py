@@ -25,6 +25,8 @@ class Request:
     path_parameters: dict[str, str]
     request_id: str
     time_epoch_ms: int
+    domain: str = ""
+    """The domain the request came in by (``requestContext.domainName``: the API's, or a custom one)."""
 
     @classmethod
     def from_http_api_event(cls, event: dict[str, Any]) -> Request:
@@ -48,7 +50,13 @@ class Request:
             path_parameters=dict(event.get("pathParameters") or {}),
             request_id=str(context.get("requestId", "")),
             time_epoch_ms=int(context.get("timeEpoch") or 0),
+            domain=str(context.get("domainName") or ""),
         )
+
+    @property
+    def url(self) -> str | None:
+        """The URL the caller asked for (HTTP APIs serve HTTPS only); None without a domain."""
+        return f"https://{self.domain}{self.path}" if self.domain else None
 
     def header(self, name: str) -> str | None:
         """A header by its lower-case name."""

@@ -154,7 +154,7 @@ def _token_request(fields: dict[str, str]) -> TokenRequest:
     return TokenRequest(grant_type, assertion_type, assertion, fields.get("client_id") or None)
 
 
-def verify_assertion(request: TokenRequest, client: OAuthClient, token_url: str, now: float) -> Assertion:
+def verify_assertion(request: TokenRequest, client: OAuthClient, token_url: str | None, now: float) -> Assertion:
     """The verified client assertion of ``request``; raises :class:`InvalidClientError`.
 
     PyJWT checks the signature (HS256 only, with each configured client secret in turn), that

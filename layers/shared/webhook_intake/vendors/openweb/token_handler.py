@@ -35,14 +35,17 @@ class TokenSettings:
     vendor: str
     secret_id: str
     replay_table_name: str
-    token_url: str
-    """This route's own URL: an accepted assertion audience besides the configured one."""
     access_token_ttl: int = DEFAULT_ACCESS_TOKEN_TTL
     secret_max_age: int = DEFAULT_SECRET_MAX_AGE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TokenSettings:
-        """Read ``VENDOR``, ``SECRET_ID``, ``REPLAY_TABLE_NAME``, ``TOKEN_URL`` and the optional TTLs."""
+        """Read ``VENDOR``, ``SECRET_ID``, ``REPLAY_TABLE_NAME`` and the optional TTLs.
+
+        The route's own URL, an accepted assertion audience, is the one each request came to:
+        an environment variable naming it would make the function depend on the API that
+        depends on the function (CloudFormation refuses the loop).
+        """
         env = os.environ if env is None else env
         ttl = integer(env, "ACCESS_TOKEN_TTL_SECONDS", DEFAULT_ACCESS_TOKEN_TTL, MIN_ACCESS_TOKEN_TTL)
         if ttl > MAX_ACCESS_TOKEN_TTL:
@@ -51,7 +54,6 @@ class TokenSettings:
             vendor=required(env, "VENDOR"),
             secret_id=required(env, "SECRET_ID"),
             replay_table_name=required(env, "REPLAY_TABLE_NAME"),
-            token_url=required(env, "TOKEN_URL"),
             access_token_ttl=ttl,
             secret_max_age=integer(env, "SECRET_MAX_AGE_SECONDS", DEFAULT_SECRET_MAX_AGE, 0),
         )
@@ -66,7 +68,6 @@ def build_service(
         used_credentials=UsedCredentials(settings.replay_table_name, dynamodb_client),
         logger=logger,
         metrics=metrics,
-        token_url=settings.token_url,
         access_token_ttl=settings.access_token_ttl,
     )
 

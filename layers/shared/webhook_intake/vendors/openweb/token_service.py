@@ -67,7 +67,6 @@ class TokenService:
     used_credentials: UsedCredentials
     logger: Logger
     metrics: Metrics
-    token_url: str
     access_token_ttl: int
     clock: Callable[[], float] = field(default=time.time)
 
@@ -77,7 +76,8 @@ class TokenService:
         now = self.clock()
         try:
             token_request = parse_token_request(request.header("content-type"), request.body)
-            assertion, client = self._verified(token_request, now)
+            # RFC 7523 §3: the token endpoint's URL is an audience; the one this request came to.
+            assertion, client = self._verified(token_request, request.url, now)
             # Only after the signature checks out: a forged request never writes to the table.
             self.used_credentials.record(Claim(f"openweb:jti:{assertion.jti}", assertion.expires_at), now)
         except ReplayedError:
@@ -98,23 +98,27 @@ class TokenService:
         )
         return token_response(200, token.to_json())
 
-    def _verified(self, token_request: TokenRequest, now: float) -> tuple[Assertion, OAuthClient]:
+    def _verified(
+        self, token_request: TokenRequest, token_url: str | None, now: float
+    ) -> tuple[Assertion, OAuthClient]:
         secret = self.secrets.get()
         try:
-            return self._verify(token_request, secret, now)
+            return self._verify(token_request, secret, token_url, now)
         except InvalidClientError:
             # The assertion may be signed with a client secret added after our cached copy was read.
             fresh = self.secrets.refresh()
             if fresh is None or fresh == secret:
                 raise
-            return self._verify(token_request, fresh, now)
+            return self._verify(token_request, fresh, token_url, now)
 
-    def _verify(self, token_request: TokenRequest, secret: dict[str, Any], now: float) -> tuple[Assertion, OAuthClient]:
+    def _verify(
+        self, token_request: TokenRequest, secret: dict[str, Any], token_url: str | None, now: float
+    ) -> tuple[Assertion, OAuthClient]:
         client = OAuthClient.from_secret(secret)
         if client is None:
             self.logger.warning("the openweb secret configures no OAuth client (client_id, client_secret)")
             raise InvalidClientError("client authentication failed")
-        return verify_assertion(token_request, client, self.token_url, now), client
+        return verify_assertion(token_request, client, token_url, now), client
 
     def refused(self, refused: OAuthError, request: Request | None = None) -> Response:
         """The RFC 6749 §5.2 answer to a refused request, counted and logged."""
