@@ -205,6 +205,25 @@ def test_every_log_group_has_retention_and_every_function_has_one() -> None:
         assert json.dumps({"Fn::Sub": f"/aws/lambda/${{{function_id}}}"}) in named
 
 
+def test_lambda_lets_through_the_lines_loglevel_asks_for() -> None:
+    # With JSON logs Lambda filters the code's lines (INFO when not told) and Powertools takes
+    # Lambda's level over POWERTOOLS_LOG_LEVEL: both must follow LogLevel, in Lambda's spelling.
+    lambda_levels = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
+    allowed = translated()["Parameters"]["LogLevel"]["AllowedValues"]
+    mapping = translated()["Mappings"]["LogLevels"]
+    assert {level: mapping[level]["Lambda"] for level in allowed} == {
+        "DEBUG": "DEBUG",
+        "INFO": "INFO",
+        "WARNING": "WARN",
+        "ERROR": "ERROR",
+    }
+    assert {entry["Lambda"] for entry in mapping.values()} <= lambda_levels
+    for logical_id, function in resources_of_type("AWS::Lambda::Function").items():
+        logging_config = function["Properties"]["LoggingConfig"]
+        assert logging_config["LogFormat"] == "JSON", logical_id
+        assert logging_config["ApplicationLogLevel"] == {"Fn::FindInMap": ["LogLevels", {"Ref": "LogLevel"}, "Lambda"]}
+
+
 def test_the_api_has_throttling_and_access_logs() -> None:
     stage = resource("HttpApiApiGatewayDefaultStage")["Properties"]
     assert stage["DefaultRouteSettings"] == {
