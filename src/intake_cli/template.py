@@ -117,6 +117,10 @@ class SamTemplate:
             for event in dict(props.get("Events", {})).values():
                 self._add_event(spec, event.get("Type"), dict(event.get("Properties", {})))
             specs.append(spec)
+        by_id = {spec.logical_id: spec for spec in specs}
+        for mapping in self.of_type("AWS::Lambda::EventSourceMapping").values():
+            spec = by_id[_getatt_target(mapping["FunctionName"])]
+            self._add_event(spec, "SQS", {**mapping, "Queue": mapping["EventSourceArn"]})
         return specs
 
     def _add_event(self, spec: FunctionSpec, event_type: str, props: dict[str, Any]) -> None:

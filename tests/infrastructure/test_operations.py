@@ -262,8 +262,19 @@ def test_ingest_may_only_send_to_its_queue_read_its_secret_and_record_its_own_cr
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
-def test_consumer_may_only_write_the_events_table_and_its_payloads(vendor_key: str) -> None:
-    statements = inline_statements(f"{STEMS[vendor_key]}ConsumerFunctionRole")
+def test_consumer_may_only_write_the_events_table_and_its_payloads_and_poll_its_queue(vendor_key: str) -> None:
+    stem = STEMS[vendor_key]
+    role = resource(f"{stem}ConsumerFunctionRole")["Properties"]
+    # No AWS-managed SQS policy: AWSLambdaSQSQueueExecutionRole may receive and delete on any queue
+    assert [arn.rsplit("/", 1)[-1] for arn in role["ManagedPolicyArns"]] == [
+        "AWSLambdaBasicExecutionRole",
+        "AWSXrayWriteOnlyAccess",
+    ]
+    statements = inline_statements(f"{stem}ConsumerFunctionRole")
+    (poller,) = [statement for statement in statements if str(statement["Action"]).count("sqs:")]
+    assert poller["Resource"]["Fn::Sub"][1] == {"queueName": {"Fn::GetAtt": [f"{stem}Queue", "QueueName"]}}
+    assert "sqs:SendMessage" not in poller["Action"]
+    statements.remove(poller)
     assert statements == [
         {
             "Effect": "Allow",

@@ -26,6 +26,7 @@ PER_VENDOR_RESOURCES = {
     "IngestFunction",
     "IngestLogGroup",
     "ConsumerFunction",
+    "ConsumerEventSourceMapping",
     "ConsumerLogGroup",
     "Queue",
     "DeadLetterQueue",
