@@ -7,7 +7,8 @@
 - **SQS refuses what real SQS refuses.** A message body and its attributes' strings may only hold #x9, #xA, #xD,
   #x20-#xD7FF, #xE000-#xFFFD and #x10000-#x10FFFF; SQS answers ``InvalidMessageContents``
   otherwise, and moto takes anything. The same check here means a body SQS would refuse
-  fails on the local stack too, instead of only in production.
+  fails on the local stack too, instead of only in production. And as SQS does, it counts a
+  message's attributes (names, types, values) into its size: over 1 MiB together is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from typing import Any
 from moto.dynamodb.models import DynamoDBBackend
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import SQSBackend
+
+from webhook_intake.ingest.queue import attributes_size
+from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
 
 _LOCK = threading.RLock()
 _SQS_REFUSED = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -33,6 +37,17 @@ class InvalidMessageContentsError(SQSException):
             "InvalidMessageContents",
             "Invalid binary character in the message body. Only the following characters are allowed:"
             " #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+        )
+
+
+class MessageTooLongError(SQSException):
+    """SQS's answer to a message whose body and attributes together pass 1 MiB."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            "InvalidParameterValue",
+            f"One or more parameters are invalid. Reason: Message must be shorter than {SQS_MAX_MESSAGE_BYTES} bytes"
+            f" (this one is {size}, attributes included).",
         )
 
 
@@ -51,6 +66,9 @@ def _checked_contents(method: Any) -> Any:
         texts = [message_body] + [str(value.get("StringValue", "")) for value in attributes.values()]
         if any(_SQS_REFUSED.search(text) for text in texts):
             raise InvalidMessageContentsError
+        size = len(message_body.encode("utf-8")) + attributes_size(attributes)
+        if size > SQS_MAX_MESSAGE_BYTES:
+            raise MessageTooLongError(size)
         return method(self, queue_name, message_body, *args, **kwargs)
 
     send_message.__wrapped__ = method  # type: ignore[attr-defined]

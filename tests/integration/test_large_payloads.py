@@ -49,6 +49,25 @@ def test_bodies_up_to_10_mib_are_accepted_and_stored_byte_for_byte(
     assert item["raw_text"].encode() == body
 
 
+def test_a_body_at_the_inline_limit_with_the_longest_headers_still_fits_sqs(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a body at the inline limit, and every header a delivery keeps at its longest, in
+    # latin-1 (escaped six bytes a character in the route attribute): SQS counts attributes too
+    body = firstup_body("big-headers", DEFAULT_INLINE_MAX_BYTES)
+    long_value = "\u00e9" * 300
+    headers = {name: long_value for name in ("user-agent", "x-request-id", "x-fastcomments-timestamp")}
+    headers["x-socialchorus-delivery"] = "d" * 300
+
+    # When it is delivered, then it is accepted (through S3: with them it is over 1 MiB) and stored
+    assert send_body(runtime, "firstup", body, secrets["firstup"], headers=headers).status == 200
+    (message,) = queue_messages(runtime.sqs, queue_url(runtime, "firstup"))
+    assert "claim_check" in message["MessageAttributes"]
+    runtime.drain()
+    (item,) = stored(runtime)
+    assert item["raw_text"].encode() == body
+
+
 def test_one_byte_over_10_mib_is_413(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
     response = send_body(runtime, "firstup", firstup_body("too-big", DEFAULT_MAX_BODY_BYTES + 1), secrets["firstup"])
     assert response.status == 413

@@ -28,10 +28,11 @@ from botocore.exceptions import (
 )
 
 from webhook_intake.clients import client, error_code
+from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
 from webhook_intake.payloads import ClaimCheck
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
@@ -115,6 +116,16 @@ def call_within(
             sleep(pause)
 
 
+def attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
+    """What message attributes add to a message's size for SQS: each name, data type and value, in bytes."""
+    size = 0
+    for name, value in attributes.items():
+        binary = value.get("BinaryValue")
+        data = binary if isinstance(binary, bytes) else str(value.get("StringValue", "")).encode("utf-8")
+        size += len(name.encode("utf-8")) + len(str(value.get("DataType", "")).encode("utf-8")) + len(data)
+    return size
+
+
 class QueueSender:
     """Sends raw bodies with their delivery attributes to one queue; large ones through S3."""
 
@@ -160,9 +171,11 @@ class QueueSender:
         raw = body.encode("utf-8")
         attributes: dict[str, Any] = delivery.to_message_attributes()
         message = body
-        # Over the SQS limit, or holding characters SQS refuses (U+FFFE, a raw control character):
-        # the body waits in S3, byte for byte, and the message carries a pointer.
-        if len(raw) > self.inline_max_bytes or not sqs_safe(body):
+        # Over the SQS limit (the body with the attributes, as SQS counts), or holding characters
+        # SQS refuses (U+FFFE, a raw control character): the body waits in S3, byte for byte,
+        # and the message carries a pointer.
+        too_long = len(raw) > self.inline_max_bytes or len(raw) + attributes_size(attributes) > SQS_MAX_MESSAGE_BYTES
+        if too_long or not sqs_safe(body):
             check = self._store_payload(raw, delivery, deadline)
             message = check.pointer()
             attributes["claim_check"] = {"DataType": "String", "StringValue": check.uri}
