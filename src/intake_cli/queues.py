@@ -11,9 +11,13 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.target import IntakeError
+from webhook_intake.ingest.queue import attributes_size
+from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from intake_cli.target import Target
 
 SQS_BATCH = 10
@@ -262,8 +266,28 @@ class LocalMessageMover:
 def move(sqs: Any, batch: list[dict[str, Any]], source_url: str, destination_url: str) -> int:
     """Send received messages (up to ten) to ``destination_url``, then delete the ones SQS took from the source.
 
-    A message SQS did not take (``Failed``, answered with HTTP 200) is made visible again where it was.
+    A message SQS did not take (``Failed``, answered with HTTP 200) is made visible again where
+    it was. SQS takes 1 MiB per batch request, so large messages go in several.
     """
+    return sum(_move(sqs, group, source_url, destination_url) for group in _within_a_request(batch))
+
+
+def _within_a_request(batch: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``batch`` in groups whose bodies and attributes together fit one SendMessageBatch."""
+    group: list[dict[str, Any]] = []
+    size = 0
+    for message in batch:
+        own = len(message["Body"].encode("utf-8")) + attributes_size(message.get("MessageAttributes", {}))
+        if group and size + own > SQS_MAX_MESSAGE_BYTES:
+            yield group
+            group, size = [], 0
+        group.append(message)
+        size += own
+    if group:
+        yield group
+
+
+def _move(sqs: Any, batch: list[dict[str, Any]], source_url: str, destination_url: str) -> int:
     entries = [resend_entry(str(index), message) for index, message in enumerate(batch)]
     sent = call(sqs.send_message_batch, QueueUrl=destination_url, Entries=entries)
     done = {entry["Id"] for entry in sent.get("Successful", [])}

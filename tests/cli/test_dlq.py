@@ -188,6 +188,21 @@ def test_redrive_all_sends_back_both_kinds(stack: str, runtime: LocalRuntime, mo
     assert [item["kind"] for item in listed(stack)] == ["quarantined"]
 
 
+def test_redrive_all_moves_dead_letters_too_large_to_go_back_together(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given two more dead letters of 600 KB each: one SendMessageBatch takes 1 MiB in all
+    for n in (1, 2):
+        body = json.loads(notifications_body(f"large-{n}"))
+        body["pad"] = "p" * 600_000
+        runtime.sqs.send_message(QueueUrl=dlq_url(runtime, VENDOR), MessageBody=json.dumps(body))
+    done = cli_json("dlq", "redrive", "--stack", stack, "--vendor", VENDOR, "--json")
+    (letters,) = [item for item in done if item["kind"] == "dead-letter"]
+    assert letters["count"] == 3
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
 def test_redrive_all_counts_what_moved_not_what_was_waiting(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
