@@ -264,6 +264,11 @@ def test_a_broadcast_to_5000_recipients_is_stored_and_found_by_each_recipient(
     event = reader(runtime).get("viafoura-notifications", "bc-5000")
     assert event is not None
     assert (event["recipient_count"], len(event["recipient_ids"])) == (5000, 5000)
+    # The whole list, names and all, read back from S3 with the event
+    assert [(r["id"], r["name"]) for r in event["recipients"]][::4999] == [
+        ("bc-user-00000", "User 0"),
+        ("bc-user-04999", "User 4999"),
+    ]
     now = datetime.now(UTC)
     for user in ("bc-user-00000", "bc-user-04999"):
         found = reader(runtime).feed(now - timedelta(hours=1), now, FeedFilter(recipient=user))

@@ -87,3 +87,14 @@ def test_a_raw_event_over_the_item_limit_keeps_its_body_in_s3(runtime: LocalRunt
     s3 = boto3.client("s3", region_name=runtime.stack.region)
     listed = s3.list_objects_v2(Bucket=runtime.stack.buckets["PayloadBucket"], Prefix="bodies/fastcomments/")
     assert len(listed.get("Contents", [])) == 1
+
+    # And when that body is gone from S3 (its lifecycle rule ran ahead of the table's TTL), reads
+    # still list the event and every other one, saying what is missing
+    send_body(runtime, "fastcomments", {"id": "small", "comment": "x"}, secrets["fastcomments"], "comment-created")
+    runtime.drain()
+    s3.delete_object(Bucket=runtime.stack.buckets["PayloadBucket"], Key=listed["Contents"][0]["Key"])
+    events = {event["event_id"].split(":")[0]: event for event in stored(runtime)}
+    assert set(events) == {"huge", "small"}
+    assert "raw_text" not in events["huge"]
+    assert "get_object failed" in events["huge"]["body_error"]
+    assert events["small"]["raw"] == {"id": "small", "comment": "x"}

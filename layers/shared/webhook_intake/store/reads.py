@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from webhook_intake.payloads import PayloadError
 from webhook_intake.store.body import BodyFormatError
 from webhook_intake.store.items import load_body
 from webhook_intake.store.schema import (
@@ -243,6 +244,9 @@ class EventReader(TableAccess):
             body = load_body(item, self._payloads)
         except (BodyFormatError, ValueError):
             body = None
+        except PayloadError as exc:  # its body object is gone (or S3 failed): the rest of the event still reads
+            body = None
+            event["body_error"] = str(exc)
         for name in ("body", "body_ref", "feed", "state_order"):
             event.pop(name, None)
         if body is not None:
@@ -258,8 +262,19 @@ class EventReader(TableAccess):
                 event[name] = {**({"id": event[key]} if key in event else {}), **event.get(name, {})}
         if "recipient_ids" in event:
             event["recipient_ids"] = sorted(event["recipient_ids"])
+        self._recipients(event)
         event.setdefault("time_source", "vendor")
         return event
+
+    def _recipients(self, event: dict[str, Any]) -> None:
+        """A list of recipients kept in S3 (``recipients_ref``) read back as the event's ``recipients``."""
+        reference = event.get("recipients_ref")
+        if not isinstance(reference, str) or "recipients" in event or self._payloads is None:
+            return
+        try:
+            event["recipients"] = json.loads(self._payloads.get_object(reference))
+        except (PayloadError, ValueError) as exc:
+            event["recipients_error"] = str(exc)
 
 
 def _entry(item: dict[str, Any]) -> dict[str, Any]:
