@@ -19,7 +19,7 @@ from intake_cli.openweb_client import client_assertion, token_request_body
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.template import SamTemplate
 from tests import hs256
-from tests.helpers import depth, metric_points, put_secret, queue_url, reader, total
+from tests.helpers import depth, handler_logs, metric_points, put_secret, queue_url, reader, total
 from webhook_intake.vendors.openweb.access_token import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, access_token_key
 from webhook_intake.vendors.openweb.token_endpoint import ASSERTION_TYPE
 from webhook_intake.vendors.openweb.token_handler import TokenSettings, build_handler
@@ -287,6 +287,9 @@ class TestRefusedAssertions:
         response = ask_token(runtime, b"grant_type=client_credentials", {**FORM, "authorization": f"Basic {basic}"})
         assert_refused(response, 401, "invalid_client")
         assert response.headers["www-authenticate"] == 'Basic realm="openweb"'
+        # A bare word in the header (a credential, say) is never echoed: the challenge is Basic
+        response = ask_token(runtime, b"grant_type=client_credentials", {**FORM, "authorization": "LEAKTEXT-5012"})
+        assert response.headers["www-authenticate"] == 'Basic realm="openweb"'
         # A refused assertion, no Authorization header: nothing to challenge
         response = ask_token(runtime, token_request_body(bad_assertions(client)["wrong secret"]()))
         assert_refused(response, 401, "invalid_client")
@@ -410,6 +413,17 @@ BAD_REQUESTS: dict[str, tuple[dict[str, str], Callable[[str], bytes], int, str]]
     "no content type": ({}, token_request_body, 400, "invalid_request"),
     "client_id of another client": (FORM, with_assertion(client_id="another-client"), 401, "invalid_client"),
 }
+
+
+def test_a_repeated_parameter_is_named_only_when_it_is_the_protocols(runtime: LocalRuntime) -> None:
+    # A client assertion sent as a parameter's name (twice) must not come back, nor reach a log
+    assertion = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    with handler_logs() as logs:
+        response = ask_token(runtime, f"{assertion}=&{assertion}=".encode())
+    assert (response.status, response.json()["error_description"]) == (400, "a parameter is repeated")
+    assert assertion not in logs.getvalue()
+    response = ask_token(runtime, b"grant_type=client_credentials&grant_type=client_credentials")
+    assert response.json()["error_description"] == "parameter 'grant_type' is repeated"
 
 
 class TestRefusedRequests:

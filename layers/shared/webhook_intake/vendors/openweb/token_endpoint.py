@@ -131,10 +131,16 @@ def parse_token_request(content_type: str | None, body: bytes) -> TokenRequest:
         if not name:
             raise InvalidRequestError("the token request body is not a well-formed form")
         if name in fields:
-            # RFC 6749 §3.2: parameters must not be included more than once.
-            raise InvalidRequestError(f"parameter '{name}' is repeated")
+            # RFC 6749 §3.2: parameters must not be included more than once. Only a parameter of
+            # the protocol is named: any other name may be a credential sent in the wrong place.
+            named = f"parameter '{name}'" if name in FORM_PARAMETERS else "a parameter"
+            raise InvalidRequestError(f"{named} is repeated")
         fields[name] = value
     return _token_request(fields)
+
+
+FORM_PARAMETERS = frozenset({"grant_type", "client_assertion_type", "client_assertion", "client_id", "scope", "realm"})
+"""The token request's parameters this route reads or tolerates (RFC 6749 §4.4, RFC 7521 §4.2)."""
 
 
 def _token_request(fields: dict[str, str]) -> TokenRequest:

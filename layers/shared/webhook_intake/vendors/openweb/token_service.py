@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,8 +29,8 @@ if TYPE_CHECKING:
     from webhook_intake.secrets import SecretStore
     from webhook_intake.vendors.openweb.token_endpoint import Assertion, TokenRequest
 
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,31}")
-"""An authentication scheme as RFC 9110 spells one (a token): only such a name is echoed in a challenge."""
+CHALLENGES = {"basic": "Basic", "bearer": "Bearer"}
+"""The schemes a 401 challenges in, by the scheme the client used: an unknown word is never echoed."""
 # RFC 6749 §5.1: responses carrying (or refusing) tokens are never cached.
 NO_STORE = {"content-type": "application/json;charset=UTF-8", "cache-control": "no-store", "pragma": "no-cache"}
 
@@ -48,9 +47,9 @@ def oauth_error(refused: OAuthError, authorization: str | None = None) -> Respon
     401 with a challenge in the scheme it used, as §5.2 requires.
     """
     response = token_response(refused.status, {"error": refused.error, "error_description": refused.description})
-    scheme = authorization.split(None, 1)[0] if authorization and authorization.strip() else ""
-    if refused.status == 401 and _SCHEME.fullmatch(scheme):
-        response.headers["www-authenticate"] = f'{scheme} realm="openweb"'
+    used = authorization.split(None, 1)[0].lower() if authorization and authorization.strip() else None
+    if refused.status == 401 and used is not None:
+        response.headers["www-authenticate"] = f'{CHALLENGES.get(used, "Basic")} realm="openweb"'
     return response
 
 
