@@ -180,7 +180,7 @@ SURROGATE_IDS: dict[str, tuple[dict[str, Any], list[str], str | None]] = {
     ),
     "openweb": ({"event_id": f"sid-{LONE_SURROGATE}-ow", "type": "user-followed"}, ["sid-\ufffd-ow"], None),
     "fastcomments": ({"id": f"sid-{LONE_SURROGATE}-fc", "comment": "x"}, ["sid-\ufffd-fc:"], "comment-created"),
-    "firstup": ({"id": "sid-fu", "name": f"channel_created{LONE_SURROGATE}"}, ["sid-fu:channel_created\ufffd:"], None),
+    "firstup": ({"id": "sid-fu", "name": f"channel_created{LONE_SURROGATE}"}, ["sid-fu:unreadable-"], None),
 }
 
 

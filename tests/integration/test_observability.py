@@ -151,14 +151,22 @@ def test_logs_and_error_bodies_never_hold_secrets_comment_text_names_or_emails(
         b'"poison": true', b'"payload": {"content": {"body": "private reply text"}}'
     )
     send_body(runtime, "viafoura-notifications", poison, secrets["viafoura-notifications"])
+    # Whatever a vendor puts in its type field (a new shape is logged and counted by its type)
+    for vendor_key, document in (
+        ("openweb", {"event_id": "typed-1", "type": "carol@example.com"}),
+        ("firstup", {"id": "typed-2", "name": "Carol Example"}),
+    ):
+        send_body(runtime, vendor_key, document, secrets[vendor_key])
     runtime.drain()
 
     sensitive = sensitive_values(secrets) | {"private words here", "private reply text"}
+    sensitive |= {"carol@example.com", "Carol Example", "Carol_Example"}
     assert {"bob@example.com", "Alice Example", secrets["fastcomments"]["api_secret"]} <= sensitive
     logged = "\n".join(function_logs.lines)
     assert len(function_logs.lines) > 100
     assert "EventsQuarantined" not in logged  # metrics are not logs
     assert "event quarantined" in logged
+    assert "unreadable-" in logged  # the odd types are there, by their hash
     leaks = sorted(value for value in sensitive if value in logged)
     assert leaks == []
     echoed = sorted(value for value in sensitive for body in bodies if value.encode() in body)

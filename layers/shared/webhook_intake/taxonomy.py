@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 OTHER = "other"
 """A vendor type with no mapping yet: stored all the same, with ``source_type`` as sent."""
 
@@ -99,3 +102,19 @@ def changes_state(event_type: str) -> bool:
 def event_type(mapping: dict[str, str], source_type: str) -> str:
     """The normalized type of ``source_type``; ``other`` for what the mapping does not know."""
     return mapping.get(source_type, OTHER)
+
+
+_TYPE_NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+
+def type_label(source_type: str) -> str:
+    """A vendor type as logs, metric dimensions and keys may carry it.
+
+    A name that looks like a type (letters, digits, ``_ . : -``, up to 64) is itself; anything
+    else (a space, an ``@``: the field may hold whatever a vendor put there) becomes
+    ``unreadable-<hash>``, never its text.
+    """
+    if _TYPE_NAME.fullmatch(source_type):
+        return source_type
+    digest = hashlib.sha256(source_type.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"unreadable-{digest}"

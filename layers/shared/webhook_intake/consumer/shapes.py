@@ -25,6 +25,7 @@ from webhook_intake.observability import Metric, count_by
 from webhook_intake.store.schema import SHAPE_PREFIX
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import encode_item
+from webhook_intake.taxonomy import type_label
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -143,9 +144,10 @@ class ShapeWatch:
                 self.logger.warning("shape not recorded", extra={"error": type(exc).__name__})
                 continue
             else:
-                count_by(self.spec.key, Metric.NEW_SHAPES, "source_type", source_type)
+                label = type_label(source_type)
+                count_by(self.spec.key, Metric.NEW_SHAPES, "source_type", label)
                 self.logger.warning(
-                    "new event shape", extra={"source_type": source_type, "fingerprint": shape_id, "paths": len(shape)}
+                    "new event shape", extra={"source_type": label, "fingerprint": shape_id, "paths": len(shape)}
                 )
             del self.pending[(source_type, shape_id)]
             self.known.add((source_type, shape_id))

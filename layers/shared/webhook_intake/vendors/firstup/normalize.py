@@ -15,6 +15,7 @@ from webhook_intake.consumer.normalizing import (
     validate_leniently,
 )
 from webhook_intake.ingest.contract import judge_event
+from webhook_intake.taxonomy import type_label
 from webhook_intake.times import from_iso
 from webhook_intake.vendors.firstup import SPEC
 from webhook_intake.vendors.firstup.contract import current_form
@@ -216,7 +217,7 @@ class FirstupNormalizer(VendorNormalizer):
         return self.event(
             element,
             delivery,
-            event_id=f"{event.id}:{event.name}:{canonical_hash(element.value)[:16]}",
+            event_id=f"{event.id}:{type_label(event.name)}:{canonical_hash(element.value)[:16]}",
             source_type=event.name,
             mapped_type=_documented_deletion(flat),
             vendor_time=from_iso(event.timestamp),
