@@ -69,13 +69,20 @@ class Outcome:
 
     @classmethod
     def parse(cls, vendor: str, line: str, moment: datetime | None) -> Outcome:
-        """One entry of an outcomes line (``stored comment.liked 405ea…``)."""
-        outcome, *words = line.split()
-        if outcome in ("stored", "duplicate") and len(words) >= 2:
-            return cls(moment, vendor, outcome, event_type=words[0], event_id=words[1])
-        if outcome == "quarantined" and len(words) >= 3:
-            event_id = None if words[1] == "-" else words[1]
-            return cls(moment, vendor, outcome, reason=words[0], event_id=event_id, quarantine_id=words[2])
+        """One entry of an outcomes line (``stored comment.liked 405ea…``).
+
+        An event id is free text (spaces too): it is what lies between the words around it.
+        """
+        outcome, _, rest = line.partition(" ")
+        if outcome in ("stored", "duplicate") and " " in rest:
+            event_type, _, event_id = rest.partition(" ")
+            return cls(moment, vendor, outcome, event_type=event_type, event_id=event_id)
+        if outcome == "quarantined" and rest.count(" ") >= 2:
+            head, _, key = rest.rpartition(" ")
+            reason, _, identifier = head.partition(" ")
+            kept_id = None if identifier == "-" else identifier
+            return cls(moment, vendor, outcome, reason=reason, event_id=kept_id, quarantine_id=key)
+        words = rest.split()
         if outcome == "released" and words:
             return cls(moment, vendor, outcome, quarantine_id=words[0])
         if outcome in ("retrying", "dead-lettered") and words:

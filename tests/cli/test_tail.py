@@ -70,6 +70,18 @@ def test_each_kind_of_outcome_is_read_with_what_it_is_about() -> None:
     assert outcomes_in(json.dumps({"message": "event quarantined", "outcomes": ["x"]})) == []
 
 
+def test_an_event_id_with_spaces_is_read_whole() -> None:
+    line = outcomes_line(
+        "viafoura-notifications",
+        "stored user.followed note 1",
+        "quarantined missing_field note 2 viafoura-notifications/2026-11-29T12:00:00.000Z#abc",
+    )
+    stored, kept = [outcome.to_json() for outcome in outcomes_in(line)]
+    assert (stored["event_type"], stored["event_id"]) == ("user.followed", "note 1")
+    assert (kept["reason"], kept["event_id"]) == ("missing_field", "note 2")
+    assert kept["quarantine_id"] == "viafoura-notifications/2026-11-29T12:00:00.000Z#abc"
+
+
 def test_the_consumers_own_lines_are_the_ones_read(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
     # Given a delivery with a good and a bad notification, through the real consumer
     send_body(runtime, "viafoura-notifications", notifications_body("tail-1", None), secrets["viafoura-notifications"])

@@ -113,7 +113,11 @@ def test_alarms_over_every_vendor_are_queries_that_name_no_vendor(alarm_id: str,
 
 
 def test_the_auth_failure_alarm_takes_its_threshold_from_a_parameter() -> None:
-    assert resource("AuthFailureBurstAlarm")["Properties"]["Threshold"] == {"Ref": "AuthFailureAlarmThreshold"}
+    props = resource("AuthFailureBurstAlarm")["Properties"]
+    assert props["Threshold"] == {"Ref": "AuthFailureAlarmThreshold"}
+    # "more credentials than this": the threshold itself does not alarm
+    assert props["ComparisonOperator"] == "GreaterThanThreshold"
+    assert "more credentials than this" in translated()["Parameters"]["AuthFailureAlarmThreshold"]["Description"]
 
 
 def translated_function_environment() -> dict[str, Any]:

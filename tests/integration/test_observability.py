@@ -10,6 +10,7 @@ import pytest
 
 from intake_cli.samples import build_request, sample_files
 from tests.helpers import metric_points, notifications_body, send, send_body, total
+from tests.integration.test_store_faults import consumer_dynamodb, fail_writes_of
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -171,3 +172,59 @@ def test_logs_and_error_bodies_never_hold_secrets_comment_text_names_or_emails(
     assert leaks == []
     echoed = sorted(value for value in sensitive for body in bodies if value.encode() in body)
     assert echoed == []
+
+
+def values(points: list[tuple[str, dict[str, str], Any]], name: str) -> list[float]:
+    """Every sample of one metric, over all its EMF records."""
+    found: list[float] = []
+    for metric, _, value in points:
+        if metric == name:
+            found += value if isinstance(value, list) else [value]
+    return found
+
+
+def test_a_redelivered_record_counts_its_quarantined_event_once(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    vendor = "viafoura-notifications"
+    # Given a delivery with an event without its id, a good one, and one whose write is throttled once
+    body = notifications_body("rd-ok", None, "rd-throttled", request_uuid="rd-1")
+    assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
+    hook = fail_writes_of("rd-throttled")
+    dynamodb = consumer_dynamodb()
+    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
+    try:
+        runtime.drain(max_polls=1)
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", hook)
+
+    # When SQS brings the record back and every write succeeds
+    runtime.drain()
+
+    # Then the one bad event is quarantined once in the metrics too (its item counts two tries)
+    points = metric_points(capsys.readouterr().out)
+    assert total(points, "RecordsRetried", vendor=vendor) == 1
+    assert total(points, "EventsQuarantined", vendor=vendor) == 1
+    assert total(points, "EventsQuarantinedByReason", vendor=vendor, reason="missing_id") == 1
+    assert total(points, "EventsStored", vendor=vendor) == 2
+
+
+def test_write_units_per_event_and_lags_are_one_sample_per_event(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    vendor = "viafoura-notifications"
+    # Given a batch of three new events and, in another delivery, a duplicate of one of them
+    send_body(runtime, vendor, notifications_body("pe-1", "pe-2", "pe-3"), secrets[vendor])
+    runtime.drain()
+    send_body(runtime, vendor, notifications_body("pe-1", request_uuid="r-2"), secrets[vendor])
+    runtime.drain()
+    points = metric_points(capsys.readouterr().out)
+
+    # Then each event is one sample: the average per event is the units over the events, exactly
+    per_event = values(points, "WriteUnitsPerEvent")
+    assert len(per_event) == 4
+    assert sum(per_event) == pytest.approx(total(points, "WriteUnits", vendor=vendor))
+    # and each stored event one lag sample (the duplicate none), in whole milliseconds
+    lags = values(points, "IngestToStoreLag")
+    assert len(lags) == 3
+    assert all(lag == int(lag) for lag in lags)

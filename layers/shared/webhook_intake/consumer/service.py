@@ -46,15 +46,21 @@ class Tally:
     outcomes: Counter[str] = field(default_factory=Counter)
     quarantine_reasons: Counter[str] = field(default_factory=Counter)
     write_units: float = 0.0
+    units_per_event: list[float] = field(default_factory=list)
+    """Each event's write units (its put, a conflict's quarantine): the per-event average is exact."""
     conflicts: int = 0
     attribute_problems: int = 0
-    ingest_lag_ms: float | None = None
-    event_lag_ms: float | None = None
+    ingest_lags_ms: list[float] = field(default_factory=list)
+    event_lags_ms: list[float] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
 
-    def note(self, outcome: str, *words: str) -> None:
-        """Count an outcome and keep its line entry (ids and types only: never payload values)."""
-        self.outcomes[outcome] += 1
+    def note(self, outcome: str, *words: str, counted: bool = True) -> None:
+        """Count an outcome (unless already counted on an earlier try) and keep its line entry.
+
+        The entry holds ids and types only, never payload values.
+        """
+        if counted:
+            self.outcomes[outcome] += 1
         self.lines.append(" ".join([outcome, *words]))
 
 
@@ -147,22 +153,30 @@ class ConsumerService:
             return self._quarantine(mapped.rejected("store_refused", str(exc)), delivery)
         self.tally.write_units += result.write_units
         if result.outcome is Outcome.CONFLICT:
-            self.tally.conflicts += 1
-            return self._quarantine(
-                mapped.rejected("conflict", "an event with this id and other content is already stored"), delivery
-            )
+            rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
+            return self._quarantine(rejected, delivery, units_before=result.write_units)
+        self.tally.units_per_event.append(result.write_units)
         self.tally.note(result.outcome.value, event.event_type, event.event_id)
-        if result.outcome is Outcome.STORED:
+        if result.outcome is Outcome.STORED and not delivery.quarantine_key:
+            # A quarantined event sent back says nothing of the pipeline's lag: its receive is days old.
             self._lags(event.received_at, event.occurred_at if event.time_source == "vendor" else None)
             if self.shapes is not None:
                 self.shapes.observe(event.source_type, mapped.document)
         return None
 
-    def _quarantine(self, rejected: Rejected, delivery: Delivery) -> QuarantineKey:
-        key, units = self.quarantine.put(self.vendor, rejected, delivery, self.clock())
-        self.tally.write_units += units
-        self.tally.quarantine_reasons[rejected.reason] += 1
-        self.tally.note(Outcome.QUARANTINED.value, rejected.reason, rejected.event_id or "-", str(key))
+    def _quarantine(self, rejected: Rejected, delivery: Delivery, units_before: float = 0.0) -> QuarantineKey:
+        kept = self.quarantine.put(self.vendor, rejected, delivery, self.clock())
+        key = kept.key
+        self.tally.write_units += kept.write_units
+        self.tally.units_per_event.append(units_before + kept.write_units)
+        # Counted the first time only: an SQS redelivery quarantines the same event again.
+        if kept.first:
+            self.tally.quarantine_reasons[rejected.reason] += 1
+            if rejected.reason == "conflict":
+                self.tally.conflicts += 1
+        self.tally.note(
+            Outcome.QUARANTINED.value, rejected.reason, rejected.event_id or "-", str(key), counted=kept.first
+        )
         self.logger.warning(
             "event quarantined",
             extra={
@@ -181,28 +195,27 @@ class ConsumerService:
         except ValueError:
             return
         if key.vendor == self.vendor and key not in kept:
-            self.quarantine.delete(key)
+            self.tally.write_units += self.quarantine.delete(key)
             self.tally.note("released", str(key))
 
     def _lags(self, received_at: str, occurred_at: str | None) -> None:
+        """One sample per stored event, whole milliseconds (the widgets' percentiles are over events)."""
         now_ms = self.clock() * 1000
         received = from_iso(received_at)
         if received is not None:
-            lag = max(0.0, now_ms - received.timestamp() * 1000)
-            self.tally.ingest_lag_ms = max(lag, self.tally.ingest_lag_ms or 0.0)
+            self.tally.ingest_lags_ms.append(round(max(0.0, now_ms - received.timestamp() * 1000)))
         occurred = from_iso(occurred_at)
         if occurred is not None:
-            lag = max(0.0, now_ms - occurred.timestamp() * 1000)
-            self.tally.event_lag_ms = max(lag, self.tally.event_lag_ms or 0.0)
+            self.tally.event_lags_ms.append(round(max(0.0, now_ms - occurred.timestamp() * 1000)))
 
     def finish(self) -> None:
         """Report the invocation: one set of metrics and the outcomes, a line per 200 (for ``intake tail``)."""
         tally = self.tally
         self._counts(tally)
-        if tally.ingest_lag_ms is not None:
-            milliseconds(self.metrics, Metric.INGEST_TO_STORE_LAG, tally.ingest_lag_ms)
-        if tally.event_lag_ms is not None:
-            milliseconds(self.metrics, Metric.END_TO_END_LAG, tally.event_lag_ms)
+        for lag in tally.ingest_lags_ms:
+            milliseconds(self.metrics, Metric.INGEST_TO_STORE_LAG, lag)
+        for lag in tally.event_lags_ms:
+            milliseconds(self.metrics, Metric.END_TO_END_LAG, lag)
         for reason, quarantined in tally.quarantine_reasons.items():
             count_by(self.vendor, Metric.QUARANTINED_BY_REASON, "reason", reason, quarantined)
         if self.shapes is not None:
@@ -213,7 +226,6 @@ class ConsumerService:
 
     def _counts(self, tally: Tally) -> None:
         """The invocation's counters, each written only when it is not zero."""
-        written = sum(tally.outcomes[o.value] for o in (Outcome.STORED, Outcome.DUPLICATE, Outcome.QUARANTINED))
         counters = {
             Metric.STORED: tally.outcomes[Outcome.STORED.value],
             Metric.DUPLICATES: tally.outcomes[Outcome.DUPLICATE.value],
@@ -226,10 +238,8 @@ class ConsumerService:
         for metric, value in counters.items():
             if value:
                 count(self.metrics, metric, value)
-        if tally.write_units and written:
-            self.metrics.add_metric(
-                name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=tally.write_units / written
-            )
+        for units in tally.units_per_event:
+            self.metrics.add_metric(name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=units)
 
 
 def _int(value: object) -> int | None:

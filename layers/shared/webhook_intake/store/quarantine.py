@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
     from webhook_intake.consumer.normalizing import Rejected
 
+NAME_MAX_CHARS = 1024
+"""An event id or vendor type kept beside the text is cut to this (the item must stay under 400 KB)."""
 TEXT_INLINE_MAX_BYTES = 256 * 1024
 """A compressed text above this waits in S3 (``text_ref``)."""
 ENVELOPE_INLINE_MAX_BYTES = 8 * 1024
@@ -67,6 +69,16 @@ class QuarantineKey:
         return cls(vendor, sk)
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A quarantine write: where, what it cost, and whether the event was quarantined for the first time."""
+
+    key: QuarantineKey
+    write_units: float
+    first: bool
+    """False when an SQS redelivery (or a redrive) quarantined it again: counted once, not per try."""
+
+
 def key_for(vendor: str, received_at: str, text: str) -> QuarantineKey:
     """The key of an event's quarantine item."""
     return QuarantineKey(vendor, f"{received_at}#{digest_of(text.encode('utf-8'))}")
@@ -75,8 +87,8 @@ def key_for(vendor: str, received_at: str, text: str) -> QuarantineKey:
 class QuarantineStore(TableAccess):
     """Writes, lists and removes quarantined events."""
 
-    def put(self, vendor: str, rejected: Rejected, delivery: Delivery, now: float) -> tuple[QuarantineKey, float]:
-        """Keep ``rejected`` (again: the reason and time are updated, ``attempts`` counts); its key and write units."""
+    def put(self, vendor: str, rejected: Rejected, delivery: Delivery, now: float) -> Kept:
+        """Keep ``rejected`` (again: the reason and time are updated, ``attempts`` counts)."""
         key = key_for(vendor, delivery.received_at, rejected.text)
         values: dict[str, Any] = {
             "vendor": vendor,
@@ -91,7 +103,7 @@ class QuarantineStore(TableAccess):
         for name in ("event_id", "source_type"):
             value = getattr(rejected, name)
             if value is not None:
-                values[name] = value
+                values[name] = value[:NAME_MAX_CHARS]  # the text keeps them whole; a vendor type can be huge
         if rejected.envelope is not None:
             envelope = clean_text(rejected.envelope)
             if len(envelope.encode("utf-8")) <= ENVELOPE_INLINE_MAX_BYTES or self._payloads is None:
@@ -121,10 +133,14 @@ class QuarantineStore(TableAccess):
                     ":one": {"N": "1"},
                 },
                 ReturnConsumedCapacity="TOTAL",
+                # What the update set, attempts among it: 1 means this is the event's first quarantine.
+                ReturnValues="UPDATED_NEW",
             )
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"quarantine update_item failed: {error_code(exc)}") from exc
-        return key, consumed(dict(response), lambda: write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
+        attempts = response.get("Attributes", {}).get("attempts", {}).get("N")
+        units = consumed(dict(response), lambda: write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
+        return Kept(key, units, first=attempts in (None, "1"))
 
     def _put_compressed(self, vendor: str, suffix: str, raw: bytes) -> str:
         return self._put(vendor, f"{suffix}.zz", zlib.compress(raw, 6))
@@ -136,12 +152,15 @@ class QuarantineStore(TableAccess):
         path = f"quarantine/{vendor}/{hashlib.sha256(compressed).hexdigest()}.{suffix}"
         return self._payloads.put_object(path, compressed, "application/zlib")
 
-    def delete(self, key: QuarantineKey) -> None:
-        """Forget a quarantined event (it was stored after all, or an operator let it go)."""
+    def delete(self, key: QuarantineKey) -> float:
+        """Forget a quarantined event (it was stored after all, or an operator let it go); its write units."""
         try:
-            self.dynamodb.delete_item(TableName=self.table_name, Key=key.to_key())
+            response = self.dynamodb.delete_item(
+                TableName=self.table_name, Key=key.to_key(), ReturnConsumedCapacity="TOTAL"
+            )
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"quarantine delete_item failed: {error_code(exc)}") from exc
+        return consumed(dict(response), lambda: 1.0)  # DynamoDB says; else one unit at least
 
     def get(self, key: QuarantineKey) -> dict[str, Any] | None:
         """One quarantined event as plain values."""
