@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -296,6 +297,42 @@ def test_the_same_id_with_other_content_is_kept_as_a_conflict_and_the_first_vers
     assert (kept["reason"], kept["event_id"]) == ("conflict", "conflict-1")
     assert '"ConflictingDuplicates":[1.0]' in capsys.readouterr().out.replace(" ", "")
     assert "duplicate comment.liked conflict-1" in logs.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [({"is_pinned": True}, {"is_pinned": 1}), ({"count": 0}, {"count": False}), ({"n": 1}, {"n": 1.0})],
+    ids=["true-and-1", "0-and-false", "1-and-1.0"],
+)
+def test_values_python_calls_equal_but_json_does_not_are_a_conflict(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    secret = secrets["viafoura-engagement"]
+    event_id = f"eq-{next(iter(first))}-{next(iter(second.values()))!s}"
+    send_body(runtime, "viafoura-engagement", engagement("r-eq1", liked(event_id, **first)), secret)
+    runtime.drain()
+    send_body(runtime, "viafoura-engagement", engagement("r-eq2", liked(event_id, **second)), secret)
+    runtime.drain()
+    (kept,) = [item for item in quarantined(runtime, "viafoura-engagement") if item.get("event_id") == event_id]
+    assert kept["reason"] == "conflict"
+
+
+def test_a_conflict_whose_type_is_300_000_characters_is_quarantined_not_dead_lettered(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    secret = secrets["viafoura-engagement"]
+    # (hex: it compresses to about half, so the quarantined text stays inline beside the type)
+    noise = "".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(4_700))
+    huge_type = {"event_uuid": "long-type", "message_type": noise, "action": "liked"}
+    send_body(runtime, "viafoura-engagement", engagement("r-lt1", huge_type), secret)
+    runtime.drain()
+    send_body(runtime, "viafoura-engagement", engagement("r-lt2", {**huge_type, "extra": 1}), secret)
+    runtime.drain()
+    (kept,) = [item for item in quarantined(runtime, "viafoura-engagement") if item.get("event_id") == "long-type"]
+    assert kept["reason"] == "conflict"
+    assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
 
 
 def test_large_versions_of_one_id_never_overwrite_each_other_in_s3(

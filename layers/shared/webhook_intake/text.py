@@ -8,6 +8,7 @@ the event's raw bytes stay exactly as sent.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -61,3 +62,12 @@ def _clean_values(node: Any, entries: Iterable[tuple[Any, Any]], pending: list[A
             node[place] = clean_text(item)
         elif isinstance(item, (dict, list)):
             pending.append(item)
+
+
+def canonical_json(document: Any) -> str:
+    """A JSON document written one way: keys sorted, no white space, ``true`` never ``1``.
+
+    Two texts of one document (a vendor's retry, serialized again) give the same string; two
+    documents Python's ``==`` would confuse (``true`` and ``1``, ``1`` and ``1.0``) do not.
+    """
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -20,6 +20,7 @@ from webhook_intake.consumer.models import NormalizedEvent
 from webhook_intake.consumer.splitting import BodyError, Element, split
 from webhook_intake.ingest.contract import Verdict, judge_event
 from webhook_intake.taxonomy import event_type
+from webhook_intake.text import canonical_json
 from webhook_intake.times import from_iso, iso_millis, judge
 
 if TYPE_CHECKING:
@@ -95,8 +96,7 @@ class Normalized:
 
 def canonical_hash(document: Any) -> str:
     """A hash of a JSON document that ignores key order and white space."""
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return hashlib.sha256(canonical_json(document).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def describe(exc: ValidationError) -> str:

@@ -18,6 +18,7 @@ from webhook_intake.clients import error_code
 from webhook_intake.store.items import load_body
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode_item, item_size, write_units
+from webhook_intake.text import canonical_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,11 +63,15 @@ def consumed(response: dict[str, Any], fallback: Callable[[], float]) -> float:
 
 
 def same_event(stored: bytes, new: bytes) -> bool:
-    """The same vendor event: the same bytes, or the same JSON document written differently."""
+    """The same vendor event: the same bytes, or the same JSON document written differently.
+
+    Compared in one canonical form, not with ``==``: to Python ``true == 1``, and a conflict
+    would pass for a duplicate.
+    """
     if stored == new:
         return True
     try:
-        return bool(json.loads(stored) == json.loads(new))
+        return canonical_json(json.loads(stored)) == canonical_json(json.loads(new))
     except (ValueError, RecursionError):
         return False
 
