@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from intake_cli.events import sqs_event
 from intake_cli.samples import build_request
-from tests.helpers import reader, send_body
+from tests.conftest import queue_messages
+from tests.helpers import queue_url, reader, send_body
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -148,6 +150,40 @@ def test_a_fastcomments_edit_signed_in_the_second_the_comment_was_created_is_new
     state = reader(runtime).state("fastcomments", "fc-fast-edit")
     assert state is not None
     assert (state.text, state.event["occurred_at"]) == ("edited", created)
+
+
+def test_a_retried_delivery_consumed_before_the_one_it_repeats_takes_the_first_copys_time(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    url = queue_url(runtime, "openweb")
+    comment = {"comment_id": "retried-c", "type": "comment", "content": [{"text": "hi"}]}
+    rejected = {"event_id": "retried-rej", "type": "message-rejected", "comment": comment}
+    approved = {"event_id": "retried-app", "type": "message-approved", "comment": comment}
+    # Given OpenWeb's rejection, then its approval, then a retry of the rejection (neither has its own time)
+    for body in (rejected, approved, rejected):
+        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
+        time.sleep(0.005)
+    messages = sorted(
+        (m for m in queue_messages(runtime.sqs, url) if "retried-" in m["Body"]),
+        key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"],
+    )
+    first_received = messages[0]["MessageAttributes"]["received_at"]["StringValue"]
+
+    # When the retry is consumed first, then the approval, then the delivery it repeats
+    for message in reversed(messages):
+        assert (
+            consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))["batchItemFailures"] == []
+        )
+        runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    # Then the rejection is dated by its first copy, and the approval, which came after it, is the state
+    stored = reader(runtime).get("openweb", "retried-rej") or {}
+    assert (stored["received_at"], stored["occurred_at"]) == (first_received, first_received)
+    state = reader(runtime).state("openweb", "retried-c")
+    assert state is not None
+    assert state.status == "approved"
 
 
 def test_a_fastcomments_delete_wins_in_every_order(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:

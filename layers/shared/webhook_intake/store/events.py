@@ -16,8 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import error_code
 from webhook_intake.store.items import load_body
+from webhook_intake.store.schema import FEED_KEY, STATE_SORT
 from webhook_intake.store.table import TableAccess
-from webhook_intake.store.wire import decode_item, encode_item, item_size, write_units
+from webhook_intake.store.wire import decode_item, encode, encode_item, item_size, write_units
 from webhook_intake.text import canonical_json
 
 if TYPE_CHECKING:
@@ -26,6 +27,17 @@ if TYPE_CHECKING:
     from webhook_intake.store.items import Prepared
 
 _NEW_EVENT = "attribute_not_exists(pk)"
+_COPY_TIMES = (
+    "occurred_at",
+    "received_at",
+    FEED_KEY,
+    STATE_SORT,
+    "time_source",
+    "time_rejected",
+    "correlation_id",
+    "delivery_id",
+)
+"""What one copy of an event holds of its own delivery: the earliest copy's are kept."""
 # What DynamoDB refuses because of the item itself: the event's fault, not the store's.
 _REFUSED_ITEM = frozenset({"ValidationException", "SerializationException"})
 
@@ -112,5 +124,44 @@ class EventStore(TableAccess):
         body = load_body(stored, self._payloads) if stored else None
         stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
+            if stored is not None and str(prepared.item["received_at"]) < str(stored.get("received_at", "")):
+                units += self._earlier_copy(stored, prepared)
             return PutResult(Outcome.DUPLICATE, units)
         return PutResult(Outcome.CONFLICT, units)
+
+    def _earlier_copy(self, stored: dict[str, Any], prepared: Prepared) -> float:
+        """The same event, received before the copy stored: the event takes this copy's times.
+
+        A vendor's retry (or an SQS redelivery) can be consumed before the delivery it repeats;
+        the event's times, its feed entry and its place among a comment's states are then the
+        first copy's, so the current state never depends on which copy landed first. Written
+        only if no other copy changed the item meanwhile; its write units.
+        """
+        item = prepared.item
+        values = {name: item[name] for name in _COPY_TIMES if name in item}
+        gone = [name for name in _COPY_TIMES if name not in item and name in stored]
+        names = {f"#{index}": name for index, name in enumerate(dict.fromkeys([*values, *gone, "received_at"]))}
+        aliases = {name: alias for alias, name in names.items()}
+        expression = "SET " + ", ".join(f"{aliases[name]} = :{aliases[name][1:]}" for name in values)
+        if gone:
+            expression += " REMOVE " + ", ".join(aliases[name] for name in gone)
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=encode_item({"pk": item["pk"], "sk": item["sk"]}),
+                UpdateExpression=expression,
+                ConditionExpression=f"{aliases['received_at']} = :stored_received",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={
+                    **{f":{aliases[name][1:]}": encode(value) for name, value in values.items()},
+                    ":stored_received": encode(stored["received_at"]),
+                },
+                ReturnConsumedCapacity="TOTAL",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return 0.0  # another copy moved it first: it compared its own times
+            raise StoreError(f"update_item failed: {error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"update_item failed: {type(exc).__name__}") from exc
+        return consumed(dict(response), lambda: float(write_units(prepared.size)))
