@@ -101,6 +101,14 @@ def test_an_event_without_its_id_is_answered_failure_and_never_takes_its_sibling
 LONE_SURROGATE = "\\ud800"
 
 
+def deliver_and_consume(
+    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str, body: bytes, event: str | None
+) -> None:
+    """``body`` accepted on the vendor's route (2xx) and every queue drained."""
+    assert send_body(runtime, vendor_key, body, secrets[vendor_key], event=event).status < 300
+    runtime.drain()
+
+
 def escaping_lone_surrogates(document: Any) -> bytes:
     """``document`` as JSON whose every LONE_SURROGATE is the escape itself (valid JSON, not valid UTF-16)."""
     body = json.dumps(document).replace("\\\\ud800", "\\ud800").encode()
@@ -139,12 +147,8 @@ def test_a_lone_surrogate_anywhere_in_an_event_is_stored_with_its_raw_bytes_exac
 ) -> None:
     runtime = shared_runtime
     document, event_id, event = SURROGATE_BODIES[vendor_key]
-    # Given a body whose JSON escapes a lone surrogate (valid JSON, not valid UTF-16)
-    body = escaping_lone_surrogates(document)
-
-    # When it is delivered and consumed
-    assert send_body(runtime, vendor_key, body, secrets[vendor_key], event=event).status < 300
-    runtime.drain()
+    # Given a body whose JSON escapes a lone surrogate (valid JSON, not valid UTF-16), delivered and consumed
+    deliver_and_consume(runtime, secrets, vendor_key, escaping_lone_surrogates(document), event)
 
     # Then it is stored: the raw text as sent, the normalized fields with U+FFFD instead
     found = [e for e in reader(runtime).scan() if e["vendor"] == vendor_key and e["event_id"].startswith(event_id)]
@@ -191,12 +195,8 @@ def test_a_lone_surrogate_in_an_id_or_a_key_is_stored_and_never_takes_the_delive
 ) -> None:
     runtime = shared_runtime
     document, prefixes, event = SURROGATE_IDS[vendor_key]
-    # Given a delivery whose ids, types or keys escape a lone surrogate
-    body = escaping_lone_surrogates(document)
-
-    # When it is delivered and consumed
-    assert send_body(runtime, vendor_key, body, secrets[vendor_key], event=event).status < 300
-    runtime.drain()
+    # Given a delivery whose ids, types or keys escape a lone surrogate, delivered and consumed
+    deliver_and_consume(runtime, secrets, vendor_key, escaping_lone_surrogates(document), event)
 
     # Then every event is stored under its id with U+FFFD, and nothing is quarantined or dead-lettered
     ids = [e["event_id"] for e in reader(runtime).scan() if e["vendor"] == vendor_key]
