@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 from typer.models import Default
 
@@ -153,7 +154,8 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except IntakeError as exc:
             console = Console(stderr=True, soft_wrap=True, highlight=False)
             for line in str(exc).splitlines() or [""]:
-                console.print(f"[bold red]error:[/] {line}", markup=True)
+                # The message may quote what was typed or stored (an id with "[/]"): never markup.
+                console.print(f"[bold red]error:[/] {escape(line)}", markup=True)
             raise typer.Exit(1) from None
 
     return wrapper

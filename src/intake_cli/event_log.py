@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 DEFAULT_WINDOW = timedelta(hours=24)
 """How far back a read looks when not told: the feed is read a day (and a shard) at a time."""
 DEFAULT_LIMIT = 50
+MAX_WINDOW_DAYS = 400
+"""A longer window would read four feed partitions for each of its days, most of them empty."""
 # The feed's upper bound sits a little in the future: a clock a moment ahead on the writer's side still shows.
 _CLOCK_SLACK = timedelta(minutes=1)
 _DURATION = re.compile(r"(\d+)\s*(s|m|h|d|w)")
@@ -56,7 +58,10 @@ def parse_when(text: str, now: datetime) -> datetime:
     duration = _DURATION.fullmatch(value.lower())
     if duration:
         amount, unit = duration.groups()
-        return now - timedelta(**{_UNITS[unit]: int(amount)})
+        try:
+            return now - timedelta(**{_UNITS[unit]: int(amount)})
+        except OverflowError:
+            raise IntakeError(f"{text!r} reaches back before the year 1") from None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -67,13 +72,23 @@ def parse_when(text: str, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def window(since: str | None, until: str | None, now: datetime | None = None) -> Window:
-    """The window a read covers: the last day by default, up to now."""
+def window(since: str | None, until: str | None, now: datetime | None = None, *, max_days: int | None = None) -> Window:
+    """The window a read covers: the day before ``until`` (now by default) unless ``since`` says.
+
+    Nothing is received after now, so a later ``until`` stops there. A read of the feed (a day
+    at a time) passes ``max_days``: a wider window is refused, not read day after empty day.
+    """
     now = now or datetime.now(UTC)
-    start = parse_when(since, now) if since else now - DEFAULT_WINDOW
-    end = parse_when(until, now) if until else now + _CLOCK_SLACK
+    end = min(parse_when(until, now), now + _CLOCK_SLACK) if until else now + _CLOCK_SLACK
+    start = parse_when(since, now) if since else end - DEFAULT_WINDOW
     if start > end:
-        raise IntakeError("--since is after --until")
+        raise IntakeError("--since is after --until" if until else "--since is in the future")
+    days = (end - start).days
+    if max_days is not None and days > max_days:
+        raise IntakeError(
+            f"a window of {days} days: the feed is read a day at a time ({max_days} at most); "
+            "narrow it with --since/--until, or read the whole table with --scan"
+        )
     return Window(start, end)
 
 

@@ -91,7 +91,8 @@ def fitted_table(title: str, rows: list[dict[str, Any]], columns: list[Column], 
             width=widths[column.header],
         )
     for index in range(len(rows)):
-        table.add_row(*(cells[column.header][index] for column in shown))
+        # Text, not markup: ids and vendor types are whatever a vendor sent ("[/]" included).
+        table.add_row(*(Text(cells[column.header][index]) for column in shown))
     return table
 
 

@@ -154,3 +154,38 @@ def test_status_counts_stored_events_on_a_deployed_stack_only_when_told(loaded: 
     counted = {row["vendor"]: row for row in cli_json("status", "--stack", loaded, "--json", "--count")}
     assert {row["events_stored"] for row in default.values()} == {None}
     assert counted["fastcomments"]["events_stored"] >= 5
+
+
+def test_until_alone_reads_the_day_before_it(loaded: str) -> None:
+    # The events were received just now: --until an hour ago sees none, --until now sees them
+    assert events(loaded, "--until", "1h") == []
+    assert len(events(loaded, "--until", "now")) >= 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--since", "99999999d"), "reaches back before the year 1"),
+        (("--since", "999999999999d"), "reaches back before the year 1"),
+        (("--since", "2000-01-01"), "narrow it with --since/--until, or read the whole table with --scan"),
+        (("--since", "1h", "--until", "2h"), "--since is after --until"),
+        (("--content", "c" * 257), "ids over 256 are kept in the event but not indexed"),
+    ],
+)
+def test_a_window_or_an_id_the_feed_cannot_read_is_one_clear_line(
+    loaded: str, args: tuple[str, ...], message: str
+) -> None:
+    code, text = cli("events", "--stack", loaded, *args)
+    assert code == 1
+    assert message in text
+    assert "Traceback" not in text
+
+
+def test_ids_and_types_are_shown_as_sent_not_as_markup(shared_runtime: LocalRuntime, loaded: str) -> None:
+    secrets = load_secrets()
+    odd = {"id": "odd[/]id[bold]", "name": "weird[/]type"}
+    send_body(shared_runtime, "firstup", odd, secrets["firstup"])
+    shared_runtime.drain()
+    code, text = cli("events", "--stack", loaded, "--vendor", "firstup")
+    assert code == 0, text
+    assert "odd[/]id[bold]" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -18,7 +19,15 @@ RESOURCES = TEMPLATE.resources
 FUNCTIONS = {spec.logical_id: spec for spec in TEMPLATE.functions()}
 AS_WRITTEN = read()
 VENDOR_TABLE = AS_WRITTEN["Mappings"]["Vendors"]
-SHAPE_STEMS = AS_WRITTEN["Mappings"]["RouteShapes"]["Stems"]
+# Each route shape's loop of ingest functions, and its stems as written.
+SHAPE_STEMS = {
+    shape: AS_WRITTEN["Resources"][f"Fn::ForEach::{shape}Ingest"][1] for shape in ("Delivery", "PutPostDelete")
+}
+# Loops over every vendor's stem.
+ALL_VENDOR_LOOPS = {
+    "Resources": AS_WRITTEN["Resources"]["Fn::ForEach::Vendor"],
+    "Outputs": AS_WRITTEN["Outputs"]["Fn::ForEach::VendorOutputs"],
+}
 # The SAM events of each route shape, by HTTP method (their names are part of logical ids).
 ROUTE_SHAPES = {"Delivery": {"POST": "Delivery"}, "PutPostDelete": {"PUT": "Put", "POST": "Post", "DELETE": "Delete"}}
 # What one row of the vendor table makes, by the suffix of its logical ids.
@@ -191,6 +200,32 @@ def test_the_vendor_table_has_no_row_the_registry_lacks() -> None:
     assert set(VENDOR_TABLE) == stems
     assert set(SHAPE_STEMS) == set(ROUTE_SHAPES)
     assert sorted(stem for listed in SHAPE_STEMS.values() for stem in listed) == sorted(stems)
+    for loop in ALL_VENDOR_LOOPS.values():
+        assert sorted(loop[1]) == sorted(stems)
+
+
+def _loops(section: dict[str, Any]) -> list[tuple[str, Any, dict[str, Any]]]:
+    """Every Fn::ForEach of a section, nested ones included: (name, collection, body)."""
+    found = []
+    for name, value in section.items():
+        if name.startswith("Fn::ForEach::"):
+            collection, body = value[1], value[2]
+            found.append((name, collection, body))
+            found += _loops(body)
+    return found
+
+
+def test_every_loop_that_makes_code_iterates_a_written_out_list() -> None:
+    # `sam package` puts each function's uploaded code location back into a loop only when the
+    # loop's collection is a literal list; over a FindInMap it leaves the local CodeUri, and
+    # CloudFormation refuses the template (SAM CLI, lib/package/language_extensions_packaging.py).
+    with_code = [
+        (name, collection)
+        for name, collection, body in _loops(AS_WRITTEN["Resources"])
+        if "CodeUri" in json.dumps(body) or "ContentUri" in json.dumps(body)
+    ]
+    assert {name for name, _ in with_code} >= {"Fn::ForEach::DeliveryIngest", "Fn::ForEach::Vendor"}
+    assert all(isinstance(collection, list) for _, collection in with_code), with_code
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))

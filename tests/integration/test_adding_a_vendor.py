@@ -48,7 +48,7 @@ def doc_blocks() -> tuple[dict[str, str], list[str]]:
 @pytest.fixture
 def acme(tmp_path: Path) -> Iterator[SamTemplate]:
     """The doc's vendor package importable as ``webhook_intake.vendors.acme``; the doc's template."""
-    files, (row, stems) = doc_blocks()
+    files, (row, shape_stems, all_stems) = doc_blocks()
     assert set(files) == {"acme/__init__.py", "acme/contract.py", "acme/normalize.py", "acme/client.py"}
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -60,9 +60,11 @@ def acme(tmp_path: Path) -> Iterator[SamTemplate]:
     template = TEMPLATE_PATH.read_text()
     assert template.count("  Vendors:\n") == 1
     template = template.replace("  Vendors:\n", "  Vendors:\n" + row, 1)
-    (old_stems,) = [line for line in template.splitlines() if line.strip().startswith("Delivery: [")]
-    assert stems.strip().startswith(old_stems.strip().rstrip("]")), "the doc's stem list is the template's plus Acme"
-    template = template.replace(old_stems, stems.rstrip("\n"), 1)
+    for stems, loops in ((shape_stems, 1), (all_stems, 2)):
+        # The doc's list is a list of the template's (the Delivery shape's, every vendor's) plus Acme
+        old_stems = stems.rstrip("\n").replace(", Acme]", "]")
+        assert template.count(old_stems + "\n") == loops, old_stems
+        template = template.replace(old_stems + "\n", stems, loops)
     path = tmp_path / "template.yaml"
     path.write_text(template)
     try:

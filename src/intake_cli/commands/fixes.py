@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from intake_cli.cli import (
     DryRunOption,
@@ -194,13 +195,13 @@ def replay(
     Identity, receive time, correlation and delivery ids, test mark, expiry and event times stay
     as stored; an event whose id would change is refused. Running it twice writes nothing more.
     """
-    from intake_cli.event_log import event_types, window
+    from intake_cli.event_log import MAX_WINDOW_DAYS, event_types, window
     from intake_cli.replay import Replayer, ReplayError
     from webhook_intake.store.reads import FeedFilter
 
     target = resolve_target(state_dir(ctx), stack, region)
     where = FeedFilter(vendor=vendor_key(vendor), event_types=event_types(event_type or []), tests=tests)
-    span = window(since, until)
+    span = window(since, until, max_days=MAX_WINDOW_DAYS)
     replayer = Replayer(target)
     out = console()
     try:
@@ -224,7 +225,7 @@ def replay(
                 "  fields that change: " + ", ".join(f"{name} ({n})" for name, n in summary["fields_changed"].items())
             )
         for vendor_name, event_id, why in plan.refused[:20]:
-            out.print(f"  [yellow]left as stored[/] {vendor_name}#{event_id}: {why}", soft_wrap=True)
+            out.print(f"  [yellow]left as stored[/] {escape(f'{vendor_name}#{event_id}: {why}')}", soft_wrap=True)
     if dry_run or not plan.changes:
         return
     confirm(f"Rewrite {len(plan.changes)} events on {target.name}?", yes=yes, why="rewriting stored events")

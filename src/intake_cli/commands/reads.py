@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from intake_cli.cli import (
     EventTypeOption,
@@ -70,7 +71,17 @@ def events(
     Without --since, the last 24 hours. The filters are the feed's (the by-time index): a read
     costs what its time window holds, not what the table holds. Times are UTC.
     """
-    from intake_cli.event_log import event_json, event_types, feed, full_events, one_event, scanned, split_id, window
+    from intake_cli.event_log import (
+        MAX_WINDOW_DAYS,
+        event_json,
+        event_types,
+        feed,
+        full_events,
+        one_event,
+        scanned,
+        split_id,
+        window,
+    )
     from intake_cli.render import events_table
     from webhook_intake.store.reads import FeedFilter
 
@@ -98,7 +109,8 @@ def events(
             span = window(since, until) if since or until else None
             rows = scanned(target, where, span, limit)
         else:
-            span = window(since, until)
+            unindexed(content=content, container=container, actor=actor, recipient=recipient)
+            span = window(since, until, max_days=MAX_WINDOW_DAYS)
             rows = feed(target, where, span, limit)
             if json_output:
                 rows = full_events(target, [(str(row["vendor"]), str(row["event_id"])) for row in rows])
@@ -111,6 +123,18 @@ def events(
     out.print(events_table(rows, title, out.width))
     if not rows and event_id is None and not scan:
         out.print("[dim]none in that window: --since 7d looks further back, --tests includes test events[/]")
+
+
+def unindexed(**ids: str | None) -> None:
+    """Refuse an id the indexes cannot hold (over INDEXED_ID_MAX_CHARS): a read would find nothing, silently."""
+    from webhook_intake.store.items import INDEXED_ID_MAX_CHARS
+
+    for name, value in ids.items():
+        if value is not None and len(value) > INDEXED_ID_MAX_CHARS:
+            raise IntakeError(
+                f"the {name.replace('_', ' ')} is {len(value)} characters: ids over {INDEXED_ID_MAX_CHARS} are kept "
+                "in the event but not indexed; `intake events --scan` reads the whole table for them"
+            )
 
 
 @app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
@@ -138,6 +162,7 @@ def state(
 
     key = str(vendor_key(vendor))
     target = resolve_target(state_dir(ctx), stack, region)
+    unindexed(content_id=content_id)
     found = read_state(target, key, content_id)
     if found is None:
         raise IntakeError(
@@ -289,8 +314,9 @@ def shapes(
     if show_paths:
         for shape in found:
             if shape.origin == "new" and (shape.added or shape.missing):
-                out.print(f"\n[bold]{shape.vendor} {shape.source_type} {shape.fingerprint}[/]", soft_wrap=True)
+                title = escape(f"{shape.vendor} {shape.source_type} {shape.fingerprint}")
+                out.print(f"\n[bold]{title}[/]", soft_wrap=True)
                 for path in shape.added:
-                    out.print(f"  [green]+ {path}[/]", soft_wrap=True)
+                    out.print(f"  [green]+ {escape(path)}[/]", soft_wrap=True)
                 for path in shape.missing:
-                    out.print(f"  [red]- {path}[/]", soft_wrap=True)
+                    out.print(f"  [red]- {escape(path)}[/]", soft_wrap=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from intake_cli.cli import (
     IntakeCommand,
@@ -352,7 +353,7 @@ def _print(
         return
     out = console()
     colour = "green" if 200 <= response.status < 300 else "red"
-    out.print(f"{request.method} {url}  ({chosen.label})")
+    out.print(escape(f"{request.method} {url}  ({chosen.label})"))
     out.print(f"[bold {colour}]{response.status}[/]")
     if text:
         try:
@@ -369,6 +370,7 @@ def _print(
 
         out.print(events_table(waited.events, f"Stored ({len(waited.events)})", out.width))
     for event_id in waited.duplicates:
-        out.print(f"[dim]duplicate[/] {event_id}: stored before; the consumer took this delivery's copy as a duplicate")
+        taken = "stored before; the consumer took this delivery's copy as a duplicate"
+        out.print(f"[dim]duplicate[/] {escape(event_id)}: {taken}")
     for line in waited.missing:
-        out.print(f"[bold red]not stored[/] {line}")
+        out.print(f"[bold red]not stored[/] {escape(line)}")
