@@ -51,3 +51,22 @@ def test_a_secret_read_ends_inside_the_shortest_vendor_deadline(aws: boto3.sessi
     shortest = min(spec.contract().deadline_seconds for spec in VENDORS.values())
     assert worst <= shortest, (worst, shortest)
     assert config.retries["mode"] == "standard"
+
+
+def test_a_secret_with_no_value_yet_reads_empty_so_deliveries_are_refused_not_retried(
+    aws: boto3.session.Session,
+) -> None:
+    # Given the secret as the template creates it (no value), and a name no secret has
+    client = aws.client("secretsmanager")
+    client.create_secret(Name="never-set")
+    calls = []
+    client.meta.events.register("before-call.secrets-manager.GetSecretValue", lambda **_: calls.append(1))
+    for name in ("never-set", "no-such-secret"):
+        store = SecretStore(name, boto3_client=client)  # type: ignore[arg-type]
+        # Then it reads as an empty object (its problems say what to set), looked up again after max_age
+        assert store.get() == {}
+        assert store.get() == {}
+    assert len(calls) == 2
+    # And once it is set, a forced read sees it
+    client.put_secret_value(SecretId="never-set", SecretString=json.dumps({"tokens": ["t"]}))
+    assert SecretStore("never-set", boto3_client=client).get(force=True) == {"tokens": ["t"]}  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from webhook_intake.clients import client
 
@@ -46,6 +47,7 @@ class SecretStore:
         self._boto3_client = boto3_client
         self._provider: SecretsProvider | None = None
         self._last_forced: float | None = None
+        self._unset_since: float | None = None
 
     @property
     def provider(self) -> SecretsProvider:
@@ -58,12 +60,22 @@ class SecretStore:
         return self._provider
 
     def get(self, force: bool = False) -> dict[str, Any]:
-        """The secret's JSON object; raises :class:`SecretUnavailableError`."""
+        """The secret's JSON object (empty while it has no value); raises :class:`SecretUnavailableError`."""
+        now = time.monotonic()
+        if not force and self._unset_since is not None and now - self._unset_since < self._max_age:
+            return {}
         try:
             value = self.provider.get(self._secret_id, max_age=self._max_age, transform="json", force_fetch=force)
         except (GetParameterError, TransformParameterError) as exc:
+            if _has_no_value(exc):
+                # Created without a value (the template does) or not created: nothing to retry
+                # for. Empty, so deliveries are refused in the vendor's terms and the secret's
+                # problems (SecretProblems) say what to set; looked up again after max_age.
+                self._unset_since = now
+                return {}
             # The message names the secret id and the AWS error, never the value.
             raise SecretUnavailableError(f"cannot read secret {self._secret_id}: {type(exc).__name__}") from exc
+        self._unset_since = None
         if not isinstance(value, dict):
             raise SecretUnavailableError(f"secret {self._secret_id} is not a JSON object")
         return value
@@ -75,3 +87,9 @@ class SecretStore:
             return None
         self._last_forced = now
         return self.get(force=True)
+
+
+def _has_no_value(exc: Exception) -> bool:
+    """Secrets Manager has no current value under this id (ResourceNotFoundException)."""
+    cause = exc.__cause__ or exc.__context__  # Powertools raises its error inside the except, unchained
+    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
