@@ -25,9 +25,17 @@ if TYPE_CHECKING:
 BATCH_VENDORS = ("viafoura-engagement", "viafoura-notifications")
 REASONS = {"invalid_event", "missing_id", "invalid_id", "missing_field", "conflict", "unmappable", "too_large"}
 
+lone_surrogates = st.text(
+    alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, categories=["Cs"]), min_size=1, max_size=2
+)
+"""What JSON can escape (\\ud800) and no store can hold: in values and in keys, they must cost nothing."""
+texts = st.text(max_size=30) | st.builds(lambda head, odd: head + odd, st.text(max_size=8), lone_surrogates)
+keys = st.text(max_size=8) | texts
 values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8) | texts, children, max_size=4)
+    ),
     max_leaves=12,
 )
 
