@@ -239,7 +239,9 @@ class ConsumerService:
             if value:
                 count(self.metrics, metric, value)
         for units in tally.units_per_event:
-            self.metrics.add_metric(name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=units)
+            # Whole units as integers: "2", not "2.0", a hundred times in a batch's line.
+            value = int(units) if units == int(units) else units
+            self.metrics.add_metric(name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=value)
 
 
 def _int(value: object) -> int | None:
