@@ -474,12 +474,16 @@ CHANGES = [
     "- `layers/shared/Makefile` uses a python3.13 only if it runs (a pyenv shim for an unselected version"
     " failed `make build`), and takes the wheel platform as a variable (the benchmark builds the layer for"
     " this machine).",
-    "- This run (2026-11-30) is on the code with the fixes found by probing since: the sender counts message"
-    " attributes into SQS's 1 MiB, the split cleans lone surrogates when the body escapes one, Firstup bodies"
-    " are read in their current form. Against the run before (2026-11-29 23:57): ingest warm 1.54x -> 1.52x,"
-    " consumer 1.90x -> 1.95x, every cost within 2 cents. Cold start 1.36x here is fastcomments alone (the"
-    " other vendors 1.13-1.25x); a cold-start-only run right after gave 1.24x for it and 1.27x at worst"
-    " (viafoura-engagement): the spread described under Limits.",
+    "- This run (2026-11-30, later) is on the code with the fixes found by probing since the 2026-11-29 23:57"
+    " run: the sender counts message attributes into SQS's 1 MiB; the split cleans lone surrogates when the"
+    " body escapes one; a duplicate received before the stored copy moves the event to its times (a"
+    " conditional update, only then). And the consumer's metrics are one sample per event (WriteUnitsPerEvent,"
+    " both lags): the dashboard's per-event average and the lag percentiles were of per-invocation values."
+    " That last costs log bytes: 198 -> 218 B per event printed by the consumer (single-event records),"
+    " 76 -> 109 B (Viafoura records of 10; the samples' event times are years old, so EndToEndLag's"
+    " values are 11 digits here, 3 to 5 on live traffic). Costs $3.63 -> $3.61, $1.79 -> $1.81 and"
+    " $0.91 -> $0.93; ingest warm 1.54x -> 1.50x, consumer 1.90x -> 1.93x. Cold start 1.19x in this run"
+    " (1.36x and 1.24x in two runs of the same day: the spread described under Limits).",
     "",
 ]
 

@@ -239,9 +239,7 @@ class ConsumerService:
             if value:
                 count(self.metrics, metric, value)
         for units in tally.units_per_event:
-            # Whole units as integers: "2", not "2.0", a hundred times in a batch's line.
-            value = int(units) if units == int(units) else units
-            self.metrics.add_metric(name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=value)
+            self.metrics.add_metric(name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=units)
 
 
 def _int(value: object) -> int | None:
