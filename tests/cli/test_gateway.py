@@ -150,21 +150,24 @@ def test_a_chunked_body_over_10_mib_is_413(gateway: BaseWSGIServer, function: Re
     assert function.events == []
 
 
-def test_a_chunked_body_of_exactly_10_mib_reaches_the_function_whole(
+def test_a_chunked_body_reaches_the_function_whole_and_one_at_10_mib_meets_lambdas_limit(
     gateway: BaseWSGIServer, function: Recorder
 ) -> None:
-    # Given a body exactly at the limit, in chunks
-    chunks = [b"a" * MIB] * 10
-
-    # When it is posted
+    headers = {"Content-Type": "text/plain"}
+    # Given a 5 MiB body in chunks: the function gets all of it
     conn = connect(gateway)
-    conn.request("POST", ROUTE, body=iter(chunks), headers={"Content-Type": "text/plain"}, encode_chunked=True)
+    conn.request("POST", ROUTE, body=iter([b"a" * MIB] * 5), headers=headers, encode_chunked=True)
     response = conn.getresponse()
-
-    # Then the function gets all of it
     assert response.status == 202, response.read()
     (event,) = function.events
-    assert len(event["body"]) == HTTP_API_PAYLOAD_LIMIT
+    assert len(event["body"]) == 5 * MIB
+
+    # Given one exactly at the gateway's limit: read whole, then refused as Lambda refuses 6 MB of event
+    conn = connect(gateway)
+    conn.request("POST", ROUTE, body=iter([b"a" * MIB] * 10), headers=headers, encode_chunked=True)
+    response = conn.getresponse()
+    assert (response.status, response.read()) == (413, b'{"message":"Request Too Long"}')
+    assert len(function.events) == 1
 
 
 def test_a_function_that_raises_is_500_internal_server_error(

