@@ -98,6 +98,24 @@ def test_an_event_without_its_id_is_answered_failure_and_never_takes_its_sibling
     assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
 
 
+def test_a_failure_result_names_its_event_even_when_its_id_is_too_long_to_keep(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    long_id = "long-" + "x" * 600
+    body = engagement("r-long", liked("long-ok"), liked(long_id))
+    response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    # Viafoura's Result: event_uuid, type, error_type, error_description (its only record of the failure)
+    assert response.json()["results"][1] == {
+        "event_uuid": long_id,
+        "type": "failure",
+        "error_type": "invalid_id",
+        "error_description": "'event_uuid' is over 512 characters",
+    }
+    runtime.drain()
+    assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
+
+
 LONE_SURROGATE = "\\ud800"
 
 

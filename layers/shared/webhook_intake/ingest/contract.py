@@ -80,7 +80,8 @@ def judge_event(spec: VendorSpec, index: int, event: Any) -> Verdict:
     if event_id is None:
         return Verdict(index, None, Refusal("missing_id", f"'{spec.id_field}' is missing or empty"))
     if len(event_id) > MAX_ID_CHARS:
-        return Verdict(index, None, Refusal("invalid_id", f"'{spec.id_field}' is over {MAX_ID_CHARS} characters"))
+        # Named still, so the vendor can tell which event its failure is (Viafoura's results echo it).
+        return Verdict(index, event_id, Refusal("invalid_id", f"'{spec.id_field}' is over {MAX_ID_CHARS} characters"))
     for name in spec.required:
         if id_text(event.get(name)) is None:
             return Verdict(index, event_id, Refusal("missing_field", f"'{name}' is missing or empty"))

@@ -8,7 +8,6 @@ SPEC = VendorSpec(
     path="/webhooks/firstup",
     methods=("POST",),
     id_field="id",
-    required=("name",),
     # The vendor's documented field names, frozen: stored bodies are compressed with it (store/body.py).
     store_dictionaries=(
         (

@@ -53,7 +53,8 @@ class FirstupContract(HeaderTokenContract):
 
     def is_ping(self, document: Any) -> bool:
         # Creating a subscription sends a ping (its shape is not documented): an object naming no
-        # event and carrying no id, or one named ``ping``. An id without a name is a broken event.
+        # event and carrying no id, or one named ``ping``. One with an id but no name is taken and
+        # kept in quarantine (it may be a ping of another shape, or a broken event).
         if not isinstance(document, dict):
             return False
         name = event_name(document)
