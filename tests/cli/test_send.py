@@ -208,3 +208,13 @@ def test_a_server_that_refuses_unread_and_hangs_up_is_heard_not_a_broken_pipe() 
     # Then the answer is its 413, the body having been announced, never pushed at a closed socket
     assert response.status == 413
     assert b"expect: 100-continue" in heard[0].lower()
+
+
+def test_wait_finds_a_firstup_event_whose_id_is_its_deliverys(deployed: str) -> None:
+    # Firstup's older envelope names no id: the event takes x-socialchorus-delivery's, and so must --wait
+    body = json.dumps({"event": "content.published", "timestamp": "2026-08-03T12:59:58Z", "data": {"content_id": 1}})
+    code, text = cli("send", "firstup", "--data", body, "--stack", deployed, "--yes", "--wait", "--json")
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert (answer["status"], answer["not_stored"], code) == (200, [], 0)
+    (event,) = answer["events"]
+    assert event["event_type"] == "content.published"

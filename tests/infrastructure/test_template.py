@@ -35,7 +35,7 @@ PER_VENDOR_RESOURCES = {
     "IngestFunction",
     "IngestLogGroup",
     "ConsumerFunction",
-    "ConsumerEventSourceMapping",
+    "ConsumerFunctionQueue",
     "ConsumerLogGroup",
     "Queue",
     "DeadLetterQueue",

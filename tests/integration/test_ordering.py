@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from intake_cli.events import sqs_event
 from intake_cli.samples import build_request
 from tests.conftest import queue_messages
 from tests.helpers import queue_url, reader, send_body
+from webhook_intake.store import events as events_module
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -184,6 +186,44 @@ def test_a_retried_delivery_consumed_before_the_one_it_repeats_takes_the_first_c
     state = reader(runtime).state("openweb", "retried-c")
     assert state is not None
     assert state.status == "approved"
+
+
+def test_of_two_earlier_copies_taken_at_once_the_earliest_gives_the_event_its_times(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    url = queue_url(runtime, "openweb")
+    body = {"event_id": "race-rej", "type": "message-rejected", "comment": {"comment_id": "race-c"}}
+    # Given three copies of one event, A before B before C, and C stored first
+    for _ in range(3):
+        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
+        time.sleep(0.01)
+    a, b, c = sorted(
+        queue_messages(runtime.sqs, url), key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"]
+    )
+
+    def consume(message: dict[str, Any]) -> None:
+        answer = consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
+        assert answer["batchItemFailures"] == []
+
+    consumer._invoke_lock = threading.RLock()  # A's consumer takes B's in the middle of its own
+    consume(c)
+    earlier_copy = events_module.EventStore._earlier_copy
+
+    def b_lands_first(self: Any, stored: dict[str, Any], prepared: Any) -> float:
+        if not b_done:
+            b_done.append(True)
+            consume(b)  # A has read C's item; B's update lands before A's
+        return earlier_copy(self, stored, prepared)
+
+    b_done: list[bool] = []
+    monkeypatch.setattr(events_module.EventStore, "_earlier_copy", b_lands_first)
+    # When A is consumed, and B is consumed while A's update is on its way
+    consume(a)
+
+    # Then the event has A's times, the earliest copy's
+    stored = reader(runtime).get("openweb", "race-rej") or {}
+    assert stored["received_at"] == a["MessageAttributes"]["received_at"]["StringValue"]
 
 
 def test_a_fastcomments_delete_wins_in_every_order(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:

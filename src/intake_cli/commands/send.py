@@ -254,6 +254,7 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
     from intake_cli.event_log import full_events
     from intake_cli.events import match_path
     from webhook_intake.delivery import Delivery, kept_headers
+    from webhook_intake.http import Request
     from webhook_intake.registry import vendor
 
     since = datetime.now(UTC) - _CLOCK_MARGIN
@@ -264,14 +265,17 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
         document = None
     if spec.contract().is_ping(document):
         return Awaited(request.vendor, [], [], set(), since, ping=True)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    # The correlation id the ingest function will give it (Firstup's older envelope takes its id from it)
+    as_received = Request(request.method, request.path, "", headers, request.body, {}, "intake-send", 0)
     delivery = Delivery(
         vendor=request.vendor,
         received_at=iso_millis(datetime.now(UTC)),
-        correlation_id="intake-send",
+        correlation_id=spec.contract().correlation_id(as_received),
         method=request.method,
         path=request.path,
         path_parameters=match_path(spec.path, request.path) or {},
-        headers=kept_headers({name.lower(): value for name, value in request.headers.items()}),
+        headers=kept_headers(headers),
     )
     result = spec.normalizer().normalize(request.body.decode("utf-8", "replace"), delivery)
     keys = [(request.vendor, event.event_id) for event in result.events]

@@ -135,7 +135,7 @@ class EventStore(TableAccess):
         A vendor's retry (or an SQS redelivery) can be consumed before the delivery it repeats;
         the event's times, its feed entry and its place among a comment's states are then the
         first copy's, so the current state never depends on which copy landed first. Written
-        only if no other copy changed the item meanwhile; its write units.
+        only while the stored copy was received later than this one; its write units.
         """
         item = prepared.item
         values = {name: item[name] for name in _COPY_TIMES if name in item}
@@ -150,17 +150,18 @@ class EventStore(TableAccess):
                 TableName=self.table_name,
                 Key=encode_item({"pk": item["pk"], "sk": item["sk"]}),
                 UpdateExpression=expression,
-                ConditionExpression=f"{aliases['received_at']} = :stored_received",
+                # Only over a copy received later: two earlier copies at once, the earliest wins.
+                ConditionExpression=f"{aliases['received_at']} > :mine",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={
                     **{f":{aliases[name][1:]}": encode(value) for name, value in values.items()},
-                    ":stored_received": encode(stored["received_at"]),
+                    ":mine": encode(item["received_at"]),
                 },
                 ReturnConsumedCapacity="TOTAL",
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                return 0.0  # another copy moved it first: it compared its own times
+                return 0.0  # a copy received no later than this one is stored by now
             raise StoreError(f"update_item failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"update_item failed: {type(exc).__name__}") from exc
