@@ -481,9 +481,10 @@ CHANGES = [
     " both lags): the dashboard's per-event average and the lag percentiles were of per-invocation values."
     " That last costs log bytes: 198 -> 218 B per event printed by the consumer (single-event records),"
     " 76 -> 109 B (Viafoura records of 10; the samples' event times are years old, so EndToEndLag's"
-    " values are 11 digits here, 3 to 5 on live traffic). Costs $3.63 -> $3.61, $1.79 -> $1.81 and"
-    " $0.91 -> $0.93; ingest warm 1.54x -> 1.50x, consumer 1.90x -> 1.93x. Cold start 1.19x in this run"
-    " (1.36x and 1.24x in two runs of the same day: the spread described under Limits).",
+    " values are 11 digits here, 3 to 5 on live traffic). Against the 23:57 run: costs $3.63 -> $3.62,"
+    " $1.79 -> $1.82 and $0.91 -> $0.94; ingest warm 1.54x -> 1.45x; consumer 1.90x -> 1.97x (records of"
+    " 10: 1.56x -> 1.86x, where two runs earlier today on nearly this code gave 1.67x and 1.69x: the"
+    " spread). Cold start 1.22x in this run (1.36x, 1.24x and 1.19x in three other runs today).",
     "",
 ]
 
