@@ -259,11 +259,12 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
 
     since = datetime.now(UTC) - _CLOCK_MARGIN
     spec = vendor(request.vendor)
+    contract = spec.contract()
     try:
         document = json.loads(request.body)
     except ValueError:
         document = None
-    if spec.contract().is_ping(document):
+    if contract.is_ping(document):
         return Awaited(request.vendor, [], [], set(), since, ping=True)
     headers = {name.lower(): value for name, value in request.headers.items()}
     # The correlation id the ingest function will give it (Firstup's older envelope takes its id from it)
@@ -271,7 +272,7 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
     delivery = Delivery(
         vendor=request.vendor,
         received_at=iso_millis(datetime.now(UTC)),
-        correlation_id=spec.contract().correlation_id(as_received),
+        correlation_id=contract.correlation_id(as_received),
         method=request.method,
         path=request.path,
         path_parameters=match_path(spec.path, request.path) or {},

@@ -106,10 +106,11 @@ class QuarantineStore(TableAccess):
                 values[name] = value[:NAME_MAX_CHARS]  # the text keeps them whole; a vendor type can be huge
         if rejected.envelope is not None:
             envelope = clean_text(rejected.envelope)
-            if len(envelope.encode("utf-8")) <= ENVELOPE_INLINE_MAX_BYTES or self._payloads is None:
+            encoded = envelope.encode("utf-8")
+            if len(encoded) <= ENVELOPE_INLINE_MAX_BYTES or self._payloads is None:
                 values["envelope"] = envelope
             else:
-                values["envelope_ref"] = self._put_compressed(vendor, "envelope", envelope.encode("utf-8"))
+                values["envelope_ref"] = self._put(vendor, "envelope.zz", zlib.compress(encoded, 6))
         if rejected.index is not None:
             values["index"] = rejected.index
         compressed = zlib.compress(rejected.text.encode("utf-8"), 6)
@@ -141,9 +142,6 @@ class QuarantineStore(TableAccess):
         attempts = response.get("Attributes", {}).get("attempts", {}).get("N")
         units = consumed(dict(response), lambda: write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
         return Kept(key, units, first=attempts in (None, "1"))
-
-    def _put_compressed(self, vendor: str, suffix: str, raw: bytes) -> str:
-        return self._put(vendor, f"{suffix}.zz", zlib.compress(raw, 6))
 
     def _put(self, vendor: str, suffix: str, compressed: bytes) -> str:
         """Compressed bytes in S3 under a key made from their hash (the same key, the same bytes)."""
