@@ -6,7 +6,7 @@ import itertools
 import json
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -16,6 +16,7 @@ from intake_cli.samples import build_request
 from tests.conftest import queue_messages
 from tests.helpers import queue_url, reader, send_body
 from webhook_intake.store import events as events_module
+from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -134,24 +135,28 @@ def test_two_fastcomments_edits_signed_in_the_same_second_end_with_the_later_rec
     assert state.text == "second edit"
 
 
+@pytest.mark.parametrize("creation_first", [True, False], ids=["creation first", "edit first"])
 def test_a_fastcomments_edit_signed_in_the_second_the_comment_was_created_is_newer_than_it(
-    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], creation_first: bool
 ) -> None:
     runtime = shared_runtime
     # Given a comment created at S.700 and edited within the same second: the edit's signing
     # time, in whole seconds, reads S.000, before the creation it edits
+    comment_id = f"fc-fast-edit-{creation_first}"
     second = int(time.time()) - 5
-    created = datetime.fromtimestamp(second + 0.7, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    body = {**fastcomments_body("fc-fast-edit", "as posted"), "date": created}
-    send_signed(runtime, secrets["fastcomments"], "comment-created", body, second)
-    runtime.drain()
-    send_signed(runtime, secrets["fastcomments"], "comment-updated", {**body, "comment": "edited"}, second)
-    runtime.drain()
+    created = datetime.fromtimestamp(second + 0.7, UTC)
+    body = {**fastcomments_body(comment_id, "as posted"), "date": iso_millis(created)}
+    deliveries = [("comment-created", body), ("comment-updated", {**body, "comment": "edited"})]
+    # When both are delivered, in either order (a creation FastComments retried arrives after the edit)
+    for event, sent in deliveries if creation_first else reversed(deliveries):
+        send_signed(runtime, secrets["fastcomments"], event, sent, second)
+        runtime.drain()
+        time.sleep(0.002)
 
-    # Then the edit is the current state, dated no earlier than the creation
-    state = reader(runtime).state("fastcomments", "fc-fast-edit")
+    # Then the edit is the current state, dated a millisecond after the creation
+    state = reader(runtime).state("fastcomments", comment_id)
     assert state is not None
-    assert (state.text, state.event["occurred_at"]) == ("edited", created)
+    assert (state.text, state.event["occurred_at"]) == ("edited", iso_millis(created + timedelta(milliseconds=1)))
 
 
 def test_a_retried_delivery_consumed_before_the_one_it_repeats_takes_the_first_copys_time(

@@ -33,6 +33,7 @@ TYPE_MAP = {
 _REPLY_TYPE_MAP = {source: mapped.replace("comment.", "reply.") for source, mapped in TYPE_MAP.items()}
 _REQUIRED = frozenset({SPEC.id_field})
 _ONE_SECOND = timedelta(seconds=1)
+_ONE_MILLISECOND = timedelta(milliseconds=1)
 
 
 class Mention(VendorModel):
@@ -66,8 +67,8 @@ class FastCommentsNormalizer(VendorNormalizer):
     """No event id: ``<comment id>:<event>:<body hash>`` identifies one event (a retry has the same body).
 
     Event time: for a create, the comment's ``date`` (its creation is the event); for an update
-    or a delete, the time FastComments signed the delivery (never before the comment's ``date``
-    in the same second); else the time we received it.
+    or a delete, the time FastComments signed the delivery (a millisecond after the comment's
+    ``date`` when that falls in the signing second); else the time we received it.
     """
 
     spec = SPEC
@@ -82,10 +83,11 @@ class FastCommentsNormalizer(VendorNormalizer):
         signed = timestamp_seconds(delivery.headers.get(TIMESTAMP_HEADER))
         signed_at = from_epoch(signed, 1) if signed is not None else None
         stated = created if source_type == "comment-created" and comment.date is not None else signed_at
-        if stated is signed_at and _within_the_signing_second(created, signed_at):
+        if stated is signed_at and created is not None and _within_the_signing_second(created, signed_at):
             # Signed in whole seconds (S.000) in the second the comment was created (S.700): an
-            # edit or a delete never comes before the creation it follows.
-            stated = created
+            # edit or a delete came after the creation it follows, so it is dated just after it
+            # (S.701), and follows it whichever of the two is received first.
+            stated = created + _ONE_MILLISECOND
         present = (source_type == "comment-created" and comment.date is not None) or signed is not None
         has_author = comment.user_id or comment.commenter_name
         has_site = comment.tenant_id or comment.domain
