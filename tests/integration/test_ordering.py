@@ -231,6 +231,47 @@ def test_of_two_earlier_copies_taken_at_once_the_earliest_gives_the_event_its_ti
     assert stored["received_at"] == a["MessageAttributes"]["received_at"]["StringValue"]
 
 
+@pytest.mark.parametrize("test_copy_received_first", [True, False], ids=["test copy sent first", "real sent first"])
+@pytest.mark.parametrize("test_copy_consumed_first", [True, False], ids=["test copy stored first", "real stored first"])
+def test_a_copy_sent_as_a_test_never_stands_for_the_vendors_own(
+    shared_runtime: LocalRuntime,
+    secrets: dict[str, Any],
+    test_copy_received_first: bool,
+    test_copy_consumed_first: bool,
+) -> None:
+    runtime = shared_runtime
+    secret = secrets["viafoura-engagement"]
+    consumer = runtime.functions["ViafouraEngagementConsumerFunction"]
+    url = queue_url(runtime, "viafoura-engagement")
+    content = f"tested-{test_copy_received_first}-{test_copy_consumed_first}"
+    assert send_body(runtime, "viafoura-engagement", engagement(content, "created", 1), secret).status == 200
+    runtime.drain()
+    # Given a rejection sent twice, once as a test (`intake send --stack` of it) and once by Viafoura
+    rejection = engagement(content, "disabled", 3)
+    test_header = {"x-intake-test": "true"}
+    for headers in ({**test_header}, {}) if test_copy_received_first else ({}, {**test_header}):
+        assert send_body(runtime, "viafoura-engagement", rejection, secret, headers=headers).status == 200
+        time.sleep(0.005)
+    copies = [m for m in queue_messages(runtime.sqs, url) if content in m["Body"]]
+    test_copy = next(m for m in copies if "x-intake-test" in json.dumps(m["MessageAttributes"]))
+    real = next(m for m in copies if m is not test_copy)
+
+    # When both are consumed, in either order
+    for message in (test_copy, real) if test_copy_consumed_first else (real, test_copy):
+        assert (
+            consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))["batchItemFailures"] == []
+        )
+        runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    # Then the event is the vendor's copy, a real one with its own times, and it is the state
+    stored = reader(runtime).get("viafoura-engagement", f"{content}-disabled") or {}
+    assert (stored.get("test"), stored.get("received_at")) == (
+        None,
+        real["MessageAttributes"]["received_at"]["StringValue"],
+    )
+    assert state_of(runtime, "viafoura-engagement", content) == ("rejected", False, "livecomment_post.disabled")
+
+
 def test_a_fastcomments_delete_wins_in_every_order(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
     runtime = shared_runtime
     now = time.time()

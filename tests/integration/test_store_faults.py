@@ -14,7 +14,7 @@ from intake_cli.events import sqs_event
 from tests.conftest import queue_messages
 from tests.helpers import depth, notifications_body, queue_url, send_body, stored, table
 from webhook_intake.clients import client
-from webhook_intake.consumer.models import NormalizedEvent
+from webhook_intake.consumer.models import Content, NormalizedEvent
 from webhook_intake.store.events import EventStore, Outcome
 from webhook_intake.store.items import prepare
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -120,3 +120,39 @@ def test_two_consumers_writing_the_same_event_at_once_store_it_once(runtime: Loc
     assert sorted(o.value for o in outcomes) == ["duplicate"] * 7 + ["stored"]
     (item,) = stored(runtime)
     assert item["raw_text"].encode() == raw
+
+
+def test_the_vendors_copies_racing_over_a_test_copy_replace_it_once(runtime: LocalRuntime) -> None:
+    raw = json.dumps({"event_uuid": "tested", "message_type": "livecomment_post", "action": "disabled"}).encode()
+    event = NormalizedEvent(
+        vendor="viafoura-engagement",
+        event_id="tested",
+        event_type="comment.rejected",
+        source_type="livecomment_post.disabled",
+        occurred_at="2026-11-23T10:00:00.000Z",
+        received_at="2026-11-23T10:00:01.000Z",
+        content=Content(id="tested-comment"),
+        raw=raw,
+    )
+    # Given the event stored first from a copy sent as a test
+    test_copy = event.model_copy(update={"test": True, "received_at": "2026-11-23T10:00:02.000Z"})
+    assert EventStore(table(runtime)).put(prepare(test_copy, 0), raw).outcome is Outcome.STORED
+    barrier = threading.Barrier(8)
+    outcomes: list[Outcome] = []
+
+    def write() -> None:
+        store = EventStore(table(runtime))
+        barrier.wait()
+        outcomes.append(store.put(prepare(event, 0), event.raw).outcome)
+
+    # When eight consumers write the vendor's own copy at once
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then one replaces the test copy and the others are its duplicates
+    assert sorted(o.value for o in outcomes) == ["duplicate"] * 7 + ["stored"]
+    (item,) = stored(runtime)
+    assert (item.get("test"), item["received_at"]) == (None, "2026-11-23T10:00:01.000Z")

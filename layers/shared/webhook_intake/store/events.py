@@ -124,10 +124,40 @@ class EventStore(TableAccess):
         body = load_body(stored, self._payloads) if stored else None
         stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
-            if stored is not None and str(prepared.item["received_at"]) < str(stored.get("received_at", "")):
-                units += self._earlier_copy(stored, prepared)
+            if stored is None or stored.get("test") == prepared.item.get("test"):
+                if stored is not None and str(prepared.item["received_at"]) < str(stored.get("received_at", "")):
+                    units += self._earlier_copy(stored, prepared)
+            elif stored.get("test"):
+                return self._real_copy(prepared, raw, units)
+            # A copy sent as a test never changes the real event.
             return PutResult(Outcome.DUPLICATE, units)
         return PutResult(Outcome.CONFLICT, units)
+
+    def _real_copy(self, prepared: Prepared, raw: bytes, spent: float) -> PutResult:
+        """The vendor's own copy of an event stored first as a test: it takes the test copy's place.
+
+        A test copy (``intake send --stack`` of an event the vendor sends too) is never read as a
+        real event, so the real one must not be its duplicate: it is written whole, over a test copy
+        or none (another real copy may have replaced it since: then that one answers, as any would).
+        """
+        try:
+            response = self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=encode_item(prepared.item),
+                ConditionExpression=f"{_NEW_EVENT} OR attribute_exists(#test)",
+                ExpressionAttributeNames={"#test": "test"},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ReturnConsumedCapacity="TOTAL",
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                stored = exc.response.get("Item")
+                again = self._existing(stored if isinstance(stored, dict) else None, prepared, raw)
+                return PutResult(again.outcome, spent + again.write_units)
+            raise StoreError(f"put_item failed: {error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
+        return PutResult(Outcome.STORED, spent + consumed(dict(response), prepared.write_units))
 
     def _earlier_copy(self, stored: dict[str, Any], prepared: Prepared) -> float:
         """The same event, received before the copy stored: the event takes this copy's times.
