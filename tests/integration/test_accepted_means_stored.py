@@ -553,3 +553,29 @@ def test_a_record_sqs_cannot_carry_goes_through_s3_and_is_stored(
     runtime.drain()
     event = reader(runtime).get("openweb", "nonchar") or {}
     assert event["raw_text"] == body
+
+
+def nested(depth: int) -> str:
+    """Arrays ``depth`` deep, as JSON text."""
+    return "[" * depth + "]" * depth
+
+
+def test_an_event_nested_as_deep_as_allowed_with_a_field_of_the_wrong_type_is_stored_with_its_siblings(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    # Given a batch nested 100 deep (the limit) in its second event, which has a time of the wrong type
+    deep = json.dumps(liked("deep-x", time="soon", x="X"), separators=(",", ":")).replace('"X"', nested(97))
+    body = json.dumps(engagement("r-deep", liked("deep-1"), "D")).replace('"D"', deep).encode()
+
+    # When Viafoura delivers it and the consumer runs
+    response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    runtime.drain()
+
+    # Then nothing reaches the DLQ: the good event is stored, the deep one too (its bad field dropped)
+    assert response.status == 200
+    assert reader(runtime).get("viafoura-engagement", "deep-1") is not None
+    deep_event = reader(runtime).get("viafoura-engagement", "deep-x")
+    assert deep_event is not None
+    assert deep_event["time_source"] == "received"
+    assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0

@@ -93,6 +93,19 @@ def test_a_body_that_is_not_a_batch_is_rejected_whole(body: str, reason: str) ->
     assert (rejected.reason, rejected.text, rejected.index) == (reason, body, None)
 
 
+@pytest.mark.parametrize("vendor_key", ["viafoura-engagement", "openweb"])
+def test_a_body_nested_deeper_than_the_ingest_takes_is_rejected_whole(vendor_key: str) -> None:
+    # A body the ingest function refuses (a message from before the limit, sent back): 101 levels
+    events = {
+        "viafoura-engagement": '{"events": [{"event_uuid": "e", "x": %s}]}' % ("[" * 98 + "]" * 98),
+        "openweb": '{"event_id": "e", "type": "liked-message", "x": %s}' % ("[" * 100 + "]" * 100),
+    }
+    result = normalize(vendor_key, events[vendor_key])
+    assert result.events == []
+    ((rejected),) = result.rejected
+    assert (rejected.reason, rejected.message) == ("invalid_json", "body nests arrays or objects more than 100 deep")
+
+
 def test_a_field_of_the_wrong_type_costs_the_field_not_the_event() -> None:
     # Given ids and a time sent as objects, where the vendor documents strings and numbers
     body = engagement(event_uuid="e", actor_uuid={"nested": 1}, time="yesterday", page_url=["x"])
@@ -104,6 +117,18 @@ def test_a_field_of_the_wrong_type_costs_the_field_not_the_event() -> None:
     assert event.actor is None
     assert (event.time_source, event.time_rejected, event.occurred_at) == ("received", "unreadable", RECEIVED)
     assert json.loads(event.raw)["actor_uuid"] == {"nested": 1}
+
+
+def test_a_nested_field_of_the_wrong_type_is_left_out_of_the_event_not_out_of_the_parsed_body() -> None:
+    # Given an OpenWeb like whose liker's id is an object
+    body = {"event_id": "e", "type": "liked-message", "liker": {"user_id": {"x": 1}, "display_name": "A"}}
+    result = vendor("openweb").normalizer().normalize(json.dumps(body), delivery("openweb"))
+
+    # Then the event is kept without the id, and the parsed event shape tracking reads is as sent
+    ((mapped),) = result.mapped
+    assert mapped.event.actor is not None
+    assert mapped.event.actor.id is None
+    assert mapped.document == body
 
 
 def test_unknown_fields_are_kept_in_raw() -> None:

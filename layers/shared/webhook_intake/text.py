@@ -71,3 +71,32 @@ def canonical_json(document: Any) -> str:
     documents Python's ``==`` would confuse (``true`` and ``1``, ``1`` and ``1.0``) do not.
     """
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+MAX_NESTING = 100
+"""Arrays and objects nested deeper than this are refused (no vendor nests a tenth as deep): every
+step after the read walks values far from Python's recursion limit, whichever Python reads them."""
+TOO_DEEP = f"body nests arrays or objects more than {MAX_NESTING} deep"
+
+
+def nests_deeper_than(json_text: str, document: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether ``document`` (parsed from ``json_text``) nests arrays or objects more than ``limit`` deep.
+
+    The text is counted first: with no more brackets than ``limit`` (a typical body) there is
+    nothing to walk. Else the document is walked in a loop; brackets inside strings never count.
+    """
+    if json_text.count("[") + json_text.count("{") <= limit:
+        return False
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False

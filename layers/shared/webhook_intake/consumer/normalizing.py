@@ -7,7 +7,6 @@ retried for being what it is: a rejection is decided once, from the payload alon
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from abc import ABC, abstractmethod
@@ -110,9 +109,15 @@ def _drop(document: Any, loc: tuple[Any, ...], remove: bool) -> bool:
     parent = document
     for step in loc[:-1]:
         try:
-            parent = parent[step]
+            child = parent[step]
         except (KeyError, IndexError, TypeError):
             return False
+        if isinstance(child, dict | list):
+            # Copied on the way down, the caller's document stays as it was (no deep copy of
+            # all of it, which a deeply nested value elsewhere would make recurse too deep).
+            child = child.copy()
+            parent[step] = child
+        parent = child
     last = loc[-1] if loc else None
     if isinstance(parent, dict) and last in parent:
         if remove:
@@ -139,7 +144,7 @@ def validate_leniently(model: type[M], data: dict[str, Any], required: frozenset
         return model.model_validate(data)
     except ValidationError as first:
         failure = first
-    cleaned = copy.deepcopy(data)
+    cleaned = dict(data)
     seen: set[tuple[Any, ...]] = set()
     for _ in range(_LENIENT_ROUNDS):
         changed = False

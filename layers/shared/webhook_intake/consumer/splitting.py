@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from webhook_intake.text import clean_json, may_escape_a_surrogate
+from webhook_intake.text import TOO_DEEP, clean_json, may_escape_a_surrogate, nests_deeper_than
 
 _DECODER = json.JSONDecoder()
 _WHITESPACE = " \t\n\r"
@@ -111,6 +111,12 @@ def _batch_spans(text: str, field: str) -> tuple[dict[str, Any], list[tuple[Any,
     return document, spans
 
 
+def _readable(text: str, document: Any) -> None:
+    """Refuse what the ingest function refuses: a body nested deeper than every later step can walk."""
+    if nests_deeper_than(text, document):
+        raise BodyError("invalid_json", TOO_DEEP)
+
+
 def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
     """The parsed body and its events; raises :class:`BodyError` when there are none to read.
 
@@ -121,6 +127,7 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
             document = json.loads(text)
         except (ValueError, RecursionError):
             raise BodyError("invalid_json", "body is not valid JSON") from None
+        _readable(text, document)
         if may_escape_a_surrogate(text):
             document = clean_json(document)
         return document, [Element(0, document, text)]
@@ -134,6 +141,7 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
         raise BodyError("invalid_envelope", "body is not a JSON object") from None
     if spans is None:
         raise BodyError("invalid_envelope", f"body has no '{batch_field}' array")
+    _readable(text, document)
     values = [value for value, _, _ in spans]
     if may_escape_a_surrogate(text):
         document = clean_json(document)

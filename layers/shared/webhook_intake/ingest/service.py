@@ -15,6 +15,7 @@ from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.observability import Metric, count, count_by
 from webhook_intake.replay import ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError
+from webhook_intake.text import TOO_DEEP, nests_deeper_than
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -135,13 +136,16 @@ class IngestService:
         except UnicodeDecodeError:
             raise RejectedError(400, "invalid_json", "body is not UTF-8") from None
         try:
-            return json.loads(text), text
+            document = json.loads(text)
         except json.JSONDecodeError:
             raise RejectedError(400, "invalid_json", "body is not valid JSON") from None
         except ValueError:  # what the parser read, Python will not make an int of (over 4,300 digits)
             raise RejectedError(400, "invalid_json", "body holds a number too long to read") from None
         except RecursionError:
-            raise RejectedError(400, "invalid_json", "body nests arrays or objects too deeply to read") from None
+            raise RejectedError(400, "invalid_json", TOO_DEEP) from None
+        if nests_deeper_than(text, document):
+            raise RejectedError(400, "invalid_json", TOO_DEEP)
+        return document, text
 
     @property
     def limit(self) -> int:
