@@ -28,6 +28,7 @@ from tests.helpers import (
 )
 from webhook_intake.clients import client
 from webhook_intake.payloads import ClaimCheck
+from webhook_intake.registry import vendor
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 from webhook_intake.store.reads import FeedFilter
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -579,3 +580,50 @@ def test_an_event_nested_as_deep_as_allowed_with_a_field_of_the_wrong_type_is_st
     assert deep_event is not None
     assert deep_event["time_source"] == "received"
     assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
+
+
+EMOJI = "\U0001f600"  # four bytes of UTF-8
+LONG_IDS = {
+    # the ingest function's limit is 512 characters: these are within it, and over a key's bytes
+    "viafoura-engagement": (
+        engagement(
+            "r-long-ids",
+            liked(EMOJI * 508),
+            {**liked("\u20ac" * 400), "action": "created", "content_uuid": "long-id-comment"},
+        ),
+        None,
+    ),
+    "openweb": ({"event_id": EMOJI * 512, "type": "user-followed"}, None),
+    "fastcomments": ({"id": "x" * 470, "comment": "hi"}, "comment-created"),
+    "firstup": ({"id": EMOJI * 480, "name": "channel_created"}, None),
+}
+
+
+@pytest.mark.parametrize("vendor_key", sorted(LONG_IDS))
+def test_an_id_the_ingest_takes_is_stored_however_many_bytes_it_is_and_found_by_it(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    runtime = shared_runtime
+    document, event = LONG_IDS[vendor_key]
+    ids = [e[vendor(vendor_key).id_field] for e in document.get("events", [document])]
+    # Given ids within the ingest function's 512 characters but over DynamoDB's key bytes (or, made
+    # into FastComments' and Firstup's ids, over 512 characters), delivered twice
+    for _ in range(2):
+        response = send_body(runtime, vendor_key, document, secrets[vendor_key], event=event)
+        assert response.status == 200
+        if vendor_key == "viafoura-engagement":
+            assert {result["type"] for result in response.json()["results"]} == {"success"}
+        runtime.drain()
+
+    # Then each is stored once, found by its id, nothing quarantined or dead-lettered
+    stored_events = [e for e in reader(runtime).scan() if e["vendor"] == vendor_key]
+    for vendor_id in ids:
+        (found,) = [e for e in stored_events if e["event_id"].startswith(vendor_id)]
+        assert reader(runtime).get(vendor_key, found["event_id"]) == found
+        assert reader(runtime).get_many([(vendor_key, found["event_id"])]) == [found]
+    assert not [item for item in quarantined(runtime, vendor_key) if any(i in item["text"] for i in ids)]
+    assert depth(runtime, dlq_url(runtime, vendor_key)) == 0
+    if vendor_key == "viafoura-engagement":
+        state = reader(runtime).state(vendor_key, "long-id-comment")
+        assert state is not None
+        assert state.event["event_id"] == "\u20ac" * 400

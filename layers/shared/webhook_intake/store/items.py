@@ -17,13 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from webhook_intake.store.body import decode_body, encode_body
 from webhook_intake.store.schema import (
+    EVENT_ID,
     FEED_KEY,
     FEED_SHARDS,
     INDEXES,
+    SORT_KEY_MAX_BYTES,
     STATE_KEY,
     STATE_SORT,
     event_key,
     feed_key,
+    hashed_id,
     key_parts,
 )
 from webhook_intake.store.wire import ITEM_LIMIT_BYTES, item_size, write_units
@@ -142,9 +145,15 @@ def _shard(digest: str) -> int:
 
 
 def state_order(event: NormalizedEvent) -> str:
-    """Read newest first: a tombstone before anything, then by event time, receive time and id."""
+    """Read newest first: a tombstone before anything, then by event time, receive time and id.
+
+    The id only breaks ties: one too long for an index's sort key breaks them by its hash.
+    """
     rank = "2" if event.event_type in TOMBSTONES else "1"
-    return f"{rank}#{event.occurred_at}#{event.received_at}#{event.event_id}"
+    order = f"{rank}#{event.occurred_at}#{event.received_at}#{event.event_id}"
+    if len(order.encode("utf-8", "surrogatepass")) > SORT_KEY_MAX_BYTES:
+        return f"{rank}#{event.occurred_at}#{event.received_at}#{hashed_id(event.event_id)}"
+    return order
 
 
 BODY_PARTS = ("actor", "recipients", "content", "container", "site", "details")
@@ -178,8 +187,10 @@ def prepare(event: NormalizedEvent, now_ms: int, retention_days: int = 0, bucket
 
 def _plain_attributes(event: NormalizedEvent, cleaner: _Cleaner, digest: str) -> dict[str, Any]:
     """Keys, types, times and the ids reads filter on (``vendor`` and ``event_id`` are in ``pk``)."""
+    key = event_key(event.vendor, event.event_id)
     item: dict[str, Any] = {
-        **event_key(event.vendor, event.event_id),
+        **key,
+        **({} if key["pk"] == f"{event.vendor}#{event.event_id}" else {EVENT_ID: event.event_id}),
         "event_type": event.event_type,
         "source_type": cleaner.text(event.source_type, "source_type"),
         "occurred_at": event.occurred_at,

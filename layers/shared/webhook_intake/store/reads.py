@@ -135,7 +135,8 @@ class EventReader(TableAccess):
                     plain = decode_item(item)
                     found[str(plain["pk"])] = plain
                 request = dict(response.get("UnprocessedKeys") or {})
-        return [self.decode(found[pk]) for vendor, event_id in wanted if (pk := f"{vendor}#{event_id}") in found]
+        keys_asked = (event_key(vendor, event_id)["pk"] for vendor, event_id in wanted)
+        return [self.decode(found[pk]) for pk in keys_asked if pk in found]
 
     def feed(
         self,

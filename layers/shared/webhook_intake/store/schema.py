@@ -15,6 +15,7 @@ docs/data-model.md explains the choices; in short:
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 EVENT_SK = "event"
@@ -52,12 +53,37 @@ def feed_key(received_at: str, shard: int) -> str:
     return f"{received_at[:10]}#{shard}"
 
 
+PARTITION_KEY_MAX_BYTES = 2048
+SORT_KEY_MAX_BYTES = 1024
+"""DynamoDB's limits on a key value, in UTF-8 bytes (an index's keys too)."""
+HASHED_ID_PREFIX = "sha256:"
+EVENT_ID = "event_id"
+"""The attribute that keeps an event's id when its key holds only the id's hash."""
+
+
+def hashed_id(event_id: str) -> str:
+    """What a key holds of an id too long for it: ``sha256:<hex>`` of the id's UTF-8."""
+    return HASHED_ID_PREFIX + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def event_key(vendor: str, event_id: str) -> dict[str, str]:
-    """The primary key of one event."""
-    return {"pk": f"{vendor}#{event_id}", "sk": EVENT_SK}
+    """The primary key of one event: ``<vendor>#<event_id>``, or its hash when that is over DynamoDB's limit.
+
+    An id within the ingest function's 512 characters can still be 2 KB of UTF-8 (and an id
+    made of the vendor's and more, longer): such an event is stored under its id's hash, with
+    the id itself in ``event_id``. Every other key is the id itself, as it always was.
+    """
+    pk = f"{vendor}#{event_id}"
+    if len(pk) * 4 > PARTITION_KEY_MAX_BYTES and len(pk.encode("utf-8", "surrogatepass")) > PARTITION_KEY_MAX_BYTES:
+        pk = f"{vendor}#{hashed_id(event_id)}"
+    return {"pk": pk, "sk": EVENT_SK}
 
 
 def key_parts(item: dict[str, Any]) -> tuple[str, str]:
-    """The vendor and event id an item's (or index entry's) ``pk`` names: :func:`event_key` read back."""
+    """The vendor and event id an item (or index entry) names: :func:`event_key` read back.
+
+    An index entry of an event keyed by its id's hash names the hash (its item has the id).
+    """
     vendor, _, event_id = str(item.get("pk", "")).partition("#")
-    return vendor, event_id
+    kept = item.get(EVENT_ID)
+    return vendor, kept if isinstance(kept, str) else event_id
