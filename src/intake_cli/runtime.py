@@ -32,7 +32,7 @@ class HttpResponse:
 
 
 LAMBDA_EVENT_LIMIT = 6_291_456
-"""The largest event a synchronous Lambda invocation takes (bytes of its JSON)."""
+"""The largest event a synchronous Lambda invocation takes, and the largest answer it gives (bytes of its JSON)."""
 
 
 class LocalRuntime:
@@ -83,6 +83,9 @@ class LocalRuntime:
             # API Gateway base64-encodes grows by a third): the function never sees the request.
             return HttpResponse(413, {"content-type": "application/json"}, b'{"message":"Request Too Long"}')
         result = self.functions[route.function_id].invoke(event)
+        if len(json.dumps(result).encode()) > LAMBDA_EVENT_LIMIT:
+            # As in AWS: a function's answer over 6 MB fails the invocation; the gateway says 500.
+            return HttpResponse(500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
         return _http_response(result)
 
     def drain(self, max_polls: int = 1000) -> int:

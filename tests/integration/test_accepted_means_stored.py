@@ -627,3 +627,33 @@ def test_an_id_the_ingest_takes_is_stored_however_many_bytes_it_is_and_found_by_
         state = reader(runtime).state(vendor_key, "long-id-comment")
         assert state is not None
         assert state.event["event_id"] == "\u20ac" * 400
+
+
+def test_a_batch_whose_answer_would_be_over_what_a_function_may_return_is_refused_before_it_is_queued(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    # Given a 140 KB batch of one event and 70,000 elements that are no events (a failure result each)
+    body = json.dumps(engagement("r-answer", liked("answer-1"), *[0] * 70_000)).encode()
+    before = depth(runtime, queue_url(runtime, "viafoura-engagement"))
+
+    # When Viafoura delivers it: its answer would be over Lambda's 6 MB (a 500 for a queued delivery)
+    response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+
+    # Then it is refused, said why, and nothing is queued (a failure shows only the answer's start)
+    status, start = response.status, response.body[:200].decode(errors="replace")
+    assert status == 413, start
+    assert start.startswith('{"error":"too_many_events","message":"the answer to 70001 events'), start
+    assert depth(runtime, queue_url(runtime, "viafoura-engagement")) == before
+
+
+def test_a_batch_of_a_few_hundred_events_is_answered_for_each(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    body = engagement("r-many", *[liked(f"many-{n}") for n in range(300)])
+    response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    assert response.status == 200
+    assert [result["type"] for result in response.json()["results"]] == ["success"] * 300
+    runtime.drain()
+    assert reader(runtime).get("viafoura-engagement", "many-299") is not None

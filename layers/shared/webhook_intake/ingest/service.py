@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from webhook_intake.replay import UsedCredentials
     from webhook_intake.secrets import SecretStore
 
+MAX_ANSWER_BYTES = 5 * 1024 * 1024
+"""A function's answer must stay under Lambda's 6 MB (over it, the invocation fails and the gateway
+answers 500 for a delivery already queued): an answer that would be larger refuses the delivery."""
+ANSWER_CHECKED_ABOVE = 100
+"""Results echo event ids (512 characters, 12 bytes each escaped): 100 stay far below the limit."""
+
 
 @dataclass
 class IngestService:
@@ -65,6 +71,14 @@ class IngestService:
                 self.logger.info("ping answered", extra={"vendor": self.contract.vendor})
                 return Response(self.contract.success_status, {"accepted": True, "ping": True})
             verdicts = self.contract.examine(request, document)
+            answer = self.contract.accepted(request, document, verdicts)
+            if len(verdicts) > ANSWER_CHECKED_ABOVE and len(json.dumps(answer.to_http_api())) > MAX_ANSWER_BYTES:
+                raise RejectedError(
+                    413,
+                    "too_many_events",
+                    f"the answer to {len(verdicts)} events would be over the 6 MB a function may return;"
+                    " send fewer events in a delivery",
+                )
         except RejectedError as rejected:
             count_by(self.contract.vendor, Metric.REJECTED, "reason", rejected.code)
             self.logger.warning(
@@ -78,9 +92,7 @@ class IngestService:
         except ReplayStoreError:
             self.logger.exception("replay table unavailable", extra={"vendor": self.contract.vendor})
             return error(500, "unavailable", "temporarily unable to check the signature; retry later")
-        return self._enqueue(
-            request, document, text, verdicts=verdicts, correlation_id=correlation_id, deadline=deadline
-        )
+        return self._enqueue(request, text, answer, verdicts=verdicts, correlation_id=correlation_id, deadline=deadline)
 
     def _credential_problem(self, request: Request) -> str | None:
         """Why the request's credential is refused (``auth``, ``replayed``), else None."""
@@ -155,8 +167,8 @@ class IngestService:
     def _enqueue(
         self,
         request: Request,
-        document: Any,
         text: str,
+        answer: Response,
         *,
         verdicts: list[Verdict],
         correlation_id: str,
@@ -188,4 +200,4 @@ class IngestService:
             "delivery accepted",
             extra={"vendor": self.contract.vendor, "message_id": message_id, "bytes": len(request.body)},
         )
-        return self.contract.accepted(request, document, verdicts)
+        return answer
