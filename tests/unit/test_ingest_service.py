@@ -302,6 +302,8 @@ def test_bad_bodies_get_a_short_error_and_are_not_enqueued(body: bytes, status: 
         ),
         (b'{"id": "a", "name": "x", "n": ' + b"9" * 5000 + b"}", "body holds a number too long to read"),
         (b'{"id": "a", "name": "x"', "body is not valid JSON"),
+        (b'{"id": "a", "name": "x", "n": NaN}', "body is not valid JSON"),
+        (b'{"id": "a", "name": "x", "n": [Infinity, -Infinity]}', "body is not valid JSON"),
     ],
 )
 def test_json_python_cannot_read_is_a_400_that_says_why(body: bytes, message: str) -> None:

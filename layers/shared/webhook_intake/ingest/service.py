@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from webhook_intake.replay import UsedCredentials
     from webhook_intake.secrets import SecretStore
 
+
+def _not_json(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity``: Python reads them, JSON (RFC 8259) has no such value."""
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
 """A function's answer must stay under Lambda's 6 MB (over it, the invocation fails and the gateway
 answers 500 for a delivery already queued): an answer that would be larger refuses the delivery."""
@@ -148,7 +154,7 @@ class IngestService:
         except UnicodeDecodeError:
             raise RejectedError(400, "invalid_json", "body is not UTF-8") from None
         try:
-            document = json.loads(text)
+            document = json.loads(text, parse_constant=_not_json)
         except json.JSONDecodeError:
             raise RejectedError(400, "invalid_json", "body is not valid JSON") from None
         except ValueError:  # what the parser read, Python will not make an int of (over 4,300 digits)
