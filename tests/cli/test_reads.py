@@ -189,3 +189,22 @@ def test_ids_and_types_are_shown_as_sent_not_as_markup(shared_runtime: LocalRunt
     code, text = cli("events", "--stack", loaded, "--vendor", "firstup")
     assert code == 0, text
     assert "odd[/]id[bold]" in text
+
+
+def test_an_event_whose_raw_text_escapes_a_lone_surrogate_is_printed_as_json_with_the_others(
+    shared_runtime: LocalRuntime, loaded: str
+) -> None:
+    secrets = load_secrets()
+    # Given an OpenWeb event whose id and a field escape a lone surrogate (valid JSON, stored with U+FFFD)
+    body = b'{"event_id": "sur-\\ud800-json", "type": "user-followed", "note": "hi \\udc00 there"}'
+    assert send_body(shared_runtime, "openweb", body, secrets["openweb"]).status == 200
+    shared_runtime.drain()
+
+    # When listed as JSON, with every other OpenWeb event
+    listed = events(loaded, "--vendor", "openweb")
+
+    # Then it is a line like the rest (the raw object with U+FFFD, the exact text kept), and none is lost
+    (odd,) = [entry for entry in listed if entry["event_id"].startswith("sur-")]
+    assert odd["raw"]["note"] == "hi \ufffd there"
+    assert odd["raw_text"] == body.decode()
+    assert len(listed) >= 2

@@ -30,6 +30,7 @@ from webhook_intake.store.schema import (
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode, encode_item
 from webhook_intake.taxonomy import TOMBSTONES
+from webhook_intake.text import clean_json, may_escape_a_surrogate
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -253,11 +254,14 @@ class EventReader(TableAccess):
         if body is not None:
             parts, raw = body
             event.update(parts)
-            event["raw_text"] = raw.decode("utf-8")
+            event["raw_text"] = raw_text = raw.decode("utf-8")
             try:
-                event["raw"] = json.loads(raw)
-            except ValueError:
-                event["raw"] = event["raw_text"]
+                document = json.loads(raw_text)
+            except (ValueError, RecursionError):
+                event["raw"] = raw_text
+            else:
+                # As every other field: a lone surrogate an escape makes reads as U+FFFD (raw_text is exact).
+                event["raw"] = clean_json(document) if may_escape_a_surrogate(raw_text) else document
         for name, key in (("actor", "actor_id"), ("content", "content_id"), ("container", "container_id")):
             if name in event or key in event:
                 event[name] = {**({"id": event[key]} if key in event else {}), **event.get(name, {})}
