@@ -138,15 +138,23 @@ def quarantine_store(target: Target) -> QuarantineStore:
     return QuarantineStore(target.events_table, dynamodb_client=target.client("dynamodb"), payloads=payloads(target))
 
 
-def held(target: Target, vendors: list[str], limit: int) -> list[Held]:
-    """Every vendor's dead letters and quarantined events (up to ``limit`` of each per vendor), oldest first."""
+def held(target: Target, vendors: list[str], limit: int, problems: list[str] | None = None) -> list[Held]:
+    """Every vendor's dead letters and quarantined events (up to ``limit`` of each per vendor), oldest first.
+
+    The quarantined events are in the events table: when it cannot be read (the very outage that
+    dead-letters records), the dead letters are still listed and the problem goes to ``problems``
+    (raised when there is no list to take it).
+    """
     found = [from_letter(letter) for letter in dead_letters(target, vendors, limit)]
     store = quarantine_store(target)
     try:
         for key in vendors:
             found += [from_item(item) for item in store.list(key, limit)]
     except (ClientError, BotoCoreError) as exc:
-        raise IntakeError(f"cannot read the quarantined events: {exc}") from None
+        problem = f"cannot read the quarantined events: {exc}"
+        if problems is None:
+            raise IntakeError(problem) from None
+        problems.append(problem)
     return sorted(found, key=lambda item: (item.received_at or "", item.vendor, item.id))
 
 

@@ -21,6 +21,7 @@ from tests.helpers import (
     queue_url,
     send_body,
     stored_ids,
+    table,
 )
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
@@ -240,3 +241,30 @@ def test_an_unknown_id_is_one_clear_line(stack: str) -> None:
         code, text = cli("dlq", "redrive", "--stack", stack, "--id", identifier)
         assert code == 1
         assert "intake dlq list" in text
+
+
+def test_dead_letters_are_listed_while_the_events_table_cannot_be_read(
+    stack: str, runtime: LocalRuntime, aws: boto3.session.Session
+) -> None:
+    # Given the outage that dead-letters records: the events table (which holds the quarantine) is gone
+    aws.client("dynamodb").delete_table(TableName=table(runtime))
+
+    # When the dead letters are listed
+    code, text = cli("dlq", "list", "--stack", stack)
+
+    # Then the dead letter is there to see, and the quarantine's problem is one line with exit status 1
+    assert code == 1, text
+    assert "1 dead letters, quarantined events unread" in text
+    assert "retries_exhausted" in text
+    assert "cannot read the quarantined events" in text
+    assert "Traceback" not in text
+
+
+def test_status_shows_the_queues_while_the_events_table_cannot_be_counted(
+    stack: str, runtime: LocalRuntime, aws: boto3.session.Session
+) -> None:
+    aws.client("dynamodb").delete_table(TableName=table(runtime))
+    code, text = cli("status", "--stack", stack, "--count")
+    assert code == 1, text
+    assert VENDOR in text
+    assert "Traceback" not in text

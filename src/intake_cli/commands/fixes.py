@@ -71,17 +71,21 @@ def dlq_list(
     from intake_cli.render import held_view
 
     target = resolve_target(state_dir(ctx), stack, region)
-    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit)
+    problems: list[str] = []
+    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, problems)
     if json_output:
         print_json_lines([item.to_json(body_of(target, item)) for item in items])
-        return
-    out = console()
-    dead = sum(item.kind == "dead-letter" for item in items)
-    out.print(f"[bold]{dead} dead letters, {len(items) - dead} quarantined events[/]")
-    for line in held_view(items):
-        out.print(line)
-    if items:
-        out.print("[dim]intake dlq redrive --id ID sends one back; intake dlq delete --id ID lets it go[/]")
+    else:
+        out = console()
+        dead = sum(item.kind == "dead-letter" for item in items)
+        quarantined = "quarantined events unread" if problems else f"{len(items) - dead} quarantined events"
+        out.print(f"[bold]{dead} dead letters, {quarantined}[/]")
+        for line in held_view(items):
+            out.print(line)
+        if items:
+            out.print("[dim]intake dlq redrive --id ID sends one back; intake dlq delete --id ID lets it go[/]")
+    if problems:
+        raise IntakeError("; ".join(problems))
 
 
 def _report(done: list[Done], json_output: bool, nothing: str) -> None:

@@ -208,11 +208,19 @@ def status(
 
     target = resolve_target(state_dir(ctx), stack, region)
     counting = target.local if count_events is None else count_events
-    rows = statuses(target, count_by_vendor(target) if counting else None)
+    stored, problem = None, None
+    if counting:
+        try:
+            stored = count_by_vendor(target)
+        except IntakeError as exc:  # the queues still say what waits, and the DLQs what failed
+            problem = str(exc)
+    rows = statuses(target, stored)
     if json_output:
         print_json_lines([row.to_json() for row in rows])
-        return
-    console().print(status_table(rows, title=f"Stack {target.name}"))
+    else:
+        console().print(status_table(rows, title=f"Stack {target.name}"))
+    if problem:
+        raise IntakeError(problem)
 
 
 @app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
