@@ -65,12 +65,33 @@ def _clean_values(node: Any, entries: Iterable[tuple[Any, Any]], pending: list[A
 
 
 def canonical_json(document: Any) -> str:
-    """A JSON document written one way: keys sorted, no white space, ``true`` never ``1``.
+    """A JSON document written one way: keys sorted, no white space, each number as JSON reads it.
 
-    Two texts of one document (a vendor's retry, serialized again) give the same string; two
-    documents Python's ``==`` would confuse (``true`` and ``1``, ``1`` and ``1.0``) do not.
+    Two texts of one document (a vendor's retry, serialized again) give the same string: ``1``,
+    ``1.0`` and ``1e0`` are one number, written ``1`` (as RFC 8785's canonical JSON writes it).
+    Two documents Python's ``==`` would confuse (``true`` and ``1``, ``0`` and ``false``) do not.
     """
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if _INTEGRAL_FLOAT.search(text) is None:  # no number written with a fraction or an exponent
+        return text
+    return json.dumps(_integral_as_int(document), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_INTEGRAL_FLOAT = re.compile(r"[0-9]\.0(?![0-9])|[0-9]e[+-]?[0-9]")
+"""How Python writes a float that may be a whole number (``1.0``, ``1e+16``); text in strings may
+match too, and then costs only a walk that changes nothing."""
+_EXACT_INTEGERS = 2**53
+"""Beyond this a float holds no exact integer (JSON's numbers are IEEE doubles to most readers)."""
+
+
+def _integral_as_int(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_INTEGERS:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _integral_as_int(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_integral_as_int(item) for item in value]
+    return value
 
 
 MAX_NESTING = 100
