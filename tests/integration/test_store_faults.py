@@ -15,6 +15,7 @@ from tests.conftest import queue_messages
 from tests.helpers import depth, notifications_body, queue_url, send_body, stored, table
 from webhook_intake.clients import client
 from webhook_intake.consumer.models import Content, NormalizedEvent
+from webhook_intake.store import events as events_module
 from webhook_intake.store.events import EventStore, Outcome
 from webhook_intake.store.items import prepare
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -156,3 +157,58 @@ def test_the_vendors_copies_racing_over_a_test_copy_replace_it_once(runtime: Loc
     assert sorted(o.value for o in outcomes) == ["duplicate"] * 7 + ["stored"]
     (item,) = stored(runtime)
     assert (item.get("test"), item["received_at"]) == (None, "2026-11-23T10:00:01.000Z")
+
+
+def a_rejection(**changes: Any) -> NormalizedEvent:
+    """A rejection as the vendor sends it (received 10:00:03), or, with ``changes``, another copy of it."""
+    raw = json.dumps({"event_uuid": "tested-race", "message_type": "livecomment_post", "action": "disabled"}).encode()
+    event = NormalizedEvent(
+        vendor="viafoura-engagement",
+        event_id="tested-race",
+        event_type="comment.rejected",
+        source_type="livecomment_post.disabled",
+        occurred_at="2026-11-23T10:00:00.000Z",
+        received_at="2026-11-23T10:00:03.000Z",
+        correlation_id="vendor",
+        content=Content(id="tested-race-comment"),
+        raw=raw,
+    )
+    return event.model_copy(update=changes)
+
+
+def test_an_earlier_test_copy_never_takes_the_times_of_a_real_copy_that_replaced_the_test_one(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore(table(runtime))
+    real = a_rejection()
+    late_test = a_rejection(test=True, received_at="2026-11-23T10:00:05.000Z", correlation_id="test-late")
+    early_test = a_rejection(test=True, received_at="2026-11-23T10:00:01.000Z", correlation_id="test-early")
+    # Given a test copy stored, and an earlier test copy about to move the event to its times
+    assert store.put(prepare(late_test, 0), late_test.raw).outcome is Outcome.STORED
+    earlier_copy = events_module.EventStore._earlier_copy
+
+    def real_copy_lands_first(self: Any, stored: dict[str, Any], prepared: Any) -> float:
+        # The vendor's copy replaces the test copy between the failed put and the update
+        assert EventStore(table(runtime)).put(prepare(real, 0), real.raw).outcome is Outcome.STORED
+        return earlier_copy(self, stored, prepared)
+
+    monkeypatch.setattr(events_module.EventStore, "_earlier_copy", real_copy_lands_first)
+    store.put(prepare(early_test, 0), early_test.raw)
+
+    # Then the event keeps the vendor's copy's own times and ids
+    (item,) = stored(runtime)
+    assert (item.get("test"), item["received_at"], item["correlation_id"]) == (
+        None,
+        "2026-11-23T10:00:03.000Z",
+        "vendor",
+    )
+
+
+def test_the_vendors_copy_takes_the_place_of_a_test_copy_with_other_content(runtime: LocalRuntime) -> None:
+    store = EventStore(table(runtime))
+    edited = a_rejection(test=True, raw=b'{"event_uuid": "tested-race", "action": "disabled", "edited": true}')
+    assert store.put(prepare(edited, 0), edited.raw).outcome is Outcome.STORED
+    real = a_rejection()
+    assert store.put(prepare(real, 0), real.raw).outcome is Outcome.STORED
+    (item,) = stored(runtime)
+    assert (item.get("test"), item["raw_text"]) == (None, real.raw.decode())

@@ -121,24 +121,26 @@ class EventStore(TableAccess):
     def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes) -> PutResult:
         stored = decode_item(wire) if wire else None
         units = float(write_units(max(prepared.size, item_size(stored) if stored else 0)))
+        if stored is not None and stored.get("test") and not prepared.item.get("test"):
+            # Whatever the test copy held, the vendor's own event takes its place.
+            return self._real_copy(prepared, raw, units)
         body = load_body(stored, self._payloads) if stored else None
         stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
-            if stored is None or stored.get("test") == prepared.item.get("test"):
-                if stored is not None and str(prepared.item["received_at"]) < str(stored.get("received_at", "")):
-                    units += self._earlier_copy(stored, prepared)
-            elif stored.get("test"):
-                return self._real_copy(prepared, raw, units)
-            # A copy sent as a test never changes the real event.
+            # A copy sent as a test never changes the real event (nor the vendor's copy a test one).
+            same_kind = stored is not None and stored.get("test") == prepared.item.get("test")
+            if same_kind and str(prepared.item["received_at"]) < str((stored or {}).get("received_at", "")):
+                units += self._earlier_copy(stored or {}, prepared)
             return PutResult(Outcome.DUPLICATE, units)
         return PutResult(Outcome.CONFLICT, units)
 
     def _real_copy(self, prepared: Prepared, raw: bytes, spent: float) -> PutResult:
         """The vendor's own copy of an event stored first as a test: it takes the test copy's place.
 
-        A test copy (``intake send --stack`` of an event the vendor sends too) is never read as a
-        real event, so the real one must not be its duplicate: it is written whole, over a test copy
-        or none (another real copy may have replaced it since: then that one answers, as any would).
+        A test copy (``intake send --stack`` of an event the vendor sends too, edited or not) is
+        never read as a real event, so the real one must be neither its duplicate nor its conflict:
+        it is written whole, over a test copy or none (another real copy may have replaced it
+        since: then that one answers, as any would).
         """
         try:
             response = self.dynamodb.put_item(
@@ -180,9 +182,11 @@ class EventStore(TableAccess):
                 TableName=self.table_name,
                 Key=encode_item({"pk": item["pk"], "sk": item["sk"]}),
                 UpdateExpression=expression,
-                # Only over a copy received later: two earlier copies at once, the earliest wins.
-                ConditionExpression=f"{aliases['received_at']} > :mine",
-                ExpressionAttributeNames=names,
+                # Only over a copy received later (two earlier copies at once, the earliest wins),
+                # and still a test copy, or still not (the vendor's copy may have replaced a test one).
+                ConditionExpression=f"{aliases['received_at']} > :mine AND "
+                + ("attribute_exists(#test)" if item.get("test") else "attribute_not_exists(#test)"),
+                ExpressionAttributeNames={**names, "#test": "test"},
                 ExpressionAttributeValues={
                     **{f":{aliases[name][1:]}": encode(value) for name, value in values.items()},
                     ":mine": encode(item["received_at"]),
