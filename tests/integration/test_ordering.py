@@ -135,16 +135,17 @@ def test_two_fastcomments_edits_signed_in_the_same_second_end_with_the_later_rec
     assert state.text == "second edit"
 
 
+@pytest.mark.parametrize("created_ms", [700, 0], ids=["created S.700", "created S.000"])
 @pytest.mark.parametrize("creation_first", [True, False], ids=["creation first", "edit first"])
 def test_a_fastcomments_edit_signed_in_the_second_the_comment_was_created_is_newer_than_it(
-    shared_runtime: LocalRuntime, secrets: dict[str, Any], creation_first: bool
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], creation_first: bool, created_ms: int
 ) -> None:
     runtime = shared_runtime
-    # Given a comment created at S.700 and edited within the same second: the edit's signing
-    # time, in whole seconds, reads S.000, before the creation it edits
-    comment_id = f"fc-fast-edit-{creation_first}"
+    # Given a comment created at S.700 (or S.000) and edited within the same second: the edit's
+    # signing time, in whole seconds, reads S.000, before (or at) the creation it edits
+    comment_id = f"fc-fast-edit-{creation_first}-{created_ms}"
     second = int(time.time()) - 5
-    created = datetime.fromtimestamp(second + 0.7, UTC)
+    created = datetime.fromtimestamp(second + created_ms / 1000, UTC)
     body = {**fastcomments_body(comment_id, "as posted"), "date": iso_millis(created)}
     deliveries = [("comment-created", body), ("comment-updated", {**body, "comment": "edited"})]
     # When both are delivered, in either order (a creation FastComments retried arrives after the edit)

@@ -59,8 +59,8 @@ class WebhookComment(VendorModel):
 
 
 def _within_the_signing_second(created: datetime | None, signed_at: datetime | None) -> bool:
-    """The comment was created after the signing time read, but within its second."""
-    return created is not None and signed_at is not None and signed_at < created < signed_at + _ONE_SECOND
+    """The comment was created in the second the signing time reads (at or after its whole second)."""
+    return created is not None and signed_at is not None and signed_at <= created < signed_at + _ONE_SECOND
 
 
 class FastCommentsNormalizer(VendorNormalizer):
