@@ -671,6 +671,25 @@ def test_a_batch_whose_answer_would_be_over_what_a_function_may_return_is_refuse
     assert depth(runtime, queue_url(runtime, "viafoura-engagement")) == before
 
 
+@pytest.mark.parametrize("where", ["an event id", "the request id"])
+def test_a_batch_of_two_events_whose_answer_echoes_a_huge_id_is_refused_before_it_is_queued(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], where: str
+) -> None:
+    runtime = shared_runtime
+    # Given 600,000 emoji (2.4 MB) as an event's id (refused as too long, and echoed) or the request's
+    huge = EMOJI * 600_000
+    events = (liked("huge-1"), liked(huge)) if where == "an event id" else (liked("huge-1"),)
+    document = engagement(huge if where == "the request id" else "r-huge", *events)
+    body = json.dumps(document, ensure_ascii=False).encode()
+    before = depth(runtime, queue_url(runtime, "viafoura-engagement"))
+
+    response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+
+    status, start = response.status, response.body[:200].decode(errors="replace")
+    assert status == 413, start
+    assert depth(runtime, queue_url(runtime, "viafoura-engagement")) == before
+
+
 def test_a_batch_of_a_few_hundred_events_is_answered_for_each(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

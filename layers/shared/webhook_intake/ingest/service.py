@@ -39,7 +39,9 @@ MAX_ANSWER_BYTES = 5 * 1024 * 1024
 """A function's answer must stay under Lambda's 6 MB (over it, the invocation fails and the gateway
 answers 500 for a delivery already queued): an answer that would be larger refuses the delivery."""
 ANSWER_CHECKED_ABOVE = 100
-"""Results echo event ids (512 characters, 12 bytes each escaped): 100 stay far below the limit."""
+"""An answer is measured for a batch of more events than this, or for a body over an eighth of the
+limit: it echoes ids and the request's id, whole even when refused, and one byte of them escaped
+twice (in the answer, then in the function's return) takes at most 7 (a control character)."""
 
 
 @dataclass
@@ -78,7 +80,8 @@ class IngestService:
                 return Response(self.contract.success_status, {"accepted": True, "ping": True})
             verdicts = self.contract.examine(request, document)
             answer = self.contract.accepted(request, document, verdicts)
-            if len(verdicts) > ANSWER_CHECKED_ABOVE and len(json.dumps(answer.to_http_api())) > MAX_ANSWER_BYTES:
+            large = len(verdicts) > ANSWER_CHECKED_ABOVE or len(request.body) > MAX_ANSWER_BYTES // 8
+            if large and len(json.dumps(answer.to_http_api())) > MAX_ANSWER_BYTES:
                 raise RejectedError(
                     413,
                     "too_many_events",
