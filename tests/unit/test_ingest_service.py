@@ -302,6 +302,11 @@ def test_bad_bodies_get_a_short_error_and_are_not_enqueued(body: bytes, status: 
         ),
         (b'{"id": "a", "name": "x", "n": ' + b"9" * 5000 + b"}", "body holds a number too long to read"),
         (b'{"id": "a", "name": "x"', "body is not valid JSON"),
+        # the deep value is under a key read twice: Python keeps the last, the raw event both
+        (
+            b'{"id": "a", "name": "x", "n": %s, "n": 1}' % (b"[" * 200 + b"]" * 200),
+            "body nests arrays or objects more than 100 deep",
+        ),
         (b'{"id": "a", "name": "x", "n": NaN}', "body is not valid JSON"),
         (b'{"id": "a", "name": "x", "n": [Infinity, -Infinity]}', "body is not valid JSON"),
     ],

@@ -106,6 +106,33 @@ def test_a_body_nested_deeper_than_the_ingest_takes_is_rejected_whole(vendor_key
     assert (rejected.reason, rejected.message) == ("invalid_json", "body nests arrays or objects more than 100 deep")
 
 
+def test_a_deep_value_under_a_key_repeated_later_still_counts() -> None:
+    # Python keeps the last "x"; the raw event keeps both
+    body = '{"event_id": "e", "type": "liked-message", "x": %s, "x": 1}' % ("[" * 200 + "]" * 200)
+    ((rejected),) = normalize("openweb", body).rejected
+    assert (rejected.reason, rejected.message) == ("invalid_json", "body nests arrays or objects more than 100 deep")
+
+
+def test_brackets_in_strings_are_not_nesting() -> None:
+    (event,) = normalize("openweb", {"event_id": "e", "type": "liked-message", "x": "[{" * 300}).events
+    assert event.event_id == "e"
+
+
+@pytest.mark.parametrize("vendor_key", ["viafoura-engagement", "openweb"])
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json_in_the_consumer_either(vendor_key: str, constant: str) -> None:
+    # A message from before the ingest function refused them, sent back
+    bodies = {
+        "viafoura-engagement": '{"events": [{"event_uuid": "e", "message_type": "livecomment_post", '
+        '"action": "liked", "n": %s}]}',
+        "openweb": '{"event_id": "e", "type": "liked-message", "n": %s}',
+    }
+    result = normalize(vendor_key, bodies[vendor_key] % constant)
+    assert result.events == []
+    ((rejected),) = result.rejected
+    assert rejected.reason == "invalid_json"
+
+
 def test_a_field_of_the_wrong_type_costs_the_field_not_the_event() -> None:
     # Given ids and a time sent as objects, where the vendor documents strings and numbers
     body = engagement(event_uuid="e", actor_uuid={"nested": 1}, time="yesterday", page_url=["x"])
@@ -154,7 +181,7 @@ def test_a_vendor_type_not_in_the_taxonomy_is_kept_as_other() -> None:
         (1_830_000_000_000, RECEIVED, "received", "future"),
         (-5e13, RECEIVED, "received", "before_2000"),
         (946_684_799_999, RECEIVED, "received", "before_2000"),
-        (float("nan"), RECEIVED, "received", "unreadable"),
+        ("NaN", RECEIVED, "received", "unreadable"),  # as text: a bare NaN is not JSON
         (10**30, RECEIVED, "received", "unreadable"),
     ],
     ids=["vendor-time", "no-time", "future", "year-385", "just-before-2000", "nan", "out-of-range"],

@@ -94,30 +94,37 @@ def _integral_as_int(value: Any) -> Any:
     return value
 
 
+def refuse_constant(name: str) -> Any:
+    """For ``parse_constant``: ``NaN``, ``Infinity`` and ``-Infinity`` are read by Python, and are
+    not JSON (RFC 8259 has no such value)."""
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 MAX_NESTING = 100
 """Arrays and objects nested deeper than this are refused (no vendor nests a tenth as deep): every
 step after the read walks values far from Python's recursion limit, whichever Python reads them."""
 TOO_DEEP = f"body nests arrays or objects more than {MAX_NESTING} deep"
 
 
-def nests_deeper_than(json_text: str, document: Any, limit: int = MAX_NESTING) -> bool:
-    """Whether ``document`` (parsed from ``json_text``) nests arrays or objects more than ``limit`` deep.
+def nests_deeper_than(json_text: str, limit: int = MAX_NESTING) -> bool:
+    """Whether a JSON text (one Python has read) nests arrays or objects more than ``limit`` deep.
 
-    The text is counted first: with no more brackets than ``limit`` (a typical body) there is
-    nothing to walk. Else the document is walked in a loop; brackets inside strings never count.
+    Counted in the text, not in what Python made of it: a value under a key repeated later is
+    gone from the parsed document but still in the raw event. With no more brackets than
+    ``limit`` (a typical body) there is nothing to walk; else strings are skipped whole.
     """
     if json_text.count("[") + json_text.count("{") <= limit:
         return False
-    pending: list[tuple[Any, int]] = [(document, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, dict):
-            children: Iterable[Any] = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children)
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(json_text):
+        mark = json_text[token.start()]
+        if mark in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif mark in "]}":
+            depth -= 1
     return False
+
+
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')

@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from webhook_intake.text import TOO_DEEP, clean_json, may_escape_a_surrogate, nests_deeper_than
+from webhook_intake.text import TOO_DEEP, clean_json, may_escape_a_surrogate, nests_deeper_than, refuse_constant
 
-_DECODER = json.JSONDecoder()
+_DECODER = json.JSONDecoder(parse_constant=refuse_constant)
 _WHITESPACE = " \t\n\r"
 
 
@@ -111,9 +111,9 @@ def _batch_spans(text: str, field: str) -> tuple[dict[str, Any], list[tuple[Any,
     return document, spans
 
 
-def _readable(text: str, document: Any) -> None:
+def _readable(text: str) -> None:
     """Refuse what the ingest function refuses: a body nested deeper than every later step can walk."""
-    if nests_deeper_than(text, document):
+    if nests_deeper_than(text):
         raise BodyError("invalid_json", TOO_DEEP)
 
 
@@ -124,10 +124,10 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
     """
     if batch_field is None:
         try:
-            document = json.loads(text)
+            document = json.loads(text, parse_constant=refuse_constant)
         except (ValueError, RecursionError):
             raise BodyError("invalid_json", "body is not valid JSON") from None
-        _readable(text, document)
+        _readable(text)
         if may_escape_a_surrogate(text):
             document = clean_json(document)
         return document, [Element(0, document, text)]
@@ -135,13 +135,13 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
         document, spans = _batch_spans(text, batch_field)
     except (ValueError, RecursionError, IndexError):
         try:
-            json.loads(text)
+            json.loads(text, parse_constant=refuse_constant)
         except (ValueError, RecursionError):
             raise BodyError("invalid_json", "body is not valid JSON") from None
         raise BodyError("invalid_envelope", "body is not a JSON object") from None
     if spans is None:
         raise BodyError("invalid_envelope", f"body has no '{batch_field}' array")
-    _readable(text, document)
+    _readable(text)
     values = [value for value, _, _ in spans]
     if may_escape_a_surrogate(text):
         document = clean_json(document)

@@ -15,7 +15,7 @@ from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.observability import Metric, count, count_by
 from webhook_intake.replay import ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError
-from webhook_intake.text import TOO_DEEP, nests_deeper_than
+from webhook_intake.text import TOO_DEEP, nests_deeper_than, refuse_constant
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -28,11 +28,6 @@ if TYPE_CHECKING:
     from webhook_intake.ingest.queue import QueueSender
     from webhook_intake.replay import UsedCredentials
     from webhook_intake.secrets import SecretStore
-
-
-def _not_json(name: str) -> Any:
-    """``NaN``, ``Infinity`` and ``-Infinity``: Python reads them, JSON (RFC 8259) has no such value."""
-    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
@@ -157,14 +152,14 @@ class IngestService:
         except UnicodeDecodeError:
             raise RejectedError(400, "invalid_json", "body is not UTF-8") from None
         try:
-            document = json.loads(text, parse_constant=_not_json)
+            document = json.loads(text, parse_constant=refuse_constant)
         except json.JSONDecodeError:
             raise RejectedError(400, "invalid_json", "body is not valid JSON") from None
         except ValueError:  # what the parser read, Python will not make an int of (over 4,300 digits)
             raise RejectedError(400, "invalid_json", "body holds a number too long to read") from None
         except RecursionError:
             raise RejectedError(400, "invalid_json", TOO_DEEP) from None
-        if nests_deeper_than(text, document):
+        if nests_deeper_than(text):
             raise RejectedError(400, "invalid_json", TOO_DEEP)
         return document, text
 
