@@ -37,7 +37,7 @@ VENDOR = "viafoura-notifications"
 def claim_checked_dead_letter(runtime: LocalRuntime, body: bytes) -> ClaimCheck:
     """A dead letter whose body waits in S3 (a delivery over the SQS limit), as the consumer gave up on it."""
     bucket = runtime.stack.buckets["PayloadBucket"]
-    check = ClaimCheck(bucket, "deliveries/test/big.json", len(body), hashlib.sha256(body).hexdigest())
+    check = ClaimCheck(bucket, f"deliveries/{VENDOR}/2026-11-29/big.json", len(body), hashlib.sha256(body).hexdigest())
     payloads(runtime).put_object(check.key, body, "application/json")
     delivery = Delivery(
         VENDOR,

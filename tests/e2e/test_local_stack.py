@@ -77,7 +77,8 @@ def claim_checked_delivery(served: ServedStack) -> tuple[ClaimCheck, bytes]:
         }
     ).encode()
     bucket = served.state["outputs"]["PayloadBucketName"]
-    check = ClaimCheck(bucket, "deliveries/e2e/big.json", len(body), hashlib.sha256(body).hexdigest())
+    key = f"deliveries/{NOTIFICATIONS}/2026-11-29/big.json"
+    check = ClaimCheck(bucket, key, len(body), hashlib.sha256(body).hexdigest())
     delivery = Delivery(
         NOTIFICATIONS,
         "2026-11-29T12:00:00.000Z",

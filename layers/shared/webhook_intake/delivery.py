@@ -9,6 +9,7 @@ consumer checks like any other input (docs/reliability.md, "Message attributes")
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ KEPT_HEADERS = (
 TEST_HEADER = "x-intake-test"
 """Set by ``intake send``: the delivery is a test, stored but never read as a real event."""
 _MAX_HEADER_CHARS = 256
+_MAX_PATH_PARAMETERS = 8
 MAX_CORRELATION_ID_CHARS = 128
 
 
@@ -135,8 +137,9 @@ class Delivery:
             correlation_id=correlation_id_of(correlation or message_id or "unknown"),
             method=_string(route.get("method")),
             path=_string(route.get("path")),
-            path_parameters=_strings(route.get("path_parameters")),
-            headers=_strings(route.get("headers")),
+            path_parameters=_strings(route.get("path_parameters"), _MAX_PATH_PARAMETERS),
+            # The headers the ingest function keeps, as it keeps them: a hand-made route holds no more.
+            headers=kept_headers(_strings(route.get("headers"))),
             claim_check=claim_check if claim_check and claim_check.startswith("s3://") else None,
             quarantine_key=text("quarantine_key"),
             problems=tuple(problems),
@@ -162,10 +165,11 @@ def _string(value: Any) -> str:
     return value[:_MAX_HEADER_CHARS] if isinstance(value, str) else ""
 
 
-def _strings(value: Any) -> dict[str, str]:
+def _strings(value: Any, most: int | None = None) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
-    return {str(k)[:_MAX_HEADER_CHARS]: v[:_MAX_HEADER_CHARS] for k, v in value.items() if isinstance(v, str)}
+    found = ((str(k)[:_MAX_HEADER_CHARS], v[:_MAX_HEADER_CHARS]) for k, v in value.items() if isinstance(v, str))
+    return dict(itertools.islice(found, most))
 
 
 def kept_headers(headers: dict[str, str]) -> dict[str, str]:

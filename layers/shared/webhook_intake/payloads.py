@@ -14,9 +14,20 @@ from webhook_intake.clients import client, error_code
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+DELIVERIES_PREFIX = "deliveries/"
+"""Where the ingest functions put delivery bodies SQS cannot carry: ``deliveries/<vendor>/…``."""
+
 
 class PayloadError(RuntimeError):
-    """S3 did not give or take a payload (or it is not what was stored): the record must be retried."""
+    """S3 did not give or take a payload: the record must be retried."""
+
+
+class ClaimCheckError(PayloadError):
+    """A claim check that no retry makes readable: not a pointer, pointing outside the vendor's
+    deliveries, or at bytes that are not the ones it names (or not UTF-8). The record's own fault."""
+
+
+_UNREADABLE_POINTER = (ValueError, KeyError, TypeError, AttributeError, OverflowError, RecursionError)
 
 
 @dataclass(frozen=True)
@@ -41,10 +52,21 @@ class ClaimCheck:
         )
 
     @classmethod
-    def from_pointer(cls, body: str) -> ClaimCheck:
-        """Read a pointer body back."""
-        data = json.loads(body)["claim_check"]
-        return cls(str(data["bucket"]), str(data["key"]), int(data["bytes"]), str(data["sha256"]))
+    def from_pointer(cls, body: str, bucket: str | None = None, vendor: str | None = None) -> ClaimCheck:
+        """Read a pointer body back; with ``bucket`` and ``vendor``, only one into that vendor's deliveries.
+
+        Raises :class:`ClaimCheckError`.
+        """
+        try:
+            data = json.loads(body)["claim_check"]
+            check = cls(str(data["bucket"]), str(data["key"]), int(data["bytes"]), str(data["sha256"]))
+        except _UNREADABLE_POINTER:
+            raise ClaimCheckError("the message is not a claim check") from None
+        if (bucket is not None and check.bucket != bucket) or (
+            vendor is not None and not check.key.startswith(f"{DELIVERIES_PREFIX}{vendor}/")
+        ):
+            raise ClaimCheckError("the claim check points outside this vendor's deliveries")
+        return check
 
 
 class PayloadStore:
@@ -65,8 +87,12 @@ class PayloadStore:
         """The delivery body a claim check points to, verified against its hash."""
         raw = self.get_object(check.uri)
         if len(raw) != check.size or hashlib.sha256(raw).hexdigest() != check.sha256:
-            raise PayloadError(f"payload {check.uri} does not match its claim check")
-        return raw.decode("utf-8")
+            # Keys are never written twice: other bytes there will not become the ones it names.
+            raise ClaimCheckError(f"payload {check.uri} does not match its claim check")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ClaimCheckError(f"payload {check.uri} is not UTF-8") from None
 
     def put_object(self, key: str, body: bytes, content_type: str) -> str:
         """Store ``body`` under ``key`` (made from its hash by the caller: the same key always holds the same bytes)."""

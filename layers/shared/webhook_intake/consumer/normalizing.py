@@ -92,6 +92,10 @@ class Normalized:
         """The normalized events, in delivery order."""
         return [mapped.event for mapped in self.mapped]
 
+    def texts(self) -> list[str]:
+        """The exact text of every event of the record, stored or not."""
+        return [mapped.event.raw.decode("utf-8") for mapped in self.mapped] + [r.text for r in self.rejected]
+
 
 def canonical_hash(document: Any) -> str:
     """A hash of a JSON document that ignores key order and white space."""

@@ -18,10 +18,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from webhook_intake.consumer.normalizing import Normalized, Rejected
 from webhook_intake.delivery import Delivery
 from webhook_intake.observability import Metric, count, count_by, milliseconds
-from webhook_intake.payloads import ClaimCheck
+from webhook_intake.payloads import ClaimCheck, ClaimCheckError
 from webhook_intake.store.events import ItemRefusedError, Outcome
 from webhook_intake.store.items import TooLargeError, prepare
-from webhook_intake.store.quarantine import QuarantineKey
+from webhook_intake.store.quarantine import QuarantineKey, key_for
 from webhook_intake.times import from_iso
 
 if TYPE_CHECKING:
@@ -114,12 +114,15 @@ class ConsumerService:
         )
         self.logger.set_correlation_id(delivery.correlation_id)
         if delivery.problems:
-            self.tally.attribute_problems += 1
+            receives = _int((raw_record.get("attributes") or {}).get("ApproximateReceiveCount"))
+            if receives is None or receives <= 1:  # counted once, not again on each SQS redelivery
+                self.tally.attribute_problems += 1
             self.logger.warning(
                 "message attributes replaced",
                 extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
             )
-        result = self._normalized(str(raw_record.get("body") or ""), delivery)
+        body = str(raw_record.get("body") or "")
+        result, body = self._normalized(body, delivery)
         kept: set[QuarantineKey] = set()
         for rejected in result.rejected:
             kept.add(self._quarantine(rejected, delivery))
@@ -128,19 +131,21 @@ class ConsumerService:
             if key is not None:
                 kept.add(key)
         if delivery.quarantine_key:
-            self._resolve(delivery.quarantine_key, kept)
+            sent_back = {key_for(self.vendor, delivery.received_at, text) for text in (body, *result.texts())}
+            self._resolve(delivery.quarantine_key, kept, sent_back)
 
-    def _normalized(self, body: str, delivery: Delivery) -> Normalized:
+    def _normalized(self, body: str, delivery: Delivery) -> tuple[Normalized, str]:
+        """The record's events, and the body they were read from (a claim check's, from S3)."""
         if delivery.claim_check:
             # The delivery was too large (or too odd) for SQS: the message is a pointer to the body in S3.
             try:
-                check = ClaimCheck.from_pointer(body)
-            except (ValueError, KeyError, TypeError):
+                check = ClaimCheck.from_pointer(body, self.payloads.bucket, self.vendor)
+                body = self.payloads.fetch(check)
+            except ClaimCheckError as exc:  # the record's own fault: no retry makes it readable
                 result = Normalized()
-                result.rejected.append(Rejected("invalid_claim_check", "the message is not a claim check", body))
-                return result
-            body = self.payloads.fetch(check)
-        return self.normalizer.normalize(body, delivery)
+                result.rejected.append(Rejected("invalid_claim_check", str(exc), body))
+                return result, body
+        return self.normalizer.normalize(body, delivery), body
 
     def _store(self, mapped: Mapped, delivery: Delivery) -> QuarantineKey | None:
         event = mapped.event
@@ -188,13 +193,17 @@ class ConsumerService:
         )
         return key
 
-    def _resolve(self, key_text: str, kept: set[QuarantineKey]) -> None:
-        """A quarantined event sent back: forget its quarantine item once it is stored (or a duplicate)."""
+    def _resolve(self, key_text: str, kept: set[QuarantineKey], sent_back: set[QuarantineKey]) -> None:
+        """A quarantined event sent back: forget its quarantine item once it is stored (or a duplicate).
+
+        Only the item this record's text was kept under (``sent_back``): a key naming another
+        event's item releases nothing.
+        """
         try:
             key = QuarantineKey.parse(key_text)
         except ValueError:
             return
-        if key.vendor == self.vendor and key not in kept:
+        if key in sent_back and key not in kept:
             self.tally.write_units += self.quarantine.delete(key)
             self.tally.note("released", str(key))
 

@@ -29,7 +29,7 @@ from botocore.exceptions import (
 
 from webhook_intake.clients import client, error_code
 from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
-from webhook_intake.payloads import ClaimCheck
+from webhook_intake.payloads import DELIVERIES_PREFIX, ClaimCheck
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -196,7 +196,7 @@ class QueueSender:
         day = delivery.received_at[:10]
         check = ClaimCheck(
             bucket=self._payload_bucket,
-            key=f"deliveries/{delivery.vendor}/{day}/{uuid.uuid4()}.json",
+            key=f"{DELIVERIES_PREFIX}{delivery.vendor}/{day}/{uuid.uuid4()}.json",
             size=len(raw),
             sha256=hashlib.sha256(raw).hexdigest(),
         )
