@@ -100,6 +100,10 @@ def refuse_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
+JSON = json.JSONDecoder(parse_constant=refuse_constant)
+"""Reads JSON as RFC 8259 has it (``json.loads`` with an argument would build a decoder per call)."""
+
+
 MAX_NESTING = 100
 """Arrays and objects nested deeper than this are refused (no vendor nests a tenth as deep): every
 step after the read walks values far from Python's recursion limit, whichever Python reads them."""

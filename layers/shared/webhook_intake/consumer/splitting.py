@@ -9,13 +9,12 @@ texts stay as sent.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from webhook_intake.text import TOO_DEEP, clean_json, may_escape_a_surrogate, nests_deeper_than, refuse_constant
+from webhook_intake.text import JSON, TOO_DEEP, clean_json, may_escape_a_surrogate, nests_deeper_than
 
-_DECODER = json.JSONDecoder(parse_constant=refuse_constant)
+_DECODER = JSON
 _WHITESPACE = " \t\n\r"
 
 
@@ -124,7 +123,7 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
     """
     if batch_field is None:
         try:
-            document = json.loads(text, parse_constant=refuse_constant)
+            document = JSON.decode(text)
         except (ValueError, RecursionError):
             raise BodyError("invalid_json", "body is not valid JSON") from None
         _readable(text)
@@ -135,7 +134,7 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
         document, spans = _batch_spans(text, batch_field)
     except (ValueError, RecursionError, IndexError):
         try:
-            json.loads(text, parse_constant=refuse_constant)
+            JSON.decode(text)
         except (ValueError, RecursionError):
             raise BodyError("invalid_json", "body is not valid JSON") from None
         raise BodyError("invalid_envelope", "body is not a JSON object") from None

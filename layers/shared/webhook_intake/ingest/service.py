@@ -15,7 +15,7 @@ from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.observability import Metric, count, count_by
 from webhook_intake.replay import ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError
-from webhook_intake.text import TOO_DEEP, nests_deeper_than, refuse_constant
+from webhook_intake.text import JSON, TOO_DEEP, nests_deeper_than
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ class IngestService:
         except UnicodeDecodeError:
             raise RejectedError(400, "invalid_json", "body is not UTF-8") from None
         try:
-            document = json.loads(text, parse_constant=refuse_constant)
+            document = JSON.decode(text)
         except json.JSONDecodeError:
             raise RejectedError(400, "invalid_json", "body is not valid JSON") from None
         except ValueError:  # what the parser read, Python will not make an int of (over 4,300 digits)
