@@ -474,7 +474,7 @@ CHANGES = [
     "- `layers/shared/Makefile` uses a python3.13 only if it runs (a pyenv shim for an unselected version"
     " failed `make build`), and takes the wheel platform as a variable (the benchmark builds the layer for"
     " this machine).",
-    "- This run (2026-11-30, later) is on the code with the fixes found by probing since the 2026-11-29 23:57"
+    "- The 2026-11-30 02:14 run was on the code with the fixes found by probing since the 2026-11-29 23:57"
     " run: the sender counts message attributes into SQS's 1 MiB; the split cleans lone surrogates when the"
     " body escapes one; a duplicate received before the stored copy moves the event to its times (a"
     " conditional update, only then). And the consumer's metrics are one sample per event (WriteUnitsPerEvent,"
@@ -485,6 +485,16 @@ CHANGES = [
     " $1.79 -> $1.82 and $0.91 -> $0.94; ingest warm 1.54x -> 1.45x; consumer 1.90x -> 1.97x (records of"
     " 10: 1.56x -> 1.86x, where two runs earlier today on nearly this code gave 1.67x and 1.69x: the"
     " spread). Cold start 1.22x in this run (1.36x, 1.24x and 1.19x in three other runs today).",
+    "- This run (2026-11-30, about 04:00) is on the code with the next probing round's fixes: the ingest"
+    " function reads JSON strictly (NaN and Infinity refused, nesting over 100 counted in the text: two"
+    " `str.count` calls for a typical body) and builds its answer before the send (measured only for a"
+    " batch of over 100 events or a large body); ids too long for a key are keyed by their hash; a test copy"
+    " never stands for the vendor's; the consumer decides a bad claim check once. Costs $3.62 -> $3.65,"
+    " $1.82 -> $1.82, $0.94 -> $0.94. Ingest warm 1.45x -> 1.59x: this machine was slower and noisier than at"
+    " 02:14 (the floor's own send took 640 to 1,180 us across the runs that followed, 690 us then), and"
+    " `--only warm_ingest` on this code and on the 02:14 code, run by turns, gave 1.58x, 1.56x (this) and"
+    " 1.47x, 1.57x (that): within the spread. Consumer 1.97x -> 2.12x (records of 10: 1.86x -> 1.79x),"
+    " cold start 1.22x -> 1.31x (1.27x in a run ten minutes before): the same spread.",
     "",
 ]
 
