@@ -94,6 +94,24 @@ def test_a_consumer_that_dies_mid_batch_loses_nothing(runtime: LocalRuntime, sec
     assert depth(runtime, url) == 0
 
 
+def written_at_once(runtime: LocalRuntime, event: NormalizedEvent, writers: int = 8) -> list[str]:
+    """The outcomes of ``writers`` consumers putting ``event`` at the same moment, sorted."""
+    barrier = threading.Barrier(writers)
+    outcomes: list[Outcome] = []
+
+    def write() -> None:
+        store = EventStore(table(runtime))
+        barrier.wait()
+        outcomes.append(store.put(prepare(event, 0), event.raw).outcome)
+
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(outcome.value for outcome in outcomes)
+
+
 def test_two_consumers_writing_the_same_event_at_once_store_it_once(runtime: LocalRuntime) -> None:
     raw = json.dumps({"event_uuid": "race", "message_type": "livecomment_post", "action": "liked"}).encode()
     event = NormalizedEvent(
@@ -105,58 +123,21 @@ def test_two_consumers_writing_the_same_event_at_once_store_it_once(runtime: Loc
         received_at="2026-11-23T10:00:01.000Z",
         raw=raw,
     )
-    barrier = threading.Barrier(8)
-    outcomes: list[Outcome] = []
-
-    def write() -> None:
-        store = EventStore(table(runtime))
-        barrier.wait()
-        outcomes.append(store.put(prepare(event, 0), event.raw).outcome)
-
-    threads = [threading.Thread(target=write) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(o.value for o in outcomes) == ["duplicate"] * 7 + ["stored"]
+    assert written_at_once(runtime, event) == ["duplicate"] * 7 + ["stored"]
     (item,) = stored(runtime)
     assert item["raw_text"].encode() == raw
 
 
 def test_the_vendors_copies_racing_over_a_test_copy_replace_it_once(runtime: LocalRuntime) -> None:
-    raw = json.dumps({"event_uuid": "tested", "message_type": "livecomment_post", "action": "disabled"}).encode()
-    event = NormalizedEvent(
-        vendor="viafoura-engagement",
-        event_id="tested",
-        event_type="comment.rejected",
-        source_type="livecomment_post.disabled",
-        occurred_at="2026-11-23T10:00:00.000Z",
-        received_at="2026-11-23T10:00:01.000Z",
-        content=Content(id="tested-comment"),
-        raw=raw,
-    )
     # Given the event stored first from a copy sent as a test
-    test_copy = event.model_copy(update={"test": True, "received_at": "2026-11-23T10:00:02.000Z"})
-    assert EventStore(table(runtime)).put(prepare(test_copy, 0), raw).outcome is Outcome.STORED
-    barrier = threading.Barrier(8)
-    outcomes: list[Outcome] = []
+    event = a_rejection()
+    test_copy = event.model_copy(update={"test": True, "received_at": "2026-11-23T10:00:05.000Z"})
+    assert EventStore(table(runtime)).put(prepare(test_copy, 0), test_copy.raw).outcome is Outcome.STORED
 
-    def write() -> None:
-        store = EventStore(table(runtime))
-        barrier.wait()
-        outcomes.append(store.put(prepare(event, 0), event.raw).outcome)
-
-    # When eight consumers write the vendor's own copy at once
-    threads = [threading.Thread(target=write) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    # Then one replaces the test copy and the others are its duplicates
-    assert sorted(o.value for o in outcomes) == ["duplicate"] * 7 + ["stored"]
+    # When eight consumers write the vendor's own copy at once, one replaces it, the others are its duplicates
+    assert written_at_once(runtime, event) == ["duplicate"] * 7 + ["stored"]
     (item,) = stored(runtime)
-    assert (item.get("test"), item["received_at"]) == (None, "2026-11-23T10:00:01.000Z")
+    assert (item.get("test"), item["received_at"]) == (None, "2026-11-23T10:00:03.000Z")
 
 
 def a_rejection(**changes: Any) -> NormalizedEvent:
