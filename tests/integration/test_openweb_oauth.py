@@ -412,6 +412,14 @@ BAD_REQUESTS: dict[str, tuple[dict[str, str], Callable[[str], bytes], int, str]]
     "JSON body labelled as a form": (FORM, as_json, 400, "invalid_request"),
     "no content type": ({}, token_request_body, 400, "invalid_request"),
     "client_id of another client": (FORM, with_assertion(client_id="another-client"), 401, "invalid_client"),
+    # RFC 6749 §2.3 and §5.2: one client authentication method a request, else invalid_request
+    "client_secret_basic beside the assertion": (
+        {**FORM, "authorization": "Basic b3BlbndlYi1jbGllbnQ6c2VjcmV0"},
+        token_request_body,
+        400,
+        "invalid_request",
+    ),
+    "client_secret beside the assertion": (FORM, with_assertion(client_secret="secret"), 400, "invalid_request"),
 }
 
 
@@ -419,7 +427,7 @@ def test_a_repeated_parameter_is_named_only_when_it_is_the_protocols(runtime: Lo
     # A client assertion sent as a parameter's name (twice) must not come back, nor reach a log
     assertion = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
     with handler_logs() as logs:
-        response = ask_token(runtime, f"{assertion}=&{assertion}=".encode())
+        response = ask_token(runtime, f"{assertion}=x&{assertion}=x".encode())
     assert (response.status, response.json()["error_description"]) == (400, "a parameter is repeated")
     assert assertion not in logs.getvalue()
     response = ask_token(runtime, b"grant_type=client_credentials&grant_type=client_credentials")
@@ -440,6 +448,13 @@ class TestRefusedRequests:
 
         # Then it gets the RFC 6749 §5.2 error, never cached
         assert_refused(response, status, error)
+
+    def test_a_parameter_sent_without_a_value_is_treated_as_omitted(
+        self, runtime: LocalRuntime, secrets: dict[str, Any]
+    ) -> None:
+        # RFC 6749 §3.2: an empty parameter is omitted, so an empty one beside another is no repeat
+        body = token_request_body(assertion_for(openweb(secrets))) + b"&scope=&scope=read&grant_type="
+        assert ask_token(runtime, body).status == 200
 
     def test_a_form_content_type_with_a_charset_is_fine(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
         headers = {"content-type": "application/x-www-form-urlencoded; charset=UTF-8"}

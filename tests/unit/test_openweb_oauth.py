@@ -162,7 +162,15 @@ class TestKnownAnswers:
 
     def test_fractional_seconds_are_numeric_dates_too(self) -> None:
         token = hs256.sign({**ASSERTION_CLAIMS, "iat": NOW - 0.5, "exp": NOW + 599.5, "jti": "f"}, CURRENT)
-        assert verify(token).expires_at == int(NOW) + 599
+        # kept in whole seconds, never before the moment it expires (the jti item outlives it)
+        assert verify(token).expires_at == int(NOW) + 600
+
+    def test_a_fraction_of_a_second_left_is_not_expired(self) -> None:
+        token = hs256.sign({**ASSERTION_CLAIMS, "exp": NOW + 0.5, "jti": "half"}, CURRENT)
+        assert verify(token).expires_at == int(NOW) + 1
+        # and half a second over the longest lifetime is over it
+        too_far = hs256.sign({**ASSERTION_CLAIMS, "exp": NOW + 660.5, "jti": "far"}, CURRENT)
+        assert refusal(too_far) == "client assertion 'exp' is more than 600 s away"
 
 
 class TestTimesThatAreNoNumbers:

@@ -84,7 +84,7 @@ def _describe(exc: jwt.PyJWTError, what: str) -> str:
     return text.format(what=what, claim=getattr(exc, "claim", ""))
 
 
-def numeric_date(claims: dict[str, Any], name: str, what: str) -> int:
+def numeric_date(claims: dict[str, Any], name: str, what: str) -> float:
     """``claims[name]`` as whole seconds since the epoch; raises :class:`RefusedTokenError`."""
     value = claims.get(name)
     refused = RefusedTokenError(f"{what} '{name}' must be a number of seconds since the epoch")
@@ -98,7 +98,7 @@ def numeric_date(claims: dict[str, Any], name: str, what: str) -> int:
         raise refused
     if not 0 <= value <= LATEST_NUMERIC_DATE:
         raise refused
-    return int(value)
+    return float(value)  # RFC 7519 §2: a NumericDate may have a fraction, and it counts
 
 
 def check_time_window(claims: dict[str, Any], now: float, what: str, max_lifetime: int) -> int:
@@ -117,4 +117,4 @@ def check_time_window(claims: dict[str, Any], now: float, what: str, max_lifetim
         raise RefusedTokenError(f"{what} 'iat' is in the future")
     if "nbf" in claims and numeric_date(claims, "nbf", what) > now + CLOCK_SKEW:
         raise RefusedTokenError(f"{what} is not valid yet ('nbf')")
-    return expires_at
+    return math.ceil(expires_at)  # whole seconds, never before the moment it expires

@@ -130,6 +130,8 @@ def parse_token_request(content_type: str | None, body: bytes) -> TokenRequest:
     for name, value in pairs:
         if not name:
             raise InvalidRequestError("the token request body is not a well-formed form")
+        if not value:
+            continue  # RFC 6749 §3.2: a parameter sent without a value is treated as omitted
         if name in fields:
             # RFC 6749 §3.2: parameters must not be included more than once. Only a parameter of
             # the protocol is named: any other name may be a credential sent in the wrong place.
@@ -139,6 +141,8 @@ def parse_token_request(content_type: str | None, body: bytes) -> TokenRequest:
     return _token_request(fields)
 
 
+MORE_THAN_ONE_METHOD = "the request authenticates the client more than one way: send the client assertion alone"
+"""RFC 6749 §2.3: a client must not use more than one authentication method in a request."""
 FORM_PARAMETERS = frozenset({"grant_type", "client_assertion_type", "client_assertion", "client_id", "scope", "realm"})
 """The token request's parameters this route reads or tolerates (RFC 6749 §4.4, RFC 7521 §4.2)."""
 
@@ -157,6 +161,9 @@ def _token_request(fields: dict[str, str]) -> TokenRequest:
         raise InvalidRequestError(f"parameter '{missing}' is required")
     if assertion_type != ASSERTION_TYPE:
         raise InvalidClientError(f"only client_assertion_type={ASSERTION_TYPE} is supported")
+    if "client_secret" in fields:
+        # RFC 6749 §5.2: a request with more than one credential is invalid_request.
+        raise InvalidRequestError(MORE_THAN_ONE_METHOD)
     return TokenRequest(grant_type, assertion_type, assertion, fields.get("client_id") or None)
 
 
