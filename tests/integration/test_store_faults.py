@@ -193,3 +193,27 @@ def test_the_vendors_copy_takes_the_place_of_a_test_copy_with_other_content(runt
     assert store.put(prepare(real, 0), real.raw).outcome is Outcome.STORED
     (item,) = stored(runtime)
     assert (item.get("test"), item["raw_text"]) == (None, real.raw.decode())
+
+
+def test_an_edited_test_copy_changes_nothing_of_the_vendors_event(
+    runtime: LocalRuntime,
+) -> None:
+    store = EventStore(table(runtime))
+    edited = b'{"event_uuid": "tested-race", "action": "disabled", "edited": 1}'
+    # Given the vendor's event stored, an edited test copy of it is its duplicate: not a conflict
+    real = a_rejection()
+    assert store.put(prepare(real, 0), real.raw).outcome is Outcome.STORED
+    test_copy = a_rejection(test=True, raw=edited)
+    assert store.put(prepare(test_copy, 0), test_copy.raw).outcome is Outcome.DUPLICATE
+    (item,) = stored(runtime)
+    assert (item.get("test"), item["raw_text"]) == (None, real.raw.decode())
+
+
+def test_an_edited_test_copy_takes_the_place_of_an_earlier_test_copy(runtime: LocalRuntime) -> None:
+    store = EventStore(table(runtime))
+    first = a_rejection(test=True)
+    assert store.put(prepare(first, 0), first.raw).outcome is Outcome.STORED
+    edited = a_rejection(test=True, raw=b'{"event_uuid": "tested-race", "action": "disabled", "edited": 2}')
+    assert store.put(prepare(edited, 0), edited.raw).outcome is Outcome.STORED
+    (item,) = stored(runtime)
+    assert (item.get("test"), item["raw_text"]) == (True, edited.raw.decode())

@@ -43,7 +43,7 @@ _REFUSED_ITEM = frozenset({"ValidationException", "SerializationException"})
 
 
 class Outcome(StrEnum):
-    """What became of one event (docs/reliability.md, "Per-event outcomes")."""
+    """What became of one event (docs/reliability.md, the row "one bad event in a delivery")."""
 
     STORED = "stored"
     DUPLICATE = "duplicate"
@@ -123,7 +123,7 @@ class EventStore(TableAccess):
         units = float(write_units(max(prepared.size, item_size(stored) if stored else 0)))
         if stored is not None and stored.get("test") and not prepared.item.get("test"):
             # Whatever the test copy held, the vendor's own event takes its place.
-            return self._real_copy(prepared, raw, units)
+            return self._over_test_copy(prepared, raw, units)
         body = load_body(stored, self._payloads) if stored else None
         stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
@@ -132,10 +132,17 @@ class EventStore(TableAccess):
             if same_kind and str(prepared.item["received_at"]) < str((stored or {}).get("received_at", "")):
                 units += self._earlier_copy(stored or {}, prepared)
             return PutResult(Outcome.DUPLICATE, units)
+        if prepared.item.get("test"):
+            # An edited test copy: it takes an earlier test copy's place, and changes nothing of the
+            # vendor's event (nor is it a conflict to tell the vendor of).
+            if stored is not None and stored.get("test"):
+                return self._over_test_copy(prepared, raw, units)
+            return PutResult(Outcome.DUPLICATE, units)
         return PutResult(Outcome.CONFLICT, units)
 
-    def _real_copy(self, prepared: Prepared, raw: bytes, spent: float) -> PutResult:
-        """The vendor's own copy of an event stored first as a test: it takes the test copy's place.
+    def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float) -> PutResult:
+        """The vendor's own copy of an event stored first as a test (or an edited test copy of it):
+        it takes the test copy's place.
 
         A test copy (``intake send --stack`` of an event the vendor sends too, edited or not) is
         never read as a real event, so the real one must be neither its duplicate nor its conflict:
