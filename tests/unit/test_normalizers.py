@@ -113,6 +113,13 @@ def test_a_deep_value_under_a_key_repeated_later_still_counts() -> None:
     assert (rejected.reason, rejected.message) == ("invalid_json", "body nests arrays or objects more than 100 deep")
 
 
+def test_a_batch_body_with_a_key_that_is_no_string_is_not_json() -> None:
+    # The ingest function refuses it (400); a message sent back from before must not split
+    body = '{"events": [{"event_uuid": "e", "message_type": "livecomment_post", "action": "liked"}], 5: 6}'
+    ((rejected),) = normalize("viafoura-engagement", body).rejected
+    assert rejected.reason == "invalid_json"
+
+
 def test_brackets_in_strings_are_not_nesting() -> None:
     (event,) = normalize("openweb", {"event_id": "e", "type": "liked-message", "x": "[{" * 300}).events
     assert event.event_id == "e"

@@ -3,7 +3,7 @@
 The SQS message body is the vendor's raw body, byte for byte, so that a message that ends in
 the dead-letter queue is exactly what the vendor sent. Everything else about the delivery
 (who, when, which route, the headers that matter) rides in message attributes, which the
-consumer checks like any other input (docs/reliability.md, "Message attributes").
+consumer checks like any other input (docs/reliability.md, the row "message attributes missing or malformed").
 """
 
 from __future__ import annotations

@@ -80,12 +80,13 @@ def canonical_json(document: Any) -> str:
 _INTEGRAL_FLOAT = re.compile(r"[0-9]\.0(?![0-9])|[0-9]e[+-]?[0-9]")
 """How Python writes a float that may be a whole number (``1.0``, ``1e+16``); text in strings may
 match too, and then costs only a walk that changes nothing."""
-_EXACT_INTEGERS = 2**53
-"""Beyond this a float holds no exact integer (JSON's numbers are IEEE doubles to most readers)."""
+_WRITTEN_IN_FULL = 1e21
+"""RFC 8785 (ECMAScript's number writing) writes a whole number below this in full, above it with
+an exponent, as Python writes such a float too."""
 
 
 def _integral_as_int(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer() and abs(value) < _EXACT_INTEGERS:
+    if isinstance(value, float) and value.is_integer() and abs(value) < _WRITTEN_IN_FULL:
         return int(value)
     if isinstance(value, dict):
         return {key: _integral_as_int(item) for key, item in value.items()}

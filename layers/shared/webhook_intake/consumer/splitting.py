@@ -89,6 +89,8 @@ def _batch_spans(text: str, field: str) -> tuple[dict[str, Any], list[tuple[Any,
     else:
         while True:
             key, position = _value(text, position)
+            if not isinstance(key, str):
+                raise ValueError("an object key that is not a string")
             position = _expect(text, position, ":")
             start = _skip(text, position)
             if key == field and start < len(text) and text[start] == "[":
