@@ -32,7 +32,7 @@ lone_surrogates = st.text(
 texts = st.text(max_size=30) | st.builds(lambda head, odd: head + odd, st.text(max_size=8), lone_surrogates)
 keys = st.text(max_size=8) | texts
 values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | texts,
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8) | texts, children, max_size=4)
     ),
