@@ -308,6 +308,7 @@ def test_bad_bodies_get_a_short_error_and_are_not_enqueued(body: bytes, status: 
             "body nests arrays or objects more than 100 deep",
         ),
         (b'{"id": "a", "name": "x", "n": NaN}', "body is not valid JSON"),
+        (b'{"id": "a", "name": "x", "n": -1e400}', "body is not valid JSON"),  # beyond a double: infinity
         (b'{"id": "a", "name": "x", "n": [Infinity, -Infinity]}', "body is not valid JSON"),
     ],
 )

@@ -126,7 +126,7 @@ def test_brackets_in_strings_are_not_nesting() -> None:
 
 
 @pytest.mark.parametrize("vendor_key", ["viafoura-engagement", "openweb"])
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_nan_and_infinity_are_not_json_in_the_consumer_either(vendor_key: str, constant: str) -> None:
     # A message from before the ingest function refused them, sent back
     bodies = {

@@ -9,6 +9,7 @@ the event's raw bytes stay exactly as sent.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +102,16 @@ def refuse_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
-JSON = json.JSONDecoder(parse_constant=refuse_constant)
+def finite_number(text: str) -> float:
+    """For ``parse_float``: a number beyond a double's range (``1e400``) would read as infinity,
+    equal to every other such number; RFC 8259 §6 leaves it to interoperability, and it is refused."""
+    value = float(text)
+    if math.isinf(value):
+        raise json.JSONDecodeError(f"{text[:20]} is beyond what a JSON number can hold", text, 0)
+    return value
+
+
+JSON = json.JSONDecoder(parse_constant=refuse_constant, parse_float=finite_number)
 """Reads JSON as RFC 8259 has it (``json.loads`` with an argument would build a decoder per call)."""
 
 
