@@ -121,23 +121,22 @@ class EventStore(TableAccess):
     def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes) -> PutResult:
         stored = decode_item(wire) if wire else None
         units = float(write_units(max(prepared.size, item_size(stored) if stored else 0)))
-        if stored is not None and stored.get("test") and not prepared.item.get("test"):
+        stored_test, new_test = bool(stored and stored.get("test")), bool(prepared.item.get("test"))
+        if stored_test and not new_test:
             # Whatever the test copy held, the vendor's own event takes its place.
             return self._over_test_copy(prepared, raw, units)
         body = load_body(stored, self._payloads) if stored else None
         stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
-            # A copy sent as a test never changes the real event (nor the vendor's copy a test one).
-            same_kind = stored is not None and stored.get("test") == prepared.item.get("test")
-            if same_kind and str(prepared.item["received_at"]) < str((stored or {}).get("received_at", "")):
-                units += self._earlier_copy(stored or {}, prepared)
+            # A copy sent as a test never moves the real event (nor the vendor's copy a test one).
+            earlier = stored is not None and str(prepared.item["received_at"]) < str(stored.get("received_at", ""))
+            if stored is not None and earlier and stored_test == new_test:
+                units += self._earlier_copy(stored, prepared)
             return PutResult(Outcome.DUPLICATE, units)
-        if prepared.item.get("test"):
+        if new_test:
             # An edited test copy: it takes an earlier test copy's place, and changes nothing of the
             # vendor's event (nor is it a conflict to tell the vendor of).
-            if stored is not None and stored.get("test"):
-                return self._over_test_copy(prepared, raw, units)
-            return PutResult(Outcome.DUPLICATE, units)
+            return self._over_test_copy(prepared, raw, units) if stored_test else PutResult(Outcome.DUPLICATE, units)
         return PutResult(Outcome.CONFLICT, units)
 
     def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float) -> PutResult:
