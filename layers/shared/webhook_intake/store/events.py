@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from webhook_intake.store.items import Prepared
 
 _NEW_EVENT = "attribute_not_exists(pk)"
+_TEST = {"#test": "test"}
 _COPY_TIMES = (
     "occurred_at",
     "received_at",
@@ -98,11 +99,19 @@ class EventStore(TableAccess):
                 raise StoreError("the event has parts for S3 and no payload bucket is configured")
             for offload in prepared.offloads:
                 self._payloads.put_object(offload.key, offload.body, offload.content_type)
+        return self._conditional_put(prepared, raw, _NEW_EVENT)
+
+    def _conditional_put(
+        self, prepared: Prepared, raw: bytes, condition: str, names: dict[str, str] | None = None, spent: float = 0.0
+    ) -> PutResult:
+        """Write the item where ``condition`` holds; else what the item stored there makes of it."""
+        named: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
         try:
             response = self.dynamodb.put_item(
                 TableName=self.table_name,
                 Item=encode_item(prepared.item),
-                ConditionExpression=_NEW_EVENT,
+                ConditionExpression=condition,
+                **named,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 ReturnConsumedCapacity="TOTAL",
             )
@@ -110,13 +119,14 @@ class EventStore(TableAccess):
             code = error_code(exc)
             if code == "ConditionalCheckFailedException":
                 stored = exc.response.get("Item")  # with ReturnValuesOnConditionCheckFailure=ALL_OLD
-                return self._existing(stored if isinstance(stored, dict) else None, prepared, raw)
+                again = self._existing(stored if isinstance(stored, dict) else None, prepared, raw)
+                return PutResult(again.outcome, spent + again.write_units)
             if code in _REFUSED_ITEM:
                 raise ItemRefusedError(f"DynamoDB refused the item: {code}") from exc
             raise StoreError(f"put_item failed: {code}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
-        return PutResult(Outcome.STORED, consumed(dict(response), prepared.write_units))
+        return PutResult(Outcome.STORED, spent + consumed(dict(response), prepared.write_units))
 
     def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes) -> PutResult:
         stored = decode_item(wire) if wire else None
@@ -148,24 +158,7 @@ class EventStore(TableAccess):
         it is written whole, over a test copy or none (another real copy may have replaced it
         since: then that one answers, as any would).
         """
-        try:
-            response = self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item=encode_item(prepared.item),
-                ConditionExpression=f"{_NEW_EVENT} OR attribute_exists(#test)",
-                ExpressionAttributeNames={"#test": "test"},
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                ReturnConsumedCapacity="TOTAL",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                stored = exc.response.get("Item")
-                again = self._existing(stored if isinstance(stored, dict) else None, prepared, raw)
-                return PutResult(again.outcome, spent + again.write_units)
-            raise StoreError(f"put_item failed: {error_code(exc)}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
-        return PutResult(Outcome.STORED, spent + consumed(dict(response), prepared.write_units))
+        return self._conditional_put(prepared, raw, f"{_NEW_EVENT} OR attribute_exists(#test)", _TEST, spent)
 
     def _earlier_copy(self, stored: dict[str, Any], prepared: Prepared) -> float:
         """The same event, received before the copy stored: the event takes this copy's times.
@@ -192,7 +185,7 @@ class EventStore(TableAccess):
                 # and still a test copy, or still not (the vendor's copy may have replaced a test one).
                 ConditionExpression=f"{aliases['received_at']} > :mine AND "
                 + ("attribute_exists(#test)" if item.get("test") else "attribute_not_exists(#test)"),
-                ExpressionAttributeNames={**names, "#test": "test"},
+                ExpressionAttributeNames={**names, **_TEST},
                 ExpressionAttributeValues={
                     **{f":{aliases[name][1:]}": encode(value) for name, value in values.items()},
                     ":mine": encode(item["received_at"]),

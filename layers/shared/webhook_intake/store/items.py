@@ -150,9 +150,10 @@ def state_order(event: NormalizedEvent) -> str:
     The id only breaks ties: one too long for an index's sort key breaks them by its hash.
     """
     rank = "2" if event.event_type in TOMBSTONES else "1"
-    order = f"{rank}#{event.occurred_at}#{event.received_at}#{event.event_id}"
+    head = f"{rank}#{event.occurred_at}#{event.received_at}#"
+    order = head + event.event_id
     if len(order.encode("utf-8", "surrogatepass")) > SORT_KEY_MAX_BYTES:
-        return f"{rank}#{event.occurred_at}#{event.received_at}#{hashed_id(event.event_id)}"
+        return head + hashed_id(event.event_id)
     return order
 
 

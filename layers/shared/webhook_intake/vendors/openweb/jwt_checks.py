@@ -85,7 +85,7 @@ def _describe(exc: jwt.PyJWTError, what: str) -> str:
 
 
 def numeric_date(claims: dict[str, Any], name: str, what: str) -> float:
-    """``claims[name]`` as whole seconds since the epoch; raises :class:`RefusedTokenError`."""
+    """``claims[name]`` as seconds since the epoch, a fraction kept; raises :class:`RefusedTokenError`."""
     value = claims.get(name)
     refused = RefusedTokenError(f"{what} '{name}' must be a number of seconds since the epoch")
     # RFC 7519 NumericDate is a JSON number; PyJWT would also take "123" (it calls int()).

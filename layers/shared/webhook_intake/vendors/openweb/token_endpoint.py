@@ -109,8 +109,12 @@ class AccessToken:
         return {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.expires_in}  # nosec B105
 
 
-def parse_token_request(content_type: str | None, body: bytes) -> TokenRequest:
-    """The parameters of an ``application/x-www-form-urlencoded`` token request, else an OAuthError."""
+def parse_token_request(content_type: str | None, body: bytes, authorization: str | None = None) -> TokenRequest:
+    """The parameters of an ``application/x-www-form-urlencoded`` token request, else an OAuthError.
+
+    ``authorization``: the request's header of that name, a second way of authenticating beside
+    an assertion.
+    """
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":
         raise InvalidRequestError("the token request must be application/x-www-form-urlencoded")
@@ -138,7 +142,7 @@ def parse_token_request(content_type: str | None, body: bytes) -> TokenRequest:
             named = f"parameter '{name}'" if name in FORM_PARAMETERS else "a parameter"
             raise InvalidRequestError(f"{named} is repeated")
         fields[name] = value
-    return _token_request(fields)
+    return _token_request(fields, by_header=bool(authorization))
 
 
 MORE_THAN_ONE_METHOD = "the request authenticates the client more than one way: send the client assertion alone"
@@ -147,7 +151,7 @@ FORM_PARAMETERS = frozenset({"grant_type", "client_assertion_type", "client_asse
 """The token request's parameters this route reads or tolerates (RFC 6749 §4.4, RFC 7521 §4.2)."""
 
 
-def _token_request(fields: dict[str, str]) -> TokenRequest:
+def _token_request(fields: dict[str, str], *, by_header: bool) -> TokenRequest:
     grant_type = fields.get("grant_type")
     if not grant_type:
         raise InvalidRequestError("parameter 'grant_type' is required")
@@ -161,8 +165,9 @@ def _token_request(fields: dict[str, str]) -> TokenRequest:
         raise InvalidRequestError(f"parameter '{missing}' is required")
     if assertion_type != ASSERTION_TYPE:
         raise InvalidClientError(f"only client_assertion_type={ASSERTION_TYPE} is supported")
-    if "client_secret" in fields:
-        # RFC 6749 §5.2: a request with more than one credential is invalid_request.
+    if by_header or "client_secret" in fields:
+        # RFC 6749 §5.2: a request with more than one credential (client_secret_basic's header,
+        # client_secret_post's field, beside the assertion) is invalid_request.
         raise InvalidRequestError(MORE_THAN_ONE_METHOD)
     return TokenRequest(grant_type, assertion_type, assertion, fields.get("client_id") or None)
 

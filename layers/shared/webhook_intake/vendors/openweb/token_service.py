@@ -12,9 +12,7 @@ from webhook_intake.replay import Claim, ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError
 from webhook_intake.vendors.openweb.access_token import OAuthClient
 from webhook_intake.vendors.openweb.token_endpoint import (
-    MORE_THAN_ONE_METHOD,
     InvalidClientError,
-    InvalidRequestError,
     OAuthError,
     issue_access_token,
     parse_token_request,
@@ -76,9 +74,9 @@ class TokenService:
         self.logger.set_correlation_id(request.request_id)
         now = self.clock()
         try:
-            token_request = parse_token_request(request.header("content-type"), request.body)
-            if request.header("authorization"):  # client_secret_basic (or any header) beside the assertion
-                raise InvalidRequestError(MORE_THAN_ONE_METHOD)
+            token_request = parse_token_request(
+                request.header("content-type"), request.body, request.header("authorization")
+            )
             # RFC 7523 §3: the token endpoint's URL is an audience; the one this request came to.
             assertion, client = self._verified(token_request, request.url, now)
             # Only after the signature checks out: a forged request never writes to the table.
