@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import ReadTimeoutError
+from moto.core.models import botocore_stubber
 
 from intake_cli import queues
 from intake_cli.functions import swap_stream
@@ -55,6 +57,31 @@ def handler_logs() -> Iterator[io.StringIO]:
     finally:
         for handler, stream in saved:
             swap_stream(handler, stream)
+
+
+@contextmanager
+def answer_lost(aws_client: Any, operation: str, marker: bytes) -> Iterator[list[str]]:
+    """The first ``operation`` request of ``aws_client`` whose body holds ``marker`` is applied, and its answer lost.
+
+    As a timeout after the service acted: botocore's retry then sends the same request again.
+    Yields the operations whose answers were lost (empty when nothing matched).
+    """
+    lost: list[str] = []
+
+    def hook(request: Any, event_name: str, **_: Any) -> Any:
+        target = request.headers.get("X-Amz-Target", b"")
+        target = target.decode() if isinstance(target, bytes) else str(target)
+        if not lost and target.endswith(f".{operation}") and marker in (request.body or b""):
+            lost.append(operation)
+            botocore_stubber(event_name, request)  # moto acts on the request
+            raise ReadTimeoutError(endpoint_url=request.url)
+        return None
+
+    aws_client.meta.events.register_first("before-send", hook)
+    try:
+        yield lost
+    finally:
+        aws_client.meta.events.unregister("before-send", hook)
 
 
 def send(runtime: LocalRuntime, vendor_key: str, path: Path, secrets: dict[str, Any], **kwargs: Any) -> HttpResponse:

@@ -19,7 +19,9 @@ from intake_cli.openweb_client import client_assertion, token_request_body
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.template import SamTemplate
 from tests import hs256
-from tests.helpers import depth, handler_logs, metric_points, put_secret, queue_url, reader, total
+from tests.helpers import answer_lost, depth, handler_logs, metric_points, put_secret, queue_url, reader, total
+from webhook_intake.clients import client
+from webhook_intake.replay import REPLAY_TABLE_CONFIG
 from webhook_intake.vendors.openweb.access_token import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, access_token_key
 from webhook_intake.vendors.openweb.token_endpoint import ASSERTION_TYPE
 from webhook_intake.vendors.openweb.token_handler import TokenSettings, build_handler
@@ -306,6 +308,19 @@ class TestRefusedAssertions:
         # Then it is refused
         assert_refused(replayed, 401, "invalid_client")
         assert "used before" in replayed.json()["error_description"]
+
+    def test_an_assertion_whose_jti_was_recorded_but_the_answer_lost_gets_its_token(
+        self, runtime: LocalRuntime, secrets: dict[str, Any]
+    ) -> None:
+        body = token_request_body(crafted(openweb(secrets), jti="jti-answer-lost"))
+        # When the jti is recorded and DynamoDB's answer is lost (botocore records it again)
+        with answer_lost(client("dynamodb", REPLAY_TABLE_CONFIG), "PutItem", b"jti-answer-lost") as lost:
+            response = ask_token(runtime, body)
+
+        # Then the assertion buys its token, once: the jti is used
+        assert lost == ["PutItem"]
+        assert response.status == 200, response.body
+        assert_refused(ask_token(runtime, body), 401, "invalid_client")
 
     def test_a_reused_jti_is_refused_by_another_instance_too(
         self, runtime: LocalRuntime, secrets: dict[str, Any]

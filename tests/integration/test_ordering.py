@@ -194,6 +194,40 @@ def test_a_retried_delivery_consumed_before_the_one_it_repeats_takes_the_first_c
     assert state.status == "approved"
 
 
+def test_a_copy_consumed_after_a_later_one_leaves_the_event_as_a_run_in_order_would(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    url = queue_url(runtime, "openweb")
+    event = {"event_id": "bytes-rej", "type": "message-rejected", "comment": {"comment_id": "bytes-c"}}
+    first, retry = json.dumps(event).encode(), json.dumps(event, indent=1, sort_keys=True).encode()
+    # Given a delivery and OpenWeb's retry of it written another way (the same event, other bytes)
+    for body in (first, retry):
+        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
+        time.sleep(0.005)
+    messages = sorted(
+        (m for m in queue_messages(runtime.sqs, url) if "bytes-rej" in m["Body"]),
+        key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"],
+    )
+
+    # When the retry is consumed first (the first delivery's record was throttled), then the first
+    for message in reversed(messages):
+        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
+            "batchItemFailures": []
+        }
+        runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    # Then the event is the first delivery's, its bytes as well as its times and ids
+    stored = reader(runtime).get("openweb", "bytes-rej") or {}
+    attributes = messages[0]["MessageAttributes"]
+    assert (stored["raw_text"], stored["received_at"], stored["correlation_id"]) == (
+        first.decode(),
+        attributes["received_at"]["StringValue"],
+        attributes["correlation_id"]["StringValue"],
+    )
+
+
 def test_of_two_earlier_copies_taken_at_once_the_earliest_gives_the_event_its_times(
     runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

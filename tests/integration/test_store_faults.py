@@ -12,7 +12,19 @@ from botocore.exceptions import ClientError
 
 from intake_cli.events import sqs_event
 from tests.conftest import queue_messages
-from tests.helpers import depth, notifications_body, queue_url, send_body, stored, table
+from tests.helpers import (
+    answer_lost,
+    depth,
+    handler_logs,
+    metric_points,
+    notifications_body,
+    quarantined,
+    queue_url,
+    send_body,
+    stored,
+    table,
+    total,
+)
 from webhook_intake.clients import client
 from webhook_intake.consumer.models import Content, NormalizedEvent
 from webhook_intake.store import events as events_module
@@ -138,6 +150,52 @@ def test_the_vendors_copies_racing_over_a_test_copy_replace_it_once(runtime: Loc
     assert written_at_once(runtime, event) == ["duplicate"] * 7 + ["stored"]
     (item,) = stored(runtime)
     assert (item.get("test"), item["received_at"]) == (None, "2026-11-23T10:00:03.000Z")
+
+
+def outcomes(logs: str) -> list[str]:
+    """The outcome of each event, as the consumer's outcomes lines give them."""
+    found: list[str] = []
+    for line in logs.splitlines():
+        if line.startswith("{") and '"outcomes"' in line:
+            found += [entry.split()[0] for entry in json.loads(line)["outcomes"]]
+    return found
+
+
+def test_a_write_whose_answer_was_lost_is_counted_stored_not_a_duplicate(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = secrets["viafoura-notifications"]
+    assert send_body(runtime, "viafoura-notifications", notifications_body("lost-a", "lost-b"), secret).status == 204
+    capsys.readouterr()
+    # When DynamoDB writes the first event and its answer is lost (botocore sends the put again)
+    with answer_lost(consumer_dynamodb(), "PutItem", b'#lost-a"') as lost, handler_logs() as logs:
+        runtime.drain()
+
+    # Then both events are stored, and counted stored, once each
+    assert lost == ["PutItem"]
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["lost-a", "lost-b"]
+    points = metric_points(capsys.readouterr().out)
+    assert (total(points, "EventsStored"), total(points, "DuplicateEvents")) == (2, 0)
+    assert outcomes(logs.getvalue()) == ["stored", "stored"]
+
+
+def test_a_quarantine_whose_answer_was_lost_is_counted_once(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = secrets["viafoura-notifications"]
+    assert send_body(runtime, "viafoura-notifications", notifications_body("kept-ok", None), secret).status == 204
+    capsys.readouterr()
+    # When the bad event's quarantine is written and its answer lost (botocore writes it again)
+    with answer_lost(consumer_dynamodb(), "UpdateItem", b"quarantine#") as lost:
+        runtime.drain()
+
+    # Then it is kept once, and counted quarantined once: the alarm on quarantines sees it
+    assert lost == ["UpdateItem"]
+    (kept,) = quarantined(runtime, "viafoura-notifications")
+    assert (kept["reason"], kept["attempts"]) == ("missing_id", 2)
+    points = metric_points(capsys.readouterr().out)
+    assert total(points, "EventsQuarantined") == 1
+    assert total(points, "EventsQuarantinedByReason", reason="missing_id") == 1
 
 
 def a_rejection(**changes: Any) -> NormalizedEvent:

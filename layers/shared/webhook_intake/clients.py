@@ -31,6 +31,11 @@ def error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
+def retried(exc: ClientError) -> bool:
+    """Whether botocore sent the request more than once: an earlier try may have been applied, its answer lost."""
+    return bool(exc.response.get("ResponseMetadata", {}).get("RetryAttempts"))
+
+
 def reset() -> None:
     """Forget every client and the session (after the environment changes: the local stack, tests)."""
     client.cache_clear()

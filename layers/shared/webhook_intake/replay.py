@@ -13,13 +13,14 @@ the same bytes replayed to another event's route are refused.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_intake.clients import error_code
+from webhook_intake.clients import error_code, retried
 from webhook_intake.store.table import TableAccess
 
 # Short timeouts and a few standard-mode retries: the answer stays well inside every vendor's deadline.
@@ -61,12 +62,15 @@ class UsedCredentials(TableAccess):
             KEY_ATTRIBUTE: {"S": claim.key},
             "used_at": {"N": str(int(now))},
             "expires_at": {"N": str(claim.expires_at + REPLAY_MARGIN)},
+            # This write's own token: a put botocore sends again after a lost answer finds its own item.
+            "write": {"S": secrets.token_hex(8)},
         }
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "Item": item,
             "ConditionExpression": "attribute_not_exists(#key)",
             "ExpressionAttributeNames": {"#key": KEY_ATTRIBUTE},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         if claim.scope is not None:
             item["scope"] = {"S": claim.scope}
@@ -77,6 +81,9 @@ class UsedCredentials(TableAccess):
             self.dynamodb.put_item(**request)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
+                found = exc.response.get("Item")  # with ReturnValuesOnConditionCheckFailure=ALL_OLD
+                if retried(exc) and isinstance(found, dict) and found.get("write") == item["write"]:
+                    return  # recorded by this very call, its first answer lost
                 raise ReplayedError("the credential was used before") from None
             raise ReplayStoreError(f"put_item failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_intake.clients import error_code
+from webhook_intake.clients import error_code, retried
 from webhook_intake.store.items import load_body
-from webhook_intake.store.schema import FEED_KEY, STATE_SORT
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode, encode_item, item_size, write_units
 from webhook_intake.text import canonical_json
@@ -28,17 +27,6 @@ if TYPE_CHECKING:
 
 _NEW_EVENT = "attribute_not_exists(pk)"
 _TEST = {"#test": "test"}
-_COPY_TIMES = (
-    "occurred_at",
-    "received_at",
-    FEED_KEY,
-    STATE_SORT,
-    "time_source",
-    "time_rejected",
-    "correlation_id",
-    "delivery_id",
-)
-"""What one copy of an event holds of its own delivery: the earliest copy's are kept."""
 # What DynamoDB refuses because of the item itself: the event's fault, not the store's.
 _REFUSED_ITEM = frozenset({"ValidationException", "SerializationException"})
 
@@ -89,6 +77,11 @@ def same_event(stored: bytes, new: bytes) -> bool:
         return False
 
 
+def _same_item(wire: dict[str, Any], prepared: Prepared) -> bool:
+    """A stored item is exactly the one ``prepared`` writes (as values: DynamoDB writes numbers its own way)."""
+    return decode_item(wire) == decode_item(encode_item(prepared.item))
+
+
 class EventStore(TableAccess):
     """The events table's write side."""
 
@@ -118,8 +111,12 @@ class EventStore(TableAccess):
         except ClientError as exc:
             code = error_code(exc)
             if code == "ConditionalCheckFailedException":
-                stored = exc.response.get("Item")  # with ReturnValuesOnConditionCheckFailure=ALL_OLD
-                again = self._existing(stored if isinstance(stored, dict) else None, prepared, raw)
+                found = exc.response.get("Item")  # with ReturnValuesOnConditionCheckFailure=ALL_OLD
+                stored = found if isinstance(found, dict) else None
+                if stored is not None and retried(exc) and _same_item(stored, prepared):
+                    # botocore sent the put again after an answer that never came: the item is this write's.
+                    return PutResult(Outcome.STORED, spent + prepared.write_units())
+                again = self._existing(stored, prepared, raw)
                 return PutResult(again.outcome, spent + again.write_units)
             if code in _REFUSED_ITEM:
                 raise ItemRefusedError(f"DynamoDB refused the item: {code}") from exc
@@ -161,41 +158,31 @@ class EventStore(TableAccess):
         return self._conditional_put(prepared, raw, f"{_NEW_EVENT} OR attribute_exists(#test)", _TEST, spent)
 
     def _earlier_copy(self, stored: dict[str, Any], prepared: Prepared) -> float:
-        """The same event, received before the copy stored: the event takes this copy's times.
+        """The same event, received before the copy stored: this copy's item takes its place.
 
         A vendor's retry (or an SQS redelivery) can be consumed before the delivery it repeats;
-        the event's times, its feed entry and its place among a comment's states are then the
-        first copy's, so the current state never depends on which copy landed first. Written
-        only while the stored copy was received later than this one; its write units.
+        the event is then written again as the first copy made it (its bytes, times, ids, feed
+        entry and place among a comment's states), so what is stored never depends on which copy
+        landed first. Written only while the stored copy was received later than this one; its
+        write units.
         """
         item = prepared.item
-        values = {name: item[name] for name in _COPY_TIMES if name in item}
-        gone = [name for name in _COPY_TIMES if name not in item and name in stored]
-        names = {f"#{index}": name for index, name in enumerate(dict.fromkeys([*values, *gone, "received_at"]))}
-        aliases = {name: alias for alias, name in names.items()}
-        expression = "SET " + ", ".join(f"{aliases[name]} = :{aliases[name][1:]}" for name in values)
-        if gone:
-            expression += " REMOVE " + ", ".join(aliases[name] for name in gone)
         try:
-            response = self.dynamodb.update_item(
+            response = self.dynamodb.put_item(
                 TableName=self.table_name,
-                Key=encode_item({"pk": item["pk"], "sk": item["sk"]}),
-                UpdateExpression=expression,
+                Item=encode_item(item),
                 # Only over a copy received later (two earlier copies at once, the earliest wins),
                 # and still a test copy, or still not (the vendor's copy may have replaced a test one).
-                ConditionExpression=f"{aliases['received_at']} > :mine AND "
+                ConditionExpression="#received_at > :mine AND "
                 + ("attribute_exists(#test)" if item.get("test") else "attribute_not_exists(#test)"),
-                ExpressionAttributeNames={**names, **_TEST},
-                ExpressionAttributeValues={
-                    **{f":{aliases[name][1:]}": encode(value) for name, value in values.items()},
-                    ":mine": encode(item["received_at"]),
-                },
+                ExpressionAttributeNames={"#received_at": "received_at", **_TEST},
+                ExpressionAttributeValues={":mine": encode(item["received_at"])},
                 ReturnConsumedCapacity="TOTAL",
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return 0.0  # a copy received no later than this one is stored by now
-            raise StoreError(f"update_item failed: {error_code(exc)}") from exc
+            raise StoreError(f"put_item failed: {error_code(exc)}") from exc
         except BotoCoreError as exc:
-            raise StoreError(f"update_item failed: {type(exc).__name__}") from exc
-        return consumed(dict(response), lambda: float(write_units(prepared.size)))
+            raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
+        return consumed(dict(response), lambda: float(write_units(max(prepared.size, item_size(stored)))))

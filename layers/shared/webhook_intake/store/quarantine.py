@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,8 @@ NAME_MAX_CHARS = 1024
 """An event id or vendor type kept beside the text is cut to this (the item must stay under 400 KB)."""
 TEXT_INLINE_MAX_BYTES = 256 * 1024
 """A compressed text above this waits in S3 (``text_ref``)."""
+FIRST_WRITE = "first_write"
+"""The token of the write that quarantined the event first: later tries (a redelivery, a redrive) are not counted."""
 ENVELOPE_INLINE_MAX_BYTES = 8 * 1024
 """A batch envelope above this (the body beside its events: a vendor may pad it) waits in S3,
 compressed (``envelope_ref``): with the inline text it keeps the item well under 400 KB."""
@@ -121,27 +124,30 @@ class QuarantineStore(TableAccess):
         # Text the store can hold: a lone surrogate may come from the body's escapes or a header.
         clean_json(values)
         names = {f"#{index}": name for index, name in enumerate(values)}
+        # The token of this write: the item keeps the first one's, so a write botocore sent again
+        # after a lost answer still knows the event's first quarantine was its own.
+        token = secrets.token_hex(8)
         try:
             response = self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=key.to_key(),
                 UpdateExpression="SET "
                 + ", ".join(f"{alias} = :{alias[1:]}" for alias in names)
-                + " ADD attempts :one",
-                ExpressionAttributeNames=names,
+                + ", #first = if_not_exists(#first, :token) ADD attempts :one",
+                ExpressionAttributeNames={**names, "#first": FIRST_WRITE},
                 ExpressionAttributeValues={
                     **{f":{alias[1:]}": encode(values[name]) for alias, name in names.items()},
+                    ":token": {"S": token},
                     ":one": {"N": "1"},
                 },
                 ReturnConsumedCapacity="TOTAL",
-                # What the update set, attempts among it: 1 means this is the event's first quarantine.
-                ReturnValues="UPDATED_NEW",
+                ReturnValues="ALL_NEW",
             )
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"quarantine update_item failed: {error_code(exc)}") from exc
-        attempts = response.get("Attributes", {}).get("attempts", {}).get("N")
+        first = response.get("Attributes", {}).get(FIRST_WRITE, {}).get("S") == token
         units = consumed(dict(response), lambda: write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
-        return Kept(key, units, first=attempts in (None, "1"))
+        return Kept(key, units, first=first)
 
     def _put(self, vendor: str, suffix: str, compressed: bytes) -> str:
         """Compressed bytes in S3 under a key made from their hash (the same key, the same bytes)."""
