@@ -70,6 +70,30 @@ def test_an_element_that_is_not_an_object_is_rejected_alone_with_its_exact_text(
     assert json.loads(rejected.envelope) == {}
 
 
+def test_an_event_its_mapping_fails_on_is_rejected_alone_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    normalizer_class = type(vendor("viafoura-engagement").normalizer())
+    to_event = normalizer_class.to_event
+
+    def fails_on_b(self: Any, element: Any, document: Any, delivery: Any) -> Any:
+        if element.value.get("event_uuid") == "b":
+            raise OverflowError("date value out of range: secret-looking-value")
+        return to_event(self, element, document, delivery)
+
+    # Given a mapping that raises on one event of a batch (an input it did not foresee)
+    monkeypatch.setattr(normalizer_class, "to_event", fails_on_b)
+    body = engagement(event_uuid="a")
+    body["events"] += [{**body["events"][0], "event_uuid": "b"}, {**body["events"][0], "event_uuid": "c"}]
+
+    # When the batch is normalized
+    result = normalize("viafoura-engagement", body)
+
+    # Then its siblings map, and it is rejected once, named by the failure, not by its values
+    assert [event.event_id for event in result.events] == ["a", "c"]
+    (rejected,) = result.rejected
+    assert (rejected.reason, rejected.index, rejected.event_id) == ("invalid_event", 1, "b")
+    assert rejected.message == "the event could not be mapped (OverflowError)"
+
+
 def test_an_event_without_its_id_is_rejected_without_echoing_its_values() -> None:
     result = normalize(
         "viafoura-engagement",
@@ -273,6 +297,17 @@ def test_a_signed_fastcomments_update_is_dated_when_it_was_signed() -> None:
 def test_a_fastcomments_create_is_dated_by_the_comment_it_creates() -> None:
     (event,) = fastcomments("comment-created", sample("fastcomments/comment-created.json")).events
     assert (event.occurred_at, event.time_source) == ("2026-07-02T09:14:26.318Z", "vendor")
+
+
+@pytest.mark.parametrize("date", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+@pytest.mark.parametrize("event_name", ["comment-created", "comment-updated"])
+def test_a_fastcomments_date_beyond_what_utc_can_write_is_unreadable_not_a_failure(event_name: str, date: str) -> None:
+    body = {**sample("fastcomments/comment-created.json"), "date": date}
+    (event,) = fastcomments(event_name, body).events
+    assert (event.occurred_at, event.time_source) == (RECEIVED, "received")
+    assert event.content.created_at is None
+    if event_name == "comment-created":
+        assert event.time_rejected == "unreadable"
 
 
 # ---------------------------------------------------------------- identity

@@ -60,7 +60,13 @@ def from_iso(value: object) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)  # year 1 or 9999 with an offset: not a time in UTC
+    except OverflowError:
+        return None
+    return moment
 
 
 def judge(candidate: datetime | None, received: datetime, *, present: bool) -> Untrusted | None:

@@ -97,6 +97,11 @@ class Normalized:
         return [mapped.event.raw.decode("utf-8") for mapped in self.mapped] + [r.text for r in self.rejected]
 
 
+_MAPPING_FAULTS = (ArithmeticError, AttributeError, LookupError, RecursionError, TypeError, ValueError)
+"""What a vendor mapping can raise on an event it did not foresee (a date beyond what UTC can
+write, say): never a dependency's failure, since mapping reads nothing but the event."""
+
+
 def canonical_hash(document: Any) -> str:
     """A hash of a JSON document that ignores key order and white space."""
     return hashlib.sha256(canonical_json(document).encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -225,6 +230,13 @@ class VendorNormalizer(ABC):
         except MappingError as exc:
             result.rejected.append(
                 Rejected("invalid_event", str(exc), element.text, element.index, verdict.event_id, envelope=envelope)
+            )
+        except _MAPPING_FAULTS as exc:
+            # Mapping is pure: what fails on this event fails on every try, so it is poison, decided
+            # now (named by the exception's class: its message may hold payload values).
+            message = f"the event could not be mapped ({type(exc).__name__})"
+            result.rejected.append(
+                Rejected("invalid_event", message, element.text, element.index, verdict.event_id, envelope=envelope)
             )
 
     def judge(self, element: Element, delivery: Delivery) -> Verdict:
