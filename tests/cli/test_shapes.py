@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from intake_cli.samples import SAMPLES_DIR
-from tests.helpers import cli, cli_json, publish_outputs, send, send_body
+from tests.helpers import cli, cli_json, handler_logs, publish_outputs, send, send_body
 
 if TYPE_CHECKING:
     import boto3
@@ -68,3 +68,25 @@ def test_the_values_of_a_new_shape_are_never_kept(
     assert code == 0
     assert secret_text not in output
     assert "x@y.z" not in output
+
+
+def test_a_type_or_key_of_any_length_is_kept_as_a_shape_once_not_tried_again_and_again(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    long_type = "t" * 1100  # over the 1,024 bytes of a DynamoDB sort key
+    # Given an event whose type is over a sort key's length, and one with 400 keys of 2,000 characters
+    send_body(runtime, "openweb", {"event_id": "shape-long", "type": long_type}, secrets["openweb"])
+    wide = {"event_id": "shape-wide", "type": "poll-voted", **{f"{index:04d}" + "k" * 2000: 1 for index in range(400)}}
+    send_body(runtime, "openweb", wide, secrets["openweb"])
+    with handler_logs() as logs:
+        runtime.drain()
+        # and the consumer runs again
+        send_body(runtime, "openweb", {"event_id": "shape-next", "type": "user-followed"}, secrets["openweb"])
+        runtime.drain()
+
+    # Then both shapes are kept (the type cut, the paths cut), and no write of them was refused
+    new = [shape for shape in cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json")]
+    types = {shape["source_type"] for shape in new}
+    assert {long_type[:512], "poll-voted"} <= types
+    assert "shape not recorded" not in logs.getvalue()

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import error_code
 from webhook_intake.observability import Metric, count_by
+from webhook_intake.store.events import REFUSED_ITEM
 from webhook_intake.store.schema import SHAPE_PREFIX
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import encode_item
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 MAX_DEPTH = 8
 MAX_PATHS = 400
+MAX_PATH_CHARS = 512
+"""A path is cut to this (keys are the vendor's, any length): a shape item stays far under 400 KB."""
 SHAPES_FILE = "shapes.json"
 
 
@@ -60,7 +63,7 @@ def paths(document: Any) -> list[str]:
     def walk(value: Any, path: str, depth: int) -> None:
         if len(found) >= MAX_PATHS:
             return
-        found.add(f"{path or '$'}:{_kind(value)}")
+        found.add(f"{path or '$'}:{_kind(value)}"[:MAX_PATH_CHARS])
         if depth >= MAX_DEPTH:
             return
         if isinstance(value, dict):
@@ -125,8 +128,9 @@ class ShapeWatch:
         for (source_type, shape_id), shape in list(self.pending.items()):
             item = {
                 "pk": f"{SHAPE_PREFIX}{self.spec.key}",
-                "sk": f"{source_type}#{shape_id}",
-                "source_type": source_type,
+                # A type that is no type name (any length, any text) is keyed by its hash.
+                "sk": f"{type_label(source_type)}#{shape_id}",
+                "source_type": source_type[:MAX_PATH_CHARS],
                 "fingerprint": shape_id,
                 "paths": shape,
                 "first_seen": iso_millis(datetime.now(UTC)),
@@ -136,10 +140,13 @@ class ShapeWatch:
                     TableName=self.table_name, Item=encode_item(item), ConditionExpression="attribute_not_exists(pk)"
                 )
             except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    # Shapes are advice: a failed write is tried again with the next invocation.
-                    self.logger.warning("shape not recorded", extra={"error": error_code(exc)})
-                    continue
+                code = error_code(exc)
+                if code != "ConditionalCheckFailedException":
+                    # Shapes are advice: a failed write is tried again with the next invocation,
+                    # unless DynamoDB refused the item itself (no later try would differ).
+                    self.logger.warning("shape not recorded", extra={"error": code})
+                    if code not in REFUSED_ITEM:
+                        continue
             except BotoCoreError as exc:
                 self.logger.warning("shape not recorded", extra={"error": type(exc).__name__})
                 continue

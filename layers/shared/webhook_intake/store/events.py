@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 _NEW_EVENT = "attribute_not_exists(pk)"
 _TEST = {"#test": "test"}
 # What DynamoDB refuses because of the item itself: the event's fault, not the store's.
-_REFUSED_ITEM = frozenset({"ValidationException", "SerializationException"})
+REFUSED_ITEM = frozenset({"ValidationException", "SerializationException"})
 
 
 class Outcome(StrEnum):
@@ -118,7 +118,7 @@ class EventStore(TableAccess):
                     return PutResult(Outcome.STORED, spent + prepared.write_units())
                 again = self._existing(stored, prepared, raw)
                 return PutResult(again.outcome, spent + again.write_units)
-            if code in _REFUSED_ITEM:
+            if code in REFUSED_ITEM:
                 raise ItemRefusedError(f"DynamoDB refused the item: {code}") from exc
             raise StoreError(f"put_item failed: {code}") from exc
         except BotoCoreError as exc:
