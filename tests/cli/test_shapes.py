@@ -86,7 +86,6 @@ def test_a_type_or_key_of_any_length_is_kept_as_a_shape_once_not_tried_again_and
         runtime.drain()
 
     # Then both shapes are kept (the type cut, the paths cut), and no write of them was refused
-    new = [shape for shape in cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json")]
-    types = {shape["source_type"] for shape in new}
+    types = {shape["source_type"] for shape in cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json")}
     assert {long_type[:512], "poll-voted"} <= types
     assert "shape not recorded" not in logs.getvalue()

@@ -404,11 +404,18 @@ def test_openweb_user_followed_link_is_the_followers_profile_not_an_article() ->
     assert event.actor.url == "https://news.example.com/2026/06/08/harbor-bridge-reopens"
 
 
-def test_openweb_liked_messages_spelling_is_a_like_with_its_liker() -> None:
-    body = {**sample("openweb/liked-message.json"), "type": "liked-messages"}
-    (event,) = normalize("openweb", body).events
-    assert (event.event_type, event.source_type) == ("comment.liked", "liked-messages")
-    assert event.actor.id == body["liker"]["user_id"]
+@pytest.mark.parametrize(
+    ("sample_name", "spelling"),
+    [("liked-message", "liked-messages"), ("replied-message", "replied-your-message")],
+)
+def test_openweb_other_spellings_of_a_type_map_as_the_type_does(sample_name: str, spelling: str) -> None:
+    usual = sample(f"openweb/{sample_name}.json")
+    (expected,) = normalize("openweb", usual).events
+    (event,) = normalize("openweb", {**usual, "type": spelling}).events
+    assert (event.event_type, event.source_type) == (expected.event_type, spelling)
+    assert event.actor == expected.actor
+    assert (event.occurred_at, event.time_source) == (expected.occurred_at, expected.time_source)
+    assert event.actor is not None
 
 
 def test_openweb_comment_images_are_kept() -> None:

@@ -15,11 +15,13 @@ if TYPE_CHECKING:
     from webhook_intake.consumer.splitting import Element
     from webhook_intake.delivery import Delivery
 
+# Other spellings of a type on OpenWeb's own page: its table of types has ``liked-messages``
+# once, its client_secret_jwt configuration example registers ``replied-your-message``.
+_SPELLINGS = {"liked-messages": "liked-message", "replied-your-message": "replied-message"}
+
 TYPE_MAP = {
     "followee-commented": "followed_user.posted",
     "liked-message": "comment.liked",
-    # The vendor's own table of types spells it this way once.
-    "liked-messages": "comment.liked",
     "message-approved": "comment.approved",
     "message-auto-approved": "comment.approved",
     "message-rejected": "comment.rejected",
@@ -29,12 +31,12 @@ TYPE_MAP = {
     "user-followed": "user.followed",
     "user-mentioned": "user.mentioned",
 }
+TYPE_MAP.update({spelling: TYPE_MAP[usual] for spelling, usual in _SPELLINGS.items()})
 
 # Which object names the one who acted, per event type (the recipient is always ``user``).
 _ACTOR_FIELD = {
     "followee-commented": "followee",
     "liked-message": "liker",
-    "liked-messages": "liker",
     "replied-message": "replier",
     "user-followed": "follower",
     "user-mentioned": "mentioner",
@@ -107,9 +109,14 @@ class OpenWebEvent(VendorModel):
     replier: OpenWebUser | None = None
 
 
+def _usual(source_type: str) -> str:
+    """The type as OpenWeb's page usually spells it."""
+    return _SPELLINGS.get(source_type, source_type)
+
+
 def _event_time(event: OpenWebEvent, raw: dict[str, Any]) -> tuple[Any, bool]:
     """The payload's time of the event itself, and whether the payload states one."""
-    posted = _POSTED_WHEN.get(event.type)
+    posted = _POSTED_WHEN.get(_usual(event.type))
     if posted is not None:
         part = raw.get(posted)
         stated = part.get("timestamp") if isinstance(part, dict) else None
@@ -133,7 +140,7 @@ class OpenWebNormalizer(VendorNormalizer):
 
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         event = validate_leniently(OpenWebEvent, element.value, _REQUIRED)
-        actor_field = _ACTOR_FIELD.get(event.type)
+        actor_field = _ACTOR_FIELD.get(_usual(event.type))
         actor: OpenWebUser | None = getattr(event, actor_field) if actor_field else None
         vendor_time, present = _event_time(event, element.value)
         # A reply event is about the reply; the comment it answers is its parent.
