@@ -22,6 +22,7 @@ from tests.helpers import (
     send_body,
     stored,
 )
+from webhook_intake.delivery import correlation_id_of
 from webhook_intake.ingest.settings import DEFAULT_MAX_BODY_BYTES
 from webhook_intake.registry import VENDORS
 
@@ -235,6 +236,23 @@ def test_firstups_older_forms_are_stored_as_the_current_one(
     assert event["event_id"].startswith(f"{expected_id}:content_published:")
     assert (event["event_type"], event["source_type"]) == ("content.published", "content_published")
     assert event["occurred_at"] == "2026-08-03T12:59:58.000Z"
+    assert quarantined(runtime, "firstup") == []
+
+
+@pytest.mark.parametrize("delivery_id", ["d" * 600, "délivery-1"], ids=["over an id's length", "not ascii"])
+def test_firstups_older_envelope_takes_its_delivery_id_as_the_delivery_carries_it(
+    runtime: LocalRuntime, secrets: dict[str, Any], delivery_id: str
+) -> None:
+    request = build_request("firstup", json.dumps(LEGACY).encode(), secrets["firstup"])
+    headers = {**request.headers, "x-socialchorus-delivery": delivery_id}
+    # When the delivery's id is one a log or a key cannot carry as it is
+    assert runtime.request(request.method, request.path, headers, request.body).status == 200
+    runtime.drain()
+
+    # Then the event is stored under its hash, the id ingest judged it by
+    (event,) = stored(runtime, "firstup")
+    assert event["event_id"].startswith(f"{correlation_id_of(delivery_id)}:content_published:")
+    assert correlation_id_of(delivery_id).startswith("sha256:")
     assert quarantined(runtime, "firstup") == []
 
 

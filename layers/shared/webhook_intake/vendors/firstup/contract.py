@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from webhook_intake.delivery import correlation_id_of
 from webhook_intake.ingest.contract import HeaderTokenContract, Verdict, examine_body, id_text, require_object
 from webhook_intake.vendors.firstup import SPEC
 
@@ -28,7 +29,8 @@ def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str,
 
     The older envelope ``{event, timestamp, data{…}}`` has its ``data`` lifted up; it documents
     no event id, so its id is the body's ``id``, else ``data``'s, else the delivery's own
-    (``x-socialchorus-delivery``). Dotted names (``content.published``) become the current
+    (``x-socialchorus-delivery``, as the correlation id carries it: its hash when it is over 128
+    characters or not printable ASCII). Dotted names (``content.published``) become the current
     ones (``content_published``), in either form.
     """
     flat = document
@@ -63,7 +65,10 @@ class FirstupContract(HeaderTokenContract):
         return id_text(document.get(SPEC.id_field)) is None
 
     def examine(self, request: Request, document: Any) -> list[Verdict]:
-        return examine_body(self.spec, current_form(require_object(document), request.header(DELIVERY_HEADER)))
+        # The delivery's id as the consumer reads it back: the correlation id the message carries.
+        delivery = request.header(DELIVERY_HEADER)
+        delivery_id = correlation_id_of(delivery) if delivery else None
+        return examine_body(self.spec, current_form(require_object(document), delivery_id))
 
 
 CONTRACT = FirstupContract(SPEC, auth_failure_status=401)
