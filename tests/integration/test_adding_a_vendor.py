@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -111,3 +112,18 @@ def test_an_acme_delivery_is_authenticated_stored_and_normalized_on_the_local_st
     dlq = runtime.stack.queues["AcmeDeadLetterQueue"]
     attributes = boto3.client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def ruff(command: str, path: str, text: str) -> subprocess.CompletedProcess[str]:
+    """The project's ruff over ``text`` as if it were the file at ``path``."""
+    arguments = [sys.executable, "-m", "ruff", command, "--stdin-filename", path, "-"]
+    return subprocess.run(arguments, input=text, cwd=DOC.parents[1], capture_output=True, text=True, check=False)
+
+
+def test_the_docs_package_code_passes_the_projects_linter_and_formatter() -> None:
+    files, _ = doc_blocks()
+    for name, text in files.items():
+        path = f"layers/shared/webhook_intake/vendors/{name}"
+        checked = ruff("check", path, text)
+        assert checked.returncode == 0, (name, checked.stdout)
+        assert ruff("format", path, text).stdout == text, name
