@@ -120,6 +120,7 @@ deploy: $(STAMP) ## make build, then sam deploy: ENV=dev|prod (samconfig.toml), 
 		echo "make deploy: no AWS region: set one in your profile (aws configure), export AWS_DEFAULT_REGION=…, or pass REGION=…" >&2; \
 		exit 1; \
 	fi; \
+	$(BIN)/python -m intake_cli.parameters --config-env $(or $(ENV),dev) && \
 	$(MAKE) --no-print-directory build && \
 	echo "==> deploying $(STACK) (ENV=$(or $(ENV),dev)) to $$region" && \
 	$(BIN)/sam deploy --config-env $(or $(ENV),dev) --region "$$region"

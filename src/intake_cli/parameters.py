@@ -3,21 +3,31 @@
 CloudFormation refuses a stack whose parameter is unknown, not of its ``Type``, outside
 ``MinValue``/``MaxValue`` or ``MinLength``/``MaxLength``, not in ``AllowedValues``, or not matching
 ``AllowedPattern``. The local stack refuses the same, one line per mistake, so that what starts
-here would deploy.
+here would deploy. Some values pass CloudFormation's own checks and fail later, when a resource
+is created, because of another parameter (no template rule can compare numbers): those are
+checked by :func:`together`, here and by ``make deploy`` before anything is deployed.
 """
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import re
+import shlex
+import sys
+import tomllib
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from intake_cli.target import IntakeError
+from intake_cli.template import TEMPLATE_PATH, TemplateError, read
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 """``--log-level``'s values for the help; a test holds them to the template's ``LogLevel`` AllowedValues."""
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
+SQS_BATCH_WITHOUT_WINDOW = 10
+"""The largest SQS batch Lambda takes without a batching window."""
 
 
 def parse_overrides(items: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -58,9 +68,48 @@ def checked(declared: dict[str, dict[str, Any]], items: list[str], log_level: st
         values["LogLevel"] = log_level.upper()
         source["LogLevel"] = f"--log-level {log_level}"
     mistakes += check(declared, values, source)
+    if not mistakes:
+        mistakes = together(resolved(declared, values))
     if mistakes:
         raise IntakeError("\n".join(mistakes))
     return values
+
+
+def resolved(declared: dict[str, dict[str, Any]], values: dict[str, str]) -> dict[str, str]:
+    """Every parameter's value: the override, else the template's default."""
+    defaults = {name: str(spec["Default"]) for name, spec in declared.items() if "Default" in spec}
+    return {**defaults, **values}
+
+
+def together(values: dict[str, str]) -> list[str]:
+    """One line per pair of values AWS refuses together, though each passes CloudFormation's checks.
+
+    The stack would fail as the resource is created and roll back; no template rule can compare
+    two numbers, so the pairs are checked here.
+    """
+    numbers = {name: _number(value) for name, value in values.items()}
+    mistakes = []
+
+    def above(low: str, high: str, why: str) -> None:
+        low_value, high_value = numbers.get(low), numbers.get(high)
+        if low_value is not None and high_value is not None and low_value > high_value:
+            mistakes.append(f"{low}={values[low]} is above {high}={values[high]}: {why}")
+
+    above(
+        "ConsumerTimeout",
+        "QueueVisibilityTimeout",
+        "Lambda refuses a queue trigger whose messages come back before the function's timeout",
+    )
+    if values.get("TableBillingMode") == "PROVISIONED":
+        for kind in ("Write", "Read"):
+            above(f"TableMin{kind}Capacity", f"TableMax{kind}Capacity", "auto scaling refuses a minimum over a maximum")
+    batch, window = numbers.get("ConsumerBatchSize"), numbers.get("ConsumerBatchingWindow")
+    if batch is not None and window is not None and batch > SQS_BATCH_WITHOUT_WINDOW and window < 1:
+        mistakes.append(
+            f"ConsumerBatchSize={values['ConsumerBatchSize']} needs ConsumerBatchingWindow of 1 or more: Lambda "
+            f"takes more than {SQS_BATCH_WITHOUT_WINDOW} SQS messages at once only with a batching window"
+        )
+    return mistakes
 
 
 def _problem(name: str, spec: dict[str, Any], value: str) -> str | None:  # noqa: PLR0911 - one return per rule
@@ -96,3 +145,35 @@ def _number(text: str) -> Decimal | None:
         return Decimal(text.strip())
     except InvalidOperation:
         return None
+
+
+def deploy_check(argv: list[str] | None = None) -> int:
+    """``make deploy``'s first step: one samconfig.toml environment's overrides, checked as the local stack's are."""
+    parser = argparse.ArgumentParser(prog="python -m intake_cli.parameters", description=deploy_check.__doc__)
+    parser.add_argument("--config-env", default="dev", help="the samconfig.toml environment (default: dev)")
+    parser.add_argument("--config-file", type=Path, default=TEMPLATE_PATH.parent / "samconfig.toml")
+    args = parser.parse_args(argv)
+    where = f"{args.config_file.name} [{args.config_env}]"
+    try:
+        config = tomllib.loads(args.config_file.read_text())
+        declared = dict(read().get("Parameters") or {})
+    except (OSError, tomllib.TOMLDecodeError, TemplateError) as exc:
+        print(f"error: {where}: {exc}", file=sys.stderr)
+        return 1
+    environments = [name for name, value in config.items() if isinstance(value, dict)]
+    if args.config_env not in environments:
+        print(f"error: {where}: no such environment (it has {', '.join(environments)})", file=sys.stderr)
+        return 1
+    overrides = config[args.config_env].get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
+    items = shlex.split(overrides) if isinstance(overrides, str) else [str(item) for item in overrides]
+    try:
+        checked(declared, items, None)
+    except IntakeError as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {where}: {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(deploy_check())

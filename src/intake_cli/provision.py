@@ -150,6 +150,11 @@ def _text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _units(throughput: dict[str, Any]) -> dict[str, int]:
+    """Capacity units as numbers: a Ref to a Number parameter is text, as in CloudFormation, which reads it."""
+    return {name: int(value) for name, value in throughput.items()}
+
+
 def _create_tables(stack: Stack, dynamodb: Any) -> None:
     for logical_id, template_props in stack.template.of_type("AWS::DynamoDB::Table").items():
         props = stack.resolve(template_props)
@@ -161,9 +166,14 @@ def _create_tables(stack: Stack, dynamodb: Any) -> None:
             "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
         }
         if props.get("GlobalSecondaryIndexes"):
-            request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+            request["GlobalSecondaryIndexes"] = [
+                {**index, "ProvisionedThroughput": _units(index["ProvisionedThroughput"])}
+                if index.get("ProvisionedThroughput")
+                else index
+                for index in props["GlobalSecondaryIndexes"]
+            ]
         if props.get("ProvisionedThroughput"):
-            request["ProvisionedThroughput"] = props["ProvisionedThroughput"]
+            request["ProvisionedThroughput"] = _units(props["ProvisionedThroughput"])
         if props.get("SSESpecification", {}).get("SSEEnabled"):
             request["SSESpecification"] = {"Enabled": True}
         arn = dynamodb.create_table(**request)["TableDescription"]["TableArn"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from intake_cli.parameters import checked
+from intake_cli.parameters import checked, deploy_check
 from intake_cli.template import read
 from tests.helpers import cli
 
@@ -61,3 +63,45 @@ def test_values_cloudformation_takes_are_passed_on(declared: dict[str, dict[str,
         "LogRetentionDays": "14",
         "LogLevel": "DEBUG",
     }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["ConsumerTimeout=200"], "ConsumerTimeout=200 is above QueueVisibilityTimeout=180"),
+        (["ConsumerTimeout=60", "QueueVisibilityTimeout=30"], "ConsumerTimeout=60 is above QueueVisibilityTimeout=30"),
+        (["ConsumerBatchSize=20", "ConsumerBatchingWindow=0"], "ConsumerBatchSize=20 needs ConsumerBatchingWindow"),
+        (
+            ["TableBillingMode=PROVISIONED", "TableMinReadCapacity=300"],
+            "TableMinReadCapacity=300 is above TableMaxReadCapacity=200",
+        ),
+    ],
+)
+def test_two_values_aws_refuses_together_are_one_clean_line(overrides: list[str], message: str) -> None:
+    # When the local stack is started with values each fine alone, which a deploy would fail on together
+    code, text = cli("serve", "--port", "0", *[argument for item in overrides for argument in ("--parameter", item)])
+
+    # Then it does not start, and says which two and why
+    assert code == 1
+    assert message in text
+    assert len(text.strip().splitlines()) == 1, text
+
+
+def test_values_that_only_look_alike_are_taken(declared: dict[str, dict[str, object]]) -> None:
+    # A minimum over the maximum means nothing on demand; a batch of 20 waits a second; 180 s is 180 s
+    overrides = ["TableMinReadCapacity=300", "ConsumerBatchSize=20", "ConsumerTimeout=180"]
+    assert checked(declared, overrides, None) == dict(item.split("=") for item in overrides)
+
+
+def test_make_deploy_checks_the_environments_overrides_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "samconfig.toml"
+    config.write_text('[bad.deploy.parameters]\nparameter_overrides = "ConsumerTimeout=300 MaxReceiveCount=0"\n')
+    assert deploy_check(["--config-env", "dev"]) == 0
+    assert deploy_check(["--config-env", "prod"]) == 0
+    assert deploy_check(["--config-env", "bad", "--config-file", str(config)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [bad]: --parameter MaxReceiveCount=0: MaxReceiveCount must be at least 1"
+    ]
+    assert "-m intake_cli.parameters --config-env" in (Path(__file__).resolve().parents[2] / "Makefile").read_text()

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from intake_cli.provision import provision
 from intake_cli.samples import build_request
 from intake_cli.template import TEMPLATE_PATH, SamTemplate, read
 from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.store import schema
+
+if TYPE_CHECKING:
+    import boto3
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -171,6 +175,24 @@ def test_the_provisioned_table_gets_capacity_on_the_table_and_each_index() -> No
         *(index["ProvisionedThroughput"] for index in table["GlobalSecondaryIndexes"]),
     ]
     assert capacities == [{"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}] * 3
+
+
+def test_the_local_stack_provisions_capacity_given_as_parameters(
+    aws: boto3.session.Session, secrets: dict[str, Any]
+) -> None:
+    # Given capacities set by parameter (text, as CloudFormation passes a Number parameter on)
+    parameters = {"TableBillingMode": "PROVISIONED", "TableMinWriteCapacity": "10", "TableMinReadCapacity": "7"}
+
+    # When the local stack provisions the template
+    stack = provision(SamTemplate(parameters=parameters), aws, "wi-capacity", secrets)
+
+    # Then the table and each index have them
+    table = aws.client("dynamodb").describe_table(TableName=stack.tables["EventsTable"])["Table"]
+    capacities = [table, *table["GlobalSecondaryIndexes"]]
+    assert [
+        (each["ProvisionedThroughput"]["ReadCapacityUnits"], each["ProvisionedThroughput"]["WriteCapacityUnits"])
+        for each in capacities
+    ] == [(7, 10)] * 3
 
 
 def test_each_function_has_a_log_group_with_retention() -> None:
