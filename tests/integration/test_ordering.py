@@ -160,31 +160,38 @@ def test_a_fastcomments_edit_signed_in_the_second_the_comment_was_created_is_new
     assert (state.text, state.event["occurred_at"]) == ("edited", iso_millis(created + timedelta(milliseconds=1)))
 
 
+def sent_then_consumed_backwards(
+    runtime: LocalRuntime, secrets: dict[str, Any], bodies: list[bytes]
+) -> list[dict[str, Any]]:
+    """OpenWeb deliveries of ``bodies`` in turn, consumed last first; their messages in the order sent."""
+    url = queue_url(runtime, "openweb")
+    for body in bodies:
+        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
+        time.sleep(0.005)
+    messages = sorted(
+        queue_messages(runtime.sqs, url), key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"]
+    )
+    assert len(messages) == len(bodies)
+    for message in reversed(messages):
+        answer = runtime.functions["OpenWebConsumerFunction"].invoke(
+            sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")
+        )
+        assert answer == {"batchItemFailures": []}
+        runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return messages
+
+
 def test_a_retried_delivery_consumed_before_the_one_it_repeats_takes_the_first_copys_time(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     runtime = shared_runtime
-    consumer = runtime.functions["OpenWebConsumerFunction"]
-    url = queue_url(runtime, "openweb")
     comment = {"comment_id": "retried-c", "type": "comment", "content": [{"text": "hi"}]}
-    rejected = {"event_id": "retried-rej", "type": "message-rejected", "comment": comment}
-    approved = {"event_id": "retried-app", "type": "message-approved", "comment": comment}
-    # Given OpenWeb's rejection, then its approval, then a retry of the rejection (neither has its own time)
-    for body in (rejected, approved, rejected):
-        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
-        time.sleep(0.005)
-    messages = sorted(
-        (m for m in queue_messages(runtime.sqs, url) if "retried-" in m["Body"]),
-        key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"],
-    )
+    rejected = json.dumps({"event_id": "retried-rej", "type": "message-rejected", "comment": comment}).encode()
+    approved = json.dumps({"event_id": "retried-app", "type": "message-approved", "comment": comment}).encode()
+    # Given OpenWeb's rejection, then its approval, then a retry of the rejection (neither has its own time),
+    # when the retry is consumed first, then the approval, then the delivery it repeats
+    messages = sent_then_consumed_backwards(runtime, secrets, [rejected, approved, rejected])
     first_received = messages[0]["MessageAttributes"]["received_at"]["StringValue"]
-
-    # When the retry is consumed first, then the approval, then the delivery it repeats
-    for message in reversed(messages):
-        assert (
-            consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))["batchItemFailures"] == []
-        )
-        runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     # Then the rejection is dated by its first copy, and the approval, which came after it, is the state
     stored = reader(runtime).get("openweb", "retried-rej") or {}
@@ -198,25 +205,11 @@ def test_a_copy_consumed_after_a_later_one_leaves_the_event_as_a_run_in_order_wo
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     runtime = shared_runtime
-    consumer = runtime.functions["OpenWebConsumerFunction"]
-    url = queue_url(runtime, "openweb")
     event = {"event_id": "bytes-rej", "type": "message-rejected", "comment": {"comment_id": "bytes-c"}}
     first, retry = json.dumps(event).encode(), json.dumps(event, indent=1, sort_keys=True).encode()
-    # Given a delivery and OpenWeb's retry of it written another way (the same event, other bytes)
-    for body in (first, retry):
-        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
-        time.sleep(0.005)
-    messages = sorted(
-        (m for m in queue_messages(runtime.sqs, url) if "bytes-rej" in m["Body"]),
-        key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"],
-    )
-
-    # When the retry is consumed first (the first delivery's record was throttled), then the first
-    for message in reversed(messages):
-        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
-            "batchItemFailures": []
-        }
-        runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    # Given a delivery and OpenWeb's retry of it written another way (the same event, other bytes),
+    # when the retry is consumed first (the first delivery's record was throttled), then the first
+    messages = sent_then_consumed_backwards(runtime, secrets, [first, retry])
 
     # Then the event is the first delivery's, its bytes as well as its times and ids
     stored = reader(runtime).get("openweb", "bytes-rej") or {}
