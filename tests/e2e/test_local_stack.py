@@ -216,6 +216,19 @@ def test_what_the_stack_stores_quarantines_and_dead_letters_is_found_followed_an
     lines(served.cli("dlq", "delete", "--id", quarantined["id"], "--json"))
     assert lines(served.cli("dlq", "list", "--json")) == []
 
+    # When a stored event is sent again with other content under its id, with --wait
+    edited = json.loads(sample_files("openweb")[0].read_text())
+    edited["action_link"] = "https://news.example.com/edited"
+    conflict = served.cli("send", "openweb", "--data", json.dumps(edited), "--wait", "--json")
+
+    # Then --wait says this copy was quarantined as a conflict (not a duplicate, not stored)
+    assert conflict.returncode == 1
+    answer = json.loads(conflict.stdout)
+    assert (answer["status"], answer["duplicates"]) == (200, [])
+    assert answer["not_stored"] == [
+        f"{edited['event_id']}: stored before this send; this copy was quarantined (conflict)"
+    ]
+
     # And the serve terminal showed the outcomes beside its HTTP lines; SIGTERM stops it cleanly
     assert served.terminate() == 0
     output = served.output.read_text()

@@ -6,7 +6,7 @@ import json
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -41,7 +41,6 @@ WAIT_SECONDS = 30.0
 _WAIT_TICK = 0.3
 _CLOCK_MARGIN = timedelta(seconds=5)
 """Outcomes logged this long before the send still count (clocks of this machine and AWS differ a little)."""
-TAKEN = ("stored", "duplicate")
 FASTCOMMENTS_EVENTS = ("comment-created", "comment-updated", "comment-deleted")
 """FastComments' webhook events (its client module's ``EVENT_CHOICES``; a test holds them equal)."""
 
@@ -246,6 +245,8 @@ class Awaited:
     already: set[str]
     """Events stored before this send: only the consumer's outcome shows this delivery was taken."""
     since: datetime
+    replaced: set[str] = field(default_factory=set)
+    """Of ``already``, the test copies this delivery (the vendor's own) replaces: ``stored``, not a duplicate."""
     ping: bool = False
 
 
@@ -281,8 +282,10 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
     result = spec.normalizer().normalize(request.body.decode("utf-8", "replace"), delivery)
     keys = [(request.vendor, event.event_id) for event in result.events]
     refused = [f"{rejected.event_id or '-'}: quarantined ({rejected.reason})" for rejected in result.rejected]
-    already = {str(event["event_id"]) for event in full_events(target, keys)} if keys else set()
-    return Awaited(request.vendor, keys, refused, already, since)
+    stored = full_events(target, keys) if keys else []
+    already = {str(event["event_id"]) for event in stored}
+    replaced = {str(event["event_id"]) for event in stored if event.get("test") and not delivery.test}
+    return Awaited(request.vendor, keys, refused, already, since, replaced=replaced)
 
 
 def _wait_for(target: Target, awaited: Awaited) -> Waited:
@@ -299,40 +302,51 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
         if len(stored) == len(fresh) or time.monotonic() > deadline:
             break
         time.sleep(_WAIT_TICK)
-    taken, unread = _taken_again(target, awaited, deadline) if awaited.already else (set(), None)
+    taken, kept, unread = _taken_again(target, awaited, deadline) if awaited.already else (set(), {}, None)
     missing = [f"{event_id}: not stored within {WAIT_SECONDS:.0f} s" for _, event_id in fresh if event_id not in stored]
     why = f"its outcomes cannot be read: {unread}" if unread else f"within {WAIT_SECONDS:.0f} s; intake tail follows it"
-    missing += [
-        f"{event_id}: stored before this send; no outcome of the consumer for this delivery ({why})"
-        for _, event_id in awaited.keys
-        if event_id in awaited.already and event_id not in taken
-    ]
+    for _, event_id in awaited.keys:
+        if event_id in kept:
+            missing.append(f"{event_id}: stored before this send; this copy was quarantined ({kept[event_id]})")
+        elif event_id in awaited.already and event_id not in taken:
+            missing.append(f"{event_id}: stored before this send; no outcome of the consumer for this delivery ({why})")
     duplicates = [event_id for _, event_id in awaited.keys if event_id in taken]
     found = full_events(target, awaited.keys) if awaited.keys else []
     return Waited(found, awaited.refused + missing, duplicates=duplicates)
 
 
-def _taken_again(target: Target, awaited: Awaited, deadline: float) -> tuple[set[str], str | None]:
-    """Which events stored before the send the consumer logged an outcome for since; why none could be read."""
+def _taken_again(target: Target, awaited: Awaited, deadline: float) -> tuple[set[str], dict[str, str], str | None]:
+    """Of the events stored before the send: those the consumer took again since, those it quarantined
+    (with the reason: another content under the same id is a ``conflict``), and why none could be read.
+
+    A ``stored`` outcome of such an event is another delivery's (the one that stored it, logged within
+    the clock margin), unless this delivery is the vendor's copy of an event stored as a test.
+    """
     from intake_cli.outcomes import stream
 
     wanted = set(awaited.already)
     taken: set[str] = set()
+    kept: dict[str, str] = {}
     stop = threading.Event()
     timer = threading.Timer(max(0.0, deadline - time.monotonic()), stop.set)
     timer.start()
     try:
         for outcome in stream(target, [awaited.vendor], awaited.since, stop, poll_only=True):
-            if outcome.vendor == awaited.vendor and outcome.event_id in wanted and outcome.outcome in TAKEN:
-                taken.add(outcome.event_id)
-                if taken == wanted:
-                    break
+            event_id = outcome.event_id
+            if outcome.vendor != awaited.vendor or event_id not in wanted:
+                continue
+            if outcome.outcome == "duplicate" or (outcome.outcome == "stored" and event_id in awaited.replaced):
+                taken.add(event_id)
+            elif outcome.outcome == "quarantined":
+                kept[event_id] = outcome.reason or "quarantined"
+            if taken | set(kept) == wanted:
+                break
     except IntakeError as exc:
-        return taken, str(exc)
+        return taken, kept, str(exc)
     finally:
         stop.set()
         timer.cancel()
-    return taken, None
+    return taken, kept, None
 
 
 def _print(
