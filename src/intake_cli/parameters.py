@@ -25,7 +25,7 @@ from intake_cli.template import TEMPLATE_PATH, TemplateError, read
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 """``--log-level``'s values for the help; a test holds them to the template's ``LogLevel`` AllowedValues."""
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 SQS_BATCH_WITHOUT_WINDOW = 10
 """The largest SQS batch Lambda takes without a batching window."""
 
@@ -112,20 +112,10 @@ def together(values: dict[str, str]) -> list[str]:
     return mistakes
 
 
-def _problem(name: str, spec: dict[str, Any], value: str) -> str | None:  # noqa: PLR0911 - one return per rule
-    kind = str(spec.get("Type", "String"))
+def _problem(name: str, spec: dict[str, Any], value: str) -> str | None:
     allowed = [str(option) for option in spec.get("AllowedValues") or []]
-    if kind == "Number":
-        number = _number(value)
-        if number is None:
-            return f"{name} is a Number; {value!r} is not a number"
-        if allowed and all(_number(option) != number for option in allowed):
-            return f"{name} must be one of {', '.join(allowed)}"
-        if "MinValue" in spec and number < Decimal(str(spec["MinValue"])):
-            return f"{name} must be at least {spec['MinValue']}"
-        if "MaxValue" in spec and number > Decimal(str(spec["MaxValue"])):
-            return f"{name} must be at most {spec['MaxValue']}"
-        return None
+    if str(spec.get("Type", "String")) == "Number":
+        return _number_problem(name, spec, value, allowed)
     if allowed and value not in allowed:
         return f"{name} must be one of {', '.join(allowed)}"
     if "MinLength" in spec and len(value) < int(spec["MinLength"]):
@@ -135,6 +125,22 @@ def _problem(name: str, spec: dict[str, Any], value: str) -> str | None:  # noqa
     pattern = spec.get("AllowedPattern")
     if pattern and re.fullmatch(str(pattern), value) is None:
         return f"{name} must match {pattern}"
+    return None
+
+
+def _number_problem(name: str, spec: dict[str, Any], value: str, allowed: list[str]) -> str | None:
+    number = _number(value)
+    if number is None:
+        return f"{name} is a Number; {value!r} is not a number"
+    if isinstance(spec.get("Default"), int) and "." in value:
+        # CloudFormation takes 2.5 (or 3.0) for any Number; the count, size or time it sets refuses it later
+        return f"{name} is a whole number; {value!r} is not written as one"
+    if allowed and all(_number(option) != number for option in allowed):
+        return f"{name} must be one of {', '.join(allowed)}"
+    if "MinValue" in spec and number < Decimal(str(spec["MinValue"])):
+        return f"{name} must be at least {spec['MinValue']}"
+    if "MaxValue" in spec and number > Decimal(str(spec["MaxValue"])):
+        return f"{name} must be at most {spec['MaxValue']}"
     return None
 
 

@@ -24,6 +24,9 @@ def declared() -> dict[str, dict[str, object]]:
     [
         ("MaxReceiveCount=abc", "MaxReceiveCount is a Number; 'abc' is not a number"),
         ("MaxReceiveCount=0", "MaxReceiveCount must be at least 1"),
+        ("MaxReceiveCount=2.5", "MaxReceiveCount is a whole number; '2.5' is not written as one"),
+        ("IngestMemorySize=256.0", "IngestMemorySize is a whole number"),
+        ("MaxReceiveCount=\u0663", "MaxReceiveCount is a Number; '\u0663' is not a number"),
         ("ConsumerBatchSize=100000", "ConsumerBatchSize must be at most 10000"),
         ("LogLevel=LOUD", "LogLevel must be one of DEBUG, INFO, WARNING, ERROR"),
         ("LogRetentionDays=8", "LogRetentionDays must be one of 1, 3, 5, 7, 14"),
@@ -54,13 +57,16 @@ def test_every_mistake_is_its_own_line_and_log_level_goes_through_the_same_check
 
 def test_values_cloudformation_takes_are_passed_on(declared: dict[str, dict[str, object]]) -> None:
     values = checked(
-        declared, ["MaxReceiveCount=2", "TraceSampleRate=0.5", "AlarmEmail=", "LogRetentionDays=14"], "debug"
+        declared,
+        ["MaxReceiveCount=2", "TraceSampleRate=0.5", "AlarmEmail=", "LogRetentionDays=14", "RetentionDays=30"],
+        "debug",
     )
     assert values == {
         "MaxReceiveCount": "2",
         "TraceSampleRate": "0.5",
         "AlarmEmail": "",
         "LogRetentionDays": "14",
+        "RetentionDays": "30",
         "LogLevel": "DEBUG",
     }
 
