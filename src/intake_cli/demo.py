@@ -184,7 +184,7 @@ def _summary(console: Console, outcome: Outcome, elapsed: float, log_file: Path)
         console.print(f"[bold red]missing[/] {key}: its golden file says it is stored")
     if outcome.held:
         console.print("[bold]Dead letters and quarantined events[/]")
-        for line in held_view(outcome.held):
+        for line in held_view(outcome.held, console.width):
             console.print(line)
     pings = sum(delivery.ping and delivery.accepted for delivery in deliveries)
     quarantined = sum(item.kind == "quarantined" for item in outcome.held)

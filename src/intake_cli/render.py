@@ -186,10 +186,18 @@ def status_table(rows: list[QueueStatus], title: str = "Queues") -> Table:
     return table
 
 
-def held_view(items: list[Held]) -> list[Text]:
+def one_line(text: str, width: int) -> Text:
+    """``text`` cut to ``width`` with an ellipsis, never wrapped."""
+    line = Text(text)
+    line.truncate(width, overflow="ellipsis")
+    return line
+
+
+def held_view(items: list[Held], width: int) -> list[Text]:
     """What waits for an operator, four lines each: what and why, when and which event, the message, the id.
 
-    A quarantine id is about 70 characters: on its own line it is never cut, so it can be copied.
+    The event and the message are cut to ``width`` (``--json`` has them whole). A quarantine id is
+    about 70 characters: on its own line it is never cut, so it can be copied.
     """
     lines: list[Text] = []
     for item in items:
@@ -204,8 +212,8 @@ def held_view(items: list[Held]) -> list[Text]:
         if item.attempts is not None:
             head.append(f"  {item.attempts} tries")
         lines.append(head)
-        lines.append(Text(f"  received {when(item.received_at)}   event {item.event_id or '-'}"))
-        lines.append(Text(f"  {item.message}"))
+        lines.append(one_line(f"  received {when(item.received_at)}   event {item.event_id or '-'}", width))
+        lines.append(one_line(f"  {item.message}", width))
         lines.append(Text.assemble("  id ", (item.id, "bold")))
     return lines
 

@@ -98,6 +98,22 @@ def test_the_terminal_list_fits_80_columns_keeps_ids_whole_and_shows_no_body(
     assert "missing_id" in text
     assert "poison" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
+    # a heading, four lines an item (the message cut to the width, not wrapped), the hint
+    assert len(text.strip().splitlines()) == 1 + 4 * len(listed(stack)) + 1, text
+
+
+def test_a_list_cut_at_its_limit_says_so(stack: str, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    # Given three quarantined notifications (one from the fixture), listed two at most
+    for good in ("more-1", "more-2"):
+        assert send_body(runtime, VENDOR, notifications_body(good, None), secrets[VENDOR]).status == 204
+        runtime.drain()
+    code, text = cli("dlq", "list", "--stack", stack, "--limit", "2")
+
+    # Then the list says there may be more
+    assert code == 0, text
+    assert f"{VENDOR}'s first 2 quarantined events shown, oldest first: there may be more (--limit N)" in text
+    code, text = cli("dlq", "list", "--stack", stack, "--limit", "4")
+    assert "there may be more" not in text
 
 
 def test_one_quarantined_event_goes_back_and_comes_back_quarantined_with_another_try(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -73,14 +75,22 @@ def dlq_list(
     target = resolve_target(state_dir(ctx), stack, region)
     problems: list[str] = []
     items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, problems)
+    kinds = Counter((item.vendor, item.kind) for item in items)
+    plural = {"dead-letter": "dead letters", "quarantined": "quarantined events"}
+    cut = [f"{name}'s first {limit} {plural[kind]}" for (name, kind), found in sorted(kinds.items()) if found >= limit]
+    more = f"{', '.join(cut)} shown, oldest first: there may be more (--limit N)" if cut else ""
     if json_output:
         print_json_lines([item.to_json(body_of(target, item)) for item in items])
+        if more:
+            console(sys.stderr).print(more, soft_wrap=True)
     else:
         out = console()
         dead = sum(item.kind == "dead-letter" for item in items)
         quarantined = "quarantined events unread" if problems else f"{len(items) - dead} quarantined events"
         out.print(f"[bold]{dead} dead letters, {quarantined}[/]")
-        for line in held_view(items):
+        if more:
+            out.print(f"[yellow]{more}[/]", soft_wrap=True)
+        for line in held_view(items, out.width):
             out.print(line)
         if items:
             out.print("[dim]intake dlq redrive --id ID sends one back; intake dlq delete --id ID lets it go[/]")
