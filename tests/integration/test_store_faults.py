@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError
 
 from intake_cli.events import sqs_event
 from tests.conftest import queue_messages
@@ -179,6 +179,42 @@ def test_a_write_whose_answer_was_lost_is_counted_stored_not_a_duplicate(
     assert outcomes(logs.getvalue()) == ["stored", "stored"]
 
 
+def test_a_redelivered_record_whose_put_botocore_sent_twice_is_a_duplicate_not_stored_again(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = secrets["viafoura-notifications"]
+    assert send_body(runtime, "viafoura-notifications", notifications_body("again-a"), secret).status == 204
+    (message,) = queue_messages(runtime.sqs, queue_url(runtime, "viafoura-notifications"))
+    consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    # Given the record consumed once (its event stored)
+    first = {**message, "Attributes": {**message.get("Attributes", {}), "ApproximateReceiveCount": "1"}}
+    assert consumer.invoke(sqs_event([first], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {"batchItemFailures": []}
+    capsys.readouterr()
+
+    # When SQS delivers it again, and the put's first try never reaches DynamoDB (botocore sends it again)
+    again = {**message, "Attributes": {**message.get("Attributes", {}), "ApproximateReceiveCount": "2"}}
+    dynamodb = consumer_dynamodb()
+    tried: list[bool] = []
+
+    def hook(request: Any, **_: Any) -> None:
+        if b"again-a" in (request.body or b"") and not tried:
+            tried.append(True)
+            raise ConnectTimeoutError(endpoint_url=request.url)
+
+    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
+    try:
+        with handler_logs() as logs:
+            answer = consumer.invoke(sqs_event([again], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", hook)
+
+    # Then its copy is a duplicate, as any redelivery's: the item it found is the first receive's
+    assert (answer, tried) == ({"batchItemFailures": []}, [True])
+    points = metric_points(capsys.readouterr().out)
+    assert (total(points, "EventsStored"), total(points, "DuplicateEvents")) == (0, 1)
+    assert outcomes(logs.getvalue()) == ["duplicate"]
+
+
 def test_a_quarantine_whose_answer_was_lost_is_counted_once(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -192,7 +228,7 @@ def test_a_quarantine_whose_answer_was_lost_is_counted_once(
     # Then it is kept once, and counted quarantined once: the alarm on quarantines sees it
     assert lost == ["UpdateItem"]
     (kept,) = quarantined(runtime, "viafoura-notifications")
-    assert (kept["reason"], kept["attempts"]) == ("missing_id", 2)
+    assert (kept["reason"], kept["attempts"]) == ("missing_id", 1)
     points = metric_points(capsys.readouterr().out)
     assert total(points, "EventsQuarantined") == 1
     assert total(points, "EventsQuarantinedByReason", reason="missing_id") == 1

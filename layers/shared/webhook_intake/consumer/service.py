@@ -122,12 +122,13 @@ class ConsumerService:
                 extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
             )
         body = str(raw_record.get("body") or "")
+        first_receive = _int((raw_record.get("attributes") or {}).get("ApproximateReceiveCount")) == 1
         result, body = self._normalized(body, delivery)
         kept: set[QuarantineKey] = set()
         for rejected in result.rejected:
             kept.add(self._quarantine(rejected, delivery))
         for mapped in result.mapped:
-            key = self._store(mapped, delivery)
+            key = self._store(mapped, delivery, first_receive=first_receive)
             if key is not None:
                 kept.add(key)
         if delivery.quarantine_key:
@@ -147,11 +148,11 @@ class ConsumerService:
                 return result, body
         return self.normalizer.normalize(body, delivery), body
 
-    def _store(self, mapped: Mapped, delivery: Delivery) -> QuarantineKey | None:
+    def _store(self, mapped: Mapped, delivery: Delivery, *, first_receive: bool) -> QuarantineKey | None:
         event = mapped.event
         try:
             prepared = prepare(event, int(self.clock() * 1000), self.retention_days, self.payloads.bucket)
-            result = self.events.put(prepared, event.raw)
+            result = self.events.put(prepared, event.raw, first_receive=first_receive)
         except TooLargeError as exc:
             return self._quarantine(mapped.rejected("too_large", str(exc)), delivery)
         except ItemRefusedError as exc:

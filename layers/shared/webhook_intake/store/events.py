@@ -85,17 +85,29 @@ def _same_item(wire: dict[str, Any], prepared: Prepared) -> bool:
 class EventStore(TableAccess):
     """The events table's write side."""
 
-    def put(self, prepared: Prepared, raw: bytes) -> PutResult:
-        """Write an event once; a key that exists is a duplicate or, with other content, a conflict."""
+    def put(self, prepared: Prepared, raw: bytes, *, first_receive: bool = False) -> PutResult:
+        """Write an event once; a key that exists is a duplicate or, with other content, a conflict.
+
+        ``first_receive``: the record's first receive from SQS. Only then can an item equal to this
+        one, found when botocore sent the put again, be this put's own (its first answer lost): a
+        later receive of the same message builds the same item, and its copy is a duplicate.
+        """
         if prepared.offloads:
             if self._payloads is None:
                 raise StoreError("the event has parts for S3 and no payload bucket is configured")
             for offload in prepared.offloads:
                 self._payloads.put_object(offload.key, offload.body, offload.content_type)
-        return self._conditional_put(prepared, raw, _NEW_EVENT)
+        return self._conditional_put(prepared, raw, _NEW_EVENT, first_receive=first_receive)
 
     def _conditional_put(
-        self, prepared: Prepared, raw: bytes, condition: str, names: dict[str, str] | None = None, spent: float = 0.0
+        self,
+        prepared: Prepared,
+        raw: bytes,
+        condition: str,
+        names: dict[str, str] | None = None,
+        spent: float = 0.0,
+        *,
+        first_receive: bool,
     ) -> PutResult:
         """Write the item where ``condition`` holds; else what the item stored there makes of it."""
         named: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
@@ -113,10 +125,10 @@ class EventStore(TableAccess):
             if code == "ConditionalCheckFailedException":
                 found = exc.response.get("Item")  # with ReturnValuesOnConditionCheckFailure=ALL_OLD
                 stored = found if isinstance(found, dict) else None
-                if stored is not None and retried(exc) and _same_item(stored, prepared):
+                if first_receive and stored is not None and retried(exc) and _same_item(stored, prepared):
                     # botocore sent the put again after an answer that never came: the item is this write's.
                     return PutResult(Outcome.STORED, spent + prepared.write_units())
-                again = self._existing(stored, prepared, raw)
+                again = self._existing(stored, prepared, raw, first_receive=first_receive)
                 return PutResult(again.outcome, spent + again.write_units)
             if code in REFUSED_ITEM:
                 raise ItemRefusedError(f"DynamoDB refused the item: {code}") from exc
@@ -125,13 +137,15 @@ class EventStore(TableAccess):
             raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
         return PutResult(Outcome.STORED, spent + consumed(dict(response), prepared.write_units))
 
-    def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes) -> PutResult:
+    def _existing(
+        self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes, *, first_receive: bool
+    ) -> PutResult:
         stored = decode_item(wire) if wire else None
         units = float(write_units(max(prepared.size, item_size(stored) if stored else 0)))
         stored_test, new_test = bool(stored and stored.get("test")), bool(prepared.item.get("test"))
         if stored_test and not new_test:
             # Whatever the test copy held, the vendor's own event takes its place.
-            return self._over_test_copy(prepared, raw, units)
+            return self._over_test_copy(prepared, raw, units, first_receive=first_receive)
         body = load_body(stored, self._payloads) if stored else None
         stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
@@ -143,10 +157,12 @@ class EventStore(TableAccess):
         if new_test:
             # An edited test copy: it takes an earlier test copy's place, and changes nothing of the
             # vendor's event (nor is it a conflict to tell the vendor of).
-            return self._over_test_copy(prepared, raw, units) if stored_test else PutResult(Outcome.DUPLICATE, units)
+            if stored_test:
+                return self._over_test_copy(prepared, raw, units, first_receive=first_receive)
+            return PutResult(Outcome.DUPLICATE, units)
         return PutResult(Outcome.CONFLICT, units)
 
-    def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float) -> PutResult:
+    def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float, *, first_receive: bool) -> PutResult:
         """The vendor's own copy of an event stored first as a test (or an edited test copy of it):
         it takes the test copy's place.
 
@@ -155,7 +171,8 @@ class EventStore(TableAccess):
         it is written whole, over a test copy or none (another real copy may have replaced it
         since: then that one answers, as any would).
         """
-        return self._conditional_put(prepared, raw, f"{_NEW_EVENT} OR attribute_exists(#test)", _TEST, spent)
+        condition = f"{_NEW_EVENT} OR attribute_exists(#test)"
+        return self._conditional_put(prepared, raw, condition, _TEST, spent, first_receive=first_receive)
 
     def _earlier_copy(self, stored: dict[str, Any], prepared: Prepared) -> float:
         """The same event, received before the copy stored: this copy's item takes its place.

@@ -37,8 +37,8 @@ NAME_MAX_CHARS = 1024
 """An event id or vendor type kept beside the text is cut to this (the item must stay under 400 KB)."""
 TEXT_INLINE_MAX_BYTES = 256 * 1024
 """A compressed text above this waits in S3 (``text_ref``)."""
-FIRST_WRITE = "first_write"
-"""The token of the write that quarantined the event first: later tries (a redelivery, a redrive) are not counted."""
+LAST_WRITE = "last_write"
+"""The token of the last write: the same write sent again (botocore, after a lost answer) is not another try."""
 ENVELOPE_INLINE_MAX_BYTES = 8 * 1024
 """A batch envelope above this (the body beside its events: a vendor may pad it) waits in S3,
 compressed (``envelope_ref``): with the inline text it keeps the item well under 400 KB."""
@@ -124,8 +124,8 @@ class QuarantineStore(TableAccess):
         # Text the store can hold: a lone surrogate may come from the body's escapes or a header.
         clean_json(values)
         names = {f"#{index}": name for index, name in enumerate(values)}
-        # The token of this write: the item keeps the first one's, so a write botocore sent again
-        # after a lost answer still knows the event's first quarantine was its own.
+        # This write's token: a write botocore sends again after a lost answer finds its own token
+        # and changes nothing, so attempts counts tries, not requests.
         token = secrets.token_hex(8)
         try:
             response = self.dynamodb.update_item(
@@ -133,20 +133,30 @@ class QuarantineStore(TableAccess):
                 Key=key.to_key(),
                 UpdateExpression="SET "
                 + ", ".join(f"{alias} = :{alias[1:]}" for alias in names)
-                + ", #first = if_not_exists(#first, :token) ADD attempts :one",
-                ExpressionAttributeNames={**names, "#first": FIRST_WRITE},
+                + ", #last = :token ADD attempts :one",
+                ConditionExpression="attribute_not_exists(#last) OR #last <> :token",
+                ExpressionAttributeNames={**names, "#last": LAST_WRITE},
                 ExpressionAttributeValues={
                     **{f":{alias[1:]}": encode(values[name]) for alias, name in names.items()},
                     ":token": {"S": token},
                     ":one": {"N": "1"},
                 },
                 ReturnConsumedCapacity="TOTAL",
+                # What the item holds now, attempts among it: 1 means this is the event's first quarantine.
                 ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except (ClientError, BotoCoreError) as exc:
+            answer: dict[str, Any] = dict(response)
+            held = answer.get("Attributes", {})
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"quarantine update_item failed: {error_code(exc)}") from exc
+            answer, found = {}, exc.response.get("Item")  # this very write, applied before its answer was lost
+            held = found if isinstance(found, dict) else {}
+        except BotoCoreError as exc:
             raise StoreError(f"quarantine update_item failed: {error_code(exc)}") from exc
-        first = response.get("Attributes", {}).get(FIRST_WRITE, {}).get("S") == token
-        units = consumed(dict(response), lambda: write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
+        first = held.get("attempts", {}).get("N") in (None, "1")
+        units = consumed(answer, lambda: write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
         return Kept(key, units, first=first)
 
     def _put(self, vendor: str, suffix: str, compressed: bytes) -> str:
