@@ -6,24 +6,27 @@ import json
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from intake_cli.commands.send import choose
+from intake_cli.commands.send import Awaited, Waited, _wait_for, choose
 from intake_cli.gateway import HTTP_API_PAYLOAD_LIMIT, make_gateway
+from intake_cli.outcomes import Outcome
 from intake_cli.samples import SAMPLES_DIR, OutgoingRequest
 from intake_cli.sending import post
 from intake_cli.target import IntakeError
 from tests.helpers import cli, cli_json, publish_outputs
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     import boto3
 
     from intake_cli.runtime import LocalRuntime
+    from intake_cli.target import Target
 
 
 def test_a_normalized_type_picks_a_sample_holding_it_and_the_vendors_own_first() -> None:
@@ -218,3 +221,62 @@ def test_wait_finds_a_firstup_event_whose_id_is_its_deliverys(deployed: str) -> 
     assert (answer["status"], answer["not_stored"], code) == (200, [], 0)
     (event,) = answer["events"]
     assert event["event_type"] == "content.published"
+
+
+# ---------------------------------------------------------------- --wait and the consumer's outcomes
+
+EVENT = "wait-1"
+
+
+@pytest.fixture
+def outcomes_seen(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Waited]:
+    """``--wait`` for an event stored before the send, over the outcomes given (a second to wait)."""
+    import intake_cli.event_log as event_log
+    import intake_cli.outcomes as outcomes_module
+    from intake_cli.commands import send as send_module
+
+    monkeypatch.setattr(send_module, "WAIT_SECONDS", 1.0)
+    monkeypatch.setattr(event_log, "full_events", lambda _target, _keys: [{"event_id": EVENT}])
+
+    def seen(*lines: Outcome, sent: datetime, replaced: frozenset[str] = frozenset()) -> Waited:
+        def stream(*_: Any, **__: Any) -> Iterator[Outcome]:
+            yield from lines
+
+        monkeypatch.setattr(outcomes_module, "stream", stream)
+        awaited = Awaited(
+            "openweb", [("openweb", EVENT)], [], {EVENT}, sent - timedelta(seconds=5), sent, set(replaced)
+        )
+        return _wait_for(cast("Target", None), awaited)
+
+    return seen
+
+
+def outcome(kind: str, at: datetime, reason: str | None = None) -> Outcome:
+    return Outcome(at, "openweb", kind, event_type="comment.liked", event_id=EVENT, reason=reason, quarantine_id="k")
+
+
+def test_wait_takes_this_deliverys_outcome_over_an_earlier_one_in_the_clock_margin(
+    outcomes_seen: Callable[..., Waited],
+) -> None:
+    sent = datetime.now(UTC)
+    # An earlier copy was a conflict (logged in the margin); this one is a duplicate: taken
+    waited = outcomes_seen(
+        outcome("quarantined", sent - timedelta(seconds=2), "conflict"), outcome("duplicate", sent), sent=sent
+    )
+    assert (waited.complete, waited.duplicates) == (True, [EVENT])
+    # An earlier copy was a duplicate; this one is a conflict: said so, not taken
+    waited = outcomes_seen(
+        outcome("duplicate", sent - timedelta(seconds=2)), outcome("quarantined", sent, "conflict"), sent=sent
+    )
+    assert waited.duplicates == []
+    assert waited.missing == [f"{EVENT}: stored before this send; this copy was quarantined (conflict)"]
+    # Only an outcome in the margin (the clocks differ): taken once nothing later comes
+    assert outcomes_seen(outcome("duplicate", sent - timedelta(seconds=1)), sent=sent).complete
+
+
+def test_wait_takes_stored_only_for_a_copy_that_replaces_a_test_copy(outcomes_seen: Callable[..., Waited]) -> None:
+    sent = datetime.now(UTC)
+    # The earlier delivery's own "stored" proves nothing of this one
+    assert not outcomes_seen(outcome("stored", sent), sent=sent).complete
+    # This delivery replacing a test copy (the vendor's, or an edited test copy) is stored
+    assert outcomes_seen(outcome("stored", sent), sent=sent, replaced=frozenset({EVENT})).complete

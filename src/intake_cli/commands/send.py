@@ -41,6 +41,8 @@ WAIT_SECONDS = 30.0
 _WAIT_TICK = 0.3
 _CLOCK_MARGIN = timedelta(seconds=5)
 """Outcomes logged this long before the send still count (clocks of this machine and AWS differ a little)."""
+_LOCAL_CLOCK_MARGIN = timedelta(milliseconds=500)
+"""The same, for the local stack, whose log this machine's clock stamps."""
 FASTCOMMENTS_EVENTS = ("comment-created", "comment-updated", "comment-deleted")
 """FastComments' webhook events (its client module's ``EVENT_CHOICES``; a test holds them equal)."""
 
@@ -245,6 +247,8 @@ class Awaited:
     already: set[str]
     """Events stored before this send: only the consumer's outcome shows this delivery was taken."""
     since: datetime
+    """From when the consumer's outcomes are read: the send, less the clock margin."""
+    sent: datetime
     replaced: set[str] = field(default_factory=set)
     """Of ``already``, the test copies this delivery (the vendor's own) replaces: ``stored``, not a duplicate."""
     ping: bool = False
@@ -257,8 +261,10 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
     from webhook_intake.delivery import Delivery, kept_headers
     from webhook_intake.http import Request
     from webhook_intake.registry import vendor
+    from webhook_intake.store.events import same_event
 
-    since = datetime.now(UTC) - _CLOCK_MARGIN
+    sent = datetime.now(UTC)
+    since = sent - (_LOCAL_CLOCK_MARGIN if target.local else _CLOCK_MARGIN)
     spec = vendor(request.vendor)
     contract = spec.contract()
     try:
@@ -266,7 +272,7 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
     except ValueError:
         document = None
     if contract.is_ping(document):
-        return Awaited(request.vendor, [], [], set(), since, ping=True)
+        return Awaited(request.vendor, [], [], set(), since, sent, ping=True)
     headers = {name.lower(): value for name, value in request.headers.items()}
     # The correlation id the ingest function will give it (Firstup's older envelope takes its id from it)
     as_received = Request(request.method, request.path, "", headers, request.body, {}, "intake-send", 0)
@@ -284,8 +290,15 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
     refused = [f"{rejected.event_id or '-'}: quarantined ({rejected.reason})" for rejected in result.rejected]
     stored = full_events(target, keys) if keys else []
     already = {str(event["event_id"]) for event in stored}
-    replaced = {str(event["event_id"]) for event in stored if event.get("test") and not delivery.test}
-    return Awaited(request.vendor, keys, refused, already, since, replaced=replaced)
+    # A test copy is replaced by the vendor's copy, and by a test copy with other content (an edit).
+    mine = {event.event_id: event.raw for event in result.events}
+    replaced = {
+        str(event["event_id"])
+        for event in stored
+        if event.get("test")
+        and (not delivery.test or not same_event(str(event.get("raw_text", "")).encode(), mine[str(event["event_id"])]))
+    }
+    return Awaited(request.vendor, keys, refused, already, since, sent, replaced=replaced)
 
 
 def _wait_for(target: Target, awaited: Awaited) -> Waited:
@@ -319,34 +332,43 @@ def _taken_again(target: Target, awaited: Awaited, deadline: float) -> tuple[set
     """Of the events stored before the send: those the consumer took again since, those it quarantined
     (with the reason: another content under the same id is a ``conflict``), and why none could be read.
 
-    A ``stored`` outcome of such an event is another delivery's (the one that stored it, logged within
-    the clock margin), unless this delivery is the vendor's copy of an event stored as a test.
+    An outcome logged after the send is this delivery's; one logged in the clock margin before it may
+    be an earlier delivery's, and is taken only when nothing later comes. A ``stored`` outcome is
+    another delivery's (the one that stored the event), unless this one replaces a test copy.
     """
-    from intake_cli.outcomes import stream
+    from intake_cli.outcomes import Outcome, stream
 
     wanted = set(awaited.already)
-    taken: set[str] = set()
-    kept: dict[str, str] = {}
+    after: dict[str, Outcome] = {}
+    margin: dict[str, Outcome] = {}
     stop = threading.Event()
     timer = threading.Timer(max(0.0, deadline - time.monotonic()), stop.set)
     timer.start()
+    problem = None
     try:
         for outcome in stream(target, [awaited.vendor], awaited.since, stop, poll_only=True):
             event_id = outcome.event_id
             if outcome.vendor != awaited.vendor or event_id not in wanted:
                 continue
-            if outcome.outcome == "duplicate" or (outcome.outcome == "stored" and event_id in awaited.replaced):
-                taken.add(event_id)
-            elif outcome.outcome == "quarantined":
-                kept[event_id] = outcome.reason or "quarantined"
-            if taken | set(kept) == wanted:
+            replaces = outcome.outcome == "stored" and event_id in awaited.replaced
+            if outcome.outcome in {"duplicate", "quarantined"} or replaces:
+                later = outcome.time is None or outcome.time >= awaited.sent
+                (after if later else margin)[event_id] = outcome
+            if set(after) == wanted:
                 break
     except IntakeError as exc:
-        return taken, kept, str(exc)
+        problem = str(exc)
     finally:
         stop.set()
         timer.cancel()
-    return taken, kept, None
+    chosen = {**margin, **after}
+    taken = {event_id for event_id, outcome in chosen.items() if outcome.outcome != "quarantined"}
+    kept = {
+        event_id: outcome.reason or "quarantined"
+        for event_id, outcome in chosen.items()
+        if outcome.outcome == "quarantined"
+    }
+    return taken, kept, problem
 
 
 def _print(
