@@ -26,6 +26,11 @@ from intake_cli.template import TEMPLATE_PATH, TemplateError, read
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 """``--log-level``'s values for the help; a test holds them to the template's ``LogLevel`` AllowedValues."""
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+FRACTIONS_TAKEN = frozenset(
+    {"RouteRateLimit", "TableTargetUtilization", "QueueAgeAlarmSeconds", "AuthFailureAlarmThreshold"}
+)
+"""Numbers with a whole default whose properties take a fraction (a rate limit, a scaling target,
+alarm thresholds: Doubles); every other whole default sets a count, a size or a time."""
 SQS_BATCH_WITHOUT_WINDOW = 10
 """The largest SQS batch Lambda takes without a batching window."""
 
@@ -132,7 +137,7 @@ def _number_problem(name: str, spec: dict[str, Any], value: str, allowed: list[s
     number = _number(value)
     if number is None:
         return f"{name} is a Number; {value!r} is not a number"
-    if isinstance(spec.get("Default"), int) and "." in value:
+    if isinstance(spec.get("Default"), int) and "." in value and name not in FRACTIONS_TAKEN:
         # CloudFormation takes 2.5 (or 3.0) for any Number; the count, size or time it sets refuses it later
         return f"{name} is a whole number; {value!r} is not written as one"
     if allowed and all(_number(option) != number for option in allowed):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from intake_cli.parameters import checked, deploy_check
+from intake_cli.parameters import FRACTIONS_TAKEN, checked, deploy_check
 from intake_cli.template import read
 from tests.helpers import cli
 
@@ -91,6 +92,14 @@ def test_two_values_aws_refuses_together_are_one_clean_line(overrides: list[str]
     assert code == 1
     assert message in text
     assert len(text.strip().splitlines()) == 1, text
+
+
+def test_fractions_are_taken_where_the_property_takes_them(declared: dict[str, dict[str, object]]) -> None:
+    # each half above its default: within its range, not whole
+    half = Decimal("0.5")
+    overrides = [f"{name}={Decimal(str(declared[name]['Default'])) + half}" for name in sorted(FRACTIONS_TAKEN)]
+    assert checked(declared, overrides, None) == dict(item.split("=") for item in overrides)
+    assert set(declared) >= FRACTIONS_TAKEN
 
 
 def test_values_that_only_look_alike_are_taken(declared: dict[str, dict[str, object]]) -> None:
