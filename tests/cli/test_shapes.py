@@ -75,9 +75,9 @@ def test_a_type_or_key_of_any_length_is_kept_as_a_shape_once_not_tried_again_and
 ) -> None:
     publish_outputs(aws, runtime)
     long_type = "t" * 1100  # over the 1,024 bytes of a DynamoDB sort key
-    # Given an event whose type is over a sort key's length, and one with 400 keys of 2,000 characters
+    # Given an event whose type is over a sort key's length, and one with 400 keys of 2 KB (CJK: 3 bytes each)
     send_body(runtime, "openweb", {"event_id": "shape-long", "type": long_type}, secrets["openweb"])
-    wide = {"event_id": "shape-wide", "type": "poll-voted", **{f"{index:04d}" + "k" * 2000: 1 for index in range(400)}}
+    wide = {"event_id": "shape-wide", "type": "poll-voted", **{f"{index:04d}" + "字" * 700: 1 for index in range(400)}}
     send_body(runtime, "openweb", wide, secrets["openweb"])
     with handler_logs() as logs:
         runtime.drain()
@@ -88,4 +88,10 @@ def test_a_type_or_key_of_any_length_is_kept_as_a_shape_once_not_tried_again_and
     # Then both shapes are kept (the type cut, the paths cut), and no write of them was refused
     types = {shape["source_type"] for shape in cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json")}
     assert {long_type[:512], "poll-voted"} <= types
+    (wide_shape,) = [
+        shape
+        for shape in cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json")
+        if shape["source_type"] == "poll-voted"
+    ]
+    assert all(len(path.encode()) <= 512 for path in wide_shape["paths"])
     assert "shape not recorded" not in logs.getvalue()

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
 
 MAX_DEPTH = 8
 MAX_PATHS = 400
-MAX_PATH_CHARS = 512
-"""A path is cut to this (keys are the vendor's, any length): a shape item stays far under 400 KB."""
+MAX_PATH_BYTES = 512
+"""A path is cut to this many bytes of UTF-8 (keys are the vendor's, any length and script): a
+shape item of :data:`MAX_PATHS` paths stays far under 400 KB."""
 SHAPES_FILE = "shapes.json"
 
 
@@ -56,6 +57,13 @@ def _kind(value: Any) -> str:
     return "object"
 
 
+def _cut(text: str) -> str:
+    """``text`` within :data:`MAX_PATH_BYTES` of UTF-8, never splitting a character."""
+    if len(text) * 4 <= MAX_PATH_BYTES:
+        return text
+    return text.encode("utf-8", "surrogatepass")[:MAX_PATH_BYTES].decode("utf-8", "ignore")
+
+
 def paths(document: Any) -> list[str]:
     """The sorted ``path:type`` pairs of a JSON document (at most :data:`MAX_PATHS`, :data:`MAX_DEPTH` deep)."""
     found: set[str] = set()
@@ -63,7 +71,7 @@ def paths(document: Any) -> list[str]:
     def walk(value: Any, path: str, depth: int) -> None:
         if len(found) >= MAX_PATHS:
             return
-        found.add(f"{path or '$'}:{_kind(value)}"[:MAX_PATH_CHARS])
+        found.add(_cut(f"{path or '$'}:{_kind(value)}"))
         if depth >= MAX_DEPTH:
             return
         if isinstance(value, dict):
@@ -130,7 +138,7 @@ class ShapeWatch:
                 "pk": f"{SHAPE_PREFIX}{self.spec.key}",
                 # A type that is no type name (any length, any text) is keyed by its hash.
                 "sk": f"{type_label(source_type)}#{shape_id}",
-                "source_type": source_type[:MAX_PATH_CHARS],
+                "source_type": _cut(source_type),
                 "fingerprint": shape_id,
                 "paths": shape,
                 "first_seen": iso_millis(datetime.now(UTC)),
