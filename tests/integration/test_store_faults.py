@@ -251,31 +251,45 @@ def a_rejection(**changes: Any) -> NormalizedEvent:
     return event.model_copy(update=changes)
 
 
-def test_an_earlier_test_copy_never_takes_the_times_of_a_real_copy_that_replaced_the_test_one(
-    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "between",
+    [
+        {},  # the vendor's copy (received at 10:00:03)
+        {
+            "test": True,
+            "raw": b'{"event_uuid": "tested-race", "action": "disabled", "edited": 2}',
+            "received_at": "2026-11-23T10:00:06.000Z",
+            "correlation_id": "test-edited",
+        },
+    ],
+    ids=["the vendor's copy", "an edited test copy"],
+)
+def test_an_earlier_test_copy_never_replaces_a_copy_that_took_the_stored_ones_place(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, between: dict[str, Any]
 ) -> None:
     store = EventStore(table(runtime))
-    real = a_rejection()
+    replacing = a_rejection(**between)
     late_test = a_rejection(test=True, received_at="2026-11-23T10:00:05.000Z", correlation_id="test-late")
     early_test = a_rejection(test=True, received_at="2026-11-23T10:00:01.000Z", correlation_id="test-early")
-    # Given a test copy stored, and an earlier test copy about to move the event to its times
+    # Given a test copy stored, and an earlier test copy about to take its place
     assert store.put(prepare(late_test, 0), late_test.raw).outcome is Outcome.STORED
     earlier_copy = events_module.EventStore._earlier_copy
 
-    def real_copy_lands_first(self: Any, stored: dict[str, Any], prepared: Any) -> float:
-        # The vendor's copy replaces the test copy between the failed put and the update
-        assert EventStore(table(runtime)).put(prepare(real, 0), real.raw).outcome is Outcome.STORED
-        return earlier_copy(self, stored, prepared)
+    def another_copy_lands_first(self: Any, stored: dict[str, Any], prepared: Any, raw: bytes) -> float:
+        # Another copy replaces the test copy between the failed put and the earlier copy's put
+        assert EventStore(table(runtime)).put(prepare(replacing, 0), replacing.raw).outcome is Outcome.STORED
+        return earlier_copy(self, stored, prepared, raw)
 
-    monkeypatch.setattr(events_module.EventStore, "_earlier_copy", real_copy_lands_first)
+    monkeypatch.setattr(events_module.EventStore, "_earlier_copy", another_copy_lands_first)
     store.put(prepare(early_test, 0), early_test.raw)
 
-    # Then the event keeps the vendor's copy's own times and ids
+    # Then the event is that copy, its bytes, times and ids
     (item,) = stored(runtime)
-    assert (item.get("test"), item["received_at"], item["correlation_id"]) == (
-        None,
-        "2026-11-23T10:00:03.000Z",
-        "vendor",
+    assert (item.get("test"), item["raw_text"], item["received_at"], item["correlation_id"]) == (
+        replacing.test or None,
+        replacing.raw.decode(),
+        replacing.received_at,
+        replacing.correlation_id,
     )
 
 

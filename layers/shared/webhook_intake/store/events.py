@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 _NEW_EVENT = "attribute_not_exists(pk)"
 _TEST = {"#test": "test"}
+_EARLIER_COPY_TRIES = 3
+"""Copies that may take a stored copy's place while an earlier one is written over it."""
 # What DynamoDB refuses because of the item itself: the event's fault, not the store's.
 REFUSED_ITEM = frozenset({"ValidationException", "SerializationException"})
 
@@ -152,7 +155,7 @@ class EventStore(TableAccess):
             # A copy sent as a test never moves the real event (nor the vendor's copy a test one).
             earlier = stored is not None and str(prepared.item["received_at"]) < str(stored.get("received_at", ""))
             if stored is not None and earlier and stored_test == new_test:
-                units += self._earlier_copy(stored, prepared)
+                units += self._earlier_copy(stored, prepared, raw)
             return PutResult(Outcome.DUPLICATE, units)
         if new_test:
             # An edited test copy: it takes an earlier test copy's place, and changes nothing of the
@@ -174,32 +177,50 @@ class EventStore(TableAccess):
         condition = f"{_NEW_EVENT} OR attribute_exists(#test)"
         return self._conditional_put(prepared, raw, condition, _TEST, spent, first_receive=first_receive)
 
-    def _earlier_copy(self, stored: dict[str, Any], prepared: Prepared) -> float:
+    def _earlier_copy(self, stored: dict[str, Any], prepared: Prepared, raw: bytes) -> float:
         """The same event, received before the copy stored: this copy's item takes its place.
 
         A vendor's retry (or an SQS redelivery) can be consumed before the delivery it repeats;
         the event is then written again as the first copy made it (its bytes, times, ids, feed
         entry and place among a comment's states), so what is stored never depends on which copy
-        landed first. Written only while the stored copy was received later than this one; its
-        write units.
+        landed first. Written over the very copy compared (its receive time, its kind), so never
+        over another that took its place meanwhile: that one is compared in turn. Its write units.
         """
         item = prepared.item
-        try:
-            response = self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item=encode_item(item),
-                # Only over a copy received later (two earlier copies at once, the earliest wins),
-                # and still a test copy, or still not (the vendor's copy may have replaced a test one).
-                ConditionExpression="#received_at > :mine AND "
-                + ("attribute_exists(#test)" if item.get("test") else "attribute_not_exists(#test)"),
-                ExpressionAttributeNames={"#received_at": "received_at", **_TEST},
-                ExpressionAttributeValues={":mine": encode(item["received_at"])},
-                ReturnConsumedCapacity="TOTAL",
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return 0.0  # a copy received no later than this one is stored by now
-            raise StoreError(f"put_item failed: {error_code(exc)}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
-        return consumed(dict(response), lambda: float(write_units(max(prepared.size, item_size(stored)))))
+        for _ in range(_EARLIER_COPY_TRIES):
+            try:
+                response = self.dynamodb.put_item(
+                    TableName=self.table_name,
+                    Item=encode_item(item),
+                    ConditionExpression="#received_at = :seen AND "
+                    + ("attribute_exists(#test)" if item.get("test") else "attribute_not_exists(#test)"),
+                    ExpressionAttributeNames={"#received_at": "received_at", **_TEST},
+                    ExpressionAttributeValues={":seen": encode(stored.get("received_at", ""))},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    ReturnConsumedCapacity="TOTAL",
+                )
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise StoreError(f"put_item failed: {error_code(exc)}") from exc
+                # Another copy took its place: an earlier copy of the same kind and content is replaced
+                # too (two earlier copies at once: the earliest wins); anything else stays.
+                found = exc.response.get("Item")
+                now = decode_item(found) if isinstance(found, dict) else None
+                if now is None or not self._replaceable(now, item, raw):
+                    return 0.0
+                stored = now
+                continue
+            except BotoCoreError as exc:
+                raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
+            # (what the write of the larger of the two items costs, when DynamoDB does not say)
+            return consumed(dict(response), partial(write_units, max(prepared.size, item_size(stored))))
+        return 0.0
+
+    def _replaceable(self, stored: dict[str, Any], item: dict[str, Any], raw: bytes) -> bool:
+        """``stored`` is a later copy of ``item``'s event, of its kind (test or not), with its content."""
+        if str(item["received_at"]) >= str(stored.get("received_at", "")) or bool(stored.get("test")) != bool(
+            item.get("test")
+        ):
+            return False
+        body = load_body(stored, self._payloads)
+        return body is not None and same_event(body[1], raw)
