@@ -222,6 +222,9 @@ LEGACY = {"event": "content.published", "timestamp": "2026-08-03T12:59:58Z", "da
         # Firstup's older envelope documents no event id: the delivery's own id stands in.
         (LEGACY, "delivery-77"),
         ({**LEGACY, "data": {**LEGACY["data"], "id": "in-data"}}, "in-data"),
+        # A body id that is no id leaves data's
+        ({**LEGACY, "id": None, "data": {**LEGACY["data"], "id": "in-data"}}, "in-data"),
+        ({**LEGACY, "id": " ", "data": {**LEGACY["data"], "id": "in-data"}}, "in-data"),
         ({**LEGACY, "id": "on-top"}, "on-top"),
         # A current flat body with an older dotted name.
         ({"id": "flat-dotted", "name": "content.published", "timestamp": "2026-08-03T12:59:58Z"}, "flat-dotted"),

@@ -36,10 +36,14 @@ def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str,
     flat = document
     if "name" not in document and LEGACY_NAME in document:
         data = document.get("data")
-        flat = {**(data if isinstance(data, dict) else {}), **{k: v for k, v in document.items() if k != "data"}}
+        inner = data if isinstance(data, dict) else {}
+        flat = {**inner, **{k: v for k, v in document.items() if k != "data"}}
         flat["name"] = id_text(document[LEGACY_NAME])
-        if id_text(flat.get(SPEC.id_field)) is None and delivery_id:
-            flat[SPEC.id_field] = delivery_id
+        if id_text(flat.get(SPEC.id_field)) is None:
+            # A body id that is no id (null, empty) leaves data's, then the delivery's
+            fallback = inner.get(SPEC.id_field) if id_text(inner.get(SPEC.id_field)) is not None else delivery_id
+            if fallback:
+                flat[SPEC.id_field] = fallback
     name = flat.get("name")
     if isinstance(name, str) and "." in name:
         flat = {**flat, "name": name.replace(".", "_")}
