@@ -306,7 +306,10 @@ def test_a_batch_that_holds_one_id_twice_with_other_content_hears_failure_for_th
 ) -> None:
     runtime = shared_runtime
     marker = uuid.uuid4().hex[:8]
-    first, second = liked(first_id, page_url=f"https://a/{marker}"), liked(second_id, page_url=f"https://b/{marker}")
+    first, second = (
+        liked(first_id, page_url=f"https://first/{marker}"),
+        liked(second_id, page_url=f"https://second/{marker}"),
+    )
     # When one Viafoura batch holds an event, the same event again, and its id with other content
     response = send_body(
         runtime, "viafoura-engagement", engagement("r-bc", first, first, second), secrets["viafoura-engagement"]
@@ -318,9 +321,9 @@ def test_a_batch_that_holds_one_id_twice_with_other_content_hears_failure_for_th
     results = response.json()["results"]
     assert [result["type"] for result in results] == ["success", "success", "failure"]
     assert results[2]["error_type"] == "conflict"
-    (kept,) = quarantined_for(runtime, "viafoura-engagement", f"https://b/{marker}")
+    (kept,) = quarantined_for(runtime, "viafoura-engagement", f"https://second/{marker}")
     assert kept["reason"] == "conflict"
-    assert quarantined_for(runtime, "viafoura-engagement", f"https://a/{marker}") == []
+    assert quarantined_for(runtime, "viafoura-engagement", f"https://first/{marker}") == []
 
 
 def test_the_same_id_with_other_content_is_kept_as_a_conflict_and_the_first_version_stays(
