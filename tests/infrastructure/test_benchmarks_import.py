@@ -15,3 +15,19 @@ def test_every_benchmark_module_imports_with_the_code_as_it_is() -> None:
     code = "; ".join(["import importlib", *(f"importlib.import_module('benchmarks.{name}')" for name in modules)])
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_benchmarks_stores_take_what_the_consumer_passes_the_events_store() -> None:
+    # The consumer benchmark swaps the events store (no write; the usual design's plain put)
+    code = """
+import inspect
+from benchmarks.consumer import _NoWrite
+from benchmarks.usual_design import PlainEventStore
+from webhook_intake.store.events import EventStore
+expected = inspect.signature(EventStore.put)
+for store in (_NoWrite, PlainEventStore):
+    got = inspect.signature(store.put)
+    assert list(got.parameters) == list(expected.parameters), (store.__name__, got, expected)
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
