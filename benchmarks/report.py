@@ -497,7 +497,7 @@ CHANGES = [
     " turns, gave 1.58x, 1.56x (new) and 1.47x, 1.57x (old): within the spread. Consumer 1.97x -> 2.05x"
     " (records of 10: 1.86x -> 1.70x), cold start 1.22x -> 1.31x (1.27x and 1.31x in the two runs before):"
     " the same spread.",
-    "- This run (2026-11-30, 06:37) is on the code with the fixes of the day's third probing round, none"
+    "- This run (2026-11-30, 06:41) is on the code with the fixes of the day's third probing round, none"
     " on the success path of a delivery or an event: a write whose answer was lost, a quarantine update's"
     " token, an earlier copy's whole-item put, shape items cut by bytes, mapping failures quarantined, a"
     " batch holding one id twice with other content (one `Counter` of its ids at ingest; the content"
