@@ -273,29 +273,37 @@ class Replayer:
         interval = 1.0 / rate
         next_write = time.monotonic()
         keys = [(change.vendor, change.event_id) for change in plan.changes]
-        for _, prepared, differ in self._rewrites(keys, result.refused):
+        for item, prepared, differ in self._rewrites(keys, result.refused):
             if not differ:
                 result.unchanged += 1
             else:
                 time.sleep(max(0.0, next_write - time.monotonic()))
                 next_write = max(next_write, time.monotonic()) + interval
-                if self._write(prepared):
+                if self._write(item, prepared):
                     result.rewritten += 1
             if progress is not None:
                 progress()
-        # Gone: not there when read, or no longer there when written (expired, deleted).
+        # Gone: not there when read, or no longer there as read when written (expired, deleted, or
+        # another copy of the event took its place meanwhile: a second run rewrites that one).
         result.gone = len(keys) - result.rewritten - result.unchanged - len(result.refused)
         return result
 
-    def _write(self, prepared: Prepared) -> bool:
-        """Rewrite the item under its own key; False when it is no longer there (expired, deleted)."""
+    def _write(self, item: dict[str, Any], prepared: Prepared) -> bool:
+        """Rewrite ``item`` under its own key; False when it is no longer there as it was read.
+
+        The consumer may have put another copy of the event in its place since it was read (the
+        vendor's copy over a test copy, an earlier copy over a later one): that one stays.
+        """
+        kind = "attribute_exists(#test)" if item.get("test") else "attribute_not_exists(#test)"
         try:
             for offload in prepared.offloads:
                 self.payloads.put_object(offload.key, offload.body, offload.content_type)
             self.dynamodb.put_item(
                 TableName=self.target.events_table,
                 Item=encode_item(prepared.item),
-                ConditionExpression="attribute_exists(pk)",
+                ConditionExpression=f"#received_at = :seen AND {kind}",
+                ExpressionAttributeNames={"#received_at": "received_at", "#test": "test"},
+                ExpressionAttributeValues={":seen": {"S": str(item.get("received_at", ""))}},
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

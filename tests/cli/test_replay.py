@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from intake_cli import replay as replay_module
 from intake_cli.samples import SAMPLES_DIR
 from tests.helpers import cli, cli_json, publish_outputs, send, send_body, table
 from webhook_intake.delivery import TEST_HEADER
@@ -173,3 +174,30 @@ def test_an_event_whose_id_is_its_deliverys_is_replayed_under_the_same_id(
     # Then it reads back under the id it has: nothing to change, nothing refused
     assert (plan["plan"]["refused"], plan["plan"]["would_change"]) == (0, 0)
     assert stored["event_type"] == "content.published"
+
+
+def test_a_copy_that_took_the_events_place_while_replay_worked_is_left_as_it_is(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an event stored under an older mapping
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    write = replay_module.Replayer._write
+
+    def another_copy_lands_first(self: Any, read: dict[str, Any], prepared: Any) -> bool:
+        # The consumer puts another copy in its place (an earlier copy, the vendor's over a test one)
+        dynamodb(runtime).update_item(
+            TableName=table(runtime),
+            Key=wire_key(*LIKE),
+            UpdateExpression="SET received_at = :earlier, correlation_id = :other",
+            ExpressionAttributeValues={":earlier": {"S": "2026-01-01T00:00:00.000Z"}, ":other": {"S": "other-copy"}},
+        )
+        return write(self, read, prepared)
+
+    # When replay rewrites it, and that copy lands between the read and the write
+    monkeypatch.setattr(replay_module.Replayer, "_write", another_copy_lands_first)
+    summary = cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")[-1]
+
+    # Then the copy that landed stays, and replay says it found the event no longer as it read it
+    stored_now = item(runtime, *LIKE)
+    assert (stored_now["received_at"], stored_now["correlation_id"]) == ("2026-01-01T00:00:00.000Z", "other-copy")
+    assert (summary["rewritten"], summary["gone"]) == (0, 1)

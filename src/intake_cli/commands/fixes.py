@@ -260,6 +260,6 @@ def replay(
         )
         return
     out.print(
-        f"rewrote {result.rewritten} events ({result.unchanged} already up to date, {result.gone} no longer stored, "
-        f"{len(result.refused)} refused)"
+        f"rewrote {result.rewritten} events ({result.unchanged} already up to date, "
+        f"{result.gone} no longer stored as read, {len(result.refused)} refused)"
     )
