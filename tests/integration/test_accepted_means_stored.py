@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -294,36 +293,6 @@ def test_a_broadcast_to_5000_recipients_is_stored_and_found_by_each_recipient(
     for user in ("bc-user-00000", "bc-user-04999"):
         found = reader(runtime).feed(now - timedelta(hours=1), now, FeedFilter(recipient=user))
         assert [entry["event_id"] for entry in found] == ["bc-5000"]
-
-
-@pytest.mark.parametrize(
-    ("first_id", "second_id"),
-    [("batch-c1", "batch-c1"), (5, "5"), ("batch-c\ud800", "batch-c\udc00")],
-    ids=["same id", "a number and its text", "ids the store reads as one (a lone surrogate each)"],
-)
-def test_a_batch_that_holds_one_id_twice_with_other_content_hears_failure_for_the_second(
-    shared_runtime: LocalRuntime, secrets: dict[str, Any], first_id: Any, second_id: Any
-) -> None:
-    runtime = shared_runtime
-    marker = uuid.uuid4().hex[:8]
-    first, second = (
-        liked(first_id, page_url=f"https://first/{marker}"),
-        liked(second_id, page_url=f"https://second/{marker}"),
-    )
-    # When one Viafoura batch holds an event, the same event again, and its id with other content
-    response = send_body(
-        runtime, "viafoura-engagement", engagement("r-bc", first, first, second), secrets["viafoura-engagement"]
-    )
-    runtime.drain()
-
-    # Then the vendor hears success for the first two and failure for the third, which is kept as a conflict
-    assert response.status == 200
-    results = response.json()["results"]
-    assert [result["type"] for result in results] == ["success", "success", "failure"]
-    assert results[2]["error_type"] == "conflict"
-    (kept,) = quarantined_for(runtime, "viafoura-engagement", f"https://second/{marker}")
-    assert kept["reason"] == "conflict"
-    assert quarantined_for(runtime, "viafoura-engagement", f"https://first/{marker}") == []
 
 
 def test_the_same_id_with_other_content_is_kept_as_a_conflict_and_the_first_version_stays(

@@ -7,13 +7,11 @@ differs from the defaults here.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from webhook_intake.auth import matches_any, secret_list
 from webhook_intake.http import Response
-from webhook_intake.text import canonical_json, clean_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -112,31 +110,10 @@ def examine_body(spec: VendorSpec, document: Any) -> list[Verdict]:
     events = body.get(spec.batch_field)
     if not isinstance(events, list):
         raise envelope_error(f"'{spec.batch_field}' must be an array")
-    verdicts = _conflicts(events, [judge_event(spec, index, event) for index, event in enumerate(events)])
+    verdicts = [judge_event(spec, index, event) for index, event in enumerate(events)]
     if not any(verdict.usable for verdict in verdicts):
         raise envelope_error(f"'{spec.batch_field}' holds no event that can be stored")
     return verdicts
-
-
-def _conflicts(events: list[Any], verdicts: list[Verdict]) -> list[Verdict]:
-    """Events of one batch under the id of an earlier one, with other content: refused (``conflict``).
-
-    The consumer stores the first and keeps such a one aside as a conflict, so the vendor hears
-    it was not stored. Ids are compared as the consumer reads them (a lone surrogate as U+FFFD).
-    """
-    ids = [clean_text(verdict.event_id) if verdict.usable and verdict.event_id else None for verdict in verdicts]
-    counted = Counter(event_id for event_id in ids if event_id is not None)
-    if all(times == 1 for times in counted.values()):
-        return verdicts
-    first: dict[str, str] = {}
-    judged = list(verdicts)
-    for position, (verdict, event_id) in enumerate(zip(verdicts, ids, strict=True)):
-        if event_id is not None and counted[event_id] > 1:
-            content = canonical_json(events[verdict.index])
-            if first.setdefault(event_id, content) != content:
-                refusal = Refusal("conflict", "an earlier event of this batch has this id and other content")
-                judged[position] = Verdict(verdict.index, verdict.event_id, refusal)
-    return judged
 
 
 @dataclass(frozen=True)
