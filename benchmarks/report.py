@@ -497,15 +497,16 @@ CHANGES = [
     " turns, gave 1.58x, 1.56x (new) and 1.47x, 1.57x (old): within the spread. Consumer 1.97x -> 2.05x"
     " (records of 10: 1.86x -> 1.70x), cold start 1.22x -> 1.31x (1.27x and 1.31x in the two runs before):"
     " the same spread.",
-    "- This run (2026-11-30, 06:41) is on the code with the fixes of the day's third probing round, none"
-    " on the success path of a delivery or an event: a write whose answer was lost, a quarantine update's"
-    " token, an earlier copy's whole-item put, shape items cut by bytes, mapping failures quarantined; it"
-    " also measured a check at ingest of ids repeated within a batch (one `Counter` a batch), removed"
-    " after the run (ingest cannot tell which version the store holds). The machine was slower again:"
-    " the floors took 948 us per send (675 us at 04:25) and 1,096 us per put (744 us), so the costs,"
-    " priced from measured CPU, rose with them: $3.61 -> $3.64, $1.81 -> $1.82, $0.93 -> $0.94. The ratios moved within the spread: ingest"
-    " warm 1.54x -> 1.57x, consumer 2.05x -> 2.09x (records of 10: 1.70x -> 1.77x), cold start"
-    " 1.31x -> 1.25x. Write units are unchanged (2.34 per new event, 1.07 per duplicate).",
+    "- This run (2026-11-30, 06:41) is on the code with the fixes of the day's third probing round, none "
+    "on the success path of a delivery or an event: a write whose answer was lost, a quarantine update's "
+    "token, an earlier copy's whole-item put, shape items cut by bytes, mapping failures quarantined; it "
+    "also measured a check at ingest of ids repeated within a batch (one `Counter` a batch), removed "
+    "after the run (ingest cannot tell which version the store holds). The machine was slower again: the "
+    "floors took 948 us per send (675 us at 04:25) and 1,096 us per put (744 us), so the costs, priced "
+    "from measured CPU, rose with them: $3.61 -> $3.64, $1.81 -> $1.82, $0.93 -> $0.94. The ratios moved "
+    "within the spread: ingest warm 1.54x -> 1.57x, consumer 2.05x -> 2.09x (records of 10: 1.70x -> "
+    "1.77x), cold start 1.31x -> 1.25x. Write units are unchanged (2.34 per new event, 1.07 per "
+    "duplicate).",
     "",
 ]
 
