@@ -215,6 +215,37 @@ def test_a_redelivered_record_whose_put_botocore_sent_twice_is_a_duplicate_not_s
     assert outcomes(logs.getvalue()) == ["duplicate"]
 
 
+def test_a_second_identical_copy_in_a_record_whose_put_botocore_sent_twice_is_a_duplicate(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = secrets["viafoura-notifications"]
+    # Given a delivery holding one event twice, the same content
+    assert send_body(runtime, "viafoura-notifications", notifications_body("twice-a", "twice-a"), secret).status == 204
+    capsys.readouterr()
+    dynamodb = consumer_dynamodb()
+    puts: list[bool] = []
+
+    def hook(request: Any, **_: Any) -> None:
+        if b"twice-a" in (request.body or b""):
+            puts.append(True)
+            if len(puts) == 2:  # the second copy's first try never reaches DynamoDB: botocore sends it again
+                raise ConnectTimeoutError(endpoint_url=request.url)
+
+    # When the record is consumed
+    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
+    try:
+        with handler_logs() as logs:
+            runtime.drain()
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", hook)
+
+    # Then the second copy is a duplicate of the first: the item it found is the first copy's
+    assert len(puts) == 3
+    points = metric_points(capsys.readouterr().out)
+    assert (total(points, "EventsStored"), total(points, "DuplicateEvents")) == (1, 1)
+    assert outcomes(logs.getvalue()) == ["stored", "duplicate"]
+
+
 def test_a_quarantine_whose_answer_was_lost_is_counted_once(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:

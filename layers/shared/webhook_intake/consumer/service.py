@@ -127,8 +127,12 @@ class ConsumerService:
         kept: set[QuarantineKey] = set()
         for rejected in result.rejected:
             kept.add(self._quarantine(rejected, delivery))
+        copied: set[str] = set()
         for mapped in result.mapped:
-            key = self._store(mapped, delivery, first_receive=first_receive)
+            # An identical copy earlier in the record builds the same item: only the first may find it its own
+            first_copy = first_receive and mapped.event.event_id not in copied
+            copied.add(mapped.event.event_id)
+            key = self._store(mapped, delivery, first_copy=first_copy)
             if key is not None:
                 kept.add(key)
         if delivery.quarantine_key:
@@ -148,11 +152,11 @@ class ConsumerService:
                 return result, body
         return self.normalizer.normalize(body, delivery), body
 
-    def _store(self, mapped: Mapped, delivery: Delivery, *, first_receive: bool) -> QuarantineKey | None:
+    def _store(self, mapped: Mapped, delivery: Delivery, *, first_copy: bool) -> QuarantineKey | None:
         event = mapped.event
         try:
             prepared = prepare(event, int(self.clock() * 1000), self.retention_days, self.payloads.bucket)
-            result = self.events.put(prepared, event.raw, first_receive=first_receive)
+            result = self.events.put(prepared, event.raw, first_copy=first_copy)
         except TooLargeError as exc:
             return self._quarantine(mapped.rejected("too_large", str(exc)), delivery)
         except ItemRefusedError as exc:

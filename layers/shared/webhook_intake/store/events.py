@@ -88,19 +88,20 @@ def _same_item(wire: dict[str, Any], prepared: Prepared) -> bool:
 class EventStore(TableAccess):
     """The events table's write side."""
 
-    def put(self, prepared: Prepared, raw: bytes, *, first_receive: bool = False) -> PutResult:
+    def put(self, prepared: Prepared, raw: bytes, *, first_copy: bool = False) -> PutResult:
         """Write an event once; a key that exists is a duplicate or, with other content, a conflict.
 
-        ``first_receive``: the record's first receive from SQS. Only then can an item equal to this
-        one, found when botocore sent the put again, be this put's own (its first answer lost): a
-        later receive of the same message builds the same item, and its copy is a duplicate.
+        ``first_copy``: the record's first receive from SQS, and the event's first copy in it. Only
+        then can an item equal to this one, found when botocore sent the put again, be this put's
+        own (its first answer lost): a later receive of the same message, or an identical copy
+        earlier in the record, builds the same item, and its copy is a duplicate.
         """
         if prepared.offloads:
             if self._payloads is None:
                 raise StoreError("the event has parts for S3 and no payload bucket is configured")
             for offload in prepared.offloads:
                 self._payloads.put_object(offload.key, offload.body, offload.content_type)
-        return self._conditional_put(prepared, raw, _NEW_EVENT, first_receive=first_receive)
+        return self._conditional_put(prepared, raw, _NEW_EVENT, first_copy=first_copy)
 
     def _conditional_put(
         self,
@@ -110,7 +111,7 @@ class EventStore(TableAccess):
         names: dict[str, str] | None = None,
         spent: float = 0.0,
         *,
-        first_receive: bool,
+        first_copy: bool,
     ) -> PutResult:
         """Write the item where ``condition`` holds; else what the item stored there makes of it."""
         named: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
@@ -128,10 +129,10 @@ class EventStore(TableAccess):
             if code == "ConditionalCheckFailedException":
                 found = exc.response.get("Item")  # with ReturnValuesOnConditionCheckFailure=ALL_OLD
                 stored = found if isinstance(found, dict) else None
-                if first_receive and stored is not None and retried(exc) and _same_item(stored, prepared):
+                if first_copy and stored is not None and retried(exc) and _same_item(stored, prepared):
                     # botocore sent the put again after an answer that never came: the item is this write's.
                     return PutResult(Outcome.STORED, spent + prepared.write_units())
-                again = self._existing(stored, prepared, raw, first_receive=first_receive)
+                again = self._existing(stored, prepared, raw, first_copy=first_copy)
                 return PutResult(again.outcome, spent + again.write_units)
             if code in REFUSED_ITEM:
                 raise ItemRefusedError(f"DynamoDB refused the item: {code}") from exc
@@ -140,15 +141,13 @@ class EventStore(TableAccess):
             raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
         return PutResult(Outcome.STORED, spent + consumed(dict(response), prepared.write_units))
 
-    def _existing(
-        self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes, *, first_receive: bool
-    ) -> PutResult:
+    def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes, *, first_copy: bool) -> PutResult:
         stored = decode_item(wire) if wire else None
         units = float(write_units(max(prepared.size, item_size(stored) if stored else 0)))
         stored_test, new_test = bool(stored and stored.get("test")), bool(prepared.item.get("test"))
         if stored_test and not new_test:
             # Whatever the test copy held, the vendor's own event takes its place.
-            return self._over_test_copy(prepared, raw, units, first_receive=first_receive)
+            return self._over_test_copy(prepared, raw, units, first_copy=first_copy)
         body = load_body(stored, self._payloads) if stored else None
         stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
@@ -161,11 +160,11 @@ class EventStore(TableAccess):
             # An edited test copy: it takes an earlier test copy's place, and changes nothing of the
             # vendor's event (nor is it a conflict to tell the vendor of).
             if stored_test:
-                return self._over_test_copy(prepared, raw, units, first_receive=first_receive)
+                return self._over_test_copy(prepared, raw, units, first_copy=first_copy)
             return PutResult(Outcome.DUPLICATE, units)
         return PutResult(Outcome.CONFLICT, units)
 
-    def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float, *, first_receive: bool) -> PutResult:
+    def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float, *, first_copy: bool) -> PutResult:
         """The vendor's own copy of an event stored first as a test (or an edited test copy of it):
         it takes the test copy's place.
 
@@ -175,7 +174,7 @@ class EventStore(TableAccess):
         since: then that one answers, as any would).
         """
         condition = f"{_NEW_EVENT} OR attribute_exists(#test)"
-        return self._conditional_put(prepared, raw, condition, _TEST, spent, first_receive=first_receive)
+        return self._conditional_put(prepared, raw, condition, _TEST, spent, first_copy=first_copy)
 
     def _earlier_copy(self, stored: dict[str, Any], prepared: Prepared, raw: bytes) -> float:
         """The same event, received before the copy stored: this copy's item takes its place.
