@@ -238,14 +238,14 @@ def outcomes_seen(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Waited]:
     monkeypatch.setattr(send_module, "WAIT_SECONDS", 1.0)
     monkeypatch.setattr(event_log, "full_events", lambda _target, _keys: [{"event_id": EVENT}])
 
-    def seen(*lines: Outcome, sent: datetime, replaced: frozenset[str] = frozenset()) -> Waited:
-        def stream(*_: Any, **__: Any) -> Iterator[Outcome]:
+    def seen(*lines: Outcome, sent: datetime, replaced: frozenset[str] = frozenset(), margin: float = 5.0) -> Waited:
+        def stream(_target: Any, _vendors: Any, _since: Any, stop: threading.Event, **_: Any) -> Iterator[Outcome]:
             yield from lines
+            stop.wait()  # as the log is followed: nothing more until the wait ends
 
         monkeypatch.setattr(outcomes_module, "stream", stream)
-        awaited = Awaited(
-            "openweb", [("openweb", EVENT)], [], {EVENT}, sent - timedelta(seconds=5), sent, set(replaced)
-        )
+        since = sent - timedelta(seconds=margin)
+        awaited = Awaited("openweb", [("openweb", EVENT)], [], {EVENT}, since, sent, set(replaced))
         return _wait_for(cast("Target", None), awaited)
 
     return seen
@@ -280,3 +280,20 @@ def test_wait_takes_stored_only_for_a_copy_that_replaces_a_test_copy(outcomes_se
     assert not outcomes_seen(outcome("stored", sent), sent=sent).complete
     # This delivery replacing a test copy (the vendor's, or an edited test copy) is stored
     assert outcomes_seen(outcome("stored", sent), sent=sent, replaced=frozenset({EVENT})).complete
+
+
+def test_wait_for_an_outcome_in_the_margin_alone_ends_once_a_later_one_had_time_to_come(
+    outcomes_seen: Callable[..., Waited], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake_cli.commands import send as send_module
+
+    monkeypatch.setattr(send_module, "WAIT_SECONDS", 20.0)
+    monkeypatch.setattr(send_module, "_SETTLE_SECONDS", 0.3)
+    sent = datetime.now(UTC)
+    # This delivery's duplicate, stamped before the send by a clock behind this machine's
+    started = time.monotonic()
+    waited = outcomes_seen(outcome("duplicate", sent - timedelta(seconds=0.05)), sent=sent, margin=0.1)
+
+    # Then it is taken without waiting out the 20 s
+    assert waited.complete
+    assert time.monotonic() - started < 5

@@ -43,6 +43,8 @@ _CLOCK_MARGIN = timedelta(seconds=5)
 """Outcomes logged this long before the send still count (clocks of this machine and AWS differ a little)."""
 _LOCAL_CLOCK_MARGIN = timedelta(milliseconds=500)
 """The same, for the local stack, whose log this machine's clock stamps."""
+_SETTLE_SECONDS = 5.0
+"""Beyond the margin, how long an outcome logged in the margin waits for a later one to take its place."""
 FASTCOMMENTS_EVENTS = ("comment-created", "comment-updated", "comment-deleted")
 """FastComments' webhook events (its client module's ``EVENT_CHOICES``; a test holds them equal)."""
 
@@ -343,7 +345,17 @@ def _taken_again(target: Target, awaited: Awaited, deadline: float) -> tuple[set
     margin: dict[str, Outcome] = {}
     stop = threading.Event()
     timer = threading.Timer(max(0.0, deadline - time.monotonic()), stop.set)
+    # An outcome in the margin stands once a later one had time to come (a clock ahead of AWS's
+    # puts this delivery's own there): no full wait for it.
+    settle = (awaited.sent - awaited.since).total_seconds() + _SETTLE_SECONDS
+
+    def stop_when_all_heard() -> None:
+        if set(after) | set(margin) == wanted:
+            stop.set()
+
+    settled = threading.Timer(settle, stop_when_all_heard)
     timer.start()
+    settled.start()
     problem = None
     try:
         for outcome in stream(target, [awaited.vendor], awaited.since, stop, poll_only=True):
@@ -354,13 +366,14 @@ def _taken_again(target: Target, awaited: Awaited, deadline: float) -> tuple[set
             if outcome.outcome in {"duplicate", "quarantined"} or replaces:
                 later = outcome.time is None or outcome.time >= awaited.sent
                 (after if later else margin)[event_id] = outcome
-            if set(after) == wanted:
+            if set(after) == wanted or (not settled.is_alive() and set(after) | set(margin) == wanted):
                 break
     except IntakeError as exc:
         problem = str(exc)
     finally:
         stop.set()
         timer.cancel()
+        settled.cancel()
     chosen = {**margin, **after}
     taken = {event_id for event_id, outcome in chosen.items() if outcome.outcome != "quarantined"}
     kept = {
