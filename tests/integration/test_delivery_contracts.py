@@ -225,6 +225,7 @@ LEGACY = {"event": "content.published", "timestamp": "2026-08-03T12:59:58Z", "da
         # A body id that is no id leaves data's
         ({**LEGACY, "id": None, "data": {**LEGACY["data"], "id": "in-data"}}, "in-data"),
         ({**LEGACY, "id": " ", "data": {**LEGACY["data"], "id": "in-data"}}, "in-data"),
+        ({**LEGACY, "id": None, "data": {**LEGACY["data"], "id": 0}}, "0"),
         ({**LEGACY, "id": "on-top"}, "on-top"),
         # A current flat body with an older dotted name.
         ({"id": "flat-dotted", "name": "content.published", "timestamp": "2026-08-03T12:59:58Z"}, "flat-dotted"),

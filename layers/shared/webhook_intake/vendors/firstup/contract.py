@@ -42,7 +42,7 @@ def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str,
         if id_text(flat.get(SPEC.id_field)) is None:
             # A body id that is no id (null, empty) leaves data's, then the delivery's
             fallback = inner.get(SPEC.id_field) if id_text(inner.get(SPEC.id_field)) is not None else delivery_id
-            if fallback:
+            if fallback is not None:
                 flat[SPEC.id_field] = fallback
     name = flat.get("name")
     if isinstance(name, str) and "." in name:
