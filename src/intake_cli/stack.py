@@ -188,13 +188,18 @@ class LocalStack:
         }
 
     def outputs(self) -> dict[str, str]:
-        """The template's Outputs resolved against this stack; ApiUrl is the local gateway."""
+        """The template's Outputs resolved against this stack; the API's URLs are the local gateway's."""
         stack, _ = self._require_started()
         outputs: dict[str, str] = {}
         for name, output in dict(stack.template.document.get("Outputs", {})).items():
             # Outputs naming what the local stack does not create (alarm topic, dashboard) are left out.
             with contextlib.suppress(TemplateError):
                 outputs[name] = str(stack.resolve(output["Value"]))
+        # The API's execute-api address (ApiUrl, and URLs under it: the OpenWeb token URL) is the gateway here
+        deployed = outputs.get("ApiUrl", "")
+        for name, value in outputs.items():
+            if deployed and value.startswith(deployed):
+                outputs[name] = self.api_url + value[len(deployed) :]
         outputs["ApiUrl"] = self.api_url
         return outputs
 

@@ -96,6 +96,12 @@ def missing_from(stack: LocalStack, template: SamTemplate) -> list[str]:
         for name in dict(template.document.get("Outputs", {}))
         if CLI_OUTPUTS.fullmatch(name) and name not in state["outputs"]
     ]
+    # An output that is a URL of the API is one the local gateway answers
+    problems += [
+        f"output {name} {value} is not the local gateway's"
+        for name, value in state["outputs"].items()
+        if "execute-api" in value
+    ]
     return problems
 
 
