@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -33,6 +34,8 @@ from webhook_intake.store.items import prepare
 from webhook_intake.store.table import CONSUMER_CONFIG
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from intake_cli.runtime import LocalRuntime
 
 
@@ -179,6 +182,26 @@ def test_a_write_whose_answer_was_lost_is_counted_stored_not_a_duplicate(
     assert outcomes(logs.getvalue()) == ["stored", "stored"]
 
 
+@contextmanager
+def try_not_sent(marker: bytes, which: int) -> Iterator[list[bytes]]:
+    """The consumer's ``which``-th DynamoDB request carrying ``marker`` never reaches it (a connect
+    time-out: botocore sends it again). Yields the requests seen carrying it."""
+    tries: list[bytes] = []
+
+    def hook(request: Any, **_: Any) -> None:
+        if marker in (request.body or b""):
+            tries.append(request.body)
+            if len(tries) == which:
+                raise ConnectTimeoutError(endpoint_url=request.url)
+
+    dynamodb = consumer_dynamodb()
+    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
+    try:
+        yield tries
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", hook)
+
+
 def test_a_redelivered_record_whose_put_botocore_sent_twice_is_a_duplicate_not_stored_again(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -193,23 +216,11 @@ def test_a_redelivered_record_whose_put_botocore_sent_twice_is_a_duplicate_not_s
 
     # When SQS delivers it again, and the put's first try never reaches DynamoDB (botocore sends it again)
     again = {**message, "Attributes": {**message.get("Attributes", {}), "ApproximateReceiveCount": "2"}}
-    dynamodb = consumer_dynamodb()
-    tried: list[bool] = []
-
-    def hook(request: Any, **_: Any) -> None:
-        if b"again-a" in (request.body or b"") and not tried:
-            tried.append(True)
-            raise ConnectTimeoutError(endpoint_url=request.url)
-
-    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
-    try:
-        with handler_logs() as logs:
-            answer = consumer.invoke(sqs_event([again], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
-    finally:
-        dynamodb.meta.events.unregister("before-send.dynamodb", hook)
+    with try_not_sent(b"again-a", 1) as tries, handler_logs() as logs:
+        answer = consumer.invoke(sqs_event([again], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
 
     # Then its copy is a duplicate, as any redelivery's: the item it found is the first receive's
-    assert (answer, tried) == ({"batchItemFailures": []}, [True])
+    assert (answer, len(tries)) == ({"batchItemFailures": []}, 2)
     points = metric_points(capsys.readouterr().out)
     assert (total(points, "EventsStored"), total(points, "DuplicateEvents")) == (0, 1)
     assert outcomes(logs.getvalue()) == ["duplicate"]
@@ -222,25 +233,12 @@ def test_a_second_identical_copy_in_a_record_whose_put_botocore_sent_twice_is_a_
     # Given a delivery holding one event twice, the same content
     assert send_body(runtime, "viafoura-notifications", notifications_body("twice-a", "twice-a"), secret).status == 204
     capsys.readouterr()
-    dynamodb = consumer_dynamodb()
-    puts: list[bool] = []
-
-    def hook(request: Any, **_: Any) -> None:
-        if b"twice-a" in (request.body or b""):
-            puts.append(True)
-            if len(puts) == 2:  # the second copy's first try never reaches DynamoDB: botocore sends it again
-                raise ConnectTimeoutError(endpoint_url=request.url)
-
-    # When the record is consumed
-    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
-    try:
-        with handler_logs() as logs:
-            runtime.drain()
-    finally:
-        dynamodb.meta.events.unregister("before-send.dynamodb", hook)
+    # When the record is consumed, and the second copy's first try never reaches DynamoDB
+    with try_not_sent(b"twice-a", 2) as tries, handler_logs() as logs:
+        runtime.drain()
 
     # Then the second copy is a duplicate of the first: the item it found is the first copy's
-    assert len(puts) == 3
+    assert len(tries) == 3
     points = metric_points(capsys.readouterr().out)
     assert (total(points, "EventsStored"), total(points, "DuplicateEvents")) == (1, 1)
     assert outcomes(logs.getvalue()) == ["stored", "duplicate"]
