@@ -14,10 +14,11 @@ from moto.core.models import botocore_stubber
 
 from intake_cli import queues
 from intake_cli.functions import swap_stream
+from intake_cli.quarantine import QuarantineRedrive, sender
 from intake_cli.samples import build_request, sample_request
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import VENDORS, vendor
-from webhook_intake.store.quarantine import QuarantineStore
+from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 from webhook_intake.store.reads import EventReader
 
 if TYPE_CHECKING:
@@ -104,6 +105,17 @@ def send_body(
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = build_request(vendor_key, raw, secret, name, event=event)
     return runtime.request(request.method, request.path, {**request.headers, **(headers or {})}, request.body)
+
+
+def redrive(runtime: LocalRuntime, vendor_key: str, key: QuarantineKey | None = None) -> list[Any]:
+    """``intake dlq redrive`` of a vendor's quarantined events (one, by ``key``): what went back."""
+    store = QuarantineStore(table(runtime), payloads=payloads(runtime))
+    s3 = boto3.client("s3", region_name=runtime.stack.region)
+
+    def for_vendor(vendor_key: str) -> Any:
+        return sender(queue_url(runtime, vendor_key), runtime.stack.buckets["PayloadBucket"], runtime.sqs, s3)
+
+    return QuarantineRedrive(store, for_vendor).run(vendor_key, key)
 
 
 def queue_url(runtime: LocalRuntime, vendor_key: str) -> str:

@@ -12,7 +12,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from intake_cli.quarantine import QuarantineRedrive, sender
 from tests.conftest import queue_messages
 from tests.helpers import (
     depth,
@@ -23,13 +22,13 @@ from tests.helpers import (
     quarantined,
     queue_url,
     reader,
+    redrive,
     send_body,
-    table,
 )
 from webhook_intake.clients import client
 from webhook_intake.payloads import ClaimCheck
 from webhook_intake.registry import vendor
-from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
+from webhook_intake.store.quarantine import QuarantineKey
 from webhook_intake.store.reads import FeedFilter
 from webhook_intake.store.table import CONSUMER_CONFIG
 
@@ -48,16 +47,6 @@ def engagement(request_uuid: str, *events: Any) -> dict[str, Any]:
 def quarantined_for(runtime: LocalRuntime, vendor_key: str, marker: str) -> list[dict[str, Any]]:
     """Quarantined events whose text holds ``marker`` (each test marks its own)."""
     return [item for item in quarantined(runtime, vendor_key) if marker in item["text"]]
-
-
-def redrive(runtime: LocalRuntime, vendor_key: str, key: QuarantineKey | None = None) -> list[Any]:
-    store = QuarantineStore(table(runtime), payloads=payloads(runtime))
-    s3 = boto3.client("s3", region_name=runtime.stack.region)
-
-    def for_vendor(vendor: str) -> Any:
-        return sender(queue_url(runtime, vendor), runtime.stack.buckets["PayloadBucket"], runtime.sqs, s3)
-
-    return QuarantineRedrive(store, for_vendor).run(vendor_key, key)
 
 
 def test_a_batch_element_that_is_not_an_object_costs_only_itself(

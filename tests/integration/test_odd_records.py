@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from tests.helpers import depth, dlq_url, metric_points, quarantined, queue_url, reader, total
+from tests.helpers import depth, dlq_url, metric_points, quarantined, queue_url, reader, redrive, total
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
 from webhook_intake.store.quarantine import QuarantineKey
@@ -218,3 +218,21 @@ def test_attribute_problems_are_counted_once_per_record_not_per_receive(
 
     # Then the problem is counted once
     assert total(metric_points(capsys.readouterr().out), "AttributeProblems") == 1
+
+
+def test_a_claim_check_quarantined_and_sent_back_comes_back_with_its_own_reason(rt: LocalRuntime) -> None:
+    m = "back-" + uuid.uuid4().hex[:8]
+    # Given a claim-checked record whose object is not UTF-8, quarantined as invalid_claim_check
+    check = _object(rt, f"deliveries/openweb/2026-11-30/{m}.json", b'{"event_id":"' + m.encode() + b'","x":"\xff"}')
+    _put(rt, check.pointer(), _attrs(claim_check=check.uri))
+    rt.drain()
+    (kept,) = [q for q in quarantined(rt, VENDOR) if m in q["text"]]
+    assert (kept["reason"], kept["attempts"]) == ("invalid_claim_check", 1)
+
+    # When it is sent back (intake dlq redrive) and fails again
+    redrive(rt, VENDOR, QuarantineKey(VENDOR, kept["sk"]))
+    rt.drain()
+
+    # Then it is the same item, its reason still the claim check's, one more try
+    (again,) = [q for q in quarantined(rt, VENDOR) if m in q["text"]]
+    assert (again["sk"], again["reason"], again["attempts"]) == (kept["sk"], "invalid_claim_check", 2)

@@ -21,7 +21,7 @@ from webhook_intake.observability import Metric, count, count_by, milliseconds
 from webhook_intake.payloads import ClaimCheck, ClaimCheckError
 from webhook_intake.store.events import ItemRefusedError, Outcome
 from webhook_intake.store.items import TooLargeError, prepare
-from webhook_intake.store.quarantine import QuarantineKey, key_for
+from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, QuarantineKey, key_for
 from webhook_intake.times import from_iso
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class ConsumerService:
                 body = self.payloads.fetch(check)
             except ClaimCheckError as exc:  # the record's own fault: no retry makes it readable
                 result = Normalized()
-                result.rejected.append(Rejected("invalid_claim_check", str(exc), body))
+                result.rejected.append(Rejected(INVALID_CLAIM_CHECK, str(exc), body))
                 return result, body
         return self.normalizer.normalize(body, delivery), body
 

@@ -37,6 +37,8 @@ NAME_MAX_CHARS = 1024
 """An event id or vendor type kept beside the text is cut to this (the item must stay under 400 KB)."""
 TEXT_INLINE_MAX_BYTES = 256 * 1024
 """A compressed text above this waits in S3 (``text_ref``)."""
+INVALID_CLAIM_CHECK = "invalid_claim_check"
+"""The reason of a record whose claim-check pointer cannot be followed (its text is the pointer)."""
 LAST_WRITE = "last_write"
 """The token of the last write: the same write sent again (botocore, after a lost answer) is not another try."""
 ENVELOPE_INLINE_MAX_BYTES = 8 * 1024
@@ -93,36 +95,7 @@ class QuarantineStore(TableAccess):
     def put(self, vendor: str, rejected: Rejected, delivery: Delivery, now: float) -> Kept:
         """Keep ``rejected`` (again: the reason and time are updated, ``attempts`` counts)."""
         key = key_for(vendor, delivery.received_at, rejected.text)
-        values: dict[str, Any] = {
-            "vendor": vendor,
-            "reason": rejected.reason,
-            "message": rejected.message[:1000],
-            "received_at": delivery.received_at,
-            "quarantined_at": iso_millis(datetime.fromtimestamp(now, UTC)),
-            "correlation_id": delivery.correlation_id,
-            "route": delivery.route(),
-            "scope": "event" if rejected.index is not None else "body",
-        }
-        for name in ("event_id", "source_type"):
-            value = getattr(rejected, name)
-            if value is not None:
-                values[name] = value[:NAME_MAX_CHARS]  # the text keeps them whole; a vendor type can be huge
-        if rejected.envelope is not None:
-            envelope = clean_text(rejected.envelope)
-            encoded = envelope.encode("utf-8")
-            if len(encoded) <= ENVELOPE_INLINE_MAX_BYTES or self._payloads is None:
-                values["envelope"] = envelope
-            else:
-                values["envelope_ref"] = self._put(vendor, "envelope.zz", zlib.compress(encoded, 6))
-        if rejected.index is not None:
-            values["index"] = rejected.index
-        compressed = zlib.compress(rejected.text.encode("utf-8"), 6)
-        if len(compressed) <= TEXT_INLINE_MAX_BYTES or self._payloads is None:
-            values["text"] = compressed
-        else:
-            values["text_ref"] = self._put(vendor, "zz", compressed)
-        # Text the store can hold: a lone surrogate may come from the body's escapes or a header.
-        clean_json(values)
+        values = self._values(vendor, rejected, delivery, now)
         names = {f"#{index}": name for index, name in enumerate(values)}
         # This write's token: a write botocore sends again after a lost answer finds its own token
         # and changes nothing, so attempts counts tries, not requests.
@@ -158,6 +131,43 @@ class QuarantineStore(TableAccess):
         first = held.get("attempts", {}).get("N") in (None, "1")
         units = consumed(answer, lambda: write_units(item_size({"pk": key.pk, "sk": key.sk, **values})))
         return Kept(key, units, first=first)
+
+    def _values(self, vendor: str, rejected: Rejected, delivery: Delivery, now: float) -> dict[str, Any]:
+        """What the item holds of ``rejected`` and its delivery (large texts in S3)."""
+        values: dict[str, Any] = {
+            "vendor": vendor,
+            "reason": rejected.reason,
+            "message": rejected.message[:1000],
+            "received_at": delivery.received_at,
+            "quarantined_at": iso_millis(datetime.fromtimestamp(now, UTC)),
+            "correlation_id": delivery.correlation_id,
+            "route": delivery.route(),
+            "scope": "event" if rejected.index is not None else "body",
+        }
+        for name in ("event_id", "source_type"):
+            value = getattr(rejected, name)
+            if value is not None:
+                values[name] = value[:NAME_MAX_CHARS]  # the text keeps them whole; a vendor type can be huge
+        if rejected.envelope is not None:
+            envelope = clean_text(rejected.envelope)
+            encoded = envelope.encode("utf-8")
+            if len(encoded) <= ENVELOPE_INLINE_MAX_BYTES or self._payloads is None:
+                values["envelope"] = envelope
+            else:
+                values["envelope_ref"] = self._put(vendor, "envelope.zz", zlib.compress(encoded, 6))
+        if rejected.index is not None:
+            values["index"] = rejected.index
+        if rejected.reason == INVALID_CLAIM_CHECK and delivery.claim_check:
+            # The text is the pointer itself: sent back, it must go back as a pointer
+            values["claim_check"] = delivery.claim_check
+        compressed = zlib.compress(rejected.text.encode("utf-8"), 6)
+        if len(compressed) <= TEXT_INLINE_MAX_BYTES or self._payloads is None:
+            values["text"] = compressed
+        else:
+            values["text_ref"] = self._put(vendor, "zz", compressed)
+        # Text the store can hold: a lone surrogate may come from the body's escapes or a header.
+        clean_json(values)
+        return values
 
     def _put(self, vendor: str, suffix: str, compressed: bytes) -> str:
         """Compressed bytes in S3 under a key made from their hash (the same key, the same bytes)."""
@@ -219,6 +229,7 @@ class QuarantineStore(TableAccess):
             path_parameters=dict(route.get("path_parameters") or {}),
             headers=dict(route.get("headers") or {}),
             quarantine_key=str(QuarantineKey(str(item["vendor"]), str(item["sk"]))),
+            claim_check=str(item["claim_check"]) if item.get("claim_check") else None,
         )
         return text, delivery
 
