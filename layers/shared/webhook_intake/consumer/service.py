@@ -96,7 +96,7 @@ class ConsumerService:
             self._handle(raw_record)
         except Exception as exc:
             # Only a dependency's failure gets here. Names the failure (an AWS error code), never the data.
-            receives = _int((raw_record.get("attributes") or {}).get("ApproximateReceiveCount"))
+            receives = _receives(raw_record)
             last = self.max_receive_count is not None and receives is not None and receives >= self.max_receive_count
             self.tally.note("dead-lettered" if last else "retrying", str(raw_record.get("messageId", "")))
             self.logger.exception(
@@ -113,8 +113,8 @@ class ConsumerService:
             message_id=str(raw_record.get("messageId", "")),
         )
         self.logger.set_correlation_id(delivery.correlation_id)
+        receives = _receives(raw_record)
         if delivery.problems:
-            receives = _int((raw_record.get("attributes") or {}).get("ApproximateReceiveCount"))
             if receives is None or receives <= 1:  # counted once, not again on each SQS redelivery
                 self.tally.attribute_problems += 1
             self.logger.warning(
@@ -122,7 +122,7 @@ class ConsumerService:
                 extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
             )
         body = str(raw_record.get("body") or "")
-        first_receive = _int((raw_record.get("attributes") or {}).get("ApproximateReceiveCount")) == 1
+        first_receive = receives == 1
         result, body = self._normalized(body, delivery)
         kept: set[QuarantineKey] = set()
         for rejected in result.rejected:
@@ -256,8 +256,9 @@ class ConsumerService:
             self.metrics.add_metric(name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=units)
 
 
-def _int(value: object) -> int | None:
+def _receives(raw_record: dict[str, Any]) -> int | None:
+    """How many times SQS has handed out the record (``ApproximateReceiveCount``), if it says."""
     try:
-        return int(str(value))
+        return int(str((raw_record.get("attributes") or {}).get("ApproximateReceiveCount")))
     except ValueError:
         return None
