@@ -31,6 +31,7 @@ from webhook_intake.delivery import TEST_HEADER, Delivery
 from webhook_intake.payloads import PayloadError
 from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.store.body import BodyFormatError, decode_body
+from webhook_intake.store.events import still_the_copy
 from webhook_intake.store.items import TooLargeError, body_of, load_body, prepare
 from webhook_intake.store.schema import event_key, key_parts
 from webhook_intake.store.wire import decode_item, encode, encode_item
@@ -294,16 +295,11 @@ class Replayer:
         The consumer may have put another copy of the event in its place since it was read (the
         vendor's copy over a test copy, an earlier copy over a later one): that one stays.
         """
-        kind = "attribute_exists(#test)" if item.get("test") else "attribute_not_exists(#test)"
         try:
             for offload in prepared.offloads:
                 self.payloads.put_object(offload.key, offload.body, offload.content_type)
             self.dynamodb.put_item(
-                TableName=self.target.events_table,
-                Item=encode_item(prepared.item),
-                ConditionExpression=f"#received_at = :seen AND {kind}",
-                ExpressionAttributeNames={"#received_at": "received_at", "#test": "test"},
-                ExpressionAttributeValues={":seen": {"S": str(item.get("received_at", ""))}},
+                TableName=self.target.events_table, Item=encode_item(prepared.item), **still_the_copy(item)
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":

@@ -80,6 +80,26 @@ def same_event(stored: bytes, new: bytes) -> bool:
         return False
 
 
+def still_the_copy(stored: dict[str, Any]) -> dict[str, Any]:
+    """A write's condition that the item is still the ``stored`` copy of its event: the same receive
+    time, test or not as it was (another copy may take its place: an earlier one, the vendor's).
+
+    ``put_item`` keyword arguments: ``ConditionExpression`` and the names and values it uses.
+    """
+    kind = "attribute_exists(#test)" if stored.get("test") else "attribute_not_exists(#test)"
+    return {
+        "ConditionExpression": f"#received_at = :seen AND {kind}",
+        "ExpressionAttributeNames": {"#received_at": "received_at", **_TEST},
+        "ExpressionAttributeValues": {":seen": encode(str(stored.get("received_at", "")))},
+    }
+
+
+def _later_copy(stored: dict[str, Any], item: dict[str, Any]) -> bool:
+    """``stored`` was received after ``item``'s copy, and is of its kind (test or not)."""
+    later = str(item["received_at"]) < str(stored.get("received_at", ""))
+    return later and bool(stored.get("test")) == bool(item.get("test"))
+
+
 def _same_item(wire: dict[str, Any], prepared: Prepared) -> bool:
     """A stored item is exactly the one ``prepared`` writes (as values: DynamoDB writes numbers its own way)."""
     return decode_item(wire) == decode_item(encode_item(prepared.item))
@@ -152,8 +172,7 @@ class EventStore(TableAccess):
         stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
             # A copy sent as a test never moves the real event (nor the vendor's copy a test one).
-            earlier = stored is not None and str(prepared.item["received_at"]) < str(stored.get("received_at", ""))
-            if stored is not None and earlier and stored_test == new_test:
+            if stored is not None and _later_copy(stored, prepared.item):
                 units += self._earlier_copy(stored, prepared, raw)
             return PutResult(Outcome.DUPLICATE, units)
         if new_test:
@@ -191,10 +210,7 @@ class EventStore(TableAccess):
                 response = self.dynamodb.put_item(
                     TableName=self.table_name,
                     Item=encode_item(item),
-                    ConditionExpression="#received_at = :seen AND "
-                    + ("attribute_exists(#test)" if item.get("test") else "attribute_not_exists(#test)"),
-                    ExpressionAttributeNames={"#received_at": "received_at", **_TEST},
-                    ExpressionAttributeValues={":seen": encode(stored.get("received_at", ""))},
+                    **still_the_copy(stored),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                     ReturnConsumedCapacity="TOTAL",
                 )
@@ -217,9 +233,7 @@ class EventStore(TableAccess):
 
     def _replaceable(self, stored: dict[str, Any], item: dict[str, Any], raw: bytes) -> bool:
         """``stored`` is a later copy of ``item``'s event, of its kind (test or not), with its content."""
-        if str(item["received_at"]) >= str(stored.get("received_at", "")) or bool(stored.get("test")) != bool(
-            item.get("test")
-        ):
+        if not _later_copy(stored, item):
             return False
         body = load_body(stored, self._payloads)
         return body is not None and same_event(body[1], raw)
