@@ -57,6 +57,12 @@ def fail_writes_of(event_id: str, error: type[BaseException] | None = None) -> A
     return hook
 
 
+def notified(runtime: LocalRuntime, secrets: dict[str, Any], *uuids: str | None) -> None:
+    """One Viafoura notifications delivery of ``uuids`` (a None: an event without its id), accepted."""
+    body = notifications_body(*uuids)
+    assert send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"]).status == 204
+
+
 def consumer_dynamodb() -> Any:
     """The consumers' DynamoDB client (one per process, as on Lambda)."""
     return client("dynamodb", CONSUMER_CONFIG)
@@ -65,9 +71,8 @@ def consumer_dynamodb() -> Any:
 def test_a_throttled_write_fails_only_its_record_and_is_stored_once_dynamodb_recovers(
     runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
-    secret = secrets["viafoura-notifications"]
     for uuid in ("n-1", "n-2", "n-3"):
-        assert send_body(runtime, "viafoura-notifications", notifications_body(uuid), secret).status == 204
+        notified(runtime, secrets, uuid)
     url = queue_url(runtime, "viafoura-notifications")
     messages = queue_messages(runtime.sqs, url)
     throttled = next(m["MessageId"] for m in messages if '"n-2"' in m["Body"])
@@ -128,19 +133,10 @@ def written_at_once(runtime: LocalRuntime, event: NormalizedEvent, writers: int 
 
 
 def test_two_consumers_writing_the_same_event_at_once_store_it_once(runtime: LocalRuntime) -> None:
-    raw = json.dumps({"event_uuid": "race", "message_type": "livecomment_post", "action": "liked"}).encode()
-    event = NormalizedEvent(
-        vendor="viafoura-engagement",
-        event_id="race",
-        event_type="comment.liked",
-        source_type="livecomment_post.liked",
-        occurred_at="2026-11-23T10:00:00.000Z",
-        received_at="2026-11-23T10:00:01.000Z",
-        raw=raw,
-    )
+    event = engagement_event("race", "liked", "comment.liked", received_at="2026-11-23T10:00:01.000Z")
     assert written_at_once(runtime, event) == ["duplicate"] * 7 + ["stored"]
     (item,) = stored(runtime)
-    assert item["raw_text"].encode() == raw
+    assert item["raw_text"].encode() == event.raw
 
 
 def test_the_vendors_copies_racing_over_a_test_copy_replace_it_once(runtime: LocalRuntime) -> None:
@@ -167,8 +163,7 @@ def outcomes(logs: str) -> list[str]:
 def test_a_write_whose_answer_was_lost_is_counted_stored_not_a_duplicate(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    secret = secrets["viafoura-notifications"]
-    assert send_body(runtime, "viafoura-notifications", notifications_body("lost-a", "lost-b"), secret).status == 204
+    notified(runtime, secrets, "lost-a", "lost-b")
     capsys.readouterr()
     # When DynamoDB writes the first event and its answer is lost (botocore sends the put again)
     with answer_lost(consumer_dynamodb(), "PutItem", b'#lost-a"') as lost, handler_logs() as logs:
@@ -205,8 +200,7 @@ def try_not_sent(marker: bytes, which: int) -> Iterator[list[bytes]]:
 def test_a_redelivered_record_whose_put_botocore_sent_twice_is_a_duplicate_not_stored_again(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    secret = secrets["viafoura-notifications"]
-    assert send_body(runtime, "viafoura-notifications", notifications_body("again-a"), secret).status == 204
+    notified(runtime, secrets, "again-a")
     (message,) = queue_messages(runtime.sqs, queue_url(runtime, "viafoura-notifications"))
     consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
     # Given the record consumed once (its event stored)
@@ -229,9 +223,8 @@ def test_a_redelivered_record_whose_put_botocore_sent_twice_is_a_duplicate_not_s
 def test_a_second_identical_copy_in_a_record_whose_put_botocore_sent_twice_is_a_duplicate(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    secret = secrets["viafoura-notifications"]
     # Given a delivery holding one event twice, the same content
-    assert send_body(runtime, "viafoura-notifications", notifications_body("twice-a", "twice-a"), secret).status == 204
+    notified(runtime, secrets, "twice-a", "twice-a")
     capsys.readouterr()
     # When the record is consumed, and the second copy's first try never reaches DynamoDB
     with try_not_sent(b"twice-a", 2) as tries, handler_logs() as logs:
@@ -247,8 +240,7 @@ def test_a_second_identical_copy_in_a_record_whose_put_botocore_sent_twice_is_a_
 def test_a_quarantine_whose_answer_was_lost_is_counted_once(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    secret = secrets["viafoura-notifications"]
-    assert send_body(runtime, "viafoura-notifications", notifications_body("kept-ok", None), secret).status == 204
+    notified(runtime, secrets, "kept-ok", None)
     capsys.readouterr()
     # When the bad event's quarantine is written and its answer lost (botocore writes it again)
     with answer_lost(consumer_dynamodb(), "UpdateItem", b"quarantine#") as lost:
@@ -263,19 +255,29 @@ def test_a_quarantine_whose_answer_was_lost_is_counted_once(
     assert total(points, "EventsQuarantinedByReason", reason="missing_id") == 1
 
 
+def engagement_event(event_id: str, action: str, event_type: str, **fields: Any) -> NormalizedEvent:
+    """A Viafoura engagement event on a live comment, as normalized (occurred 10:00:00)."""
+    raw = json.dumps({"event_uuid": event_id, "message_type": "livecomment_post", "action": action}).encode()
+    return NormalizedEvent(
+        vendor="viafoura-engagement",
+        event_id=event_id,
+        event_type=event_type,
+        source_type=f"livecomment_post.{action}",
+        occurred_at="2026-11-23T10:00:00.000Z",
+        raw=raw,
+        **fields,
+    )
+
+
 def a_rejection(**changes: Any) -> NormalizedEvent:
     """A rejection as the vendor sends it (received 10:00:03), or, with ``changes``, another copy of it."""
-    raw = json.dumps({"event_uuid": "tested-race", "message_type": "livecomment_post", "action": "disabled"}).encode()
-    event = NormalizedEvent(
-        vendor="viafoura-engagement",
-        event_id="tested-race",
-        event_type="comment.rejected",
-        source_type="livecomment_post.disabled",
-        occurred_at="2026-11-23T10:00:00.000Z",
+    event = engagement_event(
+        "tested-race",
+        "disabled",
+        "comment.rejected",
         received_at="2026-11-23T10:00:03.000Z",
         correlation_id="vendor",
         content=Content(id="tested-race-comment"),
-        raw=raw,
     )
     return event.model_copy(update=changes)
 
