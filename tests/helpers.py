@@ -6,6 +6,7 @@ import io
 import json
 import logging
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -19,7 +20,7 @@ from intake_cli.samples import build_request, sample_request
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
-from webhook_intake.store.reads import EventReader
+from webhook_intake.store.reads import EventReader, FeedFilter
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -155,6 +156,13 @@ def payloads(runtime: LocalRuntime) -> PayloadStore:
 def reader(runtime: LocalRuntime) -> EventReader:
     """The event log's read side, on the runtime's table."""
     return EventReader(table(runtime), payloads=payloads(runtime))
+
+
+def listed(runtime: LocalRuntime, **where: Any) -> list[dict[str, Any]]:
+    """The feed over the last hour (``FeedFilter`` conditions; tests included unless ``tests=False``)."""
+    now = datetime.now(UTC)
+    where.setdefault("tests", True)
+    return reader(runtime).feed(now - timedelta(hours=1), now + timedelta(minutes=1), FeedFilter(**where), limit=1000)
 
 
 def stored(runtime: LocalRuntime, vendor_key: str | None = None) -> list[dict[str, Any]]:

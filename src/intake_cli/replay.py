@@ -12,11 +12,14 @@ not keep (a FastComments update's signing-time header, a Viafoura batch's own ``
 replay keeps each event's ``occurred_at``, ``time_source`` and ``time_rejected`` as stored.
 
 It is idempotent: an event the normalizer maps as stored is left alone, so a second run
-writes nothing. A plan (what would change) comes first; writes go at ``rate`` per second.
+writes nothing. An event whose feed entry changes (its type, its ids) gets a new entry, written
+(a page per hundred events) before the events are; readers check every entry against its
+item. A plan (what would change) comes first; writes go at ``rate`` per second.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -31,7 +34,8 @@ from webhook_intake.delivery import TEST_HEADER, Delivery
 from webhook_intake.payloads import PayloadError
 from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.store.body import BodyFormatError, decode_body
-from webhook_intake.store.events import still_the_copy
+from webhook_intake.store.events import EventStore, StoreError, still_the_copy
+from webhook_intake.store.feed import PendingFeed, entry_of
 from webhook_intake.store.items import TooLargeError, body_of, load_body, prepare
 from webhook_intake.store.schema import event_key, key_parts
 from webhook_intake.store.wire import decode_item, encode, encode_item
@@ -48,6 +52,8 @@ if TYPE_CHECKING:
 KEPT_AS_STORED = ("occurred_at", "time_source", "time_rejected")
 """The time model's results: their inputs are not all in the item (see the module's docstring)."""
 _BATCH_GET = 100
+_FEED_PAGE_EVERY = 100
+"""Rewritten events whose new feed entries are written together (a page, or a few)."""
 
 
 @dataclass(frozen=True)
@@ -274,20 +280,39 @@ class Replayer:
         interval = 1.0 / rate
         next_write = time.monotonic()
         keys = [(change.vendor, change.event_id) for change in plan.changes]
-        for item, prepared, differ in self._rewrites(keys, result.refused):
-            if not differ:
-                result.unchanged += 1
-            else:
-                time.sleep(max(0.0, next_write - time.monotonic()))
-                next_write = max(next_write, time.monotonic()) + interval
-                if self._write(item, prepared):
-                    result.rewritten += 1
-            if progress is not None:
-                progress()
+        rewrites = self._rewrites(keys, result.refused)
+        while chunk := list(itertools.islice(rewrites, _FEED_PAGE_EVERY)):
+            self._write_feed(chunk)
+            for item, prepared, differ in chunk:
+                if not differ:
+                    result.unchanged += 1
+                else:
+                    time.sleep(max(0.0, next_write - time.monotonic()))
+                    next_write = max(next_write, time.monotonic()) + interval
+                    if self._write(item, prepared):
+                        result.rewritten += 1
+                if progress is not None:
+                    progress()
         # Gone: not there when read, or no longer there as read when written (expired, deleted, or
         # another copy of the event took its place meanwhile: a second run rewrites that one).
         result.gone = len(keys) - result.rewritten - result.unchanged - len(result.refused)
         return result
+
+    def _write_feed(self, rewrites: list[tuple[dict[str, Any], Prepared, tuple[str, ...]]]) -> None:
+        """The new feed entries of the events about to be rewritten, written before them.
+
+        Before, so that no rewrite lacks its entry whatever stops the run; an entry whose rewrite
+        then does not happen names values its item does not hold, and readers pass it by.
+        """
+        feed = PendingFeed()
+        for item, prepared, differ in rewrites:
+            if differ and entry_of(item) != entry_of(prepared.item):
+                feed.add(prepared.item)
+        if len(feed):
+            try:
+                EventStore(self.target.events_table, dynamodb_client=self.dynamodb).put_feed(feed)
+            except StoreError as exc:
+                raise ReplayError(f"the feed's new entries were not written: {exc}") from None
 
     def _write(self, item: dict[str, Any], prepared: Prepared) -> bool:
         """Rewrite ``item`` under its own key; False when it is no longer there as it was read.

@@ -11,6 +11,8 @@ from intake_cli import replay as replay_module
 from intake_cli.samples import SAMPLES_DIR
 from tests.helpers import cli, cli_json, publish_outputs, send, send_body, table
 from webhook_intake.delivery import TEST_HEADER
+from webhook_intake.store.events import EventStore
+from webhook_intake.store.feed import PendingFeed
 from webhook_intake.store.schema import event_key
 from webhook_intake.store.wire import decode_item, encode_item
 
@@ -118,6 +120,34 @@ def test_the_plan_comes_first_and_without_yes_nothing_is_written(stack: str, run
     assert item(runtime, *LIKE)["event_type"] == "other"
 
 
+def test_a_replayed_event_is_found_in_the_feed_by_its_new_values_only(stack: str, runtime: LocalRuntime) -> None:
+    # Given a like stored as an older mapping typed it, its feed entry written then
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    feed = PendingFeed()
+    feed.add(item(runtime, *LIKE))
+    EventStore(table(runtime), dynamodb_client=dynamodb(runtime)).put_feed(feed)
+
+    def listed(**where: Any) -> list[str]:
+        entries = cli_json("events", "--stack", stack, "--since", "1h", "--json", *where_args(**where))
+        return [entry["event_id"] for entry in entries]
+
+    assert listed(type="comment.liked") == []
+    assert listed(type="other") == [LIKE[1]]
+
+    # When replayed
+    cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")
+
+    # Then it is found by its type and content now, not by the old ones, and listed once
+    assert listed(type="comment.liked") == [LIKE[1]]
+    assert listed(type="other") == []
+    assert listed(content="wrong-id") == []
+    assert listed(vendor="openweb") == [LIKE[1]]
+
+
+def where_args(**where: str) -> list[str]:
+    return [part for name, value in where.items() for part in (f"--{name}", value)]
+
+
 def test_an_event_whose_id_would_change_is_left_as_stored(stack: str, runtime: LocalRuntime) -> None:
     # Given a stored event whose raw bytes now give another id (its key says one thing, its bytes another)
     cli_json("events", "--stack", stack)  # also checks the plain (table) listing exits 0: cli_json asserts it
@@ -125,6 +155,9 @@ def test_an_event_whose_id_would_change_is_left_as_stored(stack: str, runtime: L
     stored = client.get_item(TableName=table(runtime), Key=wire_key(*LIKE))["Item"]
     stored["pk"] = {"S": "openweb#someone-else"}
     client.put_item(TableName=table(runtime), Item=stored)
+    feed = PendingFeed()  # and its feed entry, as the consumer writes one for every event it stores
+    feed.add(decode_item(stored))
+    EventStore(table(runtime), dynamodb_client=client).put_feed(feed)
 
     # When replayed
     (plan,) = cli_json("replay", "--stack", stack, "--since", "1h", "--vendor", "openweb", "--dry-run", "--json")

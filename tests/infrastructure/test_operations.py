@@ -347,7 +347,7 @@ def test_the_events_table_can_be_provisioned_with_auto_scaling_on_it_and_each_in
         scaled.add((resource_id, dimension["Fn::Sub"] if isinstance(dimension, dict) else dimension))
     scopes = [(json.dumps({"Fn::Sub": "table/${EventsTable}"}), "table")] + [
         (json.dumps({"Fn::Sub": ["table/${EventsTable}/index/${Name}", {"Name": name}]}), "index")
-        for name in ("by-time", "by-content")
+        for name in ("by-content",)
     ]
     assert scaled == {
         (resource_id, f"dynamodb:{scope}:{kind}CapacityUnits")
@@ -356,7 +356,7 @@ def test_the_events_table_can_be_provisioned_with_auto_scaling_on_it_and_each_in
     }
     assert all(target["Condition"] == "Provisioned" for target in targets.values())
     policies = resources_of_type("AWS::ApplicationAutoScaling::ScalingPolicy")
-    assert len(policies) == 6
+    assert len(policies) == 4
     assert all(
         p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == {"Ref": "TableTargetUtilization"}
         for p in policies.values()

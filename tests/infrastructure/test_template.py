@@ -70,7 +70,7 @@ EXPLICIT = {
     "AuthFailureBurstAlarm",
     *(
         f"{part}{kind}Scaling{policy}"
-        for part in ("EventsTable", "ByTime", "ByContent")
+        for part in ("EventsTable", "ByContent")
         for kind in ("Read", "Write")
         for policy in ("", "Policy")
     ),
@@ -174,7 +174,7 @@ def test_the_provisioned_table_gets_capacity_on_the_table_and_each_index() -> No
         table["ProvisionedThroughput"],
         *(index["ProvisionedThroughput"] for index in table["GlobalSecondaryIndexes"]),
     ]
-    assert capacities == [{"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}] * 3
+    assert capacities == [{"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}] * 2
 
 
 def test_the_local_stack_provisions_capacity_given_as_parameters(
@@ -192,7 +192,7 @@ def test_the_local_stack_provisions_capacity_given_as_parameters(
     assert [
         (each["ProvisionedThroughput"]["ReadCapacityUnits"], each["ProvisionedThroughput"]["WriteCapacityUnits"])
         for each in capacities
-    ] == [(7, 10)] * 3
+    ] == [(7, 10)] * 2
 
 
 def test_each_function_has_a_log_group_with_retention() -> None:

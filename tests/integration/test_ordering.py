@@ -14,7 +14,7 @@ import pytest
 from intake_cli.events import sqs_event
 from intake_cli.samples import build_request
 from tests.conftest import queue_messages
-from tests.helpers import queue_url, reader, send_body
+from tests.helpers import listed, queue_url, reader, send_body
 from webhook_intake.store import events as events_module
 from webhook_intake.times import iso_millis
 
@@ -196,6 +196,9 @@ def test_a_retried_delivery_consumed_before_the_one_it_repeats_takes_the_first_c
     # Then the rejection is dated by its first copy, and the approval, which came after it, is the state
     stored = reader(runtime).get("openweb", "retried-rej") or {}
     assert (stored["received_at"], stored["occurred_at"]) == (first_received, first_received)
+    # and the feed lists it once, at that time (the later copy's entry names a copy no longer stored)
+    rejections = listed(runtime, vendor="openweb", content="retried-c", event_types=("comment.rejected",))
+    assert [entry["received_at"] for entry in rejections] == [first_received]
     state = reader(runtime).state("openweb", "retried-c")
     assert state is not None
     assert state.status == "approved"
@@ -298,6 +301,13 @@ def test_a_copy_sent_as_a_test_never_stands_for_the_vendors_own(
         real["MessageAttributes"]["received_at"]["StringValue"],
     )
     assert state_of(runtime, "viafoura-engagement", content) == ("rejected", False, "livecomment_post.disabled")
+    # and the feed lists the vendor's copy once, not the test copy
+    entries = listed(runtime, content=content)
+    listing = [(entry["event_type"], entry["received_at"], entry.get("test")) for entry in entries]
+    assert listing == [
+        ("comment.rejected", real["MessageAttributes"]["received_at"]["StringValue"], None),
+        ("comment.created", listing[-1][1], None),
+    ]
 
 
 def test_a_fastcomments_delete_wins_in_every_order(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from webhook_intake.store.items import (
     prepare,
     state_order,
 )
-from webhook_intake.store.schema import FEED_INDEX, FEED_SHARDS, STATE_INDEX
+from webhook_intake.store.schema import STATE_INDEX
 from webhook_intake.store.wire import ITEM_LIMIT_BYTES, decode_item, encode_item, item_size, write_units
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -114,17 +114,17 @@ def test_what_cannot_fit_without_a_payload_bucket_is_refused() -> None:
         prepare(event(raw=raw), NOW_MS, bucket=None)
 
 
-def test_every_event_is_in_the_feed_and_only_state_changes_of_comments_in_the_state_index() -> None:
+def test_only_state_changes_of_comments_are_in_an_index() -> None:
     liked = prepare(event(content=Content(id="c")), NOW_MS)
     created = prepare(event(event_type="comment.created", content=Content(id="c")), NOW_MS)
     test = prepare(event(event_type="comment.created", content=Content(id="c"), test=True), NOW_MS)
     published = prepare(event(event_type="content.published", content=Content(id="c")), NOW_MS)
-    assert set(index_entry_sizes(liked.item)) == {FEED_INDEX}
-    assert set(index_entry_sizes(created.item)) == {FEED_INDEX, STATE_INDEX}
-    assert set(index_entry_sizes(test.item)) == {FEED_INDEX}
-    assert set(index_entry_sizes(published.item)) == {FEED_INDEX}
-    assert created.item["feed"].startswith("2026-11-23#")
-    assert 0 <= int(created.item["feed"].rpartition("#")[2]) < FEED_SHARDS
+    assert set(index_entry_sizes(liked.item)) == set()
+    assert set(index_entry_sizes(created.item)) == {STATE_INDEX}
+    assert set(index_entry_sizes(test.item)) == set()
+    assert set(index_entry_sizes(published.item)) == set()
+    assert liked.write_units() == 1
+    assert created.write_units() == 2
 
 
 def test_the_state_order_reads_newest_first_with_a_tombstone_before_anything() -> None:
@@ -146,7 +146,9 @@ def test_the_state_order_reads_newest_first_with_a_tombstone_before_anything() -
 def test_a_typical_event_is_one_write_unit_and_one_more_per_index() -> None:
     prepared = prepare(event(actor=Party(id="u"), content=Content(id="c"), container=Container(id="k")), NOW_MS)
     assert prepared.size <= 1024
-    assert prepared.write_units() == 2
+    assert prepared.write_units() == 1
+    created = prepare(event(event_type="comment.created", content=Content(id="c")), NOW_MS)
+    assert created.write_units() == 2
 
 
 def test_items_round_trip_through_the_wire_format() -> None:

@@ -64,11 +64,17 @@ def build_handler(
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         consumer.begin()
         try:
-            return dict(
+            response: dict[str, Any] = dict(
                 process_partial_response(
                     event=event, record_handler=consumer.handle_record, processor=processor, context=context
                 )
             )
+            # The feed's entries, a page for the whole batch: a record whose entries were not written is retried.
+            retry = consumer.write_feed()
+            if retry:
+                failures = list(response.get("batchItemFailures") or [])
+                response["batchItemFailures"] = failures + [{"itemIdentifier": message_id} for message_id in retry]
+            return response
         finally:
             consumer.finish()
 

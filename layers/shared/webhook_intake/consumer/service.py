@@ -19,7 +19,8 @@ from webhook_intake.consumer.normalizing import Normalized, Rejected
 from webhook_intake.delivery import Delivery
 from webhook_intake.observability import Metric, count, count_by, milliseconds
 from webhook_intake.payloads import ClaimCheck, ClaimCheckError
-from webhook_intake.store.events import ItemRefusedError, Outcome
+from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError
+from webhook_intake.store.feed import PendingFeed
 from webhook_intake.store.items import TooLargeError, prepare
 from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, QuarantineKey, key_for
 from webhook_intake.times import from_iso
@@ -53,6 +54,14 @@ class Tally:
     ingest_lags_ms: list[float] = field(default_factory=list)
     event_lags_ms: list[float] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
+    feed: PendingFeed = field(default_factory=PendingFeed)
+    """The feed entries of the events stored as this invocation's copies, written at its end."""
+    feed_records: dict[str, int | None] = field(default_factory=dict)
+    """The records those entries come from (message id: receives), retried when they are not written."""
+    feed_slots: list[int] = field(default_factory=list)
+    """Their events' places in ``units_per_event``: each gets its share of the pages' write units."""
+    failed: set[str] = field(default_factory=set)
+    """Records already failed (retried or dead-lettered) in this invocation."""
 
     def note(self, outcome: str, *words: str, counted: bool = True) -> None:
         """Count an outcome (unless already counted on an earlier try) and keep its line entry.
@@ -97,13 +106,45 @@ class ConsumerService:
         except Exception as exc:
             # Only a dependency's failure gets here. Names the failure (an AWS error code), never the data.
             receives = _receives(raw_record)
-            last = self.max_receive_count is not None and receives is not None and receives >= self.max_receive_count
-            self.tally.note("dead-lettered" if last else "retrying", str(raw_record.get("messageId", "")))
+            self._failed(str(raw_record.get("messageId", "")), receives)
             self.logger.exception(
                 "record failed; it will be retried, then dead-lettered",
                 extra={"message_id": raw_record.get("messageId"), "error": type(exc).__name__, "receives": receives},
             )
             raise
+
+    def _failed(self, message_id: str, receives: int | None) -> None:
+        """Note a record SQS will bring back (or, at its last receive, dead-letter)."""
+        last = self.max_receive_count is not None and receives is not None and receives >= self.max_receive_count
+        self.tally.failed.add(message_id)
+        self.tally.note("dead-lettered" if last else "retrying", message_id)
+
+    def write_feed(self) -> list[str]:
+        """Write the feed entries of the invocation's events (a page or a few); the records to retry.
+
+        Called once every record has its outcome: an entry is written after its event, and a
+        record whose entries could not be written is retried (its events are then found stored
+        as its copies, and their entries owed again).
+        """
+        tally = self.tally
+        if not len(tally.feed):
+            return []
+        try:
+            units = self.events.put_feed(tally.feed)
+        except StoreError as exc:
+            retry = [message_id for message_id in tally.feed_records if message_id not in tally.failed]
+            for message_id in retry:
+                self._failed(message_id, tally.feed_records[message_id])
+            self.logger.exception(
+                "feed entries not written; their records will be retried",
+                extra={"error": str(exc), "records": len(retry)},
+            )
+            return retry
+        tally.write_units += units
+        share = units / len(tally.feed_slots)
+        for slot in tally.feed_slots:
+            tally.units_per_event[slot] += share
+        return []
 
     def _handle(self, raw_record: dict[str, Any]) -> None:
         delivery = Delivery.from_message_attributes(
@@ -122,6 +163,7 @@ class ConsumerService:
                 extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
             )
         body = str(raw_record.get("body") or "")
+        message_id = str(raw_record.get("messageId", ""))
         first_receive = receives == 1
         result, body = self._normalized(body, delivery)
         kept: set[QuarantineKey] = set()
@@ -132,7 +174,7 @@ class ConsumerService:
             # An identical copy earlier in the record builds the same item: only the first may find it its own
             first_copy = first_receive and mapped.event.event_id not in copied
             copied.add(mapped.event.event_id)
-            key = self._store(mapped, delivery, first_copy=first_copy)
+            key = self._store(mapped, delivery, first_copy=first_copy, record=(message_id, receives))
             if key is not None:
                 kept.add(key)
         if delivery.quarantine_key:
@@ -152,7 +194,9 @@ class ConsumerService:
                 return result, body
         return self.normalizer.normalize(body, delivery), body
 
-    def _store(self, mapped: Mapped, delivery: Delivery, *, first_copy: bool) -> QuarantineKey | None:
+    def _store(
+        self, mapped: Mapped, delivery: Delivery, *, first_copy: bool, record: tuple[str, int | None]
+    ) -> QuarantineKey | None:
         event = mapped.event
         try:
             prepared = prepare(event, int(self.clock() * 1000), self.retention_days, self.payloads.bucket)
@@ -165,6 +209,10 @@ class ConsumerService:
         if result.outcome is Outcome.CONFLICT:
             rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
             return self._quarantine(rejected, delivery, units_before=result.write_units)
+        if result.current:
+            self.tally.feed.add(prepared.item)
+            self.tally.feed_records.setdefault(*record)
+            self.tally.feed_slots.append(len(self.tally.units_per_event))
         self.tally.units_per_event.append(result.write_units)
         self.tally.note(result.outcome.value, event.event_type, event.event_id)
         if result.outcome is Outcome.STORED and not delivery.quarantine_key:

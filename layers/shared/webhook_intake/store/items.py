@@ -18,14 +18,11 @@ from typing import TYPE_CHECKING, Any
 from webhook_intake.store.body import decode_body, encode_body
 from webhook_intake.store.schema import (
     EVENT_ID,
-    FEED_KEY,
-    FEED_SHARDS,
     INDEXES,
     SORT_KEY_MAX_BYTES,
     STATE_KEY,
     STATE_SORT,
     event_key,
-    feed_key,
     hashed_id,
     key_parts,
 )
@@ -140,10 +137,6 @@ def _indexable(value: str | None) -> str | None:
     return value if value and len(value) <= INDEXED_ID_MAX_CHARS else None
 
 
-def _shard(digest: str) -> int:
-    return digest.encode("ascii")[0] % FEED_SHARDS
-
-
 def state_order(event: NormalizedEvent) -> str:
     """Read newest first: a tombstone before anything, then by event time, receive time and id.
 
@@ -169,8 +162,7 @@ def prepare(event: NormalizedEvent, now_ms: int, retention_days: int = 0, bucket
     a typical item within one write unit.
     """
     cleaner = _Cleaner()
-    digest = digest_of(event.raw)
-    prepared = Prepared(_plain_attributes(event, cleaner, digest))
+    prepared = Prepared(_plain_attributes(event, cleaner))
     item = prepared.item
     body = _parts(event, cleaner)
     _recipients(event, item, body, cleaner=cleaner, prepared=prepared, bucket=bucket)
@@ -186,7 +178,7 @@ def prepare(event: NormalizedEvent, now_ms: int, retention_days: int = 0, bucket
     return prepared
 
 
-def _plain_attributes(event: NormalizedEvent, cleaner: _Cleaner, digest: str) -> dict[str, Any]:
+def _plain_attributes(event: NormalizedEvent, cleaner: _Cleaner) -> dict[str, Any]:
     """Keys, types, times and the ids reads filter on (``vendor`` and ``event_id`` are in ``pk``)."""
     key = event_key(event.vendor, event.event_id)
     item: dict[str, Any] = {
@@ -196,7 +188,6 @@ def _plain_attributes(event: NormalizedEvent, cleaner: _Cleaner, digest: str) ->
         "source_type": cleaner.text(event.source_type, "source_type"),
         "occurred_at": event.occurred_at,
         "received_at": event.received_at,
-        FEED_KEY: feed_key(event.received_at, _shard(digest)),
     }
     optional = {
         "time_source": event.time_source if event.time_source != "vendor" else None,

@@ -7,6 +7,7 @@ is there for tools that explicitly ask for the whole table.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,17 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from webhook_intake.payloads import PayloadError
 from webhook_intake.store.body import BodyFormatError
+from webhook_intake.store.feed import ENTRY_FIELDS, bucket_of, entry_of, page_entries
 from webhook_intake.store.items import load_body
 from webhook_intake.store.schema import (
     EVENT_SK,
-    FEED_INDEX,
-    FEED_KEY,
     FEED_SHARDS,
-    FEED_SORT,
     STATE_INDEX,
     STATE_KEY,
     event_key,
-    feed_key,
+    feed_partition,
     key_parts,
 )
 from webhook_intake.store.table import TableAccess
@@ -51,34 +50,21 @@ class FeedFilter:
     tests: bool = False
     """Include events marked as tests (left out otherwise)."""
 
-    def expression(self) -> tuple[str | None, dict[str, str], dict[str, Any]]:
-        """A FilterExpression over the feed's projected attributes, with its names and values."""
-        clauses: list[str] = []
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        if self.vendor:
-            clauses.append("begins_with(pk, :vendor)")
-            values[":vendor"] = encode(f"{self.vendor}#")
-        if self.event_types:
-            names["#type"] = "event_type"
-            options = []
-            for position, wanted in enumerate(self.event_types):
-                values[f":type{position}"] = encode(wanted)
-                options.append(
-                    f"begins_with(#type, :type{position})" if wanted.endswith(".") else f"#type = :type{position}"
-                )
-            clauses.append("(" + " OR ".join(options) + ")")
-        for name, value in (("content_id", self.content), ("container_id", self.container), ("actor_id", self.actor)):
-            if value:
-                names[f"#{name}"] = name
-                values[f":{name}"] = encode(value)
-                clauses.append(f"#{name} = :{name}")
-        if self.recipient:
-            clauses.append("contains(recipient_ids, :recipient)")
-            values[":recipient"] = encode(self.recipient)
-        if not self.tests:
-            clauses.append("attribute_not_exists(test)")
-        return (" AND ".join(clauses) or None), names, values
+    def keeps(self, entry: dict[str, Any]) -> bool:
+        """Whether a feed entry, or an event (an item, or one decoded), meets every condition."""
+        if self.vendor and (entry.get("vendor") or key_parts(entry)[0]) != self.vendor:
+            return False
+        kind = str(entry.get("event_type", ""))
+        if self.event_types and not any(
+            kind.startswith(wanted) if wanted.endswith(".") else kind == wanted for wanted in self.event_types
+        ):
+            return False
+        for name, wanted in (("content_id", self.content), ("container_id", self.container), ("actor_id", self.actor)):
+            if wanted and entry.get(name) != wanted:
+                return False
+        if self.recipient and self.recipient not in (entry.get("recipient_ids") or ()):
+            return False
+        return self.tests or not entry.get("test")
 
 
 @dataclass
@@ -146,54 +132,86 @@ class EventReader(TableAccess):
         where: FeedFilter | None = None,
         limit: int = 50,
     ) -> list[dict[str, Any]]:
-        """Feed entries (keys and projected attributes) received in [since, until], newest first."""
+        """Events received in [since, until] that ``where`` keeps, newest first: their feed entries as
+        the events' items now hold them (keys, times, types, the ids reads filter on; no text).
+
+        The pages of each day's shards are read newest first and merged; each entry is checked
+        against its event's item (``store/feed.py``: an entry may name a copy since replaced, or
+        values since rewritten), and an event is listed once.
+        """
         where = where or FeedFilter()
-        expression, names, values = where.expression()
-        low, high = iso_millis(since), iso_millis(until)
+        window = (iso_millis(since), iso_millis(until))
         found: list[dict[str, Any]] = []
+        listed: set[str] = set()
         for day in _days(since, until):
-            streams = [
-                self._feed_partition(
-                    feed_key(day, shard), (low, high), expression=expression, names=names, values=values, page=limit
-                )
-                for shard in range(FEED_SHARDS)
-            ]
-            for entry in heapq.merge(*streams, key=lambda item: str(item[FEED_SORT]), reverse=True):
-                found.append(entry)
-                if len(found) >= limit:
-                    return found
+            streams = [self._feed_partition(feed_partition(day, shard), window, where) for shard in range(FEED_SHARDS)]
+            merged = heapq.merge(*streams, key=_newest, reverse=True)
+            while candidates := list(itertools.islice(merged, _CHECKED_AT_ONCE)):
+                for entry in self._current(candidates, where):
+                    if entry["pk"] in listed:
+                        continue
+                    listed.add(entry["pk"])
+                    found.append(_entry(entry))
+                    if len(found) >= limit:
+                        return found
         return found
 
-    def _feed_partition(
-        self,
-        partition: str,
-        window: tuple[str, str],
-        *,
-        expression: str | None,
-        names: dict[str, str],
-        values: dict[str, Any],
-        page: int,
-    ) -> Iterator[dict[str, Any]]:
+    def _feed_partition(self, partition: str, window: tuple[str, str], where: FeedFilter) -> Iterator[dict[str, Any]]:
+        """The entries of one feed partition within ``window`` that ``where`` keeps, newest first.
+
+        Pages are sorted by the minute their entries were received in; within a minute, the
+        entries of all its pages are sorted together.
+        """
         low, high = window
         request: dict[str, Any] = {
             "TableName": self.table_name,
-            "IndexName": FEED_INDEX,
-            "KeyConditionExpression": "#feed = :feed AND #received BETWEEN :low AND :high",
-            "ExpressionAttributeNames": {"#feed": FEED_KEY, "#received": FEED_SORT, **names},
+            "KeyConditionExpression": "pk = :partition AND sk BETWEEN :low AND :high",
             "ExpressionAttributeValues": {
-                ":feed": encode(partition),
-                ":low": encode(low),
-                ":high": encode(high),
-                **values,
+                ":partition": encode(partition),
+                ":low": encode(bucket_of(low)),
+                ":high": encode(bucket_of(high) + "#~"),
             },
             "ScanIndexForward": False,
-            "Limit": max(page, 100),
         }
-        if expression:
-            request["FilterExpression"] = expression
+        minute, held = "", list[dict[str, Any]]()
         for response in self.dynamodb.get_paginator("query").paginate(**request):
             for item in response.get("Items", []):
-                yield _entry(decode_item(item))
+                page = decode_item(item)
+                if str(page["sk"])[:16] != minute:
+                    yield from sorted(held, key=_newest, reverse=True)
+                    minute, held = str(page["sk"])[:16], []
+                held += [
+                    entry
+                    for entry in page_entries(page)
+                    if low <= str(entry.get("received_at", "")) <= high and where.keeps(entry)
+                ]
+        yield from sorted(held, key=_newest, reverse=True)
+
+    def _current(self, candidates: list[dict[str, Any]], where: FeedFilter) -> list[dict[str, Any]]:
+        """Of ``candidates`` (entries, in order), those whose event is stored as the entry's copy and
+        still meets ``where``: as the item holds them now."""
+        keys = list(dict.fromkeys(str(entry["pk"]) for entry in candidates))
+        names = {f"#a{position}": name for position, name in enumerate(ENTRY_FIELDS)}
+        items: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {
+            self.table_name: {
+                "Keys": [{"pk": encode(pk), "sk": encode(EVENT_SK)} for pk in keys],
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+            }
+        }
+        while request:
+            response = self.dynamodb.batch_get_item(RequestItems=request)
+            for found in response.get("Responses", {}).get(self.table_name, []):
+                plain = decode_item(found)
+                items[str(plain["pk"])] = plain
+            request = dict(response.get("UnprocessedKeys") or {})
+        kept = []
+        for entry in candidates:
+            item = items.get(str(entry["pk"]))
+            if item is not None and item.get("received_at") == entry.get("received_at") and where.keeps(item):
+                kept.append(entry_of(item))
+        return kept
 
     def state(self, vendor: str, content_id: str) -> CurrentState | None:
         """A comment's current state: its newest state event (a tombstone first), with the events behind it."""
@@ -249,7 +267,7 @@ class EventReader(TableAccess):
         except PayloadError as exc:  # its body object is gone (or S3 failed): the rest of the event still reads
             body = None
             event["body_error"] = str(exc)
-        for name in ("body", "body_ref", "feed", "state_order"):
+        for name in ("body", "body_ref", "state_order"):
             event.pop(name, None)
         if body is not None:
             parts, raw = body
@@ -280,6 +298,14 @@ class EventReader(TableAccess):
             event["recipients"] = json.loads(self._payloads.get_object(reference))
         except (PayloadError, ValueError) as exc:
             event["recipients_error"] = str(exc)
+
+
+_CHECKED_AT_ONCE = 100
+"""Entries checked against their items by one BatchGetItem (its limit)."""
+
+
+def _newest(entry: dict[str, Any]) -> tuple[str, str]:
+    return str(entry.get("received_at", "")), str(entry.get("pk", ""))
 
 
 def _entry(item: dict[str, Any]) -> dict[str, Any]:

@@ -4,9 +4,11 @@ docs/data-model.md explains the choices; in short:
 
 - an event is one item, ``pk`` = ``<vendor>#<event_id>``, ``sk`` = ``event``, written once by a
   conditional ``PutItem``;
-- ``by-time`` (the feed) holds every event under ``feed`` = ``<received day>#<shard>``, sorted
-  by ``received_at``, with the few small attributes reads filter on: newest-first listings,
-  and reads by type, content, container, actor or recipient over a time window;
+- the feed lists every event by when it was received, with the few small attributes reads filter
+  on (newest-first listings, and reads by type, content, container, actor or recipient over a
+  time window): not an index, whose entry would cost a write unit per event, but pages the
+  consumer writes once per invocation, ``pk`` = ``feed#<received day>#<shard>``, ``sk`` =
+  ``<received minute>#<page id>``, each holding the entries of many events (``store/feed.py``);
 - ``by-content`` holds only the events that change a comment's (or post's) state, under
   ``content_id``, sorted by ``state_order`` (``<rank>#<occurred_at>#<received_at>#<event_id>``):
   the current state is the first item of one ``Query`` (ids of two vendors are told apart by ``pk``);
@@ -22,12 +24,11 @@ EVENT_SK = "event"
 QUARANTINE_PREFIX = "quarantine#"
 SHAPE_PREFIX = "shape#"
 
-FEED_INDEX = "by-time"
-FEED_KEY = "feed"
-FEED_SORT = "received_at"
+FEED_PREFIX = "feed#"
 FEED_SHARDS = 4
-"""Partitions per day of the feed: each takes about 1,000 writes per second. May only grow:
-reads query shards 0 to FEED_SHARDS - 1 of every day, and a shard never written is empty."""
+"""Partitions per day of the feed: each takes about 1,000 write units a second (pages of many
+events each). May only grow: reads query shards 0 to FEED_SHARDS - 1 of every day, and a shard
+never written is empty."""
 FEED_PROJECTED = (
     "event_type",
     "source_type",
@@ -38,19 +39,19 @@ FEED_PROJECTED = (
     "recipient_ids",
     "test",
 )
-"""What reads of the feed filter on and list (no text: entries stay small, a write unit each)."""
+"""What reads of the feed filter on and list (no text: entries stay small, many to a page)."""
 
 STATE_INDEX = "by-content"
 STATE_KEY = "content_id"
 STATE_SORT = "state_order"
 STATE_PROJECTED = ("event_type", "source_type", "occurred_at")
 
-INDEXES = {FEED_INDEX: (FEED_KEY, FEED_SORT, FEED_PROJECTED), STATE_INDEX: (STATE_KEY, STATE_SORT, STATE_PROJECTED)}
+INDEXES = {STATE_INDEX: (STATE_KEY, STATE_SORT, STATE_PROJECTED)}
 
 
-def feed_key(received_at: str, shard: int) -> str:
-    """``2026-11-29#3``: one feed partition."""
-    return f"{received_at[:10]}#{shard}"
+def feed_partition(day: str, shard: int) -> str:
+    """``feed#2026-11-29#3``: one of a day's feed partitions (``day`` is ``YYYY-MM-DD``)."""
+    return f"{FEED_PREFIX}{day}#{shard}"
 
 
 PARTITION_KEY_MAX_BYTES = 2048

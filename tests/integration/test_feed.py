@@ -1,0 +1,123 @@
+"""The feed: one page of entries per consumer invocation, and every stored event listed once, as stored."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from intake_cli.events import sqs_event
+from tests.conftest import queue_messages
+from tests.helpers import (
+    answer_lost,
+    depth,
+    listed,
+    metric_points,
+    notifications_body,
+    queue_url,
+    send_body,
+    stored,
+    table,
+)
+from webhook_intake.clients import client
+from webhook_intake.store.feed import page_entries
+from webhook_intake.store.table import CONSUMER_CONFIG
+from webhook_intake.store.wire import decode_item
+
+if TYPE_CHECKING:
+    import pytest
+
+    from intake_cli.runtime import LocalRuntime
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:q"
+
+
+def pages(runtime: LocalRuntime) -> list[dict[str, Any]]:
+    """Every feed page of the table, decoded."""
+    items = boto3.client("dynamodb", region_name=runtime.stack.region).scan(TableName=table(runtime))["Items"]
+    return [decode_item(item) for item in items if item["pk"]["S"].startswith("feed#")]
+
+
+def notified(runtime: LocalRuntime, secrets: dict[str, Any], *uuids: str) -> list[dict[str, Any]]:
+    """One notifications delivery per uuid, accepted; their queue messages."""
+    for uuid in uuids:
+        body = notifications_body(uuid, request_uuid=f"r-{uuid}")
+        assert send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"]).status == 204
+    return queue_messages(runtime.sqs, queue_url(runtime, "viafoura-notifications"))
+
+
+def consume(runtime: LocalRuntime, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    return dict(consumer.invoke(sqs_event(messages, QUEUE_ARN, "us-east-1")))
+
+
+def test_a_batch_of_records_writes_its_entries_together_and_each_event_is_listed(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    uuids = [f"page-{n}" for n in range(10)]
+    messages = notified(runtime, secrets, *uuids)
+    assert len(messages) == 10
+
+    capsys.readouterr()
+    assert consume(runtime, messages) == {"batchItemFailures": []}
+    metrics = metric_points(capsys.readouterr().out)
+
+    # One page per minute the ten were received in (nearly always one), holding the ten entries
+    minutes = {event["received_at"][:16] for event in stored(runtime)}
+    written = pages(runtime)
+    assert len(written) == len(minutes)
+    assert sorted(entry["pk"] for page in written for entry in page_entries(page)) == sorted(
+        f"viafoura-notifications#{uuid}" for uuid in uuids
+    )
+    assert sorted(entry["event_id"] for entry in listed(runtime)) == sorted(uuids)
+    # Each event is charged its item's write unit and its share of the page's
+    (per_event,) = [value for name, _, value in metrics if name == "WriteUnitsPerEvent"]
+    (units,) = [value for name, _, value in metrics if name == "WriteUnits"]
+    assert units == [10 + len(written)]
+    assert len(per_event) == 10
+    assert all(1 < value <= 1.2 for value in per_event)
+
+
+def test_a_page_not_written_retries_its_records_and_their_events_are_listed_after(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    messages = notified(runtime, secrets, "unlisted-1", "unlisted-2")
+    dynamodb = client("dynamodb", CONSUMER_CONFIG)
+
+    def refuse_pages(request: Any, **_: Any) -> None:
+        if b'"feed#' in (request.body or b""):
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
+
+    dynamodb.meta.events.register_first("before-send.dynamodb", refuse_pages)
+    try:
+        response = consume(runtime, messages)
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", refuse_pages)
+
+    # Both records are retried: their events are stored, but not yet listed
+    assert sorted(failure["itemIdentifier"] for failure in response["batchItemFailures"]) == sorted(
+        message["MessageId"] for message in messages
+    )
+    assert sorted(event["event_id"] for event in stored(runtime)) == ["unlisted-1", "unlisted-2"]
+    assert listed(runtime) == []
+
+    # When SQS brings them back, their events are found stored as their copies and listed
+    runtime.drain()
+    assert sorted(entry["event_id"] for entry in listed(runtime)) == ["unlisted-1", "unlisted-2"]
+    assert depth(runtime, queue_url(runtime, "viafoura-notifications")) == 0
+
+
+def test_a_page_whose_answer_was_lost_lists_nothing_twice(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    messages = notified(runtime, secrets, "twice-1", "twice-2")
+    with answer_lost(client("dynamodb", CONSUMER_CONFIG), "PutItem", b'"feed#') as lost:
+        assert consume(runtime, messages) == {"batchItemFailures": []}
+    assert lost == ["PutItem"]
+    assert sorted(entry["event_id"] for entry in listed(runtime)) == ["twice-1", "twice-2"]
+
+
+def test_a_redelivered_record_lists_its_event_once(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    (message,) = notified(runtime, secrets, "again")
+    for _ in range(3):  # as SQS hands a record out again when its answer never reached it
+        assert consume(runtime, [message]) == {"batchItemFailures": []}
+    assert [entry["event_id"] for entry in listed(runtime)] == ["again"]
