@@ -112,7 +112,7 @@ def _look(console: Console, target: Target, deliveries: list[Delivery], since: d
     """Read back what the stack holds, the way an operator would: the feed, the queues, what waits."""
     expected = expected_keys()
     span = Window(since, datetime.now(UTC) + timedelta(minutes=1))
-    # The feed, newest first, through the by-time index (test payloads included: the samples hold one).
+    # The feed, newest first (test payloads included: the samples hold one).
     entries = feed(target, FeedFilter(tests=True), span, limit=len(expected) + 100)
     found = {(str(entry["vendor"]), str(entry["event_id"])) for entry in entries}
     console.print(events_table(entries, f"Stored events, newest first ({len(entries)})", console.width))

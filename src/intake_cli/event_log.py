@@ -1,7 +1,7 @@
-"""Reading the stored normalized events back, through the table's keys and indexes.
+"""Reading the stored normalized events back, through the table's keys, the feed and the index.
 
-Every read names its key or index (docs/data-model.md, "Reads"): one event by id, the feed
-(``by-time``) over a window of receive times with a filter, a comment's state (``by-content``).
+Every read names its key, the feed or the index (docs/data-model.md, "Reads"): one event by id,
+the feed's pages over a window of receive times with a filter, a comment's state (``by-content``).
 A full scan happens only when a command is told ``--scan`` (and for ``status`` on the local stack).
 """
 
@@ -147,7 +147,7 @@ def reader(target: Target) -> EventReader:
 
 
 def feed(target: Target, where: FeedFilter, span: Window, limit: int) -> list[dict[str, Any]]:
-    """Feed entries (keys and the projected attributes: no text) received in ``span``, newest first."""
+    """Feed entries (keys, times, types and ids: no text) received in ``span``, newest first."""
     with reading(target):
         return reader(target).feed(span.since, span.until, where, limit=limit)
 

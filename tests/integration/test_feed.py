@@ -80,7 +80,7 @@ def test_a_batch_of_records_writes_its_entries_together_and_each_event_is_listed
 
 
 def test_a_page_not_written_retries_its_records_and_their_events_are_listed_after(
-    runtime: LocalRuntime, secrets: dict[str, Any]
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     messages = notified(runtime, secrets, "unlisted-1", "unlisted-2")
     dynamodb = client("dynamodb", CONSUMER_CONFIG)
@@ -90,10 +90,12 @@ def test_a_page_not_written_retries_its_records_and_their_events_are_listed_afte
             raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
 
     dynamodb.meta.events.register_first("before-send.dynamodb", refuse_pages)
+    capsys.readouterr()
     try:
         response = consume(runtime, messages)
     finally:
         dynamodb.meta.events.unregister("before-send.dynamodb", refuse_pages)
+    assert [value for name, _, value in metric_points(capsys.readouterr().out) if name == "RecordsRetried"] == [[2.0]]
 
     # Both records are retried: their events are stored, but not yet listed
     assert sorted(failure["itemIdentifier"] for failure in response["batchItemFailures"]) == sorted(

@@ -66,10 +66,10 @@ def events(
     stack: StackOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Stored events, newest received first, read through the table's indexes (docs/data-model.md).
+    """Stored events, newest received first, read through the feed (docs/data-model.md).
 
-    Without --since, the last 24 hours. The filters are the feed's (the by-time index): a read
-    costs what its time window holds, not what the table holds. Times are UTC.
+    Without --since, the last 24 hours. The filters are the feed's: a read costs what its time
+    window holds, not what the table holds. Times are UTC.
     """
     from intake_cli.event_log import (
         MAX_WINDOW_DAYS,
