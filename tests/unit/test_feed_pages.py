@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from webhook_intake.store.feed import PAGE_RAW_MAX_BYTES, FeedFormatError, PendingFeed, entry_of, page_entries
+from webhook_intake.store.reads import EventReader
 from webhook_intake.store.schema import FEED_SHARDS
 from webhook_intake.store.wire import ITEM_LIMIT_BYTES, item_size
 
@@ -110,3 +111,11 @@ def test_ids_of_any_text_are_written_and_read_back() -> None:
 def test_a_page_of_an_unknown_format_says_so() -> None:
     with pytest.raises(FeedFormatError):
         page_entries({"entries": b"\x09abc"})
+
+
+def test_an_event_stored_with_the_older_feed_key_reads_without_it() -> None:
+    item = event_item("old", feed="2026-11-30#2")
+    del item["body"]
+    event = EventReader("events").decode(item)
+    assert "feed" not in event
+    assert (event["vendor"], event["event_id"]) == ("openweb", "old")

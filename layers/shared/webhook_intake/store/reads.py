@@ -267,7 +267,7 @@ class EventReader(TableAccess):
         except PayloadError as exc:  # its body object is gone (or S3 failed): the rest of the event still reads
             body = None
             event["body_error"] = str(exc)
-        for name in ("body", "body_ref", "state_order"):
+        for name in ("body", "body_ref", "state_order", "feed"):  # (feed: a key on items stored before the pages)
             event.pop(name, None)
         if body is not None:
             parts, raw = body
