@@ -7,9 +7,10 @@ the API's access log. The usual design: the same HTTP API → one Lambda that au
 normalizes and writes inside Powertools' idempotency, synchronously (benchmarks/usual_design.py).
 
 Measured in this run: CPU per delivery and per event (parts 2 and 3), write units per event
-(part 4, index writes included), bytes printed per invocation (parts 2 and 3), the size of each
-SQS message. Assumed: the prices below, AWS's in-region latencies a function waits for, and
-steady traffic (full batches; provisioned capacity at its target utilisation).
+(part 4, metered on moto: the item, its index entry and its share of the invocation's feed
+pages), bytes printed per invocation (parts 2 and 3), the size of each SQS message. Assumed:
+the prices below, AWS's in-region latencies a function waits for, and steady traffic (full
+batches; provisioned capacity at its target utilisation).
 """
 
 from __future__ import annotations
@@ -185,6 +186,9 @@ def scenarios(report: Report) -> list[Scenario]:
     batched_logs = _logs_per_event(batched_consumer["logs"])
     moto_single = writes["moto single-event deliveries"]
     moto_batched = writes["moto Viafoura batches of 10"]
+    # Metered, not Prepared.write_units(): only the handler's run writes the feed pages, a share per event.
+    single_wru = moto_single["ours_new"]["units"] / moto_single["ours_new"]["events"]
+    batched_wru = moto_batched["ours_new"]["units"] / moto_batched["ours_new"]["events"]
     batched_ingest = ingest["cases"]["viafoura-engagement, 10 events"]
     batched_ingest_logs = ingest["logs"]["viafoura-engagement, 10 events"]
     return [
@@ -200,7 +204,7 @@ def scenarios(report: Report) -> list[Scenario]:
             consumer_runtime_ms=single_consumer["runtime_ms_per_invocation"],
             consumer_log_bytes_per_event=single_logs[0],
             consumer_log_lines_per_invocation=single_logs[1],
-            wru_per_event=writes["samples"]["wru_per_new_event"],
+            wru_per_event=single_wru,
             s3_puts_per_event=writes["samples"]["s3_offloads"] / writes["samples"]["events"],
             usual_cpu_ms_per_event=single_consumer["usual_cpu_ms_per_event"],
             usual_wru_per_event=moto_single["usual_new"]["units"] / moto_single["usual_new"]["events"],
@@ -222,7 +226,7 @@ def scenarios(report: Report) -> list[Scenario]:
             consumer_runtime_ms=batched_consumer["runtime_ms_per_invocation"],
             consumer_log_bytes_per_event=batched_logs[0],
             consumer_log_lines_per_invocation=batched_logs[1],
-            wru_per_event=writes["viafoura_batched"]["wru_per_new_event"],
+            wru_per_event=batched_wru,
             s3_puts_per_event=writes["viafoura_batched"]["s3_offloads"] / writes["viafoura_batched"]["events"],
             usual_cpu_ms_per_event=batched_consumer["usual_cpu_ms_per_event"],
             usual_wru_per_event=moto_batched["usual_new"]["units"] / moto_batched["usual_new"]["events"],
@@ -333,7 +337,7 @@ def fixed_monthly(report: Report) -> dict[str, float]:
     defaults = template_defaults()
     template = SamTemplate()
     vendors = len(workload.vendor_keys())
-    metrics = set()
+    metrics: set[tuple[Any, ...]] = set()
     for entry in report.facts["warm_ingest"]["logs"].values():
         metrics.update(tuple(metric) for metric in entry["metrics"])
     for label in ("single-event records", "Viafoura records of 10"):
@@ -344,25 +348,49 @@ def fixed_monthly(report: Report) -> dict[str, float]:
     queues = vendors
     # An event source mapping long-polls its queue (20 s waits) with at least five pollers, traffic or not.
     idle_receives = 5 * 30 * 24 * 3600 / 20 * queues
+    # Provisioned capacity: each table TableBillingMode applies to (the replay table is on demand in any
+    # case) and each of its global secondary indexes, at the minimum read and write capacities.
+    provisionable = [
+        properties
+        for properties in template.of_type("AWS::DynamoDB::Table").values()
+        if properties.get("BillingMode") != "PAY_PER_REQUEST"
+    ]
+    tables = len(provisionable)
+    indexes = sum(len(properties.get("GlobalSecondaryIndexes", [])) for properties in provisionable)
+    capacities = tables + indexes
     minimum = (
-        3 * float(defaults["TableMinWriteCapacity"]) * PRICES["dynamodb_wcu_hour"]
-        + 3 * float(defaults["TableMinReadCapacity"]) * PRICES["dynamodb_rcu_hour"]
+        capacities * float(defaults["TableMinWriteCapacity"]) * PRICES["dynamodb_wcu_hour"]
+        + capacities * float(defaults["TableMinReadCapacity"]) * PRICES["dynamodb_rcu_hour"]
     ) * 730
+    what = " + ".join(
+        part
+        for part in (
+            "table" if tables == 1 else f"{tables} tables",
+            "" if not indexes else "1 index" if indexes == 1 else f"{indexes} indexes",
+        )
+        if part
+    )
     return {
         f"CloudWatch custom metrics seen in this run ({len(metrics)})": len(metrics) * PRICES["metric_month"],
         "CloudWatch dashboard": PRICES["dashboard_month"],
         f"CloudWatch alarms ({alarms})": alarms * PRICES["alarm_month"],
         f"Secrets Manager ({secrets} secrets)": secrets * PRICES["secret_month"],
         f"SQS idle long polls ({queues} queues)": idle_receives * PRICES["sqs_request"],
-        "_provisioned minimum capacity (table + 2 indexes), PROVISIONED only": minimum,
+        f"_provisioned minimum capacity ({what}), PROVISIONED only": minimum,
     }
 
 
 def storage_per_million_events(report: Report) -> float:
-    """Table and index storage, and continuous backups, of a million events kept one month."""
-    samples = report.facts["write_amplification"]["samples"]
-    # Each item, and each index entry, also carries about 100 bytes of DynamoDB's own overhead.
-    bytes_per_event = samples["item_bytes_median"] + 100 + samples["index_wru_per_event"] * (300 + 100)
+    """Table (events and feed pages) and index storage, and continuous backups, of a million events kept one month."""
+    writes = report.facts["write_amplification"]
+    samples = writes["samples"]
+    metered = writes["moto single-event deliveries"]["ours_new"]
+    # Each item (a feed page too), and each index entry, also carries about 100 bytes of DynamoDB's own
+    # overhead. The index entries are by-content's (a comment's state changes); the feed's are in its pages.
+    page_bytes_per_event = float(metered["feed_page_bytes"] + 100 * metered["feed_page_puts"]) / metered["events"]
+    bytes_per_event = float(
+        samples["item_bytes_median"] + 100 + samples["index_wru_per_event"] * (300 + 100) + page_bytes_per_event
+    )
     gigabytes = MILLION * bytes_per_event / 1024**3
     return gigabytes * (PRICES["dynamodb_gb_month"] + PRICES["dynamodb_pitr_gb_month"])
 

@@ -26,9 +26,9 @@ GOALS: list[tuple[str, str, float | None, str, str]] = [
         "$",
         "every sample event delivered on its own: API Gateway HTTP API, both Lambdas (requests and GB-s at the"
         " template's memory, arm64, from the CPU measured in parts 2 and 3), SQS (64 KB chunks, batch receive and"
-        " delete), DynamoDB (write units of part 4, index writes included), S3, X-Ray at TraceSampleRate, CloudWatch"
-        " Logs of what the functions print (EMF included), Lambda's START/END/REPORT lines at the template's"
-        " PlatformLogLevel, and the access log",
+        " delete), DynamoDB (write units metered in part 4: items, index entries and feed pages), S3, X-Ray at"
+        " TraceSampleRate, CloudWatch Logs of what the functions print (EMF included), Lambda's START/END/REPORT"
+        " lines at the template's PlatformLogLevel, and the access log",
     ),
     (
         "cost_batched_on_demand_usd_per_m_events",
@@ -48,18 +48,22 @@ GOALS: list[tuple[str, str, float | None, str, str]] = [
     ),
     (
         "wru_per_new_event",
-        "write units per new event, index writes included",
+        "write units per new event, index entry and feed page share included",
         2.5,
         "WRU",
-        "Prepared.write_units() of every event of every sample in events/ (all vendors, the documented examples"
-        " too), averaged; checked on moto against the items actually written and the table's own indexes",
+        "metered on moto: the consumer handler over every event of every sample in events/ (all vendors, the"
+        " documented examples too) as single-event deliveries, up to ConsumerBatchSize records per invocation; every"
+        " write priced from the item it leaves and the table's own index definitions, the invocation's feed"
+        " pages included; `Prepared.write_units()` (the item and its index entry, no page share) is in part 4's"
+        " rows",
     ),
     (
         "wru_per_duplicate",
         "write units per duplicate",
         1.5,
         "WRU",
-        "a failed condition costs the larger of the new and the stored item (the same item), no index write",
+        "metered on moto, the same deliveries again: a failed condition costs the larger of the new and the"
+        " stored item (the same item), and writes no index entry and no feed entry",
     ),
     (
         "consumer_cpu_ratio",
@@ -266,7 +270,8 @@ def document(found: dict[str, Any]) -> str:
             "",
             _fixed(cost),
             "",
-            f"Storage, a million events kept a month (table, indexes, continuous backups):"
+            f"Storage, a million events kept a month (items, their feed pages, the by-content index, continuous"
+            f" backups):"
             f" ${results.get('cost_storage_usd_per_m_events_month', 0):,.2f}.",
             "",
             f"With `PlatformLogLevel={level}` (Lambda's own START/END/REPORT lines"
@@ -351,9 +356,12 @@ def _money(cost: dict[str, Any]) -> list[str]:
     single = cost["single"]
     scenario, ours = single["scenario"], single["ours"]
     platform = 3 * 26 + 71 + 52 + 125
+    ranked = sorted((name for name in ours if not name.startswith("_")), key=lambda name: -ours[name])
+    place = ("the largest", "the second largest", "the third largest", "one")[min(ranked.index("DynamoDB"), 3)]
     return [
-        f"**Money.** DynamoDB is the largest part: {scenario['wru_per_event']:.2f} write units per event (one for an"
-        " item under 1 KB, one for its feed entry, one more for a comment's state change) at $0.625 per million on"
+        f"**Money.** DynamoDB is {place} part: {scenario['wru_per_event']:.2f} write units per event (one for an"
+        " item under 1 KB, its share of the invocation's feed page for its feed entry, one more for a comment's"
+        " state change) at $0.625 per million on"
         f" demand, and a signed FastComments delivery's one write to the replay table"
         f" ({scenario.get('replay_wru_per_delivery', 0):.2f} per delivery in this mix):"
         f" ${ours['DynamoDB']:.2f} of ${sum(v for k, v in ours.items() if not k.startswith('_')):.2f}."
@@ -403,9 +411,13 @@ METHOD = [
     " prepared and encoded in advance, with the consumer's client settings, through botocore's own methods. The"
     " usual design runs against the handler in a few rounds of its own. The breakdown times the handler's write"
     " alone and all of the handler but the write against the floor.",
-    "- **4 write units** (`write_amplification.py`). `Prepared.write_units()` over every sample event;"
-    " on moto, the handler over the same deliveries twice (second pass all duplicates), each write priced again"
-    " from the item read back and the table's own index definitions.",
+    "- **4 write units** (`write_amplification.py`). On moto, the consumer handler over every sample delivery"
+    " and over Viafoura deliveries of 10 events, ConsumerBatchSize records per invocation, twice (second pass"
+    " all duplicates); each write priced from the item read back and the table's own index definitions, the"
+    " feed pages each invocation writes after its batch included (counted apart too: pages and bytes). An"
+    " event's units: one for its item under 1 KB, a share of its invocation's page for its feed entry, one more"
+    " for a comment's state change (its by-content index entry). `Prepared.write_units()` over every sample"
+    " event gives the item and index entry alone.",
     "- **5 cost** (`cost.py`). Lambda duration = measured CPU x 1,769 MB / memory (Lambda's CPU share) + the"
     " runtime's JSON work + assumed AWS latencies, billed per started ms; log bytes are what the handlers printed"
     " in this run plus Lambda's platform lines (26 bytes of overhead per log event); SQS counts 64 KB chunks, one"
