@@ -509,7 +509,7 @@ CHANGES = [
     " turns, gave 1.58x, 1.56x (new) and 1.47x, 1.57x (old): within the spread. Consumer 1.97x -> 2.05x"
     " (records of 10: 1.86x -> 1.70x), cold start 1.22x -> 1.31x (1.27x and 1.31x in the two runs before):"
     " the same spread.",
-    "- This run (2026-11-30, 06:41) is on the code with the fixes of the day's third probing round, none "
+    "- The 2026-11-30 06:41 run was on the code with the fixes of the day's third probing round, none "
     "on the success path of a delivery or an event: a write whose answer was lost, a quarantine update's "
     "token, an earlier copy's whole-item put, shape items cut by bytes, mapping failures quarantined; it "
     "also measured a check at ingest of ids repeated within a batch (one `Counter` a batch), removed "
@@ -519,6 +519,16 @@ CHANGES = [
     "within the spread: ingest warm 1.54x -> 1.57x, consumer 2.05x -> 2.09x (records of 10: 1.70x -> "
     "1.77x), cold start 1.31x -> 1.25x. Write units are unchanged (2.34 per new event, 1.07 per "
     "duplicate).",
+    "- This run (2026-11-30, 07:57): the feed is no longer the `by-time` index, whose entry cost a write unit"
+    " per event however small, but pages of entries the consumer writes once per invocation (docs/data-model.md,"
+    ' "The feed"): 12 pages of 7,483 B in all for the 107 single-event deliveries, one page of 4,213 B (5 WRU)'
+    " for 100 events in Viafoura deliveries of 10. Write units are now metered on moto, pages included: 2.34 ->"
+    " 1.47 per new event (1.43 in deliveries of 10), 1.07 -> 1.08 per duplicate. Costs $3.64 -> $3.10, $1.82 ->"
+    " $1.22, $0.94 -> $0.69 (provisioned minimum: one index fewer). Reads now check each entry against its item"
+    " (a `BatchGetItem` of 100 keys per 100 candidates), which the costs above, all writes, leave out. The ratios"
+    " moved within the spread: consumer 2.09x -> 2.14x (records of 10: 1.77x -> 1.77x; the page's put and its"
+    " compression are in the handler's time), ingest warm 1.57x -> 1.51x, cold start 1.25x -> 1.34x (the ingest"
+    " path is unchanged; 1.19x-1.36x across the runs of these two days).",
     "",
 ]
 
