@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -24,8 +26,11 @@ from webhook_intake.clients import client
 from webhook_intake.store.feed import page_entries
 from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.store.wire import decode_item
+from webhook_intake.vendors.viafoura_notifications import normalize as notifications
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pytest
 
     from intake_cli.runtime import LocalRuntime
@@ -79,22 +84,39 @@ def test_a_batch_of_records_writes_its_entries_together_and_each_event_is_listed
     assert all(1 < value <= 1.2 for value in per_event)
 
 
+@contextmanager
+def pages_refused(after: int = 0) -> Iterator[None]:
+    """Feed pages throttled in the consumers' DynamoDB client (the first ``after`` let through)."""
+    dynamodb = client("dynamodb", CONSUMER_CONFIG)
+    seen: list[bool] = []
+
+    def refuse_pages(request: Any, **_: Any) -> None:
+        if b'"feed#' in (request.body or b""):
+            seen.append(True)
+            if len(seen) > after:
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
+
+    dynamodb.meta.events.register_first("before-send.dynamodb", refuse_pages)
+    try:
+        yield
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", refuse_pages)
+
+
+def received(message: dict[str, Any], received_at: str) -> dict[str, Any]:
+    """``message`` as if the ingest function had accepted its delivery at ``received_at``."""
+    attributes = json.loads(json.dumps(message["MessageAttributes"]))
+    attributes["received_at"]["StringValue"] = received_at
+    return {**message, "MessageAttributes": attributes}
+
+
 def test_a_page_not_written_retries_its_records_and_their_events_are_listed_after(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
     messages = notified(runtime, secrets, "unlisted-1", "unlisted-2")
-    dynamodb = client("dynamodb", CONSUMER_CONFIG)
-
-    def refuse_pages(request: Any, **_: Any) -> None:
-        if b'"feed#' in (request.body or b""):
-            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
-
-    dynamodb.meta.events.register_first("before-send.dynamodb", refuse_pages)
     capsys.readouterr()
-    try:
+    with pages_refused():
         response = consume(runtime, messages)
-    finally:
-        dynamodb.meta.events.unregister("before-send.dynamodb", refuse_pages)
     assert [value for name, _, value in metric_points(capsys.readouterr().out) if name == "RecordsRetried"] == [[2.0]]
 
     # Both records are retried: their events are stored, but not yet listed
@@ -123,3 +145,38 @@ def test_a_redelivered_record_lists_its_event_once(runtime: LocalRuntime, secret
     for _ in range(3):  # as SQS hands a record out again when its answer never reached it
         assert consume(runtime, [message]) == {"batchItemFailures": []}
     assert [entry["event_id"] for entry in listed(runtime)] == ["again"]
+
+
+def test_a_page_written_beside_one_that_failed_is_counted_and_its_records_are_not_retried(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = sorted(notified(runtime, secrets, "minute-1", "minute-2"), key=lambda message: message["Body"])
+    # Two records received either side of a minute: two pages, the second throttled
+    batch = [received(first, "2026-11-30T08:01:59.999Z"), received(second, "2026-11-30T08:02:00.000Z")]
+    capsys.readouterr()
+    with pages_refused(after=1):
+        response = consume(runtime, batch)
+    metrics = metric_points(capsys.readouterr().out)
+
+    assert response["batchItemFailures"] == [{"itemIdentifier": second["MessageId"]}]
+    assert [entry["pk"] for page in pages(runtime) for entry in page_entries(page)] == [
+        "viafoura-notifications#minute-1"
+    ]
+    (units,) = [value for name, _, value in metrics if name == "WriteUnits"]
+    assert units == [3.0]  # two items and the page written
+
+
+def test_an_entry_is_what_is_stored_when_a_retry_finds_its_copy_stored(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (message,) = notified(runtime, secrets, "drift")
+    with pages_refused():
+        assert consume(runtime, [message])["batchItemFailures"]
+    (event,) = stored(runtime)
+    # A mapping change deployed before SQS brings the record back: the event stays as stored
+    monkeypatch.setitem(notifications.TYPE_MAP, "follow", "comment.liked")
+    again = {**message, "Attributes": {**message["Attributes"], "ApproximateReceiveCount": "2"}}
+    assert consume(runtime, [again]) == {"batchItemFailures": []}
+
+    assert [entry["event_id"] for entry in listed(runtime, event_types=(event["event_type"],))] == ["drift"]
+    assert listed(runtime, event_types=("comment.liked",)) == []

@@ -44,7 +44,8 @@ def test_the_entries_of_one_minute_share_a_page_and_read_back() -> None:
     items = [event_item(f"e{n}", f"2026-11-30T08:01:{n:02}.000Z") for n in range(10)]
     for item in items:
         feed.add(item)
-    (page,) = feed.pages()
+    (written,) = feed.pages()
+    page = written.item
     assert page["pk"].startswith("feed#2026-11-30#")
     assert 0 <= int(page["pk"].rpartition("#")[2]) < FEED_SHARDS
     assert page["sk"].startswith("2026-11-30T08:01#")
@@ -57,18 +58,20 @@ def test_entries_of_other_minutes_go_in_other_pages_sorted_by_minute() -> None:
     feed = PendingFeed()
     for received in ("2026-11-30T08:02:00.000Z", "2026-11-30T08:01:59.999Z", "2026-11-29T23:59:59.999Z"):
         feed.add(event_item(received, received))
-    assert [page["sk"][:16] for page in feed.pages()] == ["2026-11-29T23:59", "2026-11-30T08:01", "2026-11-30T08:02"]
-    assert [page["pk"][:15] for page in feed.pages()] == ["feed#2026-11-29", "feed#2026-11-30", "feed#2026-11-30"]
+    pages = [page.item for page in feed.pages()]
+    assert [page["sk"][:16] for page in pages] == ["2026-11-29T23:59", "2026-11-30T08:01", "2026-11-30T08:02"]
+    assert [page["pk"][:15] for page in pages] == ["feed#2026-11-29", "feed#2026-11-30", "feed#2026-11-30"]
 
 
 def test_a_copy_added_twice_is_one_entry() -> None:
     feed = PendingFeed()
-    feed.add(event_item("same"))
-    feed.add(event_item("same"))
+    feed.add(event_item("same"), "record-1")
+    feed.add(event_item("same"), "record-2")
     feed.add(event_item("same", "2026-11-30T08:01:09.000Z"))  # another copy (another receive): its own entry
     assert len(feed) == 2
     (page,) = feed.pages()
-    assert [entry["received_at"][17:] for entry in page_entries(page)] == ["02.345Z", "09.000Z"]
+    assert [entry["received_at"][17:] for entry in page_entries(page.item)] == ["02.345Z", "09.000Z"]
+    assert page.records == {"record-1", "record-2"}  # the records that owe its entries
 
 
 def test_many_large_entries_are_split_into_pages_under_the_item_limit() -> None:
@@ -79,7 +82,7 @@ def test_many_large_entries_are_split_into_pages_under_the_item_limit() -> None:
     ]
     for n, recipients in enumerate(ids):
         feed.add(event_item(f"big-{n}", recipient_ids=recipients))
-    pages = feed.pages()
+    pages = [page.item for page in feed.pages()]
     assert len(pages) >= 3
     assert all(item_size(page) < ITEM_LIMIT_BYTES for page in pages)
     assert sum(page["count"] for page in pages) == 60
@@ -89,23 +92,27 @@ def test_many_large_entries_are_split_into_pages_under_the_item_limit() -> None:
     assert PAGE_RAW_MAX_BYTES < ITEM_LIMIT_BYTES
 
 
-def test_a_page_expires_with_the_last_of_its_events_or_never() -> None:
+@pytest.mark.parametrize("kept_for_ever_first", [True, False])
+def test_a_page_expires_with_the_last_of_its_events_or_never(kept_for_ever_first: bool) -> None:
     feed = PendingFeed()
     feed.add(event_item("a", expires_at=1_900_000_100))
     feed.add(event_item("b", "2026-11-30T08:01:03.000Z", expires_at=1_900_000_000))
     (page,) = feed.pages()
-    assert page["expires_at"] == 1_900_000_100
+    assert page.item["expires_at"] == 1_900_000_100
     # An event kept for ever (stored before RetentionDays was set, redelivered) keeps its page for ever
-    feed.add(event_item("c", "2026-11-30T08:01:04.000Z"))
-    (page,) = feed.pages()
-    assert "expires_at" not in page
+    mixed = PendingFeed()
+    items = [event_item("c", "2026-11-30T08:01:04.000Z"), event_item("d", expires_at=1_900_000_100)]
+    for item in items if kept_for_ever_first else reversed(items):
+        mixed.add(item)
+    (page,) = mixed.pages()
+    assert "expires_at" not in page.item
 
 
 def test_ids_of_any_text_are_written_and_read_back() -> None:
     feed = PendingFeed()
     item = event_item("日本語-\ud800", actor_id="ü")
     feed.add(item)
-    assert page_entries(feed.pages()[0]) == [entry_of(item)]
+    assert page_entries(feed.pages()[0].item) == [entry_of(item)]
 
 
 def test_a_page_of_an_unknown_format_says_so() -> None:

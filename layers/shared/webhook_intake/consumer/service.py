@@ -127,24 +127,26 @@ class ConsumerService:
         as its copies, and their entries owed again).
         """
         tally = self.tally
-        if not len(tally.feed):
-            return []
-        try:
-            units = self.events.put_feed(tally.feed)
-        except StoreError as exc:
-            retry = [message_id for message_id in tally.feed_records if message_id not in tally.failed]
-            for message_id in retry:
-                self._failed(message_id, tally.feed_records[message_id])
-            self.logger.exception(
-                "feed entries not written; their records will be retried",
-                extra={"error": str(exc), "records": len(retry)},
-            )
-            return retry
-        tally.write_units += units
-        share = units / len(tally.feed_slots)
-        for slot in tally.feed_slots:
-            tally.units_per_event[slot] += share
-        return []
+        units = 0.0
+        unwritten: set[str] = set()
+        for page in tally.feed.pages():
+            try:
+                units += self.events.put_page(page.item)
+            except StoreError as exc:
+                unwritten |= page.records
+                self.logger.exception(
+                    "feed entries not written; their records will be retried",
+                    extra={"error": str(exc), "records": len(page.records)},
+                )
+        if units:
+            tally.write_units += units
+            share = units / len(tally.feed_slots)
+            for slot in tally.feed_slots:
+                tally.units_per_event[slot] += share
+        retry = [message_id for message_id in tally.feed_records if message_id in unwritten - tally.failed]
+        for message_id in retry:
+            self._failed(message_id, tally.feed_records[message_id])
+        return retry
 
     def _handle(self, raw_record: dict[str, Any]) -> None:
         delivery = Delivery.from_message_attributes(
@@ -209,8 +211,8 @@ class ConsumerService:
         if result.outcome is Outcome.CONFLICT:
             rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
             return self._quarantine(rejected, delivery, units_before=result.write_units)
-        if result.current:
-            self.tally.feed.add(prepared.item)
+        if result.stored_copy is not None:
+            self.tally.feed.add(result.stored_copy, record[0])
             self.tally.feed_records.setdefault(*record)
             self.tally.feed_slots.append(len(self.tally.units_per_event))
         self.tally.units_per_event.append(result.write_units)

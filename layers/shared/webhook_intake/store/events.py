@@ -58,9 +58,9 @@ class PutResult:
 
     outcome: Outcome
     write_units: float
-    current: bool = False
-    """The event is stored as this copy (written now, or found written by this very delivery):
-    its feed entry is this copy's to write."""
+    stored_copy: dict[str, Any] | None = None
+    """The event's item as stored, when it is this copy (written now, or found written by this
+    very delivery): its feed entry is this copy's to write, from what is stored."""
 
 
 def consumed(response: dict[str, Any], fallback: Callable[[], float]) -> float:
@@ -134,22 +134,23 @@ class EventStore(TableAccess):
         return self._conditional_put(prepared, raw, _NEW_EVENT, first_copy=first_copy)
 
     def put_feed(self, feed: PendingFeed) -> float:
-        """Write the feed's pages (each a new item: a page written twice lists nothing twice); their write units.
+        """Write every page of the feed; their write units. Raises :class:`StoreError` at the first not written."""
+        return sum(self.put_page(page.item) for page in feed.pages())
 
-        Raises :class:`StoreError` when one is not written: the records whose entries it held are retried.
+    def put_page(self, page: dict[str, Any]) -> float:
+        """Write one feed page (a new item: a page written twice lists nothing twice); its write units.
+
+        Raises :class:`StoreError` when it is not written: the records whose entries it held are retried.
         """
-        units = 0.0
-        for page in feed.pages():
-            try:
-                response = self.dynamodb.put_item(
-                    TableName=self.table_name, Item=encode_item(page), ReturnConsumedCapacity="TOTAL"
-                )
-            except ClientError as exc:
-                raise StoreError(f"put_item of a feed page failed: {error_code(exc)}") from exc
-            except BotoCoreError as exc:
-                raise StoreError(f"put_item of a feed page failed: {type(exc).__name__}") from exc
-            units += consumed(dict(response), partial(write_units, item_size(page)))
-        return units
+        try:
+            response = self.dynamodb.put_item(
+                TableName=self.table_name, Item=encode_item(page), ReturnConsumedCapacity="TOTAL"
+            )
+        except ClientError as exc:
+            raise StoreError(f"put_item of a feed page failed: {error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"put_item of a feed page failed: {type(exc).__name__}") from exc
+        return consumed(dict(response), partial(write_units, item_size(page)))
 
     def _conditional_put(
         self,
@@ -179,15 +180,15 @@ class EventStore(TableAccess):
                 stored = found if isinstance(found, dict) else None
                 if first_copy and stored is not None and retried(exc) and _same_item(stored, prepared):
                     # botocore sent the put again after an answer that never came: the item is this write's.
-                    return PutResult(Outcome.STORED, spent + prepared.write_units(), current=True)
+                    return PutResult(Outcome.STORED, spent + prepared.write_units(), prepared.item)
                 again = self._existing(stored, prepared, raw, first_copy=first_copy)
-                return PutResult(again.outcome, spent + again.write_units, again.current)
+                return PutResult(again.outcome, spent + again.write_units, again.stored_copy)
             if code in REFUSED_ITEM:
                 raise ItemRefusedError(f"DynamoDB refused the item: {code}") from exc
             raise StoreError(f"put_item failed: {code}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
-        return PutResult(Outcome.STORED, spent + consumed(dict(response), prepared.write_units), current=True)
+        return PutResult(Outcome.STORED, spent + consumed(dict(response), prepared.write_units), prepared.item)
 
     def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes, *, first_copy: bool) -> PutResult:
         stored = decode_item(wire) if wire else None
@@ -201,9 +202,9 @@ class EventStore(TableAccess):
         if stored_raw is None or same_event(stored_raw, raw):
             # A copy sent as a test never moves the real event (nor the vendor's copy a test one).
             if stored is not None and _later_copy(stored, prepared.item):
-                replaced, spent = self._earlier_copy(stored, prepared, raw)
-                return PutResult(Outcome.DUPLICATE, units + spent, current=replaced)
-            return PutResult(Outcome.DUPLICATE, units, current=stored is not None and _this_copy(stored, prepared.item))
+                now_stored, spent = self._earlier_copy(stored, prepared, raw)
+                return PutResult(Outcome.DUPLICATE, units + spent, now_stored)
+            return PutResult(Outcome.DUPLICATE, units, stored if stored and _this_copy(stored, prepared.item) else None)
         if new_test:
             # An edited test copy: it takes an earlier test copy's place, and changes nothing of the
             # vendor's event (nor is it a conflict to tell the vendor of).
@@ -224,15 +225,17 @@ class EventStore(TableAccess):
         condition = f"{_NEW_EVENT} OR attribute_exists(#test)"
         return self._conditional_put(prepared, raw, condition, _TEST, spent, first_copy=first_copy)
 
-    def _earlier_copy(self, stored: dict[str, Any], prepared: Prepared, raw: bytes) -> tuple[bool, float]:
+    def _earlier_copy(
+        self, stored: dict[str, Any], prepared: Prepared, raw: bytes
+    ) -> tuple[dict[str, Any] | None, float]:
         """The same event, received before the copy stored: this copy's item takes its place.
 
         A vendor's retry (or an SQS redelivery) can be consumed before the delivery it repeats;
         the event is then written again as the first copy made it (its bytes, times, ids, feed
         entry and place among a comment's states), so what is stored never depends on which copy
         landed first. Written over the very copy compared (its receive time, its kind), so never
-        over another that took its place meanwhile: that one is compared in turn. Whether it took
-        the stored copy's place, and its write units.
+        over another that took its place meanwhile: that one is compared in turn. The item stored
+        when it is this copy (written now, or by this delivery meanwhile), and the write units.
         """
         item = prepared.item
         for _ in range(_EARLIER_COPY_TRIES):
@@ -252,14 +255,14 @@ class EventStore(TableAccess):
                 found = exc.response.get("Item")
                 now = decode_item(found) if isinstance(found, dict) else None
                 if now is None or not self._replaceable(now, item, raw):
-                    return (now is not None and _this_copy(now, item)), 0.0
+                    return (now if now is not None and _this_copy(now, item) else None), 0.0
                 stored = now
                 continue
             except BotoCoreError as exc:
                 raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
             # (what the write of the larger of the two items costs, when DynamoDB does not say)
-            return True, consumed(dict(response), partial(write_units, max(prepared.size, item_size(stored))))
-        return False, 0.0
+            return item, consumed(dict(response), partial(write_units, max(prepared.size, item_size(stored))))
+        return None, 0.0
 
     def _replaceable(self, stored: dict[str, Any], item: dict[str, Any], raw: bytes) -> bool:
         """``stored`` is a later copy of ``item``'s event, of its kind (test or not), with its content."""

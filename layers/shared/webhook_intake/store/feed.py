@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import secrets
 import zlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from webhook_intake.store.schema import EVENT_ID, FEED_PROJECTED, FEED_SHARDS, feed_partition
@@ -35,7 +36,6 @@ PAGE_RAW_MAX_BYTES = 300 * 1024
 """Entries of one page, as JSON, before compression: a page stays under DynamoDB's 400 KB item
 (one entry alone is at most its 256 KB of recipient ids and a few hundred bytes)."""
 ENTRIES = "entries"
-_FOREVER = -1
 _FORMAT = 1
 _WBITS = -15
 _DICTIONARY = (
@@ -67,65 +67,82 @@ def bucket_of(received_at: str) -> str:
     return received_at[:16]
 
 
+@dataclass(frozen=True)
+class FeedPage:
+    """A page item (plain values) and the records (SQS message ids) whose entries it holds."""
+
+    item: dict[str, Any]
+    records: frozenset[str]
+
+
+@dataclass
+class _Pending:
+    encoded: bytes
+    expires: int | None
+    records: set[str] = field(default_factory=set)
+
+
 class PendingFeed:
     """The entries one invocation (or one replay) owes the feed, grouped into the pages they go in."""
 
     def __init__(self) -> None:
-        self._minutes: dict[str, dict[tuple[str, str], bytes]] = {}
-        self._expires: dict[str, int] = {}
+        self._minutes: dict[str, dict[tuple[str, str], _Pending]] = {}
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._minutes.values())
 
-    def add(self, item: dict[str, Any]) -> None:
-        """The entry of an event item now stored as it is (one per copy: a second one replaces it)."""
+    def add(self, item: dict[str, Any], record: str = "") -> None:
+        """The entry of an event item as it is stored, owed by ``record`` (one per copy: added again,
+        it is one entry owed by both)."""
         entry = entry_of(item)
         received = str(entry.get("received_at", ""))
-        minute = bucket_of(received)
-        entries = self._minutes.setdefault(minute, {})
         # ASCII escapes: whatever an id holds, the page is written (an item's text is cleaned, but
         # a failure here would fail the whole invocation's records).
-        entries[(str(entry.get("pk", "")), received)] = json.dumps(entry, separators=(",", ":")).encode("ascii")
+        encoded = json.dumps(entry, separators=(",", ":")).encode("ascii")
         expires = item.get("expires_at")
-        if not isinstance(expires, int):
-            self._expires[minute] = _FOREVER
-        elif expires > self._expires.get(minute, 0):
-            self._expires[minute] = expires
+        entries = self._minutes.setdefault(bucket_of(received), {})
+        key = (str(entry.get("pk", "")), received)
+        owed_by = entries[key].records if key in entries else set()
+        entries[key] = _Pending(encoded, expires if isinstance(expires, int) else None, owed_by)
+        if record:
+            owed_by.add(record)
 
-    def pages(self) -> list[dict[str, Any]]:
-        """The page items (plain values) that hold every entry, each under DynamoDB's item limit.
+    def pages(self) -> list[FeedPage]:
+        """The pages that hold every entry, each under DynamoDB's item limit.
 
         A page expires with the last of its events (``RetentionDays``), and never when one of them
         is kept for ever; entries whose event has expired before are left out by readers.
         """
-        pages: list[dict[str, Any]] = []
+        pages: list[FeedPage] = []
         for minute, entries in sorted(self._minutes.items()):
-            chunk: list[bytes] = []
+            chunk: list[_Pending] = []
             size = 0
-            for encoded in entries.values():
-                if chunk and size + len(encoded) + 1 > PAGE_RAW_MAX_BYTES:
-                    pages.append(self._page(minute, chunk))
+            for pending in entries.values():
+                if chunk and size + len(pending.encoded) + 1 > PAGE_RAW_MAX_BYTES:
+                    pages.append(_page(minute, chunk))
                     chunk, size = [], 0
-                chunk.append(encoded)
-                size += len(encoded) + 1
+                chunk.append(pending)
+                size += len(pending.encoded) + 1
             if chunk:
-                pages.append(self._page(minute, chunk))
+                pages.append(_page(minute, chunk))
         return pages
 
-    def _page(self, minute: str, chunk: list[bytes]) -> dict[str, Any]:
-        page_id = secrets.token_hex(8)
-        shard = int(page_id[:4], 16) % FEED_SHARDS
-        compressor = zlib.compressobj(6, zlib.DEFLATED, _WBITS, 9, zdict=_DICTIONARY)
-        body = compressor.compress(b"[" + b",".join(chunk) + b"]") + compressor.flush()
-        page: dict[str, Any] = {
-            "pk": feed_partition(minute[:10], shard),
-            "sk": f"{minute}#{page_id}",
-            ENTRIES: bytes([_FORMAT]) + body,
-            "count": len(chunk),
-        }
-        if self._expires.get(minute, _FOREVER) != _FOREVER:
-            page["expires_at"] = self._expires[minute]
-        return page
+
+def _page(minute: str, chunk: list[_Pending]) -> FeedPage:
+    page_id = secrets.token_hex(8)
+    shard = int(page_id[:4], 16) % FEED_SHARDS
+    compressor = zlib.compressobj(6, zlib.DEFLATED, _WBITS, 9, zdict=_DICTIONARY)
+    body = compressor.compress(b"[" + b",".join(pending.encoded for pending in chunk) + b"]") + compressor.flush()
+    page: dict[str, Any] = {
+        "pk": feed_partition(minute[:10], shard),
+        "sk": f"{minute}#{page_id}",
+        ENTRIES: bytes([_FORMAT]) + body,
+        "count": len(chunk),
+    }
+    expiries = [pending.expires for pending in chunk]
+    if all(expires is not None for expires in expiries):
+        page["expires_at"] = max(expires for expires in expiries if expires is not None)
+    return FeedPage(page, frozenset(record for pending in chunk for record in pending.records))
 
 
 def page_entries(page: dict[str, Any]) -> list[dict[str, Any]]:
