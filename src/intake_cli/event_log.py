@@ -171,20 +171,10 @@ def state(target: Target, vendor: str, content_id: str) -> CurrentState | None:
 
 
 def matches(where: FeedFilter, item: dict[str, Any]) -> bool:
-    """What the feed's filter keeps, checked on a decoded event (for ``--scan``)."""
-    if where.vendor and item.get("vendor") != where.vendor:
-        return False
-    kind = str(item.get("event_type", ""))
-    if where.event_types and not any(
-        kind.startswith(wanted) if wanted.endswith(".") else kind == wanted for wanted in where.event_types
-    ):
-        return False
-    for name, wanted in (("content", where.content), ("container", where.container), ("actor", where.actor)):
-        if wanted and (item.get(name) or {}).get("id") != wanted:
-            return False
-    if where.recipient and where.recipient not in (item.get("recipient_ids") or []):
-        return False
-    return where.tests or not item.get("test")
+    """What the feed's filter keeps, checked on a decoded event (for ``--scan``: by its parts' ids,
+    however long, where the feed holds only ids it can index)."""
+    ids = {f"{name}_id": (item.get(name) or {}).get("id") for name in ("actor", "content", "container")}
+    return where.keeps({**item, **ids})
 
 
 def scanned(target: Target, where: FeedFilter, span: Window | None, limit: int | None) -> list[dict[str, Any]]:

@@ -106,24 +106,27 @@ class EventReader(TableAccess):
 
     def get_many(self, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Events by ``(vendor, event_id)``, in the order asked (missing ones left out)."""
-        wanted = list(dict.fromkeys(keys))
+        asked = [event_key(vendor, event_id)["pk"] for vendor, event_id in dict.fromkeys(keys)]
         found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(wanted), 100):
-            request: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": [
-                        encode_item(event_key(vendor, event_id)) for vendor, event_id in wanted[start : start + 100]
-                    ]
-                }
-            }
-            while request:
-                response = self.dynamodb.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table_name, []):
-                    plain = decode_item(item)
-                    found[str(plain["pk"])] = plain
-                request = dict(response.get("UnprocessedKeys") or {})
-        keys_asked = (event_key(vendor, event_id)["pk"] for vendor, event_id in wanted)
-        return [self.decode(found[pk]) for pk in keys_asked if pk in found]
+        for start in range(0, len(asked), _CHECKED_AT_ONCE):
+            found.update(self._items(asked[start : start + _CHECKED_AT_ONCE]))
+        return [self.decode(found[pk]) for pk in asked if pk in found]
+
+    def _items(self, keys: list[str], attributes: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+        """The event items of up to 100 ``pk`` values (plain values, by ``pk``): all of them, or ``attributes``."""
+        wanted: dict[str, Any] = {"Keys": [{"pk": encode(pk), "sk": encode(EVENT_SK)} for pk in dict.fromkeys(keys)]}
+        if attributes:
+            names = {f"#a{position}": name for position, name in enumerate(attributes)}
+            wanted.update(ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
+        items: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {self.table_name: wanted}
+        while request:
+            response = self.dynamodb.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                plain = decode_item(item)
+                items[str(plain["pk"])] = plain
+            request = dict(response.get("UnprocessedKeys") or {})
+        return items
 
     def feed(
         self,
@@ -190,22 +193,7 @@ class EventReader(TableAccess):
     def _current(self, candidates: list[dict[str, Any]], where: FeedFilter) -> list[dict[str, Any]]:
         """Of ``candidates`` (entries, in order), those whose event is stored as the entry's copy and
         still meets ``where``: as the item holds them now."""
-        keys = list(dict.fromkeys(str(entry["pk"]) for entry in candidates))
-        names = {f"#a{position}": name for position, name in enumerate(ENTRY_FIELDS)}
-        items: dict[str, dict[str, Any]] = {}
-        request: dict[str, Any] = {
-            self.table_name: {
-                "Keys": [{"pk": encode(pk), "sk": encode(EVENT_SK)} for pk in keys],
-                "ProjectionExpression": ", ".join(names),
-                "ExpressionAttributeNames": names,
-            }
-        }
-        while request:
-            response = self.dynamodb.batch_get_item(RequestItems=request)
-            for found in response.get("Responses", {}).get(self.table_name, []):
-                plain = decode_item(found)
-                items[str(plain["pk"])] = plain
-            request = dict(response.get("UnprocessedKeys") or {})
+        items = self._items([str(entry["pk"]) for entry in candidates], ENTRY_FIELDS)
         kept = []
         for entry in candidates:
             item = items.get(str(entry["pk"]))
