@@ -278,8 +278,9 @@ def test_wait_takes_stored_only_for_a_copy_that_replaces_a_test_copy(outcomes_se
     sent = datetime.now(UTC)
     # The earlier delivery's own "stored" proves nothing of this one
     assert not outcomes_seen(outcome("stored", sent), sent=sent).complete
-    # This delivery replacing a test copy (the vendor's, or an edited test copy) is stored
-    assert outcomes_seen(outcome("stored", sent), sent=sent, replaced=frozenset({EVENT})).complete
+    # This delivery replacing a test copy (the vendor's, or an edited test copy) is stored, not a duplicate
+    waited = outcomes_seen(outcome("stored", sent), sent=sent, replaced=frozenset({EVENT}))
+    assert (waited.complete, waited.duplicates) == (True, [])
 
 
 def test_wait_for_an_outcome_in_the_margin_alone_ends_once_a_later_one_had_time_to_come(

@@ -317,7 +317,7 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
         if len(stored) == len(fresh) or time.monotonic() > deadline:
             break
         time.sleep(_WAIT_TICK)
-    taken, kept, unread = _taken_again(target, awaited, deadline) if awaited.already else (set(), {}, None)
+    taken, kept, unread = _taken_again(target, awaited, deadline) if awaited.already else ({}, {}, None)
     missing = [f"{event_id}: not stored within {WAIT_SECONDS:.0f} s" for _, event_id in fresh if event_id not in stored]
     why = f"its outcomes cannot be read: {unread}" if unread else f"within {WAIT_SECONDS:.0f} s; intake tail follows it"
     for _, event_id in awaited.keys:
@@ -325,14 +325,18 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
             missing.append(f"{event_id}: stored before this send; this copy was quarantined ({kept[event_id]})")
         elif event_id in awaited.already and event_id not in taken:
             missing.append(f"{event_id}: stored before this send; no outcome of the consumer for this delivery ({why})")
-    duplicates = [event_id for _, event_id in awaited.keys if event_id in taken]
+    # (one stored over a test copy is this delivery's, listed with the stored events)
+    duplicates = [event_id for _, event_id in awaited.keys if taken.get(event_id) == "duplicate"]
     found = full_events(target, awaited.keys) if awaited.keys else []
     return Waited(found, awaited.refused + missing, duplicates=duplicates)
 
 
-def _taken_again(target: Target, awaited: Awaited, deadline: float) -> tuple[set[str], dict[str, str], str | None]:
-    """Of the events stored before the send: those the consumer took again since, those it quarantined
-    (with the reason: another content under the same id is a ``conflict``), and why none could be read.
+def _taken_again(
+    target: Target, awaited: Awaited, deadline: float
+) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """Of the events stored before the send: those the consumer took again since (with the outcome:
+    ``duplicate``, or ``stored`` over a test copy), those it quarantined (with the reason: another
+    content under the same id is a ``conflict``), and why none could be read.
 
     An outcome logged after the send is this delivery's; one logged in the clock margin before it may
     be an earlier delivery's, and is taken only when nothing later comes. A ``stored`` outcome is
@@ -375,7 +379,7 @@ def _taken_again(target: Target, awaited: Awaited, deadline: float) -> tuple[set
         timer.cancel()
         settled.cancel()
     chosen = {**margin, **after}
-    taken = {event_id for event_id, outcome in chosen.items() if outcome.outcome != "quarantined"}
+    taken = {event_id: outcome.outcome for event_id, outcome in chosen.items() if outcome.outcome != "quarantined"}
     kept = {
         event_id: outcome.reason or "quarantined"
         for event_id, outcome in chosen.items()
