@@ -158,11 +158,11 @@ def reader(runtime: LocalRuntime) -> EventReader:
     return EventReader(table(runtime), payloads=payloads(runtime))
 
 
-def listed(runtime: LocalRuntime, **where: Any) -> list[dict[str, Any]]:
+def listed(runtime: LocalRuntime, limit: int = 1000, **where: Any) -> list[dict[str, Any]]:
     """The feed over the last hour (``FeedFilter`` conditions; tests included unless ``tests=False``)."""
     now = datetime.now(UTC)
     where.setdefault("tests", True)
-    return reader(runtime).feed(now - timedelta(hours=1), now + timedelta(minutes=1), FeedFilter(**where), limit=1000)
+    return reader(runtime).feed(now - timedelta(hours=1), now + timedelta(minutes=1), FeedFilter(**where), limit=limit)
 
 
 def stored(runtime: LocalRuntime, vendor_key: str | None = None) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.target import IntakeError
 from webhook_intake.payloads import PayloadError, PayloadStore
-from webhook_intake.store.reads import EventReader, FeedFilter
+from webhook_intake.store.reads import EventReader, FeedFilter, newest_first
 from webhook_intake.taxonomy import EVENT_TYPES
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def scanned(target: Target, where: FeedFilter, span: Window | None, limit: int |
             for item in reader(target).scan()
             if matches(where, item) and (span is None or _within(span, str(item.get("received_at", ""))))
         ]
-    items.sort(key=lambda item: (str(item.get("received_at", "")), str(item.get("event_id", ""))), reverse=True)
+    items.sort(key=newest_first, reverse=True)
     return items if limit is None else items[:limit]
 
 

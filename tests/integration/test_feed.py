@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -18,6 +19,7 @@ from tests.helpers import (
     metric_points,
     notifications_body,
     queue_url,
+    reader,
     send_body,
     stored,
     table,
@@ -180,3 +182,35 @@ def test_an_entry_is_what_is_stored_when_a_retry_finds_its_copy_stored(
 
     assert [entry["event_id"] for entry in listed(runtime, event_types=(event["event_type"],))] == ["drift"]
     assert listed(runtime, event_types=("comment.liked",)) == []
+
+
+def test_events_received_together_list_in_one_order_whatever_their_keys(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    long_id = "😀" * 508  # stored under its hash: its key sorts apart from the id
+    body = notifications_body("zzz-tie", "aaa-tie", long_id, request_uuid="r-tie")
+    assert send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"]).status == 204
+    runtime.drain()
+
+    # Newest first, then by vendor and id, as `intake events --scan` lists them: a limit keeps the same ones
+    everything = [entry["event_id"] for entry in listed(runtime)]
+    assert everything == [long_id, "zzz-tie", "aaa-tie"]
+    for limit in (1, 2):
+        assert [entry["event_id"] for entry in listed(runtime, limit=limit)] == everything[:limit]
+
+
+def test_a_window_bound_between_two_milliseconds_is_the_one_inside_it(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    (message,) = notified(runtime, secrets, "edge")
+    assert consume(runtime, [message]) == {"batchItemFailures": []}
+    (event,) = stored(runtime)
+    at = datetime.fromisoformat(event["received_at"].replace("Z", "+00:00"))
+
+    def found(since: datetime, until: datetime) -> list[str]:
+        return [entry["event_id"] for entry in reader(runtime).feed(since, until)]
+
+    assert found(at, at) == ["edge"]
+    assert found(at - timedelta(microseconds=100), at + timedelta(microseconds=900)) == ["edge"]
+    assert found(at + timedelta(microseconds=100), at + timedelta(seconds=1)) == []
+    assert found(at - timedelta(seconds=1), at - timedelta(microseconds=100)) == []

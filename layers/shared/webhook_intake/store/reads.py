@@ -143,12 +143,13 @@ class EventReader(TableAccess):
         values since rewritten), and an event is listed once.
         """
         where = where or FeedFilter()
-        window = (iso_millis(since), iso_millis(until))
+        # Receive times are whole milliseconds: a bound between two is the one inside the window.
+        window = (iso_millis(since + timedelta(microseconds=999)), iso_millis(until))
         found: list[dict[str, Any]] = []
         listed: set[str] = set()
         for day in _days(since, until):
             streams = [self._feed_partition(feed_partition(day, shard), window, where) for shard in range(FEED_SHARDS)]
-            merged = heapq.merge(*streams, key=_newest, reverse=True)
+            merged = heapq.merge(*streams, key=newest_first, reverse=True)
             while candidates := list(itertools.islice(merged, _CHECKED_AT_ONCE)):
                 for entry in self._current(candidates, where):
                     if entry["pk"] in listed:
@@ -181,14 +182,14 @@ class EventReader(TableAccess):
             for item in response.get("Items", []):
                 page = decode_item(item)
                 if str(page["sk"])[:16] != minute:
-                    yield from sorted(held, key=_newest, reverse=True)
+                    yield from sorted(held, key=newest_first, reverse=True)
                     minute, held = str(page["sk"])[:16], []
                 held += [
                     entry
                     for entry in page_entries(page)
                     if low <= str(entry.get("received_at", "")) <= high and where.keeps(entry)
                 ]
-        yield from sorted(held, key=_newest, reverse=True)
+        yield from sorted(held, key=newest_first, reverse=True)
 
     def _current(self, candidates: list[dict[str, Any]], where: FeedFilter) -> list[dict[str, Any]]:
         """Of ``candidates`` (entries, in order), those whose event is stored as the entry's copy and
@@ -292,8 +293,10 @@ _CHECKED_AT_ONCE = 100
 """Entries checked against their items by one BatchGetItem (its limit)."""
 
 
-def _newest(entry: dict[str, Any]) -> tuple[str, str]:
-    return str(entry.get("received_at", "")), str(entry.get("pk", ""))
+def newest_first(entry: dict[str, Any]) -> tuple[str, str, str]:
+    """The feed's order, read in reverse: receive time, then vendor and event id (an entry or an event)."""
+    vendor, event_id = (entry["vendor"], entry["event_id"]) if "vendor" in entry else key_parts(entry)
+    return str(entry.get("received_at", "")), str(vendor), str(event_id)
 
 
 def _entry(item: dict[str, Any]) -> dict[str, Any]:
