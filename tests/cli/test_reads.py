@@ -98,10 +98,11 @@ def test_an_unknown_type_names_the_close_ones_and_lists_the_known(loaded: str) -
 def test_scan_reads_the_whole_table_only_when_told(loaded: str) -> None:
     scanned = events(loaded, "--scan", "--tests", "--limit", "1000")
     assert len(scanned) == len(events(loaded, "--tests", "--since", "1h", "--limit", "1000"))
-    # Both newest received first (two events of one delivery share a receive time, so as sets)
-    assert {event["event_id"] for event in events(loaded, "--scan", "--limit", "2")} == {
-        event["event_id"] for event in events(loaded, "--limit", "2")
-    }
+    # Both newest received first, then by vendor and id (events of one delivery share a receive time)
+    for limit in ("1", "2", "5"):
+        assert [event["event_id"] for event in events(loaded, "--scan", "--limit", limit)] == [
+            event["event_id"] for event in events(loaded, "--limit", limit)
+        ]
 
 
 def test_the_table_fits_80_columns_and_shows_no_text(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,6 +155,19 @@ def test_status_counts_stored_events_on_a_deployed_stack_only_when_told(loaded: 
     counted = {row["vendor"]: row for row in cli_json("status", "--stack", loaded, "--json", "--count")}
     assert {row["events_stored"] for row in default.values()} == {None}
     assert counted["fastcomments"]["events_stored"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (("--since", "2h", "--until", "1h"), "--since 7d looks further back, --tests includes test events, --scan"),
+        (("--since", "8d", "--until", "1h", "--tests"), "none in that window: --scan reads the whole table"),
+    ],
+)
+def test_an_empty_window_says_what_else_to_try(loaded: str, args: tuple[str, ...], hint: str) -> None:
+    code, output = cli("events", "--stack", loaded, *args)
+    assert code == 0
+    assert hint in " ".join(output.split())
 
 
 def test_until_alone_reads_the_day_before_it(loaded: str) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -29,6 +29,9 @@ from intake_cli.cli import (
 )
 from intake_cli.target import IntakeError, resolve_target
 from webhook_intake.registry import vendors
+
+if TYPE_CHECKING:
+    from intake_cli.event_log import Window
 
 IdOption = Annotated[str, typer.Option(metavar="ID", show_default=False)]
 
@@ -122,7 +125,14 @@ def events(
     title = f"Events ({len(rows)}{', the limit' if len(rows) == limit else ''}), newest received first, UTC"
     out.print(events_table(rows, title, out.width))
     if not rows and event_id is None and not scan:
-        out.print("[dim]none in that window: --since 7d looks further back, --tests includes test events[/]")
+        out.print(f"[dim]none in that window: {empty_window_hint(window(since, until), tests=tests)}[/]")
+
+
+def empty_window_hint(span: Window, *, tests: bool) -> str:
+    """What to try when a window holds nothing: a longer one, test events, the whole table."""
+    hints = ["--since 7d looks further back"] if span.until - span.since < timedelta(days=7) else []
+    hints += [] if tests else ["--tests includes test events"]
+    return ", ".join([*hints, "--scan reads the whole table (events stored before the feed's pages too)"])
 
 
 def unindexed(**ids: str | None) -> None:
