@@ -179,7 +179,8 @@ class Replayer:
     def keys(self, where: FeedFilter, span: Window, limit: int | None) -> Iterator[tuple[str, str]]:
         """The (vendor, event id) of every event in the window that the filter keeps, a day at a time."""
         seen = 0
-        end = span.until
+        # Whole milliseconds, as receive times are: one day's window ends a millisecond before the next's.
+        end = span.until.replace(microsecond=span.until.microsecond // 1000 * 1000)
         with reading(self.target):
             while end >= span.since:
                 start = max(span.since, end - timedelta(days=1) + timedelta(milliseconds=1))

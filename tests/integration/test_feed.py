@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from intake_cli.event_log import Window
 from intake_cli.events import sqs_event
+from intake_cli.replay import Replayer
+from intake_cli.target import Target
 from tests.conftest import queue_messages
 from tests.helpers import (
     answer_lost,
@@ -26,6 +29,7 @@ from tests.helpers import (
 )
 from webhook_intake.clients import client
 from webhook_intake.store.feed import page_entries
+from webhook_intake.store.reads import FeedFilter
 from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.store.wire import decode_item
 from webhook_intake.vendors.viafoura_notifications import normalize as notifications
@@ -87,13 +91,15 @@ def test_a_batch_of_records_writes_its_entries_together_and_each_event_is_listed
 
 
 @contextmanager
-def pages_refused(after: int = 0) -> Iterator[None]:
-    """Feed pages throttled in the consumers' DynamoDB client (the first ``after`` let through)."""
+def pages_refused(after: int = 0, minute: str = "") -> Iterator[None]:
+    """Feed pages (of ``minute`` only, if given) throttled in the consumers' DynamoDB client, the
+    first ``after`` let through."""
     dynamodb = client("dynamodb", CONSUMER_CONFIG)
     seen: list[bool] = []
 
     def refuse_pages(request: Any, **_: Any) -> None:
-        if b'"feed#' in (request.body or b""):
+        body = request.body or b""
+        if b'"feed#' in body and minute.encode() in body:
             seen.append(True)
             if len(seen) > after:
                 raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
@@ -166,6 +172,8 @@ def test_a_page_written_beside_one_that_failed_is_counted_and_its_records_are_no
     ]
     (units,) = [value for name, _, value in metrics if name == "WriteUnits"]
     assert units == [3.0]  # two items and the page written
+    (per_event,) = [value for name, _, value in metrics if name == "WriteUnitsPerEvent"]
+    assert per_event == [2.0, 1.0]  # the page is the first event's alone
 
 
 def test_an_entry_is_what_is_stored_when_a_retry_finds_its_copy_stored(
@@ -214,3 +222,51 @@ def test_a_window_bound_between_two_milliseconds_is_the_one_inside_it(
     assert found(at - timedelta(microseconds=100), at + timedelta(microseconds=900)) == ["edge"]
     assert found(at + timedelta(microseconds=100), at + timedelta(seconds=1)) == []
     assert found(at - timedelta(seconds=1), at - timedelta(microseconds=100)) == []
+
+
+def test_a_record_whose_copy_an_earlier_one_replaced_in_the_batch_owes_no_entry(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    later, earlier = notified(runtime, secrets, "replaced", "replaced")
+    # A vendor's retry consumed first, in the same batch as the delivery it repeats
+    batch = [received(later, "2026-11-30T08:02:00.000Z"), received(earlier, "2026-11-30T08:01:00.000Z")]
+    with pages_refused(minute="2026-11-30T08:02"):
+        assert consume(runtime, batch) == {"batchItemFailures": []}
+    (event,) = stored(runtime)
+    assert event["received_at"] == "2026-11-30T08:01:00.000Z"
+    assert [page["sk"][:16] for page in pages(runtime)] == ["2026-11-30T08:01"]
+
+
+def test_an_earlier_copy_whose_answer_was_lost_counts_its_write(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    later, earlier = notified(runtime, secrets, "lost", "lost")
+    assert consume(runtime, [received(later, "2026-11-30T08:02:00.000Z")]) == {"batchItemFailures": []}
+    capsys.readouterr()
+    with answer_lost(client("dynamodb", CONSUMER_CONFIG), "PutItem", b"#received_at = :seen") as lost:
+        assert consume(runtime, [received(earlier, "2026-11-30T08:01:00.000Z")]) == {"batchItemFailures": []}
+    assert lost == ["PutItem"]
+    (event,) = stored(runtime)
+    assert event["received_at"] == "2026-11-30T08:01:00.000Z"
+    (units,) = [value for name, _, value in metric_points(capsys.readouterr().out) if name == "WriteUnits"]
+    assert units == [3.0]  # the failed condition, the earlier copy written over the stored one, its page
+
+
+def test_a_window_within_one_millisecond_holds_nothing(runtime: LocalRuntime) -> None:
+    since = datetime(2026, 11, 29, 8, 0, 59, 999200, tzinfo=UTC)
+    assert reader(runtime).feed(since, since + timedelta(microseconds=600)) == []
+
+
+def test_replay_reads_every_millisecond_of_a_window_ending_between_two(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    messages = sorted(notified(runtime, secrets, "gap-a", "gap-b", "gap-c"), key=lambda message: message["Body"])
+    times = ["2026-11-29T08:00:00.000Z", "2026-11-29T08:00:00.001Z", "2026-11-29T08:00:00.002Z"]
+    assert consume(runtime, [received(m, at) for m, at in zip(messages, times, strict=True)])["batchItemFailures"] == []
+    target = Target(
+        "local", runtime.stack.region, "", table(runtime), {}, payload_bucket=runtime.stack.buckets["PayloadBucket"]
+    )
+    # A day at a time back from an end a fraction of a millisecond past a whole one
+    span = Window(datetime(2026, 11, 28, tzinfo=UTC), datetime(2026, 11, 30, 8, 0, 0, 500, tzinfo=UTC))
+    keys = Replayer(target).keys(FeedFilter(tests=True), span, None)
+    assert sorted(event_id for _, event_id in keys) == ["gap-a", "gap-b", "gap-c"]

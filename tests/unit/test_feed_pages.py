@@ -63,15 +63,19 @@ def test_entries_of_other_minutes_go_in_other_pages_sorted_by_minute() -> None:
     assert [page["pk"][:15] for page in pages] == ["feed#2026-11-29", "feed#2026-11-30", "feed#2026-11-30"]
 
 
-def test_a_copy_added_twice_is_one_entry() -> None:
+def test_a_copy_added_twice_is_one_entry_and_another_copy_replaces_it() -> None:
     feed = PendingFeed()
     feed.add(event_item("same"), "record-1")
     feed.add(event_item("same"), "record-2")
-    feed.add(event_item("same", "2026-11-30T08:01:09.000Z"))  # another copy (another receive): its own entry
-    assert len(feed) == 2
     (page,) = feed.pages()
-    assert [entry["received_at"][17:] for entry in page_entries(page.item)] == ["02.345Z", "09.000Z"]
-    assert page.records == {"record-1", "record-2"}  # the records that owe its entries
+    assert [entry["received_at"] for entry in page_entries(page.item)] == ["2026-11-30T08:01:02.345Z"]
+    assert page.records == {"record-1", "record-2"}  # the records that owe its entry
+    assert page.events == ("openweb#same",)
+    # An earlier copy took its place (in another minute): only its entry is owed, by its record
+    feed.add(event_item("same", "2026-11-30T08:00:09.000Z"), "record-3")
+    (page,) = feed.pages()
+    assert [entry["received_at"] for entry in page_entries(page.item)] == ["2026-11-30T08:00:09.000Z"]
+    assert page.records == {"record-3"}
 
 
 def test_many_large_entries_are_split_into_pages_under_the_item_limit() -> None:

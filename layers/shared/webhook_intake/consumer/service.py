@@ -58,8 +58,8 @@ class Tally:
     """The feed entries of the events stored as this invocation's copies, written at its end."""
     feed_records: dict[str, int | None] = field(default_factory=dict)
     """The records those entries come from (message id: receives), retried when they are not written."""
-    feed_slots: list[int] = field(default_factory=list)
-    """Their events' places in ``units_per_event``: each gets its share of the pages' write units."""
+    feed_slots: dict[str, list[int]] = field(default_factory=dict)
+    """Their events' places in ``units_per_event`` (by ``pk``): each gets its share of its page's write units."""
     failed: set[str] = field(default_factory=set)
     """Records already failed (retried or dead-lettered) in this invocation."""
 
@@ -127,22 +127,21 @@ class ConsumerService:
         as its copies, and their entries owed again).
         """
         tally = self.tally
-        units = 0.0
         unwritten: set[str] = set()
         for page in tally.feed.pages():
             try:
-                units += self.events.put_page(page.item)
+                units = self.events.put_page(page.item)
             except StoreError as exc:
                 unwritten |= page.records
                 self.logger.exception(
                     "feed entries not written; their records will be retried",
                     extra={"error": str(exc), "records": len(page.records)},
                 )
-        if units:
+                continue
             tally.write_units += units
-            share = units / len(tally.feed_slots)
-            for slot in tally.feed_slots:
-                tally.units_per_event[slot] += share
+            slots = [slot for pk in page.events for slot in tally.feed_slots.get(pk, ())]
+            for slot in slots:
+                tally.units_per_event[slot] += units / len(slots)
         retry = [message_id for message_id in tally.feed_records if message_id in unwritten - tally.failed]
         for message_id in retry:
             self._failed(message_id, tally.feed_records[message_id])
@@ -214,7 +213,7 @@ class ConsumerService:
         if result.stored_copy is not None:
             self.tally.feed.add(result.stored_copy, record[0])
             self.tally.feed_records.setdefault(*record)
-            self.tally.feed_slots.append(len(self.tally.units_per_event))
+            self.tally.feed_slots.setdefault(str(result.stored_copy["pk"]), []).append(len(self.tally.units_per_event))
         self.tally.units_per_event.append(result.write_units)
         self.tally.note(result.outcome.value, event.event_type, event.event_id)
         if result.outcome is Outcome.STORED and not delivery.quarantine_key:

@@ -254,8 +254,13 @@ class EventStore(TableAccess):
                 # too (two earlier copies at once: the earliest wins); anything else stays.
                 found = exc.response.get("Item")
                 now = decode_item(found) if isinstance(found, dict) else None
+                if now is not None and _this_copy(now, item):
+                    # This very write, sent again by botocore after an answer that never came (or this
+                    # delivery's copy, written meanwhile by another receive of it).
+                    units = write_units(max(prepared.size, item_size(stored))) if retried(exc) else 0
+                    return now, float(units)
                 if now is None or not self._replaceable(now, item, raw):
-                    return (now if now is not None and _this_copy(now, item) else None), 0.0
+                    return None, 0.0
                 stored = now
                 continue
             except BotoCoreError as exc:

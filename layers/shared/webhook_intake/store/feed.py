@@ -69,14 +69,17 @@ def bucket_of(received_at: str) -> str:
 
 @dataclass(frozen=True)
 class FeedPage:
-    """A page item (plain values) and the records (SQS message ids) whose entries it holds."""
+    """A page item (plain values), the records (SQS message ids) that owe its entries, and the
+    events (``pk``) they name."""
 
     item: dict[str, Any]
     records: frozenset[str]
+    events: tuple[str, ...]
 
 
 @dataclass
 class _Pending:
+    pk: str
     encoded: bytes
     expires: int | None
     records: set[str] = field(default_factory=set)
@@ -87,23 +90,33 @@ class PendingFeed:
 
     def __init__(self) -> None:
         self._minutes: dict[str, dict[tuple[str, str], _Pending]] = {}
+        self._copies: dict[str, tuple[str, tuple[str, str]]] = {}
+        """Each event's entry (``pk``: its minute and key): another copy's replaces it."""
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._minutes.values())
 
     def add(self, item: dict[str, Any], record: str = "") -> None:
-        """The entry of an event item as it is stored, owed by ``record`` (one per copy: added again,
-        it is one entry owed by both)."""
+        """The entry of an event item as it is stored, owed by ``record``.
+
+        One entry per event: the same copy added again is one entry owed by both records; another
+        copy (an earlier one that took this one's place) replaces it, and its records owe nothing.
+        """
         entry = entry_of(item)
         received = str(entry.get("received_at", ""))
         # ASCII escapes: whatever an id holds, the page is written (an item's text is cleaned, but
         # a failure here would fail the whole invocation's records).
         encoded = json.dumps(entry, separators=(",", ":")).encode("ascii")
         expires = item.get("expires_at")
-        entries = self._minutes.setdefault(bucket_of(received), {})
-        key = (str(entry.get("pk", "")), received)
+        pk, minute = str(entry.get("pk", "")), bucket_of(received)
+        key = (pk, received)
+        if pk in self._copies and self._copies[pk] != (minute, key):
+            earlier_minute, earlier_key = self._copies[pk]
+            del self._minutes[earlier_minute][earlier_key]
+        self._copies[pk] = (minute, key)
+        entries = self._minutes.setdefault(minute, {})
         owed_by = entries[key].records if key in entries else set()
-        entries[key] = _Pending(encoded, expires if isinstance(expires, int) else None, owed_by)
+        entries[key] = _Pending(pk, encoded, expires if isinstance(expires, int) else None, owed_by)
         if record:
             owed_by.add(record)
 
@@ -142,7 +155,8 @@ def _page(minute: str, chunk: list[_Pending]) -> FeedPage:
     expiries = [pending.expires for pending in chunk]
     if all(expires is not None for expires in expiries):
         page["expires_at"] = max(expires for expires in expiries if expires is not None)
-    return FeedPage(page, frozenset(record for pending in chunk for record in pending.records))
+    records = frozenset(record for pending in chunk for record in pending.records)
+    return FeedPage(page, records, tuple(pending.pk for pending in chunk))
 
 
 def page_entries(page: dict[str, Any]) -> list[dict[str, Any]]:

@@ -145,6 +145,8 @@ class EventReader(TableAccess):
         where = where or FeedFilter()
         # Receive times are whole milliseconds: a bound between two is the one inside the window.
         window = (iso_millis(since + timedelta(microseconds=999)), iso_millis(until))
+        if window[0] > window[1]:  # (within one millisecond, holding none)
+            return []
         found: list[dict[str, Any]] = []
         listed: set[str] = set()
         for day in _days(since, until):
