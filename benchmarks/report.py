@@ -519,7 +519,7 @@ CHANGES = [
     "within the spread: ingest warm 1.54x -> 1.57x, consumer 2.05x -> 2.09x (records of 10: 1.70x -> "
     "1.77x), cold start 1.31x -> 1.25x. Write units are unchanged (2.34 per new event, 1.07 per "
     "duplicate).",
-    "- The 2026-11-30 07:57 run was the first with the feed's pages: the feed is no longer the `by-time`"
+    "- The 2026-11-30 08:02 run was the first with the feed's pages: the feed is no longer the `by-time`"
     " index, whose entry cost a write unit"
     " per event however small, but pages of entries the consumer writes once per invocation (docs/data-model.md,"
     ' "The feed"): 12 pages of 7,483 B in all for the 107 single-event deliveries, one page of 4,213 B (5 WRU)'
@@ -530,7 +530,7 @@ CHANGES = [
     " moved within the spread: consumer 2.09x -> 2.14x (records of 10: 1.77x -> 1.77x; the page's put and its"
     " compression are in the handler's time), ingest warm 1.57x -> 1.51x, cold start 1.25x -> 1.34x (the ingest"
     " path is unchanged; 1.19x-1.36x across the runs of these two days).",
-    "- This run (2026-11-30, 09:11) is on the code with the fixes two reviews of the pages found (an entry made"
+    "- This run (2026-11-30, 09:16) is on the code with the fixes two reviews of the pages found (an entry made"
     " from the item as stored, pages written one by one, one entry per event in an invocation, reads' bounds"
     " and order); the figures moved within the spread: costs $3.10 -> $3.09, $1.22 -> $1.21, $0.69 -> $0.69;"
     " write units unchanged (1.47 per new event, 1.08 per duplicate); consumer 2.14x -> 2.11x (records of 10:"
