@@ -13,7 +13,8 @@ An entry names a copy of an event (its key and receive time), and is written aft
   after a page could not be written), so an entry is never missing for long: a record whose
   entries are not written is retried;
 - anew when another copy takes the event's place (an earlier copy, the vendor's copy over a
-  test copy) or ``intake replay`` rewrites it: the entry of the copy replaced stays in its page.
+  test copy) or ``intake replay`` rewrites it (replay writes the new entry first): the entry of
+  the copy replaced stays in its page.
 
 Readers therefore take an entry for a candidate only: each is checked against the event's
 item (the same receive time, and the read's filter on the item's own values), and an event is
