@@ -37,8 +37,9 @@ from webhook_intake.store.body import BodyFormatError, decode_body
 from webhook_intake.store.events import EventStore, StoreError, still_the_copy
 from webhook_intake.store.feed import PendingFeed, entry_of
 from webhook_intake.store.items import TooLargeError, body_of, load_body, prepare
+from webhook_intake.store.reads import BATCH_GET_MAX, EventReader
 from webhook_intake.store.schema import event_key, key_parts
-from webhook_intake.store.wire import decode_item, encode, encode_item
+from webhook_intake.store.wire import encode_item
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 
 KEPT_AS_STORED = ("occurred_at", "time_source", "time_rejected")
 """The time model's results: their inputs are not all in the item (see the module's docstring)."""
-_BATCH_GET = 100
 _FEED_PAGE_EVERY = 100
 """Rewritten events whose new feed entries are written together (a page, or a few)."""
 
@@ -193,21 +193,12 @@ class Replayer:
 
     def items(self, keys: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
         """The stored items (plain values, ``body`` still compressed) of ``keys``."""
-        for start in range(0, len(keys), _BATCH_GET):
-            request: dict[str, Any] = {
-                self.target.events_table: {
-                    "Keys": [
-                        {name: encode(value) for name, value in event_key(vendor, event_id).items()}
-                        for vendor, event_id in keys[start : start + _BATCH_GET]
-                    ]
-                }
-            }
-            while request:
-                with reading(self.target):
-                    response = self.dynamodb.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.target.events_table, []):
-                    yield decode_item(item)
-                request = dict(response.get("UnprocessedKeys") or {})
+        store = EventReader(self.target.events_table, dynamodb_client=self.dynamodb)
+        wanted = [event_key(vendor, event_id)["pk"] for vendor, event_id in keys]
+        for start in range(0, len(wanted), BATCH_GET_MAX):
+            with reading(self.target):
+                found = store.items(wanted[start : start + BATCH_GET_MAX])
+            yield from found.values()
 
     def raw_of(self, item: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         """An item's normalized parts and exact raw bytes (from S3 when its body is there)."""
@@ -242,7 +233,7 @@ class Replayer:
         batch: list[tuple[str, str]] = []
         for key in self.keys(where, span, limit):
             batch.append(key)
-            if len(batch) == _BATCH_GET:
+            if len(batch) == BATCH_GET_MAX:
                 self._plan_batch(batch, plan)
                 batch = []
         if batch:

@@ -108,11 +108,11 @@ class EventReader(TableAccess):
         """Events by ``(vendor, event_id)``, in the order asked (missing ones left out)."""
         asked = [event_key(vendor, event_id)["pk"] for vendor, event_id in dict.fromkeys(keys)]
         found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(asked), _CHECKED_AT_ONCE):
-            found.update(self._items(asked[start : start + _CHECKED_AT_ONCE]))
+        for start in range(0, len(asked), BATCH_GET_MAX):
+            found.update(self.items(asked[start : start + BATCH_GET_MAX]))
         return [self.decode(found[pk]) for pk in asked if pk in found]
 
-    def _items(self, keys: list[str], attributes: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+    def items(self, keys: list[str], attributes: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
         """The event items of up to 100 ``pk`` values (plain values, by ``pk``): all of them, or ``attributes``."""
         wanted: dict[str, Any] = {"Keys": [{"pk": encode(pk), "sk": encode(EVENT_SK)} for pk in dict.fromkeys(keys)]}
         if attributes:
@@ -152,7 +152,7 @@ class EventReader(TableAccess):
         for day in _days(since, until):
             streams = [self._feed_partition(feed_partition(day, shard), window, where) for shard in range(FEED_SHARDS)]
             merged = heapq.merge(*streams, key=newest_first, reverse=True)
-            while candidates := list(itertools.islice(merged, _CHECKED_AT_ONCE)):
+            while candidates := list(itertools.islice(merged, BATCH_GET_MAX)):
                 for entry in self._current(candidates, where):
                     if entry["pk"] in listed:
                         continue
@@ -183,9 +183,9 @@ class EventReader(TableAccess):
         for response in self.dynamodb.get_paginator("query").paginate(**request):
             for item in response.get("Items", []):
                 page = decode_item(item)
-                if str(page["sk"])[:16] != minute:
+                if bucket_of(str(page["sk"])) != minute:
                     yield from sorted(held, key=newest_first, reverse=True)
-                    minute, held = str(page["sk"])[:16], []
+                    minute, held = bucket_of(str(page["sk"])), []
                 held += [
                     entry
                     for entry in page_entries(page)
@@ -196,7 +196,7 @@ class EventReader(TableAccess):
     def _current(self, candidates: list[dict[str, Any]], where: FeedFilter) -> list[dict[str, Any]]:
         """Of ``candidates`` (entries, in order), those whose event is stored as the entry's copy and
         still meets ``where``: as the item holds them now."""
-        items = self._items([str(entry["pk"]) for entry in candidates], ENTRY_FIELDS)
+        items = self.items([str(entry["pk"]) for entry in candidates], ENTRY_FIELDS)
         kept = []
         for entry in candidates:
             item = items.get(str(entry["pk"]))
@@ -291,8 +291,8 @@ class EventReader(TableAccess):
             event["recipients_error"] = str(exc)
 
 
-_CHECKED_AT_ONCE = 100
-"""Entries checked against their items by one BatchGetItem (its limit)."""
+BATCH_GET_MAX = 100
+"""Keys one BatchGetItem takes (events read by key, feed entries checked against their items)."""
 
 
 def newest_first(entry: dict[str, Any]) -> tuple[str, str, str]:
