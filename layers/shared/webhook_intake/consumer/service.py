@@ -148,11 +148,12 @@ class ConsumerService:
         return retry
 
     def _handle(self, raw_record: dict[str, Any]) -> None:
+        message_id = str(raw_record.get("messageId", ""))
         delivery = Delivery.from_message_attributes(
             raw_record.get("messageAttributes") or {},
             vendor=self.vendor,
             sent_timestamp_ms=(raw_record.get("attributes") or {}).get("SentTimestamp"),
-            message_id=str(raw_record.get("messageId", "")),
+            message_id=message_id,
         )
         self.logger.set_correlation_id(delivery.correlation_id)
         receives = _receives(raw_record)
@@ -164,7 +165,6 @@ class ConsumerService:
                 extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
             )
         body = str(raw_record.get("body") or "")
-        message_id = str(raw_record.get("messageId", ""))
         first_receive = receives == 1
         result, body = self._normalized(body, delivery)
         kept: set[QuarantineKey] = set()
