@@ -32,12 +32,13 @@ $(CHECKOV):
 
 # The first install takes a minute or two: say what happens, a line per step and per package
 # pip collects (its whole output goes to .venv/pip.log; its errors still reach the terminal).
-$(STAMP): pyproject.toml
+# The runtime dependencies at the Lambda layer's pins (pip's constraints): the tests run with what ships.
+$(STAMP): pyproject.toml layers/shared/requirements.txt
 	@test -x $(BIN)/python || { echo "==> creating $(VENV)/ with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
 	@echo "==> upgrading pip"
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "==> installing webhook-intake and its development tools (a minute or two the first time)"
-	@set -o pipefail; $(BIN)/python -m pip install --progress-bar off -e '.[dev]' | tee $(VENV)/pip.log \
+	@set -o pipefail; $(BIN)/python -m pip install --progress-bar off -e '.[dev]' -c layers/shared/requirements.txt | tee $(VENV)/pip.log \
 		| grep --line-buffered -E '^(Collecting|Successfully installed)' | cut -c1-100 | sed -u 's/^/    /'
 	@touch $(STAMP)
 	@echo "==> ready: $(BIN)/intake --help"

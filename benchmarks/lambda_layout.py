@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -27,22 +26,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from packaging.markers import default_environment
-from packaging.requirements import Requirement
-
 from benchmarks.harness import LAYER_DIR, ROOT
-
-# What the python3.13 Lambda runtime ships besides the standard library.
-RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
-# Marker environment of the Lambda runtime (template.yaml: python3.13 on arm64).
-_LAMBDA_MARKERS = {
-    **default_environment(),
-    "python_version": "3.13",
-    "python_full_version": "3.13.0",
-    "platform_system": "Linux",
-    "sys_platform": "linux",
-    "platform_machine": "aarch64",
-}
+from intake_cli.layer import layer_requirements, runtime_closure
 
 
 @dataclass(frozen=True)
@@ -93,30 +78,6 @@ def python313() -> Interpreter:
         False,
         f"no python3.13 found: cold starts under the local Python {local}, and the layer as built has no bytecode",
     )
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def closure(requirements: list[str]) -> set[str]:
-    """The installed distributions ``requirements`` pull in, extras and Lambda's markers applied."""
-    wanted: set[str] = set()
-    pending = [Requirement(text) for text in requirements]
-    while pending:
-        requirement = pending.pop()
-        extras = requirement.extras or {""}
-        name = _canonical(requirement.name)
-        if name in wanted:
-            continue
-        wanted.add(name)
-        for text in metadata.requires(requirement.name) or []:
-            needed = Requirement(text)
-            if needed.marker is None or any(
-                needed.marker.evaluate({**_LAMBDA_MARKERS, "extra": extra}) for extra in extras
-            ):
-                pending.append(needed)
-    return wanted
 
 
 def _copy_distribution(name: str, target: Path) -> None:
@@ -183,18 +144,12 @@ def _build_layer(interpreter: Interpreter, target: Path) -> str:
     return output
 
 
-def layer_requirements() -> list[str]:
-    """The lines of ``layers/shared/requirements.txt``."""
-    lines = (LAYER_DIR / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
-
-
 def _copy_layer(target: Path) -> str:
     """Without a python3.13 the built layer's binary wheels (cp313) cannot load here: the same layer
-    from this virtual environment's own distributions instead (its versions may differ)."""
-    runtime = closure(list(RUNTIME_DISTRIBUTIONS))
-    for name in sorted(closure(layer_requirements()) - runtime):
-        _copy_distribution(name, target / "python")
+    from this virtual environment's own distributions instead (the same versions: the layer's pins
+    are what this environment installs)."""
+    for requirement in layer_requirements():
+        _copy_distribution(requirement.name, target / "python")
     shutil.copytree(
         LAYER_DIR / "webhook_intake",
         target / "python" / "webhook_intake",
@@ -222,7 +177,7 @@ def build(root: Path) -> LambdaLayout:
     if not interpreter.is_313:
         shutil.copytree(layout.layer_without_bytecode, layout.layer_with_bytecode)
         _compile(interpreter.path, layout.layer_with_bytecode)
-    for name in sorted(closure(list(RUNTIME_DISTRIBUTIONS))):
+    for name in sorted(runtime_closure()):
         _copy_distribution(name, layout.runtime)
     _compile(interpreter.path, layout.runtime)
     return layout
