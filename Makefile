@@ -128,7 +128,9 @@ deploy: $(STAMP) ## make build, then sam deploy: ENV=dev|prod (samconfig.toml), 
 
 env-vars: $(STAMP) ## write .aws-sam/env-vars.json for sam local invoke, from a deployed stack (STACK=…)
 	@mkdir -p .aws-sam
-	$(BIN)/python -m intake_cli.env_vars --stack $(STACK) $(if $(REGION),--region $(REGION)) > .aws-sam/env-vars.json
+	@# Written whole or not at all: a stack that cannot be read leaves the last file as it was.
+	$(BIN)/python -m intake_cli.env_vars --stack $(STACK) $(if $(REGION),--region $(REGION)) > .aws-sam/env-vars.json.tmp \
+		&& mv .aws-sam/env-vars.json.tmp .aws-sam/env-vars.json || { rm -f .aws-sam/env-vars.json.tmp; exit 1; }
 	@echo "wrote .aws-sam/env-vars.json for stack $(STACK)"
 
 clean: ## remove build output and local state (keeps .venv)

@@ -19,9 +19,9 @@ import json
 import sys
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from intake_cli.target import IntakeError, read_stack
 from intake_cli.template import SamTemplate, TemplateError
 
 
@@ -41,17 +41,18 @@ def environments(template: SamTemplate, refs: dict[str, str]) -> dict[str, dict[
 
 def stack_refs(stack_name: str, region: str | None) -> tuple[dict[str, str], dict[str, str]]:
     """A deployed stack's resources (logical id → physical id, pseudo parameters too) and its parameter values."""
-    session = boto3.session.Session(region_name=region)
-    cloudformation = session.client("cloudformation")
     try:
-        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+        session, stack = read_stack(stack_name, region)
+        pages = session.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack_name)
         resources = {
             resource["LogicalResourceId"]: resource.get("PhysicalResourceId", "")
-            for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+            for page in pages
             for resource in page["StackResourceSummaries"]
         }
+    except IntakeError as exc:
+        raise SystemExit(f"error: {exc}") from None
     except (ClientError, BotoCoreError) as exc:
-        raise SystemExit(f"cannot read stack {stack_name}: {exc}") from None
+        raise SystemExit(f"error: cannot list the resources of stack {stack_name}: {exc}") from None
     arn = str(stack["StackId"]).split(":")
     pseudo = {
         "AWS::StackName": stack_name,

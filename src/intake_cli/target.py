@@ -176,8 +176,12 @@ def local_target(state_dir: Path) -> Target:
     )
 
 
-def deployed_target(stack_name: str, region: str | None = None) -> Target:
-    """A deployed stack, from its CloudFormation outputs."""
+def read_stack(stack_name: str, region: str | None = None) -> tuple[boto3.session.Session, dict[str, Any]]:
+    """A deployed stack's description (``describe_stacks``) and the session that read it.
+
+    Raises :class:`IntakeError` with one line saying what is missing (credentials, a region) or
+    what AWS answered.
+    """
     try:
         session = boto3.session.Session(region_name=region)
         cloudformation = session.client("cloudformation")
@@ -193,7 +197,13 @@ def deployed_target(stack_name: str, region: str | None = None) -> Target:
         raise IntakeError(f"cannot read stack {stack_name}: {message}") from None
     except BotoCoreError as exc:
         raise IntakeError(f"cannot read stack {stack_name}: {exc}") from None
-    outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
+    return session, stacks[0]
+
+
+def deployed_target(stack_name: str, region: str | None = None) -> Target:
+    """A deployed stack, from its CloudFormation outputs."""
+    session, stack = read_stack(stack_name, region)
+    outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
     return Target.from_outputs(stack_name, session.region_name or "", outputs)
 
 

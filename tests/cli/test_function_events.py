@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from intake_cli.env_vars import environments, stack_refs
 from intake_cli.invoke_events import SQS_DIR, sqs_events
 from intake_cli.samples import SAMPLES_DIR, expected_path
@@ -13,6 +15,8 @@ from tests.helpers import publish_outputs, reader
 from webhook_intake.registry import vendor
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import boto3
 
     from intake_cli.runtime import LocalRuntime
@@ -65,3 +69,14 @@ def test_env_vars_read_a_deployed_stacks_resources_and_pseudo_parameters(
     assert refs["AWS::Region"] == "us-east-1"
     assert refs["Placeholder"].endswith(f"{runtime.stack.name}-cfn")
     assert parameters == {}
+
+
+def test_env_vars_without_a_region_stop_with_one_line_saying_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    with pytest.raises(SystemExit) as stopped:
+        stack_refs("webhook-intake-dev", None)
+    assert str(stopped.value).startswith("error: no AWS region: pass --region")
