@@ -11,7 +11,7 @@ import json
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -19,6 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from intake_cli.local import FAKE_CREDENTIALS, STATE_FILE_NAME
 from webhook_intake.registry import VENDORS
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.type_defs import StackTypeDef
 
 NO_LOCAL_STACK = "no local stack running: start it with `intake serve`"
 
@@ -176,7 +179,7 @@ def local_target(state_dir: Path) -> Target:
     )
 
 
-def read_stack(stack_name: str, region: str | None = None) -> tuple[boto3.session.Session, dict[str, Any]]:
+def read_stack(stack_name: str, region: str | None = None) -> tuple[boto3.session.Session, StackTypeDef]:
     """A deployed stack's description (``describe_stacks``) and the session that read it.
 
     Raises :class:`IntakeError` with one line saying what is missing (credentials, a region) or
