@@ -81,3 +81,12 @@ def test_an_unknown_vendor_is_refused_with_the_vendors() -> None:
     code, text = cli("tail", "--vendor", "disqus")
     assert code == 2
     assert "'disqus' is not one of" in text
+
+
+@pytest.mark.parametrize(
+    "args", [("serve", "--port", "65536"), ("serve", "--aws-port", "99999"), ("demo", "--port", "70000")]
+)
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(args: tuple[str, ...]) -> None:
+    code, text = cli(*args)
+    assert code == 2
+    assert "less than or equal to 65535" in text

@@ -52,8 +52,12 @@ ParameterOption = Annotated[
         "checks it (name, Type, MinValue/MaxValue, AllowedValues).",
     ),
 ]
+MAX_PORT = 65535
 PortOption = Annotated[
-    int, typer.Option("--port", min=0, metavar="PORT", help="HTTP API port on 127.0.0.1 (0 picks a free one).")
+    int,
+    typer.Option(
+        "--port", min=0, max=MAX_PORT, metavar="PORT", help="HTTP API port on 127.0.0.1 (0 picks a free one)."
+    ),
 ]
 
 
@@ -105,7 +109,8 @@ def serve(
     ctx: typer.Context,
     port: PortOption = 3000,
     aws_port: Annotated[
-        int, typer.Option("--aws-port", min=0, metavar="PORT", help="moto server port (0 picks a free one).")
+        int,
+        typer.Option("--aws-port", min=0, max=MAX_PORT, metavar="PORT", help="moto server port (0 picks a free one)."),
     ] = 0,
     secrets: SecretsOption = None,
     retry_visibility: RetryVisibilityOption = 1,
@@ -192,7 +197,9 @@ class _alongside:
 @reports_errors
 def demo(
     ctx: typer.Context,
-    port: Annotated[int, typer.Option("--port", min=0, metavar="PORT", help="HTTP API port (0 picks a free one).")] = 0,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=MAX_PORT, metavar="PORT", help="HTTP API port (0 picks a free one).")
+    ] = 0,
     secrets: SecretsOption = None,
     retry_visibility: RetryVisibilityOption = 1,
     log_level: LogLevelOption = None,
