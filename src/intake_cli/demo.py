@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
 from intake_cli.dlq import held
 from intake_cli.event_log import Window, feed
 from intake_cli.queues import depth, statuses
-from intake_cli.render import events_table, held_view, short, status_table
+from intake_cli.render import events_table, held_view, progress_bar, short, status_table
 from intake_cli.samples import golden_events, load_secrets, ping_files, sample_files, sample_request
 from intake_cli.sending import deliver
 from intake_cli.stack import LocalStack, wait_for_signal
@@ -143,14 +141,7 @@ def _send_all(
     console: Console, target: Target, samples: list[tuple[str, Path, bool]], secrets: dict[str, dict[str, object]]
 ) -> list[Delivery]:
     deliveries = []
-    columns = (
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task("Sending samples", total=len(samples))
         for key, path, ping in samples:
             progress.update(task, description=f"Sending {key}/{path.name}")

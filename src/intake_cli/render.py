@@ -12,11 +12,22 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from rich.console import Console
 
     from intake_cli.dlq import Held
     from intake_cli.queues import QueueStatus
@@ -227,3 +238,16 @@ def routes_table(routes: list[str], api_url: str) -> Table:
         method, _, path = route.partition(" ")
         table.add_row(method, api_url + path)
     return table
+
+
+def progress_bar(console: Console) -> Progress:
+    """A bar for long work counted in steps: what is being done, done of all, time taken and time left."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    )

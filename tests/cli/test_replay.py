@@ -234,3 +234,12 @@ def test_a_copy_that_took_the_events_place_while_replay_worked_is_left_as_it_is(
     stored_now = item(runtime, *LIKE)
     assert (stored_now["received_at"], stored_now["correlation_id"]) == ("2026-01-01T00:00:00.000Z", "other-copy")
     assert (summary["rewritten"], summary["gone"]) == (0, 1)
+
+
+def test_the_rewrite_shows_its_progress_on_standard_error(stack: str, runtime: LocalRuntime) -> None:
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes")
+    assert code == 0, text
+    bar = next(line for line in text.splitlines() if "Rewriting at most 25 a second" in line)
+    assert "1/1" in bar
+    assert "rewrote 1 events" in text

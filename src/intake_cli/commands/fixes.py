@@ -210,6 +210,7 @@ def replay(
     as stored; an event whose id would change is refused. Running it twice writes nothing more.
     """
     from intake_cli.event_log import MAX_WINDOW_DAYS, event_types, window
+    from intake_cli.render import progress_bar
     from intake_cli.replay import Replayer, ReplayError
     from webhook_intake.store.reads import FeedFilter
 
@@ -244,7 +245,10 @@ def replay(
         return
     confirm(f"Rewrite {len(plan.changes)} events on {target.name}?", yes=yes, why="rewriting stored events")
     try:
-        result = replayer.apply(plan, rate)
+        # On standard error: --json keeps standard output to the result line.
+        with progress_bar(console(sys.stderr)) as bar:
+            task = bar.add_task(f"Rewriting at most {rate:g} a second", total=len(plan.changes))
+            result = replayer.apply(plan, rate, progress=lambda: bar.advance(task))
     except ReplayError as exc:
         raise IntakeError(str(exc)) from None
     if json_output:
