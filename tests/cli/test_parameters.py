@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from intake_cli.parameter_docs import REFERENCE_PATH, reference
 from intake_cli.parameters import FRACTIONS_TAKEN, checked, deploy_check
 from intake_cli.template import read
 from tests.helpers import cli
@@ -120,3 +121,15 @@ def test_make_deploy_checks_the_environments_overrides_first(
         "error: samconfig.toml [bad]: --parameter MaxReceiveCount=0: MaxReceiveCount must be at least 1"
     ]
     assert "-m intake_cli.parameters --config-env" in (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+
+
+def test_every_parameter_says_what_it_does(declared: dict[str, dict[str, object]]) -> None:
+    assert [name for name, parameter in declared.items() if not str(parameter.get("Description", "")).strip()] == []
+
+
+def test_the_parameter_reference_is_the_templates() -> None:
+    written = REFERENCE_PATH.read_text(encoding="utf-8")
+    assert written == reference(), "docs/parameters.md is stale: run python -m intake_cli.parameter_docs"
+    for name, parameter in read()["Parameters"].items():
+        assert f"| `{name}` | " in written, name
+        assert str(parameter["Description"]).split()[0] in written, name
