@@ -86,6 +86,10 @@ def test_one_event_by_its_key(loaded: str) -> None:
     code, text = cli("events", "--stack", loaded, "--id", "viafoura-notifications#nope")
     assert code == 1
     assert "no event viafoura-notifications#nope" in text
+    # A whole key with another vendor's --vendor: the two options contradict each other, and it says so
+    code, text = cli("events", "--stack", loaded, "--vendor", "firstup", "--id", key)
+    assert code == 1
+    assert f"no event firstup#{key} (--id names a viafoura-notifications key: leave out --vendor" in text
 
 
 def test_an_unknown_type_names_the_close_ones_and_lists_the_known(loaded: str) -> None:

@@ -96,6 +96,10 @@ def events(
             raise IntakeError(f"unknown vendor {found_vendor!r}; vendors: {', '.join(target.vendors)}")
         found = one_event(target, found_vendor, found_id)
         if found is None:
+            named = found_id.partition("#")[0]
+            if key and named != key and named in target.vendors:
+                hint = f" (--id names a {named} key: leave out --vendor, or pass --vendor {named})"
+                raise IntakeError(f"no event {found_vendor}#{found_id}{hint}")
             raise IntakeError(f"no event {found_vendor}#{found_id}")
         rows = [found]
     else:
