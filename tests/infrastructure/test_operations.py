@@ -10,7 +10,9 @@ import pytest
 
 from tests.infrastructure.translated import resources_of_type, translated
 from webhook_intake.observability import Metric
+from webhook_intake.payloads import DELIVERIES_PREFIX
 from webhook_intake.registry import VENDORS
+from webhook_intake.store.schema import FEED_PREFIX, QUARANTINE_PREFIX, SHAPE_PREFIX
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -257,11 +259,13 @@ def test_ingest_may_only_send_to_its_queue_read_its_secret_and_record_its_own_cr
     assert actions == {"sqs:SendMessage*", "secretsmanager:GetSecretValue", "s3:PutObject", "dynamodb:PutItem"}
     (replays,) = [s for s in statements if s["Action"] == "dynamodb:PutItem"]
     assert replays["Resource"] == {"Fn::GetAtt": ["ReplayTable", "Arn"]}
-    assert replays["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{vendor_key}:*"]}}
+    # Its own signatures only: never another vendor's, nor the token route's assertion ids (openweb:jti:…)
+    assert replays["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{vendor_key}:signature:*"]}}
     resources = json.dumps([s["Resource"] for s in statements])
     assert f'"{stem}Queue"' in resources
     assert f'"{stem}Secret"' in resources
-    assert '"${PayloadBucket.Arn}/deliveries/*"' in resources
+    (claim_checks,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert claim_checks["Resource"] == own("${PayloadBucket.Arn}/" + DELIVERIES_PREFIX + "${Key}/*", vendor_key)
     others = [other for other in STEMS.values() if other != stem]
     assert not any(f'"{other}Queue"' in resources or f'"{other}Secret"' in resources for other in others)
 
@@ -280,25 +284,47 @@ def test_consumer_may_only_write_the_events_table_and_its_payloads_and_poll_its_
     assert poller["Resource"]["Fn::Sub"][1] == {"queueName": {"Fn::GetAtt": [f"{stem}Queue", "QueueName"]}}
     assert "sqs:SendMessage" not in poller["Action"]
     statements.remove(poller)
+    # Writes to its own vendor's items only (and the feed's pages, which every vendor's share); no deletes but of
+    # its own quarantine; payloads under its own vendor's prefixes
+    table = {"Fn::GetAtt": ["EventsTable", "Arn"]}
     assert statements == [
         {
             "Effect": "Allow",
-            "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
-            "Resource": {"Fn::GetAtt": ["EventsTable", "Arn"]},
+            "Action": "dynamodb:PutItem",
+            "Resource": table,
+            "Condition": {
+                "ForAllValues:StringLike": {
+                    "dynamodb:LeadingKeys": [f"{vendor_key}#*", f"{FEED_PREFIX}*", f"{SHAPE_PREFIX}{vendor_key}"]
+                }
+            },
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            "Resource": table,
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"{QUARANTINE_PREFIX}{vendor_key}"]}},
         },
         {
             "Effect": "Allow",
             "Action": "s3:GetObject",
-            "Resource": [{"Fn::Sub": f"${{PayloadBucket.Arn}}/{prefix}/*"} for prefix in ("deliveries", "bodies")],
+            "Resource": [
+                own(f"${{PayloadBucket.Arn}}/{prefix}/${{Key}}/*", vendor_key) for prefix in ("deliveries", "bodies")
+            ],
         },
         {
             "Effect": "Allow",
             "Action": "s3:PutObject",
             "Resource": [
-                {"Fn::Sub": f"${{PayloadBucket.Arn}}/{prefix}/*"} for prefix in ("bodies", "recipients", "quarantine")
+                own(f"${{PayloadBucket.Arn}}/{prefix}/${{Key}}/*", vendor_key)
+                for prefix in ("bodies", "recipients", "quarantine")
             ],
         },
     ]
+
+
+def own(pattern: str, vendor_key: str) -> dict[str, Any]:
+    """A resource of the translated template under one vendor's own prefix."""
+    return {"Fn::Sub": [pattern, {"Key": vendor_key}]}
 
 
 def test_the_payload_bucket_is_private_encrypted_tls_only_and_expires_deliveries() -> None:

@@ -1,0 +1,186 @@
+"""Every DynamoDB and S3 call a function makes is one its own role allows.
+
+moto does not check IAM; AWS does. A key the code writes outside the patterns of its role (a
+vendor prefix spelled otherwise, a new kind of item, a new S3 prefix) would pass every local
+test and fail on AWS with AccessDenied. Here every call the functions make, on the paths that
+write (events, duplicates with their body in S3, feed pages, shapes, claim checks, recipient
+lists, quarantine and its release, FastComments' replay table), is checked against the
+statements of the function's role in SAM's translated template.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.client import BaseClient
+
+from intake_cli.lambdas import LocalFunction
+from intake_cli.openweb_client import client_assertion, token_request_body
+from intake_cli.samples import SAMPLES_DIR, sample_files
+from intake_cli.sending import OPENWEB_TOKEN_PATH
+from tests.helpers import cli_json, notifications_body, publish_outputs, quarantined, send, send_body
+from tests.infrastructure.translated import translated
+from webhook_intake.registry import VENDORS, vendor
+
+if TYPE_CHECKING:
+    import boto3
+
+    from intake_cli.runtime import LocalRuntime
+
+_running = threading.local()
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+WRITES_AND_READS = {"dynamodb", "s3"}
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(function's logical id, service, operation, parameters) of every AWS call a function makes."""
+    made: list[tuple[str, str, str, dict[str, Any]]] = []
+    invoke, make_api_call = LocalFunction.invoke, BaseClient._make_api_call
+
+    def invoking(self: LocalFunction, event: dict[str, Any]) -> Any:
+        _running.function = self.spec.logical_id
+        try:
+            return invoke(self, event)
+        finally:
+            _running.function = None
+
+    def recording(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        function = getattr(_running, "function", None)
+        if function is not None:
+            made.append((function, self.meta.service_model.service_name, operation, dict(params)))
+        return make_api_call(self, operation, params)
+
+    monkeypatch.setattr(LocalFunction, "invoke", invoking)
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return made
+
+
+def _like(pattern: str, value: str) -> bool:
+    """IAM's StringLike: ``*`` any run of characters, ``?`` one, everything else itself."""
+    parts = (".*" if part == "*" else "." if part == "?" else re.escape(part) for part in re.split(r"([*?])", pattern))
+    return re.fullmatch("".join(parts), value, flags=re.DOTALL) is not None
+
+
+def _sub(value: Any) -> str:
+    """An S3 resource of the translated template as a key pattern: ``Fn::Sub`` with its variables put in."""
+    text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
+    for name, replacement in variables.items():
+        text = text.replace("${" + name + "}", str(replacement))
+    prefix = "${PayloadBucket.Arn}/"
+    assert text.startswith(prefix), f"an S3 resource this check cannot read: {value}"
+    return text.removeprefix(prefix)
+
+
+def _statements(function: str) -> list[dict[str, Any]]:
+    role = translated()["Resources"][f"{function}Role"]["Properties"]
+    return [statement for policy in role.get("Policies", []) for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def _leading_key(service_params: dict[str, Any]) -> str:
+    key = service_params.get("Item") or service_params.get("Key") or {}
+    (attribute,) = [name for name in ("pk", "credential") if name in key]
+    return str(key[attribute]["S"])
+
+
+def _allows(
+    statement: dict[str, Any], action: str, resource: str, leading_key: str | None, tables: dict[str, str]
+) -> bool:
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    if statement["Effect"] != "Allow" or not any(_like(granted, action) for granted in actions):
+        return False
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    if action.startswith("dynamodb:"):
+        named = {tables[value["Fn::GetAtt"][0]] for value in resources if "Fn::GetAtt" in value}
+        if resource not in named:
+            return False
+        for operator, conditions in (statement.get("Condition") or {}).items():
+            (key,) = conditions
+            assert key == "dynamodb:LeadingKeys", f"a condition this check cannot read: {key}"
+            match = _like if operator == "ForAllValues:StringLike" else str.__eq__
+            assert operator in {"ForAllValues:StringLike", "ForAllValues:StringEquals"}, operator
+            if not any(match(pattern, leading_key or "") for pattern in conditions[key]):
+                return False
+        return True
+    return any(_like(_sub(value), resource) for value in resources if "Fn::Sub" in value)
+
+
+def _refused(calls: list[tuple[str, str, str, dict[str, Any]]], runtime: LocalRuntime) -> list[str]:
+    tables = dict(runtime.stack.tables)
+    refused = []
+    for function, service, operation, params in calls:
+        if service not in WRITES_AND_READS:
+            continue
+        action = f"{service}:{operation}"
+        if service == "dynamodb":
+            resource, leading_key = params["TableName"], _leading_key(params)
+        else:
+            resource, leading_key = params["Key"], None
+        if not any(_allows(s, action, resource, leading_key, tables) for s in _statements(function)):
+            refused.append(f"{function}: {action} {resource} {leading_key or ''}".rstrip())
+    return sorted(set(refused))
+
+
+def test_every_write_and_read_of_every_function_is_allowed_by_its_role(
+    aws: boto3.session.Session,
+    runtime: LocalRuntime,
+    secrets: dict[str, Any],
+    calls: list[tuple[str, str, str, dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every sample of every vendor: events, feed pages, new shapes, FastComments' replay table
+    for key in VENDORS:
+        for path in sample_files(key):
+            send(runtime, key, path, secrets)
+    # OpenWeb's token route: an assertion's id recorded once
+    secret = secrets["openweb"]
+    assertion = client_assertion(secret["client_id"], secret["client_secret"], secret["audience"], time.time())
+    answer = runtime.request("POST", OPENWEB_TOKEN_PATH, FORM, token_request_body(assertion))
+    assert answer.status == 200, answer.body
+    # A delivery over SQS's limit (a claim check), whose comment is too large for an item (its body in S3),
+    # then the same again: a duplicate, compared with the body read back from S3
+    comment = json.loads((SAMPLES_DIR / "fastcomments" / "comment-created.json").read_bytes())
+    text = "".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(20_000))  # 1.3 MB, half after DEFLATE
+    large = json.dumps({**comment, "id": "large-1", "comment": text}).encode()
+    for _ in range(2):
+        send_body(runtime, "fastcomments", large, secrets["fastcomments"], "comment-created")
+    # A notification to more recipients than an item holds (the list in S3)
+    many = json.loads(notifications_body("many-1"))
+    many["notifications"][0]["recipients"] = [{"id": f"user-{n}"} for n in range(20_000)]
+    send_body(runtime, "viafoura-notifications", json.dumps(many).encode(), secrets["viafoura-notifications"])
+    # A poison event (quarantined), and one a mapping refused, then sent back once the mapping is fixed (released)
+    send_body(runtime, "viafoura-notifications", notifications_body("good-1", None), secrets["viafoura-notifications"])
+    normalizer_class = type(vendor("viafoura-engagement").normalizer())
+    to_event = normalizer_class.to_event
+
+    def refuses_fix_me(self: Any, element: Any, document: Any, delivery: Any) -> Any:
+        if element.value.get("event_uuid") == "fix-me":
+            raise ValueError("a mapping not fixed yet")
+        return to_event(self, element, document, delivery)
+
+    monkeypatch.setattr(normalizer_class, "to_event", refuses_fix_me)
+    engagement = json.loads((SAMPLES_DIR / "viafoura-engagement" / "livecomment_post.json").read_bytes())
+    engagement["events"] = [{**engagement["events"][0], "event_uuid": "fix-me"}]
+    send_body(runtime, "viafoura-engagement", json.dumps(engagement).encode(), secrets["viafoura-engagement"])
+    runtime.drain()
+    monkeypatch.setattr(normalizer_class, "to_event", to_event)
+    (held,) = quarantined(runtime, "viafoura-engagement")
+    publish_outputs(aws, runtime)
+    cli_json("dlq", "redrive", "--stack", runtime.stack.name, "--id", f"viafoura-engagement/{held['sk']}", "--json")
+    runtime.drain()
+    assert quarantined(runtime, "viafoura-engagement") == []
+
+    # Then each path was taken, and every call it made is allowed by the role of the function that made it
+    made = {(service, operation) for _, service, operation, _ in calls}
+    assert {("dynamodb", "PutItem"), ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem")} <= made
+    assert {("s3", "PutObject"), ("s3", "GetObject")} <= made
+    written = {params.get("Key", "").split("/", 1)[0] for _, service, _, params in calls if service == "s3"}
+    assert {"deliveries", "bodies", "recipients"} <= written
+    assert {function for function, *_ in calls} >= {"OpenWebTokenFunction", "FastCommentsIngestFunction"}
+    assert _refused(calls, runtime) == []
