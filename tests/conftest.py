@@ -54,6 +54,8 @@ TEST_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": REGION,
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "WebhookIntake",
+    # As the template's Globals give every function (the stack's name): a metric's dimensions here are AWS's.
+    "POWERTOOLS_SERVICE_NAME": "webhook-intake-test",
 }
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
+import re
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,7 @@ from intake_cli import queues
 from intake_cli.functions import swap_stream
 from intake_cli.quarantine import QuarantineRedrive, sender
 from intake_cli.samples import build_request, sample_request
+from intake_cli.template import TEMPLATE_PATH
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
@@ -194,13 +197,27 @@ def emf_records(text: str) -> list[dict[str, Any]]:
     return records
 
 
+@functools.cache
+def queried_dimension_sets() -> frozenset[frozenset[str]]:
+    """The dimension sets the template's alarms and dashboard ask for (``SCHEMA(WebhookIntake, …)``,
+    ``{WebhookIntake,…}``): CloudWatch matches a query to a metric only on exactly its dimensions."""
+    text = TEMPLATE_PATH.read_text(encoding="utf-8")
+    found = re.findall(r"(?:SCHEMA\(|\{)WebhookIntake,([a-z_, ]+)[)}]", text)
+    return frozenset(frozenset(name.strip() for name in names.split(",")) for names in found)
+
+
 def metric_points(text: str) -> list[tuple[str, dict[str, str], Any]]:
-    """(metric name, dimensions, value) for every metric in every EMF record."""
+    """(metric name, dimensions, value) for every metric in every EMF record.
+
+    Every record must carry one of the dimension sets the alarms and the dashboard query: a
+    metric with one dimension more or less is one CloudWatch never shows them.
+    """
     points = []
     for record in emf_records(text):
         (directive,) = record["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == "WebhookIntake"
         dimension_names = [name for group in directive["Dimensions"] for name in group]
+        assert frozenset(dimension_names) in queried_dimension_sets(), (directive, sorted(queried_dimension_sets()))
         dimensions = {name: record[name] for name in dimension_names}
         for metric in directive["Metrics"]:
             points.append((metric["Name"], dimensions, record[metric["Name"]]))

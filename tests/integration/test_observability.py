@@ -57,9 +57,11 @@ def test_an_auth_failure_and_a_rejection_count_with_their_reason(
     send(runtime, "viafoura-engagement", sample_files("viafoura-engagement")[0], secrets, bad_auth=True)
     send_body(runtime, "fastcomments", b"not json", secrets["fastcomments"])
     points = metric_points(capsys.readouterr().out)
-    assert total(points, "AuthFailures", vendor="viafoura-engagement") == 1
+    # Under the function's service (the stack's name), as every other metric of the function and the dashboard
+    stack = runtime.stack.name
+    assert total(points, "AuthFailures", vendor="viafoura-engagement", service=stack) == 1
     assert {name for name, _, _ in points} == {"AuthFailures", "DeliveriesRejected"}
-    assert total(points, "DeliveriesRejected", vendor="fastcomments", reason="invalid_json") == 1
+    assert total(points, "DeliveriesRejected", vendor="fastcomments", reason="invalid_json", service=stack) == 1
 
 
 def test_a_quarantined_event_counts_with_its_reason(
@@ -69,9 +71,10 @@ def test_a_quarantined_event_counts_with_its_reason(
     send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"])
     runtime.drain()
     points = metric_points(capsys.readouterr().out)
-    assert total(points, "EventsQuarantined", vendor="viafoura-notifications") == 1
-    assert total(points, "EventsQuarantinedByReason", vendor="viafoura-notifications", reason="missing_id") == 1
-    assert total(points, "EventsStored", vendor="viafoura-notifications") == 1
+    where = {"vendor": "viafoura-notifications", "service": runtime.stack.name}
+    assert total(points, "EventsQuarantined", **where) == 1
+    assert total(points, "EventsQuarantinedByReason", reason="missing_id", **where) == 1
+    assert total(points, "EventsStored", **where) == 1
 
 
 class LogCapture(logging.Handler):

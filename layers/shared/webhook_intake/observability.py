@@ -75,9 +75,22 @@ def milliseconds(metrics: Metrics, metric: Metric, value: float) -> None:
     metrics.add_metric(name=metric.value, unit=MetricUnit.Milliseconds, value=value)
 
 
-def count_by(vendor: str, metric: Metric, dimension: str, label: str, value: float = 1) -> None:
-    """A counter with one more dimension than ``vendor`` (written at once, as its own EMF record)."""
+def count_by(metrics: Metrics, metric: Metric, dimension: str, label: str, value: float = 1) -> None:
+    """A counter with one more dimension than the function's (written at once, as its own EMF record).
+
+    Its namespace and dimensions (``service``, ``vendor``) are the function's ``metrics``', as read
+    when the function started: the same as every other metric of the function, whatever the
+    environment holds at the time of the call.
+    """
+    provider = metrics.provider
+    dimensions = dict(provider.default_dimensions)
+    if provider.service:
+        dimensions["service"] = str(provider.service)
     with single_metric(
-        name=metric.value, unit=MetricUnit.Count, value=value, default_dimensions={"vendor": vendor}
+        name=metric.value,
+        unit=MetricUnit.Count,
+        value=value,
+        namespace=provider.namespace,
+        default_dimensions=dimensions,
     ) as one:
         one.add_dimension(name=dimension, value=label)

@@ -280,7 +280,7 @@ class ConsumerService:
         for lag in tally.event_lags_ms:
             milliseconds(self.metrics, Metric.END_TO_END_LAG, lag)
         for reason, quarantined in tally.quarantine_reasons.items():
-            count_by(self.vendor, Metric.QUARANTINED_BY_REASON, "reason", reason, quarantined)
+            count_by(self.metrics, Metric.QUARANTINED_BY_REASON, "reason", reason, quarantined)
         if self.shapes is not None:
             self.shapes.flush(self.metrics)
         for start in range(0, len(tally.lines), MAX_OUTCOMES_PER_LINE):

@@ -160,7 +160,7 @@ class ShapeWatch:
                 continue
             else:
                 label = type_label(source_type)
-                count_by(self.spec.key, Metric.NEW_SHAPES, "source_type", label)
+                count_by(metrics, Metric.NEW_SHAPES, "source_type", label)
                 self.logger.warning(
                     "new event shape", extra={"source_type": label, "fingerprint": shape_id, "paths": len(shape)}
                 )

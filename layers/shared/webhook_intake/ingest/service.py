@@ -84,7 +84,7 @@ class IngestService:
                     " send fewer events in a delivery",
                 )
         except RejectedError as rejected:
-            count_by(self.contract.vendor, Metric.REJECTED, "reason", rejected.code)
+            count_by(self.metrics, Metric.REJECTED, "reason", rejected.code)
             self.logger.warning(
                 "delivery refused",
                 extra={"reason": rejected.code, "vendor": self.contract.vendor, "status": rejected.status},
