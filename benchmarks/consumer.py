@@ -30,7 +30,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tracemalloc
 import types
 from typing import TYPE_CHECKING, Any
@@ -133,8 +132,7 @@ def _prepared(vendor_key: str, messages: list[dict[str, Any]]) -> list[list[tupl
     for message in messages:
         delivery = Delivery.from_message_attributes(message["MessageAttributes"], vendor=vendor_key)
         events = normalizer.normalize(message["Body"], delivery).events
-        now_ms = int(time.time() * 1000)
-        records.append([(prepare(event, now_ms, retention, PAYLOAD_BUCKET), event.raw) for event in events])
+        records.append([(prepare(event, retention, PAYLOAD_BUCKET), event.raw) for event in events])
     return records
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -106,9 +105,7 @@ class Priced:
 
     def add(self, event: NormalizedEvent) -> None:
         """Price one event's first write and a duplicate of it."""
-        prepared = prepare(
-            event, int(time.time() * 1000), int(template_defaults()["RetentionDays"]), bucket=PAYLOAD_BUCKET
-        )
+        prepared = prepare(event, int(template_defaults()["RetentionDays"]), bucket=PAYLOAD_BUCKET)
         self.new.append(prepared.write_units())
         # A duplicate's failed condition: the larger of the new and the stored item, the same item here.
         self.duplicate.append(write_units(prepared.size))

@@ -212,7 +212,7 @@ class Replayer:
         try:
             parts, raw = self.raw_of(item)
             event = renormalized(item, raw)
-            prepared = prepare(event, int(self.clock() * 1000), 0, self.payloads.bucket)
+            prepared = prepare(event, 0, self.payloads.bucket)
         except (BodyFormatError, PayloadError, TooLargeError, UnicodeDecodeError) as exc:
             raise ReplayError(str(exc)) from exc
         if "expires_at" in item:

@@ -122,7 +122,7 @@ def written_at_once(runtime: LocalRuntime, event: NormalizedEvent, writers: int 
     def write() -> None:
         store = EventStore(table(runtime))
         barrier.wait()
-        outcomes.append(store.put(prepare(event, 0), event.raw).outcome)
+        outcomes.append(store.put(prepare(event), event.raw).outcome)
 
     threads = [threading.Thread(target=write) for _ in range(writers)]
     for thread in threads:
@@ -143,7 +143,7 @@ def test_the_vendors_copies_racing_over_a_test_copy_replace_it_once(runtime: Loc
     # Given the event stored first from a copy sent as a test
     event = a_rejection()
     test_copy = event.model_copy(update={"test": True, "received_at": "2026-11-23T10:00:05.000Z"})
-    assert EventStore(table(runtime)).put(prepare(test_copy, 0), test_copy.raw).outcome is Outcome.STORED
+    assert EventStore(table(runtime)).put(prepare(test_copy), test_copy.raw).outcome is Outcome.STORED
 
     # When eight consumers write the vendor's own copy at once, one replaces it, the others are its duplicates
     assert written_at_once(runtime, event) == ["duplicate"] * 7 + ["stored"]
@@ -303,16 +303,16 @@ def test_an_earlier_test_copy_never_replaces_a_copy_that_took_the_stored_ones_pl
     late_test = a_rejection(test=True, received_at="2026-11-23T10:00:05.000Z", correlation_id="test-late")
     early_test = a_rejection(test=True, received_at="2026-11-23T10:00:01.000Z", correlation_id="test-early")
     # Given a test copy stored, and an earlier test copy about to take its place
-    assert store.put(prepare(late_test, 0), late_test.raw).outcome is Outcome.STORED
+    assert store.put(prepare(late_test), late_test.raw).outcome is Outcome.STORED
     earlier_copy = events_module.EventStore._earlier_copy
 
     def another_copy_lands_first(self: Any, stored: dict[str, Any], prepared: Any, raw: bytes) -> float:
         # Another copy replaces the test copy between the failed put and the earlier copy's put
-        assert EventStore(table(runtime)).put(prepare(replacing, 0), replacing.raw).outcome is Outcome.STORED
+        assert EventStore(table(runtime)).put(prepare(replacing), replacing.raw).outcome is Outcome.STORED
         return earlier_copy(self, stored, prepared, raw)
 
     monkeypatch.setattr(events_module.EventStore, "_earlier_copy", another_copy_lands_first)
-    store.put(prepare(early_test, 0), early_test.raw)
+    store.put(prepare(early_test), early_test.raw)
 
     # Then the event is that copy, its bytes, times and ids
     (item,) = stored(runtime)
@@ -327,9 +327,9 @@ def test_an_earlier_test_copy_never_replaces_a_copy_that_took_the_stored_ones_pl
 def test_the_vendors_copy_takes_the_place_of_a_test_copy_with_other_content(runtime: LocalRuntime) -> None:
     store = EventStore(table(runtime))
     edited = a_rejection(test=True, raw=b'{"event_uuid": "tested-race", "action": "disabled", "edited": true}')
-    assert store.put(prepare(edited, 0), edited.raw).outcome is Outcome.STORED
+    assert store.put(prepare(edited), edited.raw).outcome is Outcome.STORED
     real = a_rejection()
-    assert store.put(prepare(real, 0), real.raw).outcome is Outcome.STORED
+    assert store.put(prepare(real), real.raw).outcome is Outcome.STORED
     (item,) = stored(runtime)
     assert (item.get("test"), item["raw_text"]) == (None, real.raw.decode())
 
@@ -341,9 +341,9 @@ def test_an_edited_test_copy_changes_nothing_of_the_vendors_event(
     edited = b'{"event_uuid": "tested-race", "action": "disabled", "edited": 1}'
     # Given the vendor's event stored, an edited test copy of it is its duplicate: not a conflict
     real = a_rejection()
-    assert store.put(prepare(real, 0), real.raw).outcome is Outcome.STORED
+    assert store.put(prepare(real), real.raw).outcome is Outcome.STORED
     test_copy = a_rejection(test=True, raw=edited)
-    assert store.put(prepare(test_copy, 0), test_copy.raw).outcome is Outcome.DUPLICATE
+    assert store.put(prepare(test_copy), test_copy.raw).outcome is Outcome.DUPLICATE
     (item,) = stored(runtime)
     assert (item.get("test"), item["raw_text"]) == (None, real.raw.decode())
 
@@ -351,8 +351,8 @@ def test_an_edited_test_copy_changes_nothing_of_the_vendors_event(
 def test_an_edited_test_copy_takes_the_place_of_an_earlier_test_copy(runtime: LocalRuntime) -> None:
     store = EventStore(table(runtime))
     first = a_rejection(test=True)
-    assert store.put(prepare(first, 0), first.raw).outcome is Outcome.STORED
+    assert store.put(prepare(first), first.raw).outcome is Outcome.STORED
     edited = a_rejection(test=True, raw=b'{"event_uuid": "tested-race", "action": "disabled", "edited": 2}')
-    assert store.put(prepare(edited, 0), edited.raw).outcome is Outcome.STORED
+    assert store.put(prepare(edited), edited.raw).outcome is Outcome.STORED
     (item,) = stored(runtime)
     assert (item.get("test"), item["raw_text"]) == (True, edited.raw.decode())

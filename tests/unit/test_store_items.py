@@ -25,7 +25,7 @@ from webhook_intake.store.wire import ITEM_LIMIT_BYTES, decode_item, encode_item
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
-NOW_MS = 1_795_428_000_000
+RECEIVED_2026_10_01 = 1_790_812_800
 BUCKET = "payloads"
 
 
@@ -49,7 +49,7 @@ def test_a_lone_surrogate_is_replaced_in_the_normalized_fields_and_kept_in_raw()
     lone = event(content=Content(id="c-\ud800", text="bad \ud800 text"), raw=raw)
 
     # When it is made storable, then written in DynamoDB's wire format
-    prepared = prepare(lone, NOW_MS, bucket=BUCKET)
+    prepared = prepare(lone, bucket=BUCKET)
     wire = json.dumps(encode_item({k: v for k, v in prepared.item.items() if k != "body"}), default=str)
 
     # Then every string encodes as UTF-8, the text holds U+FFFD, and the raw bytes are untouched
@@ -62,7 +62,7 @@ def test_a_lone_surrogate_is_replaced_in_the_normalized_fields_and_kept_in_raw()
 
 def test_an_oversized_field_is_cut_with_a_marker() -> None:
     page_url = "https://example.com/" + "p" * 250_000
-    prepared = prepare(event(container=Container(id="k", url=page_url)), NOW_MS, bucket=BUCKET)
+    prepared = prepare(event(container=Container(id="k", url=page_url)), bucket=BUCKET)
     parts, _ = body_of(prepared.item) or ({}, b"")
     assert len(parts["container"]["url"]) == 2048
     assert parts["container"]["url"].endswith("…")
@@ -81,7 +81,7 @@ def incompressible(size: int) -> str:
 
 def test_a_large_raw_event_waits_in_s3_under_its_hash() -> None:
     raw = json.dumps({"event_uuid": "e-1", "page_url": "https://example.com/" + incompressible(300_000)})
-    prepared = prepare(event(raw=raw.encode()), NOW_MS, bucket=BUCKET)
+    prepared = prepare(event(raw=raw.encode()), bucket=BUCKET)
     (offload,) = prepared.offloads
     assert "body" not in prepared.item
     assert prepared.item["body_ref"] == f"s3://{BUCKET}/{offload.key}"
@@ -91,7 +91,7 @@ def test_a_large_raw_event_waits_in_s3_under_its_hash() -> None:
 
 def test_five_thousand_recipients_move_out_and_each_stays_findable() -> None:
     recipients = tuple(Party(id=f"00000000-0000-4000-8000-{n:012d}", name=f"User {n}") for n in range(5000))
-    prepared = prepare(event(recipients=recipients), NOW_MS, bucket=BUCKET)
+    prepared = prepare(event(recipients=recipients), bucket=BUCKET)
     (offload,) = prepared.offloads
     assert prepared.item["recipient_count"] == 5000
     assert len(json.loads(offload.body)) == 5000
@@ -103,7 +103,7 @@ def test_five_thousand_recipients_move_out_and_each_stays_findable() -> None:
 
 def test_a_few_recipients_stay_in_the_item() -> None:
     recipients = tuple(Party(id=f"u{n}") for n in range(RECIPIENTS_INLINE_MAX))
-    prepared = prepare(event(recipients=recipients), NOW_MS, bucket=BUCKET)
+    prepared = prepare(event(recipients=recipients), bucket=BUCKET)
     assert prepared.offloads == []
     assert len((body_of(prepared.item) or ({}, b""))[0]["recipients"]) == RECIPIENTS_INLINE_MAX
 
@@ -111,14 +111,14 @@ def test_a_few_recipients_stay_in_the_item() -> None:
 def test_what_cannot_fit_without_a_payload_bucket_is_refused() -> None:
     raw = json.dumps({"event_uuid": "e-1", "blob": incompressible(1_000_000)}).encode()
     with pytest.raises(TooLargeError):
-        prepare(event(raw=raw), NOW_MS, bucket=None)
+        prepare(event(raw=raw), bucket=None)
 
 
 def test_only_state_changes_of_comments_are_in_an_index() -> None:
-    liked = prepare(event(content=Content(id="c")), NOW_MS)
-    created = prepare(event(event_type="comment.created", content=Content(id="c")), NOW_MS)
-    test = prepare(event(event_type="comment.created", content=Content(id="c"), test=True), NOW_MS)
-    published = prepare(event(event_type="content.published", content=Content(id="c")), NOW_MS)
+    liked = prepare(event(content=Content(id="c")))
+    created = prepare(event(event_type="comment.created", content=Content(id="c")))
+    test = prepare(event(event_type="comment.created", content=Content(id="c"), test=True))
+    published = prepare(event(event_type="content.published", content=Content(id="c")))
     assert set(index_entry_sizes(liked.item)) == set()
     assert set(index_entry_sizes(created.item)) == {STATE_INDEX}
     assert set(index_entry_sizes(test.item)) == set()
@@ -144,17 +144,26 @@ def test_the_state_order_reads_newest_first_with_a_tombstone_before_anything() -
 
 
 def test_a_typical_event_is_one_write_unit_and_one_more_per_index() -> None:
-    prepared = prepare(event(actor=Party(id="u"), content=Content(id="c"), container=Container(id="k")), NOW_MS)
+    prepared = prepare(event(actor=Party(id="u"), content=Content(id="c"), container=Container(id="k")))
     assert prepared.size <= 1024
     assert prepared.write_units() == 1
-    created = prepare(event(event_type="comment.created", content=Content(id="c")), NOW_MS)
+    created = prepare(event(event_type="comment.created", content=Content(id="c")))
     assert created.write_units() == 2
 
 
 def test_items_round_trip_through_the_wire_format() -> None:
-    prepared = prepare(event(recipients=(Party(id="a"), Party(id="b"))), NOW_MS, retention_days=30)
+    prepared = prepare(event(recipients=(Party(id="a"), Party(id="b"))), retention_days=30)
     assert decode_item(encode_item(prepared.item)) == prepared.item
-    assert prepared.item["expires_at"] == NOW_MS // 1000 + 30 * 86_400
+
+
+def test_an_event_expires_its_retention_after_it_was_received_whenever_it_is_stored() -> None:
+    # Two copies of one event, received a month apart (a vendor's retry, a redrive from a DLQ)
+    first = prepare(event(received_at="2026-10-01T00:00:00.000Z"), retention_days=30)
+    later = prepare(event(received_at="2026-11-01T00:00:00.000Z"), retention_days=30)
+    # Each expires 30 days after its own receive time, not 30 days after it was written
+    assert first.item["expires_at"] == RECEIVED_2026_10_01 + 30 * 86_400
+    assert later.item["expires_at"] == RECEIVED_2026_10_01 + 31 * 86_400 + 30 * 86_400
+    assert "expires_at" not in prepare(event()).item
 
 
 def test_sizes_and_write_units_follow_dynamodbs_rules() -> None:

@@ -200,7 +200,7 @@ class ConsumerService:
     ) -> QuarantineKey | None:
         event = mapped.event
         try:
-            prepared = prepare(event, int(self.clock() * 1000), self.retention_days, self.payloads.bucket)
+            prepared = prepare(event, self.retention_days, self.payloads.bucket)
             result = self.events.put(prepared, event.raw, first_copy=first_copy)
         except TooLargeError as exc:
             return self._quarantine(mapped.rejected("too_large", str(exc)), delivery)

@@ -29,6 +29,7 @@ from webhook_intake.store.schema import (
 from webhook_intake.store.wire import ITEM_LIMIT_BYTES, item_size, write_units
 from webhook_intake.taxonomy import TOMBSTONES, changes_state
 from webhook_intake.text import clean_text
+from webhook_intake.times import from_iso
 
 if TYPE_CHECKING:
     from webhook_intake.consumer.models import NormalizedEvent
@@ -153,13 +154,22 @@ def state_order(event: NormalizedEvent) -> str:
 BODY_PARTS = ("actor", "recipients", "content", "container", "site", "details")
 
 
-def prepare(event: NormalizedEvent, now_ms: int, retention_days: int = 0, bucket: str | None = None) -> Prepared:
+def expiry(received_at: str, retention_days: int) -> int:
+    """``expires_at``: epoch seconds ``retention_days`` after the event was received."""
+    received = from_iso(received_at)
+    if received is None:  # a delivery's receive time is always one (Delivery.from_message_attributes)
+        raise ValueError(f"not a receive time: {received_at!r}")
+    return int(received.timestamp()) + retention_days * 86_400
+
+
+def prepare(event: NormalizedEvent, retention_days: int = 0, bucket: str | None = None) -> Prepared:
     """The item for ``event`` (plain values) and what must go to S3 first; raises :class:`TooLargeError`.
 
     What reads select on is plain attributes (keys, types, times, ids); the rest of the
     normalized event and the raw event travel together in ``body``, compressed: the raw
     event repeats much of what was normalized from it, and compressing them together keeps
-    a typical item within one write unit.
+    a typical item within one write unit. With ``retention_days``, the item expires that long after
+    the event was received (not stored): every copy of it, whenever consumed, expires at one time.
     """
     cleaner = _Cleaner()
     prepared = Prepared(_plain_attributes(event, cleaner))
@@ -169,7 +179,7 @@ def prepare(event: NormalizedEvent, now_ms: int, retention_days: int = 0, bucket
     if item.get(STATE_KEY) and not event.test and changes_state(event.event_type):
         item[STATE_SORT] = state_order(event)
     if retention_days > 0:
-        item["expires_at"] = now_ms // 1000 + retention_days * 86_400
+        item["expires_at"] = expiry(event.received_at, retention_days)
     if cleaner.truncated:
         item["truncated"] = frozenset(cleaner.truncated)
     _body(event, body, item, prepared, bucket)
