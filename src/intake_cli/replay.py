@@ -170,9 +170,8 @@ def renormalized(item: dict[str, Any], raw: bytes) -> NormalizedEvent:
 class Replayer:
     """Plans and applies a replay on one stack."""
 
-    def __init__(self, target: Target, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, target: Target) -> None:
         self.target = target
-        self.clock = clock
         self.dynamodb = target.client("dynamodb")
         self.payloads = payloads(target)
 
