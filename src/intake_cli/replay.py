@@ -36,7 +36,7 @@ from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.store.body import BodyFormatError, decode_body
 from webhook_intake.store.events import EventStore, StoreError, still_the_copy
 from webhook_intake.store.feed import PendingFeed, entry_of
-from webhook_intake.store.items import TooLargeError, body_of, load_body, prepare
+from webhook_intake.store.items import TooLargeError, body_of, load_body, prepare, retention_of
 from webhook_intake.store.reads import BATCH_GET_MAX, EventReader
 from webhook_intake.store.schema import event_key, key_parts
 from webhook_intake.store.wire import encode_item
@@ -211,7 +211,8 @@ class Replayer:
         try:
             parts, raw = self.raw_of(item)
             event = renormalized(item, raw)
-            prepared = prepare(event, 0, self.payloads.bucket)
+            # Its parts in S3 expire as the item does: tagged with the retention it was written under.
+            prepared = prepare(event, retention_of(item), self.payloads.bucket)
         except (BodyFormatError, PayloadError, TooLargeError, UnicodeDecodeError) as exc:
             raise ReplayError(str(exc)) from exc
         if "expires_at" in item:
@@ -313,7 +314,7 @@ class Replayer:
         """
         try:
             for offload in prepared.offloads:
-                self.payloads.put_object(offload.key, offload.body, offload.content_type)
+                self.payloads.put_object(offload.key, offload.body, offload.content_type, offload.tagging)
             self.dynamodb.put_item(
                 TableName=self.target.events_table, Item=encode_item(prepared.item), **still_the_copy(item)
             )

@@ -12,6 +12,7 @@ from tests.infrastructure.translated import resources_of_type, translated
 from webhook_intake.observability import Metric
 from webhook_intake.payloads import DELIVERIES_PREFIX
 from webhook_intake.registry import VENDORS
+from webhook_intake.store.items import RETENTION_TAG
 from webhook_intake.store.schema import FEED_PREFIX, QUARANTINE_PREFIX, SHAPE_PREFIX
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -319,6 +320,13 @@ def test_consumer_may_only_write_the_events_table_and_its_payloads_and_poll_its_
                 for prefix in ("bodies", "recipients", "quarantine")
             ],
         },
+        {
+            "Effect": "Allow",
+            "Action": "s3:PutObjectTagging",
+            "Resource": [
+                own(f"${{PayloadBucket.Arn}}/{prefix}/${{Key}}/*", vendor_key) for prefix in ("bodies", "recipients")
+            ],
+        },
     ]
 
 
@@ -336,13 +344,15 @@ def test_the_payload_bucket_is_private_encrypted_tls_only_and_expires_deliveries
     rules = bucket["LifecycleConfiguration"]["Rules"]
     (expiry,) = [rule for rule in rules if rule.get("Prefix") == "deliveries/"]
     assert expiry["ExpirationInDays"] > 14  # outlives the dead-letter queues' retention
-    # An event's parts in S3 go with the event: after RetentionDays, when there is a retention.
+    # An event's parts in S3 go with the event: after RetentionDays, when there is a retention, and only
+    # the parts tagged with it (a later value never reaches parts written under another)
     conditional = {rule["Fn::If"][1]["Prefix"]: rule["Fn::If"] for rule in rules if "Fn::If" in rule}
     assert set(conditional) == {"bodies/", "recipients/"}
     for condition, kept, dropped in conditional.values():
-        assert (condition, kept["ExpirationInDays"], dropped) == (
+        assert (condition, kept["ExpirationInDays"], kept["TagFilters"], dropped) == (
             "HasRetention",
             {"Ref": "RetentionDays"},
+            [{"Key": RETENTION_TAG, "Value": {"Ref": "RetentionDays"}}],
             {"Ref": "AWS::NoValue"},
         )
     (statement,) = resource("PayloadBucketPolicy")["Properties"]["PolicyDocument"]["Statement"]

@@ -22,16 +22,17 @@ from botocore.client import BaseClient
 
 from intake_cli.lambdas import LocalFunction
 from intake_cli.openweb_client import client_assertion, token_request_body
+from intake_cli.provision import provision
+from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import SAMPLES_DIR, sample_files
 from intake_cli.sending import OPENWEB_TOKEN_PATH
+from intake_cli.template import SamTemplate
 from tests.helpers import cli_json, notifications_body, publish_outputs, quarantined, send, send_body
 from tests.infrastructure.translated import translated
 from webhook_intake.registry import VENDORS, vendor
 
 if TYPE_CHECKING:
     import boto3
-
-    from intake_cli.runtime import LocalRuntime
 
 _running = threading.local()
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -122,18 +123,23 @@ def _refused(calls: list[tuple[str, str, str, dict[str, Any]]], runtime: LocalRu
             resource, leading_key = params["TableName"], _leading_key(params)
         else:
             resource, leading_key = params["Key"], None
-        if not any(_allows(s, action, resource, leading_key, tables) for s in _statements(function)):
-            refused.append(f"{function}: {action} {resource} {leading_key or ''}".rstrip())
+        # A PutObject with tags is also an s3:PutObjectTagging, which the role must allow as well
+        needed = [action, "s3:PutObjectTagging"] if params.get("Tagging") else [action]
+        for one in needed:
+            if not any(_allows(s, one, resource, leading_key, tables) for s in _statements(function)):
+                refused.append(f"{function}: {one} {resource} {leading_key or ''}".rstrip())
     return sorted(set(refused))
 
 
 def test_every_write_and_read_of_every_function_is_allowed_by_its_role(
     aws: boto3.session.Session,
-    runtime: LocalRuntime,
+    stack_name: str,
     secrets: dict[str, Any],
     calls: list[tuple[str, str, str, dict[str, Any]]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # A stack with a retention: an event's parts in S3 are then put with their retention tag
+    runtime = LocalRuntime(provision(SamTemplate(parameters={"RetentionDays": "30"}), aws, stack_name, secrets), aws)
     # Every sample of every vendor: events, feed pages, new shapes, FastComments' replay table
     for key in VENDORS:
         for path in sample_files(key):
@@ -182,5 +188,6 @@ def test_every_write_and_read_of_every_function_is_allowed_by_its_role(
     assert {("s3", "PutObject"), ("s3", "GetObject")} <= made
     written = {params.get("Key", "").split("/", 1)[0] for _, service, _, params in calls if service == "s3"}
     assert {"deliveries", "bodies", "recipients"} <= written
+    assert any(params.get("Tagging") for _, service, _, params in calls if service == "s3")
     assert {function for function, *_ in calls} >= {"OpenWebTokenFunction", "FastCommentsIngestFunction"}
     assert _refused(calls, runtime) == []

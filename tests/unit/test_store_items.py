@@ -18,6 +18,7 @@ from webhook_intake.store.items import (
     body_of,
     index_entry_sizes,
     prepare,
+    retention_of,
     state_order,
 )
 from webhook_intake.store.schema import STATE_INDEX
@@ -194,3 +195,11 @@ RELEASED = {
 def test_released_compression_dictionaries_are_frozen(name: str) -> None:
     dictionary = PARTS_DICTIONARY if name == "parts" else VENDORS[name].store_dictionaries[0]
     assert hashlib.sha256(dictionary).hexdigest()[:16] == RELEASED[name]
+
+
+def test_a_stored_events_retention_is_read_back_from_its_expiry() -> None:
+    # What intake replay tags an event's rewritten parts in S3 with: the retention the event was written under
+    written = prepare(event(received_at="2026-10-01T00:00:00.000Z"), retention_days=30).item
+    assert retention_of(written) == 30
+    assert retention_of(prepare(event()).item) == 0
+    assert retention_of({"received_at": "not a time", "expires_at": RECEIVED_2026_10_01}) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -94,12 +94,16 @@ class PayloadStore:
         except UnicodeDecodeError:
             raise ClaimCheckError(f"payload {check.uri} is not UTF-8") from None
 
-    def put_object(self, key: str, body: bytes, content_type: str) -> str:
-        """Store ``body`` under ``key`` (made from its hash by the caller: the same key always holds the same bytes)."""
+    def put_object(self, key: str, body: bytes, content_type: str, tagging: str = "") -> str:
+        """Store ``body`` under ``key`` (made from its hash by the caller: the same key always holds the same bytes).
+
+        ``tagging``: the object's tags as S3 takes them (``name=value&…``), or none.
+        """
         if self.bucket is None:
             raise PayloadError("a part of an event belongs in S3 and no payload bucket is configured")
+        tags: dict[str, Any] = {"Tagging": tagging} if tagging else {}
         try:
-            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **tags)
         except (ClientError, BotoCoreError) as exc:
             raise PayloadError(f"put_object failed: {error_code(exc)}") from exc
         return f"s3://{self.bucket}/{key}"

@@ -130,7 +130,7 @@ class EventStore(TableAccess):
             if self._payloads is None:
                 raise StoreError("the event has parts for S3 and no payload bucket is configured")
             for offload in prepared.offloads:
-                self._payloads.put_object(offload.key, offload.body, offload.content_type)
+                self._payloads.put_object(offload.key, offload.body, offload.content_type, offload.tagging)
         return self._conditional_put(prepared, raw, _NEW_EVENT, first_copy=first_copy)
 
     def put_feed(self, feed: PendingFeed) -> float:

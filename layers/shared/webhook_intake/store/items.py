@@ -55,6 +55,12 @@ class TooLargeError(ValueError):
     """Even with its large parts moved out, the event would not fit in an item."""
 
 
+RETENTION_TAG = "retention-days"
+"""The S3 object tag an event's parts carry when it has a retention: the bucket's lifecycle rules
+expire only objects tagged with the stack's current ``RetentionDays``, so a later change of the
+parameter never reaches the parts of events written under another (kept for ever, for one)."""
+
+
 @dataclass
 class Offload:
     """Bytes that go to S3 before the item is written, under a key made from their hash."""
@@ -62,6 +68,8 @@ class Offload:
     key: str
     body: bytes
     content_type: str
+    tagging: str = ""
+    """The object's tags (S3's ``Tagging``: ``retention-days=30``), or none."""
 
 
 @dataclass
@@ -162,6 +170,15 @@ def expiry(received_at: str, retention_days: int) -> int:
     return int(received.timestamp()) + retention_days * 86_400
 
 
+def retention_of(item: dict[str, Any]) -> int:
+    """The ``RetentionDays`` a stored event was written under (whole days; 0 when it is kept for ever)."""
+    received = from_iso(item.get("received_at"))
+    expires_at = item.get("expires_at")
+    if received is None or not isinstance(expires_at, int | float) or isinstance(expires_at, bool):
+        return 0
+    return max(0, round((float(expires_at) - received.timestamp()) / 86_400))
+
+
 def prepare(event: NormalizedEvent, retention_days: int = 0, bucket: str | None = None) -> Prepared:
     """The item for ``event`` (plain values) and what must go to S3 first; raises :class:`TooLargeError`.
 
@@ -183,6 +200,9 @@ def prepare(event: NormalizedEvent, retention_days: int = 0, bucket: str | None 
     if cleaner.truncated:
         item["truncated"] = frozenset(cleaner.truncated)
     _body(event, body, item, prepared, bucket)
+    if retention_days > 0:
+        for offload in prepared.offloads:
+            offload.tagging = f"{RETENTION_TAG}={retention_days}"
     if prepared.size > ITEM_BUDGET_BYTES:
         raise TooLargeError(f"the event needs {prepared.size} bytes after moving its large parts out")
     return prepared
