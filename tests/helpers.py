@@ -26,8 +26,10 @@ from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 from webhook_intake.store.reads import EventReader, FeedFilter
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
+
+    import pytest
 
     from intake_cli.runtime import HttpResponse, LocalRuntime
 
@@ -35,6 +37,25 @@ SUCCESS = {key: spec.contract().success_status for key, spec in VENDORS.items()}
 """Each vendor's success status (its contract's)."""
 AUTH_FAILURE = {key: spec.contract().auth_failure_status for key, spec in VENDORS.items()}
 """Each vendor's answer to a wrong credential."""
+
+
+def mapping_fails_on(
+    monkeypatch: pytest.MonkeyPatch, vendor_key: str, failing: Callable[[Any], bool], error: Exception
+) -> Callable[[], None]:
+    """The vendor's mapping raises ``error`` on the events ``failing`` picks (an input it did not foresee).
+
+    Returns the fix: calling it puts the mapping back as it was.
+    """
+    normalizer_class = type(vendor(vendor_key).normalizer())
+    to_event = normalizer_class.to_event
+
+    def fails(self: Any, element: Any, document: Any, delivery: Any) -> Any:
+        if failing(element.value):
+            raise error
+        return to_event(self, element, document, delivery)
+
+    monkeypatch.setattr(normalizer_class, "to_event", fails)
+    return lambda: monkeypatch.setattr(normalizer_class, "to_event", to_event)
 
 
 def notifications_body(*uuids: str | None, request_uuid: str = "r-1") -> bytes:

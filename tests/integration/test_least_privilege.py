@@ -27,9 +27,17 @@ from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import SAMPLES_DIR, sample_files
 from intake_cli.sending import OPENWEB_TOKEN_PATH
 from intake_cli.template import SamTemplate
-from tests.helpers import cli_json, notifications_body, publish_outputs, quarantined, send, send_body
+from tests.helpers import (
+    cli_json,
+    mapping_fails_on,
+    notifications_body,
+    publish_outputs,
+    quarantined,
+    send,
+    send_body,
+)
 from tests.infrastructure.translated import translated
-from webhook_intake.registry import VENDORS, vendor
+from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
     import boto3
@@ -162,20 +170,14 @@ def test_every_write_and_read_of_every_function_is_allowed_by_its_role(
     send_body(runtime, "viafoura-notifications", json.dumps(many).encode(), secrets["viafoura-notifications"])
     # A poison event (quarantined), and one a mapping refused, then sent back once the mapping is fixed (released)
     send_body(runtime, "viafoura-notifications", notifications_body("good-1", None), secrets["viafoura-notifications"])
-    normalizer_class = type(vendor("viafoura-engagement").normalizer())
-    to_event = normalizer_class.to_event
-
-    def refuses_fix_me(self: Any, element: Any, document: Any, delivery: Any) -> Any:
-        if element.value.get("event_uuid") == "fix-me":
-            raise ValueError("a mapping not fixed yet")
-        return to_event(self, element, document, delivery)
-
-    monkeypatch.setattr(normalizer_class, "to_event", refuses_fix_me)
+    fix = mapping_fails_on(
+        monkeypatch, "viafoura-engagement", lambda value: value.get("event_uuid") == "fix-me", ValueError("not yet")
+    )
     engagement = json.loads((SAMPLES_DIR / "viafoura-engagement" / "livecomment_post.json").read_bytes())
     engagement["events"] = [{**engagement["events"][0], "event_uuid": "fix-me"}]
     send_body(runtime, "viafoura-engagement", json.dumps(engagement).encode(), secrets["viafoura-engagement"])
     runtime.drain()
-    monkeypatch.setattr(normalizer_class, "to_event", to_event)
+    fix()
     (held,) = quarantined(runtime, "viafoura-engagement")
     publish_outputs(aws, runtime)
     cli_json("dlq", "redrive", "--stack", runtime.stack.name, "--id", f"viafoura-engagement/{held['sk']}", "--json")

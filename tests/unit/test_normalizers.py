@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import mapping_fails_on
 from webhook_intake.delivery import Delivery
 from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.taxonomy import EVENT_TYPES
@@ -71,16 +72,9 @@ def test_an_element_that_is_not_an_object_is_rejected_alone_with_its_exact_text(
 
 
 def test_an_event_its_mapping_fails_on_is_rejected_alone_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
-    normalizer_class = type(vendor("viafoura-engagement").normalizer())
-    to_event = normalizer_class.to_event
-
-    def fails_on_b(self: Any, element: Any, document: Any, delivery: Any) -> Any:
-        if element.value.get("event_uuid") == "b":
-            raise OverflowError("date value out of range: secret-looking-value")
-        return to_event(self, element, document, delivery)
-
     # Given a mapping that raises on one event of a batch (an input it did not foresee)
-    monkeypatch.setattr(normalizer_class, "to_event", fails_on_b)
+    error = OverflowError("date value out of range: secret-looking-value")
+    mapping_fails_on(monkeypatch, "viafoura-engagement", lambda value: value.get("event_uuid") == "b", error)
     body = engagement(event_uuid="a")
     body["events"] += [{**body["events"][0], "event_uuid": "b"}, {**body["events"][0], "event_uuid": "c"}]
 
