@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 
 from intake_cli.events import sqs_event
@@ -16,6 +17,8 @@ from intake_cli.samples import build_request
 from tests.conftest import queue_messages
 from tests.helpers import listed, queue_url, reader, send_body
 from webhook_intake.store import events as events_module
+from webhook_intake.store.schema import STATE_INDEX
+from webhook_intake.store.wire import decode_item
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -371,3 +374,38 @@ def test_a_future_dated_event_does_not_freeze_the_state(shared_runtime: LocalRun
     approved = reader(runtime).get("viafoura-engagement", "fut-visible") or {}
     assert (approved["time_source"], approved["time_rejected"]) == ("received", "future")
     assert state_of(runtime, "viafoura-engagement", "fut-c") == ("rejected", False, "livecomment_post.disabled")
+
+
+def test_a_comments_state_is_the_first_item_of_one_query_under_its_vendor(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    # Given a Viafoura comment created then disabled, and a FastComments comment that happens to
+    # have the same id, created and deleted after both (the newest events of that content id)
+    for action, offset in (("created", 1), ("disabled", 3)):
+        send_body(
+            runtime, "viafoura-engagement", engagement("shared-id", action, offset), secrets["viafoura-engagement"]
+        )
+    send_signed(runtime, secrets["fastcomments"], "comment-created", fastcomments_body("shared-id", "hi"), time.time())
+    send_signed(runtime, secrets["fastcomments"], "comment-deleted", fastcomments_body("shared-id", "hi!"), time.time())
+    runtime.drain()
+
+    # Then one query of the by-content index under the vendor's prefix, Limit 1, reads each one's state alone
+    def first(vendor: str) -> list[dict[str, Any]]:
+        answer = boto3.client("dynamodb", region_name=runtime.stack.region).query(
+            TableName=runtime.stack.tables["EventsTable"],
+            IndexName=STATE_INDEX,
+            KeyConditionExpression="content_id = :c AND begins_with(state_order, :v)",
+            ExpressionAttributeValues={":c": {"S": "shared-id"}, ":v": {"S": f"{vendor}#"}},
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        return [decode_item(item) for item in answer["Items"]]
+
+    (viafoura,) = first("viafoura-engagement")
+    (fastcomments,) = first("fastcomments")
+    assert (viafoura["pk"].split("#")[0], viafoura["event_type"]) == ("viafoura-engagement", "comment.rejected")
+    assert (fastcomments["pk"].split("#")[0], fastcomments["event_type"]) == ("fastcomments", "comment.deleted")
+    # And the reader agrees, each vendor's state its own
+    assert state_of(runtime, "viafoura-engagement", "shared-id")[:2] == ("rejected", False)
+    assert state_of(runtime, "fastcomments", "shared-id")[:2] == ("deleted", True)

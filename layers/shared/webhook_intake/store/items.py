@@ -149,10 +149,12 @@ def _indexable(value: str | None) -> str | None:
 def state_order(event: NormalizedEvent) -> str:
     """Read newest first: a tombstone before anything, then by event time, receive time and id.
 
-    The id only breaks ties: one too long for an index's sort key breaks them by its hash.
+    Under the vendor's prefix: two vendors' contents may share an id, and a query of one content
+    id that begins with the vendor, newest first, has the comment's state as its first item
+    (``Limit 1``). The id only breaks ties: one too long for an index's sort key breaks them by its hash.
     """
     rank = "2" if event.event_type in TOMBSTONES else "1"
-    head = f"{rank}#{event.occurred_at}#{event.received_at}#"
+    head = f"{event.vendor}#{rank}#{event.occurred_at}#{event.received_at}#"
     order = head + event.event_id
     if len(order.encode("utf-8", "surrogatepass")) > SORT_KEY_MAX_BYTES:
         return head + hashed_id(event.event_id)

@@ -22,6 +22,7 @@ from webhook_intake.store.schema import (
     FEED_SHARDS,
     STATE_INDEX,
     STATE_KEY,
+    STATE_SORT,
     event_key,
     feed_partition,
     key_parts,
@@ -209,9 +210,9 @@ class EventReader(TableAccess):
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": STATE_INDEX,
-            "KeyConditionExpression": "#content = :content",
-            "FilterExpression": "begins_with(pk, :vendor)",
-            "ExpressionAttributeNames": {"#content": STATE_KEY},
+            # The vendor's state events only, newest first: the first is the state
+            "KeyConditionExpression": "#content = :content AND begins_with(#order, :vendor)",
+            "ExpressionAttributeNames": {"#content": STATE_KEY, "#order": STATE_SORT},
             "ExpressionAttributeValues": {":content": encode(content_id), ":vendor": encode(f"{vendor}#")},
             "ScanIndexForward": False,
         }
