@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import json
 import logging
@@ -17,9 +18,11 @@ from moto.core.models import botocore_stubber
 
 from intake_cli import queues
 from intake_cli.functions import swap_stream
+from intake_cli.provision import provision
 from intake_cli.quarantine import QuarantineRedrive, sender
-from intake_cli.samples import build_request, sample_request
-from intake_cli.template import TEMPLATE_PATH
+from intake_cli.runtime import LocalRuntime
+from intake_cli.samples import SAMPLES_DIR, build_request, sample_request
+from intake_cli.template import TEMPLATE_PATH, SamTemplate
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 
     import pytest
 
-    from intake_cli.runtime import HttpResponse, LocalRuntime
+    from intake_cli.runtime import HttpResponse
 
 SUCCESS = {key: spec.contract().success_status for key, spec in VENDORS.items()}
 """Each vendor's success status (its contract's)."""
@@ -130,6 +133,25 @@ def send_body(
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = build_request(vendor_key, raw, secret, name, event=event)
     return runtime.request(request.method, request.path, {**request.headers, **(headers or {})}, request.body)
+
+
+def stack_with(parameters: dict[str, str], aws: Any, name: str, secrets: dict[str, Any]) -> LocalRuntime:
+    """template.yaml provisioned on moto with ``parameters``, every function wired (as the ``runtime`` fixture)."""
+    return LocalRuntime(provision(SamTemplate(parameters=parameters), aws, name, secrets), aws)
+
+
+def send_events_with_parts_in_s3(runtime: LocalRuntime, secrets: dict[str, Any], *, comment_copies: int = 1) -> None:
+    """A FastComments comment of 1.3 MB of text DEFLATE only halves (over SQS's limit: a claim check; too large
+    for an item: its body in S3), sent ``comment_copies`` times, and a Viafoura notification to 20,000 readers
+    (more than an item holds: their list in S3)."""
+    comment = json.loads((SAMPLES_DIR / "fastcomments" / "comment-created.json").read_bytes())
+    text = "".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(20_000))
+    large = {**comment, "id": "large-1", "comment": text}
+    for _ in range(comment_copies):
+        send_body(runtime, "fastcomments", large, secrets["fastcomments"], "comment-created")
+    many = json.loads(notifications_body("many-1"))
+    many["notifications"][0]["recipients"] = [{"id": f"user-{n}"} for n in range(20_000)]
+    send_body(runtime, "viafoura-notifications", many, secrets["viafoura-notifications"])
 
 
 def redrive(runtime: LocalRuntime, vendor_key: str, key: QuarantineKey | None = None) -> list[Any]:

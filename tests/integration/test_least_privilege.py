@@ -10,7 +10,6 @@ statements of the function's role in SAM's translated template.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import threading
@@ -22,11 +21,8 @@ from botocore.client import BaseClient
 
 from intake_cli.lambdas import LocalFunction
 from intake_cli.openweb_client import client_assertion, token_request_body
-from intake_cli.provision import provision
-from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import SAMPLES_DIR, sample_files
 from intake_cli.sending import OPENWEB_TOKEN_PATH
-from intake_cli.template import SamTemplate
 from tests.helpers import (
     cli_json,
     mapping_fails_on,
@@ -35,12 +31,16 @@ from tests.helpers import (
     quarantined,
     send,
     send_body,
+    send_events_with_parts_in_s3,
+    stack_with,
 )
 from tests.infrastructure.translated import translated
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
     import boto3
+
+    from intake_cli.runtime import LocalRuntime
 
 _running = threading.local()
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -147,7 +147,7 @@ def test_every_write_and_read_of_every_function_is_allowed_by_its_role(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A stack with a retention: an event's parts in S3 are then put with their retention tag
-    runtime = LocalRuntime(provision(SamTemplate(parameters={"RetentionDays": "30"}), aws, stack_name, secrets), aws)
+    runtime = stack_with({"RetentionDays": "30"}, aws, stack_name, secrets)
     # Every sample of every vendor: events, feed pages, new shapes, FastComments' replay table
     for key in VENDORS:
         for path in sample_files(key):
@@ -158,16 +158,9 @@ def test_every_write_and_read_of_every_function_is_allowed_by_its_role(
     answer = runtime.request("POST", OPENWEB_TOKEN_PATH, FORM, token_request_body(assertion))
     assert answer.status == 200, answer.body
     # A delivery over SQS's limit (a claim check), whose comment is too large for an item (its body in S3),
-    # then the same again: a duplicate, compared with the body read back from S3
-    comment = json.loads((SAMPLES_DIR / "fastcomments" / "comment-created.json").read_bytes())
-    text = "".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(20_000))  # 1.3 MB, half after DEFLATE
-    large = json.dumps({**comment, "id": "large-1", "comment": text}).encode()
-    for _ in range(2):
-        send_body(runtime, "fastcomments", large, secrets["fastcomments"], "comment-created")
-    # A notification to more recipients than an item holds (the list in S3)
-    many = json.loads(notifications_body("many-1"))
-    many["notifications"][0]["recipients"] = [{"id": f"user-{n}"} for n in range(20_000)]
-    send_body(runtime, "viafoura-notifications", json.dumps(many).encode(), secrets["viafoura-notifications"])
+    # then the same again (a duplicate, compared with the body read back from S3); a notification to more
+    # recipients than an item holds (the list in S3)
+    send_events_with_parts_in_s3(runtime, secrets, comment_copies=2)
     # A poison event (quarantined), and one a mapping refused, then sent back once the mapping is fixed (released)
     send_body(runtime, "viafoura-notifications", notifications_body("good-1", None), secrets["viafoura-notifications"])
     fix = mapping_fails_on(

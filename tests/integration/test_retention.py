@@ -7,17 +7,11 @@ parts of events written under another value (those of events kept for ever, abov
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from intake_cli.provision import provision
-from intake_cli.runtime import LocalRuntime
-from intake_cli.samples import SAMPLES_DIR
-from intake_cli.template import SamTemplate
-from tests.helpers import notifications_body, send_body, table
+from tests.helpers import send_events_with_parts_in_s3, stack_with, table
 from webhook_intake.store.items import RETENTION_TAG
 from webhook_intake.store.wire import decode_item
 from webhook_intake.times import from_iso
@@ -25,26 +19,7 @@ from webhook_intake.times import from_iso
 if TYPE_CHECKING:
     import boto3
 
-
-def stack_with(retention_days: str, aws: boto3.session.Session, name: str, secrets: dict[str, Any]) -> LocalRuntime:
-    return LocalRuntime(provision(SamTemplate(parameters={"RetentionDays": retention_days}), aws, name, secrets), aws)
-
-
-def send_events_with_parts_in_s3(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
-    """A comment too large for an item (its body in S3) and a notification to 20,000 readers (their list in S3)."""
-    comment = json.loads((SAMPLES_DIR / "fastcomments" / "comment-created.json").read_bytes())
-    text = "".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(20_000))
-    send_body(
-        runtime,
-        "fastcomments",
-        {**comment, "id": "kept-1", "comment": text},
-        secrets["fastcomments"],
-        "comment-created",
-    )
-    many = json.loads(notifications_body("many-1"))
-    many["notifications"][0]["recipients"] = [{"id": f"user-{n}"} for n in range(20_000)]
-    send_body(runtime, "viafoura-notifications", many, secrets["viafoura-notifications"])
-    runtime.drain()
+    from intake_cli.runtime import LocalRuntime
 
 
 def parts(aws: boto3.session.Session, runtime: LocalRuntime) -> dict[str, dict[str, str]]:
@@ -68,8 +43,9 @@ def events(aws: boto3.session.Session, runtime: LocalRuntime) -> list[dict[str, 
 def test_an_events_parts_in_s3_carry_the_retention_they_were_written_under(
     aws: boto3.session.Session, stack_name: str, secrets: dict[str, Any], retention: str
 ) -> None:
-    runtime = stack_with(retention, aws, stack_name, secrets)
+    runtime = stack_with({"RetentionDays": retention}, aws, stack_name, secrets)
     send_events_with_parts_in_s3(runtime, secrets)
+    runtime.drain()
 
     found = parts(aws, runtime)
     assert {key.split("/", 1)[0] for key in found} == {"bodies", "recipients"}
@@ -80,8 +56,9 @@ def test_an_events_parts_in_s3_carry_the_retention_they_were_written_under(
 def test_an_event_expires_its_retention_after_it_was_received(
     aws: boto3.session.Session, stack_name: str, secrets: dict[str, Any]
 ) -> None:
-    runtime = stack_with("30", aws, stack_name, secrets)
+    runtime = stack_with({"RetentionDays": "30"}, aws, stack_name, secrets)
     send_events_with_parts_in_s3(runtime, secrets)
+    runtime.drain()
     stored = events(aws, runtime)
     assert len(stored) == 2
     for item in stored:
