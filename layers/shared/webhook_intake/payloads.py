@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import client, error_code
+from webhook_intake.store.table import CONSUMER_CONFIG
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -80,7 +81,7 @@ class PayloadStore:
     def s3(self) -> S3Client:
         """The injected client, else the process-wide one."""
         if self._s3 is None:
-            self._s3 = client("s3")
+            self._s3 = client("s3", CONSUMER_CONFIG)
         return self._s3
 
     def fetch(self, check: ClaimCheck) -> str:

@@ -24,8 +24,12 @@ from webhook_intake.clients import error_code, retried
 from webhook_intake.store.table import TableAccess
 
 # Short timeouts and a few standard-mode retries: the answer stays well inside every vendor's deadline.
+# The requests are built here, so botocore's parameter validation is skipped (as on every function client).
 REPLAY_TABLE_CONFIG = Config(
-    connect_timeout=0.5, read_timeout=1.5, retries={"total_max_attempts": 3, "mode": "standard"}
+    connect_timeout=0.5,
+    read_timeout=1.5,
+    retries={"total_max_attempts": 3, "mode": "standard"},
+    parameter_validation=False,
 )
 REPLAY_MARGIN = 300
 """Seconds a credential is kept beyond its own expiry (clocks of Lambda hosts and DynamoDB differ)."""

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from webhook_intake.payloads import PayloadStore
 
 CONSUMER_CONFIG = Config(retries={"total_max_attempts": 5, "mode": "standard"}, parameter_validation=False)
-"""The consumer's writes: standard-mode retries (throttling backs off), no client-side validation of
-requests this code builds itself."""
+"""The consumer's DynamoDB and S3 clients: standard-mode retries (throttling backs off), no client-side
+validation of requests this code builds itself."""
 
 
 class TableAccess:
