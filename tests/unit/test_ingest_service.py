@@ -148,6 +148,23 @@ def test_viafoura_engagement_answers_a_result_per_event() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("sent", "echoed"),
+    [({"a": [1, "b"]}, '{"a":[1,"b"]}'), ([1, 2], "[1,2]"), (True, "true"), (1.5, "1.5"), (None, "")],
+)
+def test_viafoura_engagement_echoes_a_request_uuid_that_is_not_text_as_json(sent: object, echoed: str) -> None:
+    # Given a request_uuid of another JSON type than Viafoura's string
+    body = json.dumps({"request_uuid": sent, "events": [engagement_event("e1")]}).encode()
+    request = post("/webhooks/viafoura/engagement", body, {"authorization": TOKEN})
+
+    # When it is delivered
+    response = service("viafoura-engagement", FakeSecrets([{"tokens": [TOKEN]}]), FakeQueue()).handle(request)
+
+    # Then the answer's request_uuid is a string holding the value as JSON wrote it, not a Python repr
+    assert response.status == 200
+    assert response.body["request_uuid"] == echoed
+
+
 def test_viafoura_engagement_answers_failure_for_each_event_it_cannot_store_and_success_for_the_rest() -> None:
     # Given a batch mixing good events, a number, one without event_uuid and one without its action
     events = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ class ViafouraEngagementContract(HeaderTokenContract):
                     error_description=verdict.refusal.error_description,
                 )
             results.append(result)
-        return Response(200, {"request_uuid": "" if request_uuid is None else str(request_uuid), "results": results})
+        return Response(200, {"request_uuid": _text(request_uuid), "results": results})
 
     def secret_advice(self, secret: dict[str, Any]) -> list[str]:
         name = self.token_field
@@ -50,3 +51,10 @@ class ViafouraEngagementContract(HeaderTokenContract):
 
 
 CONTRACT = ViafouraEngagementContract(SPEC, auth_failure_status=403)
+
+
+def _text(value: Any) -> str:
+    """Viafoura's string as sent; another JSON value as JSON writes it (a number stays its digits)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
