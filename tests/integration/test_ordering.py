@@ -97,6 +97,35 @@ def test_openweb_events_without_their_own_time_order_by_arrival(
     assert state_of(runtime, "openweb", "ow-c1") == ("approved", False, "message-approved")
 
 
+@pytest.mark.parametrize(
+    ("case", "reply"), [("absent", None), ("null", None), ("text", "a reply"), ("no-id", {"timestamp": 1642598800})]
+)
+@pytest.mark.parametrize("spelling", ["replied-message", "replied-your-message"])
+def test_an_openweb_reply_without_its_reply_object_leaves_the_comment_it_answers_as_it_was(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], case: str, reply: object, spelling: str
+) -> None:
+    runtime = shared_runtime
+    parent = f"ow-parent-{spelling}-{case}"
+    comment = {"comment_id": parent, "type": "comment", "timestamp": 1642598712, "content": [{"text": "hi"}]}
+    # Given a rejected comment
+    rejected = {"event_id": f"{parent}-rej", "type": "message-rejected", "comment": comment, "user": {"user_id": "u"}}
+    assert send_body(runtime, "openweb", rejected, secrets["openweb"]).status == 200
+    runtime.drain()
+    # When a reply to it is notified without a usable reply object (the comment is the recipient's own)
+    replied = {"event_id": f"{parent}-rep", "type": spelling, "comment": comment, "replier": {"user_id": "r"}}
+    if case != "absent":
+        replied["reply"] = reply
+    assert send_body(runtime, "openweb", replied, secrets["openweb"]).status == 200
+    runtime.drain()
+
+    # Then the reply is stored, as a reply to the comment, and the comment is still rejected
+    stored = reader(runtime).get("openweb", f"{parent}-rep") or {}
+    assert stored["event_type"] == "reply.created"
+    assert stored["content"].get("id") is None
+    assert stored["content"]["parent_id"] == parent
+    assert state_of(runtime, "openweb", parent) == ("rejected", False, "message-rejected")
+
+
 def fastcomments_body(comment_id: str, text: str) -> dict[str, Any]:
     return {"id": comment_id, "urlId": "page-1", "comment": text, "date": "2026-09-21T14:13:20.000Z"}
 

@@ -143,18 +143,21 @@ class OpenWebNormalizer(VendorNormalizer):
         actor_field = _ACTOR_FIELD.get(_usual(event.type))
         actor: OpenWebUser | None = getattr(event, actor_field) if actor_field else None
         vendor_time, present = _event_time(event, element.value)
-        # A reply event is about the reply; the comment it answers is its parent.
-        acted_on = event.reply or event.comment
+        # A reply event is about the reply; the comment it answers (the recipient's own) is its parent,
+        # even when the reply object is missing: the event then names no content of its own.
+        replied = _usual(event.type) == "replied-message"
+        acted_on = event.reply if replied else event.reply or event.comment
         content = None
-        if acted_on is not None:
+        if acted_on is not None or (replied and event.comment is not None):
+            part = OpenWebComment() if acted_on is None else acted_on
             content = Content(
-                id=acted_on.comment_id,
-                type=acted_on.type,
-                text=acted_on.text(),
+                id=part.comment_id,
+                type=part.type,
+                text=part.text(),
                 url=event.action_link,
-                image_urls=acted_on.image_urls(),
-                parent_id=event.comment.comment_id if event.reply and event.comment else None,
-                created_at=_created_at(element.value, "reply" if event.reply else "comment"),
+                image_urls=part.image_urls(),
+                parent_id=event.comment.comment_id if acted_on is not event.comment and event.comment else None,
+                created_at=_created_at(element.value, "reply" if acted_on is event.reply else "comment"),
             )
         elif event.type in _ARTICLE_TIMED:
             content = Content(
