@@ -153,7 +153,7 @@ class _NoWrite:
     def __init__(self, table_name: str) -> None:
         self.table_name = table_name
 
-    def put(self, prepared: Any, raw: bytes, *, first_copy: bool = False) -> Any:
+    def put(self, prepared: Any, raw: bytes) -> Any:
         """Stored, at the units the item would cost."""
         from webhook_intake.store.events import Outcome, PutResult  # noqa: PLC0415
 

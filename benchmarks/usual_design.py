@@ -45,7 +45,7 @@ IDEMPOTENCY_KEY = "id"
 class PlainEventStore(EventStore):
     """Writes every event with an unconditional PutItem: idempotency is Powertools' job here."""
 
-    def put(self, prepared: Prepared, raw: bytes, *, first_copy: bool = False) -> PutResult:
+    def put(self, prepared: Prepared, raw: bytes) -> PutResult:
         """One plain ``PutItem`` of the item (no condition: nothing to tell of an earlier try)."""
         self.dynamodb.put_item(TableName=self.table_name, Item=encode_item(prepared.item))
         return PutResult(Outcome.STORED, float(prepared.write_units()))

@@ -38,7 +38,7 @@ from webhook_intake.store.events import EventStore, StoreError, still_the_copy
 from webhook_intake.store.feed import PendingFeed, entry_of
 from webhook_intake.store.items import TooLargeError, body_of, load_body, prepare, retention_of
 from webhook_intake.store.reads import BATCH_GET_MAX, EventReader
-from webhook_intake.store.schema import event_key, key_parts
+from webhook_intake.store.schema import WRITE_ID, event_key, key_parts
 from webhook_intake.store.wire import encode_item
 
 if TYPE_CHECKING:
@@ -215,8 +215,9 @@ class Replayer:
             prepared = prepare(event, retention_of(item), self.payloads.bucket)
         except (BodyFormatError, PayloadError, TooLargeError, UnicodeDecodeError) as exc:
             raise ReplayError(str(exc)) from exc
-        if "expires_at" in item:
-            prepared.item["expires_at"] = item["expires_at"]
+        for kept in ("expires_at", WRITE_ID):  # what the consumer's write set stays as it set it
+            if kept in item:
+                prepared.item[kept] = item[kept]
         new_parts = body_of(prepared.item)
         if new_parts is None:  # the new body is bound for S3: compare what it holds
             new_parts = decode_body(event.vendor, prepared.offloads[-1].body)

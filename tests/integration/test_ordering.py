@@ -278,11 +278,11 @@ def test_of_two_earlier_copies_taken_at_once_the_earliest_gives_the_event_its_ti
     consume(c)
     earlier_copy = events_module.EventStore._earlier_copy
 
-    def b_lands_first(self: Any, stored: dict[str, Any], prepared: Any, raw: bytes) -> float:
+    def b_lands_first(self: Any, stored: dict[str, Any], prepared: Any, *rest: Any) -> float:
         if not b_done:
             b_done.append(True)
             consume(b)  # A has read C's item; B's update lands before A's
-        return earlier_copy(self, stored, prepared, raw)
+        return earlier_copy(self, stored, prepared, *rest)
 
     b_done: list[bool] = []
     monkeypatch.setattr(events_module.EventStore, "_earlier_copy", b_lands_first)

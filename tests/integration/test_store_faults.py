@@ -31,7 +31,9 @@ from webhook_intake.consumer.models import Content, NormalizedEvent
 from webhook_intake.store import events as events_module
 from webhook_intake.store.events import EventStore, Outcome
 from webhook_intake.store.items import prepare
+from webhook_intake.store.schema import WRITE_ID
 from webhook_intake.store.table import CONSUMER_CONFIG
+from webhook_intake.store.wire import decode_item
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -61,6 +63,9 @@ def notified(runtime: LocalRuntime, secrets: dict[str, Any], *uuids: str | None)
     """One Viafoura notifications delivery of ``uuids`` (a None: an event without its id), accepted."""
     body = notifications_body(*uuids)
     assert send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"]).status == 204
+
+
+QUEUE_ARN = "arn:aws:sqs:us-east-1:1:q"
 
 
 def consumer_dynamodb() -> Any:
@@ -237,6 +242,72 @@ def test_a_second_identical_copy_in_a_record_whose_put_botocore_sent_twice_is_a_
     assert outcomes(logs.getvalue()) == ["stored", "duplicate"]
 
 
+def received(message: dict[str, Any], count: int, message_id: str | None = None) -> dict[str, Any]:
+    """``message`` as SQS hands it over on its ``count``-th receive (under another id, if given)."""
+    attributes = {**message.get("Attributes", {}), "ApproximateReceiveCount": str(count)}
+    return {**message, "Attributes": attributes, "MessageId": message_id or message["MessageId"]}
+
+
+def test_a_record_redriven_from_the_dlq_whose_put_botocore_sent_twice_is_a_duplicate(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    notified(runtime, secrets, "redriven-a")
+    (message,) = queue_messages(runtime.sqs, queue_url(runtime, "viafoura-notifications"))
+    consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    # Given its event stored by a first receive
+    assert consumer.invoke(sqs_event([received(message, 1)], QUEUE_ARN, "us-east-1")) == {"batchItemFailures": []}
+    capsys.readouterr()
+
+    # When the record comes back from the DLQ (a moved message's receive count starts again at 1),
+    # and the put's first try never reaches DynamoDB (botocore sends it again)
+    with try_not_sent(b"redriven-a", 1) as tries, handler_logs() as logs:
+        answer = consumer.invoke(sqs_event([received(message, 1)], QUEUE_ARN, "us-east-1"))
+
+    # Then its copy is a duplicate: the item it found was written by the first receive, not by this put
+    assert (answer, len(tries)) == ({"batchItemFailures": []}, 2)
+    points = metric_points(capsys.readouterr().out)
+    assert (total(points, "EventsStored"), total(points, "DuplicateEvents")) == (0, 1)
+    assert outcomes(logs.getvalue()) == ["duplicate"]
+
+
+def test_each_write_of_an_event_is_named_apart_and_reads_never_show_its_name(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    notified(runtime, secrets, "named-a", "named-b")
+    runtime.drain()
+    items = {
+        str(item["pk"]): item
+        for item in (decode_item(found) for found in consumer_dynamodb().scan(TableName=table(runtime))["Items"])
+    }
+    # Each item holds the id of the put that wrote it, its own
+    ids = [items[f"viafoura-notifications#{name}"].get(WRITE_ID) for name in ("named-a", "named-b")]
+    assert all(isinstance(found, bytes) and len(found) == 8 for found in ids)
+    assert ids[0] != ids[1]
+    # and an event read back is the event, without it
+    assert all(WRITE_ID not in event for event in stored(runtime))
+
+
+def test_a_delivery_queued_twice_whose_second_put_botocore_sent_twice_is_counted_once(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given one delivery on the queue twice (ingest sent it again after an answer that never came)
+    notified(runtime, secrets, "queued-twice")
+    (message,) = queue_messages(runtime.sqs, queue_url(runtime, "viafoura-notifications"))
+    records = [received(message, 1), received(message, 1, "00000000-0000-4000-8000-000000000002")]
+    capsys.readouterr()
+
+    # When both are consumed on their first receive, and the second put's first try never reaches DynamoDB
+    consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    with try_not_sent(b"queued-twice", 2) as tries, handler_logs() as logs:
+        answer = consumer.invoke(sqs_event(records, QUEUE_ARN, "us-east-1"))
+
+    # Then the event is stored and counted once: the second copy is a duplicate of the first
+    assert (answer, len(tries)) == ({"batchItemFailures": []}, 3)
+    points = metric_points(capsys.readouterr().out)
+    assert (total(points, "EventsStored"), total(points, "DuplicateEvents")) == (1, 1)
+    assert outcomes(logs.getvalue()) == ["stored", "duplicate"]
+
+
 def test_a_quarantine_whose_answer_was_lost_is_counted_once(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -306,10 +377,10 @@ def test_an_earlier_test_copy_never_replaces_a_copy_that_took_the_stored_ones_pl
     assert store.put(prepare(late_test), late_test.raw).outcome is Outcome.STORED
     earlier_copy = events_module.EventStore._earlier_copy
 
-    def another_copy_lands_first(self: Any, stored: dict[str, Any], prepared: Any, raw: bytes) -> float:
+    def another_copy_lands_first(self: Any, stored: dict[str, Any], prepared: Any, *rest: Any) -> float:
         # Another copy replaces the test copy between the failed put and the earlier copy's put
         assert EventStore(table(runtime)).put(prepare(replacing), replacing.raw).outcome is Outcome.STORED
-        return earlier_copy(self, stored, prepared, raw)
+        return earlier_copy(self, stored, prepared, *rest)
 
     monkeypatch.setattr(events_module.EventStore, "_earlier_copy", another_copy_lands_first)
     store.put(prepare(early_test), early_test.raw)

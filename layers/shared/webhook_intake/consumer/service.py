@@ -165,17 +165,12 @@ class ConsumerService:
                 extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
             )
         body = str(raw_record.get("body") or "")
-        first_receive = receives == 1
         result, body = self._normalized(body, delivery)
         kept: set[QuarantineKey] = set()
         for rejected in result.rejected:
             kept.add(self._quarantine(rejected, delivery))
-        copied: set[str] = set()
         for mapped in result.mapped:
-            # An identical copy earlier in the record builds the same item: only the first may find it its own
-            first_copy = first_receive and mapped.event.event_id not in copied
-            copied.add(mapped.event.event_id)
-            key = self._store(mapped, delivery, first_copy=first_copy, record=(message_id, receives))
+            key = self._store(mapped, delivery, record=(message_id, receives))
             if key is not None:
                 kept.add(key)
         if delivery.quarantine_key:
@@ -195,13 +190,11 @@ class ConsumerService:
                 return result, body
         return self.normalizer.normalize(body, delivery), body
 
-    def _store(
-        self, mapped: Mapped, delivery: Delivery, *, first_copy: bool, record: tuple[str, int | None]
-    ) -> QuarantineKey | None:
+    def _store(self, mapped: Mapped, delivery: Delivery, *, record: tuple[str, int | None]) -> QuarantineKey | None:
         event = mapped.event
         try:
             prepared = prepare(event, self.retention_days, self.payloads.bucket)
-            result = self.events.put(prepared, event.raw, first_copy=first_copy)
+            result = self.events.put(prepared, event.raw)
         except TooLargeError as exc:
             return self._quarantine(mapped.rejected("too_large", str(exc)), delivery)
         except ItemRefusedError as exc:

@@ -8,6 +8,7 @@ from a conflict (the same id, different content) never costs a read before the w
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
@@ -17,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import error_code, retried
 from webhook_intake.store.items import load_body
+from webhook_intake.store.schema import WRITE_ID
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode, encode_item, item_size, write_units
 from webhook_intake.text import canonical_json
@@ -110,28 +112,23 @@ def _this_copy(stored: dict[str, Any], item: dict[str, Any]) -> bool:
     return same_receive and bool(stored.get("test")) == bool(item.get("test"))
 
 
-def _same_item(wire: dict[str, Any], prepared: Prepared) -> bool:
-    """A stored item is exactly the one ``prepared`` writes (as values: DynamoDB writes numbers its own way)."""
-    return decode_item(wire) == decode_item(encode_item(prepared.item))
-
-
 class EventStore(TableAccess):
     """The events table's write side."""
 
-    def put(self, prepared: Prepared, raw: bytes, *, first_copy: bool = False) -> PutResult:
+    def put(self, prepared: Prepared, raw: bytes) -> PutResult:
         """Write an event once; a key that exists is a duplicate or, with other content, a conflict.
 
-        ``first_copy``: the record's first receive from SQS, and the event's first copy in it. Only
-        then can an item equal to this one, found when botocore sent the put again, be this put's
-        own (its first answer lost): a later receive of the same message, or an identical copy
-        earlier in the record, builds the same item, and its copy is a duplicate.
+        The item carries a ``write_id`` of its own: a put that botocore sends again after an answer
+        that never came finds its own item by it, and is counted stored; any other processing of the
+        same delivery (another receive, another consumer, an identical copy) builds the very same
+        item under another id, and its copy is a duplicate.
         """
         if prepared.offloads:
             if self._payloads is None:
                 raise StoreError("the event has parts for S3 and no payload bucket is configured")
             for offload in prepared.offloads:
                 self._payloads.put_object(offload.key, offload.body, offload.content_type, offload.tagging)
-        return self._conditional_put(prepared, raw, _NEW_EVENT, first_copy=first_copy)
+        return self._conditional_put(prepared, raw, _NEW_EVENT, write_id=secrets.token_bytes(8))
 
     def put_feed(self, feed: PendingFeed) -> float:
         """Write every page of the feed; their write units. Raises :class:`StoreError` at the first not written."""
@@ -160,14 +157,14 @@ class EventStore(TableAccess):
         names: dict[str, str] | None = None,
         spent: float = 0.0,
         *,
-        first_copy: bool,
+        write_id: bytes,
     ) -> PutResult:
         """Write the item where ``condition`` holds; else what the item stored there makes of it."""
         named: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
         try:
             response = self.dynamodb.put_item(
                 TableName=self.table_name,
-                Item=encode_item(prepared.item),
+                Item=encode_item({**prepared.item, WRITE_ID: write_id}),
                 ConditionExpression=condition,
                 **named,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
@@ -178,10 +175,10 @@ class EventStore(TableAccess):
             if code == "ConditionalCheckFailedException":
                 found = exc.response.get("Item")  # with ReturnValuesOnConditionCheckFailure=ALL_OLD
                 stored = found if isinstance(found, dict) else None
-                if first_copy and stored is not None and retried(exc) and _same_item(stored, prepared):
+                if stored is not None and stored.get(WRITE_ID) == {"B": write_id}:
                     # botocore sent the put again after an answer that never came: the item is this write's.
                     return PutResult(Outcome.STORED, spent + prepared.write_units(), prepared.item)
-                again = self._existing(stored, prepared, raw, first_copy=first_copy)
+                again = self._existing(stored, prepared, raw, write_id=write_id)
                 return PutResult(again.outcome, spent + again.write_units, again.stored_copy)
             if code in REFUSED_ITEM:
                 raise ItemRefusedError(f"DynamoDB refused the item: {code}") from exc
@@ -190,30 +187,30 @@ class EventStore(TableAccess):
             raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
         return PutResult(Outcome.STORED, spent + consumed(dict(response), prepared.write_units), prepared.item)
 
-    def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes, *, first_copy: bool) -> PutResult:
+    def _existing(self, wire: dict[str, Any] | None, prepared: Prepared, raw: bytes, *, write_id: bytes) -> PutResult:
         stored = decode_item(wire) if wire else None
         units = float(write_units(max(prepared.size, item_size(stored) if stored else 0)))
         stored_test, new_test = bool(stored and stored.get("test")), bool(prepared.item.get("test"))
         if stored_test and not new_test:
             # Whatever the test copy held, the vendor's own event takes its place.
-            return self._over_test_copy(prepared, raw, units, first_copy=first_copy)
+            return self._over_test_copy(prepared, raw, units, write_id=write_id)
         body = load_body(stored, self._payloads) if stored else None
         stored_raw = body[1] if body is not None else None
         if stored_raw is None or same_event(stored_raw, raw):
             # A copy sent as a test never moves the real event (nor the vendor's copy a test one).
             if stored is not None and _later_copy(stored, prepared.item):
-                now_stored, spent = self._earlier_copy(stored, prepared, raw)
+                now_stored, spent = self._earlier_copy(stored, prepared, raw, write_id)
                 return PutResult(Outcome.DUPLICATE, units + spent, now_stored)
             return PutResult(Outcome.DUPLICATE, units, stored if stored and _this_copy(stored, prepared.item) else None)
         if new_test:
             # An edited test copy: it takes an earlier test copy's place, and changes nothing of the
             # vendor's event (nor is it a conflict to tell the vendor of).
             if stored_test:
-                return self._over_test_copy(prepared, raw, units, first_copy=first_copy)
+                return self._over_test_copy(prepared, raw, units, write_id=write_id)
             return PutResult(Outcome.DUPLICATE, units)
         return PutResult(Outcome.CONFLICT, units)
 
-    def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float, *, first_copy: bool) -> PutResult:
+    def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float, *, write_id: bytes) -> PutResult:
         """The vendor's own copy of an event stored first as a test (or an edited test copy of it):
         it takes the test copy's place.
 
@@ -223,10 +220,10 @@ class EventStore(TableAccess):
         since: then that one answers, as any would).
         """
         condition = f"{_NEW_EVENT} OR attribute_exists(#test)"
-        return self._conditional_put(prepared, raw, condition, _TEST, spent, first_copy=first_copy)
+        return self._conditional_put(prepared, raw, condition, _TEST, spent, write_id=write_id)
 
     def _earlier_copy(
-        self, stored: dict[str, Any], prepared: Prepared, raw: bytes
+        self, stored: dict[str, Any], prepared: Prepared, raw: bytes, write_id: bytes
     ) -> tuple[dict[str, Any] | None, float]:
         """The same event, received before the copy stored: this copy's item takes its place.
 
@@ -242,7 +239,7 @@ class EventStore(TableAccess):
             try:
                 response = self.dynamodb.put_item(
                     TableName=self.table_name,
-                    Item=encode_item(item),
+                    Item=encode_item({**item, WRITE_ID: write_id}),
                     **still_the_copy(stored),
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                     ReturnConsumedCapacity="TOTAL",

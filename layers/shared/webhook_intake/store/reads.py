@@ -23,6 +23,7 @@ from webhook_intake.store.schema import (
     STATE_INDEX,
     STATE_KEY,
     STATE_SORT,
+    WRITE_ID,
     event_key,
     feed_partition,
     key_parts,
@@ -259,7 +260,8 @@ class EventReader(TableAccess):
         except PayloadError as exc:  # its body object is gone (or S3 failed): the rest of the event still reads
             body = None
             event["body_error"] = str(exc)
-        for name in ("body", "body_ref", "state_order", "feed"):  # (feed: a key on items stored before the pages)
+        # (feed: a key on items stored before the pages)
+        for name in ("body", "body_ref", STATE_SORT, WRITE_ID, "feed"):
             event.pop(name, None)
         if body is not None:
             parts, raw = body

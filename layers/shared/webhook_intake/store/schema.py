@@ -41,6 +41,11 @@ FEED_PROJECTED = (
 )
 """What reads of the feed filter on and list (no text: entries stay small, many to a page)."""
 
+WRITE_ID = "write_id"
+"""8 random bytes naming the consumer's put that wrote an event item: a put botocore sends again
+after a lost answer finds its own item by them (any other put of the event, even of the very same
+item, finds another's and is a duplicate)."""
+
 STATE_INDEX = "by-content"
 STATE_KEY = "content_id"
 STATE_SORT = "state_order"
