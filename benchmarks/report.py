@@ -1,6 +1,6 @@
 """benchmarks/results.json, results.detail.json and docs/performance.md, written from one run.
 
-``python -m benchmarks.report`` writes docs/performance.md again from the last results.detail.json
+``.venv/bin/python -m benchmarks.report`` writes docs/performance.md again from the last results.detail.json
 (after editing the text here, without measuring again).
 """
 
@@ -240,7 +240,7 @@ def document(found: dict[str, Any]) -> str:
         "",
         "How close the pipeline is to the cheapest possible work per webhook (the *floor*), and what it costs,"
         " all in. Written by `make bench` from `benchmarks/results.json` and `benchmarks/results.detail.json`"
-        " (this file is generated: change `benchmarks/report.py`, then `python -m benchmarks.report`).",
+        " (this file is generated: change `benchmarks/report.py`, then `.venv/bin/python -m benchmarks.report`).",
         "",
         f"Run of {found['date']} ({'quick' if found['quick'] else 'full'}, {found['wall_seconds']:.0f} s: {parts})"
         f" on {machine['cpu']}, {machine['cores']} cores shared with other work (load average {machine['load']} at"
@@ -387,7 +387,7 @@ def _money(cost: dict[str, Any]) -> list[str]:
 METHOD = [
     "## How each figure is measured",
     "",
-    "`make bench` runs `python -m benchmarks --write` (under 10 minutes here); `--quick` is a smoke run,"
+    "`make bench` runs `.venv/bin/python -m benchmarks --write` (under 10 minutes here); `--quick` is a smoke run,"
     " `--only PART` runs one part and what it needs, `--reuse --only cost` prices the last run's figures again,"
     " `--source ../other-checkout` measures another checkout's `layers/` and `functions/`. Parts live in"
     " `benchmarks/`, one module each.",

@@ -1,6 +1,6 @@
 """docs/parameters.md: every template parameter, its default, the values it takes and what it does.
 
-Written from template.yaml (``python -m intake_cli.parameter_docs``); a test keeps the file equal
+Written from template.yaml (``.venv/bin/python -m intake_cli.parameter_docs``); a test keeps the file equal
 to what this writes, so the reference never drifts from the template.
 """
 
@@ -17,7 +17,7 @@ _HEAD = """# Template parameters
 Every parameter of `template.yaml`, as `sam deploy` takes them (`parameter_overrides` in
 `samconfig.toml`, or `--parameter-overrides`) and as the local stack does (`intake serve
 --parameter NAME=VALUE`, checked as CloudFormation checks them). Written from the template by
-`python -m intake_cli.parameter_docs`: change the template's `Description`, then run it.
+`.venv/bin/python -m intake_cli.parameter_docs`: change the template's `Description`, then run it.
 
 | parameter | default | takes | what it does |
 |---|---|---|---|
