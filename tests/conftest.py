@@ -12,6 +12,7 @@ import pytest
 from hypothesis import settings
 from moto import mock_aws
 
+from intake_cli.local import STATE_DIR_VARIABLE
 from intake_cli.provision import provision
 from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import load_secrets
@@ -20,6 +21,7 @@ from webhook_intake.clients import reset
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 REGION = "us-east-1"
 
@@ -67,10 +69,18 @@ def _isolate(monkeypatch: pytest.MonkeyPatch) -> None:
     reset()
 
 
+@pytest.fixture(scope="session")
+def _state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tests' own state directory: a local stack served from this checkout is never theirs."""
+    return tmp_path_factory.mktemp("intake-state")
+
+
 @pytest.fixture(autouse=True)
-def _aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and no endpoint override: nothing here can reach real AWS."""
+def _aws_environment(monkeypatch: pytest.MonkeyPatch, _state_dir: Path) -> None:
+    """Fake credentials and no endpoint override: nothing here can reach real AWS (nor a stack
+    `intake serve` runs beside the tests)."""
     _isolate(monkeypatch)
+    monkeypatch.setenv(STATE_DIR_VARIABLE, str(_state_dir))
 
 
 @pytest.fixture
