@@ -45,7 +45,8 @@ class Stack:
 
     def environment(self, function: FunctionSpec) -> dict[str, str]:
         """The function's environment variables, as Lambda would set them."""
-        return {name: str(self.resolve(value)) for name, value in function.environment.items()}
+        declared = {name: str(self.resolve(value)) for name, value in function.environment.items()}
+        return {**declared, **function.lambda_environment}
 
     def functions(self) -> list[FunctionSpec]:
         """The template's functions."""

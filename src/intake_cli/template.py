@@ -66,6 +66,8 @@ class FunctionSpec:
     environment: dict[str, Any]
     routes: list[Route] = field(default_factory=list)
     queue_sources: list[QueueSource] = field(default_factory=list)
+    lambda_environment: dict[str, str] = field(default_factory=dict)
+    """What Lambda itself adds to the environment from the function's configuration (its logging)."""
 
     @property
     def app_path(self) -> Path:
@@ -113,6 +115,9 @@ class SamTemplate:
                 timeout=int(self.value(props.get("Timeout", globals_.get("Timeout", 3)))),
                 memory_size=int(self.value(props.get("MemorySize", globals_.get("MemorySize", 128)))),
                 environment=env,
+                lambda_environment=self._logging_variables(
+                    {**globals_.get("LoggingConfig", {}), **props.get("LoggingConfig", {})}
+                ),
             )
             for event in dict(props.get("Events", {})).values():
                 self._add_event(spec, event.get("Type"), dict(event.get("Properties", {})))
@@ -122,6 +127,20 @@ class SamTemplate:
             spec = by_id[_getatt_target(mapping["FunctionName"])]
             self._add_event(spec, "SQS", {**mapping, "Queue": mapping["EventSourceArn"]})
         return specs
+
+    def _logging_variables(self, config: dict[str, Any]) -> dict[str, str]:
+        """What Lambda sets from a function's ``LoggingConfig``: with JSON logs, the application log
+        level, which Powertools takes before its own ``POWERTOOLS_LOG_LEVEL``."""
+        if config.get("LogFormat") != "JSON":
+            return {}
+        variables = {"AWS_LAMBDA_LOG_FORMAT": "JSON"}
+        level = config.get("ApplicationLogLevel")
+        if isinstance(level, dict) and list(level) == ["Fn::FindInMap"]:
+            name, first, second = (self.value(key) for key in level["Fn::FindInMap"])
+            level = self.document["Mappings"][name][first][second]
+        if level is not None:
+            variables["AWS_LAMBDA_LOG_LEVEL"] = str(self.value(level)).upper()
+        return variables
 
     def _add_event(self, spec: FunctionSpec, event_type: str, props: dict[str, Any]) -> None:
         if event_type == "HttpApi":

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from intake_cli.outcomes import FILTER_PATTERN, LogGroup, Outcome, follow_file, live_tail, outcomes_in, poll
-from tests.helpers import handler_logs, notifications_body, send_body
+from tests.helpers import handler_logs, notifications_body, send_body, stack_with
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -112,6 +112,23 @@ def follow(path: Path, **kwargs: Any) -> tuple[list[Outcome], threading.Event, t
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return found, stop, thread
+
+
+@pytest.mark.parametrize("level", ["WARNING", "ERROR"])
+def test_a_stack_logging_at_warning_or_error_still_writes_the_outcomes_line_as_lambda_does(
+    aws: Any, secrets: dict[str, Any], level: str
+) -> None:
+    # Given a local stack whose LogLevel is above INFO (Lambda's application log level stays INFO)
+    runtime = stack_with({"LogLevel": level}, aws, f"wi-level-{level.lower()}", secrets)
+    send_body(runtime, "viafoura-notifications", notifications_body("level-1"), secrets["viafoura-notifications"])
+
+    # When its delivery is consumed
+    with handler_logs() as logs:
+        runtime.drain()
+
+    # Then the consumer wrote its outcomes line, which tail and send --wait read, as it would on Lambda
+    found = [outcome for line in logs.getvalue().splitlines() for outcome in outcomes_in(line)]
+    assert [(o.outcome, o.event_id) for o in found] == [("stored", "level-1")]
 
 
 def test_the_local_log_is_followed_from_its_end_and_lines_written_later_show(tmp_path: Path) -> None:
