@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+from botocore.exceptions import ClientError
 
 from intake_cli.commands.send import Awaited, Waited, _wait_for, choose
 from intake_cli.gateway import HTTP_API_PAYLOAD_LIMIT, make_gateway
@@ -18,6 +19,8 @@ from intake_cli.samples import SAMPLES_DIR, OutgoingRequest
 from intake_cli.sending import post
 from intake_cli.target import IntakeError
 from tests.helpers import cli, cli_json, publish_outputs
+from webhook_intake.clients import client
+from webhook_intake.store.table import CONSUMER_CONFIG
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -175,6 +178,36 @@ def test_stdin_is_a_body_and_wait_says_what_was_not_stored(deployed: str) -> Non
     assert [event["event_id"] for event in answer["events"]] == ["stdin-1"]
     assert answer["not_stored"] == ["-: quarantined (missing_id)"]
     assert code == 1
+
+
+def test_wait_says_at_once_that_the_consumer_quarantined_an_event_the_cli_thought_storable(
+    deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake_cli.commands import send as send_module
+
+    monkeypatch.setattr(send_module, "WAIT_SECONDS", 20.0)
+    # Given a consumer that quarantines an event the CLI's own mapping takes (DynamoDB refuses its item)
+    dynamodb = client("dynamodb", CONSUMER_CONFIG)
+
+    def refuse(request: Any, **_: Any) -> None:
+        if b"unforeseen-1" in (request.body or b"") and b"PutItem" in request.headers.get("X-Amz-Target", b""):
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "injected"}}, "PutItem")
+
+    body = json.dumps({"event_id": "unforeseen-1", "type": "user-followed", "user": {"user_id": "u-1"}})
+    dynamodb.meta.events.register_first("before-send.dynamodb", refuse)
+    try:
+        # When it is sent with --wait
+        started = time.monotonic()
+        code, text = cli("send", "openweb", "--data", body, "--stack", deployed, "--yes", "--wait", "--json")
+        waited = time.monotonic() - started
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", refuse)
+
+    # Then it says the event was quarantined, and why, as soon as it was (not after the whole wait)
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert answer["not_stored"] == ["unforeseen-1: quarantined (store_refused)"]
+    assert code == 1
+    assert waited < 15
 
 
 def test_a_server_that_refuses_unread_and_hangs_up_is_heard_not_a_broken_pipe() -> None:

@@ -312,13 +312,23 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
     deadline = time.monotonic() + WAIT_SECONDS
     fresh = [key for key in awaited.keys if key[1] not in awaited.already]
     stored: set[str] = set()
+    quarantined: dict[str, str] = {}
     while fresh:
         stored = {str(event["event_id"]) for event in full_events(target, fresh)}
-        if len(stored) == len(fresh) or time.monotonic() > deadline:
+        # The consumer may quarantine what this machine's mapping took (another version deployed, an
+        # item DynamoDB refuses): said as soon as it is, not after the whole wait.
+        quarantined = _quarantined_since(target, awaited, {event_id for _, event_id in fresh} - stored)
+        if len(stored) + len(quarantined) >= len(fresh) or time.monotonic() > deadline:
             break
         time.sleep(_WAIT_TICK)
     taken, kept, unread = _taken_again(target, awaited, deadline) if awaited.already else ({}, {}, None)
-    missing = [f"{event_id}: not stored within {WAIT_SECONDS:.0f} s" for _, event_id in fresh if event_id not in stored]
+    missing = [
+        f"{event_id}: quarantined ({quarantined[event_id]})"
+        if event_id in quarantined
+        else f"{event_id}: not stored within {WAIT_SECONDS:.0f} s"
+        for _, event_id in fresh
+        if event_id not in stored
+    ]
     why = f"its outcomes cannot be read: {unread}" if unread else f"within {WAIT_SECONDS:.0f} s; intake tail follows it"
     for _, event_id in awaited.keys:
         if event_id in kept:
@@ -329,6 +339,19 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
     duplicates = [event_id for _, event_id in awaited.keys if taken.get(event_id) == "duplicate"]
     found = full_events(target, awaited.keys) if awaited.keys else []
     return Waited(found, awaited.refused + missing, duplicates=duplicates)
+
+
+def _quarantined_since(target: Target, awaited: Awaited, event_ids: set[str]) -> dict[str, str]:
+    """Of ``event_ids``, those quarantined from a delivery received since the send (less the clock
+    margin), with the reason."""
+    from intake_cli.dlq import quarantine_store
+    from intake_cli.event_log import reading
+
+    if not event_ids:
+        return {}
+    with reading(target):
+        items = quarantine_store(target).list(awaited.vendor, received_since=iso_millis(awaited.since))
+        return {str(item["event_id"]): str(item.get("reason")) for item in items if item.get("event_id") in event_ids}
 
 
 def _taken_again(
