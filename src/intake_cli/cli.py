@@ -87,6 +87,13 @@ def vendor_key(value: Any) -> str | None:
     return None if value is None else str(value.value)
 
 
+def an_id(value: str | None) -> str | None:
+    """An id option's value; an empty one (an unset shell variable) is a usage error, never no filter."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("is empty: give an id, or leave the option out")
+    return value
+
+
 def chosen_vendors(target: Target, key: str | None) -> list[str]:
     """The vendor asked for, or every vendor of the stack."""
     return [key] if key else list(target.vendors)

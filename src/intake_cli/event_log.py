@@ -103,7 +103,7 @@ def event_types(values: Iterable[str]) -> tuple[str, ...]:
         elif value in subjects:
             chosen.append(f"{value}.")
         else:
-            close = difflib.get_close_matches(value, [*EVENT_TYPES, *sorted(subjects)], n=3)
+            close = list(dict.fromkeys(difflib.get_close_matches(value, [*EVENT_TYPES, *sorted(subjects)], n=3)))
             hint = f"did you mean {' or '.join(close)}? " if close else ""
             raise IntakeError(
                 f"unknown event type {raw!r}; {hint}a subject (comment, reply, content…) means all of its types\n"

@@ -97,6 +97,18 @@ def test_an_unknown_type_names_the_close_ones_and_lists_the_known(loaded: str) -
     assert code == 1
     assert "did you mean comment.liked" in text
     assert "known types: comment.created" in text
+    # A name that is both a type and a subject is suggested once
+    code, text = cli("events", "--stack", loaded, "--type", "other.thing")
+    assert "did you mean other?" in text
+
+
+@pytest.mark.parametrize("option", ["--content", "--container", "--actor", "--recipient"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_id_filter_is_a_usage_error_not_every_event(loaded: str, option: str, value: str) -> None:
+    # An unset shell variable ("--content $ID") must not list everything
+    code, text = cli("events", "--stack", loaded, option, value)
+    assert code == 2
+    assert f"Invalid value for '{option}': is empty" in text
 
 
 def test_scan_reads_the_whole_table_only_when_told(loaded: str) -> None:
@@ -152,6 +164,9 @@ def test_state_is_the_newest_state_event_and_the_events_behind_it(loaded: str) -
     code, text = cli("state", "openweb", "nothing-here", "--stack", loaded)
     assert code == 1
     assert "intake events --vendor openweb --content nothing-here" in text
+    # An id the shell would split or read is quoted in the command to paste
+    code, text = cli("state", "openweb", "x y/#", "--stack", loaded)
+    assert "intake events --vendor openweb --content 'x y/#' --since 30d" in text
 
 
 def test_status_counts_stored_events_on_a_deployed_stack_only_when_told(loaded: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +20,7 @@ from intake_cli.cli import (
     UntilOption,
     Vendor,
     VendorOption,
+    an_id,
     app,
     chosen_vendors,
     console,
@@ -48,12 +50,17 @@ def events(
         ),
     ] = None,
     event_type: EventTypeOption = None,
-    content: Annotated[str | None, typer.Option("--content", metavar="ID", help="On this content item.")] = None,
-    container: Annotated[
-        str | None, typer.Option("--container", metavar="ID", help="In this container (article, page, channel).")
+    content: Annotated[
+        str | None, typer.Option("--content", metavar="ID", help="On this content item.", callback=an_id)
     ] = None,
-    actor: Annotated[str | None, typer.Option("--actor", metavar="ID", help="By this user.")] = None,
-    recipient: Annotated[str | None, typer.Option("--recipient", metavar="ID", help="To this user.")] = None,
+    container: Annotated[
+        str | None,
+        typer.Option("--container", metavar="ID", help="In this container (article, page, channel).", callback=an_id),
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--actor", metavar="ID", help="By this user.", callback=an_id)] = None,
+    recipient: Annotated[
+        str | None, typer.Option("--recipient", metavar="ID", help="To this user.", callback=an_id)
+    ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, metavar="N", help="At most this many, newest first.")] = 50,
@@ -182,7 +189,7 @@ def state(
         raise IntakeError(
             f"no state for {key} {content_id}: only events that change a comment's state are indexed "
             f"(created, updated, approved, rejected, spam, deleted, removed); "
-            f"`intake events --vendor {key} --content {content_id} --since 30d` lists every event on it"
+            f"`intake events --vendor {key} --content {shlex.quote(content_id)} --since 30d` lists every event on it"
         )
     if json_output:
         typer.echo(json.dumps(dataclasses.asdict(found), default=plain, ensure_ascii=False, sort_keys=True))
