@@ -547,13 +547,21 @@ CHANGES = [
     " metrics). Figures within the spread: costs $3.09 -> $3.08, $1.21 -> $1.21, $0.69 -> $0.69; write units"
     " unchanged; consumer 2.11x -> 2.21x (records of 10: 1.75x -> 1.69x), ingest warm 1.52x -> 1.51x, ingest"
     " cold start 1.21x -> 1.19x (consumer cold start 1.22x -> 1.30x).",
-    "- This run (2026-11-30, 11:32) is on the code with a comment's state read as one query under the"
+    "- The 2026-11-30 11:32 run was on the code with a comment's state read as one query under the"
     " vendor's prefix (`state_order` begins with the vendor: a few bytes more in each by-content entry, still"
     " one write unit), expires_at counted from the receive time and S3 parts tagged with their retention"
     " (both only with a retention; the bench runs the template's 0). Write units unchanged (1.47 per new"
     " event, 1.08 per duplicate); costs $3.08 -> $3.08, $1.21 -> $1.21, $0.69 -> $0.69; consumer 2.21x ->"
     " 2.08x (records of 10: 1.69x -> 1.71x), ingest warm 1.51x -> 1.48x, ingest cold start 1.19x -> 1.25x"
     " (consumer cold start 1.30x -> 1.20x): the spread of these runs.",
+    "- This run (2026-11-30, 12:47) is on the code where each event put carries a `write_id` of its own (8"
+    " random bytes: a put botocore sent again finds its own item by them; 16 bytes more an item, no item of"
+    " the samples crossed a kilobyte) and the replay table's and the consumer's S3 clients skip botocore's"
+    " validation. Write units unchanged (1.47 per new event, 1.08 per duplicate); costs $3.08 -> $3.09,"
+    " $1.21 -> $1.22, $0.69 -> $0.69; consumer 2.08x -> 2.20x (records of 10: 1.71x -> 1.89x; the write alone"
+    " 1.09x -> 1.02x and 1.12x -> 1.11x of the floor in the breakdown, so the token costs nothing measurable"
+    " and the rest is this machine's spread, load average 1.3), ingest warm 1.48x -> 1.49x, ingest cold start"
+    " 1.25x -> 1.18x.",
     "",
 ]
 
