@@ -202,29 +202,6 @@ def try_not_sent(marker: bytes, which: int) -> Iterator[list[bytes]]:
         dynamodb.meta.events.unregister("before-send.dynamodb", hook)
 
 
-def test_a_redelivered_record_whose_put_botocore_sent_twice_is_a_duplicate_not_stored_again(
-    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    notified(runtime, secrets, "again-a")
-    (message,) = queue_messages(runtime.sqs, queue_url(runtime, "viafoura-notifications"))
-    consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
-    # Given the record consumed once (its event stored)
-    first = {**message, "Attributes": {**message.get("Attributes", {}), "ApproximateReceiveCount": "1"}}
-    assert consumer.invoke(sqs_event([first], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {"batchItemFailures": []}
-    capsys.readouterr()
-
-    # When SQS delivers it again, and the put's first try never reaches DynamoDB (botocore sends it again)
-    again = {**message, "Attributes": {**message.get("Attributes", {}), "ApproximateReceiveCount": "2"}}
-    with try_not_sent(b"again-a", 1) as tries, handler_logs() as logs:
-        answer = consumer.invoke(sqs_event([again], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
-
-    # Then its copy is a duplicate, as any redelivery's: the item it found is the first receive's
-    assert (answer, len(tries)) == ({"batchItemFailures": []}, 2)
-    points = metric_points(capsys.readouterr().out)
-    assert (total(points, "EventsStored"), total(points, "DuplicateEvents")) == (0, 1)
-    assert outcomes(logs.getvalue()) == ["duplicate"]
-
-
 def test_a_second_identical_copy_in_a_record_whose_put_botocore_sent_twice_is_a_duplicate(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -248,20 +225,23 @@ def received(message: dict[str, Any], count: int, message_id: str | None = None)
     return {**message, "Attributes": attributes, "MessageId": message_id or message["MessageId"]}
 
 
-def test_a_record_redriven_from_the_dlq_whose_put_botocore_sent_twice_is_a_duplicate(
-    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("again", "receives"), [("an SQS redelivery", 2), ("a redrive from the DLQ: its count starts again", 1)]
+)
+def test_a_record_consumed_again_whose_put_botocore_sent_twice_is_a_duplicate_not_stored_again(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str], again: str, receives: int
 ) -> None:
-    notified(runtime, secrets, "redriven-a")
+    notified(runtime, secrets, "again-a")
     (message,) = queue_messages(runtime.sqs, queue_url(runtime, "viafoura-notifications"))
     consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
     # Given its event stored by a first receive
     assert consumer.invoke(sqs_event([received(message, 1)], QUEUE_ARN, "us-east-1")) == {"batchItemFailures": []}
     capsys.readouterr()
 
-    # When the record comes back from the DLQ (a moved message's receive count starts again at 1),
-    # and the put's first try never reaches DynamoDB (botocore sends it again)
-    with try_not_sent(b"redriven-a", 1) as tries, handler_logs() as logs:
-        answer = consumer.invoke(sqs_event([received(message, 1)], QUEUE_ARN, "us-east-1"))
+    # When the record comes again (``again``), and the put's first try never reaches DynamoDB (botocore
+    # sends it again)
+    with try_not_sent(b"again-a", 1) as tries, handler_logs() as logs:
+        answer = consumer.invoke(sqs_event([received(message, receives)], QUEUE_ARN, "us-east-1"))
 
     # Then its copy is a duplicate: the item it found was written by the first receive, not by this put
     assert (answer, len(tries)) == ({"batchItemFailures": []}, 2)
