@@ -100,6 +100,23 @@ class TestFastCommentsSignature:
         headers = signed(str(int(NOW)), compact)
         assert FASTCOMMENTS.authenticate(request(headers), SECRET, NOW)
 
+    @pytest.mark.parametrize("ascii_only", [False, True])
+    def test_a_long_comment_is_accepted_with_the_signature_over_its_compact_form(self, ascii_only: bool) -> None:
+        # A comment of a megabyte: few values, many bytes (parsing costs by the values)
+        comment = {"id": "c1", "comment": "hé " * 350_000, "mentions": [{"id": f"u{n}"} for n in range(100)]}
+        pretty = json.dumps(comment, indent=2, ensure_ascii=False).encode()
+        compact = json.dumps(comment, separators=(",", ":"), ensure_ascii=ascii_only).encode()
+        assert FASTCOMMENTS.authenticate(request(signed(str(int(NOW)), compact), pretty), SECRET, NOW)
+
+    def test_a_body_of_very_many_values_is_checked_over_its_raw_bytes_only(self) -> None:
+        # Tens of thousands of tiny values: parsing them for each unauthenticated request would cost a
+        # function seconds; the raw bytes still verify
+        many = {"id": "c1", "mentions": [{"id": n} for n in range(20_000)]}
+        pretty = json.dumps(many, indent=1).encode()
+        compact = json.dumps(many, separators=(",", ":")).encode()
+        assert not FASTCOMMENTS.authenticate(request(signed(str(int(NOW)), compact), pretty), SECRET, NOW)
+        assert FASTCOMMENTS.authenticate(request(signed(str(int(NOW)), pretty), pretty), SECRET, NOW)
+
     def test_a_millisecond_timestamp_is_accepted(self) -> None:
         assert FASTCOMMENTS.authenticate(request(signed(str(int(NOW * 1000)))), SECRET, NOW)
 
