@@ -116,15 +116,14 @@ load: $(STAMP) ## bounded flood test on the local stack (not part of make test)
 # The region and credentials are your AWS configuration's (AWS_PROFILE,
 # AWS_DEFAULT_REGION, ~/.aws/config); REGION=… overrides the region for this deploy only.
 deploy: $(STAMP) ## make build, then sam deploy: ENV=dev|prod (samconfig.toml), your AWS profile and region (REGION=… to override)
-	@region="$(REGION)"; [ -n "$$region" ] || region="$$($(BIN)/python -c 'import boto3; print(boto3.session.Session().region_name or "")')"; \
-	if [ -z "$$region" ]; then \
-		echo "make deploy: no AWS region: set one in your profile (aws configure), export AWS_DEFAULT_REGION=…, or pass REGION=…" >&2; \
-		exit 1; \
-	fi; \
-	$(BIN)/python -m intake_cli.parameters --config-env $(or $(ENV),dev) && \
-	$(MAKE) --no-print-directory build && \
-	echo "==> deploying $(STACK) (ENV=$(or $(ENV),dev)) to $$region" && \
-	$(BIN)/sam deploy --config-env $(or $(ENV),dev) --region "$$region"
+	@# Checked before anything is built: the environment, its parameters, the region and the stack it
+	@# deploys (STACK=… on the command line must be that one). One line a step: make -n deploy runs none.
+	@mkdir -p .aws-sam && $(BIN)/python -m intake_cli.parameters --config-env $(or $(ENV),dev) \
+		$(if $(REGION),--region $(REGION)) $(if $(filter command line,$(origin STACK)),--stack $(STACK)) \
+		> .aws-sam/deploy-target
+	$(MAKE) --no-print-directory build
+	@read -r region stack < .aws-sam/deploy-target && echo "==> deploying $$stack (ENV=$(or $(ENV),dev)) to $$region" && \
+		$(BIN)/sam deploy --config-env $(or $(ENV),dev) --region "$$region"
 
 env-vars: $(STAMP) ## write .aws-sam/env-vars.json for sam local invoke, from a deployed stack (STACK=…)
 	@mkdir -p .aws-sam

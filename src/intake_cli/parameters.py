@@ -35,24 +35,32 @@ SQS_BATCH_WITHOUT_WINDOW = 10
 """The largest SQS batch Lambda takes without a batching window."""
 
 
-def parse_overrides(items: list[str]) -> tuple[dict[str, str], list[str]]:
-    """``Name=Value`` pairs, and a line for each item that is not one."""
+# SAM's other spelling of an override (``sam deploy --parameter-overrides`` takes both).
+_KEY_VALUE = re.compile(r"ParameterKey=([^,]*),ParameterValue=(.*)", re.DOTALL)
+
+
+def parse_overrides(items: list[str], flag: str = "--parameter") -> tuple[dict[str, str], list[str]]:
+    """``Name=Value`` pairs (or SAM's ``ParameterKey=Name,ParameterValue=Value``), and a line for each
+    item that is neither; ``flag`` names where they were given."""
     values: dict[str, str] = {}
     mistakes = []
     for item in items:
-        name, sep, value = item.partition("=")
+        spelled = _KEY_VALUE.fullmatch(item)
+        name, sep, value = (spelled.group(1), "=", spelled.group(2)) if spelled else item.partition("=")
         if not sep or not name:
-            mistakes.append(f"--parameter takes Name=Value, got {item!r}")
+            mistakes.append(f"{flag} takes Name=Value, got {item!r}")
         else:
             values[name] = value
     return values, mistakes
 
 
-def check(declared: dict[str, dict[str, Any]], values: dict[str, str], source: dict[str, str]) -> list[str]:
+def check(
+    declared: dict[str, dict[str, Any]], values: dict[str, str], source: dict[str, str], flag: str = "--parameter"
+) -> list[str]:
     """One line per value CloudFormation would refuse; ``source`` says where each came from (``--parameter X=1``)."""
     mistakes = []
     for name, value in values.items():
-        where = source.get(name, f"--parameter {name}={value}")
+        where = source.get(name, f"{flag} {name}={value}")
         spec = declared.get(name)
         if spec is None:
             close = difflib.get_close_matches(name, list(declared), n=1)
@@ -65,14 +73,16 @@ def check(declared: dict[str, dict[str, Any]], values: dict[str, str], source: d
     return mistakes
 
 
-def checked(declared: dict[str, dict[str, Any]], items: list[str], log_level: str | None) -> dict[str, str]:
+def checked(
+    declared: dict[str, dict[str, Any]], items: list[str], log_level: str | None, flag: str = "--parameter"
+) -> dict[str, str]:
     """The overrides (``--parameter`` and ``--log-level``) when CloudFormation would take them all; else IntakeError."""
-    values, mistakes = parse_overrides(items)
+    values, mistakes = parse_overrides(items, flag)
     source: dict[str, str] = {}
     if log_level is not None:
         values["LogLevel"] = log_level.upper()
         source["LogLevel"] = f"--log-level {log_level}"
-    mistakes += check(declared, values, source)
+    mistakes += check(declared, values, source, flag)
     if not mistakes:
         mistakes = together(resolved(declared, values))
     if mistakes:
@@ -159,31 +169,62 @@ def _number(text: str) -> Decimal | None:
 
 
 def deploy_check(argv: list[str] | None = None) -> int:
-    """``make deploy``'s first step: one samconfig.toml environment's overrides, checked as the local stack's are."""
+    """``make deploy``'s first step, before anything is built: one samconfig.toml environment's overrides,
+    checked as the local stack's are, and where it deploys. Prints ``<region> <stack>``."""
     parser = argparse.ArgumentParser(prog="python -m intake_cli.parameters", description=deploy_check.__doc__)
     parser.add_argument("--config-env", default="dev", help="the samconfig.toml environment (default: dev)")
     parser.add_argument("--config-file", type=Path, default=TEMPLATE_PATH.parent / "samconfig.toml")
+    parser.add_argument("--region", help="the region (default: your AWS profile's)")
+    parser.add_argument("--stack", help="the stack the caller expects the environment to deploy")
     args = parser.parse_args(argv)
     where = f"{args.config_file.name} [{args.config_env}]"
     try:
         config = tomllib.loads(args.config_file.read_text())
         declared = dict(read().get("Parameters") or {})
-    except (OSError, tomllib.TOMLDecodeError, TemplateError) as exc:
-        print(f"error: {where}: {exc}", file=sys.stderr)
-        return 1
-    environments = [name for name, value in config.items() if isinstance(value, dict)]
-    if args.config_env not in environments:
-        print(f"error: {where}: no such environment (it has {', '.join(environments)})", file=sys.stderr)
-        return 1
-    overrides = config[args.config_env].get("deploy", {}).get("parameters", {}).get("parameter_overrides", "")
-    items = shlex.split(overrides) if isinstance(overrides, str) else [str(item) for item in overrides]
-    try:
-        checked(declared, items, None)
-    except IntakeError as exc:
+        deploy = _deploy_parameters(config, args.config_env)
+        items = deploy.get("parameter_overrides", "")
+        checked(declared, shlex.split(items) if isinstance(items, str) else [str(item) for item in items], None, _FLAG)
+        stack = str(deploy.get("stack_name", ""))
+        if args.stack is not None and args.stack != stack:
+            raise IntakeError(f"STACK={args.stack}, but this environment deploys {stack}: pick it with ENV=…")
+        region = args.region or _profile_region()
+    except (OSError, tomllib.TOMLDecodeError, TemplateError, IntakeError) as exc:
         for line in str(exc).splitlines():
             print(f"error: {where}: {line}", file=sys.stderr)
         return 1
+    print(region, stack)
     return 0
+
+
+_FLAG = "parameter_overrides"
+
+
+def _deploy_parameters(config: dict[str, Any], environment: str) -> dict[str, Any]:
+    """An environment's ``deploy.parameters``; only an environment with a stack to deploy is one."""
+    deployable = [
+        name
+        for name, table in config.items()
+        if isinstance(table, dict) and (table.get("deploy") or {}).get("parameters", {}).get("stack_name")
+    ]
+    if environment not in deployable:
+        raise IntakeError(f"no environment to deploy by that name (those with a stack: {', '.join(deployable)})")
+    return dict(config[environment]["deploy"]["parameters"])
+
+
+def _profile_region() -> str:
+    """The AWS profile's region; IntakeError, one line, when there is none or no such profile."""
+    import boto3  # (only make deploy needs it)
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        region = boto3.session.Session().region_name
+    except BotoCoreError as exc:  # ProfileNotFound, a config file it cannot read
+        raise IntakeError(f"{exc}") from None
+    if not region:
+        raise IntakeError(
+            "no AWS region: set one in your profile (aws configure), export AWS_DEFAULT_REGION=…, or pass REGION=…"
+        )
+    return str(region)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from intake_cli.parameter_docs import REFERENCE_PATH, reference
 from intake_cli.parameters import FRACTIONS_TAKEN, checked, deploy_check
+from intake_cli.target import IntakeError
 from intake_cli.template import read
 from tests.helpers import cli
 
@@ -113,14 +115,78 @@ def test_make_deploy_checks_the_environments_overrides_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "samconfig.toml"
-    config.write_text('[bad.deploy.parameters]\nparameter_overrides = "ConsumerTimeout=300 MaxReceiveCount=0"\n')
-    assert deploy_check(["--config-env", "dev"]) == 0
-    assert deploy_check(["--config-env", "prod"]) == 0
-    assert deploy_check(["--config-env", "bad", "--config-file", str(config)]) == 1
+    config.write_text(
+        '[bad.deploy.parameters]\nstack_name = "s-bad"\nparameter_overrides = "ConsumerTimeout=300 MaxReceiveCount=0"\n'
+    )
+    assert deploy_check(["--config-env", "dev", "--region", "eu-west-1"]) == 0
+    assert capsys.readouterr().out == "eu-west-1 webhook-intake-dev\n"
+    assert deploy_check(["--config-env", "prod", "--region", "eu-west-1"]) == 0
+    assert capsys.readouterr().out == "eu-west-1 webhook-intake-prod\n"
+    assert deploy_check(["--config-env", "bad", "--config-file", str(config), "--region", "eu-west-1"]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        "error: samconfig.toml [bad]: --parameter MaxReceiveCount=0: MaxReceiveCount must be at least 1"
+        "error: samconfig.toml [bad]: parameter_overrides MaxReceiveCount=0: MaxReceiveCount must be at least 1"
     ]
     assert "-m intake_cli.parameters --config-env" in (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # samconfig's [default] holds no stack to deploy: SAM would deploy dev's name without its overrides
+        (["--config-env", "default"], "no environment to deploy by that name (those with a stack: dev, prod)"),
+        (["--config-env", "staging"], "no environment to deploy by that name (those with a stack: dev, prod)"),
+        (
+            ["--config-env", "dev", "--stack", "webhook-intake-prod"],
+            "STACK=webhook-intake-prod, but this environment deploys webhook-intake-dev: pick it with ENV=…",
+        ),
+    ],
+)
+def test_make_deploy_refuses_an_environment_or_stack_it_would_not_deploy(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy_check([*args, "--region", "eu-west-1"]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"error: samconfig.toml [{args[1]}]: {message}"]
+
+
+def test_make_deploy_without_the_profile_it_names_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "work")
+    assert deploy_check(["--config-env", "dev"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [dev]: The config profile (work) could not be found"
+    ]
+
+
+def test_sams_other_spelling_of_an_override_is_taken(declared: dict[str, dict[str, object]]) -> None:
+    items = ["ParameterKey=RetentionDays,ParameterValue=30", "ParameterKey=LogLevel,ParameterValue=DEBUG"]
+    assert checked(declared, items, None) == {"RetentionDays": "30", "LogLevel": "DEBUG"}
+    with pytest.raises(IntakeError, match="MaxReceiveCount must be at least 1"):
+        checked(declared, ["ParameterKey=MaxReceiveCount,ParameterValue=0"], None)
+
+
+def test_a_dry_run_of_make_deploy_runs_nothing(tmp_path: Path) -> None:
+    # Given a bin directory whose every tool records that it ran
+    record = tmp_path / "ran"
+    for tool in ("python", "sam", "pip"):
+        (tmp_path / tool).write_text(f'#!/bin/sh\necho {tool} "$@" >> {record}\n')
+        (tmp_path / tool).chmod(0o755)
+
+    # When make's dry run of deploy is asked for
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "deploy", f"BIN={tmp_path}", "REGION=eu-west-1"],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # Then it says what it would do, and nothing ran (no check, no build, no deploy)
+    assert done.returncode == 0, done.stderr
+    assert "sam deploy --config-env dev" in done.stdout
+    assert "sam build" in done.stdout
+    assert not record.exists(), record.read_text()
 
 
 def test_every_parameter_says_what_it_does(declared: dict[str, dict[str, object]]) -> None:
