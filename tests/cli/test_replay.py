@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -107,6 +108,29 @@ def test_identity_receive_time_ids_test_mark_and_times_stay_as_stored(stack: str
         after = item(runtime, *key)
         assert after == before[key], key
     assert before[("firstup", stored["firstup"]["event_id"])]["test"] is True
+
+
+def test_a_real_event_the_mapping_now_reads_as_a_test_stays_real(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a FastComments delete of an id alone (the current mapping reads it as the admin's test
+    # payload) that an older mapping stored as a real delete
+    send_body(runtime, "fastcomments", {"id": "c-real"}, secrets["fastcomments"], "comment-deleted")
+    runtime.drain()
+    (stored,) = [
+        e for e in cli_json("events", "--stack", stack, "--tests", "--json") if e.get("content_id") == "c-real"
+    ]
+    key = ("fastcomments", stored["event_id"])
+    dynamodb(runtime).update_item(TableName=table(runtime), Key=wire_key(*key), UpdateExpression="REMOVE test")
+
+    # When the events are replayed
+    cli_json("replay", "--stack", stack, "--since", "1h", "--tests", "--yes", "--json")
+
+    # Then its test mark stays as stored: it is still a real delete, the comment's state
+    assert "test" not in item(runtime, *key)
+    code, text = cli("state", "fastcomments", "c-real", "--stack", stack, "--json")
+    assert code == 0, text
+    assert json.loads(text)["deleted"] is True
 
 
 def test_the_plan_comes_first_and_without_yes_nothing_is_written(stack: str, runtime: LocalRuntime) -> None:
