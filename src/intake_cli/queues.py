@@ -292,7 +292,13 @@ def _move(sqs: Any, batch: list[dict[str, Any]], source_url: str, destination_ur
     sent = call(sqs.send_message_batch, QueueUrl=destination_url, Entries=entries)
     done = {entry["Id"] for entry in sent.get("Successful", [])}
     delivered = [message for index, message in enumerate(batch) if str(index) in done]
-    delete(sqs, source_url, delivered)
+    try:
+        delete(sqs, source_url, delivered)
+    except IntakeError as exc:
+        raise IntakeError(
+            f"{len(delivered)} message(s) sent to {destination_url}, but not all deleted from {source_url}"
+            f" (those are on both queues now): {exc}"
+        ) from None
     failed = [message for index, message in enumerate(batch) if str(index) not in done]
     release(sqs, source_url, failed)
     if failed:
@@ -344,13 +350,26 @@ def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
 
 
 def _by_receipt(batch_operation: Any, queue_url: str, messages: list[dict[str, Any]], **entry: Any) -> None:
-    """``batch_operation`` on received messages by their receipt handles, ten to a request."""
+    """``batch_operation`` on received messages by their receipt handles, ten to a request.
+
+    SQS answers a batch with HTTP 200 even when it refuses entries (``Failed``): any refused entry
+    is an IntakeError, never a silent success.
+    """
+    refused: list[dict[str, Any]] = []
     for start in range(0, len(messages), SQS_BATCH):
         chunk = messages[start : start + SQS_BATCH]
-        call(
+        answer = call(
             batch_operation,
             QueueUrl=queue_url,
             Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], **entry} for i, m in enumerate(chunk)],
+        )
+        refused.extend(answer.get("Failed", []) if isinstance(answer, dict) else [])
+    if refused:
+        first = refused[0]
+        name = getattr(batch_operation, "__name__", "the batch request")
+        raise IntakeError(
+            f"{name} refused {len(refused)} of {len(messages)} message(s) on {queue_url}:"
+            f" {first.get('Code')}: {first.get('Message')}"
         )
 
 

@@ -187,6 +187,31 @@ def test_a_dead_letter_sqs_will_not_take_back_stays_in_the_dlq(
     assert depth(runtime, queue_url(runtime, VENDOR)) == 0
 
 
+@pytest.mark.parametrize("command", ["delete", "redrive"])
+def test_a_dead_letter_sqs_will_not_delete_is_said_so_never_reported_done(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # Given a DLQ that answers the deletion with a per-entry failure (HTTP 200, the entry in Failed)
+    (letter,) = [item for item in listed(stack) if item["kind"] == "dead-letter"]
+    real = queues.call
+
+    def refusing(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == "delete_message_batch":
+            return {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]}
+        return real(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", refusing)
+
+    # When it is deleted, or sent back
+    code, text = cli("dlq", command, "--stack", stack, "--id", letter["id"])
+
+    # Then the command fails saying so (and where a copy went back, that it is on both queues)
+    assert code == 1
+    assert "delete_message_batch refused 1 of 1 message(s)" in text
+    assert ("on both queues" in text) == (command == "redrive")
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 1  # (in flight until its visibility ends)
+
+
 def test_listing_a_dead_letter_claims_no_count_of_tries(stack: str) -> None:
     for _ in range(3):
         (letter,) = [item for item in listed(stack) if item["kind"] == "dead-letter"]
