@@ -31,6 +31,7 @@ from intake_cli.queues import (
     release,
 )
 from intake_cli.target import IntakeError
+from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.payloads import ClaimCheck, PayloadError
 from webhook_intake.store.events import StoreError
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
@@ -217,7 +218,7 @@ def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run:
         runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
         try:
             sent = runner.run(key.vendor, key, dry_run=dry_run)
-        except (StoreError, PayloadError, ClientError, BotoCoreError) as exc:
+        except (StoreError, PayloadError, EnqueueError, ClientError, BotoCoreError) as exc:
             raise IntakeError(f"cannot send {identifier} back: {exc}") from None
         if not sent:
             raise IntakeError(f"no quarantined event {identifier}: `intake dlq list` shows them")
@@ -235,30 +236,36 @@ def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run:
 def redrive_all(target: Target, vendors: list[str], *, dry_run: bool) -> list[Done]:
     """Send every dead letter and quarantined event of ``vendors`` back."""
     done: list[Done] = []
-    sqs = target.client("sqs")
     runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
     for key in vendors:
-        resources = target.vendor(key)
-        waiting = sum(depth(sqs, resources.dead_letter_queue_url))
-        if waiting and dry_run:
-            done.append(Done("redrive", "dead-letter", key, "*", waiting, f"to {resources.queue_name}", True))
-        elif waiting:
-            result = redrive(target, key)
-            detail = (
-                f"SQS message move task {result.task_handle}" if result.task_handle else f"to {resources.queue_name}"
-            )
-            # SQS's own task moves in the background (its count comes later); the local move is done.
-            moved = waiting if result.moved is None else result.moved
-            if moved < waiting:
-                detail += f"; {waiting - moved} more not visible now (being read), try again shortly"
-            done.append(Done("redrive", "dead-letter", key, "*", moved, detail))
         try:
-            sent = runner.run(key, dry_run=dry_run)
-        except (StoreError, PayloadError, ClientError, BotoCoreError) as exc:
-            raise IntakeError(f"cannot send {key}'s quarantined events back: {exc}") from None
-        if sent:
-            done.append(Done("redrive", "quarantined", key, "*", len(sent), f"to {resources.queue_name}", dry_run))
+            _redrive_vendor(target, key, runner, done, dry_run=dry_run)
+        except IntakeError as exc:
+            raise _after(done, exc) from None
     return done
+
+
+def _redrive_vendor(target: Target, key: str, runner: QuarantineRedrive, done: list[Done], *, dry_run: bool) -> None:
+    """One vendor's part of :func:`redrive_all`, added to ``done`` as it goes."""
+    sqs = target.client("sqs")
+    resources = target.vendor(key)
+    waiting = sum(depth(sqs, resources.dead_letter_queue_url))
+    if waiting and dry_run:
+        done.append(Done("redrive", "dead-letter", key, "*", waiting, f"to {resources.queue_name}", True))
+    elif waiting:
+        result = redrive(target, key)
+        detail = f"SQS message move task {result.task_handle}" if result.task_handle else f"to {resources.queue_name}"
+        # SQS's own task moves in the background (its count comes later); the local move is done.
+        moved = waiting if result.moved is None else result.moved
+        if moved < waiting:
+            detail += f"; {waiting - moved} more not visible now (being read), try again shortly"
+        done.append(Done("redrive", "dead-letter", key, "*", moved, detail))
+    try:
+        sent = runner.run(key, dry_run=dry_run)
+    except (StoreError, PayloadError, EnqueueError, ClientError, BotoCoreError) as exc:
+        raise IntakeError(f"cannot send {key}'s quarantined events back: {exc}") from None
+    if sent:
+        done.append(Done("redrive", "quarantined", key, "*", len(sent), f"to {resources.queue_name}", dry_run))
 
 
 def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: bool) -> Done:
@@ -289,27 +296,42 @@ def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: 
 def delete_all(target: Target, vendors: list[str], *, dry_run: bool, limit: int = 10_000) -> list[Done]:
     """Let every dead letter and quarantined event of ``vendors`` go (the ones there now, no more)."""
     done: list[Done] = []
+    for key in vendors:
+        try:
+            _delete_vendor(target, key, done, dry_run=dry_run, limit=limit)
+        except IntakeError as exc:
+            raise _after(done, exc) from None
+    return done
+
+
+def _delete_vendor(target: Target, key: str, done: list[Done], *, dry_run: bool, limit: int) -> None:
+    """One vendor's part of :func:`delete_all`, added to ``done`` as it goes."""
     store = quarantine_store(target)
     sqs = target.client("sqs")
-    for key in vendors:
-        url = target.vendor(key).dead_letter_queue_url
-        letters = receive_all(sqs, url, limit, within=PEEK_VISIBILITY / 2)
-        if letters and not dry_run:
-            delete(sqs, url, letters)
-        elif letters:
-            release(sqs, url, letters)
-        if letters:
-            done.append(Done("delete", "dead-letter", key, "*", len(letters), dry_run=dry_run))
-        try:
-            items = list(store.list(key, limit))
-            if not dry_run:
-                for item in items:
-                    store.delete(QuarantineKey(key, str(item["sk"])))
-        except (StoreError, ClientError, BotoCoreError) as exc:
-            raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
-        if items:
-            done.append(Done("delete", "quarantined", key, "*", len(items), dry_run=dry_run))
-    return done
+    url = target.vendor(key).dead_letter_queue_url
+    letters = receive_all(sqs, url, limit, within=PEEK_VISIBILITY / 2)
+    if letters and not dry_run:
+        delete(sqs, url, letters)
+    elif letters:
+        release(sqs, url, letters)
+    if letters:
+        done.append(Done("delete", "dead-letter", key, "*", len(letters), dry_run=dry_run))
+    try:
+        items = list(store.list(key, limit))
+        if not dry_run:
+            for item in items:
+                store.delete(QuarantineKey(key, str(item["sk"])))
+    except (StoreError, ClientError, BotoCoreError) as exc:
+        raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
+    if items:
+        done.append(Done("delete", "quarantined", key, "*", len(items), dry_run=dry_run))
+
+
+def _after(done: list[Done], exc: IntakeError) -> IntakeError:
+    """``exc``, saying what was done before it (none of it is undone)."""
+    if not done:
+        return exc
+    return IntakeError(f"{exc} (done before it: {'; '.join(item.sentence() for item in done)})")
 
 
 def _sender_for(target: Target) -> Any:

@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from intake_cli import queues
 from tests.helpers import (
@@ -24,7 +25,9 @@ from tests.helpers import (
     table,
 )
 from webhook_intake.delivery import Delivery
+from webhook_intake.ingest.queue import EnqueueError, QueueSender
 from webhook_intake.payloads import ClaimCheck
+from webhook_intake.store.quarantine import QuarantineStore
 
 if TYPE_CHECKING:
     import boto3
@@ -210,6 +213,47 @@ def test_a_dead_letter_sqs_will_not_delete_is_said_so_never_reported_done(
     assert "delete_message_batch refused 1 of 1 message(s)" in text
     assert ("on both queues" in text) == (command == "redrive")
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 1  # (in flight until its visibility ends)
+
+
+def test_a_quarantined_event_sqs_will_not_take_back_is_one_line(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a queue that refuses the send (AccessDenied is not retried)
+    (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]
+
+    def refuse(*_: Any, **__: Any) -> str:
+        raise EnqueueError("not retryable: AccessDenied")
+
+    monkeypatch.setattr(QueueSender, "send", refuse)
+
+    # When it is sent back
+    code, text = cli("dlq", "redrive", "--stack", stack, "--id", held["id"])
+
+    # Then one line says so
+    assert code == 1
+    assert "back: not retryable: AccessDenied" in text
+    assert "Traceback" not in text
+
+
+def test_deleting_all_says_what_it_had_done_when_a_later_step_fails(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a vendor whose quarantine cannot be read (its dead letters can)
+    listing = QuarantineStore.list
+
+    def denied(self: QuarantineStore, vendor: str, *args: Any, **kwargs: Any) -> Any:
+        if vendor == VENDOR:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "Query")
+        return listing(self, vendor, *args, **kwargs)
+
+    monkeypatch.setattr(QuarantineStore, "list", denied)
+
+    # When everything is deleted
+    code, text = cli("dlq", "delete", "--stack", stack, "--yes")
+
+    # Then the error also says what was deleted before it, for good
+    assert code == 1
+    assert f"cannot delete {VENDOR}'s quarantined events" in text
+    assert f"(done before it: {VENDOR}: 1 dead letters deleted)" in " ".join(text.split())
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
 
 
 def test_listing_a_dead_letter_claims_no_count_of_tries(stack: str) -> None:
