@@ -159,7 +159,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except IntakeError as exc:
-            console = Console(stderr=True, soft_wrap=True, highlight=False)
+            console = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
             for line in str(exc).splitlines() or [""]:
                 # The message may quote what was typed or stored (an id with "[/]"): never markup.
                 console.print(f"[bold red]error:[/] {escape(line)}", markup=True)
@@ -172,7 +172,7 @@ def console(file: Any = None) -> Console:
     """Rich output; piped or redirected output gets a wide page instead of rich's 80 columns."""
     stream = file or sys.stdout
     wide = not stream.isatty() and "COLUMNS" not in os.environ
-    return Console(file=stream, width=_PIPED_WIDTH if wide else None, highlight=False)
+    return Console(file=stream, width=_PIPED_WIDTH if wide else None, highlight=False, emoji=False)
 
 
 def state_dir(ctx: typer.Context) -> Path:

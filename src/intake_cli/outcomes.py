@@ -296,7 +296,7 @@ def stream(
             yield from live_tail(logs, groups, stop)
             return
         except LiveTailUnavailableError as exc:
-            Console(stderr=True, highlight=False).print(
+            Console(stderr=True, highlight=False, emoji=False).print(
                 f"[dim]Live Tail unavailable ({exc}); polling FilterLogEvents every 2 s[/]"
             )
     # What is already there (since) only FilterLogEvents can read: Live Tail sees what arrives.

@@ -216,12 +216,16 @@ def test_a_window_or_an_id_the_feed_cannot_read_is_one_clear_line(
 
 def test_ids_and_types_are_shown_as_sent_not_as_markup(shared_runtime: LocalRuntime, loaded: str) -> None:
     secrets = load_secrets()
-    odd = {"id": "odd[/]id[bold]", "name": "weird[/]type"}
+    odd = {"id": "odd[/]id[bold]:secret:", "name": "weird[/]type"}
     send_body(shared_runtime, "firstup", odd, secrets["firstup"])
     shared_runtime.drain()
     code, text = cli("events", "--stack", loaded, "--vendor", "firstup")
     assert code == 0, text
-    assert "odd[/]id[bold]" in text
+    assert "odd[/]id[bold]:secret:" in text
+    # Nor is an error line (a Secrets Manager ARN holds ":secret:", an emoji code to rich)
+    code, text = cli("events", "--stack", loaded, "--id", "firstup#arn:aws:secretsmanager:r:1:secret:s")
+    assert code == 1
+    assert "no event firstup#arn:aws:secretsmanager:r:1:secret:s" in text
 
 
 def test_an_event_whose_raw_text_escapes_a_lone_surrogate_is_printed_as_json_with_the_others(
