@@ -87,6 +87,17 @@ def vendor_key(value: Any) -> str | None:
     return None if value is None else str(value.value)
 
 
+def one_of(*choices: str) -> Callable[[str | None], str | None]:
+    """An option's check: a value not among ``choices`` is a usage error (exit status 2)."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
 def an_id(value: str | None) -> str | None:
     """An id option's value; an empty one (an unset shell variable) is a usage error, never no filter."""
     if value is not None and not value.strip():

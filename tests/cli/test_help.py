@@ -90,3 +90,16 @@ def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(args: tuple[str, .
     code, text = cli(*args)
     assert code == 2
     assert "less than or equal to 65535" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("send", "openweb", "--auth", "bogus"), "'bogus' is not one of token, oauth"),
+        (("send", "fastcomments", "--event", "bogus"), "'bogus' is not one of comment-created"),
+    ],
+)
+def test_a_value_not_among_an_options_choices_is_a_usage_error(args: tuple[str, ...], message: str) -> None:
+    code, text = cli(*args)
+    assert code == 2
+    assert message in " ".join(text.replace("│", " ").split())

@@ -24,6 +24,7 @@ from intake_cli.cli import (
     app,
     confirm,
     console,
+    one_of,
     print_json_lines,
     reports_errors,
     state_dir,
@@ -81,6 +82,7 @@ def send(
             help="FastComments only: the event (its route's last segment); default: the sample's name, "
             "else comment-created.",
             autocompletion=lambda: list(FASTCOMMENTS_EVENTS),
+            callback=one_of(*FASTCOMMENTS_EVENTS),
             show_default=False,
         ),
     ] = None,
@@ -95,6 +97,7 @@ def send(
             metavar="[token|oauth]",
             help="OpenWeb only: token (the shared header) or oauth (client_secret_jwt, then Bearer).",
             autocompletion=lambda: ["token", "oauth"],
+            callback=one_of("token", "oauth"),
         ),
     ] = "token",
     secrets: SecretsOption = None,
@@ -116,12 +119,10 @@ def send(
     from intake_cli.target import resolve_target
 
     chosen = choose(what, body, data)
-    if auth not in {"token", "oauth"}:
-        raise IntakeError(f"--auth takes token or oauth, got {auth!r}")
     if auth == "oauth" and chosen.vendor != "openweb":
         raise IntakeError("--auth oauth is OpenWeb's")
-    if event is not None and (chosen.vendor != "fastcomments" or event not in FASTCOMMENTS_EVENTS):
-        raise IntakeError(f"--event is FastComments' and takes one of {', '.join(FASTCOMMENTS_EVENTS)}")
+    if event is not None and chosen.vendor != "fastcomments":
+        raise IntakeError("--event is FastComments'")
     target = resolve_target(state_dir(ctx), stack, region)
     if not target.local:
         confirm(
