@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.text import Text
+from urllib3.exceptions import HTTPError
 
 from intake_cli.target import IntakeError
 from webhook_intake.registry import vendor as vendor_spec
@@ -211,10 +212,17 @@ class LiveTailUnavailableError(RuntimeError):
     """Live Tail cannot be used here (not allowed, not offered): poll instead."""
 
 
+LIVE_TAIL_DROPS = 3
+"""Live Tail connections dropped in a row, with no outcome heard between them, before tail gives up."""
+
+
 def live_tail(
     logs: Any, groups: list[LogGroup], stop: threading.Event, on_start: Callable[[], None] | None = None
 ) -> Iterator[Outcome]:
-    """Outcomes from a CloudWatch Logs Live Tail session on ``groups``, renewed when it times out (3 hours)."""
+    """Outcomes from a CloudWatch Logs Live Tail session on ``groups``, renewed when it times out (3 hours)
+    or its connection drops (a new session at once; after ``LIVE_TAIL_DROPS`` drops in a row with nothing
+    heard between them, an IntakeError)."""
+    drops = 0
     while not stop.is_set():
         try:
             response = logs.start_live_tail(
@@ -224,19 +232,30 @@ def live_tail(
             raise LiveTailUnavailableError(str(exc)) from exc
         stream = response["responseStream"]
         try:
-            for event in stream:
-                if stop.is_set():
-                    return
-                if "sessionStart" in event and on_start is not None:
-                    on_start()
-                for result in (event.get("sessionUpdate") or {}).get("sessionResults", []):
-                    yield from outcomes_in(str(result.get("message", "")), _epoch_ms(result.get("timestamp")))
+            for outcome in _session_outcomes(stream, stop, on_start):
+                drops = 0
+                yield outcome
         except ClientError as exc:
             # botocore raises the stream's error events (EventStreamError): a session lasts three hours.
             if exc.response.get("Error", {}).get("Code") != "SessionTimeoutException":
                 raise IntakeError(f"the Live Tail session failed: {exc}") from None
+        except (BotoCoreError, HTTPError) as exc:  # the connection dropped (a read timeout, a reset)
+            drops += 1
+            if drops >= LIVE_TAIL_DROPS:
+                raise IntakeError(f"the Live Tail connection keeps dropping: {exc}") from None
         finally:
             stream.close()
+
+
+def _session_outcomes(stream: Any, stop: threading.Event, on_start: Callable[[], None] | None) -> Iterator[Outcome]:
+    """The outcomes of one Live Tail session's stream, until it ends or ``stop`` is set."""
+    for event in stream:
+        if stop.is_set():
+            return
+        if "sessionStart" in event and on_start is not None:
+            on_start()
+        for result in (event.get("sessionUpdate") or {}).get("sessionResults", []):
+            yield from outcomes_in(str(result.get("message", "")), _epoch_ms(result.get("timestamp")))
 
 
 def poll(

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.exceptions import ClientError
+from urllib3.exceptions import ProtocolError
 
 from intake_cli.outcomes import FILTER_PATTERN, LogGroup, Outcome, follow_file, live_tail, outcomes_in, poll
+from intake_cli.target import IntakeError
 from tests.helpers import handler_logs, notifications_body, send_body, stack_with
 
 if TYPE_CHECKING:
@@ -208,6 +210,41 @@ def test_live_tail_asks_for_the_outcome_lines_of_the_consumer_log_groups_and_clo
     assert logs.requests == [{"logGroupIdentifiers": [GROUPS[0].arn], "logEventFilterPattern": FILTER_PATTERN}]
     assert [(o.event_id, o.time) for o in found] == [("live-1", datetime(2026, 11, 29, 12, 0, tzinfo=UTC))]
     assert logs.closed
+
+
+class DroppingLiveTail(LiveTailLogs):
+    """Live Tail whose sessions each send their events, then lose the connection."""
+
+    def __init__(self, sessions: list[list[dict[str, Any]]]) -> None:
+        super().__init__()
+        self.sessions = sessions
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        events = self.sessions[min(len(self.requests), len(self.sessions)) - 1]
+        yield from events
+        raise ProtocolError("Connection broken: ConnectionResetError(104, 'Connection reset by peer')")
+
+
+def update(event_id: str) -> dict[str, Any]:
+    message = outcomes_line("openweb", f"stored comment.liked {event_id}")
+    return {"sessionUpdate": {"sessionResults": [{"message": message, "timestamp": 1795953600000}]}}
+
+
+def test_a_live_tail_connection_that_drops_is_taken_up_again_and_one_that_keeps_dropping_is_one_line() -> None:
+    # Given a session that drops after one outcome, then sessions that drop before any
+    logs = DroppingLiveTail([[update("before-drop")], [update("after-drop")], [], []])
+    stop = threading.Event()
+    found: list[str | None] = []
+
+    # When tail follows it
+    with pytest.raises(IntakeError) as failed:
+        found.extend(outcome.event_id for outcome in live_tail(logs, GROUPS, stop))
+
+    # Then a new session follows each drop, nothing is lost between them that was heard, and three
+    # drops in a row with nothing heard end in one line
+    assert found == ["before-drop", "after-drop"]
+    assert len(logs.requests) == 4
+    assert str(failed.value).startswith("the Live Tail connection keeps dropping: Connection broken")
 
 
 def test_live_tail_refused_says_so_so_that_tail_polls_instead() -> None:
