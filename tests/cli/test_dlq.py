@@ -165,19 +165,25 @@ def test_a_dry_run_on_one_dead_letter_leaves_it_there_for_the_real_thing(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
 
 
+def sqs_refuses_entries(monkeypatch: pytest.MonkeyPatch, batch_operation: str) -> None:
+    """SQS answers ``batch_operation`` with HTTP 200 and every entry in ``Failed``, as it may."""
+    real = queues.call
+
+    def refusing(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == batch_operation:
+            return {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]}
+        return real(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", refusing)
+
+
 def test_a_dead_letter_sqs_will_not_take_back_stays_in_the_dlq(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a queue that answers the resend with a per-entry failure (HTTP 200, the entry in Failed)
     (letter,) = [item for item in listed(stack) if item["kind"] == "dead-letter"]
     real = queues.call
-
-    def refusing(operation: Any, **kwargs: Any) -> Any:
-        if getattr(operation, "__name__", "") == "send_message_batch":
-            return {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]}
-        return real(operation, **kwargs)
-
-    monkeypatch.setattr(queues, "call", refusing)
+    sqs_refuses_entries(monkeypatch, "send_message_batch")
 
     # When it is redriven
     code, text = cli("dlq", "redrive", "--stack", stack, "--id", letter["id"])
@@ -196,14 +202,7 @@ def test_a_dead_letter_sqs_will_not_delete_is_said_so_never_reported_done(
 ) -> None:
     # Given a DLQ that answers the deletion with a per-entry failure (HTTP 200, the entry in Failed)
     (letter,) = [item for item in listed(stack) if item["kind"] == "dead-letter"]
-    real = queues.call
-
-    def refusing(operation: Any, **kwargs: Any) -> Any:
-        if getattr(operation, "__name__", "") == "delete_message_batch":
-            return {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError"}]}
-        return real(operation, **kwargs)
-
-    monkeypatch.setattr(queues, "call", refusing)
+    sqs_refuses_entries(monkeypatch, "delete_message_batch")
 
     # When it is deleted, or sent back
     code, text = cli("dlq", command, "--stack", stack, "--id", letter["id"])
