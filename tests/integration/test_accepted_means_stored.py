@@ -17,6 +17,8 @@ from tests.helpers import (
     depth,
     dlq_url,
     handler_logs,
+    mapping_fails_on,
+    metric_points,
     notifications_body,
     payloads,
     quarantined,
@@ -24,6 +26,7 @@ from tests.helpers import (
     reader,
     redrive,
     send_body,
+    total,
 )
 from webhook_intake.clients import client
 from webhook_intake.payloads import ClaimCheck
@@ -517,7 +520,7 @@ def test_a_quarantined_event_that_still_fails_stays_with_its_reason(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     runtime = shared_runtime
-    body = engagement("r-still", liked("still-good"), {"event_uuid": "still-bad"})
+    body = engagement("r-still", liked("still-good"), liked("still-good-2"), {"event_uuid": "still-bad"})
     send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
     runtime.drain()
     (kept,) = quarantined_for(runtime, "viafoura-engagement", "still-bad")
@@ -525,6 +528,45 @@ def test_a_quarantined_event_that_still_fails_stays_with_its_reason(
     runtime.drain()
     (again,) = quarantined_for(runtime, "viafoura-engagement", "still-bad")
     assert (again["reason"], again["attempts"], again["sk"]) == ("missing_field", 2, kept["sk"])
+    # Its place in the delivery it came in stays (sent back alone, it failed as its batch's first)
+    assert (kept["index"], again["index"]) == (2, 2)
+
+
+def test_identical_bad_events_of_one_delivery_are_each_counted_once_tried(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    runtime = shared_runtime
+    bad = {"message_type": "livecomment_post", "action": "liked", "content_uuid": "twin-bad"}
+    send_body(runtime, "viafoura-engagement", engagement("r-twins", liked("twin-good"), bad, bad),
+              secrets["viafoura-engagement"])  # fmt: skip
+    capsys.readouterr()
+    runtime.drain()
+    points = metric_points(capsys.readouterr().out)
+    # Two events, the same text: one item (the same key), tried once; both counted, as the ingest refused both
+    (kept,) = quarantined_for(runtime, "viafoura-engagement", "twin-bad")
+    assert (kept["reason"], kept["attempts"]) == ("missing_id", 1)
+    assert total(points, "EventsQuarantined") == 2
+    assert total(points, "EventsQuarantinedByReason", reason="missing_id") == 2
+
+
+def test_an_event_stored_when_sent_back_is_checked_for_a_new_shape(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an event of a shape never seen, quarantined by a mapping that did not foresee it
+    odd = {"event_id": "odd-shape", "type": "user-followed", "user": {"user_id": "u"}, "brand_new": {"x": 1}}
+    fix = mapping_fails_on(monkeypatch, "openweb", lambda value: "brand_new" in value, ValueError("unforeseen"))
+    send_body(runtime, "openweb", odd, secrets["openweb"])
+    runtime.drain()
+
+    # When the mapping is fixed and the event sent back
+    fix()
+    capsys.readouterr()
+    redrive(runtime, "openweb")
+    runtime.drain()
+
+    # Then it is stored, and its shape counted as new, as any stored event's is
+    assert reader(runtime).get("openweb", "odd-shape") is not None
+    assert total(metric_points(capsys.readouterr().out), "NewShapes") == 1
 
 
 def test_only_a_failing_store_makes_a_record_retry_and_then_reach_the_dlq(

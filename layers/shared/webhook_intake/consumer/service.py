@@ -22,7 +22,7 @@ from webhook_intake.payloads import ClaimCheck, ClaimCheckError
 from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError
 from webhook_intake.store.feed import PendingFeed
 from webhook_intake.store.items import TooLargeError, prepare
-from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, QuarantineKey, key_for
+from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, Kept, QuarantineKey, key_for
 from webhook_intake.times import from_iso
 
 if TYPE_CHECKING:
@@ -88,6 +88,8 @@ class ConsumerService:
     shapes: ShapeWatch | None = None
     clock: Callable[[], float] = field(default=time.time)
     tally: Tally = field(default_factory=Tally)
+    _kept_in_record: dict[QuarantineKey, bool] = field(default_factory=dict, init=False, repr=False)
+    """The quarantine items the record being handled wrote, and whether each was its event's first."""
 
     @property
     def vendor(self) -> str:
@@ -149,6 +151,7 @@ class ConsumerService:
 
     def _handle(self, raw_record: dict[str, Any]) -> None:
         message_id = str(raw_record.get("messageId", ""))
+        self._kept_in_record = {}
         delivery = Delivery.from_message_attributes(
             raw_record.get("messageAttributes") or {},
             vendor=self.vendor,
@@ -209,16 +212,23 @@ class ConsumerService:
             self.tally.feed_slots.setdefault(str(result.stored_copy["pk"]), []).append(len(self.tally.units_per_event))
         self.tally.units_per_event.append(result.write_units)
         self.tally.note(result.outcome.value, event.event_type, event.event_id)
-        if result.outcome is Outcome.STORED and not delivery.quarantine_key:
-            # A quarantined event sent back says nothing of the pipeline's lag: its receive is days old.
-            self._lags(event.received_at, event.occurred_at if event.time_source == "vendor" else None)
+        if result.outcome is Outcome.STORED:
+            if not delivery.quarantine_key:
+                # A quarantined event sent back says nothing of the pipeline's lag: its receive is days old.
+                self._lags(event.received_at, event.occurred_at if event.time_source == "vendor" else None)
             if self.shapes is not None:
                 self.shapes.observe(event.source_type, mapped.document)
         return None
 
     def _quarantine(self, rejected: Rejected, delivery: Delivery, units_before: float = 0.0) -> QuarantineKey:
-        kept = self.quarantine.put(self.vendor, rejected, delivery, self.clock())
-        key = kept.key
+        key = key_for(self.vendor, delivery.received_at, rejected.text)
+        if key in self._kept_in_record:
+            # The same text again in this record (two identical events of one delivery): one item, one
+            # try; each event is counted, as the first of them was.
+            kept = Kept(key, 0.0, first=self._kept_in_record[key])
+        else:
+            kept = self.quarantine.put(self.vendor, rejected, delivery, self.clock())
+            self._kept_in_record[key] = kept.first
         self.tally.write_units += kept.write_units
         self.tally.units_per_event.append(units_before + kept.write_units)
         # Counted the first time only: an SQS redelivery quarantines the same event again.

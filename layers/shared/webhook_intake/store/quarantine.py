@@ -89,6 +89,16 @@ def key_for(vendor: str, received_at: str, text: str) -> QuarantineKey:
     return QuarantineKey(vendor, f"{received_at}#{digest_of(text.encode('utf-8'))}")
 
 
+KEPT_FROM_FIRST = frozenset({"index"})
+"""Set by the event's first quarantine only: sent back alone, an event of a batch is its envelope's first."""
+
+
+def _assignment(alias: str, name: str) -> str:
+    """``SET`` of one attribute: the value now, or the first one kept."""
+    value = f":{alias[1:]}"
+    return f"{alias} = if_not_exists({alias}, {value})" if name in KEPT_FROM_FIRST else f"{alias} = {value}"
+
+
 class QuarantineStore(TableAccess):
     """Writes, lists and removes quarantined events."""
 
@@ -105,7 +115,7 @@ class QuarantineStore(TableAccess):
                 TableName=self.table_name,
                 Key=key.to_key(),
                 UpdateExpression="SET "
-                + ", ".join(f"{alias} = :{alias[1:]}" for alias in names)
+                + ", ".join(_assignment(alias, names[alias]) for alias in names)
                 + ", #last = :token ADD attempts :one",
                 ConditionExpression="attribute_not_exists(#last) OR #last <> :token",
                 ExpressionAttributeNames={**names, "#last": LAST_WRITE},
