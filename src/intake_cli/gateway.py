@@ -76,9 +76,23 @@ def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
             for name, value in answer.headers.items()
             if not is_hop_by_hop_header(name) and name.lower() != "content-length"
         ]
+        if not all(_sendable(name) and _sendable(value) for name, value in headers):
+            LOG.error("%s %s: the function answered a header HTTP cannot carry", request.method, url.path)
+            answer, headers = _message(500, "Internal Server Error"), [("content-type", "application/json")]
         return _GatewayResponse(answer.body, answer.status, headers)
 
     return app
+
+
+def _sendable(text: str) -> bool:
+    """A header name or value HTTP/1.1 can carry: Latin-1, no line break (else the server stops mid-answer)."""
+    if "\r" in text or "\n" in text:
+        return False
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _body(request: Request) -> bytes:

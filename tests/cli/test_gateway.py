@@ -37,12 +37,13 @@ class Recorder:
 
     raises: Exception | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=lambda: {"content-type": "application/json"})
 
     def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
         self.events.append(event)
         if self.raises is not None:
             raise self.raises
-        return {"statusCode": 202, "headers": {"content-type": "application/json"}, "body": '{"accepted":true}'}
+        return {"statusCode": 202, "headers": self.headers, "body": '{"accepted":true}'}
 
 
 @pytest.fixture
@@ -311,3 +312,18 @@ def test_a_port_in_use_is_an_error_the_stack_can_report(runtime: LocalRuntime) -
         # When the gateway is asked for it, Then an OSError, not werkzeug's exit of the whole process
         with pytest.raises(OSError, match="in use"):
             make_gateway(runtime, port)
+
+
+@pytest.mark.parametrize("value", ["café → ok", "1\r\nx-b: 2"])
+def test_a_function_header_http_cannot_carry_is_api_gateways_500_not_a_hang(
+    gateway: BaseWSGIServer, function: Recorder, value: str
+) -> None:
+    # Given a function answering a header value HTTP/1.1 cannot carry (outside Latin-1, or a line break)
+    function.headers = {"x-note": value}
+
+    # When its route is called
+    status, _, body = exchange(gateway, f"POST {ROUTE} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+
+    # Then the answer comes, API Gateway's own 500
+    assert status.startswith("HTTP/1.1 500")
+    assert body == b'{"message":"Internal Server Error"}'
