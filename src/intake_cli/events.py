@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 import uuid
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 # Content types API Gateway passes as text; anything else arrives base64-encoded.
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded", "+json")
@@ -47,6 +48,9 @@ def http_api_event(
         key = name.lower()
         # API Gateway joins repeated headers with commas.
         lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    # Payload 2.0 moves the cookies of every Cookie header into a list of their own.
+    cookie_header = lowered.pop("cookie", "")
+    cookies = [part.strip() for part in re.split(r"[;,]", cookie_header) if part.strip()]
     content_type = lowered.get("content-type", "")
     is_text = _is_text(content_type, body)
     now = time.time()
@@ -77,6 +81,14 @@ def http_api_event(
         },
         "isBase64Encoded": not is_text,
     }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        # Decoded; a name given more than once has its values joined with commas.
+        parameters: dict[str, str] = {}
+        for name, value in parse_qsl(query, keep_blank_values=True):
+            parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+        event["queryStringParameters"] = parameters
     if params:
         event["pathParameters"] = params
     if body:

@@ -327,3 +327,22 @@ def test_a_function_header_http_cannot_carry_is_api_gateways_500_not_a_hang(
     # Then the answer comes, API Gateway's own 500
     assert status.startswith("HTTP/1.1 500")
     assert body == b'{"message":"Internal Server Error"}'
+
+
+def test_cookies_and_query_parameters_reach_the_function_as_payload_2_0_has_them(
+    gateway: BaseWSGIServer, function: Recorder
+) -> None:
+    # When a request with two Cookie headers and a query string naming one parameter twice comes
+    request = (
+        f"POST {ROUTE}?a=1&a=2&b=%20x&flag HTTP/1.1\r\nHost: x\r\nCookie: s=1; t=2\r\nCookie: u=3\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
+    status, _, _ = exchange(gateway, request.encode())
+
+    # Then the event has them as API Gateway gives them: cookies apart, parameters decoded and joined
+    assert status.startswith("HTTP/1.1 202")
+    (event,) = function.events
+    assert event["cookies"] == ["s=1", "t=2", "u=3"]
+    assert "cookie" not in event["headers"]
+    assert event["queryStringParameters"] == {"a": "1,2", "b": " x", "flag": ""}
+    assert event["rawQueryString"] == "a=1&a=2&b=%20x&flag"
