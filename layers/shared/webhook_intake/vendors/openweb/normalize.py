@@ -147,17 +147,18 @@ class OpenWebNormalizer(VendorNormalizer):
         # even when the reply object is missing: the event then names no content of its own.
         replied = _usual(event.type) == "replied-message"
         acted_on = event.reply if replied else event.reply or event.comment
+        parent = event.comment if acted_on is not event.comment else None
         content = None
-        if acted_on is not None or (replied and event.comment is not None):
-            part = OpenWebComment() if acted_on is None else acted_on
+        if acted_on is not None or parent is not None:
+            part = acted_on if acted_on is not None else OpenWebComment()
             content = Content(
                 id=part.comment_id,
                 type=part.type,
                 text=part.text(),
                 url=event.action_link,
                 image_urls=part.image_urls(),
-                parent_id=event.comment.comment_id if acted_on is not event.comment and event.comment else None,
-                created_at=_created_at(element.value, "reply" if acted_on is event.reply else "comment"),
+                parent_id=parent.comment_id if parent is not None else None,
+                created_at=_created_at(element.value, "comment" if acted_on is event.comment else "reply"),
             )
         elif event.type in _ARTICLE_TIMED:
             content = Content(
