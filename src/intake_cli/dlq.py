@@ -296,17 +296,19 @@ def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: 
 def delete_all(target: Target, vendors: list[str], *, dry_run: bool, limit: int = 10_000) -> list[Done]:
     """Let every dead letter and quarantined event of ``vendors`` go (the ones there now, no more)."""
     done: list[Done] = []
+    store = quarantine_store(target)
     for key in vendors:
         try:
-            _delete_vendor(target, key, done, dry_run=dry_run, limit=limit)
+            _delete_vendor(target, key, store, done, dry_run=dry_run, limit=limit)
         except IntakeError as exc:
             raise _after(done, exc) from None
     return done
 
 
-def _delete_vendor(target: Target, key: str, done: list[Done], *, dry_run: bool, limit: int) -> None:
+def _delete_vendor(
+    target: Target, key: str, store: QuarantineStore, done: list[Done], *, dry_run: bool, limit: int
+) -> None:
     """One vendor's part of :func:`delete_all`, added to ``done`` as it goes."""
-    store = quarantine_store(target)
     sqs = target.client("sqs")
     url = target.vendor(key).dead_letter_queue_url
     letters = receive_all(sqs, url, limit, within=PEEK_VISIBILITY / 2)
