@@ -554,7 +554,7 @@ CHANGES = [
     " event, 1.08 per duplicate); costs $3.08 -> $3.08, $1.21 -> $1.21, $0.69 -> $0.69; consumer 2.21x ->"
     " 2.08x (records of 10: 1.69x -> 1.71x), ingest warm 1.51x -> 1.48x, ingest cold start 1.19x -> 1.25x"
     " (consumer cold start 1.30x -> 1.20x): the spread of these runs.",
-    "- This run (2026-11-30, 12:47) is on the code where each event put carries a `write_id` of its own (8"
+    "- The 2026-11-30 12:47 run was on the code where each event put carries a `write_id` of its own (8"
     " random bytes: a put botocore sent again finds its own item by them; 16 bytes more an item, no item of"
     " the samples crossed a kilobyte) and the replay table's and the consumer's S3 clients skip botocore's"
     " validation. Write units unchanged (1.47 per new event, 1.08 per duplicate); costs $3.08 -> $3.09,"
@@ -562,6 +562,13 @@ CHANGES = [
     " 1.09x -> 1.02x and 1.12x -> 1.11x of the floor in the breakdown, so the token costs nothing measurable"
     " and the rest is this machine's spread, load average 1.3), ingest warm 1.48x -> 1.49x, ingest cold start"
     " 1.25x -> 1.18x.",
+    "- This run (2026-11-30, 14:14) is on the final code of the stop: since 12:47 the consumer resets a"
+    " small per-record map of quarantine keys (identical bad events of a delivery are one try), watches a"
+    " redriven event's shape, and OpenWeb's mapping names a reply's parent (none of the three adds work"
+    " worth measuring); FastComments' fallback after a failed raw signature and the CLI changed off the"
+    " measured paths. Write units unchanged (1.47, 1.08); costs $3.09 -> $3.10, $1.22 -> $1.22, $0.69 ->"
+    " $0.70; consumer 2.20x -> 2.19x (records of 10: 1.89x -> 1.85x), ingest warm 1.49x -> 1.53x, ingest"
+    " cold start 1.18x -> 1.20x: within the spread of these runs.",
     "",
 ]
 
