@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
-from tests.helpers import depth, dlq_url, metric_points, quarantined, queue_url, reader, redrive, total
+from tests.helpers import (
+    depth,
+    dlq_url,
+    metric_points,
+    quarantined,
+    queue_url,
+    reader,
+    redrive,
+    stored_ids,
+    total,
+)
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
 from webhook_intake.store.quarantine import QuarantineKey
@@ -236,3 +246,25 @@ def test_a_claim_check_quarantined_and_sent_back_comes_back_with_its_own_reason(
     # Then it is the same item, its reason still the claim check's, one more try
     (again,) = [q for q in quarantined(rt, VENDOR) if m in q["text"]]
     assert (again["sk"], again["reason"], again["attempts"]) == (kept["sk"], "invalid_claim_check", 2)
+
+
+def test_a_claim_check_sent_back_once_its_object_is_right_is_stored_and_released(rt: LocalRuntime) -> None:
+    m = "fixed-" + uuid.uuid4().hex[:8]
+    # Given a claim-checked record quarantined because its object did not match the pointer
+    good = _event(m).encode()
+    check = _object(rt, f"deliveries/openweb/2026-11-30/{m}.json", good[:-1] + b" ")
+    pointer = json.loads(check.pointer())
+    pointer["claim_check"]["sha256"] = hashlib.sha256(good).hexdigest()
+    _put(rt, json.dumps(pointer), _attrs(claim_check=check.uri))
+    rt.drain()
+    (kept,) = [q for q in quarantined(rt, VENDOR) if m in q["text"]]
+    assert kept["reason"] == "invalid_claim_check"
+
+    # When the object holds the bytes the pointer names again and the item is sent back
+    _object(rt, check.key, good)
+    redrive(rt, VENDOR, QuarantineKey(VENDOR, kept["sk"]))
+    rt.drain()
+
+    # Then the event is stored and its quarantine item is gone (no redrive sends it again)
+    assert m in stored_ids(rt, VENDOR)
+    assert [q for q in quarantined(rt, VENDOR) if m in q["text"]] == []

@@ -167,8 +167,8 @@ class ConsumerService:
                 "message attributes replaced",
                 extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
             )
-        body = str(raw_record.get("body") or "")
-        result, body = self._normalized(body, delivery)
+        message = str(raw_record.get("body") or "")
+        result, body = self._normalized(message, delivery)
         kept: set[QuarantineKey] = set()
         for rejected in result.rejected:
             kept.add(self._quarantine(rejected, delivery))
@@ -177,7 +177,9 @@ class ConsumerService:
             if key is not None:
                 kept.add(key)
         if delivery.quarantine_key:
-            sent_back = {key_for(self.vendor, delivery.received_at, text) for text in (body, *result.texts())}
+            # A claim check's item is kept under its pointer (the message), the others under their texts.
+            texts = (message, body, *result.texts())
+            sent_back = {key_for(self.vendor, delivery.received_at, text) for text in texts}
             self._resolve(delivery.quarantine_key, kept, sent_back)
 
     def _normalized(self, body: str, delivery: Delivery) -> tuple[Normalized, str]:
