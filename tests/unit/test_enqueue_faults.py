@@ -165,3 +165,49 @@ def test_a_fault_that_retrying_cannot_fix_fails_at_once(queue: tuple[Any, str]) 
     response = ingest("viafoura-notifications", sqs, url, clock).handle(notifications())
     assert response.status == 500
     assert clock.sleeps == []
+
+
+def test_a_slow_claim_check_leaves_the_queue_its_attempt_inside_the_vendors_timeout(queue: tuple[Any, str]) -> None:
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    s3 = boto3.client("s3", region_name="us-east-1", config=INGEST_CONFIG)
+    s3.create_bucket(Bucket="payloads")
+    puts: list[int] = []
+
+    def slow_s3(request: Any, **_: Any) -> Any:
+        # Each put to S3 takes 1.8 s; the first is throttled, the next one succeeds.
+        puts.append(1)
+        clock.now += 1.8
+        if len(puts) == 1:
+            raise _client_error("SlowDown", 503)
+        return None
+
+    s3.meta.events.register_first("before-send.s3.PutObject", slow_s3)
+    inject(sqs, [timeout(clock)] * 50, clock)
+    service = ingest("viafoura-notifications", sqs, url, clock)
+    service.queue = QueueSender(
+        url, 10, payload_bucket="payloads", sqs_client=sqs, s3_client=s3, clock=clock, sleep=clock.sleep
+    )
+
+    response = service.handle(notifications())
+
+    # The S3 retries stop while one attempt to the queue still fits: the 5xx comes before Viafoura gives up
+    assert response.status == 500
+    assert clock.now - start < VENDOR_TIMEOUT["viafoura-notifications"]
+    assert depth(sqs, url)[0] == 0
+
+
+def test_kms_throttling_of_the_queue_is_retried(queue: tuple[Any, str]) -> None:
+    sqs, url = queue
+    clock = FakeClock()
+
+    def kms_throttled(request: Any) -> Any:
+        # What botocore reports for SQS's awsQueryError of an encrypted queue whose key is throttled.
+        raise _client_error("KMS.ThrottlingException", 400)
+
+    attempts = inject(sqs, [kms_throttled], clock)
+    response = ingest("viafoura-notifications", sqs, url, clock).handle(notifications())
+    assert response.status == 204
+    assert len(attempts) == 2
+    assert depth(sqs, url)[0] == 1

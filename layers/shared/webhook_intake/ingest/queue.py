@@ -65,7 +65,8 @@ _RETRYABLE_CODES = {
     "InternalFailure",
     "RequestTimeout",
     "RequestTimeoutException",
-    "KmsThrottled",
+    # SQS's own code when the key of an encrypted queue is throttled (botocore's ``KmsThrottled``).
+    "KMS.ThrottlingException",
 }
 _RETRYABLE_ERRORS = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError)
 
@@ -176,7 +177,8 @@ class QueueSender:
         # and the message carries a pointer.
         too_long = len(raw) > self.inline_max_bytes or len(raw) + attributes_size(attributes) > SQS_MAX_MESSAGE_BYTES
         if too_long or not sqs_safe(body):
-            check = self._store_payload(raw, delivery, deadline)
+            # S3 is retried only while an attempt to the queue would still fit after it.
+            check = self._store_payload(raw, delivery, deadline - ATTEMPT_BUDGET)
             message = check.pointer()
             attributes["claim_check"] = {"DataType": "String", "StringValue": check.uri}
         request: dict[str, Any] = {"QueueUrl": self._queue_url, "MessageBody": message, "MessageAttributes": attributes}
