@@ -405,6 +405,46 @@ def test_a_future_dated_event_does_not_freeze_the_state(shared_runtime: LocalRun
     assert state_of(runtime, "viafoura-engagement", "fut-c") == ("rejected", False, "livecomment_post.disabled")
 
 
+@pytest.mark.parametrize(
+    ("action", "created_at", "status"),
+    [
+        pytest.param("disabled", 5, "rejected", id="moderated-in-its-millisecond"),
+        pytest.param("spammed", 5, "spam", id="spam-in-its-millisecond"),
+        pytest.param("visible", 5, "approved", id="approved-in-its-millisecond"),
+        pytest.param("updated", 5, "updated", id="edited-in-its-millisecond"),
+        # Its own time in seconds, not milliseconds: not trusted, the creation counts as received
+        pytest.param("disabled", None, "rejected", id="creation-time-unreadable"),
+    ],
+)
+def test_a_creation_is_never_the_state_once_something_else_happened_to_the_comment(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], action: str, created_at: int | None, status: str
+) -> None:
+    runtime = shared_runtime
+    content = f"first-{action}-{created_at}"
+
+    def event(verb: str, at_ms: int) -> bytes:
+        body = {
+            "event_uuid": f"{content}-{verb}",
+            "time": at_ms,
+            "content_uuid": content,
+            "message_type": "livecomment_post",
+            "action": verb,
+        }
+        return json.dumps({"request_uuid": f"r-{content}-{verb}", "events": [body]}).encode()
+
+    # Given the comment's moderation (or edit), then its creation dated the same millisecond or
+    # carrying a time that cannot be trusted, received after it
+    send_body(runtime, "viafoura-engagement", event(action, BASE_MS + 5_000), secrets["viafoura-engagement"])
+    runtime.drain()
+    time.sleep(0.002)
+    created_ms = BASE_MS + 5_000 if created_at is not None else (BASE_MS + 4_000) // 1000
+    send_body(runtime, "viafoura-engagement", event("created", created_ms), secrets["viafoura-engagement"])
+    runtime.drain()
+
+    # Then the state is what followed the creation, not the creation
+    assert state_of(runtime, "viafoura-engagement", content)[:2] == (status, False)
+
+
 def test_a_comments_state_is_the_first_item_of_one_query_under_its_vendor(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

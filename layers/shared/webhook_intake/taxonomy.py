@@ -91,6 +91,8 @@ STATE_VERBS = frozenset({"created", "updated", "approved", "rejected", "spam", "
 """What changes a comment's state. Reactions (likes, flags, pins, picks) are events on it, not changes to it."""
 TOMBSTONES = frozenset({"comment.deleted", "reply.deleted", "reply.removed"})
 """Events after which the thing is gone, whatever arrives later."""
+CREATIONS = frozenset(f"{subject}.created" for subject in STATEFUL_SUBJECTS)
+"""Events before which the thing did not exist: never its state once anything else happened to it."""
 
 
 def changes_state(event_type: str) -> bool:

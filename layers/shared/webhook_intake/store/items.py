@@ -27,7 +27,7 @@ from webhook_intake.store.schema import (
     key_parts,
 )
 from webhook_intake.store.wire import ITEM_LIMIT_BYTES, item_size, write_units
-from webhook_intake.taxonomy import TOMBSTONES, changes_state
+from webhook_intake.taxonomy import CREATIONS, TOMBSTONES, changes_state
 from webhook_intake.text import clean_text
 from webhook_intake.times import from_iso
 
@@ -147,13 +147,15 @@ def _indexable(value: str | None) -> str | None:
 
 
 def state_order(event: NormalizedEvent) -> str:
-    """Read newest first: a tombstone before anything, then by event time, receive time and id.
+    """Read newest first: a tombstone before anything and a creation after anything, then by event
+    time, receive time and id (a moderation dated in the creation's millisecond, or a creation whose
+    own time was not trusted, still follows the creation).
 
     Under the vendor's prefix: two vendors' contents may share an id, and a query of one content
     id that begins with the vendor, newest first, has the comment's state as its first item
     (``Limit 1``). The id only breaks ties: one too long for an index's sort key breaks them by its hash.
     """
-    rank = "2" if event.event_type in TOMBSTONES else "1"
+    rank = "2" if event.event_type in TOMBSTONES else "0" if event.event_type in CREATIONS else "1"
     head = f"{event.vendor}#{rank}#{event.occurred_at}#{event.received_at}#"
     order = head + event.event_id
     if len(order.encode("utf-8", "surrogatepass")) > SORT_KEY_MAX_BYTES:
