@@ -177,6 +177,28 @@ def test_logs_and_error_bodies_never_hold_secrets_comment_text_names_or_emails(
     assert echoed == []
 
 
+def test_at_log_level_debug_the_libraries_log_no_secret_body_or_signature(
+    runtime: LocalRuntime, secrets: dict[str, Any], function_logs: LogCapture
+) -> None:
+    # Given Lambda's application log level DEBUG (the dev environment): Lambda's runtime then sets
+    # the root logger to DEBUG, which every library logger without a level of its own follows
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        for vendor_key in VENDORS:
+            send(runtime, vendor_key, sample_files(vendor_key)[0], secrets)
+        runtime.drain()
+    finally:
+        root.setLevel(previous)
+
+    # Then botocore's request and response dumps (a secret's value, a message's body, the
+    # request's signature) are not among the lines
+    logged = "\n".join(function_logs.lines)
+    sensitive = sensitive_values(secrets) | {"Signature=", "SecretString", "MessageBody"}
+    assert sorted(value for value in sensitive if value in logged) == []
+
+
 def values(points: list[tuple[str, dict[str, str], Any]], name: str) -> list[float]:
     """Every sample of one metric, over all its EMF records."""
     found: list[float] = []
