@@ -7,10 +7,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from intake_cli.samples import build_request, sample_files
 from tests.helpers import metric_points, notifications_body, send, send_body, total
 from tests.integration.test_store_faults import consumer_dynamodb, fail_writes_of
+from webhook_intake.clients import client
+from webhook_intake.ingest.queue import INGEST_CONFIG
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -197,6 +200,57 @@ def test_at_log_level_debug_the_libraries_log_no_secret_body_or_signature(
     logged = "\n".join(function_logs.lines)
     sensitive = sensitive_values(secrets) | {"Signature=", "SecretString", "MessageBody"}
     assert sorted(value for value in sensitive if value in logged) == []
+
+
+def test_a_dependencys_error_message_is_not_logged_with_its_traceback(
+    runtime: LocalRuntime, secrets: dict[str, Any], function_logs: LogCapture
+) -> None:
+    quoted = 'request was {"comment": "private words of carol@example.com"}'
+
+    def failing(operation: str) -> Any:
+        def hook(request: Any, **_: Any) -> None:
+            # An AWS error whose message quotes the request it refused
+            raise ClientError({"Error": {"Code": "InternalFailure", "Message": quoted}}, operation)
+
+        return hook
+
+    # Given the queue failing every send at ingest, then DynamoDB failing every write of the consumer
+    sqs = client("sqs", INGEST_CONFIG)
+    send_hook = failing("SendMessage")
+    sqs.meta.events.register_first("before-send.sqs", send_hook)
+    try:
+        refused = send_body(
+            runtime, "viafoura-notifications", notifications_body("q-1"), secrets["viafoura-notifications"]
+        )
+    finally:
+        sqs.meta.events.unregister("before-send.sqs", send_hook)
+    assert refused.status == 500
+    assert (
+        send_body(
+            runtime, "viafoura-notifications", notifications_body("q-2"), secrets["viafoura-notifications"]
+        ).status
+        == 204
+    )
+    dynamodb = consumer_dynamodb()
+    write_hook = failing("PutItem")
+    dynamodb.meta.events.register_first("before-send.dynamodb", write_hook)
+    try:
+        runtime.drain(max_polls=1)
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", write_hook)
+    runtime.drain()
+
+    # Then each failure is logged with its traceback, naming the error and its code, not its message
+    logged = "\n".join(function_logs.lines)
+    failures = [json.loads(line) for line in function_logs.lines if '"exception"' in line]
+    assert {line["message"] for line in failures} >= {
+        "enqueue failed",
+        "record failed; it will be retried, then dead-lettered",
+    }
+    assert all("Traceback (most recent call last)" in line["exception"] for line in failures)
+    assert all("InternalFailure" in line["exception"] for line in failures)
+    assert "carol@example.com" not in logged
+    assert "private words" not in logged
 
 
 def values(points: list[tuple[str, dict[str, str], Any]], name: str) -> list[float]:

@@ -13,12 +13,18 @@ failure).
 
 from __future__ import annotations
 
+import traceback
 import warnings
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+if TYPE_CHECKING:
+    from types import TracebackType
 
 
 class Metric(StrEnum):
@@ -94,3 +100,53 @@ def count_by(metrics: Metrics, metric: Metric, dimension: str, label: str, value
         default_dimensions=dimensions,
     ) as one:
         one.add_dimension(name=dimension, value=label)
+
+
+class QuotingOwnFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON lines, whose tracebacks quote only this package's own exception messages.
+
+    Each exception of a chain keeps its frames and its type; an AWS error its code and operation.
+    Their messages are left out: an AWS message or a library's error can quote the request or the
+    data it refused (a comment, an e-mail address), and a failure's line must never hold them.
+    """
+
+    def formatException(
+        self, ei: tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+    ) -> str:
+        """The traceback of every exception in the chain, each said as :func:`said` says it."""
+        exc = ei[1]
+        if exc is None:
+            return ""
+        chain: list[BaseException] = []
+        while exc is not None and all(exc is not seen for seen in chain):
+            chain.append(exc)
+            exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        lines: list[str] = []
+        for link in reversed(chain):
+            if lines:  # what was printed just before is this one's cause, or what it was raised in handling
+                lines.append(_CAUSE if link.__cause__ is not None else _CONTEXT)
+            lines.append("Traceback (most recent call last):\n")
+            lines.extend(traceback.format_list(traceback.extract_tb(link.__traceback__)))
+            lines.append(said(link) + "\n")
+        return "".join(lines).rstrip("\n")
+
+
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+
+
+def said(exc: BaseException) -> str:
+    """An exception as a log may say it: this package's own with its message, any other by its type."""
+    kind = type(exc)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    if kind.__module__.startswith("webhook_intake."):
+        return f"{name}: {exc}"
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+        return f"{name}: {response['Error'].get('Code')} ({getattr(exc, 'operation_name', 'an AWS call')})"
+    return f"{name} (its message is left out of the logs)"
+
+
+def function_logger() -> Logger:
+    """A function's Powertools logger, its tracebacks free of data (:class:`QuotingOwnFormatter`)."""
+    return Logger(logger_formatter=QuotingOwnFormatter())

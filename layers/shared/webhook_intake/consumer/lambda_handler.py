@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
 from webhook_intake.consumer.service import ConsumerService
 from webhook_intake.consumer.settings import ConsumerSettings
 from webhook_intake.consumer.shapes import ShapeWatch
-from webhook_intake.observability import vendor_metrics
+from webhook_intake.observability import function_logger, vendor_metrics
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import vendor
 from webhook_intake.store.events import EventStore
@@ -19,6 +18,7 @@ from webhook_intake.store.quarantine import QuarantineStore
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from aws_lambda_powertools import Logger
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
@@ -50,7 +50,7 @@ def build_handler(
     Lambda's active tracing still records each sampled invocation, linked to its message's trace.
     """
     settings = settings or ConsumerSettings.from_env()
-    logger = Logger()
+    logger = function_logger()
     metrics = vendor_metrics(settings.vendor)
     consumer = service or build_service(settings, logger, metrics)
     # Records stay Powertools' plain SQSRecord: a pydantic model of every record would cost more

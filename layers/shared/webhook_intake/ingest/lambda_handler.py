@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
-
 from webhook_intake.http import MalformedRequestError, Request, error
 from webhook_intake.ingest.queue import QueueSender
 from webhook_intake.ingest.service import IngestService
 from webhook_intake.ingest.settings import IngestSettings
-from webhook_intake.observability import vendor_metrics
+from webhook_intake.observability import function_logger, vendor_metrics
 from webhook_intake.registry import vendor
 from webhook_intake.replay import UsedCredentials
 from webhook_intake.secrets import SecretStore
@@ -18,6 +16,7 @@ from webhook_intake.secrets import SecretStore
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from aws_lambda_powertools import Logger, Metrics
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
@@ -44,7 +43,7 @@ def build_handler(
     queue sender passes the trace header on, so the consumer's trace continues this one.
     """
     settings = settings or IngestSettings.from_env()
-    logger = Logger()
+    logger = function_logger()
     metrics = vendor_metrics(settings.vendor)
     service = build_service(settings, logger, metrics)
 
