@@ -20,6 +20,7 @@ from intake_cli.sending import post
 from intake_cli.target import IntakeError
 from tests.helpers import cli, cli_json, publish_outputs
 from webhook_intake.clients import client
+from webhook_intake.delivery import id_label
 from webhook_intake.store.table import CONSUMER_CONFIG
 
 if TYPE_CHECKING:
@@ -269,23 +270,38 @@ def outcomes_seen(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Waited]:
     from intake_cli.commands import send as send_module
 
     monkeypatch.setattr(send_module, "WAIT_SECONDS", 1.0)
-    monkeypatch.setattr(event_log, "full_events", lambda _target, _keys: [{"event_id": EVENT}])
 
-    def seen(*lines: Outcome, sent: datetime, replaced: frozenset[str] = frozenset(), margin: float = 5.0) -> Waited:
+    def seen(
+        *lines: Outcome,
+        sent: datetime,
+        replaced: frozenset[str] = frozenset(),
+        margin: float = 5.0,
+        event_id: str = EVENT,
+    ) -> Waited:
+        monkeypatch.setattr(event_log, "full_events", lambda _target, _keys: [{"event_id": event_id}])
+
         def stream(_target: Any, _vendors: Any, _since: Any, stop: threading.Event, **_: Any) -> Iterator[Outcome]:
             yield from lines
             stop.wait()  # as the log is followed: nothing more until the wait ends
 
         monkeypatch.setattr(outcomes_module, "stream", stream)
         since = sent - timedelta(seconds=margin)
-        awaited = Awaited("openweb", [("openweb", EVENT)], [], {EVENT}, since, sent, set(replaced))
+        awaited = Awaited("openweb", [("openweb", event_id)], [], {event_id}, since, sent, set(replaced))
         return _wait_for(cast("Target", None), awaited)
 
     return seen
 
 
-def outcome(kind: str, at: datetime, reason: str | None = None) -> Outcome:
-    return Outcome(at, "openweb", kind, event_type="comment.liked", event_id=EVENT, reason=reason, quarantine_id="k")
+def outcome(kind: str, at: datetime, reason: str | None = None, event_id: str = EVENT) -> Outcome:
+    return Outcome(at, "openweb", kind, event_type="comment.liked", event_id=event_id, reason=reason, quarantine_id="k")
+
+
+def test_wait_knows_an_event_whose_id_the_consumer_logged_by_its_hash(outcomes_seen: Callable[..., Waited]) -> None:
+    sent = datetime.now(UTC)
+    # An id holding an address is logged as sha256:<hex>: still this event's duplicate
+    odd = "bob@example.com"
+    waited = outcomes_seen(outcome("duplicate", sent, event_id=id_label(odd)), sent=sent, event_id=odd)
+    assert (waited.complete, waited.duplicates) == (True, [odd])
 
 
 def test_wait_takes_this_deliverys_outcome_over_an_earlier_one_in_the_clock_margin(

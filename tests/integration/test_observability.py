@@ -253,6 +253,28 @@ def test_a_dependencys_error_message_is_not_logged_with_its_traceback(
     assert "private words" not in logged
 
 
+def test_ids_a_vendor_filled_with_an_address_or_a_sentence_are_logged_by_their_hash(
+    runtime: LocalRuntime, secrets: dict[str, Any], function_logs: LogCapture
+) -> None:
+    # Given ids holding what an id should not: an e-mail address, a sentence
+    address, sentence = "alice.private@example.com", "I hate my boss Bob"
+    send_body(runtime, "openweb", {"event_id": address, "type": "user-followed"}, secrets["openweb"])
+    send_body(runtime, "openweb", {"event_id": sentence, "type": "user-followed"}, secrets["openweb"])
+    send_body(runtime, "firstup", {"id": address, "name": "content_published"}, secrets["firstup"])
+    request = build_request("viafoura-notifications", notifications_body("n-corr"), secrets["viafoura-notifications"])
+    headers = {**request.headers, "x-request-id": f"{address} {sentence}"}
+    assert runtime.request(request.method, request.path, headers, request.body).status == 204
+    runtime.drain()
+
+    # Then they are stored as sent, and every line names them by their hash
+    logged = "\n".join(function_logs.lines)
+    assert "outcomes" in logged
+    assert address not in logged
+    assert sentence not in logged
+    outcomes = {e for line in function_logs.lines if '"outcomes"' in line for e in json.loads(line)["outcomes"]}
+    assert len({entry for entry in outcomes if entry.startswith("stored user.followed sha256:")}) == 2
+
+
 def values(points: list[tuple[str, dict[str, str], Any]], name: str) -> list[float]:
     """Every sample of one metric, over all its EMF records."""
     found: list[float] = []

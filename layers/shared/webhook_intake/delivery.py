@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,12 +35,23 @@ _MAX_PATH_PARAMETERS = 8
 MAX_CORRELATION_ID_CHARS = 128
 
 
-def correlation_id_of(value: str) -> str:
-    """A correlation id safe to log and to carry: the vendor's value when short and printable, else its hash."""
-    text = value.strip()
-    if 0 < len(text) <= MAX_CORRELATION_ID_CHARS and text.isascii() and text.isprintable():
-        return text
+_ID = re.compile(rf"[A-Za-z0-9_.:=/#+\-]{{1,{MAX_CORRELATION_ID_CHARS}}}")
+
+
+def id_label(value: str) -> str:
+    """An id as a log line may carry it: itself when made of id characters (letters, digits,
+    ``_ . : = / # + -``, at most 128), else ``sha256:<hex>`` of it. A vendor can put anything in
+    an id field, an e-mail address or a sentence among it, and logs never hold those.
+    """
+    if _ID.fullmatch(value):
+        return value
     return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def correlation_id_of(value: str) -> str:
+    """A correlation id safe to log and to carry: the vendor's value when it is an id, else its hash."""
+    text = value.strip()
+    return text if _ID.fullmatch(text) else id_label(value)
 
 
 @dataclass(frozen=True, slots=True)

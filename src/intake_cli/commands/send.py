@@ -367,8 +367,11 @@ def _taken_again(
     another delivery's (the one that stored the event), unless this one replaces a test copy.
     """
     from intake_cli.outcomes import Outcome, stream
+    from webhook_intake.delivery import id_label
 
     wanted = set(awaited.already)
+    # The consumer logs an id that is not made of id characters by its hash: read it back as the id.
+    labels = {id_label(event_id): event_id for event_id in wanted}
     after: dict[str, Outcome] = {}
     margin: dict[str, Outcome] = {}
     stop = threading.Event()
@@ -387,8 +390,8 @@ def _taken_again(
     problem = None
     try:
         for outcome in stream(target, [awaited.vendor], awaited.since, stop, poll_only=True):
-            event_id = outcome.event_id
-            if outcome.vendor != awaited.vendor or event_id not in wanted:
+            event_id = labels.get(outcome.event_id or "")
+            if outcome.vendor != awaited.vendor or event_id is None:
                 continue
             replaces = outcome.outcome == "stored" and event_id in awaited.replaced
             if outcome.outcome in {"duplicate", "quarantined"} or replaces:

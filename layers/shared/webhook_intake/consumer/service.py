@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from webhook_intake.consumer.normalizing import Normalized, Rejected
-from webhook_intake.delivery import Delivery
+from webhook_intake.delivery import Delivery, id_label
 from webhook_intake.observability import Metric, count, count_by, milliseconds
 from webhook_intake.payloads import ClaimCheck, ClaimCheckError
 from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError
@@ -213,7 +213,7 @@ class ConsumerService:
             self.tally.feed_records.setdefault(*record)
             self.tally.feed_slots.setdefault(str(result.stored_copy["pk"]), []).append(len(self.tally.units_per_event))
         self.tally.units_per_event.append(result.write_units)
-        self.tally.note(result.outcome.value, event.event_type, event.event_id)
+        self.tally.note(result.outcome.value, event.event_type, id_label(event.event_id))
         if result.outcome is Outcome.STORED:
             if not delivery.quarantine_key:
                 # A quarantined event sent back says nothing of the pipeline's lag: its receive is days old.
@@ -233,20 +233,21 @@ class ConsumerService:
             self._kept_in_record[key] = kept.first
         self.tally.write_units += kept.write_units
         self.tally.units_per_event.append(units_before + kept.write_units)
+        logged_id = id_label(rejected.event_id) if rejected.event_id else None
         # Counted the first time only: an SQS redelivery quarantines the same event again.
         if kept.first:
             self.tally.quarantine_reasons[rejected.reason] += 1
             if rejected.reason == "conflict":
                 self.tally.conflicts += 1
         self.tally.note(
-            Outcome.QUARANTINED.value, rejected.reason, rejected.event_id or "-", str(key), counted=kept.first
+            Outcome.QUARANTINED.value, rejected.reason, logged_id or "-", str(key), counted=kept.first
         )
         self.logger.warning(
             "event quarantined",
             extra={
                 "reason": rejected.reason,
                 "detail": rejected.message,
-                "event_id": rejected.event_id,
+                "event_id": logged_id,
                 "key": str(key),
             },
         )
