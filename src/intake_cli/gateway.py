@@ -13,7 +13,7 @@ import json
 import logging
 import socket
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -63,13 +63,16 @@ def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
         started = time.monotonic()
         # werkzeug's path is percent-decoded; the event's rawPath is the path as sent.
         url = urlsplit(request.environ["RAW_URI"])
+        # Lines name the route matched, as the deployed API's access log does: never the path (it may name someone).
+        route = runtime.route_for(request.method, url.path)
+        route_key = route.route_key if route is not None else f"{request.method} -"
         try:
             body = _body(request)
         except HTTPException as exc:  # 413, or 400 for a broken chunked body: werkzeug's names are API Gateway's
             answer = _message(exc.code or 400, exc.name)
         else:
-            answer = _invoke(runtime, request.method, url.path, url.query, dict(request.headers), body)
-        ACCESS_LOG.info("%s %s %d %.0fms", request.method, url.path, answer.status, (time.monotonic() - started) * 1000)
+            answer = _invoke(runtime, route_key, request.method, url.path, url.query, dict(request.headers), body)
+        ACCESS_LOG.info("%s %d %.0fms", route_key, answer.status, (time.monotonic() - started) * 1000)
         # The gateway frames the body itself: a function's hop-by-hop headers or length never reach the client.
         headers = [
             (name, value)
@@ -77,7 +80,7 @@ def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
             if not is_hop_by_hop_header(name) and name.lower() != "content-length"
         ]
         if not all(_sendable(name) and _sendable(value) for name, value in headers):
-            LOG.error("%s %s: the function answered a header HTTP cannot carry", request.method, url.path)
+            LOG.error("%s: the function answered a header HTTP cannot carry", route_key)
             answer, headers = _message(500, "Internal Server Error"), [("content-type", "application/json")]
         return _GatewayResponse(answer.body, answer.status, headers)
 
@@ -104,12 +107,12 @@ def _body(request: Request) -> bytes:
 
 
 def _invoke(
-    runtime: LocalRuntime, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    runtime: LocalRuntime, route_key: str, method: str, path: str, query: str, headers: dict[str, str], body: bytes
 ) -> HttpResponse:
     try:
         return runtime.request(method, path, headers, body, query=query)
     except Exception:  # the function failed: API Gateway answers 500, as here
-        LOG.exception("%s %s: the function raised", method, path)
+        LOG.exception("%s: the function raised", route_key)
         return _message(500, "Internal Server Error")
 
 
@@ -146,3 +149,8 @@ class _GatewayRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Nothing: the app writes the access line, with the time the function took."""
+
+    def log_error(self, format: str, *args: Any) -> None:
+        """A request refused before the app saw it: its status only, never the line (its query may hold a token)."""
+        code = args[0] if args and isinstance(args[0], int) else "-"
+        ACCESS_LOG.warning("- %s refused before routing", code)

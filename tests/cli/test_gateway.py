@@ -108,15 +108,36 @@ def test_each_request_leaves_one_access_line(gateway: BaseWSGIServer, caplog: py
     # Given the access log captured
     caplog.set_level(logging.INFO, logger="intake.gateway")
 
-    # When one request is answered
+    # When requests are answered, one on a route, one on none (its path naming someone)
     conn = connect(gateway)
-    conn.request("GET", "/nowhere?x=1")
+    conn.request("GET", "/nowhere/eve@example.com?x=1")
+    conn.getresponse().read()
+    conn = connect(gateway)
+    conn.request("POST", "/webhooks/fastcomments/eve%40example.com", body=b"{}")
     conn.getresponse().read()
 
-    # Then one line: method, path, status, time
+    # Then one line each: the route matched (as API Gateway's access log, "-" for none), status, time
     lines = [record.getMessage() for record in caplog.records if record.name == "intake.gateway"]
-    assert len(lines) == 1
-    assert re.fullmatch(r"GET /nowhere 404 \d+ms", lines[0])
+    assert len(lines) == 2
+    assert re.fullmatch(r"GET - 404 \d+ms", lines[0])
+    assert re.fullmatch(r"POST /webhooks/fastcomments/\{event\} \d{3} \d+ms", lines[1])
+
+
+def test_a_request_line_refused_unread_is_logged_without_it(
+    gateway: BaseWSGIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    # Given a request line HTTP cannot parse, carrying a token in its query
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=TIMEOUT) as raw:
+        raw.sendall(b"POST /webhooks/openweb?access_token=tok-0123456789 x HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = raw.recv(65536)
+
+    # Then a 400, and the log says so without the line
+    assert answer.startswith(b"HTTP/1.")
+    assert b" 400 " in answer.split(b"\r\n", 1)[0]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "400" in logged
+    assert "tok-0123456789" not in logged
 
 
 def test_a_declared_body_over_10_mib_is_413_before_it_is_sent(gateway: BaseWSGIServer, function: Recorder) -> None:
