@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import pytest
+
 from webhook_intake import secrets as secrets_module
 from webhook_intake.registry import VENDORS
-from webhook_intake.secrets import SecretStore
+from webhook_intake.secrets import SecretStore, SecretUnavailableError
 
 if TYPE_CHECKING:
     import boto3
-    import pytest
 
 
 def store_with(aws: boto3.session.Session, value: dict[str, object]) -> tuple[SecretStore, object]:
@@ -70,3 +71,35 @@ def test_a_secret_with_no_value_yet_reads_empty_so_deliveries_are_refused_not_re
     # And once it is set, a forced read sees it
     client.put_secret_value(SecretId="never-set", SecretString=json.dumps({"tokens": ["t"]}))
     assert SecretStore("never-set", boto3_client=client).get(force=True) == {"tokens": ["t"]}  # type: ignore[arg-type]
+
+
+def test_a_value_that_is_not_an_object_never_takes_the_last_good_ones_place(
+    aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: clock[0])
+    store, client = store_with(aws, {"tokens": ["good"]})
+    assert store.get() == {"tokens": ["good"]}
+    # Given the operator writing a list where the object belongs, and a refused credential forcing a read
+    client.put_secret_value(SecretId="vendor-secret", SecretString=json.dumps(["good"]))  # type: ignore[attr-defined]
+    with pytest.raises(SecretUnavailableError):
+        store.refresh()
+
+    # Then the object read before still serves every delivery
+    assert store.get() == {"tokens": ["good"]}
+    # And once the value is mended, the next forced read takes it, cache or not
+    client.put_secret_value(SecretId="vendor-secret", SecretString=json.dumps({"tokens": ["new"]}))  # type: ignore[attr-defined]
+    clock[0] += 10.0
+    assert store.refresh() == {"tokens": ["new"]}
+    assert store.get() == {"tokens": ["new"]}
+
+
+def test_a_first_value_that_is_not_an_object_is_read_again_at_the_next_delivery(aws: boto3.session.Session) -> None:
+    # Given a string where the object belongs, read once
+    store, client = store_with(aws, {"tokens": ["x"]})
+    client.put_secret_value(SecretId="vendor-secret", SecretString=json.dumps("tok"))  # type: ignore[attr-defined]
+    with pytest.raises(SecretUnavailableError):
+        store.get()
+    # When it is mended, the next read sees it (the bad value was not kept for max_age)
+    client.put_secret_value(SecretId="vendor-secret", SecretString=json.dumps({"tokens": ["tok"]}))  # type: ignore[attr-defined]
+    assert store.get() == {"tokens": ["tok"]}

@@ -64,8 +64,12 @@ class SecretStore:
         now = time.monotonic()
         if not force and self._unset_since is not None and now - self._unset_since < self._max_age:
             return {}
+        provider = self.provider
+        # Powertools' own cache key for this secret (its store is a plain dict): see below.
+        key = provider._build_cache_key(name=self._secret_id, transform="json")  # noqa: SLF001
+        kept = provider.store.get(key)
         try:
-            value = self.provider.get(self._secret_id, max_age=self._max_age, transform="json", force_fetch=force)
+            value = provider.get(self._secret_id, max_age=self._max_age, transform="json", force_fetch=force)
         except (GetParameterError, TransformParameterError) as exc:
             if _has_no_value(exc):
                 # Created without a value (the template does) or not created: nothing to retry
@@ -77,6 +81,13 @@ class SecretStore:
             raise SecretUnavailableError(f"cannot read secret {self._secret_id}: {type(exc).__name__}") from exc
         self._unset_since = None
         if not isinstance(value, dict):
+            # Valid JSON but no object (a list, a string): Powertools cached it for max_age, in place of
+            # the object read before. Put that back (or nothing): valid credentials keep working, and the
+            # next read fetches again, so a mended value is taken at once, as a malformed one would be.
+            if kept is None:
+                provider.store.pop(key, None)
+            else:
+                provider.store[key] = kept
             raise SecretUnavailableError(f"secret {self._secret_id} is not a JSON object")
         return value
 
