@@ -151,6 +151,15 @@ class TestFastCommentsSignature:
         rotated = {"api_secret": ["brand-new", SECRET["api_secret"]]}
         assert FASTCOMMENTS.authenticate(request(signed(str(int(NOW)))), rotated, NOW)
 
+    def test_an_entry_that_is_not_unicode_is_passed_over_not_a_crash(self) -> None:
+        # A lone surrogate (JSON allows "\\ud800") beside the real API secret, before or after it
+        for entries in (["\ud800-typo", SECRET["api_secret"]], [SECRET["api_secret"], "\ud800"]):
+            broken = {"api_secret": entries}
+            assert FASTCOMMENTS.authenticate(request(signed(str(int(NOW)))), broken, NOW)
+            assert FASTCOMMENTS.authenticate(request({"token": SECRET["api_secret"]}), broken, NOW)
+            assert not FASTCOMMENTS.authenticate(request(signed(str(int(NOW)), key="other")), broken, NOW)
+            assert not FASTCOMMENTS.authenticate(request({"token": "\ud800"}), broken, NOW)
+
     def test_an_empty_secret_refuses_everything(self) -> None:
         assert not FASTCOMMENTS.authenticate(request({"token": ""}), {}, NOW)
         assert not FASTCOMMENTS.authenticate(request(signed(str(int(NOW)), key="")), {}, NOW)

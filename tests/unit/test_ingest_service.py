@@ -236,6 +236,10 @@ def test_a_firstup_ping_is_answered_counted_and_never_queued(capsys: pytest.Capt
             ],
         ),
         ({}, ["'tokens' is missing"]),
+        (
+            {"tokens": ["\ud800-typo"]},
+            ["'tokens' entry 1 is not valid Unicode (a lone surrogate)", "'tokens' holds no usable value"],
+        ),
     ],
 )
 def test_a_secret_that_cannot_work_is_reported_once_with_its_rule_never_its_value(
@@ -250,6 +254,13 @@ def test_a_secret_that_cannot_work_is_reported_once_with_its_rule_never_its_valu
     assert len(lines) == 1
     assert (lines[0]["vendor"], lines[0]["problems"]) == ("viafoura-notifications", problems)
     assert '"SecretProblems":[' in out.replace(" ", "")
+
+
+@pytest.mark.parametrize("tokens", [["\ud800-typo", "tok"], ["tok", "\ud800"]])
+def test_an_entry_that_is_not_unicode_leaves_the_others_working(tokens: list[str]) -> None:
+    svc = service("viafoura-notifications", FakeSecrets([{"tokens": tokens}]), FakeQueue())
+    assert svc.handle(notifications(NOTIFICATIONS_BODY, "tok")).status == 204
+    assert svc.handle(notifications(NOTIFICATIONS_BODY, "other")).status == 401
 
 
 def test_an_unusual_engagement_token_is_advice_not_a_problem(capsys: pytest.CaptureFixture[str]) -> None:

@@ -27,12 +27,22 @@ def matches_any(presented: str | None, accepted: Iterable[str]) -> bool:
 
 
 def secret_list(value: object) -> list[str]:
-    """Read a secret field that may hold one string or a list of strings (rotation)."""
-    if isinstance(value, str):
-        return [value] if value else []
-    if isinstance(value, list):
-        return [item for item in value if isinstance(item, str) and item]
-    return []
+    """Read a secret field that may hold one string or a list of strings (rotation).
+
+    Only strings that are text: JSON can spell a lone surrogate (``"\\ud800"``), which no byte
+    sequence encodes, and such an entry (reported by the secret's problems) is passed over.
+    """
+    items = value if isinstance(value, list) else [value]
+    return [item for item in items if isinstance(item, str) and item and is_text(item)]
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` encodes as UTF-8 (no lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def current_secret(secret: Mapping[str, object], field: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from webhook_intake.auth import matches_any, secret_list
+from webhook_intake.auth import is_text, matches_any, secret_list
 from webhook_intake.http import Response
 
 if TYPE_CHECKING:
@@ -202,8 +202,10 @@ def token_list_problems(secret: dict[str, Any], name: str) -> list[str]:
         return [f"'{name}' is missing"]
     problems = [
         f"'{name}' entry {position} is not a non-empty string"
-        for position, item in secret_entries(value)
         if not isinstance(item, str) or not item
+        else f"'{name}' entry {position} is not valid Unicode (a lone surrogate)"
+        for position, item in secret_entries(value)
+        if not isinstance(item, str) or not item or not is_text(item)
     ]
     if not secret_list(value):
         problems.append(f"'{name}' holds no usable value")
