@@ -66,7 +66,7 @@ class SecretStore:
             return {}
         provider = self.provider
         # Powertools' own cache key for this secret (its store is a plain dict): see below.
-        key = provider._build_cache_key(name=self._secret_id, transform="json")  # noqa: SLF001
+        key = provider._build_cache_key(name=self._secret_id, transform="json")
         kept = provider.store.get(key)
         try:
             value = provider.get(self._secret_id, max_age=self._max_age, transform="json", force_fetch=force)

@@ -239,9 +239,7 @@ class ConsumerService:
             self.tally.quarantine_reasons[rejected.reason] += 1
             if rejected.reason == "conflict":
                 self.tally.conflicts += 1
-        self.tally.note(
-            Outcome.QUARANTINED.value, rejected.reason, logged_id or "-", str(key), counted=kept.first
-        )
+        self.tally.note(Outcome.QUARANTINED.value, rejected.reason, logged_id or "-", str(key), counted=kept.first)
         self.logger.warning(
             "event quarantined",
             extra={
