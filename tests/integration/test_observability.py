@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from webhook_intake.ingest.queue import INGEST_CONFIG
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from intake_cli.runtime import LocalRuntime
 
@@ -78,6 +79,16 @@ def test_a_quarantined_event_counts_with_its_reason(
     assert total(points, "EventsQuarantined", **where) == 1
     assert total(points, "EventsQuarantinedByReason", reason="missing_id", **where) == 1
     assert total(points, "EventsStored", **where) == 1
+
+
+@contextlib.contextmanager
+def hooked(aws_client: Any, event: str, hook: Callable[..., Any]) -> Iterator[None]:
+    """``hook`` on ``aws_client``'s ``event`` (a fault where botocore sends) for the block's length."""
+    aws_client.meta.events.register_first(event, hook)
+    try:
+        yield
+    finally:
+        aws_client.meta.events.unregister(event, hook)
 
 
 class LogCapture(logging.Handler):
@@ -215,15 +226,10 @@ def test_a_dependencys_error_message_is_not_logged_with_its_traceback(
         return hook
 
     # Given the queue failing every send at ingest, then DynamoDB failing every write of the consumer
-    sqs = client("sqs", INGEST_CONFIG)
-    send_hook = failing("SendMessage")
-    sqs.meta.events.register_first("before-send.sqs", send_hook)
-    try:
+    with hooked(client("sqs", INGEST_CONFIG), "before-send.sqs", failing("SendMessage")):
         refused = send_body(
             runtime, "viafoura-notifications", notifications_body("q-1"), secrets["viafoura-notifications"]
         )
-    finally:
-        sqs.meta.events.unregister("before-send.sqs", send_hook)
     assert refused.status == 500
     assert (
         send_body(
@@ -231,13 +237,8 @@ def test_a_dependencys_error_message_is_not_logged_with_its_traceback(
         ).status
         == 204
     )
-    dynamodb = consumer_dynamodb()
-    write_hook = failing("PutItem")
-    dynamodb.meta.events.register_first("before-send.dynamodb", write_hook)
-    try:
+    with hooked(consumer_dynamodb(), "before-send.dynamodb", failing("PutItem")):
         runtime.drain(max_polls=1)
-    finally:
-        dynamodb.meta.events.unregister("before-send.dynamodb", write_hook)
     runtime.drain()
 
     # Then each failure is logged with its traceback, naming the error and its code, not its message
@@ -291,13 +292,8 @@ def test_a_redelivered_record_counts_its_quarantined_event_once(
     # Given a delivery with an event without its id, a good one, and one whose write is throttled once
     body = notifications_body("rd-ok", None, "rd-throttled", request_uuid="rd-1")
     assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
-    hook = fail_writes_of("rd-throttled")
-    dynamodb = consumer_dynamodb()
-    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
-    try:
+    with hooked(consumer_dynamodb(), "before-send.dynamodb", fail_writes_of("rd-throttled")):
         runtime.drain(max_polls=1)
-    finally:
-        dynamodb.meta.events.unregister("before-send.dynamodb", hook)
 
     # When SQS brings the record back and every write succeeds
     runtime.drain()
