@@ -153,9 +153,23 @@ def test_every_alarm_notifies_the_topic_and_the_email_subscription_is_optional()
 
 def dashboard_body() -> dict[str, Any]:
     text, variables = resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert set(variables) == {"Overview", "WriteUnitPrice"}
+    assert set(variables) == {"Overview", "WriteUnitPrice", "PriceBasis"}
     # ${Resource.Attr} and ${Resource} become placeholders; the rest must be valid dashboard JSON.
     return dict(json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", text)))
+
+
+def test_the_dashboards_write_cost_is_priced_as_the_table_is_billed() -> None:
+    # Given the price the cost widget multiplies each event's write units by, in either billing mode
+    text, variables = resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
+    condition, provisioned, on_demand = variables["WriteUnitPrice"]["Fn::If"]
+    assert condition == "Provisioned"
+    assert "(${PriceBasis})" in text
+    # Then on demand it is US East's price of a million write request units
+    assert float(on_demand) == 0.625
+    # And provisioned, a write capacity unit's hour ($0.00065) over the 3,600 writes it makes, at the target use
+    constant, rest = provisioned["Fn::Sub"].split(" ", 1)
+    assert rest == "* 100 / ${TableTargetUtilization}"
+    assert float(constant) * 100 / 70 == pytest.approx(0.00065 / 3600 / 0.70 * 1e6, rel=1e-5)
 
 
 def dashboard_series() -> list[Any]:
