@@ -306,6 +306,29 @@ def test_a_redelivered_record_counts_its_quarantined_event_once(
     assert total(points, "EventsStored", vendor=vendor) == 2
 
 
+def test_a_new_shapes_write_is_counted_in_the_write_units_and_shared_by_the_events(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    vendor = "viafoura-notifications"
+
+    def delivery(uuid: str) -> bytes:
+        note = {"notification_uuid": uuid, "notification_type": "follow", "time": 1790000000000, "shape_w": 1}
+        return json.dumps({"request_uuid": f"r-{uuid}", "notifications": [note]}).encode()
+
+    # Given an event of a shape never seen, then an event of the same size and shape
+    units = []
+    for uuid in ("sw-1", "sw-2"):
+        send_body(runtime, vendor, delivery(uuid), secrets[vendor])
+        runtime.drain()
+        points = metric_points(capsys.readouterr().out)
+        units.append((total(points, "WriteUnits", vendor=vendor), sum(values(points, "WriteUnitsPerEvent"))))
+
+    # Then the first invocation's units include the shape's write, and its event's sample carries them
+    (first, first_per_event), (second, second_per_event) = units
+    assert first >= second + 1
+    assert (first_per_event, second_per_event) == (pytest.approx(first), pytest.approx(second))
+
+
 def test_write_units_per_event_and_lags_are_one_sample_per_event(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -248,7 +248,9 @@ def test_a_claim_check_quarantined_and_sent_back_comes_back_with_its_own_reason(
     assert (again["sk"], again["reason"], again["attempts"]) == (kept["sk"], "invalid_claim_check", 2)
 
 
-def test_a_claim_check_sent_back_once_its_object_is_right_is_stored_and_released(rt: LocalRuntime) -> None:
+def test_a_claim_check_sent_back_once_its_object_is_right_is_stored_and_released(
+    rt: LocalRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
     m = "fixed-" + uuid.uuid4().hex[:8]
     # Given a claim-checked record quarantined because its object did not match the pointer
     good = _event(m).encode()
@@ -263,8 +265,12 @@ def test_a_claim_check_sent_back_once_its_object_is_right_is_stored_and_released
     # When the object holds the bytes the pointer names again and the item is sent back
     _object(rt, check.key, good)
     redrive(rt, VENDOR, QuarantineKey(VENDOR, kept["sk"]))
+    capsys.readouterr()
     rt.drain()
 
     # Then the event is stored and its quarantine item is gone (no redrive sends it again)
     assert m in stored_ids(rt, VENDOR)
     assert [q for q in quarantined(rt, VENDOR) if m in q["text"]] == []
+    # And the event's write units include the release's: the per-event samples add up to the total
+    points = metric_points(capsys.readouterr().out)
+    assert total(points, "WriteUnitsPerEvent") == total(points, "WriteUnits") > 0

@@ -169,6 +169,7 @@ class ConsumerService:
             )
         message = str(raw_record.get("body") or "")
         result, body = self._normalized(message, delivery)
+        first_slot = len(self.tally.units_per_event)
         kept: set[QuarantineKey] = set()
         for rejected in result.rejected:
             kept.add(self._quarantine(rejected, delivery))
@@ -180,7 +181,7 @@ class ConsumerService:
             # A claim check's item is kept under its pointer (the message), the others under their texts.
             texts = (message, body, *result.texts())
             sent_back = {key_for(self.vendor, delivery.received_at, text) for text in texts}
-            self._resolve(delivery.quarantine_key, kept, sent_back)
+            self._resolve(delivery.quarantine_key, kept, sent_back, range(first_slot, len(self.tally.units_per_event)))
 
     def _normalized(self, body: str, delivery: Delivery) -> tuple[Normalized, str]:
         """The record's events, and the body they were read from (a claim check's, from S3)."""
@@ -251,18 +252,21 @@ class ConsumerService:
         )
         return key
 
-    def _resolve(self, key_text: str, kept: set[QuarantineKey], sent_back: set[QuarantineKey]) -> None:
+    def _resolve(self, key_text: str, kept: set[QuarantineKey], sent_back: set[QuarantineKey], slots: range) -> None:
         """A quarantined event sent back: forget its quarantine item once it is stored (or a duplicate).
 
         Only the item this record's text was kept under (``sent_back``): a key naming another
-        event's item releases nothing.
+        event's item releases nothing. The delete's write units are the record's events' (``slots``).
         """
         try:
             key = QuarantineKey.parse(key_text)
         except ValueError:
             return
         if key in sent_back and key not in kept:
-            self.tally.write_units += self.quarantine.delete(key)
+            units = self.quarantine.delete(key)
+            self.tally.write_units += units
+            for slot in slots:
+                self.tally.units_per_event[slot] += units / len(slots)
             self.tally.note("released", str(key))
 
     def _lags(self, received_at: str, occurred_at: str | None) -> None:
@@ -278,6 +282,12 @@ class ConsumerService:
     def finish(self) -> None:
         """Report the invocation: one set of metrics and the outcomes, a line per 200 (for ``intake tail``)."""
         tally = self.tally
+        if self.shapes is not None:
+            # New shapes are written now: their units are the invocation's, shared by its events.
+            units = self.shapes.flush(self.metrics)
+            tally.write_units += units
+            for slot in range(len(tally.units_per_event)):
+                tally.units_per_event[slot] += units / len(tally.units_per_event)
         self._counts(tally)
         for lag in tally.ingest_lags_ms:
             milliseconds(self.metrics, Metric.INGEST_TO_STORE_LAG, lag)
@@ -285,8 +295,6 @@ class ConsumerService:
             milliseconds(self.metrics, Metric.END_TO_END_LAG, lag)
         for reason, quarantined in tally.quarantine_reasons.items():
             count_by(self.metrics, Metric.QUARANTINED_BY_REASON, "reason", reason, quarantined)
-        if self.shapes is not None:
-            self.shapes.flush(self.metrics)
         for start in range(0, len(tally.lines), MAX_OUTCOMES_PER_LINE):
             lines = tally.lines[start : start + MAX_OUTCOMES_PER_LINE]
             self.logger.info("outcomes", extra={"vendor": self.vendor, "outcomes": lines})

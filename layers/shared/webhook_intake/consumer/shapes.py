@@ -15,6 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +23,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import error_code
 from webhook_intake.observability import Metric, count_by
-from webhook_intake.store.events import REFUSED_ITEM
+from webhook_intake.store.events import REFUSED_ITEM, consumed
 from webhook_intake.store.schema import SHAPE_PREFIX
 from webhook_intake.store.table import TableAccess
-from webhook_intake.store.wire import encode_item
+from webhook_intake.store.wire import encode_item, item_size, write_units
 from webhook_intake.taxonomy import type_label
 from webhook_intake.times import iso_millis
 
@@ -131,8 +132,12 @@ class ShapeWatch:
         if key not in self.known:
             self.pending.setdefault(key, shape)
 
-    def flush(self, metrics: Metrics) -> None:
-        """Keep the shapes noticed since the last flush; count each one no one had kept before."""
+    def flush(self, metrics: Metrics) -> float:
+        """Keep the shapes noticed since the last flush; count each one no one had kept before.
+
+        The write units those writes took (a write whose condition failed takes them too).
+        """
+        units = 0.0
         for (source_type, shape_id), shape in list(self.pending.items()):
             item = {
                 "pk": f"{SHAPE_PREFIX}{self.spec.key}",
@@ -144,11 +149,16 @@ class ShapeWatch:
                 "first_seen": iso_millis(datetime.now(UTC)),
             }
             try:
-                self.dynamodb.put_item(
-                    TableName=self.table_name, Item=encode_item(item), ConditionExpression="attribute_not_exists(pk)"
+                response = self.dynamodb.put_item(
+                    TableName=self.table_name,
+                    Item=encode_item(item),
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnConsumedCapacity="TOTAL",
                 )
             except ClientError as exc:
                 code = error_code(exc)
+                if code == "ConditionalCheckFailedException":  # its units are not in the answer
+                    units += write_units(item_size(item))
                 if code != "ConditionalCheckFailedException":
                     # Shapes are advice: a failed write is tried again with the next invocation,
                     # unless DynamoDB refused the item itself (no later try would differ).
@@ -159,6 +169,7 @@ class ShapeWatch:
                 self.logger.warning("shape not recorded", extra={"error": type(exc).__name__})
                 continue
             else:
+                units += consumed(dict(response), partial(write_units, item_size(item)))
                 label = type_label(source_type)
                 count_by(metrics, Metric.NEW_SHAPES, "source_type", label)
                 self.logger.warning(
@@ -166,3 +177,4 @@ class ShapeWatch:
                 )
             del self.pending[(source_type, shape_id)]
             self.known.add((source_type, shape_id))
+        return units
