@@ -29,8 +29,8 @@ def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str,
 
     The older envelope ``{event, timestamp, data{…}}`` has its ``data`` lifted up; it documents
     no event id, so its id is the body's ``id``, else ``data``'s, else the delivery's own
-    (``x-socialchorus-delivery``, as the correlation id carries it: its hash when it is over 128
-    characters or not printable ASCII). Dotted names (``content.published``) become the current
+    (``x-socialchorus-delivery``, as the correlation id carries it: its hash when it is not 1 to
+    128 id characters). Dotted names (``content.published``) become the current
     ones (``content_published``), in either form.
     """
     flat = document
