@@ -267,3 +267,30 @@ def test_the_rewrite_shows_its_progress_on_standard_error(stack: str, runtime: L
     bar = next(line for line in text.splitlines() if "Rewriting at most 25 a second" in line)
     assert "1/1" in bar
     assert "rewrote 1 events" in text
+
+
+def test_a_creation_stored_before_creations_ranked_first_is_moved_to_its_place(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a comment's creation stored when creations ranked with every other state event (rank 1)
+    created = {"event_uuid": "rank-c", "time": 1790000000000, "content_uuid": "rank-1"}
+    created |= {"message_type": "livecomment_post", "action": "created"}
+    send_body(runtime, "viafoura-engagement", {"events": [created]}, secrets["viafoura-engagement"])
+    runtime.drain()
+    before = item(runtime, "viafoura-engagement", "rank-c")
+    assert before["state_order"].startswith("viafoura-engagement#0#")
+    older = before["state_order"].replace("#0#", "#1#", 1)
+    dynamodb(runtime).update_item(
+        TableName=table(runtime),
+        Key=wire_key("viafoura-engagement", "rank-c"),
+        UpdateExpression="SET state_order = :older",
+        ExpressionAttributeValues={":older": {"S": older}},
+    )
+
+    # When a replay of creations runs
+    lines = cli_json("replay", "--stack", stack, "--since", "1h", "--type", "comment.created", "--yes", "--json")
+
+    # Then it was the only change, and the item is again what the consumer writes today
+    assert lines[0]["plan"]["fields_changed"] == {"state_order": 1}
+    assert lines[-1]["rewritten"] == 1
+    assert item(runtime, "viafoura-engagement", "rank-c") == before
