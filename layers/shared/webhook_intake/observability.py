@@ -16,7 +16,7 @@ from __future__ import annotations
 import traceback
 import warnings
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -24,6 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 if TYPE_CHECKING:
+    import logging
     from types import TracebackType
 
 
@@ -105,45 +106,78 @@ def count_by(metrics: Metrics, metric: Metric, dimension: str, label: str, value
 class QuotingOwnFormatter(LambdaPowertoolsFormatter):
     """Powertools' JSON lines, whose tracebacks quote only this package's own exception messages.
 
-    Each exception of a chain keeps its frames and its type; an AWS error its code and operation.
-    Their messages are left out: an AWS message or a library's error can quote the request or the
-    data it refused (a comment, an e-mail address), and a failure's line must never hold them.
+    Each exception of a chain (and of a group) keeps its frames and its type; an AWS error its
+    code and operation. Their messages, notes and Powertools' ``stack_trace`` copy of them are
+    left out: an AWS message or a library's error can quote the request or the data it refused
+    (a comment, an e-mail address), and a failure's line must never hold them.
     """
+
+    def __init__(self) -> None:
+        super().__init__(serialize_stacktrace=False)
+
+    def _extract_log_exception(self, log_record: logging.LogRecord) -> Any:
+        text, name, notes = super()._extract_log_exception(log_record)
+        exc = log_record.exc_info[1] if isinstance(log_record.exc_info, tuple) else None
+        return text, name, notes if exc is not None and _own(type(exc)) else None
 
     def formatException(
         self, ei: tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
     ) -> str:
         """The traceback of every exception in the chain, each said as :func:`said` says it."""
-        exc = ei[1]
-        if exc is None:
-            return ""
-        chain: list[BaseException] = []
-        while exc is not None and all(exc is not seen for seen in chain):
-            chain.append(exc)
-            exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
-        lines: list[str] = []
-        for link in reversed(chain):
-            if lines:  # what was printed just before is this one's cause, or what it was raised in handling
-                lines.append(_CAUSE if link.__cause__ is not None else _CONTEXT)
-            lines.append("Traceback (most recent call last):\n")
-            lines.extend(traceback.format_list(traceback.extract_tb(link.__traceback__)))
-            lines.append(said(link) + "\n")
-        return "".join(lines).rstrip("\n")
+        return "".join(_chain_lines(ei[1], depth=0)).rstrip("\n") if ei[1] is not None else ""
 
 
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
 _CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+_GROUP_DEPTH = 3
+_GROUP_MEMBERS = 16
+
+
+def _chain_lines(exc: BaseException | None, depth: int) -> list[str]:
+    """``exc`` and what it was raised from or in handling, oldest first, as a traceback prints them."""
+    chain: list[BaseException] = []
+    while exc is not None and all(exc is not seen for seen in chain):
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    lines: list[str] = []
+    for link in reversed(chain):
+        if lines:  # what was printed just before is this one's cause, or what it was raised in handling
+            lines.append(_CAUSE if link.__cause__ is not None else _CONTEXT)
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.format_list(traceback.extract_tb(link.__traceback__)))
+        lines.append(said(link) + "\n")
+        members = getattr(link, "exceptions", None)
+        if isinstance(link, BaseExceptionGroup) and isinstance(members, tuple) and depth < _GROUP_DEPTH:
+            for number, member in enumerate(members[:_GROUP_MEMBERS], 1):
+                lines.append(f"+-- {number} of {len(members)} in the group:\n")
+                lines.extend(f"    {line}" for line in "".join(_chain_lines(member, depth + 1)).splitlines(True))
+    return lines
+
+
+def _own(kind: type[BaseException]) -> bool:
+    """One of this package's exceptions, whose messages hold codes and rules, never data."""
+    module = getattr(kind, "__module__", None)
+    return isinstance(module, str) and module.startswith("webhook_intake.")
 
 
 def said(exc: BaseException) -> str:
-    """An exception as a log may say it: this package's own with its message, any other by its type."""
+    """An exception as a log may say it: this package's own with its message, any other by its type.
+
+    Never raises: an exception whose attributes fail to read is said by its type's name alone.
+    """
     kind = type(exc)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-    if kind.__module__.startswith("webhook_intake."):
-        return f"{name}: {exc}"
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict) and isinstance(response.get("Error"), dict):
-        return f"{name}: {response['Error'].get('Code')} ({getattr(exc, 'operation_name', 'an AWS call')})"
+    name = getattr(kind, "__qualname__", "an exception")
+    try:
+        module = kind.__module__
+        if isinstance(module, str) and module != "builtins":
+            name = f"{module}.{name}"
+        if _own(kind):
+            return f"{name}: {exc}"
+        response = getattr(exc, "response", None)
+        if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+            return f"{name}: {response['Error'].get('Code')} ({getattr(exc, 'operation_name', 'an AWS call')})"
+    except Exception:
+        return f"{name} (unreadable)"
     return f"{name} (its message is left out of the logs)"
 
 
