@@ -72,7 +72,8 @@ class Outcome:
     def parse(cls, vendor: str, line: str, moment: datetime | None) -> Outcome:
         """One entry of an outcomes line (``stored comment.liked 405ea…``).
 
-        An event id is free text (spaces too): it is what lies between the words around it.
+        An event id is what lies between the words around it (the consumer logs an id with a space
+        or an ``@`` by its hash, and ids written before that may hold spaces).
         """
         outcome, _, rest = line.partition(" ")
         if outcome in ("stored", "duplicate") and " " in rest:

@@ -35,12 +35,14 @@ _MAX_PATH_PARAMETERS = 8
 MAX_CORRELATION_ID_CHARS = 128
 
 
-_ID = re.compile(rf"[A-Za-z0-9_.:=/#+\-]{{1,{MAX_CORRELATION_ID_CHARS}}}")
+# Printable ASCII but the space and "@": no sentence, no e-mail address (a correlation id kept before as
+# printable ASCII stays as it was unless it held one of those).
+_ID = re.compile(rf"[\x21-\x3f\x41-\x7e]{{1,{MAX_CORRELATION_ID_CHARS}}}")
 
 
 def id_label(value: str) -> str:
-    """An id as a log line may carry it: itself when made of id characters (letters, digits,
-    ``_ . : = / # + -``, at most 128), else ``sha256:<hex>`` of it. A vendor can put anything in
+    """An id as a log line may carry it: itself when made of id characters (printable ASCII but
+    the space and ``@``, at most 128), else ``sha256:<hex>`` of it. A vendor can put anything in
     an id field, an e-mail address or a sentence among it, and logs never hold those.
     """
     if _ID.fullmatch(value):
