@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import pytest
 from botocore.exceptions import ClientError
 
 from intake_cli.event_log import Window
@@ -26,6 +27,7 @@ from tests.helpers import (
     send_body,
     stored,
     table,
+    total,
 )
 from webhook_intake.clients import client
 from webhook_intake.store.feed import page_entries
@@ -36,8 +38,6 @@ from webhook_intake.vendors.viafoura_notifications import normalize as notificat
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-    import pytest
 
     from intake_cli.runtime import LocalRuntime
 
@@ -82,12 +82,15 @@ def test_a_batch_of_records_writes_its_entries_together_and_each_event_is_listed
         f"viafoura-notifications#{uuid}" for uuid in uuids
     )
     assert sorted(entry["event_id"] for entry in listed(runtime)) == sorted(uuids)
-    # Each event is charged its item's write unit and its share of the page's
+    # Each event is charged its item's write unit and its share of the page's (and of a new
+    # shape's write, when the batch's shape was one no one had kept: a unit each)
+    shapes = total(metrics, "NewShapes")
     (per_event,) = [value for name, _, value in metrics if name == "WriteUnitsPerEvent"]
     (units,) = [value for name, _, value in metrics if name == "WriteUnits"]
-    assert units == [10 + len(written)]
+    assert units == [10 + len(written) + shapes]
     assert len(per_event) == 10
-    assert all(1 < value <= 1.2 for value in per_event)
+    assert all(1 < value <= 1.2 + shapes / 10 + 1e-9 for value in per_event)
+    assert sum(per_event) == pytest.approx(units[0])
 
 
 @contextmanager
@@ -170,10 +173,11 @@ def test_a_page_written_beside_one_that_failed_is_counted_and_its_records_are_no
     assert [entry["pk"] for page in pages(runtime) for entry in page_entries(page)] == [
         "viafoura-notifications#minute-1"
     ]
+    shapes = total(metrics, "NewShapes")  # a new shape's write, shared by the two events
     (units,) = [value for name, _, value in metrics if name == "WriteUnits"]
-    assert units == [3.0]  # two items and the page written
+    assert units == [3.0 + shapes]  # two items and the page written
     (per_event,) = [value for name, _, value in metrics if name == "WriteUnitsPerEvent"]
-    assert per_event == [2.0, 1.0]  # the page is the first event's alone
+    assert per_event == [2.0 + shapes / 2, 1.0 + shapes / 2]  # the page is the first event's alone
 
 
 def test_an_entry_is_what_is_stored_when_a_retry_finds_its_copy_stored(
