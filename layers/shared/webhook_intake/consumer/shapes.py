@@ -157,9 +157,9 @@ class ShapeWatch:
                 )
             except ClientError as exc:
                 code = error_code(exc)
-                if code == "ConditionalCheckFailedException":  # its units are not in the answer
+                if code == "ConditionalCheckFailedException":  # kept already; its units are not in the answer
                     units += write_units(item_size(item))
-                if code != "ConditionalCheckFailedException":
+                else:
                     # Shapes are advice: a failed write is tried again with the next invocation,
                     # unless DynamoDB refused the item itself (no later try would differ).
                     self.logger.warning("shape not recorded", extra={"error": code})
