@@ -71,6 +71,15 @@ def test_an_oversized_field_is_cut_with_a_marker() -> None:
     assert prepared.size < ITEM_LIMIT_BYTES
 
 
+def test_a_details_list_over_its_limit_is_cut_with_a_marker() -> None:
+    # Given a vendor list kept in details longer than the 100 entries kept, and one within it
+    prepared = prepare(event(details={"channel_ids": [str(n) for n in range(150)], "tags": ["a"]}), bucket=BUCKET)
+    parts, _ = body_of(prepared.item) or ({}, b"")
+    # Then the first 100 are kept and the item names the list it cut (the raw event holds all)
+    assert parts["details"]["channel_ids"] == [str(n) for n in range(100)]
+    assert prepared.item["truncated"] == frozenset({"details.channel_ids"})
+
+
 def incompressible(size: int) -> str:
     """Text that does not compress (a chain of hashes)."""
     chunks, digest = [], b"seed"

@@ -48,6 +48,8 @@ ITEM_BUDGET_BYTES = ITEM_LIMIT_BYTES - 8 * 1024
 _FIELD_LIMITS = {"text": 4000, "title": 1000, "description": 2000, "url": 2048, "name": 256}
 _DEFAULT_LIMIT = 512
 _MAX_IMAGE_URLS = 10
+_MAX_DETAIL_ENTRIES = 100
+"""Entries kept of a vendor list in ``details`` (the raw event keeps them all)."""
 _ELLIPSIS = "…"
 
 
@@ -134,12 +136,16 @@ class _Cleaner:
         return out
 
     def details(self, value: dict[str, Any]) -> dict[str, Any]:
-        return {
-            clean_text(key)[:64]: self.text(item, f"details.{key}")
-            if isinstance(item, str)
-            else [self.text(entry, f"details.{key}") for entry in item[:100]]
-            for key, item in value.items()
-        }
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            path = f"details.{key}"
+            if isinstance(item, str):
+                out[clean_text(key)[:64]] = self.text(item, path)
+                continue
+            if len(item) > _MAX_DETAIL_ENTRIES:
+                self.truncated.append(path)
+            out[clean_text(key)[:64]] = [self.text(entry, path) for entry in item[:_MAX_DETAIL_ENTRIES]]
+        return out
 
 
 def _indexable(value: str | None) -> str | None:
