@@ -577,11 +577,16 @@ CHANGES = [
     " breakdown, measured in the same run, has the handler at 2.17x -> 2.11x (1.80x -> 1.76x) of the"
     " floor, the floor itself 0.86 -> 0.75 ms per event: the spread of the floor between runs; ingest"
     " warm 1.53x -> 1.56x, ingest cold start 1.20x -> 1.24x (init and client alone 1.10x -> 1.15x).",
-    "- This run (2026-11-30, 16:15) is on the final code of the stop, a second sample of the same paths"
+    "- The 2026-11-30 16:15 run was on the code of the stop's fixes, a second sample of the same paths"
     " (since 15:45 only a branch of the shape writer's error handling was tidied): costs $3.09 -> $3.09,"
     " $1.22 -> $1.21, $0.69 -> $0.69; write units unchanged; consumer 2.30x -> 2.24x (records of 10: 2.00x"
     " -> 1.76x), ingest warm 1.56x -> 1.50x, ingest cold start 1.24x -> 1.22x: the two runs bracket the"
     " 14:14 run's figures, so this stop's fixes moved none of them beyond the spread.",
+    "- This run (2026-11-30, 16:53) is on the final code of the stop: since 16:15 a vendor list in `details`"
+    " cut to its 100 entries is named in `truncated` (a length check per list). Costs $3.09 -> $3.08,"
+    " $1.21 -> $1.21, $0.69 -> $0.69; write units unchanged; consumer 2.24x -> 2.06x (records of 10: 1.76x"
+    " -> 1.79x), ingest warm 1.50x -> 1.46x, ingest cold start 1.22x -> 1.27x: three runs of this stop's"
+    " code, the spread of this machine.",
     "",
 ]
 
