@@ -26,7 +26,7 @@ from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, Kept, Quarantin
 from webhook_intake.times import from_iso
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from aws_lambda_powertools import Logger, Metrics
 
@@ -62,6 +62,12 @@ class Tally:
     """Their events' places in ``units_per_event`` (by ``pk``): each gets its share of its page's write units."""
     failed: set[str] = field(default_factory=set)
     """Records already failed (retried or dead-lettered) in this invocation."""
+
+    def share(self, units: float, slots: Sequence[int]) -> None:
+        """Write units the events at ``slots`` of ``units_per_event`` owe together, in equal parts."""
+        self.write_units += units
+        for slot in slots:
+            self.units_per_event[slot] += units / len(slots)
 
     def note(self, outcome: str, *words: str, counted: bool = True) -> None:
         """Count an outcome (unless already counted on an earlier try) and keep its line entry.
@@ -140,10 +146,7 @@ class ConsumerService:
                     extra={"error": str(exc), "records": len(page.records)},
                 )
                 continue
-            tally.write_units += units
-            slots = [slot for pk in page.events for slot in tally.feed_slots.get(pk, ())]
-            for slot in slots:
-                tally.units_per_event[slot] += units / len(slots)
+            tally.share(units, [slot for pk in page.events for slot in tally.feed_slots.get(pk, ())])
         retry = [message_id for message_id in tally.feed_records if message_id in unwritten - tally.failed]
         for message_id in retry:
             self._failed(message_id, tally.feed_records[message_id])
@@ -263,10 +266,7 @@ class ConsumerService:
         except ValueError:
             return
         if key in sent_back and key not in kept:
-            units = self.quarantine.delete(key)
-            self.tally.write_units += units
-            for slot in slots:
-                self.tally.units_per_event[slot] += units / len(slots)
+            self.tally.share(self.quarantine.delete(key), slots)
             self.tally.note("released", str(key))
 
     def _lags(self, received_at: str, occurred_at: str | None) -> None:
@@ -284,10 +284,7 @@ class ConsumerService:
         tally = self.tally
         if self.shapes is not None:
             # New shapes are written now: their units are the invocation's, shared by its events.
-            units = self.shapes.flush(self.metrics)
-            tally.write_units += units
-            for slot in range(len(tally.units_per_event)):
-                tally.units_per_event[slot] += units / len(tally.units_per_event)
+            tally.share(self.shapes.flush(self.metrics), range(len(tally.units_per_event)))
         self._counts(tally)
         for lag in tally.ingest_lags_ms:
             milliseconds(self.metrics, Metric.INGEST_TO_STORE_LAG, lag)
