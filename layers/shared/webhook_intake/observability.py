@@ -22,6 +22,9 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from botocore.exceptions import ClientError
+
+from webhook_intake.clients import error_code
 
 if TYPE_CHECKING:
     import logging
@@ -173,9 +176,8 @@ def said(exc: BaseException) -> str:
             name = f"{module}.{name}"
         if _own(kind):
             return f"{name}: {exc}"
-        response = getattr(exc, "response", None)
-        if isinstance(response, dict) and isinstance(response.get("Error"), dict):
-            return f"{name}: {response['Error'].get('Code')} ({getattr(exc, 'operation_name', 'an AWS call')})"
+        if isinstance(exc, ClientError):
+            return f"{name}: {error_code(exc)} ({exc.operation_name})"
     except Exception:
         return f"{name} (unreadable)"
     return f"{name} (its message is left out of the logs)"
