@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
 
     from intake_cli.runtime import LocalRuntime
+    from intake_cli.template import Route
 
 # API Gateway HTTP APIs refuse larger request payloads with 413 before any integration runs.
 HTTP_API_PAYLOAD_LIMIT = 10 * 1024 * 1024
@@ -71,7 +72,7 @@ def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
         except HTTPException as exc:  # 413, or 400 for a broken chunked body: werkzeug's names are API Gateway's
             answer = _message(exc.code or 400, exc.name)
         else:
-            answer = _invoke(runtime, route_key, request.method, url.path, url.query, dict(request.headers), body)
+            answer = _invoke(runtime, route, route_key, request, url.path, url.query, body)
         ACCESS_LOG.info("%s %d %.0fms", route_key, answer.status, (time.monotonic() - started) * 1000)
         # The gateway frames the body itself: a function's hop-by-hop headers or length never reach the client.
         headers = [
@@ -107,10 +108,10 @@ def _body(request: Request) -> bytes:
 
 
 def _invoke(
-    runtime: LocalRuntime, route_key: str, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    runtime: LocalRuntime, route: Route | None, route_key: str, request: Request, path: str, query: str, body: bytes
 ) -> HttpResponse:
     try:
-        return runtime.request(method, path, headers, body, query=query)
+        return runtime.request(request.method, path, dict(request.headers), body, query=query, route=route)
     except Exception:  # the function failed: API Gateway answers 500, as here
         LOG.exception("%s: the function raised", route_key)
         return _message(500, "Internal Server Error")

@@ -72,9 +72,18 @@ class LocalRuntime:
                 return route
         return None
 
-    def request(self, method: str, path: str, headers: dict[str, str], body: bytes, query: str = "") -> HttpResponse:
-        """One HTTP request through the matching route's handler (``query`` is the raw query string)."""
-        route = self.route_for(method, path)
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        query: str = "",
+        route: Route | None = None,
+    ) -> HttpResponse:
+        """One HTTP request through the matching route's handler (``query`` is the raw query string;
+        ``route``, when the caller matched it already)."""
+        route = route or self.route_for(method, path)
         if route is None:
             return HttpResponse(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
         event = http_api_event(method.upper(), path, route.path, headers, body, query=query, region=self.stack.region)
