@@ -582,11 +582,16 @@ CHANGES = [
     " $1.22 -> $1.21, $0.69 -> $0.69; write units unchanged; consumer 2.30x -> 2.24x (records of 10: 2.00x"
     " -> 1.76x), ingest warm 1.56x -> 1.50x, ingest cold start 1.24x -> 1.22x: the two runs bracket the"
     " 14:14 run's figures, so this stop's fixes moved none of them beyond the spread.",
-    "- This run (2026-11-30, 16:53) is on the final code of the stop: since 16:15 a vendor list in `details`"
+    "- The 2026-11-30 16:53 run was on the code of this stop's last fix: since 16:15 a vendor list in `details`"
     " cut to its 100 entries is named in `truncated` (a length check per list). Costs $3.09 -> $3.08,"
     " $1.21 -> $1.21, $0.69 -> $0.69; write units unchanged; consumer 2.24x -> 2.06x (records of 10: 1.76x"
     " -> 1.79x), ingest warm 1.50x -> 1.46x, ingest cold start 1.22x -> 1.27x: three runs of this stop's"
     " code, the spread of this machine.",
+    "- This run (2026-11-30, 17:24) is on the final code of the stop: since 16:53 only refactors (the write"
+    " units several events owe shared by one method, once per invocation; the log formatter's AWS error"
+    " code read by the project's helper, on failures only; the local gateway's route matched once)."
+    " Costs $3.08 -> $3.08, $1.21 -> $1.21, $0.69 -> $0.68; write units unchanged; consumer 2.06x -> 2.17x"
+    " (records of 10: 1.79x -> 1.66x), ingest warm 1.46x -> 1.45x, ingest cold start 1.27x -> 1.27x.",
     "",
 ]
 
