@@ -111,6 +111,19 @@ def test_five_thousand_recipients_move_out_and_each_stays_findable() -> None:
     assert all(size < ITEM_LIMIT_BYTES for size in index_entry_sizes(prepared.item).values())
 
 
+def test_an_id_too_long_to_index_is_named_in_truncated() -> None:
+    long_id = "u" * 257
+    recipients = (Party(id="u-1"), Party(id=long_id))
+    prepared = prepare(event(actor=Party(id=long_id), content=Content(id="c-1"), recipients=recipients))
+    assert prepared.item["recipient_ids"] == frozenset({"u-1"})
+    assert "actor_id" not in prepared.item
+    assert prepared.item["content_id"] == "c-1"
+    assert prepared.item["truncated"] == frozenset({"actor_id", "recipient_ids"})
+    body = (body_of(prepared.item) or ({}, b""))[0]
+    assert body["actor"]["id"] == long_id
+    assert [party["id"] for party in body["recipients"]] == ["u-1", long_id]
+
+
 def test_a_few_recipients_stay_in_the_item() -> None:
     recipients = tuple(Party(id=f"u{n}") for n in range(RECIPIENTS_INLINE_MAX))
     prepared = prepare(event(recipients=recipients), bucket=BUCKET)

@@ -241,9 +241,12 @@ def _plain_attributes(event: NormalizedEvent, cleaner: _Cleaner) -> dict[str, An
             item[name] = cleaner.text(value, name, 256) if isinstance(value, str) else value
     for name in ("actor", "content", "container"):
         part = getattr(event, name)
-        identifier = _indexable(part.id if part is not None else None)
-        if identifier:
-            item[f"{name}_id"] = clean_text(identifier)
+        identifier = part.id if part is not None else None
+        indexed = _indexable(identifier)
+        if indexed:
+            item[f"{name}_id"] = clean_text(indexed)
+        elif identifier:
+            cleaner.truncated.append(f"{name}_id")  # kept in the body, not offered to reads
     return item
 
 
@@ -276,6 +279,8 @@ def _recipients(
     budget = RECIPIENT_IDS_MAX_BYTES
     for party in event.recipients:
         identifier = _indexable(party.id)
+        if party.id and identifier is None:
+            cleaner.truncated.append("recipient_ids")  # kept in the recipients, not offered to reads
         if identifier and identifier not in ids:
             budget -= len(identifier.encode("utf-8", "surrogatepass"))
             if budget < 0:
