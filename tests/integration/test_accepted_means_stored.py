@@ -634,6 +634,8 @@ def test_an_event_nested_as_deep_as_allowed_with_a_field_of_the_wrong_type_is_st
     deep_event = reader(runtime).get("viafoura-engagement", "deep-x")
     assert deep_event is not None
     assert deep_event["time_source"] == "received"
+    assert deep_event["dropped"] == {"time"}
+    assert "dropped" not in reader(runtime).get("viafoura-engagement", "deep-1")
     assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
 
 

@@ -169,6 +169,7 @@ def test_a_field_of_the_wrong_type_costs_the_field_not_the_event() -> None:
     assert event.actor is None
     assert (event.time_source, event.time_rejected, event.occurred_at) == ("received", "unreadable", RECEIVED)
     assert json.loads(event.raw)["actor_uuid"] == {"nested": 1}
+    assert event.dropped == ("actor_uuid", "page_url", "time")
 
 
 def test_a_nested_field_of_the_wrong_type_is_left_out_of_the_event_not_out_of_the_parsed_body() -> None:
@@ -180,7 +181,26 @@ def test_a_nested_field_of_the_wrong_type_is_left_out_of_the_event_not_out_of_th
     ((mapped),) = result.mapped
     assert mapped.event.actor is not None
     assert mapped.event.actor.id is None
+    assert mapped.event.dropped == ("liker.user_id",)
     assert mapped.document == body
+
+
+def test_malformed_entries_of_a_list_are_named_once_and_their_siblings_kept() -> None:
+    # Given a FastComments comment whose 300 mentions are all malformed but one
+    mentions = [{"id": {"x": n}, "tag": "@a"} for n in range(300)] + [{"id": "u-1", "tag": "@b"}]
+    body = {"id": "c-1", "comment": "hi", "mentions": mentions}
+
+    # When normalized
+    (event,) = fastcomments("comment-created", body).events
+
+    # Then every mention is a recipient (the bad ones by their tag alone), and the bad ids are one name
+    assert [party.id for party in event.recipients] == [None] * 300 + ["u-1"]
+    assert event.dropped == ("mentions.*.id",)
+
+
+def test_an_event_with_every_field_of_its_type_has_nothing_dropped() -> None:
+    (event,) = normalize("viafoura-engagement", engagement(event_uuid="e", actor_uuid="u")).events
+    assert event.dropped == ()
 
 
 def test_unknown_fields_are_kept_in_raw() -> None:

@@ -89,6 +89,8 @@ class NormalizedEvent(BaseModel):
     delivery_id: str | None = None
     raw: bytes
     """The vendor's event object exactly as received (its bytes within the delivery body)."""
+    dropped: tuple[str, ...] = ()
+    """Vendor fields left out for their type (``author.id`` sent as an object): ``raw`` keeps them."""
 
     def raw_document(self) -> Any:
         """``raw`` parsed as JSON."""

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from webhook_intake.consumer.models import NormalizedEvent
 from webhook_intake.consumer.splitting import BodyError, Element, split
@@ -29,13 +29,22 @@ if TYPE_CHECKING:
     from webhook_intake.registry import VendorSpec
 
 _LENIENT_ROUNDS = 4
-M = TypeVar("M", bound=BaseModel)
 
 
 class VendorModel(BaseModel):
     """Base of every vendor payload model: unknown fields are kept, ids may arrive as numbers."""
 
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, populate_by_name=True)
+
+    _dropped: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        """The fields :func:`validate_leniently` left out for their type (``mentions.*.id``), sorted."""
+        return self._dropped
+
+
+V = TypeVar("V", bound=VendorModel)
 
 
 class MappingError(ValueError):
@@ -143,11 +152,21 @@ def _drop(document: Any, loc: tuple[Any, ...], remove: bool) -> bool:
     return False
 
 
-def validate_leniently(model: type[M], data: dict[str, Any], required: frozenset[str]) -> M:
+_DROPPED_MAX = 20
+"""Dropped fields named on an event (a list of a thousand malformed entries is one name: ``mentions.*``)."""
+
+
+def _dropped_name(loc: tuple[Any, ...]) -> str:
+    """``mentions.*.id`` for ``("mentions", 3, "id")``: a list's entries share a name."""
+    return ".".join("*" if isinstance(step, int) else str(step)[:64] for step in loc[:4])
+
+
+def validate_leniently(model: type[V], data: dict[str, Any], required: frozenset[str]) -> V:
     """``model`` from ``data``; a field of the wrong type is dropped, unless it is one the event cannot lack.
 
     The fast path is one validation. A vendor field of an unexpected type (an id sent as an
-    object, a time as text) costs that field, never the event: the raw event keeps it.
+    object, a time as text) costs that field, never the event: the raw event keeps it, and the
+    result's ``dropped`` names it (the normalized event and its item carry the names).
     """
     try:
         return model.model_validate(data)
@@ -170,9 +189,12 @@ def validate_leniently(model: type[M], data: dict[str, Any], required: frozenset
         if not changed:
             raise failure
         try:
-            return model.model_validate(cleaned)
+            result = model.model_validate(cleaned)
         except ValidationError as again:
             failure = again
+        else:
+            result._dropped = tuple(sorted({_dropped_name(loc) for loc in seen}))[:_DROPPED_MAX]
+            return result
     raise failure
 
 
@@ -260,10 +282,14 @@ class VendorNormalizer(ABC):
         source_type: str,
         vendor_time: datetime | None,
         time_present: bool,
+        model: VendorModel,
         mapped_type: str | None = None,
         **fields: Any,
     ) -> NormalizedEvent:
-        """The normalized event, with the one time model: the vendor's event time if trusted, else received_at."""
+        """The normalized event, with the one time model: the vendor's event time if trusted, else received_at.
+
+        ``model`` is the vendor event as validated: the fields it left out for their type are named.
+        """
         received = from_iso(delivery.received_at)
         if received is None:  # the delivery's attributes are checked before this; never reached in practice
             raise MappingError("the delivery has no receive time")
@@ -284,5 +310,6 @@ class VendorNormalizer(ABC):
             correlation_id=delivery.correlation_id or None,
             delivery_id=delivery.delivery_id,
             raw=element.text.encode("utf-8"),
+            dropped=model.dropped,
             **fields,
         )

@@ -209,6 +209,8 @@ def prepare(event: NormalizedEvent, retention_days: int = 0, bucket: str | None 
         item["expires_at"] = expiry(event.received_at, retention_days)
     if cleaner.truncated:
         item["truncated"] = frozenset(cleaner.truncated)
+    if event.dropped:
+        item["dropped"] = frozenset(clean_text(name) for name in event.dropped)
     _body(event, body, item, prepared, bucket)
     if retention_days > 0:
         for offload in prepared.offloads:

@@ -94,6 +94,7 @@ class FastCommentsNormalizer(VendorNormalizer):
         return self.event(
             element,
             delivery,
+            model=comment,
             event_id=f"{comment.id}:{source_type}:{canonical_hash(element.value)}",
             source_type=source_type,
             mapped_type=event_type(_REPLY_TYPE_MAP if comment.parent_id else TYPE_MAP, source_type),

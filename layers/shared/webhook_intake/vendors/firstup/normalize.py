@@ -219,6 +219,7 @@ class FirstupNormalizer(VendorNormalizer):
         return self.event(
             element,
             delivery,
+            model=event,
             event_id=f"{event.id}:{type_label(event.name)}:{canonical_hash(element.value)[:16]}",
             source_type=event.name,
             mapped_type=_documented_deletion(flat),

@@ -177,6 +177,7 @@ class OpenWebNormalizer(VendorNormalizer):
         return self.event(
             element,
             delivery,
+            model=event,
             event_id=event.event_id,
             source_type=event.type,
             vendor_time=vendor_time,

@@ -84,6 +84,7 @@ class EngagementNormalizer(VendorNormalizer):
         return self.event(
             element,
             delivery,
+            model=event,
             event_id=event.event_uuid,
             source_type=source_type,
             vendor_time=from_epoch(stated, 1000),

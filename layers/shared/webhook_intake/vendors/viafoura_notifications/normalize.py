@@ -124,6 +124,7 @@ class NotificationsNormalizer(VendorNormalizer):
         return self.event(
             element,
             delivery,
+            model=note,
             event_id=note.notification_uuid,
             source_type=note.notification_type,
             vendor_time=from_epoch(stated, 1000),
