@@ -198,6 +198,21 @@ def test_malformed_entries_of_a_list_are_named_once_and_their_siblings_kept() ->
     assert event.dropped == ("mentions.*.id",)
 
 
+@pytest.mark.parametrize("bad", [[1, 2], ["a", None], [[1], "b", 3]])
+def test_recipients_that_are_not_objects_cost_only_themselves(bad: list[Any]) -> None:
+    # Given a notification whose recipient list holds entries that are not users, before and between good ones
+    good = [{"viafoura_id": {"uuid": f"00000000-0000-4000-8000-00000000000{n}"}, "name": f"U{n}"} for n in (1, 2)]
+    recipients = [*bad[:1], good[0], *bad[1:], good[1]]
+    body = {"notifications": [{"notification_uuid": "n-1", "notification_type": "reply", "recipients": recipients}]}
+
+    # When normalized
+    (event,) = normalize("viafoura-notifications", body).events
+
+    # Then both users are recipients, in order, and the bad entries are named once
+    assert [party.name for party in event.recipients] == ["U1", "U2"]
+    assert event.dropped == ("recipients.*",)
+
+
 def test_an_event_with_every_field_of_its_type_has_nothing_dropped() -> None:
     (event,) = normalize("viafoura-engagement", engagement(event_uuid="e", actor_uuid="u")).events
     assert event.dropped == ()

@@ -161,6 +161,11 @@ def _dropped_name(loc: tuple[Any, ...]) -> str:
     return ".".join("*" if isinstance(step, int) else str(step)[:64] for step in loc[:4])
 
 
+def _loc_order(loc: tuple[Any, ...]) -> tuple[tuple[int, int, str], ...]:
+    """Orders error locations: list places by number, names by text (no int is compared with a str)."""
+    return tuple((0, step, "") if isinstance(step, int) else (1, 0, str(step)) for step in loc)
+
+
 def validate_leniently(model: type[V], data: dict[str, Any], required: frozenset[str]) -> V:
     """``model`` from ``data``; a field of the wrong type is dropped, unless it is one the event cannot lack.
 
@@ -176,8 +181,8 @@ def validate_leniently(model: type[V], data: dict[str, Any], required: frozenset
     seen: set[tuple[Any, ...]] = set()
     for _ in range(_LENIENT_ROUNDS):
         changed = False
-        for error in failure.errors():
-            loc = tuple(error["loc"])
+        # The last entry of a list first: removing one leaves the places of those before it as they were.
+        for loc in sorted((tuple(error["loc"]) for error in failure.errors()), key=_loc_order, reverse=True):
             if not loc or loc[0] in required:
                 raise failure
             # A union member's name may end the path: drop the deepest part that exists.
