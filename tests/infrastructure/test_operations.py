@@ -10,9 +10,8 @@ import pytest
 
 from tests.infrastructure.translated import resources_of_type, translated
 from webhook_intake.observability import Metric
-from webhook_intake.payloads import DELIVERIES_PREFIX
+from webhook_intake.payloads import DELIVERIES_PREFIX, RETENTION_TAG
 from webhook_intake.registry import VENDORS
-from webhook_intake.store.items import RETENTION_TAG
 from webhook_intake.store.schema import FEED_PREFIX, QUARANTINE_PREFIX, SHAPE_PREFIX
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -271,7 +270,13 @@ def test_ingest_may_only_send_to_its_queue_read_its_secret_and_record_its_own_cr
     actions = {
         action for s in statements for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
-    assert actions == {"sqs:SendMessage*", "secretsmanager:GetSecretValue", "s3:PutObject", "dynamodb:PutItem"}
+    assert actions == {
+        "sqs:SendMessage*",
+        "secretsmanager:GetSecretValue",
+        "s3:PutObject",
+        "s3:PutObjectTagging",
+        "dynamodb:PutItem",
+    }
     (replays,) = [s for s in statements if s["Action"] == "dynamodb:PutItem"]
     assert replays["Resource"] == {"Fn::GetAtt": ["ReplayTable", "Arn"]}
     # Its own signatures only: never another vendor's, nor the token route's assertion ids (openweb:jti:…)
@@ -279,7 +284,8 @@ def test_ingest_may_only_send_to_its_queue_read_its_secret_and_record_its_own_cr
     resources = json.dumps([s["Resource"] for s in statements])
     assert f'"{stem}Queue"' in resources
     assert f'"{stem}Secret"' in resources
-    (claim_checks,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    # Claim checks, tagged with their retention: a PutObject with tags needs s3:PutObjectTagging too
+    (claim_checks,) = [s for s in statements if s["Action"] == ["s3:PutObject", "s3:PutObjectTagging"]]
     assert claim_checks["Resource"] == own("${PayloadBucket.Arn}/" + DELIVERIES_PREFIX + "${Key}/*", vendor_key)
     others = [other for other in STEMS.values() if other != stem]
     assert not any(f'"{other}Queue"' in resources or f'"{other}Secret"' in resources for other in others)
@@ -358,10 +364,11 @@ def test_the_payload_bucket_is_private_encrypted_tls_only_and_expires_deliveries
     rules = bucket["LifecycleConfiguration"]["Rules"]
     (expiry,) = [rule for rule in rules if rule.get("Prefix") == "deliveries/"]
     assert expiry["ExpirationInDays"] > 14  # outlives the dead-letter queues' retention
-    # An event's parts in S3 go with the event: after RetentionDays, when there is a retention, and only
-    # the parts tagged with it (a later value never reaches parts written under another)
+    # An event's parts in S3, and the delivery body it came in, go with the event: after RetentionDays
+    # when there is a retention (S3 honours the shorter of two expirations), and only the objects
+    # tagged with it (a later value never reaches objects written under another)
     conditional = {rule["Fn::If"][1]["Prefix"]: rule["Fn::If"] for rule in rules if "Fn::If" in rule}
-    assert set(conditional) == {"bodies/", "recipients/"}
+    assert set(conditional) == {"bodies/", "recipients/", "deliveries/"}
     for condition, kept, dropped in conditional.values():
         assert (condition, kept["ExpirationInDays"], kept["TagFilters"], dropped) == (
             "HasRetention",

@@ -1,4 +1,4 @@
-"""RetentionDays: an event and its parts in S3 expire together, counted from when it was received.
+"""RetentionDays: an event, its parts in S3 and the delivery body it came in expire together.
 
 The bucket's lifecycle rules expire only parts tagged with the stack's current RetentionDays
 (tests/infrastructure/test_operations.py), so a later change of the parameter never deletes the
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.helpers import send_events_with_parts_in_s3, stack_with, table
-from webhook_intake.store.items import RETENTION_TAG
+from webhook_intake.payloads import RETENTION_TAG
 from webhook_intake.store.wire import decode_item
 from webhook_intake.times import from_iso
 
@@ -23,11 +23,11 @@ if TYPE_CHECKING:
 
 
 def parts(aws: boto3.session.Session, runtime: LocalRuntime) -> dict[str, dict[str, str]]:
-    """Every event part in the payload bucket (bodies/, recipients/), with its tags."""
+    """Every event part and claim-checked delivery body in the payload bucket, with its tags."""
     s3 = aws.client("s3")
     bucket = runtime.stack.buckets["PayloadBucket"]
     found = {}
-    for prefix in ("bodies/", "recipients/"):
+    for prefix in ("bodies/", "recipients/", "deliveries/"):
         for listed in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
             tags = s3.get_object_tagging(Bucket=bucket, Key=listed["Key"])["TagSet"]
             found[listed["Key"]] = {tag["Key"]: tag["Value"] for tag in tags}
@@ -48,7 +48,7 @@ def test_an_events_parts_in_s3_carry_the_retention_they_were_written_under(
     runtime.drain()
 
     found = parts(aws, runtime)
-    assert {key.split("/", 1)[0] for key in found} == {"bodies", "recipients"}
+    assert {key.split("/", 1)[0] for key in found} == {"bodies", "recipients", "deliveries"}
     expected = {RETENTION_TAG: retention} if retention != "0" else {}
     assert all(tags == expected for tags in found.values()), found
 

@@ -17,6 +17,16 @@ if TYPE_CHECKING:
 
 DELIVERIES_PREFIX = "deliveries/"
 """Where the ingest functions put delivery bodies SQS cannot carry: ``deliveries/<vendor>/…``."""
+RETENTION_TAG = "retention-days"
+"""The S3 object tag a delivery body or an event's part carries when the stack has a retention: the
+bucket's lifecycle rules expire only objects tagged with the stack's current ``RetentionDays``, so
+a later change of the parameter never reaches the parts of events written under another (kept for
+ever, for one)."""
+
+
+def retention_tagging(retention_days: int) -> str:
+    """S3's ``Tagging`` for an object kept ``retention_days`` (``retention-days=30``); none for ever (0)."""
+    return f"{RETENTION_TAG}={retention_days}" if retention_days > 0 else ""
 
 
 class PayloadError(RuntimeError):

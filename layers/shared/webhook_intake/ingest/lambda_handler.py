@@ -25,7 +25,12 @@ def build_service(settings: IngestSettings, logger: Logger, metrics: Metrics) ->
     return IngestService(
         contract=vendor(settings.vendor).contract(),
         secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age),
-        queue=QueueSender(settings.queue_url, settings.inline_max_bytes, payload_bucket=settings.payload_bucket),
+        queue=QueueSender(
+            settings.queue_url,
+            settings.inline_max_bytes,
+            payload_bucket=settings.payload_bucket,
+            retention_days=settings.retention_days,
+        ),
         logger=logger,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,

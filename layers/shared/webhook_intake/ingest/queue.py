@@ -29,7 +29,7 @@ from botocore.exceptions import (
 
 from webhook_intake.clients import client, error_code
 from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
-from webhook_intake.payloads import DELIVERIES_PREFIX, ClaimCheck
+from webhook_intake.payloads import DELIVERIES_PREFIX, ClaimCheck, retention_tagging
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -136,6 +136,7 @@ class QueueSender:
         inline_max_bytes: int,
         *,
         payload_bucket: str | None = None,
+        retention_days: int = 0,
         sqs_client: SQSClient | None = None,
         s3_client: S3Client | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -146,6 +147,7 @@ class QueueSender:
         self._sleep = sleep
         self.inline_max_bytes = inline_max_bytes
         self._payload_bucket = payload_bucket
+        self._tagging = retention_tagging(retention_days)
         self._sqs = sqs_client
         self._s3 = s3_client
 
@@ -202,10 +204,18 @@ class QueueSender:
             size=len(raw),
             sha256=hashlib.sha256(raw).hexdigest(),
         )
+        # Tagged with the stack's retention: the body expires with the events it holds (and no later
+        # than a dead letter could still point at it, by the bucket's rule for every delivery).
+        tags: dict[str, Any] = {"Tagging": self._tagging} if self._tagging else {}
         self._within(
             deadline,
             lambda: self.s3.put_object(
-                Bucket=check.bucket, Key=check.key, Body=raw, ContentType="application/json", ChecksumAlgorithm="SHA256"
+                Bucket=check.bucket,
+                Key=check.key,
+                Body=raw,
+                ContentType="application/json",
+                ChecksumAlgorithm="SHA256",
+                **tags,
             ),
         )
         return check

@@ -59,10 +59,13 @@ class IngestSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES
     secret_max_age: int = DEFAULT_SECRET_MAX_AGE
+    retention_days: int = 0
+    """The stack's ``RetentionDays``: a body sent through S3 is tagged to expire with its events (0: never)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> IngestSettings:
-        """Read ``VENDOR``, ``QUEUE_URL``, ``SECRET_ID``; optional ``PAYLOAD_BUCKET``, ``REPLAY_TABLE_NAME``, limits."""
+        """Read ``VENDOR``, ``QUEUE_URL``, ``SECRET_ID``; optional ``PAYLOAD_BUCKET``, ``REPLAY_TABLE_NAME``,
+        ``RETENTION_DAYS``, limits."""
         env = os.environ if env is None else env
         return cls(
             vendor=required(env, "VENDOR"),
@@ -73,4 +76,5 @@ class IngestSettings:
             max_body_bytes=integer(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1),
             inline_max_bytes=integer(env, "INLINE_MAX_BYTES", DEFAULT_INLINE_MAX_BYTES, 1),
             secret_max_age=integer(env, "SECRET_MAX_AGE_SECONDS", DEFAULT_SECRET_MAX_AGE, 0),
+            retention_days=integer(env, "RETENTION_DAYS", 0, 0),
         )

@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from webhook_intake.payloads import retention_tagging
 from webhook_intake.store.body import decode_body, encode_body
 from webhook_intake.store.schema import (
     EVENT_ID,
@@ -55,12 +56,6 @@ _ELLIPSIS = "…"
 
 class TooLargeError(ValueError):
     """Even with its large parts moved out, the event would not fit in an item."""
-
-
-RETENTION_TAG = "retention-days"
-"""The S3 object tag an event's parts carry when it has a retention: the bucket's lifecycle rules
-expire only objects tagged with the stack's current ``RetentionDays``, so a later change of the
-parameter never reaches the parts of events written under another (kept for ever, for one)."""
 
 
 @dataclass
@@ -214,7 +209,7 @@ def prepare(event: NormalizedEvent, retention_days: int = 0, bucket: str | None 
     _body(event, body, item, prepared, bucket)
     if retention_days > 0:
         for offload in prepared.offloads:
-            offload.tagging = f"{RETENTION_TAG}={retention_days}"
+            offload.tagging = retention_tagging(retention_days)
     if prepared.size > ITEM_BUDGET_BYTES:
         raise TooLargeError(f"the event needs {prepared.size} bytes after moving its large parts out")
     return prepared
