@@ -6,7 +6,6 @@ The commands themselves live in ``intake_cli.commands``; ``intake_cli.main`` put
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from enum import Enum
@@ -15,17 +14,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 from typer.models import Default
 
 from intake_cli.local import DEFAULT_STATE_DIR
 from intake_cli.target import IntakeError
+from intake_cli.terminal import Terminal, json_line
 from webhook_intake.registry import vendors
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from rich.console import Console
 
     from intake_cli.target import Target
 
@@ -170,7 +171,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except IntakeError as exc:
-            console = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+            console = Terminal(stderr=True, soft_wrap=True, highlight=False, emoji=False)
             for line in str(exc).splitlines() or [""]:
                 # The message may quote what was typed or stored (an id with "[/]"): never markup.
                 console.print(f"[bold red]error:[/] {escape(line)}", markup=True)
@@ -183,7 +184,7 @@ def console(file: Any = None) -> Console:
     """Rich output; piped or redirected output gets a wide page instead of rich's 80 columns."""
     stream = file or sys.stdout
     wide = not stream.isatty() and "COLUMNS" not in os.environ
-    return Console(file=stream, width=_PIPED_WIDTH if wide else None, highlight=False, emoji=False)
+    return Terminal(file=stream, width=_PIPED_WIDTH if wide else None, highlight=False, emoji=False)
 
 
 def state_dir(ctx: typer.Context) -> Path:
@@ -195,7 +196,7 @@ def state_dir(ctx: typer.Context) -> Path:
 def print_json_lines(documents: list[dict[str, Any]]) -> None:
     """One JSON object a line."""
     for document in documents:
-        typer.echo(json.dumps(document, ensure_ascii=False, default=str))
+        typer.echo(json_line(document))
 
 
 def project_version() -> str:

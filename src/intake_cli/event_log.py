@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import difflib
-import json
 import re
 from collections import Counter
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.target import IntakeError
+from intake_cli.terminal import json_line
 from webhook_intake.payloads import PayloadError, PayloadStore
 from webhook_intake.store.reads import EventReader, FeedFilter, newest_first
 from webhook_intake.taxonomy import EVENT_TYPES
@@ -205,7 +205,7 @@ def count_by_vendor(target: Target) -> dict[str, int]:
 
 def event_json(item: dict[str, Any]) -> str:
     """One stored event as one line of JSON (``raw`` is the vendor's object; ``raw_text`` its exact text)."""
-    return json.dumps(item, default=plain, ensure_ascii=False, sort_keys=True)
+    return json_line(item, default=plain, sort_keys=True)
 
 
 def plain(value: Any) -> Any:

@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from rich.console import Console
 from rich.text import Text
 from urllib3.exceptions import HTTPError
 
 from intake_cli.target import IntakeError
+from intake_cli.terminal import Terminal
 from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.times import iso_millis
 
@@ -316,7 +316,7 @@ def stream(
             yield from live_tail(logs, groups, stop)
             return
         except LiveTailUnavailableError as exc:
-            Console(stderr=True, highlight=False, emoji=False).print(
+            Terminal(stderr=True, highlight=False, emoji=False).print(
                 f"[dim]Live Tail unavailable ({exc}); polling FilterLogEvents every 2 s[/]"
             )
     # What is already there (since) only FilterLogEvents can read: Live Tail sees what arrives.

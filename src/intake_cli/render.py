@@ -2,7 +2,9 @@
 
 Tables fit the terminal: a column that does not fit is left out, least useful first, and ids
 give way with an ellipsis (``--json`` always has everything). Nothing here prints comment
-text, names or e-mail addresses: rows show types, ids and times.
+text, names or e-mail addresses: rows show types, ids and times. Ids and types are whatever a
+vendor sent: a character a terminal would act on (an escape sequence, a carriage return, a
+bidirectional override) is shown as its escape (``\x1b``), never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+
+from intake_cli.terminal import printable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,7 +73,7 @@ class Column:
 
 def fitted_table(title: str, rows: list[dict[str, Any]], columns: list[Column], width: int) -> Table:
     """The columns that fit ``width`` (in their order), each as wide as its widest value or cut to fit."""
-    cells = {column.header: [column.value(row) for row in rows] for column in columns}
+    cells = {column.header: [printable(column.value(row)) for row in rows] for column in columns}
     natural = {
         column.header: max([len(column.header), *(len(cell) for cell in cells[column.header])]) for column in columns
     }

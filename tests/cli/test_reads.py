@@ -245,3 +245,40 @@ def test_an_event_whose_raw_text_escapes_a_lone_surrogate_is_printed_as_json_wit
     assert odd["raw"]["note"] == "hi \ufffd there"
     assert odd["raw_text"] == body.decode()
     assert len(listed) >= 2
+
+
+STEERING_ID = "esc-1\x1b]0;owned\x07\x1b[2J\r\u202e\x9b"
+"""An id whose characters would set the window title, clear the screen, return the carriage,
+reverse the line and (on some terminals) begin a control sequence."""
+
+
+def test_ids_and_types_a_vendor_sent_never_steer_the_operators_terminal(
+    shared_runtime: LocalRuntime, loaded: str
+) -> None:
+    # Given an OpenWeb like whose event id, type and comment id hold terminal control sequences
+    runtime = shared_runtime
+    body = {
+        "event_id": STEERING_ID,
+        "type": "liked-message\x1b[31m",
+        "liker": {"user_id": "u"},
+        "comment": {"comment_id": STEERING_ID},
+    }
+    assert send_body(runtime, "openweb", body, load_secrets()["openweb"]).status == 200
+    runtime.drain()
+    stack = loaded
+
+    # When the operator lists the events, reads the comment's state, and asks for both as JSON
+    listed_code, listed = cli("events", "--stack", stack, "--vendor", "openweb", "--content", STEERING_ID)
+    state_code, state = cli("state", "openweb", STEERING_ID, "--stack", stack)
+    json_code, as_json = cli("events", "--stack", stack, "--vendor", "openweb", "--content", STEERING_ID, "--json")
+
+    # Then every control character is shown as its escape, and the JSON holds the exact id
+    assert (listed_code, json_code) == (0, 0)
+    assert "esc-1\\x1b]0;owned\\x07\\x1b[2J\\x0d\\u2" in listed  # cut to the column
+    assert "\\x1b[31m" in listed
+    assert state_code == 1  # a like changes no state: the error names the id, escaped
+    assert "esc-1\\x1b]0;owned" in state
+    for output in (listed, state, as_json):
+        assert not [c for c in output if c in "\x1b\x07\r\u202e\x9b"]
+    (document,) = [json.loads(line) for line in as_json.splitlines() if line.startswith("{")]
+    assert document["event_id"] == STEERING_ID

@@ -175,11 +175,11 @@ def state(
 ) -> None:
     """A comment's current state (the newest state event, a deletion first) and the events behind it."""
     import dataclasses
-    import json
 
     from intake_cli.event_log import plain
     from intake_cli.event_log import state as read_state
     from intake_cli.render import state_view
+    from intake_cli.terminal import json_line
 
     key = str(vendor_key(vendor))
     target = resolve_target(state_dir(ctx), stack, region)
@@ -192,7 +192,7 @@ def state(
             f"`intake events --vendor {key} --content {shlex.quote(content_id)} --since 30d` lists every event on it"
         )
     if json_output:
-        typer.echo(json.dumps(dataclasses.asdict(found), default=plain, ensure_ascii=False, sort_keys=True))
+        typer.echo(json_line(dataclasses.asdict(found), default=plain, sort_keys=True))
         return
     out = console()
     line, table = state_view(found, out.width)

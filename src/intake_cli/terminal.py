@@ -1,0 +1,54 @@
+"""Output that shows stored and typed text and lets none of it steer the terminal.
+
+Ids and types are whatever a vendor sent: an escape sequence in one (a window title, a cleared
+screen, a clipboard write), a carriage return or a bidirectional override would act on the
+operator's terminal or reorder what it shows. Rich output shows such a character as its escape
+(``\\x1b``); JSON output as its ``\\u`` escape, the same JSON value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.segment import Segment
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from rich.console import ConsoleOptions, RenderableType
+
+STEERING = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]")
+"""What a terminal acts on instead of showing: C0 controls but tab and line feed, DEL, C1 controls
+(``\\x9b`` is a CSI on some terminals), and the marks and overrides that reorder a line."""
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on shown as its escape (``\\x1b``)."""
+    return STEERING.sub(_escaped, text) if STEERING.search(text) else text
+
+
+def json_line(document: Any, default: Callable[[Any], Any] | None = None, *, sort_keys: bool = False) -> str:
+    """One line of JSON: JSON escapes C0 controls itself, this the rest (the same value)."""
+    text = json.dumps(document, default=default or str, ensure_ascii=False, sort_keys=sort_keys)
+    return STEERING.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+class Terminal(Console):
+    """A rich console that prints every text through :func:`printable`."""
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        """Rich's rendering, with any text segment that would steer the terminal escaped."""
+        for segment in super().render(renderable, options):
+            # Control segments are the console's own (a progress bar moving the cursor).
+            if segment.control is None and STEERING.search(segment.text):
+                yield Segment(printable(segment.text), segment.style)
+            else:
+                yield segment
