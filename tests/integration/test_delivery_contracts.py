@@ -217,6 +217,38 @@ LEGACY = {"event": "content.published", "timestamp": "2026-08-03T12:59:58Z", "da
 
 
 @pytest.mark.parametrize(
+    "document",
+    [
+        {**LEGACY, "event": None, "data": {"id": "in-data-only", "content_id": 5}},
+        {"timestamp": "2026-08-03T12:59:58Z", "data": {"id": "in-data-only", "content_id": 5}},
+    ],
+    ids=["event null", "no event"],
+)
+def test_an_older_envelope_with_its_id_in_data_and_no_name_is_kept_not_taken_for_a_ping(
+    runtime: LocalRuntime, secrets: dict[str, Any], document: dict[str, Any]
+) -> None:
+    # When Firstup's older envelope names no event but carries an id in data
+    response = send_body(runtime, "firstup", document, secrets["firstup"])
+    runtime.drain()
+
+    # Then it is taken as an event, not a ping, and kept in quarantine under that id
+    assert (response.status, response.json()) == (200, {"accepted": True})
+    (kept,) = quarantined(runtime, "firstup")
+    assert (kept["reason"], kept["event_id"]) == ("invalid_event", "in-data-only")
+
+
+def test_a_dotted_name_firstup_does_not_document_is_stored_as_sent(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    document = {"id": "d-1", "name": "survey.response_submitted", "timestamp": "2026-08-03T12:59:58Z"}
+    assert send_body(runtime, "firstup", document, secrets["firstup"]).status == 200
+    runtime.drain()
+    (event,) = stored(runtime, "firstup")
+    assert (event["event_type"], event["source_type"]) == ("other", "survey.response_submitted")
+    assert event["event_id"].startswith("d-1:survey.response_submitted:")
+
+
+@pytest.mark.parametrize(
     ("document", "expected_id"),
     [
         # Firstup's older envelope documents no event id: the delivery's own id stands in.
@@ -227,6 +259,9 @@ LEGACY = {"event": "content.published", "timestamp": "2026-08-03T12:59:58Z", "da
         ({**LEGACY, "id": " ", "data": {**LEGACY["data"], "id": "in-data"}}, "in-data"),
         ({**LEGACY, "id": None, "data": {**LEGACY["data"], "id": 0}}, "0"),
         ({**LEGACY, "id": "on-top"}, "on-top"),
+        # A name that names nothing leaves the envelope's event
+        ({**LEGACY, "name": None}, "delivery-77"),
+        ({**LEGACY, "name": ""}, "delivery-77"),
         # A current flat body with an older dotted name.
         ({"id": "flat-dotted", "name": "content.published", "timestamp": "2026-08-03T12:59:58Z"}, "flat-dotted"),
     ],

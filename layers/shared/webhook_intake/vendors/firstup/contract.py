@@ -18,34 +18,62 @@ DELIVERY_HEADER = "x-socialchorus-delivery"
 """Each delivery's unique id; Firstup: "use this for logging and idempotency"."""
 PING_NAME = "ping"
 
+TYPE_MAP = {
+    "campaign_push_message_sent": "campaign.push_sent",
+    "channel_archived": "channel.archived",
+    "channel_unarchived": "channel.unarchived",
+    "channel_created": "channel.created",
+    "channel_published": "channel.published",
+    "channel_updated": "channel.updated",
+    "content_archived": "content.archived",
+    "content_deleted": "content.deleted",
+    "content_drafted": "content.drafted",
+    "content_published": "content.published",
+    "content_review_approved": "content.review_approved",
+    "content_review_pending": "content.review_pending",
+    "content_review_rejected": "content.review_rejected",
+    "content_unpublished": "content.unpublished",
+    "content_updated": "content.updated",
+    "user_notification_created": "notification.created",
+    "user_notification_updated": "notification.updated",
+    "user_notification_deleted": "notification.deleted",
+}
+"""Firstup's documented event names and their normalized types (here, not in normalize.py: the
+ingest function reads an older dotted name against them, without loading the consumer's models)."""
+
 
 def event_name(document: dict[str, Any]) -> str | None:
     """The event's name in either form, else None."""
     return id_text(document.get("name")) or id_text(document.get(LEGACY_NAME))
 
 
+def _older_envelope(document: dict[str, Any]) -> bool:
+    """``{event, timestamp, data{…}}``: no usable ``name``, and the older ``event`` or a ``data`` object."""
+    return id_text(document.get("name")) is None and (LEGACY_NAME in document or isinstance(document.get("data"), dict))
+
+
 def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str, Any]:
-    """An event as the current flat form has it: ``{id, timestamp, name, …}``, ``name`` with underscores.
+    """An event as the current flat form has it: ``{id, timestamp, name, …}``.
 
     The older envelope ``{event, timestamp, data{…}}`` has its ``data`` lifted up; it documents
     no event id, so its id is the body's ``id``, else ``data``'s, else the delivery's own
     (``x-socialchorus-delivery``, as the correlation id carries it: its hash when it is not 1 to
-    128 id characters). Dotted names (``content.published``) become the current
-    ones (``content_published``), in either form.
+    128 id characters). An older dotted name (``content.published``) becomes its current one
+    (``content_published``), in either form; a name Firstup does not document stays as sent.
     """
     flat = document
-    if "name" not in document and LEGACY_NAME in document:
+    if _older_envelope(document):
         data = document.get("data")
         inner = data if isinstance(data, dict) else {}
         flat = {**inner, **{k: v for k, v in document.items() if k != "data"}}
-        flat["name"] = id_text(document[LEGACY_NAME])
+        flat["name"] = id_text(document.get(LEGACY_NAME))
         if id_text(flat.get(SPEC.id_field)) is None:
             # A body id that is no id (null, empty) leaves data's, then the delivery's
             fallback = inner.get(SPEC.id_field) if id_text(inner.get(SPEC.id_field)) is not None else delivery_id
             if fallback is not None:
                 flat[SPEC.id_field] = fallback
     name = flat.get("name")
-    if isinstance(name, str) and "." in name:
+    if isinstance(name, str) and "." in name and name.replace(".", "_") in TYPE_MAP:
         flat = {**flat, "name": name.replace(".", "_")}
     return flat
 
@@ -66,7 +94,8 @@ class FirstupContract(HeaderTokenContract):
         name = event_name(document)
         if name is not None:
             return name.lower() == PING_NAME
-        return id_text(document.get(SPEC.id_field)) is None
+        # The older envelope may carry its id in data only: an event, never a ping.
+        return id_text(current_form(document, None).get(SPEC.id_field)) is None
 
     def examine(self, request: Request, document: Any) -> list[Verdict]:
         # The delivery's id as the consumer reads it back: the correlation id the message carries.
