@@ -394,6 +394,25 @@ def test_viafoura_follow_is_no_content_and_its_url_is_the_followers_profile() ->
     assert event.actor.url.endswith("/profile/00000000-0000-4000-8000-060721b44500")
 
 
+@pytest.mark.parametrize(
+    ("external", "expected"),
+    [
+        ({"provider": "janrain", "id": "f00b4r"}, "janrain:f00b4r"),
+        ({"id": "f00b4r"}, "f00b4r"),
+        ({"provider": None, "id": 42}, "42"),
+        ({"provider": "janrain", "id": None}, None),
+    ],
+)
+def test_a_viafoura_users_external_id_names_its_provider_only_when_given(
+    external: dict[str, Any], expected: str | None
+) -> None:
+    user = {"name": "Eve", "viafoura_id": {"uuid": "u-eve"}, "external_id": external}
+    note = {"notification_uuid": "ext-1", "notification_type": "follow", "user": user, "recipients": [user]}
+    (event,) = normalize("viafoura-notifications", {"notifications": [note]}).events
+    assert event.actor.external_id == expected
+    assert [party.external_id for party in event.recipients] == [expected]
+
+
 def test_viafoura_broadcast_title_is_the_broadcasts_not_the_containers() -> None:
     (event,) = normalize("viafoura-notifications", sample("viafoura-notifications/broadcast_site.json")).events
     assert (event.content.type, event.content.title, event.content.text) == (

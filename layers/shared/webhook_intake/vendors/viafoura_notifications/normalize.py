@@ -41,17 +41,23 @@ class ExternalId(VendorModel):
     id: str | None = None
 
 
+def _external(external: ExternalId | None) -> str | None:
+    """``<provider>:<id>`` (the id alone when the provider is not named)."""
+    if external is None or not external.id:
+        return None
+    return f"{external.provider}:{external.id}" if external.provider else external.id
+
+
 class User(VendorModel):
     name: str | None = None
     viafoura_id: ViafouraId | None = None
     external_id: ExternalId | None = None
 
     def party(self, role: str, url: str | None = None) -> Party:
-        external = self.external_id
         return Party(
             id=self.viafoura_id.uuid if self.viafoura_id else None,
             name=self.name,
-            external_id=f"{external.provider}:{external.id}" if external and external.id else None,
+            external_id=_external(self.external_id),
             role=role,
             url=url,
         )
