@@ -323,6 +323,16 @@ def test_a_signed_fastcomments_update_is_dated_when_it_was_signed() -> None:
     assert (event.occurred_at, event.time_source) == ("2026-11-23T09:58:00.000Z", "vendor")
 
 
+@pytest.mark.parametrize("date", [True, False, {"$date": "2026-07-02T09:14:26.318Z"}, ["x"], 1782983666318, "soon"])
+def test_a_fastcomments_create_whose_date_is_no_time_is_dated_when_received_not_when_signed(date: Any) -> None:
+    # Given a signed create whose date cannot be read, whatever its JSON type
+    body = {**sample("fastcomments/comment-created.json"), "date": date}
+    (event,) = fastcomments("comment-created", body, **{"x-fastcomments-timestamp": "1795427880"}).events
+
+    # Then the date is rejected as unreadable and the receive time stands, never the signing time
+    assert (event.occurred_at, event.time_source, event.time_rejected) == (RECEIVED, "received", "unreadable")
+
+
 def test_a_fastcomments_create_is_dated_by_the_comment_it_creates() -> None:
     (event,) = fastcomments("comment-created", sample("fastcomments/comment-created.json")).events
     assert (event.occurred_at, event.time_source) == ("2026-07-02T09:14:26.318Z", "vendor")

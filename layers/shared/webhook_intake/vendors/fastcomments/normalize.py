@@ -82,13 +82,16 @@ class FastCommentsNormalizer(VendorNormalizer):
         created = from_iso(comment.date)
         signed = timestamp_seconds(delivery.headers.get(TIMESTAMP_HEADER))
         signed_at = from_epoch(signed, 1) if signed is not None else None
-        stated = created if source_type == "comment-created" and comment.date is not None else signed_at
+        # A create is dated by the date it carries, read or not (one of another type is no time, and
+        # the model has already left it out): the signing time never stands in for it.
+        dated = source_type == "comment-created" and element.value.get("date") is not None
+        stated = created if dated else signed_at
         if stated is signed_at and created is not None and _within_the_signing_second(created, signed_at):
             # Signed in whole seconds (S.000) in the second the comment was created (S.700): an
             # edit or a delete came after the creation it follows, so it is dated just after it
             # (S.701), and follows it whichever of the two is received first.
             stated = created + _ONE_MILLISECOND
-        present = (source_type == "comment-created" and comment.date is not None) or signed is not None
+        present = dated or signed is not None
         has_author = comment.user_id or comment.commenter_name
         has_site = comment.tenant_id or comment.domain
         return self.event(
