@@ -153,6 +153,23 @@ def test_fastcomments_edits_end_with_the_newest_signed_even_when_it_arrives_firs
     assert state.text == "newer"
 
 
+def test_a_fastcomments_edit_down_to_no_text_is_the_comments_text_not_the_one_before_it(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    now = time.time()
+    # Given a comment created with words, then edited down to an image alone (no text)
+    send_signed(runtime, secrets["fastcomments"], "comment-created", fastcomments_body("fc-emptied", "words"), now - 60)
+    emptied = {**fastcomments_body("fc-emptied", ""), "commentHTML": '<img src="x.png">', "hasImages": True}
+    send_signed(runtime, secrets["fastcomments"], "comment-updated", emptied, now - 30)
+    runtime.drain()
+
+    # Then its state is the edit, and its text the edit's: empty
+    state = reader(runtime).state("fastcomments", "fc-emptied")
+    assert state is not None
+    assert (state.status, state.text) == ("updated", "")
+
+
 def test_two_fastcomments_edits_signed_in_the_same_second_end_with_the_later_received(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

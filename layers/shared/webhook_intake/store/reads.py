@@ -80,7 +80,7 @@ class CurrentState:
     event: dict[str, Any]
     """The event the state is (the newest, or the tombstone)."""
     text: str | None
-    """The newest text among the state's events (a moderation event may carry none)."""
+    """The newest text among the state's events that carry one (a moderation event may carry none), empty included."""
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -226,9 +226,8 @@ class EventReader(TableAccess):
         if not events:
             return None
         newest = events[0]
-        text = next(
-            (event["content"].get("text") for event in events if (event.get("content") or {}).get("text")), None
-        )
+        # An edit down to no text (an image alone) is the newest text: empty, not the one before it.
+        text = next((event["content"]["text"] for event in events if "text" in (event.get("content") or {})), None)
         return CurrentState(
             vendor=vendor,
             content_id=content_id,
