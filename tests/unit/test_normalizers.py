@@ -481,6 +481,18 @@ def test_openweb_comment_images_are_kept() -> None:
     assert event.content.image_urls == ("https://images.spot.im/image/upload/v1749370000/harbor_bridge_east_pier.jpg",)
 
 
+def test_openweb_comment_text_is_stored_decoded_and_raw_as_sent() -> None:
+    # Given a mention whose comment text OpenWeb sends HTML-encoded, as its page says it does
+    body = sample("openweb/user-mentioned.json")
+    body["comment"]["content"] = [
+        {"type": "text", "text": "Tom &amp; Jerry &lt;3 &quot;hi&quot; &#8211; ok"},
+        {"type": "text", "text": "a&nbsp;b"},
+    ]
+    (event,) = normalize("openweb", body).events
+    assert event.content.text == 'Tom & Jerry <3 "hi" \u2013 ok\na\u00a0b'
+    assert json.loads(event.raw)["comment"]["content"][0]["text"] == "Tom &amp; Jerry &lt;3 &quot;hi&quot; &#8211; ok"
+
+
 def test_firstup_notification_actor_and_category_come_from_its_details() -> None:
     body = {
         **sample("firstup/user_notification_created.documented.json"),

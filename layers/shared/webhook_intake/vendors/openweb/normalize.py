@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
@@ -79,7 +80,8 @@ class OpenWebComment(VendorModel):
     content: list[ContentPart] = Field(default_factory=list)
 
     def text(self) -> str | None:
-        texts = [part.text for part in self.content if part.text]
+        """The comment's text parts, decoded: OpenWeb sends them HTML-encoded (``Tom &amp; Jerry``)."""
+        texts = [html.unescape(part.text) for part in self.content if part.text]
         return "\n".join(texts) if texts else None
 
     def image_urls(self) -> tuple[str, ...]:
