@@ -18,29 +18,6 @@ DELIVERY_HEADER = "x-socialchorus-delivery"
 """Each delivery's unique id; Firstup: "use this for logging and idempotency"."""
 PING_NAME = "ping"
 
-TYPE_MAP = {
-    "campaign_push_message_sent": "campaign.push_sent",
-    "channel_archived": "channel.archived",
-    "channel_unarchived": "channel.unarchived",
-    "channel_created": "channel.created",
-    "channel_published": "channel.published",
-    "channel_updated": "channel.updated",
-    "content_archived": "content.archived",
-    "content_deleted": "content.deleted",
-    "content_drafted": "content.drafted",
-    "content_published": "content.published",
-    "content_review_approved": "content.review_approved",
-    "content_review_pending": "content.review_pending",
-    "content_review_rejected": "content.review_rejected",
-    "content_unpublished": "content.unpublished",
-    "content_updated": "content.updated",
-    "user_notification_created": "notification.created",
-    "user_notification_updated": "notification.updated",
-    "user_notification_deleted": "notification.deleted",
-}
-"""Firstup's documented event names and their normalized types (here, not in normalize.py: the
-ingest function reads an older dotted name against them, without loading the consumer's models)."""
-
 
 def event_name(document: dict[str, Any]) -> str | None:
     """The event's name in either form, else None."""
@@ -48,8 +25,12 @@ def event_name(document: dict[str, Any]) -> str | None:
 
 
 def _older_envelope(document: dict[str, Any]) -> bool:
-    """``{event, timestamp, data{…}}``: no usable ``name``, and the older ``event`` or a ``data`` object."""
-    return id_text(document.get("name")) is None and (LEGACY_NAME in document or isinstance(document.get("data"), dict))
+    """``{event, timestamp, data{…}}``: no ``name`` (or a null or empty one), and ``event`` or a ``data`` object.
+
+    A name of another kind (blank, a number) keeps the body in the current form, as it always
+    was: the event it was stored as keeps its id when it is delivered again.
+    """
+    return document.get("name") in (None, "") and (LEGACY_NAME in document or isinstance(document.get("data"), dict))
 
 
 def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str, Any]:
@@ -58,8 +39,9 @@ def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str,
     The older envelope ``{event, timestamp, data{…}}`` has its ``data`` lifted up; it documents
     no event id, so its id is the body's ``id``, else ``data``'s, else the delivery's own
     (``x-socialchorus-delivery``, as the correlation id carries it: its hash when it is not 1 to
-    128 id characters). An older dotted name (``content.published``) becomes its current one
-    (``content_published``), in either form; a name Firstup does not document stays as sent.
+    128 id characters). Dotted names (``content.published``) become the current ones
+    (``content_published``), in either form: any name, since the event's id holds its name as
+    read (an undocumented one read another way would be another event when delivered again).
     """
     flat = document
     if _older_envelope(document):
@@ -73,7 +55,7 @@ def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str,
             if fallback is not None:
                 flat[SPEC.id_field] = fallback
     name = flat.get("name")
-    if isinstance(name, str) and "." in name and name.replace(".", "_") in TYPE_MAP:
+    if isinstance(name, str) and "." in name:
         flat = {**flat, "name": name.replace(".", "_")}
     return flat
 

@@ -18,13 +18,33 @@ from webhook_intake.ingest.contract import judge_event
 from webhook_intake.taxonomy import type_label
 from webhook_intake.times import from_iso
 from webhook_intake.vendors.firstup import SPEC
-from webhook_intake.vendors.firstup.contract import TYPE_MAP, current_form
+from webhook_intake.vendors.firstup.contract import current_form
 
 if TYPE_CHECKING:
     from webhook_intake.consumer.splitting import Element
     from webhook_intake.delivery import Delivery
     from webhook_intake.ingest.contract import Verdict
 
+TYPE_MAP = {
+    "campaign_push_message_sent": "campaign.push_sent",
+    "channel_archived": "channel.archived",
+    "channel_unarchived": "channel.unarchived",
+    "channel_created": "channel.created",
+    "channel_published": "channel.published",
+    "channel_updated": "channel.updated",
+    "content_archived": "content.archived",
+    "content_deleted": "content.deleted",
+    "content_drafted": "content.drafted",
+    "content_published": "content.published",
+    "content_review_approved": "content.review_approved",
+    "content_review_pending": "content.review_pending",
+    "content_review_rejected": "content.review_rejected",
+    "content_unpublished": "content.unpublished",
+    "content_updated": "content.updated",
+    "user_notification_created": "notification.created",
+    "user_notification_updated": "notification.updated",
+    "user_notification_deleted": "notification.deleted",
+}
 _REQUIRED = frozenset({SPEC.id_field, "name"})
 """Not required at the door: Firstup's ping is undocumented, and an id without a name may be one.
 Taken (2xx) and quarantined here, it is kept, and a subscription's check never hears a 4xx."""
