@@ -20,7 +20,7 @@ from typer.models import Default
 
 from intake_cli.local import DEFAULT_STATE_DIR
 from intake_cli.target import IntakeError
-from intake_cli.terminal import Terminal, json_line
+from intake_cli.terminal import Terminal, json_line, printable
 from webhook_intake.registry import vendors
 
 if TYPE_CHECKING:
@@ -172,7 +172,8 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except IntakeError as exc:
             console = Terminal(stderr=True, soft_wrap=True, highlight=False, emoji=False)
-            for line in str(exc).splitlines() or [""]:
+            # Escaped before it is split: a carriage return in a quoted id is no line of its own.
+            for line in printable(str(exc)).splitlines() or [""]:
                 # The message may quote what was typed or stored (an id with "[/]"): never markup.
                 console.print(f"[bold red]error:[/] {escape(line)}", markup=True)
             raise typer.Exit(1) from None

@@ -25,7 +25,7 @@ from rich.text import Text
 from urllib3.exceptions import HTTPError
 
 from intake_cli.target import IntakeError
-from intake_cli.terminal import Terminal
+from intake_cli.terminal import Terminal, printable
 from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.times import iso_millis
 
@@ -108,16 +108,17 @@ class Outcome:
         """One terminal line: time, vendor, outcome, then what it is about."""
         stamp = self.time.astimezone(UTC).strftime("%H:%M:%S") if self.time else "--:--:--"
         text = Text.assemble(stamp, "  ", (self.vendor, "cyan"), "  ", (self.outcome, _COLOURS.get(self.outcome, "")))
+        # What a log line names is read from the line: shown, never let steer the terminal.
         if self.outcome in ("stored", "duplicate"):
-            text.append(f"  {self.event_type}  {self.event_id}")
+            text.append(printable(f"  {self.event_type}  {self.event_id}"))
         elif self.outcome == "quarantined":
-            text.append(f"  {self.reason}  event {self.event_id or '-'}  id {self.quarantine_id}")
+            text.append(printable(f"  {self.reason}  event {self.event_id or '-'}  id {self.quarantine_id}"))
         elif self.outcome == "released":
-            text.append(f"  {self.quarantine_id} (stored after all)")
+            text.append(printable(f"  {self.quarantine_id} (stored after all)"))
         elif self.message_id:
-            text.append(f"  message {self.message_id}")
+            text.append(printable(f"  message {self.message_id}"))
         elif self.reason:
-            text.append(f"  {self.reason}")
+            text.append(printable(f"  {self.reason}"))
         return text
 
 

@@ -2,9 +2,10 @@
 
 Tables fit the terminal: a column that does not fit is left out, least useful first, and ids
 give way with an ellipsis (``--json`` always has everything). Nothing here prints comment
-text, names or e-mail addresses: rows show types, ids and times. Ids and types are whatever a
-vendor sent: a character a terminal would act on (an escape sequence, a carriage return, a
-bidirectional override) is shown as its escape (``\x1b``), never sent to the terminal.
+text: rows show types, ids and times, as stored. Ids and types are whatever a vendor sent (an
+id may even be an address): a character a terminal would act on (an escape sequence, a
+carriage return, a bidirectional override) is shown as its escape (``\\x1b``), never sent to
+the terminal.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def state_view(found: CurrentState, width: int) -> tuple[Text, Table]:
     event = found.event
     colour = "red" if found.deleted else "green"
     line = Text.assemble(
-        (f"{found.vendor} {found.content_id}", "bold"),
+        (printable(f"{found.vendor} {found.content_id}"), "bold"),
         ": ",
         (found.status, f"bold {colour}"),
         f" ({event.get('event_type')}, event time {when(event.get('occurred_at'))}, "
@@ -202,8 +203,8 @@ def status_table(rows: list[QueueStatus], title: str = "Queues") -> Table:
 
 
 def one_line(text: str, width: int) -> Text:
-    """``text`` cut to ``width`` with an ellipsis, never wrapped."""
-    line = Text(text)
+    """``text`` cut to ``width`` with an ellipsis, never wrapped (what would steer the terminal escaped)."""
+    line = Text(printable(text))
     line.truncate(width, overflow="ellipsis")
     return line
 
@@ -222,14 +223,14 @@ def held_view(items: list[Held], width: int) -> list[Text]:
             "  ",
             ("dead letter" if dead else "quarantined", "bold red" if dead else "bold yellow"),
             "  ",
-            (item.reason, "bold"),
+            (printable(item.reason), "bold"),
         )
         if item.attempts is not None:
             head.append(f"  {item.attempts} tries")
         lines.append(head)
         lines.append(one_line(f"  received {when(item.received_at)}   event {item.event_id or '-'}", width))
         lines.append(one_line(f"  {item.message}", width))
-        lines.append(Text.assemble("  id ", (item.id, "bold")))
+        lines.append(Text.assemble("  id ", (printable(item.id), "bold")))
     return lines
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from rich.console import ConsoleOptions, RenderableType
 
-STEERING = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]")
+STEERING = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]")
 """What a terminal acts on instead of showing: C0 controls but tab and line feed, DEL, C1 controls
 (``\\x9b`` is a CSI on some terminals), and the marks and overrides that reorder a line."""
 
@@ -42,7 +42,16 @@ def json_line(document: Any, default: Callable[[Any], Any] | None = None, *, sor
 
 
 class Terminal(Console):
-    """A rich console that prints every text through :func:`printable`."""
+    """A rich console that prints every text through :func:`printable`.
+
+    Rich drops some controls (a carriage return, a bell) from a string as it makes it a ``Text``:
+    strings are escaped before that, here, and ``Text`` made elsewhere from stored values is made
+    from :func:`printable`'s output; whatever else reaches rendering is escaped in :meth:`render`.
+    """
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        """Rich's print, each string shown through :func:`printable`."""
+        super().print(*(printable(item) if isinstance(item, str) else item for item in objects), **kwargs)
 
     def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
         """Rich's rendering, with any text segment that would steer the terminal escaped."""

@@ -253,9 +253,11 @@ reverse the line and (on some terminals) begin a control sequence."""
 
 
 def test_ids_and_types_a_vendor_sent_never_steer_the_operators_terminal(
-    shared_runtime: LocalRuntime, loaded: str
+    shared_runtime: LocalRuntime, loaded: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given an OpenWeb like whose event id, type and comment id hold terminal control sequences
+    monkeypatch.setenv("COLUMNS", "200")
+    # Given an OpenWeb like whose event id, type and comment id hold terminal control sequences,
+    # and a second version of it, kept in the quarantine as a conflict
     runtime = shared_runtime
     body = {
         "event_id": STEERING_ID,
@@ -263,22 +265,26 @@ def test_ids_and_types_a_vendor_sent_never_steer_the_operators_terminal(
         "liker": {"user_id": "u"},
         "comment": {"comment_id": STEERING_ID},
     }
-    assert send_body(runtime, "openweb", body, load_secrets()["openweb"]).status == 200
-    runtime.drain()
+    for version in (body, {**body, "liker": {"user_id": "v"}}):
+        assert send_body(runtime, "openweb", version, load_secrets()["openweb"]).status == 200
+        runtime.drain()
     stack = loaded
 
-    # When the operator lists the events, reads the comment's state, and asks for both as JSON
+    # When the operator lists the events and what waits, reads the comment's state, and asks for JSON
     listed_code, listed = cli("events", "--stack", stack, "--vendor", "openweb", "--content", STEERING_ID)
     state_code, state = cli("state", "openweb", STEERING_ID, "--stack", stack)
+    held_code, held = cli("dlq", "list", "--stack", stack, "--vendor", "openweb")
     json_code, as_json = cli("events", "--stack", stack, "--vendor", "openweb", "--content", STEERING_ID, "--json")
 
     # Then every control character is shown as its escape, and the JSON holds the exact id
-    assert (listed_code, json_code) == (0, 0)
-    assert "esc-1\\x1b]0;owned\\x07\\x1b[2J\\x0d\\u2" in listed  # cut to the column
+    escaped = "esc-1\\x1b]0;owned\\x07\\x1b[2J\\x0d\\u202e\\x9b"
+    assert (listed_code, held_code, json_code) == (0, 0, 0)
+    assert escaped in listed
     assert "\\x1b[31m" in listed
-    assert state_code == 1  # a like changes no state: the error names the id, escaped
-    assert "esc-1\\x1b]0;owned" in state
-    for output in (listed, state, as_json):
+    assert state_code == 1  # a like changes no state: the error names the id, escaped, on one line
+    assert escaped in state
+    assert f"event {escaped}" in held
+    for output in (listed, state, held, as_json):
         assert not [c for c in output if c in "\x1b\x07\r\u202e\x9b"]
     (document,) = [json.loads(line) for line in as_json.splitlines() if line.startswith("{")]
     assert document["event_id"] == STEERING_ID
