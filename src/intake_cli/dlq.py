@@ -338,7 +338,14 @@ def _after(done: list[Done], exc: IntakeError) -> IntakeError:
 
 def _sender_for(target: Target) -> Any:
     def sender_for(vendor: str) -> Any:
-        return sender(target.vendor(vendor).queue_url, target.payload_bucket, target.client("sqs"), target.client("s3"))
+        resources = target.vendor(vendor)
+        return sender(
+            resources.queue_url,
+            target.payload_bucket,
+            target.client("sqs"),
+            target.client("s3"),
+            retention_days=target.retention_days,
+        )
 
     return sender_for
 

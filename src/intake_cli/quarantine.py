@@ -56,8 +56,14 @@ class QuarantineRedrive:
         return done
 
 
-def sender(queue_url: str, bucket: str | None, sqs_client: Any, s3_client: Any) -> QueueSender:
-    """A queue sender for resending (claim-checked through S3 when SQS cannot carry the body)."""
+def sender(queue_url: str, bucket: str | None, sqs_client: Any, s3_client: Any, retention_days: int = 0) -> QueueSender:
+    """A queue sender for resending (claim-checked through S3, tagged with the stack's retention, when SQS
+    cannot carry the body, as the ingest functions send it)."""
     return QueueSender(
-        queue_url, DEFAULT_INLINE_MAX_BYTES, payload_bucket=bucket, sqs_client=sqs_client, s3_client=s3_client
+        queue_url,
+        DEFAULT_INLINE_MAX_BYTES,
+        payload_bucket=bucket,
+        retention_days=retention_days,
+        sqs_client=sqs_client,
+        s3_client=s3_client,
     )

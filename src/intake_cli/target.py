@@ -66,6 +66,8 @@ class Target:
     """The file the local stack's secrets were seeded from."""
     payload_bucket: str | None = None
     """The payload bucket (claim-checked deliveries, large bodies, long quarantined texts)."""
+    retention_days: int = 0
+    """The stack's ``RetentionDays`` (0: events kept for ever; a stack deployed before it was an output)."""
     log_file: Path | None = None
     """Where the local stack's functions log (what CloudWatch Logs holds for a deployed stack)."""
     _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -133,6 +135,7 @@ class Target:
             endpoint_url=endpoint_url,
             secrets_file=secrets_file,
             payload_bucket=outputs.get("PayloadBucketName"),
+            retention_days=int(outputs.get("RetentionDays") or 0),
             log_file=log_file,
         )
 

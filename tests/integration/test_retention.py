@@ -7,11 +7,12 @@ parts of events written under another value (those of events kept for ever, abov
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import send_events_with_parts_in_s3, stack_with, table
+from tests.helpers import cli_json, publish_outputs, send_body, send_events_with_parts_in_s3, stack_with, table
 from webhook_intake.payloads import RETENTION_TAG
 from webhook_intake.store.wire import decode_item
 from webhook_intake.times import from_iso
@@ -65,3 +66,27 @@ def test_an_event_expires_its_retention_after_it_was_received(
         received = from_iso(item["received_at"])
         assert received is not None
         assert item["expires_at"] == int(received.timestamp()) + 30 * 86_400
+
+
+@pytest.mark.parametrize("retention", ["30", "0"])
+def test_a_body_the_console_sends_back_through_s3_carries_the_stacks_retention(
+    aws: boto3.session.Session, stack_name: str, secrets: dict[str, Any], retention: str
+) -> None:
+    # Given a quarantined notification holding a character SQS refuses (so it goes back through S3)
+    runtime = stack_with({"RetentionDays": retention}, aws, stack_name, secrets)
+    publish_outputs(aws, runtime)
+    good, poison = {"notification_uuid": "n-1", "notification_type": "follow"}, {"note": "\ufffe"}
+    body = {"request_uuid": "r-1", "notifications": [good, poison]}
+    raw = json.dumps(body, ensure_ascii=False).encode()  # the character itself, not its escape
+    assert send_body(runtime, "viafoura-notifications", raw, secrets["viafoura-notifications"]).status == 204
+    runtime.drain()
+    for key in parts(aws, runtime):  # the delivery went through S3 too: only the resent body is looked at
+        aws.client("s3").delete_object(Bucket=runtime.stack.buckets["PayloadBucket"], Key=key)
+
+    # When the operator sends it back
+    (done,) = cli_json("dlq", "redrive", "--stack", runtime.stack.name, "--vendor", "viafoura-notifications", "--json")
+    assert done["count"] == 1
+
+    # Then the body it put in S3 expires with the stack's events, as one the ingest function put there
+    (tags,) = [found for key, found in parts(aws, runtime).items() if key.startswith("deliveries/")]
+    assert tags == ({RETENTION_TAG: retention} if retention != "0" else {})
