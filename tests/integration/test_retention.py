@@ -35,6 +35,11 @@ def parts(aws: boto3.session.Session, runtime: LocalRuntime) -> dict[str, dict[s
     return found
 
 
+def tags_under(retention: str) -> dict[str, str]:
+    """What an object written under ``RetentionDays=retention`` is tagged with (nothing when kept for ever)."""
+    return {RETENTION_TAG: retention} if retention != "0" else {}
+
+
 def events(aws: boto3.session.Session, runtime: LocalRuntime) -> list[dict[str, Any]]:
     scanned = aws.client("dynamodb").scan(TableName=table(runtime))["Items"]
     return [item for item in map(decode_item, scanned) if "event_type" in item]
@@ -50,8 +55,7 @@ def test_an_events_parts_in_s3_carry_the_retention_they_were_written_under(
 
     found = parts(aws, runtime)
     assert {key.split("/", 1)[0] for key in found} == {"bodies", "recipients", "deliveries"}
-    expected = {RETENTION_TAG: retention} if retention != "0" else {}
-    assert all(tags == expected for tags in found.values()), found
+    assert all(tags == tags_under(retention) for tags in found.values()), found
 
 
 def test_an_event_expires_its_retention_after_it_was_received(
@@ -89,4 +93,4 @@ def test_a_body_the_console_sends_back_through_s3_carries_the_stacks_retention(
 
     # Then the body it put in S3 expires with the stack's events, as one the ingest function put there
     (tags,) = [found for key, found in parts(aws, runtime).items() if key.startswith("deliveries/")]
-    assert tags == ({RETENTION_TAG: retention} if retention != "0" else {})
+    assert tags == tags_under(retention)
