@@ -202,18 +202,29 @@ class Done:
         return f"{self.vendor}: {many} {verb}{f' ({self.detail})' if self.detail else ''}"
 
 
-def quarantine_key(target: Target, identifier: str) -> QuarantineKey | None:
-    """``identifier`` as a quarantine id of one of the stack's vendors, else None (an SQS message id)."""
+def quarantine_key(target: Target, identifier: str, vendors: list[str] | None = None) -> QuarantineKey | None:
+    """``identifier`` as a quarantine id of one of the stack's vendors, else None (an SQS message id).
+
+    With ``vendors`` (what ``--vendor`` chose), a quarantine id of another vendor is an error:
+    acting on it anyway would touch an item the operator did not point at.
+    """
     try:
         key = QuarantineKey.parse(identifier)
     except ValueError:
         return None
-    return key if key.vendor in target.vendors else None
+    if key.vendor not in target.vendors:
+        return None
+    if vendors is not None and key.vendor not in vendors:
+        raise IntakeError(
+            f"{identifier} is a quarantined event of {key.vendor}, not of {', '.join(vendors)}: "
+            f"leave out --vendor, or pass --vendor {key.vendor}"
+        )
+    return key
 
 
 def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run: bool) -> Done:
     """Send one dead letter or quarantined event back."""
-    key = quarantine_key(target, identifier)
+    key = quarantine_key(target, identifier, vendors)
     if key is not None:
         runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
         try:
@@ -270,7 +281,7 @@ def _redrive_vendor(target: Target, key: str, runner: QuarantineRedrive, done: l
 
 def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: bool) -> Done:
     """Let one dead letter or quarantined event go."""
-    key = quarantine_key(target, identifier)
+    key = quarantine_key(target, identifier, vendors)
     if key is not None:
         store = quarantine_store(target)
         try:

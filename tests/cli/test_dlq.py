@@ -352,3 +352,21 @@ def test_status_shows_the_queues_while_the_events_table_cannot_be_counted(
     assert code == 1, text
     assert VENDOR in text
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("action", ["redrive", "delete"])
+def test_a_quarantine_id_of_another_vendor_than_vendor_is_refused_and_nothing_is_done(
+    stack: str, runtime: LocalRuntime, action: str
+) -> None:
+    # Given a quarantined notification, acted on with --vendor naming another vendor
+    (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]
+    code, text = cli("dlq", action, "--stack", stack, "--id", held["id"], "--vendor", "openweb")
+
+    # Then it is one error line, exit 1, and the item is where it was
+    assert code == 1, text
+    assert text.strip().splitlines() == [
+        f"error: {held['id']} is a quarantined event of {VENDOR}, not of openweb: "
+        f"leave out --vendor, or pass --vendor {VENDOR}"
+    ]
+    assert [item["id"] for item in listed(stack) if item["kind"] == "quarantined"] == [held["id"]]
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 0
