@@ -92,6 +92,29 @@ def test_one_event_by_its_key(loaded: str) -> None:
     assert f"no event firstup#{key} (--id names a viafoura-notifications key: leave out --vendor" in text
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("--type", "comment"),
+        ("--since", "7d"),
+        ("--until", "now"),
+        ("--scan",),
+        ("--tests",),
+        ("--limit", "5"),
+        ("--content", "nK3vQ8zTfR"),
+        ("--container", "c"),
+        ("--actor", "a"),
+        ("--recipient", "r"),
+    ],
+)
+def test_a_feed_option_given_with_id_is_a_usage_error_naming_it(loaded: str, extra: tuple[str, ...]) -> None:
+    # One event by its key is no read of the feed: the option would be ignored, silently
+    code, text = cli("events", "--stack", loaded, "--id", "viafoura-notifications#n-first", *extra)
+    assert code == 2, text
+    assert f"Invalid value for '{extra[0]}': not with --id" in text
+    assert f"(leave out {extra[0]})" in " ".join(text.replace("│", " ").split())
+
+
 def test_an_unknown_type_names_the_close_ones_and_lists_the_known(loaded: str) -> None:
     code, text = cli("events", "--stack", loaded, "--type", "comment.like")
     assert code == 1

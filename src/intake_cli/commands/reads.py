@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -34,6 +34,7 @@ from webhook_intake.registry import vendors
 
 if TYPE_CHECKING:
     from intake_cli.event_log import Window
+    from intake_cli.target import Target
 
 IdOption = Annotated[str, typer.Option(metavar="ID", show_default=False)]
 
@@ -46,7 +47,10 @@ def events(
     event_id: Annotated[
         str | None,
         typer.Option(
-            "--id", metavar="VENDOR#ID", help="One event by its key (or --vendor V --id ID).", show_default=False
+            "--id",
+            metavar="VENDOR#ID",
+            help="One event by its key (or --vendor V --id ID); no filter goes with it.",
+            show_default=False,
         ),
     ] = None,
     event_type: EventTypeOption = None,
@@ -87,28 +91,17 @@ def events(
         event_types,
         feed,
         full_events,
-        one_event,
         scanned,
-        split_id,
         window,
     )
     from intake_cli.render import events_table
     from webhook_intake.store.reads import FeedFilter
 
     key = vendor_key(vendor)
+    alone_with_id(ctx, event_id)
     target = resolve_target(state_dir(ctx), stack, region)
     if event_id is not None:
-        found_vendor, found_id = split_id(event_id, key)
-        if found_vendor not in target.vendors:
-            raise IntakeError(f"unknown vendor {found_vendor!r}; vendors: {', '.join(target.vendors)}")
-        found = one_event(target, found_vendor, found_id)
-        if found is None:
-            named = found_id.partition("#")[0]
-            if key and named != key and named in target.vendors:
-                hint = f" (--id names a {named} key: leave out --vendor, or pass --vendor {named})"
-                raise IntakeError(f"no event {found_vendor}#{found_id}{hint}")
-            raise IntakeError(f"no event {found_vendor}#{found_id}")
-        rows = [found]
+        rows = [by_key(target, event_id, key)]
     else:
         where = FeedFilter(
             vendor=key,
@@ -137,6 +130,42 @@ def events(
     out.print(events_table(rows, title, out.width))
     if not rows and event_id is None and not scan:
         out.print(f"[dim]none in that window: {empty_window_hint(window(since, until), tests=tests)}[/]")
+
+
+def by_key(target: Target, event_id: str, key: str | None) -> dict[str, Any]:
+    """``events --id``: one event by its key, or a clear line saying why there is none."""
+    from intake_cli.event_log import one_event, split_id
+
+    found_vendor, found_id = split_id(event_id, key)
+    if found_vendor not in target.vendors:
+        raise IntakeError(f"unknown vendor {found_vendor!r}; vendors: {', '.join(target.vendors)}")
+    found = one_event(target, found_vendor, found_id)
+    if found is None:
+        named = found_id.partition("#")[0]
+        if key and named != key and named in target.vendors:
+            hint = f" (--id names a {named} key: leave out --vendor, or pass --vendor {named})"
+            raise IntakeError(f"no event {found_vendor}#{found_id}{hint}")
+        raise IntakeError(f"no event {found_vendor}#{found_id}")
+    return found
+
+
+ID_TAKES = {"event_id", "vendor", "json_output", "stack", "region"}
+"""What ``events --id`` goes with: one event by its key is no read of the feed, so a filter would be ignored."""
+
+
+def alone_with_id(ctx: typer.Context, event_id: str | None) -> None:
+    """Refuse a feed option given with ``--id`` (a usage error naming it): it would be ignored, silently."""
+    if event_id is None:
+        return
+    for param in ctx.command.params:
+        given = ctx.get_parameter_source(param.name or "")
+        if param.name not in ID_TAKES and given is not None and given.name != "DEFAULT":
+            option = param.opts[0]
+            raise typer.BadParameter(
+                f"not with --id: one event by its key takes no filter (leave out {option})",
+                ctx=ctx,
+                param_hint=f"'{option}'",
+            )
 
 
 def empty_window_hint(span: Window, *, tests: bool) -> str:
