@@ -106,6 +106,18 @@ def an_id(value: str | None) -> str | None:
     return value
 
 
+def not_empty(what: str) -> Callable[[str | None], str | None]:
+    """A check for a value that names one thing (an id, a file): an empty one (an unset shell variable) is a
+    usage error saying to give ``what``, never an error from deeper down."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise typer.BadParameter(f"is empty: give {what}")
+        return value
+
+    return check
+
+
 def chosen_vendors(target: Target, key: str | None) -> list[str]:
     """The vendor asked for, or every vendor of the stack."""
     return [key] if key else list(target.vendors)

@@ -370,3 +370,12 @@ def test_a_quarantine_id_of_another_vendor_than_vendor_is_refused_and_nothing_is
     ]
     assert [item["id"] for item in listed(stack) if item["kind"] == "quarantined"] == [held["id"]]
     assert depth(runtime, queue_url(runtime, VENDOR)) == 0
+
+
+@pytest.mark.parametrize("action", ["redrive", "delete"])
+def test_an_empty_id_is_a_usage_error_and_nothing_is_done(stack: str, action: str) -> None:
+    # An unset shell variable ("--id $ID") is no id: never a search for one, nor all of them
+    code, text = cli("dlq", action, "--stack", stack, "--id", "")
+    assert code == 2, text
+    assert "Invalid value for '--id': is empty: give an id" in text
+    assert len(listed(stack)) == 2

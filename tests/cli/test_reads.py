@@ -311,3 +311,12 @@ def test_ids_and_types_a_vendor_sent_never_steer_the_operators_terminal(
         assert not [c for c in output if c in "\x1b\x07\r\u202e\x9b"]
     (document,) = [json.loads(line) for line in as_json.splitlines() if line.startswith("{")]
     assert document["event_id"] == STEERING_ID
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_content_id_for_state_is_a_usage_error_not_a_dynamodb_one(loaded: str, value: str) -> None:
+    # An unset shell variable ("intake state fastcomments $ID") reached DynamoDB as an empty key
+    code, text = cli("state", "fastcomments", value, "--stack", loaded)
+    assert code == 2, text
+    assert "Invalid value for 'CONTENT_ID': is empty: give an id" in text
+    assert "ValidationException" not in text

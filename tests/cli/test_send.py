@@ -77,6 +77,14 @@ def test_what_cannot_be_sent_is_one_clear_message(what: str, body: str | None, m
     assert message in str(caught.value)
 
 
+def test_an_empty_body_argument_is_a_usage_error_saying_it_is_empty() -> None:
+    # An unset shell variable ("intake send openweb $FILE") is no path, not the current directory
+    code, text = cli("send", "openweb", "")
+    assert code == 2, text
+    assert "is empty: give a sample name" in text
+    assert "directory" not in text
+
+
 @pytest.fixture
 def gateway(runtime: LocalRuntime) -> Iterator[str]:
     """The runtime's routes over real HTTP, and consumers draining in the background, like the local stack."""

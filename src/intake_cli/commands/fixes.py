@@ -24,6 +24,7 @@ from intake_cli.cli import (
     confirm,
     console,
     dlq_app,
+    not_empty,
     print_json_lines,
     reports_errors,
     state_dir,
@@ -41,6 +42,7 @@ HeldIdOption = Annotated[
         metavar="ID",
         help="One item: an SQS message id, or a quarantine id VENDOR/SK (as `intake dlq list` shows them).",
         show_default=False,
+        callback=not_empty("an id (`intake dlq list` shows them)"),
     ),
 ]
 

@@ -24,6 +24,7 @@ from intake_cli.cli import (
     app,
     chosen_vendors,
     console,
+    not_empty,
     print_json_lines,
     reports_errors,
     state_dir,
@@ -195,7 +196,10 @@ def state(
         Vendor,
         typer.Argument(metavar="VENDOR", help="The vendor: " + ", ".join(vendors()) + ".", show_default=False),
     ],
-    content_id: Annotated[str, typer.Argument(metavar="CONTENT_ID", help="The comment's (or post's) id.")],
+    content_id: Annotated[
+        str,
+        typer.Argument(metavar="CONTENT_ID", help="The comment's (or post's) id.", callback=not_empty("an id")),
+    ],
     json_output: Annotated[
         bool, typer.Option("--json", help="The state, its newest text and its events, as JSON.")
     ] = False,

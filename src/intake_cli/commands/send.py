@@ -24,6 +24,7 @@ from intake_cli.cli import (
     app,
     confirm,
     console,
+    not_empty,
     one_of,
     print_json_lines,
     reports_errors,
@@ -69,6 +70,7 @@ def send(
             help="With a vendor: a sample's name (events/VENDOR/NAME.json, a ping or a negative sample), "
             "a normalized type, a file, or - for stdin. Default: the vendor's first sample.",
             show_default=False,
+            callback=not_empty("a sample name, a type, a file path or -, or leave it out (the vendor's first sample)"),
         ),
     ] = None,
     data: Annotated[
