@@ -118,6 +118,18 @@ def not_empty(what: str) -> Callable[[str | None], str | None]:
     return check
 
 
+def known_types(values: list[str] | None) -> list[str] | None:
+    """``--type``'s check: a value that is neither an event type nor a subject is a usage error (exit status 2)
+    naming the close ones, as a value not among any other option's choices is."""
+    from intake_cli.event_log import event_types
+
+    try:
+        event_types(values or [])
+    except IntakeError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return values
+
+
 def chosen_vendors(target: Target, key: str | None) -> list[str]:
     """The vendor asked for, or every vendor of the stack."""
     return [key] if key else list(target.vendors)
@@ -167,6 +179,7 @@ EventTypeOption = Annotated[
         metavar="TYPE",
         help="Only this type (repeatable); a subject means all of its types (comment: every comment.*).",
         show_default=False,
+        callback=known_types,
     ),
 ]
 UntilOption = Annotated[

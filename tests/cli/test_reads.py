@@ -112,17 +112,27 @@ def test_a_feed_option_given_with_id_is_a_usage_error_naming_it(loaded: str, ext
     code, text = cli("events", "--stack", loaded, "--id", "viafoura-notifications#n-first", *extra)
     assert code == 2, text
     assert f"Invalid value for '{extra[0]}': not with --id" in text
-    assert f"(leave out {extra[0]})" in " ".join(text.replace("│", " ").split())
+    assert f"(leave out {extra[0]})" in boxed(text)
 
 
-def test_an_unknown_type_names_the_close_ones_and_lists_the_known(loaded: str) -> None:
-    code, text = cli("events", "--stack", loaded, "--type", "comment.like")
-    assert code == 1
-    assert "did you mean comment.liked" in text
-    assert "known types: comment.created" in text
+def boxed(text: str) -> str:
+    """A usage error's box as one line of words (rich wraps it to the terminal's width)."""
+    return " ".join(text.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("command", [("events",), ("replay", "--since", "1d")])
+def test_an_unknown_type_is_a_usage_error_naming_the_close_ones_and_the_known(
+    loaded: str, command: tuple[str, ...]
+) -> None:
+    code, text = cli(*command, "--stack", loaded, "--type", "comment.like")
+    assert code == 2, text
+    assert "Invalid value for '--type': unknown event type 'comment.like'; did you mean comment.liked" in boxed(text)
+    assert "known types: comment.created" in boxed(text)
+    assert "error:" not in text
     # A name that is both a type and a subject is suggested once
-    code, text = cli("events", "--stack", loaded, "--type", "other.thing")
-    assert "did you mean other?" in text
+    code, text = cli(*command, "--stack", loaded, "--type", "other.thing")
+    assert code == 2, text
+    assert "did you mean other?" in boxed(text)
 
 
 @pytest.mark.parametrize("option", ["--content", "--container", "--actor", "--recipient"])
