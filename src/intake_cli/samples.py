@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from intake_cli.events import match_path
 from intake_cli.local import ROOT
+from intake_cli.target import IntakeError
 from webhook_intake.delivery import KEPT_HEADERS, Delivery
 from webhook_intake.registry import VENDORS_PACKAGE, vendor
 
@@ -39,11 +40,13 @@ def load_secrets(path: Path | None = None) -> dict[str, dict[str, Any]]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SystemExit(f"secrets file not found: {path}") from None
+        raise IntakeError(f"secrets file not found: {path}") from None
+    except OSError as exc:
+        raise IntakeError(f"cannot read secrets file {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
-        raise SystemExit(f"secrets file {path} is not valid JSON: {exc}") from None
+        raise IntakeError(f"secrets file {path} is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise SystemExit(f"secrets file {path} must hold a JSON object keyed by vendor")
+        raise IntakeError(f"secrets file {path} must hold a JSON object keyed by vendor")
     return document
 
 

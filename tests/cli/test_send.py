@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
+import warnings
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -355,3 +357,44 @@ def test_wait_for_an_outcome_in_the_margin_alone_ends_once_a_later_one_had_time_
     # Then it is taken without waiting out the 20 s
     assert waited.complete
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [("{not json", "is not valid JSON: "), ("[]", "must hold a JSON object keyed by vendor")],
+)
+def test_a_bad_secrets_file_is_one_error_line_for_send_and_serve(
+    deployed: str, tmp_path: Path, content: str, problem: str
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(content, encoding="utf-8")
+    for command in (
+        ("send", "openweb", "--secrets", str(bad), "--stack", deployed, "--yes"),
+        ("serve", "--secrets", str(bad)),
+    ):
+        code, text = cli(*command)
+        assert code == 1, text
+        (line,) = text.strip().splitlines()
+        assert line.startswith(f"error: secrets file {bad} {problem}"), line
+
+
+def test_signing_with_a_short_openweb_client_secret_prints_no_pyjwt_warning(
+    deployed: str, tmp_path: Path, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a secrets file whose OpenWeb client_secret is under PyJWT's 32 bytes
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps({**secrets, "openweb": {**secrets["openweb"], "client_secret": "short"}}))
+
+    # When the CLI signs its assertion with it, warnings shown as Python shows them (on stderr)
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    monkeypatch.setattr(warnings, "showwarning", show)
+    warnings.simplefilter("default")
+    code, text = cli("send", "openweb", "--auth", "oauth", "--secrets", str(short), "--stack", deployed, "--yes")
+
+    # Then the stack's refusal (it holds another secret) is what is said: no warning, no line of PyJWT's code
+    assert code == 1, text
+    assert "error: the token route answered 401" in text
+    assert "InsecureKeyLengthWarning" not in text
+    assert "jwt.encode" not in text
