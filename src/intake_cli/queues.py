@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 SQS_BATCH = 10
 # A peeked dead letter stays hidden this long, so one listing does not see it twice.
 PEEK_VISIBILITY = 30
+# How long a read of a queue waits, once, before taking an empty answer as an empty queue (receive_all).
+EMPTY_WAIT_SECONDS = 1
 
 
 @dataclass(frozen=True)
@@ -321,22 +323,41 @@ def resend_entry(entry_id: str, message: dict[str, Any]) -> dict[str, Any]:
 
 
 def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = None) -> list[dict[str, Any]]:
-    """Messages of a queue, received (hidden for a moment) up to ``limit``; for at most ``within`` seconds."""
+    """Messages of a queue, received (hidden for a moment) up to ``limit``; for at most ``within`` seconds.
+
+    A short-poll ReceiveMessage asks a sample of SQS's servers: on a real queue it can answer
+    nothing while messages wait on the others (moto's never does). So an empty answer ends the
+    read only once the queue's ApproximateNumberOfMessages (read first) is received, or a long
+    poll (which asks every server) answers nothing too: else `dlq list --stack` could show no
+    dead letters while some wait. The long poll waits only when the queue is empty after all, at
+    most EMPTY_WAIT_SECONDS, once; it follows a short poll only while the count says more wait.
+    """
     received: list[dict[str, Any]] = []
     deadline = None if within is None else time.monotonic() + within
+    waiting = depth(sqs, queue_url)[0]
     while len(received) < limit and (deadline is None or time.monotonic() < deadline):
-        batch = call(
-            sqs.receive_message,
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=min(SQS_BATCH, limit - len(received)),
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-            VisibilityTimeout=PEEK_VISIBILITY,
-        ).get("Messages", [])
+        batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)))
+        if not batch and len(received) < waiting:
+            batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)), wait=EMPTY_WAIT_SECONDS)
         if not batch:
             break
         received.extend(batch)
     return received
+
+
+def _receive(sqs: Any, queue_url: str, most: int, wait: int = 0) -> list[dict[str, Any]]:
+    """One ReceiveMessage: a short poll, or with ``wait`` a long poll of that many seconds."""
+    return list(
+        call(
+            sqs.receive_message,
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=most,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+            VisibilityTimeout=PEEK_VISIBILITY,
+            WaitTimeSeconds=wait,
+        ).get("Messages", [])
+    )
 
 
 def delete(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:

@@ -379,3 +379,20 @@ def test_an_empty_id_is_a_usage_error_and_nothing_is_done(stack: str, action: st
     assert code == 2, text
     assert "Invalid value for '--id': is empty: give an id" in text
     assert len(listed(stack)) == 2
+
+
+def test_a_dead_letter_a_short_poll_misses_is_still_listed(stack: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given SQS's short polls sampling servers that hold none of the DLQ's messages (a long poll asks them all)
+    call = queues.call
+
+    def sampled(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == "receive_message" and not kwargs.get("WaitTimeSeconds"):
+            return {}
+        return call(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", sampled)
+
+    # When the dead letters are listed, Then the one waiting is there
+    code, text = cli("dlq", "list", "--stack", stack)
+    assert code == 0, text
+    assert "1 dead letters, 1 quarantined events" in text
