@@ -72,11 +72,19 @@ def parse_when(text: str, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def window(since: str | None, until: str | None, now: datetime | None = None, *, max_days: int | None = None) -> Window:
+def window(
+    since: str | None,
+    until: str | None,
+    now: datetime | None = None,
+    *,
+    max_days: int | None = None,
+    otherwise: str | None = None,
+) -> Window:
     """The window a read covers: the day before ``until`` (now by default) unless ``since`` says.
 
     Nothing is received after now, so a later ``until`` stops there. A read of the feed (a day
-    at a time) passes ``max_days``: a wider window is refused, not read day after empty day.
+    at a time) passes ``max_days``: a wider window is refused, not read day after empty day;
+    ``otherwise`` is what else the calling command offers then (``events``: ``--scan``).
     """
     now = now or datetime.now(UTC)
     end = min(parse_when(until, now), now + _CLOCK_SLACK) if until else now + _CLOCK_SLACK
@@ -87,7 +95,7 @@ def window(since: str | None, until: str | None, now: datetime | None = None, *,
     if max_days is not None and days > max_days:
         raise IntakeError(
             f"a window of {days} days: the feed is read a day at a time ({max_days} at most); "
-            "narrow it with --since/--until, or read the whole table with --scan"
+            f"narrow it with --since/--until{f', or {otherwise}' if otherwise else ''}"
         )
     return Window(start, end)
 

@@ -247,6 +247,15 @@ def test_a_window_or_an_id_the_feed_cannot_read_is_one_clear_line(
     assert "Traceback" not in text
 
 
+def test_a_replay_window_too_wide_for_the_feed_suggests_nothing_replay_lacks(loaded: str) -> None:
+    code, text = cli("replay", "--stack", loaded, "--since", "500d", "--dry-run")
+    assert code == 1, text
+    (line,) = text.strip().splitlines()
+    assert line.startswith("error: a window of 500 days: the feed is read a day at a time (400 at most)"), line
+    assert line.endswith("narrow it with --since/--until, or replay a longer span a window at a time"), line
+    assert "--scan" not in text
+
+
 def test_ids_and_types_are_shown_as_sent_not_as_markup(shared_runtime: LocalRuntime, loaded: str) -> None:
     secrets = load_secrets()
     odd = {"id": "odd[/]id[bold]:secret:", "name": "weird[/]type"}

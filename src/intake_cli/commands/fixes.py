@@ -218,7 +218,7 @@ def replay(
 
     target = resolve_target(state_dir(ctx), stack, region)
     where = FeedFilter(vendor=vendor_key(vendor), event_types=event_types(event_type or []), tests=tests)
-    span = window(since, until, max_days=MAX_WINDOW_DAYS)
+    span = window(since, until, max_days=MAX_WINDOW_DAYS, otherwise="replay a longer span a window at a time")
     replayer = Replayer(target)
     out = console()
     try:

@@ -118,7 +118,7 @@ def events(
             rows = scanned(target, where, span, limit)
         else:
             unindexed(content=content, container=container, actor=actor, recipient=recipient)
-            span = window(since, until, max_days=MAX_WINDOW_DAYS)
+            span = window(since, until, max_days=MAX_WINDOW_DAYS, otherwise="read the whole table with --scan")
             rows = feed(target, where, span, limit)
             if json_output:
                 rows = full_events(target, [(str(row["vendor"]), str(row["event_id"])) for row in rows])
