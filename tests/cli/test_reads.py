@@ -191,6 +191,10 @@ def test_state_is_the_newest_state_event_and_the_events_behind_it(loaded: str) -
         "comment.updated",
         "comment.created",
     ]
+    # --json has everything, as its help says: each event whole, raw bodies included
+    assert all("raw" in event for event in found["events"])
+    code, text = cli("state", "-h")
+    assert "raw bodies included" in " ".join(text.replace("│", " ").split())
     code, text = cli("state", "fastcomments", "nK3vQ8zTfR", "--stack", loaded)
     assert "deleted" in text
     assert "park" not in text  # the comment's text only with --json

@@ -201,7 +201,8 @@ def state(
         typer.Argument(metavar="CONTENT_ID", help="The comment's (or post's) id.", callback=not_empty("an id")),
     ],
     json_output: Annotated[
-        bool, typer.Option("--json", help="The state, its newest text and its events, as JSON.")
+        bool,
+        typer.Option("--json", help="The state, its newest text and its events whole (raw bodies included), as JSON."),
     ] = False,
     stack: StackOption = None,
     region: RegionOption = None,
