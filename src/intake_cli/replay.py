@@ -269,9 +269,14 @@ class Replayer:
             plan.changes.append(Change(vendor_key, event_id, str(item.get("event_type")), after, differ))
         plan.matched += len(plan.refused) - refused_before
 
-    def apply(self, plan: Plan, rate: float, progress: Callable[[], None] | None = None) -> Result:
-        """Rewrite the events ``plan`` found changed, each normalized again now, at most ``rate`` a second."""
-        result = Result()
+    def apply(
+        self, plan: Plan, rate: float, progress: Callable[[], None] | None = None, result: Result | None = None
+    ) -> Result:
+        """Rewrite the events ``plan`` found changed, each normalized again now, at most ``rate`` a second.
+
+        ``result`` (filled as it goes) says what was done when the run is stopped part way (Ctrl-C).
+        """
+        result = Result() if result is None else result
         interval = 1.0 / rate
         next_write = time.monotonic()
         keys = [(change.vendor, change.event_id) for change in plan.changes]

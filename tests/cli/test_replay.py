@@ -88,6 +88,43 @@ def test_a_second_replay_writes_nothing(stack: str, runtime: LocalRuntime) -> No
     assert again["plan"]["unchanged"] == 3
 
 
+def test_ctrl_c_while_rewriting_says_how_many_were_done_and_a_second_run_finishes_the_rest(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two events stored under an older mapping
+    (update,) = [e for e in cli_json("events", "--stack", stack, "--json") if e["vendor"] == "fastcomments"]
+    keys = [LIKE, ("fastcomments", update["event_id"])]
+    before = {key: item(runtime, *key) for key in keys}
+    for key in keys:
+        as_an_older_mapping_stored_it(runtime, *key)
+
+    # When Ctrl-C comes as the second rewrite is written
+    write = replay_module.Replayer._write
+    calls: list[int] = []
+
+    def interrupted(self: Any, *args: Any) -> bool:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return write(self, *args)
+
+    monkeypatch.setattr(replay_module.Replayer, "_write", interrupted)
+    code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes")
+
+    # Then it says how far it got and that running it again is safe, and exits 130
+    assert code == 130, text
+    assert (
+        "stopped: rewrote 1 of 2 events before Ctrl-C; running the same replay again is safe "
+        "(it rewrites only what still differs)"
+    ) in text
+    assert "Traceback" not in text
+
+    # And a second run rewrites the one left, leaving both as the mapping makes them
+    monkeypatch.setattr(replay_module.Replayer, "_write", write)
+    assert cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")[-1]["rewritten"] == 1
+    assert {key: item(runtime, *key) for key in keys} == before
+
+
 def test_identity_receive_time_ids_test_mark_and_times_stay_as_stored(stack: str, runtime: LocalRuntime) -> None:
     # Given a FastComments update dated by its signing time (a header the item does not keep) and a test event
     stored = {

@@ -213,7 +213,7 @@ def replay(
     """
     from intake_cli.event_log import MAX_WINDOW_DAYS, event_types, window
     from intake_cli.render import progress_bar
-    from intake_cli.replay import Replayer, ReplayError
+    from intake_cli.replay import Replayer, ReplayError, Result
     from webhook_intake.store.reads import FeedFilter
 
     target = resolve_target(state_dir(ctx), stack, region)
@@ -246,13 +246,23 @@ def replay(
     if dry_run or not plan.changes:
         return
     confirm(f"Rewrite {len(plan.changes)} events on {target.name}?", yes=yes, why="rewriting stored events")
+    result = Result()
     try:
         # On standard error: --json keeps standard output to the result line.
         with progress_bar(console(sys.stderr)) as bar:
             task = bar.add_task(f"Rewriting at most {rate:g} a second", total=len(plan.changes))
-            result = replayer.apply(plan, rate, progress=lambda: bar.advance(task))
+            replayer.apply(plan, rate, progress=lambda: bar.advance(task), result=result)
     except ReplayError as exc:
         raise IntakeError(str(exc)) from None
+    except KeyboardInterrupt:
+        # Each rewrite is a whole PutItem (its feed entry written first), and the plan compares each
+        # event with what the mapping makes of it now: a second run rewrites only what still differs.
+        console(sys.stderr).print(
+            f"stopped: rewrote {result.rewritten} of {len(plan.changes)} events before Ctrl-C; "
+            "running the same replay again is safe (it rewrites only what still differs)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
     if json_output:
         print_json_lines(
             [
