@@ -32,7 +32,7 @@ def _escaped(found: re.Match[str]) -> str:
 
 def printable(text: str) -> str:
     """``text`` with every character a terminal would act on shown as its escape (``\\x1b``)."""
-    return STEERING.sub(_escaped, text) if STEERING.search(text) else text
+    return STEERING.sub(_escaped, text)
 
 
 def json_line(document: Any, default: Callable[[Any], Any] | None = None, *, sort_keys: bool = False) -> str:
