@@ -55,7 +55,10 @@ def _version(path: str) -> str | None:
 
 
 def python313() -> Interpreter:
-    """A python3.13 to run cold starts under: ``$PYTHON313``, ``make python3.13``'s, PATH's, then /opt/py313's.
+    """A python3.13 to run cold starts under: ``$PYTHON313``, ``make python3.13``'s, PATH's, pyenv's, /opt/py313's.
+
+    The same places ``make build`` looks (layers/shared/Makefile), so "as shipped" is what a
+    build on this machine ships.
 
     Lambda runs python3.13, whose start-up (and bytecode) differs from other versions. Without
     one, the local interpreter is used, and the report says so.
@@ -64,6 +67,7 @@ def python313() -> Interpreter:
         os.environ.get("PYTHON313", ""),
         str(ROOT / ".venv" / "tools" / "python3.13" / "bin" / "python3.13"),
         *[str(Path(entry) / "python3.13") for entry in os.environ.get("PATH", "").split(os.pathsep) if entry],
+        *[str(path) for path in sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))],
         "/opt/py313/bin/python3.13",
     ]
     for candidate in candidates:
