@@ -139,7 +139,7 @@ def _problem(name: str, spec: dict[str, Any], value: str) -> str | None:
         return f"{name} must be at most {spec['MaxLength']} characters long"
     pattern = spec.get("AllowedPattern")
     if pattern and re.fullmatch(str(pattern), value) is None:
-        return f"{name} must match {pattern}"
+        return f"{name} {spec.get('ConstraintDescription') or f'must match {pattern}'}"
     return None
 
 

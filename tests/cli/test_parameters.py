@@ -34,6 +34,10 @@ def declared() -> dict[str, dict[str, object]]:
         ("ConsumerBatchSize=100000", "ConsumerBatchSize must be at most 10000"),
         ("LogLevel=LOUD", "LogLevel must be one of DEBUG, INFO, WARNING, ERROR"),
         ("LogRetentionDays=8", "LogRetentionDays must be one of 1, 3, 5, 7, 14"),
+        # The queue keeps a message four days: an older threshold, held five minutes, never fires
+        ("QueueAgeAlarmSeconds=345301", "QueueAgeAlarmSeconds must be at most 345300"),
+        # SNS would refuse the subscription only when the stack creates it
+        ("AlarmEmail=ops", "AlarmEmail must be an e-mail address, or empty for none"),
         ("Bogus=1", "template.yaml has no parameter Bogus"),
         ("MaxRecieveCount=2", "did you mean MaxReceiveCount?"),
         ("NoEquals", "--parameter takes Name=Value"),
@@ -65,6 +69,7 @@ def test_values_cloudformation_takes_are_passed_on(declared: dict[str, dict[str,
         ["MaxReceiveCount=2", "TraceSampleRate=0.5", "AlarmEmail=", "LogRetentionDays=14", "RetentionDays=30"],
         "debug",
     )
+    assert checked(declared, ["AlarmEmail=ops+alarms@news.example"], None) == {"AlarmEmail": "ops+alarms@news.example"}
     assert values == {
         "MaxReceiveCount": "2",
         "TraceSampleRate": "0.5",

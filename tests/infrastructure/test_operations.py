@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from intake_cli.template import read
 from tests.infrastructure.translated import resources_of_type, translated
 from webhook_intake.observability import Metric
 from webhook_intake.payloads import DELIVERIES_PREFIX, RETENTION_TAG
@@ -42,6 +43,10 @@ def test_each_vendor_alarms_on_dead_letters_and_queue_age(vendor_key: str) -> No
     assert age["Threshold"] == {"Ref": "QueueAgeAlarmSeconds"}
     for props in (dead, age):
         assert alarm_targets(props) == [[{"Ref": "AlarmTopic"}]] * 2
+    # The largest threshold still fires: a message older than it for the alarm's minutes is still kept
+    kept = resource(f"{stem}Queue")["Properties"]["MessageRetentionPeriod"]
+    largest = read()["Parameters"]["QueueAgeAlarmSeconds"]["MaxValue"]
+    assert largest + age["Period"] * age["EvaluationPeriods"] <= kept
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
