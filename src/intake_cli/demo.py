@@ -16,7 +16,7 @@ from intake_cli.dlq import held
 from intake_cli.event_log import Window, feed
 from intake_cli.queues import depth, statuses
 from intake_cli.render import events_table, held_view, progress_bar, short, status_table
-from intake_cli.samples import golden_events, load_secrets, ping_files, sample_files, sample_request
+from intake_cli.samples import golden_events, load_secrets, ping_files, sample_files, sample_request, secret_for
 from intake_cli.sending import deliver
 from intake_cli.stack import LocalStack, wait_for_signal
 from intake_cli.target import IntakeError, Target
@@ -76,6 +76,8 @@ def run_demo(console: Console, options: StackOptions, *, keep: bool = False) -> 
     """Start the stack, send every sample, wait for the consumers, show the result; the exit status."""
     started = time.monotonic()
     secrets = load_secrets(options.secrets_file)
+    for key in VENDORS:
+        secret_for(secrets, key)  # every vendor signs its samples: say which has no object before starting
     samples = [(key, path, False) for key in VENDORS for path in sample_files(key)]
     samples += [(key, path, True) for key in VENDORS for path in ping_files(key)]
     if not samples:

@@ -50,6 +50,14 @@ def load_secrets(path: Path | None = None) -> dict[str, dict[str, Any]]:
     return document
 
 
+def secret_for(secrets: dict[str, Any], vendor_key: str) -> dict[str, Any]:
+    """The vendor's object in a secrets file; an :class:`IntakeError` naming the vendor when it has none."""
+    secret = secrets.get(vendor_key)
+    if not isinstance(secret, dict):
+        raise IntakeError(f"the secrets file has no object for {vendor_key}")
+    return secret
+
+
 def sample_files(vendor_key: str) -> list[Path]:
     """The vendor's sample bodies, in name order (golden files, ``*.expected.json``, are not samples)."""
     return sorted(path for path in (SAMPLES_DIR / vendor_key).glob("*.json") if not path.name.endswith(EXPECTED_SUFFIX))
@@ -123,7 +131,7 @@ def sample_delivery(vendor_key: str, sample: Path) -> Delivery:
 
 def sample_request(vendor_key: str, sample: Path, secrets: dict[str, dict[str, Any]], **kwargs: Any) -> OutgoingRequest:
     """The request for one sample file."""
-    return build_request(vendor_key, sample.read_bytes(), secrets.get(vendor_key, {}), sample.stem, **kwargs)
+    return build_request(vendor_key, sample.read_bytes(), secret_for(secrets, vendor_key), sample.stem, **kwargs)
 
 
 PINGS_DIR = SAMPLES_DIR / "pings"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.runtime import HttpResponse
-from intake_cli.samples import OutgoingRequest, load_secrets
+from intake_cli.samples import OutgoingRequest, load_secrets, secret_for
 from intake_cli.target import IntakeError
 from webhook_intake.auth import secret_list
 
@@ -29,11 +29,7 @@ OPENWEB_TOKEN_PATH = "/oauth/openweb/token"  # noqa: S105 (a route)  # nosec B10
 def vendor_secret(target: Target, vendor: str, secrets_file: Path | None = None) -> dict[str, Any]:
     """The vendor's secret: from ``secrets_file`` if given; else the local stack's seed file, or Secrets Manager."""
     if secrets_file is not None or target.local:
-        secrets = load_secrets(secrets_file or target.secrets_file)
-        secret = secrets.get(vendor)
-        if not isinstance(secret, dict):
-            raise IntakeError(f"the secrets file has no object for {vendor}")
-        return secret
+        return secret_for(load_secrets(secrets_file or target.secrets_file), vendor)
     secret_id = target.vendor(vendor).secret_id
     try:
         text = target.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")

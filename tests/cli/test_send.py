@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from intake_cli.commands.send import Awaited, Waited, _wait_for, choose
 from intake_cli.gateway import HTTP_API_PAYLOAD_LIMIT, make_gateway
 from intake_cli.outcomes import Outcome
-from intake_cli.samples import SAMPLES_DIR, OutgoingRequest
+from intake_cli.samples import SAMPLES_DIR, OutgoingRequest, sample_files, sample_request
 from intake_cli.sending import post
 from intake_cli.target import IntakeError
 from tests.helpers import cli, cli_json, publish_outputs
@@ -398,3 +398,25 @@ def test_signing_with_a_short_openweb_client_secret_prints_no_pyjwt_warning(
     assert "error: the token route answered 401" in text
     assert "InsecureKeyLengthWarning" not in text
     assert "jwt.encode" not in text
+
+
+def test_a_secrets_file_without_a_vendor_says_which_before_anything_is_sent(
+    deployed: str, tmp_path: Path, secrets: dict[str, Any]
+) -> None:
+    # Given a secrets file that lacks one vendor's object (a vendor added, its local secret forgotten)
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({key: value for key, value in secrets.items() if key != "firstup"}))
+
+    # When the demo, a send, or the invoke events want that vendor's credentials
+    for command in (
+        ("demo", "--secrets", str(partial)),
+        ("send", "firstup", "--secrets", str(partial), "--stack", deployed, "--yes"),
+    ):
+        code, text = cli(*command)
+
+        # Then one line names the vendor: no delivery signed with an empty credential, no 401 to puzzle over
+        assert code == 1, text
+        (line,) = text.strip().splitlines()
+        assert line == "error: the secrets file has no object for firstup", line
+    with pytest.raises(IntakeError, match="has no object for firstup"):
+        sample_request("firstup", sample_files("firstup")[0], {})
