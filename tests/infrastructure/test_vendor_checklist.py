@@ -1,0 +1,91 @@
+"""docs/adding-a-vendor.md's checklist, held for every registered vendor: each place it names is there.
+
+A vendor is found by the registry from its package; everything else it needs is in the places
+the doc lists, and each check below says which one is missing and how to fill it. Only the
+template as written is read (no expansion), so a missing row is named here, not in a
+template error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intake_cli.goldens import shapes_path
+from intake_cli.invoke_events import INVOKE_DIR, SQS_DIR
+from intake_cli.local import ROOT
+from intake_cli.samples import DEV_SECRETS, SAMPLES_DIR, expected_path, load_secrets, sample_files
+from intake_cli.template import read
+from webhook_intake.ingest.contract import Contract
+from webhook_intake.registry import VENDORS, vendor
+
+pytestmark = pytest.mark.usefixtures("no_network")
+
+DOC = "docs/adding-a-vendor.md"
+AS_WRITTEN = read()
+SHAPE_LOOPS = ("Fn::ForEach::DeliveryIngest", "Fn::ForEach::PutPostDeleteIngest")
+EVERY_VENDOR_LOOPS = {"Resources": "Fn::ForEach::Vendor", "Outputs": "Fn::ForEach::VendorOutputs"}
+# events/ folders that are not a vendor's samples.
+SHARED_FOLDERS = {INVOKE_DIR.name, SQS_DIR.name, "pings", "negative"}
+TESTS = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_its_row_is_in_the_vendor_table_and_its_stem_in_the_loops(vendor_key: str) -> None:
+    stem = vendor(vendor_key).stem
+    rows = AS_WRITTEN["Mappings"]["Vendors"]
+    assert stem in rows, f"template.yaml has no row {stem} under Mappings.Vendors: add it ({DOC}, step 2)"
+    assert rows[stem]["Key"] == vendor_key, f"the row {stem} says Key {rows[stem]['Key']!r}, not {vendor_key!r}"
+    shape_loops = [name for name in SHAPE_LOOPS if stem in AS_WRITTEN["Resources"][name][1]]
+    assert len(shape_loops) == 1, f"{stem} must be in one route-shape loop of {', '.join(SHAPE_LOOPS)} ({DOC})"
+    for section, name in EVERY_VENDOR_LOOPS.items():
+        assert stem in AS_WRITTEN[section][name][1], f"add {stem} to the list of {name} in template.yaml ({DOC})"
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_its_samples_have_their_goldens_shapes_and_invoke_events(vendor_key: str) -> None:
+    samples = sample_files(vendor_key)
+    assert samples, f"events/{vendor_key}/ holds no sample: put the vendor's documented examples there ({DOC})"
+    regenerate = "run .venv/bin/python -m intake_cli.goldens, review and commit what it writes"
+    for sample in samples:
+        assert expected_path(sample).is_file(), f"{sample.name} has no golden file: {regenerate}"
+    assert shapes_path(vendor_key).is_file(), f"the package has no shapes.json: {regenerate}"
+    for directory in (INVOKE_DIR, SQS_DIR):
+        missing = [sample.name for sample in samples if not (directory / vendor_key / sample.name).is_file()]
+        assert not missing, (
+            f"events/{directory.name}/{vendor_key}/ lacks {missing}: run .venv/bin/python -m intake_cli.invoke_events"
+        )
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_its_local_secret_is_one_its_contract_takes(vendor_key: str) -> None:
+    spec = vendor(vendor_key)
+    contract = spec.contract()
+    # A contract of its own (a signature, say) says what its secret needs: else a secret that cannot
+    # work is never reported (SecretProblems) and every delivery is refused without a word why.
+    assert type(contract).secret_problems is not Contract.secret_problems, (
+        f"{type(contract).__name__} must override secret_problems (HeaderTokenContract shows how)"
+    )
+    secret = load_secrets().get(vendor_key)
+    where = DEV_SECRETS.relative_to(ROOT)
+    assert isinstance(secret, dict), f"{where} has no object for {vendor_key}: add the vendor's local secret ({DOC})"
+    assert contract.secret_problems(secret) == [], f"{where}: the {vendor_key} secret cannot authenticate anything"
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_a_test_module_names_it(vendor_key: str) -> None:
+    # The shared suites take every vendor from the registry; what is its own (identity, time, answers) needs tests
+    quoted = f'"{vendor_key}"'
+    named = [path for path in TESTS.rglob("test_*.py") if quoted in path.read_text(encoding="utf-8")]
+    assert named, f"no test module names {quoted}: add tests of what is particular to it ({DOC}, step 3)"
+
+
+def test_nothing_names_a_vendor_the_registry_lacks() -> None:
+    secrets = set(load_secrets())
+    assert secrets <= set(VENDORS), f"{DEV_SECRETS.name} has objects for no registered vendor: {secrets - set(VENDORS)}"
+    folders = {path.name for path in SAMPLES_DIR.iterdir() if path.is_dir()} - SHARED_FOLDERS
+    assert folders <= set(VENDORS), f"events/ has sample folders of no registered vendor: {folders - set(VENDORS)}"
+    stems = {spec.stem for spec in VENDORS.values()}
+    rows = set(AS_WRITTEN["Mappings"]["Vendors"])
+    assert rows <= stems, f"Mappings.Vendors has rows of no registered vendor: {rows - stems}"
