@@ -25,10 +25,11 @@ TIMESTAMP_HEADER = "x-fastcomments-timestamp"
 TOKEN_HEADER = "token"  # noqa: S105 (a header name)
 WINDOW_SECONDS = 300
 REENCODED_MAX_SEPARATORS = 16_384
-"""A body holding at most this many ``,`` and ``:`` is also checked against the compact re-encoding
-FastComments' own example signs. Parsing costs by a body's values, not its bytes: a long comment is
-re-encoded in milliseconds, while megabytes of tiny values would cost a function seconds for each
-unauthenticated request, so such a body is checked over its raw bytes only."""
+REENCODED_MAX_BYTES = 1_048_576
+"""A body of at most a mebibyte holding at most 16,384 ``,`` and ``:`` is also checked against the
+compact re-encoding FastComments' own example signs. A parse and two dumps cost by the values (megabytes
+of tiny values: seconds) and by the bytes (about 15-20 ms a megabyte of text): past either bound a
+request nobody signed would make its refusal dear, so such a body is checked over its raw bytes only."""
 # A timestamp above this is in milliseconds (one of FastComments' pages says so).
 _MILLISECOND_THRESHOLD = 100_000_000_000
 # Plain ASCII digits only: float() would also take "nan", "1e3", full-width digits and spaces.
@@ -51,10 +52,10 @@ def timestamp_seconds(timestamp: str | None) -> float | None:
 
 
 def _signed_forms(body: bytes) -> Iterator[bytes]:
-    """The raw bytes first; then, unless it holds very many values, the compact re-encodings FastComments'
-    example signs."""
+    """The raw bytes first; then, unless it is very large or holds very many values, the compact
+    re-encodings FastComments' example signs."""
     yield body
-    if body.count(b",") + body.count(b":") > REENCODED_MAX_SEPARATORS:
+    if len(body) > REENCODED_MAX_BYTES or body.count(b",") + body.count(b":") > REENCODED_MAX_SEPARATORS:
         return
     try:
         document = json.loads(body)
