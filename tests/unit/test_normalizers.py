@@ -323,7 +323,11 @@ def test_a_signed_fastcomments_update_is_dated_when_it_was_signed() -> None:
     assert (event.occurred_at, event.time_source) == ("2026-11-23T09:58:00.000Z", "vendor")
 
 
-@pytest.mark.parametrize("date", [True, False, {"$date": "2026-07-02T09:14:26.318Z"}, ["x"], 1782983666318, "soon"])
+@pytest.mark.parametrize(
+    "date",
+    # epoch milliseconds, whose digits also read as a compact ISO date (1796-08-24) when taken as text
+    [True, False, {"$date": "2026-07-02T09:14:26.318Z"}, ["x"], 1782983666318, 1796082430000, "1796082430000", "soon"],
+)
 def test_a_fastcomments_create_whose_date_is_no_time_is_dated_when_received_not_when_signed(date: Any) -> None:
     # Given a signed create whose date cannot be read, whatever its JSON type
     body = {**sample("fastcomments/comment-created.json"), "date": date}
@@ -331,6 +335,7 @@ def test_a_fastcomments_create_whose_date_is_no_time_is_dated_when_received_not_
 
     # Then the date is rejected as unreadable and the receive time stands, never the signing time
     assert (event.occurred_at, event.time_source, event.time_rejected) == (RECEIVED, "received", "unreadable")
+    assert event.content.created_at is None
 
 
 def test_a_fastcomments_create_is_dated_by_the_comment_it_creates() -> None:

@@ -9,6 +9,7 @@ ordering only when it is readable, not before 2000 and not further in the future
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -17,6 +18,9 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE_SECONDS = 300
 """How far a vendor's clock may run ahead of ours before its time is not trusted."""
 _EPOCH_LIMIT = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second ISO-8601 can write
+# A calendar date written out (2026-11-29), then the end, a T or a space. Python also reads ISO's compact
+# forms, whose digits an epoch number has too: 1796082430000 (milliseconds) would read as 1796-08-24.
+_EXTENDED_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[Tt ]|$)")
 
 
 class Untrusted(StrEnum):
@@ -53,8 +57,8 @@ def from_epoch(value: object, per_second: int) -> datetime | None:
 
 
 def from_iso(value: object) -> datetime | None:
-    """An ISO-8601 time (``Z`` or an offset; without one, UTC); None when it is not one."""
-    if not isinstance(value, str) or not value or len(value) > 64:
+    """An ISO-8601 time with its date written out (``Z`` or an offset; without one, UTC); None when it is not one."""
+    if not isinstance(value, str) or len(value) > 64 or not _EXTENDED_DATE.match(value):
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
