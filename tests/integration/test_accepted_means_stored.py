@@ -406,14 +406,25 @@ def test_missing_or_wrong_message_attributes_get_documented_fallbacks(
             "received_at": {"DataType": "String", "StringValue": "not-a-time"},
         },
     )
+    # and a well-formed receive time later than SQS got the message: it would sort after every later event
+    runtime.sqs.send_message(
+        QueueUrl=url,
+        MessageBody=json.dumps({"event_id": "attr-future", "type": "user-followed"}),
+        MessageAttributes={
+            "vendor": {"DataType": "String", "StringValue": "openweb"},
+            "received_at": {"DataType": "String", "StringValue": "2099-01-01T00:00:00.000Z"},
+        },
+    )
     before_ms = int(time.time() * 1000)
+    # (the consumer loaded first: its logger exists when the logs are captured, whichever test ran before)
+    assert runtime.functions["OpenWebConsumerFunction"].handler is not None
 
     # When the consumer runs
     with handler_logs() as logs:
         runtime.drain()
 
     # Then both are stored under the queue's vendor, received when SQS got them, and the problem is logged
-    for event_id in ("attr-none", "attr-wrong"):
+    for event_id in ("attr-none", "attr-wrong", "attr-future"):
         event = reader(runtime).get("openweb", event_id)
         assert event is not None
         received = event["received_at"]

@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from webhook_intake.times import from_epoch, from_iso, iso_millis
@@ -32,6 +32,8 @@ TEST_HEADER = "x-intake-test"
 """Set by ``intake send``: the delivery is a test, stored but never read as a real event."""
 _MAX_HEADER_CHARS = 256
 _MAX_PATH_PARAMETERS = 8
+RECEIVED_AT_SKEW = timedelta(seconds=60)
+"""How much later than SQS's sent timestamp a message's ``received_at`` may read (two clocks)."""
 MAX_CORRELATION_ID_CHARS = 128
 
 
@@ -119,8 +121,9 @@ class Delivery:
         """Read the attributes of a record on ``vendor``'s queue, with a documented fallback for each bad one.
 
         ``vendor``: the queue's own vendor wins over the attribute. ``received_at``: a time the
-        log can hold, else the SQS sent timestamp. ``correlation_id``: else the message id.
-        ``route``: a JSON object of strings, else empty (a vendor that needs it quarantines).
+        log can hold and no later than SQS got the message, else the SQS sent timestamp.
+        ``correlation_id``: else the message id. ``route``: a JSON object of strings, else empty
+        (a vendor that needs it quarantines).
         """
         problems: list[str] = []
 
@@ -133,10 +136,15 @@ class Delivery:
         if claimed != vendor:
             problems.append("vendor: missing or not this queue's vendor; the queue's vendor is used")
         received_at = _received_at(text("received_at"))
+        sent = from_epoch(sent_timestamp_ms, 1000) or datetime.now(UTC)
         if received_at is None:
-            sent = from_epoch(sent_timestamp_ms, 1000) or datetime.now(UTC)
             received_at = iso_millis(sent)
             problems.append("received_at: missing or not a time; the SQS sent timestamp is used")
+        elif received_at > iso_millis(sent + RECEIVED_AT_SKEW):
+            # Ingest stamps a delivery before it sends it: a later time was written by hand, and would
+            # sort the event after every one received since.
+            received_at = iso_millis(sent)
+            problems.append("received_at: later than SQS got the message; the SQS sent timestamp is used")
         correlation = text("correlation_id")
         if correlation is None:
             problems.append("correlation_id: missing; the message id is used")
