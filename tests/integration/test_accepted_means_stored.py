@@ -396,25 +396,19 @@ def test_missing_or_wrong_message_attributes_get_documented_fallbacks(
 ) -> None:
     runtime = shared_runtime
     url = queue_url(runtime, "openweb")
-    # Given messages put on the queue by hand: no attributes at all, and a wrong vendor
-    runtime.sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"event_id": "attr-none", "type": "user-followed"}))
-    runtime.sqs.send_message(
-        QueueUrl=url,
-        MessageBody=json.dumps({"event_id": "attr-wrong", "type": "user-followed"}),
-        MessageAttributes={
-            "vendor": {"DataType": "String", "StringValue": "firstup"},
-            "received_at": {"DataType": "String", "StringValue": "not-a-time"},
-        },
-    )
-    # and a well-formed receive time later than SQS got the message: it would sort after every later event
-    runtime.sqs.send_message(
-        QueueUrl=url,
-        MessageBody=json.dumps({"event_id": "attr-future", "type": "user-followed"}),
-        MessageAttributes={
-            "vendor": {"DataType": "String", "StringValue": "openweb"},
-            "received_at": {"DataType": "String", "StringValue": "2099-01-01T00:00:00.000Z"},
-        },
-    )
+    # Given messages put on the queue by hand: no attributes at all; a wrong vendor and no time; and a
+    # well-formed receive time later than SQS got the message (it would sort after every later event)
+    attributes = {
+        "attr-none": {},
+        "attr-wrong": {"vendor": "firstup", "received_at": "not-a-time"},
+        "attr-future": {"vendor": "openweb", "received_at": "2099-01-01T00:00:00.000Z"},
+    }
+    for event_id, written in attributes.items():
+        runtime.sqs.send_message(
+            QueueUrl=url,
+            MessageBody=json.dumps({"event_id": event_id, "type": "user-followed"}),
+            MessageAttributes={name: {"DataType": "String", "StringValue": value} for name, value in written.items()},
+        )
     before_ms = int(time.time() * 1000)
     # (the consumer loaded first: its logger exists when the logs are captured, whichever test ran before)
     assert runtime.functions["OpenWebConsumerFunction"].handler is not None
@@ -424,7 +418,7 @@ def test_missing_or_wrong_message_attributes_get_documented_fallbacks(
         runtime.drain()
 
     # Then both are stored under the queue's vendor, received when SQS got them, and the problem is logged
-    for event_id in ("attr-none", "attr-wrong", "attr-future"):
+    for event_id in attributes:
         event = reader(runtime).get("openweb", event_id)
         assert event is not None
         received = event["received_at"]
