@@ -27,8 +27,9 @@ GOALS: list[tuple[str, str, float | None, str, str]] = [
         "every sample event delivered on its own: API Gateway HTTP API, both Lambdas (requests and GB-s at the"
         " template's memory, arm64, from the CPU measured in parts 2 and 3), SQS (64 KB chunks, batch receive and"
         " delete), DynamoDB (write units metered in part 4: items, index entries and feed pages), S3, X-Ray at"
-        " TraceSampleRate, CloudWatch Logs of what the functions print (EMF included), Lambda's START/END/REPORT"
-        " lines at the template's PlatformLogLevel, and the access log",
+        " Lambda's fixed rate for active tracing (5 % past its reservoir), CloudWatch Logs of what the functions"
+        " print (EMF included), Lambda's START/END/REPORT lines at the template's PlatformLogLevel, and the access"
+        " log",
     ),
     (
         "cost_batched_on_demand_usd_per_m_events",
@@ -592,13 +593,20 @@ CHANGES = [
     " code read by the project's helper, on failures only; the local gateway's route matched once)."
     " Costs $3.08 -> $3.08, $1.21 -> $1.21, $0.69 -> $0.68; write units unchanged; consumer 2.06x -> 2.17x"
     " (records of 10: 1.79x -> 1.66x), ingest warm 1.46x -> 1.45x, ingest cold start 1.27x -> 1.27x.",
-    "- This run (2026-11-30, 23:15) is on the code since 17:24: the consumer keeps a `dropped` tuple on each"
+    "- The 2026-11-30 23:15 run was on the code since 17:24: the consumer keeps a `dropped` tuple on each"
     " event and unescapes OpenWeb's comment text; ingest tags claim-checked bodies only (the hot path is"
     " unchanged). The benchmark looks for a python3.13 where `make build` does (pyenv's versions too): on a"
     " machine whose only python3.13 is pyenv's, the cold starts ran under Python 3.11 against a layer"
     " without bytecode (1.66x), where the build ships bytecode. Costs $3.08 -> $3.05, $1.21 -> $1.19,"
     " $0.68 -> $0.67; write units unchanged; consumer 2.17x -> 2.21x (records of 10: 1.66x -> 1.78x), ingest"
     " warm 1.45x -> 1.45x, ingest cold start 1.27x -> 1.26x.",
+    "- This run (2026-12-01, 00:20) prices X-Ray at Lambda's own rate for active tracing (5 %), not the stack's 1 %"
+    " sampling rule, which Lambda is not documented to apply (Limits). The code since 23:15: a FastComments body"
+    " over 1 MiB is checked over its raw bytes only (a bogus signature on 5.5 MB of one string: 71 -> 4.6 ms of"
+    " CPU, outside the measured paths); the consumer compares a message's received_at with its SentTimestamp"
+    " and reads a text time only with its date written out. Costs $3.05 -> $3.28, $1.19 -> $1.22, $0.67 ->"
+    " $0.69 (X-Ray); write units unchanged; consumer 2.21x -> 2.27x (records of 10: 1.78x -> 1.79x), ingest warm"
+    " 1.45x -> 1.45x, ingest cold start 1.26x -> 1.24x.",
     "",
 ]
 
@@ -613,11 +621,20 @@ LIMITS = [
     " ingest warm 1.45-1.54x; the costs within 3 cents. A goal is met here only if it holds across runs.",
     "- The floors are made without Powertools' user-agent hook (a function without Powertools has none); the"
     " handlers' clients carry it. Measured apart, the hook makes a request 1 % dearer.",
-    "- X-Ray at the template's TraceSampleRate assumes Lambda applies the stack's sampling rule to functions"
-    " with active tracing; Lambda's guide has said its sampling rate (1 request a second and 5 % of the rest)"
-    " cannot be configured. At that rate X-Ray would add about $0.28 per million deliveries, and up to"
-    " 2.6 million reservoir traces a month per busy function ($13). Check `GetSamplingStatisticSummaries` on a"
-    " deployed stack.",
+    "- X-Ray is priced at Lambda's documented rate for functions with active tracing, 5 % of invocations past a"
+    " reservoir of one a second per function: Lambda's guide says that rate cannot be configured, and X-Ray's"
+    " sampling-rules page names API Gateway, AppSync and Step Functions, not Lambda, so the stack's"
+    " TraceSampleRate rule (1 %) is not counted on. The reservoir is on top: up to 2.6 million traces a month"
+    " per busy function ($13), and below one delivery a second per function every delivery is traced ($5 per"
+    " million). `TracingMode=PassThrough` traces none (an HTTP API passes no trace header). Check"
+    " `GetSamplingStatisticSummaries` on a deployed stack.",
+    "- Every figure assumes full consumer batches (ConsumerBatchSize records per invocation): the feed page,"
+    " the SQS receive and delete and the consumer's per-invocation lines are shared by ten records. Batches"
+    " fill when a vendor sends more than about ten deliveries a second (ConsumerBatchingWindow 1 s); at a"
+    " delivery now and then each invocation holds one record and pays its own page. Measured apart"
+    " (2026-12-01, part 4's meter and this cost model with one record per invocation): 2.36 WRU per new event"
+    " and $4.58 per million single-event deliveries, under the write-unit goal and over the cost goal. Those"
+    " are low traffics, where the fixed monthly costs dominate.",
     "- Latencies of AWS calls are assumed, not measured; the canned answers remove network time entirely.",
 ]
 
