@@ -49,14 +49,14 @@ GOALS: list[tuple[str, str, float | None, str, str]] = [
     ),
     (
         "wru_per_new_event",
-        "write units per new event, index entry and feed page share included",
+        "write units per new event, index entry, feed page share and ingest's replay write included",
         2.5,
         "WRU",
         "metered on moto: the consumer handler over every event of every sample in events/ (all vendors, the"
         " documented examples too) as single-event deliveries, up to ConsumerBatchSize records per invocation; every"
         " write priced from the item it leaves and the table's own index definitions, the invocation's feed"
-        " pages included; `Prepared.write_units()` (the item and its index entry, no page share) is in part 4's"
-        " rows",
+        " pages included, and one WRU per FastComments delivery for the replay-table item ingest writes;"
+        " `Prepared.write_units()` (the item and its index entry, no page share) is in part 4's rows",
     ),
     (
         "wru_per_duplicate",
@@ -64,7 +64,8 @@ GOALS: list[tuple[str, str, float | None, str, str]] = [
         1.5,
         "WRU",
         "metered on moto, the same deliveries again: a failed condition costs the larger of the new and the"
-        " stored item (the same item), and writes no index entry and no feed entry",
+        " stored item (the same item), and writes no index entry and no feed entry; a FastComments copy's"
+        " replay-table condition costs one WRU too",
     ),
     (
         "consumer_cpu_ratio",
@@ -600,13 +601,15 @@ CHANGES = [
     " without bytecode (1.66x), where the build ships bytecode. Costs $3.08 -> $3.05, $1.21 -> $1.19,"
     " $0.68 -> $0.67; write units unchanged; consumer 2.17x -> 2.21x (records of 10: 1.66x -> 1.78x), ingest"
     " warm 1.45x -> 1.45x, ingest cold start 1.27x -> 1.26x.",
-    "- This run (2026-12-01, 00:20) prices X-Ray at Lambda's own rate for active tracing (5 %), not the stack's 1 %"
+    "- This run (2026-12-01, 02:19) prices X-Ray at Lambda's own rate for active tracing (5 %), not the stack's 1 %"
     " sampling rule, which Lambda is not documented to apply (Limits). The code since 23:15: a FastComments body"
     " over 1 MiB is checked over its raw bytes only (a bogus signature on 5.5 MB of one string: 71 -> 4.6 ms of"
     " CPU, outside the measured paths); the consumer compares a message's received_at with its SentTimestamp"
-    " and reads a text time only with its date written out. Costs $3.05 -> $3.28, $1.19 -> $1.22, $0.67 ->"
-    " $0.69 (X-Ray); write units unchanged; consumer 2.21x -> 2.27x (records of 10: 1.78x -> 1.79x), ingest warm"
-    " 1.45x -> 1.45x, ingest cold start 1.26x -> 1.24x.",
+    " and reads a text time only with its date written out. The write units per event count ingest's"
+    " replay-table write of each FastComments delivery (priced in the costs before, left out of these"
+    " figures). Costs $3.05 -> $3.28, $1.19 -> $1.22, $0.67 -> $0.69 (X-Ray); write units 1.47 -> 1.53 and"
+    " 1.08 -> 1.15; consumer 2.21x -> 2.26x (records of 10: 1.78x -> 1.79x), ingest warm 1.45x -> 1.44x, ingest"
+    " cold start 1.26x -> 1.23x.",
     "",
 ]
 
