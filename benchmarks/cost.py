@@ -209,10 +209,8 @@ def scenarios(report: Report) -> list[Scenario]:
             usual_cpu_ms_per_event=single_consumer["usual_cpu_ms_per_event"],
             usual_wru_per_event=moto_single["usual_new"]["units"] / moto_single["usual_new"]["events"],
             usual_writes_per_delivery=_per_delivery(moto_single["usual_new"]),
-            replay_wru_per_delivery=sum(
-                weight for key, weight in zip(vendors, weights, strict=True) if key == "fastcomments"
-            )
-            / sum(weights),
+            # Part 4's count of ingest's replay-table writes, per delivery of the same workload.
+            replay_wru_per_delivery=moto_single["replay_units_per_pass"] / moto_single["ours_new"]["deliveries"],
         ),
         Scenario(
             label="Viafoura deliveries of 10 events",

@@ -601,7 +601,7 @@ CHANGES = [
     " without bytecode (1.66x), where the build ships bytecode. Costs $3.08 -> $3.05, $1.21 -> $1.19,"
     " $0.68 -> $0.67; write units unchanged; consumer 2.17x -> 2.21x (records of 10: 1.66x -> 1.78x), ingest"
     " warm 1.45x -> 1.45x, ingest cold start 1.27x -> 1.26x.",
-    "- This run (2026-12-01, 02:19) prices X-Ray at Lambda's own rate for active tracing (5 %), not the stack's 1 %"
+    "- The 2026-12-01 02:19 run priced X-Ray at Lambda's own rate for active tracing (5 %), not the stack's 1 %"
     " sampling rule, which Lambda is not documented to apply (Limits). The code since 23:15: a FastComments body"
     " over 1 MiB is checked over its raw bytes only (a bogus signature on 5.5 MB of one string: 71 -> 4.6 ms of"
     " CPU, outside the measured paths); the consumer compares a message's received_at with its SentTimestamp"
@@ -610,6 +610,11 @@ CHANGES = [
     " figures). Costs $3.05 -> $3.28, $1.19 -> $1.22, $0.67 -> $0.69 (X-Ray); write units 1.47 -> 1.53 and"
     " 1.08 -> 1.15; consumer 2.21x -> 2.26x (records of 10: 1.78x -> 1.79x), ingest warm 1.45x -> 1.44x, ingest"
     " cold start 1.26x -> 1.23x.",
+    "- This run (2026-12-01, 03:02) takes the replay-table writes per delivery from part 4's count, one place: the cost"
+    " weighted them by the warm-ingest sample mix (7 of 77 deliveries) where the single-event workload it prices"
+    " holds 7 of 107 (DynamoDB $0.016 less per M deliveries, within this run's CPU noise). Costs $3.28 -> $3.28,"
+    " $1.22 -> $1.22, $0.69 -> $0.70; write units unchanged; consumer 2.26x -> 2.14x (records of 10: 1.79x -> 1.75x),"
+    " ingest warm 1.44x -> 1.46x, ingest cold start 1.23x -> 1.26x (code unchanged: the spread between runs).",
     "",
 ]
 
