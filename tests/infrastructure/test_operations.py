@@ -157,7 +157,7 @@ def test_every_alarm_notifies_the_topic_and_the_email_subscription_is_optional()
 
 def dashboard_body() -> dict[str, Any]:
     text, variables = resource("Dashboard")["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert set(variables) == {"Overview", "WriteUnitPrice", "PriceBasis"}
+    assert set(variables) == {"Overview", "WriteUnitPrice", "OnDemandWriteUnitPrice", "PriceBasis"}
     # ${Resource.Attr} and ${Resource} become placeholders; the rest must be valid dashboard JSON.
     return dict(json.loads(re.sub(r"\$\{([^}]+)\}", lambda m: f"<{m.group(1)}>", text)))
 
@@ -170,6 +170,7 @@ def test_the_dashboards_write_cost_is_priced_as_the_table_is_billed() -> None:
     assert "(${PriceBasis})" in text
     # Then on demand it is US East's price of a million write request units
     assert float(on_demand) == 0.625
+    assert variables["OnDemandWriteUnitPrice"] == on_demand
     # And provisioned, a write capacity unit's hour ($0.00065) over the 3,600 writes it makes, at the target use
     constant, rest = provisioned["Fn::Sub"].split(" ", 1)
     assert rest == "* 100 / ${TableTargetUtilization}"
@@ -178,6 +179,21 @@ def test_the_dashboards_write_cost_is_priced_as_the_table_is_billed() -> None:
 
 def dashboard_series() -> list[Any]:
     return [m for w in dashboard_body()["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]]
+
+
+def test_the_dashboards_write_cost_counts_the_replay_tables_writes() -> None:
+    # Given the write-cost widget, and ingest's conditional put of each used credential (not a consumer's write)
+    widgets = dashboard_body()["widgets"]
+    (widget,) = [w for w in widgets if "USD per million events" in w["properties"].get("title", "")]
+    series = {(m[-1] if isinstance(m[-1], dict) else {}).get("id", ""): m for m in widget["properties"]["metrics"]}
+    # Then the replay table's consumed write units, summed, are one of its series
+    assert series["used"][:4] == ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", "TableName", "<ReplayTable>"]
+    assert series["used"][4]["stat"] == "Sum"
+    # And they are priced per event stored by every vendor, over the same hour, at the on-demand price
+    stored = series["stored"][0]["expression"]
+    assert f'MetricName="{Metric.STORED}"' in stored and stored.endswith("'Sum', 3600)")
+    assert series["used"][4]["period"] == 3600
+    assert series["credentials"][0]["expression"] == "used / SUM(stored) * <OnDemandWriteUnitPrice>"
 
 
 def test_the_dashboard_shows_every_vendor_by_search_not_by_name() -> None:
@@ -216,7 +232,7 @@ def test_the_dashboard_shows_every_vendor_by_search_not_by_name() -> None:
 
 
 def test_the_dashboard_shows_the_api() -> None:
-    api = [m for m in dashboard_series() if isinstance(m[0], str)]
+    api = [m for m in dashboard_series() if isinstance(m[0], str) and m[0] != "AWS/DynamoDB"]
     assert {(m[0], m[1], m[3]) for m in api} == {
         ("AWS/ApiGateway", name, "<HttpApi>") for name in ("Count", "4xx", "5xx", "Latency")
     }
