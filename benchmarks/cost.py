@@ -6,11 +6,12 @@ for what each function prints (its EMF metrics too), Lambda's own START/END/REPO
 the API's access log. The usual design: the same HTTP API → one Lambda that authenticates,
 normalizes and writes inside Powertools' idempotency, synchronously (benchmarks/usual_design.py).
 
-Measured in this run: CPU per delivery and per event (parts 2 and 3), write units per event
+Measured in this run: CPU per delivery and per event (parts 2 and 3), CPU per cold start (part 1),
+write units per event
 (part 4, metered on moto: the item, its index entry and its share of the invocation's feed
 pages), bytes printed per invocation (parts 2 and 3), the size of each SQS message. Assumed:
-the prices below, AWS's in-region latencies a function waits for, and steady traffic (full
-batches; provisioned capacity at its target utilisation).
+the prices below, AWS's in-region latencies a function waits for, steady traffic (full batches;
+provisioned capacity at its target utilisation) and the share of invocations that are cold starts.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from intake_cli.template import read as read_template
 
 NAME = "cost"
 PART = "5 cost"
-REQUIRES = ("warm_ingest", "consumer", "write_amplification")
+REQUIRES = ("cold_start", "warm_ingest", "consumer", "write_amplification")
 
 PRICES_AS_OF = "2025-11"
 PRICES_SOURCE = "AWS list prices, us-east-1, from aws.amazon.com/<service>/pricing; not fetched by this run"
@@ -54,6 +55,9 @@ PRICES = {
 }
 # Assumed in-region latencies (ms) a function waits for, per request: typical medians, not measured here.
 LATENCY_MS = {"SendMessage": 10.0, "PutItem": 5.0, "UpdateItem": 5.0, "GetSecretValue": 20.0}
+COLD_START_SHARE = 0.01
+"""Invocations that start an execution environment, whose INIT phase Lambda bills (since 2025-08-01, for
+managed runtimes too): AWS's figure for production workloads is under 1 %; steady traffic has far fewer."""
 # Lambda gives a function one full vCPU at 1,769 MB and CPU in proportion to memory below that.
 FULL_VCPU_MB = 1769
 SQS_CHUNK = 64 * 1024
@@ -143,6 +147,9 @@ class Scenario:
     usual_cpu_ms_per_event: float
     usual_wru_per_event: float
     usual_writes_per_delivery: dict[str, float]
+    ingest_cold_cpu_ms: float
+    """What an ingest cold start costs in CPU: its init, first client and first request (part 1)."""
+    consumer_cold_cpu_ms: float
     replay_wru_per_delivery: float = 0.0
     """Ingest's own write: a signed FastComments delivery records its signature (ReplayTable,
     on-demand, one item under 1 KB); the share of such deliveries in the mix."""
@@ -165,6 +172,12 @@ def _ingest_logs(logs: dict[str, Any], labels: list[str], weights: list[int]) ->
         / total,
         sum(logs[label]["runtime_ms"] * weight for label, weight in zip(labels, weights, strict=True)) / total,
     )
+
+
+def _cold_cpu_ms(report: Report, candidate: str) -> float:
+    """CPU of one cold start, part 1's medians: the init, the first client and the first request."""
+    found = report.facts["cold_start"]["candidates"][candidate]
+    return float(found["import_cpu_ms"] + found["client_cpu_ms"] + found["first_cpu_ms"])
 
 
 def scenarios(report: Report) -> list[Scenario]:
@@ -191,6 +204,7 @@ def scenarios(report: Report) -> list[Scenario]:
     batched_wru = moto_batched["ours_new"]["units"] / moto_batched["ours_new"]["events"]
     batched_ingest = ingest["cases"]["viafoura-engagement, 10 events"]
     batched_ingest_logs = ingest["logs"]["viafoura-engagement, 10 events"]
+    consumer_cold = _cold_cpu_ms(report, "consumer")
     return [
         Scenario(
             label="single-event deliveries",
@@ -209,6 +223,11 @@ def scenarios(report: Report) -> list[Scenario]:
             usual_cpu_ms_per_event=single_consumer["usual_cpu_ms_per_event"],
             usual_wru_per_event=moto_single["usual_new"]["units"] / moto_single["usual_new"]["events"],
             usual_writes_per_delivery=_per_delivery(moto_single["usual_new"]),
+            ingest_cold_cpu_ms=sum(
+                _cold_cpu_ms(report, f"ingest {key}") * weight for key, weight in zip(vendors, weights, strict=True)
+            )
+            / sum(weights),
+            consumer_cold_cpu_ms=consumer_cold,
             # Part 4's count of ingest's replay-table writes, per delivery of the same workload.
             replay_wru_per_delivery=moto_single["replay_units_per_pass"] / moto_single["ours_new"]["deliveries"],
         ),
@@ -229,6 +248,8 @@ def scenarios(report: Report) -> list[Scenario]:
             usual_cpu_ms_per_event=batched_consumer["usual_cpu_ms_per_event"],
             usual_wru_per_event=moto_batched["usual_new"]["units"] / moto_batched["usual_new"]["events"],
             usual_writes_per_delivery=_per_delivery(moto_batched["usual_new"]),
+            ingest_cold_cpu_ms=_cold_cpu_ms(report, f"ingest {workload.VIAFOURA}"),
+            consumer_cold_cpu_ms=consumer_cold,
         ),
     ]
 
@@ -269,6 +290,9 @@ def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool | None =
     ingest_ms = billed_ms(scenario.ingest_cpu_ms + scenario.ingest_runtime_ms, INGEST_MEMORY_MB, ingest_wait)
     consumer_cpu = scenario.consumer_cpu_ms_per_event * events * batch + scenario.consumer_runtime_ms
     consumer_ms = billed_ms(consumer_cpu, CONSUMER_MEMORY_MB, LATENCY_MS["PutItem"] * events * batch)
+    # A cold start's INIT and first request, billed on top of a warm invocation's, in COLD_START_SHARE of them.
+    ingest_cold_ms = billed_ms(scenario.ingest_cold_cpu_ms, INGEST_MEMORY_MB, LATENCY_MS["GetSecretValue"])
+    consumer_cold_ms = billed_ms(scenario.consumer_cold_cpu_ms, CONSUMER_MEMORY_MB, 0.0)
     invocations = MILLION / batch
     send = math.ceil(scenario.message_bytes / SQS_CHUNK)
     receive = math.ceil(batch * scenario.message_bytes / SQS_CHUNK)
@@ -295,15 +319,19 @@ def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool | None =
     )  # fmt: skip
     return {
         "API Gateway": MILLION * PRICES["http_api_request"] * math.ceil(scenario.message_bytes / API_CHUNK),
-        "ingest Lambda": lambda_cost(MILLION, ingest_ms, INGEST_MEMORY_MB),
+        "ingest Lambda": lambda_cost(MILLION, ingest_ms + COLD_START_SHARE * ingest_cold_ms, INGEST_MEMORY_MB),
         "SQS": MILLION * sqs_requests * PRICES["sqs_request"],
-        "consumer Lambda": lambda_cost(invocations, consumer_ms, CONSUMER_MEMORY_MB),
+        "consumer Lambda": lambda_cost(
+            invocations, consumer_ms + COLD_START_SHARE * consumer_cold_ms, CONSUMER_MEMORY_MB
+        ),
         "DynamoDB": dynamodb,
         "S3": MILLION * events * scenario.s3_puts_per_event * PRICES["s3_put"],
         "X-Ray": rate * (MILLION + invocations) * PRICES["xray_trace_recorded"],
         "CloudWatch Logs": logs,
         "_ingest_billed_ms": ingest_ms,
         "_consumer_billed_ms_per_batch": consumer_ms,
+        "_ingest_cold_billed_ms": ingest_cold_ms,
+        "_consumer_cold_billed_ms": consumer_cold_ms,
         "_sqs_requests_per_delivery": sqs_requests,
         "_wru_per_delivery": wru,
     }
@@ -311,7 +339,8 @@ def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool | None =
 
 def usual(scenario: Scenario) -> dict[str, float]:
     """The usual design's cost per million deliveries: one synchronous, idempotent Lambda behind the same API,
-    with the same logging and tracing settings."""
+    with the same logging and tracing settings. Its cold start is priced as the consumer's (it imports what
+    the consumer does, and authenticates too): a lower bound."""
     rate = trace_rate()
     events = scenario.events_per_delivery
     cpu = scenario.ingest_cpu_ms + scenario.usual_cpu_ms_per_event * events + scenario.ingest_runtime_ms
@@ -319,6 +348,7 @@ def usual(scenario: Scenario) -> dict[str, float]:
         LATENCY_MS.get(operation, 5.0) * count for operation, count in scenario.usual_writes_per_delivery.items()
     )
     duration = billed_ms(cpu, INGEST_MEMORY_MB, wait)
+    cold = billed_ms(scenario.consumer_cold_cpu_ms, INGEST_MEMORY_MB, LATENCY_MS["GetSecretValue"])
     platform, platform_lines = lambda_platform_bytes(INGEST_MEMORY_MB, duration, rate)
     if not platform_lines_kept():
         platform = platform_lines = 0
@@ -326,7 +356,7 @@ def usual(scenario: Scenario) -> dict[str, float]:
     lines = scenario.ingest_log_lines + scenario.consumer_log_lines_per_invocation + platform_lines
     return {
         "API Gateway": MILLION * PRICES["http_api_request"] * math.ceil(scenario.message_bytes / API_CHUNK),
-        "Lambda": lambda_cost(MILLION, duration, INGEST_MEMORY_MB),
+        "Lambda": lambda_cost(MILLION, duration + COLD_START_SHARE * cold, INGEST_MEMORY_MB),
         "DynamoDB": MILLION * scenario.usual_wru_per_event * events * PRICES["dynamodb_wru"],
         "X-Ray": rate * MILLION * PRICES["xray_trace_recorded"],
         "CloudWatch Logs": log_cost(MILLION * (printed + platform), MILLION * lines)
@@ -457,6 +487,7 @@ def run(report: Report) -> None:
         "prices_as_of": PRICES_AS_OF,
         "prices_source": PRICES_SOURCE,
         "latency_ms": LATENCY_MS,
+        "cold_start_share": COLD_START_SHARE,
         "access_log_bytes": access_log_bytes(),
         "single": {"ours": mine, "ours_provisioned": mine_provisioned, "usual": theirs, "scenario": vars(single)},
         "batched": {
