@@ -7,11 +7,11 @@ the API's access log. The usual design: the same HTTP API → one Lambda that au
 normalizes and writes inside Powertools' idempotency, synchronously (benchmarks/usual_design.py).
 
 Measured in this run: CPU per delivery and per event (parts 2 and 3), CPU per cold start (part 1),
-write units per event
-(part 4, metered on moto: the item, its index entry and its share of the invocation's feed
-pages), bytes printed per invocation (parts 2 and 3), the size of each SQS message. Assumed:
-the prices below, AWS's in-region latencies a function waits for, steady traffic (full batches;
-provisioned capacity at its target utilisation) and the share of invocations that are cold starts.
+write units per event (part 4, metered on moto: the item, its index entry and its share of the
+invocation's feed pages), bytes printed per invocation (parts 2 and 3), the size of each SQS
+message. Assumed: the prices below, AWS's in-region latencies a function waits for, steady traffic
+(full batches; provisioned capacity at its target utilisation) and the share of invocations that
+are cold starts.
 """
 
 from __future__ import annotations
