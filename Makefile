@@ -122,9 +122,9 @@ load: $(STAMP) ## bounded flood test on the local stack (not part of make test)
 # AWS_DEFAULT_REGION, ~/.aws/config); REGION=… overrides the region for this deploy only.
 deploy: $(STAMP) ## make build, then sam deploy: ENV=dev|prod (samconfig.toml), your AWS profile and region (REGION=… to override)
 	@# Checked before anything is built: the environment, its parameters, the region and the stack it
-	@# deploys (STACK=… on the command line must be that one). One line a step: make -n deploy runs none.
+	@# deploys (a STACK=… given or exported must be that one). One line a step: make -n deploy runs none.
 	@mkdir -p .aws-sam && $(BIN)/python -m intake_cli.parameters --config-env $(or $(ENV),dev) \
-		$(if $(REGION),--region $(REGION)) $(if $(filter command line,$(origin STACK)),--stack $(STACK)) \
+		$(if $(REGION),--region $(REGION)) $(if $(filter command line environment environment override,$(origin STACK)),--stack $(STACK)) \
 		> .aws-sam/deploy-target
 	$(MAKE) --no-print-directory build
 	@read -r region stack < .aws-sam/deploy-target && echo "==> deploying $$stack (ENV=$(or $(ENV),dev)) to $$region" && \

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -192,6 +193,24 @@ def test_a_dry_run_of_make_deploy_runs_nothing(tmp_path: Path) -> None:
     assert "sam deploy --config-env dev" in done.stdout
     assert "sam build" in done.stdout
     assert not record.exists(), record.read_text()
+
+
+@pytest.mark.parametrize("how", ["command line", "environment"])
+def test_make_deploy_checks_a_stack_named_either_way(how: str) -> None:
+    # When STACK is given on make's command line, or exported as make's other variables may be
+    command = ["make", "-n", "--no-print-directory", "deploy", "REGION=eu-west-1"]
+    environment = {key: value for key, value in os.environ.items() if key != "STACK"}
+    if how == "command line":
+        command.append("STACK=someone-elses")
+    else:
+        environment["STACK"] = "someone-elses"
+    done = subprocess.run(
+        command, cwd=Path(__file__).resolve().parents[2], env=environment, capture_output=True, text=True, check=False
+    )
+
+    # Then the check before the build is told of it (and refuses a stack the environment does not deploy)
+    assert done.returncode == 0, done.stderr
+    assert "--stack someone-elses" in done.stdout
 
 
 def test_every_parameter_says_what_it_does(declared: dict[str, dict[str, object]]) -> None:
