@@ -185,13 +185,35 @@ def test_an_event_that_cannot_be_normalized_is_quarantined_and_its_record_succee
     assert depth(runtime, dlq_url(runtime, "viafoura-notifications")) == 0
 
 
-@pytest.mark.parametrize("body", [b'{"ping": "hello"}', b"{}", b'{"name": "ping"}', b'{"id": "p-1", "name": "ping"}'])
+@pytest.mark.parametrize(
+    "body", [b'{"ping": "hello"}', b"{}", b'{"name": "ping"}', b'{"id": "p-1", "name": "ping"}', b"", b" \r\n"]
+)
 def test_a_firstup_ping_is_answered_2xx_and_never_stored(
     runtime: LocalRuntime, secrets: dict[str, Any], body: bytes
 ) -> None:
     request = build_request("firstup", body, secrets["firstup"])
     assert runtime.request(request.method, request.path, request.headers, request.body).status == 200
     assert depth(runtime, queue_url(runtime, "firstup")) == 0
+    runtime.drain()
+    assert stored(runtime) == []
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_an_empty_body_is_a_ping_only_for_firstup_and_only_with_its_credential(
+    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    # Given an empty body, signed as each vendor signs, and one sent without any credential
+    signed = build_request(vendor_key, b"", secrets[vendor_key])
+    answered = runtime.request(signed.method, signed.path, signed.headers, b"")
+    anonymous = runtime.request(signed.method, signed.path, {"content-type": "application/json"}, b"")
+
+    # Then Firstup's subscription check may come without a body; every other vendor's is not JSON
+    if vendor_key == "firstup":
+        assert (answered.status, answered.json()) == (200, {"accepted": True, "ping": True})
+    else:
+        assert (answered.status, answered.json()["error"]) == (400, "invalid_json")
+    # And without a credential it is refused as any request is
+    assert anonymous.status == VENDORS[vendor_key].contract().auth_failure_status
     runtime.drain()
     assert stored(runtime) == []
 

@@ -151,6 +151,10 @@ class Contract:
         """A vendor's subscription check, answered 2xx and never enqueued (no vendor sends one by default)."""
         return False
 
+    def is_bodiless_ping(self, request: Request) -> bool:
+        """An authenticated request with no body that is a subscription check (otherwise it is not JSON: 400)."""
+        return False
+
     def examine(self, request: Request, document: Any) -> list[Verdict]:
         """A verdict per event; raises :class:`RejectedError` when nothing in the body can be stored."""
         return examine_body(self.spec, document)

@@ -68,8 +68,11 @@ class IngestService:
                 count(self.metrics, Metric.AUTH_FAILURES)
                 self.logger.warning("delivery refused", extra={"reason": refused, "vendor": self.contract.vendor})
                 return self.contract.refusal()
-            document, text = self._read_body(request)
-            if self.contract.is_ping(document):
+            ping = self.contract.is_bodiless_ping(request)
+            if not ping:
+                document, text = self._read_body(request)
+                ping = self.contract.is_ping(document)
+            if ping:
                 count(self.metrics, Metric.PINGS)
                 self.logger.info("ping answered", extra={"vendor": self.contract.vendor})
                 return Response(self.contract.success_status, {"accepted": True, "ping": True})
