@@ -138,7 +138,11 @@ def chosen_vendors(target: Target, key: str | None) -> list[str]:
 StackOption = Annotated[
     str | None,
     typer.Option(
-        "--stack", metavar="NAME", help="A deployed stack's name (CloudFormation); without it, the local stack."
+        "--stack",
+        metavar="NAME",
+        help="A deployed stack's name (CloudFormation); without it, the local stack.",
+        # An empty name (an unset shell variable) must not fall back to the local stack.
+        callback=not_empty("a stack's name, or leave --stack out for the local stack"),
     ),
 ]
 RegionOption = Annotated[

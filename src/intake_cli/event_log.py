@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from intake_cli.target import Target
     from webhook_intake.store.reads import CurrentState
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No window starts earlier: nothing stored was received before (nor is a vendor's time before it taken)."""
 DEFAULT_WINDOW = timedelta(hours=24)
 """How far back a read looks when not told: the feed is read a day (and a shard) at a time."""
 DEFAULT_LIMIT = 50
@@ -51,7 +53,8 @@ class Window:
 
 
 def parse_when(text: str, now: datetime) -> datetime:
-    """``7d``, ``36h``, ``15m`` (back from ``now``), ``now``, or an ISO-8601 date or time (UTC unless it says)."""
+    """``7d``, ``36h``, ``15m`` (back from ``now``), ``now``, or an ISO-8601 date or time (UTC unless it says),
+    as a UTC time."""
     value = text.strip()
     if value.lower() == "now":
         return now
@@ -69,7 +72,12 @@ def parse_when(text: str, now: datetime) -> datetime:
             f"{text!r} is neither a time (2026-11-29, 2026-11-29T08:00, 2026-11-29T08:00:00Z) "
             "nor a duration (90s, 15m, 36h, 7d, 2w)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not moment.tzinfo:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise IntakeError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def window(
@@ -82,13 +90,16 @@ def window(
 ) -> Window:
     """The window a read covers: the day before ``until`` (now by default) unless ``since`` says.
 
-    Nothing is received after now, so a later ``until`` stops there. A read of the feed (a day
+    Nothing is received after now, so a later ``until`` stops there, nor before 2000. A read of the feed (a day
     at a time) passes ``max_days``: a wider window is refused, not read day after empty day;
     ``otherwise`` is what else the calling command offers then (``events``: ``--scan``).
     """
     now = now or datetime.now(UTC)
-    end = min(parse_when(until, now), now + _CLOCK_SLACK) if until else now + _CLOCK_SLACK
-    start = parse_when(since, now) if since else end - DEFAULT_WINDOW
+    upper = parse_when(until, now) if until else now
+    if upper < EARLIEST:
+        raise IntakeError(f"--until {until!r} is before 2000: nothing stored was received before then")
+    end = min(upper, now + _CLOCK_SLACK)
+    start = max(parse_when(since, now) if since else min(upper, now) - DEFAULT_WINDOW, EARLIEST)
     if start > end:
         raise IntakeError("--since is after --until" if until else "--since is in the future")
     days = (end - start).days

@@ -103,3 +103,19 @@ def test_a_value_not_among_an_options_choices_is_a_usage_error(args: tuple[str, 
     code, text = cli(*args)
     assert code == 2
     assert message in " ".join(text.replace("│", " ").split())
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("status", "--stack", ""), "'--stack'"),
+        (("dlq", "list", "--stack", " "), "'--stack'"),
+        (("events", "--stack", ""), "'--stack'"),
+        (("send", ""), "'VENDOR|TYPE'"),
+    ],
+)
+def test_an_empty_stack_or_vendor_is_a_usage_error_not_the_local_stack(args: tuple[str, ...], option: str) -> None:
+    # An unset shell variable ("--stack $STACK") must not read, send to or change the local stack
+    code, text = cli(*args)
+    assert code == 2, text
+    assert f"Invalid value for {option}: is empty" in " ".join(text.replace("│", " ").split())

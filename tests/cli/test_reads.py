@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 
+from intake_cli.event_log import window
 from intake_cli.samples import SAMPLES_DIR, load_secrets, sample_files
 from tests.helpers import cli, cli_json, notifications_body, publish_outputs, send, send_body
 from webhook_intake.delivery import TEST_HEADER
@@ -135,7 +137,7 @@ def test_an_unknown_type_is_a_usage_error_naming_the_close_ones_and_the_known(
     assert "did you mean other?" in boxed(text)
 
 
-@pytest.mark.parametrize("option", ["--content", "--container", "--actor", "--recipient"])
+@pytest.mark.parametrize("option", ["--id", "--content", "--container", "--actor", "--recipient"])
 @pytest.mark.parametrize("value", ["", "  "])
 def test_an_empty_id_filter_is_a_usage_error_not_every_event(loaded: str, option: str, value: str) -> None:
     # An unset shell variable ("--content $ID") must not list everything
@@ -239,6 +241,9 @@ def test_until_alone_reads_the_day_before_it(loaded: str) -> None:
         (("--since", "999999999999d"), "reaches back before the year 1"),
         (("--since", "2000-01-01"), "narrow it with --since/--until, or read the whole table with --scan"),
         (("--since", "1h", "--until", "2h"), "--since is after --until"),
+        (("--until", "0001-01-01T00:00"), "--until '0001-01-01T00:00' is before 2000"),
+        (("--since", "0001-01-01T00:00+01:00"), "'0001-01-01T00:00+01:00' is outside the years 1 to 9999 in UTC"),
+        (("--since", "9999-12-31T23:00-05:00"), "outside the years 1 to 9999 in UTC"),
         (("--content", "c" * 257), "ids over 256 are kept in the event but not indexed"),
     ],
 )
@@ -249,6 +254,33 @@ def test_a_window_or_an_id_the_feed_cannot_read_is_one_clear_line(
     assert code == 1
     assert message in text
     assert "Traceback" not in text
+
+
+def test_without_since_a_read_covers_the_whole_day_before_until() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    # The last 24 hours, as --since 24h reads them (its end a minute ahead for a writer's clock)
+    assert window(None, None, now=now) == window("24h", None, now=now)
+    assert window(None, None, now=now).since == datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    # The day before an --until in the past, or before now for one in the future
+    assert window(None, "2026-12-01T06:00", now=now).since == datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    assert window(None, "2027-01-01", now=now).since == datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    # And nothing was received before 2000
+    assert window("1999-06-01", "2000-01-02", now=now).since == datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def test_times_with_an_offset_are_read_and_shown_in_utc(loaded: str) -> None:
+    # Given a replay window written in UTC+2, ending at this minute
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    east = timezone(timedelta(hours=2))
+    since, until = (now - timedelta(hours=2)).astimezone(east), (now + timedelta(minutes=1)).astimezone(east)
+    assert window(since.isoformat(), None, now=now).since == now - timedelta(hours=2)
+    # Then the plan names it in UTC, as it says
+    code, text = cli("replay", "--stack", loaded, "--since", since.isoformat(), "--until", until.isoformat(),
+                     "--dry-run")  # fmt: skip
+    assert code == 0, text
+    assert f"received {now - timedelta(hours=2):%Y-%m-%d %H:%M} to {now + timedelta(minutes=1):%Y-%m-%d %H:%M} UTC" in (
+        text
+    )
 
 
 def test_a_replay_window_too_wide_for_the_feed_suggests_nothing_replay_lacks(loaded: str) -> None:

@@ -52,6 +52,7 @@ def events(
             metavar="VENDOR#ID",
             help="One event by its key (or --vendor V --id ID); no filter goes with it.",
             show_default=False,
+            callback=an_id,
         ),
     ] = None,
     event_type: EventTypeOption = None,

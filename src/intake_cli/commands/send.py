@@ -62,7 +62,15 @@ def _what_help() -> str:
 @reports_errors
 def send(
     ctx: typer.Context,
-    what: Annotated[str, typer.Argument(metavar="VENDOR|TYPE", help=_what_help(), show_default=False)],
+    what: Annotated[
+        str,
+        typer.Argument(
+            metavar="VENDOR|TYPE",
+            help=_what_help(),
+            show_default=False,
+            callback=not_empty("a vendor or an event type"),
+        ),
+    ],
     body: Annotated[
         str | None,
         typer.Argument(
