@@ -230,8 +230,15 @@ class Replayer:
             differ.append("raw")
         return prepared, tuple(differ)
 
-    def plan(self, where: FeedFilter, span: Window, limit: int | None = None) -> Plan:
-        """What a replay of the events in ``span`` that ``where`` keeps would change (nothing is written)."""
+    def plan(
+        self,
+        where: FeedFilter,
+        span: Window,
+        limit: int | None = None,
+        progress: Callable[[Plan], None] | None = None,
+    ) -> Plan:
+        """What a replay of the events in ``span`` that ``where`` keeps would change (nothing is written);
+        ``progress`` hears of the plan so far after each batch of events read."""
         plan = Plan()
         batch: list[tuple[str, str]] = []
         for key in self.keys(where, span, limit):
@@ -239,6 +246,8 @@ class Replayer:
             if len(batch) == BATCH_GET_MAX:
                 self._plan_batch(batch, plan)
                 batch = []
+                if progress is not None:
+                    progress(plan)
         if batch:
             self._plan_batch(batch, plan)
         return plan

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 
 from intake_cli import replay as replay_module
+from intake_cli.event_log import Window
 from intake_cli.samples import SAMPLES_DIR
+from intake_cli.target import Target
 from tests.helpers import cli, cli_json, publish_outputs, send, send_body, table
 from webhook_intake.delivery import TEST_HEADER
 from webhook_intake.store.events import EventStore
 from webhook_intake.store.feed import PendingFeed
+from webhook_intake.store.reads import FeedFilter
 from webhook_intake.store.schema import event_key
 from webhook_intake.store.wire import decode_item, encode_item
 
@@ -304,6 +308,31 @@ def test_the_rewrite_shows_its_progress_on_standard_error(stack: str, runtime: L
     bar = next(line for line in text.splitlines() if "Rewriting at most 25 a second" in line)
     assert "1/1" in bar
     assert "rewrote 1 events" in text
+
+
+def test_the_plan_reports_its_progress_batch_by_batch(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given batches of one event read at a time, and one event a fix would change
+    monkeypatch.setattr(replay_module, "BATCH_GET_MAX", 1)
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    target = Target(
+        "local", runtime.stack.region, "", table(runtime), {}, payload_bucket=runtime.stack.buckets["PayloadBucket"]
+    )
+    now = datetime.now(UTC)
+    heard: list[tuple[int, int]] = []
+
+    # When the plan is made
+    plan = replay_module.Replayer(target).plan(
+        FeedFilter(tests=True),
+        Window(now - timedelta(hours=1), now),
+        progress=lambda so_far: heard.append((so_far.matched, len(so_far.changes))),
+    )
+
+    # Then each batch was reported as it was read, with what would change so far
+    assert plan.matched == 3
+    assert [matched for matched, _ in heard] == [1, 2, 3]
+    assert heard[-1][1] == len(plan.changes) == 1
 
 
 def test_a_creation_stored_before_creations_ranked_first_is_moved_to_its_place(

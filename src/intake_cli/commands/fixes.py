@@ -222,8 +222,16 @@ def replay(
     replayer = Replayer(target)
     out = console()
     try:
-        with out.status("Normalizing the matching events again (nothing is written yet)…"):
-            plan = replayer.plan(where, span, limit)
+        doing = "Normalizing the matching events again (nothing is written yet)…"
+        with out.status(doing) as status:
+            plan = replayer.plan(
+                where,
+                span,
+                limit,
+                progress=lambda so_far: status.update(
+                    f"{doing} {so_far.matched:,} read, {len(so_far.changes):,} would change"
+                ),
+            )
     except ReplayError as exc:
         raise IntakeError(str(exc)) from None
     summary = plan.summary()
