@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -104,9 +104,19 @@ class Outcome:
                 document[name] = value
         return document
 
-    def line(self) -> Text:
-        """One terminal line: time, vendor, outcome, then what it is about."""
-        stamp = self.time.astimezone(UTC).strftime("%H:%M:%S") if self.time else "--:--:--"
+    def line(self, today: date | None = None) -> Text:
+        """One terminal line: time (UTC; with its day when not ``today``'s), vendor, outcome, then what it is about."""
+        stamp = "--:--:--"
+        if self.time:
+            moment, day = self.time.astimezone(UTC), today or datetime.now(UTC).date()
+            shape = (
+                "%H:%M:%S"
+                if moment.date() == day
+                else "%m-%d %H:%M:%S"
+                if moment.year == day.year
+                else "%Y-%m-%d %H:%M:%S"
+            )
+            stamp = moment.strftime(shape)
         text = Text.assemble(stamp, "  ", (self.vendor, "cyan"), "  ", (self.outcome, _COLOURS.get(self.outcome, "")))
         # What a log line names is read from the line: shown, never let steer the terminal.
         if self.outcome in ("stored", "duplicate"):

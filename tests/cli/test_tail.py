@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -70,6 +70,13 @@ def test_each_kind_of_outcome_is_read_with_what_it_is_about() -> None:
     assert found[5]["message_id"] == "m-2"
     assert outcomes_in("2026 INFO intake.gateway POST /webhooks/firstup 200 3ms") == []
     assert outcomes_in(json.dumps({"message": "event quarantined", "outcomes": ["x"]})) == []
+
+
+def test_a_line_names_its_day_when_it_is_not_today() -> None:
+    (outcome,) = outcomes_in(outcomes_line("openweb", "stored comment.liked c-1"))  # 2026-11-29T12:00:01.250Z
+    assert outcome.line(today=date(2026, 11, 29)).plain.startswith("12:00:01  openweb  stored")
+    assert outcome.line(today=date(2026, 12, 1)).plain.startswith("11-29 12:00:01  openweb  stored")
+    assert outcome.line(today=date(2027, 1, 2)).plain.startswith("2026-11-29 12:00:01  openweb  stored")
 
 
 def test_an_event_id_with_spaces_is_read_whole() -> None:
