@@ -12,6 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from intake_cli.samples import SAMPLES_DIR
 from tests.conftest import queue_messages
 from tests.helpers import (
     depth,
@@ -26,12 +27,15 @@ from tests.helpers import (
     reader,
     redrive,
     send_body,
+    stored_ids,
+    table,
     total,
 )
 from webhook_intake.clients import client
+from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
 from webhook_intake.registry import vendor
-from webhook_intake.store.quarantine import QuarantineKey
+from webhook_intake.store.quarantine import QuarantineKey, earlier_key_for
 from webhook_intake.store.reads import FeedFilter
 from webhook_intake.store.table import CONSUMER_CONFIG
 
@@ -535,6 +539,77 @@ def test_a_quarantined_event_that_still_fails_stays_with_its_reason(
     assert (again["reason"], again["attempts"], again["sk"]) == ("missing_field", 2, kept["sk"])
     # Its place in the delivery it came in stays (sent back alone, it failed as its batch's first)
     assert (kept["index"], again["index"]) == (2, 2)
+
+
+def fastcomments_messages(runtime: LocalRuntime, body: str, received_at: str, *events: str) -> None:
+    """One message a route, as ingest queues FastComments' deliveries of ``body`` received at ``received_at``."""
+    for event in events:
+        delivery = Delivery(
+            "fastcomments", received_at, f"corr-{event}", "POST", f"/webhooks/fastcomments/{event}", {"event": event}
+        )
+        runtime.sqs.send_message(
+            QueueUrl=queue_url(runtime, "fastcomments"),
+            MessageBody=body,
+            MessageAttributes=delivery.to_message_attributes(),
+        )
+
+
+def test_one_text_of_two_deliveries_received_in_one_millisecond_is_kept_twice_and_both_stored_after_a_fix(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given FastComments' edit and delete of one comment with one body (the event is the route's),
+    # received in one millisecond, and a mapping that fails on them
+    body = (SAMPLES_DIR / "fastcomments" / "comment-created.json").read_text()
+    fix = mapping_fails_on(monkeypatch, "fastcomments", lambda _: True, ValueError("unforeseen"))
+    fastcomments_messages(runtime, body, "2026-11-30T10:00:00.123Z", "comment-updated", "comment-deleted")
+    runtime.drain()
+
+    # Then each is kept with its own delivery: route, correlation id, one try
+    kept = sorted(quarantined(runtime, "fastcomments"), key=lambda item: item["correlation_id"])
+    assert [(item["route"]["path"], item["correlation_id"], item["attempts"]) for item in kept] == [
+        ("/webhooks/fastcomments/comment-deleted", "corr-comment-deleted", 1),
+        ("/webhooks/fastcomments/comment-updated", "corr-comment-updated", 1),
+    ]
+
+    # And once the mapping is fixed and they are sent back, both are stored and none is kept
+    fix()
+    redrive(runtime, "fastcomments")
+    runtime.drain()
+    assert [event_id.split(":")[1] for event_id in stored_ids(runtime, "fastcomments")] == [
+        "comment-deleted",
+        "comment-updated",
+    ]
+    assert quarantined(runtime, "fastcomments") == []
+
+
+def test_an_item_kept_under_the_earlier_key_is_tried_again_in_place_and_released(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an event kept under the key of an earlier version: receive time and the hash of its text only
+    body = (SAMPLES_DIR / "fastcomments" / "comment-created.json").read_text()
+    fix = mapping_fails_on(monkeypatch, "fastcomments", lambda _: True, ValueError("unforeseen"))
+    fastcomments_messages(runtime, body, "2026-11-30T10:00:00.123Z", "comment-created")
+    runtime.drain()
+    (kept,) = quarantined(runtime, "fastcomments")
+    dynamodb = boto3.client("dynamodb", region_name=runtime.stack.region)
+    key = {"pk": {"S": kept["pk"]}, "sk": {"S": kept["sk"]}}
+    item = dynamodb.get_item(TableName=table(runtime), Key=key)["Item"]
+    earlier = earlier_key_for("fastcomments", "2026-11-30T10:00:00.123Z", body)
+    dynamodb.put_item(TableName=table(runtime), Item={**item, "sk": {"S": earlier.sk}})
+    dynamodb.delete_item(TableName=table(runtime), Key=key)
+
+    # When it is sent back and fails again, it is the same item, one more try
+    redrive(runtime, "fastcomments")
+    runtime.drain()
+    (again,) = quarantined(runtime, "fastcomments")
+    assert (again["sk"], again["attempts"]) == (earlier.sk, 2)
+
+    # And sent back once the mapping is fixed, it is stored and released
+    fix()
+    redrive(runtime, "fastcomments")
+    runtime.drain()
+    assert len(stored_ids(runtime, "fastcomments")) == 1
+    assert quarantined(runtime, "fastcomments") == []
 
 
 def test_identical_bad_events_of_one_delivery_are_each_counted_once_tried(

@@ -183,7 +183,7 @@ class ConsumerService:
         if delivery.quarantine_key:
             # A claim check's item is kept under its pointer (the message), the others under their texts.
             texts = (message, body, *result.texts())
-            sent_back = {key_for(self.vendor, delivery.received_at, text) for text in texts}
+            sent_back = {key_for(self.vendor, delivery, text) for text in texts}
             self._resolve(delivery.quarantine_key, kept, sent_back, range(first_slot, len(self.tally.units_per_event)))
 
     def _normalized(self, body: str, delivery: Delivery) -> tuple[Normalized, str]:
@@ -227,7 +227,7 @@ class ConsumerService:
         return None
 
     def _quarantine(self, rejected: Rejected, delivery: Delivery, units_before: float = 0.0) -> QuarantineKey:
-        key = key_for(self.vendor, delivery.received_at, rejected.text)
+        key = key_for(self.vendor, delivery, rejected.text)
         if key in self._kept_in_record:
             # The same text again in this record (two identical events of one delivery): one item, one
             # try; each event is counted, as the first of them was.

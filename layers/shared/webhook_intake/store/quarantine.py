@@ -84,8 +84,22 @@ class Kept:
     """False when an SQS redelivery (or a redrive) quarantined it again: counted once, not per try."""
 
 
-def key_for(vendor: str, received_at: str, text: str) -> QuarantineKey:
-    """The key of an event's quarantine item."""
+def key_for(vendor: str, delivery: Delivery, text: str) -> QuarantineKey:
+    """The key of an event's quarantine item: its delivery's receive time, then the hash of its text and of
+    the delivery it came in (correlation id and route), so that the same text in two deliveries received
+    in one millisecond (a FastComments edit and delete of one body) is two items. A redrive sends the
+    event back with its item's delivery: the same key, or the key it names when that is an item of this
+    text kept under the earlier rule."""
+    if delivery.quarantine_key:
+        earlier = earlier_key_for(vendor, delivery.received_at, text)
+        if delivery.quarantine_key == str(earlier):
+            return earlier
+    origin = f"{delivery.correlation_id}\n{delivery.method} {delivery.path}\n"
+    return QuarantineKey(vendor, f"{delivery.received_at}#{digest_of((origin + text).encode('utf-8'))}")
+
+
+def earlier_key_for(vendor: str, received_at: str, text: str) -> QuarantineKey:
+    """The key of an item kept before the delivery was in it (receive time and text only)."""
     return QuarantineKey(vendor, f"{received_at}#{digest_of(text.encode('utf-8'))}")
 
 
@@ -104,7 +118,7 @@ class QuarantineStore(TableAccess):
 
     def put(self, vendor: str, rejected: Rejected, delivery: Delivery, now: float) -> Kept:
         """Keep ``rejected`` (again: the reason and time are updated, ``attempts`` counts)."""
-        key = key_for(vendor, delivery.received_at, rejected.text)
+        key = key_for(vendor, delivery, rejected.text)
         values = self._values(vendor, rejected, delivery, now)
         names = {f"#{index}": name for index, name in enumerate(values)}
         # This write's token: a write botocore sends again after a lost answer finds its own token
