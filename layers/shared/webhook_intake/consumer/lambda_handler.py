@@ -62,7 +62,7 @@ def build_handler(
     @logger.inject_lambda_context(clear_state=True, log_event=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        consumer.begin()
+        consumer.begin(context.get_remaining_time_in_millis)
         try:
             response: dict[str, Any] = dict(
                 process_partial_response(

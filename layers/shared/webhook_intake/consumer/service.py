@@ -4,6 +4,11 @@ A record succeeds once every event in it has an outcome. It fails (and SQS bring
 then dead-letters it after ``MaxReceiveCount`` receives) only when a dependency fails for a
 reason of its own: DynamoDB or S3 throttled or unavailable. What an event *is* never makes a
 record retry: that is decided once, and a bad event is quarantined with its reason.
+
+Nor does an invocation run into its timeout: with ``TIME_RESERVE_MS`` left it stops, before a
+record or between two events of one, and hands the record back (its events stored so far stay,
+their feed entries are written). A retried record of many events starts a further share in
+(``rotated``), so a delivery too large for one invocation is stored over its receives.
 """
 
 from __future__ import annotations
@@ -38,6 +43,27 @@ if TYPE_CHECKING:
 
 MAX_OUTCOMES_PER_LINE = 200
 """Outcome lines stay far below CloudWatch's 256 KB per log event."""
+TIME_RESERVE_MS = 3_000
+"""Kept back at the end of an invocation: the feed page, the metrics and the outcomes line fit in it."""
+ROTATE_ABOVE = 100
+"""A retried record of more events than this starts a further share in at each receive."""
+
+
+class OutOfTimeError(Exception):
+    """The invocation is nearly out of time: the record goes back to the queue, its stored events stay."""
+
+
+def rotated(items: list[Any], receives: int | None, tries: int | None) -> list[Any]:
+    """``items`` in the order the ``receives``-th try takes them: each of ``tries`` starts a further share in.
+
+    A record whose events outlast one invocation (the first try stores from the start until its time
+    is up) is stored over its tries, each beginning where an earlier one may not have reached; order
+    within a delivery decides nothing stored (a comment's state is by event time, receive time and id).
+    """
+    if not receives or receives <= 1 or not tries or len(items) <= ROTATE_ABOVE:
+        return items
+    start = (receives - 1) % tries * len(items) // tries
+    return items[start:] + items[:start]
 
 
 @dataclass
@@ -94,6 +120,7 @@ class ConsumerService:
     shapes: ShapeWatch | None = None
     clock: Callable[[], float] = field(default=time.time)
     tally: Tally = field(default_factory=Tally)
+    _remaining_ms: Callable[[], int] | None = field(default=None, init=False, repr=False)
     _kept_in_record: dict[QuarantineKey, bool] = field(default_factory=dict, init=False, repr=False)
     """The quarantine items the record being handled wrote, and whether each was its event's first."""
 
@@ -102,15 +129,29 @@ class ConsumerService:
         """The vendor whose queue this consumer drains."""
         return self.normalizer.spec.key
 
-    def begin(self) -> None:
-        """A new invocation: nothing counted yet."""
+    def begin(self, remaining_ms: Callable[[], int] | None = None) -> None:
+        """A new invocation: nothing counted yet; ``remaining_ms`` tells the time it has left (Lambda's context)."""
         self.tally = Tally()
+        self._remaining_ms = remaining_ms
+
+    def _check_time(self) -> None:
+        """Stop (the record goes back) once only the reserve is left."""
+        if self._remaining_ms is not None and self._remaining_ms() < TIME_RESERVE_MS:
+            raise OutOfTimeError
 
     def handle_record(self, record: Any) -> None:
         """Give every event of one SQS record (a Powertools ``SQSRecord``) its outcome; raise to retry it."""
         raw_record: dict[str, Any] = record.raw_event
         try:
             self._handle(raw_record)
+        except OutOfTimeError:
+            receives = _receives(raw_record)
+            self._failed(str(raw_record.get("messageId", "")), receives)
+            self.logger.warning(
+                "invocation nearly out of time; the record goes back to the queue, its stored events stay",
+                extra={"message_id": raw_record.get("messageId"), "receives": receives},
+            )
+            raise
         except Exception as exc:
             # Only a dependency's failure gets here. Names the failure (an AWS error code), never the data.
             receives = _receives(raw_record)
@@ -153,6 +194,7 @@ class ConsumerService:
         return retry
 
     def _handle(self, raw_record: dict[str, Any]) -> None:
+        self._check_time()
         message_id = str(raw_record.get("messageId", ""))
         self._kept_in_record = {}
         delivery = Delivery.from_message_attributes(
@@ -175,8 +217,10 @@ class ConsumerService:
         first_slot = len(self.tally.units_per_event)
         kept: set[QuarantineKey] = set()
         for rejected in result.rejected:
+            self._check_time()
             kept.add(self._quarantine(rejected, delivery))
-        for mapped in result.mapped:
+        for mapped in rotated(result.mapped, receives, self.max_receive_count):
+            self._check_time()
             key = self._store(mapped, delivery, record=(message_id, receives))
             if key is not None:
                 kept.add(key)
