@@ -187,7 +187,7 @@ def deploy_check(argv: list[str] | None = None) -> int:
         stack = str(deploy.get("stack_name", ""))
         if args.stack is not None and args.stack != stack:
             raise IntakeError(f"STACK={args.stack}, but this environment deploys {stack}: pick it with ENV=…")
-        region = args.region or _profile_region()
+        region = _profile_region(args.region)
     except (OSError, tomllib.TOMLDecodeError, TemplateError, IntakeError) as exc:
         for line in str(exc).splitlines():
             print(f"error: {where}: {line}", file=sys.stderr)
@@ -211,13 +211,14 @@ def _deploy_parameters(config: dict[str, Any], environment: str) -> dict[str, An
     return dict(config[environment]["deploy"]["parameters"])
 
 
-def _profile_region() -> str:
-    """The AWS profile's region; IntakeError, one line, when there is none or no such profile."""
+def _profile_region(region: str | None = None) -> str:
+    """``region``, else the AWS profile's; IntakeError, one line, when there is none or no such profile
+    (checked with a ``region`` too: ``sam build`` would stop on the profile)."""
     import boto3  # (only make deploy needs it)
     from botocore.exceptions import BotoCoreError
 
     try:
-        region = boto3.session.Session().region_name
+        region = boto3.session.Session(region_name=region).region_name
     except BotoCoreError as exc:  # ProfileNotFound, a config file it cannot read
         raise IntakeError(f"{exc}") from None
     if not region:

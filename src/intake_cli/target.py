@@ -196,7 +196,8 @@ def read_stack(stack_name: str, region: str | None = None) -> tuple[boto3.sessio
         raise IntakeError("no AWS credentials: configure a profile or the AWS_* variables") from None
     except NoRegionError:
         raise IntakeError(
-            "no AWS region: pass --region, set AWS_DEFAULT_REGION, or give your profile one (aws configure)"
+            "no AWS region: pass --region (REGION=… with make), set AWS_DEFAULT_REGION, or give your profile one"
+            " (aws configure)"
         ) from None
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))

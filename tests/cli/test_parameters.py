@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -154,12 +155,13 @@ def test_make_deploy_refuses_an_environment_or_stack_it_would_not_deploy(
     assert capsys.readouterr().err.splitlines() == [f"error: samconfig.toml [{args[1]}]: {message}"]
 
 
+@pytest.mark.parametrize("region", [[], ["--region", "eu-west-1"]], ids=["profile's region", "REGION=…"])
 def test_make_deploy_without_the_profile_it_names_says_so_in_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], region: list[str]
 ) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_PROFILE", "work")
-    assert deploy_check(["--config-env", "dev"]) == 1
+    assert deploy_check(["--config-env", "dev", *region]) == 1
     assert capsys.readouterr().err.splitlines() == [
         "error: samconfig.toml [dev]: The config profile (work) could not be found"
     ]
@@ -211,6 +213,16 @@ def test_make_deploy_checks_a_stack_named_either_way(how: str) -> None:
     # Then the check before the build is told of it (and refuses a stack the environment does not deploy)
     assert done.returncode == 0, done.stderr
     assert "--stack someone-elses" in done.stdout
+
+
+def test_make_help_lists_every_target_that_says_what_it_does() -> None:
+    root = Path(__file__).resolve().parents[2]
+    described = re.findall(r"^([^\s:#=]+):[^\n]*## ", (root / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
+    command = ["make", "--no-print-directory", "help"]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
+    listed = [line.split()[1] for line in done.stdout.splitlines()]
+    assert "python3.13" in described
+    assert listed == described
 
 
 def test_every_parameter_says_what_it_does(declared: dict[str, dict[str, object]]) -> None:
