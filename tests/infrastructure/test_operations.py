@@ -313,7 +313,7 @@ def test_ingest_may_only_send_to_its_queue_read_its_secret_and_record_its_own_cr
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
-def test_consumer_may_only_write_the_events_table_and_its_payloads_and_poll_its_queue(vendor_key: str) -> None:
+def test_consumer_may_only_write_the_events_table_and_its_payloads_and_use_its_queue(vendor_key: str) -> None:
     stem = STEMS[vendor_key]
     role = resource(f"{stem}ConsumerFunctionRole")["Properties"]
     # No AWS-managed SQS policy: AWSLambdaSQSQueueExecutionRole may receive and delete on any queue
@@ -322,10 +322,14 @@ def test_consumer_may_only_write_the_events_table_and_its_payloads_and_poll_its_
         "AWSXrayWriteOnlyAccess",
     ]
     statements = inline_statements(f"{stem}ConsumerFunctionRole")
-    (poller,) = [statement for statement in statements if str(statement["Action"]).count("sqs:")]
-    assert poller["Resource"]["Fn::Sub"][1] == {"queueName": {"Fn::GetAtt": [f"{stem}Queue", "QueueName"]}}
+    # Its own queue: polled, and sent the rest of a delivery it ran out of time for; no other queue
+    poller, sender = [statement for statement in statements if str(statement["Action"]).count("sqs:")]
+    own_queue = {"queueName": {"Fn::GetAtt": [f"{stem}Queue", "QueueName"]}}
+    assert poller["Resource"]["Fn::Sub"][1] == sender["Resource"]["Fn::Sub"][1] == own_queue
     assert "sqs:SendMessage" not in poller["Action"]
+    assert sender["Action"] == ["sqs:SendMessage*"]
     statements.remove(poller)
+    statements.remove(sender)
     # Writes to its own vendor's items only (and the feed's pages, which every vendor's share); no deletes but of
     # its own quarantine; payloads under its own vendor's prefixes
     table = {"Fn::GetAtt": ["EventsTable", "Arn"]}

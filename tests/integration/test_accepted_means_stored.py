@@ -34,7 +34,7 @@ from tests.helpers import (
     total,
 )
 from webhook_intake.clients import client
-from webhook_intake.consumer.service import TIME_RESERVE_MS
+from webhook_intake.consumer.service import TIME_RESERVE_MS, Continuation, OutOfTimeError
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
 from webhook_intake.registry import vendor
@@ -405,11 +405,13 @@ def test_missing_or_wrong_message_attributes_get_documented_fallbacks(
     runtime = shared_runtime
     url = queue_url(runtime, "openweb")
     # Given messages put on the queue by hand: no attributes at all; a wrong vendor and no time; and a
-    # well-formed receive time later than SQS got the message (it would sort after every later event)
+    # well-formed receive time later than SQS got the message (it would sort after every later event); a
+    # resume point that is no count of events (the delivery is read whole)
     attributes = {
         "attr-none": {},
         "attr-wrong": {"vendor": "firstup", "received_at": "not-a-time"},
         "attr-future": {"vendor": "openweb", "received_at": "2099-01-01T00:00:00.000Z"},
+        "attr-resume": {"vendor": "openweb", "resume_at": "-1"},
     }
     for event_id, written in attributes.items():
         runtime.sqs.send_message(
@@ -659,14 +661,59 @@ def counted_puts(monkeypatch: pytest.MonkeyPatch) -> list[Clock]:
     return clocks
 
 
-@pytest.mark.parametrize(("puts", "handed_back"), [(70, 5), (310, 0)])
-def test_a_delivery_too_large_for_one_invocation_is_stored_over_its_receives(
-    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock], puts: int, handed_back: int
-) -> None:
-    # Given one delivery of 300 events, and invocations with time for a number of event writes each
-    vendor = "viafoura-notifications"
+def big_delivery(runtime: LocalRuntime, secrets: dict[str, Any]) -> list[str]:
+    """One notifications delivery of 300 events, accepted: their ids."""
     uuids = [f"big-{n:03d}" for n in range(300)]
+    vendor = "viafoura-notifications"
     assert send_body(runtime, vendor, notifications_body(*uuids), secrets[vendor]).status == 204
+    return uuids
+
+
+def test_the_rest_of_a_delivery_too_large_for_one_invocation_goes_back_on_the_queue_and_is_stored(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
+) -> None:
+    # Given one delivery of 300 events, and invocations with time for 70 event writes each
+    vendor = "viafoura-notifications"
+    uuids = big_delivery(runtime, secrets)
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    url = queue_url(runtime, vendor)
+
+    # When the consumer takes what is on the queue, invocation after invocation (each message received once)
+    invocations = 0
+    while messages := queue_messages(runtime.sqs, url):
+        clock = Clock(spec, puts=70)
+        counted_puts[:] = [clock]
+        assert consume_in_time(runtime, messages, clock, 1)["batchItemFailures"] == []
+        for message in messages:  # as the event source mapping deletes the records that succeeded
+            runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        invocations += 1
+        assert invocations <= 5
+
+    # Then each invocation stored what it had time for and sent the rest back: all are stored, each listed
+    # once, nothing was handed back or dead-lettered
+    assert invocations == 5
+    assert stored_ids(runtime, vendor) == uuids
+    listed = [entry["event_id"] for entry in reader(runtime).feed(*last_hour(), FeedFilter(vendor=vendor), limit=1000)]
+    assert sorted(listed) == uuids
+    assert depth(runtime, dlq_url(runtime, vendor)) == 0
+
+
+@pytest.mark.parametrize(("puts", "handed_back"), [(70, 5), (310, 0)])
+def test_a_record_whose_rest_cannot_be_sent_is_stored_over_its_receives(
+    runtime: LocalRuntime,
+    secrets: dict[str, Any],
+    counted_puts: list[Clock],
+    monkeypatch: pytest.MonkeyPatch,
+    puts: int,
+    handed_back: int,
+) -> None:
+    # Given one delivery of 300 events, a queue that takes no message back, and time for some writes each
+    def refused(*_: Any) -> None:
+        raise OutOfTimeError("refused")
+
+    monkeypatch.setattr(Continuation, "__call__", refused)
+    vendor = "viafoura-notifications"
+    uuids = big_delivery(runtime, secrets)
     messages = queue_messages(runtime.sqs, queue_url(runtime, vendor))
     spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
 
@@ -684,7 +731,6 @@ def test_a_delivery_too_large_for_one_invocation_is_stored_over_its_receives(
     # gets through them all), with time for all of them the first try is the last
     assert sum(failures) == handed_back
     assert stored_ids(runtime, vendor) == uuids
-    # And every event is listed in the feed, each once
     listed = [entry["event_id"] for entry in reader(runtime).feed(*last_hour(), FeedFilter(vendor=vendor), limit=1000)]
     assert sorted(listed) == uuids
 

@@ -32,6 +32,7 @@ TEST_HEADER = "x-intake-test"
 """Set by ``intake send``: the delivery is a test, stored but never read as a real event."""
 _MAX_HEADER_CHARS = 256
 _MAX_PATH_PARAMETERS = 8
+_RESUME = re.compile(r"[1-9][0-9]{0,8}")
 RECEIVED_AT_SKEW = timedelta(seconds=60)
 """How much later than SQS's sent timestamp a message's ``received_at`` may read (two clocks)."""
 MAX_CORRELATION_ID_CHARS = 128
@@ -73,6 +74,9 @@ class Delivery:
     """``s3://…`` when the body waits in S3 and the message holds a pointer (set by the queue sender)."""
     quarantine_key: str | None = None
     """Set on a quarantined event sent back for another try: the body is that one event."""
+    resume_at: int = 0
+    """Set on the rest of a delivery the consumer ran out of time for: its events before this one have
+    their outcomes (``consumer/service.py``)."""
     problems: tuple[str, ...] = ()
     """Message attributes that were missing or malformed, and the fallback used for each."""
 
@@ -96,7 +100,7 @@ class Delivery:
         }
 
     def to_message_attributes(self) -> dict[str, dict[str, str]]:
-        """SQS ``MessageAttributes`` (at most six of the ten SQS allows)."""
+        """SQS ``MessageAttributes`` (at most seven of the ten SQS allows)."""
         attributes = {
             "vendor": {"DataType": "String", "StringValue": self.vendor},
             "received_at": {"DataType": "String", "StringValue": self.received_at},
@@ -107,6 +111,8 @@ class Delivery:
             attributes["claim_check"] = {"DataType": "String", "StringValue": self.claim_check}
         if self.quarantine_key:
             attributes["quarantine_key"] = {"DataType": "String", "StringValue": self.quarantine_key}
+        if self.resume_at:
+            attributes["resume_at"] = {"DataType": "Number", "StringValue": str(self.resume_at)}
         return attributes
 
     @classmethod
@@ -153,6 +159,9 @@ class Delivery:
             problems.append("route: missing or malformed; no method, path or headers")
             route = {}
         claim_check = text("claim_check")
+        resume = text("resume_at")
+        if resume is not None and not _RESUME.fullmatch(resume):
+            problems.append("resume_at: not a count of events; the delivery is read from its first event")
         return cls(
             vendor=vendor,
             received_at=received_at,
@@ -164,6 +173,7 @@ class Delivery:
             headers=kept_headers(_strings(route.get("headers"))),
             claim_check=claim_check if claim_check and claim_check.startswith("s3://") else None,
             quarantine_key=text("quarantine_key"),
+            resume_at=int(resume) if resume is not None and _RESUME.fullmatch(resume) else 0,
             problems=tuple(problems),
         )
 

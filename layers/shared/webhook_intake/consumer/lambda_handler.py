@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
-from webhook_intake.consumer.service import ConsumerService
+from webhook_intake.consumer.service import ConsumerService, Continuation
 from webhook_intake.consumer.settings import ConsumerSettings
 from webhook_intake.consumer.shapes import ShapeWatch
 from webhook_intake.observability import function_logger, vendor_metrics
@@ -36,6 +36,7 @@ def build_service(settings: ConsumerSettings, logger: Logger, metrics: Any) -> C
         retention_days=settings.retention_days,
         max_receive_count=settings.max_receive_count,
         shapes=ShapeWatch(spec, settings.table_name, logger),
+        continuation=Continuation(settings.queue_url) if settings.queue_url else None,
     )
 
 

@@ -6,20 +6,24 @@ reason of its own: DynamoDB or S3 throttled or unavailable. What an event *is* n
 record retry: that is decided once, and a bad event is quarantined with its reason.
 
 Nor does an invocation run into its timeout: with ``TIME_RESERVE_MS`` left it stops, before a
-record or between two events of one, and hands the record back (its events stored so far stay,
-their feed entries are written). A retried record of many events starts a further share in
-(``rotated``), so a delivery too large for one invocation is stored over its receives.
+record or between two events of one. The events stored so far stay and their feed entries are
+written; the rest of a delivery goes back on the vendor's queue as a message of its own that
+resumes at the first event without an outcome (``Continuation``), and the record is done. When
+that cannot be sent (or the record is not being read in its order), the record itself goes back,
+and a retried record of many events starts a further share in (``rotated``).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 
+from webhook_intake.clients import client, error_code
 from webhook_intake.consumer.normalizing import Normalized, Rejected
 from webhook_intake.delivery import Delivery, id_label
 from webhook_intake.observability import Metric, count, count_by, milliseconds
@@ -28,6 +32,7 @@ from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError
 from webhook_intake.store.feed import PendingFeed
 from webhook_intake.store.items import TooLargeError, prepare
 from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, Kept, QuarantineKey, key_for
+from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.times import from_iso
 
 if TYPE_CHECKING:
@@ -51,6 +56,22 @@ ROTATE_ABOVE = 100
 
 class OutOfTimeError(Exception):
     """The invocation is nearly out of time: the record goes back to the queue, its stored events stay."""
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Puts the rest of a delivery back on the vendor's queue: the record's body and its delivery, resuming."""
+
+    queue_url: str
+
+    def __call__(self, body: str, delivery: Delivery) -> None:
+        """Send it; :class:`OutOfTimeError` when SQS does not take it (the record itself then goes back)."""
+        try:
+            client("sqs", CONSUMER_CONFIG).send_message(
+                QueueUrl=self.queue_url, MessageBody=body, MessageAttributes=delivery.to_message_attributes()
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise OutOfTimeError(error_code(exc)) from exc
 
 
 def rotated(items: list[Any], receives: int | None, tries: int | None) -> list[Any]:
@@ -118,6 +139,8 @@ class ConsumerService:
     retention_days: int = 0
     max_receive_count: int | None = None
     shapes: ShapeWatch | None = None
+    continuation: Callable[[str, Delivery], None] | None = None
+    """Where the rest of a delivery goes when the invocation runs out of time (none: the record goes back)."""
     clock: Callable[[], float] = field(default=time.time)
     tally: Tally = field(default_factory=Tally)
     _remaining_ms: Callable[[], int] | None = field(default=None, init=False, repr=False)
@@ -134,9 +157,12 @@ class ConsumerService:
         self.tally = Tally()
         self._remaining_ms = remaining_ms
 
+    def _out_of_time(self) -> bool:
+        return self._remaining_ms is not None and self._remaining_ms() < TIME_RESERVE_MS
+
     def _check_time(self) -> None:
         """Stop (the record goes back) once only the reserve is left."""
-        if self._remaining_ms is not None and self._remaining_ms() < TIME_RESERVE_MS:
+        if self._out_of_time():
             raise OutOfTimeError
 
     def handle_record(self, record: Any) -> None:
@@ -216,11 +242,23 @@ class ConsumerService:
         result, body = self._normalized(message, delivery)
         first_slot = len(self.tally.units_per_event)
         kept: set[QuarantineKey] = set()
-        for rejected in result.rejected:
+        # The rest of a delivery: its events before ``resume_at`` (and every one quarantined) have their outcomes.
+        start = min(delivery.resume_at, len(result.mapped))
+        for rejected in [] if start else result.rejected:
             self._check_time()
             kept.add(self._quarantine(rejected, delivery))
-        for mapped in rotated(result.mapped, receives, self.max_receive_count):
-            self._check_time()
+        order = result.mapped[start:] if start else rotated(result.mapped, receives, self.max_receive_count)
+        in_order = start > 0 or order is result.mapped
+        for position, mapped in enumerate(order, start):
+            if self._out_of_time():
+                if not in_order or position == start or self.continuation is None:
+                    raise OutOfTimeError
+                self.continuation(message, replace(delivery, resume_at=position, problems=()))
+                self.logger.warning(
+                    "invocation nearly out of time; the rest of the delivery goes back on the queue",
+                    extra={"message_id": message_id, "resume_at": position, "events": len(result.mapped)},
+                )
+                return
             key = self._store(mapped, delivery, record=(message_id, receives))
             if key is not None:
                 kept.add(key)

@@ -22,11 +22,13 @@ class ConsumerSettings(BaseModel):
     payload_bucket: Annotated[str | None, Field(alias="PAYLOAD_BUCKET")] = None
     max_receive_count: Annotated[int | None, Field(ge=1, alias="MAX_RECEIVE_COUNT")] = None
     """The queue's redrive setting: a record failing on this receive is about to be dead-lettered."""
+    queue_url: Annotated[str | None, Field(alias="QUEUE_URL")] = None
+    """The vendor's own queue: the rest of a delivery the consumer ran out of time for goes back on it."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ConsumerSettings:
-        """Read ``VENDOR``, ``TABLE_NAME`` and the optional ``RETENTION_DAYS``, ``PAYLOAD_BUCKET`` and
-        ``MAX_RECEIVE_COUNT``; a clear error if one is wrong."""
+        """Read ``VENDOR``, ``TABLE_NAME`` and the optional ``RETENTION_DAYS``, ``PAYLOAD_BUCKET``,
+        ``MAX_RECEIVE_COUNT`` and ``QUEUE_URL``; a clear error if one is wrong."""
         env = os.environ if env is None else env
-        names = ("VENDOR", "TABLE_NAME", "RETENTION_DAYS", "PAYLOAD_BUCKET", "MAX_RECEIVE_COUNT")
+        names = ("VENDOR", "TABLE_NAME", "RETENTION_DAYS", "PAYLOAD_BUCKET", "MAX_RECEIVE_COUNT", "QUEUE_URL")
         return cls.model_validate({name: env[name] for name in names if env.get(name)})
