@@ -661,26 +661,31 @@ def counted_puts(monkeypatch: pytest.MonkeyPatch) -> list[Clock]:
     return clocks
 
 
-def big_delivery(runtime: LocalRuntime, secrets: dict[str, Any]) -> list[str]:
-    """One notifications delivery of 300 events, accepted: their ids."""
+def big_delivery(runtime: LocalRuntime, secrets: dict[str, Any], pad: int = 0) -> list[str]:
+    """One notifications delivery of 300 events (and ``pad`` bytes beside them), accepted: their ids."""
     uuids = [f"big-{n:03d}" for n in range(300)]
     vendor = "viafoura-notifications"
-    assert send_body(runtime, vendor, notifications_body(*uuids), secrets[vendor]).status == 204
+    body = json.loads(notifications_body(*uuids))
+    if pad:
+        body["pad"] = "p" * pad
+    assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
     return uuids
 
 
+@pytest.mark.parametrize("pad", [0, 1_100_000], ids=["inline", "claim check"])
 def test_the_rest_of_a_delivery_too_large_for_one_invocation_goes_back_on_the_queue_and_is_stored(
-    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock], pad: int
 ) -> None:
-    # Given one delivery of 300 events, and invocations with time for 70 event writes each
+    # Given one delivery of 300 events (over SQS's size: in S3), and invocations with time for 70 writes each
     vendor = "viafoura-notifications"
-    uuids = big_delivery(runtime, secrets)
+    uuids = big_delivery(runtime, secrets, pad)
     spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
     url = queue_url(runtime, vendor)
 
     # When the consumer takes what is on the queue, invocation after invocation (each message received once)
     invocations = 0
     while messages := queue_messages(runtime.sqs, url):
+        assert all(("claim_check" in message["MessageAttributes"]) == bool(pad) for message in messages)
         clock = Clock(spec, puts=70)
         counted_puts[:] = [clock]
         assert consume_in_time(runtime, messages, clock, 1)["batchItemFailures"] == []
