@@ -103,7 +103,10 @@ def from_letter(letter: DeadLetter) -> Held:
     """A dead letter as a held item."""
     correlation = _attribute(letter, "correlation_id")
     # Its receive count here counts every look at the DLQ too (dlq list receives to read): not the tries.
-    message = "the consumer failed it on every receive MaxReceiveCount allows: a dependency kept failing"
+    message = (
+        "the consumer failed it on every receive MaxReceiveCount allows: a dependency kept failing, or"
+        " invocations ran out of time before doing any of it"
+    )
     message += f" (the consumer's log says which, under correlation id {correlation})" if correlation else ""
     sent = letter.to_json()["sent_at"]
     return Held(

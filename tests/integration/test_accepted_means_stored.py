@@ -12,8 +12,6 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from intake_cli.events import sqs_event
-from intake_cli.lambdas import LambdaContext
 from intake_cli.samples import SAMPLES_DIR
 from tests.conftest import queue_messages
 from tests.helpers import (
@@ -34,11 +32,9 @@ from tests.helpers import (
     total,
 )
 from webhook_intake.clients import client
-from webhook_intake.consumer.service import TIME_RESERVE_MS, Continuation, OutOfTimeError
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
 from webhook_intake.registry import vendor
-from webhook_intake.store.events import EventStore
 from webhook_intake.store.quarantine import QuarantineKey, earlier_key_for
 from webhook_intake.store.reads import FeedFilter
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -616,150 +612,6 @@ def test_an_item_kept_under_the_earlier_key_is_tried_again_in_place_and_released
     runtime.drain()
     assert len(stored_ids(runtime, "fastcomments")) == 1
     assert quarantined(runtime, "fastcomments") == []
-
-
-class Clock:
-    """A Lambda context whose time runs out after ``puts`` event writes (each a millisecond of the budget)."""
-
-    def __init__(self, spec: Any, puts: int) -> None:
-        self.context = LambdaContext(spec.logical_id, spec.memory_size, spec.timeout, aws_request_id="clock")
-        self.budget, self.done = puts, 0
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000 if self.done < self.budget else TIME_RESERVE_MS - 1
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.context, name)
-
-
-def last_hour() -> tuple[datetime, datetime]:
-    now = datetime.now(UTC)
-    return now - timedelta(hours=1), now + timedelta(minutes=1)
-
-
-def consume_in_time(runtime: LocalRuntime, messages: list[Any], clock: Clock, receives: int) -> dict[str, Any]:
-    """One invocation of the notifications consumer on ``messages``, handed out for the ``receives``-th time."""
-    event = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1")
-    for record in event["Records"]:
-        record["attributes"]["ApproximateReceiveCount"] = str(receives)
-    function = runtime.functions["ViafouraNotificationsConsumerFunction"]
-    return dict(function.handler(event, clock))
-
-
-@pytest.fixture
-def counted_puts(monkeypatch: pytest.MonkeyPatch) -> list[Clock]:
-    """Each event put advances the clocks in the list."""
-    clocks: list[Clock] = []
-    put = EventStore.put
-
-    def counting(self: EventStore, *args: Any, **kwargs: Any) -> Any:
-        for clock in clocks:
-            clock.done += 1
-        return put(self, *args, **kwargs)
-
-    monkeypatch.setattr(EventStore, "put", counting)
-    return clocks
-
-
-def big_delivery(runtime: LocalRuntime, secrets: dict[str, Any], pad: int = 0) -> list[str]:
-    """One notifications delivery of 300 events (and ``pad`` bytes beside them), accepted: their ids."""
-    uuids = [f"big-{n:03d}" for n in range(300)]
-    vendor = "viafoura-notifications"
-    body = json.loads(notifications_body(*uuids))
-    if pad:
-        body["pad"] = "p" * pad
-    assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
-    return uuids
-
-
-@pytest.mark.parametrize("pad", [0, 1_100_000], ids=["inline", "claim check"])
-def test_the_rest_of_a_delivery_too_large_for_one_invocation_goes_back_on_the_queue_and_is_stored(
-    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock], pad: int
-) -> None:
-    # Given one delivery of 300 events (over SQS's size: in S3), and invocations with time for 70 writes each
-    vendor = "viafoura-notifications"
-    uuids = big_delivery(runtime, secrets, pad)
-    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
-    url = queue_url(runtime, vendor)
-
-    # When the consumer takes what is on the queue, invocation after invocation (each message received once)
-    invocations = 0
-    while messages := queue_messages(runtime.sqs, url):
-        assert all(("claim_check" in message["MessageAttributes"]) == bool(pad) for message in messages)
-        clock = Clock(spec, puts=70)
-        counted_puts[:] = [clock]
-        assert consume_in_time(runtime, messages, clock, 1)["batchItemFailures"] == []
-        for message in messages:  # as the event source mapping deletes the records that succeeded
-            runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        invocations += 1
-        assert invocations <= 5
-
-    # Then each invocation stored what it had time for and sent the rest back: all are stored, each listed
-    # once, nothing was handed back or dead-lettered
-    assert invocations == 5
-    assert stored_ids(runtime, vendor) == uuids
-    listed = [entry["event_id"] for entry in reader(runtime).feed(*last_hour(), FeedFilter(vendor=vendor), limit=1000)]
-    assert sorted(listed) == uuids
-    assert depth(runtime, dlq_url(runtime, vendor)) == 0
-
-
-@pytest.mark.parametrize(("puts", "handed_back"), [(70, 5), (310, 0)])
-def test_a_record_whose_rest_cannot_be_sent_is_stored_over_its_receives(
-    runtime: LocalRuntime,
-    secrets: dict[str, Any],
-    counted_puts: list[Clock],
-    monkeypatch: pytest.MonkeyPatch,
-    puts: int,
-    handed_back: int,
-) -> None:
-    # Given one delivery of 300 events, a queue that takes no message back, and time for some writes each
-    def refused(*_: Any) -> None:
-        raise OutOfTimeError("refused")
-
-    monkeypatch.setattr(Continuation, "__call__", refused)
-    vendor = "viafoura-notifications"
-    uuids = big_delivery(runtime, secrets)
-    messages = queue_messages(runtime.sqs, queue_url(runtime, vendor))
-    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
-
-    # When SQS hands the record out again after each invocation that ran out of time (MaxReceiveCount 5)
-    failures = []
-    for receives in range(1, 6):
-        clock = Clock(spec, puts=puts)
-        counted_puts[:] = [clock]
-        failures.append(len(consume_in_time(runtime, messages, clock, receives)["batchItemFailures"]))
-        if not failures[-1]:
-            break
-
-    # Then each try stopped in time and handed the record back; with time for more than a fifth of the
-    # events a try, every event is stored within the five (the record itself goes to the DLQ when no try
-    # gets through them all), with time for all of them the first try is the last
-    assert sum(failures) == handed_back
-    assert stored_ids(runtime, vendor) == uuids
-    listed = [entry["event_id"] for entry in reader(runtime).feed(*last_hour(), FeedFilter(vendor=vendor), limit=1000)]
-    assert sorted(listed) == uuids
-
-
-def test_a_record_the_invocation_has_no_time_left_for_goes_back_untouched(
-    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
-) -> None:
-    # Given two deliveries of three events, and time for the first one's writes only
-    vendor = "viafoura-notifications"
-    for name in ("early", "late"):
-        body = notifications_body(f"{name}-1", f"{name}-2", f"{name}-3", request_uuid=f"r-{name}")
-        assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
-    messages = sorted(queue_messages(runtime.sqs, queue_url(runtime, vendor)), key=lambda m: "late" in m["Body"])
-    clock = Clock(runtime.functions["ViafouraNotificationsConsumerFunction"].spec, puts=3)
-    counted_puts[:] = [clock]
-
-    # When one invocation takes both
-    answer = consume_in_time(runtime, messages, clock, 1)
-
-    # Then the second record goes back with nothing of it written, the first is stored and listed
-    assert answer["batchItemFailures"] == [{"itemIdentifier": messages[1]["MessageId"]}]
-    assert stored_ids(runtime, vendor) == ["early-1", "early-2", "early-3"]
-    listed = reader(runtime).feed(*last_hour(), FeedFilter(vendor=vendor), limit=100)
-    assert sorted(entry["event_id"] for entry in listed) == ["early-1", "early-2", "early-3"]
 
 
 def test_identical_bad_events_of_one_delivery_are_each_counted_once_tried(

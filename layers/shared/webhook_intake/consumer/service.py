@@ -6,11 +6,11 @@ reason of its own: DynamoDB or S3 throttled or unavailable. What an event *is* n
 record retry: that is decided once, and a bad event is quarantined with its reason.
 
 Nor does an invocation run into its timeout: with ``TIME_RESERVE_MS`` left it stops, before a
-record or between two events of one. The events stored so far stay and their feed entries are
-written; the rest of a delivery goes back on the vendor's queue as a message of its own that
-resumes at the first event without an outcome (``Continuation``), and the record is done. When
-that cannot be sent (or the record is not being read in its order), the record itself goes back,
-and a retried record of many events starts a further share in (``rotated``).
+record or between two events of one. The events given their outcomes so far keep them, and the
+feed entries of those stored are written; the rest of a delivery goes back on the vendor's queue
+as a message of its own that resumes at the first event without an outcome (``Continuation``),
+and the record is done. When nothing of the record was done in this invocation, or SQS does not
+take the rest, the record itself goes back.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import client, error_code
@@ -32,7 +33,6 @@ from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError
 from webhook_intake.store.feed import PendingFeed
 from webhook_intake.store.items import TooLargeError, prepare
 from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, Kept, QuarantineKey, key_for
-from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.times import from_iso
 
 if TYPE_CHECKING:
@@ -50,12 +50,16 @@ MAX_OUTCOMES_PER_LINE = 200
 """Outcome lines stay far below CloudWatch's 256 KB per log event."""
 TIME_RESERVE_MS = 3_000
 """Kept back at the end of an invocation: the feed page, the metrics and the outcomes line fit in it."""
-ROTATE_ABOVE = 100
-"""A retried record of more events than this starts a further share in at each receive."""
 
 
 class OutOfTimeError(Exception):
     """The invocation is nearly out of time: the record goes back to the queue, its stored events stay."""
+
+
+# One try, within the reserve: a send that cannot finish in time must not become the function's timeout.
+CONTINUATION_CONFIG = Config(
+    connect_timeout=0.5, read_timeout=1.0, retries={"total_max_attempts": 1}, parameter_validation=False
+)
 
 
 @dataclass(frozen=True)
@@ -67,24 +71,11 @@ class Continuation:
     def __call__(self, body: str, delivery: Delivery) -> None:
         """Send it; :class:`OutOfTimeError` when SQS does not take it (the record itself then goes back)."""
         try:
-            client("sqs", CONSUMER_CONFIG).send_message(
+            client("sqs", CONTINUATION_CONFIG).send_message(
                 QueueUrl=self.queue_url, MessageBody=body, MessageAttributes=delivery.to_message_attributes()
             )
         except (ClientError, BotoCoreError) as exc:
             raise OutOfTimeError(error_code(exc)) from exc
-
-
-def rotated(items: list[Any], receives: int | None, tries: int | None) -> list[Any]:
-    """``items`` in the order the ``receives``-th try takes them: each of ``tries`` starts a further share in.
-
-    A record whose events outlast one invocation (the first try stores from the start until its time
-    is up) is stored over its tries, each beginning where an earlier one may not have reached; order
-    within a delivery decides nothing stored (a comment's state is by event time, receive time and id).
-    """
-    if not receives or receives <= 1 or not tries or len(items) <= ROTATE_ABOVE:
-        return items
-    start = (receives - 1) % tries * len(items) // tries
-    return items[start:] + items[:start]
 
 
 @dataclass
@@ -242,24 +233,28 @@ class ConsumerService:
         result, body = self._normalized(message, delivery)
         first_slot = len(self.tally.units_per_event)
         kept: set[QuarantineKey] = set()
-        # The rest of a delivery: its events before ``resume_at`` (and every one quarantined) have their outcomes.
-        start = min(delivery.resume_at, len(result.mapped))
-        for rejected in [] if start else result.rejected:
-            self._check_time()
-            kept.add(self._quarantine(rejected, delivery))
-        order = result.mapped[start:] if start else rotated(result.mapped, receives, self.max_receive_count)
-        in_order = start > 0 or order is result.mapped
-        for position, mapped in enumerate(order, start):
+        # Every event in one order, the ones to quarantine first; the rest of a delivery resumes at ``resume_at``.
+        steps: list[Rejected | Mapped] = [*result.rejected, *result.mapped]
+        start = delivery.resume_at if delivery.resume_at < len(steps) else 0
+        if delivery.resume_at and not start:
+            self.logger.warning(
+                "resume_at past the delivery's events; it is read whole", extra={"message_id": message_id}
+            )
+        for position in range(start, len(steps)):
             if self._out_of_time():
-                if not in_order or position == start or self.continuation is None:
+                if position == start or self.continuation is None:
                     raise OutOfTimeError
                 self.continuation(message, replace(delivery, resume_at=position, problems=()))
                 self.logger.warning(
                     "invocation nearly out of time; the rest of the delivery goes back on the queue",
-                    extra={"message_id": message_id, "resume_at": position, "events": len(result.mapped)},
+                    extra={"message_id": message_id, "resume_at": position, "events": len(steps)},
                 )
                 return
-            key = self._store(mapped, delivery, record=(message_id, receives))
+            step = steps[position]
+            if isinstance(step, Rejected):
+                kept.add(self._quarantine(step, delivery))
+                continue
+            key = self._store(step, delivery, record=(message_id, receives))
             if key is not None:
                 kept.add(key)
         if delivery.quarantine_key:

@@ -86,15 +86,15 @@ class Kept:
 
 def key_for(vendor: str, delivery: Delivery, text: str) -> QuarantineKey:
     """The key of an event's quarantine item: its delivery's receive time, then the hash of its text and of
-    the delivery it came in (correlation id and route), so that the same text in two deliveries received
-    in one millisecond (a FastComments edit and delete of one body) is two items. A redrive sends the
-    event back with its item's delivery: the same key, or the key it names when that is an item of this
-    text kept under the earlier rule."""
+    the route it came by, so that the same text on two routes in one millisecond (a FastComments edit and
+    delete of one body) is two items. Not the correlation id: a record without one takes its message id,
+    which a DLQ redrive changes. A redrive sends the event back with its item's route: the same key, or
+    the key it names when that is an item of this text kept under the earlier rule."""
     if delivery.quarantine_key:
         earlier = earlier_key_for(vendor, delivery.received_at, text)
         if delivery.quarantine_key == str(earlier):
             return earlier
-    origin = f"{delivery.correlation_id}\n{delivery.method} {delivery.path}\n"
+    origin = f"{delivery.method} {delivery.path}\n"
     return QuarantineKey(vendor, f"{delivery.received_at}#{digest_of((origin + text).encode('utf-8'))}")
 
 

@@ -1,0 +1,292 @@
+"""The consumer's time: it stops with time to spare, and the rest of a delivery goes back on its queue."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from intake_cli.events import sqs_event
+from intake_cli.lambdas import LambdaContext
+from tests.conftest import queue_messages
+from tests.helpers import (
+    depth,
+    dlq_url,
+    notifications_body,
+    quarantined,
+    queue_url,
+    reader,
+    send_body,
+    stored_ids,
+)
+from webhook_intake.consumer.service import CONTINUATION_CONFIG, TIME_RESERVE_MS, Continuation, OutOfTimeError
+from webhook_intake.store.events import EventStore, StoreError
+from webhook_intake.store.quarantine import QuarantineStore
+from webhook_intake.store.reads import FeedFilter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from intake_cli.runtime import LocalRuntime
+
+VENDOR = "viafoura-notifications"
+
+
+class Clock:
+    """A Lambda context whose time runs out after ``puts`` event writes (each a millisecond of the budget)."""
+
+    def __init__(self, spec: Any, puts: int) -> None:
+        self.context = LambdaContext(spec.logical_id, spec.memory_size, spec.timeout, aws_request_id="clock")
+        self.budget, self.done = puts, 0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000 if self.done < self.budget else TIME_RESERVE_MS - 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.context, name)
+
+
+def last_hour() -> tuple[datetime, datetime]:
+    now = datetime.now(UTC)
+    return now - timedelta(hours=1), now + timedelta(minutes=1)
+
+
+def consume_in_time(runtime: LocalRuntime, messages: list[Any], clock: Clock, receives: int) -> dict[str, Any]:
+    """One invocation of the notifications consumer on ``messages``, handed out for the ``receives``-th time."""
+    event = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1")
+    for record in event["Records"]:
+        record["attributes"]["ApproximateReceiveCount"] = str(receives)
+    function = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    return dict(function.handler(event, clock))
+
+
+@pytest.fixture
+def counted_puts(monkeypatch: pytest.MonkeyPatch) -> list[Clock]:
+    """Each event put and each quarantine write advances the clocks in the list."""
+    clocks: list[Clock] = []
+    for store in (EventStore, QuarantineStore):
+        monkeypatch.setattr(store, "put", counting(store.put, clocks))
+    return clocks
+
+
+def counting(write: Callable[..., Any], clocks: list[Clock]) -> Callable[..., Any]:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        for clock in clocks:
+            clock.done += 1
+        return write(*args, **kwargs)
+
+    return counted
+
+
+def big_delivery(runtime: LocalRuntime, secrets: dict[str, Any], pad: int = 0) -> list[str]:
+    """One notifications delivery of 300 events (and ``pad`` bytes beside them), accepted: their ids."""
+    uuids = [f"big-{n:03d}" for n in range(300)]
+    vendor = VENDOR
+    body = json.loads(notifications_body(*uuids))
+    if pad:
+        body["pad"] = "p" * pad
+    assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
+    return uuids
+
+
+@pytest.mark.parametrize("pad", [0, 1_100_000], ids=["inline", "claim check"])
+def test_the_rest_of_a_delivery_too_large_for_one_invocation_goes_back_on_the_queue_and_is_stored(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock], pad: int
+) -> None:
+    # Given one delivery of 300 events (over SQS's size: in S3), and invocations with time for 70 writes each
+    vendor = VENDOR
+    uuids = big_delivery(runtime, secrets, pad)
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    url = queue_url(runtime, vendor)
+
+    # When the consumer takes what is on the queue, invocation after invocation (each message received once)
+    invocations = 0
+    while messages := queue_messages(runtime.sqs, url):
+        assert all(("claim_check" in message["MessageAttributes"]) == bool(pad) for message in messages)
+        clock = Clock(spec, puts=70)
+        counted_puts[:] = [clock]
+        assert consume_in_time(runtime, messages, clock, 1)["batchItemFailures"] == []
+        for message in messages:  # as the event source mapping deletes the records that succeeded
+            runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        invocations += 1
+        assert invocations <= 5
+
+    # Then each invocation stored what it had time for and sent the rest back: all are stored, each listed
+    # once, nothing was handed back or dead-lettered
+    assert invocations == 5
+    assert stored_ids(runtime, vendor) == uuids
+    listed = [entry["event_id"] for entry in reader(runtime).feed(*last_hour(), FeedFilter(vendor=vendor), limit=1000)]
+    assert sorted(listed) == uuids
+    assert depth(runtime, dlq_url(runtime, vendor)) == 0
+
+
+def test_a_record_the_invocation_has_no_time_left_for_goes_back_untouched(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
+) -> None:
+    # Given two deliveries of three events, and time for the first one's writes only
+    vendor = VENDOR
+    for name in ("early", "late"):
+        body = notifications_body(f"{name}-1", f"{name}-2", f"{name}-3", request_uuid=f"r-{name}")
+        assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
+    messages = sorted(queue_messages(runtime.sqs, queue_url(runtime, vendor)), key=lambda m: "late" in m["Body"])
+    clock = Clock(runtime.functions["ViafouraNotificationsConsumerFunction"].spec, puts=3)
+    counted_puts[:] = [clock]
+
+    # When one invocation takes both
+    answer = consume_in_time(runtime, messages, clock, 1)
+
+    # Then the second record goes back with nothing of it written, the first is stored and listed
+    assert answer["batchItemFailures"] == [{"itemIdentifier": messages[1]["MessageId"]}]
+    assert stored_ids(runtime, vendor) == ["early-1", "early-2", "early-3"]
+    listed = reader(runtime).feed(*last_hour(), FeedFilter(vendor=vendor), limit=100)
+    assert sorted(entry["event_id"] for entry in listed) == ["early-1", "early-2", "early-3"]
+
+
+def consume_until_empty(runtime: LocalRuntime, clocks: list[Clock], puts: int, limit: int = 20) -> list[str]:
+    """Invocations as the event source mapping runs them, a record each, time for ``puts`` writes each: a
+    record handed back comes back with its receive count raised, and past MaxReceiveCount (5) goes to the
+    DLQ. The ids of the records dead-lettered."""
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    url = queue_url(runtime, VENDOR)
+    receives: dict[str, int] = {}
+    dead: list[str] = []
+    for _ in range(limit):
+        messages = queue_messages(runtime.sqs, url)
+        if not messages:
+            return dead
+        for message in messages:
+            receives[message["MessageId"]] = receives.get(message["MessageId"], 0) + 1
+            clock = Clock(spec, puts=puts)
+            clocks[:] = [clock]
+            failed = consume_in_time(runtime, [message], clock, receives[message["MessageId"]])["batchItemFailures"]
+            if failed and receives[message["MessageId"]] < 5:
+                continue  # visible again at once (queue_messages made it so)
+            if failed:
+                dead.append(message["MessageId"])
+            runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    raise AssertionError("the queue never emptied")
+
+
+def listed(runtime: LocalRuntime) -> list[str]:
+    entries = reader(runtime).feed(*last_hour(), FeedFilter(vendor=VENDOR), limit=2000)
+    return sorted(entry["event_id"] for entry in entries)
+
+
+def test_more_bad_events_than_one_invocation_has_time_for_are_kept_over_invocations_and_the_good_stored(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
+) -> None:
+    # Given one delivery of 10 good events and 150 distinct ones without an id; time for 70 writes an invocation
+    body = json.loads(notifications_body(*[f"ok-{n}" for n in range(10)]))
+    body["notifications"] += [{"notification_type": "follow", "time": 1790000000000, "poison": n} for n in range(150)]
+    assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
+
+    # When the consumer runs on
+    dead = consume_until_empty(runtime, counted_puts, puts=70)
+
+    # Then each bad event is kept once, the good ones are stored, nothing is dead-lettered
+    assert dead == []
+    assert stored_ids(runtime, VENDOR) == sorted(f"ok-{n}" for n in range(10))
+    kept = quarantined(runtime, VENDOR)
+    assert (len(kept), {item["attempts"] for item in kept}) == (150, {1})
+
+
+def test_a_large_record_handed_back_untouched_is_continued_on_a_later_receive(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
+) -> None:
+    # Given two deliveries of 300 events, and time for 70 writes an invocation
+    for name in ("a", "b"):
+        body = notifications_body(*[f"{name}-{n:03d}" for n in range(300)], request_uuid=f"r-{name}")
+        assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
+    url = queue_url(runtime, VENDOR)
+    messages = sorted(queue_messages(runtime.sqs, url), key=lambda message: '"r-b"' in message["Body"])
+    clock = Clock(runtime.functions["ViafouraNotificationsConsumerFunction"].spec, puts=70)
+    counted_puts[:] = [clock]
+
+    # When one invocation takes both, the second record goes back untouched (no time left for it)
+    assert consume_in_time(runtime, messages, clock, 1)["batchItemFailures"] == [
+        {"itemIdentifier": messages[1]["MessageId"]}
+    ]
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])
+
+    # Then on its later receives it is continued like any other: both deliveries stored and listed, no dead letter
+    assert consume_until_empty(runtime, counted_puts, puts=70) == []
+    everything = sorted(f"{name}-{n:03d}" for name in ("a", "b") for n in range(300))
+    assert stored_ids(runtime, VENDOR) == everything
+    assert listed(runtime) == everything
+
+
+def test_a_record_whose_rest_was_sent_and_whose_feed_page_failed_lists_every_event_after_its_retry(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given one delivery of 300 events, time for 70 writes an invocation, and a first feed page refused
+    uuids = [f"f-{n:03d}" for n in range(300)]
+    assert send_body(runtime, VENDOR, notifications_body(*uuids), secrets[VENDOR]).status == 204
+    put_page, calls = EventStore.put_page, []
+
+    def failing_once(self: EventStore, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreError("ProvisionedThroughputExceededException")
+        return put_page(self, *args, **kwargs)
+
+    monkeypatch.setattr(EventStore, "put_page", failing_once)
+
+    # When the consumer runs on
+    dead = consume_until_empty(runtime, counted_puts, puts=70)
+
+    # Then the record retried for its entries finds its events stored and lists them: all stored, all listed
+    assert dead == []
+    assert stored_ids(runtime, VENDOR) == uuids
+    assert listed(runtime) == uuids
+
+
+def test_a_rest_sqs_does_not_take_leaves_the_record_to_go_back_and_be_continued_later(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given one delivery of 300 events, and a queue that refuses the first two sends of a rest
+    uuids = big_delivery(runtime, secrets)
+    send, refusals = Continuation.__call__, [1, 1]
+
+    def refusing(self: Continuation, *args: Any) -> None:
+        if refusals:
+            refusals.pop()
+            raise OutOfTimeError("refused")
+        send(self, *args)
+
+    monkeypatch.setattr(Continuation, "__call__", refusing)
+
+    # When the consumer runs on: then the record goes back twice, is continued on its third receive, and is stored
+    assert consume_until_empty(runtime, counted_puts, puts=70) == []
+    assert stored_ids(runtime, VENDOR) == uuids
+    assert listed(runtime) == uuids
+
+
+def test_a_dead_letter_without_a_correlation_id_redriven_is_the_same_quarantine_item_tried_again(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a record without its correlation_id attribute (the fallback: the message id), one event without an id
+    url = queue_url(runtime, VENDOR)
+    assert send_body(runtime, VENDOR, notifications_body("cid-ok", None), secrets[VENDOR]).status == 204
+    (message,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    attributes = {
+        name: {key: value for key, value in attribute.items() if key in ("DataType", "StringValue")}
+        for name, attribute in message["MessageAttributes"].items()
+        if name != "correlation_id"
+    }
+
+    # When it is consumed, then sent again as a DLQ redrive moves it (a new message id)
+    for _ in range(2):
+        runtime.sqs.send_message(QueueUrl=url, MessageBody=message["Body"], MessageAttributes=attributes)
+        runtime.drain()
+
+    # Then it is one quarantine item, tried twice
+    assert [(item["reason"], item["attempts"]) for item in quarantined(runtime, VENDOR)] == [("missing_id", 2)]
+
+
+def test_the_send_of_a_rest_fits_in_the_reserve_it_is_made_in() -> None:
+    # One try: connect and read within the time kept back, so a slow send is never the function's timeout
+    assert CONTINUATION_CONFIG.retries["total_max_attempts"] == 1
+    assert CONTINUATION_CONFIG.connect_timeout + CONTINUATION_CONFIG.read_timeout < TIME_RESERVE_MS / 1000
