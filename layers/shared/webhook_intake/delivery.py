@@ -160,7 +160,8 @@ class Delivery:
             route = {}
         claim_check = text("claim_check")
         resume = text("resume_at")
-        if resume is not None and not _RESUME.fullmatch(resume):
+        resumed = _RESUME.fullmatch(resume) if resume is not None else None
+        if resume is not None and not resumed:
             problems.append("resume_at: not a count of events; the delivery is read from its first event")
         return cls(
             vendor=vendor,
@@ -173,7 +174,7 @@ class Delivery:
             headers=kept_headers(_strings(route.get("headers"))),
             claim_check=claim_check if claim_check and claim_check.startswith("s3://") else None,
             quarantine_key=text("quarantine_key"),
-            resume_at=int(resume) if resume is not None and _RESUME.fullmatch(resume) else 0,
+            resume_at=int(resumed.group()) if resumed else 0,
             problems=tuple(problems),
         )
 

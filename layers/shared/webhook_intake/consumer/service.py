@@ -149,10 +149,11 @@ class ConsumerService:
         self._remaining_ms = remaining_ms
 
     def _out_of_time(self) -> bool:
+        """Only the reserve is left."""
         return self._remaining_ms is not None and self._remaining_ms() < TIME_RESERVE_MS
 
     def _check_time(self) -> None:
-        """Stop (the record goes back) once only the reserve is left."""
+        """Stop before reading a record once only the reserve is left: nothing of it can be done."""
         if self._out_of_time():
             raise OutOfTimeError
 
@@ -161,22 +162,22 @@ class ConsumerService:
         raw_record: dict[str, Any] = record.raw_event
         try:
             self._handle(raw_record)
-        except OutOfTimeError:
-            receives = _receives(raw_record)
-            self._failed(str(raw_record.get("messageId", "")), receives)
-            self.logger.warning(
-                "invocation nearly out of time; the record goes back to the queue, its stored events stay",
-                extra={"message_id": raw_record.get("messageId"), "receives": receives},
-            )
-            raise
         except Exception as exc:
-            # Only a dependency's failure gets here. Names the failure (an AWS error code), never the data.
+            # Only running out of time or a dependency's failure gets here. Names the failure (an AWS error
+            # code), never the data.
             receives = _receives(raw_record)
             self._failed(str(raw_record.get("messageId", "")), receives)
-            self.logger.exception(
-                "record failed; it will be retried, then dead-lettered",
-                extra={"message_id": raw_record.get("messageId"), "error": type(exc).__name__, "receives": receives},
-            )
+            extra = {"message_id": raw_record.get("messageId"), "receives": receives}
+            if isinstance(exc, OutOfTimeError):
+                self.logger.warning(
+                    "invocation nearly out of time; the record goes back to the queue, its stored events stay",
+                    extra=extra,
+                )
+            else:
+                self.logger.exception(
+                    "record failed; it will be retried, then dead-lettered",
+                    extra={**extra, "error": type(exc).__name__},
+                )
             raise
 
     def _failed(self, message_id: str, receives: int | None) -> None:
