@@ -162,6 +162,8 @@ def renormalized(item: dict[str, Any], raw: bytes) -> NormalizedEvent:
             "time_source": kept["time_source"] or "vendor",
             "time_rejected": kept["time_rejected"],
             "delivery_id": item.get("delivery_id") or event.delivery_id,
+            # Its place in the batch it came in (the raw event alone is read as a batch of one)
+            "index": int(item.get("index", 0)),
             # As stored, both ways: a vendor's own test detection never turns a real event into a test
             "test": bool(item.get("test")),
         }

@@ -360,3 +360,29 @@ def test_a_creation_stored_before_creations_ranked_first_is_moved_to_its_place(
     assert lines[0]["plan"]["fields_changed"] == {"state_order": 1}
     assert lines[-1]["rewritten"] == 1
     assert item(runtime, "viafoura-engagement", "rank-c") == before
+
+
+def test_an_event_later_in_its_batch_keeps_its_place_in_the_comments_order(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a batch approving then rejecting one comment in the same millisecond, the rejection
+    # (second in the batch) stored under an older mapping
+    events = [
+        {"event_uuid": f"place-{action}", "time": 1790000000000, "content_uuid": "place-1"}
+        | {"message_type": "livecomment_post", "action": action}
+        for action in ("visible", "disabled")
+    ]
+    send_body(runtime, "viafoura-engagement", {"events": events}, secrets["viafoura-engagement"])
+    runtime.drain()
+    before = item(runtime, "viafoura-engagement", "place-disabled")
+    as_an_older_mapping_stored_it(runtime, "viafoura-engagement", "place-disabled")
+
+    # When it is replayed
+    lines = cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")
+
+    # Then it is again exactly as the consumer wrote it, its place in the batch too
+    assert lines[0]["plan"]["fields_changed"] == {"content_id": 1, "event_type": 1}
+    assert item(runtime, "viafoura-engagement", "place-disabled") == before
+    assert before["index"] == 1
+    (state,) = cli_json("state", "--stack", stack, "viafoura-engagement", "place-1", "--json")
+    assert state["status"] == "rejected"

@@ -1,4 +1,4 @@
-"""A comment's current state is its newest state event (event time, then receive time, then id); a delete wins."""
+"""A comment's current state is its newest state event (event time, receive time, place in batch, id); a delete wins."""
 
 from __future__ import annotations
 
@@ -495,3 +495,38 @@ def test_a_comments_state_is_the_first_item_of_one_query_under_its_vendor(
     # And the reader agrees, each vendor's state its own
     assert state_of(runtime, "viafoura-engagement", "shared-id")[:2] == ("rejected", False)
     assert state_of(runtime, "fastcomments", "shared-id")[:2] == ("deleted", True)
+
+
+@pytest.mark.parametrize(
+    ("batch", "status"),
+    [
+        pytest.param(("visible", "disabled"), "rejected", id="approved-then-rejected"),
+        pytest.param(("disabled", "visible"), "approved", id="rejected-then-approved"),
+        pytest.param(("disabled", "visible", "disabled"), "rejected", id="three"),
+    ],
+)
+def test_moderations_dated_the_same_millisecond_in_one_batch_end_with_the_batchs_last(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], batch: tuple[str, ...], status: str
+) -> None:
+    runtime = shared_runtime
+    content = "same-ms-" + "-".join(batch)
+    # Given one delivery whose events moderate one comment in the same millisecond, their ids
+    # in the opposite order to the batch's (the id must not be what decides)
+    events = [
+        {
+            "event_uuid": f"{chr(ord('z') - place)}-{content}",
+            "time": BASE_MS + 7_000,
+            "content_uuid": content,
+            "message_type": "livecomment_post",
+            "action": action,
+        }
+        for place, action in enumerate(batch)
+    ]
+    body = json.dumps({"request_uuid": f"r-{content}", "time": BASE_MS + 8_000, "events": events}).encode()
+
+    # When it is delivered and consumed
+    assert send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"]).status == 200
+    runtime.drain()
+
+    # Then the comment's state is the batch's last event: a batch lists its events in their order
+    assert state_of(runtime, "viafoura-engagement", content)[:2] == (status, False)

@@ -72,6 +72,8 @@ class NormalizedEvent(BaseModel):
     source_type: Annotated[str, Field(min_length=1)]
     occurred_at: Annotated[str, Field(description="when the event happened as best known, ISO-8601 UTC ms")]
     received_at: Annotated[str, Field(description="when the ingest function accepted the delivery")]
+    index: Annotated[int, Field(ge=0)] = 0
+    """Its place in its delivery's batch (0 for the first or only event): a batch lists events in order."""
     time_source: TimeSource = "vendor"
     """``vendor``: occurred_at is the vendor's event time; ``received``: it is received_at."""
     time_rejected: str | None = None

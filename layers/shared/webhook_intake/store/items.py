@@ -147,17 +147,22 @@ def _indexable(value: str | None) -> str | None:
     return value if value and len(value) <= INDEXED_ID_MAX_CHARS else None
 
 
+_INDEX_DIGITS = 6
+"""A place in a batch, zero-padded so text order is number order: a 6 MB delivery holds far fewer
+than a million state events (each names an id, a content id and an action)."""
+
+
 def state_order(event: NormalizedEvent) -> str:
     """Read newest first: a tombstone before anything and a creation after anything, then by event
-    time, receive time and id (a moderation dated in the creation's millisecond, or a creation whose
-    own time was not trusted, still follows the creation).
+    time, receive time, place in the delivery's batch and id (a moderation dated in the creation's
+    millisecond, or a creation whose own time was not trusted, still follows the creation).
 
     Under the vendor's prefix: two vendors' contents may share an id, and a query of one content
     id that begins with the vendor, newest first, has the comment's state as its first item
     (``Limit 1``). The id only breaks ties: one too long for an index's sort key breaks them by its hash.
     """
     rank = "2" if event.event_type in TOMBSTONES else "0" if event.event_type in CREATIONS else "1"
-    head = f"{event.vendor}#{rank}#{event.occurred_at}#{event.received_at}#"
+    head = f"{event.vendor}#{rank}#{event.occurred_at}#{event.received_at}#{event.index:0{_INDEX_DIGITS}d}#"
     order = head + event.event_id
     if len(order.encode("utf-8", "surrogatepass")) > SORT_KEY_MAX_BYTES:
         return head + hashed_id(event.event_id)
@@ -227,6 +232,7 @@ def _plain_attributes(event: NormalizedEvent, cleaner: _Cleaner) -> dict[str, An
         "received_at": event.received_at,
     }
     optional = {
+        "index": event.index,
         "time_source": event.time_source if event.time_source != "vendor" else None,
         "time_rejected": event.time_rejected,
         "test": True if event.test else None,

@@ -10,7 +10,7 @@ docs/data-model.md explains the choices; in short:
   consumer writes once per invocation, ``pk`` = ``feed#<received day>#<shard>``, ``sk`` =
   ``<received minute>#<page id>``, each holding the entries of many events (``store/feed.py``);
 - ``by-content`` holds only the events that change a comment's (or post's) state, under
-  ``content_id``, sorted by ``state_order`` (``<vendor>#<rank>#<occurred_at>#<received_at>#<event_id>``):
+  ``content_id``, sorted by ``state_order`` (``<vendor>#<rank>#<occurred_at>#<received_at>#<index>#<event_id>``):
   the current state is the first item of one ``Query`` under the vendor's prefix (``Limit 1``);
 - quarantined events live under ``pk`` = ``quarantine#<vendor>``, sorted by when received.
 """
