@@ -8,6 +8,7 @@ template error.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,19 @@ def test_its_row_is_in_the_vendor_table_and_its_stem_in_the_loops(vendor_key: st
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_its_ingest_function_outlives_its_answer_deadline(vendor_key: str) -> None:
+    # The ingest path answers a 5xx by the contract's deadline when the queue is slow; a function
+    # that times out first answers nothing the vendor can read, and the delivery's fate is unknown.
+    spec = vendor(vendor_key)
+    timeout = AS_WRITTEN["Mappings"]["Vendors"][spec.stem]["IngestTimeout"]
+    deadline = spec.contract().deadline_seconds
+    assert timeout >= deadline + 1, (
+        f"IngestTimeout {timeout} of {spec.stem} must be at least a second over its contract's"
+        f" deadline_seconds ({deadline}): raise it, or lower the deadline inside the vendor's own timeout ({DOC})"
+    )
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_its_samples_have_their_goldens_shapes_and_invoke_events(vendor_key: str) -> None:
     samples = sample_files(vendor_key)
     assert samples, f"events/{vendor_key}/ holds no sample: put the vendor's documented examples there ({DOC})"
@@ -56,6 +70,13 @@ def test_its_samples_have_their_goldens_shapes_and_invoke_events(vendor_key: str
         assert not missing, (
             f"events/{directory.name}/{vendor_key}/ lacks {missing}: run .venv/bin/python -m intake_cli.invoke_events"
         )
+    # A vendor's documented example is one of its types: `other` in a golden file means TYPE_MAP lacks it.
+    unmapped = sorted(
+        sample.name
+        for sample in samples
+        if any(event["event_type"] == "other" for event in json.loads(expected_path(sample).read_text())["events"])
+    )
+    assert not unmapped, f"{unmapped} normalize to event_type 'other': map their types in TYPE_MAP ({DOC}, step 1)"
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
@@ -89,3 +110,14 @@ def test_nothing_names_a_vendor_the_registry_lacks() -> None:
     stems = {spec.stem for spec in VENDORS.values()}
     rows = set(AS_WRITTEN["Mappings"]["Vendors"])
     assert rows <= stems, f"Mappings.Vendors has rows of no registered vendor: {rows - stems}"
+    looped = {
+        name: set(AS_WRITTEN[section][name][1])
+        for section, name in (*(("Resources", name) for name in SHAPE_LOOPS), *EVERY_VENDOR_LOOPS.items())
+    }
+    for name, listed in looped.items():
+        assert listed <= rows, f"the list of {name} names stems with no row in Mappings.Vendors: {listed - rows}"
+    for directory in (INVOKE_DIR, SQS_DIR):
+        kept = {path.name for path in directory.iterdir() if path.is_dir()}
+        assert kept <= set(VENDORS), (
+            f"events/{directory.name}/ has folders of no registered vendor: {kept - set(VENDORS)} (remove them)"
+        )
