@@ -16,7 +16,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from intake_cli.local import ROOT
-from intake_cli.samples import expected_path, sample_delivery, sample_files
+from intake_cli.samples import EXPECTED_SUFFIX, SAMPLES_DIR, expected_path, sample_delivery, sample_files
 from webhook_intake.consumer.shapes import SHAPES_FILE, fingerprint, paths
 from webhook_intake.registry import vendors
 
@@ -73,13 +73,21 @@ def dumps(document: Any) -> str:
 
 def main() -> None:
     """Rewrite every golden file and every vendor's shapes.json from the samples."""
-    written = 0
+    written, removed = 0, 0
     for vendor_key in vendors():
-        for sample in sample_files(vendor_key):
+        samples = sample_files(vendor_key)
+        for sample in samples:
             expected_path(sample).write_text(dumps(expected_document(vendor_key, sample)), encoding="utf-8")
             written += 1
+        # A golden file whose sample was renamed or removed holds the mapping to nothing.
+        kept = {expected_path(sample) for sample in samples}
+        for golden in sorted((SAMPLES_DIR / vendor_key).glob("*" + EXPECTED_SUFFIX)):
+            if golden not in kept:
+                golden.unlink()
+                removed += 1
         shapes_path(vendor_key).write_text(dumps(sample_shapes(vendor_key)), encoding="utf-8")
-    print(f"wrote {written} golden files and {len(vendors())} shapes files")
+    gone = f", removed {removed} of samples no longer there" if removed else ""
+    print(f"wrote {written} golden files and {len(vendors())} shapes files{gone}")
 
 
 if __name__ == "__main__":

@@ -75,13 +75,20 @@ def sqs_events(stack_name: str = "webhook-intake-dev", region: str = "us-east-1"
 
 
 def main() -> None:
-    """Rewrite events/apigw/ and events/sqs/ from the samples."""
+    """Rewrite events/apigw/ and events/sqs/ from the samples, removing the events of samples (or vendors) gone."""
     for directory, events in ((INVOKE_DIR, invoke_events()), (SQS_DIR, sqs_events())):
         for relative, event in events.items():
             target = directory / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(event, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {len(events)} events under {directory}")
+        written = {directory / relative for relative in events}
+        stale = sorted(path for path in directory.glob("*/*.json") if path not in written)
+        for path in stale:
+            path.unlink()
+        for folder in sorted(path for path in directory.iterdir() if path.is_dir() and not any(path.iterdir())):
+            folder.rmdir()
+        removed = f", removed {len(stale)} of samples no longer there" if stale else ""
+        print(f"wrote {len(events)} events under {directory}{removed}")
 
 
 if __name__ == "__main__":

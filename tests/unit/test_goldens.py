@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -74,3 +75,26 @@ def test_no_golden_file_is_left_without_its_sample() -> None:
 def test_the_shapes_shipped_are_the_samples_shapes(vendor_key: str) -> None:
     shipped = json.loads(shapes_path(vendor_key).read_text())
     assert shipped == sample_shapes(vendor_key), "run python -m intake_cli.goldens after changing a sample"
+
+
+def test_rewriting_the_goldens_removes_those_of_samples_renamed_or_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a copy of the samples where one sample was renamed, its golden file left under the old name
+    from intake_cli import goldens, samples
+
+    copy = tmp_path / "events"
+    shutil.copytree(samples.SAMPLES_DIR, copy, ignore=shutil.ignore_patterns("apigw", "sqs"))
+    monkeypatch.setattr(samples, "SAMPLES_DIR", copy)
+    monkeypatch.setattr(goldens, "SAMPLES_DIR", copy)
+    monkeypatch.setattr(goldens, "shapes_path", lambda key: tmp_path / f"{key}.shapes.json")
+    renamed = sample_files("firstup")[0]
+    renamed.rename(renamed.with_name("renamed-" + renamed.name))
+
+    # When the goldens are written again
+    goldens.main()
+
+    # Then the old golden file is gone, the new one written, and the output says so
+    assert not expected_path(renamed).exists()
+    assert expected_path(renamed.with_name("renamed-" + renamed.name)).is_file()
+    assert "removed 1 of samples no longer there" in capsys.readouterr().out
