@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from intake_cli.functions import swap_stream
 from intake_cli.provision import provision
 from intake_cli.quarantine import QuarantineRedrive, sender
 from intake_cli.runtime import LocalRuntime
-from intake_cli.samples import SAMPLES_DIR, build_request, sample_request
+from intake_cli.samples import SAMPLES_DIR, build_request, sample_files, sample_request
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import VENDORS, vendor
@@ -111,6 +112,15 @@ def answer_lost(aws_client: Any, operation: str, marker: bytes) -> Iterator[list
         yield lost
     finally:
         aws_client.meta.events.unregister("before-send", hook)
+
+
+def credential_headers(vendor_key: str, secrets: dict[str, Any]) -> set[str]:
+    """The headers that carry a vendor's credential, whatever it names them: those a wrong credential
+    changes (and not one a new delivery changes anyway, such as a delivery id)."""
+    sample, now = sample_files(vendor_key)[0], time.time()
+    request, again = (sample_request(vendor_key, sample, secrets, now=now).headers for _ in range(2))
+    wrong = sample_request(vendor_key, sample, secrets, bad_auth=True, now=now).headers
+    return {name for name, value in request.items() if again.get(name) == value != wrong.get(name)}
 
 
 def send(runtime: LocalRuntime, vendor_key: str, path: Path, secrets: dict[str, Any], **kwargs: Any) -> HttpResponse:

@@ -88,6 +88,9 @@ def test_its_local_secret_is_one_its_contract_takes(vendor_key: str) -> None:
     assert type(contract).secret_problems is not Contract.secret_problems, (
         f"{type(contract).__name__} must override secret_problems (HeaderTokenContract shows how)"
     )
+    assert contract.credential_fields, (
+        f"{type(contract).__name__} must name the secret fields holding its credentials (credential_fields)"
+    )
     secret = load_secrets().get(vendor_key)
     where = DEV_SECRETS.relative_to(ROOT)
     assert isinstance(secret, dict), f"{where} has no object for {vendor_key}: add the vendor's local secret ({DOC})"

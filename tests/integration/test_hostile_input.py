@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intake_cli.samples import build_request
-from tests.helpers import depth, dlq_url, queue_url
+from intake_cli.samples import build_request, load_secrets
+from tests.helpers import credential_headers, depth, dlq_url, queue_url
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -42,13 +42,12 @@ def _routes() -> list[tuple[str, str]]:
 
 ROUTES = _routes()
 METHODS = ["POST", "PUT", "DELETE", "GET", "PATCH", "OPTIONS"]
-CREDENTIAL_HEADERS = [
-    "authorization",
-    "token",
-    "x-openweb-notification-event-webhook-token",
-    "x-fastcomments-signature",
-    "x-fastcomments-timestamp",
-]
+# Every vendor's credential headers, as its samples carry them (a vendor added later is fuzzed too),
+# and the other ways a credential arrives: a Bearer token, FastComments' legacy token and its timestamp.
+CREDENTIAL_HEADERS = sorted(
+    {name for key in VENDORS for name in credential_headers(key, load_secrets())}
+    | {"authorization", "token", "x-fastcomments-timestamp"}
+)
 OTHER_HEADERS = ["x-request-id", "x-socialchorus-delivery", "user-agent", "x-intake-test", "content-type"]
 CONTENT_TYPES = [
     "application/json",

@@ -125,6 +125,9 @@ class Contract:
     deadline_seconds: float = 8.0
     """How long the ingest path may take before answering (inside the vendor's own timeout)."""
     success_status: int = 200
+    credential_fields: ClassVar[tuple[str, ...]] = ()
+    """The secret's fields that hold a credential, or a list of them all accepted at once: a rotation
+    lists the new one beside the old until the vendor uses it (README, "Secrets")."""
 
     @property
     def vendor(self) -> str:
@@ -187,6 +190,7 @@ class HeaderTokenContract(Contract):
 
     header: str = "authorization"
     token_field: ClassVar[str] = "tokens"  # noqa: S105 (the secret field's name)
+    credential_fields: ClassVar[tuple[str, ...]] = (token_field,)
 
     def accepted_tokens(self, secret: dict[str, Any]) -> list[str]:
         """The tokens that authenticate a delivery (several at once during a rotation)."""

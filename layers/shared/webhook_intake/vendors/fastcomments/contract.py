@@ -7,7 +7,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from webhook_intake.auth import matches_any, secret_list
 from webhook_intake.ingest.contract import Contract, RejectedError, token_list_problems
@@ -23,6 +23,7 @@ EVENTS = ("comment-created", "comment-updated", "comment-deleted")
 SIGNATURE_HEADER = "x-fastcomments-signature"
 TIMESTAMP_HEADER = "x-fastcomments-timestamp"
 TOKEN_HEADER = "token"  # noqa: S105 (a header name)
+API_SECRET_FIELD = "api_secret"  # noqa: S105 (the secret field's name)
 WINDOW_SECONDS = 300
 REENCODED_MAX_SEPARATORS = 16_384
 REENCODED_MAX_BYTES = 1_048_576
@@ -69,12 +70,14 @@ def _signed_forms(body: bytes) -> Iterator[bytes]:
 class FastCommentsContract(Contract):
     """One webhook per event and method; the event is the last path segment."""
 
+    credential_fields: ClassVar[tuple[str, ...]] = (API_SECRET_FIELD,)
+
     def check_route(self, request: Request) -> None:
         if request.path_parameters.get("event") not in EVENTS:
             raise RejectedError(404, "unknown_event", f"event must be one of {', '.join(EVENTS)}")
 
     def authenticate(self, request: Request, secret: dict[str, Any], now: float) -> bool:
-        api_secrets = secret_list(secret.get("api_secret"))
+        api_secrets = secret_list(secret.get(API_SECRET_FIELD))
         presented = request.header(SIGNATURE_HEADER)
         timestamp = request.header(TIMESTAMP_HEADER)
         if presented is None and timestamp is None:
@@ -110,7 +113,7 @@ class FastCommentsContract(Contract):
         )
 
     def secret_problems(self, secret: dict[str, Any]) -> list[str]:
-        return token_list_problems(secret, "api_secret")
+        return token_list_problems(secret, API_SECRET_FIELD)
 
 
 CONTRACT = FastCommentsContract(SPEC, auth_failure_status=401)
