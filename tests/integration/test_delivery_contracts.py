@@ -32,6 +32,7 @@ from webhook_intake.registry import VENDORS, vendor
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
 
+
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_a_wrong_credential_gets_the_vendors_auth_status_and_nothing_is_queued(
     shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str

@@ -64,6 +64,10 @@ class UnknownVendorError(KeyError):
     """A vendor key that is not in the registry."""
 
 
+class VendorPackageError(RuntimeError):
+    """A vendor package the registry cannot take (its name does not spell its key): fix the package."""
+
+
 def package_name(key: str) -> str:
     """``viafoura-engagement`` → ``viafoura_engagement``."""
     return key.replace("-", "_")
@@ -77,8 +81,14 @@ def vendors() -> Mapping[str, VendorSpec]:
     for module in pkgutil.iter_modules(package.__path__):
         if module.ispkg:
             spec = getattr(importlib.import_module(f"{VENDORS_PACKAGE}.{module.name}"), "SPEC", None)
-            if isinstance(spec, VendorSpec) and spec.package == module.name:
-                specs.append(spec)
+            if not isinstance(spec, VendorSpec):
+                continue
+            if spec.package != module.name:
+                raise VendorPackageError(
+                    f"vendor package {module.name} declares the key {spec.key!r}:"
+                    f" name the package {spec.package} (the key with '-' written '_')"
+                )
+            specs.append(spec)
     return {spec.key: spec for spec in sorted(specs, key=lambda spec: spec.key)}
 
 
