@@ -127,7 +127,7 @@ class Contract:
     success_status: int = 200
     credential_fields: ClassVar[tuple[str, ...]] = ()
     """The secret's fields that hold a credential, or a list of them all accepted at once: a rotation
-    lists the new one beside the old until the vendor uses it (README, "Secrets")."""
+    lists the new one beside the old until the vendor uses it (README, "Configure each vendor's secret")."""
 
     @property
     def vendor(self) -> str:
