@@ -776,13 +776,14 @@ def test_a_batch_whose_answer_would_be_over_what_a_function_may_return_is_refuse
     body = json.dumps(engagement("r-answer", liked("answer-1"), *[0] * 70_000)).encode()
     before = depth(runtime, queue_url(runtime, "viafoura-engagement"))
 
-    # When Viafoura delivers it: its answer would be over Lambda's 6 MB (a 500 for a queued delivery)
+    # When Viafoura delivers it: judging and answering each would outgrow the function (its answer alone
+    # over Lambda's 6 MB: a 500 for a queued delivery)
     response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
 
     # Then it is refused, said why, and nothing is queued (a failure shows only the answer's start)
     status, start = response.status, response.body[:200].decode(errors="replace")
     assert status == 413, start
-    assert start.startswith('{"error":"too_many_events","message":"the answer to 70001 events'), start
+    assert start.startswith('{"error":"too_many_events","message":"70001 events in one delivery; at most 10000'), start
     assert depth(runtime, queue_url(runtime, "viafoura-engagement")) == before
 
 

@@ -16,6 +16,7 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from webhook_intake.http import Request
+from webhook_intake.ingest.contract import MAX_BATCH_EVENTS
 from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.ingest.service import IngestService
 from webhook_intake.observability import vendor_metrics
@@ -316,6 +317,31 @@ def test_bad_bodies_get_a_short_error_and_are_not_enqueued(body: bytes, status: 
         notifications(body)
     )
     assert (response.status, response.body["error"] if response.body else None) == (status, code)
+    assert queue.sent == []
+
+
+@pytest.mark.parametrize("elements", [MAX_BATCH_EVENTS, MAX_BATCH_EVENTS + 1, 1_000_000])
+def test_a_batch_of_more_events_than_a_delivery_may_hold_is_refused_before_any_is_judged(elements: int) -> None:
+    # Given an authenticated Viafoura notifications body of one notification and many bare elements
+    # (a body of megabytes of them would otherwise cost gigabytes to judge and answer: a 5xx)
+    one = {"notification_uuid": "n-1", "notification_type": "like"}
+    body = ('{"notifications":[' + json.dumps(one) + ",0" * (elements - 1) + "]}").encode()
+    queue = FakeQueue()
+
+    # When it is delivered
+    handler = service("viafoura-notifications", FakeSecrets([{"tokens": ["tok"]}]), queue, max_body=len(body))
+    response = handler.handle(notifications(body))
+
+    # Then up to the limit it is taken; over it, refused whole, 413, saying the count and the limit
+    if elements <= MAX_BATCH_EVENTS:
+        assert response.status == 204
+        assert len(queue.sent) == 1
+        return
+    assert response.status == 413
+    assert response.body == {
+        "error": "too_many_events",
+        "message": f"{elements} events in one delivery; at most {MAX_BATCH_EVENTS} are taken: send fewer",
+    }
     assert queue.sent == []
 
 

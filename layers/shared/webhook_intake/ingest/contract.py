@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from webhook_intake.replay import Claim
 
 MAX_ID_CHARS = 512
+MAX_BATCH_EVENTS = 10_000
+"""The most elements a batch may hold (vendors send tens): judging and answering each costs memory
+and time, and a body of megabytes of bare elements would outgrow the function's (a 5xx)."""
 """Longer ids are refused: an event's key must stay well inside DynamoDB's key limits."""
 
 
@@ -110,6 +113,9 @@ def examine_body(spec: VendorSpec, document: Any) -> list[Verdict]:
     events = body.get(spec.batch_field)
     if not isinstance(events, list):
         raise envelope_error(f"'{spec.batch_field}' must be an array")
+    if len(events) > MAX_BATCH_EVENTS:
+        message = f"{len(events)} events in one delivery; at most {MAX_BATCH_EVENTS} are taken: send fewer"
+        raise RejectedError(413, "too_many_events", message)
     verdicts = [judge_event(spec, index, event) for index, event in enumerate(events)]
     if not any(verdict.usable for verdict in verdicts):
         raise envelope_error(f"'{spec.batch_field}' holds no event that can be stored")
