@@ -52,9 +52,14 @@ PRICES = {
     "dashboard_month": 3.00,  # CloudWatch dashboard
     "alarm_month": 0.10,  # CloudWatch standard-resolution alarm
     "secret_month": 0.40,  # Secrets Manager secret
+    "secret_api_call": 0.05 / 10_000,  # Secrets Manager API calls (GetSecretValue)
+    "data_out_gb": 0.09,  # data transfer out to the internet (API Gateway's answers), first 10 TB a month
 }
 # Assumed in-region latencies (ms) a function waits for, per request: typical medians, not measured here.
 LATENCY_MS = {"SendMessage": 10.0, "PutItem": 5.0, "UpdateItem": 5.0, "GetSecretValue": 20.0}
+ANSWER_BYTES = 250
+"""An API answer on the wire, its status line and headers (content type and length, date, the
+request id) with a short JSON body or none: an estimate, priced as data transfer out."""
 COLD_START_SHARE = 0.01
 """Invocations that start an execution environment, whose INIT phase Lambda bills (since 2025-08-01, for
 managed runtimes too): AWS's figure for production workloads is under 1 %; steady traffic has far fewer."""
@@ -289,7 +294,8 @@ def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool | None =
     ingest_wait = LATENCY_MS["SendMessage"] + scenario.replay_wru_per_delivery * LATENCY_MS["PutItem"]
     ingest_ms = billed_ms(scenario.ingest_cpu_ms + scenario.ingest_runtime_ms, INGEST_MEMORY_MB, ingest_wait)
     consumer_cpu = scenario.consumer_cpu_ms_per_event * events * batch + scenario.consumer_runtime_ms
-    consumer_ms = billed_ms(consumer_cpu, CONSUMER_MEMORY_MB, LATENCY_MS["PutItem"] * events * batch)
+    # A put per event, and the invocation's feed page.
+    consumer_ms = billed_ms(consumer_cpu, CONSUMER_MEMORY_MB, LATENCY_MS["PutItem"] * (events * batch + 1))
     # A cold start's INIT and first request, billed on top of a warm invocation's, in COLD_START_SHARE of them.
     ingest_cold_ms = billed_ms(scenario.ingest_cold_cpu_ms, INGEST_MEMORY_MB, LATENCY_MS["GetSecretValue"])
     consumer_cold_ms = billed_ms(scenario.consumer_cold_cpu_ms, CONSUMER_MEMORY_MB, 0.0)
@@ -328,6 +334,9 @@ def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool | None =
         "S3": MILLION * events * scenario.s3_puts_per_event * PRICES["s3_put"],
         "X-Ray": rate * (MILLION + invocations) * PRICES["xray_trace_recorded"],
         "CloudWatch Logs": logs,
+        # A cold start reads its vendor's secret (a warm function's reads every SECRET_MAX_AGE_SECONDS: fixed).
+        "Secrets Manager": COLD_START_SHARE * MILLION * PRICES["secret_api_call"],
+        "data out": MILLION * ANSWER_BYTES / 1e9 * PRICES["data_out_gb"],
         "_ingest_billed_ms": ingest_ms,
         "_consumer_billed_ms_per_batch": consumer_ms,
         "_ingest_cold_billed_ms": ingest_cold_ms,
@@ -361,6 +370,8 @@ def usual(scenario: Scenario) -> dict[str, float]:
         "X-Ray": rate * MILLION * PRICES["xray_trace_recorded"],
         "CloudWatch Logs": log_cost(MILLION * (printed + platform), MILLION * lines)
         + log_cost(MILLION * access_log_bytes(), MILLION),
+        "Secrets Manager": COLD_START_SHARE * MILLION * PRICES["secret_api_call"],
+        "data out": MILLION * ANSWER_BYTES / 1e9 * PRICES["data_out_gb"],
         "_billed_ms": duration,
         "_wru_per_delivery": scenario.usual_wru_per_event * events,
     }
@@ -382,7 +393,8 @@ def fixed_monthly(report: Report) -> dict[str, float]:
     for label in ("single-event records", "Viafoura records of 10"):
         for entry in report.facts["consumer"][label]["logs"].values():
             metrics.update(tuple(metric) for metric in entry["metrics"])
-    alarms = len(template.of_type("AWS::CloudWatch::Alarm"))
+    alarms, alarm_metrics = _alarms(template)
+    traced = len(template.of_type("AWS::Serverless::Function")) if trace_rate() else 0
     secrets = len(template.of_type("AWS::SecretsManager::Secret"))
     queues = vendors
     # An event source mapping long-polls its queue (20 s waits) with at least five pollers, traffic or not.
@@ -412,11 +424,33 @@ def fixed_monthly(report: Report) -> dict[str, float]:
     return {
         f"CloudWatch custom metrics seen in this run ({len(metrics)})": len(metrics) * PRICES["metric_month"],
         "CloudWatch dashboard": PRICES["dashboard_month"],
-        f"CloudWatch alarms ({alarms})": alarms * PRICES["alarm_month"],
+        f"CloudWatch alarms ({alarms}, billed for {alarm_metrics} metrics)": alarm_metrics * PRICES["alarm_month"],
+        # Lambda traces the first invocation each second of each function whatever the rate: at one or more
+        # a second, 2.6 million traces a month a function. The per-million figures price the 5 % past it.
+        f"X-Ray reservoir, at most ({traced} functions at an invocation a second or more)": traced
+        * 30
+        * 24
+        * 3600
+        * PRICES["xray_trace_recorded"],
         f"Secrets Manager ({secrets} secrets)": secrets * PRICES["secret_month"],
         f"SQS idle long polls ({queues} queues)": idle_receives * PRICES["sqs_request"],
         f"_provisioned minimum capacity ({what}), PROVISIONED only": minimum,
     }
+
+
+def _alarms(template: SamTemplate) -> tuple[int, int]:
+    """The alarms the template creates at its defaults, and the metrics CloudWatch bills them for: one for
+    an alarm on a metric, one for each metric a metric-math alarm reads (a query alarm counted as one)."""
+    alarms = metrics = 0
+    for resource in template.resources.values():
+        if resource.get("Type") != "AWS::CloudWatch::Alarm":
+            continue
+        if resource.get("Condition") and not template.condition(str(resource["Condition"])):
+            continue
+        read = [query for query in resource.get("Properties", {}).get("Metrics", []) if "MetricStat" in query]
+        alarms += 1
+        metrics += max(len(read), 1)
+    return alarms, metrics
 
 
 def storage_per_million_events(report: Report) -> float:

@@ -68,7 +68,6 @@ def python313() -> Interpreter:
         str(ROOT / ".venv" / "tools" / "python3.13" / "bin" / "python3.13"),
         *[str(Path(entry) / "python3.13") for entry in os.environ.get("PATH", "").split(os.pathsep) if entry],
         *[str(path) for path in sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))],
-        "/opt/py313/bin/python3.13",
     ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():

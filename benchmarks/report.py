@@ -10,7 +10,7 @@ import json
 import time
 from typing import Any
 
-from benchmarks.cost import COLD_START_SHARE, total
+from benchmarks.cost import ANSWER_BYTES, COLD_START_SHARE, total
 from benchmarks.harness import ROOT, Report, Row, render
 
 COLD = f"{COLD_START_SHARE * 100:g} %"
@@ -31,9 +31,9 @@ GOALS: list[tuple[str, str, float | None, str, str]] = [
         " template's memory, arm64, from the CPU measured in parts 2 and 3; a cold start's INIT and first request,"
         f" part 1's CPU, in {COLD} of invocations), SQS (64 KB chunks, batch receive and"
         " delete), DynamoDB (write units metered in part 4: items, index entries and feed pages), S3, X-Ray at"
-        " Lambda's fixed rate for active tracing (5 % past its reservoir), CloudWatch Logs of what the functions"
-        " print (EMF included), Lambda's START/END/REPORT lines at the template's PlatformLogLevel, and the access"
-        " log",
+        " Lambda's fixed rate for active tracing (5 % past its reservoir, which is in the fixed monthly costs),"
+        " CloudWatch Logs of what the functions print (EMF included), Lambda's START/END/REPORT lines at the"
+        " template's PlatformLogLevel, the access log, a cold start's secret read, and the answers' bytes out",
     ),
     (
         "cost_batched_on_demand_usd_per_m_events",
@@ -273,8 +273,9 @@ def document(found: dict[str, Any]) -> str:
             _quantities(cost),
             "",
             f"Prices: {cost['prices_source']}, as of {cost['prices_as_of']} (table below). Not in these figures:"
-            " free tiers, data transfer (inbound is free), Secrets Manager calls (one per execution environment"
-            " every SECRET_MAX_AGE_SECONDS), reads, storage and the fixed monthly costs:",
+            " free tiers, data transfer in (free), a warm function's Secrets Manager reads (one per execution"
+            " environment every SECRET_MAX_AGE_SECONDS; a cold start's read is in), reads of the events, storage"
+            f" and the fixed monthly costs (answers out are priced at {ANSWER_BYTES} bytes each, an estimate):",
             "",
             _fixed(cost),
             "",
@@ -654,9 +655,12 @@ LIMITS = [
     "- X-Ray is priced at Lambda's documented rate for functions with active tracing, 5 % of invocations past a"
     " reservoir of one a second per function: Lambda's guide says that rate cannot be configured, and X-Ray's"
     " sampling-rules page names API Gateway, AppSync and Step Functions, not Lambda, so the stack's"
-    " TraceSampleRate rule (1 %) is not counted on. The reservoir is on top: up to 2.6 million traces a month"
-    " per busy function ($13), and below one delivery a second per function every delivery is traced ($5 per"
-    " million). `TracingMode=PassThrough` traces none (an HTTP API passes no trace header). Check"
+    " TraceSampleRate rule (1 %) is not counted on. The reservoir is a fixed cost, in the fixed monthly table:"
+    " up to 2.6 million traces a month per function invoked once a second or more ($13 each, $143 for the"
+    " stack's 11). Spread over deliveries it is traffic's: for a vendor at 10 deliveries a second (the least"
+    " for full consumer batches) it adds about $0.95 per million deliveries to the figures above, at 100 a"
+    " second $0.10, and below one a second every delivery is traced ($5 per million)."
+    " `TracingMode=PassThrough` traces none and costs nothing (an HTTP API passes no trace header). Check"
     " `GetSamplingStatisticSummaries` on a deployed stack.",
     "- Every figure assumes full consumer batches (ConsumerBatchSize records per invocation): the feed page,"
     " the SQS receive and delete and the consumer's per-invocation lines are shared by ten records. Batches"
