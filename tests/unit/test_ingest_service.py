@@ -22,7 +22,7 @@ from webhook_intake.ingest.service import IngestService
 from webhook_intake.observability import vendor_metrics
 from webhook_intake.registry import vendor
 from webhook_intake.replay import ReplayStoreError
-from webhook_intake.secrets import SecretUnavailableError
+from webhook_intake.secrets import SecretStore, SecretUnavailableError
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -281,6 +281,38 @@ def test_a_token_added_after_the_cache_was_filled_is_accepted_after_one_refresh(
     assert response.status == 204
     assert secrets.refreshes == 1
     assert len(queue.sent) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("dev-token", "is not valid JSON"),
+        ('["dev-token"]', "is not a JSON object"),
+        ('"dev-token"', "is not a JSON object"),
+    ],
+)
+def test_a_secret_value_that_is_no_json_object_is_a_500_reported_as_a_secret_problem(
+    aws: Any, capsys: pytest.CaptureFixture[str], value: str, problem: str
+) -> None:
+    # Given the operator put a bare token, a list or a string where the secret's JSON object belongs
+    client = aws.client("secretsmanager")
+    client.create_secret(Name="notifications-secret", SecretString=value)
+    svc = service("viafoura-notifications", SecretStore("notifications-secret"), FakeQueue())  # type: ignore[arg-type]
+
+    # When a delivery comes
+    response = svc.handle(notifications(NOTIFICATIONS_BODY, "dev-token"))
+    svc.metrics.flush_metrics()
+
+    # Then it is a 500 (the vendor retries once the value is mended), and the log and SecretProblems
+    # say the value is wrong, not that Secrets Manager is down; the value itself is never logged
+    assert response.status == 500
+    out = capsys.readouterr().out
+    (line,) = [json.loads(line) for line in out.splitlines() if '"secret misconfigured"' in line]
+    assert line["vendor"] == "viafoura-notifications"
+    assert [problem in text for text in line["problems"]] == [True]
+    assert '"SecretProblems":[1.0]' in out.replace(" ", "")
+    assert "secret unavailable" not in out
+    assert "dev-token" not in out
 
 
 def test_an_unreadable_secret_is_a_500_so_the_vendor_retries() -> None:

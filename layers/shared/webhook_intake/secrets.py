@@ -25,6 +25,11 @@ class SecretUnavailableError(RuntimeError):
     """The secret could not be read: the delivery must be answered 5xx so the vendor retries."""
 
 
+class SecretValueError(SecretUnavailableError):
+    """Secrets Manager answered, with a value that is no JSON object: a 5xx too (retried once the value is
+    mended), reported as a secret problem, not an outage. The message names the secret, never the value."""
+
+
 class SecretStore:
     """One vendor's secret (a JSON object), cached for ``max_age`` seconds.
 
@@ -70,7 +75,9 @@ class SecretStore:
         kept = provider.store.get(key)
         try:
             value = provider.get(self._secret_id, max_age=self._max_age, transform="json", force_fetch=force)
-        except (GetParameterError, TransformParameterError) as exc:
+        except TransformParameterError as exc:
+            raise SecretValueError(f"secret {self._secret_id} is not valid JSON") from exc
+        except GetParameterError as exc:
             if _has_no_value(exc):
                 # Created without a value (the template does) or not created: nothing to retry
                 # for. Empty, so deliveries are refused in the vendor's terms and the secret's
@@ -88,7 +95,7 @@ class SecretStore:
                 provider.store.pop(key, None)
             else:
                 provider.store[key] = kept
-            raise SecretUnavailableError(f"secret {self._secret_id} is not a JSON object")
+            raise SecretValueError(f"secret {self._secret_id} is not a JSON object")
         return value
 
     def refresh(self) -> dict[str, Any] | None:

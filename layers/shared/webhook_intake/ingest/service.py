@@ -14,7 +14,7 @@ from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.observability import Metric, count, count_by
 from webhook_intake.replay import ReplayedError, ReplayStoreError
-from webhook_intake.secrets import SecretUnavailableError
+from webhook_intake.secrets import SecretUnavailableError, SecretValueError
 from webhook_intake.text import JSON, TOO_DEEP, nests_deeper_than
 from webhook_intake.times import iso_millis
 
@@ -93,8 +93,14 @@ class IngestService:
                 extra={"reason": rejected.code, "vendor": self.contract.vendor, "status": rejected.status},
             )
             return error(rejected.status, rejected.code, rejected.message)
-        except SecretUnavailableError:
-            self.logger.exception("secret unavailable", extra={"vendor": self.contract.vendor})
+        except SecretUnavailableError as exc:
+            if isinstance(exc, SecretValueError):
+                # Secrets Manager is up; the value is wrong: the operator's to mend, as SecretProblems says.
+                count(self.metrics, Metric.SECRET_PROBLEMS)
+                problems = [str(exc)]
+                self.logger.error("secret misconfigured", extra={"vendor": self.contract.vendor, "problems": problems})
+            else:
+                self.logger.exception("secret unavailable", extra={"vendor": self.contract.vendor})
             return error(500, "unavailable", "temporarily unable to authenticate; retry later")
         except ReplayStoreError:
             self.logger.exception("replay table unavailable", extra={"vendor": self.contract.vendor})
