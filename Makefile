@@ -124,8 +124,8 @@ deploy: $(STAMP) ## make build, then sam deploy: ENV=dev|prod (samconfig.toml), 
 	@# Checked before anything is built: the environment, its parameters, the region and the stack it
 	@# deploys (a STACK=… given or exported must be that one). One line a step: make -n deploy runs none.
 	@mkdir -p .aws-sam && $(BIN)/python -m intake_cli.parameters --config-env $(or $(ENV),dev) \
-		$(if $(REGION),--region $(REGION)) $(if $(filter command line environment environment override,$(origin STACK)),--stack $(STACK)) \
-		> .aws-sam/deploy-target
+		$(if $(REGION),--region "$(REGION)") $(if $(filter command line environment environment override,$(origin STACK)),--stack "$(STACK)") \
+		$(if $(filter command line,$(origin PROFILE)),--profile "$(PROFILE)") > .aws-sam/deploy-target
 	$(MAKE) --no-print-directory build
 	@read -r region stack < .aws-sam/deploy-target && echo "==> deploying $$stack (ENV=$(or $(ENV),dev)) to $$region" && \
 		$(BIN)/sam deploy --config-env $(or $(ENV),dev) --region "$$region"

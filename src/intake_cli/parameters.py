@@ -176,6 +176,7 @@ def deploy_check(argv: list[str] | None = None) -> int:
     parser.add_argument("--config-file", type=Path, default=TEMPLATE_PATH.parent / "samconfig.toml")
     parser.add_argument("--region", help="the region (default: your AWS profile's)")
     parser.add_argument("--stack", help="the stack the caller expects the environment to deploy")
+    parser.add_argument("--profile", help="a PROFILE=… given to make (refused: the profile is AWS_PROFILE's)")
     args = parser.parse_args(argv)
     where = f"{args.config_file.name} [{args.config_env}]"
     try:
@@ -185,6 +186,13 @@ def deploy_check(argv: list[str] | None = None) -> int:
         items = deploy.get("parameter_overrides", "")
         checked(declared, shlex.split(items) if isinstance(items, str) else [str(item) for item in items], None, _FLAG)
         stack = str(deploy.get("stack_name", ""))
+        if args.profile is not None:
+            profile = args.profile
+            raise IntakeError(
+                f"PROFILE={profile} is not read: the profile is AWS_PROFILE's (AWS_PROFILE={profile} make deploy)"
+            )
+        if args.stack is not None and not args.stack.strip():
+            raise IntakeError("STACK= is empty: name the environment's stack, or leave it out")
         if args.stack is not None and args.stack != stack:
             raise IntakeError(f"STACK={args.stack}, but this environment deploys {stack}: pick it with ENV=…")
         region = _profile_region(args.region)
@@ -225,7 +233,24 @@ def _profile_region(region: str | None = None) -> str:
         raise IntakeError(
             "no AWS region: set one in your profile (aws configure), export AWS_DEFAULT_REGION=…, or pass REGION=…"
         )
+    known = _known_regions()
+    if region not in known:
+        close = difflib.get_close_matches(region, sorted(known), n=1)
+        meant = f" (did you mean {close[0]}?)" if close else ""
+        raise IntakeError(f"REGION={region} is not an AWS region{meant}")
     return str(region)
+
+
+def _known_regions() -> set[str]:
+    """Every region of every partition botocore knows (a region newer than it is refused: upgrade it)."""
+    import boto3
+
+    session = boto3.session.Session()
+    return {
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("cloudformation", partition_name=partition)
+    }
 
 
 if __name__ == "__main__":

@@ -212,7 +212,7 @@ def test_make_deploy_checks_a_stack_named_either_way(how: str) -> None:
 
     # Then the check before the build is told of it (and refuses a stack the environment does not deploy)
     assert done.returncode == 0, done.stderr
-    assert "--stack someone-elses" in done.stdout
+    assert '--stack "someone-elses"' in done.stdout
 
 
 def test_make_help_lists_every_target_that_says_what_it_does() -> None:
@@ -235,3 +235,39 @@ def test_the_parameter_reference_is_the_templates() -> None:
     for name, parameter in read()["Parameters"].items():
         assert f"| `{name}` | " in written, name
         assert str(parameter["Description"]).split()[0] in written, name
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # A region misspelt: found before anything is built, with the name meant
+        (["--region", "eu-west1"], "REGION=eu-west1 is not an AWS region (did you mean eu-west-1?)"),
+        # STACK= with nothing after it (an unset shell variable)
+        (["--region", "eu-west-1", "--stack", ""], "STACK= is empty: name the environment's stack, or leave it out"),
+        # PROFILE=… is not a variable make deploy reads: the deploy would use another profile's credentials
+        (
+            ["--region", "eu-west-1", "--profile", "work"],
+            "PROFILE=work is not read: the profile is AWS_PROFILE's (AWS_PROFILE=work make deploy)",
+        ),
+    ],
+    ids=["misspelt region", "empty stack", "profile variable"],
+)
+def test_make_deploy_refuses_a_region_stack_or_profile_it_would_not_use_as_meant(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy_check(["--config-env", "dev", *args]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"error: samconfig.toml [dev]: {message}"]
+
+
+def test_make_deploy_passes_an_empty_stack_and_a_profile_variable_to_its_check() -> None:
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "deploy", "REGION=eu-west-1", "STACK=", "PROFILE=work"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={key: value for key, value in os.environ.items() if key not in ("STACK", "PROFILE")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '--stack ""' in done.stdout
+    assert '--profile "work"' in done.stdout
