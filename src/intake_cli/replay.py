@@ -32,6 +32,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from intake_cli.event_log import Window, payloads, reader, reading
 from webhook_intake.delivery import TEST_HEADER, Delivery
 from webhook_intake.payloads import PayloadError
+from webhook_intake.registry import UnknownVendorError
 from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.store.body import BodyFormatError, decode_body
 from webhook_intake.store.events import EventStore, StoreError, still_the_copy
@@ -219,6 +220,8 @@ class Replayer:
             prepared = prepare(event, retention_of(item), self.payloads.bucket)
         except (BodyFormatError, PayloadError, TooLargeError, UnicodeDecodeError) as exc:
             raise ReplayError(str(exc)) from exc
+        except UnknownVendorError:
+            raise ReplayError("its vendor is no longer registered: its package was taken out") from None
         for kept in ("expires_at", WRITE_ID):  # what the consumer's write set stays as it set it
             if kept in item:
                 prepared.item[kept] = item[kept]

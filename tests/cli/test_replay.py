@@ -386,3 +386,31 @@ def test_an_event_later_in_its_batch_keeps_its_place_in_the_comments_order(
     assert before["index"] == 1
     (state,) = cli_json("state", "--stack", stack, "viafoura-engagement", "place-1", "--json")
     assert state["status"] == "rejected"
+
+
+def test_an_event_of_a_vendor_no_longer_registered_is_refused_and_the_rest_replayed(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given OpenWeb's package taken out of the project after its events were stored, and another
+    # vendor's event stored under an older mapping
+    from webhook_intake import registry
+    from webhook_intake.store import body as body_module
+
+    def without_openweb(key: str) -> Any:
+        if key == "openweb":
+            raise registry.UnknownVendorError(f"unknown vendor key {key!r}")
+        return registry.vendor(key)
+
+    monkeypatch.setattr(replay_module, "vendor_spec", without_openweb)
+    monkeypatch.setattr(body_module, "vendor", without_openweb)
+    stored = {entry["vendor"]: entry for entry in cli_json("events", "--stack", stack, "--tests", "--json")}
+    as_an_older_mapping_stored_it(runtime, "fastcomments", stored["fastcomments"]["event_id"])
+
+    # When a replay runs
+    lines = cli_json("replay", "--stack", stack, "--since", "1h", "--tests", "--yes", "--json")
+
+    # Then OpenWeb's event is refused with the reason, and the others are replayed
+    ((vendor, event_id, reason),) = lines[0]["refused"]
+    assert (vendor, event_id) == LIKE
+    assert "no longer registered" in reason
+    assert lines[-1]["rewritten"] == 1
