@@ -225,6 +225,7 @@ def _profile_region(region: str | None = None) -> str:
     import boto3  # (only make deploy needs it)
     from botocore.exceptions import BotoCoreError
 
+    given = region
     try:
         region = boto3.session.Session(region_name=region).region_name
     except BotoCoreError as exc:  # ProfileNotFound, a config file it cannot read
@@ -237,7 +238,8 @@ def _profile_region(region: str | None = None) -> str:
     if region not in known:
         close = difflib.get_close_matches(region, sorted(known), n=1)
         meant = f" (did you mean {close[0]}?)" if close else ""
-        raise IntakeError(f"REGION={region} is not an AWS region{meant}")
+        source = f"REGION={region}" if given else f"the region {region} (AWS_DEFAULT_REGION or your profile's)"
+        raise IntakeError(f"{source} is not an AWS region botocore knows{meant}; if it is new, upgrade botocore")
     return str(region)
 
 

@@ -241,7 +241,11 @@ def test_the_parameter_reference_is_the_templates() -> None:
     ("args", "message"),
     [
         # A region misspelt: found before anything is built, with the name meant
-        (["--region", "eu-west1"], "REGION=eu-west1 is not an AWS region (did you mean eu-west-1?)"),
+        (
+            ["--region", "eu-west1"],
+            "REGION=eu-west1 is not an AWS region botocore knows (did you mean eu-west-1?);"
+            " if it is new, upgrade botocore",
+        ),
         # STACK= with nothing after it (an unset shell variable)
         (["--region", "eu-west-1", "--stack", ""], "STACK= is empty: name the environment's stack, or leave it out"),
         # PROFILE=… is not a variable make deploy reads: the deploy would use another profile's credentials
@@ -271,3 +275,14 @@ def test_make_deploy_passes_an_empty_stack_and_a_profile_variable_to_its_check()
     assert done.returncode == 0, done.stderr
     assert '--stack ""' in done.stdout
     assert '--profile "work"' in done.stdout
+
+
+def test_a_misspelt_region_of_the_profile_is_named_as_the_profiles(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-wst-2")
+    assert deploy_check(["--config-env", "dev"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [dev]: the region us-wst-2 (AWS_DEFAULT_REGION or your profile's) is not an AWS region"
+        " botocore knows (did you mean us-west-2?); if it is new, upgrade botocore"
+    ]
