@@ -21,10 +21,10 @@ if TYPE_CHECKING:
     from webhook_intake.replay import Claim
 
 MAX_ID_CHARS = 512
+"""Longer ids are refused: an event's key must stay well inside DynamoDB's key limits."""
 MAX_BATCH_EVENTS = 10_000
 """The most elements a batch may hold (vendors send tens): judging and answering each costs memory
 and time, and a body of megabytes of bare elements would outgrow the function's (a 5xx)."""
-"""Longer ids are refused: an event's key must stay well inside DynamoDB's key limits."""
 
 
 class RejectedError(Exception):
