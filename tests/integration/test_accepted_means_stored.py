@@ -408,6 +408,7 @@ def test_missing_or_wrong_message_attributes_get_documented_fallbacks(
         "attr-wrong": {"vendor": "firstup", "received_at": "not-a-time"},
         "attr-future": {"vendor": "openweb", "received_at": "2099-01-01T00:00:00.000Z"},
         "attr-resume": {"vendor": "openweb", "resume_at": "-1"},
+        "attr-index": {"vendor": "openweb", "index_offset": "1e3"},
     }
     for event_id, written in attributes.items():
         runtime.sqs.send_message(
@@ -430,7 +431,10 @@ def test_missing_or_wrong_message_attributes_get_documented_fallbacks(
         received = event["received_at"]
         assert received.endswith("Z") and len(received) == 24
         assert abs(datetime_ms(received) - before_ms) < 60_000
+    # (a place that is not one is not taken: the event's own place in its body is)
+    assert "index" not in reader(runtime).get("openweb", "attr-index")
     assert "message attributes replaced" in logs.getvalue()
+    assert "index_offset: not a place in a batch" in logs.getvalue()
 
 
 def datetime_ms(iso: str) -> int:

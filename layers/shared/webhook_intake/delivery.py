@@ -32,7 +32,8 @@ TEST_HEADER = "x-intake-test"
 """Set by ``intake send``: the delivery is a test, stored but never read as a real event."""
 _MAX_HEADER_CHARS = 256
 _MAX_PATH_PARAMETERS = 8
-_RESUME = re.compile(r"[1-9][0-9]{0,8}")
+_PLACE = re.compile(r"[1-9][0-9]{0,8}")
+"""A place among a body's events (resume_at, index_offset): a positive whole number, at most nine digits."""
 RECEIVED_AT_SKEW = timedelta(seconds=60)
 """How much later than SQS's sent timestamp a message's ``received_at`` may read (two clocks)."""
 MAX_CORRELATION_ID_CHARS = 128
@@ -77,6 +78,9 @@ class Delivery:
     resume_at: int = 0
     """Set on the rest of a delivery the consumer ran out of time for: its events before this one have
     their outcomes (``consumer/service.py``)."""
+    index_offset: int = 0
+    """Set on a quarantined event sent back alone: its place in the batch it came in, which it keeps
+    (the order of a comment's events dated alike, docs/data-model.md)."""
     problems: tuple[str, ...] = ()
     """Message attributes that were missing or malformed, and the fallback used for each."""
 
@@ -100,7 +104,7 @@ class Delivery:
         }
 
     def to_message_attributes(self) -> dict[str, dict[str, str]]:
-        """SQS ``MessageAttributes`` (at most seven of the ten SQS allows)."""
+        """SQS ``MessageAttributes`` (at most eight of the ten SQS allows)."""
         attributes = {
             "vendor": {"DataType": "String", "StringValue": self.vendor},
             "received_at": {"DataType": "String", "StringValue": self.received_at},
@@ -113,6 +117,8 @@ class Delivery:
             attributes["quarantine_key"] = {"DataType": "String", "StringValue": self.quarantine_key}
         if self.resume_at:
             attributes["resume_at"] = {"DataType": "Number", "StringValue": str(self.resume_at)}
+        if self.index_offset:
+            attributes["index_offset"] = {"DataType": "Number", "StringValue": str(self.index_offset)}
         return attributes
 
     @classmethod
@@ -160,9 +166,13 @@ class Delivery:
             route = {}
         claim_check = text("claim_check")
         resume = text("resume_at")
-        resumed = _RESUME.fullmatch(resume) if resume is not None else None
+        resumed = _PLACE.fullmatch(resume) if resume is not None else None
         if resume is not None and not resumed:
             problems.append("resume_at: not a count of events; the delivery is read from its first event")
+        offset = text("index_offset")
+        offset_read = _PLACE.fullmatch(offset) if offset is not None else None
+        if offset is not None and not offset_read:
+            problems.append("index_offset: not a place in a batch; the event's place in this body is used")
         return cls(
             vendor=vendor,
             received_at=received_at,
@@ -175,6 +185,7 @@ class Delivery:
             claim_check=claim_check if claim_check and claim_check.startswith("s3://") else None,
             quarantine_key=text("quarantine_key"),
             resume_at=int(resumed.group()) if resumed else 0,
+            index_offset=int(offset_read.group()) if offset_read else 0,
             problems=tuple(problems),
         )
 

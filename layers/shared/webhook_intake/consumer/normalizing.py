@@ -309,7 +309,7 @@ class VendorNormalizer(ABC):
             source_type=source_type,
             occurred_at=iso_millis(vendor_time) if trusted and vendor_time is not None else delivery.received_at,
             received_at=delivery.received_at,
-            index=element.index,
+            index=element.index + delivery.index_offset,
             time_source="vendor" if trusted else "received",
             time_rejected=rejected.value if rejected is not None else None,
             test=test,

@@ -256,6 +256,8 @@ class QuarantineStore(TableAccess):
             headers=dict(route.get("headers") or {}),
             quarantine_key=str(QuarantineKey(str(item["vendor"]), str(item["sk"]))),
             claim_check=str(item["claim_check"]) if item.get("claim_check") else None,
+            # Alone in its body, it keeps its place in the batch it came in.
+            index_offset=int(item.get("index", 0)) if item.get("scope") == "event" else 0,
         )
         return text, delivery
 
