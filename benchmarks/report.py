@@ -633,11 +633,20 @@ CHANGES = [
     " delivery too, and a Firstup body-less ping is answered before the body is read (off the measured paths)."
     " Costs $3.33 -> $3.35, $1.22 -> $1.23, $0.70 -> $0.70; write units unchanged; consumer 2.18x -> 2.25x"
     " (records of 10: 1.77x -> 1.81x), ingest warm 1.45x -> 1.46x, ingest cold start 1.26x -> 1.24x.",
-    "- This run (2026-12-01, 04:58) is on the consumer that walks a record's events as one sequence (the ones to"
+    "- The 2026-12-01 04:58 run was on the consumer that walks a record's events as one sequence (the ones to"
     " quarantine, then the ones to store), so the rest of a delivery can resume at any of them; its other changes"
     " since 04:22 are off the measured paths. Costs $3.35 -> $3.38, $1.23 -> $1.24, $0.70 -> $0.71; write units"
     " unchanged; consumer 2.25x -> 2.28x (records of 10: 1.81x -> 1.78x), ingest warm 1.46x -> 1.45x, ingest cold"
     " start 1.24x -> 1.24x.",
+    "- This run (2026-12-01, 07:17) prices what an audit of the cost model found left out: a cold start's"
+    " GetSecretValue call ($0.05 per million deliveries), the answers' bytes out (an estimate, $0.02), the"
+    " consumer's wait for its feed page; the fixed monthly costs count the alarms as CloudWatch bills them (20"
+    " created at the defaults, 36 metrics, not 25) and the X-Ray reservoir (Limits: up to $143 a month). The code"
+    " since 04:58: each event keeps its place in its batch (`index`, in `state_order`: a few bytes, no item crossed"
+    " a kilobyte), a batch of over 10,000 elements is refused before it is judged, off the measured paths a"
+    " malformed secret is reported as one. Costs $3.38 -> $3.42, $1.24 -> $1.24, $0.71 -> $0.71; write units"
+    " unchanged (1.53, 1.15); consumer 2.28x -> 2.32x (records of 10: 1.78x -> 1.77x), ingest warm 1.45x -> 1.45x,"
+    " ingest cold start 1.24x -> 1.26x.",
     "",
 ]
 
