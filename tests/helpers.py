@@ -9,12 +9,12 @@ import json
 import logging
 import re
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from moto.core.models import botocore_stubber
 
 from intake_cli import queues
@@ -24,10 +24,12 @@ from intake_cli.quarantine import QuarantineRedrive, sender
 from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import SAMPLES_DIR, build_request, sample_files, sample_request
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
+from webhook_intake.clients import client
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 from webhook_intake.store.reads import EventReader, FeedFilter
+from webhook_intake.store.table import CONSUMER_CONFIG
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -112,6 +114,28 @@ def answer_lost(aws_client: Any, operation: str, marker: bytes) -> Iterator[list
         yield lost
     finally:
         aws_client.meta.events.unregister("before-send", hook)
+
+
+@contextmanager
+def consumer_dynamodb_hook(hook: Callable[..., None]) -> Iterator[None]:
+    """``hook`` runs before each request of the consumers' shared DynamoDB client (it may raise a fault)."""
+    dynamodb = client("dynamodb", CONSUMER_CONFIG)
+    dynamodb.meta.events.register_first("before-send.dynamodb", hook)
+    try:
+        yield
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb", hook)
+
+
+def consumer_puts_refused(marker: bytes) -> AbstractContextManager[None]:
+    """DynamoDB refuses (ValidationException) every consumer ``PutItem`` whose body holds ``marker``: the
+    event's own fault, so it is quarantined ``store_refused`` at once."""
+
+    def refuse(request: Any, **_: Any) -> None:
+        if marker in (request.body or b"") and b"PutItem" in request.headers.get("X-Amz-Target", b""):
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "refused"}}, "PutItem")
+
+    return consumer_dynamodb_hook(refuse)
 
 
 def credential_headers(vendor_key: str, secrets: dict[str, Any]) -> set[str]:

@@ -174,6 +174,19 @@ def test_sams_other_spelling_of_an_override_is_taken(declared: dict[str, dict[st
         checked(declared, ["ParameterKey=MaxReceiveCount,ParameterValue=0"], None)
 
 
+def make_deploy_dry_run(*variables: str, environment: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``make -n deploy`` with these variables, in an environment holding no STACK or PROFILE but ``environment``'s."""
+    inherited = {key: value for key, value in os.environ.items() if key not in ("STACK", "PROFILE")}
+    return subprocess.run(
+        ["make", "-n", "--no-print-directory", "deploy", *variables],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**inherited, **(environment or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def test_a_dry_run_of_make_deploy_runs_nothing(tmp_path: Path) -> None:
     # Given a bin directory whose every tool records that it ran
     record = tmp_path / "ran"
@@ -182,13 +195,7 @@ def test_a_dry_run_of_make_deploy_runs_nothing(tmp_path: Path) -> None:
         (tmp_path / tool).chmod(0o755)
 
     # When make's dry run of deploy is asked for
-    done = subprocess.run(
-        ["make", "-n", "--no-print-directory", "deploy", f"BIN={tmp_path}", "REGION=eu-west-1"],
-        cwd=Path(__file__).resolve().parents[2],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = make_deploy_dry_run(f"BIN={tmp_path}", "REGION=eu-west-1")
 
     # Then it says what it would do, and nothing ran (no check, no build, no deploy)
     assert done.returncode == 0, done.stderr
@@ -200,15 +207,10 @@ def test_a_dry_run_of_make_deploy_runs_nothing(tmp_path: Path) -> None:
 @pytest.mark.parametrize("how", ["command line", "environment"])
 def test_make_deploy_checks_a_stack_named_either_way(how: str) -> None:
     # When STACK is given on make's command line, or exported as make's other variables may be
-    command = ["make", "-n", "--no-print-directory", "deploy", "REGION=eu-west-1"]
-    environment = {key: value for key, value in os.environ.items() if key != "STACK"}
     if how == "command line":
-        command.append("STACK=someone-elses")
+        done = make_deploy_dry_run("REGION=eu-west-1", "STACK=someone-elses")
     else:
-        environment["STACK"] = "someone-elses"
-    done = subprocess.run(
-        command, cwd=Path(__file__).resolve().parents[2], env=environment, capture_output=True, text=True, check=False
-    )
+        done = make_deploy_dry_run("REGION=eu-west-1", environment={"STACK": "someone-elses"})
 
     # Then the check before the build is told of it (and refuses a stack the environment does not deploy)
     assert done.returncode == 0, done.stderr
@@ -264,14 +266,7 @@ def test_make_deploy_refuses_a_region_stack_or_profile_it_would_not_use_as_meant
 
 
 def test_make_deploy_passes_an_empty_stack_and_a_profile_variable_to_its_check() -> None:
-    done = subprocess.run(
-        ["make", "-n", "--no-print-directory", "deploy", "REGION=eu-west-1", "STACK=", "PROFILE=work"],
-        cwd=Path(__file__).resolve().parents[2],
-        env={key: value for key, value in os.environ.items() if key not in ("STACK", "PROFILE")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = make_deploy_dry_run("REGION=eu-west-1", "STACK=", "PROFILE=work")
     assert done.returncode == 0, done.stderr
     assert '--stack ""' in done.stdout
     assert '--profile "work"' in done.stdout

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from intake_cli.samples import SAMPLES_DIR
 from tests.conftest import queue_messages
 from tests.helpers import (
+    consumer_puts_refused,
     depth,
     dlq_url,
     handler_logs,
@@ -475,20 +476,11 @@ def test_a_quarantined_event_that_now_passes_is_stored_and_its_quarantine_item_r
     runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     # A stack of its own: its fault hook must sit on the clients its consumers make.
-    dynamodb = client("dynamodb", CONSUMER_CONFIG)
-
-    def refuse(request: Any, **_: Any) -> None:
-        if b"refused-once" in (request.body or b"") and b"PutItem" in request.headers.get("X-Amz-Target", b""):
-            raise ClientError({"Error": {"Code": "ValidationException", "Message": "injected"}}, "PutItem")
-
     # Given an event DynamoDB refused (the event's fault, so quarantined at once, not retried)
-    dynamodb.meta.events.register_first("before-send.dynamodb", refuse)
-    try:
+    with consumer_puts_refused(b"refused-once"):
         body = engagement("r-ref", liked("refused-once"), liked("refused-sibling"))
         send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
         runtime.drain()
-    finally:
-        dynamodb.meta.events.unregister("before-send.dynamodb", refuse)
     (kept,) = quarantined_for(runtime, "viafoura-engagement", "refused-once")
     assert kept["reason"] == "store_refused"
     assert reader(runtime).get("viafoura-engagement", "refused-sibling") is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from intake_cli.target import Target
 from tests.conftest import queue_messages
 from tests.helpers import (
     answer_lost,
+    consumer_dynamodb_hook,
     depth,
     listed,
     metric_points,
@@ -37,7 +37,7 @@ from webhook_intake.store.wire import decode_item
 from webhook_intake.vendors.viafoura_notifications import normalize as notifications
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
 
     from intake_cli.runtime import LocalRuntime
 
@@ -93,11 +93,9 @@ def test_a_batch_of_records_writes_its_entries_together_and_each_event_is_listed
     assert sum(per_event) == pytest.approx(units[0])
 
 
-@contextmanager
-def pages_refused(after: int = 0, minute: str = "") -> Iterator[None]:
+def pages_refused(after: int = 0, minute: str = "") -> AbstractContextManager[None]:
     """Feed pages (of ``minute`` only, if given) throttled in the consumers' DynamoDB client, the
     first ``after`` let through."""
-    dynamodb = client("dynamodb", CONSUMER_CONFIG)
     seen: list[bool] = []
 
     def refuse_pages(request: Any, **_: Any) -> None:
@@ -107,11 +105,7 @@ def pages_refused(after: int = 0, minute: str = "") -> Iterator[None]:
             if len(seen) > after:
                 raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
 
-    dynamodb.meta.events.register_first("before-send.dynamodb", refuse_pages)
-    try:
-        yield
-    finally:
-        dynamodb.meta.events.unregister("before-send.dynamodb", refuse_pages)
+    return consumer_dynamodb_hook(refuse_pages)
 
 
 def received(message: dict[str, Any], received_at: str) -> dict[str, Any]:

@@ -11,17 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from intake_cli.events import sqs_event
 from intake_cli.samples import build_request
 from tests.conftest import queue_messages
-from tests.helpers import listed, quarantined, queue_url, reader, redrive, send_body
-from webhook_intake.clients import client
+from tests.helpers import consumer_puts_refused, listed, quarantined, queue_url, reader, redrive, send_body
 from webhook_intake.store import events as events_module
 from webhook_intake.store.quarantine import QuarantineKey
 from webhook_intake.store.schema import STATE_INDEX
-from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.store.wire import decode_item
 from webhook_intake.times import iso_millis
 
@@ -541,24 +538,15 @@ def test_a_batchs_later_event_sent_back_from_the_quarantine_keeps_its_place(
 ) -> None:
     # Given a batch approving then rejecting one comment in the same millisecond (ids in the opposite
     # order), whose rejection DynamoDB refused once, so it was quarantined
-    consumer_dynamodb = client("dynamodb", CONSUMER_CONFIG)
-
-    def refuse_the_rejection(request: Any, **_: Any) -> None:
-        if b"q-rejected" in (request.body or b"") and b"PutItem" in request.headers.get("X-Amz-Target", b""):
-            raise ClientError({"Error": {"Code": "ValidationException", "Message": "refused"}}, "PutItem")
-
     events = [
         {"event_uuid": uuid, "time": BASE_MS + 9_000, "content_uuid": "q-place", "message_type": "livecomment_post"}
         | {"action": action}
         for uuid, action in (("z-approved", "visible"), ("q-rejected", "disabled"))
     ]
     body = json.dumps({"request_uuid": "r-q-place", "events": events}).encode()
-    consumer_dynamodb.meta.events.register_first("before-send.dynamodb", refuse_the_rejection)
-    try:
+    with consumer_puts_refused(b"q-rejected"):
         assert send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"]).status == 200
         runtime.drain()
-    finally:
-        consumer_dynamodb.meta.events.unregister("before-send.dynamodb", refuse_the_rejection)
     (kept,) = quarantined(runtime, "viafoura-engagement")
     assert state_of(runtime, "viafoura-engagement", "q-place")[:2] == ("approved", False)
 
