@@ -165,14 +165,18 @@ class Delivery:
             problems.append("route: missing or malformed; no method, path or headers")
             route = {}
         claim_check = text("claim_check")
-        resume = text("resume_at")
-        resumed = _PLACE.fullmatch(resume) if resume is not None else None
-        if resume is not None and not resumed:
-            problems.append("resume_at: not a count of events; the delivery is read from its first event")
-        offset = text("index_offset")
-        offset_read = _PLACE.fullmatch(offset) if offset is not None else None
-        if offset is not None and not offset_read:
-            problems.append("index_offset: not a place in a batch; the event's place in this body is used")
+
+        def place(name: str, fallback: str) -> int:
+            found = text(name)
+            if found is None:
+                return 0
+            if not _PLACE.fullmatch(found):
+                problems.append(f"{name}: {fallback}")
+                return 0
+            return int(found)
+
+        resume_at = place("resume_at", "not a count of events; the delivery is read from its first event")
+        index_offset = place("index_offset", "not a place in a batch; the event's place in this body is used")
         return cls(
             vendor=vendor,
             received_at=received_at,
@@ -184,8 +188,8 @@ class Delivery:
             headers=kept_headers(_strings(route.get("headers"))),
             claim_check=claim_check if claim_check and claim_check.startswith("s3://") else None,
             quarantine_key=text("quarantine_key"),
-            resume_at=int(resumed.group()) if resumed else 0,
-            index_offset=int(offset_read.group()) if offset_read else 0,
+            resume_at=resume_at,
+            index_offset=index_offset,
             problems=tuple(problems),
         )
 
