@@ -114,8 +114,10 @@ def delivery_of(item: dict[str, Any]) -> Delivery:
     """The delivery an item's event came in, as far as the item keeps it.
 
     Kept: vendor, receive time, correlation id, the test mark, the route (FastComments names
-    the event in its path, which ``source_type`` is). Not kept, so left empty: the request's
-    other headers (the delivery id is kept on the item and put back after normalizing).
+    the event in its path, which ``source_type`` is), the event's place in its batch (the raw
+    event alone is read as a batch of one, so its place is the offset, as for a quarantined
+    event sent back). Not kept, so left empty: the request's other headers (the delivery id
+    is kept on the item and put back after normalizing).
     """
     vendor_key = key_parts(item)[0]
     spec = vendor_spec(vendor_key)
@@ -133,6 +135,7 @@ def delivery_of(item: dict[str, Any]) -> Delivery:
         path=path,
         path_parameters=parameters,
         headers=headers,
+        index_offset=int(item.get("index", 0)),
     )
 
 
@@ -163,8 +166,6 @@ def renormalized(item: dict[str, Any], raw: bytes) -> NormalizedEvent:
             "time_source": kept["time_source"] or "vendor",
             "time_rejected": kept["time_rejected"],
             "delivery_id": item.get("delivery_id") or event.delivery_id,
-            # Its place in the batch it came in (the raw event alone is read as a batch of one)
-            "index": int(item.get("index", 0)),
             # As stored, both ways: a vendor's own test detection never turns a real event into a test
             "test": bool(item.get("test")),
         }
