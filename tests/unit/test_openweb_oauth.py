@@ -700,6 +700,20 @@ class TestTheDeliveryContract:
         token = issue_access_token(CLIENT, NOW - 7200, ttl=3600).access_token
         assert not CONTRACT.authenticate(self.delivery({"authorization": f"Bearer {token}"}), SECRET, NOW)
 
+    @pytest.mark.parametrize(
+        "token",
+        ["\ud800", "a.b.\udfff", issue_access_token(CLIENT, NOW).access_token + "\ud800"],
+        ids=["alone", "in-a-segment", "after-a-live-token"],
+    )
+    def test_a_bearer_token_that_is_no_text_is_refused_not_a_crash(self, token: str) -> None:
+        # Given a Bearer token holding a lone surrogate (header values are text; no byte sequence encodes one)
+        delivery = self.delivery({"authorization": f"Bearer {token}"})
+
+        # Then it is a refusal (a 401), as a header token holding one is, never an exception (a 500)
+        assert not CONTRACT.authenticate(delivery, SECRET, NOW)
+        with pytest.raises(InvalidAccessTokenError, match="not a well-formed JWT"):
+            verify_access_token(token, CLIENT, NOW)
+
 
 def test_the_token_function_imports_no_pydantic() -> None:
     code = (

@@ -45,6 +45,10 @@ def decode_with_any(
     """The claims of ``token`` signed with one of ``keys``; raises :class:`RefusedTokenError`."""
     if not keys or not audience:
         raise RefusedTokenError("client authentication failed")
+    if not token.isascii():
+        # A compact JWS is base64url and dots. PyJWT encodes the token to UTF-8 first, and a header
+        # value holding a lone surrogate would raise there (a 500), not as a refused token.
+        raise RefusedTokenError(f"{what} is not a well-formed JWT")
     for key in keys:
         try:
             claims = jwt.decode(
