@@ -145,10 +145,11 @@ def openweb_access_token(target: Target, secret: dict[str, Any], timeout: float 
 
     client_id = secret.get("client_id")
     client_secrets = secret_list(secret.get("client_secret"))
-    audience = secret.get("audience")
-    if not isinstance(client_id, str) or not client_secrets or not isinstance(audience, str):
+    # A string, or a list (docs/openweb-oauth.md): the assertion names the first, as the first client secret signs it.
+    audiences = secret_list(secret.get("audience"))
+    if not isinstance(client_id, str) or not client_secrets or not audiences:
         raise IntakeError("the openweb secret needs client_id, client_secret and audience for --auth oauth")
-    assertion = client_assertion(client_id, client_secrets[0], audience, time.time())
+    assertion = client_assertion(client_id, client_secrets[0], audiences[0], time.time())
     request = OutgoingRequest(
         "openweb",
         "POST",

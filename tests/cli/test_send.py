@@ -420,3 +420,18 @@ def test_a_secrets_file_without_a_vendor_says_which_before_anything_is_sent(
         assert line == "error: the secrets file has no object for firstup", line
     with pytest.raises(IntakeError, match="has no object for firstup"):
         sample_request("firstup", sample_files("firstup")[0], {})
+
+
+def test_an_openweb_audience_given_as_a_list_signs_the_assertion_with_its_first_entry(
+    deployed: str, tmp_path: Path, secrets: dict[str, Any]
+) -> None:
+    # Given a secrets file whose OpenWeb audience is a list, as docs/openweb-oauth.md allows (the stack's first)
+    listed = tmp_path / "listed.json"
+    audience = secrets["openweb"]["audience"]
+    listed.write_text(json.dumps({**secrets, "openweb": {**secrets["openweb"], "audience": [audience, "another"]}}))
+
+    # When the CLI buys an access token with it and delivers
+    code, text = cli("send", "openweb", "--auth", "oauth", "--secrets", str(listed), "--stack", deployed, "--yes")
+
+    # Then the assertion names the first audience, the token route takes it and the delivery is accepted
+    assert code == 0, text
