@@ -26,7 +26,7 @@ from webhook_intake.http import Request
 from webhook_intake.ingest.settings import SettingsError
 from webhook_intake.observability import vendor_metrics
 from webhook_intake.replay import Claim, ReplayedError, ReplayStoreError
-from webhook_intake.secrets import SecretUnavailableError
+from webhook_intake.secrets import SecretStore, SecretUnavailableError
 from webhook_intake.vendors.openweb.access_token import (
     ACCESS_TOKEN_AUDIENCE,
     MAX_ACCESS_TOKEN_TTL,
@@ -634,6 +634,41 @@ class TestTokenRouteMetrics:
         points = self.points(service, capsys)
         assert [(name, dims.get("reason")) for name, dims, _ in points] == [("DeliveriesRejected", reason)]
         assert total(points, "DeliveriesRejected", vendor="openweb", reason=reason) == 1
+
+    @pytest.mark.parametrize(
+        ("value", "problem"),
+        [
+            ("dev-client-secret", "is not valid JSON"),
+            ('["dev-client-secret"]', "is not a JSON object"),
+        ],
+    )
+    def test_a_secret_value_that_is_no_json_object_is_a_500_reported_as_a_secret_problem(
+        self, aws: Any, capsys: pytest.CaptureFixture[str], value: str, problem: str
+    ) -> None:
+        # Given the operator put a bare value where the openweb secret's JSON object belongs: in
+        # client_secret_jwt mode OpenWeb calls the token route first, so no webhook delivery ever
+        # reaches the ingest function that would report it
+        aws.client("secretsmanager").create_secret(Name="openweb-secret", SecretString=value)
+        log = io.StringIO()
+        service = token_service(SecretStore("openweb-secret"), FakeUsedAssertions(), log)  # type: ignore[arg-type]
+        capsys.readouterr()
+
+        # When OpenWeb asks for a token
+        response = service.handle(post(token_request_body(assertion())))
+
+        # Then it is a 500 the client retries, and the log and SecretProblems say the value is wrong,
+        # as the ingest functions do (the runbook's SecretProblemsAlarm), not that Secrets Manager is down
+        assert response.status == 500
+        assert response.body is not None
+        assert response.body["error"] == "server_error"
+        points = self.points(service, capsys)
+        assert total(points, "SecretProblems", vendor="openweb") == 1
+        lines = log.getvalue()
+        (line,) = [json.loads(line) for line in lines.splitlines() if '"secret misconfigured"' in line]
+        assert line["vendor"] == "openweb"
+        assert [problem in text for text in line["problems"]] == [True]
+        assert "secret unavailable" not in lines
+        assert "dev-client-secret" not in lines
 
     def test_an_issued_token_is_counted_and_is_no_failure(self, capsys: pytest.CaptureFixture[str]) -> None:
         service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())

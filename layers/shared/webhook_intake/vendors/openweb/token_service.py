@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from webhook_intake.http import Response
 from webhook_intake.observability import Metric, count
 from webhook_intake.replay import Claim, ReplayedError, ReplayStoreError
-from webhook_intake.secrets import SecretUnavailableError
+from webhook_intake.secrets import SecretUnavailableError, SecretValueError
+from webhook_intake.vendors.openweb import SPEC
 from webhook_intake.vendors.openweb.access_token import OAuthClient
 from webhook_intake.vendors.openweb.token_endpoint import (
     InvalidClientError,
@@ -85,6 +86,12 @@ class TokenService:
             return self.refused(InvalidClientError("client assertion 'jti' was used before"), request)
         except OAuthError as refused:
             return self.refused(refused, request)
+        except SecretValueError as exc:
+            # Secrets Manager is up; the value is wrong: reported as the ingest functions report it
+            # (SecretProblems, 'secret misconfigured'), still a 500 so that OpenWeb retries once it is mended.
+            count(self.metrics, Metric.SECRET_PROBLEMS)
+            self.logger.error("secret misconfigured", extra={"vendor": SPEC.key, "problems": [str(exc)]})
+            return server_error("temporarily unable to authenticate clients; retry later")
         except SecretUnavailableError:
             self.logger.exception("secret unavailable")
             return server_error("temporarily unable to authenticate clients; retry later")
