@@ -3,6 +3,9 @@
 SHELL := /bin/bash
 
 PYTHON ?= python3
+# The Pythons the project runs on (pyproject.toml's requires-python; a test holds the two together).
+PY_RANGE := 3.11-3.13
+PY_SUPPORTED := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -34,7 +37,18 @@ $(CHECKOV):
 # pip collects (its whole output goes to .venv/pip.log; its errors still reach the terminal).
 # The runtime dependencies at the Lambda layer's pins (pip's constraints): the tests run with what ships.
 $(STAMP): pyproject.toml layers/shared/requirements.txt
-	@test -x $(BIN)/python || { echo "==> creating $(VENV)/ with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); }
+	@# A Python outside the range is named before anything is made, and a .venv/ one made is not reused.
+	@if test -x $(BIN)/python; then \
+		$(BIN)/python -c '$(PY_SUPPORTED)' 2>/dev/null || { echo "error: $(VENV)/ was made with" \
+			"$$($(BIN)/python --version 2>/dev/null || echo a Python that no longer runs), and webhook-intake needs" \
+			"Python $(PY_RANGE): remove it (rm -rf $(VENV)) and run make setup again (PYTHON=… names the Python)" >&2; \
+			exit 1; }; \
+	else \
+		$(PYTHON) -c '$(PY_SUPPORTED)' 2>/dev/null || { echo "error: $(PYTHON) is" \
+			"$$($(PYTHON) --version 2>/dev/null || echo no Python that runs here), and webhook-intake needs" \
+			"Python $(PY_RANGE): name one, e.g. make setup PYTHON=python3.12" >&2; exit 1; }; \
+		echo "==> creating $(VENV)/ with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); \
+	fi
 	@echo "==> upgrading pip"
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "==> installing webhook-intake and its development tools (a minute or two the first time)"

@@ -1,0 +1,67 @@
+"""`make setup` with a Python the project does not support says so, and how to name another.
+
+A stand-in interpreter (a shell script) plays the unsupported Python: nothing is installed.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fake_python(path: Path, version: str) -> Path:
+    """An executable that answers ``--version`` as that Python and fails every other call."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Python {version}"; exit 0; fi\nexit 1\n')
+    path.chmod(0o755)
+    return path
+
+
+def setup(venv: Path, python: Path | str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", "setup", f"VENV={venv}", f"PYTHON={python}"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_an_unsupported_python_is_named_before_any_environment_is_made(tmp_path: Path) -> None:
+    # Given python3 is a Python outside the project's range
+    python = fake_python(tmp_path / "bin" / "python3", "3.10.13")
+
+    # When make setup runs with it
+    done = setup(tmp_path / "venv", python)
+
+    # Then it stops in one line naming the version and the variable to choose another, and makes nothing
+    assert done.returncode != 0
+    assert "Python 3.10.13" in done.stderr
+    assert "needs Python 3.11-3.13" in done.stderr
+    assert "PYTHON=" in done.stderr
+    assert not (tmp_path / "venv").exists()
+
+
+def test_an_environment_made_by_an_unsupported_python_is_named_not_reused(tmp_path: Path) -> None:
+    # Given .venv/ was made by a Python outside the range (a first make setup with the wrong python3)
+    venv = tmp_path / "venv"
+    fake_python(venv / "bin" / "python", "3.10.13")
+
+    # When make setup runs again, naming a supported Python
+    done = setup(venv, sys.executable)
+
+    # Then it says the environment is the problem and how to make it again, rather than fail in pip
+    assert done.returncode != 0
+    assert "Python 3.10.13" in done.stderr
+    assert f"rm -rf {venv}" in done.stderr
+    assert "requires a different Python" not in done.stderr + done.stdout
+
+
+def test_the_range_make_setup_checks_is_pyprojects() -> None:
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    low, high = re.fullmatch(r">=3\.(\d+),<3\.(\d+)", requires).groups()  # type: ignore[union-attr]
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"(3, {low}) <= sys.version_info[:2] <= (3, {int(high) - 1})" in makefile
+    assert f"PY_RANGE := 3.{low}-3.{int(high) - 1}" in makefile
