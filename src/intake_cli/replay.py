@@ -3,7 +3,8 @@
 A redrive can only send back what never got stored; a fix to a vendor's mapping must also
 reach the events stored before it. Replay reads each event's exact raw bytes from its item,
 runs the vendor's normalizer over them again with the delivery rebuilt from the item, and
-rewrites the item under its own key (``attribute_exists(pk)``: it never creates one).
+rewrites the item under its own key, on the condition that it is still the copy read (its
+``received_at`` and test mark: it never creates one, and a copy put in its place meanwhile stays).
 
 What never changes: the event's identity (vendor and event id: an event whose id would
 change is refused), when it was received, its correlation and delivery ids, its test mark,
