@@ -144,7 +144,7 @@ deploy: $(STAMP) ## make build, then sam deploy: ENV=dev|prod (samconfig.toml), 
 	@read -r region stack < .aws-sam/deploy-target && echo "==> deploying $$stack (ENV=$(or $(ENV),dev)) to $$region" && \
 		$(BIN)/sam deploy --config-env $(or $(ENV),dev) --region "$$region"
 
-env-vars: $(STAMP) ## write .aws-sam/env-vars.json for sam local invoke, from a deployed stack (STACK=…)
+env-vars: $(STAMP) ## write .aws-sam/env-vars.json for sam local invoke, from a deployed stack (STACK=…, REGION=…)
 	@mkdir -p .aws-sam
 	@# Written whole or not at all: a stack that cannot be read leaves the last file as it was.
 	$(BIN)/python -m intake_cli.env_vars --stack $(STACK) $(if $(REGION),--region $(REGION)) > .aws-sam/env-vars.json.tmp \
