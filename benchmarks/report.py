@@ -500,7 +500,7 @@ CHANGES = [
     "- `layers/shared/Makefile` uses a python3.13 only if it runs (a pyenv shim for an unselected version"
     " failed `make build`), and takes the wheel platform as a variable (the benchmark builds the layer for"
     " this machine).",
-    "- The 2026-11-30 02:14 run was on the code with the fixes found by probing since the 2026-11-29 23:57"
+    "- The 2026-11-30 02:14 run was on the code with the fixes made since the 2026-11-29 23:57"
     " run: the sender counts message attributes into SQS's 1 MiB; the split cleans lone surrogates when the"
     " body escapes one; a duplicate received before the stored copy moves the event to its times (a"
     " conditional update, only then). And the consumer's metrics are one sample per event (WriteUnitsPerEvent,"
@@ -511,7 +511,7 @@ CHANGES = [
     " $1.79 -> $1.82 and $0.91 -> $0.94; ingest warm 1.54x -> 1.45x; consumer 1.90x -> 1.97x (records of"
     " 10: 1.56x -> 1.86x, where two runs earlier today on nearly this code gave 1.67x and 1.69x: the"
     " spread). Cold start 1.22x in this run (1.36x, 1.24x and 1.19x in three other runs today).",
-    "- This run (2026-11-30, 04:25) is on the code with the next probing round's fixes: the ingest"
+    "- This run (2026-11-30, 04:25) is on the code with the next fixes: the ingest"
     " function reads JSON strictly (NaN and Infinity refused, nesting over 100 counted in the text: two"
     " `str.count` calls for a typical body) and builds its answer before the send (measured only for a"
     " batch of over 100 events or a large body); ids too long for a key are keyed by their hash; a test copy"
@@ -523,7 +523,7 @@ CHANGES = [
     " turns, gave 1.58x, 1.56x (new) and 1.47x, 1.57x (old): within the spread. Consumer 1.97x -> 2.05x"
     " (records of 10: 1.86x -> 1.70x), cold start 1.22x -> 1.31x (1.27x and 1.31x in the two runs before):"
     " the same spread.",
-    "- The 2026-11-30 06:41 run was on the code with the fixes of the day's third probing round, none "
+    "- The 2026-11-30 06:41 run was on the code with the day's next fixes, none "
     "on the success path of a delivery or an event: a write whose answer was lost, a quarantine update's "
     "token, an earlier copy's whole-item put, shape items cut by bytes, mapping failures quarantined; it "
     "also measured a check at ingest of ids repeated within a batch (one `Counter` a batch), removed "
@@ -544,7 +544,7 @@ CHANGES = [
     " moved within the spread: consumer 2.09x -> 2.14x (records of 10: 1.77x -> 1.77x; the page's put and its"
     " compression are in the handler's time), ingest warm 1.57x -> 1.51x, cold start 1.25x -> 1.34x (the ingest"
     " path is unchanged; 1.19x-1.36x across the runs of these two days).",
-    "- The 2026-11-30 09:16 run was on the code with the fixes two reviews of the pages found (an entry made"
+    "- The 2026-11-30 09:16 run was on the code with the pages' fixes (an entry made"
     " from the item as stored, pages written one by one, one entry per event in an invocation, reads' bounds"
     " and order); the figures moved within the spread: costs $3.10 -> $3.09, $1.22 -> $1.21, $0.69 -> $0.69;"
     " write units unchanged (1.47 per new event, 1.08 per duplicate); consumer 2.14x -> 2.11x (records of 10:"
@@ -571,7 +571,7 @@ CHANGES = [
     " 1.09x -> 1.02x and 1.12x -> 1.11x of the floor in the breakdown, so the token costs nothing measurable"
     " and the rest is this machine's spread, load average 1.3), ingest warm 1.48x -> 1.49x, ingest cold start"
     " 1.25x -> 1.18x.",
-    "- This run (2026-11-30, 14:14) is on the final code of the stop: since 12:47 the consumer resets a"
+    "- This run (2026-11-30, 14:14) is on the code as it stood that afternoon: since 12:47 the consumer resets a"
     " small per-record map of quarantine keys (identical bad events of a delivery are one try), watches a"
     " redriven event's shape, and OpenWeb's mapping names a reply's parent (none of the three adds work"
     " worth measuring); FastComments' fallback after a failed raw signature and the CLI changed off the"
@@ -586,19 +586,19 @@ CHANGES = [
     " breakdown, measured in the same run, has the handler at 2.17x -> 2.11x (1.80x -> 1.76x) of the"
     " floor, the floor itself 0.86 -> 0.75 ms per event: the spread of the floor between runs; ingest"
     " warm 1.53x -> 1.56x, ingest cold start 1.20x -> 1.24x (init and client alone 1.10x -> 1.15x).",
-    "- The 2026-11-30 16:15 run was on the code of the stop's fixes, a second sample of the same paths"
+    "- The 2026-11-30 16:15 run was on the same code, a second sample of the same paths"
     " (since 15:45 only a branch of the shape writer's error handling was tidied): costs $3.09 -> $3.09,"
     " $1.22 -> $1.21, $0.69 -> $0.69; write units unchanged; consumer 2.30x -> 2.24x (records of 10: 2.00x"
     " -> 1.76x), ingest warm 1.56x -> 1.50x, ingest cold start 1.24x -> 1.22x: the two runs bracket the"
-    " 14:14 run's figures, so this stop's fixes moved none of them beyond the spread.",
-    "- The 2026-11-30 16:53 run was on the code of this stop's last fix: since 16:15 a vendor list in `details`"
+    " 14:14 run's figures, so these fixes moved none of them beyond the spread.",
+    "- The 2026-11-30 16:53 run was on the code with one more fix: since 16:15 a vendor list in `details`"
     " cut to its 100 entries is named in `truncated` (a length check per list). Costs $3.09 -> $3.08,"
     " $1.21 -> $1.21, $0.69 -> $0.69; write units unchanged; consumer 2.24x -> 2.06x (records of 10: 1.76x"
-    " -> 1.79x), ingest warm 1.50x -> 1.46x, ingest cold start 1.22x -> 1.27x: three runs of this stop's"
+    " -> 1.79x), ingest warm 1.50x -> 1.46x, ingest cold start 1.22x -> 1.27x: three runs of nearly the same"
     " code, the spread of this machine.",
-    "- The 2026-11-30 17:24 run was on the code of that stop's last refactors: since 16:53 (the write"
+    "- The 2026-11-30 17:24 run was on the code with three refactors since 16:53 (the write"
     " units several events owe shared by one method, once per invocation; the log formatter's AWS error"
-    " code read by the project's helper, on failures only; the local gateway's route matched once)."
+    " code read by the project's own function, on failures only; the local gateway's route matched once)."
     " Costs $3.08 -> $3.08, $1.21 -> $1.21, $0.69 -> $0.68; write units unchanged; consumer 2.06x -> 2.17x"
     " (records of 10: 1.79x -> 1.66x), ingest warm 1.46x -> 1.45x, ingest cold start 1.27x -> 1.27x.",
     "- The 2026-11-30 23:15 run was on the code since 17:24: the consumer keeps a `dropped` tuple on each"
@@ -638,7 +638,7 @@ CHANGES = [
     " since 04:22 are off the measured paths. Costs $3.35 -> $3.38, $1.23 -> $1.24, $0.70 -> $0.71; write units"
     " unchanged; consumer 2.25x -> 2.28x (records of 10: 1.81x -> 1.78x), ingest warm 1.46x -> 1.45x, ingest cold"
     " start 1.24x -> 1.24x.",
-    "- This run (2026-12-01, 07:17) prices what an audit of the cost model found left out: a cold start's"
+    "- This run (2026-12-01, 07:17) prices what the cost model had left out: a cold start's"
     " GetSecretValue call ($0.05 per million deliveries), the answers' bytes out (an estimate, $0.02), the"
     " consumer's wait for its feed page; the fixed monthly costs count the alarms as CloudWatch bills them (20"
     " created at the defaults, 36 metrics, not 25) and the X-Ray reservoir (Limits: up to $143 a month). The code"
