@@ -44,6 +44,15 @@ def test_one_event_by_id(loaded: LocalRuntime) -> None:
     assert event["raw"]["follower"]["user_id"] == "u_jugx5j6Ais1i"
 
 
+def test_an_event_read_back_names_the_fields_its_item_leaves_out_at_their_defaults(loaded: LocalRuntime) -> None:
+    # The item is lean (no index 0, no time_source "vendor"); a read gives the normalized event whole.
+    events = list(reader(loaded).scan())
+    assert {event["time_source"] for event in events} == {"vendor", "received"}
+    places = {event["index"] for event in events if event["vendor"] == "viafoura-engagement"}
+    assert {0, 1} <= places
+    assert {event["index"] for event in events if event["vendor"] == "openweb"} == {0}
+
+
 def test_the_feed_lists_every_event_newest_first_and_leaves_tests_out(loaded: LocalRuntime) -> None:
     entries = feed(loaded)
     received = [entry["received_at"] for entry in entries]

@@ -280,6 +280,7 @@ class EventReader(TableAccess):
             event["recipient_ids"] = sorted(event["recipient_ids"])
         self._recipients(event)
         event.setdefault("time_source", "vendor")
+        event.setdefault("index", 0)
         return event
 
     def _recipients(self, event: dict[str, Any]) -> None:
