@@ -22,6 +22,8 @@ from tests.helpers import (
     stored_ids,
 )
 from webhook_intake.consumer.service import CONTINUATION_CONFIG, TIME_RESERVE_MS, Continuation, OutOfTimeError
+from webhook_intake.ingest.queue import attributes_size
+from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
 from webhook_intake.store.events import EventStore, StoreError
 from webhook_intake.store.quarantine import QuarantineStore
 from webhook_intake.store.reads import FeedFilter
@@ -290,3 +292,37 @@ def test_the_send_of_a_rest_fits_in_the_reserve_it_is_made_in() -> None:
     # One try: connect and read within the time kept back, so a slow send is never the function's timeout
     assert CONTINUATION_CONFIG.retries["total_max_attempts"] == 1
     assert CONTINUATION_CONFIG.connect_timeout + CONTINUATION_CONFIG.read_timeout < TIME_RESERVE_MS / 1000
+
+
+def test_a_delivery_queued_inline_at_the_size_limit_has_room_for_the_mark_of_its_rest(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
+) -> None:
+    # Given every header a delivery keeps at its longest (latin-1, escaped six bytes a character in the
+    # route attribute), and a delivery of 300 events padded so that it and its attributes fill SQS's 1 MiB
+    url = queue_url(runtime, VENDOR)
+    long_value = "\u00e9" * 300
+    headers = {name: long_value for name in ("user-agent", "x-request-id", "x-fastcomments-timestamp")}
+    headers["x-socialchorus-delivery"] = "d" * 300
+    assert send_body(runtime, VENDOR, notifications_body("probe"), secrets[VENDOR], headers=headers).status == 204
+    (probe,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=probe["ReceiptHandle"])
+    attributes = attributes_size(
+        {
+            name: {"DataType": a["DataType"], "StringValue": a["StringValue"]}
+            for name, a in probe["MessageAttributes"].items()
+        }
+    )
+    uuids = [f"edge-{n:03d}" for n in range(300)]
+    body = json.loads(notifications_body(*uuids))
+    body["pad"] = ""
+    empty = len(json.dumps(body).encode())
+    body["pad"] = "p" * (SQS_MAX_MESSAGE_BYTES - attributes - empty - 2)
+    assert send_body(runtime, VENDOR, body, secrets[VENDOR], headers=headers).status == 204
+
+    # When the consumer runs on, with time for 70 writes an invocation
+    dead = consume_until_empty(runtime, counted_puts, puts=70)
+
+    # Then its rest goes back on the queue invocation after invocation: every event stored, no dead letter
+    assert dead == []
+    assert stored_ids(runtime, VENDOR) == uuids
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
