@@ -14,6 +14,7 @@ from tests.conftest import queue_messages
 from tests.helpers import (
     depth,
     dlq_url,
+    mapping_fails_on,
     notifications_body,
     quarantined,
     queue_url,
@@ -326,3 +327,28 @@ def test_a_delivery_queued_inline_at_the_size_limit_has_room_for_the_mark_of_its
     assert dead == []
     assert stored_ids(runtime, VENDOR) == uuids
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
+def test_the_rest_of_a_delivery_whose_events_are_judged_otherwise_since_is_stored_whole(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given one delivery of 100 events, three of them near its end ones the mapping fails on (quarantined)
+    uuids = [f"judged-{n:03d}" for n in range(100)]
+    failing = {"judged-090", "judged-091", "judged-092"}
+    fix = mapping_fails_on(monkeypatch, VENDOR, lambda event: event.get("notification_uuid") in failing, ValueError())
+    assert send_body(runtime, VENDOR, notifications_body(*uuids), secrets[VENDOR]).status == 204
+    url = queue_url(runtime, VENDOR)
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+
+    # When an invocation with time for 20 writes sends the rest back, and the mapping is fixed (a deploy) before
+    # that rest is consumed
+    (message,) = queue_messages(runtime.sqs, url)
+    clock = Clock(spec, puts=20)
+    counted_puts[:] = [clock]
+    assert consume_in_time(runtime, [message], clock, 1)["batchItemFailures"] == []
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    fix()
+    assert consume_until_empty(runtime, counted_puts, puts=1000) == []
+
+    # Then no event of the delivery is skipped: every one is stored
+    assert stored_ids(runtime, VENDOR) == uuids

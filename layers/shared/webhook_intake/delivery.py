@@ -34,6 +34,8 @@ _MAX_HEADER_CHARS = 256
 _MAX_PATH_PARAMETERS = 8
 _PLACE = re.compile(r"[1-9][0-9]{0,8}")
 """A place among a body's events (resume_at, index_offset): a positive whole number, at most nine digits."""
+_RESUME_CHECK = re.compile(r"[0-9a-f]{16}")
+"""``resume_check``: 16 hex digits (:attr:`Delivery.resume_check`)."""
 RECEIVED_AT_SKEW = timedelta(seconds=60)
 """How much later than SQS's sent timestamp a message's ``received_at`` may read (two clocks)."""
 MAX_CORRELATION_ID_CHARS = 128
@@ -78,6 +80,10 @@ class Delivery:
     resume_at: int = 0
     """Set on the rest of a delivery the consumer ran out of time for: its events before this one have
     their outcomes (``consumer/service.py``)."""
+    resume_check: str | None = None
+    """Set with ``resume_at``: which of the delivery's events were to be quarantined when its rest was sent
+    (a hash). ``resume_at`` counts them first, so a place is only the same place while they are the same
+    ones; a rest read by code that judges the events otherwise (a mapping fixed meanwhile) is read whole."""
     index_offset: int = 0
     """Set on a quarantined event sent back alone: its place in the batch it came in, which it keeps
     (the order of a comment's events dated alike, docs/data-model.md)."""
@@ -104,7 +110,7 @@ class Delivery:
         }
 
     def to_message_attributes(self) -> dict[str, dict[str, str]]:
-        """SQS ``MessageAttributes`` (at most eight of the ten SQS allows)."""
+        """SQS ``MessageAttributes`` (at most nine of the ten SQS allows)."""
         attributes = {
             "vendor": {"DataType": "String", "StringValue": self.vendor},
             "received_at": {"DataType": "String", "StringValue": self.received_at},
@@ -117,6 +123,8 @@ class Delivery:
             attributes["quarantine_key"] = {"DataType": "String", "StringValue": self.quarantine_key}
         if self.resume_at:
             attributes["resume_at"] = {"DataType": "Number", "StringValue": str(self.resume_at)}
+        if self.resume_at and self.resume_check:
+            attributes["resume_check"] = {"DataType": "String", "StringValue": self.resume_check}
         if self.index_offset:
             attributes["index_offset"] = {"DataType": "Number", "StringValue": str(self.index_offset)}
         return attributes
@@ -176,6 +184,7 @@ class Delivery:
             return int(found)
 
         resume_at = place("resume_at", "not a count of events; the delivery is read from its first event")
+        resume_check = _resume_check(text("resume_check"), problems)
         index_offset = place("index_offset", "not a place in a batch; the event's place in this body is used")
         return cls(
             vendor=vendor,
@@ -188,10 +197,19 @@ class Delivery:
             headers=kept_headers(_strings(route.get("headers"))),
             claim_check=claim_check if claim_check and claim_check.startswith("s3://") else None,
             quarantine_key=text("quarantine_key"),
-            resume_at=resume_at,
+            resume_at=resume_at if resume_check != "" else 0,  # a check that is none: read whole
+            resume_check=resume_check or None,
             index_offset=index_offset,
             problems=tuple(problems),
         )
+
+
+def _resume_check(value: str | None, problems: list[str]) -> str | None:
+    """A ``resume_check`` as sent; "" (and a problem noted) when it is not one: the delivery is read whole."""
+    if value is None or _RESUME_CHECK.fullmatch(value):
+        return value
+    problems.append("resume_check: not a check of the rest of a delivery; it is read whole")
+    return ""
 
 
 def _received_at(value: str | None) -> str | None:

@@ -15,6 +15,7 @@ take the rest, the record itself goes back.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -236,16 +237,14 @@ class ConsumerService:
         kept: set[QuarantineKey] = set()
         # Every event in one order, the ones to quarantine first; the rest of a delivery resumes at ``resume_at``.
         steps: list[Rejected | Mapped] = [*result.rejected, *result.mapped]
-        start = delivery.resume_at if delivery.resume_at < len(steps) else 0
-        if delivery.resume_at and not start:
-            self.logger.warning(
-                "resume_at past the delivery's events; it is read whole", extra={"message_id": message_id}
-            )
+        check = _resume_check(result)
+        start = self._start(delivery, len(steps), check, message_id)
         for position in range(start, len(steps)):
             if self._out_of_time():
                 if position == start or self.continuation is None:
                     raise OutOfTimeError
-                self.continuation(message, replace(delivery, resume_at=position, problems=()))
+                rest = replace(delivery, resume_at=position, resume_check=check, problems=())
+                self.continuation(message, rest)
                 self.logger.warning(
                     "invocation nearly out of time; the rest of the delivery goes back on the queue",
                     extra={"message_id": message_id, "resume_at": position, "events": len(steps)},
@@ -263,6 +262,23 @@ class ConsumerService:
             texts = (message, body, *result.texts())
             sent_back = {key_for(self.vendor, delivery, text) for text in texts}
             self._resolve(delivery.quarantine_key, kept, sent_back, range(first_slot, len(self.tally.units_per_event)))
+
+    def _start(self, delivery: Delivery, steps: int, check: str, message_id: str) -> int:
+        """Where the record's events are taken up: ``resume_at``, unless it no longer names the same place."""
+        start = delivery.resume_at if delivery.resume_at < steps else 0
+        if delivery.resume_at and not start:
+            self.logger.warning(
+                "resume_at past the delivery's events; it is read whole", extra={"message_id": message_id}
+            )
+        elif start and delivery.resume_check not in (None, check):
+            # Its events are judged otherwise than when the rest was sent (a mapping changed since): the place
+            # counted the ones to quarantine first, and would now skip others. What was done is done again.
+            start = 0
+            self.logger.warning(
+                "the delivery's events are judged otherwise since its rest was sent; it is read whole",
+                extra={"message_id": message_id},
+            )
+        return start
 
     def _normalized(self, body: str, delivery: Delivery) -> tuple[Normalized, str]:
         """The record's events, and the body they were read from (a claim check's, from S3)."""
@@ -390,6 +406,12 @@ class ConsumerService:
                 count(self.metrics, metric, value)
         for units in tally.units_per_event:
             self.metrics.add_metric(name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=units)
+
+
+def _resume_check(result: Normalized) -> str:
+    """Which events of a delivery are to be quarantined (their places), as a short hash (``resume_check``)."""
+    places = ",".join(str(rejected.index) for rejected in result.rejected)
+    return hashlib.sha256(f"{len(result.mapped)}:{places}".encode()).hexdigest()[:16]
 
 
 def _receives(raw_record: dict[str, Any]) -> int | None:

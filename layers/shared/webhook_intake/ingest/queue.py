@@ -127,9 +127,15 @@ def attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
     return size
 
 
-RESUME_ALLOWANCE_BYTES = attributes_size({"resume_at": {"DataType": "Number", "StringValue": "9" * 9}})
-"""Room kept in an inline message for the mark the consumer adds to the rest of a delivery it runs out of
-time for (``resume_at``, at most nine digits): the rest is the same message with it, and must fit SQS too."""
+RESUME_ALLOWANCE_BYTES = attributes_size(
+    {
+        "resume_at": {"DataType": "Number", "StringValue": "9" * 9},
+        "resume_check": {"DataType": "String", "StringValue": "f" * 16},
+    }
+)
+"""Room kept in an inline message for the marks the consumer adds to the rest of a delivery it runs out of
+time for (``resume_at``, at most nine digits, and ``resume_check``): the rest is the same message with them,
+and must fit SQS too."""
 
 
 class QueueSender:
@@ -182,8 +188,9 @@ class QueueSender:
         # Over the SQS limit (the body with the attributes, as SQS counts), or holding characters
         # SQS refuses (U+FFFE, a raw control character): the body waits in S3, byte for byte,
         # and the message carries a pointer.
-        # (with room for ``resume_at``: the rest of a delivery the consumer runs out of time for is this message
-        # with it, and a rest SQS refuses would make every receive start again where this one does)
+        # (with room for ``resume_at`` and ``resume_check``: the rest of a delivery the consumer runs out of time
+        # for is this message with them, and a rest SQS refuses would make every receive start again where this
+        # one does)
         size = len(raw) + attributes_size(attributes) + RESUME_ALLOWANCE_BYTES
         too_long = len(raw) > self.inline_max_bytes or size > SQS_MAX_MESSAGE_BYTES
         if too_long or not sqs_safe(body):
