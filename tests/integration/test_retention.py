@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.helpers import cli_json, publish_outputs, send_body, send_events_with_parts_in_s3, stack_with, table
+from tests.helpers import (
+    cli_json,
+    notifications_body,
+    publish_outputs,
+    send_body,
+    send_events_with_parts_in_s3,
+    stack_with,
+    table,
+)
 from webhook_intake.payloads import RETENTION_TAG
 from webhook_intake.store.wire import decode_item
 from webhook_intake.times import from_iso
@@ -94,3 +102,33 @@ def test_a_body_the_console_sends_back_through_s3_carries_the_stacks_retention(
     # Then the body it put in S3 expires with the stack's events, as one the ingest function put there
     (tags,) = [found for key, found in parts(aws, runtime).items() if key.startswith("deliveries/")]
     assert tags == tags_under(retention)
+
+
+@pytest.mark.parametrize(("before", "after"), [("0", "30"), ("30", "7")], ids=["kept for ever, then 30", "30, then 7"])
+def test_a_part_two_events_share_keeps_the_retention_each_event_was_written_under(
+    aws: boto3.session.Session, stack_name: str, secrets: dict[str, Any], before: str, after: str
+) -> None:
+    # Given a notification to 30 readers (their list in S3) stored under one RetentionDays
+    runtime = stack_with({"RetentionDays": before}, aws, stack_name, secrets)
+    vendor = "viafoura-notifications"
+    readers = [{"id": f"reader-{n}"} for n in range(30)]
+
+    def notify(uuid: str) -> None:
+        body = json.loads(notifications_body(uuid))
+        body["notifications"][0]["recipients"] = readers
+        assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
+        runtime.drain()
+
+    notify("shared-1")
+
+    # When the stack's RetentionDays changes (a deploy), and another notification to the same readers comes
+    consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    consumer.environment["RETENTION_DAYS"] = after
+    consumer._handler = None  # a new execution environment reads the new value
+    notify("shared-2")
+
+    # Then each event's list expires with that event: the one kept under the first value is not cut short
+    found = parts(aws, runtime)
+    refs = {item["pk"]: item["recipients_ref"].split("/", 3)[3] for item in events(aws, runtime)}
+    assert found[refs[f"{vendor}#shared-1"]] == tags_under(before)
+    assert found[refs[f"{vendor}#shared-2"]] == tags_under(after)

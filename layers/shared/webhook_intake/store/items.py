@@ -202,7 +202,7 @@ def prepare(event: NormalizedEvent, retention_days: int = 0, bucket: str | None 
     prepared = Prepared(_plain_attributes(event, cleaner))
     item = prepared.item
     body = _parts(event, cleaner)
-    _recipients(event, item, body, cleaner=cleaner, prepared=prepared, bucket=bucket)
+    _recipients(event, item, body, cleaner=cleaner, prepared=prepared, bucket=bucket, retention_days=retention_days)
     if item.get(STATE_KEY) and not event.test and changes_state(event.event_type):
         item[STATE_SORT] = state_order(event)
     if retention_days > 0:
@@ -211,7 +211,7 @@ def prepare(event: NormalizedEvent, retention_days: int = 0, bucket: str | None 
         item["truncated"] = frozenset(cleaner.truncated)
     if event.dropped:
         item["dropped"] = frozenset(clean_text(name) for name in event.dropped)
-    _body(event, body, item, prepared, bucket)
+    _body(event, body, item, prepared, bucket, retention_days=retention_days)
     if retention_days > 0:
         for offload in prepared.offloads:
             offload.tagging = retention_tagging(retention_days)
@@ -275,6 +275,7 @@ def _recipients(
     cleaner: _Cleaner,
     prepared: Prepared,
     bucket: str | None,
+    retention_days: int = 0,
 ) -> None:
     if not event.recipients:
         return
@@ -299,21 +300,39 @@ def _recipients(
             cleaner.truncated.append("recipients")
         return
     document = json.dumps(parties, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    key = f"recipients/{event.vendor}/{hashlib.sha256(document).hexdigest()}.json"
+    key = part_key("recipients", event.vendor, hashlib.sha256(document).hexdigest(), retention_days, ".json")
     prepared.offloads.append(Offload(key, document, "application/json"))
     item["recipients_ref"] = f"s3://{bucket}/{key}"
     item["recipient_count"] = len(parties)
 
 
+def part_key(prefix: str, vendor: str, digest: str, retention_days: int, extension: str = "") -> str:
+    """Where an event's part waits in S3: under its content's hash and, when it expires, its retention.
+
+    Parts are content-addressed, and events may share one (a broadcast's recipients, the copies of an
+    event). S3 keeps the tags of an object's last write and counts its expiry from it, so a part written
+    again under another ``RetentionDays`` would take that retention for the events that wrote it before
+    (one kept for ever would lose it): parts written under different retentions are kept apart.
+    """
+    kept = f".{retention_days}d" if retention_days > 0 else ""
+    return f"{prefix}/{vendor}/{digest}{kept}{extension}"
+
+
 def _body(
-    event: NormalizedEvent, body: dict[str, Any], item: dict[str, Any], prepared: Prepared, bucket: str | None
+    event: NormalizedEvent,
+    body: dict[str, Any],
+    item: dict[str, Any],
+    prepared: Prepared,
+    bucket: str | None,
+    *,
+    retention_days: int = 0,
 ) -> None:
     """``body``: the normalized parts and the raw event's exact bytes, compressed (or in S3 when large)."""
     compressed = encode_body(event.vendor, body, event.raw)
     if len(compressed) <= RAW_INLINE_MAX_BYTES or bucket is None:
         item["body"] = compressed
         return
-    key = f"bodies/{event.vendor}/{hashlib.sha256(compressed).hexdigest()}"
+    key = part_key("bodies", event.vendor, hashlib.sha256(compressed).hexdigest(), retention_days)
     prepared.offloads.append(Offload(key, compressed, "application/octet-stream"))
     item["body_ref"] = f"s3://{bucket}/{key}"
 
