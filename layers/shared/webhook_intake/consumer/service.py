@@ -237,13 +237,12 @@ class ConsumerService:
         kept: set[QuarantineKey] = set()
         # Every event in one order, the ones to quarantine first; the rest of a delivery resumes at ``resume_at``.
         steps: list[Rejected | Mapped] = [*result.rejected, *result.mapped]
-        check = _resume_check(result)
-        start = self._start(delivery, len(steps), check, message_id)
+        start = self._start(delivery, result, message_id)
         for position in range(start, len(steps)):
             if self._out_of_time():
                 if position == start or self.continuation is None:
                     raise OutOfTimeError
-                rest = replace(delivery, resume_at=position, resume_check=check, problems=())
+                rest = replace(delivery, resume_at=position, resume_check=_resume_check(result), problems=())
                 self.continuation(message, rest)
                 self.logger.warning(
                     "invocation nearly out of time; the rest of the delivery goes back on the queue",
@@ -263,14 +262,14 @@ class ConsumerService:
             sent_back = {key_for(self.vendor, delivery, text) for text in texts}
             self._resolve(delivery.quarantine_key, kept, sent_back, range(first_slot, len(self.tally.units_per_event)))
 
-    def _start(self, delivery: Delivery, steps: int, check: str, message_id: str) -> int:
+    def _start(self, delivery: Delivery, result: Normalized, message_id: str) -> int:
         """Where the record's events are taken up: ``resume_at``, unless it no longer names the same place."""
-        start = delivery.resume_at if delivery.resume_at < steps else 0
+        start = delivery.resume_at if delivery.resume_at < len(result.rejected) + len(result.mapped) else 0
         if delivery.resume_at and not start:
             self.logger.warning(
                 "resume_at past the delivery's events; it is read whole", extra={"message_id": message_id}
             )
-        elif start and delivery.resume_check not in (None, check):
+        elif start and delivery.resume_check not in (None, _resume_check(result)):
             # Its events are judged otherwise than when the rest was sent (a mapping changed since): the place
             # counted the ones to quarantine first, and would now skip others. What was done is done again.
             start = 0
