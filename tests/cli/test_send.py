@@ -221,6 +221,51 @@ def test_wait_says_at_once_that_the_consumer_quarantined_an_event_the_cli_though
     assert waited < 15
 
 
+def engagement_batch(*events: dict[str, Any]) -> str:
+    """A Viafoura engagement delivery holding ``events`` (each a like of one comment unless it says)."""
+    usual = {"time": 1790000000000, "content_uuid": "c-1", "actor_uuid": "a-1", "message_type": "livecomment_post"}
+    return json.dumps(
+        {"request_uuid": "r", "time": 1790000000000, "version": 1, "events": [{**usual, **event} for event in events]}
+    )
+
+
+def test_wait_for_a_batch_holding_one_event_twice_ends_once_it_is_stored(deployed: str) -> None:
+    # Given a delivery that holds the same event twice (a vendor's batch may repeat one)
+    body = engagement_batch({"event_uuid": "twice-1", "action": "liked"}, {"event_uuid": "twice-1", "action": "liked"})
+
+    # When it is sent with --wait
+    started = time.monotonic()
+    code, text = cli("send", "viafoura-engagement", "--data", body, "--stack", deployed, "--yes", "--wait", "--json")
+    waited = time.monotonic() - started
+
+    # Then it ends as soon as the event is stored, not after the whole wait
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert [event["event_id"] for event in answer["events"]] == ["twice-1"]
+    assert answer["not_stored"] == []
+    assert code == 0
+    assert waited < 15
+
+
+def test_wait_names_a_copy_with_other_content_in_the_same_delivery_that_was_quarantined(
+    deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake_cli.commands import send as send_module
+
+    # Given a vendor's own delivery (no test mark: a test copy with other content replaces the one before)
+    # holding one id twice, with other content the second time
+    monkeypatch.setattr(send_module, "_as_test", lambda request: request)
+    body = engagement_batch({"event_uuid": "split-1", "action": "liked"}, {"event_uuid": "split-1", "action": "pinned"})
+
+    # When it is sent with --wait
+    code, text = cli("send", "viafoura-engagement", "--data", body, "--stack", deployed, "--yes", "--wait", "--json")
+
+    # Then one copy is stored and the other is said to be quarantined as a conflict: not every event was stored
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert [event["event_id"] for event in answer["events"]] == ["split-1"]
+    assert answer["not_stored"] == ["split-1: a copy with other content in this delivery was quarantined (conflict)"]
+    assert code == 1
+
+
 def test_a_server_that_refuses_unread_and_hangs_up_is_heard_not_a_broken_pipe() -> None:
     # Given a server that answers 413 as soon as it has the headers, then closes without reading the body
     listener = socket.create_server(("127.0.0.1", 0))

@@ -265,6 +265,8 @@ class Awaited:
     replaced: set[str] = field(default_factory=set)
     """Of ``already``, the test copies this delivery (the vendor's own) replaces: ``stored``, not a duplicate."""
     ping: bool = False
+    split: set[str] = field(default_factory=set)
+    """Ids this delivery holds twice or more with other content: one copy is stored, the other is a conflict."""
 
 
 def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
@@ -299,19 +301,27 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
         headers=kept_headers(headers),
     )
     result = spec.normalizer().normalize(request.body.decode("utf-8", "replace"), delivery)
-    keys = [(request.vendor, event.event_id) for event in result.events]
+    # One key per event: a batch may hold an event twice (stored once, the other copy a duplicate or a conflict).
+    keys = list(dict.fromkeys((request.vendor, event.event_id) for event in result.events))
     refused = [f"{rejected.event_id or '-'}: quarantined ({rejected.reason})" for rejected in result.rejected]
     stored = full_events(target, keys) if keys else []
     already = {str(event["event_id"]) for event in stored}
     # A test copy is replaced by the vendor's copy, and by a test copy with other content (an edit).
-    mine = {event.event_id: event.raw for event in result.events}
+    mine: dict[str, bytes] = {}
+    split: set[str] = set()
+    for event in result.events:
+        first = mine.setdefault(event.event_id, event.raw)
+        if not same_event(first, event.raw):
+            split.add(event.event_id)
     replaced = {
         str(event["event_id"])
         for event in stored
         if event.get("test")
         and (not delivery.test or not same_event(str(event.get("raw_text", "")).encode(), mine[str(event["event_id"])]))
     }
-    return Awaited(request.vendor, keys, refused, already, since, sent, replaced=replaced)
+    # (A test copy with other content replaces the one before it: no conflict.)
+    split = set() if delivery.test else split - already
+    return Awaited(request.vendor, keys, refused, already, since, sent, replaced=replaced, split=split)
 
 
 def _wait_for(target: Target, awaited: Awaited) -> Waited:
@@ -327,9 +337,14 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
     while fresh:
         stored = {str(event["event_id"]) for event in full_events(target, fresh)}
         # The consumer may quarantine what this machine's mapping took (another version deployed, an
-        # item DynamoDB refuses): said as soon as it is, not after the whole wait.
-        quarantined = _quarantined_since(target, awaited, {event_id for _, event_id in fresh} - stored)
-        if len(stored) + len(quarantined) >= len(fresh) or time.monotonic() > deadline:
+        # item DynamoDB refuses): said as soon as it is, not after the whole wait. A copy with other
+        # content in this very delivery is quarantined as a conflict beside the one stored.
+        quarantined = _quarantined_since(
+            target, awaited, ({event_id for _, event_id in fresh} - stored) | awaited.split
+        )
+        if all(_heard_of(event_id, stored, quarantined, awaited.split) for _, event_id in fresh):
+            break
+        if time.monotonic() > deadline:
             break
         time.sleep(_WAIT_TICK)
     taken, kept, unread = _taken_again(target, awaited, deadline) if awaited.already else ({}, {}, None)
@@ -340,6 +355,14 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
         for _, event_id in fresh
         if event_id not in stored
     ]
+    for _, event_id in fresh:
+        if event_id in stored and event_id in awaited.split:
+            outcome = (
+                f"was quarantined ({quarantined[event_id]})"
+                if event_id in quarantined
+                else f"was not heard of within {WAIT_SECONDS:.0f} s"
+            )
+            missing.append(f"{event_id}: a copy with other content in this delivery {outcome}")
     why = f"its outcomes cannot be read: {unread}" if unread else f"within {WAIT_SECONDS:.0f} s; intake tail follows it"
     for _, event_id in awaited.keys:
         if event_id in kept:
@@ -350,6 +373,14 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
     duplicates = [event_id for _, event_id in awaited.keys if taken.get(event_id) == "duplicate"]
     found = full_events(target, awaited.keys) if awaited.keys else []
     return Waited(found, awaited.refused + missing, duplicates=duplicates)
+
+
+def _heard_of(event_id: str, stored: set[str], quarantined: dict[str, str], split: set[str]) -> bool:
+    """Whether what became of ``event_id`` is known: stored or quarantined, and for an id this delivery holds
+    with other content too, stored and (its other copy) quarantined."""
+    if event_id in split:
+        return event_id in stored and event_id in quarantined
+    return event_id in stored or event_id in quarantined
 
 
 def _quarantined_since(target: Target, awaited: Awaited, event_ids: set[str]) -> dict[str, str]:
