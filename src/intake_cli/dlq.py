@@ -13,6 +13,7 @@ whose quarantine item the consumer releases once the event is stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -247,19 +248,25 @@ def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run:
     return Done("redrive", "dead-letter", vendor, identifier, detail=f"to {resources.queue_name}", dry_run=dry_run)
 
 
-def redrive_all(target: Target, vendors: list[str], *, dry_run: bool) -> list[Done]:
+Progress = Callable[[str, int, int], None]
+"""Hears, per vendor, how many of its quarantined events were sent back of how many."""
+
+
+def redrive_all(target: Target, vendors: list[str], *, dry_run: bool, progress: Progress | None = None) -> list[Done]:
     """Send every dead letter and quarantined event of ``vendors`` back."""
     done: list[Done] = []
     runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
     for key in vendors:
         try:
-            _redrive_vendor(target, key, runner, done, dry_run=dry_run)
+            _redrive_vendor(target, key, runner, done, dry_run=dry_run, progress=progress)
         except IntakeError as exc:
             raise _after(done, exc) from None
     return done
 
 
-def _redrive_vendor(target: Target, key: str, runner: QuarantineRedrive, done: list[Done], *, dry_run: bool) -> None:
+def _redrive_vendor(
+    target: Target, key: str, runner: QuarantineRedrive, done: list[Done], *, dry_run: bool, progress: Progress | None
+) -> None:
     """One vendor's part of :func:`redrive_all`, added to ``done`` as it goes."""
     sqs = target.client("sqs")
     resources = target.vendor(key)
@@ -275,7 +282,8 @@ def _redrive_vendor(target: Target, key: str, runner: QuarantineRedrive, done: l
             detail += f"; {waiting - moved} more not visible now (being read), try again shortly"
         done.append(Done("redrive", "dead-letter", key, "*", moved, detail))
     try:
-        sent = runner.run(key, dry_run=dry_run)
+        heard = None if progress is None else lambda so_far, total: progress(key, so_far, total)
+        sent = runner.run(key, dry_run=dry_run, progress=heard)
     except (StoreError, PayloadError, EnqueueError, ClientError, BotoCoreError) as exc:
         raise IntakeError(f"cannot send {key}'s quarantined events back: {exc}") from None
     if sent:

@@ -37,8 +37,18 @@ class QuarantineRedrive:
         self.store = store
         self.sender_for = sender_for
 
-    def run(self, vendor_key: str, key: QuarantineKey | None = None, *, dry_run: bool = False) -> list[Redriven]:
-        """Send back one quarantined event (``key``) or all of a vendor's; nothing is sent on a dry run."""
+    def run(
+        self,
+        vendor_key: str,
+        key: QuarantineKey | None = None,
+        *,
+        dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[Redriven]:
+        """Send back one quarantined event (``key``) or all of a vendor's; nothing is sent on a dry run.
+
+        ``progress`` hears how many were sent of how many, first before any is sent, then after each.
+        """
         items: list[dict[str, Any]]
         if key is not None:
             found = self.store.get(key)
@@ -47,12 +57,16 @@ class QuarantineRedrive:
             items = list(self.store.list(vendor_key))
         batch_field = vendor(vendor_key).batch_field
         done: list[Redriven] = []
+        if progress is not None:
+            progress(0, len(items))
         for item in items:
             item_key = QuarantineKey(str(item["vendor"]), str(item["sk"]))
             if not dry_run:
                 body, delivery = self.store.resend(item, batch_field)
                 self.sender_for(vendor_key).send(body, delivery, time.monotonic() + SEND_DEADLINE_SECONDS)
             done.append(Redriven(item_key, str(item.get("reason", "")), sent=not dry_run))
+            if progress is not None:
+                progress(len(done), len(items))
         return done
 
 

@@ -300,6 +300,58 @@ def test_redrive_all_counts_what_moved_not_what_was_waiting(
     assert "1 more not visible now" in letters["detail"]
 
 
+def more_quarantined(runtime: LocalRuntime, secrets: dict[str, Any], count: int) -> None:
+    """``count`` more quarantined notifications (no notification_uuid), each its own text."""
+    notes = [{"notification_type": "follow", "notification_uuid": "good-more", "time": 1790000000000}]
+    notes += [{"notification_type": "follow", "time": 1790000000000 + n} for n in range(count)]
+    body = {"request_uuid": "r-more", "time": 1790000000000, "version": 1, "notifications": notes}
+    send_body(runtime, VENDOR, body, secrets[VENDOR])
+    runtime.drain()
+
+
+def test_redrive_all_shows_its_progress_on_standard_error(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given three quarantined events
+    more_quarantined(runtime, secrets, 2)
+
+    # When they are all sent back
+    code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR)
+
+    # Then a bar said how far it got, done of all
+    assert code == 0, text
+    bar = next(line for line in text.splitlines() if f"Sending {VENDOR}'s quarantined events back" in line)
+    assert "3/3" in bar
+    assert "3 quarantined events sent back" in text
+
+
+def test_ctrl_c_while_sending_back_says_how_many_went(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given three quarantined events, and Ctrl-C pressed as the third is sent
+    more_quarantined(runtime, secrets, 2)
+    sent = QueueSender.send
+    calls: list[int] = []
+
+    def send(self: QueueSender, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return sent(self, *args, **kwargs)
+
+    monkeypatch.setattr(QueueSender, "send", send)
+
+    # When they are all being sent back
+    code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR)
+
+    # Then it says how many went before it stopped, and that running it again is safe
+    assert code == 130, text
+    assert "stopped: sent back 2 of 3 quarantined events before Ctrl-C" in " ".join(text.split())
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 3  # the dead letter, moved first, and those two
+
+
 def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:
     # Given one of each
     (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]

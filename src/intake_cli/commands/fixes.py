@@ -33,6 +33,8 @@ from intake_cli.cli import (
 from intake_cli.target import IntakeError, resolve_target
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
+
     from intake_cli.dlq import Done
 
 HeldIdOption = Annotated[
@@ -130,13 +132,40 @@ def dlq_redrive(
     releases each one it stores, and one that fails again stays, its reason brought up to date.
     """
     from intake_cli.dlq import redrive_all, redrive_one
+    from intake_cli.render import progress_bar
 
     target = resolve_target(state_dir(ctx), stack, region)
     vendors = chosen_vendors(target, vendor_key(vendor))
     if item_id is not None:
         done = [redrive_one(target, item_id, vendors, dry_run=dry_run)]
-    else:
+    elif dry_run:
         done = redrive_all(target, vendors, dry_run=dry_run)
+    else:
+        sent: dict[str, tuple[int, int]] = {}
+        try:
+            # On standard error: --json keeps standard output to the result lines.
+            with progress_bar(console(sys.stderr)) as bar:
+                tasks: dict[str, TaskID] = {}
+
+                def heard(name: str, so_far: int, total: int) -> None:
+                    sent[name] = (so_far, total)
+                    if not total:  # a vendor with none to send back gets no bar
+                        return
+                    if name not in tasks:
+                        tasks[name] = bar.add_task(f"Sending {name}'s quarantined events back", total=total)
+                    bar.update(tasks[name], completed=so_far, total=total)
+
+                done = redrive_all(target, vendors, dry_run=False, progress=heard)
+        except KeyboardInterrupt:
+            # A quarantined event stays so until the consumer stores it: sending it again costs one more try.
+            went, of = sum(n for n, _ in sent.values()), sum(total for _, total in sent.values())
+            what = f"sent back {went} of {of} quarantined events" if of else "no quarantined event sent back yet"
+            console(sys.stderr).print(
+                f"stopped: {what} before Ctrl-C; each stays listed until the consumer stores it, "
+                "so running the same redrive again is safe (those sent count one more try)",
+                soft_wrap=True,
+            )
+            raise typer.Exit(130) from None
     _report(done, json_output, "no dead letters and no quarantined events to send back")
 
 
