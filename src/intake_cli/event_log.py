@@ -101,7 +101,8 @@ def window(
     end = min(upper, now + _CLOCK_SLACK)
     start = max(parse_when(since, now) if since else min(upper, now) - DEFAULT_WINDOW, EARLIEST)
     if start > end:
-        raise IntakeError("--since is after --until" if until else "--since is in the future")
+        # An --until in the future stops at now: a --since before it may still be after now.
+        raise IntakeError("--since is after --until" if until and start > upper else "--since is in the future")
     days = (end - start).days
     if max_days is not None and days > max_days:
         raise IntakeError(

@@ -241,6 +241,8 @@ def test_until_alone_reads_the_day_before_it(loaded: str) -> None:
         (("--since", "999999999999d"), "reaches back before the year 1"),
         (("--since", "2000-01-01"), "narrow it with --since/--until, or read the whole table with --scan"),
         (("--since", "1h", "--until", "2h"), "--since is after --until"),
+        (("--since", "2999-01-01", "--until", "2999-06-01"), "--since is in the future"),
+        (("--since", "2999-01-01"), "--since is in the future"),
         (("--until", "0001-01-01T00:00"), "--until '0001-01-01T00:00' is before 2000"),
         (("--since", "0001-01-01T00:00+01:00"), "'0001-01-01T00:00+01:00' is outside the years 1 to 9999 in UTC"),
         (("--since", "9999-12-31T23:00-05:00"), "outside the years 1 to 9999 in UTC"),
