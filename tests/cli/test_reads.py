@@ -11,8 +11,11 @@ import pytest
 
 from intake_cli.event_log import window
 from intake_cli.samples import SAMPLES_DIR, load_secrets, sample_files
-from tests.helpers import cli, cli_json, notifications_body, publish_outputs, send, send_body
+from tests.helpers import cli, cli_json, notifications_body, publish_outputs, send, send_body, table
 from webhook_intake.delivery import TEST_HEADER
+from webhook_intake.store.events import EventStore
+from webhook_intake.store.feed import PendingFeed
+from webhook_intake.store.wire import decode_item
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -377,3 +380,36 @@ def test_an_empty_content_id_for_state_is_a_usage_error_not_a_dynamodb_one(loade
     assert code == 2, text
     assert "Invalid value for 'CONTENT_ID': is empty: give an id" in text
     assert "ValidationException" not in text
+
+
+def test_events_of_a_vendor_taken_out_of_the_project_are_still_listed(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given an event stored by a vendor whose package was since taken out (docs/adding-a-vendor.md:
+    # its events stay in the table), beside one of a vendor still there
+    stack = runtime.stack.name
+    publish_outputs(aws, runtime)
+    send(runtime, "openweb", SAMPLES_DIR / "openweb" / "liked-message.json", secrets)
+    runtime.drain()
+    dynamodb = aws.client("dynamodb")
+    (item,) = dynamodb.scan(TableName=table(runtime), FilterExpression="sk = :e", ExpressionAttributeValues={
+        ":e": {"S": "event"}})["Items"]  # fmt: skip
+    gone = {**item, "pk": {"S": "acme#gone-1"}}
+    dynamodb.put_item(TableName=table(runtime), Item=gone)
+    feed = PendingFeed()
+    feed.add(decode_item(gone))
+    EventStore(table(runtime), dynamodb_client=dynamodb).put_feed(feed)
+
+    # When the operator reads the feed, the whole table and the status
+    listed = cli_json("events", "--stack", stack, "--json")
+    scanned = cli_json("events", "--stack", stack, "--scan", "--json")
+    by_key = cli_json("events", "--stack", stack, "--id", "acme#gone-1", "--json")
+    code, text = cli("status", "--stack", stack, "--count")
+
+    # Then the event is listed (its body cannot be read without its package, and says so), and nothing fails
+    for events in (listed, scanned, by_key):
+        assert {(event["vendor"], event["event_id"]) for event in events} >= {("acme", "gone-1")}
+        (kept,) = [event for event in events if event["vendor"] == "acme"]
+        assert "raw" not in kept
+        assert "no longer registered" in kept["body_error"]
+    assert code == 0, text

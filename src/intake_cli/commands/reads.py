@@ -139,9 +139,10 @@ def by_key(target: Target, event_id: str, key: str | None) -> dict[str, Any]:
     from intake_cli.event_log import one_event, split_id
 
     found_vendor, found_id = split_id(event_id, key)
-    if found_vendor not in target.vendors:
-        raise IntakeError(f"unknown vendor {found_vendor!r}; vendors: {', '.join(target.vendors)}")
+    # Read first: the events of a vendor taken out of the project stay in the table.
     found = one_event(target, found_vendor, found_id)
+    if found is None and found_vendor not in target.vendors:
+        raise IntakeError(f"unknown vendor {found_vendor!r}; vendors: {', '.join(target.vendors)}")
     if found is None:
         named = found_id.partition("#")[0]
         if key and named != key and named in target.vendors:

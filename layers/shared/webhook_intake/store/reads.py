@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.payloads import PayloadError
+from webhook_intake.registry import UnknownVendorError
 from webhook_intake.store.body import BodyFormatError
 from webhook_intake.store.feed import ENTRY_FIELDS, bucket_of, entry_of, page_entries
 from webhook_intake.store.items import load_body
@@ -252,13 +253,7 @@ class EventReader(TableAccess):
     def decode(self, item: dict[str, Any]) -> dict[str, Any]:
         """A stored event as the normalized event's fields (``raw`` parsed as JSON, ``raw_text`` exact)."""
         event = _entry(item)
-        try:
-            body = load_body(item, self._payloads)
-        except (BodyFormatError, ValueError):
-            body = None
-        except PayloadError as exc:  # its body object is gone (or S3 failed): the rest of the event still reads
-            body = None
-            event["body_error"] = str(exc)
+        body = self._body(item, event)
         # (feed: a key on items stored before the pages)
         for name in ("body", "body_ref", STATE_SORT, WRITE_ID, "feed"):
             event.pop(name, None)
@@ -282,6 +277,18 @@ class EventReader(TableAccess):
         event.setdefault("time_source", "vendor")
         event.setdefault("index", 0)
         return event
+
+    def _body(self, item: dict[str, Any], event: dict[str, Any]) -> tuple[dict[str, Any], bytes] | None:
+        """The item's parts and raw bytes; None when they cannot be read (``body_error`` says why, if known)."""
+        try:
+            return load_body(item, self._payloads)
+        except (BodyFormatError, ValueError):
+            return None
+        except UnknownVendorError:  # its package was taken out, and the dictionary its body was compressed with
+            event["body_error"] = f"{event['vendor']} is no longer registered: its body cannot be read"
+        except PayloadError as exc:  # its body object is gone (or S3 failed): the rest of the event still reads
+            event["body_error"] = str(exc)
+        return None
 
     def _recipients(self, event: dict[str, Any]) -> None:
         """A list of recipients kept in S3 (``recipients_ref``) read back as the event's ``recipients``."""
