@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 Kind = Literal["dead-letter", "quarantined"]
 DEAD_LETTER_REASON = "retries_exhausted"
+DELETE_LIMIT = 10_000
+"""How many of each kind one ``dlq delete`` of everything lets go per vendor (it says when more remain)."""
 
 
 @dataclass(frozen=True)
@@ -315,13 +317,14 @@ def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: 
     return Done("delete", "dead-letter", vendor, identifier, dry_run=dry_run)
 
 
-def delete_all(target: Target, vendors: list[str], *, dry_run: bool, limit: int = 10_000) -> list[Done]:
-    """Let every dead letter and quarantined event of ``vendors`` go (the ones there now, no more)."""
+def delete_all(target: Target, vendors: list[str], *, dry_run: bool) -> list[Done]:
+    """Let every dead letter and quarantined event of ``vendors`` go (the ones read now, up to
+    :data:`DELETE_LIMIT` of each kind per vendor; each :class:`Done` says when more remain)."""
     done: list[Done] = []
     store = quarantine_store(target)
     for key in vendors:
         try:
-            _delete_vendor(target, key, store, done, dry_run=dry_run, limit=limit)
+            _delete_vendor(target, key, store, done, dry_run=dry_run, limit=DELETE_LIMIT)
         except IntakeError as exc:
             raise _after(done, exc) from None
     return done
@@ -339,7 +342,10 @@ def _delete_vendor(
     elif letters:
         release(sqs, url, letters)
     if letters:
-        done.append(Done("delete", "dead-letter", key, "*", len(letters), dry_run=dry_run))
+        # Read for a while only (and up to the limit): one that arrived since, or was not read in time, is said.
+        left = 0 if dry_run else sum(depth(sqs, url))
+        detail = f"{left} more on the queue now: run it again" if left else ""
+        done.append(Done("delete", "dead-letter", key, "*", len(letters), detail, dry_run))
     try:
         items = list(store.list(key, limit))
         if not dry_run:
@@ -348,7 +354,8 @@ def _delete_vendor(
     except (StoreError, ClientError, BotoCoreError) as exc:
         raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
     if items:
-        done.append(Done("delete", "quarantined", key, "*", len(items), dry_run=dry_run))
+        detail = "more remain: run it again" if len(items) >= limit else ""
+        done.append(Done("delete", "quarantined", key, "*", len(items), detail, dry_run))
 
 
 def _after(done: list[Done], exc: IntakeError) -> IntakeError:

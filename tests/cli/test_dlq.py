@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
-from intake_cli import queues
+from intake_cli import dlq, queues
 from tests.helpers import (
     cli,
     cli_json,
@@ -370,6 +370,28 @@ def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: 
     # Then nothing is left
     assert listed(stack) == []
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
+def test_deleting_all_says_when_more_remain_than_one_run_deletes(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three quarantined events and three dead letters, and a run that deletes two of each kind
+    more_quarantined(runtime, secrets, 2)
+    for name in ("big-2", "big-3"):
+        claim_checked_dead_letter(runtime, notifications_body(name))
+    monkeypatch.setattr(dlq, "DELETE_LIMIT", 2)
+
+    # When everything is deleted
+    code, text = cli("dlq", "delete", "--stack", stack, "--yes")
+
+    # Then it says that some are left, and running it again deletes them
+    assert code == 0, text
+    said = " ".join(text.split())
+    assert "2 dead letters deleted (1 more on the queue now: run it again)" in said
+    assert "2 quarantined events deleted (more remain: run it again)" in said
+    assert len(listed(stack)) == 2
+    cli("dlq", "delete", "--stack", stack, "--yes")
+    assert listed(stack) == []
 
 
 def test_an_unknown_id_is_one_clear_line(stack: str) -> None:
