@@ -38,7 +38,7 @@ from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.store.body import BodyFormatError, decode_body
 from webhook_intake.store.events import EventStore, StoreError, still_the_copy
 from webhook_intake.store.feed import PendingFeed, entry_of
-from webhook_intake.store.items import TooLargeError, body_of, load_body, prepare, retention_of
+from webhook_intake.store.items import TooLargeError, body_of, load_body, part_content, prepare, retention_of
 from webhook_intake.store.reads import BATCH_GET_MAX, EventReader
 from webhook_intake.store.schema import WRITE_ID, event_key, key_parts
 from webhook_intake.store.wire import encode_item
@@ -174,6 +174,13 @@ def renormalized(item: dict[str, Any], raw: bytes) -> NormalizedEvent:
     return replayed
 
 
+def _compared(name: str, item: dict[str, Any]) -> Any:
+    """An attribute as replay compares it: a recipient list in S3 by its content, not by the retention its key
+    carries (a list stored before parts were keyed with it is no change of the mapping's)."""
+    value = item.get(name)
+    return part_content(value) if name == "recipients_ref" and isinstance(value, str) else value
+
+
 class Replayer:
     """Plans and applies a replay on one stack."""
 
@@ -231,7 +238,7 @@ class Replayer:
         if new_parts is None:  # the new body is bound for S3: compare what it holds
             new_parts = decode_body(event.vendor, prepared.offloads[-1].body)
         names = (set(item) | set(prepared.item)) - {"body", "body_ref"}
-        differ = sorted(name for name in names if item.get(name) != prepared.item.get(name))
+        differ = sorted(name for name in names if _compared(name, item) != _compared(name, prepared.item))
         differ += sorted(name for name in set(parts) | set(new_parts[0]) if parts.get(name) != new_parts[0].get(name))
         if raw != new_parts[1]:
             differ.append("raw")

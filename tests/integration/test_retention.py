@@ -132,3 +132,37 @@ def test_a_part_two_events_share_keeps_the_retention_each_event_was_written_unde
     refs = {item["pk"]: item["recipients_ref"].split("/", 3)[3] for item in events(aws, runtime)}
     assert found[refs[f"{vendor}#shared-1"]] == tags_under(before)
     assert found[refs[f"{vendor}#shared-2"]] == tags_under(after)
+
+
+def test_a_part_keyed_before_parts_carried_their_retention_is_no_change_to_a_replay(
+    aws: boto3.session.Session, stack_name: str, secrets: dict[str, Any]
+) -> None:
+    # Given a notification to 30 readers (their list in S3) stored under RetentionDays=30 by the code before
+    # parts were keyed with their retention: the list under its hash alone
+    runtime = stack_with({"RetentionDays": "30"}, aws, stack_name, secrets)
+    publish_outputs(aws, runtime)
+    vendor = "viafoura-notifications"
+    body = json.loads(notifications_body("before-1"))
+    body["notifications"][0]["recipients"] = [{"id": f"reader-{n}"} for n in range(30)]
+    assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
+    runtime.drain()
+    (stored,) = events(aws, runtime)
+    bucket = runtime.stack.buckets["PayloadBucket"]
+    key = stored["recipients_ref"].split("/", 3)[3]
+    assert key.endswith(".30d.json")
+    old_key = key.removesuffix(".30d.json") + ".json"
+    s3 = aws.client("s3")
+    s3.copy_object(Bucket=bucket, Key=old_key, CopySource={"Bucket": bucket, "Key": key})
+    aws.client("dynamodb").update_item(
+        TableName=table(runtime),
+        Key={"pk": {"S": stored["pk"]}, "sk": {"S": stored["sk"]}},
+        UpdateExpression="SET recipients_ref = :old",
+        ExpressionAttributeValues={":old": {"S": f"s3://{bucket}/{old_key}"}},
+    )
+
+    # When a replay is planned with no mapping changed
+    (plan,) = cli_json("replay", "--stack", runtime.stack.name, "--since", "1h", "--dry-run", "--json")
+
+    # Then the event is unchanged: the same list under the key it was written to is no change of the mapping's
+    assert plan["plan"]["would_change"] == 0, plan
+    assert plan["plan"]["unchanged"] == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -316,6 +317,18 @@ def part_key(prefix: str, vendor: str, digest: str, retention_days: int, extensi
     """
     kept = f".{retention_days}d" if retention_days > 0 else ""
     return f"{prefix}/{vendor}/{digest}{kept}{extension}"
+
+
+_RETENTION_MARK = re.compile(r"(/[0-9a-f]{64})\.[0-9]+d(?=(?:\.json)?$)")
+
+
+def part_content(reference: str) -> str:
+    """A part's reference without the retention its key carries: two references to the same content are equal.
+
+    A part written before parts were keyed with their retention (``recipients/<vendor>/<sha256>.json``)
+    holds what the same part keyed with it holds: its content did not change.
+    """
+    return _RETENTION_MARK.sub(r"\1", reference)
 
 
 def _body(
