@@ -38,7 +38,8 @@ $(CHECKOV):
 # The runtime dependencies at the Lambda layer's pins (pip's constraints): the tests run with what ships.
 $(STAMP): pyproject.toml layers/shared/requirements.txt
 	@# A Python outside the range is named before anything is made, and a .venv/ one made is not reused.
-	@if test -x $(BIN)/python; then \
+	@# (-L too: a .venv/ whose Python was removed holds a link to nothing, which test -x calls absent.)
+	@if test -L $(BIN)/python || test -x $(BIN)/python; then \
 		$(BIN)/python -c '$(PY_SUPPORTED)' 2>/dev/null || { echo "error: $(VENV)/ was made with" \
 			"$$($(BIN)/python --version 2>/dev/null || echo a Python that no longer runs), and webhook-intake needs" \
 			"Python $(PY_RANGE): remove it (rm -rf $(VENV)) and run make setup again (PYTHON=… names the Python)" >&2; \

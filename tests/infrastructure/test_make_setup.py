@@ -65,3 +65,21 @@ def test_the_range_make_setup_checks_is_pyprojects() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert f"(3, {low}) <= sys.version_info[:2] <= (3, {int(high) - 1})" in makefile
     assert f"PY_RANGE := 3.{low}-3.{int(high) - 1}" in makefile
+
+
+def test_an_environment_whose_python_is_gone_is_named_not_made_again_over_it(tmp_path: Path) -> None:
+    # Given .venv/ was made by a Python since removed (a pyenv version uninstalled, a system upgrade):
+    # its interpreter is a link to nothing
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(tmp_path / "gone" / "python3.12")
+
+    # When make setup runs again, naming a supported Python
+    done = setup(venv, sys.executable)
+
+    # Then it says the environment is the problem and how to make it again, rather than fail running it
+    assert done.returncode != 0
+    assert "a Python that no longer runs" in done.stderr
+    assert f"rm -rf {venv}" in done.stderr
+    assert "No such file or directory" not in done.stderr + done.stdout
+    assert not (venv / "pyvenv.cfg").exists()
