@@ -22,9 +22,17 @@ from tests.helpers import (
     send_body,
     stored_ids,
 )
-from webhook_intake.consumer.service import CONTINUATION_CONFIG, TIME_RESERVE_MS, Continuation, OutOfTimeError
+from webhook_intake.consumer.service import (
+    CONTINUATION_CONFIG,
+    TIME_RESERVE_MS,
+    Continuation,
+    OutOfTimeError,
+    _resume_check,
+)
+from webhook_intake.delivery import Delivery
 from webhook_intake.ingest.queue import attributes_size
 from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
+from webhook_intake.registry import vendor
 from webhook_intake.store.events import EventStore, StoreError
 from webhook_intake.store.quarantine import QuarantineStore
 from webhook_intake.store.reads import FeedFilter
@@ -352,3 +360,35 @@ def test_the_rest_of_a_delivery_whose_events_are_judged_otherwise_since_is_store
 
     # Then no event of the delivery is skipped: every one is stored
     assert stored_ids(runtime, VENDOR) == uuids
+
+
+@pytest.mark.parametrize(
+    ("check", "skipped"),
+    [(None, 1), ("its-own", 1), ("0123456789abcdef", 0), ("not-a-check", 0)],
+    ids=["none (a rest from before)", "its own", "another", "malformed"],
+)
+def test_a_rest_is_resumed_only_where_its_check_says_the_place_is_the_same(
+    runtime: LocalRuntime, secrets: dict[str, Any], check: str | None, skipped: int
+) -> None:
+    # Given a delivery of three events on the queue, its message made a rest resuming at its second event by
+    # hand: with no resume_check, the one the consumer would send, another, or one that is no check
+    assert send_body(runtime, VENDOR, notifications_body("rest-0", "rest-1", "rest-2"), secrets[VENDOR]).status == 204
+    url = queue_url(runtime, VENDOR)
+    (message,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    attributes = {
+        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+        for name, value in message["MessageAttributes"].items()
+    }
+    attributes["resume_at"] = {"DataType": "Number", "StringValue": "1"}
+    if check is not None:
+        delivery = Delivery.from_message_attributes(attributes, vendor=VENDOR)
+        own = _resume_check(vendor(VENDOR).normalizer().normalize(message["Body"], delivery))
+        attributes["resume_check"] = {"DataType": "String", "StringValue": own if check == "its-own" else check}
+    runtime.sqs.send_message(QueueUrl=url, MessageBody=message["Body"], MessageAttributes=attributes)
+
+    # When the consumer reads it
+    runtime.drain()
+
+    # Then a rest whose check is its own (or that has none, as before) skips the event done; any other is read whole
+    assert stored_ids(runtime, VENDOR) == ["rest-0", "rest-1", "rest-2"][skipped:]
