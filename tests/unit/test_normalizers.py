@@ -498,6 +498,21 @@ def test_openweb_comment_text_is_stored_decoded_and_raw_as_sent() -> None:
     assert json.loads(event.raw)["comment"]["content"][0]["text"] == "Tom &amp; Jerry &lt;3 &quot;hi&quot; &#8211; ok"
 
 
+def test_openweb_comment_content_typed_as_strings_keeps_its_text() -> None:
+    # Given a reply whose content parts are plain strings, as OpenWeb's field table types
+    # ``content`` ("array[string]"), beside the objects its examples show
+    body = sample("openweb/replied-message.json")
+    body["reply"]["content"] = ["Tom &amp; Jerry", {"type": "animation", "url": "https://media.example/a.gif"}]
+
+    # When it is normalized
+    (event,) = normalize("openweb", body).events
+
+    # Then the text is the reply's text, decoded, and nothing is left out
+    assert event.content.text == "Tom & Jerry"
+    assert event.content.image_urls == ("https://media.example/a.gif",)
+    assert event.dropped == ()
+
+
 def test_firstup_notification_actor_and_category_come_from_its_details() -> None:
     body = {
         **sample("firstup/user_notification_created.documented.json"),

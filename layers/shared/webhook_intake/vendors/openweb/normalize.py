@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party
 from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
@@ -78,6 +78,15 @@ class OpenWebComment(VendorModel):
     type: str | None = None
     state: str | None = None
     content: list[ContentPart] = Field(default_factory=list)
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _text_parts(cls, value: Any) -> Any:
+        """A part sent as a plain string is a text part: OpenWeb's field table types ``content``
+        as ``array[string]``, its examples as objects (``{type, text, url}``)."""
+        if isinstance(value, list):
+            return [{"type": "text", "text": part} if isinstance(part, str) else part for part in value]
+        return value
 
     def text(self) -> str | None:
         """The comment's text parts, decoded: OpenWeb sends them HTML-encoded (``Tom &amp; Jerry``)."""
