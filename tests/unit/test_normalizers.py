@@ -546,6 +546,16 @@ def test_firstup_campaign_and_every_channel_are_kept() -> None:
     assert published.details["channel_ids"] == ("16509", "16510", "16511")
 
 
+def test_firstup_review_channels_are_kept_as_recommended_not_as_published_ones() -> None:
+    # Given a post awaiting review, recommended for a channel it is not published to yet
+    (pending,) = normalize("firstup", sample("firstup/content_review_pending.documented.json")).events
+
+    # Then the channel is kept as Firstup names it: recommended, neither a channel of the post nor its container
+    assert pending.details["recommended_channel_ids"] == ("13434",)
+    assert "channel_ids" not in pending.details
+    assert pending.container is None
+
+
 def test_a_fastcomments_test_payload_is_marked_as_a_test() -> None:
     (event,) = fastcomments("comment-deleted", sample("fastcomments/comment-deleted.test-payload.json")).events
     assert event.test is True

@@ -141,9 +141,11 @@ def _content(event: FirstupEvent) -> Content | None:
 def _details(event: FirstupEvent) -> dict[str, str | tuple[str, ...]]:
     """Vendor facts without a common field, all strings (docs/event-types.md, "Firstup")."""
     details: dict[str, str | tuple[str, ...]] = {}
-    channel_ids = event.channel_ids or event.recommended_channel_ids
-    if channel_ids:
-        details["channel_ids"] = tuple(channel_ids)
+    if event.channel_ids:
+        details["channel_ids"] = tuple(event.channel_ids)
+    if event.recommended_channel_ids:
+        # A review's channels are recommended for a post not published yet: not the post's channels.
+        details["recommended_channel_ids"] = tuple(event.recommended_channel_ids)
     if event.category:
         details["category"] = event.category
     if event.acknowledged is not None:
