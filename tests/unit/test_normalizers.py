@@ -573,6 +573,17 @@ def test_fastcomments_keeps_the_email_in_raw_only() -> None:
     assert "@example.com" not in event.model_dump_json(exclude={"raw"})
 
 
+@pytest.mark.parametrize("event", ["comment-created", "comment-updated", "comment-deleted"])
+def test_a_fastcomments_reply_is_a_reply_in_its_content_too(event: str) -> None:
+    # Given a FastComments comment with a parentId (a reply: its events map to reply.*)
+    (reply,) = fastcomments(event, sample("fastcomments/comment-created.reply.json")).events
+    (comment,) = fastcomments(event, sample("fastcomments/comment-created.json")).events
+
+    # Then its content is typed a reply, as other vendors' replies are; a top-level comment stays a comment
+    assert (reply.event_type.partition(".")[0], reply.content.type) == ("reply", "reply")
+    assert comment.content.type == "comment"
+
+
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_every_mapped_type_is_in_the_documented_taxonomy(vendor_key: str) -> None:
     mapped = set(vendor(vendor_key).normalizer().type_map.values())

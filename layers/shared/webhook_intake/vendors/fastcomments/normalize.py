@@ -109,7 +109,7 @@ class FastCommentsNormalizer(VendorNormalizer):
             recipients=tuple(Party(id=m.id, name=m.tag, role="mentioned") for m in comment.mentions or []),
             content=Content(
                 id=comment.id,
-                type="comment",
+                type="reply" if comment.parent_id else "comment",
                 text=comment.comment,
                 url=comment.url,
                 parent_id=comment.parent_id,
