@@ -481,6 +481,29 @@ def test_openweb_other_spellings_of_a_type_map_as_the_type_does(sample_name: str
     assert event.actor is not None
 
 
+@pytest.mark.parametrize(
+    ("sample_name", "author"),
+    [
+        ("followee-commented", "followee"),
+        ("liked-message", "user"),
+        ("message-approved", "user"),
+        ("message-auto-approved", "user"),
+        ("message-rejected", "user"),
+        ("replied-message", "replier"),
+        ("user-mentioned", "mentioner"),
+    ],
+)
+def test_openweb_content_names_its_author_as_the_page_describes_each_party(sample_name: str, author: str) -> None:
+    # OpenWeb's page: the liker liked "a message written by the notification recipient", the replier
+    # "replied to a comment written by the notification recipient", the followee "commented or
+    # replied", the mentioner "mentioned the notification recipient within a comment"
+    body = sample(f"openweb/{sample_name}.json")
+
+    (event,) = normalize("openweb", body).events
+
+    assert event.content.author_id == body[author]["user_id"]
+
+
 def test_openweb_comment_images_are_kept() -> None:
     (event,) = normalize("openweb", sample("openweb/liked-message.json")).events
     assert event.content.image_urls == ("https://images.spot.im/image/upload/v1749370000/harbor_bridge_east_pier.jpg",)

@@ -42,6 +42,19 @@ _ACTOR_FIELD = {
     "user-followed": "follower",
     "user-mentioned": "mentioner",
 }
+# Who wrote the comment (or reply) an event is about, as the page describes each party: the liker
+# liked "a message written by the notification recipient", an approval or a rejection is of "your
+# message", the replier wrote the reply, the followee "commented or replied", the mentioner
+# "mentioned the notification recipient within a comment".
+_AUTHOR_FIELD = {
+    "followee-commented": "followee",
+    "liked-message": "user",
+    "message-approved": "user",
+    "message-auto-approved": "user",
+    "message-rejected": "user",
+    "replied-message": "replier",
+    "user-mentioned": "mentioner",
+}
 # ``timestamp`` is "the time of the comment or reply": the event's own time only where posting
 # that comment or reply is the event. A like, an approval or a mention of an older comment
 # carries the comment's time, which is kept as content.created_at instead.
@@ -162,6 +175,8 @@ class OpenWebNormalizer(VendorNormalizer):
         content = None
         if acted_on is not None or parent is not None:
             part = acted_on if acted_on is not None else OpenWebComment()
+            author_field = _AUTHOR_FIELD.get(_usual(event.type))
+            author: OpenWebUser | None = getattr(event, author_field) if author_field else None
             content = Content(
                 id=part.comment_id,
                 type=part.type,
@@ -169,6 +184,7 @@ class OpenWebNormalizer(VendorNormalizer):
                 url=event.action_link,
                 image_urls=part.image_urls(),
                 parent_id=parent.comment_id if parent is not None else None,
+                author_id=author.user_id if author is not None else None,
                 created_at=_created_at(element.value, "comment" if acted_on is event.comment else "reply"),
             )
         elif event.type in _ARTICLE_TIMED:
