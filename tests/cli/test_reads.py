@@ -97,6 +97,30 @@ def test_one_event_by_its_key(loaded: str) -> None:
     assert f"no event firstup#{key} (--id names a viafoura-notifications key: leave out --vendor" in text
 
 
+def test_a_junk_vendor_longer_than_a_key_holds_is_an_unknown_vendor_not_a_dynamodb_error(
+    loaded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DynamoDB refuses a GetItem key over 2 KB (moto only refuses such a write): as DynamoDB does
+    from moto.dynamodb.exceptions import HashKeyTooLong
+    from moto.dynamodb.models import DynamoDBBackend
+
+    get_item = DynamoDBBackend.get_item
+
+    def refuse_long_keys(self: DynamoDBBackend, table_name: str, keys: dict[str, Any], *args: Any) -> Any:
+        if len(str(keys["pk"]["S"]).encode()) > 2048:
+            raise HashKeyTooLong
+        return get_item(self, table_name, keys, *args)
+
+    monkeypatch.setattr(DynamoDBBackend, "get_item", refuse_long_keys)
+    # Given a vendor name over DynamoDB's 2 KB key limit (a pasted blob, a wrong variable)
+    code, text = cli("events", "--stack", loaded, "--id", "x" * 2100 + "#e-1")
+
+    # Then it is one line naming the vendors, never DynamoDB's refusal of the key
+    assert code == 1
+    assert "unknown vendor" in text
+    assert "ValidationException" not in text
+
+
 @pytest.mark.parametrize(
     "extra",
     [
@@ -413,3 +437,4 @@ def test_events_of_a_vendor_taken_out_of_the_project_are_still_listed(
         assert "raw" not in kept
         assert "no longer registered" in kept["body_error"]
     assert code == 0, text
+
