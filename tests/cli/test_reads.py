@@ -438,3 +438,20 @@ def test_events_of_a_vendor_taken_out_of_the_project_are_still_listed(
         assert "no longer registered" in kept["body_error"]
     assert code == 0, text
 
+
+def test_state_counts_a_one_character_text_as_one_character(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a comment whose text is one character
+    publish_outputs(aws, runtime)
+    comment = json.loads((SAMPLES_DIR / "fastcomments" / "comment-created.json").read_text())
+    comment.update(id="one-char", comment="k", commentHTML="<p>k</p>")
+    send_body(runtime, "fastcomments", comment, secrets["fastcomments"], event="comment-created")
+    runtime.drain()
+
+    # When its state is shown
+    code, text = cli("state", "fastcomments", "one-char", "--stack", runtime.stack.name)
+
+    # Then the text's length reads as English
+    assert code == 0, text
+    assert "its newest text is 1 character: --json shows it" in " ".join(text.split())

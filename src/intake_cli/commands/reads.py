@@ -238,7 +238,8 @@ def state(
     line, table = state_view(found, out.width)
     out.print(line, soft_wrap=True)
     if found.text:
-        out.print(f"[dim]its newest text is {len(found.text)} characters: --json shows it[/]")
+        size = len(found.text)
+        out.print(f"[dim]its newest text is {size} character{'' if size == 1 else 's'}: --json shows it[/]")
     out.print(table)
 
 
