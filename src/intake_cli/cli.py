@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 from typer.models import Default
 
 from intake_cli.local import DEFAULT_STATE_DIR
@@ -33,11 +33,19 @@ if TYPE_CHECKING:
 _PIPED_WIDTH = 160
 
 
+def _no_type(ctx: Any) -> None:
+    return None
+
+
 def _flags_as_flags(command: Any, ctx: Any) -> None:
-    """Help that shows a flag as a flag: recent typer prints every option's type, ``--json <bool>`` too."""
+    """Help that shows a flag as a flag: recent typer prints every option's type, ``--json <bool>`` too.
+
+    And an argument as its name: typer prints a text argument's Python type beside it (``CONTENT_ID <str>``)."""
     for param in command.get_params(ctx):
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+        if isinstance(param, TyperArgument) and param.display_type(ctx) == "<str>":
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
 
 
 class IntakeCommand(TyperCommand):

@@ -35,10 +35,12 @@ def test_every_command_has_h_and_shows_no_python_type_names(command: list[str]) 
     # When a command's help is asked for with -h
     code, text = cli(*command, "-h")
 
-    # Then it is the help, and no option reads like a Python signature (--json <bool>, <list[str]>)
+    # Then it is the help, and no option or argument reads like a Python signature (--json <bool>,
+    # <list[str]>, CONTENT_ID <str>), nor an optional argument in brackets twice
     assert code == 0, text
     assert "Usage: intake" in text
-    assert not re.search(r"<(bool|list\[str\])>", text), text
+    assert not re.search(r"<(bool|list\[str\]|str|int)>", text), text
+    assert "[[" not in text, text
 
 
 def test_the_top_level_help_lists_the_commands_and_offers_completion() -> None:

@@ -74,7 +74,7 @@ def send(
     body: Annotated[
         str | None,
         typer.Argument(
-            metavar="[SAMPLE|TYPE|FILE|-]",
+            metavar="SAMPLE|TYPE|FILE|-",
             help="With a vendor: a sample's name (events/VENDOR/NAME.json, a ping or a negative sample), "
             "a normalized type, a file, or - for stdin. Default: the vendor's first sample.",
             show_default=False,
