@@ -209,11 +209,33 @@ def _named(vendor_key: str, name: str) -> Chosen:
     if candidate.is_file():
         return Chosen(vendor_key, candidate.read_bytes(), str(candidate), candidate.name.removesuffix(".json"))
     if "." in name and "/" not in name and not name.endswith(".json"):
-        found = sample_for_type(_event_type(name), vendor_key, [vendor_key])
+        wanted = _event_type(name)
+        found = sample_for_type(wanted, vendor_key, [vendor_key])
         if found is not None:
             return found
+        raise IntakeError(_no_sample_of_type(vendor_key, wanted))
     known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named_files(vendor_key).items())
     raise IntakeError(f"no sample or file {name!r} for {vendor_key}\n{known or 'no samples'}")
+
+
+def _no_sample_of_type(vendor_key: str, event_type: str) -> str:
+    """Why ``intake send VENDOR TYPE`` has nothing to send: the types the vendor's samples do hold, and
+    whether another vendor's sample holds this one."""
+    from intake_cli.samples import golden_events, sample_files, sample_for_type
+
+    held = sorted(
+        {
+            str(event["event_type"])
+            for sample in sample_files(vendor_key)
+            for event in golden_events(vendor_key, sample)
+            if event.get("event_type") and not event.get("test")
+        }
+    )
+    message = f"no {vendor_key} sample holds a {event_type} event; its samples hold: {', '.join(held) or 'none'}"
+    elsewhere = sample_for_type(event_type, None, list(vendors()))
+    if elsewhere is not None:
+        message += f"\na {elsewhere.vendor} sample does: intake send {event_type}"
+    return message
 
 
 def _event_type(value: str) -> str:
