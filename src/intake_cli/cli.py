@@ -5,7 +5,10 @@ The commands themselves live in ``intake_cli.commands``; ``intake_cli.main`` put
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
+import io
 import os
 import sys
 from enum import Enum
@@ -24,7 +27,7 @@ from intake_cli.terminal import Terminal, json_line, printable
 from webhook_intake.registry import vendors
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from rich.console import Console
 
@@ -48,13 +51,47 @@ def _flags_as_flags(command: Any, ctx: Any) -> None:
             param.display_type_rich = _no_type  # type: ignore[method-assign]
 
 
+def _help(command: Any, ctx: Any, formatter: Any, format_help: Callable[[Any, Any], None]) -> None:
+    """A command's help, flags shown as flags; printed to a closed pipe, it ends as any output does."""
+    _flags_as_flags(command, ctx)
+    try:
+        format_help(ctx, formatter)
+    except SystemExit as exc:
+        # typer prints help through a console of rich's own, which ends with status 1 at a closed pipe.
+        if exc.code != 1:
+            raise
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)) from None
+
+
 class IntakeCommand(TyperCommand):
     """Every ``intake`` command."""
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """The command's help, flags shown as flags."""
-        _flags_as_flags(self, ctx)
-        super().format_help(ctx, formatter)
+        _help(self, ctx, formatter, super().format_help)
+
+
+CLOSED_PIPE_STATUS = 141
+"""The exit status when what reads the output stopped (``intake events | head -1``): 128 + SIGPIPE, as a
+shell tool killed by SIGPIPE ends, and nothing said on stderr."""
+
+
+@contextlib.contextmanager
+def _quiet_on_closed_pipe() -> Iterator[None]:
+    """What reads standard output stopped reading: end quietly, with :data:`CLOSED_PIPE_STATUS`.
+
+    Click's own handling ends such a command with status 1 and no word, which reads as an error. What
+    is still buffered for standard output goes to the null device, so Python's last flush fails no more.
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass  # no file descriptor to point elsewhere (standard output replaced, as by a test runner)
+        raise typer.Exit(CLOSED_PIPE_STATUS) from None
 
 
 class IntakeGroup(TyperGroup):
@@ -62,8 +99,17 @@ class IntakeGroup(TyperGroup):
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """The group's help, flags shown as flags."""
-        _flags_as_flags(self, ctx)
-        super().format_help(ctx, formatter)
+        _help(self, ctx, formatter, super().format_help)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        """The context; ``-h`` and ``--version`` print here, to a pipe that may be closed."""
+        with _quiet_on_closed_pipe():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:
+        """The command, ended quietly when what reads its output stopped."""
+        with _quiet_on_closed_pipe():
+            return super().invoke(ctx)
 
 
 def new_app(help_text: str, name: str | None = None) -> typer.Typer:

@@ -8,7 +8,9 @@ operator's terminal or reorder what it shows. Rich output shows such a character
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +54,12 @@ class Terminal(Console):
     def print(self, *objects: Any, **kwargs: Any) -> None:
         """Rich's print, each string shown through :func:`printable`."""
         super().print(*(printable(item) if isinstance(item, str) else item for item in objects), **kwargs)
+
+    def on_broken_pipe(self) -> None:
+        """What reads the output stopped reading: print no more, and let the command end as for any write
+        to a closed pipe (``intake`` ends quietly, status 141), not with rich's own exit status 1."""
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
     def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
         """Rich's rendering, with any text segment that would steer the terminal escaped."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -121,3 +123,17 @@ def test_an_empty_stack_or_vendor_is_a_usage_error_not_the_local_stack(args: tup
     code, text = cli(*args)
     assert code == 2, text
     assert f"Invalid value for {option}: is empty" in " ".join(text.replace("│", " ").split())
+
+
+@pytest.mark.parametrize("args", [("--version",), ("-h",), ("events", "-h")])
+def test_output_to_a_pipe_already_closed_ends_quietly_with_status_141(args: tuple[str, ...]) -> None:
+    # Given a reader that stopped reading before anything was printed (intake -h | true)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "intake_cli.main", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+
+    # Then it ends as a shell tool killed by SIGPIPE does (128 + 13), saying nothing: not status 1, an error's
+    assert process.wait(timeout=60) == 141
+    assert process.stderr.read() == b""

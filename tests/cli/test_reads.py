@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -455,3 +458,31 @@ def test_state_counts_a_one_character_text_as_one_character(
     # Then the text's length reads as English
     assert code == 0, text
     assert "its newest text is 1 character: --json shows it" in " ".join(text.split())
+
+
+class ClosedPipe(io.TextIOBase):
+    """Standard output whose reader has stopped reading (``intake events | head -1``, once head is done)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("args", [("--json",), ()], ids=["json", "table"])
+def test_output_to_a_reader_that_stopped_ends_quietly_with_status_141(
+    loaded: str, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # Given standard output piped to a reader that stopped reading
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+
+    # When events are listed to it
+    with pytest.raises(SystemExit) as exited:
+        app(["events", "--stack", loaded, *args], prog_name="intake")
+
+    # Then the command ends as a shell tool killed by SIGPIPE does (128 + 13), not as an error, and says nothing
+    assert exited.value.code == 141
+    assert capsys.readouterr().err == ""
