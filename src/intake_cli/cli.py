@@ -66,6 +66,18 @@ def _help(command: Any, ctx: Any, formatter: Any, format_help: Callable[[Any, An
 class IntakeCommand(TyperCommand):
     """Every ``intake`` command."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """The command line, with ``--region`` refused without ``--stack`` (the local stack has its own)."""
+        rest = super().parse_args(ctx, args)
+        if ctx.params.get("region") is not None and ctx.params.get("stack") is None:
+            raise typer.BadParameter(
+                "goes with --stack NAME (a deployed stack's region); without --stack the command reads the "
+                "local stack, whose region is its own",
+                ctx=ctx,
+                param_hint="'--region'",
+            )
+        return rest
+
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """The command's help, flags shown as flags."""
         _help(self, ctx, formatter, super().format_help)
@@ -200,7 +212,8 @@ StackOption = Annotated[
     ),
 ]
 RegionOption = Annotated[
-    str | None, typer.Option("--region", metavar="REGION", help="AWS region of the deployed stack.")
+    str | None,
+    typer.Option("--region", metavar="REGION", help="AWS region of the deployed stack (with --stack only)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object a line, for scripts.")]
 VendorOption = Annotated[

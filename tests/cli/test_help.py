@@ -137,3 +137,21 @@ def test_output_to_a_pipe_already_closed_ends_quietly_with_status_141(args: tupl
     # Then it ends as a shell tool killed by SIGPIPE does (128 + 13), saying nothing: not status 1, an error's
     assert process.wait(timeout=60) == 141
     assert process.stderr.read() == b""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("events", "--region", "eu-west-1"),
+        ("status", "--region", "eu-west-1"),
+        ("dlq", "redrive", "--region", "eu-west-1"),
+        ("send", "firstup", "--region", "eu-west-1"),
+    ],
+)
+def test_region_without_stack_is_a_usage_error_not_the_local_stack(args: tuple[str, ...]) -> None:
+    # --region alone reached the local stack, the region unused: a forgotten --stack, said nothing of
+    code, text = cli(*args)
+    assert code == 2, text
+    flat = " ".join(text.replace("│", " ").split())
+    assert "Invalid value for '--region': goes with --stack NAME" in flat
+    assert "no local stack running" not in flat
