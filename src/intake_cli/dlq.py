@@ -254,9 +254,19 @@ Progress = Callable[[str, int, int], None]
 """Hears, per vendor, how many of its quarantined events were sent back of how many."""
 
 
-def redrive_all(target: Target, vendors: list[str], *, dry_run: bool, progress: Progress | None = None) -> list[Done]:
-    """Send every dead letter and quarantined event of ``vendors`` back."""
-    done: list[Done] = []
+def redrive_all(
+    target: Target,
+    vendors: list[str],
+    *,
+    dry_run: bool,
+    progress: Progress | None = None,
+    done: list[Done] | None = None,
+) -> list[Done]:
+    """Send every dead letter and quarantined event of ``vendors`` back.
+
+    ``done`` (returned) is filled as it goes: when the run is stopped (Ctrl-C), it holds what was done before.
+    """
+    done = [] if done is None else done
     runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
     for key in vendors:
         try:

@@ -346,10 +346,44 @@ def test_ctrl_c_while_sending_back_says_how_many_went(
     # When they are all being sent back
     code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR)
 
-    # Then it says how many went before it stopped, and that running it again is safe
+    # Then it says what went before it stopped (the dead letter, moved first, and two of the three
+    # quarantined events), and that running it again is safe
     assert code == 130, text
-    assert "stopped: sent back 2 of 3 quarantined events before Ctrl-C" in " ".join(text.split())
+    said = " ".join(text.split())
+    assert f"stopped by Ctrl-C after: {VENDOR}: 1 dead letters sent back (to " in said
+    assert f"; {VENDOR}: 2 of 3 quarantined events sent back. A quarantined event stays listed" in said
+    assert "running the same redrive again is safe" in said
     assert depth(runtime, queue_url(runtime, VENDOR)) == 3  # the dead letter, moved first, and those two
+
+
+def test_ctrl_c_while_sending_every_vendors_back_says_what_each_vendor_before_had_sent(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given a dead letter of a vendor redriven before this one, and Ctrl-C pressed as this one's second
+    # quarantined event is sent
+    runtime.sqs.send_message(QueueUrl=dlq_url(runtime, "firstup"), MessageBody='{"id": "f-1"}')
+    more_quarantined(runtime, secrets, 1)
+    sent = QueueSender.send
+    calls: list[int] = []
+
+    def send(self: QueueSender, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return sent(self, *args, **kwargs)
+
+    monkeypatch.setattr(QueueSender, "send", send)
+
+    # When every vendor's are being sent back
+    code, text = cli("dlq", "redrive", "--stack", stack)
+
+    # Then the earlier vendor's dead letter is said to have gone back too, not only the quarantined events
+    assert code == 130, text
+    said = " ".join(text.split())
+    assert "stopped by Ctrl-C after: firstup: 1 dead letters sent back (to " in said
+    assert f"{VENDOR}: 1 dead letters sent back (to " in said
+    assert f"{VENDOR}: 1 of 2 quarantined events sent back." in said
 
 
 def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:

@@ -142,6 +142,7 @@ def dlq_redrive(
         done = redrive_all(target, vendors, dry_run=dry_run)
     else:
         sent: dict[str, tuple[int, int]] = {}
+        done = []
         try:
             # On standard error: --json keeps standard output to the result lines.
             with progress_bar(console(sys.stderr)) as bar:
@@ -155,14 +156,21 @@ def dlq_redrive(
                         tasks[name] = bar.add_task(f"Sending {name}'s quarantined events back", total=total)
                     bar.update(tasks[name], completed=so_far, total=total)
 
-                done = redrive_all(target, vendors, dry_run=False, progress=heard)
+                redrive_all(target, vendors, dry_run=False, progress=heard, done=done)
         except KeyboardInterrupt:
-            # A quarantined event stays so until the consumer stores it: sending it again costs one more try.
-            went, of = sum(n for n, _ in sent.values()), sum(total for _, total in sent.values())
-            what = f"sent back {went} of {of} quarantined events" if of else "no quarantined event sent back yet"
+            # What was done, every vendor's: dead letters moved (back on their queue for good) and quarantined
+            # events sent back, those of the vendor under way counted so far. A quarantined event stays so
+            # until the consumer stores it: sending it again costs one more try.
+            finished = {item.vendor for item in done if item.kind == "quarantined"}
+            what = [item.sentence() for item in done] + [
+                f"{name}: {went} of {total} quarantined events sent back"
+                for name, (went, total) in sent.items()
+                if total and name not in finished
+            ]
             console(sys.stderr).print(
-                f"stopped: {what} before Ctrl-C; each stays listed until the consumer stores it, "
-                "so running the same redrive again is safe (those sent count one more try)",
+                f"stopped by Ctrl-C after: {'; '.join(what) or 'nothing sent back yet'}. A quarantined event stays "
+                "listed until the consumer stores it, so running the same redrive again is safe (those sent count "
+                "one more try)",
                 soft_wrap=True,
             )
             raise typer.Exit(130) from None
