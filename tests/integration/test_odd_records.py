@@ -274,3 +274,29 @@ def test_a_claim_check_sent_back_once_its_object_is_right_is_stored_and_released
     # And the event's write units include the release's: the per-event samples add up to the total
     points = metric_points(capsys.readouterr().out)
     assert total(points, "WriteUnitsPerEvent") == total(points, "WriteUnits") > 0
+
+
+def test_a_route_with_a_lone_surrogate_escape_does_not_dead_letter_a_bad_event(
+    rt: LocalRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    m = "surrogate-" + uuid.uuid4().hex[:8]
+    # Given a hand-made record whose route's path and header hold a \ud800 escape (valid JSON, no UTF-8),
+    # and whose one event is to be quarantined (no event_id)
+    route = '{"method":"POST","path":"/webhooks/openweb\\ud800","headers":{"x-request-id":"r\\udfff"}}'
+    _put(rt, json.dumps({"type": "user-followed", "marker": m}), _attrs(route=route))
+    capsys.readouterr()
+
+    rt.drain()
+
+    # Then it is quarantined once with its reason, never retried into the DLQ
+    points = metric_points(capsys.readouterr().out)
+    assert total(points, "RecordsRetried") == 0
+    assert depth(rt, dlq_url(rt, VENDOR)) == 0
+    [item] = [q for q in quarantined(rt, VENDOR) if m in q["text"]]
+    assert item["reason"] == "missing_id"
+    assert item["route"]["path"] == "/webhooks/openweb\ufffd"
+
+    # And sent back, it is the same item tried again, not a second one
+    redrive(rt, VENDOR, QuarantineKey(VENDOR, item["sk"]))
+    rt.drain()
+    assert [q["attempts"] for q in quarantined(rt, VENDOR) if m in q["text"]] == [2]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from webhook_intake.text import clean_text
 from webhook_intake.times import from_epoch, from_iso, iso_millis
 
 # Headers worth keeping with a delivery: ids for idempotency and tracing, the signing
@@ -228,13 +229,15 @@ def _route(value: str | None) -> dict[str, Any] | None:
 
 
 def _string(value: Any) -> str:
-    return value[:_MAX_HEADER_CHARS] if isinstance(value, str) else ""
+    # The route is JSON: a ``\ud800`` escape in it reads as a lone surrogate, which no UTF-8 can carry
+    # (a quarantine key hashes the path; the item keeps the route cleaned): replaced as the body's are.
+    return clean_text(value[:_MAX_HEADER_CHARS]) if isinstance(value, str) else ""
 
 
 def _strings(value: Any, most: int | None = None) -> dict[str, str]:
     if not isinstance(value, dict):
         return {}
-    found = ((str(k)[:_MAX_HEADER_CHARS], v[:_MAX_HEADER_CHARS]) for k, v in value.items() if isinstance(v, str))
+    found = ((_string(str(k)), _string(v)) for k, v in value.items() if isinstance(v, str))
     return dict(itertools.islice(found, most))
 
 
