@@ -12,6 +12,7 @@ from intake_cli.events import sqs_event
 from intake_cli.lambdas import LambdaContext
 from tests.conftest import queue_messages
 from tests.helpers import (
+    consumer_dynamodb_hook,
     depth,
     dlq_url,
     mapping_fails_on,
@@ -29,6 +30,7 @@ from webhook_intake.consumer.service import (
     OutOfTimeError,
     _resume_check,
 )
+from webhook_intake.consumer.shapes import MAX_SHAPE_WRITES
 from webhook_intake.delivery import Delivery
 from webhook_intake.ingest.queue import attributes_size
 from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
@@ -392,3 +394,31 @@ def test_a_rest_is_resumed_only_where_its_check_says_the_place_is_the_same(
 
     # Then a rest whose check is its own (or that has none, as before) skips the event done; any other is read whole
     assert stored_ids(runtime, VENDOR) == ["rest-0", "rest-1", "rest-2"][skipped:]
+
+
+def test_a_delivery_of_many_new_shapes_writes_a_few_in_the_reserve_and_the_rest_later(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given one delivery of 120 events, each with a field no other has (120 shapes never seen)
+    vendor = VENDOR
+    body = json.loads(notifications_body(*[f"shapes-{n:03d}" for n in range(120)], request_uuid="r-shapes"))
+    for n, note in enumerate(body["notifications"]):
+        note[f"field_{n}"] = 1
+    assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
+    shape_writes: list[int] = []
+
+    def count(request: Any, **_: Any) -> None:
+        if b"PutItem" in request.headers.get("X-Amz-Target", b"") and b'"shape#' in (request.body or b""):
+            shape_writes.append(1)
+
+    # When it is consumed
+    with consumer_dynamodb_hook(count):
+        runtime.drain()
+        first = len(shape_writes)
+        # Then its events are stored, and the reserve at the invocation's end holds only a few shape writes
+        assert stored_ids(runtime, vendor) == sorted(f"shapes-{n:03d}" for n in range(120))
+        assert 0 < first <= MAX_SHAPE_WRITES
+        # And the next invocation writes more of them
+        assert send_body(runtime, vendor, notifications_body("shapes-next"), secrets[vendor]).status == 204
+        runtime.drain()
+    assert first < len(shape_writes) <= 2 * MAX_SHAPE_WRITES

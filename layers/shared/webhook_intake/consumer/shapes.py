@@ -42,6 +42,11 @@ MAX_PATH_BYTES = 512
 """A path is cut to this many bytes of UTF-8 (keys are the vendor's, any length and script): a
 shape item of :data:`MAX_PATHS` paths stays far under 400 KB."""
 SHAPES_FILE = "shapes.json"
+MAX_SHAPE_WRITES = 20
+"""New shapes written by one flush: it runs in the consumer's time reserve, and a delivery may hold thousands
+of events each of a shape of its own (a field named differently in each). The rest wait for later flushes."""
+MAX_PENDING = 200
+"""New shapes held for later flushes; one noticed beyond them is noticed again when it comes again."""
 
 
 def _kind(value: Any) -> str:
@@ -129,16 +134,17 @@ class ShapeWatch:
         """Note an event's shape if this process has not seen it (nothing is written until :meth:`flush`)."""
         shape = paths(document)
         key = (source_type, fingerprint(shape))
-        if key not in self.known:
+        if key not in self.known and (key in self.pending or len(self.pending) < MAX_PENDING):
             self.pending.setdefault(key, shape)
 
     def flush(self, metrics: Metrics) -> float:
-        """Keep the shapes noticed since the last flush; count each one no one had kept before.
+        """Keep the shapes noticed since the last flush (:data:`MAX_SHAPE_WRITES` of them at most, the rest
+        at the next); count each one no one had kept before.
 
         The write units those writes took (a write whose condition failed takes them too).
         """
         units = 0.0
-        for (source_type, shape_id), shape in list(self.pending.items()):
+        for (source_type, shape_id), shape in list(self.pending.items())[:MAX_SHAPE_WRITES]:
             item = {
                 "pk": f"{SHAPE_PREFIX}{self.spec.key}",
                 # A type that is no type name (any length, any text) is keyed by its hash.
