@@ -348,3 +348,20 @@ def test_write_units_per_event_and_lags_are_one_sample_per_event(
     lags = values(points, "IngestToStoreLag")
     assert len(lags) == 3
     assert all(lag == int(lag) for lag in lags)
+
+
+def test_new_shapes_of_types_no_mapping_names_are_one_metric_not_one_per_type(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given events of 30 types the vendor's mapping does not know (each a new shape), and one it knows
+    for n in range(30):
+        send_body(runtime, "openweb", {"event_id": f"kind-{n}", "type": f"made-up-{n}"}, secrets["openweb"])
+    send_body(runtime, "openweb", {"event_id": "kind-known", "type": "user-followed", "odd": 1}, secrets["openweb"])
+    capsys.readouterr()
+
+    runtime.drain()
+
+    # Then each new shape is counted, the unknown types under one dimension value: a vendor's text makes no metric
+    points = [point for point in metric_points(capsys.readouterr().out) if point[0] == "NewShapes"]
+    assert total(points, "NewShapes") == 31
+    assert {dimensions["source_type"] for _, dimensions, _ in points} == {"unmapped", "user-followed"}

@@ -46,6 +46,8 @@ MAX_SHAPE_WRITES = 20
 """New shapes written by one flush: it runs in the consumer's time reserve, and a delivery may hold thousands
 of events each of a shape of its own (a field named differently in each). The rest wait for later flushes."""
 MAX_PENDING = 200
+UNMAPPED = "unmapped"
+"""``NewShapes``' ``source_type`` for a type neither the vendor's mapping nor its documented examples name."""
 """New shapes held for later flushes; one noticed beyond them is noticed again when it comes again."""
 
 
@@ -118,12 +120,22 @@ class ShapeWatch:
     known: set[tuple[str, str]] = field(default_factory=set)
     pending: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     table: TableAccess = field(init=False, repr=False)
+    named_types: frozenset[str] = field(init=False, repr=False)
+    """The types the vendor's mapping or documented examples name (:meth:`dimension`)."""
     """The shapes' table, through ``dynamodb_client`` or the process-wide client (the consumer's config)."""
 
     def __post_init__(self) -> None:
         self.table = TableAccess(self.table_name, self.dynamodb_client)
-        for source_type, shapes in documented_shapes(self.spec).items():
+        documented = documented_shapes(self.spec)
+        for source_type, shapes in documented.items():
             self.known.update((source_type, shape) for shape in shapes)
+        self.named_types = frozenset(documented) | frozenset(self.spec.normalizer().type_map)
+
+    def dimension(self, source_type: str) -> str:
+        """The ``source_type`` dimension of a new shape's count: a type the vendor's mapping or documented
+        examples name, else :data:`UNMAPPED`. Types are the vendor's text: each one a dimension value of its own
+        would let a vendor make metrics without end (the shape item and the log line name it)."""
+        return type_label(source_type) if source_type in self.named_types else UNMAPPED
 
     @property
     def dynamodb(self) -> DynamoDBClient:
@@ -177,7 +189,7 @@ class ShapeWatch:
             else:
                 units += consumed(dict(response), partial(write_units, item_size(item)))
                 label = type_label(source_type)
-                count_by(metrics, Metric.NEW_SHAPES, "source_type", label)
+                count_by(metrics, Metric.NEW_SHAPES, "source_type", self.dimension(source_type))
                 self.logger.warning(
                     "new event shape", extra={"source_type": label, "fingerprint": shape_id, "paths": len(shape)}
                 )
