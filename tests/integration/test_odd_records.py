@@ -300,3 +300,26 @@ def test_a_route_with_a_lone_surrogate_escape_does_not_dead_letter_a_bad_event(
     redrive(rt, VENDOR, QuarantineKey(VENDOR, item["sk"]))
     rt.drain()
     assert [q["attempts"] for q in quarantined(rt, VENDOR) if m in q["text"]] == [2]
+
+
+@pytest.mark.parametrize("wrong", ["bytes", "utf-8"])
+def test_a_claim_check_key_holding_an_address_is_not_logged_when_its_object_is_refused(
+    rt: LocalRuntime, wrong: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a hand-made pointer whose key names someone (an address), to an object it does not match or
+    # that is not UTF-8
+    m = "addr-" + uuid.uuid4().hex[:8]
+    data = b'{"event_id":"' + m.encode() + (b'","x":"\xff"}' if wrong == "utf-8" else b'"}')
+    check = _object(rt, f"deliveries/openweb/2026-11-30/{m}-carol@example.com.json", data)
+    pointer = json.loads(check.pointer())
+    if wrong == "bytes":
+        pointer["claim_check"]["bytes"] = check.size + 1
+    _put(rt, json.dumps(pointer), _attrs(claim_check=check.uri))
+    capsys.readouterr()
+
+    rt.drain()
+
+    # Then it is quarantined as invalid_claim_check (the item keeps the pointer), and no log line names the key
+    out = capsys.readouterr()
+    assert [q["reason"] for q in quarantined(rt, VENDOR) if m in q["text"]] == ["invalid_claim_check"]
+    assert "carol@example.com" not in out.out + out.err
