@@ -46,9 +46,9 @@ MAX_SHAPE_WRITES = 20
 """New shapes written by one flush: it runs in the consumer's time reserve, and a delivery may hold thousands
 of events each of a shape of its own (a field named differently in each). The rest wait for later flushes."""
 MAX_PENDING = 200
+"""New shapes held for later flushes; one noticed beyond them is noticed again when it comes again."""
 UNMAPPED = "unmapped"
 """``NewShapes``' ``source_type`` for a type neither the vendor's mapping nor its documented examples name."""
-"""New shapes held for later flushes; one noticed beyond them is noticed again when it comes again."""
 
 
 def _kind(value: Any) -> str:
@@ -120,9 +120,9 @@ class ShapeWatch:
     known: set[tuple[str, str]] = field(default_factory=set)
     pending: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     table: TableAccess = field(init=False, repr=False)
+    """The shapes' table, through ``dynamodb_client`` or the process-wide client (the consumer's config)."""
     named_types: frozenset[str] = field(init=False, repr=False)
     """The types the vendor's mapping or documented examples name (:meth:`dimension`)."""
-    """The shapes' table, through ``dynamodb_client`` or the process-wide client (the consumer's config)."""
 
     def __post_init__(self) -> None:
         self.table = TableAccess(self.table_name, self.dynamodb_client)
