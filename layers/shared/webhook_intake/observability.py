@@ -80,6 +80,13 @@ def count(metrics: Metrics, metric: Metric, value: float = 1) -> None:
     metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
 
 
+def secret_misconfigured(metrics: Metrics, logger: Logger, vendor: str, problems: list[str]) -> None:
+    """A secret Secrets Manager gives that cannot work: counted in ``SecretProblems`` (its alarm) and logged,
+    naming what is wrong, never a value (the ingest functions and the token route alike)."""
+    count(metrics, Metric.SECRET_PROBLEMS, len(problems))
+    logger.error("secret misconfigured", extra={"vendor": vendor, "problems": problems})
+
+
 def milliseconds(metrics: Metrics, metric: Metric, value: float) -> None:
     """Record a latency sample, flushed with the invocation."""
     metrics.add_metric(name=metric.value, unit=MetricUnit.Milliseconds, value=value)

@@ -12,7 +12,7 @@ from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
 from webhook_intake.http import Response, error
 from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import EnqueueError
-from webhook_intake.observability import Metric, count, count_by
+from webhook_intake.observability import Metric, count, count_by, secret_misconfigured
 from webhook_intake.replay import ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError, SecretValueError
 from webhook_intake.text import JSON, TOO_DEEP, nests_deeper_than
@@ -96,9 +96,7 @@ class IngestService:
         except SecretUnavailableError as exc:
             if isinstance(exc, SecretValueError):
                 # Secrets Manager is up; the value is wrong: the operator's to mend, as SecretProblems says.
-                count(self.metrics, Metric.SECRET_PROBLEMS)
-                problems = [str(exc)]
-                self.logger.error("secret misconfigured", extra={"vendor": self.contract.vendor, "problems": problems})
+                secret_misconfigured(self.metrics, self.logger, self.contract.vendor, [str(exc)])
             else:
                 self.logger.exception("secret unavailable", extra={"vendor": self.contract.vendor})
             return error(500, "unavailable", "temporarily unable to authenticate; retry later")
@@ -143,8 +141,7 @@ class IngestService:
         self._checked_secret = secret
         problems = self.contract.secret_problems(secret)
         if problems:
-            count(self.metrics, Metric.SECRET_PROBLEMS, len(problems))
-            self.logger.error("secret misconfigured", extra={"vendor": self.contract.vendor, "problems": problems})
+            secret_misconfigured(self.metrics, self.logger, self.contract.vendor, problems)
         advice = self.contract.secret_advice(secret)
         if advice:
             self.logger.warning("secret unusual", extra={"vendor": self.contract.vendor, "advice": advice})

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
-from webhook_intake.observability import Metric, count
+from webhook_intake.observability import Metric, count, secret_misconfigured
 from webhook_intake.replay import Claim, ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError, SecretValueError
 from webhook_intake.vendors.openweb import SPEC
@@ -89,8 +89,7 @@ class TokenService:
         except SecretValueError as exc:
             # Secrets Manager is up; the value is wrong: reported as the ingest functions report it
             # (SecretProblems, 'secret misconfigured'), still a 500 so that OpenWeb retries once it is mended.
-            count(self.metrics, Metric.SECRET_PROBLEMS)
-            self.logger.error("secret misconfigured", extra={"vendor": SPEC.key, "problems": [str(exc)]})
+            secret_misconfigured(self.metrics, self.logger, SPEC.key, [str(exc)])
             return server_error("temporarily unable to authenticate clients; retry later")
         except SecretUnavailableError:
             self.logger.exception("secret unavailable")
