@@ -35,8 +35,11 @@ _MAX_HEADER_CHARS = 256
 _MAX_PATH_PARAMETERS = 8
 _PLACE = re.compile(r"[1-9][0-9]{0,8}")
 """A place among a body's events (resume_at, index_offset): a positive whole number, at most nine digits."""
-_RESUME_CHECK = re.compile(r"[0-9a-f]{16}")
-"""``resume_check``: 16 hex digits (:attr:`Delivery.resume_check`)."""
+MAX_PLACE = 999_999_999
+"""The largest place :data:`_PLACE` reads."""
+RESUME_CHECK_CHARS = 16
+"""``resume_check``: this many hex digits (:attr:`Delivery.resume_check`)."""
+_RESUME_CHECK = re.compile(rf"[0-9a-f]{{{RESUME_CHECK_CHARS}}}")
 RECEIVED_AT_SKEW = timedelta(seconds=60)
 """How much later than SQS's sent timestamp a message's ``received_at`` may read (two clocks)."""
 MAX_CORRELATION_ID_CHARS = 128
@@ -122,10 +125,7 @@ class Delivery:
             attributes["claim_check"] = {"DataType": "String", "StringValue": self.claim_check}
         if self.quarantine_key:
             attributes["quarantine_key"] = {"DataType": "String", "StringValue": self.quarantine_key}
-        if self.resume_at:
-            attributes["resume_at"] = {"DataType": "Number", "StringValue": str(self.resume_at)}
-        if self.resume_at and self.resume_check:
-            attributes["resume_check"] = {"DataType": "String", "StringValue": self.resume_check}
+        attributes.update(resume_marks(self.resume_at, self.resume_check))
         if self.index_offset:
             attributes["index_offset"] = {"DataType": "Number", "StringValue": str(self.index_offset)}
         return attributes
@@ -203,6 +203,20 @@ class Delivery:
             index_offset=index_offset,
             problems=tuple(problems),
         )
+
+
+def resume_marks(resume_at: int, resume_check: str | None) -> dict[str, dict[str, str]]:
+    """The message attributes that make a message the rest of a delivery (none for a whole one)."""
+    marks: dict[str, dict[str, str]] = {}
+    if resume_at:
+        marks["resume_at"] = {"DataType": "Number", "StringValue": str(resume_at)}
+        if resume_check:
+            marks["resume_check"] = {"DataType": "String", "StringValue": resume_check}
+    return marks
+
+
+LARGEST_RESUME_MARKS = resume_marks(MAX_PLACE, "f" * RESUME_CHECK_CHARS)
+"""The most a rest's marks can add to its message (the ingest keeps room for them in an inline one)."""
 
 
 def _resume_check(value: str | None, problems: list[str]) -> str | None:

@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import client, error_code
 from webhook_intake.consumer.normalizing import Normalized, Rejected
-from webhook_intake.delivery import Delivery, id_label
+from webhook_intake.delivery import RESUME_CHECK_CHARS, Delivery, id_label
 from webhook_intake.observability import Metric, count, count_by, milliseconds
 from webhook_intake.payloads import ClaimCheck, ClaimCheckError
 from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError
@@ -410,7 +410,7 @@ class ConsumerService:
 def _resume_check(result: Normalized) -> str:
     """Which events of a delivery are to be quarantined (their places), as a short hash (``resume_check``)."""
     places = ",".join(str(rejected.index) for rejected in result.rejected)
-    return hashlib.sha256(f"{len(result.mapped)}:{places}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{len(result.mapped)}:{places}".encode()).hexdigest()[:RESUME_CHECK_CHARS]
 
 
 def _receives(raw_record: dict[str, Any]) -> int | None:

@@ -28,6 +28,7 @@ from botocore.exceptions import (
 )
 
 from webhook_intake.clients import client, error_code
+from webhook_intake.delivery import LARGEST_RESUME_MARKS
 from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
 from webhook_intake.payloads import DELIVERIES_PREFIX, ClaimCheck, retention_tagging
 
@@ -127,12 +128,7 @@ def attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:
     return size
 
 
-RESUME_ALLOWANCE_BYTES = attributes_size(
-    {
-        "resume_at": {"DataType": "Number", "StringValue": "9" * 9},
-        "resume_check": {"DataType": "String", "StringValue": "f" * 16},
-    }
-)
+RESUME_ALLOWANCE_BYTES = attributes_size(LARGEST_RESUME_MARKS)
 """Room kept in an inline message for the marks the consumer adds to the rest of a delivery it runs out of
 time for (``resume_at``, at most nine digits, and ``resume_check``): the rest is the same message with them,
 and must fit SQS too."""
