@@ -137,13 +137,12 @@ def events(
 def by_key(target: Target, event_id: str, key: str | None) -> dict[str, Any]:
     """``events --id``: one event by its key, or a clear line saying why there is none."""
     from intake_cli.event_log import one_event, split_id
-    from webhook_intake.store.schema import PARTITION_KEY_MAX_BYTES, event_key
+    from webhook_intake.store.schema import event_key, fits_a_key
 
     found_vendor, found_id = split_id(event_id, key)
     # Read first: the events of a vendor taken out of the project stay in the table. A key no item can
     # have (an unknown vendor's name over DynamoDB's limit, which no hash shortens) is not read: it is refused.
-    pk = event_key(found_vendor, found_id)["pk"]
-    storable = len(pk.encode("utf-8", "surrogatepass")) <= PARTITION_KEY_MAX_BYTES
+    storable = fits_a_key(event_key(found_vendor, found_id)["pk"])
     found = one_event(target, found_vendor, found_id) if storable else None
     if found is None and found_vendor not in target.vendors:
         raise IntakeError(f"unknown vendor {found_vendor!r}; vendors: {', '.join(target.vendors)}")

@@ -80,9 +80,14 @@ def event_key(vendor: str, event_id: str) -> dict[str, str]:
     the id itself in ``event_id``. Every other key is the id itself, as it always was.
     """
     pk = f"{vendor}#{event_id}"
-    if len(pk) * 4 > PARTITION_KEY_MAX_BYTES and len(pk.encode("utf-8", "surrogatepass")) > PARTITION_KEY_MAX_BYTES:
+    if not fits_a_key(pk):
         pk = f"{vendor}#{hashed_id(event_id)}"
     return {"pk": pk, "sk": EVENT_SK}
+
+
+def fits_a_key(pk: str) -> bool:
+    """Whether DynamoDB takes ``pk`` as a partition key (its UTF-8 within the limit; most keys are short)."""
+    return len(pk) * 4 <= PARTITION_KEY_MAX_BYTES or len(pk.encode("utf-8", "surrogatepass")) <= PARTITION_KEY_MAX_BYTES
 
 
 def key_parts(item: dict[str, Any]) -> tuple[str, str]:
