@@ -326,22 +326,27 @@ def test_redrive_all_shows_its_progress_on_standard_error(
     assert "3 quarantined events sent back" in text
 
 
+def ctrl_c_at_send(monkeypatch: pytest.MonkeyPatch, nth: int) -> None:
+    """Ctrl-C pressed as the ``nth`` quarantined event is sent back (the ones before it go)."""
+    sent = QueueSender.send
+    calls: list[int] = []
+
+    def send(self: QueueSender, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == nth:
+            raise KeyboardInterrupt
+        return sent(self, *args, **kwargs)
+
+    monkeypatch.setattr(QueueSender, "send", send)
+
+
 def test_ctrl_c_while_sending_back_says_how_many_went(
     stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
     # Given three quarantined events, and Ctrl-C pressed as the third is sent
     more_quarantined(runtime, secrets, 2)
-    sent = QueueSender.send
-    calls: list[int] = []
-
-    def send(self: QueueSender, *args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return sent(self, *args, **kwargs)
-
-    monkeypatch.setattr(QueueSender, "send", send)
+    ctrl_c_at_send(monkeypatch, 3)
 
     # When they are all being sent back
     code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR)
@@ -364,16 +369,7 @@ def test_ctrl_c_while_sending_every_vendors_back_says_what_each_vendor_before_ha
     # quarantined event is sent
     runtime.sqs.send_message(QueueUrl=dlq_url(runtime, "firstup"), MessageBody='{"id": "f-1"}')
     more_quarantined(runtime, secrets, 1)
-    sent = QueueSender.send
-    calls: list[int] = []
-
-    def send(self: QueueSender, *args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return sent(self, *args, **kwargs)
-
-    monkeypatch.setattr(QueueSender, "send", send)
+    ctrl_c_at_send(monkeypatch, 2)
 
     # When every vendor's are being sent back
     code, text = cli("dlq", "redrive", "--stack", stack)
