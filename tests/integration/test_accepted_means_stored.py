@@ -96,6 +96,45 @@ def test_an_event_without_its_id_is_answered_failure_and_never_takes_its_sibling
     assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
 
 
+def test_an_id_or_field_sent_as_another_kind_of_value_is_named_for_what_it_is_not_missing(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    # Given a Viafoura batch whose ids (a fraction, an object) and a type (a list) are there, but no ids or names
+    odd = [
+        {**liked("kind-x"), "event_uuid": 1.5, "mark": "kind-fraction"},
+        {**liked("kind-x"), "event_uuid": {"uuid": "kind-object"}},
+        {**liked("kind-list"), "message_type": ["livecomment_post"]},
+    ]
+    response = send_body(
+        runtime, "viafoura-engagement", engagement("r-kind", liked("kind-ok"), *odd), secrets["viafoura-engagement"]
+    )
+    runtime.drain()
+
+    # Then Viafoura hears what is wrong with each, and the operator reads the same reasons in the quarantine
+    not_an_id = "is not a string or a whole number"
+    assert response.json()["results"][1:] == [
+        {"type": "failure", "error_type": "invalid_id", "error_description": f"'event_uuid' {not_an_id}"},
+        {"type": "failure", "error_type": "invalid_id", "error_description": f"'event_uuid' {not_an_id}"},
+        {
+            "event_uuid": "kind-list",
+            "type": "failure",
+            "error_type": "invalid_field",
+            "error_description": f"'message_type' {not_an_id}",
+        },
+    ]
+    kept = [quarantined_for(runtime, "viafoura-engagement", mark)[0] for mark in ("kind-fraction", "kind-object")]
+    kept += quarantined_for(runtime, "viafoura-engagement", "kind-list")
+    assert [(item["reason"], item["message"]) for item in kept] == [
+        ("invalid_id", f"'event_uuid' {not_an_id}"),
+        ("invalid_id", f"'event_uuid' {not_an_id}"),
+        ("invalid_field", f"'message_type' {not_an_id}"),
+    ]
+    # And a vendor that sends one event a delivery hears it in its 400
+    refused = send_body(runtime, "openweb", {"event_id": True, "type": "user-followed"}, secrets["openweb"])
+    assert (refused.status, refused.json()["message"]) == (400, f"'event_id' {not_an_id}")
+
+
 def test_a_failure_result_names_its_event_even_when_its_id_is_too_long_to_keep(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

@@ -23,7 +23,16 @@ if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
 
 BATCH_VENDORS = ("viafoura-engagement", "viafoura-notifications")
-REASONS = {"invalid_event", "missing_id", "invalid_id", "missing_field", "conflict", "unmappable", "too_large"}
+REASONS = {
+    "invalid_event",
+    "missing_id",
+    "invalid_id",
+    "missing_field",
+    "invalid_field",
+    "conflict",
+    "unmappable",
+    "too_large",
+}
 
 lone_surrogates = st.text(
     alphabet=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, categories=["Cs"]), min_size=1, max_size=2

@@ -75,19 +75,28 @@ def id_text(value: Any) -> str | None:
     return None
 
 
+def _unusable(event: dict[str, Any], name: str, kind: str) -> Refusal:
+    """Why ``event[name]`` is no id text: missing (or null, or blank), or a value of another kind."""
+    value = event.get(name)
+    if value is None or isinstance(value, str):
+        return Refusal(f"missing_{kind}", f"'{name}' is missing or empty")
+    # There, but a fraction, a boolean, an object or a list: "missing" would send the reader looking for it.
+    return Refusal(f"invalid_{kind}", f"'{name}' is not a string or a whole number")
+
+
 def judge_event(spec: VendorSpec, index: int, event: Any) -> Verdict:
     """Whether one event can be stored: a JSON object with its vendor's id and required fields."""
     if not isinstance(event, dict):
         return Verdict(index, None, Refusal("invalid_event", "event is not a JSON object"))
     event_id = id_text(event.get(spec.id_field))
     if event_id is None:
-        return Verdict(index, None, Refusal("missing_id", f"'{spec.id_field}' is missing or empty"))
+        return Verdict(index, None, _unusable(event, spec.id_field, "id"))
     if len(event_id) > MAX_ID_CHARS:
         # Named still, so the vendor can tell which event its failure is (Viafoura's results echo it).
         return Verdict(index, event_id, Refusal("invalid_id", f"'{spec.id_field}' is over {MAX_ID_CHARS} characters"))
     for name in spec.required:
         if id_text(event.get(name)) is None:
-            return Verdict(index, event_id, Refusal("missing_field", f"'{name}' is missing or empty"))
+            return Verdict(index, event_id, _unusable(event, name, "field"))
     return Verdict(index, event_id)
 
 
