@@ -670,6 +670,45 @@ class TestTokenRouteMetrics:
         assert "secret unavailable" not in lines
         assert "dev-client-secret" not in lines
 
+    @pytest.mark.parametrize(
+        ("secret", "problem"),
+        [
+            ({"client_id": CLIENT_ID, "client_secret": []}, "'client_secret' holds no usable value"),
+            ({"client_id": CLIENT_ID, "client_secrets": [CURRENT]}, "'client_secret' is missing"),
+            ({"client_id": "", "client_secret": CURRENT}, "'client_id' is not a non-empty string"),
+        ],
+    )
+    def test_an_oauth_client_that_cannot_work_is_reported_as_a_secret_problem(
+        self, capsys: pytest.CaptureFixture[str], secret: dict[str, Any], problem: str
+    ) -> None:
+        # Given an openweb secret whose OAuth client cannot work: in client_secret_jwt mode OpenWeb calls
+        # the token route first and, refused, never delivers to the ingest function that would report it
+        log = io.StringIO()
+        service = token_service(FakeSecrets([secret]), FakeUsedAssertions(), log)
+        capsys.readouterr()
+
+        # When OpenWeb asks for a token, twice with the same copy of the secret
+        responses = [service.handle(post(token_request_body(assertion()))) for _ in range(2)]
+
+        # Then each is refused, and SecretProblems and the log say what is wrong, once for the copy
+        # (the runbook's SecretProblemsAlarm, as the ingest functions report it), never a value
+        assert [response.status for response in responses] == [401, 401]
+        points = self.points(service, capsys)
+        assert total(points, "SecretProblems", vendor="openweb") == 1
+        lines = log.getvalue()
+        (line,) = [json.loads(line) for line in lines.splitlines() if '"secret misconfigured"' in line]
+        assert line["vendor"] == "openweb"
+        assert problem in line["problems"]
+        assert CURRENT not in lines
+
+    def test_a_working_secret_is_no_secret_problem(self, capsys: pytest.CaptureFixture[str]) -> None:
+        # A secret of the shared header token alone (OpenWeb's other mode) refuses every token request,
+        # but nothing is wrong with it
+        service = token_service(FakeSecrets([{"tokens": ["header-token"]}]), FakeUsedAssertions())
+        capsys.readouterr()
+        assert service.handle(post(token_request_body(assertion()))).status == 401
+        assert total(self.points(service, capsys), "SecretProblems", vendor="openweb") == 0
+
     def test_an_issued_token_is_counted_and_is_no_failure(self, capsys: pytest.CaptureFixture[str]) -> None:
         service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
         capsys.readouterr()

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import traceback
 import warnings
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -85,6 +86,44 @@ def secret_misconfigured(metrics: Metrics, logger: Logger, vendor: str, problems
     naming what is wrong, never a value (the ingest functions and the token route alike)."""
     count(metrics, Metric.SECRET_PROBLEMS, len(problems))
     logger.error("secret misconfigured", extra={"vendor": vendor, "problems": problems})
+
+
+class SecretRules(Protocol):
+    """What a vendor's contract says of its secret (``webhook_intake.ingest.contract.Contract``)."""
+
+    @property
+    def vendor(self) -> str: ...
+
+    def secret_problems(self, secret: dict[str, Any]) -> list[str]: ...
+
+    def secret_advice(self, secret: dict[str, Any]) -> list[str]: ...
+
+
+@dataclass
+class SecretCheck:
+    """Reports a secret that cannot work, once per copy read from Secrets Manager (never its values).
+
+    Every function that loads a vendor's secret checks each copy with it: the ingest functions, and
+    OpenWeb's token route, which in client_secret_jwt mode is the only one OpenWeb reaches while its
+    OAuth client cannot work.
+    """
+
+    rules: SecretRules
+    metrics: Metrics
+    logger: Logger
+    _checked: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    """The copy last checked, held so that no other copy can be mistaken for it."""
+
+    def __call__(self, secret: dict[str, Any]) -> None:
+        if secret is self._checked:
+            return
+        self._checked = secret
+        problems = self.rules.secret_problems(secret)
+        if problems:
+            secret_misconfigured(self.metrics, self.logger, self.rules.vendor, problems)
+        advice = self.rules.secret_advice(secret)
+        if advice:
+            self.logger.warning("secret unusual", extra={"vendor": self.rules.vendor, "advice": advice})
 
 
 def milliseconds(metrics: Metrics, metric: Metric, value: float) -> None:

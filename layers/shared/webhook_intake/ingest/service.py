@@ -12,7 +12,7 @@ from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
 from webhook_intake.http import Response, error
 from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import EnqueueError
-from webhook_intake.observability import Metric, count, count_by, secret_misconfigured
+from webhook_intake.observability import Metric, SecretCheck, count, count_by, secret_misconfigured
 from webhook_intake.replay import ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError, SecretValueError
 from webhook_intake.text import JSON, TOO_DEEP, nests_deeper_than
@@ -53,8 +53,11 @@ class IngestService:
     """Where single-use credentials are recorded; without it, none is checked for replays."""
     clock: Callable[[], float] = field(default=time.time)
     monotonic: Callable[[], float] = field(default=time.monotonic)
-    _checked_secret: dict[str, Any] | None = field(default=None, init=False, repr=False)
-    """The secret copy last checked, held so that no other copy can be mistaken for it."""
+    _check_secret: SecretCheck = field(init=False, repr=False)
+    """Reports each copy of the secret that cannot work, once."""
+
+    def __post_init__(self) -> None:
+        self._check_secret = SecretCheck(self.contract, self.metrics, self.logger)
 
     def handle(self, request: Request) -> Response:
         """Answer one delivery. A 2xx only once the raw body is on the queue (or it is a ping)."""
@@ -133,18 +136,6 @@ class IngestService:
         secret = self.secrets.get()
         self._check_secret(secret)
         return secret
-
-    def _check_secret(self, secret: dict[str, Any]) -> None:
-        """Report a secret that cannot work, once per copy read from Secrets Manager (never its values)."""
-        if secret is self._checked_secret:
-            return
-        self._checked_secret = secret
-        problems = self.contract.secret_problems(secret)
-        if problems:
-            secret_misconfigured(self.metrics, self.logger, self.contract.vendor, problems)
-        advice = self.contract.secret_advice(secret)
-        if advice:
-            self.logger.warning("secret unusual", extra={"vendor": self.contract.vendor, "advice": advice})
 
     def _read_body(self, request: Request) -> tuple[Any, str]:
         if len(request.body) > self.max_body_bytes or not self.queue.accepts(len(request.body)):

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
-from webhook_intake.observability import Metric, count, secret_misconfigured
+from webhook_intake.observability import Metric, SecretCheck, count, count_by, secret_misconfigured
 from webhook_intake.replay import Claim, ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError, SecretValueError
 from webhook_intake.vendors.openweb import SPEC
 from webhook_intake.vendors.openweb.access_token import OAuthClient
+from webhook_intake.vendors.openweb.contract import CONTRACT
 from webhook_intake.vendors.openweb.token_endpoint import (
     InvalidClientError,
     OAuthError,
@@ -69,6 +70,11 @@ class TokenService:
     metrics: Metrics
     access_token_ttl: int
     clock: Callable[[], float] = field(default=time.time)
+    _check_secret: SecretCheck = field(init=False, repr=False)
+    """Reports each copy of the secret that cannot work, once, by the rules the ingest function applies."""
+
+    def __post_init__(self) -> None:
+        self._check_secret = SecretCheck(CONTRACT, self.metrics, self.logger)
 
     def handle(self, request: Request) -> Response:
         """An access token for a valid, unused client assertion; else an RFC 6749 error."""
@@ -109,6 +115,7 @@ class TokenService:
         self, token_request: TokenRequest, token_url: str | None, now: float
     ) -> tuple[Assertion, OAuthClient]:
         secret = self.secrets.get()
+        self._check_secret(secret)
         try:
             return self._verify(token_request, secret, token_url, now)
         except InvalidClientError:
@@ -116,6 +123,7 @@ class TokenService:
             fresh = self.secrets.refresh()
             if fresh is None or fresh == secret:
                 raise
+            self._check_secret(fresh)
             return self._verify(token_request, fresh, token_url, now)
 
     def _verify(
@@ -133,10 +141,10 @@ class TokenService:
             # The ingest functions' counter: probing the token route raises the same alarm.
             count(self.metrics, Metric.AUTH_FAILURES)
         else:
-            # One outcome per invocation, so the reason can be a dimension of the whole set
-            # (the shape the ingest functions' DeliveriesRejected has, in one EMF record).
-            self.metrics.add_dimension(name="reason", value=refused.error)
-            count(self.metrics, Metric.REJECTED)
+            # The ingest functions' DeliveriesRejected, with its reason, in an EMF record of its own: the
+            # reason never reaches the invocation's other metrics (SecretProblems, which its alarm reads
+            # by the vendor alone).
+            count_by(self.metrics, Metric.REJECTED, "reason", refused.error)
         # The description is ours and fixed: it never holds the assertion or a secret.
         self.logger.warning(
             "token request refused",
