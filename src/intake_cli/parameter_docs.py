@@ -32,6 +32,10 @@ def _takes(declared: dict[str, Any]) -> str:
         return f"{low} to {high}"
     if low is not None or high is not None:
         return f"≥ {low}" if high is None else f"≤ {high}"
+    constraint = str(declared.get("ConstraintDescription", ""))
+    if "AllowedPattern" in declared and constraint.startswith("must be "):
+        # What CloudFormation (and the local stack) say when refusing a value: "must be <what it takes>".
+        return constraint.removeprefix("must be ")
     return "text" if declared.get("Type") == "String" else str(declared.get("Type", ""))
 
 

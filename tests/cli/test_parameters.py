@@ -239,6 +239,13 @@ def test_the_parameter_reference_is_the_templates() -> None:
         assert str(parameter["Description"]).split()[0] in written, name
 
 
+def test_the_reference_says_what_a_patterned_parameter_takes() -> None:
+    # Given AlarmEmail, which CloudFormation refuses unless it is an e-mail address or empty
+    (row,) = [line for line in REFERENCE_PATH.read_text(encoding="utf-8").splitlines() if "| `AlarmEmail` |" in line]
+    # Then its "takes" column says so, not "text"
+    assert row.split(" | ")[2] == "an e-mail address, or empty for none"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
