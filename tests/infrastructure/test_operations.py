@@ -72,13 +72,26 @@ def alarm_query(alarm_id: str) -> str:
     return str(expression["Fn::Sub"] if isinstance(expression, dict) else expression)
 
 
+def summed_with_gaps_as_zero(metrics: dict[str, dict[str, Any]]) -> set[str]:
+    """The series the alarm's ``total`` adds up, each of which must be ``FILL(id, 0)``.
+
+    Metric math adds two series only where both have a data point: a sum of bare series is empty
+    in every minute one of them has none (an idle consumer has no Errors point while its ingest function fails).
+    """
+    terms = [term.strip() for term in metrics["total"]["Expression"].split("+")]
+    filled = [re.fullmatch(r"FILL\((\w+), 0\)", term) for term in terms]
+    assert all(filled), f"a series summed without FILL(…, 0): {metrics['total']['Expression']}"
+    return {match[1] for match in filled if match}
+
+
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_each_vendor_alarms_when_its_functions_fail_or_are_throttled(vendor_key: str) -> None:
     # Given the vendor's functions alarm, made with its row
     stem = STEMS[vendor_key]
     metrics = {m["Id"]: m for m in resource(f"{stem}FunctionsAlarm")["Properties"]["Metrics"]}
-    # Then it sums errors and throttles of exactly that vendor's two functions
-    assert metrics["total"]["Expression"] == "ingestErrors + ingestThrottles + consumerErrors + consumerThrottles"
+    # Then it sums errors and throttles of exactly that vendor's two functions, each read as 0 when
+    # it has no data point (an idle consumer must not hide a failing ingest function)
+    assert summed_with_gaps_as_zero(metrics) == set(metrics) - {"total"}
     watched = {
         (m["MetricStat"]["Metric"]["MetricName"], m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"])
         for key, m in metrics.items()
@@ -87,6 +100,11 @@ def test_each_vendor_alarms_when_its_functions_fail_or_are_throttled(vendor_key:
     assert watched == {
         (metric, f"{stem}{role}Function") for metric in ("Errors", "Throttles") for role in ("Ingest", "Consumer")
     }
+
+
+def test_the_token_function_alarm_reads_a_missing_series_as_zero() -> None:
+    metrics = {m["Id"]: m for m in resource("TokenFunctionAlarm")["Properties"]["Metrics"]}
+    assert summed_with_gaps_as_zero(metrics) == {"errors", "throttles"}
 
 
 def test_every_function_is_watched_by_an_alarm() -> None:
