@@ -50,6 +50,7 @@ from webhook_intake.http import Request
 from webhook_intake.ingest.lambda_handler import build_handler, build_service
 from webhook_intake.ingest.queue import INGEST_CONFIG
 from webhook_intake.ingest.settings import IngestSettings
+from webhook_intake.registry import vendor
 from webhook_intake.times import iso_millis
 
 NAME = "warm_ingest"
@@ -86,7 +87,7 @@ def _send(queue: Any, request: Request, vendor_key: str) -> None:
         method=request.method,
         path=request.path,
         path_parameters=request.path_parameters,
-        headers=kept_headers(request.headers),
+        headers=kept_headers(vendor(vendor_key), request.headers),
     )
     queue.send(request.body.decode("utf-8"), delivery, time.monotonic() + 10)
 

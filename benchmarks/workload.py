@@ -118,7 +118,7 @@ def queue_message(vendor_key: str, body: bytes, sample_name: str = "") -> dict[s
         method=outgoing.method,
         path=outgoing.path,
         path_parameters={"event": sample_name.split(".", 1)[0]} if vendor_key == "fastcomments" else {},
-        headers=kept_headers({name.lower(): value for name, value in outgoing.headers.items()}),
+        headers=kept_headers(vendor(vendor_key), {name.lower(): value for name, value in outgoing.headers.items()}),
     )
     return {
         "MessageId": str(uuid.uuid4()),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from intake_cli.events import match_path
 from intake_cli.local import ROOT
 from intake_cli.target import IntakeError
-from webhook_intake.delivery import KEPT_HEADERS, Delivery
+from webhook_intake.delivery import Delivery, kept_header_names
 from webhook_intake.registry import VENDORS_PACKAGE, vendor
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ def sample_delivery(vendor_key: str, sample: Path) -> Delivery:
     request = build_request(vendor_key, sample.read_bytes(), {}, sample.stem, now=SAMPLE_SIGNED_AT)
     spec = vendor(vendor_key)
     event = match_path(spec.path, request.path) or {}
-    headers = {name: value for name, value in request.headers.items() if name in KEPT_HEADERS}
+    headers = {name: value for name, value in request.headers.items() if name in kept_header_names(spec)}
     if "x-socialchorus-delivery" in headers:
         headers["x-socialchorus-delivery"] = f"sample-{sample.stem}"
     return Delivery(

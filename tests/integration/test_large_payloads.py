@@ -55,11 +55,11 @@ def test_bodies_up_to_lambdas_limit_are_accepted_and_stored_byte_for_byte(
 def test_a_body_at_the_inline_limit_with_the_longest_headers_still_fits_sqs(
     runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
-    # Given a body at the inline limit, and every header a delivery keeps at its longest, in
-    # latin-1 (escaped six bytes a character in the route attribute): SQS counts attributes too
+    # Given a body at the inline limit, and every header a Firstup delivery keeps at its longest,
+    # in latin-1 (escaped six bytes a character in the route attribute): SQS counts attributes too
     body = firstup_body("big-headers", DEFAULT_INLINE_MAX_BYTES)
     long_value = "\u00e9" * 300
-    headers = {name: long_value for name in ("user-agent", "x-request-id", "x-fastcomments-timestamp")}
+    headers = {name: long_value for name in ("content-type", "user-agent", "x-request-id")}
     headers["x-socialchorus-delivery"] = "d" * 300
 
     # When it is delivered, then it is accepted (through S3: with them it is over 1 MiB) and stored

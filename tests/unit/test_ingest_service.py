@@ -9,7 +9,7 @@ import logging
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -66,9 +66,11 @@ class FakeQueue:
         return f"m{len(self.sent)}"
 
 
-def service(vendor_key: str, secrets: FakeSecrets, queue: FakeQueue, max_body: int = 1000) -> IngestService:
+def service(
+    vendor_key: str, secrets: FakeSecrets, queue: FakeQueue, max_body: int = 1000, contract: Any = None
+) -> IngestService:
     return IngestService(
-        contract=vendor(vendor_key).contract(),
+        contract=contract or vendor(vendor_key).contract(),
         secrets=secrets,  # type: ignore[arg-type]
         queue=queue,  # type: ignore[arg-type]
         # A logger of its own per service, writing to this test's stdout (Powertools reuses loggers by name).
@@ -100,6 +102,31 @@ def test_an_authenticated_delivery_is_enqueued_raw_and_answered_204() -> None:
     assert delivery.correlation_id == "req-1"
     assert delivery.headers["x-request-id"] == "req-1"
     assert "authorization" not in delivery.headers
+
+
+def test_a_delivery_keeps_the_headers_its_vendor_names_and_no_others() -> None:
+    # Given a vendor whose own delivery id travels in a header of its own, with a signing time
+    spec = replace(
+        vendor("viafoura-notifications"), delivery_header="x-acme-delivery", kept_headers=("x-acme-signed-at",)
+    )
+    queue = FakeQueue()
+    contract = replace(vendor("viafoura-notifications").contract(), spec=spec)
+    acme = service("viafoura-notifications", FakeSecrets([{"tokens": ["tok"]}]), queue, contract=contract)
+    headers = {
+        "authorization": "tok",
+        "x-acme-delivery": "d-1",
+        "x-acme-signed-at": "1790000000",
+        "x-request-id": "req-1",
+        "x-socialchorus-delivery": "another-vendors-id",
+        "x-fastcomments-signature": "another-vendors-signature",
+    }
+    # When it delivers
+    assert acme.handle(post("/webhooks/viafoura/notifications", NOTIFICATIONS_BODY, headers)).status == 204
+    # Then the delivery carries its id and its signing time, and no credential nor another vendor's header
+    ((_, delivery),) = queue.sent
+    assert delivery.correlation_id == "d-1"
+    assert delivery.headers == {"x-acme-delivery": "d-1", "x-acme-signed-at": "1790000000", "x-request-id": "req-1"}
+    assert spec.delivery_id(delivery.headers) == "d-1"
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong"])
@@ -433,7 +460,7 @@ def test_firstup_uses_its_delivery_id_as_correlation_id() -> None:
     response = service("firstup", FakeSecrets([{"tokens": ["tok"]}]), queue).handle(request)
     assert response.status == 200
     assert queue.sent[0][1].correlation_id == "delivery-7"
-    assert queue.sent[0][1].delivery_id == "delivery-7"
+    assert vendor("firstup").delivery_id(queue.sent[0][1].headers) == "delivery-7"
 
 
 def test_openweb_needs_event_id_and_type() -> None:

@@ -14,23 +14,22 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
+from webhook_intake import registry
+from webhook_intake.registry import REQUEST_ID_HEADER
 from webhook_intake.text import clean_text
 from webhook_intake.times import from_epoch, from_iso, iso_millis
 
-# Headers worth keeping with a delivery: ids for idempotency and tracing, the signing
-# timestamp, the content type, our own test marker. Never authorization, tokens or signatures.
-KEPT_HEADERS = (
-    "content-type",
-    "x-request-id",
-    "x-socialchorus-delivery",
-    "x-fastcomments-timestamp",
-    "user-agent",
-    "x-intake-test",
-)
+if TYPE_CHECKING:
+    from webhook_intake.registry import VendorSpec
+
 TEST_HEADER = "x-intake-test"
 """Set by ``intake send``: the delivery is a test, stored but never read as a real event."""
+KEPT_HEADERS = ("content-type", REQUEST_ID_HEADER, "user-agent", TEST_HEADER)
+"""Headers every delivery keeps (a vendor's spec names its own, :func:`kept_header_names`).
+Never authorization, tokens or signatures."""
 _MAX_HEADER_CHARS = 256
 _MAX_PATH_PARAMETERS = 8
 _PLACE = re.compile(r"[1-9][0-9]{0,8}")
@@ -93,11 +92,6 @@ class Delivery:
     (the order of a comment's events dated alike, docs/data-model.md)."""
     problems: tuple[str, ...] = ()
     """Message attributes that were missing or malformed, and the fallback used for each."""
-
-    @property
-    def delivery_id(self) -> str | None:
-        """The vendor's own id for this HTTP delivery, where it sends one."""
-        return self.headers.get("x-socialchorus-delivery") or self.headers.get("x-request-id")
 
     @property
     def test(self) -> bool:
@@ -195,7 +189,7 @@ class Delivery:
             path=_string(route.get("path")),
             path_parameters=_strings(route.get("path_parameters"), _MAX_PATH_PARAMETERS),
             # The headers the ingest function keeps, as it keeps them: a hand-made route holds no more.
-            headers=kept_headers(_strings(route.get("headers"))),
+            headers=kept_headers(registry.vendor(vendor), _strings(route.get("headers"))),
             claim_check=claim_check if claim_check and claim_check.startswith("s3://") else None,
             quarantine_key=text("quarantine_key"),
             resume_at=resume_at if resume_check != "" else 0,  # a check that is none: read whole
@@ -255,6 +249,12 @@ def _strings(value: Any, most: int | None = None) -> dict[str, str]:
     return dict(itertools.islice(found, most))
 
 
-def kept_headers(headers: dict[str, str]) -> dict[str, str]:
-    """The headers that travel with a delivery, each cut to a sane length."""
-    return {name: headers[name][:_MAX_HEADER_CHARS] for name in KEPT_HEADERS if name in headers}
+def kept_headers(spec: VendorSpec, headers: dict[str, str]) -> dict[str, str]:
+    """The headers that travel with a delivery of ``spec``'s vendor, each cut to a sane length."""
+    return {name: headers[name][:_MAX_HEADER_CHARS] for name in kept_header_names(spec) if name in headers}
+
+
+@cache
+def kept_header_names(spec: VendorSpec) -> tuple[str, ...]:
+    """The headers a delivery of ``spec``'s vendor keeps: every delivery's, its id's, the vendor's own."""
+    return tuple(dict.fromkeys((*KEPT_HEADERS, spec.delivery_header, *spec.kept_headers)))

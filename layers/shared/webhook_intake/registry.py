@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 VENDORS_PACKAGE = "webhook_intake.vendors"
+REQUEST_ID_HEADER = "x-request-id"
+"""The request id header a vendor may send; a delivery keeps it whatever the vendor."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,11 @@ class VendorSpec:
     """Other fields an event must carry (non-empty) to be stored; the ingest path checks them too."""
     batch_field: str | None = None
     """When a delivery holds many events: the field of the body holding their array."""
+    delivery_header: str = REQUEST_ID_HEADER
+    """The request header holding the vendor's own id of a delivery: its correlation id and ``delivery_id``."""
+    kept_headers: tuple[str, ...] = ()
+    """Other request headers a delivery keeps for the consumer (a signing time it dates events by).
+    Never a credential, token or signature."""
     store_dictionaries: tuple[bytes, ...] = (b"",)
     """Preset compression dictionaries of stored bodies, oldest first; each is frozen once released
     (store/body.py): a stored body names the one it was written with."""
@@ -50,6 +57,10 @@ class VendorSpec:
     def routes(self) -> tuple[str, ...]:
         """HTTP API route keys (``METHOD /path``) served by the vendor's ingest function."""
         return tuple(f"{method} {self.path}" for method in self.methods)
+
+    def delivery_id(self, headers: Mapping[str, str]) -> str | None:
+        """The vendor's own id of the delivery whose kept headers are ``headers``, where it sends one."""
+        return headers.get(self.delivery_header) or headers.get(REQUEST_ID_HEADER)
 
     def contract(self) -> Any:
         """The vendor's ingest contract (imports only its ``contract`` module)."""

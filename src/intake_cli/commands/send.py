@@ -320,7 +320,7 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
         method=request.method,
         path=request.path,
         path_parameters=match_path(spec.path, request.path) or {},
-        headers=kept_headers(headers),
+        headers=kept_headers(spec, headers),
     )
     result = spec.normalizer().normalize(request.body.decode("utf-8", "replace"), delivery)
     # One key per event: a batch may hold an event twice (stored once, the other copy a duplicate or a conflict).

@@ -314,7 +314,7 @@ class VendorNormalizer(ABC):
             time_rejected=rejected.value if rejected is not None else None,
             test=test,
             correlation_id=delivery.correlation_id or None,
-            delivery_id=delivery.delivery_id,
+            delivery_id=self.spec.delivery_id(delivery.headers),
             raw=element.text.encode("utf-8"),
             dropped=model.dropped,
             **fields,

@@ -183,7 +183,7 @@ class Contract:
 
     def correlation_id(self, request: Request) -> str:
         """The id that follows this delivery through logs: the vendor's, else API Gateway's."""
-        return request.header("x-request-id") or request.request_id
+        return request.header(self.spec.delivery_header) or request.request_id
 
     def refusal(self) -> Response:
         """The answer to a missing or wrong credential."""

@@ -182,7 +182,7 @@ class IngestService:
             method=request.method,
             path=request.path,
             path_parameters=request.path_parameters,
-            headers=kept_headers(request.headers),
+            headers=kept_headers(self.contract.spec, request.headers),
         )
         try:
             message_id = self.queue.send(text, delivery, deadline)

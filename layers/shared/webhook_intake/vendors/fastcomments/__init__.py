@@ -2,12 +2,16 @@
 
 from webhook_intake.registry import VendorSpec
 
+TIMESTAMP_HEADER = "x-fastcomments-timestamp"
+"""The signing time; the consumer dates an event by it when the comment names no time of its own."""
+
 SPEC = VendorSpec(
     key="fastcomments",
     stem="FastComments",
     path="/webhooks/fastcomments/{event}",
     methods=("PUT", "POST", "DELETE"),
     id_field="id",
+    kept_headers=(TIMESTAMP_HEADER,),
     # The vendor's documented field names, frozen: stored bodies are compressed with it (store/body.py).
     store_dictionaries=(
         (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from webhook_intake.auth import current_secret
-from webhook_intake.vendors.fastcomments import SPEC
-from webhook_intake.vendors.fastcomments.contract import EVENTS, SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
+from webhook_intake.vendors.fastcomments import SPEC, TIMESTAMP_HEADER
+from webhook_intake.vendors.fastcomments.contract import EVENTS, SIGNATURE_HEADER, signature
 
 EVENT_CHOICES = EVENTS
 """``intake send fastcomments --event`` takes one of these."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from webhook_intake.auth import matches_any, secret_list
 from webhook_intake.ingest.contract import Contract, RejectedError, token_list_problems
 from webhook_intake.replay import Claim
-from webhook_intake.vendors.fastcomments import SPEC
+from webhook_intake.vendors.fastcomments import SPEC, TIMESTAMP_HEADER
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 
 EVENTS = ("comment-created", "comment-updated", "comment-deleted")
 SIGNATURE_HEADER = "x-fastcomments-signature"
-TIMESTAMP_HEADER = "x-fastcomments-timestamp"
 TOKEN_HEADER = "token"  # noqa: S105 (a header name)
 API_SECRET_FIELD = "api_secret"  # noqa: S105 (the secret field's name)
 WINDOW_SECONDS = 300

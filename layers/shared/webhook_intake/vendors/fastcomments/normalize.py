@@ -17,8 +17,8 @@ from webhook_intake.consumer.normalizing import (
 )
 from webhook_intake.taxonomy import event_type
 from webhook_intake.times import from_epoch, from_iso, iso_millis
-from webhook_intake.vendors.fastcomments import SPEC
-from webhook_intake.vendors.fastcomments.contract import EVENTS, TIMESTAMP_HEADER, timestamp_seconds
+from webhook_intake.vendors.fastcomments import SPEC, TIMESTAMP_HEADER
+from webhook_intake.vendors.fastcomments.contract import EVENTS, timestamp_seconds
 
 if TYPE_CHECKING:
     from webhook_intake.consumer.splitting import Element

@@ -8,6 +8,8 @@ SPEC = VendorSpec(
     path="/webhooks/firstup",
     methods=("POST",),
     id_field="id",
+    # Each delivery's unique id; Firstup: "use this for logging and idempotency".
+    delivery_header="x-socialchorus-delivery",
     # The vendor's documented field names, frozen: stored bodies are compressed with it (store/body.py).
     store_dictionaries=(
         (

@@ -14,8 +14,6 @@ if TYPE_CHECKING:
 
 LEGACY_NAME = "event"
 """The older envelope names its event here (``content.published``), the current form in ``name``."""
-DELIVERY_HEADER = "x-socialchorus-delivery"
-"""Each delivery's unique id; Firstup: "use this for logging and idempotency"."""
 PING_NAME = "ping"
 
 
@@ -64,9 +62,6 @@ def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str,
 class FirstupContract(HeaderTokenContract):
     """Events in the flat or the older ``{event, data}`` form; a body naming no event (or ``ping``) is a ping."""
 
-    def correlation_id(self, request: Request) -> str:
-        return request.header(DELIVERY_HEADER) or request.request_id
-
     def is_ping(self, document: Any) -> bool:
         # Creating a subscription sends a ping (its shape is not documented): an object naming no
         # event and carrying no id, or one named ``ping``. One with an id but no name is taken and
@@ -85,7 +80,7 @@ class FirstupContract(HeaderTokenContract):
 
     def examine(self, request: Request, document: Any) -> list[Verdict]:
         # The delivery's id as the consumer reads it back: the correlation id the message carries.
-        delivery = request.header(DELIVERY_HEADER)
+        delivery = request.header(self.spec.delivery_header)
         delivery_id = correlation_id_of(delivery) if delivery else None
         return examine_body(self.spec, current_form(require_object(document), delivery_id))
 
