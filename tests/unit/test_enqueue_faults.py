@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, EndpointConnectionError, HTTPClientError, ReadTimeoutError, SSLError
 from moto import mock_aws
 
 from intake_cli.queues import depth
@@ -114,11 +115,21 @@ def connection_refused(request: Any) -> Any:
     raise EndpointConnectionError(endpoint_url=request.url)
 
 
+def tls_dropped(request: Any) -> Any:
+    # The connection torn down during the TLS handshake: urllib3 reports an SSL error, botocore its SSLError.
+    raise SSLError(endpoint_url=request.url, error=ssl.SSLEOFError(8, "EOF occurred in violation of protocol"))
+
+
+def reset_mid_request(request: Any) -> Any:
+    # What botocore raises for a failure of the HTTP exchange it has no narrower name for.
+    raise HTTPClientError(error=ConnectionResetError(104, "Connection reset by peer"))
+
+
 def notifications() -> Request:
     return Request("POST", "/webhooks/viafoura/notifications", "", {"authorization": "tok"}, BODY, {}, "r", 0)
 
 
-@pytest.mark.parametrize("fault", [throttled, unavailable, connection_refused])
+@pytest.mark.parametrize("fault", [throttled, unavailable, connection_refused, tls_dropped, reset_mid_request])
 def test_transient_faults_are_retried_and_the_delivery_is_accepted(queue: tuple[Any, str], fault: Any) -> None:
     sqs, url = queue
     clock = FakeClock()

@@ -18,14 +18,8 @@ import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from webhook_intake.clients import client, error_code
 from webhook_intake.delivery import LARGEST_RESUME_MARKS
@@ -69,7 +63,10 @@ _RETRYABLE_CODES = {
     # SQS's own code when the key of an encrypted queue is throttled (botocore's ``KmsThrottled``).
     "KMS.ThrottlingException",
 }
-_RETRYABLE_ERRORS = (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError)
+# The network failures botocore's own standard mode takes for transient: a connection refused, torn down or
+# timed out, the TLS handshake among them (an SSLError), and any failure of the HTTP exchange (HTTPClientError:
+# read time-outs, closed connections and what botocore has no narrower name for).
+_RETRYABLE_ERRORS = (BotoConnectionError, HTTPClientError)
 
 
 # What SQS refuses in a message body: everything outside its documented character set (#x9, #xA,
