@@ -184,6 +184,14 @@ def not_empty(what: str) -> Callable[[str | None], str | None]:
     return check
 
 
+def a_when(value: str | None) -> str | None:
+    """A time option's value (``--since``, ``--until``); an empty one (an unset shell variable) is a usage error,
+    never the default window (``replay --since $FROM --yes`` would rewrite the last day's events)."""
+    if value is not None and not value.strip():
+        raise typer.BadParameter("is empty: give a time (2026-11-29T08:00) or a duration back from now (7d)")
+    return value
+
+
 def known_types(values: list[str] | None) -> list[str] | None:
     """``--type``'s check: a value that is neither an event type nor a subject is a usage error (exit status 2)
     naming the close ones, as a value not among any other option's choices is."""
@@ -241,6 +249,7 @@ SinceOption = Annotated[
         metavar="WHEN",
         help="From this receive time: ISO-8601 (2026-11-29, 2026-11-29T08:00, UTC unless it says) "
         "or a duration back from now (90s, 15m, 36h, 7d, 2w).",
+        callback=a_when,
     ),
 ]
 EventTypeOption = Annotated[
@@ -255,7 +264,12 @@ EventTypeOption = Annotated[
 ]
 UntilOption = Annotated[
     str | None,
-    typer.Option("--until", metavar="WHEN", help="Up to this receive time (same forms as --since); default now."),
+    typer.Option(
+        "--until",
+        metavar="WHEN",
+        help="Up to this receive time (same forms as --since); default now.",
+        callback=a_when,
+    ),
 ]
 
 

@@ -125,6 +125,23 @@ def test_an_empty_stack_or_vendor_is_a_usage_error_not_the_local_stack(args: tup
     assert f"Invalid value for {option}: is empty" in " ".join(text.replace("│", " ").split())
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("replay", "--since", "", "--yes"), "'--since'"),
+        (("replay", "--since", "7d", "--until", " ", "--yes"), "'--until'"),
+        (("events", "--since", ""), "'--since'"),
+        (("events", "--until", ""), "'--until'"),
+        (("tail", "--since", "", "--no-follow"), "'--since'"),
+    ],
+)
+def test_an_empty_time_is_a_usage_error_not_the_default_window(args: tuple[str, ...], option: str) -> None:
+    # An unset shell variable ("replay --since $FROM --yes") must not replay, list or follow the default window
+    code, text = cli(*args, "--stack", "webhook-intake-nowhere")
+    assert code == 2, text
+    assert f"Invalid value for {option}: is empty" in " ".join(text.replace("│", " ").split())
+
+
 @pytest.mark.parametrize("args", [("--version",), ("-h",), ("events", "-h")])
 def test_output_to_a_pipe_already_closed_ends_quietly_with_status_141(args: tuple[str, ...]) -> None:
     # Given a reader that stopped reading before anything was printed (intake -h | true)

@@ -20,6 +20,7 @@ from intake_cli.cli import (
     UntilOption,
     Vendor,
     VendorOption,
+    a_when,
     an_id,
     app,
     chosen_vendors,
@@ -295,6 +296,7 @@ def tail(
             "--since",
             metavar="WHEN",
             help="Start this far back (15m, 2h, or a time) instead of now.",
+            callback=a_when,
         ),
     ] = None,
     follow: Annotated[
