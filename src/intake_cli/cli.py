@@ -11,6 +11,7 @@ import functools
 import io
 import os
 import sys
+from datetime import UTC, datetime
 from enum import Enum
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -186,9 +187,19 @@ def not_empty(what: str) -> Callable[[str | None], str | None]:
 
 def a_when(value: str | None) -> str | None:
     """A time option's value (``--since``, ``--until``); an empty one (an unset shell variable) is a usage error,
-    never the default window (``replay --since $FROM --yes`` would rewrite the last day's events)."""
+    never the default window (``replay --since $FROM --yes`` would rewrite the last day's events), and so is one
+    that is neither a time nor a duration (exit status 2, as ``--limit abc``)."""
     if value is not None and not value.strip():
         raise typer.BadParameter("is empty: give a time (2026-11-29T08:00) or a duration back from now (7d)")
+    if value is not None:
+        from intake_cli.event_log import UnreadableTimeError, parse_when
+
+        try:
+            parse_when(value, datetime.now(UTC))
+        except UnreadableTimeError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        except IntakeError:
+            pass  # read, but outside the years a window can hold: said with the window, as one reading it would
     return value
 
 

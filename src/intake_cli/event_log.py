@@ -44,6 +44,10 @@ _DURATION = re.compile(r"(\d+)\s*(s|m|h|d|w)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+class UnreadableTimeError(IntakeError):
+    """A time option that is neither a time nor a duration: a mistake in the command line itself."""
+
+
 @dataclass(frozen=True)
 class Window:
     """Receive times from ``since`` to ``until``, both included."""
@@ -68,7 +72,7 @@ def parse_when(text: str, now: datetime) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise IntakeError(
+        raise UnreadableTimeError(
             f"{text!r} is neither a time (2026-11-29, 2026-11-29T08:00, 2026-11-29T08:00:00Z) "
             "nor a duration (90s, 15m, 36h, 7d, 2w)"
         ) from None

@@ -142,6 +142,24 @@ def test_an_empty_time_is_a_usage_error_not_the_default_window(args: tuple[str, 
     assert f"Invalid value for {option}: is empty" in " ".join(text.replace("│", " ").split())
 
 
+@pytest.mark.parametrize(
+    ("args", "option", "value"),
+    [
+        (("events", "--since", "yesterday"), "'--since'", "'yesterday'"),
+        (("events", "--since", "1d", "--until", "1.5h"), "'--until'", "'1.5h'"),
+        (("replay", "--since", "1d2h", "--dry-run"), "'--since'", "'1d2h'"),
+        (("tail", "--since", "-15m", "--no-follow"), "'--since'", "'-15m'"),
+    ],
+)
+def test_a_time_neither_a_time_nor_a_duration_is_a_usage_error(args: tuple[str, ...], option: str, value: str) -> None:
+    # A typo in a time is a mistake in the command line (status 2, as --limit abc is), not a problem found (1)
+    code, text = cli(*args, "--stack", "webhook-intake-nowhere")
+    assert code == 2, text
+    said = " ".join(text.replace("│", " ").split())
+    assert f"Invalid value for {option}: {value} is neither a time (2026-11-29, 2026-11-29T08:00" in said
+    assert "nor a duration (90s, 15m, 36h, 7d, 2w)" in said
+
+
 @pytest.mark.parametrize("args", [("--version",), ("-h",), ("events", "-h")])
 def test_output_to_a_pipe_already_closed_ends_quietly_with_status_141(args: tuple[str, ...]) -> None:
     # Given a reader that stopped reading before anything was printed (intake -h | true)
