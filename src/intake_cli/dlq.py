@@ -251,7 +251,7 @@ def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run:
 
 
 Progress = Callable[[str, int, int], None]
-"""Hears, per vendor, how many of its quarantined events were sent back of how many."""
+"""Hears, per vendor, how many of its quarantined events were sent back (or deleted) of how many."""
 
 
 def redrive_all(
@@ -327,21 +327,39 @@ def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: 
     return Done("delete", "dead-letter", vendor, identifier, dry_run=dry_run)
 
 
-def delete_all(target: Target, vendors: list[str], *, dry_run: bool) -> list[Done]:
+def delete_all(
+    target: Target,
+    vendors: list[str],
+    *,
+    dry_run: bool,
+    progress: Progress | None = None,
+    done: list[Done] | None = None,
+) -> list[Done]:
     """Let every dead letter and quarantined event of ``vendors`` go (the ones read now, up to
-    :data:`DELETE_LIMIT` of each kind per vendor; each :class:`Done` says when more remain)."""
-    done: list[Done] = []
+    :data:`DELETE_LIMIT` of each kind per vendor; each :class:`Done` says when more remain).
+
+    ``progress`` hears, per vendor, how many of its quarantined events were deleted of how many; ``done``
+    (returned) is filled as it goes: when the run is stopped (Ctrl-C), it holds what was done before.
+    """
+    done = [] if done is None else done
     store = quarantine_store(target)
     for key in vendors:
         try:
-            _delete_vendor(target, key, store, done, dry_run=dry_run, limit=DELETE_LIMIT)
+            _delete_vendor(target, key, store, done, dry_run=dry_run, limit=DELETE_LIMIT, progress=progress)
         except IntakeError as exc:
             raise _after(done, exc) from None
     return done
 
 
 def _delete_vendor(
-    target: Target, key: str, store: QuarantineStore, done: list[Done], *, dry_run: bool, limit: int
+    target: Target,
+    key: str,
+    store: QuarantineStore,
+    done: list[Done],
+    *,
+    dry_run: bool,
+    limit: int,
+    progress: Progress | None = None,
 ) -> None:
     """One vendor's part of :func:`delete_all`, added to ``done`` as it goes."""
     sqs = target.client("sqs")
@@ -359,8 +377,12 @@ def _delete_vendor(
     try:
         items = list(store.list(key, limit))
         if not dry_run:
-            for item in items:
+            if progress is not None:
+                progress(key, 0, len(items))
+            for number, item in enumerate(items, 1):
                 store.delete(QuarantineKey(key, str(item["sk"])))
+                if progress is not None:
+                    progress(key, number, len(items))
     except (StoreError, ClientError, BotoCoreError) as exc:
         raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
     if items:

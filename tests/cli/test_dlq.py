@@ -382,6 +382,53 @@ def test_ctrl_c_while_sending_every_vendors_back_says_what_each_vendor_before_ha
     assert f"{VENDOR}: 1 of 2 quarantined events sent back." in said
 
 
+def test_delete_all_shows_its_progress_on_standard_error(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given three quarantined events
+    more_quarantined(runtime, secrets, 2)
+
+    # When they are all let go
+    code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes")
+
+    # Then a bar said how far it got, done of all, as a redrive's does
+    assert code == 0, text
+    bar = next(line for line in text.splitlines() if f"Deleting {VENDOR}'s quarantined events" in line)
+    assert "3/3" in bar
+    assert "3 quarantined events deleted" in text
+
+
+def test_ctrl_c_while_deleting_says_how_many_went(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three quarantined events, and Ctrl-C pressed as the third is deleted
+    more_quarantined(runtime, secrets, 2)
+    deleted = QuarantineStore.delete
+    calls: list[int] = []
+
+    def delete(self: QuarantineStore, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return deleted(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuarantineStore, "delete", delete)
+
+    # When they are all being let go
+    code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes")
+
+    # Then it says what went for good before it stopped (the dead letter, deleted first, and two of the
+    # three quarantined events), and what running it again does
+    assert code == 130, text
+    said = " ".join(text.split())
+    assert (
+        f"stopped by Ctrl-C after: {VENDOR}: 1 dead letters deleted; {VENDOR}: 2 of 3 quarantined events deleted"
+        in said
+    )
+    assert "running the same delete again lets the rest go" in said
+    assert len(quarantined(runtime, VENDOR)) == 1
+
+
 def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:
     # Given one of each
     (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]

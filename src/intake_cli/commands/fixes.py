@@ -34,9 +34,11 @@ from intake_cli.cli import (
 from intake_cli.target import IntakeError, resolve_target
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.progress import TaskID
 
-    from intake_cli.dlq import Done
+    from intake_cli.dlq import Done, Progress
 
 HeldIdOption = Annotated[
     str | None,
@@ -114,6 +116,45 @@ def _report(done: list[Done], json_output: bool, nothing: str) -> None:
         out.print(nothing)
 
 
+def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, did: str, again: str) -> list[Done]:
+    """A redrive or delete of every item of the chosen vendors, a bar per vendor's quarantined events on standard
+    error (``--json`` keeps standard output to the result lines).
+
+    Ctrl-C stops it with one line saying what was done, every vendor's: dead letters (moved or deleted whole),
+    and quarantined events, those of the vendor under way counted so far; then ``again``, and exit status 130.
+    ``doing`` names a bar (``{}`` is the vendor), ``did`` what befell an item.
+    """
+    from intake_cli.render import progress_bar
+
+    heard_of: dict[str, tuple[int, int]] = {}
+    done: list[Done] = []
+    try:
+        with progress_bar(console(sys.stderr)) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def heard(name: str, so_far: int, total: int) -> None:
+                heard_of[name] = (so_far, total)
+                if not total:  # a vendor with none gets no bar
+                    return
+                if name not in tasks:
+                    tasks[name] = bar.add_task(doing.format(name), total=total)
+                bar.update(tasks[name], completed=so_far, total=total)
+
+            run(heard, done)
+    except KeyboardInterrupt:
+        finished = {item.vendor for item in done if item.kind == "quarantined"}
+        what = [item.sentence() for item in done] + [
+            f"{name}: {went} of {total} quarantined events {did}"
+            for name, (went, total) in heard_of.items()
+            if total and name not in finished
+        ]
+        console(sys.stderr).print(
+            f"stopped by Ctrl-C after: {'; '.join(what) or f'nothing {did} yet'}. {again}", soft_wrap=True
+        )
+        raise typer.Exit(130) from None
+    return done
+
+
 @dlq_app.command("redrive", cls=IntakeCommand)
 @reports_errors
 def dlq_redrive(
@@ -133,7 +174,6 @@ def dlq_redrive(
     releases each one it stores, and one that fails again stays, its reason brought up to date.
     """
     from intake_cli.dlq import redrive_all, redrive_one
-    from intake_cli.render import progress_bar
 
     target = resolve_target(state_dir(ctx), stack, region)
     vendors = chosen_vendors(target, vendor_key(vendor))
@@ -142,39 +182,14 @@ def dlq_redrive(
     elif dry_run:
         done = redrive_all(target, vendors, dry_run=dry_run)
     else:
-        sent: dict[str, tuple[int, int]] = {}
-        done = []
-        try:
-            # On standard error: --json keeps standard output to the result lines.
-            with progress_bar(console(sys.stderr)) as bar:
-                tasks: dict[str, TaskID] = {}
-
-                def heard(name: str, so_far: int, total: int) -> None:
-                    sent[name] = (so_far, total)
-                    if not total:  # a vendor with none to send back gets no bar
-                        return
-                    if name not in tasks:
-                        tasks[name] = bar.add_task(f"Sending {name}'s quarantined events back", total=total)
-                    bar.update(tasks[name], completed=so_far, total=total)
-
-                redrive_all(target, vendors, dry_run=False, progress=heard, done=done)
-        except KeyboardInterrupt:
-            # What was done, every vendor's: dead letters moved (back on their queue for good) and quarantined
-            # events sent back, those of the vendor under way counted so far. A quarantined event stays so
-            # until the consumer stores it: sending it again costs one more try.
-            finished = {item.vendor for item in done if item.kind == "quarantined"}
-            what = [item.sentence() for item in done] + [
-                f"{name}: {went} of {total} quarantined events sent back"
-                for name, (went, total) in sent.items()
-                if total and name not in finished
-            ]
-            console(sys.stderr).print(
-                f"stopped by Ctrl-C after: {'; '.join(what) or 'nothing sent back yet'}. A quarantined event stays "
-                "listed until the consumer stores it, so running the same redrive again is safe (those sent count "
-                "one more try)",
-                soft_wrap=True,
-            )
-            raise typer.Exit(130) from None
+        done = _every_vendor(
+            lambda heard, done: redrive_all(target, vendors, dry_run=False, progress=heard, done=done),
+            doing="Sending {}'s quarantined events back",
+            did="sent back",
+            # A quarantined event stays so until the consumer stores it: sending it again costs one more try.
+            again="A quarantined event stays listed until the consumer stores it, so running the same redrive "
+            "again is safe (those sent count one more try)",
+        )
     _report(done, json_output, "no dead letters and no quarantined events to send back")
 
 
@@ -205,7 +220,15 @@ def dlq_delete(
                 yes=yes,
                 why="deleting them all",
             )
-        done = delete_all(target, vendors, dry_run=dry_run)
+        if dry_run:
+            done = delete_all(target, vendors, dry_run=True)
+        else:
+            done = _every_vendor(
+                lambda heard, done: delete_all(target, vendors, dry_run=False, progress=heard, done=done),
+                doing="Deleting {}'s quarantined events",
+                did="deleted",
+                again="Each one deleted is gone for good; running the same delete again lets the rest go",
+            )
     _report(done, json_output, "no dead letters and no quarantined events to delete")
 
 
