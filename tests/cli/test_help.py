@@ -160,6 +160,21 @@ def test_a_time_neither_a_time_nor_a_duration_is_a_usage_error(args: tuple[str, 
     assert "nor a duration (90s, 15m, 36h, 7d, 2w)" in said
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("send", "firstup", "--event", "comment-updated"), "Invalid value for '--event': is FastComments'"),
+        (("send", "firstup", "--auth", "oauth"), "Invalid value for '--auth': oauth is OpenWeb's"),
+        (("send", "openweb", "liked-message", "--data", "{}"), "Invalid value for '--data': give the body once"),
+    ],
+)
+def test_an_option_the_chosen_vendor_does_not_take_is_a_usage_error(args: tuple[str, ...], message: str) -> None:
+    # A mistake in the command line (status 2), not a delivery the stack refused (1): nothing is sent
+    code, text = cli(*args, "--stack", "webhook-intake-nowhere")
+    assert code == 2, text
+    assert message in " ".join(text.replace("│", " ").split())
+
+
 @pytest.mark.parametrize("args", [("--version",), ("-h",), ("events", "-h")])
 def test_output_to_a_pipe_already_closed_ends_quietly_with_status_141(args: tuple[str, ...]) -> None:
     # Given a reader that stopped reading before anything was printed (intake -h | true)

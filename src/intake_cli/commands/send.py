@@ -128,11 +128,22 @@ def send(
     from intake_cli.sending import deliver, openweb_access_token, vendor_secret, with_bearer
     from intake_cli.target import resolve_target
 
+    if data is not None and body is not None:
+        raise typer.BadParameter("give the body once: SAMPLE, FILE, - or --data", ctx=ctx, param_hint="'--data'")
     chosen = choose(what, body, data)
+    # Options the chosen vendor does not take are mistakes in the command line (exit status 2): nothing is sent.
     if auth == "oauth" and chosen.vendor != "openweb":
-        raise IntakeError("--auth oauth is OpenWeb's")
+        raise typer.BadParameter(
+            f"oauth is OpenWeb's (client_secret_jwt): {chosen.vendor} takes its own credential",
+            ctx=ctx,
+            param_hint="'--auth'",
+        )
     if event is not None and chosen.vendor != "fastcomments":
-        raise IntakeError("--event is FastComments'")
+        raise typer.BadParameter(
+            f"is FastComments' (its route's last segment): {chosen.vendor} has one route",
+            ctx=ctx,
+            param_hint="'--event'",
+        )
     target = resolve_target(state_dir(ctx), stack, region)
     if not target.local:
         confirm(
@@ -166,7 +177,7 @@ def choose(what: str, body: str | None, data: str | None) -> Chosen:
             raise IntakeError(f"unknown vendor {what!r}; vendors: {', '.join(vendors())}")
         return _by_type(what)
     if data is not None:
-        if body is not None:
+        if body is not None:  # (the command refuses it first, as a usage error)
             raise IntakeError("give the body once: SAMPLE, FILE, - or --data")
         return Chosen(what, data.encode("utf-8"), "--data")
     if body is None:
