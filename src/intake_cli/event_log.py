@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import difflib
 import re
-from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -224,7 +223,7 @@ def _within(span: Window, received_at: str) -> bool:
 def count_by_vendor(target: Target) -> dict[str, int]:
     """How many events each vendor has stored (a full scan: the local stack's ``status``, or ``--count``)."""
     with reading(target):
-        return dict(Counter(str(item.get("vendor")) for item in reader(target).scan()))
+        return reader(target).count_by_vendor()
 
 
 def event_json(item: dict[str, Any]) -> str:

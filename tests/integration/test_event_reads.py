@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -115,3 +116,12 @@ def test_a_vendor_filter_keeps_to_that_vendor(loaded: LocalRuntime, secrets: dic
     loaded.drain()
     entries = feed(loaded, vendor="firstup")
     assert entries and {entry["vendor"] for entry in entries} == {"firstup"}
+
+
+def test_the_count_by_vendor_is_each_stored_event_once_and_nothing_else(loaded: LocalRuntime) -> None:
+    # Given a table holding events, their feed pages, shapes and (for some samples) quarantined events
+    events = list(reader(loaded).scan())
+    # Then the key-only count names every vendor with exactly the events a full read lists
+    counted = reader(loaded).count_by_vendor()
+    assert counted == dict(Counter(event["vendor"] for event in events))
+    assert set(counted) >= set(VENDORS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -249,6 +250,19 @@ class EventReader(TableAccess):
         ):
             for item in page.get("Items", []):
                 yield self.decode(decode_item(item))
+
+    def count_by_vendor(self) -> dict[str, int]:
+        """How many events each vendor has stored: a full scan that reads back only their keys (nothing decoded)."""
+        counts: Counter[str] = Counter()
+        paginator = self.dynamodb.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            ProjectionExpression="pk",
+            FilterExpression="sk = :event",
+            ExpressionAttributeValues={":event": {"S": EVENT_SK}},
+        ):
+            counts.update(key_parts(decode_item(item))[0] for item in page.get("Items", []))
+        return dict(counts)
 
     def decode(self, item: dict[str, Any]) -> dict[str, Any]:
         """A stored event as the normalized event's fields (``raw`` parsed as JSON, ``raw_text`` exact)."""
