@@ -41,6 +41,7 @@ from benchmarks import workload
 from benchmarks.canned import CannedAWS, answering
 from benchmarks.harness import (
     CONSUMER_MEMORY_MB,
+    LAYER_DIR,
     PAYLOAD_BUCKET,
     ROOT,
     TABLE_NAME,
@@ -84,15 +85,21 @@ _UNPATCHED_PREPARE_REQUEST = Endpoint.prepare_request
 def run(report: Report) -> None:
     """Measure in a child process with Lambda's variables, and add the rows."""
     rounds = 5 if report.quick else 21
-    env = {**os.environ, **lambda_variables("consumer", CONSUMER_MEMORY_MB)}
     command = [sys.executable, "-m", "benchmarks.consumer", str(rounds)]
     done = subprocess.run(  # noqa: S603  (our own interpreter and module)
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
+        command, cwd=ROOT, env=child_environment(), capture_output=True, text=True, timeout=900, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"consumer measurement failed:\n{done.stderr[-3000:]}")
     facts = json.loads(done.stdout.splitlines()[-1])
     _add_rows(report, facts, rounds)
+
+
+def child_environment() -> dict[str, str]:
+    """The measuring process's variables: Lambda's, as a deployed consumer sees them, and the layer measured
+    (``--source``) ahead of the installed package."""
+    path = os.pathsep.join(filter(None, [str(LAYER_DIR), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, **lambda_variables("consumer", CONSUMER_MEMORY_MB), "PYTHONPATH": path}
 
 
 # ---------------------------------------------------------------- the child process

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,3 +32,23 @@ for store in (_NoWrite, PlainEventStore):
 """
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_consumer_benchmark_measures_the_checkout_named_by_source(tmp_path: Path) -> None:
+    # `--source OTHER` compares another checkout's code: the consumer part measures it in a process of its own.
+    package = tmp_path / "layers" / "shared" / "webhook_intake"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    code = """
+import subprocess, sys
+from benchmarks.consumer import child_environment
+probe = "import webhook_intake; print(webhook_intake.__file__)"
+done = subprocess.run([sys.executable, "-c", probe], env=child_environment(), capture_output=True, text=True)
+print(done.stdout.strip())
+"""
+    env = {**os.environ, "BENCH_SOURCE": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == str(package / "__init__.py")
