@@ -23,12 +23,14 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.constants import MAX_METRICS
 from botocore.exceptions import ClientError
 
 from webhook_intake.clients import error_code
 
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Sequence
     from types import TracebackType
 
 
@@ -126,9 +128,27 @@ class SecretCheck:
             self.logger.warning("secret unusual", extra={"vendor": self.rules.vendor, "advice": advice})
 
 
-def milliseconds(metrics: Metrics, metric: Metric, value: float) -> None:
-    """Record a latency sample, flushed with the invocation."""
-    metrics.add_metric(name=metric.value, unit=MetricUnit.Milliseconds, value=value)
+def samples(metrics: Metrics, metric: Metric, unit: MetricUnit, values: Sequence[float]) -> None:
+    """Many samples of one metric (one per event), flushed with the invocation: printed as ``add_metric``
+    would print them one at a time.
+
+    Each ``add_metric`` formats the metric's whole list of values into a debug message, even with
+    debug off: a sample an event would cost as much again per event as a batch holds events. So the
+    first of each run of samples goes through ``add_metric`` (its checks, its unit), the others join
+    its list directly, up to one short of the 100 values a record may hold: the sample that fills
+    it goes through ``add_metric``, which prints the record and starts the next, as it would have.
+    """
+    provider = metrics.provider
+    name = metric.value
+    at = 0
+    while at < len(values):
+        metrics.add_metric(name=name, unit=unit, value=values[at])
+        at += 1
+        entry = provider.metric_set.get(name) if isinstance(provider, AmazonCloudWatchEMFProvider) else None
+        if entry is not None:
+            joining = values[at : at + max(0, MAX_METRICS - 1 - len(entry["Value"]))]
+            entry["Value"].extend(float(value) for value in joining)
+            at += len(joining)
 
 
 def count_by(metrics: Metrics, metric: Metric, dimension: str, label: str, value: float = 1) -> None:

@@ -28,7 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from webhook_intake.clients import client, error_code
 from webhook_intake.consumer.normalizing import Normalized, Rejected
 from webhook_intake.delivery import RESUME_CHECK_CHARS, Delivery, id_label
-from webhook_intake.observability import Metric, count, count_by, milliseconds
+from webhook_intake.observability import Metric, count, count_by, samples
 from webhook_intake.payloads import ClaimCheck, ClaimCheckError
 from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError
 from webhook_intake.store.feed import PendingFeed
@@ -379,10 +379,8 @@ class ConsumerService:
             # New shapes are written now: their units are the invocation's, shared by its events.
             tally.share(self.shapes.flush(self.metrics), range(len(tally.units_per_event)))
         self._counts(tally)
-        for lag in tally.ingest_lags_ms:
-            milliseconds(self.metrics, Metric.INGEST_TO_STORE_LAG, lag)
-        for lag in tally.event_lags_ms:
-            milliseconds(self.metrics, Metric.END_TO_END_LAG, lag)
+        samples(self.metrics, Metric.INGEST_TO_STORE_LAG, MetricUnit.Milliseconds, tally.ingest_lags_ms)
+        samples(self.metrics, Metric.END_TO_END_LAG, MetricUnit.Milliseconds, tally.event_lags_ms)
         for reason, quarantined in tally.quarantine_reasons.items():
             count_by(self.metrics, Metric.QUARANTINED_BY_REASON, "reason", reason, quarantined)
         for start in range(0, len(tally.lines), MAX_OUTCOMES_PER_LINE):
@@ -403,8 +401,7 @@ class ConsumerService:
         for metric, value in counters.items():
             if value:
                 count(self.metrics, metric, value)
-        for units in tally.units_per_event:
-            self.metrics.add_metric(name=Metric.WRITE_UNITS_PER_EVENT.value, unit=MetricUnit.NoUnit, value=units)
+        samples(self.metrics, Metric.WRITE_UNITS_PER_EVENT, MetricUnit.NoUnit, tally.units_per_event)
 
 
 def _resume_check(result: Normalized) -> str:
