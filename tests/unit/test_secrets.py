@@ -45,7 +45,7 @@ def test_refreshes_are_limited_to_one_per_interval(aws: boto3.session.Session, m
 
 def test_a_secret_read_ends_inside_the_shortest_vendor_deadline(aws: boto3.session.Session) -> None:
     store, _ = store_with(aws, {"tokens": ["a"]})
-    config = store.provider.client.meta.config
+    config = store.client.meta.config
     attempts = config.retries["total_max_attempts"]
     # Standard-mode backoff waits at most 1 s before a second attempt (base 2 s x random fraction).
     worst = attempts * (config.connect_timeout + config.read_timeout) + (attempts - 1) * 1.0

@@ -1,16 +1,15 @@
-"""Vendor secrets from AWS Secrets Manager, through Powertools parameters with caching."""
+"""Vendor secrets from AWS Secrets Manager: one ``GetSecretValue`` per ``max_age``, through the process's client."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from webhook_intake.clients import client
+from webhook_intake.clients import client, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -49,53 +48,50 @@ class SecretStore:
         self._secret_id = secret_id
         self._max_age = max_age
         self._refresh_interval = refresh_interval
-        self._boto3_client = boto3_client
-        self._provider: SecretsProvider | None = None
+        self._client = boto3_client
+        self._value: dict[str, Any] | None = None
+        self._read_at = 0.0
         self._last_forced: float | None = None
         self._unset_since: float | None = None
 
     @property
-    def provider(self) -> SecretsProvider:
-        """Made on first use, with the process's shared client: a provider of its own would
-        build a boto3 session at start-up, a large part of an ingest cold start."""
-        if self._provider is None:
-            self._provider = SecretsProvider(
-                boto3_client=self._boto3_client or client("secretsmanager", SECRETS_CONFIG)
-            )
-        return self._provider
+    def client(self) -> SecretsManagerClient:
+        """The injected client, else the process's (made on first use: a client of its own would build a
+        boto3 session, a large part of an ingest cold start)."""
+        if self._client is None:
+            self._client = client("secretsmanager", SECRETS_CONFIG)
+        return self._client
 
     def get(self, force: bool = False) -> dict[str, Any]:
         """The secret's JSON object (empty while it has no value); raises :class:`SecretUnavailableError`."""
         now = time.monotonic()
         if not force and self._unset_since is not None and now - self._unset_since < self._max_age:
             return {}
-        provider = self.provider
-        # Powertools' own cache key for this secret (its store is a plain dict): see below.
-        key = provider._build_cache_key(name=self._secret_id, transform="json")
-        kept = provider.store.get(key)
+        if not force and self._value is not None and now - self._read_at < self._max_age:
+            return self._value
         try:
-            value = provider.get(self._secret_id, max_age=self._max_age, transform="json", force_fetch=force)
-        except TransformParameterError as exc:
-            raise SecretValueError(f"secret {self._secret_id} is not valid JSON") from exc
-        except GetParameterError as exc:
-            if _has_no_value(exc):
+            answer = self.client.get_secret_value(SecretId=self._secret_id)
+        except (ClientError, BotoCoreError) as exc:
+            if error_code(exc) == "ResourceNotFoundException":
                 # Created without a value (the template does) or not created: nothing to retry
                 # for. Empty, so deliveries are refused in the vendor's terms and the secret's
                 # problems (SecretProblems) say what to set; looked up again after max_age.
                 self._unset_since = now
                 return {}
             # The message names the secret id and the AWS error, never the value.
-            raise SecretUnavailableError(f"cannot read secret {self._secret_id}: {type(exc).__name__}") from exc
+            raise SecretUnavailableError(f"cannot read secret {self._secret_id}: {error_code(exc)}") from exc
         self._unset_since = None
+        try:
+            value = json.loads(answer.get("SecretString", answer.get("SecretBinary")))
+        except (TypeError, ValueError, RecursionError):
+            raise SecretValueError(f"secret {self._secret_id} is not valid JSON") from None
         if not isinstance(value, dict):
-            # Valid JSON but no object (a list, a string): Powertools cached it for max_age, in place of
-            # the object read before. Put that back (or nothing): valid credentials keep working, and the
-            # next read fetches again, so a mended value is taken at once, as a malformed one would be.
-            if kept is None:
-                provider.store.pop(key, None)
-            else:
-                provider.store[key] = kept
+            # Valid JSON but no object (a list, a string): the object read before (if any) stays, for
+            # its time: valid credentials keep working, and the next read after it fetches again, so a
+            # mended value is taken at once, as a malformed one would be.
             raise SecretValueError(f"secret {self._secret_id} is not a JSON object")
+        if self._max_age > 0:
+            self._value, self._read_at = value, now
         return value
 
     def refresh(self) -> dict[str, Any] | None:
@@ -105,9 +101,3 @@ class SecretStore:
             return None
         self._last_forced = now
         return self.get(force=True)
-
-
-def _has_no_value(exc: Exception) -> bool:
-    """Secrets Manager has no current value under this id (ResourceNotFoundException)."""
-    cause = exc.__cause__ or exc.__context__  # Powertools raises its error inside the except, unchained
-    return isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == "ResourceNotFoundException"
