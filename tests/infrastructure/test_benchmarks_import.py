@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -52,3 +53,31 @@ print(done.stdout.strip())
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == str(package / "__init__.py")
+
+
+def test_each_cold_start_round_sends_requests_signed_for_it() -> None:
+    # FastComments refuses a signature over 300 s old, and a full run on a busy machine lasts longer.
+    code = """
+import json
+from types import SimpleNamespace
+from benchmarks import cold_start
+from benchmarks.harness import Report
+
+used = []
+cold_start.lambda_layout.build = lambda root: SimpleNamespace(shipped_has_bytecode=True)
+made = iter(range(1000))
+cold_start._inputs = lambda root: {"made": next(made)}
+cold_start._run = lambda candidate, layout, inputs, round_number: used.append((round_number, inputs["made"]))
+cold_start._add_rows = lambda report, candidates, layout: None
+cold_start.run(Report(quick=True))
+by_round = {}
+for round_number, made_in in used:
+    by_round.setdefault(round_number, set()).add(made_in)
+print(json.dumps(sorted((r, sorted(m)) for r, m in by_round.items())))
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rounds = json.loads(result.stdout.splitlines()[-1])
+    made_for = [made[0] for _, made in rounds]
+    assert all(len(made) == 1 for _, made in rounds)
+    assert len(set(made_for)) == len(rounds), rounds
