@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import subprocess
 import sys
 import tracemalloc
@@ -41,7 +40,6 @@ from benchmarks import workload
 from benchmarks.canned import CannedAWS, answering
 from benchmarks.harness import (
     CONSUMER_MEMORY_MB,
-    LAYER_DIR,
     PAYLOAD_BUCKET,
     ROOT,
     TABLE_NAME,
@@ -49,6 +47,7 @@ from benchmarks.harness import (
     Row,
     Timing,
     alternate,
+    child_process_environment,
     consumer_environment,
     emf_metrics,
     environment,
@@ -96,10 +95,8 @@ def run(report: Report) -> None:
 
 
 def child_environment() -> dict[str, str]:
-    """The measuring process's variables: Lambda's, as a deployed consumer sees them, and the layer measured
-    (``--source``) ahead of the installed package."""
-    path = os.pathsep.join(filter(None, [str(LAYER_DIR), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, **lambda_variables("consumer", CONSUMER_MEMORY_MB), "PYTHONPATH": path}
+    """The measuring process's variables: Lambda's, as a deployed consumer sees them, and the code measured."""
+    return child_process_environment(lambda_variables("consumer", CONSUMER_MEMORY_MB))
 
 
 # ---------------------------------------------------------------- the child process

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from benchmarks import workload
-from benchmarks.harness import ROOT, Report, Row, percentile
+from benchmarks.harness import ROOT, Report, Row, child_process_environment, percentile
 from intake_cli.stack import LocalStack, StackOptions
 
 if TYPE_CHECKING:
@@ -149,12 +149,17 @@ def _run_level(senders: int, count: int, log_file: Path) -> list[Delivery]:
         return _level(stack, dynamodb, table, senders, count)
 
 
+def child_environment() -> dict[str, str]:
+    """The level's process's variables: this one's, and the code measured (``--source``)."""
+    return child_process_environment()
+
+
 def _spawn_level(senders: int, count: int, scratch: Path) -> list[Delivery]:
     """One level in a process of its own, as ``intake serve`` runs: a fresh moto, an empty table
     (a LocalStack is started once per process)."""
     command = [sys.executable, "-m", "benchmarks.end_to_end", str(senders), str(count), str(scratch)]
     done = subprocess.run(  # noqa: S603  (our own interpreter and module)
-        command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
+        command, cwd=ROOT, env=child_environment(), capture_output=True, text=True, timeout=900, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(f"end-to-end level {senders} failed:\n{done.stderr[-3000:]}")

@@ -97,6 +97,13 @@ def lambda_variables(function: str, memory_mb: int, trace_header: str = UNSAMPLE
     }
 
 
+def child_process_environment(values: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The variables of a measuring process of our own: this one's, ``values``, and the layer measured
+    (``--source``) ahead of the installed package."""
+    path = os.pathsep.join(filter(None, [str(LAYER_DIR), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, **(values or {}), "PYTHONPATH": path}
+
+
 def ingest_environment(vendor_key: str) -> dict[str, str]:
     """What template.yaml gives an ingest function (the secret id is the vendor key here)."""
     return {

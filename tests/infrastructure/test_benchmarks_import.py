@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -35,14 +37,15 @@ for store in (_NoWrite, PlainEventStore):
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-def test_the_consumer_benchmark_measures_the_checkout_named_by_source(tmp_path: Path) -> None:
-    # `--source OTHER` compares another checkout's code: the consumer part measures it in a process of its own.
+@pytest.mark.parametrize("part", ["consumer", "end_to_end"])
+def test_a_part_run_in_a_process_of_its_own_measures_the_checkout_named_by_source(tmp_path: Path, part: str) -> None:
+    # `--source OTHER` compares another checkout's code: these parts measure it in a process of their own.
     package = tmp_path / "layers" / "shared" / "webhook_intake"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
-    code = """
+    code = f"""
 import subprocess, sys
-from benchmarks.consumer import child_environment
+from benchmarks.{part} import child_environment
 probe = "import webhook_intake; print(webhook_intake.__file__)"
 done = subprocess.run([sys.executable, "-c", probe], env=child_environment(), capture_output=True, text=True)
 print(done.stdout.strip())
