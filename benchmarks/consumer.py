@@ -51,7 +51,7 @@ from benchmarks.harness import (
     consumer_environment,
     emf_metrics,
     environment,
-    floor_session,
+    floor_client,
     lambda_context,
     lambda_variables,
     quiet_stdout,
@@ -106,7 +106,7 @@ def _floor_client() -> Any:
     """A DynamoDB client as a function without Powertools would make it, with the consumer's settings."""
     from webhook_intake.store.table import CONSUMER_CONFIG  # noqa: PLC0415  (after the environment is set)
 
-    dynamodb = floor_session().client("dynamodb", config=CONSUMER_CONFIG)
+    dynamodb = floor_client("dynamodb", CONSUMER_CONFIG)
     dynamodb._make_api_call = types.MethodType(_UNPATCHED_API_CALL, dynamodb)
     endpoint = dynamodb._endpoint
     endpoint.prepare_request = types.MethodType(_UNPATCHED_PREPARE_REQUEST, endpoint)

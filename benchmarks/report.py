@@ -443,7 +443,8 @@ CONSUMER_PROFILE = [
     " user-agent hook, which the session of `webhook_intake.clients` carries into every request. botocore"
     " itself builds the User-Agent twice a request, from some twenty parts checked character by character"
     " (a fifth of a `put_item`, the floor's too); the clients of `webhook_intake.clients` keep the text of each"
-    " set of request features instead. All of it but the write, about 100:"
+    " set of request features instead, and so do the floors' clients (`benchmarks/harness.py`, `floor_client`)."
+    " All of it but the write, about 100:"
     " `prepare` 31 (the body's DEFLATE with the vendor dictionary 13, the normalized parts 6, the item's size"
     " walk), normalization 28 (pydantic validation and the vendor mapping), Powertools' batch processing,"
     " logging context and the rest 19, shape tracking 9 (a walk of every stored event's JSON),"
@@ -699,7 +700,9 @@ LIMITS = [
     " 1.12-1.29x (slowest vendor); consumer 1.91-2.12x (single-event records) and 1.62-1.80x (records of 10);"
     " ingest warm 1.45-1.54x; the costs within 3 cents. A goal is met here only if it holds across runs.",
     "- The floors are made without Powertools' user-agent hook (a function without Powertools has none); the"
-    " handlers' clients carry it. Measured apart, the hook makes a request 1 % dearer.",
+    " handlers' clients carry it. Measured apart, the hook makes a request 1 % dearer. The warm floors' clients"
+    " build their User-Agent once per set of request features, as the handlers' clients do; the cold starts'"
+    " floors do not import the project, and a first request builds the text once either way.",
     "- X-Ray is priced at Lambda's documented rate for functions with active tracing, 5 % of invocations past a"
     " reservoir of one a second per function: Lambda's guide says that rate cannot be configured, and X-Ray's"
     " sampling-rules page names API Gateway, AppSync and Step Functions, not Lambda, so the stack's"

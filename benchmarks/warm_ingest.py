@@ -32,7 +32,7 @@ from benchmarks.harness import (
     alternate,
     emf_metrics,
     environment,
-    floor_session,
+    floor_client,
     ingest_environment,
     lambda_context,
     lambda_variables,
@@ -111,7 +111,7 @@ class Case:
             response = self.handler(event, self.context)
             if response["statusCode"] >= 300:
                 raise RuntimeError(f"{vendor_key}: the handler refused a benchmark delivery: {response}")
-        sqs = floor_session().client("sqs", config=INGEST_CONFIG)
+        sqs = floor_client("sqs", INGEST_CONFIG)
         self.floor = [
             functools.partial(sqs.send_message, QueueUrl=QUEUE_URL, MessageBody=event["body"]) for event in self.events
         ]

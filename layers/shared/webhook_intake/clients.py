@@ -23,14 +23,14 @@ def session() -> boto3.session.Session:
 @cache
 def client(service: str, config: Config | None = None) -> Any:
     """A cached boto3 client for ``service``; region and endpoint come from the environment."""
-    return _user_agent_once(session().client(service, config=config))  # type: ignore[call-overload]
+    return user_agent_built_once(session().client(service, config=config))  # type: ignore[call-overload]
 
 
 _USER_AGENTS_KEPT = 32
 """User-Agent texts a client keeps, one per set of features its requests name (a handful in practice)."""
 
 
-def _user_agent_once(made: Any) -> Any:
+def user_agent_built_once(made: Any) -> Any:
     """``made``, building its User-Agent once per set of request features rather than twice a request.
 
     botocore assembles the header from some twenty parts, each checked character by character,
