@@ -135,6 +135,92 @@ def test_the_rest_of_a_delivery_too_large_for_one_invocation_goes_back_on_the_qu
     assert depth(runtime, dlq_url(runtime, vendor)) == 0
 
 
+class WorkClock:
+    """A Lambda context whose time is the work it has done: ``spend`` takes milliseconds off what is left."""
+
+    def __init__(self, spec: Any, left_ms: int) -> None:
+        self.context = LambdaContext(spec.logical_id, spec.memory_size, spec.timeout, aws_request_id="work")
+        self.left = left_ms
+
+    def spend(self, ms: int) -> None:
+        self.left -= ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.left
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.context, name)
+
+
+def test_a_large_delivery_begun_with_little_time_left_stops_while_mapped_and_its_rest_goes_back(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given one delivery of 600 events, every 25th without an id (to quarantine), and an invocation handed it
+    # with 3.5 s of its time left, where mapping an event takes 20 ms and each write 5 ms: mapping the whole
+    # delivery at once would take 12 s
+    uuids = [None if n % 25 == 10 else f"slow-{n:04d}" for n in range(600)]
+    body = json.loads(notifications_body(*uuids, request_uuid="r-slow"))
+    for n, note in enumerate(body["notifications"]):
+        if uuids[n] is None:
+            note["poison"] = n  # each one an event of its own
+    assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
+    url = queue_url(runtime, VENDOR)
+    (message,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    clocks = [WorkClock(spec, left_ms=3_500)]
+    normalizer_class = type(vendor(VENDOR).normalizer())
+    to_event, put, keep = normalizer_class.to_event, EventStore.put, QuarantineStore.put
+    outcomes: list[tuple[str, str]] = []
+
+    def mapping(self: Any, *args: Any) -> Any:
+        clocks[0].spend(20)
+        return to_event(self, *args)
+
+    def writing(self: EventStore, prepared: Any, raw: bytes) -> Any:
+        clocks[0].spend(5)
+        result = put(self, prepared, raw)
+        outcomes.append((json.loads(raw)["notification_uuid"], result.outcome.value))
+        return result
+
+    def keeping(self: QuarantineStore, *args: Any) -> Any:
+        clocks[0].spend(5)
+        return keep(self, *args)
+
+    monkeypatch.setattr(normalizer_class, "to_event", mapping)
+    monkeypatch.setattr(EventStore, "put", writing)
+    monkeypatch.setattr(QuarantineStore, "put", keeping)
+
+    # When that invocation takes it
+    answer = consume_in_time(runtime, [message], clocks[0], 1)
+
+    # Then it returned before its deadline, with the record done: what it had time for is stored or kept, and the
+    # rest of the delivery is on the queue, the same body resuming at the first event without an outcome
+    assert clocks[0].left > 0
+    assert answer["batchItemFailures"] == []
+    (rest,) = queue_messages(runtime.sqs, url)
+    assert rest["Body"] == message["Body"]
+    done = int(rest["MessageAttributes"]["resume_at"]["StringValue"])
+    assert 0 < done < 600
+    assert stored_ids(runtime, VENDOR) == [uuid for uuid in uuids[:done] if uuid]
+    assert len(quarantined(runtime, VENDOR)) == uuids[:done].count(None)
+
+    # And the rest, consumed by invocations with their full time, stores every other event: each written once,
+    # each event without an id kept once
+    while messages := queue_messages(runtime.sqs, url):
+        clocks[0] = WorkClock(spec, left_ms=spec.timeout * 1000)
+        assert consume_in_time(runtime, messages, clocks[0], 1)["batchItemFailures"] == []
+        assert clocks[0].left > 0
+        for each in messages:
+            runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=each["ReceiptHandle"])
+    assert stored_ids(runtime, VENDOR) == sorted(uuid for uuid in uuids if uuid)
+    assert sorted(outcomes) == [(uuid, "stored") for uuid in sorted(uuid for uuid in uuids if uuid)]
+    kept = quarantined(runtime, VENDOR)
+    assert (len(kept), {item["attempts"] for item in kept}) == (uuids.count(None), {1})
+    assert listed(runtime) == sorted(uuid for uuid in uuids if uuid)
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
 def test_a_record_the_invocation_has_no_time_left_for_goes_back_untouched(
     runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
 ) -> None:
@@ -385,7 +471,7 @@ def test_a_rest_is_resumed_only_where_its_check_says_the_place_is_the_same(
     attributes["resume_at"] = {"DataType": "Number", "StringValue": "1"}
     if check is not None:
         delivery = Delivery.from_message_attributes(attributes, vendor=VENDOR)
-        own = _resume_check(vendor(VENDOR).normalizer().normalize(message["Body"], delivery))
+        own = _resume_check(vendor(VENDOR).normalizer().read(message["Body"], delivery))
         attributes["resume_check"] = {"DataType": "String", "StringValue": own if check == "its-own" else check}
     runtime.sqs.send_message(QueueUrl=url, MessageBody=message["Body"], MessageAttributes=attributes)
 

@@ -81,12 +81,13 @@ class Delivery:
     quarantine_key: str | None = None
     """Set on a quarantined event sent back for another try: the body is that one event."""
     resume_at: int = 0
-    """Set on the rest of a delivery the consumer ran out of time for: its events before this one have
-    their outcomes (``consumer/service.py``)."""
+    """Set on the rest of a delivery the consumer ran out of time for: its events before this place in the
+    delivery have their outcomes (``consumer/service.py``)."""
     resume_check: str | None = None
-    """Set with ``resume_at``: which of the delivery's events were to be quarantined when its rest was sent
-    (a hash). ``resume_at`` counts them first, so a place is only the same place while they are the same
-    ones; a rest read by code that judges the events otherwise (a mapping fixed meanwhile) is read whole."""
+    """Set with ``resume_at``: how its place is counted (a hash): among the delivery's events in its order,
+    so that it names the same event however they are judged (a mapping fixed meanwhile). A place counted
+    otherwise (an earlier consumer's, the events to quarantine first) or among another number of events may
+    name another event: that rest is read whole."""
     index_offset: int = 0
     """Set on a quarantined event sent back alone: its place in the batch it came in, which it keeps
     (the order of a comment's events dated alike, docs/data-model.md)."""

@@ -1,7 +1,8 @@
 """What every vendor's normalizer shares: the split into events, per-event verdicts, the time model.
 
-A delivery body becomes a :class:`Normalized`: the events that map, and every other event of
-the body *rejected* with a short reason and its exact text, to be quarantined. Nothing is
+A delivery body is split into its events once (a :class:`Reading`); each event is then mapped
+when its turn comes, or *rejected* with a short reason and its exact text, to be quarantined
+(:meth:`VendorNormalizer.normalize` gives them all at once, a :class:`Normalized`). Nothing is
 retried for being what it is: a rejection is decided once, from the payload alone.
 """
 
@@ -23,6 +24,7 @@ from webhook_intake.text import canonical_json
 from webhook_intake.times import from_iso, iso_millis, judge
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
 
     from webhook_intake.delivery import Delivery
@@ -101,9 +103,40 @@ class Normalized:
         """The normalized events, in delivery order."""
         return [mapped.event for mapped in self.mapped]
 
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A delivery body split into its events, each normalized only when it is asked for (:meth:`step`).
+
+    Splitting reads the body once. Mapping its events is the costly part of a large delivery (a
+    model and a normalized event each: seconds for ten thousand), so it is done one event at a
+    time, in the delivery's order, and a consumer short of time stops between two events.
+    """
+
+    normalizer: VendorNormalizer
+    delivery: Delivery
+    document: Any = None
+    elements: Sequence[Element] = ()
+    envelope: str | None = None
+    """The rest of a batch body (without its events), for an event quarantined."""
+    refused: Rejected | None = None
+    """The whole body, when it cannot be split into events: then the record's one step."""
+
+    def __len__(self) -> int:
+        """The record's steps: its events, or its body refused."""
+        return 1 if self.refused is not None else len(self.elements)
+
+    def step(self, position: int) -> Mapped | Rejected:
+        """The event at ``position`` in the delivery, normalized now or rejected with its reason."""
+        if self.refused is not None:
+            return self.refused
+        return self.normalizer.one(self.elements[position], self.document, self.delivery, self.envelope)
+
     def texts(self) -> list[str]:
-        """The exact text of every event of the record, stored or not."""
-        return [mapped.event.raw.decode("utf-8") for mapped in self.mapped] + [r.text for r in self.rejected]
+        """The exact text of every event of the record, read or not (the body's, when it was refused)."""
+        if self.refused is not None:
+            return [self.refused.text]
+        return [element.text for element in self.elements]
 
 
 _MAPPING_FAULTS = (ArithmeticError, AttributeError, LookupError, RecursionError, TypeError, ValueError)
@@ -209,17 +242,24 @@ class VendorNormalizer(ABC):
     spec: VendorSpec
     type_map: dict[str, str]
 
-    def normalize(self, body: str, delivery: Delivery) -> Normalized:
-        """Every event in ``body``, each normalized or rejected with its reason."""
-        result = Normalized()
+    def read(self, body: str, delivery: Delivery) -> Reading:
+        """``body`` split into its events, none of them mapped yet (a body that cannot be split: refused)."""
         try:
             document, elements = split(body, self.spec.batch_field)
         except BodyError as exc:
-            result.rejected.append(Rejected(exc.reason, exc.message, body))
-            return result
-        envelope = self._envelope(document)
-        for element in elements:
-            self._one(element, document, delivery, envelope, result)
+            return Reading(self, delivery, refused=Rejected(exc.reason, exc.message, body))
+        return Reading(self, delivery, document, elements, self._envelope(document))
+
+    def normalize(self, body: str, delivery: Delivery) -> Normalized:
+        """Every event in ``body``, each normalized or rejected with its reason."""
+        reading = self.read(body, delivery)
+        result = Normalized()
+        for position in range(len(reading)):
+            step = reading.step(position)
+            if isinstance(step, Rejected):
+                result.rejected.append(step)
+            else:
+                result.mapped.append(step)
         return result
 
     def _envelope(self, document: Any) -> str | None:
@@ -229,42 +269,29 @@ class VendorNormalizer(ABC):
         rest = {key: value for key, value in document.items() if key != field_name}
         return json.dumps(rest, separators=(",", ":"), ensure_ascii=False)
 
-    def _one(
-        self, element: Element, document: Any, delivery: Delivery, envelope: str | None, result: Normalized
-    ) -> None:
+    def one(self, element: Element, document: Any, delivery: Delivery, envelope: str | None) -> Mapped | Rejected:
+        """One event of a delivery, mapped, or rejected with its reason."""
         verdict = self.judge(element, delivery)
         if verdict.refusal is not None:
-            result.rejected.append(
-                Rejected(
-                    verdict.refusal.error_type,
-                    verdict.refusal.error_description,
-                    element.text,
-                    element.index,
-                    verdict.event_id,
-                    envelope=envelope,
-                )
+            return Rejected(
+                verdict.refusal.error_type,
+                verdict.refusal.error_description,
+                element.text,
+                element.index,
+                verdict.event_id,
+                envelope=envelope,
             )
-            return
         try:
-            event = self.to_event(element, document, delivery)
-            result.mapped.append(Mapped(event, element.index, envelope, element.value))
+            return Mapped(self.to_event(element, document, delivery), element.index, envelope, element.value)
         except ValidationError as exc:
-            result.rejected.append(
-                Rejected(
-                    "invalid_event", describe(exc), element.text, element.index, verdict.event_id, envelope=envelope
-                )
-            )
+            message = describe(exc)
         except MappingError as exc:
-            result.rejected.append(
-                Rejected("invalid_event", str(exc), element.text, element.index, verdict.event_id, envelope=envelope)
-            )
+            message = str(exc)
         except _MAPPING_FAULTS as exc:
             # Mapping is pure: what fails on this event fails on every try, so it is poison, decided
             # now (named by the exception's class: its message may hold payload values).
             message = f"the event could not be mapped ({type(exc).__name__})"
-            result.rejected.append(
-                Rejected("invalid_event", message, element.text, element.index, verdict.event_id, envelope=envelope)
-            )
+        return Rejected("invalid_event", message, element.text, element.index, verdict.event_id, envelope=envelope)
 
     def judge(self, element: Element, delivery: Delivery) -> Verdict:
         """Whether the event can be stored, as the ingest function judged it (a vendor may read it first)."""

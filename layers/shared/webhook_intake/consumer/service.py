@@ -6,7 +6,9 @@ reason of its own: DynamoDB or S3 throttled or unavailable. What an event *is* n
 record retry: that is decided once, and a bad event is quarantined with its reason.
 
 Nor does an invocation run into its timeout: with ``TIME_RESERVE_MS`` left it stops, before a
-record or between two events of one. The events given their outcomes so far keep them, and the
+record or between two events of one. A record's events are taken in the delivery's order, each
+mapped only when its turn comes, so that the time checked before an event covers its mapping too,
+never a whole large delivery's. The events given their outcomes so far keep them, and the
 feed entries of those stored are written; the rest of a delivery goes back on the vendor's queue
 as a message of its own that resumes at the first event without an outcome (``Continuation``),
 and the record is done. When nothing of the record was done in this invocation, or SQS does not
@@ -26,7 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import client, error_code
-from webhook_intake.consumer.normalizing import Normalized, Rejected
+from webhook_intake.consumer.normalizing import Reading, Rejected
 from webhook_intake.delivery import RESUME_CHECK_CHARS, Delivery, id_label
 from webhook_intake.observability import Metric, count, count_by, samples
 from webhook_intake.payloads import ClaimCheck, ClaimCheckError
@@ -232,24 +234,23 @@ class ConsumerService:
                 extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
             )
         message = str(raw_record.get("body") or "")
-        result, body = self._normalized(message, delivery)
+        reading, body = self._read(message, delivery)
         first_slot = len(self.tally.units_per_event)
         kept: set[QuarantineKey] = set()
-        # Every event in one order, the ones to quarantine first; the rest of a delivery resumes at ``resume_at``.
-        steps: list[Rejected | Mapped] = [*result.rejected, *result.mapped]
-        start = self._start(delivery, result, message_id)
-        for position in range(start, len(steps)):
+        # The events in the delivery's order, each mapped in its turn; the rest of a delivery resumes at ``resume_at``.
+        start = self._start(delivery, reading, message_id)
+        for position in range(start, len(reading)):
             if self._out_of_time():
                 if position == start or self.continuation is None:
                     raise OutOfTimeError
-                rest = replace(delivery, resume_at=position, resume_check=_resume_check(result), problems=())
+                rest = replace(delivery, resume_at=position, resume_check=_resume_check(reading), problems=())
                 self.continuation(message, rest)
                 self.logger.warning(
                     "invocation nearly out of time; the rest of the delivery goes back on the queue",
-                    extra={"message_id": message_id, "resume_at": position, "events": len(steps)},
+                    extra={"message_id": message_id, "resume_at": position, "events": len(reading)},
                 )
                 return
-            step = steps[position]
+            step = reading.step(position)
             if isinstance(step, Rejected):
                 kept.add(self._quarantine(step, delivery))
                 continue
@@ -258,39 +259,39 @@ class ConsumerService:
                 kept.add(key)
         if delivery.quarantine_key:
             # A claim check's item is kept under its pointer (the message), the others under their texts.
-            texts = (message, body, *result.texts())
+            texts = (message, body, *reading.texts())
             sent_back = {key_for(self.vendor, delivery, text) for text in texts}
             self._resolve(delivery.quarantine_key, kept, sent_back, range(first_slot, len(self.tally.units_per_event)))
 
-    def _start(self, delivery: Delivery, result: Normalized, message_id: str) -> int:
+    def _start(self, delivery: Delivery, reading: Reading, message_id: str) -> int:
         """Where the record's events are taken up: ``resume_at``, unless it no longer names the same place."""
-        start = delivery.resume_at if delivery.resume_at < len(result.rejected) + len(result.mapped) else 0
+        start = delivery.resume_at if delivery.resume_at < len(reading) else 0
         if delivery.resume_at and not start:
             self.logger.warning(
                 "resume_at past the delivery's events; it is read whole", extra={"message_id": message_id}
             )
-        elif start and delivery.resume_check not in (None, _resume_check(result)):
-            # Its events are judged otherwise than when the rest was sent (a mapping changed since): the place
-            # counted the ones to quarantine first, and would now skip others. What was done is done again.
+        elif start and delivery.resume_check not in (None, _resume_check(reading)):
+            # The place was counted otherwise (by a consumer that took the events to quarantine first, so that a
+            # mapping changed since moves it) or among another count of events: it may name another event now.
+            # What was done is done again.
             start = 0
             self.logger.warning(
-                "the delivery's events are judged otherwise since its rest was sent; it is read whole",
+                "the delivery's events are counted otherwise since its rest was sent; it is read whole",
                 extra={"message_id": message_id},
             )
         return start
 
-    def _normalized(self, body: str, delivery: Delivery) -> tuple[Normalized, str]:
-        """The record's events, and the body they were read from (a claim check's, from S3)."""
+    def _read(self, body: str, delivery: Delivery) -> tuple[Reading, str]:
+        """The record's events (none mapped yet), and the body they were read from (a claim check's, from S3)."""
         if delivery.claim_check:
             # The delivery was too large (or too odd) for SQS: the message is a pointer to the body in S3.
             try:
                 check = ClaimCheck.from_pointer(body, self.payloads.bucket, self.vendor)
                 body = self.payloads.fetch(check)
             except ClaimCheckError as exc:  # the record's own fault: no retry makes it readable
-                result = Normalized()
-                result.rejected.append(Rejected(INVALID_CLAIM_CHECK, str(exc), body))
-                return result, body
-        return self.normalizer.normalize(body, delivery), body
+                refused = Rejected(INVALID_CLAIM_CHECK, str(exc), body)
+                return Reading(self.normalizer, delivery, refused=refused), body
+        return self.normalizer.read(body, delivery), body
 
     def _store(self, mapped: Mapped, delivery: Delivery, *, record: tuple[str, int | None]) -> QuarantineKey | None:
         event = mapped.event
@@ -404,10 +405,14 @@ class ConsumerService:
         samples(self.metrics, Metric.WRITE_UNITS_PER_EVENT, MetricUnit.NoUnit, tally.units_per_event)
 
 
-def _resume_check(result: Normalized) -> str:
-    """Which events of a delivery are to be quarantined (their places), as a short hash (``resume_check``)."""
-    places = ",".join(str(rejected.index) for rejected in result.rejected)
-    return hashlib.sha256(f"{len(result.mapped)}:{places}".encode()).hexdigest()[:RESUME_CHECK_CHARS]
+def _resume_check(reading: Reading) -> str:
+    """How a rest's place is counted, as a short hash (``resume_check``): among the delivery's events, in its order.
+
+    A place so counted names the same event however the events are judged (a mapping changed since the rest
+    was sent). The check tells it from a place counted the ones to quarantine first (an earlier consumer's,
+    which a mapping changed since would move) or among another count of events: such a rest is read whole.
+    """
+    return hashlib.sha256(f"in order:{len(reading)}".encode()).hexdigest()[:RESUME_CHECK_CHARS]
 
 
 def _receives(raw_record: dict[str, Any]) -> int | None:
