@@ -38,6 +38,7 @@ from webhook_intake.registry import vendor
 from webhook_intake.store.events import EventStore, StoreError
 from webhook_intake.store.quarantine import QuarantineStore
 from webhook_intake.store.reads import FeedFilter
+from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -219,6 +220,54 @@ def test_a_large_delivery_begun_with_little_time_left_stops_while_mapped_and_its
     assert (len(kept), {item["attempts"] for item in kept}) == (uuids.count(None), {1})
     assert listed(runtime) == sorted(uuid for uuid in uuids if uuid)
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
+def test_a_batch_received_over_many_minutes_writes_its_feed_pages_before_its_deadline(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 200 deliveries of one event each, received a minute apart (a backlog taken in one large batch: a feed
+    # page for each minute), and an invocation of 30 s where each event write takes 150 ms and each page 25 ms
+    url = queue_url(runtime, VENDOR)
+    assert send_body(runtime, VENDOR, notifications_body("model"), secrets[VENDOR]).status == 204
+    (model,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=model["ReceiptHandle"])
+    now = datetime.now(UTC)
+    uuids = [f"minute-{n:03d}" for n in range(200)]
+    for n, uuid in enumerate(uuids):
+        attributes = {
+            name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+            for name, value in model["MessageAttributes"].items()
+        }
+        attributes["received_at"]["StringValue"] = iso_millis(now - timedelta(minutes=200 - n))
+        body = notifications_body(uuid, request_uuid=f"r-{uuid}").decode()
+        runtime.sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=attributes)
+    messages = queue_messages(runtime.sqs, url)
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    clock = WorkClock(spec, left_ms=spec.timeout * 1000)
+    put, put_page = EventStore.put, EventStore.put_page
+
+    def writing(self: EventStore, *args: Any) -> Any:
+        clock.spend(150)
+        return put(self, *args)
+
+    def paging(self: EventStore, *args: Any) -> Any:
+        clock.spend(25)
+        return put_page(self, *args)
+
+    monkeypatch.setattr(EventStore, "put", writing)
+    monkeypatch.setattr(EventStore, "put_page", paging)
+
+    # When one invocation takes them all
+    answer = consume_in_time(runtime, messages, clock, 1)
+
+    # Then it returned before its deadline; the records it took are stored and listed, the others go back untouched
+    assert clock.left > 0
+    back = {failure["itemIdentifier"] for failure in answer["batchItemFailures"]}
+    taken = sorted(uuid for uuid, message in zip(uuids, messages, strict=True) if message["MessageId"] not in back)
+    assert 0 < len(taken) < 200
+    assert stored_ids(runtime, VENDOR) == taken
+    entries = reader(runtime).feed(now - timedelta(hours=4), now + timedelta(minutes=1), limit=1000)
+    assert sorted(entry["event_id"] for entry in entries) == taken
 
 
 def test_a_record_the_invocation_has_no_time_left_for_goes_back_untouched(

@@ -53,6 +53,9 @@ MAX_OUTCOMES_PER_LINE = 200
 """Outcome lines stay far below CloudWatch's 256 KB per log event."""
 TIME_RESERVE_MS = 3_000
 """Kept back at the end of an invocation: the feed page, the metrics and the outcomes line fit in it."""
+MAX_FEED_PAGES_OWED = 20
+"""Feed pages an invocation may owe before it writes them, between two events: the reserve then writes no
+more than these, however many minutes its batch was received over (a page for each)."""
 
 
 class OutOfTimeError(Exception):
@@ -103,6 +106,8 @@ class Tally:
     """Their events' places in ``units_per_event`` (by ``pk``): each gets its share of its page's write units."""
     failed: set[str] = field(default_factory=set)
     """Records already failed (retried or dead-lettered) in this invocation."""
+    unwritten: set[str] = field(default_factory=set)
+    """Records with a feed entry in a page that could not be written: retried at the invocation's end."""
 
     def share(self, units: float, slots: Sequence[int]) -> None:
         """Write units the events at ``slots`` of ``units_per_event`` owe together, in equal parts."""
@@ -190,29 +195,33 @@ class ConsumerService:
         self.tally.note("dead-lettered" if last else "retrying", message_id)
 
     def write_feed(self) -> list[str]:
-        """Write the feed entries of the invocation's events (a page or a few); the records to retry.
+        """Write the feed entries of the invocation's events still owed (a page or a few); the records to retry.
 
         Called once every record has its outcome: an entry is written after its event, and a
         record whose entries could not be written is retried (its events are then found stored
         as its copies, and their entries owed again).
         """
         tally = self.tally
-        unwritten: set[str] = set()
-        for page in tally.feed.pages():
+        self._write_pages()
+        retry = [message_id for message_id in tally.feed_records if message_id in tally.unwritten - tally.failed]
+        for message_id in retry:
+            self._failed(message_id, tally.feed_records[message_id])
+        return retry
+
+    def _write_pages(self) -> None:
+        """Write the feed pages owed so far; the records whose entries a page not written holds are noted."""
+        tally = self.tally
+        for page in tally.feed.take():
             try:
                 units = self.events.put_page(page.item)
             except StoreError as exc:
-                unwritten |= page.records
+                tally.unwritten |= page.records
                 self.logger.exception(
                     "feed entries not written; their records will be retried",
                     extra={"error": str(exc), "records": len(page.records)},
                 )
                 continue
             tally.share(units, [slot for pk in page.events for slot in tally.feed_slots.get(pk, ())])
-        retry = [message_id for message_id in tally.feed_records if message_id in unwritten - tally.failed]
-        for message_id in retry:
-            self._failed(message_id, tally.feed_records[message_id])
-        return retry
 
     def _handle(self, raw_record: dict[str, Any]) -> None:
         self._check_time()
@@ -250,6 +259,8 @@ class ConsumerService:
                     extra={"message_id": message_id, "resume_at": position, "events": len(reading)},
                 )
                 return
+            if self.tally.feed.pages_owed >= MAX_FEED_PAGES_OWED:
+                self._write_pages()
             step = reading.step(position)
             if isinstance(step, Rejected):
                 kept.add(self._quarantine(step, delivery))

@@ -5,7 +5,8 @@ consumer instead collects the entries of the events one invocation stored and wr
 a few *pages*: items of the events table, ``pk`` = ``feed#<received day>#<shard>``, ``sk`` =
 ``<received minute>#<page id>``, each holding the compressed entries of one minute's events
 (keys, times, types and the ids reads filter on: ``FEED_PROJECTED``). A batch of ten
-single-event records is usually one page of one or two write units.
+single-event records is usually one page of one or two write units. They are written at the
+invocation's end, or as it goes once it owes many (a batch received over many minutes).
 
 An entry names a copy of an event (its key and receive time), and is written after the event:
 
@@ -93,9 +94,21 @@ class PendingFeed:
         self._minutes: dict[str, dict[tuple[str, str], _Pending]] = {}
         self._copies: dict[str, tuple[str, tuple[str, str]]] = {}
         """Each event's entry (``pk``: its minute and key): another copy's replaces it."""
+        self._bytes = 0
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._minutes.values())
+
+    @property
+    def pages_owed(self) -> int:
+        """About how many pages :meth:`pages` would make (a page a minute, more for a full one); never fewer."""
+        return len(self._minutes) + self._bytes // PAGE_RAW_MAX_BYTES
+
+    def take(self) -> list[FeedPage]:
+        """The pages of every entry owed so far, which are then owed no more (an entry added later starts anew)."""
+        pages = self.pages()
+        self._minutes, self._copies, self._bytes = {}, {}, 0
+        return pages
 
     def add(self, item: dict[str, Any], record: str = "") -> None:
         """The entry of an event item as it is stored, owed by ``record``.
@@ -118,6 +131,7 @@ class PendingFeed:
         entries = self._minutes.setdefault(minute, {})
         owed_by = entries[key].records if key in entries else set()
         entries[key] = _Pending(pk, encoded, expires if isinstance(expires, int) else None, owed_by)
+        self._bytes += len(encoded) + 1
         if record:
             owed_by.add(record)
 
