@@ -366,7 +366,7 @@ def _delete_vendor(
     url = target.vendor(key).dead_letter_queue_url
     letters = receive_all(sqs, url, limit, within=PEEK_VISIBILITY / 2)
     if letters and not dry_run:
-        delete(sqs, url, letters)
+        _delete_letters(sqs, url, letters, key, done)
     elif letters:
         release(sqs, url, letters)
     if letters:
@@ -388,6 +388,18 @@ def _delete_vendor(
     if items:
         detail = "more remain: run it again" if len(items) >= limit else ""
         done.append(Done("delete", "quarantined", key, "*", len(items), detail, dry_run))
+
+
+def _delete_letters(sqs: Any, url: str, letters: list[dict[str, Any]], key: str, done: list[Done]) -> None:
+    """Delete the dead letters read; stopped part way (Ctrl-C: thousands take a minute), the ones already gone
+    for good are added to ``done``, so that what is said of the run names them."""
+    gone: list[int] = []
+    try:
+        delete(sqs, url, letters, deleted=gone.append)
+    except KeyboardInterrupt:
+        if gone and gone[-1]:
+            done.append(Done("delete", "dead-letter", key, "*", gone[-1], f"of {len(letters)} read"))
+        raise
 
 
 def _after(done: list[Done], exc: IntakeError) -> IntakeError:

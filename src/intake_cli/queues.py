@@ -16,7 +16,7 @@ from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from intake_cli.target import Target
 
@@ -360,9 +360,11 @@ def _receive(sqs: Any, queue_url: str, most: int, wait: int = 0) -> list[dict[st
     )
 
 
-def delete(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
-    """Delete received messages, ten to a request."""
-    _by_receipt(sqs.delete_message_batch, queue_url, messages)
+def delete(
+    sqs: Any, queue_url: str, messages: list[dict[str, Any]], deleted: Callable[[int], None] | None = None
+) -> None:
+    """Delete received messages, ten to a request; ``deleted`` hears how many are gone so far, after each."""
+    _by_receipt(sqs.delete_message_batch, queue_url, messages, heard=deleted)
 
 
 def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
@@ -370,11 +372,18 @@ def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
     _by_receipt(sqs.change_message_visibility_batch, queue_url, messages, VisibilityTimeout=0)
 
 
-def _by_receipt(batch_operation: Any, queue_url: str, messages: list[dict[str, Any]], **entry: Any) -> None:
+def _by_receipt(
+    batch_operation: Any,
+    queue_url: str,
+    messages: list[dict[str, Any]],
+    heard: Callable[[int], None] | None = None,
+    **entry: Any,
+) -> None:
     """``batch_operation`` on received messages by their receipt handles, ten to a request.
 
     SQS answers a batch with HTTP 200 even when it refuses entries (``Failed``): any refused entry
-    is an IntakeError, never a silent success.
+    is an IntakeError, never a silent success. ``heard`` is told after each request how many it
+    has acted on so far (refused entries left out).
     """
     refused: list[dict[str, Any]] = []
     for start in range(0, len(messages), SQS_BATCH):
@@ -385,6 +394,8 @@ def _by_receipt(batch_operation: Any, queue_url: str, messages: list[dict[str, A
             Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], **entry} for i, m in enumerate(chunk)],
         )
         refused.extend(answer.get("Failed", []) if isinstance(answer, dict) else [])
+        if heard is not None:
+            heard(start + len(chunk) - len(refused))
     if refused:
         first = refused[0]
         name = getattr(batch_operation, "__name__", "the batch request")

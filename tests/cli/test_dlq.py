@@ -429,6 +429,35 @@ def test_ctrl_c_while_deleting_says_how_many_went(
     assert len(quarantined(runtime, VENDOR)) == 1
 
 
+def test_ctrl_c_while_deleting_dead_letters_says_how_many_went(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 25 dead letters (deleted ten to a request), and Ctrl-C pressed as the third request goes out
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    sent = queues.call
+    deletes: list[int] = []
+
+    def call(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == "delete_message_batch":
+            deletes.append(1)
+            if len(deletes) == 3:
+                raise KeyboardInterrupt
+        return sent(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", call)
+
+    # When they are all being let go
+    code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes")
+
+    # Then it says the twenty dead letters that went for good before it stopped, not that nothing did
+    assert code == 130, text
+    said = " ".join(text.split())
+    assert f"stopped by Ctrl-C after: {VENDOR}: 20 dead letters deleted (of 25 read)" in said
+    assert "nothing deleted yet" not in said
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 5
+
+
 def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:
     # Given one of each
     (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]
