@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.exceptions import ClientError
 
+from intake_cli.events import http_api_event
 from intake_cli.samples import build_request, sample_files
 from tests.helpers import metric_points, notifications_body, send, send_body, total
 from tests.integration.test_store_faults import consumer_dynamodb, fail_writes_of
@@ -66,6 +67,22 @@ def test_an_auth_failure_and_a_rejection_count_with_their_reason(
     assert total(points, "AuthFailures", vendor="viafoura-engagement", service=stack) == 1
     assert {name for name, _, _ in points} == {"AuthFailures", "DeliveriesRejected"}
     assert total(points, "DeliveriesRejected", vendor="fastcomments", reason="invalid_json", service=stack) == 1
+
+
+def test_a_request_that_cannot_be_read_counts_a_rejection_with_its_reason(
+    runtime: LocalRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an invocation whose body says it is base64 and is not (no gateway sends one; a direct invoke may)
+    route = runtime.route_for("POST", "/webhooks/firstup")
+    assert route is not None
+    event = http_api_event("POST", "/webhooks/firstup", route.path, {}, b"{}", region=runtime.stack.region)
+    event.update(isBase64Encoded=True, body="%% not base64 %%")
+    capsys.readouterr()
+    # When the ingest function gets it, then it is refused 400 and counted with its reason, as any refusal
+    assert runtime.functions[route.function_id].invoke(event)["statusCode"] == 400
+    points = metric_points(capsys.readouterr().out)
+    stack = runtime.stack.name
+    assert total(points, "DeliveriesRejected", vendor="firstup", reason="malformed_request", service=stack) == 1
 
 
 def test_a_quarantined_event_counts_with_its_reason(

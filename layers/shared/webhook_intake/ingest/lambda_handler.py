@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from webhook_intake.http import MalformedRequestError, Request, error
+from webhook_intake.http import MalformedRequestError, Request
+from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import QueueSender
 from webhook_intake.ingest.service import IngestService
 from webhook_intake.ingest.settings import IngestSettings
@@ -59,7 +60,7 @@ def build_handler(
         try:
             request = Request.from_http_api_event(event)
         except MalformedRequestError as exc:
-            return error(400, "malformed_request", str(exc)).to_http_api()
+            return service.refused(RejectedError(400, "malformed_request", str(exc))).to_http_api()
         return service.handle(request).to_http_api()
 
     return handler

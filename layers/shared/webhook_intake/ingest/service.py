@@ -90,12 +90,7 @@ class IngestService:
                     " send fewer events in a delivery",
                 )
         except RejectedError as rejected:
-            count_by(self.metrics, Metric.REJECTED, "reason", rejected.code)
-            self.logger.warning(
-                "delivery refused",
-                extra={"reason": rejected.code, "vendor": self.contract.vendor, "status": rejected.status},
-            )
-            return error(rejected.status, rejected.code, rejected.message)
+            return self.refused(rejected)
         except SecretUnavailableError as exc:
             if isinstance(exc, SecretValueError):
                 # Secrets Manager is up; the value is wrong: the operator's to mend, as SecretProblems says.
@@ -107,6 +102,15 @@ class IngestService:
             self.logger.exception("replay table unavailable", extra={"vendor": self.contract.vendor})
             return error(500, "unavailable", "temporarily unable to check the signature; retry later")
         return self._enqueue(request, text, answer, verdicts=verdicts, correlation_id=correlation_id, deadline=deadline)
+
+    def refused(self, rejected: RejectedError) -> Response:
+        """The answer to a delivery refused before it is queued: counted by its reason and logged."""
+        count_by(self.metrics, Metric.REJECTED, "reason", rejected.code)
+        self.logger.warning(
+            "delivery refused",
+            extra={"reason": rejected.code, "vendor": self.contract.vendor, "status": rejected.status},
+        )
+        return error(rejected.status, rejected.code, rejected.message)
 
     def _credential_problem(self, request: Request) -> str | None:
         """Why the request's credential is refused (``auth``, ``replayed``), else None."""
