@@ -25,7 +25,7 @@ from webhook_intake.store.reads import EventReader, FeedFilter, newest_first
 from webhook_intake.taxonomy import EVENT_TYPES
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from intake_cli.target import Target
     from webhook_intake.store.reads import CurrentState
@@ -39,6 +39,8 @@ MAX_WINDOW_DAYS = 400
 """A longer window would read four feed partitions for each of its days, most of them empty."""
 # The feed's upper bound sits a little in the future: a clock a moment ahead on the writer's side still shows.
 _CLOCK_SLACK = timedelta(minutes=1)
+_SCAN_PROGRESS_EVERY = 100
+"""A full scan tells how far it got every this many events read."""
 _DURATION = re.compile(r"(\d+)\s*(s|m|h|d|w)")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -200,14 +202,25 @@ def matches(where: FeedFilter, item: dict[str, Any]) -> bool:
     return where.keeps({**item, **ids})
 
 
-def scanned(target: Target, where: FeedFilter, span: Window | None, limit: int | None) -> list[dict[str, Any]]:
-    """Every matching event of the table (a full scan), newest received first."""
+def scanned(
+    target: Target,
+    where: FeedFilter,
+    span: Window | None,
+    limit: int | None,
+    progress: Callable[[int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Every matching event of the table (a full scan), newest received first; ``progress`` hears how many
+    events were read so far."""
+    items = []
+    read = 0
     with reading(target):
-        items = [
-            item
-            for item in reader(target).scan()
-            if matches(where, item) and (span is None or _within(span, str(item.get("received_at", ""))))
-        ]
+        for read, item in enumerate(reader(target).scan(), 1):
+            if progress is not None and read % _SCAN_PROGRESS_EVERY == 0:
+                progress(read)
+            if matches(where, item) and (span is None or _within(span, str(item.get("received_at", "")))):
+                items.append(item)
+    if progress is not None:
+        progress(read)
     items.sort(key=newest_first, reverse=True)
     return items if limit is None else items[:limit]
 
@@ -220,10 +233,11 @@ def _within(span: Window, received_at: str) -> bool:
     return span.since <= moment <= span.until
 
 
-def count_by_vendor(target: Target) -> dict[str, int]:
-    """How many events each vendor has stored (a full scan: the local stack's ``status``, or ``--count``)."""
+def count_by_vendor(target: Target, progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """How many events each vendor has stored (a full scan: the local stack's ``status``, or ``--count``);
+    ``progress`` hears how many were counted so far."""
     with reading(target):
-        return reader(target).count_by_vendor()
+        return reader(target).count_by_vendor(progress)
 
 
 def event_json(item: dict[str, Any]) -> str:

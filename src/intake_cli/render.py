@@ -10,6 +10,7 @@ the terminal.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from rich.text import Text
 from intake_cli.terminal import printable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from rich.console import Console
 
@@ -256,3 +257,18 @@ def progress_bar(console: Console) -> Progress:
         TimeRemainingColumn(),
         console=console,
     )
+
+
+@contextmanager
+def counting_bar(console: Console, doing: str) -> Iterator[Callable[[int], None]]:
+    """Long work of no known length (a full scan), counted: what is being done, how many so far, time taken.
+    Yields what hears the count."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        TextColumn("{task.completed:,} so far"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task(doing, total=None)
+        yield lambda so_far: bar.update(task, completed=so_far)

@@ -486,3 +486,20 @@ def test_output_to_a_reader_that_stopped_ends_quietly_with_status_141(
     # Then the command ends as a shell tool killed by SIGPIPE does (128 + 13), not as an error, and says nothing
     assert exited.value.code == 141
     assert capsys.readouterr().err == ""
+
+
+def test_a_full_scan_says_on_standard_error_how_many_events_it_read(loaded: str) -> None:
+    # Given the table's events, as status counts them
+    rows = cli_json("status", "--stack", loaded, "--json", "--count")
+    total = sum(row["events_stored"] or 0 for row in rows)
+    assert total > 0
+    # Then counting them and reading them whole both say what they do and how many they got through
+    for args, doing in (
+        (("status", "--stack", loaded, "--count"), "Counting the stored events (a full scan)"),
+        (("events", "--scan", "--stack", loaded), "Reading every event of the table (--scan)"),
+    ):
+        code, text = cli(*args)
+        assert code == 0, text
+        line = next((line for line in text.splitlines() if doing in line), None)
+        assert line is not None, text
+        assert f"{total:,} so far" in line

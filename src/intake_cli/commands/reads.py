@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -97,7 +98,7 @@ def events(
         scanned,
         window,
     )
-    from intake_cli.render import events_table
+    from intake_cli.render import counting_bar, events_table
     from webhook_intake.store.reads import FeedFilter
 
     key = vendor_key(vendor)
@@ -117,7 +118,8 @@ def events(
         )
         if scan:
             span = window(since, until) if since or until else None
-            rows = scanned(target, where, span, limit)
+            with counting_bar(console(sys.stderr), "Reading every event of the table (--scan)") as heard:
+                rows = scanned(target, where, span, limit, progress=heard)
         else:
             unindexed(content=content, container=container, actor=actor, recipient=recipient)
             span = window(since, until, max_days=MAX_WINDOW_DAYS, otherwise="read the whole table with --scan")
@@ -266,14 +268,15 @@ def status(
     """
     from intake_cli.event_log import count_by_vendor
     from intake_cli.queues import statuses
-    from intake_cli.render import status_table
+    from intake_cli.render import counting_bar, status_table
 
     target = resolve_target(state_dir(ctx), stack, region)
     counting = target.local if count_events is None else count_events
     stored, problem = None, None
     if counting:
         try:
-            stored = count_by_vendor(target)
+            with counting_bar(console(sys.stderr), "Counting the stored events (a full scan)") as heard:
+                stored = count_by_vendor(target, progress=heard)
         except IntakeError as exc:  # the queues still say what waits, and the DLQs what failed
             problem = str(exc)
     rows = statuses(target, stored)

@@ -37,7 +37,7 @@ from webhook_intake.text import clean_json, may_escape_a_surrogate
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
 
 @dataclass(frozen=True)
@@ -251,8 +251,10 @@ class EventReader(TableAccess):
             for item in page.get("Items", []):
                 yield self.decode(decode_item(item))
 
-    def count_by_vendor(self) -> dict[str, int]:
-        """How many events each vendor has stored: a full scan that reads back only their keys (nothing decoded)."""
+    def count_by_vendor(self, progress: Callable[[int], None] | None = None) -> dict[str, int]:
+        """How many events each vendor has stored: a full scan that reads back only their keys (nothing decoded).
+
+        ``progress`` hears the count so far after each page of the scan."""
         counts: Counter[str] = Counter()
         paginator = self.dynamodb.get_paginator("scan")
         for page in paginator.paginate(
@@ -262,6 +264,8 @@ class EventReader(TableAccess):
             ExpressionAttributeValues={":event": {"S": EVENT_SK}},
         ):
             counts.update(key_parts(decode_item(item))[0] for item in page.get("Items", []))
+            if progress is not None:
+                progress(counts.total())
         return dict(counts)
 
     def decode(self, item: dict[str, Any]) -> dict[str, Any]:
