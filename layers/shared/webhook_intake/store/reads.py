@@ -242,13 +242,8 @@ class EventReader(TableAccess):
 
     def scan(self) -> Iterator[dict[str, Any]]:
         """Every event of the table, decoded (a full scan, for tools that ask for one)."""
-        paginator = self.dynamodb.get_paginator("scan")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            FilterExpression="sk = :event",
-            ExpressionAttributeValues={":event": {"S": EVENT_SK}},
-        ):
-            for item in page.get("Items", []):
+        for page in self._event_pages():
+            for item in page:
                 yield self.decode(decode_item(item))
 
     def count_by_vendor(self, progress: Callable[[int], None] | None = None) -> dict[str, int]:
@@ -256,17 +251,22 @@ class EventReader(TableAccess):
 
         ``progress`` hears the count so far after each page of the scan."""
         counts: Counter[str] = Counter()
-        paginator = self.dynamodb.get_paginator("scan")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            ProjectionExpression="pk",
-            FilterExpression="sk = :event",
-            ExpressionAttributeValues={":event": {"S": EVENT_SK}},
-        ):
-            counts.update(key_parts(decode_item(item))[0] for item in page.get("Items", []))
+        for page in self._event_pages(ProjectionExpression="pk"):
+            counts.update(key_parts(decode_item(item))[0] for item in page)
             if progress is not None:
                 progress(counts.total())
         return dict(counts)
+
+    def _event_pages(self, **scan: Any) -> Iterator[list[dict[str, Any]]]:
+        """The event items of the whole table (a full scan), a page at a time, as DynamoDB gives them."""
+        paginator = self.dynamodb.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            FilterExpression="sk = :event",
+            ExpressionAttributeValues={":event": {"S": EVENT_SK}},
+            **scan,
+        ):
+            yield page.get("Items", [])
 
     def decode(self, item: dict[str, Any]) -> dict[str, Any]:
         """A stored event as the normalized event's fields (``raw`` parsed as JSON, ``raw_text`` exact)."""
