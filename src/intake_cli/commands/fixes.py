@@ -212,23 +212,21 @@ def dlq_delete(
     vendors = chosen_vendors(target, vendor_key(vendor))
     if item_id is not None:
         done = [delete_one(target, item_id, vendors, dry_run=dry_run)]
+    elif dry_run:
+        done = delete_all(target, vendors, dry_run=True)
     else:
-        if not dry_run:
-            which = vendor_key(vendor) or "every vendor"
-            confirm(
-                f"Delete every dead letter and quarantined event of {which} on {target.name}, for good?",
-                yes=yes,
-                why="deleting them all",
-            )
-        if dry_run:
-            done = delete_all(target, vendors, dry_run=True)
-        else:
-            done = _every_vendor(
-                lambda heard, done: delete_all(target, vendors, dry_run=False, progress=heard, done=done),
-                doing="Deleting {}'s quarantined events",
-                did="deleted",
-                again="Each one deleted is gone for good; running the same delete again lets the rest go",
-            )
+        which = vendor_key(vendor) or "every vendor"
+        confirm(
+            f"Delete every dead letter and quarantined event of {which} on {target.name}, for good?",
+            yes=yes,
+            why="deleting them all",
+        )
+        done = _every_vendor(
+            lambda heard, done: delete_all(target, vendors, dry_run=False, progress=heard, done=done),
+            doing="Deleting {}'s quarantined events",
+            did="deleted",
+            again="Each one deleted is gone for good; running the same delete again lets the rest go",
+        )
     _report(done, json_output, "no dead letters and no quarantined events to delete")
 
 

@@ -169,7 +169,7 @@ def send(
 
 
 def choose(what: str, body: str | None, data: str | None) -> Chosen:
-    """The body ``intake send WHAT [BODY] [--data]`` means."""
+    """The body ``intake send WHAT [BODY] [--data]`` means (never both: the command refuses that first)."""
     from intake_cli.samples import Chosen, sample_files
 
     if what not in vendors():
@@ -177,8 +177,6 @@ def choose(what: str, body: str | None, data: str | None) -> Chosen:
             raise IntakeError(f"unknown vendor {what!r}; vendors: {', '.join(vendors())}")
         return _by_type(what)
     if data is not None:
-        if body is not None:  # (the command refuses it first, as a usage error)
-            raise IntakeError("give the body once: SAMPLE, FILE, - or --data")
         return Chosen(what, data.encode("utf-8"), "--data")
     if body is None:
         files = sample_files(what)
