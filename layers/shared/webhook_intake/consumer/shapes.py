@@ -131,11 +131,11 @@ class ShapeWatch:
             self.known.update((source_type, shape) for shape in shapes)
         self.named_types = frozenset(documented) | frozenset(self.spec.normalizer().type_map)
 
-    def dimension(self, source_type: str) -> str:
-        """The ``source_type`` dimension of a new shape's count: a type the vendor's mapping or documented
-        examples name, else :data:`UNMAPPED`. Types are the vendor's text: each one a dimension value of its own
-        would let a vendor make metrics without end (the shape item and the log line name it)."""
-        return type_label(source_type) if source_type in self.named_types else UNMAPPED
+    def dimension(self, source_type: str, label: str) -> str:
+        """The ``source_type`` dimension of a new shape's count: the type's ``label`` when the vendor's mapping or
+        documented examples name it, else :data:`UNMAPPED`. Types are the vendor's text: each one a dimension value
+        of its own would let a vendor make metrics without end (the shape item and the log line name it)."""
+        return label if source_type in self.named_types else UNMAPPED
 
     @property
     def dynamodb(self) -> DynamoDBClient:
@@ -189,7 +189,7 @@ class ShapeWatch:
             else:
                 units += consumed(dict(response), partial(write_units, item_size(item)))
                 label = type_label(source_type)
-                count_by(metrics, Metric.NEW_SHAPES, "source_type", self.dimension(source_type))
+                count_by(metrics, Metric.NEW_SHAPES, "source_type", self.dimension(source_type, label))
                 self.logger.warning(
                     "new event shape", extra={"source_type": label, "fingerprint": shape_id, "paths": len(shape)}
                 )
