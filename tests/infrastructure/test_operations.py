@@ -424,6 +424,15 @@ def test_the_payload_bucket_is_private_encrypted_tls_only_and_expires_deliveries
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
+@pytest.mark.parametrize("logical_id", ["EventsTable", "PayloadBucket", "PayloadBucketPolicy"])
+def test_the_event_log_outlives_the_stack(logical_id: str) -> None:
+    # The events table keeps the items; the payload bucket their large bodies and recipient lists
+    # (bodies/, recipients/): deleting the stack keeps both (the bucket with its TLS-only policy), and
+    # a bucket CloudFormation tried to delete would fail the deletion anyway once it holds an object.
+    kept = resource(logical_id)
+    assert (kept.get("DeletionPolicy"), kept.get("UpdateReplacePolicy")) == ("Retain", "Retain")
+
+
 def test_queues_tables_and_topic_are_encrypted_or_justified() -> None:
     for queue in resources_of_type("AWS::SQS::Queue").values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
