@@ -274,6 +274,29 @@ def test_a_copy_consumed_after_a_later_one_leaves_the_event_as_a_run_in_order_wo
     )
 
 
+def test_the_first_version_of_an_event_stays_when_a_later_one_with_other_content_is_consumed_first(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    comment = {"comment_id": "version-c", "type": "comment"}
+    first = {"event_id": "version-rej", "type": "message-rejected", "comment": {**comment, "content": ["first"]}}
+    later = {"event_id": "version-rej", "type": "message-rejected", "comment": {**comment, "content": ["later"]}}
+    # Given an event, then the same id with other content, when the later one is consumed first
+    messages = sent_then_consumed_backwards(runtime, secrets, [json.dumps(first).encode(), json.dumps(later).encode()])
+    first_received, later_received = (m["MessageAttributes"]["received_at"]["StringValue"] for m in messages)
+
+    # Then the first version stays, as in a run in order, and the later one is kept as the conflict
+    stored = reader(runtime).get("openweb", "version-rej") or {}
+    assert (stored["raw"], stored["received_at"]) == (first, first_received)
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "version-rej"]
+    assert [(item["reason"], json.loads(item["text"]), item["received_at"]) for item in kept] == [
+        ("conflict", later, later_received)
+    ]
+    # and the feed lists the event once, at the first version's receive time
+    entries = listed(runtime, vendor="openweb", content="version-c")
+    assert [entry["received_at"] for entry in entries] == [first_received]
+
+
 def test_of_two_earlier_copies_taken_at_once_the_earliest_gives_the_event_its_times(
     runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -36,6 +36,7 @@ from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError
 from webhook_intake.store.feed import PendingFeed
 from webhook_intake.store.items import TooLargeError, prepare
 from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, Kept, QuarantineKey, key_for
+from webhook_intake.store.schema import key_parts
 from webhook_intake.times import from_iso
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from webhook_intake.consumer.normalizing import Mapped, VendorNormalizer
     from webhook_intake.consumer.shapes import ShapeWatch
     from webhook_intake.payloads import PayloadStore
-    from webhook_intake.store.events import EventStore
+    from webhook_intake.store.events import EventStore, LaterVersion
     from webhook_intake.store.quarantine import QuarantineStore
 
 MAX_OUTCOMES_PER_LINE = 200
@@ -314,6 +315,21 @@ class ConsumerService:
         except ItemRefusedError as exc:
             return self._quarantine(mapped.rejected("store_refused", str(exc)), delivery)
         self.tally.write_units += result.write_units
+        if result.later is not None:
+            # The first version of the event, consumed after a later one with other content: the later
+            # one is kept as the conflict (before it is written over), and this one takes its place.
+            key = self._quarantine(*self._later_version(result.later), units_before=result.write_units)
+            taken = self.events.take_place(prepared, result.later)
+            if taken is not None:
+                self.tally.share(taken.write_units, [len(self.tally.units_per_event) - 1])
+                self.tally.feed.add(prepared.item, record[0])
+                self.tally.feed_records.setdefault(*record)
+                self.tally.feed_slots.setdefault(str(prepared.item["pk"]), []).append(
+                    len(self.tally.units_per_event) - 1
+                )
+                # Counted once: the event was counted stored when its later version was.
+                self.tally.note(Outcome.STORED.value, event.event_type, id_label(event.event_id), counted=False)
+                return key
         if result.outcome is Outcome.CONFLICT:
             rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
             return self._quarantine(rejected, delivery, units_before=result.write_units)
@@ -330,6 +346,28 @@ class ConsumerService:
             if self.shapes is not None:
                 self.shapes.observe(event.source_type, mapped.document)
         return None
+
+    def _later_version(self, later: LaterVersion) -> tuple[Rejected, Delivery]:
+        """A later version of an event, as stored, as the conflict to keep: its text, its delivery's times and ids."""
+        item = later.item
+        spec = self.normalizer.spec
+        delivery = Delivery(
+            vendor=self.vendor,
+            received_at=str(item["received_at"]),
+            correlation_id=str(item.get("correlation_id") or ""),
+            method=spec.methods[0],
+            path=spec.path,
+        )
+        source_type = item.get("source_type")
+        rejected = Rejected(
+            "conflict",
+            "an event with this id and other content, received before this one, is stored in its place",
+            later.raw.decode("utf-8"),
+            int(item.get("index", 0)),
+            key_parts(item)[1],
+            str(source_type) if source_type is not None else None,
+        )
+        return rejected, delivery
 
     def _quarantine(self, rejected: Rejected, delivery: Delivery, units_before: float = 0.0) -> QuarantineKey:
         key = key_for(self.vendor, delivery, rejected.text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -63,6 +63,17 @@ class PutResult:
     stored_copy: dict[str, Any] | None = None
     """The event's item as stored, when it is this copy (written now, or found written by this
     very delivery): its feed entry is this copy's to write, from what is stored."""
+    later: LaterVersion | None = None
+    """With a conflict: the version stored, when it was received after this copy (this one is the
+    first version, which stays: :meth:`EventStore.take_place`, once the later one is kept)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LaterVersion:
+    """An event's version stored, received after the copy being written and with other content."""
+
+    item: dict[str, Any]
+    raw: bytes
 
 
 def consumed(response: dict[str, Any], fallback: Callable[[], float]) -> float:
@@ -179,7 +190,7 @@ class EventStore(TableAccess):
                     # botocore sent the put again after an answer that never came: the item is this write's.
                     return PutResult(Outcome.STORED, spent + prepared.write_units(), prepared.item)
                 again = self._existing(stored, prepared, raw, write_id=write_id)
-                return PutResult(again.outcome, spent + again.write_units, again.stored_copy)
+                return replace(again, write_units=spent + again.write_units)
             if code in REFUSED_ITEM:
                 raise ItemRefusedError(f"DynamoDB refused the item: {code}") from exc
             raise StoreError(f"put_item failed: {code}") from exc
@@ -208,7 +219,38 @@ class EventStore(TableAccess):
             if stored_test:
                 return self._over_test_copy(prepared, raw, units, write_id=write_id)
             return PutResult(Outcome.DUPLICATE, units)
-        return PutResult(Outcome.CONFLICT, units)
+        # The first version, consumed after a later one: the later one is the conflict.
+        later = LaterVersion(stored, stored_raw) if stored is not None and _later_copy(stored, prepared.item) else None
+        return PutResult(Outcome.CONFLICT, units, later=later)
+
+    def take_place(self, prepared: Prepared, later: LaterVersion) -> PutResult | None:
+        """The first version of an event written over a later version stored (kept by the caller first).
+
+        As an earlier copy of a duplicate takes the stored copy's place, so that what is stored never
+        depends on which version was consumed first. Written over the very version compared (its receive
+        time, its kind); None when another copy took its place meanwhile.
+        """
+        write_id = secrets.token_bytes(8)
+        fallback = partial(write_units, max(prepared.size, item_size(later.item)))
+        try:
+            response = self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=encode_item({**prepared.item, WRITE_ID: write_id}),
+                **still_the_copy(later.item),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ReturnConsumedCapacity="TOTAL",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise StoreError(f"put_item failed: {error_code(exc)}") from exc
+            found = exc.response.get("Item")
+            if isinstance(found, dict) and found.get(WRITE_ID) == {"B": write_id}:
+                # botocore sent the put again after an answer that never came: the item is this write's.
+                return PutResult(Outcome.STORED, float(fallback()), prepared.item)
+            return None
+        except BotoCoreError as exc:
+            raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
+        return PutResult(Outcome.STORED, consumed(dict(response), fallback), prepared.item)
 
     def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float, *, write_id: bytes) -> PutResult:
         """The vendor's own copy of an event stored first as a test (or an edited test copy of it):
