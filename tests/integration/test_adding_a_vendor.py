@@ -24,6 +24,7 @@ from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import build_request, load_secrets
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
 from webhook_intake import registry
+from webhook_intake.store import body as stored_bodies
 from webhook_intake.store.reads import EventReader
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ def acme(tmp_path: Path) -> Iterator[SamTemplate]:
     finally:
         vendors_package.__path__.remove(str(tmp_path))
         registry.vendors.cache_clear()
+        # What the process remembers of the vendor goes with it: its body dictionaries too.
+        stored_bodies._dictionary.cache_clear()
         for module in [name for name in sys.modules if name.startswith(f"{registry.VENDORS_PACKAGE}.acme")]:
             del sys.modules[module]
 
