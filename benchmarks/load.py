@@ -43,7 +43,7 @@ from intake_cli.local import FAKE_CREDENTIALS
 from intake_cli.queues import depth
 from intake_cli.samples import build_request, load_secrets, sample_files
 from webhook_intake.payloads import PayloadStore
-from webhook_intake.registry import VENDORS
+from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.store.quarantine import QuarantineStore
 from webhook_intake.store.reads import EventReader
 
@@ -70,7 +70,7 @@ class Delivery:
     body: bytes
     sample: str
     stored: dict[str, Any] = field(default_factory=dict)
-    """Event key (an id, or ``<id>:`` for vendors whose stored id adds the event's name and hash) ->
+    """Event id as sent (stored as is, or as ``<id>:<event>:<hash>`` by vendors that add them) ->
     the event's JSON, as it must be stored."""
     quarantined: int = 0
     """Events of this delivery that must be quarantined (with ``reason``)."""
@@ -93,21 +93,14 @@ class Plan:
 
 
 def _fresh(vendor_key: str, document: dict[str, Any], tag: str) -> dict[str, Any]:
-    """Give the sample's events ids of their own; the keys they will be stored under, with their JSON."""
-    if vendor_key == "viafoura-engagement":
-        for j, event in enumerate(document["events"]):
-            event["event_uuid"] = f"{tag}-{j}"
-        return {event["event_uuid"]: event for event in document["events"]}
-    if vendor_key == "viafoura-notifications":
-        for j, note in enumerate(document["notifications"]):
-            note["notification_uuid"] = f"{tag}-{j}"
-        return {note["notification_uuid"]: note for note in document["notifications"]}
-    if vendor_key == "openweb":
-        document["event_id"] = tag
-        return {tag: document}
-    # Firstup and FastComments: the stored id is "<id>:<event>:<hash>"; found by its prefix.
-    document["id"] = tag
-    return {f"{tag}:": document}
+    """Give the sample's events ids of their own (in the vendor's id field, in each element of a batch);
+    the ids they are sent with, with their JSON."""
+    spec = vendor(vendor_key)
+    events = document[spec.batch_field] if spec.batch_field is not None else [document]
+    ids = [f"{tag}-{j}" for j in range(len(events))] if spec.batch_field is not None else [tag]
+    for event_id, event in zip(ids, events, strict=True):
+        event[spec.id_field] = event_id
+    return dict(zip(ids, events, strict=True))
 
 
 def _liked(event_uuid: str, **fields: Any) -> dict[str, Any]:
@@ -305,10 +298,9 @@ def _expected_quarantine(delivery: Delivery) -> Counter[str]:
 
 
 def _found(key: str, stored: dict[str, str], by_prefix: dict[str, list[str]]) -> list[str]:
-    """The stored keys an expected event key names (``<id>:`` names every ``<id>:<event>:<hash>``)."""
-    if key.endswith(":"):
-        return by_prefix.get(key, [])
-    return [key] if key in stored else []
+    """The stored keys of the event sent with this key's id: that id, or every ``<id>:<event>:<hash>``
+    (vendors whose stored id adds the event's name and a hash)."""
+    return [key] if key in stored else by_prefix.get(f"{key}:", [])
 
 
 def _verdict(found: list[str], stored: dict[str, str], allowed: list[Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import random
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from benchmarks import load
 from intake_cli.provision import provision
 from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import build_request, load_secrets
@@ -146,6 +148,38 @@ def test_an_acme_delivery_is_authenticated_stored_and_normalized_on_the_local_st
     dlq = runtime.stack.queues["AcmeDeadLetterQueue"]
     attributes = boto3.client("sqs").get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_make_load_accounts_for_the_new_vendors_events(
+    acme: SamTemplate, aws: boto3.session.Session, tmp_path: Path
+) -> None:
+    # Given an Acme sample (an event keyed by its own id, not by a name and hash) and the stack with Acme's rows
+    secrets: dict[str, Any] = {**load_secrets(), "acme": {"tokens": ["dev-acme-token"]}}
+    runtime = LocalRuntime(provision(acme, aws, "wi-acme-load", secrets), aws, retry_visibility=0)
+    sample = tmp_path / "comment.json"
+    sample.write_text(json.dumps({"id": "a-1", "type": "comment.posted", "time": time.time() - 60, "text": "hello"}))
+
+    # When `make load` plans fresh deliveries of it, sends them and the consumer takes them
+    plan, rng = load.Plan(), random.Random(7)
+    plan.deliveries.extend(load._planned("new", n, rng, plan, [("acme", sample)]) for n in range(3))
+    outcomes = []
+    for delivery in plan.deliveries:
+        request = build_request(delivery.vendor, delivery.body, secrets["acme"], delivery.sample)
+        answer = runtime.request(request.method, request.path, request.headers, request.body)
+        outcomes.append(load.Outcome(answer.status, 0.0))
+    runtime.drain()
+
+    # Then its account finds every event stored as sent: none missing, none stored unasked
+    stack = runtime.stack
+    outputs = {
+        f"{spec.stem}DeadLetterQueueUrl": stack.queues[f"{spec.stem}DeadLetterQueue"]
+        for spec in registry.VENDORS.values()
+    }
+    outputs |= {"EventsTableName": stack.tables["EventsTable"], "PayloadBucketName": stack.buckets["PayloadBucket"]}
+    state = {"aws_endpoint_url": None, "region": stack.region, "outputs": outputs}
+    counts = load.verify(state, plan, outcomes)["counts"]
+    assert counts.get("stored as sent") == 3, counts
+    assert all(counts.get(name, 0) == 0 for name in load.WRONG), counts
 
 
 def ruff(command: str, path: str, text: str) -> subprocess.CompletedProcess[str]:
