@@ -84,3 +84,36 @@ print(json.dumps(sorted((r, sorted(m)) for r, m in by_round.items())))
     made_for = [made[0] for _, made in rounds]
     assert all(len(made) == 1 for _, made in rounds)
     assert len(set(made_for)) == len(rounds), rounds
+
+
+def test_the_consumer_benchmark_measures_the_handler_with_the_client_it_has_when_deployed() -> None:
+    # The usual design compared with runs Powertools idempotency, which adds its own user-agent hook to the
+    # client it is given: the measured handler's requests must not carry it (nor pay for it).
+    code = """
+import json, sys
+from benchmarks import consumer, workload
+from benchmarks.canned import CannedAWS, answering
+from benchmarks.harness import consumer_environment, environment, quiet_stdout
+
+class Recording(CannedAWS):
+    agents = []
+    def __call__(self, request):
+        self.agents.append(request.headers.get("User-Agent").decode())
+        return super().__call__(request)
+
+canned = Recording()
+with environment(consumer_environment(workload.VIAFOURA)), quiet_stdout(), answering(canned):
+    cases = [consumer.Case(key, consumer._records(key, bodies))
+             for key, bodies in sorted(workload.single_event_deliveries().items())[:2]]
+    canned.agents.clear()
+    for case in cases:
+        case.units("ours", None)[0]()
+sys.__stdout__.write(json.dumps(sorted(set(canned.agents))) + "\\n")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    agents = json.loads(result.stdout.splitlines()[-1])
+    assert agents
+    for agent in agents:
+        assert "PT/idempotency" not in agent, agent
+        assert agent.count(" PT/") == 1, agent
