@@ -297,6 +297,48 @@ def test_the_first_version_of_an_event_stays_when_a_later_one_with_other_content
     assert [entry["received_at"] for entry in entries] == [first_received]
 
 
+def test_a_first_version_whose_place_another_copy_took_meanwhile_is_that_copys_duplicate(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    url = queue_url(runtime, "openweb")
+    comment = {"comment_id": "took-c", "type": "comment"}
+    first = {"event_id": "took-rej", "type": "message-rejected", "comment": {**comment, "content": ["first"]}}
+    later = {"event_id": "took-rej", "type": "message-rejected", "comment": {**comment, "content": ["later"]}}
+    # Given the first version delivered twice (A, then its retry B), then a later version L, and L stored first
+    for body in (first, first, later):
+        assert send_body(runtime, "openweb", json.dumps(body).encode(), secrets["openweb"]).status == 200
+        time.sleep(0.01)
+    a, b, last = sorted(
+        queue_messages(runtime.sqs, url), key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"]
+    )
+
+    def consume(message: dict[str, Any]) -> None:
+        answer = consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
+        assert answer["batchItemFailures"] == []
+
+    consumer._invoke_lock = threading.RLock()  # A's consumer takes B's in the middle of its own
+    consume(last)
+    take_place = events_module.EventStore.take_place
+
+    def b_takes_it_first(self: Any, prepared: Any, stored_later: Any) -> Any:
+        if not b_done:
+            b_done.append(True)
+            consume(b)  # B writes the first version over L before A's write lands
+        return take_place(self, prepared, stored_later)
+
+    b_done: list[bool] = []
+    monkeypatch.setattr(events_module.EventStore, "take_place", b_takes_it_first)
+    # When A is consumed, and B is consumed while A is about to take L's place
+    consume(a)
+
+    # Then the first version is stored once, with A's times, and only L is kept as the conflict
+    stored = reader(runtime).get("openweb", "took-rej") or {}
+    assert (stored["raw"], stored["received_at"]) == (first, a["MessageAttributes"]["received_at"]["StringValue"])
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "took-rej"]
+    assert [(item["reason"], json.loads(item["text"])) for item in kept] == [("conflict", later)]
+
+
 def test_of_two_earlier_copies_taken_at_once_the_earliest_gives_the_event_its_times(
     runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -330,6 +330,9 @@ class ConsumerService:
                 # Counted once: the event was counted stored when its later version was.
                 self.tally.note(Outcome.STORED.value, event.event_type, id_label(event.event_id), counted=False)
                 return key
+            # Another copy took the later one's place meanwhile: this one is judged against that copy.
+            result = self.events.put(prepared, event.raw)
+            self.tally.write_units += result.write_units
         if result.outcome is Outcome.CONFLICT:
             rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
             return self._quarantine(rejected, delivery, units_before=result.write_units)
