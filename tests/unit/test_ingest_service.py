@@ -284,6 +284,48 @@ def test_a_secret_that_cannot_work_is_reported_once_with_its_rule_never_its_valu
     assert '"SecretProblems":[' in out.replace(" ", "")
 
 
+@pytest.mark.parametrize(
+    ("vendor_key", "secret", "request_token"),
+    [
+        ("viafoura-notifications", {"tokens": ["s3cr3t\n"]}, "s3cr3t"),
+        ("viafoura-engagement", {"tokens": [" " + "5e" * 32]}, "5e" * 32),
+        ("firstup", {"tokens": ["Bearer s3cr3t\t"]}, "Bearer s3cr3t"),
+        ("openweb", {"tokens": ["s3cr3t\r\n"]}, "s3cr3t"),
+        ("viafoura-notifications", {"tokens": ["s3c\nr3t"]}, "s3c r3t"),
+        ("fastcomments", {"api_secret": "s3cr3t "}, "s3cr3t"),
+    ],
+    ids=["newline-after", "space-before", "tab-after", "crlf-after", "newline-inside", "fastcomments-space-after"],
+)
+def test_a_token_no_header_can_carry_is_reported_as_a_secret_problem(
+    vendor_key: str, secret: dict[str, Any], request_token: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a token pasted with white space around it (or a line break in it): HTTP trims a header
+    # value and carries no line break, so no delivery can ever present it
+    contract = vendor(vendor_key).contract()
+    header = getattr(contract, "header", "token" if vendor_key == "fastcomments" else "authorization")
+    svc = service(vendor_key, FakeSecrets([secret]), FakeQueue())
+
+    # When the vendor delivers with the token as its header can carry it
+    body = json.dumps({"events": [engagement_event("e1")]} if vendor_key == "viafoura-engagement" else {}).encode()
+    path = vendor(vendor_key).path.replace("{event}", "comment-created")
+    request = Request("POST", path, f"POST {path}", {header: request_token}, body, {"event": "comment-created"}, "r", 0)
+    response = svc.handle(request)
+    svc.metrics.flush_metrics()
+
+    # Then the delivery is refused, and the operator hears why, rule by rule, never the value
+    assert response.status == contract.auth_failure_status
+    out = capsys.readouterr().out
+    (line,) = [json.loads(line) for line in out.splitlines() if '"secret misconfigured"' in line]
+    assert line["vendor"] == vendor_key
+    field_name = next(iter(secret))
+    assert line["problems"] == [
+        f"'{field_name}' entry 1 begins or ends with white space or holds a line break: no header value carries it"
+    ]
+    assert '"SecretProblems":[1.0]' in out.replace(" ", "")
+    assert "s3c" not in out
+    assert "5e" * 32 not in out
+
+
 @pytest.mark.parametrize("tokens", [["\ud800-typo", "tok"], ["tok", "\ud800"]])
 def test_an_entry_that_is_not_unicode_leaves_the_others_working(tokens: list[str]) -> None:
     svc = service("viafoura-notifications", FakeSecrets([{"tokens": tokens}]), FakeQueue())

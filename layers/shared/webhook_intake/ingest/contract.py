@@ -7,6 +7,7 @@ differs from the defaults here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from webhook_intake.http import Request
     from webhook_intake.registry import VendorSpec
     from webhook_intake.replay import Claim
+
+_LINE_BREAK = re.compile(r"[\r\n]")
 
 MAX_ID_CHARS = 512
 """Longer ids are refused: an event's key must stay well inside DynamoDB's key limits."""
@@ -215,11 +218,16 @@ class HeaderTokenContract(Contract):
         return matches_any(request.header(self.header), self.accepted_tokens(secret))
 
     def secret_problems(self, secret: dict[str, Any]) -> list[str]:
-        return token_list_problems(secret, self.token_field)
+        return token_list_problems(secret, self.token_field, header=True)
 
 
-def token_list_problems(secret: dict[str, Any], name: str) -> list[str]:
-    """What is wrong with a secret's list of accepted values (``tokens``, ``api_secret``)."""
+def token_list_problems(secret: dict[str, Any], name: str, *, header: bool = False) -> list[str]:
+    """What is wrong with a secret's list of accepted values (``tokens``, ``api_secret``).
+
+    With ``header``, the values are compared with a request header as it arrives: HTTP trims white
+    space around a header value and carries no line break in it, so a value pasted with either can
+    never match.
+    """
     value = secret.get(name)
     if value is None:
         return [f"'{name}' is missing"]
@@ -230,6 +238,13 @@ def token_list_problems(secret: dict[str, Any], name: str) -> list[str]:
         for position, item in secret_entries(value)
         if not isinstance(item, str) or not item or not is_text(item)
     ]
+    if header:
+        problems += [
+            f"'{name}' entry {position} begins or ends with white space or holds a line break:"
+            " no header value carries it"
+            for position, item in secret_entries(value)
+            if isinstance(item, str) and item and (item != item.strip() or _LINE_BREAK.search(item))
+        ]
     if not secret_list(value):
         problems.append(f"'{name}' holds no usable value")
     return problems

@@ -112,7 +112,8 @@ class FastCommentsContract(Contract):
         )
 
     def secret_problems(self, secret: dict[str, Any]) -> list[str]:
-        return token_list_problems(secret, API_SECRET_FIELD)
+        # The legacy `token` header carries the API secret itself.
+        return token_list_problems(secret, API_SECRET_FIELD, header=True)
 
 
 CONTRACT = FastCommentsContract(SPEC, auth_failure_status=401)

@@ -34,7 +34,7 @@ class OpenWebContract(HeaderTokenContract):
         has_client = secret.get("client_id") is not None or secret.get("client_secret") is not None
         if not has_tokens and not has_client:
             return ["neither 'tokens' nor an OAuth client ('client_id', 'client_secret') is configured"]
-        problems = token_list_problems(secret, self.token_field) if has_tokens else []
+        problems = token_list_problems(secret, self.token_field, header=True) if has_tokens else []
         if has_client:
             client_id = secret.get("client_id")
             if not isinstance(client_id, str) or not client_id:
