@@ -128,7 +128,7 @@ def _large_field(tag: str) -> Delivery:
 def _over_the_sqs_limit(tag: str) -> Delivery:
     document = {"id": tag, "name": "channel_updated", "timestamp": "2026-11-29T12:00:00Z",
                 "channel_id": 7, "channel_name": "c" * 1_200_000}  # fmt: skip
-    return Delivery("over the SQS limit", "firstup", json.dumps(document).encode(), "", stored={f"{tag}:": document})
+    return Delivery("over the SQS limit", "firstup", json.dumps(document).encode(), "", stored={tag: document})
 
 
 def _nothing_storable(tag: str) -> Delivery:

@@ -26,7 +26,7 @@ from intake_cli.samples import SAMPLES_DIR, build_request, sample_files, sample_
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
 from webhook_intake.clients import client
 from webhook_intake.payloads import PayloadStore
-from webhook_intake.registry import VENDORS, vendor
+from webhook_intake.registry import VENDORS, vendor, vendors
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 from webhook_intake.store.reads import EventReader, FeedFilter
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -221,6 +221,16 @@ def put_secret(runtime: LocalRuntime, logical_id: str, value: dict[str, Any]) ->
     """
     client = boto3.client("secretsmanager", region_name=runtime.stack.region)
     client.put_secret_value(SecretId=runtime.stack.secrets[logical_id], SecretString=json.dumps(value))
+
+
+def load_state(runtime: LocalRuntime) -> dict[str, Any]:
+    """The stack as ``make load``'s account reads it (its ``stack.json``): the table, the bucket, every DLQ."""
+    stack = runtime.stack
+    outputs = {
+        f"{spec.stem}DeadLetterQueueUrl": stack.queues[f"{spec.stem}DeadLetterQueue"] for spec in vendors().values()
+    }
+    outputs |= {"EventsTableName": stack.tables["EventsTable"], "PayloadBucketName": stack.buckets["PayloadBucket"]}
+    return {"aws_endpoint_url": None, "region": stack.region, "outputs": outputs}
 
 
 def table(runtime: LocalRuntime) -> str:

@@ -25,6 +25,7 @@ from intake_cli.provision import provision
 from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import build_request, load_secrets
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
+from tests.helpers import load_state
 from webhook_intake import registry
 from webhook_intake.store import body as stored_bodies
 from webhook_intake.store.reads import EventReader
@@ -170,14 +171,7 @@ def test_make_load_accounts_for_the_new_vendors_events(
     runtime.drain()
 
     # Then its account finds every event stored as sent: none missing, none stored unasked
-    stack = runtime.stack
-    outputs = {
-        f"{spec.stem}DeadLetterQueueUrl": stack.queues[f"{spec.stem}DeadLetterQueue"]
-        for spec in registry.VENDORS.values()
-    }
-    outputs |= {"EventsTableName": stack.tables["EventsTable"], "PayloadBucketName": stack.buckets["PayloadBucket"]}
-    state = {"aws_endpoint_url": None, "region": stack.region, "outputs": outputs}
-    counts = load.verify(state, plan, outcomes)["counts"]
+    counts = load.verify(load_state(runtime), plan, outcomes)["counts"]
     assert counts.get("stored as sent") == 3, counts
     assert all(counts.get(name, 0) == 0 for name in load.WRONG), counts
 
