@@ -193,6 +193,22 @@ def test_viafoura_engagement_echoes_a_request_uuid_that_is_not_text_as_json(sent
     assert response.body["request_uuid"] == echoed
 
 
+@pytest.mark.parametrize("document", [{"request_uuid": None}, {}], ids=["null", "left out"])
+def test_viafoura_engagement_answers_with_the_request_id_header_when_the_body_names_none(
+    document: dict[str, Any],
+) -> None:
+    # Given a batch whose request_uuid is null or left out, and its x-request-id header (the same id, by Viafoura)
+    body = json.dumps({**document, "events": [engagement_event("e1")]}).encode()
+    request = post("/webhooks/viafoura/engagement", body, {"authorization": TOKEN, "x-request-id": "req-7"})
+
+    # When it is delivered
+    response = service("viafoura-engagement", FakeSecrets([{"tokens": [TOKEN]}]), FakeQueue()).handle(request)
+
+    # Then the answer names the request by its header
+    assert response.status == 200
+    assert response.body["request_uuid"] == "req-7"
+
+
 def test_viafoura_engagement_answers_failure_for_each_event_it_cannot_store_and_success_for_the_rest() -> None:
     # Given a batch mixing good events, a number, one without event_uuid and one without its action
     events = [

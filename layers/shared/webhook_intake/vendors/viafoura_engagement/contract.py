@@ -25,8 +25,11 @@ class ViafouraEngagementContract(HeaderTokenContract):
     """Fire and forget: Viafoura never retries, so the answer says which events were taken."""
 
     def accepted(self, request: Request, document: Any, verdicts: list[Verdict]) -> Response:
-        # Viafoura's response schema: request_uuid is a string, then one result per event.
-        request_uuid = document.get("request_uuid", request.header("x-request-id"))
+        # Viafoura's response schema: request_uuid is a string, then one result per event. The header
+        # carries the same id: it names the request when the body's is null or left out.
+        request_uuid = document.get("request_uuid")
+        if request_uuid is None:
+            request_uuid = request.header("x-request-id")
         results: list[dict[str, str]] = []
         for verdict in verdicts:
             result = {"event_uuid": verdict.event_id} if verdict.event_id is not None else {}
