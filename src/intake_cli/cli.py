@@ -215,6 +215,14 @@ def known_types(values: list[str] | None) -> list[str] | None:
     return values
 
 
+def complete_types(incomplete: str) -> list[str]:
+    """Shell completion of ``--type``: the event types and their subjects that start with what is typed."""
+    from intake_cli.event_log import type_subjects
+    from webhook_intake.taxonomy import EVENT_TYPES
+
+    return [word for word in (*type_subjects(), *EVENT_TYPES) if word.startswith(incomplete)]
+
+
 def chosen_vendors(target: Target, key: str | None) -> list[str]:
     """The vendor asked for, or every vendor of the stack."""
     return [key] if key else list(target.vendors)
@@ -271,6 +279,7 @@ EventTypeOption = Annotated[
         help="Only this type (repeatable); a subject means all of its types (comment: every comment.*).",
         show_default=False,
         callback=known_types,
+        autocompletion=complete_types,
     ),
 ]
 UntilOption = Annotated[

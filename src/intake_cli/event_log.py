@@ -117,9 +117,14 @@ def window(
     return Window(start, end)
 
 
+def type_subjects() -> list[str]:
+    """The subjects ``--type`` takes for all of their types (``comment``: every comment.*), in taxonomy order."""
+    return list(dict.fromkeys(name.partition(".")[0] for name in EVENT_TYPES))
+
+
 def event_types(values: Iterable[str]) -> tuple[str, ...]:
     """``--type`` values as the feed filter takes them: an exact type, or a subject (``comment``: every comment.*)."""
-    subjects = {name.partition(".")[0] for name in EVENT_TYPES}
+    subjects = set(type_subjects())
     chosen = []
     for raw in values:
         value = raw.strip().removesuffix(".*").removesuffix(".")

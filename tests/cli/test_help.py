@@ -205,3 +205,34 @@ def test_region_without_stack_is_a_usage_error_not_the_local_stack(args: tuple[s
     flat = " ".join(text.replace("│", " ").split())
     assert "Invalid value for '--region': goes with --stack NAME" in flat
     assert "no local stack running" not in flat
+
+
+def completions(line: str) -> list[str]:
+    """What bash completion offers for ``line`` (the word being typed is its last, empty after a space)."""
+    from typer.testing import CliRunner
+
+    from intake_cli.main import app
+
+    words = line.split(" ")
+    env = {"_INTAKE_COMPLETE": "complete_bash", "COMP_WORDS": line, "COMP_CWORD": str(len(words) - 1)}
+    result = CliRunner().invoke(app, [], prog_name="intake", env=env)
+    assert result.exit_code == 0, result.output
+    return result.output.split()
+
+
+def test_send_completes_vendors_types_and_sample_names() -> None:
+    # `intake send <TAB>`: the vendors, and the normalized types a sample can be picked by
+    offered = completions("intake send ")
+    assert set(VENDORS) <= set(offered)
+    assert "comment.liked" in offered
+    assert completions("intake send comment.li") == ["comment.liked"]
+
+    # `intake send openweb <TAB>`: that vendor's samples by name
+    assert "liked-message" in completions("intake send openweb ")
+    assert completions("intake send fastcomments comment-deleted.r") == ["comment-deleted.reply"]
+
+
+def test_type_options_complete_the_types_and_their_subjects() -> None:
+    for command in ("events", "replay"):
+        assert "comment.flagged" in completions(f"intake {command} --type comment.f")
+        assert "comment" in completions(f"intake {command} --type comm")

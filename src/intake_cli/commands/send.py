@@ -51,6 +51,24 @@ FASTCOMMENTS_EVENTS = ("comment-created", "comment-updated", "comment-deleted")
 """FastComments' webhook events (its client module's ``EVENT_CHOICES``; a test holds them equal)."""
 
 
+def _complete_what(incomplete: str) -> list[str]:
+    """Shell completion of ``VENDOR|TYPE``: the vendors, then the normalized types, that start with what is typed."""
+    from webhook_intake.taxonomy import EVENT_TYPES
+
+    return [word for word in (*vendors(), *EVENT_TYPES) if word.startswith(incomplete)]
+
+
+def _complete_body(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of ``SAMPLE``: the chosen vendor's sample names (none: the shell completes a file)."""
+    from intake_cli.samples import named_files
+
+    vendor_key = str(ctx.params.get("what"))
+    if vendor_key not in vendors():
+        return []
+    names = [name for files in named_files(vendor_key).values() for name in files]
+    return [name for name in names if name.startswith(incomplete)]
+
+
 def _what_help() -> str:
     return (
         "A vendor key (" + ", ".join(vendors()) + ") or a normalized event type (comment.liked: a sample "
@@ -68,6 +86,7 @@ def send(
             metavar="VENDOR|TYPE",
             help=_what_help(),
             show_default=False,
+            autocompletion=_complete_what,
             callback=not_empty("a vendor or an event type"),
         ),
     ],
@@ -78,6 +97,7 @@ def send(
             help="With a vendor: a sample's name (events/VENDOR/NAME.json, a ping or a negative sample), "
             "a normalized type, a file, or - for stdin. Default: the vendor's first sample.",
             show_default=False,
+            autocompletion=_complete_body,
             callback=not_empty("a sample name, a type, a file path or -, or leave it out (the vendor's first sample)"),
         ),
     ] = None,
