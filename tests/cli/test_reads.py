@@ -186,6 +186,27 @@ def test_scan_reads_the_whole_table_only_when_told(loaded: str) -> None:
         ]
 
 
+def test_a_scan_exports_every_event_unless_a_limit_is_given(
+    runtime: LocalRuntime, secrets: dict[str, dict[str, Any]]
+) -> None:
+    # Given a vendor with more events than a screen of the feed shows (docs/adding-a-vendor.md keeps a
+    # vendor's events with `intake events --vendor <key> --scan --json > <key>-events.jsonl`)
+    publish_outputs(boto3.session.Session(region_name=runtime.stack.region), runtime)
+    ids = [f"export-{number:03d}" for number in range(120)]
+    for start in range(0, len(ids), 40):
+        body = notifications_body(*ids[start : start + 40], request_uuid=f"r-{start}")
+        send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"])
+    runtime.drain()
+
+    # When they are exported with a full scan, as the doc says
+    exported = events(runtime.stack.name, "--vendor", "viafoura-notifications", "--scan")
+
+    # Then every one of them is in the export; a --limit still cuts a scan, and the feed keeps its default
+    assert sorted(event["event_id"] for event in exported) == ids
+    assert len(events(runtime.stack.name, "--vendor", "viafoura-notifications", "--scan", "--limit", "7")) == 7
+    assert len(events(runtime.stack.name, "--vendor", "viafoura-notifications")) == 50
+
+
 def test_the_table_fits_80_columns_and_shows_no_text(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given an 80-column terminal
     monkeypatch.setenv("COLUMNS", "80")

@@ -71,7 +71,16 @@ def events(
     ] = None,
     since: SinceOption = None,
     until: UntilOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, metavar="N", help="At most this many, newest first.")] = 50,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            min=1,
+            metavar="N",
+            help="At most this many, newest first. Default: 50; with --scan, every event that matches.",
+            show_default=False,
+        ),
+    ] = None,
     tests: Annotated[
         bool, typer.Option("--tests", help="Include test events (intake send --stack, test payloads).")
     ] = False,
@@ -90,6 +99,7 @@ def events(
     window holds, not what the table holds. Times are UTC.
     """
     from intake_cli.event_log import (
+        DEFAULT_LIMIT,
         MAX_WINDOW_DAYS,
         event_json,
         event_types,
@@ -123,6 +133,7 @@ def events(
         else:
             unindexed(content=content, container=container, actor=actor, recipient=recipient)
             span = window(since, until, max_days=MAX_WINDOW_DAYS, otherwise="read the whole table with --scan")
+            limit = limit or DEFAULT_LIMIT
             rows = feed(target, where, span, limit)
             if json_output:
                 rows = full_events(target, [(str(row["vendor"]), str(row["event_id"])) for row in rows])
