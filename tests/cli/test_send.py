@@ -70,7 +70,7 @@ def test_names_files_and_data_are_found_the_same_way(tmp_path: Path) -> None:
         # A type the vendor's samples do not hold: which types they do, and who has one
         ("openweb", "comment.created", "no openweb sample holds a comment.created event; its samples hold: "),
         ("openweb", "comment.created", "comment.approved, comment.liked,"),
-        ("openweb", "comment.created", "a fastcomments sample does: intake send comment.created"),
+        ("openweb", "comment.created", "a sample of fastcomments does: intake send comment.created"),
         ("comment.like", None, "did you mean comment.liked"),
         ("disqus", None, "'disqus' is not a vendor"),
         ("comment", None, "is a subject"),

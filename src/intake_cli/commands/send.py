@@ -263,7 +263,7 @@ def _no_sample_of_type(vendor_key: str, event_type: str) -> str:
     message = f"no {vendor_key} sample holds a {event_type} event; its samples hold: {', '.join(held) or 'none'}"
     elsewhere = sample_for_type(event_type, None, list(vendors()))
     if elsewhere is not None:
-        message += f"\na {elsewhere.vendor} sample does: intake send {event_type}"
+        message += f"\na sample of {elsewhere.vendor} does: intake send {event_type}"
     return message
 
 
