@@ -205,6 +205,11 @@ def test_a_scan_exports_every_event_unless_a_limit_is_given(
     assert sorted(event["event_id"] for event in exported) == ids
     assert len(events(runtime.stack.name, "--vendor", "viafoura-notifications", "--scan", "--limit", "7")) == 7
     assert len(events(runtime.stack.name, "--vendor", "viafoura-notifications")) == 50
+    # and a read cut by its limit says so beside the events (a script reading them would not know)
+    _, cut = cli("events", "--stack", runtime.stack.name, "--json", "--vendor", "viafoura-notifications")
+    _, whole = cli("events", "--stack", runtime.stack.name, "--json", "--vendor", "viafoura-notifications", "--scan")
+    assert "50 events, the limit: more may match" in cut
+    assert "the limit" not in whole
 
 
 def test_the_table_fits_80_columns_and_shows_no_text(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:

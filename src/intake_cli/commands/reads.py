@@ -140,6 +140,9 @@ def events(
     if json_output:
         for row in rows:
             typer.echo(event_json(row))
+        if limit is not None and len(rows) == limit:
+            # Standard output holds the events alone: a script is told here that more may match.
+            console(sys.stderr).print(f"[dim]{limit} events, the limit: more may match (--limit N, or --scan)[/]")
         return
     out = console()
     title = f"Events ({len(rows)}{', the limit' if len(rows) == limit else ''}), newest received first, UTC"
