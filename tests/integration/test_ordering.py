@@ -13,9 +13,20 @@ import boto3
 import pytest
 
 from intake_cli.events import sqs_event
+from intake_cli.lambdas import LocalFunction
 from intake_cli.samples import build_request
 from tests.conftest import queue_messages
-from tests.helpers import consumer_puts_refused, listed, quarantined, queue_url, reader, redrive, send_body
+from tests.helpers import (
+    consumer_puts_refused,
+    listed,
+    metric_points,
+    quarantined,
+    queue_url,
+    reader,
+    redrive,
+    send_body,
+    total,
+)
 from webhook_intake.store import events as events_module
 from webhook_intake.store.quarantine import QuarantineKey
 from webhook_intake.store.schema import STATE_INDEX
@@ -337,6 +348,63 @@ def test_a_first_version_whose_place_another_copy_took_meanwhile_is_that_copys_d
     assert (stored["raw"], stored["received_at"]) == (first, a["MessageAttributes"]["received_at"]["StringValue"])
     kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "took-rej"]
     assert [(item["reason"], json.loads(item["text"])) for item in kept] == [("conflict", later)]
+
+
+@pytest.mark.parametrize("meanwhile", ["its retry", "a second version"])
+def test_a_first_version_consumed_while_another_consumer_takes_the_later_ones_place_is_counted_once(
+    runtime: LocalRuntime,
+    secrets: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    meanwhile: str,
+) -> None:
+    comment = {"comment_id": "race-c", "type": "comment"}
+    versions = [
+        {"event_id": "race-rej", "type": "message-rejected", "comment": {**comment, "content": [text]}}
+        for text in ("first", "second", "third")
+    ]
+    first = versions[0]
+    between = first if meanwhile == "its retry" else versions[1]
+    # Given the first version A, then B (A's retry, or a second version), then a later version L, L stored first
+    url = queue_url(runtime, "openweb")
+    for body in (first, between, versions[2]):
+        assert send_body(runtime, "openweb", json.dumps(body).encode(), secrets["openweb"]).status == 200
+        time.sleep(0.01)
+    a, b, last = sorted(
+        queue_messages(runtime.sqs, url), key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"]
+    )
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    other = LocalFunction(consumer.spec, consumer.environment, runtime.stack.region)  # a second execution environment
+
+    def consume(function: LocalFunction, message: dict[str, Any]) -> None:
+        answer = function.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
+        assert answer["batchItemFailures"] == []
+
+    consume(consumer, last)
+    take_place = events_module.EventStore.take_place
+
+    def b_takes_it_first(self: Any, prepared: Any, stored_later: Any) -> Any:
+        if prepared.item["received_at"] == a["MessageAttributes"]["received_at"]["StringValue"] and not b_done:
+            b_done.append(True)
+            consume(other, b)  # another consumer writes B over L before A's write lands
+        return take_place(self, prepared, stored_later)
+
+    b_done: list[bool] = []
+    monkeypatch.setattr(events_module.EventStore, "take_place", b_takes_it_first)
+    capsys.readouterr()
+    # When A is consumed, and B by another consumer while A is about to take L's place
+    consume(consumer, a)
+
+    # Then the first version is stored, with A's times, as in a run in order
+    stored = reader(runtime).get("openweb", "race-rej") or {}
+    assert (stored["raw"], stored["received_at"]) == (first, a["MessageAttributes"]["received_at"]["StringValue"])
+    kept = sorted(json.loads(item["text"])["comment"]["content"][0] for item in quarantined(runtime, "openweb"))
+    assert kept == (["third"] if meanwhile == "its retry" else ["second", "third"])
+    # and A and B are two events of the metrics: a sample of write units each, which add up to the units written
+    points = metric_points(capsys.readouterr().out)
+    per_event = [value for name, _, values in points if name == "WriteUnitsPerEvent" for value in values]
+    assert len(per_event) == 2
+    assert sum(per_event) == pytest.approx(total(points, "WriteUnits", vendor="openweb"))
 
 
 def test_of_two_earlier_copies_taken_at_once_the_earliest_gives_the_event_its_times(

@@ -315,7 +315,7 @@ class ConsumerService:
         except ItemRefusedError as exc:
             return self._quarantine(mapped.rejected("store_refused", str(exc)), delivery)
         self.tally.write_units += result.write_units
-        if result.later is not None:
+        while result.later is not None:
             # The first version of the event, consumed after a later one with other content: the later
             # one is kept as the conflict (before it is written over), and this one takes its place.
             key = self._quarantine(*self._later_version(result.later), units_before=result.write_units)
@@ -330,9 +330,12 @@ class ConsumerService:
                 # Counted once: the event was counted stored when its later version was.
                 self.tally.note(Outcome.STORED.value, event.event_type, id_label(event.event_id), counted=False)
                 return key
-            # Another copy took the later one's place meanwhile: this one is judged against that copy.
-            result = self.events.put(prepared, event.raw)
-            self.tally.write_units += result.write_units
+            # Another copy took the later one's place meanwhile: this one is judged against that copy (a later
+            # version again, received before the one kept: it is kept too). The event keeps one sample of write
+            # units, the keeping of the later one in it.
+            again = self.events.put(prepared, event.raw)
+            self.tally.write_units += again.write_units
+            result = replace(again, write_units=self.tally.units_per_event.pop() + again.write_units)
         if result.outcome is Outcome.CONFLICT:
             rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
             return self._quarantine(rejected, delivery, units_before=result.write_units)
