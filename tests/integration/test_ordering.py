@@ -350,6 +350,26 @@ def test_a_first_version_whose_place_another_copy_took_meanwhile_is_that_copys_d
     assert [(item["reason"], json.loads(item["text"])) for item in kept] == [("conflict", later)]
 
 
+def test_a_first_version_that_takes_a_later_ones_place_is_watched_for_new_shapes(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    comment = {"comment_id": "shape-order-c", "type": "comment"}
+    later = {"event_id": "shape-order", "type": "message-rejected", "comment": {**comment, "content": ["later"]}}
+    first = {**later, "comment": {**comment, "content": ["first"]}, "field_of_the_first": 1}
+    # Given a first version with a field no event had, consumed after a later version without it
+    sent_then_consumed_backwards(runtime, secrets, [json.dumps(first).encode(), json.dumps(later).encode()])
+
+    # Then the first version, the one stored, is the event whose new shape is kept, as in a run in order
+    assert (reader(runtime).get("openweb", "shape-order") or {})["raw"] == first
+    shapes = boto3.client("dynamodb", region_name=runtime.stack.region).query(
+        TableName=runtime.stack.tables["EventsTable"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "shape#openweb"}},
+    )["Items"]
+    assert any("field_of_the_first:number" in decode_item(item)["paths"] for item in shapes)
+
+
 @pytest.mark.parametrize("meanwhile", ["its retry", "a second version"])
 def test_a_first_version_consumed_while_another_consumer_takes_the_later_ones_place_is_counted_once(
     runtime: LocalRuntime,

@@ -315,27 +315,21 @@ class ConsumerService:
         except ItemRefusedError as exc:
             return self._quarantine(mapped.rejected("store_refused", str(exc)), delivery)
         self.tally.write_units += result.write_units
+        kept_later, counted = None, True
         while result.later is not None:
             # The first version of the event, consumed after a later one with other content: the later
             # one is kept as the conflict (before it is written over), and this one takes its place.
-            key = self._quarantine(*self._later_version(result.later), units_before=result.write_units)
+            kept_later = self._quarantine(*self._later_version(result.later), units_before=result.write_units)
             taken = self.events.take_place(prepared, result.later)
-            if taken is not None:
-                self.tally.share(taken.write_units, [len(self.tally.units_per_event) - 1])
-                self.tally.feed.add(prepared.item, record[0])
-                self.tally.feed_records.setdefault(*record)
-                self.tally.feed_slots.setdefault(str(prepared.item["pk"]), []).append(
-                    len(self.tally.units_per_event) - 1
-                )
-                # Counted once: the event was counted stored when its later version was.
-                self.tally.note(Outcome.STORED.value, event.event_type, id_label(event.event_id), counted=False)
-                return key
-            # Another copy took the later one's place meanwhile: this one is judged against that copy (a later
-            # version again, received before the one kept: it is kept too). The event keeps one sample of write
-            # units, the keeping of the later one in it.
-            again = self.events.put(prepared, event.raw)
+            again = taken if taken is not None else self.events.put(prepared, event.raw)
+            # The event keeps one sample of write units, the keeping of the later one in it.
             self.tally.write_units += again.write_units
             result = replace(again, write_units=self.tally.units_per_event.pop() + again.write_units)
+            if taken is not None:
+                # Counted once: the event was counted stored when its later version was.
+                counted = False
+            # Else another copy took the later one's place meanwhile: this one is judged against that copy
+            # (a later version again, received before the one kept: it is kept too).
         if result.outcome is Outcome.CONFLICT:
             rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
             return self._quarantine(rejected, delivery, units_before=result.write_units)
@@ -344,14 +338,14 @@ class ConsumerService:
             self.tally.feed_records.setdefault(*record)
             self.tally.feed_slots.setdefault(str(result.stored_copy["pk"]), []).append(len(self.tally.units_per_event))
         self.tally.units_per_event.append(result.write_units)
-        self.tally.note(result.outcome.value, event.event_type, id_label(event.event_id))
+        self.tally.note(result.outcome.value, event.event_type, id_label(event.event_id), counted=counted)
         if result.outcome is Outcome.STORED:
-            if not delivery.quarantine_key:
+            if counted and not delivery.quarantine_key:
                 # A quarantined event sent back says nothing of the pipeline's lag: its receive is days old.
                 self._lags(event.received_at, event.occurred_at if event.time_source == "vendor" else None)
             if self.shapes is not None:
                 self.shapes.observe(event.source_type, mapped.document)
-        return None
+        return kept_later
 
     def _later_version(self, later: LaterVersion) -> tuple[Rejected, Delivery]:
         """A later version of an event, as stored, as the conflict to keep: its text, its delivery's times and ids."""
