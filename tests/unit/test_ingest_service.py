@@ -342,8 +342,9 @@ def test_a_token_no_header_can_carry_is_reported_as_a_secret_problem(
     assert "5e" * 32 not in out
 
 
-@pytest.mark.parametrize("tokens", [["\ud800-typo", "tok"], ["tok", "\ud800"]])
-def test_an_entry_that_is_not_unicode_leaves_the_others_working(tokens: list[str]) -> None:
+@pytest.mark.parametrize("tokens", [["\ud800-typo", "tok"], ["tok", "\ud800"], ["new-tok\n", "tok"]])
+def test_an_entry_that_cannot_work_leaves_the_others_working(tokens: list[str]) -> None:
+    # (a rotation's new entry pasted with a line break: reported, and the deliveries with the old one still taken)
     svc = service("viafoura-notifications", FakeSecrets([{"tokens": tokens}]), FakeQueue())
     assert svc.handle(notifications(NOTIFICATIONS_BODY, "tok")).status == 204
     assert svc.handle(notifications(NOTIFICATIONS_BODY, "other")).status == 401
