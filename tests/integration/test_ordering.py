@@ -332,11 +332,11 @@ def test_a_first_version_whose_place_another_copy_took_meanwhile_is_that_copys_d
     consume(last)
     take_place = events_module.EventStore.take_place
 
-    def b_takes_it_first(self: Any, prepared: Any, stored_later: Any) -> Any:
+    def b_takes_it_first(self: Any, prepared: Any, raw: bytes, stored_later: Any) -> Any:
         if not b_done:
             b_done.append(True)
             consume(b)  # B writes the first version over L before A's write lands
-        return take_place(self, prepared, stored_later)
+        return take_place(self, prepared, raw, stored_later)
 
     b_done: list[bool] = []
     monkeypatch.setattr(events_module.EventStore, "take_place", b_takes_it_first)
@@ -403,11 +403,11 @@ def test_a_first_version_consumed_while_another_consumer_takes_the_later_ones_pl
     consume(consumer, last)
     take_place = events_module.EventStore.take_place
 
-    def b_takes_it_first(self: Any, prepared: Any, stored_later: Any) -> Any:
+    def b_takes_it_first(self: Any, prepared: Any, raw: bytes, stored_later: Any) -> Any:
         if prepared.item["received_at"] == a["MessageAttributes"]["received_at"]["StringValue"] and not b_done:
             b_done.append(True)
             consume(other, b)  # another consumer writes B over L before A's write lands
-        return take_place(self, prepared, stored_later)
+        return take_place(self, prepared, raw, stored_later)
 
     b_done: list[bool] = []
     monkeypatch.setattr(events_module.EventStore, "take_place", b_takes_it_first)

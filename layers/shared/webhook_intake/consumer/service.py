@@ -318,18 +318,15 @@ class ConsumerService:
         kept_later, counted = None, True
         while result.later is not None:
             # The first version of the event, consumed after a later one with other content: the later
-            # one is kept as the conflict (before it is written over), and this one takes its place.
+            # one is kept as the conflict (before it is written over), and this one takes its place. When
+            # another copy took that place meanwhile, this one is judged against that copy instead.
             kept_later = self._quarantine(*self._later_version(result.later), units_before=result.write_units)
-            taken = self.events.take_place(prepared, result.later)
-            again = taken if taken is not None else self.events.put(prepared, event.raw)
+            again = self.events.take_place(prepared, event.raw, result.later)
             # The event keeps one sample of write units, the keeping of the later one in it.
             self.tally.write_units += again.write_units
             result = replace(again, write_units=self.tally.units_per_event.pop() + again.write_units)
-            if taken is not None:
-                # Counted once: the event was counted stored when its later version was.
-                counted = False
-            # Else another copy took the later one's place meanwhile: this one is judged against that copy
-            # (a later version again, received before the one kept: it is kept too).
+            # Counted once: the event was counted stored when its later version was.
+            counted = result.outcome is not Outcome.STORED
         if result.outcome is Outcome.CONFLICT:
             rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
             return self._quarantine(rejected, delivery, units_before=result.write_units)

@@ -139,7 +139,9 @@ class EventStore(TableAccess):
                 raise StoreError("the event has parts for S3 and no payload bucket is configured")
             for offload in prepared.offloads:
                 self._payloads.put_object(offload.key, offload.body, offload.content_type, offload.tagging)
-        return self._conditional_put(prepared, raw, _NEW_EVENT, write_id=secrets.token_bytes(8))
+        return self._conditional_put(
+            prepared, raw, {"ConditionExpression": _NEW_EVENT}, write_id=secrets.token_bytes(8)
+        )
 
     def put_feed(self, feed: PendingFeed) -> float:
         """Write every page of the feed; their write units. Raises :class:`StoreError` at the first not written."""
@@ -164,20 +166,18 @@ class EventStore(TableAccess):
         self,
         prepared: Prepared,
         raw: bytes,
-        condition: str,
-        names: dict[str, str] | None = None,
+        condition: dict[str, Any],
         spent: float = 0.0,
         *,
         write_id: bytes,
     ) -> PutResult:
-        """Write the item where ``condition`` holds; else what the item stored there makes of it."""
-        named: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+        """Write the item where ``condition`` holds (``put_item`` keyword arguments: ``ConditionExpression``
+        and the names and values it uses); else what the item stored there makes of it."""
         try:
             response = self.dynamodb.put_item(
                 TableName=self.table_name,
                 Item=encode_item({**prepared.item, WRITE_ID: write_id}),
-                ConditionExpression=condition,
-                **named,
+                **condition,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 ReturnConsumedCapacity="TOTAL",
             )
@@ -223,34 +223,15 @@ class EventStore(TableAccess):
         later = LaterVersion(stored, stored_raw) if stored is not None and _later_copy(stored, prepared.item) else None
         return PutResult(Outcome.CONFLICT, units, later=later)
 
-    def take_place(self, prepared: Prepared, later: LaterVersion) -> PutResult | None:
+    def take_place(self, prepared: Prepared, raw: bytes, later: LaterVersion) -> PutResult:
         """The first version of an event written over a later version stored (kept by the caller first).
 
         As an earlier copy of a duplicate takes the stored copy's place, so that what is stored never
         depends on which version was consumed first. Written over the very version compared (its receive
-        time, its kind); None when another copy took its place meanwhile.
+        time, its kind); when another copy took its place meanwhile, this one is judged against that copy
+        (a duplicate, a conflict, or a later version again).
         """
-        write_id = secrets.token_bytes(8)
-        fallback = partial(write_units, max(prepared.size, item_size(later.item)))
-        try:
-            response = self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item=encode_item({**prepared.item, WRITE_ID: write_id}),
-                **still_the_copy(later.item),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                ReturnConsumedCapacity="TOTAL",
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise StoreError(f"put_item failed: {error_code(exc)}") from exc
-            found = exc.response.get("Item")
-            if isinstance(found, dict) and found.get(WRITE_ID) == {"B": write_id}:
-                # botocore sent the put again after an answer that never came: the item is this write's.
-                return PutResult(Outcome.STORED, float(fallback()), prepared.item)
-            return None
-        except BotoCoreError as exc:
-            raise StoreError(f"put_item failed: {type(exc).__name__}") from exc
-        return PutResult(Outcome.STORED, consumed(dict(response), fallback), prepared.item)
+        return self._conditional_put(prepared, raw, still_the_copy(later.item), write_id=secrets.token_bytes(8))
 
     def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float, *, write_id: bytes) -> PutResult:
         """The vendor's own copy of an event stored first as a test (or an edited test copy of it):
@@ -261,8 +242,11 @@ class EventStore(TableAccess):
         it is written whole, over a test copy or none (another real copy may have replaced it
         since: then that one answers, as any would).
         """
-        condition = f"{_NEW_EVENT} OR attribute_exists(#test)"
-        return self._conditional_put(prepared, raw, condition, _TEST, spent, write_id=write_id)
+        condition = {
+            "ConditionExpression": f"{_NEW_EVENT} OR attribute_exists(#test)",
+            "ExpressionAttributeNames": _TEST,
+        }
+        return self._conditional_put(prepared, raw, condition, spent, write_id=write_id)
 
     def _earlier_copy(
         self, stored: dict[str, Any], prepared: Prepared, raw: bytes, write_id: bytes
