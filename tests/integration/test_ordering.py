@@ -308,6 +308,36 @@ def test_the_first_version_of_an_event_stays_when_a_later_one_with_other_content
     assert [entry["received_at"] for entry in entries] == [first_received]
 
 
+def test_a_first_version_is_stored_when_the_later_one_is_gone_before_it_takes_its_place(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = shared_runtime
+    comment = {"comment_id": "gone-c", "type": "comment"}
+    first = {"event_id": "gone-rej", "type": "message-rejected", "comment": {**comment, "content": ["first"]}}
+    later = {"event_id": "gone-rej", "type": "message-rejected", "comment": {**comment, "content": ["later"]}}
+    take_place = events_module.EventStore.take_place
+
+    def later_one_deleted_first(self: Any, prepared: Any, *rest: Any) -> Any:
+        # DynamoDB's TTL (or an operator) deletes the later version between the two writes
+        self.dynamodb.delete_item(
+            TableName=self.table_name, Key={"pk": {"S": "openweb#gone-rej"}, "sk": {"S": "event"}}
+        )
+        return take_place(self, prepared, *rest)
+
+    monkeypatch.setattr(events_module.EventStore, "take_place", later_one_deleted_first)
+    # Given the later version stored first, when the first version comes to take its place and finds none
+    messages = sent_then_consumed_backwards(runtime, secrets, [json.dumps(first).encode(), json.dumps(later).encode()])
+
+    # Then the first version is stored (not taken for a duplicate of nothing), and the later one is kept
+    stored = reader(runtime).get("openweb", "gone-rej") or {}
+    assert (stored.get("raw"), stored.get("received_at")) == (
+        first,
+        messages[0]["MessageAttributes"]["received_at"]["StringValue"],
+    )
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "gone-rej"]
+    assert [(item["reason"], json.loads(item["text"])) for item in kept] == [("conflict", later)]
+
+
 def test_a_first_version_whose_place_another_copy_took_meanwhile_is_that_copys_duplicate(
     runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

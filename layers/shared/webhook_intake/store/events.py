@@ -228,10 +228,13 @@ class EventStore(TableAccess):
 
         As an earlier copy of a duplicate takes the stored copy's place, so that what is stored never
         depends on which version was consumed first. Written over the very version compared (its receive
-        time, its kind); when another copy took its place meanwhile, this one is judged against that copy
-        (a duplicate, a conflict, or a later version again).
+        time, its kind), or where it was and is no more (expired by TTL, deleted); when another copy took
+        its place meanwhile, this one is judged against that copy (a duplicate, a conflict, or a later
+        version again).
         """
-        return self._conditional_put(prepared, raw, still_the_copy(later.item), write_id=secrets.token_bytes(8))
+        condition = still_the_copy(later.item)
+        condition["ConditionExpression"] = f"({condition['ConditionExpression']}) OR {_NEW_EVENT}"
+        return self._conditional_put(prepared, raw, condition, write_id=secrets.token_bytes(8))
 
     def _over_test_copy(self, prepared: Prepared, raw: bytes, spent: float, *, write_id: bytes) -> PutResult:
         """The vendor's own copy of an event stored first as a test (or an edited test copy of it):
