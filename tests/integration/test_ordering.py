@@ -221,18 +221,25 @@ def test_a_fastcomments_edit_signed_in_the_second_the_comment_was_created_is_new
     assert (state.text, state.event["occurred_at"]) == ("edited", iso_millis(created + timedelta(milliseconds=1)))
 
 
+def sent_in_turn(runtime: LocalRuntime, secrets: dict[str, Any], bodies: list[Any]) -> list[dict[str, Any]]:
+    """OpenWeb deliveries of ``bodies`` (bytes, or a JSON document) one after another; their messages, in turn."""
+    for body in bodies:
+        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
+        time.sleep(0.01)
+    messages = sorted(
+        queue_messages(runtime.sqs, queue_url(runtime, "openweb")),
+        key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"],
+    )
+    assert len(messages) == len(bodies)
+    return messages
+
+
 def sent_then_consumed_backwards(
     runtime: LocalRuntime, secrets: dict[str, Any], bodies: list[bytes]
 ) -> list[dict[str, Any]]:
     """OpenWeb deliveries of ``bodies`` in turn, consumed last first; their messages in the order sent."""
     url = queue_url(runtime, "openweb")
-    for body in bodies:
-        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
-        time.sleep(0.005)
-    messages = sorted(
-        queue_messages(runtime.sqs, url), key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"]
-    )
-    assert len(messages) == len(bodies)
+    messages = sent_in_turn(runtime, secrets, bodies)
     for message in reversed(messages):
         answer = runtime.functions["OpenWebConsumerFunction"].invoke(
             sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")
@@ -338,48 +345,6 @@ def test_a_first_version_is_stored_when_the_later_one_is_gone_before_it_takes_it
     assert [(item["reason"], json.loads(item["text"])) for item in kept] == [("conflict", later)]
 
 
-def test_a_first_version_whose_place_another_copy_took_meanwhile_is_that_copys_duplicate(
-    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    consumer = runtime.functions["OpenWebConsumerFunction"]
-    url = queue_url(runtime, "openweb")
-    comment = {"comment_id": "took-c", "type": "comment"}
-    first = {"event_id": "took-rej", "type": "message-rejected", "comment": {**comment, "content": ["first"]}}
-    later = {"event_id": "took-rej", "type": "message-rejected", "comment": {**comment, "content": ["later"]}}
-    # Given the first version delivered twice (A, then its retry B), then a later version L, and L stored first
-    for body in (first, first, later):
-        assert send_body(runtime, "openweb", json.dumps(body).encode(), secrets["openweb"]).status == 200
-        time.sleep(0.01)
-    a, b, last = sorted(
-        queue_messages(runtime.sqs, url), key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"]
-    )
-
-    def consume(message: dict[str, Any]) -> None:
-        answer = consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
-        assert answer["batchItemFailures"] == []
-
-    consumer._invoke_lock = threading.RLock()  # A's consumer takes B's in the middle of its own
-    consume(last)
-    take_place = events_module.EventStore.take_place
-
-    def b_takes_it_first(self: Any, prepared: Any, raw: bytes, stored_later: Any) -> Any:
-        if not b_done:
-            b_done.append(True)
-            consume(b)  # B writes the first version over L before A's write lands
-        return take_place(self, prepared, raw, stored_later)
-
-    b_done: list[bool] = []
-    monkeypatch.setattr(events_module.EventStore, "take_place", b_takes_it_first)
-    # When A is consumed, and B is consumed while A is about to take L's place
-    consume(a)
-
-    # Then the first version is stored once, with A's times, and only L is kept as the conflict
-    stored = reader(runtime).get("openweb", "took-rej") or {}
-    assert (stored["raw"], stored["received_at"]) == (first, a["MessageAttributes"]["received_at"]["StringValue"])
-    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "took-rej"]
-    assert [(item["reason"], json.loads(item["text"])) for item in kept] == [("conflict", later)]
-
-
 def test_a_first_version_that_takes_a_later_ones_place_is_watched_for_new_shapes(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
@@ -416,13 +381,7 @@ def test_a_first_version_consumed_while_another_consumer_takes_the_later_ones_pl
     first = versions[0]
     between = first if meanwhile == "its retry" else versions[1]
     # Given the first version A, then B (A's retry, or a second version), then a later version L, L stored first
-    url = queue_url(runtime, "openweb")
-    for body in (first, between, versions[2]):
-        assert send_body(runtime, "openweb", json.dumps(body).encode(), secrets["openweb"]).status == 200
-        time.sleep(0.01)
-    a, b, last = sorted(
-        queue_messages(runtime.sqs, url), key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"]
-    )
+    a, b, last = sent_in_turn(runtime, secrets, [json.dumps(body).encode() for body in (first, between, versions[2])])
     consumer = runtime.functions["OpenWebConsumerFunction"]
     other = LocalFunction(consumer.spec, consumer.environment, runtime.stack.region)  # a second execution environment
 
@@ -461,15 +420,9 @@ def test_of_two_earlier_copies_taken_at_once_the_earliest_gives_the_event_its_ti
     runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     consumer = runtime.functions["OpenWebConsumerFunction"]
-    url = queue_url(runtime, "openweb")
     body = {"event_id": "race-rej", "type": "message-rejected", "comment": {"comment_id": "race-c"}}
     # Given three copies of one event, A before B before C, and C stored first
-    for _ in range(3):
-        assert send_body(runtime, "openweb", body, secrets["openweb"]).status == 200
-        time.sleep(0.01)
-    a, b, c = sorted(
-        queue_messages(runtime.sqs, url), key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"]
-    )
+    a, b, c = sent_in_turn(runtime, secrets, [body] * 3)
 
     def consume(message: dict[str, Any]) -> None:
         answer = consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
