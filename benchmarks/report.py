@@ -706,7 +706,7 @@ CHANGES = [
     " cold start imports about 5 ms less, under this machine's spread. Cold start as shipped against the code"
     " before all three changes: 1.27x before (one run; the other failed on the stale FastComments signature"
     " since fixed in the benchmark), 1.29x and 1.22x after: no change to tell.",
-    "- This run (2026-12-01, 13:46) is on the code with the three changes above, the warm floors' clients"
+    "- The 2026-12-01 13:46 run was on the code with the three changes above, the warm floors' clients"
     " building their User-Agent as the handlers' do, and the day's fixes since 11:51: the consumer maps each"
     " event of a delivery only when its turn comes (a large delivery begun late stops in time) and writes its"
     " feed pages between events once 20 are owed; a delivery keeps the headers its vendor's spec names. Costs"
@@ -726,6 +726,14 @@ CHANGES = [
     " (records of 10: 1.20x, 1.20x and 1.13x -> 1.13x, 1.14x and 1.07x); the headlines within the spread"
     " between runs, single-event records 2.42x, 2.75x and 2.60x -> 2.51x, 2.57x and 2.66x, records of 10 2.22x,"
     " 2.13x and 2.11x -> 1.84x, 1.83x and 2.08x. The figures above are from before it.",
+    "- This run (2026-12-01, 16:23) is the first with the usual design's own client, on the code with the"
+    " fixes since 13:46, none on the success path of an event: a first version consumed after a later one"
+    " with other content takes its place (the later one quarantined as the conflict: two more writes, only"
+    " then), a token pasted with white space is reported when the secret is read, a Viafoura batch whose"
+    " `request_uuid` is null is answered with its header, the CLI and the template's retention. Costs $3.48 ->"
+    " $3.47, $1.25 -> $1.25, $0.72 -> $0.72; write units unchanged (1.53, 1.15); consumer 2.53x -> 2.40x"
+    " (records of 10: 1.92x -> 1.93x; its write alone 1.05x the floor in the breakdown, 1.14x before the"
+    " usual design's own client), ingest warm 1.59x -> 1.54x, ingest cold start 1.27x -> 1.28x.",
     "",
 ]
 
