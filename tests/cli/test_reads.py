@@ -208,7 +208,9 @@ def test_a_scan_exports_every_event_unless_a_limit_is_given(
     # and a read cut by its limit says so beside the events (a script reading them would not know)
     _, cut = cli("events", "--stack", runtime.stack.name, "--json", "--vendor", "viafoura-notifications")
     _, whole = cli("events", "--stack", runtime.stack.name, "--json", "--vendor", "viafoura-notifications", "--scan")
-    assert "50 events, the limit: more may match" in cut
+    assert "50 events, the limit: more may match (--limit N, or --scan)" in cut
+    _, cut_scan = cli("events", "--stack", runtime.stack.name, "--json", "--scan", "--limit", "7")
+    assert "7 events, the limit: more may match (a larger --limit)" in cut_scan
     assert "the limit" not in whole
 
 

@@ -142,7 +142,8 @@ def events(
             typer.echo(event_json(row))
         if limit is not None and len(rows) == limit:
             # Standard output holds the events alone: a script is told here that more may match.
-            console(sys.stderr).print(f"[dim]{limit} events, the limit: more may match (--limit N, or --scan)[/]")
+            wider = "a larger --limit" if scan else "--limit N, or --scan"
+            console(sys.stderr).print(f"[dim]{limit} events, the limit: more may match ({wider})[/]")
         return
     out = console()
     title = f"Events ({len(rows)}{', the limit' if len(rows) == limit else ''}), newest received first, UTC"
