@@ -268,12 +268,9 @@ def redrive_all(
     """
     done = [] if done is None else done
     runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
-    for key in vendors:
-        try:
-            _redrive_vendor(target, key, runner, done, dry_run=dry_run, progress=progress)
-        except IntakeError as exc:
-            raise _after(done, exc) from None
-    return done
+    return _vendor_by_vendor(
+        vendors, done, lambda key: _redrive_vendor(target, key, runner, done, dry_run=dry_run, progress=progress)
+    )
 
 
 def _redrive_vendor(
@@ -343,12 +340,11 @@ def delete_all(
     """
     done = [] if done is None else done
     store = quarantine_store(target)
-    for key in vendors:
-        try:
-            _delete_vendor(target, key, store, done, dry_run=dry_run, limit=DELETE_LIMIT, progress=progress)
-        except IntakeError as exc:
-            raise _after(done, exc) from None
-    return done
+    return _vendor_by_vendor(
+        vendors,
+        done,
+        lambda key: _delete_vendor(target, key, store, done, dry_run=dry_run, limit=DELETE_LIMIT, progress=progress),
+    )
 
 
 def _delete_vendor(
@@ -402,11 +398,17 @@ def _delete_letters(sqs: Any, url: str, letters: list[dict[str, Any]], key: str,
         raise
 
 
-def _after(done: list[Done], exc: IntakeError) -> IntakeError:
-    """``exc``, saying what was done before it (none of it is undone)."""
-    if not done:
-        return exc
-    return IntakeError(f"{exc} (done before it: {'; '.join(item.sentence() for item in done)})")
+def _vendor_by_vendor(vendors: list[str], done: list[Done], step: Callable[[str], None]) -> list[Done]:
+    """``step`` for each vendor in turn (it adds to ``done``); a failure says what was done before it (none of
+    it is undone)."""
+    for key in vendors:
+        try:
+            step(key)
+        except IntakeError as exc:
+            if not done:
+                raise exc from None
+            raise IntakeError(f"{exc} (done before it: {'; '.join(item.sentence() for item in done)})") from None
+    return done
 
 
 def _sender_for(target: Target) -> Any:
