@@ -137,16 +137,17 @@ def events(
             rows = feed(target, where, span, limit)
             if json_output:
                 rows = full_events(target, [(str(row["vendor"]), str(row["event_id"])) for row in rows])
+    cut = limit is not None and len(rows) == limit
     if json_output:
         for row in rows:
             typer.echo(event_json(row))
-        if limit is not None and len(rows) == limit:
+        if cut:
             # Standard output holds the events alone: a script is told here that more may match.
             wider = "a larger --limit" if scan else "--limit N, or --scan"
             console(sys.stderr).print(f"[dim]{limit} events, the limit: more may match ({wider})[/]")
         return
     out = console()
-    title = f"Events ({len(rows)}{', the limit' if len(rows) == limit else ''}), newest received first, UTC"
+    title = f"Events ({len(rows)}{', the limit' if cut else ''}), newest received first, UTC"
     out.print(events_table(rows, title, out.width))
     if not rows and event_id is None and not scan:
         out.print(f"[dim]none in that window: {empty_window_hint(window(since, until), tests=tests)}[/]")
