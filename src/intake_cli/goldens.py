@@ -7,11 +7,14 @@
   (:func:`intake_cli.samples.sample_delivery`). Review the diff before committing it:
   ``tests/unit/test_goldens.py`` holds the code to these files, field by field.
 - ``layers/shared/webhook_intake/vendors/<vendor>/shapes.json``: the shapes of the samples'
-  events, which the consumer treats as known (``webhook_intake.consumer.shapes``).
+  events, and of the variants of their fields the vendor documents apart from its examples
+  (``events/variants/<vendor>.json``), which the consumer treats as known
+  (``webhook_intake.consumer.shapes``).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from webhook_intake.consumer.normalizing import Normalized, VendorNormalizer
 
 VENDORS_DIR_PARTS = ("layers", "shared", "webhook_intake", "vendors")
+VARIANTS_DIR = SAMPLES_DIR / "variants"
 
 
 def normalized_sample(vendor_key: str, sample: Path) -> Normalized:
@@ -52,13 +56,58 @@ def expected_document(vendor_key: str, sample: Path) -> dict[str, Any]:
 
 
 def sample_shapes(vendor_key: str) -> dict[str, dict[str, list[str]]]:
-    """The shapes of a vendor's sample events: source_type → fingerprint → paths."""
+    """The shapes of a vendor's sample events and their documented variants: source_type → fingerprint → paths."""
     shapes: dict[str, dict[str, list[str]]] = {}
+    variants = documented_variants(vendor_key)
     for sample in sample_files(vendor_key):
         for event in normalized_sample(vendor_key, sample).events:
-            shape = paths(event.raw_document())
-            shapes.setdefault(event.source_type, {})[fingerprint(shape)] = shape
+            for document in [event.raw_document(), *varied(event.raw_document(), event.source_type, variants)]:
+                shape = paths(document)
+                shapes.setdefault(event.source_type, {})[fingerprint(shape)] = shape
     return {source_type: dict(sorted(found.items())) for source_type, found in sorted(shapes.items())}
+
+
+def documented_variants(vendor_key: str) -> list[dict[str, Any]]:
+    """What a vendor documents of its fields apart from its examples (``events/variants/<vendor>.json``).
+
+    Each variant: ``at``, a path (``user.viafoura_id.id``; ``recipients[].…`` for each element of a
+    list), the ``values`` the vendor documents there, and the ``source_types`` it applies to (all
+    when absent).
+    """
+    path = VARIANTS_DIR / f"{vendor_key}.json"
+    return list(json.loads(path.read_text(encoding="utf-8"))["variants"]) if path.is_file() else []
+
+
+def varied(document: Any, source_type: str, variants: list[dict[str, Any]]) -> list[Any]:
+    """``document`` with the documented values of the variants whose paths it holds, in every combination."""
+    found = [document]
+    for variant in variants:
+        if source_type not in variant.get("source_types", [source_type]):
+            continue
+        for copied in found[:]:
+            for value in variant["values"]:
+                changed = copy.deepcopy(copied)
+                if _set(changed, variant["at"].split("."), value):
+                    found.append(changed)
+    return found[1:]
+
+
+def _set(node: Any, steps: list[str], value: Any) -> bool:
+    """Put ``value`` where ``steps`` lead in ``node``, in place; whether ``node`` holds that path."""
+    head, *rest = steps
+    key = head.removesuffix("[]")
+    if not isinstance(node, dict) or key not in node:
+        return False
+    if head.endswith("[]"):
+        items = node[key] if isinstance(node[key], list) else []
+        if not rest:
+            node[key] = [copy.deepcopy(value) for _ in items]
+            return bool(items)
+        return any([_set(item, rest, value) for item in items])  # a list: every element, not the first only
+    if not rest:
+        node[key] = copy.deepcopy(value)
+        return True
+    return _set(node[key], rest, value)
 
 
 def shapes_path(vendor_key: str) -> Path:

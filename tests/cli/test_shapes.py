@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from intake_cli.samples import SAMPLES_DIR
@@ -95,3 +96,48 @@ def test_a_type_or_key_of_any_length_is_kept_as_a_shape_once_not_tried_again_and
     ]
     assert all(len(path.encode()) <= 512 for path in wide_shape["paths"])
     assert "shape not recorded" not in logs.getvalue()
+
+
+def test_what_a_vendor_documents_is_no_new_shape_and_a_field_renamed_or_dropped_is_one(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    stack = runtime.stack.name
+    # Given Firstup notifications carrying the `details` its page documents for other categories than the samples'
+    notification = json.loads((SAMPLES_DIR / "firstup" / "user_notification_created.json").read_text())
+    push = {"channel_id": 2038475, "content_id": 8999237, "tracking_id": 123412, "message": "Notification message"}
+    featured = {"content_id": 234235, "featured_ids": [97345, 234235]}
+    for index, details in enumerate((push, featured)):
+        body = {**notification, "id": f"shape-doc-{index}", "category": "push", "details": details}
+        send_body(runtime, "firstup", body, secrets["firstup"])
+        updated = {**body, "name": "user_notification_updated", "acknowledged": True}
+        send_body(runtime, "firstup", updated, secrets["firstup"])
+    # and a Viafoura like whose user's and recipient's ids are strings (its User object), and one with the user's only
+    envelope = json.loads((SAMPLES_DIR / "viafoura-notifications" / "like.json").read_text())
+    like = envelope["notifications"][0]
+    like["user"]["viafoura_id"]["id"] = "1234567890"
+    strings = json.loads(json.dumps(like))
+    strings["recipients"][0]["viafoura_id"]["id"] = "1234567891"
+    notifications = [{**note, "notification_uuid": f"shape-doc-{index}"} for index, note in enumerate((like, strings))]
+    vendor = "viafoura-notifications"
+    send_body(runtime, vendor, {**envelope, "notifications": notifications}, secrets[vendor])
+    runtime.drain()
+
+    # Then none of them is a new shape
+    assert cli_json("shapes", "--stack", stack, "--new", "--json") == []
+
+    # When Firstup renames a documented field of a category, and Viafoura drops one
+    renamed = {**notification, "id": "shape-doc-renamed", "category": "push", "details": {**push, "trackingId": 1}}
+    renamed["details"].pop("tracking_id")
+    send_body(runtime, "firstup", renamed, secrets["firstup"])
+    dropped = {key: value for key, value in like.items() if key != "content_container_uuid"}
+    send_body(
+        runtime, vendor, {**envelope, "notifications": [{**dropped, "notification_uuid": "dropped"}]}, secrets[vendor]
+    )
+    runtime.drain()
+
+    # Then each is new, shown with what changed
+    new = {shape["vendor"]: shape for shape in cli_json("shapes", "--stack", stack, "--new", "--json")}
+    assert set(new) == {"firstup", vendor}
+    assert "details.trackingId:number" in new["firstup"]["added"]
+    assert new[vendor]["missing"] == ["content_container_uuid:string"]

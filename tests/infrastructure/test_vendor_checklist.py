@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from intake_cli.goldens import shapes_path
+from intake_cli.goldens import VARIANTS_DIR, shapes_path
 from intake_cli.invoke_events import INVOKE_DIR, SQS_DIR
 from intake_cli.local import ROOT
 from intake_cli.samples import DEV_SECRETS, SAMPLES_DIR, expected_path, load_secrets, sample_files
@@ -28,7 +28,7 @@ AS_WRITTEN = read()
 SHAPE_LOOPS = ("Fn::ForEach::DeliveryIngest", "Fn::ForEach::PutPostDeleteIngest")
 EVERY_VENDOR_LOOPS = {"Resources": "Fn::ForEach::Vendor", "Outputs": "Fn::ForEach::VendorOutputs"}
 # events/ folders that are not a vendor's samples.
-SHARED_FOLDERS = {INVOKE_DIR.name, SQS_DIR.name, "pings", "negative"}
+SHARED_FOLDERS = {INVOKE_DIR.name, SQS_DIR.name, VARIANTS_DIR.name, "pings", "negative"}
 TESTS = Path(__file__).resolve().parents[1]
 
 
@@ -113,6 +113,7 @@ def test_nothing_names_a_vendor_the_registry_lacks() -> None:
     named = {
         f"{DEV_SECRETS.name} has objects": set(load_secrets()) - registered,
         "events/ has sample folders": sample_folders - registered,
+        "events/variants/ has files": {path.stem for path in VARIANTS_DIR.glob("*.json")} - registered,
         "Mappings.Vendors has rows": rows - stems,
         **{
             f"events/{directory.name}/ has folders": {path.name for path in directory.iterdir() if path.is_dir()}

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from intake_cli.goldens import expected_document, normalized_sample, sample_shapes, shapes_path
+from intake_cli.goldens import expected_document, normalized_sample, sample_shapes, shapes_path, varied
 from intake_cli.samples import expected_path, sample_files
 from webhook_intake.registry import VENDORS
 
@@ -98,3 +98,29 @@ def test_rewriting_the_goldens_removes_those_of_samples_renamed_or_removed(
     assert not expected_path(renamed).exists()
     assert expected_path(renamed.with_name("renamed-" + renamed.name)).is_file()
     assert "removed 1 of samples no longer there" in capsys.readouterr().out
+
+
+def test_documented_variants_give_a_shape_for_each_combination_of_their_values_where_their_paths_are_held() -> None:
+    # Given a variant for every element of a list, one for a nested field, one for another type only
+    variants = [
+        {"at": "users[].id", "values": ["7"]},
+        {"at": "payload.kind", "values": [1, None]},
+        {"at": "details", "source_types": ["other"], "values": [{}]},
+    ]
+    document = {"users": [{"id": 7}, {"id": 8}], "payload": {"kind": "a"}, "details": {"x": 1}}
+
+    # When the document is varied
+    found = varied(document, "this", variants)
+
+    # Then each combination of the values of the variants whose paths it holds makes one copy; the document stays
+    assert [(copied["users"], copied["payload"]["kind"]) for copied in found] == [
+        ([{"id": "7"}, {"id": "7"}], "a"),
+        ([{"id": 7}, {"id": 8}], 1),
+        ([{"id": 7}, {"id": 8}], None),
+        ([{"id": "7"}, {"id": "7"}], 1),
+        ([{"id": "7"}, {"id": "7"}], None),
+    ]
+    assert all(copied["details"] == {"x": 1} for copied in found)
+    assert document == {"users": [{"id": 7}, {"id": 8}], "payload": {"kind": "a"}, "details": {"x": 1}}
+    # and a path the document does not hold makes none
+    assert varied({"payload": 3}, "this", variants) == []
