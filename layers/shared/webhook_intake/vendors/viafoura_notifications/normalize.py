@@ -28,6 +28,9 @@ TYPE_MAP = {
 _BROADCASTS = frozenset({"broadcast_site", "broadcast_topic"})
 # What the payload's content is, per notification type (a like is on a comment; a reply is one).
 _CONTENT_TYPE = {"reply": "reply", "reply_removed": "reply"}
+# Who wrote the content, as the page describes each type: a like is of "another user's content" (its
+# recipient's); a reply, and the new post a follower hears of, are the notification's user's.
+_WRITTEN_BY_USER = frozenset({"reply", "subscribed_page_content", "subscribed_user_content"})
 _REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
 
 
@@ -91,6 +94,17 @@ class Notification(VendorModel):
     payload: Payload = Field(default_factory=Payload)
 
 
+def _author(note: Notification) -> str | None:
+    """Who wrote the notification's content: the liked post's one recipient, else the user who posted it."""
+    if note.notification_type == "like":
+        writers = note.recipients
+    elif note.notification_type in _WRITTEN_BY_USER:
+        writers = [note.user] if note.user else []
+    else:
+        return None
+    return writers[0].viafoura_id.uuid if len(writers) == 1 and writers[0].viafoura_id else None
+
+
 def _content(note: Notification) -> Content | None:
     """What the notification is about: a comment or reply, a broadcast message, or nothing (a follow)."""
     payload = note.payload
@@ -105,6 +119,7 @@ def _content(note: Notification) -> Content | None:
             image_urls=images,
             # A like names the liked comment as its own target; a reply names the comment it answers.
             parent_id=target if target and target != payload.content.uuid else None,
+            author_id=_author(note),
         )
     if note.notification_type in _BROADCASTS:
         return Content(
