@@ -226,9 +226,11 @@ def test_an_empty_body_is_a_ping_only_for_firstup_and_only_with_its_credential(
     assert stored(runtime) == []
 
 
-@pytest.mark.parametrize("name", [None, "", ["content_published"]])
+@pytest.mark.parametrize(
+    ("name", "reason"), [(None, "missing_field"), ("", "missing_field"), (["content_published"], "invalid_field")]
+)
 def test_a_firstup_body_with_an_id_but_no_name_is_taken_and_kept_in_quarantine(
-    runtime: LocalRuntime, secrets: dict[str, Any], name: Any
+    runtime: LocalRuntime, secrets: dict[str, Any], name: Any, reason: str
 ) -> None:
     # Firstup's ping is undocumented: an id without a name may be one, or a broken event. Either
     # way it is answered 2xx (a subscription's check never hears a 4xx) and kept, never dropped.
@@ -238,8 +240,9 @@ def test_a_firstup_body_with_an_id_but_no_name_is_taken_and_kept_in_quarantine(
     response = send_body(runtime, "firstup", document, secrets["firstup"])
     assert (response.status, response.json()) == (200, {"accepted": True})
     runtime.drain()
+    # with the reason every vendor's event without a required field gets
     (kept,) = quarantined(runtime, "firstup")
-    assert (kept["reason"], kept["event_id"]) == ("invalid_event", "fu-noname")
+    assert (kept["reason"], kept["event_id"]) == (reason, "fu-noname")
     assert stored(runtime, "firstup") == []
 
 
@@ -264,7 +267,7 @@ def test_an_older_envelope_with_its_id_in_data_and_no_name_is_kept_not_taken_for
     # Then it is taken as an event, not a ping, and kept in quarantine under that id
     assert (response.status, response.json()) == (200, {"accepted": True})
     (kept,) = quarantined(runtime, "firstup")
-    assert (kept["reason"], kept["event_id"]) == ("invalid_event", "in-data-only")
+    assert (kept["reason"], kept["event_id"]) == ("missing_field", "in-data-only")
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,7 @@ def id_text(value: Any) -> str | None:
     return None
 
 
-def _unusable(event: dict[str, Any], name: str, kind: str) -> Refusal:
+def unusable(event: dict[str, Any], name: str, kind: str) -> Refusal:
     """Why ``event[name]`` is no id text: missing (or null, or blank), or a value of another kind."""
     value = event.get(name)
     if value is None or isinstance(value, str):
@@ -93,13 +93,13 @@ def judge_event(spec: VendorSpec, index: int, event: Any) -> Verdict:
         return Verdict(index, None, Refusal("invalid_event", "event is not a JSON object"))
     event_id = id_text(event.get(spec.id_field))
     if event_id is None:
-        return Verdict(index, None, _unusable(event, spec.id_field, "id"))
+        return Verdict(index, None, unusable(event, spec.id_field, "id"))
     if len(event_id) > MAX_ID_CHARS:
         # Named still, so the vendor can tell which event its failure is (Viafoura's results echo it).
         return Verdict(index, event_id, Refusal("invalid_id", f"'{spec.id_field}' is over {MAX_ID_CHARS} characters"))
     for name in spec.required:
         if id_text(event.get(name)) is None:
-            return Verdict(index, event_id, _unusable(event, name, "field"))
+            return Verdict(index, event_id, unusable(event, name, "field"))
     return Verdict(index, event_id)
 
 

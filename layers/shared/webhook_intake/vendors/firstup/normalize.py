@@ -14,7 +14,7 @@ from webhook_intake.consumer.normalizing import (
     canonical_hash,
     validate_leniently,
 )
-from webhook_intake.ingest.contract import judge_event
+from webhook_intake.ingest.contract import Verdict, judge_event, unusable
 from webhook_intake.taxonomy import type_label
 from webhook_intake.times import from_iso
 from webhook_intake.vendors.firstup import SPEC
@@ -23,7 +23,6 @@ from webhook_intake.vendors.firstup.contract import current_form
 if TYPE_CHECKING:
     from webhook_intake.consumer.splitting import Element
     from webhook_intake.delivery import Delivery
-    from webhook_intake.ingest.contract import Verdict
 
 TYPE_MAP = {
     "campaign_push_message_sent": "campaign.push_sent",
@@ -46,8 +45,9 @@ TYPE_MAP = {
     "user_notification_deleted": "notification.deleted",
 }
 _REQUIRED = frozenset({SPEC.id_field, "name"})
-"""Not required at the door: Firstup's ping is undocumented, and an id without a name may be one.
-Taken (2xx) and quarantined here, it is kept, and a subscription's check never hears a 4xx."""
+"""``name`` is not required at the door: Firstup's ping is undocumented, and an id without a name may
+be one. Taken (2xx) and quarantined here (:meth:`FirstupNormalizer.judge`), it is kept, and a
+subscription's check never hears a 4xx."""
 
 
 class UserRef(VendorModel):
@@ -210,7 +210,14 @@ class FirstupNormalizer(VendorNormalizer):
         value = element.value
         if isinstance(value, dict):
             value = current_form(value, delivery.correlation_id)
-        return judge_event(self.spec, element.index, value)
+        verdict = judge_event(self.spec, element.index, value)
+        if verdict.usable and isinstance(value, dict):
+            # No name, or one no text can be read from: what any vendor's event without a required field gets.
+            # (A blank or numeric name has always been stored, as an ``other`` event: a redelivery stays a duplicate.)
+            name = value.get("name")
+            if name is None or name == "" or isinstance(name, bool | list | dict):
+                return Verdict(element.index, verdict.event_id, unusable(value, "name", "field"))
+        return verdict
 
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         if not isinstance(element.value, dict):
