@@ -32,8 +32,11 @@ from intake_cli.queues import (
     release,
 )
 from intake_cli.target import IntakeError
+from webhook_intake.consumer.normalizing import Rejected
+from webhook_intake.delivery import Delivery
 from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.payloads import ClaimCheck, PayloadError
+from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.store.events import StoreError
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 
@@ -119,9 +122,29 @@ def from_letter(letter: DeadLetter) -> Held:
         reason=DEAD_LETTER_REASON,
         message=message,
         received_at=_attribute(letter, "received_at") or sent,
+        event_id=_event_of(letter),
         correlation_id=correlation,
         letter=letter,
     )
+
+
+def _event_of(letter: DeadLetter) -> str | None:
+    """The id of the one event a dead letter holds, read as the consumer reads it (the id it is stored
+    under, or the vendor's id of an event it would quarantine); None for a batch of several, or a body
+    waiting in S3 (a claim check: not fetched to list it)."""
+    if _attribute(letter, "claim_check"):
+        return None
+    delivery = Delivery.from_message_attributes(
+        letter.message_attributes,
+        vendor=letter.vendor,
+        sent_timestamp_ms=letter.sent_timestamp,
+        message_id=letter.message_id,
+    )
+    reading = vendor_spec(letter.vendor).normalizer().read(letter.body, delivery)
+    if reading.refused is not None or len(reading) != 1:
+        return None
+    step = reading.step(0)
+    return step.event_id if isinstance(step, Rejected) else step.event.event_id
 
 
 def from_item(item: dict[str, Any]) -> Held:

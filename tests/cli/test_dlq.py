@@ -576,3 +576,46 @@ def test_a_dead_letter_a_short_poll_misses_is_still_listed(stack: str, monkeypat
     code, text = cli("dlq", "list", "--stack", stack)
     assert code == 0, text
     assert "1 dead letters, 1 quarantined events" in text
+
+
+def dead_lettered(runtime: LocalRuntime, vendor_key: str) -> None:
+    """What the vendor's queue holds moves to its dead-letter queue, as SQS moves a record no receive could store."""
+    url = queue_url(runtime, vendor_key)
+    received = runtime.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+    for message in received.get("Messages", []):
+        runtime.sqs.send_message(
+            QueueUrl=dlq_url(runtime, vendor_key),
+            MessageBody=message["Body"],
+            MessageAttributes=message["MessageAttributes"],
+        )
+        runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_a_dead_letter_of_one_event_names_the_event_it_is_then_stored_under(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an OpenWeb event and a FastComments edit that the store refused on every receive
+    publish_outputs(aws, runtime)
+    comment = {"id": "dead-comment-1", "comment": "an edit", "date": "2026-11-29T10:00:00.000Z"}
+    followed = {"event_id": "dead-ow-1", "type": "user-followed"}
+    sent = {
+        "openweb": send_body(runtime, "openweb", followed, secrets["openweb"]),
+        "fastcomments": send_body(runtime, "fastcomments", comment, secrets["fastcomments"], event="comment-updated"),
+    }
+    assert {status.status for status in sent.values()} == {200}
+    for vendor_key in sent:
+        dead_lettered(runtime, vendor_key)
+
+    # When the operator lists them (on a terminal wide enough for a FastComments event id)
+    monkeypatch.setenv("COLUMNS", "160")
+    letters = {item["vendor"]: item for item in listed(runtime.stack.name) if item["kind"] == "dead-letter"}
+    code, text = cli("dlq", "list", "--stack", runtime.stack.name)
+
+    # Then each names its event, as `intake events --id` finds it once the dead letter is sent back and stored
+    assert code == 0, text
+    for item in letters.values():
+        assert f"event {item['event_id']}" in text
+        cli_json("dlq", "redrive", "--stack", runtime.stack.name, "--id", item["id"], "--json")
+    runtime.drain()
+    assert [letters["openweb"]["event_id"]] == stored_ids(runtime, "openweb") == ["dead-ow-1"]
+    assert [letters["fastcomments"]["event_id"]] == stored_ids(runtime, "fastcomments")
