@@ -261,6 +261,17 @@ SecretsOption = Annotated[
         dir_okay=False,
     ),
 ]
+SendSecretsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--secrets",
+        metavar="FILE",
+        help="Secrets file to sign with, one object per vendor key; default: the file the local stack was started"
+        " with (intake serve --secrets) or, with --stack, the vendor's secret in Secrets Manager.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
 SinceOption = Annotated[
     str | None,
     typer.Option(

@@ -75,6 +75,18 @@ def test_options_list_the_values_they_take() -> None:
     assert "DEBUG|INFO|WARNING|ER" in serve_help
 
 
+def test_send_help_names_the_credentials_it_uses_without_secrets() -> None:
+    # Given the help of send, which without --secrets signs with the local stack's own secrets file
+    # (the one `intake serve --secrets` was given) or, with --stack, the vendor's secret in Secrets Manager
+    _, send_help = cli("send", "-h")
+    said = " ".join(send_help.replace("│", " ").split())
+
+    # Then it says so, rather than the file serve starts with by default
+    assert "default config/secrets.local.json" not in said
+    assert "default: the file the local stack was started with" in said
+    assert "with --stack, the vendor's secret in Secrets Manager" in said
+
+
 def test_the_values_help_lists_are_the_ones_the_code_and_the_template_take() -> None:
     declared = read()["Parameters"]["LogLevel"]["AllowedValues"]
     assert list(LOG_LEVELS) == declared
