@@ -136,7 +136,7 @@ load: $(STAMP) ## bounded flood test on the local stack (not part of make test)
 # The region and credentials are your AWS configuration's (AWS_PROFILE,
 # AWS_DEFAULT_REGION, ~/.aws/config); REGION=… overrides the region for this deploy only.
 deploy: $(STAMP) ## make build, then sam deploy: ENV=dev|prod (samconfig.toml), your AWS profile and region (REGION=… to override)
-	@# Checked before anything is built: the environment, its parameters, the region and the stack it
+	@# Checked before anything is built: the environment, its parameters, the region, credentials and the stack it
 	@# deploys (a STACK=… given or exported must be that one). One line a step: make -n deploy runs none.
 	@mkdir -p .aws-sam && $(BIN)/python -m intake_cli.parameters --config-env $(or $(ENV),dev) \
 		$(if $(REGION),--region "$(REGION)") $(if $(filter command line environment environment override,$(origin STACK)),--stack "$(STACK)") \

@@ -196,6 +196,7 @@ def deploy_check(argv: list[str] | None = None) -> int:
         if args.stack is not None and args.stack != stack:
             raise IntakeError(f"STACK={args.stack}, but this environment deploys {stack}: pick it with ENV=…")
         region = _profile_region(args.region)
+        _require_credentials(region)
     except (OSError, tomllib.TOMLDecodeError, TemplateError, IntakeError) as exc:
         for line in str(exc).splitlines():
             print(f"error: {where}: {line}", file=sys.stderr)
@@ -241,6 +242,22 @@ def _profile_region(region: str | None = None) -> str:
         source = f"REGION={region}" if given else f"the region {region} (AWS_DEFAULT_REGION or your profile's)"
         raise IntakeError(f"{source} is not an AWS region botocore knows{meant}; if it is new, upgrade botocore")
     return str(region)
+
+
+def _require_credentials(region: str) -> None:
+    """IntakeError, one line, when botocore's chain (the one sam deploy reads) finds no credentials."""
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        found = boto3.session.Session(region_name=region).get_credentials()
+    except BotoCoreError as exc:  # a credential process or file it cannot use
+        raise IntakeError(f"{exc}") from None
+    if found is None:
+        raise IntakeError(
+            "no AWS credentials: configure a profile (aws configure, then AWS_PROFILE=…)"
+            " or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
 
 
 def _known_regions() -> set[str]:

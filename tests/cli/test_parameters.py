@@ -167,6 +167,36 @@ def test_make_deploy_without_the_profile_it_names_says_so_in_one_line(
     ]
 
 
+def test_make_deploy_without_credentials_says_so_before_anything_is_built(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a machine with a region but no AWS credentials anywhere botocore looks (no variables, no
+    # files, no container or instance role)
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    # When make deploy's first step runs, then it stops there with one line (sam build, a minute or
+    # two, would otherwise run first, and sam deploy only then fail)
+    assert deploy_check(["--config-env", "dev", "--region", "eu-west-1"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [dev]: no AWS credentials: configure a profile (aws configure, then AWS_PROFILE=…)"
+        " or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    ]
+
+
 def test_sams_other_spelling_of_an_override_is_taken(declared: dict[str, dict[str, object]]) -> None:
     items = ["ParameterKey=RetentionDays,ParameterValue=30", "ParameterKey=LogLevel,ParameterValue=DEBUG"]
     assert checked(declared, items, None) == {"RetentionDays": "30", "LogLevel": "DEBUG"}
