@@ -7,6 +7,7 @@ import socket
 import sys
 import threading
 import time
+import types
 import warnings
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from botocore.exceptions import ClientError
 
-from intake_cli.commands.send import Awaited, Waited, _wait_for, choose
+from intake_cli.commands.send import Awaited, Waited, _print, _wait_for, choose
 from intake_cli.gateway import HTTP_API_PAYLOAD_LIMIT, make_gateway
 from intake_cli.outcomes import Outcome
 from intake_cli.samples import SAMPLES_DIR, OutgoingRequest, sample_files, sample_request
@@ -484,3 +485,26 @@ def test_an_openweb_audience_given_as_a_list_signs_the_assertion_with_its_first_
 
     # Then the assertion names the first audience, the token route takes it and the delivery is accepted
     assert code == 0, text
+
+
+def test_wait_lists_the_first_events_not_stored_and_counts_the_rest(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # a terminal wide enough for each line whole
+    # Given a delivery of 400 events, 398 of them still queued behind a backlog when the wait ends, the last quarantined
+    missing = [f"late-{index}: not stored within 30 s" for index in range(398)] + ["q-1: quarantined (missing_id)"]
+    waited = Waited([{"event_id": "stored-1"}], missing)
+    request = OutgoingRequest("openweb", "POST", "/webhooks/openweb", {}, b"{}")
+    response = cast("Any", types.SimpleNamespace(status=200, body=b"", headers={}))
+    chosen = cast("Any", types.SimpleNamespace(label="stdin"))
+
+    # When the outcome is printed on a terminal
+    _print(request, "http://127.0.0.1:3000/webhooks/openweb", chosen, response, waited, as_json=False)
+
+    # Then ten lines name an event each, what became of one first, and one counts the rest, saying where to follow them
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("not stored")]
+    assert len(lines) == 11
+    assert lines[0] == "not stored q-1: quarantined (missing_id)"
+    assert lines[-1] == (
+        "not stored 389 more events (389 not stored within 30 s: intake tail follows them); --json lists every one"
+    )

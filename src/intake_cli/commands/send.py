@@ -35,12 +35,17 @@ from webhook_intake.registry import vendors
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from intake_cli.runtime import HttpResponse
     from intake_cli.samples import Chosen, OutgoingRequest
     from intake_cli.target import Target
 
 WAIT_SECONDS = 30.0
 _WAIT_TICK = 0.3
+MISSING_SHOWN = 10
+"""Events not stored listed one a line on a terminal; the rest are counted (``--json`` lists every one)."""
+_NOT_WITHIN = "not stored within"
 _CLOCK_MARGIN = timedelta(seconds=5)
 """Outcomes logged this long before the send still count (clocks of this machine and AWS differ a little)."""
 _LOCAL_CLOCK_MARGIN = timedelta(milliseconds=500)
@@ -402,7 +407,7 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
     missing = [
         f"{event_id}: quarantined ({quarantined[event_id]})"
         if event_id in quarantined
-        else f"{event_id}: not stored within {WAIT_SECONDS:.0f} s"
+        else f"{event_id}: {_NOT_WITHIN} {WAIT_SECONDS:.0f} s"
         for _, event_id in fresh
         if event_id not in stored
     ]
@@ -537,8 +542,12 @@ def _print(
             out.print_json(text)
         except ValueError:
             out.print(text, markup=False)
-    if waited is None:
-        return
+    if waited is not None:
+        _print_waited(out, waited)
+
+
+def _print_waited(out: Console, waited: Waited) -> None:
+    """What ``--wait`` found, on a terminal: the events stored, duplicates, and those not stored."""
     if waited.ping:
         out.print("a ping: answered, never stored")
         return
@@ -549,5 +558,12 @@ def _print(
     for event_id in waited.duplicates:
         taken = "stored before; the consumer took this delivery's copy as a duplicate"
         out.print(f"[dim]duplicate[/] {escape(event_id)}: {taken}")
-    for line in waited.missing:
+    # What became of an event (quarantined, refused) before events merely not stored yet: a few of those say it.
+    missing = sorted(waited.missing, key=lambda line: f": {_NOT_WITHIN} " in line)
+    for line in missing[:MISSING_SHOWN]:
         out.print(f"[bold red]not stored[/] {escape(line)}")
+    if len(missing) > MISSING_SHOWN:
+        more = len(missing) - MISSING_SHOWN
+        behind = sum(f": {_NOT_WITHIN} " in line for line in missing[MISSING_SHOWN:])
+        why = f" ({behind} not stored within {WAIT_SECONDS:.0f} s: intake tail follows them)" if behind else ""
+        out.print(f"[bold red]not stored[/] {more} more events{why}; --json lists every one")
