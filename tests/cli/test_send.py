@@ -508,3 +508,40 @@ def test_wait_lists_the_first_events_not_stored_and_counts_the_rest(
     assert lines[-1] == (
         "not stored 389 more events (389 not stored within 30 s: intake tail follows them); --json lists every one"
     )
+
+
+def test_wait_names_a_quarantined_copy_before_events_whose_outcome_is_not_heard_of_yet(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import intake_cli.event_log as event_log
+    import intake_cli.outcomes as outcomes_module
+    from intake_cli.commands import send as send_module
+
+    # Given a delivery of 12 events stored before, sent again behind a backlog: the consumer's outcome
+    # of the last one's copy is a conflict, and none of the others' has come yet
+    monkeypatch.setattr(send_module, "WAIT_SECONDS", 1.0)
+    monkeypatch.setenv("COLUMNS", "250")
+    ids = [f"again-{index:02}" for index in range(12)]
+    monkeypatch.setattr(event_log, "full_events", lambda _target, keys: [{"event_id": key[1]} for key in keys])
+    sent = datetime.now(UTC)
+
+    def stream(_target: Any, _vendors: Any, _since: Any, stop: threading.Event, **_: Any) -> Iterator[Outcome]:
+        yield outcome("quarantined", sent, "conflict", event_id=ids[-1])
+        stop.wait()
+
+    monkeypatch.setattr(outcomes_module, "stream", stream)
+    keys = [("openweb", event_id) for event_id in ids]
+    awaited = Awaited("openweb", keys, [], set(ids), sent - timedelta(seconds=5), sent, set())
+    waited = _wait_for(cast("Target", None), awaited)
+
+    # When the outcome is printed on a terminal
+    request = OutgoingRequest("openweb", "POST", "/webhooks/openweb", {}, b"{}")
+    response = cast("Any", types.SimpleNamespace(status=200, body=b"", headers={}))
+    _print(
+        request, "http://127.0.0.1:3000/webhooks/openweb", types.SimpleNamespace(label="stdin"), response, waited, False
+    )
+
+    # Then the copy quarantined is named first, before those the consumer has not taken yet
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("not stored")]
+    assert lines[0] == f"not stored {ids[-1]}: stored before this send; this copy was quarantined (conflict)"
+    assert len(lines) == 11

@@ -46,6 +46,10 @@ _WAIT_TICK = 0.3
 MISSING_SHOWN = 10
 """Events not stored listed one a line on a terminal; the rest are counted (``--json`` lists every one)."""
 _NOT_WITHIN = "not stored within"
+_NOT_HEARD = "was not heard of within"
+_NO_OUTCOME = "no outcome of the consumer for this delivery"
+_UNHEARD = (f": {_NOT_WITHIN} ", f" {_NOT_HEARD} ", f"; {_NO_OUTCOME} (")
+"""How a line of an event whose outcome is not known yet reads (the consumer behind, or its log unread)."""
 _CLOCK_MARGIN = timedelta(seconds=5)
 """Outcomes logged this long before the send still count (clocks of this machine and AWS differ a little)."""
 _LOCAL_CLOCK_MARGIN = timedelta(milliseconds=500)
@@ -416,7 +420,7 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
             outcome = (
                 f"was quarantined ({quarantined[event_id]})"
                 if event_id in quarantined
-                else f"was not heard of within {WAIT_SECONDS:.0f} s"
+                else f"{_NOT_HEARD} {WAIT_SECONDS:.0f} s"
             )
             missing.append(f"{event_id}: a copy with other content in this delivery {outcome}")
     why = f"its outcomes cannot be read: {unread}" if unread else f"within {WAIT_SECONDS:.0f} s; intake tail follows it"
@@ -424,7 +428,7 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
         if event_id in kept:
             missing.append(f"{event_id}: stored before this send; this copy was quarantined ({kept[event_id]})")
         elif event_id in awaited.already and event_id not in taken:
-            missing.append(f"{event_id}: stored before this send; no outcome of the consumer for this delivery ({why})")
+            missing.append(f"{event_id}: stored before this send; {_NO_OUTCOME} ({why})")
     # (one stored over a test copy is this delivery's, listed with the stored events)
     duplicates = [event_id for _, event_id in awaited.keys if taken.get(event_id) == "duplicate"]
     found = full_events(target, awaited.keys) if awaited.keys else []
@@ -558,8 +562,9 @@ def _print_waited(out: Console, waited: Waited) -> None:
     for event_id in waited.duplicates:
         taken = "stored before; the consumer took this delivery's copy as a duplicate"
         out.print(f"[dim]duplicate[/] {escape(event_id)}: {taken}")
-    # What became of an event (quarantined, refused) before events merely not stored yet: a few of those say it.
-    missing = sorted(waited.missing, key=lambda line: f": {_NOT_WITHIN} " in line)
+    # What became of an event (quarantined, refused) before events whose outcome is merely not known yet: a few
+    # of those say it.
+    missing = sorted(waited.missing, key=lambda line: any(unheard in line for unheard in _UNHEARD))
     for line in missing[:MISSING_SHOWN]:
         out.print(f"[bold red]not stored[/] {escape(line)}")
     if len(missing) > MISSING_SHOWN:
