@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import re
 import shlex
 import sys
@@ -253,6 +254,8 @@ def _require_credentials(region: str) -> None:
         found = boto3.session.Session(region_name=region).get_credentials()
     except BotoCoreError as exc:  # a credential process or file it cannot use
         raise IntakeError(f"{exc}") from None
+    except json.JSONDecodeError:  # botocore lets it through from a credential process that prints no JSON
+        raise IntakeError("Error when retrieving credentials from custom-process: it printed no JSON") from None
     if found is None:
         raise IntakeError(
             "no AWS credentials: configure a profile (aws configure, then AWS_PROFILE=…)"

@@ -197,6 +197,34 @@ def test_make_deploy_without_credentials_says_so_before_anything_is_built(
     ]
 
 
+@pytest.mark.parametrize(
+    ("prints", "status"),
+    [('echo "AWS_ACCESS_KEY_ID=AKIA"', 0), ("echo expired >&2", 1)],
+    ids=["no JSON (a tool's other output format)", "a failure"],
+)
+def test_make_deploy_with_a_credential_process_it_cannot_use_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], prints: str, status: int
+) -> None:
+    # Given a profile whose credential process prints what botocore cannot read as credentials
+    process = tmp_path / "credentials.sh"
+    process.write_text(f"#!/bin/sh\n{prints}\nexit {status}\n")
+    process.chmod(0o755)
+    config = tmp_path / "config"
+    config.write_text(f"[profile work]\nregion = eu-west-1\ncredential_process = {process}\n")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_PROFILE", "work")
+
+    # When make deploy's first step runs, then it stops there with one line naming the credential process
+    assert deploy_check(["--config-env", "dev"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: samconfig.toml [dev]: ")
+    assert "retrieving credentials from custom-process" in line
+    assert "AKIA" not in line
+
+
 def test_sams_other_spelling_of_an_override_is_taken(declared: dict[str, dict[str, object]]) -> None:
     items = ["ParameterKey=RetentionDays,ParameterValue=30", "ParameterKey=LogLevel,ParameterValue=DEBUG"]
     assert checked(declared, items, None) == {"RetentionDays": "30", "LogLevel": "DEBUG"}
