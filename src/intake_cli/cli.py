@@ -251,25 +251,21 @@ VendorOption = Annotated[
 ]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Say what would be done; change nothing.")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do it without asking.")]
+
+
+def _secrets_option(help_text: str) -> Any:
+    """The ``--secrets FILE`` option, said as the command reads it."""
+    return typer.Option("--secrets", metavar="FILE", help=help_text, exists=True, dir_okay=False)
+
+
 SecretsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--secrets",
-        metavar="FILE",
-        help="Secrets file, one object per vendor key; default config/secrets.local.json.",
-        exists=True,
-        dir_okay=False,
-    ),
+    Path | None, _secrets_option("Secrets file, one object per vendor key; default config/secrets.local.json.")
 ]
 SendSecretsOption = Annotated[
     Path | None,
-    typer.Option(
-        "--secrets",
-        metavar="FILE",
-        help="Secrets file to sign with, one object per vendor key; default: the file the local stack was started"
-        " with (intake serve --secrets) or, with --stack, the vendor's secret in Secrets Manager.",
-        exists=True,
-        dir_okay=False,
+    _secrets_option(
+        "Secrets file to sign with, one object per vendor key; default: the file the local stack was started"
+        " with (intake serve --secrets) or, with --stack, the vendor's secret in Secrets Manager."
     ),
 ]
 SinceOption = Annotated[
