@@ -249,6 +249,14 @@ def sent_then_consumed_backwards(
     return messages
 
 
+def versions(event_id: str, comment_id: str, *texts: str) -> list[dict[str, Any]]:
+    """One OpenWeb rejection in versions of other content: the same event id, each with its own comment text."""
+    comment = {"comment_id": comment_id, "type": "comment"}
+    return [
+        {"event_id": event_id, "type": "message-rejected", "comment": {**comment, "content": [text]}} for text in texts
+    ]
+
+
 def test_a_retried_delivery_consumed_before_the_one_it_repeats_takes_the_first_copys_time(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
@@ -296,9 +304,7 @@ def test_the_first_version_of_an_event_stays_when_a_later_one_with_other_content
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     runtime = shared_runtime
-    comment = {"comment_id": "version-c", "type": "comment"}
-    first = {"event_id": "version-rej", "type": "message-rejected", "comment": {**comment, "content": ["first"]}}
-    later = {"event_id": "version-rej", "type": "message-rejected", "comment": {**comment, "content": ["later"]}}
+    first, later = versions("version-rej", "version-c", "first", "later")
     # Given an event, then the same id with other content, when the later one is consumed first
     messages = sent_then_consumed_backwards(runtime, secrets, [json.dumps(first).encode(), json.dumps(later).encode()])
     first_received, later_received = (m["MessageAttributes"]["received_at"]["StringValue"] for m in messages)
@@ -319,9 +325,7 @@ def test_a_first_version_is_stored_when_the_later_one_is_gone_before_it_takes_it
     shared_runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runtime = shared_runtime
-    comment = {"comment_id": "gone-c", "type": "comment"}
-    first = {"event_id": "gone-rej", "type": "message-rejected", "comment": {**comment, "content": ["first"]}}
-    later = {"event_id": "gone-rej", "type": "message-rejected", "comment": {**comment, "content": ["later"]}}
+    first, later = versions("gone-rej", "gone-c", "first", "later")
     take_place = events_module.EventStore.take_place
 
     def later_one_deleted_first(self: Any, prepared: Any, *rest: Any) -> Any:
@@ -349,9 +353,8 @@ def test_a_first_version_that_takes_a_later_ones_place_is_watched_for_new_shapes
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     runtime = shared_runtime
-    comment = {"comment_id": "shape-order-c", "type": "comment"}
-    later = {"event_id": "shape-order", "type": "message-rejected", "comment": {**comment, "content": ["later"]}}
-    first = {**later, "comment": {**comment, "content": ["first"]}, "field_of_the_first": 1}
+    first, later = versions("shape-order", "shape-order-c", "first", "later")
+    first["field_of_the_first"] = 1
     # Given a first version with a field no event had, consumed after a later version without it
     sent_then_consumed_backwards(runtime, secrets, [json.dumps(first).encode(), json.dumps(later).encode()])
 
@@ -373,15 +376,10 @@ def test_a_first_version_consumed_while_another_consumer_takes_the_later_ones_pl
     capsys: pytest.CaptureFixture[str],
     meanwhile: str,
 ) -> None:
-    comment = {"comment_id": "race-c", "type": "comment"}
-    versions = [
-        {"event_id": "race-rej", "type": "message-rejected", "comment": {**comment, "content": [text]}}
-        for text in ("first", "second", "third")
-    ]
-    first = versions[0]
-    between = first if meanwhile == "its retry" else versions[1]
+    first, second, third = versions("race-rej", "race-c", "first", "second", "third")
+    between = first if meanwhile == "its retry" else second
     # Given the first version A, then B (A's retry, or a second version), then a later version L, L stored first
-    a, b, last = sent_in_turn(runtime, secrets, [json.dumps(body).encode() for body in (first, between, versions[2])])
+    a, b, last = sent_in_turn(runtime, secrets, [json.dumps(body).encode() for body in (first, between, third)])
     consumer = runtime.functions["OpenWebConsumerFunction"]
     other = LocalFunction(consumer.spec, consumer.environment, runtime.stack.region)  # a second execution environment
 
