@@ -61,8 +61,9 @@ def sample_shapes(vendor_key: str) -> dict[str, dict[str, list[str]]]:
     variants = documented_variants(vendor_key)
     for sample in sample_files(vendor_key):
         for event in normalized_sample(vendor_key, sample).events:
-            for document in [event.raw_document(), *varied(event.raw_document(), event.source_type, variants)]:
-                shape = paths(document)
+            document = event.raw_document()
+            for each in [document, *varied(document, event.source_type, variants)]:
+                shape = paths(each)
                 shapes.setdefault(event.source_type, {})[fingerprint(shape)] = shape
     return {source_type: dict(sorted(found.items())) for source_type, found in sorted(shapes.items())}
 
