@@ -100,7 +100,9 @@ def _set(node: Any, steps: list[str], value: Any) -> bool:
     if not isinstance(node, dict) or key not in node:
         return False
     if head.endswith("[]"):
-        items = node[key] if isinstance(node[key], list) else []
+        items = node[key]
+        if not isinstance(items, list):
+            return False
         if not rest:
             node[key] = [copy.deepcopy(value) for _ in items]
             return bool(items)

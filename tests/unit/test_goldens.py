@@ -124,3 +124,15 @@ def test_documented_variants_give_a_shape_for_each_combination_of_their_values_w
     assert document == {"users": [{"id": 7}, {"id": 8}], "payload": {"kind": "a"}, "details": {"x": 1}}
     # and a path the document does not hold makes none
     assert varied({"payload": 3}, "this", variants) == []
+
+
+def test_a_variant_through_a_list_leaves_an_element_that_does_not_hold_the_path_as_it_was() -> None:
+    # Given a path through two lists, and a document one of whose elements holds no list there
+    variants = [{"at": "groups[].ids[]", "values": ["7"]}]
+    document = {"groups": [{"ids": [1, 2]}, {"ids": "none"}]}
+
+    # When the document is varied
+    (found,) = varied(document, "this", variants)
+
+    # Then the element holding the path takes the value, and the other keeps what it had
+    assert found == {"groups": [{"ids": ["7", "7"]}, {"ids": "none"}]}
