@@ -250,15 +250,17 @@ LEGACY = {"event": "content.published", "timestamp": "2026-08-03T12:59:58Z", "da
 
 
 @pytest.mark.parametrize(
-    "document",
+    ("document", "reason"),
     [
-        {**LEGACY, "event": None, "data": {"id": "in-data-only", "content_id": 5}},
-        {"timestamp": "2026-08-03T12:59:58Z", "data": {"id": "in-data-only", "content_id": 5}},
+        ({**LEGACY, "event": None, "data": {"id": "in-data-only", "content_id": 5}}, "missing_field"),
+        ({"timestamp": "2026-08-03T12:59:58Z", "data": {"id": "in-data-only", "content_id": 5}}, "missing_field"),
+        ({**LEGACY, "event": ["content.published"], "data": {"id": "in-data-only"}}, "invalid_field"),
+        ({**LEGACY, "event": {"name": "content.published"}, "data": {"id": "in-data-only"}}, "invalid_field"),
     ],
-    ids=["event null", "no event"],
+    ids=["event null", "no event", "event a list", "event an object"],
 )
 def test_an_older_envelope_with_its_id_in_data_and_no_name_is_kept_not_taken_for_a_ping(
-    runtime: LocalRuntime, secrets: dict[str, Any], document: dict[str, Any]
+    runtime: LocalRuntime, secrets: dict[str, Any], document: dict[str, Any], reason: str
 ) -> None:
     # When Firstup's older envelope names no event but carries an id in data
     response = send_body(runtime, "firstup", document, secrets["firstup"])
@@ -266,8 +268,9 @@ def test_an_older_envelope_with_its_id_in_data_and_no_name_is_kept_not_taken_for
 
     # Then it is taken as an event, not a ping, and kept in quarantine under that id
     assert (response.status, response.json()) == (200, {"accepted": True})
+    # with the reason any event gets whose required field is missing, or is a value of another kind
     (kept,) = quarantined(runtime, "firstup")
-    assert (kept["reason"], kept["event_id"]) == ("missing_field", "in-data-only")
+    assert (kept["reason"], kept["event_id"]) == (reason, "in-data-only")
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ def event_name(document: dict[str, Any]) -> str | None:
     return id_text(document.get("name")) or id_text(document.get(LEGACY_NAME))
 
 
-def _older_envelope(document: dict[str, Any]) -> bool:
+def older_envelope(document: dict[str, Any]) -> bool:
     """``{event, timestamp, data{…}}``: no ``name`` (or a null or empty one), and ``event`` or a ``data`` object.
 
     A name of another kind (blank, a number) keeps the body in the current form, as it always
@@ -42,7 +42,7 @@ def current_form(document: dict[str, Any], delivery_id: str | None) -> dict[str,
     read (an undocumented one read another way would be another event when delivered again).
     """
     flat = document
-    if _older_envelope(document):
+    if older_envelope(document):
         data = document.get("data")
         inner = data if isinstance(data, dict) else {}
         flat = {**inner, **{k: v for k, v in document.items() if k != "data"}}

@@ -18,7 +18,7 @@ from webhook_intake.ingest.contract import Verdict, judge_event, unusable
 from webhook_intake.taxonomy import type_label
 from webhook_intake.times import from_iso
 from webhook_intake.vendors.firstup import SPEC
-from webhook_intake.vendors.firstup.contract import current_form
+from webhook_intake.vendors.firstup.contract import LEGACY_NAME, current_form, older_envelope
 
 if TYPE_CHECKING:
     from webhook_intake.consumer.splitting import Element
@@ -207,16 +207,17 @@ class FirstupNormalizer(VendorNormalizer):
     type_map = TYPE_MAP
 
     def judge(self, element: Element, delivery: Delivery) -> Verdict:
-        value = element.value
-        if isinstance(value, dict):
-            value = current_form(value, delivery.correlation_id)
+        sent = element.value
+        # The field the event's name is read from: the older envelope names it ``event``.
+        name_field = LEGACY_NAME if isinstance(sent, dict) and older_envelope(sent) else "name"
+        value = current_form(sent, delivery.correlation_id) if isinstance(sent, dict) else sent
         verdict = judge_event(self.spec, element.index, value)
-        if verdict.usable and isinstance(value, dict):
+        if verdict.usable and isinstance(sent, dict):
             # No name, or one no text can be read from: what any vendor's event without a required field gets.
             # (A blank or numeric name has always been stored, as an ``other`` event: a redelivery stays a duplicate.)
-            name = value.get("name")
+            name = sent.get(name_field)
             if name is None or name == "" or isinstance(name, bool | list | dict):
-                return Verdict(element.index, verdict.event_id, unusable(value, "name", "field"))
+                return Verdict(element.index, verdict.event_id, unusable(sent, name_field, "field"))
         return verdict
 
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
