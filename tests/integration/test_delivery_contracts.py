@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,38 @@ def test_a_body_that_is_not_json_is_400(shared_runtime: LocalRuntime, secrets: d
     assert response.status == 400
     assert response.json() == {"error": "invalid_json", "message": "body is not valid JSON"}
     assert depth(runtime, queue_url(runtime, vendor_key)) == 0
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_a_compressed_body_is_refused_as_compressed_not_as_bad_json(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    # Given a vendor's own sample, gzipped and labelled so, with a valid credential (FastComments signs the bytes sent)
+    runtime = shared_runtime
+    sample = sample_files(vendor_key)[0]
+    body = gzip.compress(sample.read_bytes())
+    headers = {"content-encoding": "gzip"}
+
+    response = send_body(runtime, vendor_key, body, secrets[vendor_key], sample.stem, headers=headers)
+
+    # Then the answer names what is wrong (not "body is not UTF-8"), and nothing is queued
+    assert response.status == 415
+    assert response.json() == {
+        "error": "unsupported_encoding",
+        "message": "body is compressed (content-encoding); send it uncompressed",
+    }
+    assert depth(runtime, queue_url(runtime, vendor_key)) == 0
+
+
+def test_a_body_labelled_identity_encoded_is_read_as_any_other(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    sample = sample_files("openweb")[0]
+    headers = {"content-encoding": "Identity"}
+    response = send_body(runtime, "openweb", sample.read_bytes(), secrets["openweb"], sample.stem, headers=headers)
+    assert response.status == 200
+    assert runtime.drain() == 1
 
 
 @pytest.mark.parametrize("vendor_key", ["viafoura-engagement", "viafoura-notifications", "openweb", "fastcomments"])

@@ -142,6 +142,11 @@ class IngestService:
         return secret
 
     def _read_body(self, request: Request) -> tuple[Any, str]:
+        if (request.header("content-encoding") or "identity").strip().lower() != "identity":
+            # Nothing here decompresses (RFC 9110 §8.4: 415): said as such, not as a body that is no UTF-8.
+            raise RejectedError(
+                415, "unsupported_encoding", "body is compressed (content-encoding); send it uncompressed"
+            )
         if len(request.body) > self.max_body_bytes or not self.queue.accepts(len(request.body)):
             raise RejectedError(
                 413,
