@@ -24,6 +24,7 @@ from tests.helpers import (
     send,
     send_body,
     stored,
+    stored_ids,
 )
 from webhook_intake.auth import secret_list
 from webhook_intake.delivery import correlation_id_of
@@ -124,6 +125,29 @@ def test_a_compressed_body_is_refused_as_compressed_not_as_bad_json(
         "message": "body is compressed (content-encoding); send it uncompressed",
     }
     assert depth(runtime, queue_url(runtime, vendor_key)) == 0
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_a_body_led_by_a_byte_order_mark_is_taken_and_stored(
+    runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str
+) -> None:
+    # Given a vendor's own sample preceded by a UTF-8 byte order mark (RFC 8259 lets a reader ignore it;
+    # Viafoura never retries, and its notifications take a 400 as final: a refusal loses the events)
+    sample = sample_files(vendor_key)[0]
+    body = b"\xef\xbb\xbf" + sample.read_bytes()
+
+    response = send_body(runtime, vendor_key, body, secrets[vendor_key], sample.stem)
+
+    # Then it is taken, and its events are stored as the same sample's without the mark
+    assert 200 <= response.status < 300, response.body
+    runtime.drain()
+    with_mark = stored_ids(runtime, vendor_key)
+    assert with_mark
+    assert quarantined(runtime, vendor_key) == []
+    assert depth(runtime, dlq_url(runtime, vendor_key)) == 0
+    assert send_body(runtime, vendor_key, sample.read_bytes(), secrets[vendor_key], sample.stem).status < 300
+    runtime.drain()
+    assert stored_ids(runtime, vendor_key) == with_mark
 
 
 def test_a_body_labelled_identity_encoded_is_read_as_any_other(

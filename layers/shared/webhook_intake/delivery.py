@@ -1,6 +1,7 @@
 """What travels with a raw body on the queue, as SQS message attributes. Standard library only.
 
-The SQS message body is the vendor's raw body, byte for byte, so that a message that ends in
+The SQS message body is the vendor's raw body, byte for byte (a leading byte order mark aside: no
+part of the JSON, it is dropped at ingest), so that a message that ends in
 the dead-letter queue is exactly what the vendor sent. Everything else about the delivery
 (who, when, which route, the headers that matter) rides in message attributes, which the
 consumer checks like any other input (docs/reliability.md, the row "message attributes missing or malformed").

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from webhook_intake.secrets import SecretStore
 
 
+BYTE_ORDER_MARK = "\ufeff"
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
 """A function's answer must stay under Lambda's 6 MB (over it, the invocation fails and the gateway
 answers 500 for a delivery already queued): an answer that would be larger refuses the delivery."""
@@ -154,7 +155,9 @@ class IngestService:
                 f"body is {len(request.body)} bytes; the limit is {self.limit} bytes",
             )
         try:
-            text = request.body.decode("utf-8")
+            # A leading byte order mark is no part of the JSON text (RFC 8259 §8.1 lets a reader ignore
+            # it): dropped, so the queue and the store hold the JSON the vendor meant.
+            text = request.body.decode("utf-8").removeprefix(BYTE_ORDER_MARK)
         except UnicodeDecodeError:
             raise RejectedError(400, "invalid_json", "body is not UTF-8") from None
         try:
