@@ -118,8 +118,9 @@ def test_a_compressed_body_is_refused_as_compressed_not_as_bad_json(
 
     response = send_body(runtime, vendor_key, body, secrets[vendor_key], sample.stem, headers=headers)
 
-    # Then the answer names what is wrong (not "body is not UTF-8"), and nothing is queued
-    assert response.status == 415
+    # Then the answer is the 400 every vendor documents for a body it cannot use, naming what is wrong (not
+    # "body is not UTF-8"), and nothing is queued
+    assert response.status == 400
     assert response.json() == {
         "error": "unsupported_encoding",
         "message": "body is compressed (content-encoding); send it uncompressed",

@@ -144,9 +144,10 @@ class IngestService:
 
     def _read_body(self, request: Request) -> tuple[Any, str]:
         if (request.header("content-encoding") or "identity").strip().lower() != "identity":
-            # Nothing here decompresses (RFC 9110 §8.4: 415): said as such, not as a body that is no UTF-8.
+            # Nothing here decompresses. Said as such, not as a body that is no UTF-8; with the 400 the vendors
+            # document for a body they sent wrong (HTTP's own 415 is in no vendor's contract).
             raise RejectedError(
-                415, "unsupported_encoding", "body is compressed (content-encoding); send it uncompressed"
+                400, "unsupported_encoding", "body is compressed (content-encoding); send it uncompressed"
             )
         if len(request.body) > self.max_body_bytes or not self.queue.accepts(len(request.body)):
             raise RejectedError(
