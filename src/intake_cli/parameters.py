@@ -210,15 +210,23 @@ _FLAG = "parameter_overrides"
 
 
 def _deploy_parameters(config: dict[str, Any], environment: str) -> dict[str, Any]:
-    """An environment's ``deploy.parameters``; only an environment with a stack to deploy is one."""
+    """What ``sam deploy --config-env`` reads of an environment: its ``global.parameters`` with its
+    ``deploy.parameters`` over them. Only an environment with a deploy section and a stack to deploy is one."""
+
+    def parameters(table: Any, command: str) -> dict[str, Any]:
+        section = table.get(command) if isinstance(table, dict) else None
+        found = section.get("parameters") if isinstance(section, dict) else None
+        return dict(found) if isinstance(found, dict) else {}
+
+    merged = {name: {**parameters(table, "global"), **parameters(table, "deploy")} for name, table in config.items()}
     deployable = [
         name
         for name, table in config.items()
-        if isinstance(table, dict) and (table.get("deploy") or {}).get("parameters", {}).get("stack_name")
+        if isinstance(table, dict) and isinstance(table.get("deploy"), dict) and merged[name].get("stack_name")
     ]
     if environment not in deployable:
         raise IntakeError(f"no environment to deploy by that name (those with a stack: {', '.join(deployable)})")
-    return dict(config[environment]["deploy"]["parameters"])
+    return merged[environment]
 
 
 def _profile_region(region: str | None = None) -> str:

@@ -155,6 +155,36 @@ def test_make_deploy_refuses_an_environment_or_stack_it_would_not_deploy(
     assert capsys.readouterr().err.splitlines() == [f"error: samconfig.toml [{args[1]}]: {message}"]
 
 
+def test_make_deploy_reads_an_environments_global_parameters_as_sam_deploy_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an environment whose stack name and some overrides are in its global section (as `sam init`
+    # writes them), and whose deploy section says the rest: sam deploy takes both, the deploy section first
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        "[staging.global.parameters]\n"
+        'stack_name = "webhook-intake-staging"\n'
+        'parameter_overrides = "MaxReceiveCount=0"\n'
+        "[staging.deploy.parameters]\n"
+        "capabilities = 'CAPABILITY_IAM'\n"
+        "[qa.global.parameters]\n"
+        'stack_name = "webhook-intake-qa"\n'
+        'parameter_overrides = "MaxReceiveCount=0"\n'
+        "[qa.deploy.parameters]\n"
+        'parameter_overrides = "MaxReceiveCount=3"\n'
+    )
+    where = ["--config-file", str(config), "--region", "eu-west-1"]
+
+    # When make deploy's first step checks it, then the stack is the global section's, and so are the
+    # overrides the deploy section does not replace
+    assert deploy_check(["--config-env", "staging", *where]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [staging]: parameter_overrides MaxReceiveCount=0: MaxReceiveCount must be at least 1"
+    ]
+    assert deploy_check(["--config-env", "qa", *where]) == 0
+    assert capsys.readouterr().out == "eu-west-1 webhook-intake-qa\n"
+
+
 @pytest.mark.parametrize("region", [[], ["--region", "eu-west-1"]], ids=["profile's region", "REGION=…"])
 def test_make_deploy_without_the_profile_it_names_says_so_in_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], region: list[str]
