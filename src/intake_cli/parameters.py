@@ -184,8 +184,7 @@ def deploy_check(argv: list[str] | None = None) -> int:
         config = tomllib.loads(args.config_file.read_text())
         declared = dict(read().get("Parameters") or {})
         deploy = _deploy_parameters(config, args.config_env)
-        items = deploy.get("parameter_overrides", "")
-        checked(declared, shlex.split(items) if isinstance(items, str) else [str(item) for item in items], None, _FLAG)
+        checked(declared, _override_items(deploy.get("parameter_overrides", "")), None, _FLAG)
         stack = str(deploy.get("stack_name", ""))
         if args.profile is not None:
             profile = args.profile
@@ -207,6 +206,16 @@ def deploy_check(argv: list[str] | None = None) -> int:
 
 
 _FLAG = "parameter_overrides"
+
+
+def _override_items(overrides: Any) -> list[str]:
+    """samconfig.toml's ``parameter_overrides``: a list, or one string split as a shell splits it."""
+    if not isinstance(overrides, str):
+        return [str(item) for item in overrides]
+    try:
+        return shlex.split(overrides)
+    except ValueError as exc:  # a quote opened and never closed
+        raise IntakeError(f"{_FLAG} cannot be split into Name=Value items: {exc}") from None
 
 
 def _deploy_parameters(config: dict[str, Any], environment: str) -> dict[str, Any]:

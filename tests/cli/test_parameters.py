@@ -185,6 +185,23 @@ def test_make_deploy_reads_an_environments_global_parameters_as_sam_deploy_does(
     assert capsys.readouterr().out == "eu-west-1 webhook-intake-qa\n"
 
 
+def test_make_deploy_with_an_override_quoted_but_not_closed_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an environment whose overrides open a quote they never close
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        '[dev.deploy.parameters]\nstack_name = "webhook-intake-dev"\n'
+        "parameter_overrides = 'LogLevel=DEBUG AlarmEmail=\"ops@news.example'\n"
+    )
+
+    # When make deploy's first step checks it, then it stops with one line naming the setting
+    assert deploy_check(["--config-env", "dev", "--config-file", str(config), "--region", "eu-west-1"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [dev]: parameter_overrides cannot be split into Name=Value items: No closing quotation"
+    ]
+
+
 @pytest.mark.parametrize("region", [[], ["--region", "eu-west-1"]], ids=["profile's region", "REGION=…"])
 def test_make_deploy_without_the_profile_it_names_says_so_in_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], region: list[str]
