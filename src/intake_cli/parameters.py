@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from intake_cli.target import IntakeError
+from intake_cli.target import IntakeError, require_known_region
 from intake_cli.template import TEMPLATE_PATH, TemplateError, read
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -253,12 +253,7 @@ def _profile_region(region: str | None = None) -> str:
         raise IntakeError(
             "no AWS region: set one in your profile (aws configure), export AWS_DEFAULT_REGION=…, or pass REGION=…"
         )
-    known = _known_regions()
-    if region not in known:
-        close = difflib.get_close_matches(region, sorted(known), n=1)
-        meant = f" (did you mean {close[0]}?)" if close else ""
-        source = f"REGION={region}" if given else f"the region {region} (AWS_DEFAULT_REGION or your profile's)"
-        raise IntakeError(f"{source} is not an AWS region botocore knows{meant}; if it is new, upgrade botocore")
+    require_known_region(region, f"REGION={region}" if given else None)
     return str(region)
 
 
@@ -278,18 +273,6 @@ def _require_credentials(region: str) -> None:
             "no AWS credentials: configure a profile (aws configure, then AWS_PROFILE=…)"
             " or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
-
-
-def _known_regions() -> set[str]:
-    """Every region of every partition botocore knows (a region newer than it is refused: upgrade it)."""
-    import boto3
-
-    session = boto3.session.Session()
-    return {
-        region
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("cloudformation", partition_name=partition)
-    }
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ command reads and writes the same way against either.
 
 from __future__ import annotations
 
+import difflib
 import json
 import socket
 from dataclasses import dataclass, field
@@ -190,6 +191,8 @@ def read_stack(stack_name: str, region: str | None = None) -> tuple[boto3.sessio
     """
     try:
         session = boto3.session.Session(region_name=region)
+        if session.region_name:
+            require_known_region(session.region_name, f"--region {region}" if region else None)
         cloudformation = session.client("cloudformation")
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except NoCredentialsError:
@@ -205,6 +208,23 @@ def read_stack(stack_name: str, region: str | None = None) -> tuple[boto3.sessio
     except BotoCoreError as exc:
         raise IntakeError(f"cannot read stack {stack_name}: {exc}") from None
     return session, stacks[0]
+
+
+def require_known_region(region: str, source: str | None) -> None:
+    """IntakeError, one line, for a region no partition botocore knows has (a misspelling: no endpoint
+    would answer, and botocore would say only that it could not connect); ``source`` says where it was
+    given, else it is the AWS configuration's."""
+    session = boto3.session.Session()
+    known = {
+        name
+        for partition in session.get_available_partitions()
+        for name in session.get_available_regions("cloudformation", partition_name=partition)
+    }
+    if region not in known:
+        close = difflib.get_close_matches(region, sorted(known), n=1)
+        meant = f" (did you mean {close[0]}?)" if close else ""
+        said = source or f"the region {region} (AWS_DEFAULT_REGION or your profile's)"
+        raise IntakeError(f"{said} is not an AWS region botocore knows{meant}; if it is new, upgrade botocore")
 
 
 def deployed_target(stack_name: str, region: str | None = None) -> Target:

@@ -13,7 +13,7 @@ from intake_cli.queues import LocalMessageMover, SqsMessageMover
 from intake_cli.samples import sample_files, sample_request
 from intake_cli.sending import vendor_secret
 from intake_cli.target import IntakeError, Target, deployed_target
-from tests.helpers import cli_json, publish_outputs
+from tests.helpers import cli, cli_json, publish_outputs
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -54,6 +54,41 @@ def test_a_stack_without_the_outputs_is_refused_clearly(aws: boto3.session.Sessi
 def test_an_unknown_stack_is_refused_clearly(aws: boto3.session.Session) -> None:
     with pytest.raises(IntakeError, match="cannot read stack nope"):
         deployed_target("nope", REGION)
+
+
+@pytest.mark.parametrize(
+    ("given", "environment", "message"),
+    [
+        (
+            ["--region", "us-east1"],
+            {},
+            "--region us-east1 is not an AWS region botocore knows (did you mean us-east-1?)",
+        ),
+        (
+            [],
+            {"AWS_DEFAULT_REGION": "eu-wset-1"},
+            "the region eu-wset-1 (AWS_DEFAULT_REGION or your profile's) is not an AWS region botocore knows"
+            " (did you mean eu-west-1?)",
+        ),
+    ],
+    ids=["--region", "AWS_DEFAULT_REGION"],
+)
+def test_a_misspelt_region_is_named_as_one_not_as_a_network_failure(
+    aws: boto3.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    given: list[str],
+    environment: dict[str, str],
+    message: str,
+) -> None:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    # When any command reads a deployed stack in a region no AWS endpoint answers for
+    for command in (["events"], ["status"], ["dlq", "list"], ["send", "firstup", "--yes"]):
+        code, text = cli(*command, "--stack", "webhook-intake-prod", *given)
+
+        # Then it stops at once with one line that names the region (not "could not connect", after retries)
+        assert code == 1, command
+        assert text.splitlines() == [f"error: {message}; if it is new, upgrade botocore"], command
 
 
 def test_send_reads_the_vendors_secret_from_secrets_manager(
