@@ -56,6 +56,22 @@ def test_an_unknown_stack_is_refused_clearly(aws: boto3.session.Session) -> None
         deployed_target("nope", REGION)
 
 
+def test_a_stack_looked_for_in_another_region_is_refused_naming_the_region_looked_in(
+    aws: boto3.session.Session, runtime: LocalRuntime
+) -> None:
+    # Given a stack deployed in us-east-1
+    publish_outputs(aws, runtime)
+
+    # When a command looks for it in the region of another profile
+    code, text = cli("status", "--stack", runtime.stack.name, "--region", "eu-west-1")
+
+    # Then the one line says where it looked, so that the region is seen to be the mistake
+    assert code == 1
+    assert text.splitlines() == [
+        f"error: cannot read stack {runtime.stack.name} in eu-west-1: Stack with id {runtime.stack.name} does not exist"
+    ]
+
+
 @pytest.mark.parametrize(
     ("given", "environment", "message"),
     [
