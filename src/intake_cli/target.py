@@ -231,7 +231,24 @@ def deployed_target(stack_name: str, region: str | None = None) -> Target:
     """A deployed stack, from its CloudFormation outputs."""
     session, stack = read_stack(stack_name, region)
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
+    status = str(stack.get("StackStatus", ""))
+    if not outputs and (why := _why_no_outputs(status)):
+        raise IntakeError(f"stack {stack_name} is {status}, with no outputs yet: {why}")
     return Target.from_outputs(stack_name, session.region_name or "", outputs)
+
+
+def _why_no_outputs(status: str) -> str | None:
+    """Why a stack in ``status`` has no outputs, when its status says (its first deploy runs, failed,
+    or was never executed)."""
+    if status == "REVIEW_IN_PROGRESS":
+        return "its first change set was not executed: deploy again and accept it"
+    if status.startswith("DELETE_"):
+        return "it is being deleted, or its deletion failed"
+    if "ROLLBACK" in status or status.endswith("_FAILED"):
+        return "its creation failed: its events in CloudFormation say why"
+    if status.endswith("_IN_PROGRESS"):
+        return "it is still being created: try again once it is CREATE_COMPLETE"
+    return None
 
 
 def resolve_target(state_dir: Path, stack_name: str | None, region: str | None = None) -> Target:

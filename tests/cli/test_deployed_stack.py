@@ -51,6 +51,32 @@ def test_a_stack_without_the_outputs_is_refused_clearly(aws: boto3.session.Sessi
         deployed_target(runtime.stack.name, REGION)
 
 
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [
+        ("CREATE_IN_PROGRESS", "it is still being created: try again once it is CREATE_COMPLETE"),
+        ("ROLLBACK_COMPLETE", "its creation failed: its events in CloudFormation say why"),
+        # prod's first change set, declined at make deploy's question
+        ("REVIEW_IN_PROGRESS", "its first change set was not executed: deploy again and accept it"),
+    ],
+)
+def test_a_stack_whose_creation_has_not_finished_or_failed_says_so(
+    aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch, status: str, why: str
+) -> None:
+    # Given a stack as CloudFormation describes it while its first deploy runs, or after that deploy failed
+    import intake_cli.target
+
+    def described(stack_name: str, region: str | None = None) -> tuple[boto3.session.Session, dict[str, Any]]:
+        return aws, {"StackName": stack_name, "StackStatus": status}
+
+    monkeypatch.setattr(intake_cli.target, "read_stack", described)
+
+    # When a command reads it, then the one line says what state it is in, not that it may be another stack
+    code, text = cli("status", "--stack", "webhook-intake-dev", "--region", REGION)
+    assert code == 1
+    assert text.splitlines() == [f"error: stack webhook-intake-dev is {status}, with no outputs yet: {why}"]
+
+
 def test_an_unknown_stack_is_refused_clearly(aws: boto3.session.Session) -> None:
     with pytest.raises(IntakeError, match="cannot read stack nope"):
         deployed_target("nope", REGION)
