@@ -185,6 +185,7 @@ def deploy_check(argv: list[str] | None = None) -> int:
         declared = dict(read().get("Parameters") or {})
         deploy = _deploy_parameters(config, args.config_env)
         checked(declared, _override_items(deploy.get("parameter_overrides", "")), None, _FLAG)
+        _require_deploy_settings(deploy)
         stack = str(deploy.get("stack_name", ""))
         if args.profile is not None:
             profile = args.profile
@@ -236,6 +237,23 @@ def _deploy_parameters(config: dict[str, Any], environment: str) -> dict[str, An
     if environment not in deployable:
         raise IntakeError(f"no environment to deploy by that name (those with a stack: {', '.join(deployable)})")
     return merged[environment]
+
+
+def _require_deploy_settings(deploy: dict[str, Any]) -> None:
+    """IntakeError, one line, for a setting ``sam deploy`` cannot do without: it would stop after the
+    build (no bucket), or once CloudFormation refuses the change set (no IAM capability)."""
+    capabilities = deploy.get("capabilities") or []
+    if isinstance(capabilities, str):
+        capabilities = capabilities.split()
+    if not {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"} & {str(item) for item in capabilities}:
+        raise IntakeError(
+            "capabilities must hold CAPABILITY_IAM (the template makes its functions' IAM roles):"
+            ' capabilities = "CAPABILITY_IAM"'
+        )
+    if deploy.get("resolve_s3") is not True and not deploy.get("s3_bucket"):
+        raise IntakeError(
+            'no bucket for the built code: resolve_s3 = true (SAM makes one), or s3_bucket = "<your bucket>"'
+        )
 
 
 def _profile_region(region: str | None = None) -> str:

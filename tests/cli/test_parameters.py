@@ -167,11 +167,14 @@ def test_make_deploy_reads_an_environments_global_parameters_as_sam_deploy_does(
         'parameter_overrides = "MaxReceiveCount=0"\n'
         "[staging.deploy.parameters]\n"
         "capabilities = 'CAPABILITY_IAM'\n"
+        "resolve_s3 = true\n"
         "[qa.global.parameters]\n"
         'stack_name = "webhook-intake-qa"\n'
         'parameter_overrides = "MaxReceiveCount=0"\n'
         "[qa.deploy.parameters]\n"
         'parameter_overrides = "MaxReceiveCount=3"\n'
+        "capabilities = 'CAPABILITY_IAM'\n"
+        "resolve_s3 = true\n"
     )
     where = ["--config-file", str(config), "--region", "eu-west-1"]
 
@@ -183,6 +186,53 @@ def test_make_deploy_reads_an_environments_global_parameters_as_sam_deploy_does(
     ]
     assert deploy_check(["--config-env", "qa", *where]) == 0
     assert capsys.readouterr().out == "eu-west-1 webhook-intake-qa\n"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            'resolve_s3 = true\ncapabilities = "CAPABILITY_AUTO_EXPAND"\n',
+            "capabilities must hold CAPABILITY_IAM (the template makes its functions' IAM roles):"
+            ' capabilities = "CAPABILITY_IAM"',
+        ),
+        (
+            "resolve_s3 = true\n",
+            "capabilities must hold CAPABILITY_IAM (the template makes its functions' IAM roles):"
+            ' capabilities = "CAPABILITY_IAM"',
+        ),
+        (
+            'capabilities = "CAPABILITY_IAM"\n',
+            'no bucket for the built code: resolve_s3 = true (SAM makes one), or s3_bucket = "<your bucket>"',
+        ),
+    ],
+    ids=["other capabilities", "no capabilities", "no bucket"],
+)
+def test_make_deploy_without_a_setting_sam_deploy_needs_says_so_before_anything_is_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: str, message: str
+) -> None:
+    # Given an environment a team wrote for itself that lacks what sam deploy cannot do without
+    config = tmp_path / "samconfig.toml"
+    config.write_text(f'[staging.deploy.parameters]\nstack_name = "webhook-intake-staging"\n{settings}')
+
+    # When make deploy's first step checks it, then it stops with one line saying what to add (sam deploy
+    # would stop only after the build, or once the change set is refused)
+    assert deploy_check(["--config-env", "staging", "--config-file", str(config), "--region", "eu-west-1"]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"error: samconfig.toml [staging]: {message}"]
+
+
+def test_make_deploy_takes_the_capabilities_and_bucket_however_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        '[a.deploy.parameters]\nstack_name = "a"\ns3_bucket = "artifacts"\n'
+        'capabilities = "CAPABILITY_AUTO_EXPAND CAPABILITY_NAMED_IAM"\n'
+        '[b.deploy.parameters]\nstack_name = "b"\nresolve_s3 = true\ncapabilities = ["CAPABILITY_IAM"]\n'
+    )
+    for environment in ("a", "b"):
+        assert deploy_check(["--config-env", environment, "--config-file", str(config), "--region", "eu-west-1"]) == 0
+        assert capsys.readouterr().out == f"eu-west-1 {environment}\n"
 
 
 def test_make_deploy_with_an_override_quoted_but_not_closed_says_so_in_one_line(
