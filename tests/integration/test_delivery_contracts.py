@@ -314,8 +314,19 @@ LEGACY = {"event": "content.published", "timestamp": "2026-08-03T12:59:58Z", "da
         ({"timestamp": "2026-08-03T12:59:58Z", "data": {"id": "in-data-only", "content_id": 5}}, "missing_field"),
         ({**LEGACY, "event": ["content.published"], "data": {"id": "in-data-only"}}, "invalid_field"),
         ({**LEGACY, "event": {"name": "content.published"}, "data": {"id": "in-data-only"}}, "invalid_field"),
+        ({**LEGACY, "event": True, "data": {"id": "in-data-only"}}, "invalid_field"),
+        ({**LEGACY, "event": 1.5, "data": {"id": "in-data-only"}}, "invalid_field"),
+        ({**LEGACY, "event": "  ", "data": {"id": "in-data-only"}}, "missing_field"),
     ],
-    ids=["event null", "no event", "event a list", "event an object"],
+    ids=[
+        "event null",
+        "no event",
+        "event a list",
+        "event an object",
+        "event a boolean",
+        "event a fraction",
+        "event blank",
+    ],
 )
 def test_an_older_envelope_with_its_id_in_data_and_no_name_is_kept_not_taken_for_a_ping(
     runtime: LocalRuntime, secrets: dict[str, Any], document: dict[str, Any], reason: str
@@ -329,6 +340,8 @@ def test_an_older_envelope_with_its_id_in_data_and_no_name_is_kept_not_taken_for
     # with the reason any event gets whose required field is missing, or is a value of another kind
     (kept,) = quarantined(runtime, "firstup")
     assert (kept["reason"], kept["event_id"]) == (reason, "in-data-only")
+    # naming the field the name was to be read from
+    assert kept["message"].startswith("'event' is ")
 
 
 @pytest.mark.parametrize(

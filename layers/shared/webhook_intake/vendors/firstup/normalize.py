@@ -215,7 +215,8 @@ class FirstupNormalizer(VendorNormalizer):
         if verdict.usable and isinstance(sent, dict):
             # No name, or one no text can be read from: what any vendor's event without a required field gets.
             # (A blank or numeric name has always been stored, as an ``other`` event: a redelivery stays a duplicate.)
-            name = sent.get(name_field)
+            # The name as read: the older envelope's is None for any ``event`` no text is read from (blank, 1.5).
+            name = value.get("name")
             if name is None or name == "" or isinstance(name, bool | list | dict):
                 return Verdict(element.index, verdict.event_id, unusable(sent, name_field, "field"))
         return verdict
