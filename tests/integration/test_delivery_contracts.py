@@ -252,7 +252,18 @@ def test_an_event_that_cannot_be_normalized_is_quarantined_and_its_record_succee
 
 
 @pytest.mark.parametrize(
-    "body", [b'{"ping": "hello"}', b"{}", b'{"name": "ping"}', b'{"id": "p-1", "name": "ping"}', b"", b" \r\n"]
+    "body",
+    [
+        b'{"ping": "hello"}',
+        b"{}",
+        b'{"name": "ping"}',
+        b'{"id": "p-1", "name": "ping"}',
+        b"",
+        b" \r\n",
+        # a UTF-8 byte order mark is no part of a body: with nothing, or only white space, after it, the body is empty
+        b"\xef\xbb\xbf",
+        b"\xef\xbb\xbf \r\n",
+    ],
 )
 def test_a_firstup_ping_is_answered_2xx_and_never_stored(
     runtime: LocalRuntime, secrets: dict[str, Any], body: bytes

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
 from webhook_intake.http import Response, error
-from webhook_intake.ingest.contract import RejectedError
+from webhook_intake.ingest.contract import BYTE_ORDER_MARK, RejectedError
 from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.observability import Metric, SecretCheck, count, count_by, secret_misconfigured
 from webhook_intake.replay import ReplayedError, ReplayStoreError
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from webhook_intake.secrets import SecretStore
 
 
-BYTE_ORDER_MARK = "\ufeff"
 MAX_ANSWER_BYTES = 5 * 1024 * 1024
 """A function's answer must stay under Lambda's 6 MB (over it, the invocation fails and the gateway
 answers 500 for a delivery already queued): an answer that would be larger refuses the delivery."""

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.delivery import correlation_id_of
-from webhook_intake.ingest.contract import HeaderTokenContract, Verdict, examine_body, id_text, require_object
+from webhook_intake.ingest.contract import (
+    BYTE_ORDER_MARK,
+    HeaderTokenContract,
+    Verdict,
+    examine_body,
+    id_text,
+    require_object,
+)
 from webhook_intake.vendors.firstup import SPEC
 
 if TYPE_CHECKING:
@@ -75,8 +82,10 @@ class FirstupContract(HeaderTokenContract):
         return id_text(current_form(document, None).get(SPEC.id_field)) is None
 
     def is_bodiless_ping(self, request: Request) -> bool:
-        # Nor is it documented that the ping has a body: a check that sends none is answered 2xx too.
-        return not request.body or request.body.isspace()
+        # Nor is it documented that the ping has a body: a check that sends none is answered 2xx too
+        # (nor one that sends only a byte order mark, as an encoder that writes one always does).
+        body = request.body.removeprefix(BYTE_ORDER_MARK.encode("utf-8"))
+        return not body or body.isspace()
 
     def examine(self, request: Request, document: Any) -> list[Verdict]:
         # The delivery's id as the consumer reads it back: the correlation id the message carries.
