@@ -239,14 +239,16 @@ def deployed_target(stack_name: str, region: str | None = None) -> Target:
 
 def _why_no_outputs(status: str) -> str | None:
     """Why a stack in ``status`` has no outputs, when its status says (its first deploy runs, failed,
-    or was never executed)."""
+    or was never executed). A stack that was created (its updates and imports too) says nothing: one
+    with no outputs is another kind of stack."""
     if status == "REVIEW_IN_PROGRESS":
         return "its first change set was not executed: deploy again and accept it"
     if status.startswith("DELETE_"):
         return "it is being deleted, or its deletion failed"
-    if "ROLLBACK" in status or status.endswith("_FAILED"):
+    # ROLLBACK_*: the rollback of a creation (an update's or an import's is UPDATE_ROLLBACK_*, IMPORT_ROLLBACK_*)
+    if status == "CREATE_FAILED" or status.startswith("ROLLBACK_"):
         return "its creation failed: its events in CloudFormation say why"
-    if status.endswith("_IN_PROGRESS"):
+    if status == "CREATE_IN_PROGRESS":
         return "it is still being created: try again once it is CREATE_COMPLETE"
     return None
 

@@ -77,6 +77,39 @@ def test_a_stack_whose_creation_has_not_finished_or_failed_says_so(
     assert text.splitlines() == [f"error: stack webhook-intake-dev is {status}, with no outputs yet: {why}"]
 
 
+@pytest.mark.parametrize(
+    "status",
+    [
+        "CREATE_COMPLETE",
+        "UPDATE_IN_PROGRESS",
+        "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+        "UPDATE_ROLLBACK_COMPLETE",
+        "UPDATE_ROLLBACK_FAILED",
+        "IMPORT_COMPLETE",
+        "IMPORT_ROLLBACK_COMPLETE",
+    ],
+)
+def test_a_created_stack_without_outputs_is_asked_about_not_said_to_have_failed_creation(
+    aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch, status: str
+) -> None:
+    # Given a stack whose creation completed (it is updated, or was) and that has no outputs: another kind of stack
+    import intake_cli.target
+
+    def described(stack_name: str, region: str | None = None) -> tuple[boto3.session.Session, dict[str, Any]]:
+        return aws, {"StackName": stack_name, "StackStatus": status}
+
+    monkeypatch.setattr(intake_cli.target, "read_stack", described)
+
+    # When a command reads it
+    code, text = cli("status", "--stack", "billing-api", "--region", REGION)
+
+    # Then the one line asks whether it is the stack meant, not that its creation failed or still runs
+    assert code == 1
+    (line,) = text.splitlines()
+    assert line.startswith("error: stack billing-api has no output ")
+    assert line.endswith(": is it a webhook-intake stack?")
+
+
 def test_an_unknown_stack_is_refused_clearly(aws: boto3.session.Session) -> None:
     with pytest.raises(IntakeError, match="cannot read stack nope"):
         deployed_target("nope", REGION)
