@@ -142,12 +142,6 @@ class IngestService:
         return secret
 
     def _read_body(self, request: Request) -> tuple[Any, str]:
-        if (request.header("content-encoding") or "identity").strip().lower() != "identity":
-            # Nothing here decompresses. Said as such, not as a body that is no UTF-8; with the 400 the vendors
-            # document for a body they sent wrong (HTTP's own 415 is in no vendor's contract).
-            raise RejectedError(
-                400, "unsupported_encoding", "body is compressed (content-encoding); send it uncompressed"
-            )
         if len(request.body) > self.max_body_bytes or not self.queue.accepts(len(request.body)):
             raise RejectedError(
                 413,
@@ -159,11 +153,11 @@ class IngestService:
             # it): dropped, so the queue and the store hold the JSON the vendor meant.
             text = request.body.decode("utf-8").removeprefix(BYTE_ORDER_MARK)
         except UnicodeDecodeError:
-            raise RejectedError(400, "invalid_json", "body is not UTF-8") from None
+            raise _unreadable(request, "body is not UTF-8") from None
         try:
             document = JSON.decode(text)
         except json.JSONDecodeError:
-            raise RejectedError(400, "invalid_json", "body is not valid JSON") from None
+            raise _unreadable(request, "body is not valid JSON") from None
         except ValueError:  # what the parser read, Python will not make an int of (over 4,300 digits)
             raise RejectedError(400, "invalid_json", "body holds a number too long to read") from None
         except RecursionError:
@@ -214,3 +208,12 @@ class IngestService:
             extra={"vendor": self.contract.vendor, "message_id": message_id, "bytes": len(request.body)},
         )
         return answer
+
+
+def _unreadable(request: Request, why: str) -> RejectedError:
+    """A body that is no JSON text: said to be compressed when the request says so (nothing here
+    decompresses), with the 400 the vendors document for a body sent wrong (HTTP's 415 is in no
+    vendor's contract). A label alone refuses nothing: a JSON body is read whatever it claims."""
+    if (request.header("content-encoding") or "identity").strip().lower() != "identity":
+        return RejectedError(400, "unsupported_encoding", "body is compressed (content-encoding); send it uncompressed")
+    return RejectedError(400, "invalid_json", why)
