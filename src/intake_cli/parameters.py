@@ -250,7 +250,7 @@ def _require_deploy_settings(deploy: dict[str, Any]) -> None:
             "capabilities must hold CAPABILITY_IAM (the template makes its functions' IAM roles):"
             ' capabilities = "CAPABILITY_IAM"'
         )
-    if deploy.get("resolve_s3") is not True and not deploy.get("s3_bucket"):
+    if str(deploy.get("resolve_s3")).lower() != "true" and not deploy.get("s3_bucket"):
         raise IntakeError(
             'no bucket for the built code: resolve_s3 = true (SAM makes one), or s3_bucket = "<your bucket>"'
         )

@@ -229,8 +229,10 @@ def test_make_deploy_takes_the_capabilities_and_bucket_however_written(
         '[a.deploy.parameters]\nstack_name = "a"\ns3_bucket = "artifacts"\n'
         'capabilities = "CAPABILITY_AUTO_EXPAND CAPABILITY_NAMED_IAM"\n'
         '[b.deploy.parameters]\nstack_name = "b"\nresolve_s3 = true\ncapabilities = ["CAPABILITY_IAM"]\n'
+        # a flag written as text, which sam deploy reads as its command-line flag
+        '[c.deploy.parameters]\nstack_name = "c"\nresolve_s3 = "True"\ncapabilities = "CAPABILITY_IAM"\n'
     )
-    for environment in ("a", "b"):
+    for environment in ("a", "b", "c"):
         assert deploy_check(["--config-env", environment, "--config-file", str(config), "--region", "eu-west-1"]) == 0
         assert capsys.readouterr().out == f"eu-west-1 {environment}\n"
 
