@@ -30,6 +30,15 @@ def match_path(template_path: str, path: str) -> dict[str, str] | None:
     return params
 
 
+LOCAL_API_ID = "local"
+"""The API id the local stack's events name (``requestContext.apiId``)."""
+
+
+def api_domain(region: str, api_id: str = LOCAL_API_ID) -> str:
+    """The execute-api domain an HTTP API's events name (``requestContext.domainName``)."""
+    return f"{api_id}.execute-api.{region}.amazonaws.com"
+
+
 def http_api_event(
     method: str,
     path: str,
@@ -39,7 +48,7 @@ def http_api_event(
     *,
     query: str = "",
     source_ip: str = "127.0.0.1",
-    api_id: str = "local",
+    api_id: str = LOCAL_API_ID,
     region: str = "us-east-1",
 ) -> dict[str, Any]:
     """An HTTP API payload-format-2.0 event, with API Gateway's header and body handling."""
@@ -64,7 +73,7 @@ def http_api_event(
         "requestContext": {
             "accountId": "123456789012",
             "apiId": api_id,
-            "domainName": f"{api_id}.execute-api.{region}.amazonaws.com",
+            "domainName": api_domain(region, api_id),
             "domainPrefix": api_id,
             "http": {
                 "method": method,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from intake_cli.events import api_domain
 from intake_cli.runtime import HttpResponse
 from intake_cli.samples import OutgoingRequest, load_secrets, secret_for
 from intake_cli.target import IntakeError
@@ -145,10 +146,11 @@ def openweb_access_token(target: Target, secret: dict[str, Any], timeout: float 
 
     client_id = secret.get("client_id")
     client_secrets = secret_list(secret.get("client_secret"))
+    if not isinstance(client_id, str) or not client_secrets:
+        raise IntakeError("the openweb secret needs client_id and client_secret for --auth oauth")
     # A string, or a list (docs/openweb-oauth.md): the assertion names the first, as the first client secret signs it.
-    audiences = secret_list(secret.get("audience"))
-    if not isinstance(client_id, str) or not client_secrets or not audiences:
-        raise IntakeError("the openweb secret needs client_id, client_secret and audience for --auth oauth")
+    # Without one, the token URL: the audience OpenWeb is then given, which the token route accepts too.
+    audiences = secret_list(secret.get("audience")) or [openweb_token_audience(target)]
     assertion = client_assertion(client_id, client_secrets[0], audiences[0], time.time())
     request = OutgoingRequest(
         "openweb",
@@ -164,6 +166,16 @@ def openweb_access_token(target: Target, secret: dict[str, Any], timeout: float 
     if not isinstance(token, str):
         raise IntakeError("the token route's answer has no access_token")
     return token
+
+
+def openweb_token_audience(target: Target) -> str:
+    """The token URL as the token route reads it from its requests (an audience it accepts).
+
+    The local gateway stands in for the API: the route reads the execute-api address its events name.
+    """
+    if target.local:
+        return f"https://{api_domain(target.region)}{OPENWEB_TOKEN_PATH}"
+    return target.openweb_token_url or f"{target.api_url}{OPENWEB_TOKEN_PATH}"
 
 
 def with_bearer(request: OutgoingRequest, token: str) -> OutgoingRequest:

@@ -71,6 +71,8 @@ class Target:
     """The stack's ``RetentionDays`` (0: events kept for ever; a stack deployed before it was an output)."""
     log_file: Path | None = None
     """Where the local stack's functions log (what CloudWatch Logs holds for a deployed stack)."""
+    openweb_token_url: str | None = None
+    """The OpenWeb token URL (``OpenWebTokenUrl``; on the local stack, the gateway's address for it)."""
     _clients: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -138,6 +140,7 @@ class Target:
             payload_bucket=outputs.get("PayloadBucketName"),
             retention_days=int(outputs.get("RetentionDays") or 0),
             log_file=log_file,
+            openweb_token_url=outputs.get("OpenWebTokenUrl"),
         )
 
     def account_and_partition(self) -> tuple[str, str]:

@@ -19,7 +19,7 @@ from intake_cli.commands.send import Awaited, Waited, _print, _wait_for, choose
 from intake_cli.gateway import HTTP_API_PAYLOAD_LIMIT, make_gateway
 from intake_cli.outcomes import Outcome
 from intake_cli.samples import SAMPLES_DIR, OutgoingRequest, sample_files, sample_request
-from intake_cli.sending import post
+from intake_cli.sending import openweb_access_token, post
 from intake_cli.target import IntakeError
 from tests.helpers import cli, cli_json, publish_outputs
 from webhook_intake.clients import client
@@ -485,6 +485,36 @@ def test_an_openweb_audience_given_as_a_list_signs_the_assertion_with_its_first_
 
     # Then the assertion names the first audience, the token route takes it and the delivery is accepted
     assert code == 0, text
+
+
+def test_an_openweb_secret_without_an_audience_signs_for_the_token_url(
+    deployed: str, tmp_path: Path, secrets: dict[str, Any]
+) -> None:
+    # Given a secrets file whose OpenWeb client names no audience: the token URL is then the one OpenWeb is
+    # given, and the stack accepts it (docs/openweb-oauth.md)
+    unnamed = tmp_path / "unnamed.json"
+    openweb = {name: value for name, value in secrets["openweb"].items() if name != "audience"}
+    unnamed.write_text(json.dumps({**secrets, "openweb": openweb}))
+
+    # When the CLI buys an access token with it and delivers
+    code, text = cli("send", "openweb", "--auth", "oauth", "--secrets", str(unnamed), "--stack", deployed, "--yes")
+
+    # Then the assertion names the token URL, the token route takes it and the delivery is accepted
+    assert code == 0, text
+
+
+def test_on_the_local_stack_the_token_url_signed_for_is_the_one_its_token_route_reads(
+    gateway: str, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given the local stack (its gateway stands in for the API's address) and an OpenWeb client with no audience
+    local = cast("Any", types.SimpleNamespace(api_url=gateway, local=True, region=runtime.stack.region))
+    openweb = {name: value for name, value in secrets["openweb"].items() if name != "audience"}
+
+    # When an access token is bought as intake send buys it
+    token = openweb_access_token(local, openweb)
+
+    # Then the token route took the assertion: the token is one
+    assert token.count(".") == 2
 
 
 def test_wait_lists_the_first_events_not_stored_and_counts_the_rest(
