@@ -51,6 +51,16 @@ def test_a_stack_without_the_outputs_is_refused_clearly(aws: boto3.session.Sessi
         deployed_target(runtime.stack.name, REGION)
 
 
+def described_as(monkeypatch: pytest.MonkeyPatch, aws: boto3.session.Session, status: str) -> None:
+    """Every stack read is described as in ``status``, with no outputs (moto cannot put a stack in most states)."""
+    import intake_cli.target
+
+    def described(stack_name: str, region: str | None = None) -> tuple[boto3.session.Session, dict[str, Any]]:
+        return aws, {"StackName": stack_name, "StackStatus": status}
+
+    monkeypatch.setattr(intake_cli.target, "read_stack", described)
+
+
 @pytest.mark.parametrize(
     ("status", "why"),
     [
@@ -64,12 +74,7 @@ def test_a_stack_whose_creation_has_not_finished_or_failed_says_so(
     aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch, status: str, why: str
 ) -> None:
     # Given a stack as CloudFormation describes it while its first deploy runs, or after that deploy failed
-    import intake_cli.target
-
-    def described(stack_name: str, region: str | None = None) -> tuple[boto3.session.Session, dict[str, Any]]:
-        return aws, {"StackName": stack_name, "StackStatus": status}
-
-    monkeypatch.setattr(intake_cli.target, "read_stack", described)
+    described_as(monkeypatch, aws, status)
 
     # When a command reads it, then the one line says what state it is in, not that it may be another stack
     code, text = cli("status", "--stack", "webhook-intake-dev", "--region", REGION)
@@ -93,12 +98,7 @@ def test_a_created_stack_without_outputs_is_asked_about_not_said_to_have_failed_
     aws: boto3.session.Session, monkeypatch: pytest.MonkeyPatch, status: str
 ) -> None:
     # Given a stack whose creation completed (it is updated, or was) and that has no outputs: another kind of stack
-    import intake_cli.target
-
-    def described(stack_name: str, region: str | None = None) -> tuple[boto3.session.Session, dict[str, Any]]:
-        return aws, {"StackName": stack_name, "StackStatus": status}
-
-    monkeypatch.setattr(intake_cli.target, "read_stack", described)
+    described_as(monkeypatch, aws, status)
 
     # When a command reads it
     code, text = cli("status", "--stack", "billing-api", "--region", REGION)

@@ -19,6 +19,17 @@ from tests.helpers import cli
 pytestmark = pytest.mark.usefixtures("no_network")
 
 
+NO_IAM = (
+    "capabilities must hold CAPABILITY_IAM (the template makes its functions' IAM roles):"
+    ' capabilities = "CAPABILITY_IAM"'
+)
+
+
+def check_file(config: Path, environment: str) -> int:
+    """make deploy's first step on ``config``'s ``environment``, in a region given."""
+    return deploy_check(["--config-env", environment, "--config-file", str(config), "--region", "eu-west-1"])
+
+
 @pytest.fixture(scope="module")
 def declared() -> dict[str, dict[str, object]]:
     """template.yaml's Parameters."""
@@ -129,7 +140,7 @@ def test_make_deploy_checks_the_environments_overrides_first(
     assert capsys.readouterr().out == "eu-west-1 webhook-intake-dev\n"
     assert deploy_check(["--config-env", "prod", "--region", "eu-west-1"]) == 0
     assert capsys.readouterr().out == "eu-west-1 webhook-intake-prod\n"
-    assert deploy_check(["--config-env", "bad", "--config-file", str(config), "--region", "eu-west-1"]) == 1
+    assert check_file(config, "bad") == 1
     assert capsys.readouterr().err.splitlines() == [
         "error: samconfig.toml [bad]: parameter_overrides MaxReceiveCount=0: MaxReceiveCount must be at least 1"
     ]
@@ -176,15 +187,14 @@ def test_make_deploy_reads_an_environments_global_parameters_as_sam_deploy_does(
         "capabilities = 'CAPABILITY_IAM'\n"
         "resolve_s3 = true\n"
     )
-    where = ["--config-file", str(config), "--region", "eu-west-1"]
 
     # When make deploy's first step checks it, then the stack is the global section's, and so are the
     # overrides the deploy section does not replace
-    assert deploy_check(["--config-env", "staging", *where]) == 1
+    assert check_file(config, "staging") == 1
     assert capsys.readouterr().err.splitlines() == [
         "error: samconfig.toml [staging]: parameter_overrides MaxReceiveCount=0: MaxReceiveCount must be at least 1"
     ]
-    assert deploy_check(["--config-env", "qa", *where]) == 0
+    assert check_file(config, "qa") == 0
     assert capsys.readouterr().out == "eu-west-1 webhook-intake-qa\n"
 
 
@@ -193,13 +203,11 @@ def test_make_deploy_reads_an_environments_global_parameters_as_sam_deploy_does(
     [
         (
             'resolve_s3 = true\ncapabilities = "CAPABILITY_AUTO_EXPAND"\n',
-            "capabilities must hold CAPABILITY_IAM (the template makes its functions' IAM roles):"
-            ' capabilities = "CAPABILITY_IAM"',
+            NO_IAM,
         ),
         (
             "resolve_s3 = true\n",
-            "capabilities must hold CAPABILITY_IAM (the template makes its functions' IAM roles):"
-            ' capabilities = "CAPABILITY_IAM"',
+            NO_IAM,
         ),
         (
             'capabilities = "CAPABILITY_IAM"\n',
@@ -217,7 +225,7 @@ def test_make_deploy_without_a_setting_sam_deploy_needs_says_so_before_anything_
 
     # When make deploy's first step checks it, then it stops with one line saying what to add (sam deploy
     # would stop only after the build, or once the change set is refused)
-    assert deploy_check(["--config-env", "staging", "--config-file", str(config), "--region", "eu-west-1"]) == 1
+    assert check_file(config, "staging") == 1
     assert capsys.readouterr().err.splitlines() == [f"error: samconfig.toml [staging]: {message}"]
 
 
@@ -233,7 +241,7 @@ def test_make_deploy_takes_the_capabilities_and_bucket_however_written(
         '[c.deploy.parameters]\nstack_name = "c"\nresolve_s3 = "True"\ncapabilities = "CAPABILITY_IAM"\n'
     )
     for environment in ("a", "b", "c"):
-        assert deploy_check(["--config-env", environment, "--config-file", str(config), "--region", "eu-west-1"]) == 0
+        assert check_file(config, environment) == 0
         assert capsys.readouterr().out == f"eu-west-1 {environment}\n"
 
 
@@ -248,7 +256,7 @@ def test_make_deploy_with_an_override_quoted_but_not_closed_says_so_in_one_line(
     )
 
     # When make deploy's first step checks it, then it stops with one line naming the setting
-    assert deploy_check(["--config-env", "dev", "--config-file", str(config), "--region", "eu-west-1"]) == 1
+    assert check_file(config, "dev") == 1
     assert capsys.readouterr().err.splitlines() == [
         "error: samconfig.toml [dev]: parameter_overrides cannot be split into Name=Value items: No closing quotation"
     ]
