@@ -203,7 +203,11 @@ def state(target: Target, vendor: str, content_id: str) -> CurrentState | None:
 def matches(where: FeedFilter, item: dict[str, Any]) -> bool:
     """What the feed's filter keeps, checked on a decoded event (for ``--scan``: by its parts' ids,
     however long, where the feed holds only ids it can index)."""
-    ids = {f"{name}_id": (item.get(name) or {}).get("id") for name in ("actor", "content", "container")}
+    ids: dict[str, Any] = {f"{name}_id": (item.get(name) or {}).get("id") for name in ("actor", "content", "container")}
+    # Every recipient, from the event's list (in S3 when long): the feed's ids leave out one too long for it
+    parties = item.get("recipients")
+    listed = [party.get("id") for party in parties if isinstance(party, dict)] if isinstance(parties, list) else []
+    ids["recipient_ids"] = [*(item.get("recipient_ids") or ()), *listed]
     return where.keeps({**item, **ids})
 
 

@@ -214,6 +214,33 @@ def test_a_scan_exports_every_event_unless_a_limit_is_given(
     assert "the limit" not in whole
 
 
+@pytest.mark.parametrize("recipients", [1, 30], ids=["in the item", "in s3"])
+def test_a_recipient_id_too_long_for_the_feed_is_found_by_the_scan_it_points_to(
+    runtime: LocalRuntime, secrets: dict[str, dict[str, Any]], recipients: int
+) -> None:
+    # Given a notification to a user whose id is over the 256 characters the feed keeps (among others)
+    publish_outputs(boto3.session.Session(region_name=runtime.stack.region), runtime)
+    long_id = "u" * 300
+    note = json.loads((SAMPLES_DIR / "viafoura-notifications" / "follow.json").read_text())
+    (entry,) = note["notifications"]
+    entry["recipients"] = [
+        {"name": "Someone", "viafoura_id": {"uuid": f"00000000-0000-4000-8000-{n:012d}", "id": str(n)}}
+        for n in range(recipients - 1)
+    ] + [{"name": "Alice Example", "viafoura_id": {"uuid": long_id, "id": "4417300000000"}}]
+    send_body(runtime, "viafoura-notifications", note, secrets["viafoura-notifications"])
+    runtime.drain()
+
+    # When the feed is asked for it, it says to read the whole table
+    code, text = cli("events", "--stack", runtime.stack.name, "--recipient", long_id)
+    assert code == 1
+    assert "`intake events --scan` reads the whole table for them" in text
+
+    # Then that scan finds the notification (and a recipient it does not name finds nothing)
+    found = events(runtime.stack.name, "--scan", "--recipient", long_id)
+    assert [event["event_id"] for event in found] == [entry["notification_uuid"]]
+    assert events(runtime.stack.name, "--scan", "--recipient", "u" * 299) == []
+
+
 def test_the_table_fits_80_columns_and_shows_no_text(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given an 80-column terminal
     monkeypatch.setenv("COLUMNS", "80")
