@@ -100,7 +100,8 @@ def window(
     ``otherwise`` is what else the calling command offers then (``events``: ``--scan``).
     """
     now = now or datetime.now(UTC)
-    upper = parse_when(until, now) if until else now
+    # Without --until, up to now and the writer's clock slack: an event a host a moment ahead received shows at once.
+    upper = parse_when(until, now) if until else now + _CLOCK_SLACK
     if upper < EARLIEST:
         raise IntakeError(f"--until {until!r} is before 2000: nothing stored was received before then")
     end = min(upper, now + _CLOCK_SLACK)

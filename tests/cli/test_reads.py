@@ -13,12 +13,15 @@ import boto3
 import pytest
 
 from intake_cli.event_log import window
+from intake_cli.events import sqs_event
 from intake_cli.samples import SAMPLES_DIR, load_secrets, sample_files
-from tests.helpers import cli, cli_json, notifications_body, publish_outputs, send, send_body, table
+from tests.conftest import queue_messages
+from tests.helpers import cli, cli_json, notifications_body, publish_outputs, queue_url, send, send_body, table
 from webhook_intake.delivery import TEST_HEADER
 from webhook_intake.store.events import EventStore
 from webhook_intake.store.feed import PendingFeed
 from webhook_intake.store.wire import decode_item
+from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -353,6 +356,26 @@ def test_without_since_a_read_covers_the_whole_day_before_until() -> None:
     assert window(None, "2027-01-01", now=now).since == datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     # And nothing was received before 2000
     assert window("1999-06-01", "2000-01-02", now=now).since == datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def test_an_event_received_by_a_clock_a_little_ahead_is_listed_at_once(
+    runtime: LocalRuntime, secrets: dict[str, dict[str, Any]]
+) -> None:
+    # Given a notification received by a consumer's host whose clock runs 20 s ahead of the operator's
+    publish_outputs(boto3.session.Session(region_name=runtime.stack.region), runtime)
+    send_body(runtime, "viafoura-notifications", notifications_body("ahead"), secrets["viafoura-notifications"])
+    (message,) = queue_messages(runtime.sqs, queue_url(runtime, "viafoura-notifications"))
+    attributes = json.loads(json.dumps(message["MessageAttributes"]))
+    attributes["received_at"]["StringValue"] = iso_millis(datetime.now(UTC) + timedelta(seconds=20))
+    consumer = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    consumer.invoke(sqs_event([{**message, "MessageAttributes": attributes}], "arn:aws:sqs:::q", "us-east-1"))
+
+    # When the operator lists what arrived (the default window, and one since an hour ago)
+    # Then it is there, as it is for a replay of the last hour
+    assert [event["event_id"] for event in events(runtime.stack.name)] == ["ahead"]
+    assert [event["event_id"] for event in events(runtime.stack.name, "--since", "1h")] == ["ahead"]
+    (plan,) = cli_json("replay", "--stack", runtime.stack.name, "--since", "1h", "--dry-run", "--json")
+    assert plan["plan"]["matched"] == 1
 
 
 def test_times_with_an_offset_are_read_and_shown_in_utc(loaded: str) -> None:
