@@ -25,7 +25,6 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -190,19 +189,12 @@ class Replayer:
         self.payloads = payloads(target)
 
     def keys(self, where: FeedFilter, span: Window, limit: int | None) -> Iterator[tuple[str, str]]:
-        """The (vendor, event id) of every event in the window that the filter keeps, a day at a time."""
-        seen = 0
-        # Whole milliseconds, as receive times are: one day's window ends a millisecond before the next's.
-        end = span.until.replace(microsecond=span.until.microsecond // 1000 * 1000)
+        """The (vendor, event id) of every event in the window that the filter keeps, newest first, as the feed
+        is read (a plan reports each batch as it goes)."""
         with reading(self.target):
-            while end >= span.since:
-                start = max(span.since, end - timedelta(days=1) + timedelta(milliseconds=1))
-                for entry in reader(self.target).feed(start, end, where, limit=10**9):
-                    yield str(entry["vendor"]), str(entry["event_id"])
-                    seen += 1
-                    if limit is not None and seen >= limit:
-                        return
-                end = start - timedelta(milliseconds=1)
+            entries = reader(self.target).entries(span.since, span.until, where)
+            for entry in itertools.islice(entries, limit):
+                yield str(entry["vendor"]), str(entry["event_id"])
 
     def items(self, keys: list[tuple[str, str]]) -> Iterator[dict[str, Any]]:
         """The stored items (plain values, ``body`` still compressed) of ``keys``."""

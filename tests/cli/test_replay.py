@@ -17,9 +17,10 @@ from tests.helpers import cli, cli_json, publish_outputs, send, send_body, table
 from webhook_intake.delivery import TEST_HEADER
 from webhook_intake.store.events import EventStore
 from webhook_intake.store.feed import PendingFeed
-from webhook_intake.store.reads import FeedFilter
+from webhook_intake.store.reads import EventReader, FeedFilter
 from webhook_intake.store.schema import event_key
 from webhook_intake.store.wire import decode_item, encode_item
+from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -333,6 +334,45 @@ def test_the_plan_reports_its_progress_batch_by_batch(
     assert plan.matched == 3
     assert [matched for matched, _ in heard] == [1, 2, 3]
     assert heard[-1][1] == len(plan.changes) == 1
+
+
+def test_the_plan_reports_its_first_batch_before_reading_the_rest_of_the_window(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a day of many events (a window the plan reads newest first)
+    target = Target(
+        "local", runtime.stack.region, "", table(runtime), {}, payload_bucket=runtime.stack.buckets["PayloadBucket"]
+    )
+    store = EventStore(table(runtime), dynamodb_client=dynamodb(runtime))
+    like = item(runtime, *LIKE)
+    now = datetime.now(UTC)
+    feed = PendingFeed()
+    for number in range(250):
+        copy = {**like, "pk": f"openweb#many-{number:03d}", "received_at": iso_millis(now - timedelta(seconds=number))}
+        dynamodb(runtime).put_item(TableName=table(runtime), Item=encode_item(copy))
+        feed.add(copy)
+    store.put_feed(feed)
+    checked: list[int] = []
+    current = EventReader._current
+
+    def counted(self: EventReader, candidates: list[dict[str, Any]], where: FeedFilter) -> list[dict[str, Any]]:
+        checked.append(len(candidates))
+        return current(self, candidates, where)
+
+    monkeypatch.setattr(EventReader, "_current", counted)
+    heard: list[int] = []
+
+    # When the plan is made
+    plan = replay_module.Replayer(target).plan(
+        FeedFilter(vendor="openweb"),
+        Window(now - timedelta(days=1), now + timedelta(minutes=1)),
+        progress=lambda so_far: heard.append(sum(checked)),
+    )
+
+    # Then its first batch is reported before the rest of the window's feed is read, not after all of it
+    assert plan.matched == 251
+    assert sum(checked) == 251
+    assert heard[0] < 251
 
 
 def test_a_creation_stored_before_creations_ranked_first_is_moved_to_its_place(

@@ -139,8 +139,13 @@ class EventReader(TableAccess):
         where: FeedFilter | None = None,
         limit: int = 50,
     ) -> list[dict[str, Any]]:
-        """Events received in [since, until] that ``where`` keeps, newest first: their feed entries as
-        the events' items now hold them (keys, times, types, the ids reads filter on; no text).
+        """Events received in [since, until] that ``where`` keeps, newest first, at most ``limit``: their feed
+        entries as the events' items now hold them (keys, times, types, the ids reads filter on; no text)."""
+        return list(itertools.islice(self.entries(since, until, where), limit))
+
+    def entries(self, since: datetime, until: datetime, where: FeedFilter | None = None) -> Iterator[dict[str, Any]]:
+        """:meth:`feed` as it reads, for a caller that goes through a whole window (``intake replay``): each
+        entry comes as soon as its batch is checked, never after the rest of the window was read.
 
         The pages of each day's shards are read newest first and merged; each entry is checked
         against its event's item (``store/feed.py``: an entry may name a copy since replaced, or
@@ -150,8 +155,7 @@ class EventReader(TableAccess):
         # Receive times are whole milliseconds: a bound between two is the one inside the window.
         window = (iso_millis(since + timedelta(microseconds=999)), iso_millis(until))
         if window[0] > window[1]:  # (within one millisecond, holding none)
-            return []
-        found: list[dict[str, Any]] = []
+            return
         listed: set[str] = set()
         for day in _days(since, until):
             streams = [self._feed_partition(feed_partition(day, shard), window, where) for shard in range(FEED_SHARDS)]
@@ -161,10 +165,7 @@ class EventReader(TableAccess):
                     if entry["pk"] in listed:
                         continue
                     listed.add(entry["pk"])
-                    found.append(_entry(entry))
-                    if len(found) >= limit:
-                        return found
-        return found
+                    yield _entry(entry)
 
     def _feed_partition(self, partition: str, window: tuple[str, str], where: FeedFilter) -> Iterator[dict[str, Any]]:
         """The entries of one feed partition within ``window`` that ``where`` keeps, newest first.
