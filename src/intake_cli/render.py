@@ -125,7 +125,10 @@ EVENT_COLUMNS = [
     Column("received", lambda row: when(row.get("received_at")), keep=0),
     Column("event time", lambda row: when(row.get("occurred_at")), keep=6),
     Column("vendor", lambda row: str(row.get("vendor", "")), keep=1, style="cyan"),
-    Column("type", lambda row: str(row.get("event_type", "")), keep=2, style="green"),
+    # A test event (listed with --tests) says so where its type is read
+    Column(
+        "type", lambda row: f"{row.get('event_type', '')}{' (test)' if row.get('test') else ''}", keep=2, style="green"
+    ),
     Column("source type", lambda row: str(row.get("source_type", "")), keep=7, shrinks_to=12),
     Column("event id", lambda row: str(row.get("event_id", "")), keep=3, shrinks_to=14),
     Column("actor", _id("actor"), keep=5, shrinks_to=10),

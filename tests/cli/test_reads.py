@@ -74,6 +74,21 @@ def test_events_are_listed_newest_received_first_and_tests_only_when_asked(loade
     assert len(events(loaded, "--tests", "--vendor", "firstup")) == 1
 
 
+def test_the_table_marks_a_test_event_as_one(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # When the operator lists events with the tests among them, on a terminal wide enough for the table
+    monkeypatch.setenv("COLUMNS", "200")
+    code, text = cli("events", "--stack", loaded, "--tests", "--limit", "1000")
+
+    # Then each test event's row says it is one, and no other row does
+    assert code == 0
+    listed = events(loaded, "--tests", "--limit", "1000")
+    rows = [line for line in text.splitlines() if line[:2].isdigit()]
+    assert len(rows) == len(listed)
+    tests = sorted(str(event["vendor"]) for event in listed if event.get("test"))
+    assert "firstup" in tests
+    assert sorted(row.split()[4] for row in rows if "(test)" in row) == tests
+
+
 def test_a_subject_means_all_of_its_types_and_filters_narrow_the_feed(loaded: str) -> None:
     comments = events(loaded, "--type", "comment")
     assert comments

@@ -82,7 +82,10 @@ def events(
         ),
     ] = None,
     tests: Annotated[
-        bool, typer.Option("--tests", help="Include test events (intake send --stack, test payloads).")
+        bool,
+        typer.Option(
+            "--tests", help="Include test events (intake send --stack, test payloads), marked (test) in the table."
+        ),
     ] = False,
     scan: Annotated[
         bool, typer.Option("--scan", help="Read the whole table (a full scan: slow and billed on a big table).")
