@@ -701,6 +701,25 @@ class TestTokenRouteMetrics:
         assert problem in line["problems"]
         assert CURRENT not in lines
 
+    @pytest.mark.parametrize("audience", [5, [AUDIENCE, 7], "", [AUDIENCE, ""]])
+    def test_an_audience_that_is_no_text_is_reported_and_the_token_url_still_works(
+        self, capsys: pytest.CaptureFixture[str], audience: Any
+    ) -> None:
+        # Given an openweb secret whose audience holds a value that is no audience (a number, an empty string)
+        secret = {"client_id": CLIENT_ID, "client_secret": CURRENT, "audience": audience}
+        log = io.StringIO()
+        service = token_service(FakeSecrets([secret]), FakeUsedAssertions(), log)
+        capsys.readouterr()
+
+        # When OpenWeb asks for a token for the token URL, the audience every stack accepts
+        response = service.handle(post(token_request_body(assertion(aud=TOKEN_URL))))
+
+        # Then it gets one, and SecretProblems and the log name the audience entry that was passed over
+        assert response.status == 200
+        assert total(self.points(service, capsys), "SecretProblems", vendor="openweb") > 0
+        (line,) = [json.loads(line) for line in log.getvalue().splitlines() if '"secret misconfigured"' in line]
+        assert [problem for problem in line["problems"] if "'audience'" in problem]
+
     def test_a_working_secret_is_no_secret_problem(self, capsys: pytest.CaptureFixture[str]) -> None:
         # A secret of the shared header token alone (OpenWeb's other mode) refuses every token request,
         # but nothing is wrong with it

@@ -40,6 +40,10 @@ class OpenWebContract(HeaderTokenContract):
             if not isinstance(client_id, str) or not client_id:
                 problems.append("'client_id' is not a non-empty string")
             problems += token_list_problems(secret, "client_secret")
+            if secret.get("audience") is not None:
+                # Optional (the token URL is always accepted); one set is read as the tokens are, and an entry
+                # that is no text, passed over, is said
+                problems += token_list_problems(secret, "audience")
         return problems
 
     def refusal(self) -> Response:
