@@ -25,11 +25,12 @@ help: ## list the targets
 	@grep -E '^[a-z0-9.-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # checkov lives in a virtual environment of its own: its pinned dependencies would fight ours.
+# It is made by .venv/'s Python, the one make setup checked (python3 may be one outside the range).
 CHECKOV_VENV := $(VENV)/tools/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-$(CHECKOV):
-	$(PYTHON) -m venv $(CHECKOV_VENV)
+$(CHECKOV): | $(STAMP)
+	$(BIN)/python -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov>=3.2,<4"
 

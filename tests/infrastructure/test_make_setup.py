@@ -5,6 +5,7 @@ A stand-in interpreter (a shell script) plays the unsupported Python: nothing is
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -83,3 +84,37 @@ def test_an_environment_whose_python_is_gone_is_named_not_made_again_over_it(tmp
     assert f"rm -rf {venv}" in done.stderr
     assert "No such file or directory" not in done.stderr + done.stdout
     assert not (venv / "pyvenv.cfg").exists()
+
+
+def supported_python(path: Path, calls: Path) -> Path:
+    """A stand-in for the Python make setup was given: notes each call; ``-m venv DIR`` makes DIR with one like it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "#!/bin/sh\n"
+        f'echo "$0 $*" >> "{calls}"\n'
+        'if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi\n'
+        "exit 0\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+def test_the_template_checks_tools_are_made_with_the_environments_python(tmp_path: Path) -> None:
+    # Given .venv/ was made naming a supported Python (make setup PYTHON=python3.12), because the
+    # python3 on PATH is outside the range (Amazon Linux 2's is 3.7: no checkov 3 installs on it)
+    calls = tmp_path / "calls"
+    venv = tmp_path / "venv"
+    supported_python(venv / "bin" / "python", calls)
+    (venv / ".installed").touch()
+    fake_python(tmp_path / "bin" / "python3", "3.7.16")
+    path = f"{tmp_path / 'bin'}:{os.environ['PATH']}"
+
+    # When make makes the environment checkov runs in (make validate's first step), naming no Python
+    done = subprocess.run(
+        ["make", "--no-print-directory", f"VENV={venv}", f"{venv}/tools/checkov/bin/checkov"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "PATH": path},
+    )  # fmt: skip
+
+    # Then the Python make setup checked makes it, not whatever python3 is
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{venv}/bin/python -m venv {venv}/tools/checkov" in calls.read_text()
