@@ -40,14 +40,15 @@ $(CHECKOV): | $(STAMP)
 $(STAMP): pyproject.toml layers/shared/requirements.txt
 	@# A Python outside the range is named before anything is made, and a .venv/ one made is not reused.
 	@# (-L too: a .venv/ whose Python was removed holds a link to nothing, which test -x calls absent.)
+	@# Its version is read from both streams: a Python 2 prints it on stderr.
 	@if test -L $(BIN)/python || test -x $(BIN)/python; then \
 		$(BIN)/python -c '$(PY_SUPPORTED)' 2>/dev/null || { echo "error: $(VENV)/ was made with" \
-			"$$($(BIN)/python --version 2>/dev/null || echo a Python that no longer runs), and webhook-intake needs" \
+			"$$($(BIN)/python --version 2>&1 | grep "^Python " || echo a Python that no longer runs), and webhook-intake needs" \
 			"Python $(PY_RANGE): remove it (rm -rf $(VENV)) and run make setup again (PYTHON=… names the Python)" >&2; \
 			exit 1; }; \
 	else \
 		$(PYTHON) -c '$(PY_SUPPORTED)' 2>/dev/null || { echo "error: $(PYTHON) is" \
-			"$$($(PYTHON) --version 2>/dev/null || echo no Python that runs here), and webhook-intake needs" \
+			"$$($(PYTHON) --version 2>&1 | grep "^Python " || echo no Python that runs here), and webhook-intake needs" \
 			"Python $(PY_RANGE): name one, e.g. make setup PYTHON=python3.12" >&2; exit 1; }; \
 		echo "==> creating $(VENV)/ with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); \
 	fi

@@ -15,10 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def fake_python(path: Path, version: str) -> Path:
-    """An executable that answers ``--version`` as that Python and fails every other call."""
+def fake_python(path: Path, version: str, *, stream: int = 1) -> Path:
+    """An executable that answers ``--version`` as that Python (on ``stream``: Python 2 wrote it on 2) and fails
+    every other call."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "Python {version}"; exit 0; fi\nexit 1\n')
+    answer = f'echo "Python {version}" >&{stream}'
+    path.write_text(f'#!/bin/sh\nif [ "$1" = "--version" ]; then {answer}; exit 0; fi\nexit 1\n')
     path.chmod(0o755)
     return path
 
@@ -42,6 +44,19 @@ def test_an_unsupported_python_is_named_before_any_environment_is_made(tmp_path:
     assert "Python 3.10.13" in done.stderr
     assert "needs Python 3.11-3.13" in done.stderr
     assert "PYTHON=" in done.stderr
+    assert not (tmp_path / "venv").exists()
+
+
+def test_a_python_2_is_named_by_its_version(tmp_path: Path) -> None:
+    # Given python is a Python 2 (still the `python` of older systems), which prints its version on stderr
+    python = fake_python(tmp_path / "bin" / "python", "2.7.18", stream=2)
+
+    # When make setup runs with it
+    done = setup(tmp_path / "venv", python)
+
+    # Then the line that stops it names that version, as for any other unsupported Python
+    assert done.returncode != 0
+    assert f"{python} is Python 2.7.18, and webhook-intake needs Python 3.11-3.13" in done.stderr
     assert not (tmp_path / "venv").exists()
 
 
