@@ -265,12 +265,13 @@ def stored_ids(runtime: LocalRuntime, vendor_key: str | None = None) -> list[str
     return sorted(str(event["event_id"]) for event in stored(runtime, vendor_key))
 
 
-def quarantined(runtime: LocalRuntime, vendor_key: str | None = None) -> list[dict[str, Any]]:
-    """Every quarantined event (with ``text``, its exact text), oldest first."""
+def quarantined(runtime: LocalRuntime, vendor_key: str | None = None, received_since: str = "") -> list[dict[str, Any]]:
+    """Every quarantined event (with ``text``, its exact text), oldest first; only those received at
+    ``received_since`` or later (an ISO time) when it is given, without reading the others."""
     store = QuarantineStore(table(runtime), payloads=payloads(runtime))
     found = []
     for key in [vendor_key] if vendor_key else list(VENDORS):
-        for item in store.list(key):
+        for item in store.list(key, received_since=received_since):
             found.append({**item, "text": store.text(item)})
     return found
 
