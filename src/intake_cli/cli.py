@@ -294,7 +294,7 @@ UntilOption = Annotated[
     typer.Option(
         "--until",
         metavar="WHEN",
-        help="Up to this receive time (same forms as --since); default now.",
+        help="Up to this receive time (same forms as --since); default a minute past now (clocks differ).",
         callback=a_when,
     ),
 ]
