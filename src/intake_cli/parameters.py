@@ -19,10 +19,13 @@ import sys
 import tomllib
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intake_cli.target import IntakeError, require_known_region
 from intake_cli.template import TEMPLATE_PATH, TemplateError, read
+
+if TYPE_CHECKING:
+    import boto3
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 """``--log-level``'s values for the help; a test holds them to the template's ``LogLevel`` AllowedValues."""
@@ -196,8 +199,9 @@ def deploy_check(argv: list[str] | None = None) -> int:
             raise IntakeError("STACK= is empty: name the environment's stack, or leave it out")
         if args.stack is not None and args.stack != stack:
             raise IntakeError(f"STACK={args.stack}, but this environment deploys {stack}: pick it with ENV=…")
-        region = _profile_region(args.region)
-        _require_credentials(region)
+        session = _profile_session(args.region)
+        _require_credentials(session)
+        region = session.region_name
     except (OSError, tomllib.TOMLDecodeError, TemplateError, IntakeError) as exc:
         for line in str(exc).splitlines():
             print(f"error: {where}: {line}", file=sys.stderr)
@@ -256,32 +260,31 @@ def _require_deploy_settings(deploy: dict[str, Any]) -> None:
         )
 
 
-def _profile_region(region: str | None = None) -> str:
-    """``region``, else the AWS profile's; IntakeError, one line, when there is none or no such profile
-    (checked with a ``region`` too: ``sam build`` would stop on the profile)."""
+def _profile_session(region: str | None = None) -> boto3.session.Session:
+    """The AWS session ``sam deploy`` would use: ``region``, else the AWS profile's; IntakeError, one line,
+    when there is no region, no such profile (checked with a ``region`` too: ``sam build`` would stop on
+    the profile) or a region botocore does not know."""
     import boto3  # (only make deploy needs it)
     from botocore.exceptions import BotoCoreError
 
-    given = region
     try:
-        region = boto3.session.Session(region_name=region).region_name
+        session = boto3.session.Session(region_name=region)
     except BotoCoreError as exc:  # ProfileNotFound, a config file it cannot read
         raise IntakeError(f"{exc}") from None
-    if not region:
+    if not session.region_name:
         raise IntakeError(
             "no AWS region: set one in your profile (aws configure), export AWS_DEFAULT_REGION=…, or pass REGION=…"
         )
-    require_known_region(region, f"REGION={region}" if given else None)
-    return str(region)
+    require_known_region(session, f"REGION={region}" if region else None)
+    return session
 
 
-def _require_credentials(region: str) -> None:
+def _require_credentials(session: boto3.session.Session) -> None:
     """IntakeError, one line, when botocore's chain (the one sam deploy reads) finds no credentials."""
-    import boto3
     from botocore.exceptions import BotoCoreError
 
     try:
-        found = boto3.session.Session(region_name=region).get_credentials()
+        found = session.get_credentials()
     except BotoCoreError as exc:  # a credential process or file it cannot use
         raise IntakeError(f"{exc}") from None
     except json.JSONDecodeError:  # botocore lets it through from a credential process that prints no JSON

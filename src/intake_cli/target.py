@@ -195,7 +195,7 @@ def read_stack(stack_name: str, region: str | None = None) -> tuple[boto3.sessio
     try:
         session = boto3.session.Session(region_name=region)
         if session.region_name:
-            require_known_region(session.region_name, f"--region {region}" if region else None)
+            require_known_region(session, f"--region {region}" if region else None)
         cloudformation = session.client("cloudformation")
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except NoCredentialsError:
@@ -213,11 +213,11 @@ def read_stack(stack_name: str, region: str | None = None) -> tuple[boto3.sessio
     return session, stacks[0]
 
 
-def require_known_region(region: str, source: str | None) -> None:
-    """IntakeError, one line, for a region no partition botocore knows has (a misspelling: no endpoint
-    would answer, and botocore would say only that it could not connect); ``source`` says where it was
-    given, else it is the AWS configuration's."""
-    session = boto3.session.Session()
+def require_known_region(session: boto3.session.Session, source: str | None) -> None:
+    """IntakeError, one line, when ``session``'s region is one no partition botocore knows has (a
+    misspelling: no endpoint would answer, and botocore would say only that it could not connect);
+    ``source`` says where it was given, else it is the AWS configuration's."""
+    region = str(session.region_name)
     known = {
         name
         for partition in session.get_available_partitions()
