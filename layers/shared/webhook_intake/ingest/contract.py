@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 _LINE_BREAK = re.compile(r"[\r\n]")
 
-BYTE_ORDER_MARK = "\ufeff"
+BYTE_ORDER_MARK = "\ufeff".encode()
 """No part of a body's JSON text (RFC 8259 §8.1 lets a reader ignore it): a body led by one is read without it."""
 MAX_ID_CHARS = 512
 """Longer ids are refused: an event's key must stay well inside DynamoDB's key limits."""

@@ -151,7 +151,7 @@ class IngestService:
         try:
             # A leading byte order mark is no part of the JSON text (RFC 8259 §8.1 lets a reader ignore
             # it): dropped, so the queue and the store hold the JSON the vendor meant.
-            text = request.body.decode("utf-8").removeprefix(BYTE_ORDER_MARK)
+            text = request.body.removeprefix(BYTE_ORDER_MARK).decode("utf-8")
         except UnicodeDecodeError:
             raise _unreadable(request, "body is not UTF-8") from None
         try:

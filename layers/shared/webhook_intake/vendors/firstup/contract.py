@@ -84,7 +84,7 @@ class FirstupContract(HeaderTokenContract):
     def is_bodiless_ping(self, request: Request) -> bool:
         # Nor is it documented that the ping has a body: a check that sends none is answered 2xx too
         # (nor one that sends only a byte order mark, as an encoder that writes one always does).
-        body = request.body.removeprefix(BYTE_ORDER_MARK.encode("utf-8"))
+        body = request.body.removeprefix(BYTE_ORDER_MARK)
         return not body or body.isspace()
 
     def examine(self, request: Request, document: Any) -> list[Verdict]:
