@@ -5,7 +5,9 @@ CloudFormation refuses a stack whose parameter is unknown, not of its ``Type``, 
 ``AllowedPattern``. The local stack refuses the same, one line per mistake, so that what starts
 here would deploy. Some values pass CloudFormation's own checks and fail later, when a resource
 is created, because of another parameter (no template rule can compare numbers): those are
-checked by :func:`together`, here and by ``make deploy`` before anything is deployed.
+checked by :func:`together`, here and by ``make deploy`` before anything is deployed. On a deployed
+stack, ``sam deploy`` keeps the stack's value of every parameter its overrides leave out (not the
+template's default): ``make deploy`` checks with those, and names each that is not the default.
 """
 
 from __future__ import annotations
@@ -187,7 +189,10 @@ def deploy_check(argv: list[str] | None = None) -> int:
         config = tomllib.loads(args.config_file.read_text())
         declared = dict(read().get("Parameters") or {})
         deploy = _deploy_parameters(config, args.config_env)
-        checked(declared, _override_items(deploy.get("parameter_overrides", "")), None, _FLAG)
+        values, mistakes = parse_overrides(_override_items(deploy.get("parameter_overrides", "")), _FLAG)
+        mistakes += check(declared, values, {}, _FLAG)
+        if mistakes:
+            raise IntakeError("\n".join(mistakes))
         _require_deploy_settings(deploy)
         stack = str(deploy.get("stack_name", ""))
         if args.profile is not None:
@@ -202,6 +207,21 @@ def deploy_check(argv: list[str] | None = None) -> int:
         session = _profile_session(args.region)
         _require_credentials(session)
         region = session.region_name
+        # sam deploy gives a deployed stack's value to each parameter parameter_overrides does not set (not
+        # the template's default): pairs are checked with those values, and the ones that are no default said.
+        kept = {name: value for name, value in _deployed_values(session, stack, declared).items() if name not in values}
+        defaults = resolved(declared, {})
+        for name, value in sorted(kept.items()):
+            default = defaults.get(name, "")
+            if value != default:
+                print(
+                    f"note: {where}: {stack} keeps {name}={value} (the default is {default or 'empty'}): sam"
+                    f" deploy keeps a value {_FLAG} does not set; set {name}={default} there to change it",
+                    file=sys.stderr,
+                )
+        mistakes = together(resolved(declared, {**kept, **values}))
+        if mistakes:
+            raise IntakeError("\n".join(mistakes))
     except (OSError, tomllib.TOMLDecodeError, TemplateError, IntakeError) as exc:
         for line in str(exc).splitlines():
             print(f"error: {where}: {line}", file=sys.stderr)
@@ -241,6 +261,32 @@ def _deploy_parameters(config: dict[str, Any], environment: str) -> dict[str, An
     if environment not in deployable:
         raise IntakeError(f"no environment to deploy by that name (those with a stack: {', '.join(deployable)})")
     return merged[environment]
+
+
+def _deployed_values(session: boto3.session.Session, stack: str, declared: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The deployed stack's value of each parameter the template declares (none for a stack not deployed yet):
+    what ``sam deploy`` passes on for a parameter its overrides leave out. IntakeError, one line, when the
+    stack cannot be read (sam deploy, which reads it first, would stop there too)."""
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    config = Config(connect_timeout=5, read_timeout=10, retries={"total_max_attempts": 2, "mode": "standard"})
+    try:
+        found = session.client("cloudformation", config=config).describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        message = str(exc.response.get("Error", {}).get("Message", exc))
+        if "does not exist" in message:
+            return {}
+        raise IntakeError(f"cannot read stack {stack} in {session.region_name}: {message}") from None
+    except BotoCoreError as exc:
+        raise IntakeError(f"cannot read stack {stack}: {exc}") from None
+    if not found or found[0].get("StackStatus") == "REVIEW_IN_PROGRESS":  # a change set never run: no values yet
+        return {}
+    return {
+        str(item["ParameterKey"]): str(item.get("ParameterValue", ""))
+        for item in found[0].get("Parameters", [])
+        if item.get("ParameterKey") in declared
+    }
 
 
 def _require_deploy_settings(deploy: dict[str, Any]) -> None:

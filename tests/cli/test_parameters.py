@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 from decimal import Decimal
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from intake_cli.parameter_docs import REFERENCE_PATH, reference
 from intake_cli.parameters import FRACTIONS_TAKEN, checked, deploy_check
@@ -129,6 +132,7 @@ def test_values_that_only_look_alike_are_taken(declared: dict[str, dict[str, obj
     assert checked(declared, overrides, None) == dict(item.split("=") for item in overrides)
 
 
+@mock_aws  # no stack deployed yet: the template's defaults stand
 def test_make_deploy_checks_the_environments_overrides_first(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -166,6 +170,7 @@ def test_make_deploy_refuses_an_environment_or_stack_it_would_not_deploy(
     assert capsys.readouterr().err.splitlines() == [f"error: samconfig.toml [{args[1]}]: {message}"]
 
 
+@mock_aws  # no stack deployed yet: the template's defaults stand
 def test_make_deploy_reads_an_environments_global_parameters_as_sam_deploy_does(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -196,6 +201,85 @@ def test_make_deploy_reads_an_environments_global_parameters_as_sam_deploy_does(
     ]
     assert check_file(config, "qa") == 0
     assert capsys.readouterr().out == "eu-west-1 webhook-intake-qa\n"
+
+
+def deployed(stack: str, **values: str) -> None:
+    """A stack of that name in eu-west-1 whose parameters hold ``values``, as an earlier sam deploy left them."""
+    template = {
+        "Parameters": {name: {"Type": "String"} for name in values},
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    }
+    boto3.client("cloudformation", region_name="eu-west-1").create_stack(
+        StackName=stack,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": name, "ParameterValue": value} for name, value in values.items()],
+    )
+
+
+STAGING = (
+    '[staging.deploy.parameters]\nstack_name = "webhook-intake-staging"\n'
+    'resolve_s3 = true\ncapabilities = "CAPABILITY_IAM"\n'
+)
+
+
+@mock_aws
+def test_make_deploy_checks_a_pair_with_the_value_the_deployed_stack_keeps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stack deployed with batches of 100 and a window of 5 s, whose samconfig.toml no longer names
+    # the batch size (sam deploy keeps a deployed value parameter_overrides leaves out) and turns the window off
+    deployed("webhook-intake-staging", ConsumerBatchSize="100", ConsumerBatchingWindow="5")
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + 'parameter_overrides = "ConsumerBatchingWindow=0"\n')
+
+    # When make deploy's first step checks it, then it stops there: Lambda would refuse 100 without a window,
+    # after the build and in the middle of the stack's update
+    assert check_file(config, "staging") == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        "error: samconfig.toml [staging]: ConsumerBatchSize=100 needs ConsumerBatchingWindow of 1 or more: Lambda"
+        " takes more than 10 SQS messages at once only with a batching window"
+    ]
+
+
+@mock_aws
+def test_make_deploy_takes_a_pair_whose_other_half_the_deployed_stack_keeps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stack deployed with a 30-minute visibility timeout, and an environment that now raises only the
+    # consumer's timeout (to 5 minutes, under the timeout the stack keeps; over the template's default)
+    deployed("webhook-intake-staging", QueueVisibilityTimeout="1800")
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + 'parameter_overrides = "ConsumerTimeout=300"\n')
+
+    # When make deploy's first step checks it, then it goes on
+    assert check_file(config, "staging") == 0, capsys.readouterr().err
+    assert capsys.readouterr().out == "eu-west-1 webhook-intake-staging\n"
+
+
+@mock_aws
+def test_make_deploy_says_which_values_the_deployed_stack_keeps_that_samconfig_does_not_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stack deployed with provisioned capacity and an alarm address, whose samconfig.toml no longer
+    # names either (a team going back to on-demand and to no e-mail), and a value it sets again
+    deployed(
+        "webhook-intake-staging", TableBillingMode="PROVISIONED", AlarmEmail="ops@news.example", MaxReceiveCount="3"
+    )
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + 'parameter_overrides = "MaxReceiveCount=5"\n')
+
+    # When make deploy's first step checks it, then it goes on, and says what the stack will keep all the same
+    assert check_file(config, "staging") == 0
+    captured = capsys.readouterr()
+    assert captured.out == "eu-west-1 webhook-intake-staging\n"
+    assert captured.err.splitlines() == [
+        "note: samconfig.toml [staging]: webhook-intake-staging keeps AlarmEmail=ops@news.example (the default is"
+        " empty): sam deploy keeps a value parameter_overrides does not set; set AlarmEmail= there to change it",
+        "note: samconfig.toml [staging]: webhook-intake-staging keeps TableBillingMode=PROVISIONED (the default is"
+        " PAY_PER_REQUEST): sam deploy keeps a value parameter_overrides does not set; set"
+        " TableBillingMode=PAY_PER_REQUEST there to change it",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -229,6 +313,7 @@ def test_make_deploy_without_a_setting_sam_deploy_needs_says_so_before_anything_
     assert capsys.readouterr().err.splitlines() == [f"error: samconfig.toml [staging]: {message}"]
 
 
+@mock_aws  # no stack deployed yet: the template's defaults stand
 def test_make_deploy_takes_the_capabilities_and_bucket_however_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
