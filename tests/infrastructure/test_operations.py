@@ -348,8 +348,8 @@ def test_consumer_may_only_write_the_events_table_and_its_payloads_and_use_its_q
     assert sender["Action"] == ["sqs:SendMessage*"]
     statements.remove(poller)
     statements.remove(sender)
-    # Writes to its own vendor's items only (and the feed's pages, which every vendor's share); no deletes but of
-    # its own quarantine; payloads under its own vendor's prefixes
+    # Writes to its own vendor's items only (and the feed's pages, which every vendor's share); no deletes nor
+    # reads but of its own quarantine; payloads under its own vendor's prefixes
     table = {"Fn::GetAtt": ["EventsTable", "Arn"]}
     assert statements == [
         {
@@ -364,7 +364,7 @@ def test_consumer_may_only_write_the_events_table_and_its_payloads_and_use_its_q
         },
         {
             "Effect": "Allow",
-            "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"],
             "Resource": table,
             "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [f"{QUARANTINE_PREFIX}{vendor_key}"]}},
         },

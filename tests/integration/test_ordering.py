@@ -18,6 +18,7 @@ from intake_cli.samples import build_request
 from tests.conftest import queue_messages
 from tests.helpers import (
     consumer_puts_refused,
+    handler_logs,
     listed,
     metric_points,
     quarantined,
@@ -319,6 +320,36 @@ def test_the_first_version_of_an_event_stays_when_a_later_one_with_other_content
     # and the feed lists the event once, at the first version's receive time
     entries = listed(runtime, vendor="openweb", content="version-c")
     assert [entry["received_at"] for entry in entries] == [first_received]
+
+
+def test_a_retry_of_the_first_version_kept_as_a_conflict_before_it_took_its_place_is_released(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    first, later = (json.dumps(body).encode() for body in versions("retry-rej", "retry-c", "first", "later"))
+    # Given an event, the same id with other content, then OpenWeb's retry of the first (its record throttled)
+    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    # When the later version is consumed first, then the retry (other content than the event stored: a
+    # conflict), then the first delivery, which takes the later version's place
+    with handler_logs() as logs:
+        for message in (b, retry, a):
+            answer = consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
+            assert answer == {"batchItemFailures": []}
+            runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
+
+    # Then the first version is stored, and only the later version is kept as the conflict, as in a run in
+    # order: the retry is a copy of the event stored, no conflict of it
+    stored = reader(runtime).get("openweb", "retry-rej") or {}
+    first_received = a["MessageAttributes"]["received_at"]["StringValue"]
+    assert (stored["raw_text"].encode(), stored["received_at"]) == (first, first_received)
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "retry-rej"]
+    assert [(item["reason"], item["text"].encode(), item["received_at"]) for item in kept] == [
+        ("conflict", later, b["MessageAttributes"]["received_at"]["StringValue"])
+    ]
+    # and the consumer says the retry's quarantine item was let go
+    outcomes = [json.loads(line)["outcomes"] for line in logs.getvalue().splitlines() if '"outcomes"' in line]
+    assert [entry.split()[0] for entry in outcomes[-1]] == ["quarantined", "released", "stored"]
 
 
 def test_a_first_version_is_stored_when_the_later_one_is_gone_before_it_takes_its_place(

@@ -32,7 +32,7 @@ from webhook_intake.consumer.normalizing import Reading, Rejected
 from webhook_intake.delivery import RESUME_CHECK_CHARS, Delivery, id_label
 from webhook_intake.observability import Metric, count, count_by, samples
 from webhook_intake.payloads import ClaimCheck, ClaimCheckError
-from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError
+from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError, same_event
 from webhook_intake.store.feed import PendingFeed
 from webhook_intake.store.items import TooLargeError, prepare
 from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, Kept, QuarantineKey, key_for
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
     from aws_lambda_powertools import Logger, Metrics
 
+    from webhook_intake.consumer.models import NormalizedEvent
     from webhook_intake.consumer.normalizing import Mapped, VendorNormalizer
     from webhook_intake.consumer.shapes import ShapeWatch
     from webhook_intake.payloads import PayloadStore
@@ -327,6 +328,8 @@ class ConsumerService:
             result = replace(again, write_units=self.tally.units_per_event.pop() + again.write_units)
             # Counted once: the event was counted stored when its later version was.
             counted = result.outcome is not Outcome.STORED
+            if not counted:
+                result = replace(result, write_units=result.write_units + self._release_copies(event))
         if result.outcome is Outcome.CONFLICT:
             rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
             return self._quarantine(rejected, delivery, units_before=result.write_units)
@@ -343,6 +346,19 @@ class ConsumerService:
             if self.shapes is not None:
                 self.shapes.observe(event.source_type, mapped.document)
         return kept_later
+
+    def _release_copies(self, event: NormalizedEvent) -> float:
+        """The first version of an event, now stored in a later one's place: its copies received after it that
+        were kept as conflicts while the later version stood (a retry of it, consumed before it) are let go, as
+        a run in order keeps none of them. Their delete's write units."""
+        units = 0.0
+        for item in self.quarantine.conflicts(self.vendor, event.event_id, event.received_at):
+            if same_event(self.quarantine.text(item).encode("utf-8"), event.raw):
+                key = QuarantineKey(self.vendor, str(item["sk"]))
+                units += self.quarantine.delete(key)
+                self.tally.note("released", str(key))
+        self.tally.write_units += units
+        return units
 
     def _later_version(self, later: LaterVersion) -> tuple[Rejected, Delivery]:
         """A later version of an event, as stored, as the conflict to keep: its text, its delivery's times and ids."""

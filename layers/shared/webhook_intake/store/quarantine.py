@@ -232,6 +232,26 @@ class QuarantineStore(TableAccess):
                 if limit is not None and seen >= limit:
                     return
 
+    def conflicts(self, vendor: str, event_id: str, received_after: str) -> Iterator[dict[str, Any]]:
+        """The conflicts kept of one event (its id as an item keeps it), received after ``received_after``
+        (an ISO time), as plain values: one query of the vendor's partition, the rest filtered out."""
+        paginator = self.dynamodb.get_paginator("query")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            # (the sort key begins with the receive time; "~" sorts after its "#")
+            KeyConditionExpression="pk = :pk AND sk > :after",
+            FilterExpression="#reason = :conflict AND #event_id = :event_id",
+            ExpressionAttributeNames={"#reason": "reason", "#event_id": "event_id"},
+            ExpressionAttributeValues={
+                ":pk": {"S": f"{QUARANTINE_PREFIX}{vendor}"},
+                ":after": {"S": f"{received_after}~"},
+                ":conflict": {"S": "conflict"},
+                ":event_id": encode(clean_text(event_id[:NAME_MAX_CHARS])),
+            },
+        ):
+            for item in page.get("Items", []):
+                yield decode_item(item)
+
     def resend(self, item: dict[str, Any], batch_field: str | None) -> tuple[str, Delivery]:
         """The body and delivery that send a quarantined event through normalization again.
 
