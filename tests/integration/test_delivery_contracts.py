@@ -8,6 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from intake_cli.events import sqs_event
 from intake_cli.samples import build_request, sample_files, sample_request
@@ -17,6 +18,7 @@ from tests.helpers import (
     credential_headers,
     depth,
     dlq_url,
+    handler_logs,
     notifications_body,
     put_secret,
     quarantined,
@@ -26,10 +28,13 @@ from tests.helpers import (
     stored,
     stored_ids,
 )
+from webhook_intake import secrets as secrets_module
 from webhook_intake.auth import secret_list
+from webhook_intake.clients import client
 from webhook_intake.delivery import correlation_id_of
 from webhook_intake.ingest.settings import DEFAULT_MAX_BODY_BYTES
 from webhook_intake.registry import VENDORS, vendor
+from webhook_intake.secrets import SECRETS_CONFIG
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -198,6 +203,49 @@ def test_a_queue_that_cannot_be_reached_is_a_5xx(
     response = send(runtime, vendor_key, sample_files(vendor_key)[0], secrets)
     assert response.status >= 500
     assert response.json()["error"] == "enqueue_failed"
+
+
+def test_viafoura_engagement_is_taken_with_the_secret_read_before_while_secrets_manager_cannot_be_reached(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def delivery(event_uuid: str) -> bytes:
+        event = {"event_uuid": event_uuid, "message_type": "livecomment_post", "action": "liked", "time": 1790000000000}
+        batch = {"request_uuid": f"r-{event_uuid}", "time": 1790000000001, "version": 1, "events": [event]}
+        return json.dumps(batch).encode()
+
+    # Given the engagement route has read its secret for a first delivery
+    credential = secrets["viafoura-engagement"]
+    assert send_body(runtime, "viafoura-engagement", delivery("before-outage"), credential).status == 200
+    # When its cached copy is past its five minutes and Secrets Manager cannot be reached
+    later = time.monotonic() + 301
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: later)
+
+    def unreachable(request: Any, **_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url=request.url)
+
+    secrets_client = client("secretsmanager", SECRETS_CONFIG)
+    secrets_client.meta.events.register_first("before-send.secrets-manager", unreachable)
+    try:
+        with handler_logs() as logs:
+            response = send_body(runtime, "viafoura-engagement", delivery("during-outage"), credential)
+    finally:
+        secrets_client.meta.events.unregister("before-send.secrets-manager", unreachable)
+
+    # Then Viafoura, which never sends an event again, hears it was taken, and it is stored
+    assert response.status == 200
+    assert response.json()["results"] == [{"event_uuid": "during-outage", "type": "success"}]
+    runtime.drain()
+    assert sorted(stored_ids(runtime, "viafoura-engagement")) == ["before-outage", "during-outage"]
+    # And the operator reads why in the log
+    assert "secret unavailable, the copy read before is used" in logs.getvalue()
+    # And a credential the copy does not hold is not taken (whether it is a new one cannot be read)
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: later + 1)
+    secrets_client.meta.events.register_first("before-send.secrets-manager", unreachable)
+    try:
+        wrong = send_body(runtime, "viafoura-engagement", delivery("unknown-credential"), {"tokens": ["f" * 64]})
+    finally:
+        secrets_client.meta.events.unregister("before-send.secrets-manager", unreachable)
+    assert wrong.status == 500
 
 
 def test_an_unknown_route_is_404(shared_runtime: LocalRuntime) -> None:

@@ -32,6 +32,9 @@ class SecretValueError(SecretUnavailableError):
 class SecretStore:
     """One vendor's secret (a JSON object), cached for ``max_age`` seconds.
 
+    When Secrets Manager cannot be reached, the copy read before stays in use (``unavailable`` says
+    why) until a read succeeds: only a function that has read no copy yet, or a forced read, fails.
+
     A refused credential may be a new one the cache has not seen yet (a rotation in
     progress), so :meth:`refresh` fetches again, but at most once every
     ``refresh_interval`` seconds: probing the endpoint cannot turn into a flood of
@@ -53,6 +56,8 @@ class SecretStore:
         self._read_at = 0.0
         self._last_forced: float | None = None
         self._unset_since: float | None = None
+        self.unavailable: str | None = None
+        """Why a read failed and the copy read before was used instead (the caller clears it once reported)."""
 
     @property
     def client(self) -> SecretsManagerClient:
@@ -78,6 +83,13 @@ class SecretStore:
                 # problems (SecretProblems) say what to set; looked up again after max_age.
                 self._unset_since = now
                 return {}
+            if not force and self._value is not None:
+                # The copy read before keeps authenticating while Secrets Manager cannot be reached: Viafoura
+                # engagement never sends an event again, so a 5xx would lose it. Tried again after
+                # refresh_interval, so that deliveries do not each wait for a read that times out.
+                self._read_at = now - self._max_age + self._refresh_interval
+                self.unavailable = f"cannot read secret {self._secret_id}: {error_code(exc)}"
+                return self._value
             # The message names the secret id and the AWS error, never the value.
             raise SecretUnavailableError(f"cannot read secret {self._secret_id}: {error_code(exc)}") from exc
         self._unset_since = None
