@@ -45,8 +45,6 @@ class FakeClock:
 
 
 class Secrets:
-    unavailable: str | None = None
-
     def get(self, force: bool = False) -> dict[str, Any]:
         return {"tokens": ["tok"]}
 

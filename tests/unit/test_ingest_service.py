@@ -35,12 +35,11 @@ NOTIFICATIONS_BODY = json.dumps(
 @dataclass
 class FakeSecrets:
     values: list[dict[str, Any]]
-    outage: bool = False
+    unavailable: bool = False
     refreshes: int = 0
-    unavailable: str | None = None
 
     def get(self, force: bool = False) -> dict[str, Any]:
-        if self.outage:
+        if self.unavailable:
             raise SecretUnavailableError("cannot read secret")
         return self.values[0]
 
@@ -403,7 +402,7 @@ def test_a_secret_value_that_is_no_json_object_is_a_500_reported_as_a_secret_pro
 
 
 def test_an_unreadable_secret_is_a_500_so_the_vendor_retries() -> None:
-    response = service("viafoura-notifications", FakeSecrets([{}], outage=True), FakeQueue()).handle(
+    response = service("viafoura-notifications", FakeSecrets([{}], unavailable=True), FakeQueue()).handle(
         notifications(NOTIFICATIONS_BODY)
     )
     assert response.status == 500

@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from webhook_intake.clients import client, error_code
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 
@@ -32,8 +33,8 @@ class SecretValueError(SecretUnavailableError):
 class SecretStore:
     """One vendor's secret (a JSON object), cached for ``max_age`` seconds.
 
-    When Secrets Manager cannot be reached, the copy read before stays in use (``unavailable`` says
-    why) until a read succeeds: only a function that has read no copy yet, or a forced read, fails.
+    When Secrets Manager cannot be reached, the copy read before stays in use (each failed read
+    logged) until a read succeeds: only a function that has read no copy yet, or a forced read, fails.
 
     A refused credential may be a new one the cache has not seen yet (a rotation in
     progress), so :meth:`refresh` fetches again, but at most once every
@@ -47,17 +48,17 @@ class SecretStore:
         max_age: int = 300,
         refresh_interval: float = 10.0,
         boto3_client: SecretsManagerClient | None = None,
+        logger: Logger | None = None,
     ) -> None:
         self._secret_id = secret_id
         self._max_age = max_age
         self._refresh_interval = refresh_interval
         self._client = boto3_client
+        self._logger = logger
         self._value: dict[str, Any] | None = None
         self._read_at = 0.0
         self._last_forced: float | None = None
         self._unset_since: float | None = None
-        self.unavailable: str | None = None
-        """Why a read failed and the copy read before was used instead (the caller clears it once reported)."""
 
     @property
     def client(self) -> SecretsManagerClient:
@@ -88,7 +89,11 @@ class SecretStore:
                 # engagement never sends an event again, so a 5xx would lose it. Tried again after
                 # refresh_interval, so that deliveries do not each wait for a read that times out.
                 self._read_at = now - self._max_age + self._refresh_interval
-                self.unavailable = f"cannot read secret {self._secret_id}: {error_code(exc)}"
+                if self._logger is not None:
+                    self._logger.warning(
+                        "secret unavailable, the copy read before is used",
+                        extra={"secret_id": self._secret_id, "error": error_code(exc)},
+                    )
                 return self._value
             # The message names the secret id and the AWS error, never the value.
             raise SecretUnavailableError(f"cannot read secret {self._secret_id}: {error_code(exc)}") from exc

@@ -25,7 +25,7 @@ def build_service(settings: IngestSettings, logger: Logger, metrics: Metrics) ->
     """The vendor's ingest service wired to AWS (clients are created on first use)."""
     return IngestService(
         contract=vendor(settings.vendor).contract(),
-        secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age),
+        secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age, logger=logger),
         queue=QueueSender(
             settings.queue_url,
             settings.inline_max_bytes,

@@ -138,13 +138,6 @@ class IngestService:
 
     def _secret(self) -> dict[str, Any]:
         secret = self.secrets.get()
-        if self.secrets.unavailable is not None:
-            # Served from the copy read before: the delivery is taken, the outage is said once a failed read.
-            self.logger.warning(
-                "secret unavailable, the copy read before is used",
-                extra={"vendor": self.contract.vendor, "reason": self.secrets.unavailable},
-            )
-            self.secrets.unavailable = None
         self._check_secret(secret)
         return secret
 

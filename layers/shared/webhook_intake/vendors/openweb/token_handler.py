@@ -64,7 +64,7 @@ def build_service(
 ) -> TokenService:
     """The token service wired to AWS (clients are created on first use)."""
     return TokenService(
-        secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age),
+        secrets=SecretStore(settings.secret_id, max_age=settings.secret_max_age, logger=logger),
         used_credentials=UsedCredentials(settings.replay_table_name, dynamodb_client),
         logger=logger,
         metrics=metrics,
