@@ -382,3 +382,33 @@ def test_new_shapes_of_types_no_mapping_names_are_one_metric_not_one_per_type(
     points = [point for point in metric_points(capsys.readouterr().out) if point[0] == "NewShapes"]
     assert total(points, "NewShapes") == 31
     assert {dimensions["source_type"] for _, dimensions, _ in points} == {"unmapped", "user-followed"}
+
+
+def test_a_consumer_line_names_the_deliveries_it_reports_never_another_ones_id(
+    runtime: LocalRuntime, secrets: dict[str, Any], function_logs: LogCapture
+) -> None:
+    vendor = "viafoura-notifications"
+    # Given three deliveries, each with its own id, taken by one consumer invocation
+    for n in range(3):
+        request = build_request(vendor, notifications_body(f"ci-{n}", request_uuid=f"r-ci-{n}"), secrets[vendor])
+        headers = {**request.headers, "x-request-id": f"delivery-{n}"}
+        assert runtime.request(request.method, request.path, headers, request.body).status == 204
+    function_logs.lines.clear()
+    runtime.drain()
+
+    # Then a line carrying one delivery's correlation id reports that delivery's events alone
+    lines = [json.loads(line) for line in dict.fromkeys(function_logs.lines)]  # (captured once per logger)
+    outcomes = [line for line in lines if line["message"] == "outcomes"]
+    assert sorted(entry for line in outcomes for entry in line["outcomes"]) == [
+        f"stored user.followed ci-{n}" for n in range(3)
+    ]
+    for line in outcomes:
+        if "correlation_id" in line:
+            n = line["correlation_id"].removeprefix("delivery-")
+            assert line["outcomes"] == [f"stored user.followed ci-{n}"]
+    # and each delivery's id is on the line that reports its event
+    for n in range(3):
+        (line,) = [line for line in outcomes if f"stored user.followed ci-{n}" in line["outcomes"]]
+        assert f"delivery-{n}" in [line.get("correlation_id"), *line.get("correlation_ids", [])]
+    # and no line about the whole invocation (a new shape) claims to be one delivery's
+    assert all("correlation_id" not in line for line in lines if line["message"] == "new event shape")

@@ -99,7 +99,12 @@ class Tally:
     attribute_problems: int = 0
     ingest_lags_ms: list[float] = field(default_factory=list)
     event_lags_ms: list[float] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
+    lines: list[tuple[str | None, str]] = field(default_factory=list)
+    """Each outcome's entry, with the correlation id of the delivery it is about (None: not known)."""
+    delivery: str | None = None
+    """The correlation id of the delivery whose record is being handled."""
+    deliveries: dict[str, str] = field(default_factory=dict)
+    """The correlation id of each record handled (by message id)."""
     feed: PendingFeed = field(default_factory=PendingFeed)
     """The feed entries of the events stored as this invocation's copies, written at its end."""
     feed_records: dict[str, int | None] = field(default_factory=dict)
@@ -124,7 +129,7 @@ class Tally:
         """
         if counted:
             self.outcomes[outcome] += 1
-        self.lines.append(" ".join([outcome, *words]))
+        self.lines.append((self.delivery, " ".join([outcome, *words])))
 
 
 @dataclass
@@ -170,6 +175,7 @@ class ConsumerService:
     def handle_record(self, record: Any) -> None:
         """Give every event of one SQS record (a Powertools ``SQSRecord``) its outcome; raise to retry it."""
         raw_record: dict[str, Any] = record.raw_event
+        self.tally.delivery = None
         try:
             self._handle(raw_record)
         except Exception as exc:
@@ -204,11 +210,19 @@ class ConsumerService:
         as its copies, and their entries owed again).
         """
         tally = self.tally
+        self._about_invocation()
         self._write_pages()
         retry = [message_id for message_id in tally.feed_records if message_id in tally.unwritten - tally.failed]
         for message_id in retry:
+            tally.delivery = tally.deliveries.get(message_id)
             self._failed(message_id, tally.feed_records[message_id])
         return retry
+
+    def _about_invocation(self) -> None:
+        """Lines about the whole invocation carry its delivery's correlation id, none when it took several:
+        the id of whichever record came last would pass them off as that delivery's."""
+        found = set(self.tally.deliveries.values())
+        self.logger.set_correlation_id(found.pop() if len(found) == 1 else None)
 
     def _write_pages(self) -> None:
         """Write the feed pages owed so far; the records whose entries a page not written holds are noted."""
@@ -236,6 +250,7 @@ class ConsumerService:
             message_id=message_id,
         )
         self.logger.set_correlation_id(delivery.correlation_id)
+        self.tally.delivery = self.tally.deliveries[message_id] = delivery.correlation_id
         receives = _receives(raw_record)
         if delivery.problems:
             if receives is None or receives <= 1:  # counted once, not again on each SQS redelivery
@@ -438,6 +453,7 @@ class ConsumerService:
     def finish(self) -> None:
         """Report the invocation: one set of metrics and the outcomes, a line per 200 (for ``intake tail``)."""
         tally = self.tally
+        self._about_invocation()
         if self.shapes is not None:
             # New shapes are written now: their units are the invocation's, shared by its events.
             tally.share(self.shapes.flush(self.metrics), range(len(tally.units_per_event)))
@@ -448,7 +464,13 @@ class ConsumerService:
             count_by(self.metrics, Metric.QUARANTINED_BY_REASON, "reason", reason, quarantined)
         for start in range(0, len(tally.lines), MAX_OUTCOMES_PER_LINE):
             lines = tally.lines[start : start + MAX_OUTCOMES_PER_LINE]
-            self.logger.info("outcomes", extra={"vendor": self.vendor, "outcomes": lines})
+            # A line of one delivery's outcomes carries its correlation id; a line of several names them all.
+            ids = list(dict.fromkeys(delivery for delivery, _ in lines if delivery is not None))
+            extra: dict[str, Any] = {"vendor": self.vendor, "outcomes": [entry for _, entry in lines]}
+            if len(ids) > 1:
+                extra["correlation_ids"] = ids
+            self.logger.set_correlation_id(ids[0] if len(ids) == 1 else None)
+            self.logger.info("outcomes", extra=extra)
 
     def _counts(self, tally: Tally) -> None:
         """The invocation's counters, each written only when it is not zero."""
