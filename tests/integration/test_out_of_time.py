@@ -15,6 +15,7 @@ from tests.helpers import (
     consumer_dynamodb_hook,
     depth,
     dlq_url,
+    handler_logs,
     mapping_fails_on,
     notifications_body,
     quarantined,
@@ -290,6 +291,33 @@ def test_a_record_the_invocation_has_no_time_left_for_goes_back_untouched(
     assert stored_ids(runtime, vendor) == ["early-1", "early-2", "early-3"]
     listed = reader(runtime).feed(*last_hour(), FeedFilter(vendor=vendor), limit=100)
     assert sorted(entry["event_id"] for entry in listed) == ["early-1", "early-2", "early-3"]
+
+
+def test_a_record_sent_back_untouched_is_logged_under_no_other_deliverys_correlation_id(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
+) -> None:
+    # Given two deliveries, each with its own id, and time for the first one's writes only
+    for name in ("early", "late"):
+        body = notifications_body(f"{name}-1", f"{name}-2", f"{name}-3", request_uuid=f"r-{name}")
+        assert send_body(runtime, VENDOR, body, secrets[VENDOR], headers={"x-request-id": f"id-{name}"}).status == 204
+    messages = sorted(queue_messages(runtime.sqs, queue_url(runtime, VENDOR)), key=lambda m: "late" in m["Body"])
+    clock = Clock(runtime.functions["ViafouraNotificationsConsumerFunction"].spec, puts=3)
+    counted_puts[:] = [clock]
+
+    # When one invocation takes both, and the second goes back before it is read
+    with handler_logs() as logs:
+        consume_in_time(runtime, messages, clock, 1)
+
+    # Then the line saying it goes back names its message, never the first delivery's correlation id
+    lines = [json.loads(line) for line in logs.getvalue().splitlines() if line.startswith('{"level"')]
+    (sent_back,) = [line for line in lines if line.get("message_id") == messages[1]["MessageId"]]
+    assert sent_back.get("correlation_id") != "id-early"
+    assert all(line.get("correlation_id") in (None, "id-early") for line in lines)
+    # nor the outcomes line that reports it with the first delivery's events
+    (outcomes,) = [line for line in lines if line["message"] == "outcomes"]
+    assert f"retrying {messages[1]['MessageId']}" in outcomes["outcomes"]
+    assert "correlation_id" not in outcomes
+    assert outcomes["correlation_ids"] == ["id-early"]
 
 
 def consume_until_empty(runtime: LocalRuntime, clocks: list[Clock], puts: int, limit: int = 20) -> list[str]:

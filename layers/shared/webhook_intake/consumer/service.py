@@ -175,6 +175,8 @@ class ConsumerService:
     def handle_record(self, record: Any) -> None:
         """Give every event of one SQS record (a Powertools ``SQSRecord``) its outcome; raise to retry it."""
         raw_record: dict[str, Any] = record.raw_event
+        # None until its delivery is read: a record failed before that is not the previous record's delivery.
+        self.logger.set_correlation_id(None)
         self.tally.delivery = None
         try:
             self._handle(raw_record)
@@ -464,12 +466,13 @@ class ConsumerService:
             count_by(self.metrics, Metric.QUARANTINED_BY_REASON, "reason", reason, quarantined)
         for start in range(0, len(tally.lines), MAX_OUTCOMES_PER_LINE):
             lines = tally.lines[start : start + MAX_OUTCOMES_PER_LINE]
-            # A line of one delivery's outcomes carries its correlation id; a line of several names them all.
-            ids = list(dict.fromkeys(delivery for delivery, _ in lines if delivery is not None))
+            # A line of one delivery's outcomes carries its correlation id; any other line names the deliveries.
+            ids = list(dict.fromkeys(delivery for delivery, _ in lines))
+            only = ids[0] if len(ids) == 1 else None
             extra: dict[str, Any] = {"vendor": self.vendor, "outcomes": [entry for _, entry in lines]}
-            if len(ids) > 1:
-                extra["correlation_ids"] = ids
-            self.logger.set_correlation_id(ids[0] if len(ids) == 1 else None)
+            if only is None and any(ids):
+                extra["correlation_ids"] = [delivery for delivery in ids if delivery is not None]
+            self.logger.set_correlation_id(only)
             self.logger.info("outcomes", extra=extra)
 
     def _counts(self, tally: Tally) -> None:
