@@ -2,9 +2,10 @@
 
 This project: HTTP API → ingest Lambda → SQS → consumer Lambda (event source mapping, batches of
 ConsumerBatchSize) → DynamoDB, with X-Ray at Lambda's own rate for active tracing and CloudWatch Logs
-for what each function prints (its EMF metrics too), Lambda's own START/END/REPORT lines and
-the API's access log. The usual design: the same HTTP API → one Lambda that authenticates,
-normalizes and writes inside Powertools' idempotency, synchronously (benchmarks/usual_design.py).
+for what each function prints (its EMF metrics too), Lambda's own lines (START/END/REPORT, or its
+platform.start and platform.report records in the JSON log format) and the API's access log. The
+usual design: the same HTTP API → one Lambda that authenticates, normalizes and writes inside
+Powertools' idempotency, synchronously (benchmarks/usual_design.py).
 
 Measured in this run: CPU per delivery and per event (parts 2 and 3), CPU per cold start (part 1),
 write units per event (part 4, metered on moto: the item, its index entry and its share of the
@@ -16,6 +17,7 @@ are cold starts.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import statistics
@@ -72,6 +74,7 @@ MILLION = 1_000_000
 LOG_EVENT_OVERHEAD = 26
 REQUEST_ID = "8f507cfc-0000-4697-b07a-ac58fc914c95"
 TRACE_ID = "1-5759e988-bd862e3fe1be46a994272793"
+LOG_TIME = "2026-11-29T12:00:00.000Z"
 # What API Gateway fills in for an access log line: a typical value of each variable the format uses.
 ACCESS_LOG_VALUES = {
     "requestId": "Q1hFfhy9IAMEVdg=",
@@ -86,19 +89,40 @@ ACCESS_LOG_VALUES = {
 GOALS = {"single": 3.50, "batched_on_demand": 1.75, "batched_provisioned": 0.90}
 
 
-def lambda_platform_bytes(memory_mb: int, billed_ms: int, sample_rate: float) -> tuple[float, int]:
-    """Bytes and log events of Lambda's own START, END and REPORT lines for one invocation.
+def log_format() -> str:
+    """The functions' log format (template Globals ``LoggingConfig.LogFormat``; Lambda's default is Text)."""
+    found = read_template(ROOT / "template.yaml").get("Globals", {}).get("Function", {}).get("LoggingConfig", {})
+    return str(found.get("LogFormat", "Text"))
 
-    With active tracing, the REPORT line of a sampled invocation also names its trace.
+
+def lambda_platform_bytes(memory_mb: int, billed_ms: int, sample_rate: float) -> tuple[float, int]:
+    """Bytes and log events of Lambda's own lines for one invocation, in the functions' log format.
+
+    Text: START, END and REPORT lines; with active tracing, a sampled invocation's REPORT also names
+    its trace. JSON: a ``platform.start`` and a ``platform.report`` record (Lambda's ``platform.runtimeDone``
+    is DEBUG), a sampled invocation's report with its trace context.
     """
-    start = f"START RequestId: {REQUEST_ID} Version: $LATEST\n"
-    end = f"END RequestId: {REQUEST_ID}\n"
-    report = (
-        f"REPORT RequestId: {REQUEST_ID}\tDuration: {billed_ms - 0.42:.2f} ms\tBilled Duration: {billed_ms} ms\t"
-        f"Memory Size: {memory_mb} MB\tMax Memory Used: {memory_mb // 3} MB\t\n"
+    duration = round(billed_ms - 0.42, 3)
+    used = memory_mb // 3
+    if log_format() == "JSON":
+        compact = (",", ":")
+        start = {"time": LOG_TIME, "type": "platform.start", "record": {"requestId": REQUEST_ID, "version": "$LATEST"}}
+        metrics = {"durationMs": duration, "billedDurationMs": billed_ms, "memorySizeMB": memory_mb,
+                   "maxMemoryUsedMB": used}  # fmt: skip
+        report = {"time": LOG_TIME, "type": "platform.report",
+                  "record": {"requestId": REQUEST_ID, "metrics": metrics, "status": "success"}}  # fmt: skip
+        tracing = {"spanId": "53995c3f42cd8ad8", "type": "X-Amzn-Trace-Id", "value": f"Root={TRACE_ID};Sampled=1"}
+        traced = len(json.dumps({"tracing": tracing}, separators=compact)) - 1  # the key, its value and a comma
+        written = sum(len(json.dumps(line, separators=compact).encode()) for line in (start, report))
+        return written + sample_rate * traced, 2
+    start_line = f"START RequestId: {REQUEST_ID} Version: $LATEST\n"
+    end_line = f"END RequestId: {REQUEST_ID}\n"
+    report_line = (
+        f"REPORT RequestId: {REQUEST_ID}\tDuration: {duration:.2f} ms\tBilled Duration: {billed_ms} ms\t"
+        f"Memory Size: {memory_mb} MB\tMax Memory Used: {used} MB\t\n"
     )
     xray = f"XRAY TraceId: {TRACE_ID}\tSegmentId: 53995c3f42cd8ad8\tSampled: true\t\n"
-    size = sum(len(line.encode()) for line in (start, end, report)) + sample_rate * len(xray.encode())
+    size = sum(len(line.encode()) for line in (start_line, end_line, report_line)) + sample_rate * len(xray.encode())
     return size, 3
 
 
@@ -275,14 +299,14 @@ def trace_rate() -> float:
 
 
 def platform_lines_kept() -> bool:
-    """Whether Lambda writes its START/END/REPORT lines at the template's default ``PlatformLogLevel``."""
+    """Whether Lambda writes its own lines (start, report) at the template's default ``PlatformLogLevel``."""
     return str(template_defaults().get("PlatformLogLevel", "INFO")) in ("DEBUG", "INFO")
 
 
 def ours(scenario: Scenario, provisioned: bool, *, platform_lines: bool | None = None) -> dict[str, float]:
     """This project's cost per million deliveries, by component (and a few quantities, with ``_``).
 
-    ``platform_lines``: whether Lambda's START/END/REPORT lines are written; by default as the
+    ``platform_lines``: whether Lambda's own lines (start, report) are written; by default as the
     template's ``PlatformLogLevel`` default says (``LoggingConfig.SystemLogLevel``).
     """
     if platform_lines is None:
@@ -468,6 +492,12 @@ def storage_per_million_events(report: Report) -> float:
     return gigabytes * (PRICES["dynamodb_gb_month"] + PRICES["dynamodb_pitr_gb_month"])
 
 
+def _platform_bytes_with_overhead(billed: float) -> float:
+    """Lambda's own lines of one ingest invocation, CloudWatch's per-event overhead included (when written)."""
+    size, events = lambda_platform_bytes(INGEST_MEMORY_MB, int(billed), trace_rate())
+    return size + events * LOG_EVENT_OVERHEAD
+
+
 def _breakdown(parts: dict[str, float], per: float) -> str:
     return ", ".join(f"{name} ${value / per:,.3f}" for name, value in parts.items() if not name.startswith("_"))
 
@@ -523,6 +553,7 @@ def run(report: Report) -> None:
         "latency_ms": LATENCY_MS,
         "cold_start_share": COLD_START_SHARE,
         "access_log_bytes": access_log_bytes(),
+        "platform_bytes_per_ingest_invocation": _platform_bytes_with_overhead(mine["_ingest_billed_ms"]),
         "single": {"ours": mine, "ours_provisioned": mine_provisioned, "usual": theirs, "scenario": vars(single)},
         "batched": {
             "ours": on_demand,

@@ -32,8 +32,9 @@ GOALS: list[tuple[str, str, float | None, str, str]] = [
         f" part 1's CPU, in {COLD} of invocations), SQS (64 KB chunks, batch receive and"
         " delete), DynamoDB (write units metered in part 4: items, index entries and feed pages), S3, X-Ray at"
         " Lambda's fixed rate for active tracing (5 % past its reservoir, which is in the fixed monthly costs),"
-        " CloudWatch Logs of what the functions print (EMF included), Lambda's START/END/REPORT lines at the"
-        " template's PlatformLogLevel, the access log, a cold start's secret read, and the answers' bytes out",
+        " CloudWatch Logs of what the functions print (EMF included), Lambda's own lines at the template's"
+        " PlatformLogLevel (JSON records in its LogFormat), the access log, a cold start's secret read, and the"
+        " answers' bytes out",
     ),
     (
         "cost_batched_on_demand_usd_per_m_events",
@@ -283,7 +284,8 @@ def document(found: dict[str, Any]) -> str:
             f" backups):"
             f" ${results.get('cost_storage_usd_per_m_events_month', 0):,.2f}.",
             "",
-            f"With `PlatformLogLevel={level}` (Lambda's own START/END/REPORT lines"
+            f"With `PlatformLogLevel={level}` (Lambda's own lines, a platform.start and a platform.report record"
+            " per invocation in the template's JSON LogFormat,"
             f" {'kept' if other['platform_lines'] else 'dropped'}; the template's default"
             f" {'drops' if other['platform_lines'] else 'keeps'} them) the three figures would be"
             f" ${other['single']:,.2f}, ${other['batched_on_demand']:,.2f} and ${other['batched_provisioned']:,.2f}.",
@@ -364,7 +366,7 @@ def _findings(facts: dict[str, Any]) -> list[str]:
 def _money(cost: dict[str, Any]) -> list[str]:
     single = cost["single"]
     scenario, ours = single["scenario"], single["ours"]
-    platform = 3 * 26 + 71 + 52 + 125
+    platform = cost.get("platform_bytes_per_ingest_invocation", 0)
     ranked = sorted((name for name in ours if not name.startswith("_")), key=lambda name: -ours[name])
     place = ("the largest", "the second largest", "the third largest", "one")[min(ranked.index("DynamoDB"), 3)]
     return [
@@ -379,7 +381,7 @@ def _money(cost: dict[str, Any]) -> list[str]:
         f" ${ours['ingest Lambda'] + ours['consumer Lambda']:.2f} (requests $0.22 of it). CloudWatch Logs"
         f" ${ours['CloudWatch Logs']:.2f}: per ingest invocation"
         + (
-            f" Lambda's START/END/REPORT lines (about {platform} bytes with CloudWatch's 26 per event),"
+            f" Lambda's own lines (about {platform:.0f} bytes with CloudWatch's 26 per event),"
             if cost["other_platform_log_level"]["platform_lines"] is False
             else ""
         )
@@ -429,8 +431,10 @@ METHOD = [
     " event gives the item and index entry alone.",
     "- **5 cost** (`cost.py`). Lambda duration = measured CPU x 1,769 MB / memory (Lambda's CPU share) + the"
     " runtime's JSON work + assumed AWS latencies, billed per started ms; log bytes are what the handlers printed"
-    " in this run plus Lambda's platform lines (26 bytes of overhead per log event); SQS counts 64 KB chunks, one"
-    " ReceiveMessage and one DeleteMessageBatch per batch of 10; every event new; full batches.",
+    " in this run plus Lambda's own lines at the template's PlatformLogLevel, in its LogFormat (JSON: a"
+    " platform.start and a platform.report record per invocation), and 26 bytes of overhead per log event; SQS"
+    " counts 64 KB chunks, one ReceiveMessage and one DeleteMessageBatch per batch of 10; every event new; full"
+    " batches.",
     "- **6 end to end** (`end_to_end.py`). The local stack (`intake serve`'s), real HTTP: bounded by moto and"
     " one Python process, not AWS.",
     "",
