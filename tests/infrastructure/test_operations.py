@@ -372,7 +372,8 @@ def test_consumer_may_only_write_the_events_table_and_its_payloads_and_use_its_q
             "Effect": "Allow",
             "Action": "s3:GetObject",
             "Resource": [
-                own(f"${{PayloadBucket.Arn}}/{prefix}/${{Key}}/*", vendor_key) for prefix in ("deliveries", "bodies")
+                own(f"${{PayloadBucket.Arn}}/{prefix}/${{Key}}/*", vendor_key)
+                for prefix in ("deliveries", "bodies", "quarantine")
             ],
         },
         {
