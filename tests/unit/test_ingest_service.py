@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
+from webhook_intake import secrets as secrets_module
 from webhook_intake.http import Request
 from webhook_intake.ingest.contract import MAX_BATCH_EVENTS
 from webhook_intake.ingest.queue import EnqueueError
@@ -399,6 +400,30 @@ def test_a_secret_value_that_is_no_json_object_is_a_500_reported_as_a_secret_pro
     assert '"SecretProblems":[1.0]' in out.replace(" ", "")
     assert "secret unavailable" not in out
     assert "dev-token" not in out
+
+
+def test_a_secret_deleted_after_it_was_read_refuses_the_credentials_it_held(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: clock[0])
+    client = aws.client("secretsmanager")
+    client.create_secret(Name="notifications-secret", SecretString=json.dumps({"tokens": ["tok"]}))
+    queue = FakeQueue()
+    svc = service("viafoura-notifications", SecretStore("notifications-secret"), queue)  # type: ignore[arg-type]
+    assert svc.handle(notifications(NOTIFICATIONS_BODY)).status == 204
+    # Given the operator deleted the secret (Secrets Manager keeps it, marked deleted, for its recovery window)
+    client.delete_secret(SecretId="notifications-secret")
+
+    # When deliveries with the token it held come once the function's copy is past its five minutes
+    clock[0] += 301
+    answers = [svc.handle(notifications(NOTIFICATIONS_BODY)).status for _ in range(2)]
+    clock[0] += 11
+    answers.append(svc.handle(notifications(NOTIFICATIONS_BODY)).status)
+
+    # Then they are refused in the vendor's terms, as for a secret never set: nothing more is queued
+    assert answers == [401, 401, 401]
+    assert len(queue.sent) == 1
 
 
 def test_an_unreadable_secret_is_a_500_so_the_vendor_retries() -> None:

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 SECRETS_CONFIG = Config(connect_timeout=0.5, read_timeout=0.75, retries={"total_max_attempts": 2, "mode": "standard"})
 
 
+NO_VALUE = frozenset({"ResourceNotFoundException", "InvalidRequestException"})
+"""Secrets Manager's answers for a secret that has no value to read: none set or no such secret, and one
+deleted (kept, marked deleted, for its recovery window: GetSecretValue's only InvalidRequestException)."""
+
+
 class SecretUnavailableError(RuntimeError):
     """The secret could not be read: the delivery must be answered 5xx so the vendor retries."""
 
@@ -78,11 +83,12 @@ class SecretStore:
         try:
             answer = self.client.get_secret_value(SecretId=self._secret_id)
         except (ClientError, BotoCoreError) as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                # Created without a value (the template does) or not created: nothing to retry
-                # for. Empty, so deliveries are refused in the vendor's terms and the secret's
-                # problems (SecretProblems) say what to set; looked up again after max_age.
-                self._unset_since = now
+            if error_code(exc) in NO_VALUE:
+                # Created without a value (the template does), not created, or deleted: nothing to retry
+                # for, and no copy read before stands for it. Empty, so deliveries are refused in the
+                # vendor's terms and the secret's problems (SecretProblems) say what to set; looked up
+                # again after max_age.
+                self._value, self._unset_since = None, now
                 return {}
             if not force and self._value is not None:
                 # The copy read before keeps authenticating while Secrets Manager cannot be reached: Viafoura
