@@ -214,9 +214,11 @@ def deploy_check(argv: list[str] | None = None) -> int:
         for name, value in sorted(kept.items()):
             default = defaults.get(name, "")
             if value != default:
+                # An empty value written bare (Name=) is one sam deploy drops without a word: quoted, it is read.
+                written = default or '""'
                 print(
                     f"note: {where}: {stack} keeps {name}={value} (the default is {default or 'empty'}): sam"
-                    f" deploy keeps a value {_FLAG} does not set; set {name}={default} there to change it",
+                    f" deploy keeps a value {_FLAG} does not set; set {name}={written} there to change it",
                     file=sys.stderr,
                 )
         mistakes = together(resolved(declared, {**kept, **values}))

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 
@@ -275,11 +276,35 @@ def test_make_deploy_says_which_values_the_deployed_stack_keeps_that_samconfig_d
     assert captured.out == "eu-west-1 webhook-intake-staging\n"
     assert captured.err.splitlines() == [
         "note: samconfig.toml [staging]: webhook-intake-staging keeps AlarmEmail=ops@news.example (the default is"
-        " empty): sam deploy keeps a value parameter_overrides does not set; set AlarmEmail= there to change it",
+        ' empty): sam deploy keeps a value parameter_overrides does not set; set AlarmEmail="" there to change it',
         "note: samconfig.toml [staging]: webhook-intake-staging keeps TableBillingMode=PROVISIONED (the default is"
         " PAY_PER_REQUEST): sam deploy keeps a value parameter_overrides does not set; set"
         " TableBillingMode=PAY_PER_REQUEST there to change it",
     ]
+
+
+@mock_aws
+def test_make_deploy_advises_a_value_sam_deploy_reads_as_the_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from samcli.cli.types import CfnParameterOverridesType
+
+    # Given a stack deployed with an alarm address, whose samconfig.toml no longer names it
+    deployed("webhook-intake-staging", AlarmEmail="ops@news.example")
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + 'parameter_overrides = "MaxReceiveCount=5"\n')
+    assert check_file(config, "staging") == 0
+    (note,) = capsys.readouterr().err.splitlines()
+
+    # When the team does what the note says
+    (advice,) = re.findall(r"; set (\S+) there to change it$", note)
+    config.write_text(STAGING + f"parameter_overrides = {json.dumps('MaxReceiveCount=5 ' + advice)}\n")
+
+    # Then sam deploy reads the default from it (no address), and make deploy has nothing more to say
+    overrides = tomllib.loads(config.read_text())["staging"]["deploy"]["parameters"]["parameter_overrides"]
+    assert CfnParameterOverridesType().convert((overrides,), None, None) == {"MaxReceiveCount": "5", "AlarmEmail": ""}
+    assert check_file(config, "staging") == 0
+    assert capsys.readouterr().err == ""
 
 
 @pytest.mark.parametrize(
