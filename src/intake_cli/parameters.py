@@ -189,8 +189,9 @@ def deploy_check(argv: list[str] | None = None) -> int:
         config = tomllib.loads(args.config_file.read_text())
         declared = dict(read().get("Parameters") or {})
         deploy = _deploy_parameters(config, args.config_env)
-        values, mistakes = parse_overrides(_override_items(deploy.get("parameter_overrides", "")), _FLAG)
-        mistakes += check(declared, values, {}, _FLAG)
+        overrides = deploy.get("parameter_overrides", "")
+        values, mistakes = parse_overrides(_override_items(overrides), _FLAG)
+        mistakes += check(declared, values, {}, _FLAG) + _bare_empty(overrides, values)
         if mistakes:
             raise IntakeError("\n".join(mistakes))
         _require_deploy_settings(deploy)
@@ -243,6 +244,17 @@ def _override_items(overrides: Any) -> list[str]:
         return shlex.split(overrides)
     except ValueError as exc:  # a quote opened and never closed
         raise IntakeError(f"{_FLAG} cannot be split into Name=Value items: {exc}") from None
+
+
+def _bare_empty(overrides: Any, values: dict[str, str]) -> list[str]:
+    """A line for each value left empty unquoted (``Name=``): sam deploy reads none from it (it drops it from a
+    string, stops on it in a list), so a deployed stack would keep its own value, the template's default not."""
+    items = overrides.split() if isinstance(overrides, str) else [str(item) for item in overrides]
+    return [
+        f'{_FLAG}: sam deploy reads no value from {name}= (an empty one only quoted): write {name}=""'
+        for name, value in values.items()
+        if not value and any(item in (f"{name}=", f"ParameterKey={name},ParameterValue=") for item in items)
+    ]
 
 
 def _deploy_parameters(config: dict[str, Any], environment: str) -> dict[str, Any]:

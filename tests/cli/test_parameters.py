@@ -307,6 +307,24 @@ def test_make_deploy_advises_a_value_sam_deploy_reads_as_the_default(
     assert capsys.readouterr().err == ""
 
 
+@mock_aws
+def test_make_deploy_refuses_an_empty_value_sam_deploy_would_drop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stack deployed with an alarm address, and a team turning the e-mail off with a bare AlarmEmail=
+    deployed("webhook-intake-staging", AlarmEmail="ops@news.example")
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + 'parameter_overrides = "MaxReceiveCount=5 AlarmEmail="\n')
+
+    # When make deploy's first step checks it, then it stops there: sam deploy reads no value from it and
+    # the stack would keep sending alarms to the old address
+    assert check_file(config, "staging") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [staging]: parameter_overrides: sam deploy reads no value from AlarmEmail= (an"
+        ' empty one only quoted): write AlarmEmail=""'
+    ]
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
