@@ -10,6 +10,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -645,3 +646,26 @@ def test_the_ingest_path_imports_neither_pydantic_nor_the_normalizers() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_runbook_row_of_the_5xx_alarm_names_the_log_line_of_every_outage_ingest_answers_500(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a signed FastComments delivery while each dependency of ingest is out in turn
+    outages = [
+        (FakeSecrets([{"api_secret": "k"}], unavailable=True), FakeQueue(), FakeCredentials()),
+        (FakeSecrets([{"api_secret": "k"}]), FakeQueue(), FakeCredentials(unavailable=True)),
+        (FakeSecrets([{"api_secret": "k"}]), FakeQueue(fail=True), FakeCredentials()),
+    ]
+    for secrets, queue, credentials in outages:
+        ingest = service("fastcomments", secrets, queue)
+        ingest.used_credentials = credentials  # type: ignore[assignment]
+        assert ingest.handle(signed_fastcomments("comment-created")).status == 500
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    logged = {line["message"] for line in lines if line["level"] == "ERROR"}
+    assert len(logged) == len(outages)
+
+    # Then the row an operator reads when the API answers 5xx names the line each outage logs
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `ApiServerErrorAlarm` |")]
+    assert sorted(message for message in logged if f"`{message}`" not in row) == []
