@@ -8,14 +8,18 @@ parts of events written under another value (those of events kept for ever, abov
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from intake_cli.samples import SAMPLES_DIR
 from tests.helpers import (
+    cli,
     cli_json,
     notifications_body,
     publish_outputs,
+    send,
     send_body,
     send_events_with_parts_in_s3,
     stack_with,
@@ -166,3 +170,68 @@ def test_a_part_keyed_before_parts_carried_their_retention_is_no_change_to_a_rep
     # Then the event is unchanged: the same list under the key it was written to is no change of the mapping's
     assert plan["plan"]["would_change"] == 0, plan
     assert plan["plan"]["unchanged"] == 1
+
+
+def expire(aws: boto3.session.Session, runtime: LocalRuntime, pk: str) -> None:
+    """The event ``pk`` past its retention: its ``expires_at`` a minute ago (DynamoDB deletes it only within days)."""
+    aws.client("dynamodb").update_item(
+        TableName=table(runtime),
+        Key={"pk": {"S": pk}, "sk": {"S": "event"}},
+        UpdateExpression="SET expires_at = :past",
+        ConditionExpression="attribute_exists(expires_at)",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 60)}},
+    )
+
+
+def test_an_event_past_its_retention_is_no_longer_read_as_stored(
+    aws: boto3.session.Session, stack_name: str, secrets: dict[str, Any]
+) -> None:
+    # Given two notifications stored under RetentionDays=30, one of them now past its retention
+    runtime = stack_with({"RetentionDays": "30"}, aws, stack_name, secrets)
+    publish_outputs(aws, runtime)
+    vendor = "viafoura-notifications"
+    assert send_body(runtime, vendor, notifications_body("n-gone", "n-live"), secrets[vendor]).status == 204
+    runtime.drain()
+    expire(aws, runtime, f"{vendor}#n-gone")
+    stack = runtime.stack.name
+
+    # Then reads list only the live one, by the feed and by a full scan, and one by id finds no expired event
+    assert [event["event_id"] for event in cli_json("events", "--stack", stack, "--json")] == ["n-live"]
+    assert [event["event_id"] for event in cli_json("events", "--stack", stack, "--scan", "--json")] == ["n-live"]
+    code, output = cli("events", "--stack", stack, "--id", f"{vendor}#n-gone")
+    assert code == 1
+    assert f"no event {vendor}#n-gone" in output
+    assert cli_json("events", "--stack", stack, "--id", f"{vendor}#n-live", "--json")[0]["event_id"] == "n-live"
+
+    # And a replay plans nothing for the expired event
+    (plan,) = cli_json("replay", "--stack", stack, "--since", "1h", "--dry-run", "--json")
+    assert plan["plan"]["matched"] == 1, plan
+
+
+def test_a_comments_state_rests_on_its_live_events_only(
+    aws: boto3.session.Session, stack_name: str, secrets: dict[str, Any]
+) -> None:
+    # Given a FastComments comment created then edited, stored under RetentionDays=30
+    runtime = stack_with({"RetentionDays": "30"}, aws, stack_name, secrets)
+    publish_outputs(aws, runtime)
+    for sample in ("comment-created", "comment-updated"):
+        send(runtime, "fastcomments", SAMPLES_DIR / "fastcomments" / f"{sample}.json", secrets)
+        runtime.drain()
+    stored = {item["event_type"]: item["pk"] for item in events(aws, runtime)}
+    assert set(stored) == {"comment.created", "comment.updated"}
+    stack = runtime.stack.name
+
+    # When the edit is past its retention (a retention shortened in between), the creation not
+    expire(aws, runtime, stored["comment.updated"])
+
+    # Then the state is the creation's, with its text, and lists the live event alone
+    (state,) = cli_json("state", "fastcomments", "nK3vQ8zTfR", "--stack", stack, "--json")
+    assert state["status"] == "created"
+    assert state["text"] == "Love the new playground plans, but where will people park?"
+    assert [event["event_type"] for event in state["events"]] == ["comment.created"]
+
+    # And once every event of the comment is past its retention, there is no state to read
+    expire(aws, runtime, stored["comment.created"])
+    code, output = cli("state", "fastcomments", "nK3vQ8zTfR", "--stack", stack)
+    assert code == 1
+    assert "no state for fastcomments nK3vQ8zTfR" in output

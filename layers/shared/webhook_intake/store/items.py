@@ -181,6 +181,17 @@ def expiry(received_at: str, retention_days: int) -> int:
     return int(received.timestamp()) + retention_days * 86_400
 
 
+EXPIRES_AT = "expires_at"
+"""The events table's TTL attribute (template.yaml): epoch seconds, on events and feed pages that expire."""
+
+
+def expired(item: dict[str, Any], now: float) -> bool:
+    """Whether an item (plain values) is past its ``expires_at`` at ``now`` (epoch seconds): DynamoDB deletes it
+    only within days of it, and readers leave it out meanwhile."""
+    expires_at = item.get(EXPIRES_AT)
+    return isinstance(expires_at, int | float) and not isinstance(expires_at, bool) and expires_at <= now
+
+
 def retention_of(item: dict[str, Any]) -> int:
     """The ``RetentionDays`` a stored event was written under (whole days; 0 when it is kept for ever)."""
     received = from_iso(item.get("received_at"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from webhook_intake.payloads import PayloadError
 from webhook_intake.registry import UnknownVendorError
 from webhook_intake.store.body import BodyFormatError
 from webhook_intake.store.feed import ENTRY_FIELDS, bucket_of, entry_of, page_entries
-from webhook_intake.store.items import load_body
+from webhook_intake.store.items import EXPIRES_AT, expired, load_body
 from webhook_intake.store.schema import (
     EVENT_SK,
     FEED_SHARDS,
@@ -106,7 +107,8 @@ class EventReader(TableAccess):
         """One event by vendor and id, decoded (see :func:`decode`)."""
         key = encode_item(event_key(vendor, event_id))
         item = self.dynamodb.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
-        return self.decode(decode_item(item)) if item else None
+        plain = decode_item(item) if item else None
+        return self.decode(plain) if plain is not None and not expired(plain, time.time()) else None
 
     def get_many(self, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """Events by ``(vendor, event_id)``, in the order asked (missing ones left out)."""
@@ -117,18 +119,23 @@ class EventReader(TableAccess):
         return [self.decode(found[pk]) for pk in asked if pk in found]
 
     def items(self, keys: list[str], attributes: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
-        """The event items of up to 100 ``pk`` values (plain values, by ``pk``): all of them, or ``attributes``."""
+        """The event items of up to 100 ``pk`` values (plain values, by ``pk``): all of them, or ``attributes``.
+
+        An item past its ``expires_at`` is left out, as one DynamoDB's TTL has deleted.
+        """
         wanted: dict[str, Any] = {"Keys": [{"pk": encode(pk), "sk": encode(EVENT_SK)} for pk in dict.fromkeys(keys)]}
         if attributes:
-            names = {f"#a{position}": name for position, name in enumerate(attributes)}
+            names = {f"#a{position}": name for position, name in enumerate(dict.fromkeys((*attributes, EXPIRES_AT)))}
             wanted.update(ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
         items: dict[str, dict[str, Any]] = {}
         request: dict[str, Any] = {self.table_name: wanted}
+        now = time.time()
         while request:
             response = self.dynamodb.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(self.table_name, []):
                 plain = decode_item(item)
-                items[str(plain["pk"])] = plain
+                if not expired(plain, now):
+                    items[str(plain["pk"])] = plain
             request = dict(response.get("UnprocessedKeys") or {})
         return items
 
@@ -177,10 +184,14 @@ class EventReader(TableAccess):
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :partition AND sk BETWEEN :low AND :high",
+            # A page past its expiry holds only expired entries (it expires with the last of them)
+            "FilterExpression": _LIVE,
+            "ExpressionAttributeNames": {"#expires": EXPIRES_AT},
             "ExpressionAttributeValues": {
                 ":partition": encode(partition),
                 ":low": encode(bucket_of(low)),
                 ":high": encode(bucket_of(high) + "#~"),
+                ":now": encode(int(time.time())),
             },
             "ScanIndexForward": False,
         }
@@ -263,8 +274,9 @@ class EventReader(TableAccess):
         paginator = self.dynamodb.get_paginator("scan")
         for page in paginator.paginate(
             TableName=self.table_name,
-            FilterExpression="sk = :event",
-            ExpressionAttributeValues={":event": {"S": EVENT_SK}},
+            FilterExpression=f"sk = :event AND {_LIVE}",
+            ExpressionAttributeNames={"#expires": EXPIRES_AT},
+            ExpressionAttributeValues={":event": {"S": EVENT_SK}, ":now": encode(int(time.time()))},
             **scan,
         ):
             yield page.get("Items", [])
@@ -321,6 +333,9 @@ class EventReader(TableAccess):
 
 
 BATCH_GET_MAX = 100
+_LIVE = "(attribute_not_exists(#expires) OR #expires > :now)"
+"""What a read keeps of a query or a scan (a filter: no extra read): an item not past its ``expires_at``, which
+DynamoDB's TTL deletes only within days of it."""
 """Keys one BatchGetItem takes (events read by key, feed entries checked against their items)."""
 
 
