@@ -235,3 +235,33 @@ def test_a_comments_state_rests_on_its_live_events_only(
     code, output = cli("state", "fastcomments", "nK3vQ8zTfR", "--stack", stack)
     assert code == 1
     assert "no state for fastcomments nK3vQ8zTfR" in output
+
+
+@pytest.mark.parametrize("edited", [False, True], ids=["the same event", "edited"])
+def test_an_event_sent_again_after_its_retention_is_stored_anew(
+    aws: boto3.session.Session, stack_name: str, secrets: dict[str, Any], edited: bool
+) -> None:
+    # Given a notification stored under RetentionDays=30, now past its retention (not yet deleted by TTL)
+    runtime = stack_with({"RetentionDays": "30"}, aws, stack_name, secrets)
+    publish_outputs(aws, runtime)
+    vendor = "viafoura-notifications"
+    assert send_body(runtime, vendor, notifications_body("n-again"), secrets[vendor]).status == 204
+    runtime.drain()
+    expire(aws, runtime, f"{vendor}#n-again")
+
+    # When the vendor sends it again (a resend of its past deliveries), as it was or edited
+    body = json.loads(notifications_body("n-again", request_uuid="r-2"))
+    if edited:
+        body["notifications"][0]["time"] += 1000
+    assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
+    runtime.drain()
+
+    # Then it is stored as received now, to be kept its retention from now on: listed, and nothing quarantined
+    (listed,) = cli_json("events", "--stack", runtime.stack.name, "--json")
+    assert listed["event_id"] == "n-again"
+    assert listed["correlation_id"] == "r-2"
+    (item,) = events(aws, runtime)
+    received = from_iso(item["received_at"])
+    assert received is not None
+    assert item["expires_at"] == int(received.timestamp()) + 30 * 86_400
+    assert cli_json("dlq", "list", "--stack", runtime.stack.name, "--json") == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import error_code, retried
-from webhook_intake.store.items import load_body
+from webhook_intake.store.items import EXPIRES_AT, load_body
 from webhook_intake.store.schema import WRITE_ID
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode, encode_item, item_size, write_units
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from webhook_intake.store.items import Prepared
 
 _NEW_EVENT = "attribute_not_exists(pk)"
+_PAST_RETENTION = "#expires <= :now"
+"""A stored copy past its ``expires_at``: deleted by DynamoDB's TTL within days, read as gone meanwhile (reads.py),
+so a copy of the event received since takes its place as a new event (a vendor's resend)."""
 _TEST = {"#test": "test"}
 _EARLIER_COPY_TRIES = 3
 """Copies that may take a stored copy's place while an earlier one is written over it."""
@@ -139,9 +143,12 @@ class EventStore(TableAccess):
                 raise StoreError("the event has parts for S3 and no payload bucket is configured")
             for offload in prepared.offloads:
                 self._payloads.put_object(offload.key, offload.body, offload.content_type, offload.tagging)
-        return self._conditional_put(
-            prepared, raw, {"ConditionExpression": _NEW_EVENT}, write_id=secrets.token_bytes(8)
-        )
+        condition = {
+            "ConditionExpression": f"{_NEW_EVENT} OR {_PAST_RETENTION}",
+            "ExpressionAttributeNames": {"#expires": EXPIRES_AT},
+            "ExpressionAttributeValues": {":now": encode(int(time.time()))},
+        }
+        return self._conditional_put(prepared, raw, condition, write_id=secrets.token_bytes(8))
 
     def put_feed(self, feed: PendingFeed) -> float:
         """Write every page of the feed; their write units. Raises :class:`StoreError` at the first not written."""
