@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 """``--log-level``'s values for the help; a test holds them to the template's ``LogLevel`` AllowedValues."""
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_LEADING_ZERO = re.compile(r"-?0[0-9]")
 FRACTIONS_TAKEN = frozenset(
     {"RouteRateLimit", "TableTargetUtilization", "QueueAgeAlarmSeconds", "AuthFailureAlarmThreshold"}
 )
@@ -153,15 +154,27 @@ def _number_problem(name: str, spec: dict[str, Any], value: str, allowed: list[s
     number = _number(value)
     if number is None:
         return f"{name} is a Number; {value!r} is not a number"
-    if isinstance(spec.get("Default"), int) and "." in value and name not in FRACTIONS_TAKEN:
-        # CloudFormation takes 2.5 (or 3.0) for any Number; the count, size or time it sets refuses it later
-        return f"{name} is a whole number; {value!r} is not written as one"
+    spelling = _spelling_problem(name, spec, value, number)
+    if spelling:
+        return spelling
     if allowed and all(_number(option) != number for option in allowed):
         return f"{name} must be one of {', '.join(allowed)}"
     if "MinValue" in spec and number < Decimal(str(spec["MinValue"])):
         return f"{name} must be at least {spec['MinValue']}"
     if "MaxValue" in spec and number > Decimal(str(spec["MaxValue"])):
         return f"{name} must be at most {spec['MaxValue']}"
+    return None
+
+
+def _spelling_problem(name: str, spec: dict[str, Any], value: str, number: Decimal) -> str | None:
+    """A number CloudFormation takes as written, which the template then reads otherwise."""
+    if _LEADING_ZERO.match(value.strip()):
+        # Passed on as written, and the template compares some as text: an S3 tag value (RetentionDays:
+        # parts tagged retention-days=30 are never expired by a rule for 030), a condition's 0
+        return f"{name} is written with a leading zero: write {format(number.normalize(), 'f')!r}"
+    if isinstance(spec.get("Default"), int) and "." in value and name not in FRACTIONS_TAKEN:
+        # CloudFormation takes 2.5 (or 3.0) for any Number; the count, size or time it sets refuses it later
+        return f"{name} is a whole number; {value!r} is not written as one"
     return None
 
 

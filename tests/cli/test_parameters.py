@@ -48,6 +48,11 @@ def declared() -> dict[str, dict[str, object]]:
         ("MaxReceiveCount=2.5", "MaxReceiveCount is a whole number; '2.5' is not written as one"),
         ("IngestMemorySize=256.0", "IngestMemorySize is a whole number"),
         ("MaxReceiveCount=\u0663", "MaxReceiveCount is a Number; '\u0663' is not a number"),
+        # CloudFormation passes a value on as written: the bucket's rules would look for the tag value 030
+        # (parts are tagged retention-days=30, and never expired), and 00 is no 0 to the template's conditions
+        ("RetentionDays=030", "RetentionDays is written with a leading zero: write '30'"),
+        ("RetentionDays=00", "RetentionDays is written with a leading zero: write '0'"),
+        ("SilentVendorHours=06", "SilentVendorHours is written with a leading zero: write '6'"),
         ("ConsumerBatchSize=100000", "ConsumerBatchSize must be at most 10000"),
         ("LogLevel=LOUD", "LogLevel must be one of DEBUG, INFO, WARNING, ERROR"),
         ("LogRetentionDays=8", "LogRetentionDays must be one of 1, 3, 5, 7, 14"),
