@@ -58,6 +58,13 @@ def test_its_ingest_function_outlives_its_answer_deadline(vendor_key: str) -> No
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_its_ingest_function_answers_before_api_gateway_stops_waiting(vendor_key: str) -> None:
+    # An HTTP API waits 30 s for its integration (a cold start's init included), then answers with an error of its own.
+    timeout = AS_WRITTEN["Mappings"]["Vendors"][vendor(vendor_key).stem]["IngestTimeout"]
+    assert timeout <= 28, f"IngestTimeout {timeout} leaves a cold start no room inside API Gateway's 30 s ({DOC})"
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_its_samples_have_their_goldens_shapes_and_invoke_events(vendor_key: str) -> None:
     samples = sample_files(vendor_key)
     assert samples, f"events/{vendor_key}/ holds no sample: put the vendor's documented examples there ({DOC})"

@@ -222,3 +222,36 @@ def test_kms_throttling_of_the_queue_is_retried(queue: tuple[Any, str]) -> None:
     assert response.status == 204
     assert len(attempts) == 2
     assert depth(sqs, url)[0] == 1
+
+
+def engagement() -> Request:
+    event = {"event_uuid": "e-1", "time": 1593205166938, "message_type": "livecomment_post", "action": "liked"}
+    event |= {"content_uuid": "c-1", "actor_uuid": "a-1", "content_container_uuid": "cc-1"}
+    body = json.dumps({"request_uuid": "r", "time": 1593205167183, "version": 1, "events": [event]}).encode()
+    return Request("POST", "/webhooks/viafoura/engagement", "", {"authorization": "tok"}, body, {}, "r", 0)
+
+
+def test_viafoura_engagement_outlasts_an_sqs_outage_of_fifteen_seconds(queue: tuple[Any, str]) -> None:
+    # Viafoura engagement never sends an event again: a 5xx loses it as surely as no answer, and a
+    # message sent after Viafoura stopped waiting is still stored. So its ingest keeps trying for as long as
+    # API Gateway waits for the function (30 s), not for a retrying vendor's few seconds.
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    inject(sqs, [timeout(clock)] * 10, clock)  # 15 s of read time-outs, then SQS answers
+    response = ingest("viafoura-engagement", sqs, url, clock).handle(engagement())
+    assert response.status == 200
+    assert response.body["results"] == [{"event_uuid": "e-1", "type": "success"}]
+    assert depth(sqs, url)[0] == 1
+    assert clock.now - start < 30
+
+
+def test_viafoura_engagement_answers_before_api_gateway_stops_waiting(queue: tuple[Any, str]) -> None:
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    inject(sqs, [timeout(clock)] * 1000, clock)
+    response = ingest("viafoura-engagement", sqs, url, clock).handle(engagement())
+    assert response.status == 500
+    assert clock.now - start < 29  # the function's own answer, not the gateway's time-out
+    assert depth(sqs, url)[0] == 0

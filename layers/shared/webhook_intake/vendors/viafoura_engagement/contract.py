@@ -53,7 +53,11 @@ class ViafouraEngagementContract(HeaderTokenContract):
         ]
 
 
-CONTRACT = ViafouraEngagementContract(SPEC, auth_failure_status=403)
+# Viafoura never sends an event again: a 5xx loses it as surely as no answer, and a message queued after
+# Viafoura stopped waiting is still stored. So the queue is tried for as long as API Gateway waits for the
+# function (30 s, the HTTP API's integration timeout; a cold start's init counts there too), not for the few
+# seconds a vendor that retries is given.
+CONTRACT = ViafouraEngagementContract(SPEC, auth_failure_status=403, deadline_seconds=25.0)
 
 
 def _text(value: Any) -> str:
