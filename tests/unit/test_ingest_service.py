@@ -403,6 +403,40 @@ def test_a_secret_value_that_is_no_json_object_is_a_500_reported_as_a_secret_pro
     assert "dev-token" not in out
 
 
+@pytest.mark.parametrize("value", ["dev-token", '["dev-token"]'])
+def test_a_secret_value_broken_after_it_was_read_keeps_viafoura_engagement_taking_deliveries(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: clock[0])
+    client = aws.client("secretsmanager")
+    client.create_secret(Name="engagement-secret", SecretString=json.dumps({"tokens": [TOKEN]}))
+    queue = FakeQueue()
+    svc = service("viafoura-engagement", SecretStore("engagement-secret"), queue)  # type: ignore[arg-type]
+    body = json.dumps({"request_uuid": "r", "events": [engagement_event("e1")]}).encode()
+    delivery = post("/webhooks/viafoura/engagement", body, {"authorization": TOKEN})
+    assert svc.handle(delivery).status == 200
+    # Given the operator wrote a value that is no JSON object (a bare token, a list) over the secret
+    client.put_secret_value(SecretId="engagement-secret", SecretString=value)
+
+    # When deliveries come once the function's copy is past its five minutes, and again 10 s later
+    clock[0] += 301
+    first = svc.handle(delivery)
+    clock[0] += 10
+    second = svc.handle(delivery)
+    svc.metrics.flush_metrics()
+
+    # Then Viafoura engagement, which never sends them again, is still answered with success from the copy
+    # read before, and the value is reported as a secret problem, never logged
+    assert (first.status, second.status) == (200, 200)
+    assert first.body["results"] == [{"event_uuid": "e1", "type": "success"}]
+    assert len(queue.sent) == 3
+    out = capsys.readouterr().out
+    assert '"secret misconfigured"' in out
+    assert '"SecretProblems":[1.0' in out.replace(" ", "")
+    assert "dev-token" not in out
+
+
 def test_a_secret_deleted_after_it_was_read_refuses_the_credentials_it_held(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -31,8 +31,13 @@ class SecretUnavailableError(RuntimeError):
 
 
 class SecretValueError(SecretUnavailableError):
-    """Secrets Manager answered, with a value that is no JSON object: a 5xx too (retried once the value is
-    mended), reported as a secret problem, not an outage. The message names the secret, never the value."""
+    """Secrets Manager answered, with a value that is no JSON object: reported as a secret problem, not an
+    outage. The message names the secret, never the value. ``kept`` is the copy read before, which keeps
+    authenticating as through an outage; without one the delivery is a 5xx (retried once the value is mended)."""
+
+    def __init__(self, message: str, kept: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.kept = kept
 
 
 class SecretStore:
@@ -107,15 +112,21 @@ class SecretStore:
         try:
             value = json.loads(answer.get("SecretString", answer.get("SecretBinary")))
         except (TypeError, ValueError, RecursionError):
-            raise SecretValueError(f"secret {self._secret_id} is not valid JSON") from None
+            raise self._unusable("is not valid JSON", force, now) from None
         if not isinstance(value, dict):
-            # Valid JSON but no object (a list, a string): the object read before (if any) stays, for
-            # its time: valid credentials keep working, and the next read after it fetches again, so a
-            # mended value is taken at once, as a malformed one would be.
-            raise SecretValueError(f"secret {self._secret_id} is not a JSON object")
+            raise self._unusable("is not a JSON object", force, now)
         if self._max_age > 0:
             self._value, self._read_at = value, now
         return value
+
+    def _unusable(self, why: str, force: bool, now: float) -> SecretValueError:
+        """A value that is no JSON object (a bare token, a list). The object read before (if any) stays and, as
+        through an outage, keeps authenticating: read again after refresh_interval, so that a mended value is
+        taken within seconds and the problem is reported as often, not once a delivery."""
+        kept = None if force else self._value
+        if kept is not None:
+            self._read_at = now - self._max_age + self._refresh_interval
+        return SecretValueError(f"secret {self._secret_id} {why}", kept)
 
     def refresh(self) -> dict[str, Any] | None:
         """A fresh copy when the rate limit allows one, else None."""
