@@ -160,6 +160,32 @@ def test_api_5xx_alarm_watches_the_http_api() -> None:
     assert props["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "HttpApi"}}]
 
 
+def test_deliveries_the_route_throttling_refuses_raise_an_alarm() -> None:
+    # A 429 of RouteRateLimit/RouteBurstLimit never reaches a function: no function metric counts it, the
+    # access log alone holds it, and Viafoura engagement never sends those events again.
+    filters = [
+        f["Properties"]
+        for f in resources_of_type("AWS::Logs::MetricFilter").values()
+        if f["Properties"]["LogGroupName"] == {"Ref": "HttpApiAccessLogGroup"}
+    ]
+    (throttled,) = [f for f in filters if '$.status = "429"' in f["FilterPattern"]]
+    # The token route's own throttle is OpenWeb's to retry (it asks again), not a lost delivery.
+    assert '$.routeKey != "POST /oauth/openweb/token"' in throttled["FilterPattern"]
+    (transformation,) = throttled["MetricTransformations"]
+    assert transformation["MetricValue"] == "1"
+    watching = [
+        alarm["Properties"]
+        for alarm in resources_of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == transformation["MetricName"]
+        and alarm["Properties"].get("Namespace") == transformation["MetricNamespace"]
+    ]
+    (alarm,) = watching
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 60, 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert "Viafoura engagement" in alarm["AlarmDescription"]
+
+
 def test_every_alarm_notifies_the_topic_and_the_email_subscription_is_optional() -> None:
     for logical_id, alarm in resources_of_type("AWS::CloudWatch::Alarm").items():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id

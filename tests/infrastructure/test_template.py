@@ -75,6 +75,8 @@ EXPLICIT = {
         for policy in ("", "Policy")
     ),
     "ApiServerErrorAlarm",
+    "ThrottledDeliveriesFilter",
+    "ThrottledDeliveriesAlarm",
     "Dashboard",
 }
 
