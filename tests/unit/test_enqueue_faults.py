@@ -19,6 +19,7 @@ from webhook_intake.ingest.queue import INGEST_CONFIG, READ_TIMEOUT, QueueSender
 from webhook_intake.ingest.service import IngestService
 from webhook_intake.observability import vendor_metrics
 from webhook_intake.registry import vendor
+from webhook_intake.secrets import SECRETS_CONFIG, SecretStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -255,3 +256,53 @@ def test_viafoura_engagement_answers_before_api_gateway_stops_waiting(queue: tup
     assert response.status == 500
     assert clock.now - start < 29  # the function's own answer, not the gateway's time-out
     assert depth(sqs, url)[0] == 0
+
+
+def cold(service: IngestService, clock: FakeClock, failed_reads: int) -> list[int]:
+    """``service`` with no copy of its secret yet, whose first ``failed_reads`` attempts to read it time out."""
+    secrets_client = boto3.client("secretsmanager", region_name="us-east-1", config=SECRETS_CONFIG)
+    secrets_client.create_secret(Name="cold", SecretString=json.dumps({"tokens": ["tok"]}))
+    reads: list[int] = []
+
+    def failing_for_a_while(request: Any, **_: Any) -> Any:
+        reads.append(1)
+        clock.now += 1.25  # each attempt waits out its connect and read timeouts
+        if len(reads) <= failed_reads:
+            raise ReadTimeoutError(endpoint_url=request.url)
+        return None
+
+    secrets_client.meta.events.register_first("before-send.secrets-manager.GetSecretValue", failing_for_a_while)
+    service.secrets = SecretStore("cold", boto3_client=secrets_client)
+    service.sleep = clock.sleep
+    return reads
+
+
+def test_a_cold_viafoura_engagement_function_outlasts_a_secrets_manager_blip(queue: tuple[Any, str]) -> None:
+    # Given a function that has not read its secret yet, while Secrets Manager fails for a few seconds
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    service = ingest("viafoura-engagement", sqs, url, clock)
+    cold(service, clock, failed_reads=5)
+
+    # When a delivery comes
+    response = service.handle(engagement())
+
+    # Then Viafoura engagement, which never sends it again, is answered with success once a read succeeds
+    assert response.status == 200
+    assert depth(sqs, url)[0] == 1
+    assert clock.now - start < 29
+
+
+def test_a_cold_viafoura_notifications_function_answers_500_before_the_vendor_gives_up(
+    queue: tuple[Any, str],
+) -> None:
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    service = ingest("viafoura-notifications", sqs, url, clock)
+    reads = cold(service, clock, failed_reads=1000)
+    response = service.handle(notifications())
+    assert response.status == 500
+    assert len(reads) == 2  # botocore's two attempts, no read again: the vendor retries
+    assert clock.now - start < VENDOR_TIMEOUT["viafoura-notifications"]

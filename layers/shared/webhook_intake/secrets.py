@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 # A read must end well inside the shortest vendor deadline (Viafoura notifications: 4 s):
 # at worst two attempts of 0.5 s to connect and 0.75 s to read, with standard-mode backoff between.
 SECRETS_CONFIG = Config(connect_timeout=0.5, read_timeout=0.75, retries={"total_max_attempts": 2, "mode": "standard"})
+READ_BUDGET = 3.5
+"""The longest one read through SECRETS_CONFIG can take: a caller reads again only if another fits its deadline."""
 
 
 NO_VALUE = frozenset({"ResourceNotFoundException", "InvalidRequestException"})

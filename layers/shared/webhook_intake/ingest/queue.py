@@ -93,6 +93,11 @@ def retryable(exc: Exception) -> bool:
     return isinstance(exc, _RETRYABLE_ERRORS)
 
 
+def backoff(attempt: int) -> float:
+    """The jittered pause after failed attempt number ``attempt`` (1, 2, ...), at most 0.8 s."""
+    return min(0.05 * 2.0**attempt, 0.8) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not crypto)
+
+
 def call_within(
     deadline: float,
     call: Callable[[], T],
@@ -109,7 +114,7 @@ def call_within(
         except (ClientError, BotoCoreError) as exc:
             if not retryable(exc):
                 raise EnqueueError(f"not retryable: {error_code(exc)}") from exc
-            pause = min(0.05 * 2**attempt, 0.8) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not crypto)
+            pause = backoff(attempt)
             if clock() + pause + ATTEMPT_BUDGET > deadline:
                 raise EnqueueError(f"gave up after {attempt} attempt(s): {error_code(exc)}") from exc
             sleep(pause)

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
 from webhook_intake.http import Response, error
 from webhook_intake.ingest.contract import BYTE_ORDER_MARK, RejectedError
-from webhook_intake.ingest.queue import EnqueueError
+from webhook_intake.ingest.queue import ATTEMPT_BUDGET, EnqueueError, backoff, retryable
 from webhook_intake.observability import Metric, SecretCheck, count, count_by, secret_misconfigured
 from webhook_intake.replay import ReplayedError, ReplayStoreError
-from webhook_intake.secrets import SecretUnavailableError, SecretValueError
+from webhook_intake.secrets import READ_BUDGET, SecretUnavailableError, SecretValueError
 from webhook_intake.text import JSON, TOO_DEEP, nests_deeper_than
 from webhook_intake.times import iso_millis
 
@@ -53,6 +53,7 @@ class IngestService:
     """Where single-use credentials are recorded; without it, none is checked for replays."""
     clock: Callable[[], float] = field(default=time.time)
     monotonic: Callable[[], float] = field(default=time.monotonic)
+    sleep: Callable[[float], None] = field(default=time.sleep)
     _check_secret: SecretCheck = field(init=False, repr=False)
     """Reports each copy of the secret that cannot work, once."""
 
@@ -66,7 +67,7 @@ class IngestService:
         self.logger.set_correlation_id(correlation_id)
         try:
             self.contract.check_route(request)
-            refused = self._credential_problem(request)
+            refused = self._credential_problem(request, deadline)
             if refused is not None:
                 count(self.metrics, Metric.AUTH_FAILURES)
                 self.logger.warning("delivery refused", extra={"reason": refused, "vendor": self.contract.vendor})
@@ -112,9 +113,9 @@ class IngestService:
         )
         return error(rejected.status, rejected.code, rejected.message)
 
-    def _credential_problem(self, request: Request) -> str | None:
+    def _credential_problem(self, request: Request, deadline: float) -> str | None:
         """Why the request's credential is refused (``auth``, ``replayed``), else None."""
-        if not self._authenticated(request):
+        if not self._authenticated(request, deadline):
             return "auth"
         claim = self.contract.single_use(request)
         if claim is None or self.used_credentials is None:
@@ -125,9 +126,10 @@ class IngestService:
             return "replayed"
         return None
 
-    def _authenticated(self, request: Request) -> bool:
+    def _authenticated(self, request: Request, deadline: float) -> bool:
+        secret = self._secret(deadline)
         now = self.clock()
-        if self.contract.authenticate(request, self._secret(), now):
+        if self.contract.authenticate(request, secret, now):
             return True
         # The credential may be one added to the secret after our cached copy was read.
         fresh = self.secrets.refresh()
@@ -136,16 +138,34 @@ class IngestService:
         self._check_secret(fresh)
         return self.contract.authenticate(request, fresh, now)
 
-    def _secret(self) -> dict[str, Any]:
-        try:
-            secret = self.secrets.get()
-        except SecretValueError as exc:
-            if exc.kept is None:
-                raise
-            # Viafoura engagement never sends an event again: the copy read before stands while the value is
-            # mended, and the problem is reported (SecretProblems) as it is when there is no copy.
-            secret_misconfigured(self.metrics, self.logger, self.contract.vendor, [str(exc)])
-            secret = exc.kept
+    def _secret(self, deadline: float) -> dict[str, Any]:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                secret = self.secrets.get()
+                break
+            except SecretValueError as exc:
+                if exc.kept is None:
+                    raise
+                # Viafoura engagement never sends an event again: the copy read before stands while the value
+                # is mended, and the problem is reported (SecretProblems) as it is when there is no copy.
+                secret_misconfigured(self.metrics, self.logger, self.contract.vendor, [str(exc)])
+                secret = exc.kept
+                break
+            except SecretUnavailableError as exc:
+                # No copy read yet (a cold start) while Secrets Manager fails: read again while another read
+                # fits before the deadline with room left for an attempt at the replay table and one at the
+                # queue (Viafoura engagement's deadline leaves room for several reads).
+                cause = exc.__cause__
+                pause = backoff(attempt)
+                fits = self.monotonic() + pause + READ_BUDGET + 2 * ATTEMPT_BUDGET <= deadline
+                if not (isinstance(cause, Exception) and retryable(cause) and fits):
+                    raise
+                self.logger.warning(
+                    "secret unavailable, read again", extra={"vendor": self.contract.vendor, "attempt": attempt}
+                )
+                self.sleep(pause)
         self._check_secret(secret)
         return secret
 
