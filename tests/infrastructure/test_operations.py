@@ -511,9 +511,11 @@ def test_traces_are_sampled_at_the_templates_rate() -> None:
 
 def test_the_secret_problems_alarm_says_what_the_vendors_heard() -> None:
     # The alarm's description is what the on-call reads in its e-mail: a secret that is no JSON object is
-    # answered 500 (vendors that retry deliver again once it is mended), and a bad entry in a rotation's
-    # list refuses only the deliveries that present it (tests/unit/test_ingest_service.py)
+    # answered 500 by a function with no good copy read before (vendors that retry deliver again once it is
+    # mended), one that holds such a copy keeps using it, and a bad entry in a rotation's list refuses only
+    # the deliveries that present it (tests/unit/test_ingest_service.py)
     description = resource("SecretProblemsAlarm")["Properties"]["AlarmDescription"]
     assert "500" in description
+    assert "copy" in description
     assert "rotation" in description
     assert "every delivery of that vendor is refused" not in description
