@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from intake_cli.openweb_client import token_request_body
 from tests import hs256
 from tests.helpers import metric_points, total
+from webhook_intake import secrets as secrets_module
 from webhook_intake.http import Request
 from webhook_intake.ingest.settings import SettingsError
 from webhook_intake.observability import vendor_metrics
@@ -668,6 +669,36 @@ class TestTokenRouteMetrics:
         assert line["vendor"] == "openweb"
         assert [problem in text for text in line["problems"]] == [True]
         assert "secret unavailable" not in lines
+        assert "dev-client-secret" not in lines
+
+    @pytest.mark.parametrize("value", ["dev-client-secret", '["dev-client-secret"]'])
+    def test_a_secret_value_broken_after_it_was_read_keeps_the_token_route_issuing_tokens(
+        self, aws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], value: str
+    ) -> None:
+        clock = [1000.0]
+        monkeypatch.setattr(secrets_module.time, "monotonic", lambda: clock[0])
+        client = aws.client("secretsmanager")
+        client.create_secret(Name="openweb-secret", SecretString=json.dumps(SECRET))
+        log = io.StringIO()
+        service = token_service(SecretStore("openweb-secret"), FakeUsedAssertions(), log)  # type: ignore[arg-type]
+        assert service.handle(post(token_request_body(assertion(jti="j0")))).status == 200
+        # Given the operator wrote a value that is no JSON object over the openweb secret
+        client.put_secret_value(SecretId="openweb-secret", SecretString=value)
+        capsys.readouterr()
+
+        # When OpenWeb asks for tokens once the function's copy is past its five minutes, then within and
+        # after the 10 s before the value is read again
+        statuses = []
+        for step, jti in ((301, "j1"), (5, "j2"), (10, "j3")):
+            clock[0] += step
+            statuses.append(service.handle(post(token_request_body(assertion(jti=jti)))).status)
+
+        # Then each gets a token from the copy read before, as the ingest functions keep authenticating
+        # (SecretProblemsAlarm), and the value is reported as a secret problem at each read, never logged
+        assert statuses == [200, 200, 200]
+        assert total(self.points(service, capsys), "SecretProblems", vendor="openweb") == 2
+        lines = log.getvalue()
+        assert lines.count('"secret misconfigured"') == 2
         assert "dev-client-secret" not in lines
 
     @pytest.mark.parametrize(

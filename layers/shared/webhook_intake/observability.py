@@ -27,11 +27,14 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.constants import MAX_
 from botocore.exceptions import ClientError
 
 from webhook_intake.clients import error_code
+from webhook_intake.secrets import SecretValueError
 
 if TYPE_CHECKING:
     import logging
     from collections.abc import Sequence
     from types import TracebackType
+
+    from webhook_intake.secrets import SecretStore
 
 
 class Metric(StrEnum):
@@ -88,6 +91,20 @@ def secret_misconfigured(metrics: Metrics, logger: Logger, vendor: str, problems
     naming what is wrong, never a value (the ingest functions and the token route alike)."""
     count(metrics, Metric.SECRET_PROBLEMS, len(problems))
     logger.error("secret misconfigured", extra={"vendor": vendor, "problems": problems})
+
+
+def secret_or_kept(secrets: SecretStore, metrics: Metrics, logger: Logger, vendor: str) -> dict[str, Any]:
+    """The vendor's secret; when Secrets Manager holds a value that is no JSON object, the copy read before,
+    which keeps authenticating as through an outage (Viafoura engagement never sends an event again), the
+    value reported as a secret problem. Raises :class:`SecretValueError` when there is no such copy, and
+    ``SecretUnavailableError`` when Secrets Manager cannot be read and there is none."""
+    try:
+        return secrets.get()
+    except SecretValueError as exc:
+        if exc.kept is None:
+            raise
+        secret_misconfigured(metrics, logger, vendor, [str(exc)])
+        return exc.kept
 
 
 class SecretRules(Protocol):

@@ -12,7 +12,14 @@ from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
 from webhook_intake.http import Response, error
 from webhook_intake.ingest.contract import BYTE_ORDER_MARK, RejectedError
 from webhook_intake.ingest.queue import ATTEMPT_BUDGET, EnqueueError, backoff, retryable
-from webhook_intake.observability import Metric, SecretCheck, count, count_by, secret_misconfigured
+from webhook_intake.observability import (
+    Metric,
+    SecretCheck,
+    count,
+    count_by,
+    secret_misconfigured,
+    secret_or_kept,
+)
 from webhook_intake.replay import ReplayedError, ReplayStoreError
 from webhook_intake.secrets import READ_BUDGET, SecretUnavailableError, SecretValueError
 from webhook_intake.text import JSON, TOO_DEEP, nests_deeper_than
@@ -143,16 +150,10 @@ class IngestService:
         while True:
             attempt += 1
             try:
-                secret = self.secrets.get()
+                secret = secret_or_kept(self.secrets, self.metrics, self.logger, self.contract.vendor)
                 break
-            except SecretValueError as exc:
-                if exc.kept is None:
-                    raise
-                # Viafoura engagement never sends an event again: the copy read before stands while the value
-                # is mended, and the problem is reported (SecretProblems) as it is when there is no copy.
-                secret_misconfigured(self.metrics, self.logger, self.contract.vendor, [str(exc)])
-                secret = exc.kept
-                break
+            except SecretValueError:
+                raise  # no copy read before, and a value only the operator can mend: read again, it is the same
             except SecretUnavailableError as exc:
                 # No copy read yet (a cold start) while Secrets Manager fails: read again while another read
                 # fits before the deadline with room left for an attempt at the replay table and one at the

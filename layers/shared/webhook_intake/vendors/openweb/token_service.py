@@ -7,7 +7,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
-from webhook_intake.observability import Metric, SecretCheck, count, count_by, secret_misconfigured
+from webhook_intake.observability import (
+    Metric,
+    SecretCheck,
+    count,
+    count_by,
+    secret_misconfigured,
+    secret_or_kept,
+)
 from webhook_intake.replay import Claim, ReplayedError, ReplayStoreError
 from webhook_intake.secrets import SecretUnavailableError, SecretValueError
 from webhook_intake.vendors.openweb import SPEC
@@ -114,7 +121,7 @@ class TokenService:
     def _verified(
         self, token_request: TokenRequest, token_url: str | None, now: float
     ) -> tuple[Assertion, OAuthClient]:
-        secret = self.secrets.get()
+        secret = secret_or_kept(self.secrets, self.metrics, self.logger, SPEC.key)
         self._check_secret(secret)
         try:
             return self._verify(token_request, secret, token_url, now)
