@@ -333,10 +333,10 @@ class EventReader(TableAccess):
 
 
 BATCH_GET_MAX = 100
+"""Keys one BatchGetItem takes (events read by key, feed entries checked against their items)."""
 _LIVE = "(attribute_not_exists(#expires) OR #expires > :now)"
 """What a read keeps of a query or a scan (a filter: no extra read): an item not past its ``expires_at``, which
 DynamoDB's TTL deletes only within days of it."""
-"""Keys one BatchGetItem takes (events read by key, feed entries checked against their items)."""
 
 
 def newest_first(entry: dict[str, Any]) -> tuple[str, str, str]:
