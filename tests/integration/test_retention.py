@@ -265,3 +265,37 @@ def test_an_event_sent_again_after_its_retention_is_stored_anew(
     assert received is not None
     assert item["expires_at"] == int(received.timestamp()) + 30 * 86_400
     assert cli_json("dlq", "list", "--stack", runtime.stack.name, "--json") == []
+
+
+def test_a_copy_received_before_the_stored_copys_retention_ended_is_judged_against_it_however_late(
+    aws: boto3.session.Session, stack_name: str, secrets: dict[str, Any]
+) -> None:
+    # Given a notification stored under RetentionDays=30, and an edited copy of it received while the stored
+    # copy was still within its retention, still on the queue when that retention ends
+    runtime = stack_with({"RetentionDays": "30"}, aws, stack_name, secrets)
+    publish_outputs(aws, runtime)
+    vendor = "viafoura-notifications"
+    assert send_body(runtime, vendor, notifications_body("n-late"), secrets[vendor]).status == 204
+    runtime.drain()
+    body = json.loads(notifications_body("n-late", request_uuid="r-late"))
+    body["notifications"][0]["time"] += 1000
+    assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
+    ends = int(time.time()) + 1
+    aws.client("dynamodb").update_item(
+        TableName=table(runtime),
+        Key={"pk": {"S": f"{vendor}#n-late"}, "sk": {"S": "event"}},
+        UpdateExpression="SET expires_at = :ends",
+        ExpressionAttributeValues={":ends": {"N": str(ends)}},
+    )
+    while time.time() < ends + 1:
+        time.sleep(0.2)
+
+    # When the copy is consumed after that retention ended
+    runtime.drain()
+
+    # Then it is what it was when received: a conflict with the copy stored then, kept with its reason (as a
+    # copy consumed at once would be), and the stored copy stands
+    (kept,) = cli_json("dlq", "list", "--stack", runtime.stack.name, "--json")
+    assert kept["reason"] == "conflict"
+    (item,) = events(aws, runtime)
+    assert item["correlation_id"] != "r-late"

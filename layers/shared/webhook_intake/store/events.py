@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import error_code, retried
-from webhook_intake.store.items import EXPIRES_AT, load_body
+from webhook_intake.store.items import EXPIRES_AT, expiry, load_body
 from webhook_intake.store.schema import WRITE_ID
 from webhook_intake.store.table import TableAccess
 from webhook_intake.store.wire import decode_item, encode, encode_item, item_size, write_units
@@ -31,9 +30,11 @@ if TYPE_CHECKING:
     from webhook_intake.store.items import Prepared
 
 _NEW_EVENT = "attribute_not_exists(pk)"
-_PAST_RETENTION = "#expires <= :now"
-"""A stored copy past its ``expires_at``: deleted by DynamoDB's TTL within days, read as gone meanwhile (reads.py),
-so a copy of the event received since takes its place as a new event (a vendor's resend)."""
+_PAST_RETENTION = "#expires <= :received"
+"""A stored copy whose ``expires_at`` had passed when this copy was received: deleted by DynamoDB's TTL within days,
+read as gone meanwhile (reads.py), so this copy takes its place as a new event (a vendor's resend). Judged at the
+receive time, not when the copy is consumed: a copy received while the stored one stood is its duplicate or
+conflict however late it is consumed (a redrive), as it would have been consumed at once."""
 _TEST = {"#test": "test"}
 _EARLIER_COPY_TRIES = 3
 """Copies that may take a stored copy's place while an earlier one is written over it."""
@@ -146,7 +147,7 @@ class EventStore(TableAccess):
         condition = {
             "ConditionExpression": f"{_NEW_EVENT} OR {_PAST_RETENTION}",
             "ExpressionAttributeNames": {"#expires": EXPIRES_AT},
-            "ExpressionAttributeValues": {":now": encode(int(time.time()))},
+            "ExpressionAttributeValues": {":received": encode(expiry(prepared.item["received_at"], 0))},
         }
         return self._conditional_put(prepared, raw, condition, write_id=secrets.token_bytes(8))
 
