@@ -113,7 +113,8 @@ def from_letter(letter: DeadLetter) -> Held:
         "the consumer failed it on every receive MaxReceiveCount allows: a dependency kept failing, or"
         " invocations ran out of time before doing any of it"
     )
-    message += f" (the consumer's log says which, under correlation id {correlation})" if correlation else ""
+    # The correlation id first: the terminal cuts the message to its width, and the runbook looks it up in the log.
+    message = f"correlation id {correlation}: {message} (its log lines say which)" if correlation else message
     sent = letter.to_json()["sent_at"]
     return Held(
         kind="dead-letter",

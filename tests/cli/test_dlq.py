@@ -105,6 +105,22 @@ def test_the_terminal_list_fits_80_columns_keeps_ids_whole_and_shows_no_body(
     assert len(text.strip().splitlines()) == 1 + 4 * len(listed(stack)) + 1, text
 
 
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_the_terminal_list_shows_the_correlation_id_of_a_dead_letter_to_look_up_in_the_log(
+    stack: str, monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    # Given a terminal of either width (the runbook: check the consumer's log for the dead letter's correlation id)
+    monkeypatch.setenv("COLUMNS", columns)
+
+    # When the operator lists what waits, without --json
+    code, text = cli("dlq", "list", "--stack", stack)
+
+    # Then the dead letter's correlation id is there to search the log with, whole
+    assert code == 0, text
+    assert "corr-big" in text, text
+    assert max(len(line) for line in text.splitlines()) <= int(columns)
+
+
 def test_a_list_cut_at_its_limit_says_so(stack: str, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
     # Given three quarantined notifications (one from the fixture), listed two at most
     for good in ("more-1", "more-2"):
