@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -519,3 +520,24 @@ def test_the_secret_problems_alarm_says_what_the_vendors_heard() -> None:
     assert "copy" in description
     assert "rotation" in description
     assert "every delivery of that vendor is refused" not in description
+
+
+def runbook_row(alarm: str) -> str:
+    """The README runbook's row for ``alarm``: what it means and what to do."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith(f"| `{alarm}` |")]
+    return row
+
+
+def test_the_quarantine_runbook_says_what_becomes_of_each_reason() -> None:
+    # A quarantined event waits in `intake dlq list` until it is sent back or let go; sent back, a conflict
+    # and an event the vendor sent without its id come back quarantined again, one more try
+    # (tests/e2e/test_local_stack.py, tests/cli/test_dlq.py): the on-call must read which to let go
+    row = runbook_row("QuarantineAlarm")
+    for reason in ("conflict", "invalid_event", "missing_id", "missing_field", "invalid_id", "invalid_field"):
+        assert f"`{reason}`" in row, reason
+    assert "intake dlq delete" in row
+    assert "intake dlq redrive" in row
+    description = resource("QuarantineAlarm")["Properties"]["AlarmDescription"]
+    assert "conflict" in description
+    assert "intake dlq delete" in description
