@@ -309,6 +309,7 @@ def _redrive_vendor(
     elif waiting:
         result = redrive(target, key)
         detail = f"SQS message move task {result.task_handle}" if result.task_handle else f"to {resources.queue_name}"
+        detail += ", started before and still moving them" if result.running else ""
         # SQS's own task moves in the background (its count comes later); the local move is done.
         moved = waiting if result.moved is None else result.moved
         if moved < waiting:

@@ -90,6 +90,8 @@ class MoveResult:
     """StartMessageMoveTask's handle (deployed stack); None for the local mover."""
     moved: int | None = None
     """Messages moved (local mover, which finishes before it returns)."""
+    running: bool = False
+    """The task is one started before that is still moving the queue's messages (SQS runs one at a time)."""
 
 
 def depth(sqs: Any, queue_url: str) -> tuple[int, int]:
@@ -190,6 +192,10 @@ def redrive(target: Target, vendor: str) -> MoveResult:
     resources = target.vendor(vendor)
     sqs = target.client("sqs")
     mover: SqsMessageMover | LocalMessageMover = LocalMessageMover(sqs) if target.local else SqsMessageMover(sqs)
+    running = mover.running_task(resources.dead_letter_queue_arn)
+    if running is not None:
+        # SQS refuses a second task for a queue while one runs: that one is moving these messages already.
+        return MoveResult(vendor=vendor, task_handle=running, running=True)
     result = mover.start_message_move_task(SourceArn=resources.dead_letter_queue_arn)
     return MoveResult(
         vendor=vendor,
@@ -210,6 +216,15 @@ class SqsMessageMover:
         response = call(self.sqs.start_message_move_task, **request)
         return {"TaskHandle": response.get("TaskHandle"), "DestinationArn": DestinationArn}
 
+    def running_task(self, source_arn: str) -> str | None:
+        """The handle of a task still moving the queue's messages; None when there is none or it cannot be told
+        (ListMessageMoveTasks may be denied where starting one is not: SQS then says whether one runs)."""
+        try:
+            results = self.sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=1).get("Results", [])
+        except (ClientError, BotoCoreError):
+            return None
+        return next((str(task.get("TaskHandle")) for task in results if task.get("Status") == "RUNNING"), None)
+
 
 class LocalMessageMover:
     """StartMessageMoveTask's move done by hand, for moto, which does not implement it.
@@ -222,6 +237,10 @@ class LocalMessageMover:
 
     def __init__(self, sqs: Any) -> None:
         self.sqs = sqs
+
+    def running_task(self, source_arn: str) -> str | None:
+        """None: a local move is done before its start returns."""
+        return None
 
     def start_message_move_task(self, *, SourceArn: str, DestinationArn: str | None = None) -> dict[str, Any]:
         """Move every message present now; the answer says how many moved."""

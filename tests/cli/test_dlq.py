@@ -7,9 +7,11 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from intake_cli import dlq, queues
+from intake_cli.target import Target
 from tests.helpers import (
     cli,
     cli_json,
@@ -635,3 +637,59 @@ def test_a_dead_letter_of_one_event_names_the_event_it_is_then_stored_under(
     runtime.drain()
     assert [letters["openweb"]["event_id"]] == stored_ids(runtime, "openweb") == ["dead-ow-1"]
     assert [letters["fastcomments"]["event_id"]] == stored_ids(runtime, "fastcomments")
+
+
+class MoveTasks:
+    """SQS's message move tasks as AWS keeps them (moto 5.2 has none): a started task is still running, and
+    SQS refuses a second one for the same dead-letter queue."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, str] = {}
+
+    def start(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        source = json.loads(params["body"])["SourceArn"]
+        if source in self.running:
+            error = {
+                "Code": "InvalidParameterValue",
+                "Message": "There is already a task running. Only one active task is allowed for a source queue "
+                "arn at a given time.",
+            }
+            return AWSResponse("", 400, {}, None), {"Error": error}
+        self.running[source] = handle = f"task-{len(self.running) + 1}"
+        return AWSResponse("", 200, {}, None), {"TaskHandle": handle}
+
+    def list(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        source = json.loads(params["body"])["SourceArn"]
+        handle = self.running.get(source)
+        results = [{"TaskHandle": handle, "Status": "RUNNING", "SourceArn": source}] if handle else []
+        return AWSResponse("", 200, {}, None), {"Results": results}
+
+
+def test_redriving_again_while_sqs_still_moves_the_dead_letters_says_so_and_sends_the_rest_back(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a deployed stack's SQS, whose move task runs in the background
+    tasks = MoveTasks()
+    made = Target.client
+
+    def client(self: Target, service: str) -> Any:
+        sqs = made(self, service)
+        if service == "sqs":
+            sqs.meta.events.register_first("before-call.sqs.StartMessageMoveTask", tasks.start, unique_id="start")
+            sqs.meta.events.register_first("before-call.sqs.ListMessageMoveTasks", tasks.list, unique_id="list")
+        return sqs
+
+    monkeypatch.setattr(Target, "client", client)
+    code, first = cli("dlq", "redrive", "--stack", stack)
+    assert code == 0, first
+    assert "task-1" in first
+
+    # When the operator runs the same redrive again before SQS has moved them
+    code, again = cli("dlq", "redrive", "--stack", stack)
+
+    # Then it says the task started before still moves them, and the quarantined event goes back again
+    assert code == 0, again
+    assert "task-1" in again
+    assert "still" in again
+    assert f"{VENDOR}: 1 quarantined events sent back" in again
+    assert "Traceback" not in again
