@@ -693,3 +693,21 @@ def test_redriving_again_while_sqs_still_moves_the_dead_letters_says_so_and_send
     assert "still" in again
     assert f"{VENDOR}: 1 quarantined events sent back" in again
     assert "Traceback" not in again
+
+
+@pytest.mark.parametrize("vendor_option", [(), ("--vendor", VENDOR)])
+def test_reading_a_quarantined_events_id_as_a_stored_events_says_it_is_quarantined(
+    stack: str, vendor_option: tuple[str, ...]
+) -> None:
+    # Given the id `intake dlq list` shows for a quarantined event
+    (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]
+
+    # When the operator reads it as a stored event's
+    code, text = cli("events", "--stack", stack, "--id", held["id"], *vendor_option)
+
+    # Then one line says what it is and where to see it, not that its vendor is unknown
+    assert code == 1
+    assert "unknown vendor" not in text
+    assert "quarantined" in text
+    assert "intake dlq list" in text
+    assert len(text.strip().splitlines()) == 1, text

@@ -158,6 +158,7 @@ def events(
 
 def by_key(target: Target, event_id: str, key: str | None) -> dict[str, Any]:
     """``events --id``: one event by its key, or a clear line saying why there is none."""
+    from intake_cli.dlq import quarantine_key
     from intake_cli.event_log import one_event, split_id
     from webhook_intake.store.schema import event_key, fits_a_key
 
@@ -166,6 +167,8 @@ def by_key(target: Target, event_id: str, key: str | None) -> dict[str, Any]:
     # have (an unknown vendor's name over DynamoDB's limit, which no hash shortens) is not read: it is refused.
     storable = fits_a_key(event_key(found_vendor, found_id)["pk"])
     found = one_event(target, found_vendor, found_id) if storable else None
+    if found is None and quarantine_key(target, event_id) is not None:
+        raise IntakeError(f"{event_id} is a quarantined event's id, not stored: `intake dlq list --json` shows it")
     if found is None and found_vendor not in target.vendors:
         raise IntakeError(f"unknown vendor {found_vendor!r}; vendors: {', '.join(target.vendors)}")
     if found is None:
