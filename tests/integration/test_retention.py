@@ -172,14 +172,16 @@ def test_a_part_keyed_before_parts_carried_their_retention_is_no_change_to_a_rep
     assert plan["plan"]["unchanged"] == 1
 
 
-def expire(aws: boto3.session.Session, runtime: LocalRuntime, pk: str) -> None:
-    """The event ``pk`` past its retention: its ``expires_at`` a minute ago (DynamoDB deletes it only within days)."""
+def expire(aws: boto3.session.Session, runtime: LocalRuntime, pk: str, at: int | None = None) -> None:
+    """The event ``pk``'s retention ending ``at`` (epoch seconds), by default a minute ago: past its retention
+    (DynamoDB deletes it only within days)."""
+    ends = int(time.time()) - 60 if at is None else at
     aws.client("dynamodb").update_item(
         TableName=table(runtime),
         Key={"pk": {"S": pk}, "sk": {"S": "event"}},
-        UpdateExpression="SET expires_at = :past",
+        UpdateExpression="SET expires_at = :ends",
         ConditionExpression="attribute_exists(expires_at)",
-        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 60)}},
+        ExpressionAttributeValues={":ends": {"N": str(ends)}},
     )
 
 
@@ -281,12 +283,7 @@ def test_a_copy_received_before_the_stored_copys_retention_ended_is_judged_again
     body["notifications"][0]["time"] += 1000
     assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
     ends = int(time.time()) + 1
-    aws.client("dynamodb").update_item(
-        TableName=table(runtime),
-        Key={"pk": {"S": f"{vendor}#n-late"}, "sk": {"S": "event"}},
-        UpdateExpression="SET expires_at = :ends",
-        ExpressionAttributeValues={":ends": {"N": str(ends)}},
-    )
+    expire(aws, runtime, f"{vendor}#n-late", at=ends)
     while time.time() < ends + 1:
         time.sleep(0.2)
 
