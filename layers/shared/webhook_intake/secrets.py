@@ -101,7 +101,7 @@ class SecretStore:
                 # The copy read before keeps authenticating while Secrets Manager cannot be reached: Viafoura
                 # engagement never sends an event again, so a 5xx would lose it. Tried again after
                 # refresh_interval, so that deliveries do not each wait for a read that times out.
-                self._read_at = now - self._max_age + self._refresh_interval
+                self._read_again_soon(now)
                 if self._logger is not None:
                     self._logger.warning(
                         "secret unavailable, the copy read before is used",
@@ -127,8 +127,13 @@ class SecretStore:
         taken within seconds and the problem is reported as often, not once a delivery."""
         kept = None if force else self._value
         if kept is not None:
-            self._read_at = now - self._max_age + self._refresh_interval
+            self._read_again_soon(now)
         return SecretValueError(f"secret {self._secret_id} {why}", kept)
+
+    def _read_again_soon(self, now: float) -> None:
+        """The copy read before stands in for a read that failed at ``now``: it is read again after
+        refresh_interval, not max_age."""
+        self._read_at = now - self._max_age + self._refresh_interval
 
     def refresh(self) -> dict[str, Any] | None:
         """A fresh copy when the rate limit allows one, else None."""
