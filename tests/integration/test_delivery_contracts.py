@@ -102,6 +102,24 @@ def test_a_fastcomments_legacy_token_is_accepted(runtime: LocalRuntime, secrets:
     assert response.status == 200
 
 
+def test_fastcomments_admin_test_with_a_wrong_token_beside_a_good_signature_gets_401(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # FastComments sends the API secret in `token` beside its signature; its admin "Send Test Payload"
+    # also sends an invalid API key and expects 401 ("If you don't correctly check the value of the token")
+    sample = sample_files("fastcomments")[0]
+    request = sample_request("fastcomments", sample, secrets)
+    good = secrets["fastcomments"]["api_secret"]
+    headers = {**request.headers, "token": "not-the-api-secret"}
+    wrong = runtime.request(request.method, request.path, headers, request.body)
+    assert wrong.status == 401
+    assert depth(runtime, queue_url(runtime, "fastcomments")) == 0
+    # The happy call, the API secret in `token` and the same signature, is taken
+    happy = runtime.request(request.method, request.path, {**request.headers, "token": good}, request.body)
+    assert happy.status == 200
+    assert depth(runtime, queue_url(runtime, "fastcomments")) == 1
+
+
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_a_body_that_is_not_json_is_400(shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
     runtime = shared_runtime
