@@ -461,6 +461,16 @@ def test_the_event_log_outlives_the_stack(logical_id: str) -> None:
     assert (kept.get("DeletionPolicy"), kept.get("UpdateReplacePolicy")) == ("Retain", "Retain")
 
 
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_deliveries_a_vendor_queue_holds_outlive_the_stack(vendor_key: str) -> None:
+    # Every message in a vendor's queue or dead-letter queue is a delivery the vendor was answered 2xx for
+    # and sends no more: deleting the stack (or a replacement) leaves both queues, messages and redrive
+    # link included, for the operator to drain, instead of deleting the events with them
+    for logical_id in (f"{STEMS[vendor_key]}Queue", f"{STEMS[vendor_key]}DeadLetterQueue"):
+        kept = resource(logical_id)
+        assert (kept.get("DeletionPolicy"), kept.get("UpdateReplacePolicy")) == ("Retain", "Retain"), logical_id
+
+
 def test_queues_tables_and_topic_are_encrypted_or_justified() -> None:
     for queue in resources_of_type("AWS::SQS::Queue").values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
