@@ -293,7 +293,8 @@ def _deploy_parameters(config: dict[str, Any], environment: str) -> dict[str, An
 def _deployed_values(session: boto3.session.Session, stack: str, declared: dict[str, dict[str, Any]]) -> dict[str, str]:
     """The deployed stack's value of each parameter the template declares (none for a stack not deployed yet):
     what ``sam deploy`` passes on for a parameter its overrides leave out. IntakeError, one line, when the
-    stack cannot be read (sam deploy, which reads it first, would stop there too)."""
+    stack cannot be read (sam deploy, which reads it first, would stop there too) or is in a state
+    CloudFormation updates no stack in."""
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -307,13 +308,39 @@ def _deployed_values(session: boto3.session.Session, stack: str, declared: dict[
         raise IntakeError(f"cannot read stack {stack} in {session.region_name}: {message}") from None
     except BotoCoreError as exc:
         raise IntakeError(f"cannot read stack {stack}: {exc}") from None
-    if not found or found[0].get("StackStatus") == "REVIEW_IN_PROGRESS":  # a change set never run: no values yet
+    status = str(found[0].get("StackStatus", "")) if found else ""
+    if not found or status == "REVIEW_IN_PROGRESS":  # a change set never run: no values yet
         return {}
+    why = _not_updatable(status, f"--stack-name {stack} --region {session.region_name}")
+    if why:
+        raise IntakeError(f"stack {stack} is {status}: {why}")
     return {
         str(item["ParameterKey"]): str(item.get("ParameterValue", ""))
         for item in found[0].get("Parameters", [])
         if item.get("ParameterKey") in declared
     }
+
+
+def _not_updatable(status: str, named: str) -> str | None:
+    """What to do first with a stack in ``status``, which CloudFormation refuses to update (sam deploy would
+    stop on it after the build); ``named`` is the stack's ``--stack-name … --region …``."""
+    # (A CREATE_FAILED stack, deployed with rollback off, takes an update: the deploy that fixes it.)
+    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
+        # A creation rolled back keeps nothing (the template's kept resources are kept once created only)
+        return (
+            "its first deploy failed and rolled back, and CloudFormation updates no such stack: delete it"
+            f" (sam delete {named}), then deploy again"
+        )
+    if status == "DELETE_FAILED":
+        return f"its deletion failed: delete it again (sam delete {named}), then deploy"
+    if status == "UPDATE_ROLLBACK_FAILED":
+        return (
+            "the rollback of an update failed: finish it (aws cloudformation continue-update-rollback"
+            f" {named}), then deploy again"
+        )
+    if status.endswith("_IN_PROGRESS"):
+        return "another deploy or deletion of it is still running: deploy once it is done"
+    return None
 
 
 def _require_deploy_settings(deploy: dict[str, Any]) -> None:

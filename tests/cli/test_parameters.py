@@ -248,6 +248,48 @@ def test_make_deploy_checks_a_pair_with_the_value_the_deployed_stack_keeps(
     ]
 
 
+def left_in(stack: str, status: str) -> None:
+    """The stack of that name in eu-west-1 as CloudFormation describes it in ``status`` (moto leaves none there)."""
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    (found,) = [s for s in cloudformation_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].stacks.values() if s.name == stack]
+    found.status = status
+
+
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [
+        (
+            "ROLLBACK_COMPLETE",
+            "its first deploy failed and rolled back, and CloudFormation updates no such stack: delete it"
+            " (sam delete --stack-name webhook-intake-staging --region eu-west-1), then deploy again",
+        ),
+        (
+            "UPDATE_ROLLBACK_FAILED",
+            "the rollback of an update failed: finish it (aws cloudformation continue-update-rollback"
+            " --stack-name webhook-intake-staging --region eu-west-1), then deploy again",
+        ),
+        ("UPDATE_IN_PROGRESS", "another deploy or deletion of it is still running: deploy once it is done"),
+    ],
+)
+@mock_aws
+def test_make_deploy_refuses_a_stack_cloudformation_would_not_update_before_anything_is_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], status: str, why: str
+) -> None:
+    # Given a stack CloudFormation refuses to update in that state (sam deploy would stop on it only after the build)
+    deployed("webhook-intake-staging", MaxReceiveCount="5")
+    left_in("webhook-intake-staging", status)
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + 'parameter_overrides = "MaxReceiveCount=5"\n')
+
+    # When make deploy's first step checks it, then it stops there with one line saying what to do first
+    assert check_file(config, "staging") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: samconfig.toml [staging]: stack webhook-intake-staging is {status}: {why}"
+    ]
+
+
 @mock_aws
 def test_make_deploy_takes_a_pair_whose_other_half_the_deployed_stack_keeps(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
