@@ -476,6 +476,30 @@ def test_deliveries_a_vendor_queue_holds_outlive_the_stack(vendor_key: str) -> N
         assert (kept.get("DeletionPolicy"), kept.get("UpdateReplacePolicy")) == KEPT_ONCE_CREATED, logical_id
 
 
+NAMES = ("Name", "LayerName", "FunctionName", "TableName", "QueueName", "BucketName", "TopicName", "AlarmName",
+         "LogGroupName", "DashboardName", "PolicyName", "RuleName")  # fmt: skip
+"""Properties that give a resource its name in the account (and region): one taken, no other stack can take it."""
+
+
+def test_two_stacks_in_one_account_take_no_name_of_each_others() -> None:
+    # dev and prod side by side (samconfig.toml), or this project beside another made with SAM: each name the
+    # template sets is made from the stack's name or id, or from a resource of its own (whose name is)
+    resources = translated()["Resources"]
+    shared = []
+    for logical_id, found in resources.items():
+        props = found.get("Properties", {})
+        for name, value in [*props.items(), *props.get("SamplingRule", {}).items()]:
+            if name not in NAMES:
+                continue
+            text = json.dumps(value)
+            own = "AWS::Stack" in text or any(
+                f'"{other}"' in text or f"${{{other}" in text for other in resources if other != logical_id
+            )
+            if not own:
+                shared.append(f"{logical_id}.{name} = {text}")
+    assert shared == []
+
+
 def test_queues_tables_and_topic_are_encrypted_or_justified() -> None:
     for queue in resources_of_type("AWS::SQS::Queue").values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
