@@ -19,7 +19,14 @@ import uuid
 from typing import Any
 
 from intake_cli.events import http_api_event, match_path, sqs_event
-from intake_cli.samples import SAMPLES_DIR, load_secrets, sample_delivery, sample_files, sample_request
+from intake_cli.samples import (
+    SAMPLES_DIR,
+    load_secrets,
+    sample_delivery,
+    sample_files,
+    sample_request,
+    with_sample_delivery_id,
+)
 from intake_cli.template import SamTemplate
 from webhook_intake.registry import VENDORS
 
@@ -41,8 +48,7 @@ def invoke_events() -> dict[str, dict[str, Any]]:
             headers = dict(request.headers)
             if vendor_key == "fastcomments":
                 headers = {"token": str(secrets["fastcomments"]["api_secret"]), "content-type": "application/json"}
-            if "x-socialchorus-delivery" in headers:
-                headers["x-socialchorus-delivery"] = f"sample-{sample.stem}"
+            headers = with_sample_delivery_id(vendor_key, headers, sample)
             route = next(
                 r
                 for key, r in routes.items()

@@ -12,7 +12,7 @@ from intake_cli.events import match_path
 from intake_cli.local import ROOT
 from intake_cli.target import IntakeError
 from webhook_intake.delivery import Delivery, kept_header_names
-from webhook_intake.registry import VENDORS_PACKAGE, vendor
+from webhook_intake.registry import REQUEST_ID_HEADER, VENDORS_PACKAGE, vendor
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -110,18 +110,24 @@ SAMPLE_SIGNED_AT = 1_795_953_600
 """2026-11-29T12:00:00Z: when a sample is signed, for vendors that sign (and date events by it)."""
 
 
+def with_sample_delivery_id(vendor_key: str, headers: dict[str, str], sample: Path) -> dict[str, str]:
+    """``headers`` with the sample's own fixed id in the vendor's own delivery header, where it names one
+    (its client sends a new id each request, as Firstup's): a sample becomes the same from one run to the next."""
+    name = vendor(vendor_key).delivery_header
+    return {**headers, name: f"sample-{sample.stem}"} if name != REQUEST_ID_HEADER and name in headers else headers
+
+
 def sample_delivery(vendor_key: str, sample: Path) -> Delivery:
     """The delivery a sample arrives as, fixed in time: what the consumer sees of the vendor's request."""
     request = build_request(vendor_key, sample.read_bytes(), {}, sample.stem, now=SAMPLE_SIGNED_AT)
     spec = vendor(vendor_key)
     event = match_path(spec.path, request.path) or {}
-    headers = {name: value for name, value in request.headers.items() if name in kept_header_names(spec)}
-    if "x-socialchorus-delivery" in headers:
-        headers["x-socialchorus-delivery"] = f"sample-{sample.stem}"
+    kept = {name: value for name, value in request.headers.items() if name in kept_header_names(spec)}
+    headers = with_sample_delivery_id(vendor_key, kept, sample)
     return Delivery(
         vendor=vendor_key,
         received_at=SAMPLE_RECEIVED_AT,
-        correlation_id=headers.get("x-request-id") or headers.get("x-socialchorus-delivery") or "sample-request",
+        correlation_id=spec.delivery_id(headers) or "sample-request",
         method=request.method,
         path=request.path,
         path_parameters=event,

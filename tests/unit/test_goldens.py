@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from intake_cli.goldens import expected_document, normalized_sample, sample_shapes, shapes_path, varied
 from intake_cli.samples import expected_path, sample_files
+from webhook_intake import registry
+from webhook_intake import vendors as vendors_package
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 pytestmark = pytest.mark.usefixtures("no_network")
@@ -136,3 +140,72 @@ def test_a_variant_through_a_list_leaves_an_element_that_does_not_hold_the_path_
 
     # Then the element holding the path takes the value, and the other keeps what it had
     assert found == {"groups": [{"ids": ["7", "7"]}, {"ids": "none"}]}
+
+
+SCRATCH_VENDOR = {
+    "__init__.py": """
+from webhook_intake.registry import VendorSpec
+
+SPEC = VendorSpec(
+    key="relay", stem="Relay", path="/webhooks/relay", methods=("POST",), id_field="id",
+    delivery_header="x-relay-delivery",
+)
+""",
+    "client.py": """
+import uuid
+
+
+def headers(body, secret, now):
+    return {"x-relay-delivery": str(uuid.uuid4()), "content-type": "application/json"}
+""",
+    "normalize.py": """
+from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.vendors.relay import SPEC
+
+
+class RelayEvent(VendorModel):
+    id: str
+
+
+class RelayNormalizer(VendorNormalizer):
+    spec = SPEC
+    type_map = {}
+
+    def to_event(self, element, document, delivery):
+        event = validate_leniently(RelayEvent, element.value, frozenset({"id"}))
+        return self.event(element, delivery, model=event, event_id=event.id, source_type="posted",
+                          vendor_time=None, time_present=False)
+
+
+NORMALIZER = RelayNormalizer()
+""",
+}
+
+
+@pytest.fixture
+def relay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A vendor whose own delivery id travels in a header of its own (as Firstup's), a new id each request."""
+    package = tmp_path / "packages" / "relay"
+    package.mkdir(parents=True)
+    for name, text in SCRATCH_VENDOR.items():
+        (package / name).write_text(text)
+    monkeypatch.setattr(vendors_package, "__path__", [*vendors_package.__path__, str(package.parent)])
+    registry.vendors.cache_clear()
+    sample = tmp_path / "posted.json"
+    sample.write_text('{"id": "r-1"}')
+    yield sample
+    registry.vendors.cache_clear()
+    for module in [name for name in sys.modules if name.startswith(f"{registry.VENDORS_PACKAGE}.relay")]:
+        del sys.modules[module]
+
+
+def test_a_vendors_own_delivery_header_gives_its_samples_a_fixed_delivery_id(relay: Path) -> None:
+    # Given a vendor whose client sends a new delivery id with each request, in its own header
+
+    # When its sample's golden file is written twice
+    first, second = expected_document("relay", relay), expected_document("relay", relay)
+
+    # Then it is the same both times, and the event's correlation id is that delivery's id, as ingest makes it
+    assert first == second
+    (event,) = first["events"]
+    assert event["correlation_id"] == event["delivery_id"] == "sample-posted"
