@@ -321,7 +321,7 @@ def total(points: list[tuple[str, dict[str, str], Any]], name: str, **dimensions
 
 
 def publish_outputs(
-    session: Any, runtime: LocalRuntime, drop: str | None = None, api_url: str | None = None
+    session: Any, runtime: LocalRuntime, drop: str | tuple[str, ...] = (), api_url: str | None = None
 ) -> dict[str, str]:
     """A CloudFormation stack named like the provisioned one, whose Outputs are template.yaml's, resolved.
 
@@ -337,7 +337,8 @@ def publish_outputs(
             outputs[name] = str(stack.resolve(output["Value"]))
         except TemplateError:
             continue  # what the local stack does not make (the alarm topic, the dashboard)
-    outputs.pop(drop or "", None)
+    for name in (drop,) if isinstance(drop, str) else drop:
+        outputs.pop(name, None)
     if api_url is not None:
         outputs["ApiUrl"] = api_url
     body = {

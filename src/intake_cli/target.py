@@ -24,6 +24,8 @@ from webhook_intake.registry import VENDORS
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.type_defs import StackTypeDef
 
+VENDOR_OUTPUTS = ("QueueUrl", "DeadLetterQueueUrl", "DeadLetterQueueArn", "SecretArn")
+"""The outputs each vendor's row makes (``<Stem>QueueUrl``...)."""
 NO_LOCAL_STACK = "no local stack running: start it with `intake serve`"
 
 
@@ -95,10 +97,20 @@ class Target:
         return self._clients[service]
 
     def vendor(self, key: str) -> VendorResources:
-        """One vendor's resources; a clear error for an unknown key."""
+        """One vendor's resources; a clear error for an unknown key, or a vendor the stack was made without."""
         try:
             return self.vendors[key]
         except KeyError:
+            if key in VENDORS:
+                made, remake = (
+                    ("started", "restart it (intake serve)")
+                    if self.local
+                    else ("deployed", "deploy the template (sam deploy)")
+                )
+                raise IntakeError(
+                    f"stack {self.name} has no {key} resources ({made} before the vendor was added):"
+                    f" {remake} to make them"
+                ) from None
             raise IntakeError(f"unknown vendor {key!r}; known: {', '.join(self.vendors)}") from None
 
     @classmethod
@@ -119,6 +131,13 @@ class Target:
             except KeyError:
                 raise IntakeError(f"stack {name} has no output {key}: is it a webhook-intake stack?") from None
 
+        # A stack deployed before a vendor was added has none of its outputs: read without it. (One
+        # output of a vendor missing is a stack that is not this template's: named below.)
+        deployed = {
+            key: spec
+            for key, spec in VENDORS.items()
+            if any(f"{spec.stem}{suffix}" in outputs for suffix in VENDOR_OUTPUTS)
+        }
         vendors = {
             key: VendorResources(
                 vendor=key,
@@ -127,7 +146,7 @@ class Target:
                 dead_letter_queue_arn=output(f"{spec.stem}DeadLetterQueueArn"),
                 secret_id=output(f"{spec.stem}SecretArn"),
             )
-            for key, spec in VENDORS.items()
+            for key, spec in (deployed or VENDORS).items()
         }
         return cls(
             name=name,

@@ -51,6 +51,28 @@ def test_a_stack_without_the_outputs_is_refused_clearly(aws: boto3.session.Sessi
         deployed_target(runtime.stack.name, REGION)
 
 
+def test_a_stack_deployed_before_a_vendor_was_added_is_read_without_it(
+    aws: boto3.session.Session, runtime: LocalRuntime
+) -> None:
+    # Given a stack deployed before the code it is read with added a vendor: none of that vendor's outputs
+    suffixes = ("QueueUrl", "DeadLetterQueueUrl", "DeadLetterQueueArn", "SecretArn")
+    publish_outputs(aws, runtime, drop=tuple(f"FastComments{suffix}" for suffix in suffixes))
+    name = runtime.stack.name
+
+    # When the operator reads it
+    rows = cli_json("status", "--stack", name, "--region", REGION, "--json")
+
+    # Then every vendor it has is there, and the one it lacks is not
+    assert {row["vendor"] for row in rows} == set(VENDORS) - {"fastcomments"}
+    # and a command about that vendor says the stack has none yet, not that it may be no webhook-intake stack
+    code, text = cli("dlq", "list", "--vendor", "fastcomments", "--stack", name, "--region", REGION)
+    assert code == 1
+    assert text.splitlines() == [
+        f"error: stack {name} has no fastcomments resources (deployed before the vendor was added):"
+        " deploy the template (sam deploy) to make them"
+    ]
+
+
 def described_as(monkeypatch: pytest.MonkeyPatch, aws: boto3.session.Session, status: str) -> None:
     """Every stack read is described as in ``status``, with no outputs (moto cannot put a stack in most states)."""
     import intake_cli.target
