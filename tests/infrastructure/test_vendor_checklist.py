@@ -8,7 +8,9 @@ template error.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,10 @@ EVERY_VENDOR_LOOPS = {"Resources": "Fn::ForEach::Vendor", "Outputs": "Fn::ForEac
 # events/ folders that are not a vendor's samples.
 SHARED_FOLDERS = {INVOKE_DIR.name, SQS_DIR.name, VARIANTS_DIR.name, "pings", "negative"}
 TESTS = Path(__file__).resolve().parents[1]
+EVENT_TYPES_DOC = "docs/event-types.md"
+SAMPLES_README, SAMPLES_HEADING = "events/README.md", "# Sample request bodies"
+VENDOR_SECTION = re.compile(r"^### (\S+)\n(.*?)(?=^##|\Z)", re.MULTILINE | re.DOTALL)
+TYPE_ROW = re.compile(r"^\| (`[^|]+`) \| `([^`]+)` \|$", re.MULTILINE)
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
@@ -112,6 +118,55 @@ def test_a_test_module_names_it(vendor_key: str) -> None:
     assert named, f"no test module names {quoted}: add tests of what is particular to it ({DOC}, step 3)"
 
 
+def table_rows(path: str, heading: str) -> dict[str, str]:
+    """The rows of the first table under ``heading`` in ``path``, by their first cell (its backquotes dropped)."""
+    text = ("\n" + (ROOT / path).read_text(encoding="utf-8")).split(f"\n{heading}\n", 1)[1]
+    lines = text[text.index("\n|") + 1 :].splitlines()
+    rows = list(itertools.takewhile(lambda line: line.startswith("|"), lines))[2:]  # past the header and rule
+    return {row.split("|")[1].strip().replace("`", ""): row for row in rows}
+
+
+def type_tables() -> dict[str, dict[str, str]]:
+    """docs/event-types.md's "By vendor": each vendor's table, source_type to event_type (a row may name several)."""
+    text = (ROOT / EVENT_TYPES_DOC).read_text(encoding="utf-8").split("\n## By vendor\n", 1)[1]
+    return {
+        key: {
+            source_type: event_type
+            for source_types, event_type in TYPE_ROW.findall(section)
+            for source_type in re.findall(r"`([^`]+)`", source_types)
+        }
+        for key, section in VENDOR_SECTION.findall(text)
+    }
+
+
+def readme_secrets() -> set[str]:
+    """The vendor keys whose secret the README says how to set."""
+    return set(re.findall(r"--secret-id \$STACK/([a-z0-9-]+) ", (ROOT / "README.md").read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("vendor_key", sorted(VENDORS))
+def test_its_rows_are_in_the_docs(vendor_key: str) -> None:
+    spec = vendor(vendor_key)
+    contracts = table_rows("README.md", "### The vendor contracts")
+    assert vendor_key in contracts, f"README.md's vendor contracts have no row for {vendor_key} ({DOC}, step 3)"
+    assert spec.path in contracts[vendor_key], f"README.md's {vendor_key} row does not name its route {spec.path}"
+    assert vendor_key in readme_secrets(), (
+        f"README.md does not say how to set the {vendor_key} secret (put-secret-value --secret-id $STACK/{vendor_key}:"
+        f" the fields its contract reads) ({DOC}, step 3)"
+    )
+    assert f"{vendor_key}/" in table_rows(SAMPLES_README, SAMPLES_HEADING), (
+        f"{SAMPLES_README} has no row for the folder {vendor_key}/ ({DOC}, step 3)"
+    )
+    for heading in ("## Identity", "## Time"):
+        rows = table_rows(EVENT_TYPES_DOC, heading)
+        assert vendor_key in rows, f"{EVENT_TYPES_DOC} has no row for {vendor_key} under {heading} ({DOC}, step 3)"
+    tables = type_tables()
+    assert vendor_key in tables, f"{EVENT_TYPES_DOC} has no ### {vendor_key} under By vendor ({DOC}, step 3)"
+    assert tables[vendor_key] == dict(spec.normalizer().type_map), (
+        f"{EVENT_TYPES_DOC}'s table of {vendor_key} types is not its TYPE_MAP: write the one as the other"
+    )
+
+
 def test_nothing_names_a_vendor_the_registry_lacks() -> None:
     # Every leftover at once: removing a vendor should not take a run per place it was named.
     registered, stems = set(VENDORS), {spec.stem for spec in VENDORS.values()}
@@ -122,6 +177,20 @@ def test_nothing_names_a_vendor_the_registry_lacks() -> None:
         "events/ has sample folders": sample_folders - registered,
         "events/variants/ has files": {path.stem for path in VARIANTS_DIR.glob("*.json")} - registered,
         "Mappings.Vendors has rows": rows - stems,
+        "README.md's vendor contracts have rows": {
+            row.split(" ", 1)[0] for row in table_rows("README.md", "### The vendor contracts")
+        }
+        - registered,
+        **{
+            f"{EVENT_TYPES_DOC} has rows under {heading}": set(table_rows(EVENT_TYPES_DOC, heading)) - registered
+            for heading in ("## Identity", "## Time")
+        },
+        f"{EVENT_TYPES_DOC} has sections under By vendor": set(type_tables()) - registered,
+        "README.md sets the secrets": readme_secrets() - registered,
+        f"{SAMPLES_README} has rows of folders": {
+            folder.removesuffix("/") for folder in table_rows(SAMPLES_README, SAMPLES_HEADING)
+        }
+        - registered,
         **{
             f"events/{directory.name}/ has folders": {path.name for path in directory.iterdir() if path.is_dir()}
             - registered
