@@ -23,12 +23,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.target import IntakeError, read_stack
 from intake_cli.template import SamTemplate, TemplateError
+from webhook_intake.registry import VENDORS
 
 
 def environments(template: SamTemplate, refs: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Each function's environment variables, every ``Ref`` resolved from ``refs`` (logical id → physical id)."""
+    """Each function's environment variables, every ``Ref`` resolved from ``refs`` (logical id → physical id).
+
+    A vendor's functions are left out when the stack has none of its resources (it was deployed
+    before the vendor was added): they cannot run against it, and the other functions still can.
+    """
     found: dict[str, dict[str, str]] = {}
     for function in template.functions():
+        if not_deployed(template, function.environment, refs):
+            continue
         resolved = {}
         for name, value in function.environment.items():
             try:
@@ -37,6 +44,15 @@ def environments(template: SamTemplate, refs: dict[str, str]) -> dict[str, dict[
                 raise SystemExit(f"{function.logical_id} {name}: {exc}") from None
         found[function.logical_id] = resolved
     return found
+
+
+def not_deployed(template: SamTemplate, environment: dict[str, Any], refs: dict[str, str]) -> bool:
+    """Whether the environment is that of a vendor's function whose queue the stack lacks."""
+    try:
+        spec = VENDORS.get(str(template.value(environment.get("VENDOR"), refs)))
+    except TemplateError:
+        return False
+    return spec is not None and f"{spec.stem}Queue" not in refs
 
 
 def stack_refs(stack_name: str, region: str | None) -> tuple[dict[str, str], dict[str, str]]:
@@ -72,7 +88,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--region", help="its region (default: your AWS configuration's)")
     args = parser.parse_args(argv)
     refs, parameters = stack_refs(args.stack, args.region)
-    document: dict[str, Any] = environments(SamTemplate(parameters=parameters), refs)
+    template = SamTemplate(parameters=parameters)
+    document: dict[str, Any] = environments(template, refs)
+    left_out = [function.logical_id for function in template.functions() if function.logical_id not in document]
+    if left_out:
+        print(f"left out (not in stack {args.stack} yet: deploy it first): {', '.join(left_out)}", file=sys.stderr)
     json.dump(document, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
 

@@ -61,6 +61,23 @@ def test_env_vars_resolve_each_function_environment_as_the_stack_does(shared_run
     assert found["FirstupIngestFunction"]["QUEUE_URL"] == runtime.stack.queues["FirstupQueue"]
 
 
+def test_env_vars_of_a_stack_deployed_before_a_vendor_was_added_leave_out_only_that_vendors_functions(
+    shared_runtime: LocalRuntime,
+) -> None:
+    # Given a stack deployed before the code it is read with added a vendor: none of that vendor's resources
+    refs = {name: value for name, value in shared_runtime.stack.refs.items() if not name.startswith("FastComments")}
+
+    # When the functions' environments are written for it
+    found = environments(SamTemplate(), refs)
+
+    # Then every other function has its own, and the vendor's functions are left out
+    assert found["FirstupIngestFunction"]["QUEUE_URL"] == shared_runtime.stack.queues["FirstupQueue"]
+    assert set(found) == {spec.logical_id for spec in shared_runtime.stack.functions()} - {
+        "FastCommentsIngestFunction",
+        "FastCommentsConsumerFunction",
+    }
+
+
 def test_env_vars_read_a_deployed_stacks_resources_and_pseudo_parameters(
     aws: boto3.session.Session, runtime: LocalRuntime
 ) -> None:
