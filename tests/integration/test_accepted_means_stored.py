@@ -701,16 +701,24 @@ def test_only_a_failing_store_makes_a_record_retry_and_then_reach_the_dlq(
     dynamodb.meta.events.register_first("before-send.dynamodb", throttle)
     try:
         # When the record is received as often as the queue allows
+        receives = int(runtime.stack.template.parameters["MaxReceiveCount"])
         with handler_logs() as logs:
-            for _ in range(int(runtime.stack.template.parameters["MaxReceiveCount"]) + 1):
+            for _ in range(receives + 1):
                 runtime.drain(max_polls=1)
     finally:
         dynamodb.meta.events.unregister("before-send.dynamodb", throttle)
 
-    # Then it is in the dead-letter queue, raw body intact, and the consumer said it would be
+    # Then it is in the dead-letter queue, raw body intact, and the consumer said it would be: retrying at each
+    # receive but the last, dead-lettered at the last (what `intake tail` shows)
     (letter,) = queue_messages(runtime.sqs, dlq_url(runtime, "openweb"))
     assert json.loads(letter["Body"])["event_id"] == "throttled-always"
-    assert "dead-lettered" in logs.getvalue()
+    said = [
+        entry.split()[0]
+        for line in logs.getvalue().splitlines()
+        if line.startswith("{") and '"outcomes"' in line
+        for entry in json.loads(line)["outcomes"]
+    ]
+    assert said == ["retrying"] * (receives - 1) + ["dead-lettered"]
     assert quarantined_for(runtime, "openweb", "throttled-always") == []
     runtime.sqs.purge_queue(QueueUrl=dlq_url(runtime, "openweb"))
 
