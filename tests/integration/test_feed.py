@@ -174,6 +174,28 @@ def test_a_page_written_beside_one_that_failed_is_counted_and_its_records_are_no
     assert per_event == [2.0 + shapes / 2, 1.0 + shapes / 2]  # the page is the first event's alone
 
 
+def test_a_record_that_failed_and_whose_page_was_not_written_is_retried_and_counted_once(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given one delivery of two events: the first is stored, DynamoDB refuses the second's writes
+    body = notifications_body("written-first", "refused-second", request_uuid="r-two")
+    assert send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"]).status == 204
+    (message,) = queue_messages(runtime.sqs, queue_url(runtime, "viafoura-notifications"))
+
+    def refuse_second(request: Any, **_: Any) -> None:
+        if b"refused-second" in (request.body or b""):
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
+
+    capsys.readouterr()
+    # When the record fails on its second event and the first one's feed page is not written either
+    with consumer_dynamodb_hook(refuse_second), pages_refused():
+        response = consume(runtime, [message])
+
+    # Then the record goes back once: one failure reported to SQS, one record counted retried
+    assert response["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
+    assert total(metric_points(capsys.readouterr().out), "RecordsRetried") == 1
+
+
 def test_an_entry_is_what_is_stored_when_a_retry_finds_its_copy_stored(
     runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
