@@ -445,6 +445,17 @@ def test_viafoura_like_has_no_parent_pointing_at_itself() -> None:
     assert event.content.parent_id is None
 
 
+def test_a_viafoura_like_names_its_one_recipient_as_the_author_and_none_among_several() -> None:
+    body = sample("viafoura-notifications/like.json")
+    (note,) = body["notifications"]
+    (event,) = normalize("viafoura-notifications", body).events
+    assert event.content.author_id == note["recipients"][0]["viafoura_id"]["uuid"]
+    # Liked "another user's content": with two recipients, which of them wrote it is not said
+    note["recipients"].append({"name": "Dan", "viafoura_id": {"uuid": "00000000-0000-4000-8000-0000000d0a00"}})
+    (event,) = normalize("viafoura-notifications", body).events
+    assert event.content.author_id is None
+
+
 def test_viafoura_reply_names_the_comment_it_answers() -> None:
     body = sample("viafoura-notifications/reply.json")
     (event,) = normalize("viafoura-notifications", body).events
