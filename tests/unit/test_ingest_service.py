@@ -248,6 +248,28 @@ def test_viafoura_engagement_answers_failure_for_each_event_it_cannot_store_and_
     }
 
 
+def test_an_id_of_512_characters_is_taken_and_one_of_513_is_refused_by_name() -> None:
+    # Given a batch of an event whose id is as long as an id may be, and one a character longer
+    taken, refused = "a" * 512, "b" * 513
+    body = json.dumps({"request_uuid": "r", "events": [engagement_event(taken), engagement_event(refused)]}).encode()
+
+    # When Viafoura delivers it
+    response = service("viafoura-engagement", FakeSecrets([{"tokens": [TOKEN]}]), FakeQueue(), 10_000).handle(
+        post("/webhooks/viafoura/engagement", body, {"authorization": TOKEN})
+    )
+
+    # Then the first is a success and the second a failure that names it
+    assert response.body["results"] == [
+        {"event_uuid": taken, "type": "success"},
+        {
+            "event_uuid": refused,
+            "type": "failure",
+            "error_type": "invalid_id",
+            "error_description": "'event_uuid' is over 512 characters",
+        },
+    ]
+
+
 @pytest.mark.parametrize("events", [[], [1, "x"], [{"event_uuid": None}]], ids=["empty", "no-objects", "no-ids"])
 def test_a_batch_with_no_usable_event_is_refused_whole(events: list[Any]) -> None:
     queue = FakeQueue()
