@@ -338,6 +338,12 @@ def test_a_fastcomments_create_whose_date_is_no_time_is_dated_when_received_not_
     assert event.content.created_at is None
 
 
+def test_a_signed_fastcomments_create_without_a_date_is_dated_when_it_was_signed() -> None:
+    body = {key: value for key, value in sample("fastcomments/comment-created.json").items() if key != "date"}
+    (event,) = fastcomments("comment-created", body, **{"x-fastcomments-timestamp": "1795427880"}).events
+    assert (event.occurred_at, event.time_source, event.time_rejected) == ("2026-11-23T09:58:00.000Z", "vendor", None)
+
+
 def test_a_fastcomments_create_is_dated_by_the_comment_it_creates() -> None:
     (event,) = fastcomments("comment-created", sample("fastcomments/comment-created.json")).events
     assert (event.occurred_at, event.time_source) == ("2026-07-02T09:14:26.318Z", "vendor")
