@@ -260,6 +260,19 @@ def test_a_time_a_few_minutes_ahead_is_trusted() -> None:
     assert (event.occurred_at, event.time_source) == ("2026-11-23T10:04:00.000Z", "vendor")
 
 
+@pytest.mark.parametrize(
+    ("ahead_ms", "source", "rejected"),
+    [(300_000, "vendor", None), (300_001, "received", "future")],
+    ids=["five-minutes-ahead", "a-millisecond-more"],
+)
+def test_a_time_five_minutes_ahead_is_trusted_and_one_a_millisecond_further_is_not(
+    ahead_ms: int, source: str, rejected: str | None
+) -> None:
+    # Against a receive time of 2026-11-23T10:00:00Z
+    (event,) = normalize("viafoura-engagement", engagement(event_uuid="e", time=1_795_428_000_000 + ahead_ms)).events
+    assert (event.time_source, event.time_rejected) == (source, rejected)
+
+
 def test_every_time_is_zero_padded_and_sorts_as_text() -> None:
     (event,) = normalize("viafoura-engagement", engagement(event_uuid="e", time=978_307_200_000)).events
     assert event.occurred_at == "2001-01-01T00:00:00.000Z"
