@@ -509,6 +509,12 @@ def test_openweb_other_spellings_of_a_type_map_as_the_type_does(sample_name: str
     assert event.actor == expected.actor
     assert (event.occurred_at, event.time_source) == (expected.occurred_at, expected.time_source)
     assert event.actor is not None
+    assert event.content == expected.content
+    # Without the reply object too, the content is what the usual spelling makes of it
+    bare = {key: value for key, value in usual.items() if key != "reply"}
+    (expected,) = normalize("openweb", bare).events
+    (event,) = normalize("openweb", {**bare, "type": spelling}).events
+    assert event.content == expected.content
 
 
 @pytest.mark.parametrize(
