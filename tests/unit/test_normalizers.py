@@ -620,6 +620,10 @@ def test_a_fastcomments_test_payload_is_marked_as_a_test() -> None:
     assert event.test is True
     (real,) = fastcomments("comment-deleted", sample("fastcomments/comment-deleted.json")).events
     assert real.test is False
+    # Only the delete's test page sends the id alone: a create or an edit of that shape is the vendor's own
+    for event_name in ("comment-created", "comment-updated"):
+        (sparse,) = fastcomments(event_name, sample("fastcomments/comment-deleted.test-payload.json")).events
+        assert sparse.test is False
 
 
 def test_a_delivery_marked_as_a_test_makes_test_events() -> None:
