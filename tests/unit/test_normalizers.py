@@ -584,6 +584,21 @@ def test_firstup_notification_actor_and_category_come_from_its_details() -> None
     assert [party.id for party in event.recipients] == ["523427"]
 
 
+def test_a_firstup_notification_created_with_some_of_its_fields_is_a_creation_and_with_none_a_deletion() -> None:
+    created = sample("firstup/user_notification_created.documented.json")
+    ids_only = {
+        key: value
+        for key, value in created.items()
+        if key not in ("category", "acknowledged", "label", "text", "details")
+    }
+    some = {**ids_only, "category": "mention"}
+    assert [normalize("firstup", body).events[0].event_type for body in (created, some, ids_only)] == [
+        "notification.created",
+        "notification.created",
+        "notification.deleted",
+    ]
+
+
 def test_firstup_review_keeps_the_submitter_beside_the_reviewer() -> None:
     (event,) = normalize("firstup", sample("firstup/content_review_approved.documented.json")).events
     assert (event.actor.id, event.actor.role) == ("25731", "reviewer")
