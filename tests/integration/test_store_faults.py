@@ -407,3 +407,16 @@ def test_an_edited_test_copy_takes_the_place_of_an_earlier_test_copy(runtime: Lo
     assert store.put(prepare(edited), edited.raw).outcome is Outcome.STORED
     (item,) = stored(runtime)
     assert (item.get("test"), item["raw_text"]) == (True, edited.raw.decode())
+
+
+def test_a_test_copy_sent_again_unchanged_is_a_duplicate_and_the_first_stays(runtime: LocalRuntime) -> None:
+    store = EventStore(table(runtime))
+    # Given a test copy stored (intake send --stack)
+    first = a_rejection(test=True)
+    assert store.put(prepare(first), first.raw).outcome is Outcome.STORED
+    # When the same test copy is sent again later
+    again = a_rejection(test=True, received_at="2026-11-23T10:00:09.000Z", correlation_id="test-again")
+    # Then it is its duplicate, and the copy stored is the first one
+    assert store.put(prepare(again), again.raw).outcome is Outcome.DUPLICATE
+    (item,) = stored(runtime)
+    assert (item.get("test"), item["received_at"]) == (True, "2026-11-23T10:00:03.000Z")
