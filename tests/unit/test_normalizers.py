@@ -241,10 +241,11 @@ def test_a_vendor_type_not_in_the_taxonomy_is_kept_as_other() -> None:
         (1_830_000_000_000, RECEIVED, "received", "future"),
         (-5e13, RECEIVED, "received", "before_2000"),
         (946_684_799_999, RECEIVED, "received", "before_2000"),
+        (946_684_800_000, "2000-01-01T00:00:00.000Z", "vendor", None),
         ("NaN", RECEIVED, "received", "unreadable"),  # as text: a bare NaN is not JSON
         (10**30, RECEIVED, "received", "unreadable"),
     ],
-    ids=["vendor-time", "no-time", "future", "year-385", "just-before-2000", "nan", "out-of-range"],
+    ids=["vendor-time", "no-time", "future", "year-385", "just-before-2000", "2000", "nan", "out-of-range"],
 )
 def test_the_vendor_time_is_used_only_when_it_can_order_events(
     stated: float | None, occurred_at: str, source: str, rejected: str | None
