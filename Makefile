@@ -127,7 +127,7 @@ $(PY313_DIR)/bin/python3.13:
 	@echo "python3.13 is $(PY313_DIR)/bin/python3.13: make build compiles the layer's bytecode with it"
 
 soak: $(STAMP) ## the property tests through the local stack with 25 times the examples (not part of make test)
-	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -n 2 -q tests/integration/test_hostile_input.py tests/integration/test_mixed_batches.py
+	HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -n 2 -q tests/integration/test_hostile_input.py tests/integration/test_mixed_batches.py tests/property
 
 bench: $(STAMP) ## benchmarks: benchmarks/results.json and docs/performance.md (not part of make test)
 	$(BIN)/python -m benchmarks --write
