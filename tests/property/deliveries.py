@@ -69,7 +69,11 @@ OPENWEB_TYPES = {
     "topic-by-keyword": "followed_keyword.published",
     "user-followed": "user.followed",
     "user-mentioned": "user.mentioned",
+    # Other spellings on OpenWeb's own page (its table of types, its configuration example)
+    "liked-messages": "comment.liked",
+    "replied-your-message": "reply.created",
 }
+OPENWEB_USUAL = {"liked-messages": "liked-message", "replied-your-message": "replied-message"}
 FIRSTUP_TYPES = {
     "campaign_push_message_sent": "campaign.push_sent",
     "channel_archived": "channel.archived",
@@ -95,7 +99,8 @@ FASTCOMMENTS_EVENTS = ("comment-created", "comment-updated", "comment-deleted")
 lone_surrogate = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, categories=["Cs"])
 any_text = st.text(max_size=40) | st.builds(lambda a, b: a + b, st.text(max_size=8), lone_surrogate)
 """Any Unicode a JSON string can carry (a lone surrogate only as the escape JSON writes for it)."""
-some_text = any_text.filter(lambda text: text.strip() != "")
+some_text = st.builds(lambda first, rest: first + rest, st.characters(exclude_categories=["Zs", "Cc", "Cs"]), any_text)
+"""Text with something in it besides white space (what an id needs)."""
 uuids = st.uuids().map(str)
 id_like = uuids | st.integers(min_value=0, max_value=2**53) | some_text
 
@@ -339,9 +344,10 @@ def openweb_comment(draw: st.DrawFn, kind: str = "comment") -> dict[str, Any]:
 
 @st.composite
 def openweb_delivery(draw: st.DrawFn, ids: Ids) -> Delivery:
-    kind = draw(st.sampled_from(sorted(OPENWEB_TYPES)))
+    spelled = draw(st.sampled_from(sorted(OPENWEB_TYPES)))
+    kind = OPENWEB_USUAL.get(spelled, spelled)
     event_id = ids.next(draw(id_like))
-    event: dict[str, Any] = {"event_id": event_id, "type": kind}
+    event: dict[str, Any] = {"event_id": event_id, "type": spelled}
     optional(draw, event, "channels", st.lists(st.sampled_from(["email", "in-app"]), unique=True))
     optional(draw, event, "action_link", any_text.map(lambda t: "https://news.example/a?c=" + t))
     optional(draw, event, "conversation_id", some_text)
@@ -370,7 +376,7 @@ def openweb_delivery(draw: st.DrawFn, ids: Ids) -> Delivery:
             event[actor] = draw(openweb_user())
         if kind == "liked-message":
             optional(draw, event, "total_count", st.integers(0, 10_000))
-    expected = Expected("openweb", text_id(event_id), OPENWEB_TYPES[kind], event, occurred)
+    expected = Expected("openweb", text_id(event_id), OPENWEB_TYPES[spelled], event, occurred)
     return Delivery("openweb", event, [expected])
 
 
@@ -390,7 +396,11 @@ def fastcomments_delivery(draw: st.DrawFn, ids: Ids) -> Delivery:
         pass  # the admin page's test payload: the id alone
     else:
         date, moment = draw(iso_times())
-        comment.update(urlId=draw(some_text), url="https://news.example/" + draw(any_text), date=date)
+        comment.update(urlId=draw(some_text), url="https://news.example/" + draw(any_text))
+        if draw(st.integers(0, 4)):
+            comment["date"] = date
+        else:  # a create without its date is dated by its signing time
+            moment = None
         for name in ("userId", "commenterEmail", "commenterName", "comment", "commentHTML", "avatarSrc", "locale"):
             optional(draw, comment, name, any_text)
         optional(draw, comment, "parentId", st.none() | some_text)

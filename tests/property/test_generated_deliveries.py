@@ -42,6 +42,8 @@ from tests.property.deliveries import (
     epoch_ms,
     iso,
 )
+from webhook_intake.delivery import Delivery as DeliveryRecord
+from webhook_intake.registry import vendor
 from webhook_intake.store.reads import FeedFilter
 from webhook_intake.times import iso_millis
 
@@ -350,3 +352,38 @@ def test_a_fastcomments_comments_state_follows_signing_times_not_arrival(
     else:
         assert (found["status"], found["text"]) == ("created", "first")
     assert len(found["events"]) == len(sends)
+
+
+def normalized(vendor_key: str, body: bytes) -> dict[str, tuple[str, str, str]]:
+    """Each event of a Viafoura batch as the consumer maps it: id -> (type, event time, time source)."""
+    delivery = DeliveryRecord(
+        vendor=vendor_key,
+        received_at="2026-11-29T12:00:00.000Z",
+        correlation_id="c",
+        method="POST",
+        path=vendor(vendor_key).path,
+    )
+    result = vendor(vendor_key).normalizer().normalize(body.decode("utf-8", "surrogatepass"), delivery)
+    return {event.event_id: (event.event_type, event.occurred_at, event.time_source) for event in result.events}
+
+
+@settings(max_examples=settings().max_examples, deadline=None, derandomize=True)
+@given(data=st.data(), vendor_key=st.sampled_from(["viafoura-engagement", "viafoura-notifications"]))
+def test_an_events_identity_type_and_time_do_not_depend_on_the_rest_of_its_batch(
+    data: st.DataObject, vendor_key: str
+) -> None:
+    # In-process (no stack): a few hundred batches, each mapped whole, shuffled, and one event at a time
+    delivery = data.draw(delivery_for(vendor_key, Ids("m", 10**6)))
+    field_name = "events" if vendor_key == "viafoura-engagement" else "notifications"
+    whole = normalized(vendor_key, encode(delivery.document))
+    assert sorted(whole) == sorted(expected.event_id for expected in delivery.expected)
+    for expected in delivery.expected:
+        event_type, occurred_at, _ = whole[expected.event_id]
+        assert event_type == expected.event_type
+        assert occurred_at == iso_millis(expected.occurred) if expected.occurred else True
+    shuffled = {**delivery.document, field_name: data.draw(st.permutations(delivery.document[field_name]))}
+    assert normalized(vendor_key, encode(shuffled)) == whole
+    elements = delivery.document[field_name]
+    for element in data.draw(st.lists(st.sampled_from(elements), max_size=3)):
+        alone = normalized(vendor_key, encode({**delivery.document, field_name: [element]}))
+        assert alone.items() <= whole.items()
