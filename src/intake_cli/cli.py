@@ -6,6 +6,7 @@ The commands themselves live in ``intake_cli.commands``; ``intake_cli.main`` put
 from __future__ import annotations
 
 import contextlib
+import difflib
 import errno
 import functools
 import io
@@ -147,7 +148,37 @@ app = new_app(
 dlq_app = new_app("Dead letters (SQS) and quarantined events together: list them, send them back, or let them go.")
 
 Vendor = Enum("Vendor", {key: key for key in vendors()}, type=str)  # type: ignore[misc]
-"""The vendor keys, as a choice: help lists them and a typo is one line naming them all."""
+"""The vendor keys, as a choice (read by :func:`a_vendor`): help lists them and a typo is one line naming them all
+and the one meant."""
+
+
+def vendor_meant(value: str) -> str | None:
+    """The vendor key a name that is none looks like a typo of (``openwbe``: openweb), if any; closer than difflib's
+    default, so that a type's subject (``comment``) is not taken for a vendor (fastcomments)."""
+    close = difflib.get_close_matches(value, list(vendors()), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def not_a_vendor(value: str) -> str:
+    """What to say of a name that is no vendor key: the keys, and the one meant when it looks like a typo."""
+    meant = vendor_meant(value)
+    return f"{value!r} is not one of {', '.join(vendors())}{f' (did you mean {meant}?)' if meant else ''}"
+
+
+def a_vendor(value: Any) -> Any:
+    """A vendor option's or argument's value as a :data:`Vendor`; a name that is none is a usage error (exit
+    status 2) naming the keys and, for a typo, the one meant."""
+    if isinstance(value, Vendor):
+        return value
+    try:
+        return Vendor(value)
+    except ValueError:
+        raise typer.BadParameter(not_a_vendor(str(value))) from None
+
+
+def complete_vendors(incomplete: str) -> list[str]:
+    """Shell completion of a vendor: the keys that start with what is typed."""
+    return [key for key in vendors() if key.startswith(incomplete)]
 
 
 def vendor_key(value: Any) -> str | None:
@@ -246,7 +277,12 @@ JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object a line
 VendorOption = Annotated[
     Vendor | None,
     typer.Option(
-        "--vendor", metavar="VENDOR", help="Only this vendor: " + ", ".join(vendors()) + ".", show_default=False
+        "--vendor",
+        metavar="VENDOR",
+        help="Only this vendor: " + ", ".join(vendors()) + ".",
+        show_default=False,
+        parser=a_vendor,
+        autocompletion=complete_vendors,
     ),
 ]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Say what would be done; change nothing.")]

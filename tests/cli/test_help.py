@@ -100,6 +100,31 @@ def test_an_unknown_vendor_is_refused_with_the_vendors() -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "option", "typed", "meant"),
+    [
+        (("events", "--vendor", "openwbe"), "'--vendor'", "openwbe", "openweb"),
+        (("dlq", "list", "--vendor", "fristup"), "'--vendor'", "fristup", "firstup"),
+        (("state", "viafoura-engagment", "c1"), "'VENDOR'", "viafoura-engagment", "viafoura-engagement"),
+    ],
+)
+def test_a_misspelt_vendor_is_a_usage_error_naming_the_close_one(
+    args: tuple[str, ...], option: str, typed: str, meant: str
+) -> None:
+    # A typo in a vendor key is told which key was meant, as a typo in --type or a region is
+    code, text = cli(*args, "--stack", "webhook-intake-nowhere")
+    assert code == 2, text
+    said = " ".join(text.replace("│", " ").split())
+    assert f"Invalid value for {option}: '{typed}' is not one of {', '.join(VENDORS)} (did you mean {meant}?)" in said
+    assert "Value error" not in said
+
+
+def test_a_misspelt_vendor_to_send_to_names_the_close_one() -> None:
+    code, text = cli("send", "openwbe", "--stack", "webhook-intake-nowhere")
+    assert code == 1, text
+    assert "'openwbe' is not a vendor (did you mean openweb?)" in text
+
+
+@pytest.mark.parametrize(
     "args", [("serve", "--port", "65536"), ("serve", "--aws-port", "99999"), ("demo", "--port", "70000")]
 )
 def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(args: tuple[str, ...]) -> None:

@@ -21,10 +21,12 @@ from intake_cli.cli import (
     UntilOption,
     Vendor,
     VendorOption,
+    a_vendor,
     a_when,
     an_id,
     app,
     chosen_vendors,
+    complete_vendors,
     console,
     not_empty,
     print_json_lines,
@@ -224,7 +226,13 @@ def state(
     ctx: typer.Context,
     vendor: Annotated[
         Vendor,
-        typer.Argument(metavar="VENDOR", help="The vendor: " + ", ".join(vendors()) + ".", show_default=False),
+        typer.Argument(
+            metavar="VENDOR",
+            help="The vendor: " + ", ".join(vendors()) + ".",
+            show_default=False,
+            parser=a_vendor,
+            autocompletion=complete_vendors,
+        ),
     ],
     content_id: Annotated[
         str,

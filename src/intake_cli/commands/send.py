@@ -29,6 +29,7 @@ from intake_cli.cli import (
     print_json_lines,
     reports_errors,
     state_dir,
+    vendor_meant,
 )
 from intake_cli.target import IntakeError
 from webhook_intake.registry import vendors
@@ -227,6 +228,9 @@ def _by_type(what: str) -> Chosen:
     try:
         wanted = _event_type(what)
     except IntakeError as exc:
+        if meant := vendor_meant(what):
+            # A typo in a vendor key: the type list would only bury the name meant.
+            raise IntakeError(f"{what!r} is not a vendor (did you mean {meant}?); vendors: {', '.join(keys)}") from None
         raise IntakeError(f"{what!r} is not a vendor ({', '.join(keys)})\n{exc}") from None
     found = sample_for_type(wanted, None, keys)
     if found is None:
