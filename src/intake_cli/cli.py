@@ -336,6 +336,11 @@ UntilOption = Annotated[
 ]
 
 
+def examples(*lines: str) -> str:
+    """A command's help epilog: command lines to copy, each on a line of its own (``# what it does`` beside it)."""
+    return "**Examples**\n\n```\n" + "\n".join(lines) + "\n```"
+
+
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Known failures end the command with one red line per problem on stderr, and exit status 1."""
 

@@ -45,6 +45,18 @@ def test_every_command_has_h_and_shows_no_python_type_names(command: list[str]) 
     assert "[[" not in text, text
 
 
+@pytest.mark.parametrize("command", COMMANDS, ids=[" ".join(c) for c in COMMANDS])
+def test_every_commands_help_shows_an_example_of_it(command: list[str]) -> None:
+    # When a command's help is asked for
+    code, text = cli(*command, "-h")
+
+    # Then it ends with examples: whole command lines an operator can copy, each on a line of its own
+    assert code == 0, text
+    said = text.partition("Examples")[2]
+    lines = [line.strip(" │") for line in said.splitlines()]
+    assert any(line.startswith(f"intake {' '.join(command)}") for line in lines), text
+
+
 def test_the_top_level_help_lists_the_commands_and_offers_completion() -> None:
     code, text = cli("--help")
     assert code == 0

@@ -25,6 +25,7 @@ from intake_cli.cli import (
     confirm,
     console,
     dlq_app,
+    examples,
     not_empty,
     print_json_lines,
     reports_errors,
@@ -52,7 +53,14 @@ HeldIdOption = Annotated[
 ]
 
 
-@dlq_app.command("list", cls=IntakeCommand)
+@dlq_app.command(
+    "list",
+    cls=IntakeCommand,
+    epilog=examples(
+        "intake dlq list",
+        "intake dlq list --vendor firstup --json --stack webhook-intake-prod",
+    ),
+)
 @reports_errors
 def dlq_list(
     ctx: typer.Context,
@@ -155,7 +163,14 @@ def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, 
     return done
 
 
-@dlq_app.command("redrive", cls=IntakeCommand)
+@dlq_app.command(
+    "redrive",
+    cls=IntakeCommand,
+    epilog=examples(
+        "intake dlq redrive --id ID --dry-run",
+        "intake dlq redrive --vendor openweb --stack webhook-intake-prod",
+    ),
+)
 @reports_errors
 def dlq_redrive(
     ctx: typer.Context,
@@ -193,7 +208,14 @@ def dlq_redrive(
     _report(done, json_output, "no dead letters and no quarantined events to send back")
 
 
-@dlq_app.command("delete", cls=IntakeCommand)
+@dlq_app.command(
+    "delete",
+    cls=IntakeCommand,
+    epilog=examples(
+        "intake dlq delete --id ID",
+        "intake dlq delete --vendor firstup --dry-run",
+    ),
+)
 @reports_errors
 def dlq_delete(
     ctx: typer.Context,
@@ -230,7 +252,14 @@ def dlq_delete(
     _report(done, json_output, "no dead letters and no quarantined events to delete")
 
 
-@app.command(cls=IntakeCommand, rich_help_panel="Fix and replay")
+@app.command(
+    cls=IntakeCommand,
+    rich_help_panel="Fix and replay",
+    epilog=examples(
+        "intake replay --vendor openweb --since 30d --dry-run",
+        "intake replay --since 7d --type comment --rate 10 --yes",
+    ),
+)
 @reports_errors
 def replay(
     ctx: typer.Context,

@@ -28,6 +28,7 @@ from intake_cli.cli import (
     chosen_vendors,
     complete_vendors,
     console,
+    examples,
     not_empty,
     print_json_lines,
     reports_errors,
@@ -44,7 +45,16 @@ if TYPE_CHECKING:
 IdOption = Annotated[str, typer.Option(metavar="ID", show_default=False)]
 
 
-@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@app.command(
+    cls=IntakeCommand,
+    rich_help_panel="Find and follow",
+    epilog=examples(
+        "intake events --vendor openweb --since 7d",
+        "intake events --type comment --content COMMENT_ID --json",
+        "intake events --id openweb#EVENT_ID",
+        "intake events --since 2026-11-29T08:00 --until 2026-11-29T09:00",
+    ),
+)
 @reports_errors
 def events(
     ctx: typer.Context,
@@ -220,7 +230,14 @@ def unindexed(**ids: str | None) -> None:
             )
 
 
-@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@app.command(
+    cls=IntakeCommand,
+    rich_help_panel="Find and follow",
+    epilog=examples(
+        "intake state fastcomments COMMENT_ID",
+        "intake state openweb COMMENT_ID --json --stack webhook-intake-prod",
+    ),
+)
 @reports_errors
 def state(
     ctx: typer.Context,
@@ -275,7 +292,14 @@ def state(
     out.print(table)
 
 
-@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@app.command(
+    cls=IntakeCommand,
+    rich_help_panel="Find and follow",
+    epilog=examples(
+        "intake status",
+        "intake status --stack webhook-intake-prod --json",
+    ),
+)
 @reports_errors
 def status(
     ctx: typer.Context,
@@ -318,7 +342,15 @@ def status(
         raise IntakeError(problem)
 
 
-@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@app.command(
+    cls=IntakeCommand,
+    rich_help_panel="Find and follow",
+    epilog=examples(
+        "intake tail --vendor firstup",
+        "intake tail --since 15m --no-follow --json",
+        "intake tail --stack webhook-intake-prod",
+    ),
+)
 @reports_errors
 def tail(
     ctx: typer.Context,
@@ -372,7 +404,14 @@ def tail(
         stop.set()
 
 
-@app.command(cls=IntakeCommand, rich_help_panel="Find and follow")
+@app.command(
+    cls=IntakeCommand,
+    rich_help_panel="Find and follow",
+    epilog=examples(
+        "intake shapes --new --paths",
+        "intake shapes --vendor openweb --json --stack webhook-intake-prod",
+    ),
+)
 @reports_errors
 def shapes(
     ctx: typer.Context,

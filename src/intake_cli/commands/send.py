@@ -24,6 +24,7 @@ from intake_cli.cli import (
     app,
     confirm,
     console,
+    examples,
     not_empty,
     one_of,
     print_json_lines,
@@ -86,7 +87,17 @@ def _what_help() -> str:
     )
 
 
-@app.command(cls=IntakeCommand, rich_help_panel="Send")
+@app.command(
+    cls=IntakeCommand,
+    rich_help_panel="Send",
+    epilog=examples(
+        "intake send openweb liked-message --wait",
+        "intake send comment.liked",
+        "intake send firstup - < body.json",
+        "intake send fastcomments --bad-auth",
+        "intake send firstup --stack webhook-intake-dev --yes --wait",
+    ),
+)
 @reports_errors
 def send(
     ctx: typer.Context,

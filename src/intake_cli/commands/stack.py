@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from intake_cli.cli import IntakeCommand, SecretsOption, app, console, reports_errors, state_dir
+from intake_cli.cli import IntakeCommand, SecretsOption, app, console, examples, reports_errors, state_dir
 from intake_cli.local import LOG_FILE_NAME, STATE_FILE_NAME
 from intake_cli.parameters import LOG_LEVELS, checked
 from intake_cli.target import IntakeError, read_local_state
@@ -103,7 +103,14 @@ def _refuse_second_stack(directory: Path) -> None:
         )
 
 
-@app.command(cls=IntakeCommand, rich_help_panel="Local stack")
+@app.command(
+    cls=IntakeCommand,
+    rich_help_panel="Local stack",
+    epilog=examples(
+        "intake serve",
+        "intake serve --port 0 --parameter MaxReceiveCount=2",
+    ),
+)
 @reports_errors
 def serve(
     ctx: typer.Context,
@@ -193,7 +200,14 @@ class _alongside:
             self.out.print(outcome.line(), soft_wrap=True)
 
 
-@app.command(cls=IntakeCommand, rich_help_panel="Local stack")
+@app.command(
+    cls=IntakeCommand,
+    rich_help_panel="Local stack",
+    epilog=examples(
+        "intake demo",
+        "intake demo --keep",
+    ),
+)
 @reports_errors
 def demo(
     ctx: typer.Context,
