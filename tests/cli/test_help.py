@@ -285,3 +285,26 @@ def test_type_options_complete_the_types_and_their_subjects() -> None:
     for command in ("events", "replay"):
         assert "comment.flagged" in completions(f"intake {command} --type comment.f")
         assert "comment" in completions(f"intake {command} --type comm")
+
+
+def test_ctrl_c_before_the_command_has_begun_ends_with_status_130_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Ctrl-C while typer still reads the commands' options, the second or two before any command runs
+    import typer.main
+
+    from intake_cli.__main__ import run
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(typer.main, "get_command", interrupted)
+    monkeypatch.setattr(sys, "argv", ["intake", "dlq", "redrive"])
+
+    # When the intake command runs
+    with pytest.raises(SystemExit) as ended:
+        run()
+
+    # Then it ends as Ctrl-C during a command does: status 130, nothing but a line break said
+    assert ended.value.code == 130
+    assert "Traceback" not in capsys.readouterr().err
