@@ -216,6 +216,12 @@ def not_empty(what: str) -> Callable[[str | None], str | None]:
     return check
 
 
+def a_limit(value: int | None) -> int | None:
+    """A ``--limit``; one past what Python counts to (``--limit 99999999999999999999``, typed to mean all of
+    them) is as many as there are, as a limit larger than the table is."""
+    return None if value is None else min(value, sys.maxsize)
+
+
 def a_when(value: str | None) -> str | None:
     """A time option's value (``--since``, ``--until``); an empty one (an unset shell variable) is a usage error,
     never the default window (``replay --since $FROM --yes`` would rewrite the last day's events), and so is one

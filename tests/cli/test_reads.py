@@ -104,6 +104,22 @@ def test_a_subject_means_all_of_its_types_and_filters_narrow_the_feed(loaded: st
     assert events(loaded, "--since", "2019-12-01", "--until", "2020-01-01") == []
 
 
+@pytest.mark.parametrize(
+    "command",
+    [("events", "--json"), ("replay", "--since", "1d", "--dry-run", "--json")],
+)
+def test_a_limit_larger_than_any_table_means_every_one_not_a_traceback(loaded: str, command: tuple[str, ...]) -> None:
+    # "--limit 99999999999999999999" typed to mean "all of them": past what Python counts to
+    code, text = cli(*command, "--limit", "99999999999999999999", "--stack", loaded)
+
+    # Then it reads as many as there are, as a limit larger than the table does
+    assert code == 0, text
+    _, bounded = cli(*command, "--limit", "100000", "--stack", loaded)
+    assert [line for line in text.splitlines() if line.startswith("{")] == [
+        line for line in bounded.splitlines() if line.startswith("{")
+    ]
+
+
 def test_one_event_by_its_key(loaded: str) -> None:
     (listed,) = events(loaded, "--vendor", "viafoura-notifications", "--limit", "1")
     key = f"viafoura-notifications#{listed['event_id']}"

@@ -19,6 +19,7 @@ from intake_cli.cli import (
     UntilOption,
     VendorOption,
     YesOption,
+    a_limit,
     a_when,
     app,
     chosen_vendors,
@@ -277,7 +278,9 @@ def replay(
     vendor: VendorOption = None,
     event_type: EventTypeOption = None,
     tests: Annotated[bool, typer.Option("--tests", help="Include test events.")] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, metavar="N", help="At most this many events.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, metavar="N", help="At most this many events.", callback=a_limit)
+    ] = None,
     rate: Annotated[
         float,
         typer.Option(

@@ -21,6 +21,7 @@ from intake_cli.cli import (
     UntilOption,
     Vendor,
     VendorOption,
+    a_limit,
     a_vendor,
     a_when,
     an_id,
@@ -91,6 +92,7 @@ def events(
             metavar="N",
             help="At most this many, newest first. Default: 50; with --scan, every event that matches.",
             show_default=False,
+            callback=a_limit,
         ),
     ] = None,
     tests: Annotated[
