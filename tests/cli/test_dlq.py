@@ -130,11 +130,13 @@ def test_a_list_cut_at_its_limit_says_so(stack: str, runtime: LocalRuntime, secr
         runtime.drain()
     code, text = cli("dlq", "list", "--stack", stack, "--limit", "2")
 
-    # Then the list says there may be more
+    # Then the list says there may be more, its count too (2 is not how many there are)
     assert code == 0, text
     assert f"{VENDOR}'s first 2 quarantined events shown, oldest first: there may be more (--limit N)" in text
+    assert "at least 2 quarantined events" in text, text
     code, text = cli("dlq", "list", "--stack", stack, "--limit", "4")
     assert "there may be more" not in text
+    assert "at least" not in text, text
 
 
 def test_one_quarantined_event_goes_back_and_comes_back_quarantined_with_another_try(

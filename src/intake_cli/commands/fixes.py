@@ -93,7 +93,8 @@ def dlq_list(
     items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, problems)
     kinds = Counter((item.vendor, item.kind) for item in items)
     plural = {"dead-letter": "dead letters", "quarantined": "quarantined events"}
-    cut = [f"{name}'s first {limit} {plural[kind]}" for (name, kind), found in sorted(kinds.items()) if found >= limit]
+    cut_kinds = [(name, kind) for (name, kind), found in sorted(kinds.items()) if found >= limit]
+    cut = [f"{name}'s first {limit} {plural[kind]}" for name, kind in cut_kinds]
     more = f"{', '.join(cut)} shown, oldest first: there may be more (--limit N)" if cut else ""
     if json_output:
         print_json_lines([item.to_json(body_of(target, item)) for item in items])
@@ -102,8 +103,12 @@ def dlq_list(
     else:
         out = console()
         dead = sum(item.kind == "dead-letter" for item in items)
-        quarantined = "quarantined events unread" if problems else f"{len(items) - dead} quarantined events"
-        out.print(f"[bold]{dead} dead letters, {quarantined}[/]")
+        # A kind cut at the limit for some vendor is counted as what was read: at least that many.
+        least = {kind: "at least " if kind in {k for _, k in cut_kinds} else "" for kind in plural}
+        quarantined = (
+            "quarantined events unread" if problems else f"{least['quarantined']}{len(items) - dead} quarantined events"
+        )
+        out.print(f"[bold]{least['dead-letter']}{dead} dead letters, {quarantined}[/]")
         if more:
             out.print(f"[yellow]{more}[/]", soft_wrap=True)
         for line in held_view(items, out.width):
