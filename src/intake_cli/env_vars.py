@@ -90,6 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     refs, parameters = stack_refs(args.stack, args.region)
     template = SamTemplate(parameters=parameters)
     document: dict[str, Any] = environments(template, refs)
+    if not document:
+        # Every function left out: not a stack deployed before a vendor was added, but another template's.
+        raise SystemExit(
+            f"error: stack {args.stack} has none of this template's vendor queues: is it a webhook-intake stack?"
+        )
     left_out = [function.logical_id for function in template.functions() if function.logical_id not in document]
     if left_out:
         print(f"left out (not in stack {args.stack} yet: deploy it first): {', '.join(left_out)}", file=sys.stderr)

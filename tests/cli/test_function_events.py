@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from intake_cli.env_vars import environments, stack_refs
+from intake_cli.env_vars import main as env_vars_main
 from intake_cli.invoke_events import SQS_DIR, sqs_events
 from intake_cli.samples import SAMPLES_DIR, expected_path
 from intake_cli.template import SamTemplate
@@ -87,6 +88,23 @@ def test_env_vars_read_a_deployed_stacks_resources_and_pseudo_parameters(
     assert refs["AWS::Region"] == "us-east-1"
     assert refs["Placeholder"].endswith(f"{runtime.stack.name}-cfn")
     assert parameters == {}
+
+
+def test_env_vars_of_a_stack_that_is_not_this_templates_stop_with_one_line_saying_so(
+    aws: boto3.session.Session, runtime: LocalRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stack of another template: none of this template's resources (one queue, "Placeholder")
+    publish_outputs(aws, runtime)
+
+    # When make env-vars reads it
+    with pytest.raises(SystemExit) as stopped:
+        env_vars_main(["--stack", runtime.stack.name, "--region", "us-east-1"])
+
+    # Then it stops saying so, and writes no (empty) document for sam local invoke
+    assert str(stopped.value) == (
+        f"error: stack {runtime.stack.name} has none of this template's vendor queues: is it a webhook-intake stack?"
+    )
+    assert capsys.readouterr().out == ""
 
 
 def test_env_vars_without_a_region_stop_with_one_line_saying_so(
