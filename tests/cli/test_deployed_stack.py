@@ -73,6 +73,25 @@ def test_a_stack_deployed_before_a_vendor_was_added_is_read_without_it(
     ]
 
 
+def test_an_event_of_a_vendor_the_stack_was_deployed_without_says_to_deploy_not_unknown_vendor(
+    aws: boto3.session.Session, runtime: LocalRuntime
+) -> None:
+    # Given a stack deployed before the code it is read with added a vendor
+    suffixes = ("QueueUrl", "DeadLetterQueueUrl", "DeadLetterQueueArn", "SecretArn")
+    publish_outputs(aws, runtime, drop=tuple(f"FastComments{suffix}" for suffix in suffixes))
+    name = runtime.stack.name
+
+    # When the operator asks for one of that vendor's events by its id
+    code, text = cli("events", "--id", "fastcomments#c1", "--stack", name, "--region", REGION)
+
+    # Then the answer says the stack lacks the vendor and to deploy, not that the vendor is unknown
+    assert code == 1
+    assert text.splitlines() == [
+        f"error: stack {name} has no fastcomments resources (deployed before the vendor was added):"
+        " deploy the template (sam deploy) to make them"
+    ]
+
+
 def described_as(monkeypatch: pytest.MonkeyPatch, aws: boto3.session.Session, status: str) -> None:
     """Every stack read is described as in ``status``, with no outputs (moto cannot put a stack in most states)."""
     import intake_cli.target

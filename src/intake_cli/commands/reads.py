@@ -184,7 +184,7 @@ def by_key(target: Target, event_id: str, key: str | None) -> dict[str, Any]:
     if found is None and quarantine_key(target, event_id) is not None:
         raise IntakeError(f"{event_id} is a quarantined event's id, not stored: `intake dlq list --json` shows it")
     if found is None and found_vendor not in target.vendors:
-        raise IntakeError(f"unknown vendor {found_vendor!r}; vendors: {', '.join(target.vendors)}")
+        target.vendor(found_vendor)  # raises: an unknown vendor, or one the stack was deployed without
     if found is None:
         named = found_id.partition("#")[0]
         if key and named != key and named in target.vendors:
