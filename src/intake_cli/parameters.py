@@ -327,8 +327,9 @@ def _not_updatable(status: str, named: str) -> str | None:
     # (A CREATE_FAILED stack, deployed with rollback off, takes an update: the deploy that fixes it.)
     if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED"):
         # A creation rolled back keeps nothing (the template's kept resources are kept once created only)
+        rolled_back = "rolled back" if status == "ROLLBACK_COMPLETE" else "so did its rollback"
         return (
-            "its first deploy failed and rolled back, and CloudFormation updates no such stack: delete it"
+            f"its first deploy failed and {rolled_back}, and CloudFormation updates no such stack: delete it"
             f" (sam delete {named}), then deploy again"
         )
     if status == "DELETE_FAILED":

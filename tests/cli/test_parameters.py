@@ -266,6 +266,11 @@ def left_in(stack: str, status: str) -> None:
             " (sam delete --stack-name webhook-intake-staging --region eu-west-1), then deploy again",
         ),
         (
+            "ROLLBACK_FAILED",
+            "its first deploy failed and so did its rollback, and CloudFormation updates no such stack: delete it"
+            " (sam delete --stack-name webhook-intake-staging --region eu-west-1), then deploy again",
+        ),
+        (
             "UPDATE_ROLLBACK_FAILED",
             "the rollback of an update failed: finish it (aws cloudformation continue-update-rollback"
             " --stack-name webhook-intake-staging --region eu-west-1), then deploy again",
