@@ -292,6 +292,26 @@ def test_a_huge_field_in_the_middle_of_a_batch_is_cut_and_every_event_stored(
     assert big["raw"]["page_url"] == page_url
 
 
+def test_an_image_url_is_kept_whole_up_to_a_urls_limit(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    # Given a broadcast whose image is a signed CDN URL of 1,500 characters (a URL's limit is 2,048)
+    runtime = shared_runtime
+    image = "https://cdn.example.com/image.jpg?Policy=" + "p" * 1400 + "&Signature=" + "s" * 40
+    note = {
+        "notification_type": "broadcast_site",
+        "notification_uuid": "image-url-1",
+        "time": 1790000000000,
+        "payload": {"title": "t", "description": "d", "url": "https://www.example.com", "image_url": image},
+    }
+    body = {"request_uuid": "r-image", "time": 1790000000000, "version": 1, "notifications": [note]}
+    assert send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"]).status == 204
+    runtime.drain()
+
+    # Then it is stored as sent, not cut with a marker
+    event = reader(runtime).get("viafoura-notifications", "image-url-1") or {}
+    assert event["content"]["image_urls"] == [image]
+    assert "truncated" not in event
+
+
 def test_a_firstup_event_with_a_420_kb_channel_name_is_stored(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

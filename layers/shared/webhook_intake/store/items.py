@@ -47,7 +47,16 @@ in its feed entry (each well under DynamoDB's 400 KB)."""
 INDEXED_ID_MAX_CHARS = 256
 """An id longer than this is kept in the event but not offered to reads (it could not be a key)."""
 ITEM_BUDGET_BYTES = ITEM_LIMIT_BYTES - 8 * 1024
-_FIELD_LIMITS = {"text": 4000, "title": 1000, "description": 2000, "url": 2048, "name": 256}
+_URL_LIMIT = 2048
+_FIELD_LIMITS = {
+    "text": 4000,
+    "title": 1000,
+    "description": 2000,
+    "url": _URL_LIMIT,
+    "image_urls": _URL_LIMIT,
+    "name": 256,
+}
+"""Characters kept of a normalized field, by its name (each of ``image_urls`` is a URL); others: ``_DEFAULT_LIMIT``."""
 _DEFAULT_LIMIT = 512
 _MAX_IMAGE_URLS = 10
 _MAX_DETAIL_ENTRIES = 100
