@@ -11,6 +11,7 @@ import pytest
 
 from intake_cli.template import read
 from tests.infrastructure.translated import resources_of_type, translated
+from webhook_intake.ingest.contract import Contract
 from webhook_intake.observability import Metric
 from webhook_intake.payloads import DELIVERIES_PREFIX, RETENTION_TAG
 from webhook_intake.registry import VENDORS
@@ -336,17 +337,24 @@ def test_ingest_may_only_send_to_its_queue_read_its_secret_and_record_its_own_cr
     actions = {
         action for s in statements for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
+    # The replay table only for a vendor whose credentials are single-use (FastComments' signatures): any
+    # other ingest never writes it, and the table keeps the token route's assertion ids too
+    single_use = type(VENDORS[vendor_key].contract()).single_use is not Contract.single_use
+    environment = resource(f"{stem}IngestFunction")["Properties"]["Environment"]["Variables"]
+    assert ("REPLAY_TABLE_NAME" in environment) is single_use
     assert actions == {
         "sqs:SendMessage*",
         "secretsmanager:GetSecretValue",
         "s3:PutObject",
         "s3:PutObjectTagging",
-        "dynamodb:PutItem",
-    }
-    (replays,) = [s for s in statements if s["Action"] == "dynamodb:PutItem"]
-    assert replays["Resource"] == {"Fn::GetAtt": ["ReplayTable", "Arn"]}
-    # Its own signatures only: never another vendor's, nor the token route's assertion ids (openweb:jti:…)
-    assert replays["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{vendor_key}:signature:*"]}}
+    } | ({"dynamodb:PutItem"} if single_use else set())
+    if single_use:
+        (replays,) = [s for s in statements if s["Action"] == "dynamodb:PutItem"]
+        assert replays["Resource"] == {"Fn::GetAtt": ["ReplayTable", "Arn"]}
+        # Its own signatures only: never another vendor's, nor the token route's assertion ids (openweb:jti:…)
+        assert replays["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{vendor_key}:signature:*"]}
+        }
     resources = json.dumps([s["Resource"] for s in statements])
     assert f'"{stem}Queue"' in resources
     assert f'"{stem}Secret"' in resources
