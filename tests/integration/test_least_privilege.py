@@ -1,11 +1,13 @@
-"""Every DynamoDB and S3 call a function makes is one its own role allows.
+"""Every AWS call a function makes is one its own role allows.
 
 moto does not check IAM; AWS does. A key the code writes outside the patterns of its role (a
 vendor prefix spelled otherwise, a new kind of item, a new S3 prefix) would pass every local
-test and fail on AWS with AccessDenied. Here every call the functions make, on the paths that
-write (events, duplicates with their body in S3, feed pages, shapes, claim checks, recipient
-lists, quarantine and its release, FastComments' replay table), is checked against the
-statements of the function's role in SAM's translated template.
+test and fail on AWS with AccessDenied; so would a send to another queue, a read of another
+secret, or a call of a service no role grants anything of. Here every call the functions make, on
+the paths that write (events, duplicates with their body in S3, feed pages, shapes, claim checks,
+recipient lists, quarantine and its release, both uses of the replay table, the rest of a delivery
+sent back on its queue) and the secrets they read, is checked against the statements of the
+function's role in SAM's translated template.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import pytest
 from botocore.client import BaseClient
 
 from intake_cli.events import sqs_event
-from intake_cli.lambdas import LocalFunction
+from intake_cli.lambdas import LambdaContext, LocalFunction
 from intake_cli.openweb_client import client_assertion, token_request_body
 from intake_cli.samples import SAMPLES_DIR, sample_files
 from intake_cli.sending import OPENWEB_TOKEN_PATH
@@ -38,16 +40,17 @@ from tests.helpers import (
     stack_with,
 )
 from tests.infrastructure.translated import translated
+from webhook_intake.consumer.service import TIME_RESERVE_MS
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
     import boto3
 
+    from intake_cli.provision import Stack
     from intake_cli.runtime import LocalRuntime
 
 _running = threading.local()
 FORM = {"content-type": "application/x-www-form-urlencoded"}
-WRITES_AND_READS = {"dynamodb", "s3"}
 
 
 @pytest.fixture
@@ -104,15 +107,23 @@ def _leading_key(service_params: dict[str, Any]) -> str:
     return str(key[attribute]["S"])
 
 
-def _allows(
-    statement: dict[str, Any], action: str, resource: str, leading_key: str | None, tables: dict[str, str]
-) -> bool:
+def _named(value: Any, names: dict[str, str]) -> str | None:
+    """What a queue's or secret's resource in the translated template names here: SAM's policy templates write
+    ``Fn::Sub`` with the queue (``Fn::GetAtt [Queue, QueueName]``) or secret (``Ref``) as its one variable."""
+    if "Fn::Sub" not in value or isinstance(value["Fn::Sub"], str):
+        return None
+    ((_, named),) = value["Fn::Sub"][1].items()
+    logical_id = named["Fn::GetAtt"][0] if "Fn::GetAtt" in named else named.get("Ref")
+    return names.get(logical_id)
+
+
+def _allows(statement: dict[str, Any], action: str, resource: str, leading_key: str | None, stack: Stack) -> bool:
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
     if statement["Effect"] != "Allow" or not any(_like(granted, action) for granted in actions):
         return False
     resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
     if action.startswith("dynamodb:"):
-        named = {tables[value["Fn::GetAtt"][0]] for value in resources if "Fn::GetAtt" in value}
+        named = {stack.tables[value["Fn::GetAtt"][0]] for value in resources if "Fn::GetAtt" in value}
         if resource not in named:
             return False
         for operator, conditions in (statement.get("Condition") or {}).items():
@@ -123,29 +134,37 @@ def _allows(
             if not any(match(pattern, leading_key or "") for pattern in conditions[key]):
                 return False
         return True
+    if action.startswith(("sqs:", "secretsmanager:")):
+        names = stack.queues if action.startswith("sqs:") else stack.secrets
+        return resource in {_named(value, names) for value in resources}
     return any(_like(_sub(value), resource) for value in resources if "Fn::Sub" in value)
 
 
 def _refused(calls: list[tuple[str, str, str, dict[str, Any]]], runtime: LocalRuntime) -> list[str]:
-    tables = dict(runtime.stack.tables)
     refused = []
     for function, service, operation, params in calls:
-        if service not in WRITES_AND_READS:
-            continue
         action = f"{service}:{operation}"
+        leading_key = None
         if service == "dynamodb":
             resource, leading_key = params["TableName"], _leading_key(params)
-        else:
-            resource, leading_key = params["Key"], None
+        elif service == "s3":
+            resource = params["Key"]
+        elif service == "sqs":
+            resource = params["QueueUrl"]
+        elif service == "secretsmanager":
+            resource = params["SecretId"]
+        else:  # a service no role grants anything of yet: its calls need their statements (and a case here)
+            refused.append(f"{function}: {action}")
+            continue
         # A PutObject with tags is also an s3:PutObjectTagging, which the role must allow as well
         needed = [action, "s3:PutObjectTagging"] if params.get("Tagging") else [action]
         for one in needed:
-            if not any(_allows(s, one, resource, leading_key, tables) for s in _statements(function)):
+            if not any(_allows(s, one, resource, leading_key, runtime.stack) for s in _statements(function)):
                 refused.append(f"{function}: {one} {resource} {leading_key or ''}".rstrip())
     return sorted(set(refused))
 
 
-def test_every_write_and_read_of_every_function_is_allowed_by_its_role(
+def test_every_aws_call_of_every_function_is_allowed_by_its_role(
     aws: boto3.session.Session,
     stack_name: str,
     secrets: dict[str, Any],
@@ -200,6 +219,21 @@ def test_every_write_and_read_of_every_function_is_allowed_by_its_role(
         )
         runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     assert [json.loads(item["text"])["content"] for item in quarantined(runtime, "openweb")] == ["b"]
+    # A delivery its consumer runs out of time for after its first event: the rest goes back on its queue
+    vendor, stem = "viafoura-notifications", "ViafouraNotifications"
+    assert send_body(runtime, vendor, notifications_body("rest-1", "rest-2"), secrets[vendor]).status == 204
+    url = runtime.stack.queues[f"{stem}Queue"]
+    (message,) = queue_messages(runtime.sqs, url)
+    with monkeypatch.context() as clock:
+        left = iter([60_000, 60_000])  # the record's check, then its first event; the reserve from the second
+        clock.setattr(LambdaContext, "get_remaining_time_in_millis", lambda _: next(left, TIME_RESERVE_MS - 1))
+        runtime.functions[f"{stem}ConsumerFunction"].invoke(
+            sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")
+        )
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    (rest,) = queue_messages(runtime.sqs, url)
+    assert rest["MessageAttributes"]["resume_at"]["StringValue"] == "1"
+    runtime.drain()
 
     # Then each path was taken, and every call it made is allowed by the role of the function that made it
     made = {(service, operation) for _, service, operation, _ in calls}
@@ -210,6 +244,10 @@ def test_every_write_and_read_of_every_function_is_allowed_by_its_role(
         ("dynamodb", "Query"),
     } <= made
     assert {("s3", "PutObject"), ("s3", "GetObject")} <= made
+    # Queues and secrets too: each ingest's send and secret, the token route's secret, a consumer's rest of a delivery
+    assert {("sqs", "SendMessage"), ("secretsmanager", "GetSecretValue")} <= made
+    senders = {function for function, service, *_ in calls if service == "sqs"}
+    assert {f"{spec.stem}IngestFunction" for spec in VENDORS.values()} | {f"{stem}ConsumerFunction"} <= senders
     written = {params.get("Key", "").split("/", 1)[0] for _, service, _, params in calls if service == "s3"}
     assert {"deliveries", "bodies", "recipients", "quarantine"} <= written
     assert any(params.get("Tagging") for _, service, _, params in calls if service == "s3")
