@@ -133,3 +133,39 @@ def test_the_template_checks_tools_are_made_with_the_environments_python(tmp_pat
     # Then the Python make setup checked makes it, not whatever python3 is
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{venv}/bin/python -m venv {venv}/tools/checkov" in calls.read_text()
+
+
+def python_without_pip(path: Path, calls: Path) -> Path:
+    """A supported Python in an environment whose creation was stopped before venv put pip in: ``-m pip`` fails
+    as Python does without it until ``-m ensurepip`` runs; every call is noted."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pip = path.parent / "pip-installed"
+    path.write_text(
+        "#!/bin/sh\n"
+        f'echo "$0 $*" >> "{calls}"\n'
+        f'if [ "$1" = "-m" ] && [ "$2" = "ensurepip" ]; then touch "{pip}"; exit 0; fi\n'
+        f'if [ "$1" = "-m" ] && [ "$2" = "pip" ] && [ ! -e "{pip}" ]; then\n'
+        '  echo "$0: No module named pip" >&2; exit 1\n'
+        "fi\n"
+        'if [ "$1" = "-m" ] && [ "$2" = "pip" ] && [ "$3" = "install" ]; then echo "Successfully installed it"; fi\n'
+        "exit 0\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+def test_an_environment_left_without_pip_by_a_stopped_first_run_is_completed(tmp_path: Path) -> None:
+    # Given the first make demo was stopped (Ctrl-C) while venv was making .venv/: its Python is there, pip is not
+    calls = tmp_path / "calls"
+    venv = tmp_path / "venv"
+    python_without_pip(venv / "bin" / "python", calls)
+
+    # When make setup runs again
+    done = setup(venv, sys.executable)
+
+    # Then it puts pip in and installs, rather than fail on every run until .venv/ is removed by hand
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No module named pip" not in done.stderr
+    assert "has no pip" in done.stdout
+    assert "-e .[dev]" in calls.read_text()
+    assert (venv / ".installed").exists()
