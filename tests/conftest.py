@@ -12,7 +12,7 @@ import pytest
 from hypothesis import settings
 from moto import mock_aws
 
-from intake_cli.local import STATE_DIR_VARIABLE
+from intake_cli.local import STATE_DIR_VARIABLE, account_variables
 from intake_cli.provision import provision
 from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import load_secrets
@@ -65,7 +65,8 @@ def _isolate(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in TEST_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name in account_variables(os.environ):
+        monkeypatch.delenv(name)
     reset()
 
 

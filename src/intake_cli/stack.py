@@ -39,6 +39,7 @@ from intake_cli.local import (
     FAKE_CREDENTIALS,
     LOG_FILE_NAME,
     STATE_FILE_NAME,
+    account_variables,
 )
 from intake_cli.provision import ACCOUNT_ID, provision
 from intake_cli.runtime import LocalRuntime
@@ -127,7 +128,7 @@ class LocalStack:
                     "POWERTOOLS_TRACE_DISABLED": "true",
                     "NO_PROXY": _no_proxy(),
                 },
-                remove=("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
+                remove=("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", *account_variables(os.environ)),
             )
             reset_client_cache()
             session = boto3.session.Session(region_name=options.region)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from intake_cli.local import FAKE_CREDENTIALS, STATE_FILE_NAME
@@ -86,10 +87,13 @@ class Target:
         """A boto3 client for this stack (moto with fake credentials when local)."""
         if service not in self._clients:
             if self.local:
+                # No profile from the shell (AWS_PROFILE may name one this machine does not have): moto needs none.
+                core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
                 session = boto3.session.Session(
                     aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                     aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                     region_name=self.region,
+                    botocore_session=core,
                 )
             else:
                 session = boto3.session.Session(region_name=self.region)

@@ -34,11 +34,13 @@ def cli_environment(state_dir: Path) -> dict[str, str]:
     return environment
 
 
-def run_cli(state_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """One `intake` command; its exit status and output."""
+def run_cli(
+    state_dir: Path, *args: str, timeout: float = 60, extra_environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """One `intake` command (with ``extra_environment`` set as the user's shell would); its exit status and output."""
     return subprocess.run(
         [*intake_command(), *args],
-        env=cli_environment(state_dir),
+        env={**cli_environment(state_dir), **(extra_environment or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -102,14 +104,17 @@ class ServedStack:
         return self.process.wait(timeout=timeout)
 
 
-def start_served_stack(state_dir: Path, *serve_args: str) -> ServedStack:
-    """Start `intake serve --port 0` and wait until it has written stack.json."""
+def start_served_stack(
+    state_dir: Path, *serve_args: str, extra_environment: dict[str, str] | None = None
+) -> ServedStack:
+    """Start `intake serve --port 0` (``extra_environment`` set as the user's shell would) and wait until it has
+    written stack.json."""
     state_dir.mkdir(parents=True, exist_ok=True)
     output = state_dir / "serve.out"
     with output.open("wb") as sink:
         process = subprocess.Popen(
             [*intake_command(), "serve", "--port", "0", *serve_args],
-            env=cli_environment(state_dir),
+            env={**cli_environment(state_dir), **(extra_environment or {})},
             stdout=sink,
             stderr=subprocess.STDOUT,
         )

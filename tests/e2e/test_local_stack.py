@@ -253,3 +253,33 @@ def test_commands_say_how_to_start_the_stack_when_none_is_running(tmp_path: Path
     for result in (missing, stale):
         assert result.returncode == 1
         assert "no local stack running: start it with `intake serve`" in result.stderr
+
+
+# What a shell set up for a real AWS account may hold: a profile this machine's ~/.aws does not have (under
+# both names botocore reads), endpoints for one service that outrank AWS_ENDPOINT_URL, and the switch that
+# turns the configured endpoints off.
+ACCOUNT_SHELL = {
+    "AWS_PROFILE": "not-on-this-machine",
+    "AWS_DEFAULT_PROFILE": "not-on-this-machine",
+    "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9",
+    "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
+}
+
+
+def test_the_local_stack_and_its_commands_work_whatever_aws_settings_the_shell_holds(tmp_path: Path) -> None:
+    # Given a shell whose AWS settings are a real account's
+    stack = start_served_stack(tmp_path / "state", extra_environment=ACCOUNT_SHELL)
+    try:
+        # When a sample is sent and waited for, and the queues are read, from that shell
+        sent = run_cli(stack.state_dir, "send", "openweb", "--wait", timeout=90, extra_environment=ACCOUNT_SHELL)
+        status = run_cli(stack.state_dir, "status", extra_environment=ACCOUNT_SHELL)
+    finally:
+        stack.terminate()
+
+    # Then the local stack stored it and the commands read it, as on a machine without those settings
+    assert sent.returncode == 0, sent.stdout + sent.stderr + stack.output.read_text()
+    assert "Stored (1)" in sent.stdout
+    assert status.returncode == 0, status.stderr
+    assert "Traceback" not in sent.stderr + status.stderr
+    assert "openweb" in status.stdout
