@@ -283,3 +283,19 @@ def test_the_local_stack_and_its_commands_work_whatever_aws_settings_the_shell_h
     assert status.returncode == 0, status.stderr
     assert "Traceback" not in sent.stderr + status.stderr
     assert "openweb" in status.stdout
+
+
+def test_a_second_serve_on_the_same_state_dir_names_a_command_line_that_starts_one_beside_it(
+    served: ServedStack, tmp_path: Path
+) -> None:
+    # Given a stack served from a state dir (make serve in one terminal)
+    # When serve runs again on it (make serve in another)
+    again = run_cli(served.state_dir, "serve", "--port", "0")
+
+    # Then it refuses, naming the running one, and the way it names to run another works as written
+    assert again.returncode == 1
+    assert served.api_url in again.stderr
+    advice = again.stderr.split("or start another beside it: ", 1)[1].split()
+    assert advice[0] == "intake"
+    accepted = run_cli(tmp_path / "other", *[str(tmp_path / "other") if a == "DIR" else a for a in advice[1:]], "-h")
+    assert accepted.returncode == 0, accepted.stderr

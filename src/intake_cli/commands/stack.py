@@ -94,12 +94,12 @@ def stack_options(
     )
 
 
-def _refuse_second_stack(directory: Path) -> None:
+def _refuse_second_stack(directory: Path, command: str) -> None:
     running = read_local_state(directory)
     if running is not None:
         raise IntakeError(
             f"a local stack is already running at {running.get('api_url')} (pid {running.get('pid')}): "
-            "stop it, or use another --state-dir"
+            f"stop it, or start another beside it: intake --state-dir DIR {command}"
         )
 
 
@@ -132,7 +132,7 @@ def serve(
     from intake_cli.stack import LocalStack, wait_for_signal
 
     directory = state_dir(ctx)
-    _refuse_second_stack(directory)
+    _refuse_second_stack(directory, "serve --port 0")
     options = stack_options(
         directory,
         port=port,
@@ -235,7 +235,7 @@ def demo(
 
     directory = state_dir(ctx)
     if keep:
-        _refuse_second_stack(directory)
+        _refuse_second_stack(directory, "demo --keep")
     options = stack_options(
         directory,
         port=port,
