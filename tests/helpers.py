@@ -19,6 +19,7 @@ from moto.core.models import botocore_stubber
 
 from intake_cli import queues
 from intake_cli.functions import swap_stream
+from intake_cli.local import ROOT
 from intake_cli.provision import provision
 from intake_cli.quarantine import QuarantineRedrive, sender
 from intake_cli.runtime import LocalRuntime
@@ -368,3 +369,24 @@ def cli_json(*args: str, input_text: str | None = None) -> list[dict[str, Any]]:
     documents = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     # Functions running in-process at the same time print their logs and metrics to the same stdout.
     return [document for document in documents if "_aws" not in document and "level" not in document]
+
+
+EVENT_TYPES_DOC = "docs/event-types.md"
+_VENDOR_SECTION = re.compile(r"^### (\S+)\n(.*?)(?=^##|\Z)", re.MULTILINE | re.DOTALL)
+_TYPE_ROW = re.compile(r"^\| (`[^|]+`) \| `([^`]+)` \|$", re.MULTILINE)
+
+
+@functools.cache
+def documented_types() -> dict[str, dict[str, str]]:
+    """docs/event-types.md's "By vendor": each vendor's table, source_type to event_type (a row may name several).
+
+    The vendors' types as documented, not as the code maps them: what tests hold the code to."""
+    text = (ROOT / EVENT_TYPES_DOC).read_text(encoding="utf-8").split("\n## By vendor\n", 1)[1]
+    return {
+        key: {
+            source_type: event_type
+            for source_types, event_type in _TYPE_ROW.findall(section)
+            for source_type in re.findall(r"`([^`]+)`", source_types)
+        }
+        for key, section in _VENDOR_SECTION.findall(text)
+    }

@@ -20,6 +20,7 @@ from intake_cli.invoke_events import INVOKE_DIR, SQS_DIR
 from intake_cli.local import ROOT
 from intake_cli.samples import DEV_SECRETS, SAMPLES_DIR, expected_path, load_secrets, sample_files
 from intake_cli.template import read
+from tests.helpers import EVENT_TYPES_DOC, documented_types
 from webhook_intake.ingest.contract import Contract
 from webhook_intake.registry import VENDORS, vendor
 
@@ -32,10 +33,7 @@ EVERY_VENDOR_LOOPS = {"Resources": "Fn::ForEach::Vendor", "Outputs": "Fn::ForEac
 # events/ folders that are not a vendor's samples.
 SHARED_FOLDERS = {INVOKE_DIR.name, SQS_DIR.name, VARIANTS_DIR.name, "pings", "negative"}
 TESTS = Path(__file__).resolve().parents[1]
-EVENT_TYPES_DOC = "docs/event-types.md"
 SAMPLES_README, SAMPLES_HEADING = "events/README.md", "# Sample request bodies"
-VENDOR_SECTION = re.compile(r"^### (\S+)\n(.*?)(?=^##|\Z)", re.MULTILINE | re.DOTALL)
-TYPE_ROW = re.compile(r"^\| (`[^|]+`) \| `([^`]+)` \|$", re.MULTILINE)
 
 
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
@@ -126,19 +124,6 @@ def table_rows(path: str, heading: str) -> dict[str, str]:
     return {row.split("|")[1].strip().replace("`", ""): row for row in rows}
 
 
-def type_tables() -> dict[str, dict[str, str]]:
-    """docs/event-types.md's "By vendor": each vendor's table, source_type to event_type (a row may name several)."""
-    text = (ROOT / EVENT_TYPES_DOC).read_text(encoding="utf-8").split("\n## By vendor\n", 1)[1]
-    return {
-        key: {
-            source_type: event_type
-            for source_types, event_type in TYPE_ROW.findall(section)
-            for source_type in re.findall(r"`([^`]+)`", source_types)
-        }
-        for key, section in VENDOR_SECTION.findall(text)
-    }
-
-
 def readme_secrets() -> set[str]:
     """The vendor keys whose secret the README says how to set."""
     return set(re.findall(r"--secret-id \$STACK/([a-z0-9-]+) ", (ROOT / "README.md").read_text(encoding="utf-8")))
@@ -160,7 +145,7 @@ def test_its_rows_are_in_the_docs(vendor_key: str) -> None:
     for heading in ("## Identity", "## Time"):
         rows = table_rows(EVENT_TYPES_DOC, heading)
         assert vendor_key in rows, f"{EVENT_TYPES_DOC} has no row for {vendor_key} under {heading} ({DOC}, step 3)"
-    tables = type_tables()
+    tables = documented_types()
     assert vendor_key in tables, f"{EVENT_TYPES_DOC} has no ### {vendor_key} under By vendor ({DOC}, step 3)"
     assert tables[vendor_key] == dict(spec.normalizer().type_map), (
         f"{EVENT_TYPES_DOC}'s table of {vendor_key} types is not its TYPE_MAP: write the one as the other"
@@ -185,7 +170,7 @@ def test_nothing_names_a_vendor_the_registry_lacks() -> None:
             f"{EVENT_TYPES_DOC} has rows under {heading}": set(table_rows(EVENT_TYPES_DOC, heading)) - registered
             for heading in ("## Identity", "## Time")
         },
-        f"{EVENT_TYPES_DOC} has sections under By vendor": set(type_tables()) - registered,
+        f"{EVENT_TYPES_DOC} has sections under By vendor": set(documented_types()) - registered,
         "README.md sets the secrets": readme_secrets() - registered,
         f"{SAMPLES_README} has rows of folders": {
             folder.removesuffix("/") for folder in table_rows(SAMPLES_README, SAMPLES_HEADING)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from hypothesis import strategies as st
 
+from tests.helpers import documented_types
+
 if TYPE_CHECKING:
     import random
 
@@ -24,77 +26,27 @@ if TYPE_CHECKING:
 EARLIEST_MS = 946_684_800_000
 LATEST_MS = 1_790_000_000_000  # 2026-09: before any run of these tests
 
-ENGAGEMENT_TYPES = {
-    "livecomment_post": {
-        "created": "comment.created", "visible": "comment.approved", "disabled": "comment.rejected",
-        "updated": "comment.updated", "liked": "comment.liked", "unliked": "comment.unliked",
-        "disliked": "comment.disliked", "undisliked": "comment.undisliked", "flagged": "comment.flagged",
-        "spammed": "comment.spam", "pinned": "comment.pinned", "unpinned": "comment.unpinned",
-        "picked": "comment.picked", "unpicked": "comment.unpicked",
-    },
-    "reply_to_livecomment_post": {"created": "reply.created", "visible": "reply.approved"},
-    "chat_message": {
-        "created": "chat_message.created", "visible": "chat_message.approved", "liked": "chat_message.liked",
-        "unliked": "chat_message.unliked", "disliked": "chat_message.disliked",
-        "undisliked": "chat_message.undisliked",
-    },
-    "reply_to_chat_message": {"created": "chat_reply.created", "visible": "chat_reply.approved"},
-    "liveblog_post": {
-        "created": "liveblog_post.created", "disabled": "liveblog_post.rejected", "updated": "liveblog_post.updated",
-        "liked": "liveblog_post.liked", "unliked": "liveblog_post.unliked", "disliked": "liveblog_post.disliked",
-        "undisliked": "liveblog_post.undisliked", "picked": "liveblog_post.picked",
-        "unpicked": "liveblog_post.unpicked", "pinned": "liveblog_post.pinned", "unpinned": "liveblog_post.unpinned",
-    },
-}  # fmt: skip
-"""Viafoura's "Event triggers" table, message type -> action -> the type docs/event-types.md names."""
+# Each vendor's types as docs/event-types.md documents them (the code's maps are held to the same tables).
+DOCUMENTED = documented_types()
 
-NOTIFICATION_TYPES = {
-    "broadcast_site": "broadcast.site",
-    "broadcast_topic": "broadcast.topic",
-    "follow": "user.followed",
-    "like": "comment.liked",
-    "reply": "reply.created",
-    "reply_removed": "reply.removed",
-    "subscribed_page_content": "followed_page.posted",
-    "subscribed_user_content": "followed_user.posted",
-}
-OPENWEB_TYPES = {
-    "followee-commented": "followed_user.posted",
-    "liked-message": "comment.liked",
-    "message-approved": "comment.approved",
-    "message-auto-approved": "comment.approved",
-    "message-rejected": "comment.rejected",
-    "replied-message": "reply.created",
-    "topic-by-author": "followed_author.published",
-    "topic-by-keyword": "followed_keyword.published",
-    "user-followed": "user.followed",
-    "user-mentioned": "user.mentioned",
-    # Other spellings on OpenWeb's own page (its table of types, its configuration example)
-    "liked-messages": "comment.liked",
-    "replied-your-message": "reply.created",
-}
+
+def _by_message_type(types: dict[str, str]) -> dict[str, dict[str, str]]:
+    """``message_type.action`` -> event type, as message type -> action -> event type."""
+    nested: dict[str, dict[str, str]] = {}
+    for spelled, event_type in types.items():
+        message_type, action = spelled.split(".", 1)
+        nested.setdefault(message_type, {})[action] = event_type
+    return nested
+
+
+ENGAGEMENT_TYPES = _by_message_type(DOCUMENTED["viafoura-engagement"])
+"""Viafoura's "Event triggers" table, message type -> action -> the type docs/event-types.md names."""
+NOTIFICATION_TYPES = DOCUMENTED["viafoura-notifications"]
+OPENWEB_TYPES = DOCUMENTED["openweb"]
+"""OpenWeb's types, the other spellings on its own page too (its table of types, its configuration example)."""
 OPENWEB_USUAL = {"liked-messages": "liked-message", "replied-your-message": "replied-message"}
-FIRSTUP_TYPES = {
-    "campaign_push_message_sent": "campaign.push_sent",
-    "channel_archived": "channel.archived",
-    "channel_unarchived": "channel.unarchived",
-    "channel_created": "channel.created",
-    "channel_published": "channel.published",
-    "channel_updated": "channel.updated",
-    "content_archived": "content.archived",
-    "content_deleted": "content.deleted",
-    "content_drafted": "content.drafted",
-    "content_published": "content.published",
-    "content_review_approved": "content.review_approved",
-    "content_review_pending": "content.review_pending",
-    "content_review_rejected": "content.review_rejected",
-    "content_unpublished": "content.unpublished",
-    "content_updated": "content.updated",
-    "user_notification_created": "notification.created",
-    "user_notification_updated": "notification.updated",
-    "user_notification_deleted": "notification.deleted",
-}
-FASTCOMMENTS_EVENTS = ("comment-created", "comment-updated", "comment-deleted")
+FIRSTUP_TYPES = DOCUMENTED["firstup"]
+FASTCOMMENTS_EVENTS = tuple(DOCUMENTED["fastcomments"])
 
 lone_surrogate = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, categories=["Cs"])
 any_text = st.text(max_size=40) | st.builds(lambda a, b: a + b, st.text(max_size=8), lone_surrogate)
