@@ -68,6 +68,8 @@ def test_names_files_and_data_are_found_the_same_way(tmp_path: Path) -> None:
     [
         ("openweb", "no-such-sample", "no sample or file 'no-such-sample' for openweb"),
         ("openweb", "no-such-sample", "samples: followee-commented"),
+        # A sample name one letter off: the one meant
+        ("openweb", "liked-mesage", "no sample or file 'liked-mesage' for openweb (did you mean liked-message?)"),
         # A type the vendor's samples do not hold: which types they do, and who has one
         ("openweb", "comment.created", "no openweb sample holds a comment.created event; its samples hold: "),
         ("openweb", "comment.created", "comment.approved, comment.liked,"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 import threading
@@ -267,8 +268,11 @@ def _named(vendor_key: str, name: str) -> Chosen:
         if found is not None:
             return found
         raise IntakeError(_no_sample_of_type(vendor_key, wanted))
-    known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named_files(vendor_key).items())
-    raise IntakeError(f"no sample or file {name!r} for {vendor_key}\n{known or 'no samples'}")
+    named = named_files(vendor_key)
+    known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named.items())
+    close = difflib.get_close_matches(name.removesuffix(".json"), [n for files in named.values() for n in files], n=1)
+    meant = f" (did you mean {close[0]}?)" if close else ""
+    raise IntakeError(f"no sample or file {name!r} for {vendor_key}{meant}\n{known or 'no samples'}")
 
 
 def _no_sample_of_type(vendor_key: str, event_type: str) -> str:
