@@ -169,3 +169,29 @@ def test_an_environment_left_without_pip_by_a_stopped_first_run_is_completed(tmp
     assert "has no pip" in done.stdout
     assert "-e .[dev]" in calls.read_text()
     assert (venv / ".installed").exists()
+
+
+def test_an_environment_pip_cannot_be_put_in_says_how_to_make_it_again(tmp_path: Path) -> None:
+    # Given a .venv/ left without pip by a venv that could not put it in (Debian or Ubuntu without the venv
+    # package: venv stops there, leaving its Python, and that Python has no ensurepip either)
+    venv = tmp_path / "venv"
+    python = venv / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-c" ]; then exit 0; fi\n'
+        'if [ "$1" = "-m" ]; then echo "$0: No module named $2" >&2; exit 1; fi\n'
+        "exit 0\n"
+    )
+    python.chmod(0o755)
+
+    # When make setup runs again
+    done = setup(venv, sys.executable)
+
+    # Then it stops there, saying what to do, rather than end on Python's word alone and a make error
+    assert done.returncode != 0
+    assert "upgrading pip" not in done.stdout
+    assert "error:" in done.stderr, done.stderr
+    said = done.stderr[done.stderr.index("error:") :]
+    assert f"rm -rf {venv}" in said
+    assert "apt install python3-venv" in said
