@@ -216,7 +216,8 @@ def choose(what: str, body: str | None, data: str | None) -> Chosen:
 
     if what not in vendors():
         if body is not None or data is not None:
-            raise IntakeError(f"unknown vendor {what!r}; vendors: {', '.join(vendors())}")
+            meant = f" (did you mean {found}?)" if (found := vendor_meant(what)) else ""
+            raise IntakeError(f"unknown vendor {what!r}{meant}; vendors: {', '.join(vendors())}")
         return _by_type(what)
     if data is not None:
         return Chosen(what, data.encode("utf-8"), "--data")
