@@ -70,6 +70,14 @@ def test_names_files_and_data_are_found_the_same_way(tmp_path: Path) -> None:
         ("openweb", "no-such-sample", "samples: followee-commented"),
         # A sample name one letter off: the one meant
         ("openweb", "liked-mesage", "no sample or file 'liked-mesage' for openweb (did you mean liked-message?)"),
+        # and one with a dot in its name, which is no type: the sample meant, not the list of types
+        (
+            "openweb",
+            "liked-mesage.documented",
+            "no sample or file 'liked-mesage.documented' for openweb (did you mean liked-message.documented?)",
+        ),
+        ("fastcomments", "comment-created.rply", "(did you mean comment-created.reply?)"),
+        ("fastcomments", "comment.likd", "did you mean comment.liked"),
         # A type the vendor's samples do not hold: which types they do, and who has one
         ("openweb", "comment.created", "no openweb sample holds a comment.created event; its samples hold: "),
         ("openweb", "comment.created", "comment.approved, comment.liked,"),

@@ -264,16 +264,36 @@ def _named(vendor_key: str, name: str) -> Chosen:
     if candidate.is_file():
         return Chosen(vendor_key, candidate.read_bytes(), str(candidate), candidate.name.removesuffix(".json"))
     if "." in name and "/" not in name and not name.endswith(".json"):
-        wanted = _event_type(name)
+        try:
+            wanted = _event_type(name)
+        except IntakeError:
+            # No type: a sample name with a dot (liked-message.documented, comment-created.reply) mistyped.
+            if _sample_meant(vendor_key, name, cutoff=0.8):
+                raise IntakeError(_no_sample(vendor_key, name)) from None
+            raise
         found = sample_for_type(wanted, vendor_key, [vendor_key])
         if found is not None:
             return found
         raise IntakeError(_no_sample_of_type(vendor_key, wanted))
-    named = named_files(vendor_key)
-    known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named.items())
-    close = difflib.get_close_matches(name.removesuffix(".json"), [n for files in named.values() for n in files], n=1)
-    meant = f" (did you mean {close[0]}?)" if close else ""
-    raise IntakeError(f"no sample or file {name!r} for {vendor_key}{meant}\n{known or 'no samples'}")
+    raise IntakeError(_no_sample(vendor_key, name))
+
+
+def _sample_meant(vendor_key: str, name: str, cutoff: float = 0.6) -> str | None:
+    """The name of the vendor's body ``name`` looks like a typo of, if any (difflib's default closeness)."""
+    from intake_cli.samples import named_files
+
+    names = [n for files in named_files(vendor_key).values() for n in files]
+    close = difflib.get_close_matches(name.removesuffix(".json"), names, n=1, cutoff=cutoff)
+    return close[0] if close else None
+
+
+def _no_sample(vendor_key: str, name: str) -> str:
+    """What to say of a name that is no body of the vendor's: the one meant, if it looks like a typo, and all."""
+    from intake_cli.samples import named_files
+
+    known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named_files(vendor_key).items())
+    meant = f" (did you mean {found}?)" if (found := _sample_meant(vendor_key, name)) else ""
+    return f"no sample or file {name!r} for {vendor_key}{meant}\n{known or 'no samples'}"
 
 
 def _no_sample_of_type(vendor_key: str, event_type: str) -> str:
