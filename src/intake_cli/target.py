@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import boto3
 import botocore.session
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from intake_cli.local import FAKE_CREDENTIALS, STATE_FILE_NAME
@@ -95,9 +96,14 @@ class Target:
                     region_name=self.region,
                     botocore_session=core,
                 )
+                # Nor the shell's proxy (HTTPS_PROXY): it cannot reach this machine's loopback, as sending knows.
+                config = Config(proxies={})
             else:
                 session = boto3.session.Session(region_name=self.region)
-            self._clients[service] = session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+                config = None
+            self._clients[service] = session.client(  # type: ignore[call-overload]
+                service, endpoint_url=self.endpoint_url, config=config
+            )
         return self._clients[service]
 
     def vendor(self, key: str) -> VendorResources:

@@ -256,14 +256,17 @@ def test_commands_say_how_to_start_the_stack_when_none_is_running(tmp_path: Path
 
 
 # What a shell set up for a real AWS account may hold: a profile this machine's ~/.aws does not have (under
-# both names botocore reads), endpoints for one service that outrank AWS_ENDPOINT_URL, and the switch that
-# turns the configured endpoints off.
+# both names botocore reads), endpoints for one service that outrank AWS_ENDPOINT_URL, the switch that
+# turns the configured endpoints off, and an office's proxy whose exceptions leave the loopback out.
 ACCOUNT_SHELL = {
     "AWS_PROFILE": "not-on-this-machine",
     "AWS_DEFAULT_PROFILE": "not-on-this-machine",
     "AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9",
     "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",
     "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "intranet.example",
 }
 
 
