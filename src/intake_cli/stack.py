@@ -126,7 +126,7 @@ class LocalStack:
                     "AWS_REGION": options.region,
                     # No X-Ray daemon here: Powertools' tracer becomes a no-op, as with `sam local`.
                     "POWERTOOLS_TRACE_DISABLED": "true",
-                    "NO_PROXY": _no_proxy(),
+                    **_no_proxy(),
                 },
                 remove=("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", *account_variables(os.environ)),
             )
@@ -296,10 +296,13 @@ def _publish_queue_ages(cloudwatch: Any, region: str, queue_names: set[str]) -> 
         cloudwatch.put_metric_data(Namespace="AWS/SQS", MetricData=data[start : start + 20])
 
 
-def _no_proxy() -> str:
-    """NO_PROXY with the loopback added: a proxy must never see the local stack's traffic."""
-    current = [entry for entry in os.environ.get("NO_PROXY", "").split(",") if entry]
-    return ",".join(dict.fromkeys([*current, "127.0.0.1", "localhost"]))
+def _no_proxy() -> dict[str, str]:
+    """NO_PROXY with the loopback added: a proxy must never see the local stack's traffic.
+
+    Under both names, each with the entries of both: Python reads ``no_proxy`` first when it is set."""
+    current = [entry for name in ("no_proxy", "NO_PROXY") for entry in os.environ.get(name, "").split(",") if entry]
+    value = ",".join(dict.fromkeys([*current, "127.0.0.1", "localhost"]))
+    return {"NO_PROXY": value, "no_proxy": value}
 
 
 def _check_port_free(port: int, option: str) -> None:

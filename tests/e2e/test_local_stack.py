@@ -267,6 +267,9 @@ ACCOUNT_SHELL = {
     "HTTP_PROXY": "http://127.0.0.1:9",
     "HTTPS_PROXY": "http://127.0.0.1:9",
     "NO_PROXY": "intranet.example",
+    # under the lower-case names too, which Python reads first
+    "http_proxy": "http://127.0.0.1:9",
+    "no_proxy": "intranet.example",
 }
 
 
