@@ -181,6 +181,16 @@ def test_a_feed_option_given_with_id_is_a_usage_error_naming_it(loaded: str, ext
     assert f"(leave out {extra[0]})" in boxed(text)
 
 
+def test_an_id_without_its_vendor_is_a_usage_error_saying_the_form(loaded: str) -> None:
+    # A value of the wrong form (docs/local-stack.md): no VENDOR# and no --vendor to say whose it is
+    code, text = cli("events", "--stack", loaded, "--id", "n-first")
+    assert code == 2, text
+    assert "Invalid value for '--id': --id takes VENDOR#EVENT_ID (or --vendor VENDOR --id EVENT_ID)" in boxed(text)
+    # With --vendor the same id is read
+    code, text = cli("events", "--stack", loaded, "--vendor", "viafoura-notifications", "--id", "n-first")
+    assert code == 0, text
+
+
 def boxed(text: str) -> str:
     """A usage error's box as one line of words (rich wraps it to the terminal's width)."""
     return " ".join(text.replace("│", " ").split())

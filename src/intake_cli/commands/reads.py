@@ -129,7 +129,7 @@ def events(
     from webhook_intake.store.reads import FeedFilter
 
     key = vendor_key(vendor)
-    alone_with_id(ctx, event_id)
+    alone_with_id(ctx, event_id, key)
     target = resolve_target(state_dir(ctx), stack, region)
     if event_id is not None:
         rows = [by_key(target, event_id, key)]
@@ -198,10 +198,17 @@ ID_TAKES = {"event_id", "vendor", "json_output", "stack", "region"}
 """What ``events --id`` goes with: one event by its key is no read of the feed, so a filter would be ignored."""
 
 
-def alone_with_id(ctx: typer.Context, event_id: str | None) -> None:
-    """Refuse a feed option given with ``--id`` (a usage error naming it): it would be ignored, silently."""
+def alone_with_id(ctx: typer.Context, event_id: str | None, key: str | None) -> None:
+    """Refuse an ``--id`` of the wrong form, and a feed option given with it (a usage error naming it): it would
+    be ignored, silently."""
+    from intake_cli.event_log import split_id
+
     if event_id is None:
         return
+    try:
+        split_id(event_id, key)
+    except IntakeError as exc:
+        raise typer.BadParameter(str(exc), ctx=ctx, param_hint="'--id'") from None
     for param in ctx.command.params:
         given = ctx.get_parameter_source(param.name or "")
         if param.name not in ID_TAKES and given is not None and given.name != "DEFAULT":
