@@ -185,14 +185,13 @@ class EventReader(TableAccess):
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :partition AND sk BETWEEN :low AND :high",
             # A page past its expiry holds only expired entries (it expires with the last of them)
-            "FilterExpression": _LIVE,
-            "ExpressionAttributeNames": {"#expires": EXPIRES_AT},
-            "ExpressionAttributeValues": {
-                ":partition": encode(partition),
-                ":low": encode(bucket_of(low)),
-                ":high": encode(bucket_of(high) + "#~"),
-                ":now": encode(int(time.time())),
-            },
+            **_live(
+                {
+                    ":partition": encode(partition),
+                    ":low": encode(bucket_of(low)),
+                    ":high": encode(bucket_of(high) + "#~"),
+                }
+            ),
             "ScanIndexForward": False,
         }
         minute, held = "", list[dict[str, Any]]()
@@ -274,9 +273,7 @@ class EventReader(TableAccess):
         paginator = self.dynamodb.get_paginator("scan")
         for page in paginator.paginate(
             TableName=self.table_name,
-            FilterExpression=f"sk = :event AND {_LIVE}",
-            ExpressionAttributeNames={"#expires": EXPIRES_AT},
-            ExpressionAttributeValues={":event": {"S": EVENT_SK}, ":now": encode(int(time.time()))},
+            **_live({":event": encode(EVENT_SK)}, "sk = :event"),
             **scan,
         ):
             yield page.get("Items", [])
@@ -337,6 +334,16 @@ BATCH_GET_MAX = 100
 _LIVE = "(attribute_not_exists(#expires) OR #expires > :now)"
 """What a read keeps of a query or a scan (a filter: no extra read): an item not past its ``expires_at``, which
 DynamoDB's TTL deletes only within days of it."""
+
+
+def _live(values: dict[str, Any], condition: str = "") -> dict[str, Any]:
+    """A query's or scan's filter: ``condition`` (if any) and an item not past its expiry now, with the names and
+    values they read (``values``: the request's own, encoded, :now added)."""
+    return {
+        "FilterExpression": f"{condition} AND {_LIVE}" if condition else _LIVE,
+        "ExpressionAttributeNames": {"#expires": EXPIRES_AT},
+        "ExpressionAttributeValues": {**values, ":now": encode(int(time.time()))},
+    }
 
 
 def newest_first(entry: dict[str, Any]) -> tuple[str, str, str]:
