@@ -254,7 +254,8 @@ def _by_type(what: str) -> Chosen:
 def _named(vendor_key: str, name: str) -> Chosen:
     from intake_cli.samples import Chosen, named_files, sample_for_type
 
-    for files in named_files(vendor_key).values():
+    named = named_files(vendor_key)
+    for files in named.values():
         path = files.get(name.removesuffix(".json"))
         if path is not None:
             return Chosen(vendor_key, path.read_bytes(), f"{vendor_key}/{path.name}", path.name.removesuffix(".json"))
@@ -268,31 +269,29 @@ def _named(vendor_key: str, name: str) -> Chosen:
             wanted = _event_type(name)
         except IntakeError:
             # No type: a sample name with a dot (liked-message.documented, comment-created.reply) mistyped.
-            if _sample_meant(vendor_key, name, cutoff=0.8):
-                raise IntakeError(_no_sample(vendor_key, name)) from None
+            if _sample_meant(named, name, cutoff=0.8):
+                raise IntakeError(_no_sample(vendor_key, named, name)) from None
             raise
         found = sample_for_type(wanted, vendor_key, [vendor_key])
         if found is not None:
             return found
         raise IntakeError(_no_sample_of_type(vendor_key, wanted))
-    raise IntakeError(_no_sample(vendor_key, name))
+    raise IntakeError(_no_sample(vendor_key, named, name))
 
 
-def _sample_meant(vendor_key: str, name: str, cutoff: float = 0.6) -> str | None:
-    """The name of the vendor's body ``name`` looks like a typo of, if any (difflib's default closeness)."""
-    from intake_cli.samples import named_files
-
-    names = [n for files in named_files(vendor_key).values() for n in files]
+def _sample_meant(named: dict[str, dict[str, Path]], name: str, cutoff: float = 0.6) -> str | None:
+    """The body of ``named`` (a vendor's, by kind and name) that ``name`` looks like a typo of, if any (difflib's
+    default closeness)."""
+    names = [n for files in named.values() for n in files]
     close = difflib.get_close_matches(name.removesuffix(".json"), names, n=1, cutoff=cutoff)
     return close[0] if close else None
 
 
-def _no_sample(vendor_key: str, name: str) -> str:
-    """What to say of a name that is no body of the vendor's: the one meant, if it looks like a typo, and all."""
-    from intake_cli.samples import named_files
-
-    known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named_files(vendor_key).items())
-    meant = f" (did you mean {found}?)" if (found := _sample_meant(vendor_key, name)) else ""
+def _no_sample(vendor_key: str, named: dict[str, dict[str, Path]], name: str) -> str:
+    """What to say of a name that is none of the vendor's bodies (``named``): the one meant, if it looks like a
+    typo, and all."""
+    known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named.items())
+    meant = f" (did you mean {found}?)" if (found := _sample_meant(named, name)) else ""
     return f"no sample or file {name!r} for {vendor_key}{meant}\n{known or 'no samples'}"
 
 
