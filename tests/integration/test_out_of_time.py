@@ -293,6 +293,65 @@ def test_a_record_the_invocation_has_no_time_left_for_goes_back_untouched(
     assert sorted(entry["event_id"] for entry in listed) == ["early-1", "early-2", "early-3"]
 
 
+@pytest.mark.parametrize("reading_takes_the_time", [False, True], ids=["before it is read", "while it is read"])
+def test_a_record_the_time_of_the_records_before_it_leaves_out_at_its_last_receive_goes_back_as_a_new_message(
+    runtime: LocalRuntime,
+    secrets: dict[str, Any],
+    counted_puts: list[Clock],
+    monkeypatch: pytest.MonkeyPatch,
+    reading_takes_the_time: bool,
+) -> None:
+    # Given two deliveries of three events handed out for the last time (MaxReceiveCount), and time for the
+    # first one's writes only (or for those and the reading of the second)
+    for name in ("early", "late"):
+        body = notifications_body(f"{name}-1", f"{name}-2", f"{name}-3", request_uuid=f"r-{name}")
+        assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
+    url = queue_url(runtime, VENDOR)
+    messages = sorted(queue_messages(runtime.sqs, url), key=lambda m: "late" in m["Body"])
+    clock = Clock(runtime.functions["ViafouraNotificationsConsumerFunction"].spec, puts=3 + reading_takes_the_time)
+    counted_puts[:] = [clock]
+    normalizer_class = type(vendor(VENDOR).normalizer())
+    read, read_slowly = normalizer_class.read, counting(normalizer_class.read, counted_puts)
+
+    def reading(self: Any, body: str, *args: Any) -> Any:
+        return (read_slowly if reading_takes_the_time and "late" in body else read)(self, body, *args)
+
+    monkeypatch.setattr(normalizer_class, "read", reading)
+
+    # When one invocation takes both, and the event source mapping deletes what succeeded
+    answer = consume_in_time(runtime, messages, clock, 5)
+    for message in messages:
+        runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    # Then the second, which the first took the time of, is not handed back to be dead-lettered: it is on the
+    # queue again as a message of its own, and stored from there
+    assert answer["batchItemFailures"] == []
+    (again,) = queue_messages(runtime.sqs, url)
+    assert again["Body"] == messages[1]["Body"]
+    assert consume_until_empty(runtime, counted_puts, puts=70) == []
+    assert stored_ids(runtime, VENDOR) == ["early-1", "early-2", "early-3", "late-1", "late-2", "late-3"]
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
+def test_a_record_an_invocation_has_no_time_for_from_its_start_is_dead_lettered_at_its_last_receive(
+    runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
+) -> None:
+    # Given one delivery handed out for the last time, to an invocation with no time left from its start
+    assert send_body(runtime, VENDOR, notifications_body("only-1"), secrets[VENDOR]).status == 204
+    url = queue_url(runtime, VENDOR)
+    messages = queue_messages(runtime.sqs, url)
+    clock = Clock(runtime.functions["ViafouraNotificationsConsumerFunction"].spec, puts=0)
+    counted_puts[:] = [clock]
+
+    # When it takes the record
+    answer = consume_in_time(runtime, messages, clock, 5)
+
+    # Then the record fails (SQS dead-letters it): no other record took its time, so no new message is sent
+    # round again
+    assert answer["batchItemFailures"] == [{"itemIdentifier": messages[0]["MessageId"]}]
+    assert [message["MessageId"] for message in queue_messages(runtime.sqs, url)] == [messages[0]["MessageId"]]
+
+
 def test_a_record_sent_back_untouched_is_logged_under_no_other_deliverys_correlation_id(
     runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
 ) -> None:

@@ -198,11 +198,14 @@ class ConsumerService:
                 )
             raise
 
+    def _last_receive(self, receives: int | None) -> bool:
+        """A record failed at this receive is dead-lettered, not brought back."""
+        return self.max_receive_count is not None and receives is not None and receives >= self.max_receive_count
+
     def _failed(self, message_id: str, receives: int | None) -> None:
         """Note a record SQS will bring back (or, at its last receive, dead-letter)."""
-        last = self.max_receive_count is not None and receives is not None and receives >= self.max_receive_count
         self.tally.failed.add(message_id)
-        self.tally.note("dead-lettered" if last else "retrying", message_id)
+        self.tally.note("dead-lettered" if self._last_receive(receives) else "retrying", message_id)
 
     def write_feed(self) -> list[str]:
         """Write the feed entries of the invocation's events still owed (a page or a few); the records to retry.
@@ -242,26 +245,20 @@ class ConsumerService:
             tally.share(units, [slot for pk in page.events for slot in tally.feed_slots.get(pk, ())])
 
     def _handle(self, raw_record: dict[str, Any]) -> None:
-        self._check_time()
+        receives = _receives(raw_record)
+        # At its last receive a record handed back is dead-lettered. When records before it in this invocation
+        # took its time, it goes round as a message of its own instead; when none did, its own reading took it.
+        sends_round = bool(self.tally.deliveries) and self._last_receive(receives) and self.continuation is not None
+        if not sends_round:
+            # Back to the queue untouched, under no delivery's correlation id: it is read on its next receive.
+            self._check_time()
         message_id = str(raw_record.get("messageId", ""))
         self._kept_in_record = {}
-        delivery = Delivery.from_message_attributes(
-            raw_record.get("messageAttributes") or {},
-            vendor=self.vendor,
-            sent_timestamp_ms=(raw_record.get("attributes") or {}).get("SentTimestamp"),
-            message_id=message_id,
-        )
-        self.logger.set_correlation_id(delivery.correlation_id)
-        self.tally.delivery = self.tally.deliveries[message_id] = delivery.correlation_id
-        receives = _receives(raw_record)
-        if delivery.problems:
-            if receives is None or receives <= 1:  # counted once, not again on each SQS redelivery
-                self.tally.attribute_problems += 1
-            self.logger.warning(
-                "message attributes replaced",
-                extra={"message_id": raw_record.get("messageId"), "problems": list(delivery.problems)},
-            )
+        delivery = self._delivery(raw_record, message_id, receives)
         message = str(raw_record.get("body") or "")
+        if sends_round and self._out_of_time():
+            self._send_rest(message, replace(delivery, problems=()), message_id, delivery.resume_at)
+            return
         reading, body = self._read(message, delivery)
         first_slot = len(self.tally.units_per_event)
         kept: set[QuarantineKey] = set()
@@ -269,14 +266,10 @@ class ConsumerService:
         start = self._start(delivery, reading, message_id)
         for position in range(start, len(reading)):
             if self._out_of_time():
-                if position == start or self.continuation is None:
+                if position == start and not sends_round:
                     raise OutOfTimeError
                 rest = replace(delivery, resume_at=position, resume_check=_resume_check(reading), problems=())
-                self.continuation(message, rest)
-                self.logger.warning(
-                    "invocation nearly out of time; the rest of the delivery goes back on the queue",
-                    extra={"message_id": message_id, "resume_at": position, "events": len(reading)},
-                )
+                self._send_rest(message, rest, message_id, position, len(reading))
                 return
             if self.tally.feed.pages_owed >= MAX_FEED_PAGES_OWED:
                 self._write_pages()
@@ -292,6 +285,38 @@ class ConsumerService:
             texts = (message, body, *reading.texts())
             sent_back = {key_for(self.vendor, delivery, text) for text in texts}
             self._resolve(delivery.quarantine_key, kept, sent_back, range(first_slot, len(self.tally.units_per_event)))
+
+    def _delivery(self, raw_record: dict[str, Any], message_id: str, receives: int | None) -> Delivery:
+        """The record's delivery, read from its message attributes; the lines that follow carry its correlation id."""
+        delivery = Delivery.from_message_attributes(
+            raw_record.get("messageAttributes") or {},
+            vendor=self.vendor,
+            sent_timestamp_ms=(raw_record.get("attributes") or {}).get("SentTimestamp"),
+            message_id=message_id,
+        )
+        self.logger.set_correlation_id(delivery.correlation_id)
+        self.tally.delivery = self.tally.deliveries[message_id] = delivery.correlation_id
+        if delivery.problems:
+            if receives is None or receives <= 1:  # counted once, not again on each SQS redelivery
+                self.tally.attribute_problems += 1
+            self.logger.warning(
+                "message attributes replaced",
+                extra={"message_id": message_id, "problems": list(delivery.problems)},
+            )
+        return delivery
+
+    def _send_rest(self, message: str, rest: Delivery, message_id: str, position: int, events: int = 0) -> None:
+        """The record is done: what is left of its delivery goes back on the queue as a message of its own.
+
+        Out of time before it was read (``events`` unknown), it is sent round whole, from where it starts.
+        """
+        if self.continuation is None:
+            raise OutOfTimeError
+        self.continuation(message, rest)
+        extra = {"message_id": message_id, "resume_at": position, **({"events": events} if events else {})}
+        self.logger.warning(
+            "invocation nearly out of time; the rest of the delivery goes back on the queue", extra=extra
+        )
 
     def _start(self, delivery: Delivery, reading: Reading, message_id: str) -> int:
         """Where the record's events are taken up: ``resume_at``, unless it no longer names the same place."""
