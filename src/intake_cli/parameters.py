@@ -202,11 +202,7 @@ def deploy_check(argv: list[str] | None = None) -> int:
         config = tomllib.loads(args.config_file.read_text())
         declared = dict(read().get("Parameters") or {})
         deploy = _deploy_parameters(config, args.config_env)
-        overrides = deploy.get("parameter_overrides", "")
-        values, mistakes = parse_overrides(_override_items(overrides), _FLAG)
-        mistakes += check(declared, values, {}, _FLAG) + _bare_empty(overrides, values)
-        if mistakes:
-            raise IntakeError("\n".join(mistakes))
+        values = _checked_overrides(declared, deploy.get("parameter_overrides", ""))
         _require_deploy_settings(deploy)
         stack = str(deploy.get("stack_name", ""))
         if args.profile is not None:
@@ -257,6 +253,49 @@ def _override_items(overrides: Any) -> list[str]:
         return shlex.split(overrides)
     except ValueError as exc:  # a quote opened and never closed
         raise IntakeError(f"{_FLAG} cannot be split into Name=Value items: {exc}") from None
+
+
+def _checked_overrides(declared: dict[str, dict[str, Any]], overrides: Any) -> dict[str, str]:
+    """The values ``sam deploy`` reads from ``parameter_overrides`` when CloudFormation would take them all;
+    else IntakeError, one line per mistake."""
+    written, mistakes = parse_overrides(_override_items(overrides), _FLAG)
+    mistakes += _bare_empty(overrides, written)
+    if mistakes:
+        raise IntakeError("\n".join(mistakes))
+    values = _sam_reads(overrides)
+    run_on = _run_on(values)
+    others = {name: value for name, value in values.items() if name not in run_on}
+    mistakes = [*run_on.values(), *check(declared, others, {}, _FLAG)]
+    if mistakes:
+        raise IntakeError("\n".join(mistakes))
+    return values
+
+
+def _sam_reads(overrides: Any) -> dict[str, str]:
+    """The values ``sam deploy`` reads from ``parameter_overrides``, with its own parser: it splits a string at
+    spaces only (a newline or a tab runs on into the value) and each item of a list the same way."""
+    from click import ClickException
+    from samcli.cli.types import CfnParameterOverridesType
+
+    try:
+        read = CfnParameterOverridesType().convert(overrides, None, None)
+    except ClickException as exc:
+        raise IntakeError(f"{_FLAG}: sam deploy cannot read it: {exc.format_message()}") from None
+    return {str(name): str(value) for name, value in read.items()}
+
+
+_NOT_A_SPACE = re.compile(r"[^\S ]")
+"""Whitespace that is not the space: sam deploy reads it as part of a value."""
+
+
+def _run_on(values: dict[str, str]) -> dict[str, str]:
+    """A line, by name, for each value sam deploy reads on past a line break or a tab (items one a line)."""
+    return {
+        name: f"{_FLAG}: sam deploy splits the items at spaces only and reads {name}={value!r} as one value:"
+        " write them on one line, or as a list"
+        for name, value in values.items()
+        if _NOT_A_SPACE.search(value)
+    }
 
 
 def _bare_empty(overrides: Any, values: dict[str, str]) -> list[str]:

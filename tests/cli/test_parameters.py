@@ -377,6 +377,44 @@ def test_make_deploy_refuses_an_empty_value_sam_deploy_would_drop(
     ]
 
 
+@mock_aws  # no stack deployed yet: the template's defaults stand
+def test_make_deploy_reads_the_overrides_as_sam_deploy_splits_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from samcli.cli.types import CfnParameterOverridesType
+
+    # Given an environment whose overrides are written one a line (a TOML multi-line string), and one whose
+    # list holds two in one item
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        STAGING + 'parameter_overrides = """\nLogLevel=DEBUG\nRetentionDays=30\n"""\n'
+        '[listed.deploy.parameters]\nstack_name = "webhook-intake-listed"\nresolve_s3 = true\n'
+        'capabilities = "CAPABILITY_IAM"\n'
+        'parameter_overrides = ["LogLevel=DEBUG RetentionDays=30", "MaxReceiveCount=3"]\n'
+    )
+    environments = tomllib.loads(config.read_text())
+    lines = environments["staging"]["deploy"]["parameters"]["parameter_overrides"]
+    listed = environments["listed"]["deploy"]["parameters"]["parameter_overrides"]
+    # sam deploy splits a string at spaces only: the first value runs on to the end
+    assert CfnParameterOverridesType().convert(lines, None, None) == {"LogLevel": "DEBUG\nRetentionDays=30"}
+    assert CfnParameterOverridesType().convert(listed, None, None) == {
+        "LogLevel": "DEBUG",
+        "RetentionDays": "30",
+        "MaxReceiveCount": "3",
+    }
+
+    # When make deploy's first step checks them, then the lines stop it before anything is built, saying
+    # what sam deploy would read (CloudFormation would refuse it only after the build)
+    assert check_file(config, "staging") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [staging]: parameter_overrides: sam deploy splits the items at spaces only and"
+        " reads LogLevel='DEBUG\\nRetentionDays=30' as one value: write them on one line, or as a list"
+    ]
+    # And the list, which sam deploy reads whole, goes on
+    assert check_file(config, "listed") == 0, capsys.readouterr().err
+    assert capsys.readouterr().out == "eu-west-1 webhook-intake-listed\n"
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
