@@ -168,6 +168,12 @@ def _number_problem(name: str, spec: dict[str, Any], value: str, allowed: list[s
 
 def _spelling_problem(name: str, spec: dict[str, Any], value: str, number: Decimal) -> str | None:
     """A number CloudFormation takes as written, which the template then reads otherwise."""
+    if value != value.strip():
+        # Passed on with its spaces: the bucket's rules would look for the tag value ' 30', the conditions for ' 0'
+        return f"{name} is written with spaces around it: write {value.strip()!r}"
+    if value.startswith("-") and number == 0:
+        # -0 is no 0 to the template's conditions: the silence alarm would be made with -0 hours
+        return f"{name} is written with a minus sign: write '0'"
     if _LEADING_ZERO.match(value.strip()):
         # Passed on as written, and the template compares some as text: an S3 tag value (RetentionDays:
         # parts tagged retention-days=30 are never expired by a rule for 030), a condition's 0

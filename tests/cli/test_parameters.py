@@ -53,6 +53,10 @@ def declared() -> dict[str, dict[str, object]]:
         ("RetentionDays=030", "RetentionDays is written with a leading zero: write '30'"),
         ("RetentionDays=00", "RetentionDays is written with a leading zero: write '0'"),
         ("SilentVendorHours=06", "SilentVendorHours is written with a leading zero: write '6'"),
+        # Passed on with its spaces or its sign: no tag value 30, no 0 to the silence alarm's condition
+        ("RetentionDays= 30", "RetentionDays is written with spaces around it: write '30'"),
+        ("TraceSampleRate=0.5 ", "TraceSampleRate is written with spaces around it: write '0.5'"),
+        ("SilentVendorHours=-0", "SilentVendorHours is written with a minus sign: write '0'"),
         ("ConsumerBatchSize=100000", "ConsumerBatchSize must be at most 10000"),
         ("LogLevel=LOUD", "LogLevel must be one of DEBUG, INFO, WARNING, ERROR"),
         ("LogRetentionDays=8", "LogRetentionDays must be one of 1, 3, 5, 7, 14"),
