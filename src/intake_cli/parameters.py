@@ -249,6 +249,7 @@ def deploy_check(argv: list[str] | None = None) -> int:
 
 
 _FLAG = "parameter_overrides"
+_FILE = "file://"
 
 
 def _override_items(overrides: Any) -> list[str]:
@@ -264,7 +265,11 @@ def _override_items(overrides: Any) -> list[str]:
 def _checked_overrides(declared: dict[str, dict[str, Any]], overrides: Any) -> dict[str, str]:
     """The values ``sam deploy`` reads from ``parameter_overrides`` when CloudFormation would take them all;
     else IntakeError, one line per mistake."""
-    written, mistakes = parse_overrides(_override_items(overrides), _FLAG)
+    # A file:// item (the whole string, or an item of a list) names a file of overrides, YAML or TOML: sam deploy
+    # reads it, and so does the check below.
+    whole_file = isinstance(overrides, str) and overrides.startswith(_FILE)
+    items = [] if whole_file else [item for item in _override_items(overrides) if not item.startswith(_FILE)]
+    written, mistakes = parse_overrides(items, _FLAG)
     mistakes += _bare_empty(overrides, written)
     if mistakes:
         raise IntakeError("\n".join(mistakes))
@@ -286,7 +291,7 @@ def _sam_reads(overrides: Any) -> dict[str, str]:
     try:
         read = CfnParameterOverridesType().convert(overrides, None, None)
     except ClickException as exc:
-        raise IntakeError(f"{_FLAG}: sam deploy cannot read it: {exc.format_message()}") from None
+        raise IntakeError(f"{_FLAG}: sam deploy cannot read it: {exc.message}") from None
     return {str(name): str(value) for name, value in read.items()}
 
 

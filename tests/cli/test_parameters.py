@@ -419,6 +419,38 @@ def test_make_deploy_reads_the_overrides_as_sam_deploy_splits_them(
     assert capsys.readouterr().out == "eu-west-1 webhook-intake-listed\n"
 
 
+@mock_aws  # no stack deployed yet: the template's defaults stand
+def test_make_deploy_checks_the_overrides_a_file_holds_as_sam_deploy_reads_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given environments whose overrides are in a file (sam deploy reads file://, YAML or TOML: the whole string,
+    # or an item of a list beside others)
+    good, bad = tmp_path / "prod.yaml", tmp_path / "bad.toml"
+    good.write_text("LogLevel: INFO\nRetentionDays: 30\nAlarmEmail: ops@news.example\n")
+    bad.write_text("MaxReceiveCount = 0\n")
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        STAGING + f'parameter_overrides = ["file://{good}", "MaxReceiveCount=3"]\n'
+        f'[bad.deploy.parameters]\nstack_name = "webhook-intake-bad"\nresolve_s3 = true\n'
+        f'capabilities = "CAPABILITY_IAM"\nparameter_overrides = "file://{bad}"\n'
+        f'[gone.deploy.parameters]\nstack_name = "webhook-intake-gone"\nresolve_s3 = true\n'
+        f'capabilities = "CAPABILITY_IAM"\nparameter_overrides = "file://{tmp_path / "none.yaml"}"\n'
+    )
+
+    # When make deploy's first step checks them, then the good file's values go on, and the bad file's value
+    # and a file that is not there stop it, in one line each, before anything is built
+    assert check_file(config, "staging") == 0, capsys.readouterr().err
+    assert capsys.readouterr().out == "eu-west-1 webhook-intake-staging\n"
+    assert check_file(config, "bad") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [bad]: parameter_overrides MaxReceiveCount=0: MaxReceiveCount must be at least 1"
+    ]
+    assert check_file(config, "gone") == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: samconfig.toml [gone]: parameter_overrides: sam deploy cannot read it: file://")
+    assert "was not found" in line
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
