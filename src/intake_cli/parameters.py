@@ -276,7 +276,8 @@ def _checked_overrides(declared: dict[str, dict[str, Any]], overrides: Any) -> d
     values = _sam_reads(overrides)
     run_on = _run_on(values)
     others = {name: value for name, value in values.items() if name not in run_on}
-    mistakes = [*run_on.values(), *check(declared, others, {}, _FLAG)]
+    passed_over = [] if run_on else _passed_over(overrides, written, values)
+    mistakes = [*run_on.values(), *passed_over, *check(declared, others, {}, _FLAG)]
     if mistakes:
         raise IntakeError("\n".join(mistakes))
     return values
@@ -307,6 +308,19 @@ def _run_on(values: dict[str, str]) -> dict[str, str]:
         for name, value in values.items()
         if _NOT_A_SPACE.search(value)
     }
+
+
+def _passed_over(overrides: Any, written: dict[str, str], values: dict[str, str]) -> list[str]:
+    """A line for each item written that sam deploy reads no value from: in one string beside a
+    ``ParameterKey=…,ParameterValue=…`` item it reads only those, and it reads a name of letters and digits only.
+    The stack would keep its own value (or get the template's default) without a word."""
+    mixed = isinstance(overrides, str) and "ParameterKey=" in overrides
+    why = " (written beside ParameterKey=…,ParameterValue=… items in one string): write every item one way"
+    return [
+        f"{_FLAG}: sam deploy reads no value from {name}={value}{why if mixed else ''}"
+        for name, value in written.items()
+        if name not in values
+    ]
 
 
 def _bare_empty(overrides: Any, values: dict[str, str]) -> list[str]:

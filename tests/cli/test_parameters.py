@@ -420,6 +420,27 @@ def test_make_deploy_reads_the_overrides_as_sam_deploy_splits_them(
 
 
 @mock_aws  # no stack deployed yet: the template's defaults stand
+def test_make_deploy_refuses_an_override_sam_deploy_would_pass_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from samcli.cli.types import CfnParameterOverridesType
+
+    # Given overrides written both ways in one string: sam deploy then reads the ParameterKey= ones only
+    overrides = "ParameterKey=LogLevel,ParameterValue=DEBUG MaxReceiveCount=3 RetentionDays=30"
+    assert CfnParameterOverridesType().convert(overrides, None, None) == {"LogLevel": "DEBUG"}
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + f"parameter_overrides = {json.dumps(overrides)}\n")
+
+    # When make deploy's first step checks it, then it stops on each value the stack would not get
+    assert check_file(config, "staging") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: samconfig.toml [staging]: parameter_overrides: sam deploy reads no value from {item} (written"
+        " beside ParameterKey=…,ParameterValue=… items in one string): write every item one way"
+        for item in ("MaxReceiveCount=3", "RetentionDays=30")
+    ]
+
+
+@mock_aws  # no stack deployed yet: the template's defaults stand
 def test_make_deploy_checks_the_overrides_a_file_holds_as_sam_deploy_reads_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
