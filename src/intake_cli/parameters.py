@@ -253,23 +253,30 @@ _FILE = "file://"
 
 
 def _override_items(overrides: Any) -> list[str]:
-    """samconfig.toml's ``parameter_overrides``: a list, or one string split as a shell splits it."""
-    if not isinstance(overrides, str):
-        return [str(item) for item in overrides]
-    try:
-        return shlex.split(overrides)
-    except ValueError as exc:  # a quote opened and never closed
-        raise IntakeError(f"{_FLAG} cannot be split into Name=Value items: {exc}") from None
+    """The ``Name=Value`` items of samconfig.toml's ``parameter_overrides``: one string split as a shell splits it,
+    or a list's strings. A table, or a ``file://`` item (the whole string, or an item of a list: a YAML or TOML
+    file) has none: sam deploy reads those name by name, and so does the check of its values."""
+    if isinstance(overrides, str):
+        if overrides.startswith(_FILE):
+            return []
+        try:
+            items = shlex.split(overrides)
+        except ValueError as exc:  # a quote opened and never closed
+            raise IntakeError(f"{_FLAG} cannot be split into Name=Value items: {exc}") from None
+    else:
+        items = _strings(overrides)
+    return [item for item in items if not item.startswith(_FILE)]
+
+
+def _strings(overrides: Any) -> list[str]:
+    """The strings of a list of overrides (none of a table)."""
+    return [item for item in overrides if isinstance(item, str)] if isinstance(overrides, list) else []
 
 
 def _checked_overrides(declared: dict[str, dict[str, Any]], overrides: Any) -> dict[str, str]:
     """The values ``sam deploy`` reads from ``parameter_overrides`` when CloudFormation would take them all;
     else IntakeError, one line per mistake."""
-    # A file:// item (the whole string, or an item of a list) names a file of overrides, YAML or TOML: sam deploy
-    # reads it, and so does the check below.
-    whole_file = isinstance(overrides, str) and overrides.startswith(_FILE)
-    items = [] if whole_file else [item for item in _override_items(overrides) if not item.startswith(_FILE)]
-    written, mistakes = parse_overrides(items, _FLAG)
+    written, mistakes = parse_overrides(_override_items(overrides), _FLAG)
     mistakes += _bare_empty(overrides, written)
     if mistakes:
         raise IntakeError("\n".join(mistakes))
@@ -326,7 +333,7 @@ def _passed_over(overrides: Any, written: dict[str, str], values: dict[str, str]
 def _bare_empty(overrides: Any, values: dict[str, str]) -> list[str]:
     """A line for each value left empty unquoted (``Name=``): sam deploy reads none from it (it drops it from a
     string, stops on it in a list), so a deployed stack would keep its own value, the template's default not."""
-    items = overrides.split() if isinstance(overrides, str) else [str(item) for item in overrides]
+    items = overrides.split() if isinstance(overrides, str) else _strings(overrides)
     return [
         f'{_FLAG}: sam deploy reads no value from {name}= (an empty one only quoted): write {name}=""'
         for name, value in values.items()

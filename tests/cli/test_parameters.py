@@ -420,6 +420,29 @@ def test_make_deploy_reads_the_overrides_as_sam_deploy_splits_them(
 
 
 @mock_aws  # no stack deployed yet: the template's defaults stand
+def test_make_deploy_checks_overrides_written_as_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from samcli.cli.types import CfnParameterOverridesType
+
+    # Given environments whose overrides are a TOML table, which sam deploy reads name by name
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        STAGING + 'parameter_overrides = {LogLevel = "DEBUG", RetentionDays = 30}\n'
+        '[bad.deploy.parameters]\nstack_name = "webhook-intake-bad"\nresolve_s3 = true\n'
+        'capabilities = "CAPABILITY_IAM"\nparameter_overrides = {MaxReceiveCount = 0}\n'
+    )
+    table = tomllib.loads(config.read_text())["staging"]["deploy"]["parameters"]["parameter_overrides"]
+    assert CfnParameterOverridesType().convert(table, None, None) == {"LogLevel": "DEBUG", "RetentionDays": "30"}
+
+    # When make deploy's first step checks them, then the good one goes on and the bad value is one line
+    assert check_file(config, "staging") == 0, capsys.readouterr().err
+    assert capsys.readouterr().out == "eu-west-1 webhook-intake-staging\n"
+    assert check_file(config, "bad") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [bad]: parameter_overrides MaxReceiveCount=0: MaxReceiveCount must be at least 1"
+    ]
+
+
+@mock_aws  # no stack deployed yet: the template's defaults stand
 def test_make_deploy_refuses_an_override_sam_deploy_would_pass_over(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
