@@ -277,7 +277,9 @@ def _checked_overrides(declared: dict[str, dict[str, Any]], overrides: Any) -> d
     """The values ``sam deploy`` reads from ``parameter_overrides`` when CloudFormation would take them all;
     else IntakeError, one line per mistake."""
     written, mistakes = parse_overrides(_override_items(overrides), _FLAG)
-    mistakes += _bare_empty(overrides, written)
+    # A name the template lacks is one however sam deploy reads it (of a name not of letters and digits, nothing)
+    unknown = {name: value for name, value in written.items() if name not in declared}
+    mistakes += _bare_empty(overrides, written) + check(declared, unknown, {}, _FLAG)
     if mistakes:
         raise IntakeError("\n".join(mistakes))
     values = _sam_reads(overrides)
@@ -319,8 +321,8 @@ def _run_on(values: dict[str, str]) -> dict[str, str]:
 
 def _passed_over(overrides: Any, written: dict[str, str], values: dict[str, str]) -> list[str]:
     """A line for each item written that sam deploy reads no value from: in one string beside a
-    ``ParameterKey=…,ParameterValue=…`` item it reads only those, and it reads a name of letters and digits only.
-    The stack would keep its own value (or get the template's default) without a word."""
+    ``ParameterKey=…,ParameterValue=…`` item it reads only those. The stack would keep its own value (or get the
+    template's default) without a word."""
     mixed = isinstance(overrides, str) and "ParameterKey=" in overrides
     why = " (written beside ParameterKey=…,ParameterValue=… items in one string): write every item one way"
     return [

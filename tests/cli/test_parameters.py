@@ -462,6 +462,14 @@ def test_make_deploy_refuses_an_override_sam_deploy_would_pass_over(
         for item in ("MaxReceiveCount=3", "RetentionDays=30")
     ]
 
+    # And a misspelt name sam deploy would pass over (it reads names of letters and digits) is named as one
+    config.write_text(STAGING + 'parameter_overrides = "Log_Level=DEBUG"\n')
+    assert check_file(config, "staging") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: samconfig.toml [staging]: parameter_overrides Log_Level=DEBUG: template.yaml has no parameter"
+        " Log_Level (did you mean LogLevel?)"
+    ]
+
 
 @mock_aws  # no stack deployed yet: the template's defaults stand
 def test_make_deploy_checks_the_overrides_a_file_holds_as_sam_deploy_reads_them(
