@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from intake_cli import replay as replay_module
 from intake_cli.event_log import Window
@@ -150,6 +151,48 @@ def test_identity_receive_time_ids_test_mark_and_times_stay_as_stored(stack: str
         after = item(runtime, *key)
         assert after == before[key], key
     assert before[("firstup", stored["firstup"]["event_id"])]["test"] is True
+
+
+def test_a_rewrite_dynamodb_refuses_says_how_many_were_done_and_a_second_run_finishes_the_rest(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two events stored under an older mapping
+    (update,) = [e for e in cli_json("events", "--stack", stack, "--json") if e["vendor"] == "fastcomments"]
+    keys = [LIKE, ("fastcomments", update["event_id"])]
+    before = {key: item(runtime, *key) for key in keys}
+    for key in keys:
+        as_an_older_mapping_stored_it(runtime, *key)
+
+    # When DynamoDB throttles the second rewrite past botocore's retries
+    write = replay_module.Replayer._write
+    calls: list[int] = []
+
+    def throttle(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "PutItem")
+
+    def throttled(self: Any, *args: Any) -> bool:
+        calls.append(1)
+        if len(calls) != 2:
+            return write(self, *args)
+        self.dynamodb.meta.events.register_first("before-send.dynamodb.PutItem", throttle)
+        try:
+            return write(self, *args)
+        finally:
+            self.dynamodb.meta.events.unregister("before-send.dynamodb.PutItem", throttle)
+
+    monkeypatch.setattr(replay_module.Replayer, "_write", throttled)
+    code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes")
+
+    # Then it says why, how far it got and that running it again is safe, and exits 1
+    said = " ".join(text.split())
+    assert code == 1, text
+    assert "put_item failed: ProvisionedThroughputExceededException" in said
+    assert "rewrote 1 of 2 events before it; running the same replay again is safe" in said, said
+    assert "Traceback" not in text
+
+    # And a second run rewrites the one left, leaving both as the mapping makes them
+    assert cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")[-1]["rewritten"] == 1
+    assert {key: item(runtime, *key) for key in keys} == before
 
 
 def test_a_real_event_the_mapping_now_reads_as_a_test_stays_real(

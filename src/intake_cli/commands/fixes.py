@@ -358,7 +358,11 @@ def replay(
             task = bar.add_task(f"Rewriting at most {rate:g} a second", total=len(plan.changes))
             replayer.apply(plan, rate, progress=lambda: bar.advance(task), result=result)
     except ReplayError as exc:
-        raise IntakeError(str(exc)) from None
+        # As after Ctrl-C: what was rewritten stays, and a second run rewrites only what still differs.
+        raise IntakeError(
+            f"{exc} (rewrote {result.rewritten} of {len(plan.changes)} events before it; "
+            "running the same replay again is safe: it rewrites only what still differs)"
+        ) from None
     except KeyboardInterrupt:
         # Each rewrite is a whole PutItem (its feed entry written first), and the plan compares each
         # event with what the mapping makes of it now: a second run rewrites only what still differs.
