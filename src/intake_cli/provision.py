@@ -52,15 +52,6 @@ class Stack:
         """The template's functions."""
         return self.template.functions()
 
-    def dead_letter_queue_of(self, queue_id: str) -> str | None:
-        """The logical id of a queue's dead-letter queue, from its redrive policy."""
-        props = self.template.of_type("AWS::SQS::Queue")[queue_id]
-        redrive = props.get("RedrivePolicy")
-        if not redrive:
-            return None
-        target = redrive["deadLetterTargetArn"]
-        return str(target["Fn::GetAtt"][0])
-
 
 def provision(
     template: SamTemplate,

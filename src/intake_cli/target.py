@@ -50,11 +50,6 @@ class VendorResources:
         """The queue's name (its CloudWatch dimension)."""
         return self.queue_url.rstrip("/").rsplit("/", 1)[1]
 
-    @property
-    def dead_letter_queue_name(self) -> str:
-        """The dead-letter queue's name."""
-        return self.dead_letter_queue_url.rstrip("/").rsplit("/", 1)[1]
-
 
 @dataclass(frozen=True)
 class Target:

@@ -43,8 +43,6 @@ if TYPE_CHECKING:
     from intake_cli.event_log import Window
     from intake_cli.target import Target
 
-IdOption = Annotated[str, typer.Option(metavar="ID", show_default=False)]
-
 
 @app.command(
     cls=IntakeCommand,

@@ -179,9 +179,6 @@ def state_order(event: NormalizedEvent) -> str:
     return order
 
 
-BODY_PARTS = ("actor", "recipients", "content", "container", "site", "details")
-
-
 def expiry(received_at: str, retention_days: int) -> int:
     """``expires_at``: epoch seconds ``retention_days`` after the event was received."""
     received = from_iso(received_at)
