@@ -216,6 +216,39 @@ def test_send_reads_the_vendors_secret_from_secrets_manager(
         assert vendor_secret(target, key) == secrets[key]
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("tokens: abc", "is not JSON: see README.md, 'Configure each vendor's secret'"),
+        ('["abc"]', "is not a JSON object"),
+        (None, "cannot read secret"),
+    ],
+    ids=["not JSON", "not an object", "deleted"],
+)
+def test_send_to_a_stack_whose_secret_cannot_be_used_is_one_line_naming_the_secret_never_its_value(
+    aws: boto3.session.Session, runtime: LocalRuntime, value: str | None, said: str
+) -> None:
+    # Given a deployed stack whose Viafoura notifications secret is not what the functions read
+    publish_outputs(aws, runtime)
+    secret_id = runtime.stack.secrets["ViafouraNotificationsSecret"]
+    manager = aws.client("secretsmanager")
+    if value is None:
+        manager.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
+    else:
+        manager.put_secret_value(SecretId=secret_id, SecretString=value)
+
+    # When a test delivery is sent to it
+    code, text = cli("send", "viafoura-notifications", "--stack", runtime.stack.name, "--region", REGION, "--yes")
+
+    # Then nothing is sent: one line says which secret and what is wrong with it, and no value is shown
+    assert code == 1, text
+    (line,) = [line for line in text.splitlines() if line.startswith("error:")]
+    assert secret_id in line
+    assert said in " ".join(text.split())
+    assert "abc" not in text
+    assert "Traceback" not in text
+
+
 def test_events_status_and_dlq_list_work_with_stack(
     aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

@@ -293,6 +293,20 @@ def test_redrive_all_sends_back_both_kinds(stack: str, runtime: LocalRuntime, mo
     assert [item["kind"] for item in listed(stack)] == ["quarantined"]
 
 
+def test_a_dry_run_of_redrive_all_counts_both_kinds_and_sends_nothing_back(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    before = listed(stack)
+    done = cli_json("dlq", "redrive", "--stack", stack, "--vendor", VENDOR, "--dry-run", "--json")
+    assert {(item["kind"], item["count"], item["dry_run"]) for item in done} == {
+        ("dead-letter", 1, True),
+        ("quarantined", 1, True),
+    }
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 0
+    assert [item["id"] for item in listed(stack)] == [item["id"] for item in before]
+
+
 def test_redrive_all_moves_dead_letters_too_large_to_go_back_together(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -551,6 +565,56 @@ def test_status_shows_the_queues_while_the_events_table_cannot_be_counted(
     code, text = cli("status", "--stack", stack, "--count")
     assert code == 1, text
     assert VENDOR in text
+    assert "Traceback" not in text
+
+
+def test_status_shows_a_backlogs_oldest_age_and_the_queues_still_when_cloudwatch_cannot_be_read(
+    stack: str,
+    runtime: LocalRuntime,
+    secrets: dict[str, Any],
+    aws: boto3.session.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a delivery waiting on its queue, whose age CloudWatch has (SQS publishes it there every minute)
+    send_body(runtime, VENDOR, notifications_body("waiting-1"), secrets[VENDOR])
+    queue_name = queue_url(runtime, VENDOR).rsplit("/", 1)[1]
+    aws.client("cloudwatch").put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateAgeOfOldestMessage",
+                "Dimensions": [{"Name": "QueueName", "Value": queue_name}],
+                "Value": 42,
+                "Unit": "Seconds",
+            }
+        ],
+    )
+
+    # When the status is asked for: the backlog and its age are there
+    rows = {row["vendor"]: row for row in cli_json("status", "--stack", stack, "--json")}
+    assert (rows[VENDOR]["queued"], rows[VENDOR]["oldest_age_seconds"], rows[VENDOR]["dead_letters"]) == (1, 42, 1)
+    assert rows["openweb"]["oldest_age_seconds"] is None
+
+    # And when CloudWatch refuses to be read (a role that may read the queues, not the metrics)
+    real_client = Target.client
+
+    def denying(self: Target, service: str) -> Any:
+        made = real_client(self, service)
+        if service == "cloudwatch":
+
+            def deny(**_: Any) -> None:
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetMetricStatistics")
+
+            made.meta.events.register_first("before-send.cloudwatch", deny)
+        return made
+
+    monkeypatch.setattr(Target, "client", denying)
+    code, text = cli("status", "--stack", stack)
+
+    # Then the queues are still shown, the age unknown
+    assert code == 0, text
+    (line,) = [line for line in text.splitlines() if line.startswith(VENDOR)]
+    assert line.split() == [VENDOR, "1", "0", "—", "1", "—"]
     assert "Traceback" not in text
 
 

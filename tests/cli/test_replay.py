@@ -14,7 +14,8 @@ from intake_cli import replay as replay_module
 from intake_cli.event_log import Window
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.target import Target
-from tests.helpers import cli, cli_json, publish_outputs, send, send_body, table
+from tests.helpers import cli, cli_json, mapping_fails_on, publish_outputs, send, send_body, table
+from webhook_intake.consumer.normalizing import MappingError
 from webhook_intake.delivery import TEST_HEADER
 from webhook_intake.store.events import EventStore
 from webhook_intake.store.feed import PendingFeed
@@ -276,6 +277,27 @@ def test_an_event_whose_id_would_change_is_left_as_stored(stack: str, runtime: L
     ((vendor, event_id, why),) = plan["refused"]
     assert (vendor, event_id) == ("openweb", "someone-else")
     assert "never changes an event's identity" in why
+
+
+def test_an_event_the_mapping_now_rejects_is_left_as_stored_saying_why(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored like, and a mapping changed since so that it now rejects it
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    before = item(runtime, *LIKE)
+    mapping_fails_on(monkeypatch, "openweb", lambda _: True, MappingError("'liker' is missing"))
+
+    # When replayed
+    code, text = cli("replay", "--stack", stack, "--since", "1h", "--vendor", "openweb", "--dry-run")
+    (done,) = cli_json("replay", "--stack", stack, "--since", "1h", "--vendor", "openweb", "--yes", "--json")
+
+    # Then it is refused with the mapping's reason, and the stored event is untouched (never dropped, never quarantined)
+    assert code == 0, text
+    assert "1 cannot be replayed" in text
+    assert "the normalizer now rejects it: invalid_event: 'liker' is missing" in " ".join(text.split())
+    assert (done["plan"]["refused"], done["plan"]["would_change"]) == (1, 0)
+    assert done["refused"] == [[*LIKE, "the normalizer now rejects it: invalid_event: 'liker' is missing"]]
+    assert item(runtime, *LIKE) == before
 
 
 def test_an_event_whose_body_is_in_s3_is_replayed_from_there(

@@ -5,8 +5,21 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from intake_cli.samples import SAMPLES_DIR
-from tests.helpers import cli, cli_json, handler_logs, publish_outputs, send, send_body
+from tests.helpers import (
+    cli,
+    cli_json,
+    consumer_dynamodb_hook,
+    depth,
+    dlq_url,
+    handler_logs,
+    publish_outputs,
+    send,
+    send_body,
+    stored_ids,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -141,3 +154,37 @@ def test_what_a_vendor_documents_is_no_new_shape_and_a_field_renamed_or_dropped_
     assert set(new) == {"firstup", vendor}
     assert "details.trackingId:number" in new["firstup"]["added"]
     assert new[vendor]["missing"] == ["content_container_uuid:string"]
+
+
+def test_a_shape_dynamodb_throttles_is_kept_with_a_later_invocation_and_never_holds_its_event_back(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    stack = runtime.stack.name
+
+    def throttle_shapes(request: Any, **_: Any) -> None:
+        if b'"shape#' in (request.body or b""):
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
+
+    # Given an event of a new shape, consumed while DynamoDB throttles every write of a shape
+    send_body(
+        runtime, "openweb", {"event_id": "shape-held", "type": "poll-voted", "poll": {"id": 1}}, secrets["openweb"]
+    )
+    with handler_logs() as logs, consumer_dynamodb_hook(throttle_shapes):
+        runtime.drain()
+
+    # Then the event is stored, nothing waits in the dead-letter queue; the shape is not listed yet, the log says why
+    assert "shape-held" in stored_ids(runtime, "openweb")
+    assert depth(runtime, dlq_url(runtime, "openweb")) == 0
+    assert "poll-voted" not in {
+        shape["source_type"] for shape in cli_json("shapes", "--stack", stack, "--new", "--json")
+    }
+    assert "shape not recorded" in logs.getvalue()
+    assert "ThrottlingException" in logs.getvalue()
+
+    # When the next delivery is consumed with DynamoDB well again
+    send_body(runtime, "openweb", {"event_id": "shape-next", "type": "user-followed"}, secrets["openweb"])
+    runtime.drain()
+
+    # Then the throttled shape is kept after all
+    assert "poll-voted" in {shape["source_type"] for shape in cli_json("shapes", "--stack", stack, "--new", "--json")}

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import boto3
 import jwt
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from intake_cli.events import http_api_event
@@ -321,6 +322,40 @@ class TestRefusedAssertions:
         assert lost == ["PutItem"]
         assert response.status == 200, response.body
         assert_refused(ask_token(runtime, body), 401, "invalid_client")
+
+    @pytest.mark.parametrize(
+        "fault",
+        [
+            ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "PutItem"),
+            EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
+        ],
+        ids=["throttled", "unreachable"],
+    )
+    def test_a_replay_table_that_fails_is_a_500_to_retry_and_the_retry_gets_its_token(
+        self, runtime: LocalRuntime, secrets: dict[str, Any], fault: Exception
+    ) -> None:
+        body = token_request_body(crafted(openweb(secrets), jti="jti-table-down"))
+
+        def failing(**_: Any) -> None:
+            raise fault
+
+        # When the assertion comes while the table of used ids fails every write
+        replay_table = client("dynamodb", REPLAY_TABLE_CONFIG)
+        replay_table.meta.events.register_first("before-send.dynamodb", failing)
+        try:
+            response = ask_token(runtime, body)
+        finally:
+            replay_table.meta.events.unregister("before-send.dynamodb", failing)
+
+        # Then no token is issued: the answer is a 500 OpenWeb retries, in RFC 6749's shape
+        assert response.status == 500, response.body
+        assert response.json() == {
+            "error": "server_error",
+            "error_description": "temporarily unable to check the client assertion; retry later",
+        }
+        assert_no_store(response)
+        # And the retry, once the table is back, gets its token: the failed write recorded nothing
+        assert ask_token(runtime, body).status == 200
 
     def test_a_reused_jti_is_refused_by_another_instance_too(
         self, runtime: LocalRuntime, secrets: dict[str, Any]

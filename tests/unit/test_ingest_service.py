@@ -324,6 +324,24 @@ def test_a_secret_that_cannot_work_is_reported_once_with_its_rule_never_its_valu
     assert '"SecretProblems":[' in out.replace(" ", "")
 
 
+def test_an_openweb_secret_with_neither_tokens_nor_an_oauth_client_is_reported_as_a_secret_problem(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given an OpenWeb secret holding neither of its two modes (an operator emptied it, or named its fields otherwise)
+    svc = service("openweb", FakeSecrets([{"token": "s3cr3t-value", "clientId": "c"}]), FakeQueue())
+    headers = {"x-openweb-notification-event-webhook-token": "s3cr3t-value"}
+
+    # When OpenWeb delivers: refused, and the SecretProblems alarm's metric and the log name what is missing
+    body = b'{"event_id": "e", "type": "liked-message"}'
+    assert svc.handle(post("/webhooks/openweb", body, headers)).status == 401
+    svc.metrics.flush_metrics()
+    out = capsys.readouterr().out
+    (line,) = [json.loads(line) for line in out.splitlines() if '"secret misconfigured"' in line]
+    assert line["problems"] == ["neither 'tokens' nor an OAuth client ('client_id', 'client_secret') is configured"]
+    assert '"SecretProblems":[' in out.replace(" ", "")
+    assert "s3cr3t-value" not in out
+
+
 @pytest.mark.parametrize(
     ("vendor_key", "secret", "request_token"),
     [
