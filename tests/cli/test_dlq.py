@@ -171,6 +171,50 @@ def test_one_dead_letter_goes_back_to_its_queue_and_is_stored_once_s3_has_its_bo
     assert "big-1" in stored_ids(runtime, VENDOR)
 
 
+def test_a_deliverys_x_ray_trace_goes_on_its_queue_and_back_from_the_dead_letter_queue(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a delivery taken by an ingest function Lambda runs in a trace (it sets _X_AMZN_TRACE_ID)
+    trace = "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1"
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", trace)
+    assert (
+        send_body(runtime, VENDOR, notifications_body("traced-1", request_uuid="r-traced"), secrets[VENDOR]).status
+        == 204
+    )
+    monkeypatch.delenv("_X_AMZN_TRACE_ID")
+
+    # Then its message carries the trace to the consumer
+    url = queue_url(runtime, VENDOR)
+    (message,) = runtime.sqs.receive_message(
+        QueueUrl=url, MessageSystemAttributeNames=["AWSTraceHeader"], MessageAttributeNames=["All"]
+    )["Messages"]
+    assert message["Attributes"]["AWSTraceHeader"] == trace
+
+    # And when SQS dead-letters it (the trace kept) and the operator sends it back, it still does
+    runtime.sqs.send_message(
+        QueueUrl=dlq_url(runtime, VENDOR),
+        MessageBody=message["Body"],
+        MessageAttributes=message["MessageAttributes"],
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": trace}},
+    )
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    # (moto's SendMessageBatch drops a message's system attributes: what is asked of SQS is checked)
+    (letter,) = [item for item in listed(stack) if item["correlation_id"] == "r-traced"]
+    real, sent = queues.call, []
+
+    def recording(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == "send_message_batch":
+            sent.extend(kwargs["Entries"])
+        return real(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", recording)
+    cli_json("dlq", "redrive", "--stack", stack, "--id", letter["id"], "--json")
+    (entry,) = sent
+    assert entry["MessageSystemAttributes"] == {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
+    assert entry["MessageBody"] == message["Body"]
+    assert depth(runtime, url) == 1
+
+
 @pytest.mark.parametrize("action", ["redrive", "delete"])
 def test_a_dry_run_on_one_dead_letter_leaves_it_there_for_the_real_thing(
     stack: str, runtime: LocalRuntime, action: str

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from tests.conftest import queue_messages
-from tests.helpers import queue_url, send_body, stored
+from tests.helpers import notifications_body, queue_url, send_body, stored
 from webhook_intake.ingest.settings import DEFAULT_INLINE_MAX_BYTES
 
 LARGEST_BODY = 6_200_000
@@ -104,3 +104,30 @@ def test_a_raw_event_over_the_item_limit_keeps_its_body_in_s3(runtime: LocalRunt
     assert "raw_text" not in events["huge"]
     assert "get_object failed" in events["huge"]["body_error"]
     assert events["small"]["raw"] == {"id": "small", "comment": "x"}
+
+
+def test_a_recipient_list_gone_from_s3_leaves_its_event_listed_saying_so(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a notification to 20,000 readers (their list in S3) and another notification
+    many = json.loads(notifications_body("many-1"))
+    many["notifications"][0]["recipients"] = [{"id": f"user-{n}"} for n in range(20_000)]
+    send_body(runtime, "viafoura-notifications", many, secrets["viafoura-notifications"])
+    send_body(runtime, "viafoura-notifications", notifications_body("few-1"), secrets["viafoura-notifications"])
+    runtime.drain()
+    events = {event["event_id"]: event for event in stored(runtime)}
+    assert len(events["many-1"]["recipients"]) == 20_000
+
+    # When the list's object is gone (its lifecycle rule ran ahead of the table's TTL)
+    s3 = boto3.client("s3", region_name=runtime.stack.region)
+    bucket = runtime.stack.buckets["PayloadBucket"]
+    (listed,) = s3.list_objects_v2(Bucket=bucket, Prefix="recipients/").get("Contents", [])
+    s3.delete_object(Bucket=bucket, Key=listed["Key"])
+
+    # Then reads still list it, its other fields and raw text whole, saying what is missing; the other reads as before
+    events = {event["event_id"]: event for event in stored(runtime)}
+    assert set(events) == {"many-1", "few-1"}
+    assert "recipients" not in events["many-1"]
+    assert "get_object failed" in events["many-1"]["recipients_error"]
+    assert json.loads(events["many-1"]["raw_text"])["notification_uuid"] == "many-1"
+    assert "recipients_error" not in events["few-1"]
