@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from intake_cli import env_vars as env_vars_module
 from intake_cli.env_vars import environments, stack_refs
 from intake_cli.env_vars import main as env_vars_main
 from intake_cli.invoke_events import SQS_DIR, sqs_events
@@ -105,6 +106,28 @@ def test_env_vars_of_a_stack_that_is_not_this_templates_stop_with_one_line_sayin
         f"error: stack {runtime.stack.name} has none of this template's vendor queues: is it a webhook-intake stack?"
     )
     assert capsys.readouterr().out == ""
+
+
+def test_env_vars_of_a_stack_deployed_before_a_vendor_was_added_write_the_others_and_name_the_left_out_apart(
+    shared_runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a deployed stack (read as stack_refs reads it) that has no FastComments resources yet
+    refs = {name: value for name, value in shared_runtime.stack.refs.items() if not name.startswith("FastComments")}
+    monkeypatch.setattr(env_vars_module, "stack_refs", lambda *_: (refs, {}))
+
+    # When make env-vars writes the file
+    env_vars_main(["--stack", "webhook-intake-dev", "--region", "us-east-1"])
+
+    # Then standard output (the file) is the document sam local invoke reads, whole; what was left out is
+    # said on standard error, never in the file
+    out, err = capsys.readouterr()
+    document = json.loads(out)
+    assert document["FirstupIngestFunction"]["QUEUE_URL"] == shared_runtime.stack.queues["FirstupQueue"]
+    assert "FastCommentsIngestFunction" not in document
+    assert err == (
+        "left out (not in stack webhook-intake-dev yet: deploy it first): "
+        "FastCommentsIngestFunction, FastCommentsConsumerFunction\n"
+    )
 
 
 def test_env_vars_without_a_region_stop_with_one_line_saying_so(

@@ -171,6 +171,24 @@ def test_sending_to_a_deployed_stack_asks_first_and_marks_the_delivery_as_a_test
     assert len(cli_json("events", "--stack", deployed, "--json", "--tests")) == 1
 
 
+def test_a_firstup_ping_sent_with_wait_says_it_is_a_ping_and_waits_for_nothing(deployed: str) -> None:
+    for body in ("{}", '{"name": "ping"}'):
+        started = time.monotonic()
+        code, text = cli("send", "firstup", "--data", body, "--stack", deployed, "--yes", "--wait")
+        assert code == 0, text
+        assert "a ping: answered, never stored" in text
+        assert "not stored" not in text.replace("never stored", "")
+        assert time.monotonic() - started < 5  # the wait (30 s) is for events, and a ping holds none
+    (answer,) = cli_json("send", "firstup", "--data", "{}", "--stack", deployed, "--yes", "--wait", "--json")
+    assert (answer["status"], json.loads(answer["body"]), answer["events"], answer["not_stored"]) == (
+        200,
+        {"accepted": True, "ping": True},
+        [],
+        [],
+    )
+    assert cli_json("events", "--stack", deployed, "--json", "--tests") == []
+
+
 def test_wait_never_counts_an_event_stored_before_the_send_as_this_deliverys(deployed: str) -> None:
     # Given an event already stored by an earlier send
     (first,) = cli_json("send", "comment.liked", "--stack", deployed, "--yes", "--wait", "--json")
