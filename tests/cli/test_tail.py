@@ -14,7 +14,8 @@ from urllib3.exceptions import ProtocolError
 
 from intake_cli.outcomes import FILTER_PATTERN, LogGroup, Outcome, follow_file, live_tail, outcomes_in, poll
 from intake_cli.target import IntakeError
-from tests.helpers import handler_logs, notifications_body, send_body, stack_with
+from tests.helpers import cli, cli_json, handler_logs, notifications_body, publish_outputs, send_body, stack_with
+from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -317,3 +318,45 @@ def test_polling_again_prints_nothing_twice(monkeypatch: pytest.MonkeyPatch) -> 
     # Then the line was printed once
     assert len(logs.requests) >= 5
     assert [outcome.event_id for outcome in found] == ["once"]
+
+
+def test_tail_on_a_deployed_stack_reads_its_consumers_log_groups(
+    aws: Any, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a deployed stack whose consumers' log groups hold outcome lines (and other lines)
+    outputs = publish_outputs(aws, runtime)
+    names = {spec.stem: f"/aws/lambda/s-{spec.stem}Consumer" for spec in VENDORS.values()}
+    resources: dict[str, Any] = {
+        f"{stem}ConsumerLogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name}}
+        for stem, name in names.items()
+    }
+    body = {"Resources": resources, "Outputs": {name: {"Value": value} for name, value in outputs.items()}}
+    aws.client("cloudformation").update_stack(StackName=runtime.stack.name, TemplateBody=json.dumps(body))
+    logs = aws.client("logs")
+    now_ms = int(time.time() * 1000)
+    lines = {
+        "ViafouraNotifications": outcomes_line("viafoura-notifications", "stored user.followed n-1"),
+        "OpenWeb": outcomes_line("openweb", "quarantined missing_id - openweb/2026-11-29T12:00:00.000Z#abc"),
+    }
+    for stem, line in lines.items():
+        name = names[stem]
+        logs.create_log_stream(logGroupName=name, logStreamName="s")
+        events = [{"timestamp": now_ms, "message": "START RequestId: x"}, {"timestamp": now_ms, "message": line}]
+        logs.put_log_events(logGroupName=name, logStreamName="s", logEvents=events)
+
+    # When the operator reads what the consumers did in the last hour, of every vendor, then of one
+    every = cli_json("tail", "--stack", runtime.stack.name, "--since", "1h", "--no-follow", "--json")
+    one = cli_json(
+        "tail", "--stack", runtime.stack.name, "--since", "1h", "--no-follow", "--json", "--vendor", "openweb"
+    )
+    code, text = cli("tail", "--stack", runtime.stack.name, "--since", "1h", "--no-follow", "--vendor", "openweb")
+
+    # Then each consumer's outcomes are there, and --vendor keeps to its own
+    assert sorted((item["vendor"], item["outcome"]) for item in every) == [
+        ("openweb", "quarantined"),
+        ("viafoura-notifications", "stored"),
+    ]
+    assert [(item["vendor"], item["reason"]) for item in one] == [("openweb", "missing_id")]
+    assert code == 0, text
+    assert "openweb  quarantined  missing_id" in text
+    assert "viafoura-notifications" not in text

@@ -374,6 +374,21 @@ def test_a_fastcomments_date_beyond_what_utc_can_write_is_unreadable_not_a_failu
         assert event.time_rejected == "unreadable"
 
 
+@pytest.mark.parametrize(
+    ("stated", "occurred_at"),
+    [
+        ("2026-11-01T10:00:00", "2026-11-01T10:00:00.000Z"),
+        ("2026-11-01T10:00:00.5", "2026-11-01T10:00:00.500Z"),
+        ("2026-11-01T12:00:00+02:00", "2026-11-01T10:00:00.000Z"),
+    ],
+    ids=["no offset", "no offset, a fraction", "an offset"],
+)
+def test_a_firstup_timestamp_without_an_offset_is_read_as_utc(stated: str, occurred_at: str) -> None:
+    body = {**sample("firstup/content_published.json"), "timestamp": stated}
+    (event,) = normalize("firstup", body).events
+    assert (event.occurred_at, event.time_source, event.time_rejected) == (occurred_at, "vendor", None)
+
+
 # ---------------------------------------------------------------- identity
 
 
