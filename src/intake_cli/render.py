@@ -4,8 +4,8 @@ Tables fit the terminal: a column that does not fit is left out, least useful fi
 give way with an ellipsis (``--json`` always has everything). Nothing here prints comment
 text: rows show types, ids and times, as stored. Ids and types are whatever a vendor sent (an
 id may even be an address): a character a terminal would act on (an escape sequence, a
-carriage return, a bidirectional override) is shown as its escape (``\\x1b``), never sent to
-the terminal.
+carriage return, a bidirectional override), and a line feed or tab that would break a row, is
+shown as its escape (``\\x1b``, ``\\x0a``), never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from intake_cli.terminal import printable
+from intake_cli.terminal import inline
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -75,7 +75,7 @@ class Column:
 
 def fitted_table(title: str, rows: list[dict[str, Any]], columns: list[Column], width: int) -> Table:
     """The columns that fit ``width`` (in their order), each as wide as its widest value or cut to fit."""
-    cells = {column.header: [printable(column.value(row)) for row in rows] for column in columns}
+    cells = {column.header: [inline(column.value(row)) for row in rows] for column in columns}
     natural = {
         column.header: max([len(column.header), *(len(cell) for cell in cells[column.header])]) for column in columns
     }
@@ -146,7 +146,7 @@ def state_view(found: CurrentState, width: int) -> tuple[Text, Table]:
     event = found.event
     colour = "red" if found.deleted else "green"
     line = Text.assemble(
-        (printable(f"{found.vendor} {found.content_id}"), "bold"),
+        (inline(f"{found.vendor} {found.content_id}"), "bold"),
         ": ",
         (found.status, f"bold {colour}"),
         f" ({event.get('event_type')}, event time {when(event.get('occurred_at'))}, "
@@ -207,8 +207,9 @@ def status_table(rows: list[QueueStatus], title: str = "Queues") -> Table:
 
 
 def one_line(text: str, width: int) -> Text:
-    """``text`` cut to ``width`` with an ellipsis, never wrapped (what would steer the terminal escaped)."""
-    line = Text(printable(text))
+    """``text`` cut to ``width`` with an ellipsis, never wrapped (what would steer the terminal or break the line
+    escaped)."""
+    line = Text(inline(text))
     line.truncate(width, overflow="ellipsis")
     return line
 
@@ -227,14 +228,14 @@ def held_view(items: list[Held], width: int) -> list[Text]:
             "  ",
             ("dead letter" if dead else "quarantined", "bold red" if dead else "bold yellow"),
             "  ",
-            (printable(item.reason), "bold"),
+            (inline(item.reason), "bold"),
         )
         if item.attempts is not None:
             head.append(f"  {item.attempts} tries")
         lines.append(head)
         lines.append(one_line(f"  received {when(item.received_at)}   event {item.event_id or '-'}", width))
         lines.append(one_line(f"  {item.message}", width))
-        lines.append(Text.assemble("  id ", (printable(item.id), "bold")))
+        lines.append(Text.assemble("  id ", (inline(item.id), "bold")))
     return lines
 
 

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from rich.console import ConsoleOptions, RenderableType
 
-STEERING = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]")
+_STEERING = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
+STEERING = re.compile(f"[{_STEERING}]")
 """What a terminal acts on instead of showing: C0 controls but tab and line feed, DEL, C1 controls
 (``\\x9b`` is a CSI on some terminals), and the marks and overrides that reorder a line."""
 
@@ -35,6 +36,17 @@ def _escaped(found: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """``text`` with every character a terminal would act on shown as its escape (``\\x1b``)."""
     return STEERING.sub(_escaped, text)
+
+
+INLINE_STEERING = re.compile(f"[\\t\\n{_STEERING}]")
+"""What :data:`STEERING` holds, and the tab and line feed: what would break a value shown within a line onto
+a line of its own (an id's row in a table), or push the rest of its line aside."""
+
+
+def inline(text: str) -> str:
+    """``text`` as :func:`printable` shows it, a tab and a line feed shown as their escapes too (``\\x0a``): a
+    value shown within a line (a table's cell, an id in a sentence) keeps to that line."""
+    return INLINE_STEERING.sub(_escaped, text)
 
 
 def json_line(document: Any, default: Callable[[Any], Any] | None = None, *, sort_keys: bool = False) -> str:

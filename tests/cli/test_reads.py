@@ -519,6 +519,46 @@ def test_ids_and_types_a_vendor_sent_never_steer_the_operators_terminal(
     assert document["event_id"] == STEERING_ID
 
 
+FAKE_ROW = "\n2020-09-09 09:09   2020-09-09 09:09   openweb   comment.deleted\tok"
+"""What an id may carry after a line feed: a line of its own that reads as another event's row."""
+
+
+def test_an_id_holding_a_line_feed_shows_on_its_own_row_and_fakes_none(
+    shared_runtime: LocalRuntime, loaded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")
+    # Given an OpenWeb approval whose event id and comment id end with a line feed and a fake row,
+    # and a second version of it, kept in the quarantine as a conflict
+    runtime = shared_runtime
+    event_id = f"lf-1{FAKE_ROW}"
+    comment_id = f"lf-c{FAKE_ROW}"
+    body = {
+        "event_id": event_id,
+        "type": "message-approved",
+        "user": {"user_id": "u"},
+        "comment": {"comment_id": comment_id, "state": "approved"},
+    }
+    for version in (body, {**body, "user": {"user_id": "v"}}):
+        assert send_body(runtime, "openweb", version, load_secrets()["openweb"]).status == 200
+        runtime.drain()
+    stack = loaded
+
+    # When the operator lists the events and what waits, and reads the comment's state
+    listed_code, listed = cli("events", "--stack", stack, "--vendor", "openweb", "--content", comment_id)
+    state_code, state = cli("state", "openweb", comment_id, "--stack", stack)
+    held_code, held = cli("dlq", "list", "--stack", stack, "--vendor", "openweb")
+
+    # Then each id stays on its row, its line feed and tab shown as their escapes: no line starts with the fake row
+    assert (listed_code, state_code, held_code) == (0, 0, 0), (listed, state, held)
+    escaped = "\\x0a2020-09-09 09:09   2020-09-09 09:09   openweb   comment.deleted\\x09ok"
+    assert f"lf-1{escaped}" in listed
+    assert f"lf-c{escaped}" in state
+    assert f"event lf-1{escaped}" in held
+    for output in (listed, state, held):
+        assert not [line for line in output.splitlines() if line.lstrip().startswith(("2020-09-09", "comment.deleted"))]
+        assert "\t" not in output
+
+
 @pytest.mark.parametrize("value", ["", "  "])
 def test_an_empty_content_id_for_state_is_a_usage_error_not_a_dynamodb_one(loaded: str, value: str) -> None:
     # An unset shell variable ("intake state fastcomments $ID") reached DynamoDB as an empty key

@@ -34,6 +34,7 @@ from intake_cli.cli import (
     vendor_key,
 )
 from intake_cli.target import IntakeError, resolve_target
+from intake_cli.terminal import inline
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -347,7 +348,8 @@ def replay(
                 "  fields that change: " + ", ".join(f"{name} ({n})" for name, n in summary["fields_changed"].items())
             )
         for vendor_name, event_id, why in plan.refused[:20]:
-            out.print(f"  [yellow]left as stored[/] {escape(f'{vendor_name}#{event_id}: {why}')}", soft_wrap=True)
+            refused = inline(f"{vendor_name}#{event_id}: {why}")
+            out.print(f"  [yellow]left as stored[/] {escape(refused)}", soft_wrap=True)
     if dry_run or not plan.changes:
         return
     confirm(f"Rewrite {len(plan.changes)} events on {target.name}?", yes=yes, why="rewriting stored events")

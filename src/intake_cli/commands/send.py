@@ -34,6 +34,7 @@ from intake_cli.cli import (
     vendor_meant,
 )
 from intake_cli.target import IntakeError
+from intake_cli.terminal import inline
 from webhook_intake.registry import vendors
 from webhook_intake.times import iso_millis
 
@@ -600,12 +601,12 @@ def _print_waited(out: Console, waited: Waited) -> None:
         out.print(events_table(waited.events, f"Stored ({len(waited.events)})", out.width))
     for event_id in waited.duplicates:
         taken = "stored before; the consumer took this delivery's copy as a duplicate"
-        out.print(f"[dim]duplicate[/] {escape(event_id)}: {taken}")
+        out.print(f"[dim]duplicate[/] {escape(inline(event_id))}: {taken}")
     # What became of an event (quarantined, refused) before events whose outcome is merely not known yet: a few
     # of those say it.
     missing = sorted(waited.missing, key=lambda line: any(unheard in line for unheard in _UNHEARD))
     for line in missing[:MISSING_SHOWN]:
-        out.print(f"[bold red]not stored[/] {escape(line)}")
+        out.print(f"[bold red]not stored[/] {escape(inline(line))}")
     if len(missing) > MISSING_SHOWN:
         more = len(missing) - MISSING_SHOWN
         behind = sum(f": {_NOT_WITHIN} " in line for line in missing[MISSING_SHOWN:])
