@@ -8,6 +8,7 @@ through its CloudFormation outputs).
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path  # noqa: TC003 - typer reads the annotations at run time
 from typing import Annotated
 
@@ -15,6 +16,7 @@ import typer
 
 from intake_cli.cli import app, dlq_app, project_version
 from intake_cli.local import DEFAULT_STATE_DIR, STATE_DIR_VARIABLE
+from intake_cli.terminal import legible
 
 __all__ = ["app"]
 
@@ -50,6 +52,7 @@ def main(
 ) -> None:
     """webhook-intake's command line: the local stack, and the operator's console for local and deployed stacks."""
     ctx.obj = state_dir
+    legible(sys.stdout)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,13 @@ operator's terminal or reorder what it shows. Rich output shows such a character
 
 from __future__ import annotations
 
+import codecs
 import errno
+import io
 import json
 import os
 import re
+import sys
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -49,9 +52,25 @@ def inline(text: str) -> str:
     return INLINE_STEERING.sub(_escaped, text)
 
 
+def takes_utf8(stream: Any) -> bool:
+    """Whether ``stream`` writes UTF-8 (a terminal in a Latin-1 locale, ``LANG=en_US.ISO-8859-1``, does not)."""
+    return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name == "utf-8"
+
+
+def legible(stream: Any) -> None:
+    """``stream`` showing a character its encoding lacks as its escape (``\\u2026``), as Python's standard
+    error does, instead of ending the command with a ``UnicodeEncodeError``."""
+    if not takes_utf8(stream) and isinstance(stream, io.TextIOWrapper):
+        stream.reconfigure(errors="backslashreplace")
+
+
 def json_line(document: Any, default: Callable[[Any], Any] | None = None, *, sort_keys: bool = False) -> str:
-    """One line of JSON: JSON escapes C0 controls itself, this the rest (the same value)."""
-    text = json.dumps(document, default=default or str, ensure_ascii=False, sort_keys=sort_keys)
+    """One line of JSON for standard output: JSON escapes C0 controls itself, this the rest (the same value).
+
+    For a standard output that is not UTF-8, every character past ASCII is escaped: JSON valid in its encoding
+    and as UTF-8 alike, holding the same value."""
+    ascii_only = not takes_utf8(sys.stdout)
+    text = json.dumps(document, default=default or str, ensure_ascii=ascii_only, sort_keys=sort_keys)
     return STEERING.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 

@@ -559,6 +559,35 @@ def test_an_id_holding_a_line_feed_shows_on_its_own_row_and_fakes_none(
         assert "\t" not in output
 
 
+def test_a_terminal_that_is_not_utf8_gets_every_event_not_a_traceback(
+    shared_runtime: LocalRuntime, loaded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from intake_cli.main import app
+
+    monkeypatch.setenv("COLUMNS", "80")
+    # Given an OpenWeb event whose id holds characters Latin-1 has (é) and has not (… and an emoji)
+    event_id = "café-…-\U0001f600"
+    body = {"event_id": event_id, "type": "user-followed", "user": {"user_id": "u-é"}}
+    assert send_body(shared_runtime, "openweb", body, load_secrets()["openweb"]).status == 200
+    shared_runtime.drain()
+
+    # When the operator's terminal takes Latin-1 (LANG=en_US.ISO-8859-1), for the table and for JSON
+    runner = CliRunner(charset="latin-1")
+    table_run = runner.invoke(app, ["events", "--stack", loaded, "--vendor", "openweb"])
+    json_run = runner.invoke(app, ["events", "--stack", loaded, "--vendor", "openweb", "--json"])
+
+    # Then both end well: the table shows what Latin-1 lacks as its escape, and the JSON is ASCII (valid read
+    # as UTF-8 too) with the exact id
+    assert (table_run.exit_code, json_run.exit_code) == (0, 0), (table_run.exception, json_run.exception)
+    assert "café-\\u2026-" in table_run.output
+    assert json_run.stdout_bytes.isascii()
+    lines = json_run.stdout_bytes.decode("utf-8").splitlines()
+    documents = [json.loads(line) for line in lines if line.startswith("{")]
+    assert event_id in [document.get("event_id") for document in documents]
+
+
 @pytest.mark.parametrize("value", ["", "  "])
 def test_an_empty_content_id_for_state_is_a_usage_error_not_a_dynamodb_one(loaded: str, value: str) -> None:
     # An unset shell variable ("intake state fastcomments $ID") reached DynamoDB as an empty key
