@@ -119,7 +119,7 @@ def _look(console: Console, target: Target, deliveries: list[Delivery], since: d
     counts: dict[str, int] = {}
     for entry in entries:
         counts[str(entry["vendor"])] = counts.get(str(entry["vendor"]), 0) + 1
-    console.print(status_table(statuses(target, counts), title="Queues and dead-letter queues"))
+    console.print(status_table(statuses(target, counts), console.width, title="Queues and dead-letter queues"))
     return Outcome(
         deliveries=deliveries,
         stored=len(entries),

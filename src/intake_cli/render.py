@@ -33,7 +33,7 @@ from intake_cli.terminal import inline
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from rich.console import Console
+    from rich.console import Console, JustifyMethod
 
     from intake_cli.dlq import Held
     from intake_cli.queues import QueueStatus
@@ -71,6 +71,9 @@ class Column:
     shrinks_to: int | None = None
     """None: never cut (the column is dropped before it would be)."""
     style: str | None = None
+    justify: JustifyMethod = "left"
+    emphasis: Callable[[dict[str, Any]], str] | None = None
+    """The style of one row's cell (a count that needs the operator), beside the column's."""
 
 
 def fitted_table(title: str, rows: list[dict[str, Any]], columns: list[Column], width: int) -> Table:
@@ -106,10 +109,11 @@ def fitted_table(title: str, rows: list[dict[str, Any]], columns: list[Column], 
             no_wrap=True,
             overflow="ellipsis",
             width=widths[column.header],
+            justify=column.justify,
         )
-    for index in range(len(rows)):
+    for index, row in enumerate(rows):
         # Text, not markup: ids and vendor types are whatever a vendor sent ("[/]" included).
-        table.add_row(*(Text(cells[column.header][index]) for column in shown))
+        table.add_row(*(Text(cells[c.header][index], style=c.emphasis(row) if c.emphasis else "") for c in shown))
     return table
 
 
@@ -184,26 +188,36 @@ def shapes_table(found: list[Shape], width: int) -> Table:
     return fitted_table(title, [shape.to_json() for shape in found], SHAPE_COLUMNS, width)
 
 
-def status_table(rows: list[QueueStatus], title: str = "Queues") -> Table:
-    """Queue depth, in flight, oldest message age, dead letters and stored events per vendor."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE, show_edge=False, pad_edge=False)
-    table.add_column("vendor", style="cyan", no_wrap=True)
-    table.add_column("queued", justify="right")
-    table.add_column("in flight", justify="right")
-    table.add_column("oldest", justify="right")
-    table.add_column("DLQ", justify="right")
-    table.add_column("events stored", justify="right")
-    for row in rows:
-        dead = row.dead_letters + row.dead_letters_in_flight
-        table.add_row(
-            row.vendor,
-            str(row.queued),
-            str(row.in_flight),
-            "—" if row.oldest_age_seconds is None else f"{row.oldest_age_seconds} s",
-            f"[bold red]{dead}[/]" if dead else "0",
-            "—" if row.events_stored is None else str(row.events_stored),
-        )
-    return table
+STATUS_COLUMNS = [
+    Column("vendor", lambda row: str(row["vendor"]), keep=0, style="cyan"),
+    Column("queued", lambda row: str(row["queued"]), keep=2, justify="right"),
+    Column("in flight", lambda row: str(row["in_flight"]), keep=4, justify="right"),
+    Column(
+        "oldest",
+        lambda row: "—" if row["oldest_age_seconds"] is None else f"{row['oldest_age_seconds']} s",
+        keep=3,
+        justify="right",
+    ),
+    Column(
+        "DLQ",
+        lambda row: str(row["dead_letters"]),
+        keep=1,
+        justify="right",
+        emphasis=lambda row: "bold red" if row["dead_letters"] else "",
+    ),
+    Column(
+        "events stored",
+        lambda row: "—" if row["events_stored"] is None else str(row["events_stored"]),
+        keep=5,
+        justify="right",
+    ),
+]
+
+
+def status_table(rows: list[QueueStatus], width: int, title: str = "Queues") -> Table:
+    """Queue depth, in flight, oldest message age, dead letters and stored events per vendor; on a narrow
+    terminal the dead letters are the last count left out."""
+    return fitted_table(title, [row.to_json() for row in rows], STATUS_COLUMNS, width)
 
 
 def one_line(text: str, width: int) -> Text:

@@ -29,6 +29,7 @@ from tests.helpers import (
 from webhook_intake.delivery import Delivery
 from webhook_intake.ingest.queue import EnqueueError, QueueSender
 from webhook_intake.payloads import ClaimCheck
+from webhook_intake.registry import vendors
 from webhook_intake.store.quarantine import QuarantineStore
 
 if TYPE_CHECKING:
@@ -660,6 +661,29 @@ def test_status_shows_a_backlogs_oldest_age_and_the_queues_still_when_cloudwatch
     (line,) = [line for line in text.splitlines() if line.startswith(VENDOR)]
     assert line.split() == [VENDOR, "1", "0", "—", "1", "—"]
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("columns", ["40", "50"])
+def test_status_on_a_narrow_terminal_still_shows_each_vendors_dead_letters(
+    stack: str, monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    # Given a dead letter, and a narrow terminal (a phone's SSH client)
+    monkeypatch.setenv("COLUMNS", columns)
+
+    # When the operator reads the status
+    code, text = cli("status", "--stack", stack)
+
+    # Then every line fits, each column shown is named whole, and each vendor's row says its dead letters
+    assert code == 0, text
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= int(columns), text
+    assert "…" not in text, text
+    header = next(line for line in lines if line.startswith("vendor"))
+    assert "DLQ" in header.split(), text
+    rows = {line.split()[0]: line.split() for line in lines if line.split() and line.split()[0] in vendors()}
+    dlq = header.split().index("DLQ")
+    assert rows[VENDOR][dlq] == "1", text
+    assert rows["openweb"][dlq] == "0", text
 
 
 @pytest.mark.parametrize("action", ["redrive", "delete"])

@@ -344,7 +344,8 @@ def status(
     if json_output:
         print_json_lines([row.to_json() for row in rows])
     else:
-        console().print(status_table(rows, title=f"Stack {target.name}"))
+        out = console()
+        out.print(status_table(rows, out.width, title=f"Stack {target.name}"))
     if problem:
         raise IntakeError(problem)
 
