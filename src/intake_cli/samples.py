@@ -35,10 +35,12 @@ class OutgoingRequest:
 
 
 def load_secrets(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """The secrets file: one object per vendor key, each in the layout of that vendor's Secrets Manager secret."""
+    """The secrets file: one object per vendor key, each in the layout of that vendor's Secrets Manager secret.
+
+    A byte order mark before it (a Windows editor saves one) is read past, as JSON ignores it."""
     path = path or DEV_SECRETS
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise IntakeError(f"secrets file not found: {path}") from None
     except OSError as exc:

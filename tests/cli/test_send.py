@@ -459,6 +459,20 @@ def test_a_bad_secrets_file_is_one_error_line_for_send_and_serve(
         assert line.startswith(f"error: secrets file {bad} {problem}"), line
 
 
+def test_a_secrets_file_saved_with_a_byte_order_mark_and_crlf_line_ends_signs_as_any_other(
+    deployed: str, tmp_path: Path, secrets: dict[str, Any]
+) -> None:
+    # Given the secrets file as a Windows editor saves it: a UTF-8 byte order mark, CRLF line ends
+    saved = tmp_path / "secrets.json"
+    saved.write_bytes(b"\xef\xbb\xbf" + json.dumps(secrets, indent=2).replace("\n", "\r\n").encode())
+
+    # When a delivery is signed with it
+    code, text = cli("send", "openweb", "--secrets", str(saved), "--stack", deployed, "--yes")
+
+    # Then it is read as the same secrets (JSON ignores the mark) and the delivery is accepted
+    assert code == 0, text
+
+
 def test_signing_with_a_short_openweb_client_secret_prints_no_pyjwt_warning(
     deployed: str, tmp_path: Path, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
