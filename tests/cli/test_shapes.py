@@ -188,3 +188,21 @@ def test_a_shape_dynamodb_throttles_is_kept_with_a_later_invocation_and_never_ho
 
     # Then the throttled shape is kept after all
     assert "poll-voted" in {shape["source_type"] for shape in cli_json("shapes", "--stack", stack, "--new", "--json")}
+
+
+def test_a_key_holding_a_line_feed_fakes_no_path_line(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    # Given an OpenWeb follow with a key whose line feed is followed by what reads as a missing path
+    body = {"event_id": "lf-1", "type": "user-followed", "user": {"user_id": "u-1"}, "x\n  - fake.path:string": 1}
+    send_body(runtime, "openweb", body, secrets["openweb"])
+    runtime.drain()
+
+    # When the operator reads what the new shape adds and lacks
+    code, output = cli("shapes", "--stack", runtime.stack.name, "--vendor", "openweb", "--new", "--paths")
+
+    # Then the key is one added path, its line feed shown as its escape: no line of its own
+    assert code == 0, output
+    assert "+ x\\x0a  - fake.path:string:number" in output
+    assert not [line for line in output.splitlines() if line.strip().startswith("- fake.path")]

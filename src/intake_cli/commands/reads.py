@@ -37,6 +37,7 @@ from intake_cli.cli import (
     vendor_key,
 )
 from intake_cli.target import IntakeError, resolve_target
+from intake_cli.terminal import inline
 from webhook_intake.registry import vendors
 
 if TYPE_CHECKING:
@@ -465,9 +466,10 @@ def shapes(
     if show_paths:
         for shape in found:
             if shape.origin == "new" and (shape.added or shape.missing):
-                title = escape(f"{shape.vendor} {shape.source_type} {shape.fingerprint}")
+                # Key paths are made of a vendor's keys: each stays on its line.
+                title = escape(inline(f"{shape.vendor} {shape.source_type} {shape.fingerprint}"))
                 out.print(f"\n[bold]{title}[/]", soft_wrap=True)
                 for path in shape.added:
-                    out.print(f"  [green]+ {escape(path)}[/]", soft_wrap=True)
+                    out.print(f"  [green]+ {escape(inline(path))}[/]", soft_wrap=True)
                 for path in shape.missing:
-                    out.print(f"  [red]- {escape(path)}[/]", soft_wrap=True)
+                    out.print(f"  [red]- {escape(inline(path))}[/]", soft_wrap=True)
