@@ -64,6 +64,11 @@ def legible(stream: Any) -> None:
         stream.reconfigure(errors="backslashreplace")
 
 
+JSON_ESCAPED = re.compile(f"[{_STEERING}\\u2028\\u2029]")
+"""What :func:`json_line` escapes beyond JSON's own: :data:`STEERING`, and the line and paragraph separators,
+which end a line for a reader splitting lines as Unicode does (Python's ``str.splitlines``)."""
+
+
 def json_line(document: Any, default: Callable[[Any], Any] | None = None, *, sort_keys: bool = False) -> str:
     """One line of JSON for standard output: JSON escapes C0 controls itself, this the rest (the same value).
 
@@ -71,7 +76,7 @@ def json_line(document: Any, default: Callable[[Any], Any] | None = None, *, sor
     and as UTF-8 alike, holding the same value."""
     ascii_only = not takes_utf8(sys.stdout)
     text = json.dumps(document, default=default or str, ensure_ascii=ascii_only, sort_keys=sort_keys)
-    return STEERING.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    return JSON_ESCAPED.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 class Terminal(Console):

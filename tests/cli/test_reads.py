@@ -457,6 +457,24 @@ def test_ids_and_types_are_shown_as_sent_not_as_markup(shared_runtime: LocalRunt
     assert "no event firstup#arn:aws:secretsmanager:r:1:secret:s" in text
 
 
+def test_an_id_holding_a_unicode_line_separator_is_still_one_json_line(
+    shared_runtime: LocalRuntime, loaded: str
+) -> None:
+    # Given an OpenWeb event whose id and a field hold the line and paragraph separators (U+2028, U+2029)
+    event_id = "sep-1\u2028two\u2029three"
+    body = {"event_id": event_id, "type": "user-followed", "user": {"user_id": "u\u2028v"}}
+    assert send_body(shared_runtime, "openweb", body, load_secrets()["openweb"]).status == 200
+    shared_runtime.drain()
+
+    # When the events are listed as JSON and read a line at a time, as Python's splitlines() reads lines
+    code, output = cli("events", "--stack", loaded, "--vendor", "openweb", "--json")
+
+    # Then each line is a whole document, and the id is the one sent
+    assert code == 0, output
+    documents = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert event_id in [document.get("event_id") for document in documents]
+
+
 def test_an_event_whose_raw_text_escapes_a_lone_surrogate_is_printed_as_json_with_the_others(
     shared_runtime: LocalRuntime, loaded: str
 ) -> None:
