@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import socket
 import sys
 import threading
@@ -95,6 +96,30 @@ def test_what_cannot_be_sent_is_one_clear_message(what: str, body: str | None, m
     with pytest.raises(IntakeError) as caught:
         choose(what, body, None)
     assert message in str(caught.value)
+
+
+def test_a_body_file_that_cannot_be_read_is_one_error_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a body file the operator may not read (root reads every file: the refusal is the one the system gives)
+    body = tmp_path / "body.json"
+    body.write_text('{"event_id": "e-1", "type": "user-followed"}', encoding="utf-8")
+    body.chmod(0)
+    read_bytes = pathlib.Path.read_bytes
+
+    def refused(path: pathlib.Path) -> bytes:
+        if path == body:
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", refused)
+
+    # When it is sent
+    code, text = cli("send", "openweb", str(body))
+
+    # Then one line says so, exit status 1, before any stack is looked for
+    assert code == 1, text
+    assert text.strip().splitlines() == [f"error: cannot read {body}: Permission denied"]
 
 
 def test_an_empty_body_argument_is_a_usage_error_saying_it_is_empty() -> None:

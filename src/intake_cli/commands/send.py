@@ -264,7 +264,11 @@ def _named(vendor_key: str, name: str) -> Chosen:
     if candidate.is_dir():
         raise IntakeError(f"{name} is a directory: give a file, a sample name, - or --data")
     if candidate.is_file():
-        return Chosen(vendor_key, candidate.read_bytes(), str(candidate), candidate.name.removesuffix(".json"))
+        try:
+            body = candidate.read_bytes()
+        except OSError as exc:
+            raise IntakeError(f"cannot read {name}: {exc.strerror or exc}") from None
+        return Chosen(vendor_key, body, str(candidate), candidate.name.removesuffix(".json"))
     if "." in name and "/" not in name and not name.endswith(".json"):
         try:
             wanted = _event_type(name)
