@@ -205,7 +205,7 @@ def deploy_check(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     where = f"{args.config_file.name} [{args.config_env}]"
     try:
-        config = tomllib.loads(args.config_file.read_text())
+        config = tomllib.loads(args.config_file.read_text(encoding="utf-8"))
         declared = dict(read().get("Parameters") or {})
         deploy = _deploy_parameters(config, args.config_env)
         values = _checked_overrides(declared, deploy.get("parameter_overrides", ""))

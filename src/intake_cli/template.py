@@ -182,7 +182,7 @@ _expanded: dict[tuple[Path, str], dict[str, Any]] = {}
 def _key(path: Path) -> tuple[Path, str]:
     """What the caches are keyed by: the path and the text it holds now."""
     try:
-        return path, path.read_text()
+        return path, path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TemplateError(f"cannot read {path}: {exc}") from exc
 

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -17,11 +18,13 @@ from moto import mock_aws
 from intake_cli.parameter_docs import REFERENCE_PATH, reference
 from intake_cli.parameters import FRACTIONS_TAKEN, checked, deploy_check
 from intake_cli.target import IntakeError
-from intake_cli.template import read
+from intake_cli.template import TEMPLATE_PATH, read
 from tests.helpers import cli
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
+
+TEMPLATE_TEXT = TEMPLATE_PATH.read_text(encoding="utf-8")
 
 NO_IAM = (
     "capabilities must hold CAPABILITY_IAM (the template makes its functions' IAM roles):"
@@ -759,3 +762,41 @@ def test_a_misspelt_region_of_the_profile_is_named_as_the_profiles(
         "error: samconfig.toml [dev]: the region us-wst-2 (AWS_DEFAULT_REGION or your profile's) is not an AWS region"
         " botocore knows (did you mean us-west-2?); if it is new, upgrade botocore"
     ]
+
+
+@pytest.fixture(scope="module")
+def latin1_locale(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of a shell in a Latin-1 locale (``LANG=en_US.ISO-8859-1``), compiled for the tests."""
+    where = tmp_path_factory.mktemp("locales")
+    try:
+        made = subprocess.run(
+            ["localedef", "-i", "en_US", "-f", "ISO-8859-1", str(where / "en_US.ISO-8859-1")],
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        pytest.skip("no localedef to make a Latin-1 locale with")
+    if not (where / "en_US.ISO-8859-1").is_dir():
+        pytest.skip(f"localedef made no Latin-1 locale: {made.stderr.decode(errors='replace')}")
+    return {"LOCPATH": str(where), "LC_ALL": "en_US.ISO-8859-1", "PYTHONUTF8": "0"}
+
+
+def test_the_template_is_read_as_utf8_in_a_latin1_locale(latin1_locale: dict[str, str], tmp_path: Path) -> None:
+    # Given a shell whose locale is Latin-1 (template.yaml holds characters past ASCII)
+    assert not TEMPLATE_TEXT.isascii()
+    environment = {**os.environ, "INTAKE_STATE_DIR": str(tmp_path), **latin1_locale}
+
+    # When the local stack is started with a parameter the template lacks
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("intake")), "serve", "--port", "0", "--parameter", "Bogus=1"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    # Then the template is read as what it is, and the mistake is the one line said: no traceback
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "template.yaml has no parameter Bogus" in done.stderr
