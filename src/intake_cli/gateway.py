@@ -22,6 +22,7 @@ from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from intake_cli.runtime import HttpResponse
+from intake_cli.terminal import printable
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -66,7 +67,8 @@ def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
         url = urlsplit(request.environ["RAW_URI"])
         # Lines name the route matched, as the deployed API's access log does: never the path (it may name someone).
         route = runtime.route_for(request.method, url.path)
-        route_key = route.route_key if route is not None else f"{request.method} -"
+        # A method no route has is whatever the client sent: shown, never let steer the terminal serve prints on.
+        route_key = route.route_key if route is not None else f"{printable(request.method)} -"
         try:
             body = _body(request)
         except HTTPException as exc:  # 413, or 400 for a broken chunked body: werkzeug's names are API Gateway's

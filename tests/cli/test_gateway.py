@@ -123,6 +123,21 @@ def test_each_request_leaves_one_access_line(gateway: BaseWSGIServer, caplog: py
     assert re.fullmatch(r"POST /webhooks/fastcomments/\{event\} \d{3} \d+ms", lines[1])
 
 
+def test_a_method_holding_a_terminal_escape_is_logged_escaped(
+    gateway: BaseWSGIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="intake.gateway")
+    # Given a request whose method clears the screen of the terminal intake serve prints its access lines on
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=TIMEOUT) as raw:
+        raw.sendall(b"PO\x1b[2J\x1b]0;owned\x07ST /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        answer = raw.recv(65536)
+
+    # Then it is answered 404 and its line shows the method's escapes, not the sequences
+    assert b" 404 " in answer.split(b"\r\n", 1)[0]
+    (line,) = [record.getMessage() for record in caplog.records if record.name == "intake.gateway"]
+    assert re.fullmatch(r"PO\\x1b\[2J\\x1b\]0;OWNED\\x07ST - 404 \d+ms", line), line
+
+
 def test_a_request_line_refused_unread_is_logged_without_it(
     gateway: BaseWSGIServer, caplog: pytest.LogCaptureFixture
 ) -> None:
