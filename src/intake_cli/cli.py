@@ -90,22 +90,39 @@ CLOSED_PIPE_STATUS = 141
 shell tool killed by SIGPIPE ends, and nothing said on stderr."""
 
 
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+"""What a write answers when the file standard output goes to can take no more (a full disk, a quota)."""
+
+
+def _drop_standard_output() -> None:
+    """What is still buffered for standard output goes to the null device, so Python's last flush fails no more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass  # no file descriptor to point elsewhere (standard output replaced, as by a test runner)
+
+
 @contextlib.contextmanager
 def _quiet_on_closed_pipe() -> Iterator[None]:
     """What reads standard output stopped reading: end quietly, with :data:`CLOSED_PIPE_STATUS`.
 
-    Click's own handling ends such a command with status 1 and no word, which reads as an error. What
-    is still buffered for standard output goes to the null device, so Python's last flush fails no more.
+    Click's own handling ends such a command with status 1 and no word, which reads as an error. A file that
+    can take no more of the output (``> export.jsonl`` on a full disk) ends it with one error line and status 1.
     """
     try:
         yield
     except BrokenPipeError:
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, io.UnsupportedOperation):
-            pass  # no file descriptor to point elsewhere (standard output replaced, as by a test runner)
+        _drop_standard_output()
         raise typer.Exit(CLOSED_PIPE_STATUS) from None
+    except OSError as exc:
+        if exc.errno not in _FULL:
+            raise
+        _drop_standard_output()
+        Terminal(stderr=True, highlight=False, emoji=False).print(
+            f"[bold red]error:[/] cannot write the output: {escape(exc.strerror or str(exc))}"
+        )
+        raise typer.Exit(1) from None
 
 
 class IntakeGroup(TyperGroup):

@@ -694,6 +694,34 @@ def test_output_to_a_reader_that_stopped_ends_quietly_with_status_141(
     assert capsys.readouterr().err == ""
 
 
+class FullDisk(io.TextIOBase):
+    """Standard output redirected to a file on a full disk (``intake events --scan --json > export.jsonl``)."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("args", [("--json",), ()], ids=["json", "table"])
+def test_output_to_a_full_disk_is_one_error_line_not_a_traceback(
+    loaded: str, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # Given standard output redirected to a file on a full disk
+    monkeypatch.setattr(sys, "stdout", FullDisk())
+
+    # When events are listed to it
+    with pytest.raises(SystemExit) as exited:
+        app(["events", "--stack", loaded, *args], prog_name="intake")
+
+    # Then the command fails with one line saying why: the export is not whole
+    assert exited.value.code == 1
+    assert capsys.readouterr().err.splitlines() == ["error: cannot write the output: No space left on device"]
+
+
 def test_a_full_scan_says_on_standard_error_how_many_events_it_read(loaded: str) -> None:
     # Given the table's events, as status counts them
     rows = cli_json("status", "--stack", loaded, "--json", "--count")
