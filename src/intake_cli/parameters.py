@@ -297,12 +297,26 @@ def _sam_reads(overrides: Any) -> dict[str, str]:
     spaces only (a newline or a tab runs on into the value) and each item of a list the same way."""
     from click import ClickException
     from samcli.cli.types import CfnParameterOverridesType
+    from samcli.lib.config.exceptions import FileParseException
 
     try:
         read = CfnParameterOverridesType().convert(overrides, None, None)
     except ClickException as exc:
         raise IntakeError(f"{_FLAG}: sam deploy cannot read it: {exc.message}") from None
+    except (FileParseException, UnicodeDecodeError) as exc:  # a file:// file that is no YAML or TOML, or not UTF-8
+        items = [overrides] if isinstance(overrides, str) else _strings(overrides)
+        files = " or ".join(item for item in items if item.startswith(_FILE)) or "a file it names"
+        raise IntakeError(f"{_FLAG}: sam deploy cannot read {files}: {_parse_problem(exc)}") from None
     return {str(name): str(value) for name, value in read.items()}
+
+
+def _parse_problem(exc: Exception) -> str:
+    """What is wrong with a file, on one line: a YAML parser's problem and where it is, or the error's words."""
+    cause = exc.__cause__ or exc
+    problem, mark = getattr(cause, "problem", None), getattr(cause, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(cause).split())
 
 
 _NOT_A_SPACE = re.compile(r"[^\S ]")

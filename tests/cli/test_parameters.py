@@ -507,6 +507,34 @@ def test_make_deploy_checks_the_overrides_a_file_holds_as_sam_deploy_reads_them(
 
 
 @pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("params.yaml", b"LogLevel: [DEBUG\n"),
+        ("params.toml", b"LogLevel = \n"),
+        ("params.yaml", b"LogLevel: D\xe9BUG\n"),
+    ],
+    ids=["YAML it cannot parse", "TOML it cannot parse", "not UTF-8"],
+)
+def test_make_deploy_names_an_overrides_file_sam_deploy_cannot_read_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: bytes
+) -> None:
+    # Given an environment whose overrides are in a file sam deploy cannot read (a bracket left open, a value
+    # left out, saved in Latin-1)
+    (tmp_path / name).write_bytes(text)
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + f'parameter_overrides = "file://{tmp_path / name}"\n')
+
+    # When make deploy's first step checks them
+    status = check_file(config, "staging")
+
+    # Then it stops before anything is built, with one line naming the file, not a traceback
+    (line,) = capsys.readouterr().err.splitlines()
+    assert status == 1
+    named = f"file://{tmp_path / name}"
+    assert line.startswith(f"error: samconfig.toml [staging]: parameter_overrides: sam deploy cannot read {named}: ")
+
+
+@pytest.mark.parametrize(
     ("settings", "message"),
     [
         (
