@@ -286,7 +286,7 @@ def _checked_overrides(declared: dict[str, dict[str, Any]], overrides: Any) -> d
     run_on = _run_on(values)
     others = {name: value for name, value in values.items() if name not in run_on}
     passed_over = [] if run_on else _passed_over(overrides, written, values)
-    mistakes = [*run_on.values(), *passed_over, *check(declared, others, {}, _FLAG)]
+    mistakes = [*run_on.values(), *passed_over, *_files_passed_over(overrides), *check(declared, others, {}, _FLAG)]
     if mistakes:
         raise IntakeError("\n".join(mistakes))
     return values
@@ -344,6 +344,29 @@ def _passed_over(overrides: Any, written: dict[str, str], values: dict[str, str]
         for name, value in written.items()
         if name not in values
     ]
+
+
+def _files_passed_over(overrides: Any) -> list[str]:
+    """A line for each ``file://`` item sam deploy reads nothing from: it reads a file only from a string (or a
+    list's item) that is that item alone; beside ``Name=Value`` items in one string it passes the file over, and
+    the stack would never get the values it holds."""
+    strings = [overrides] if isinstance(overrides, str) else _strings(overrides)
+    return [
+        f"{_FLAG}: sam deploy reads no file from {item} written beside other items in one string:"
+        " give it a string of its own, an item of a list"
+        for text in strings
+        if not text.startswith(_FILE)
+        for item in _split(text)
+        if item.startswith(_FILE)
+    ]
+
+
+def _split(text: str) -> list[str]:
+    """The items of one string, split as a shell splits it (at white space where a quote is not open)."""
+    try:
+        return shlex.split(text)
+    except ValueError:  # a quote opened and never closed
+        return text.split()
 
 
 def _bare_empty(overrides: Any, values: dict[str, str]) -> list[str]:

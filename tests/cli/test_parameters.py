@@ -507,6 +507,34 @@ def test_make_deploy_checks_the_overrides_a_file_holds_as_sam_deploy_reads_them(
 
 
 @pytest.mark.parametrize(
+    "written",
+    ['"LogLevel=DEBUG {file}"', '["LogLevel=DEBUG {file}"]'],
+    ids=["in one string", "in one item of a list"],
+)
+def test_make_deploy_refuses_a_file_sam_deploy_would_pass_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], written: str
+) -> None:
+    from samcli.cli.types import CfnParameterOverridesType
+
+    # Given a file of overrides named beside another item in one string: sam deploy reads a file only from a
+    # string that is one file:// item, and passes this one over (its RetentionDays never deployed)
+    params = tmp_path / "params.yaml"
+    params.write_text("RetentionDays: 30\n")
+    overrides = written.format(file=f"file://{params}")
+    sam_reads = CfnParameterOverridesType().convert(tomllib.loads(f"o = {overrides}")["o"], None, None)
+    assert sam_reads == {"LogLevel": "DEBUG"}
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + f"parameter_overrides = {overrides}\n")
+
+    # When make deploy's first step checks it, then it stops on the file, in one line, before anything is built
+    assert check_file(config, "staging") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: samconfig.toml [staging]: parameter_overrides: sam deploy reads no file from file://{params}"
+        " written beside other items in one string: give it a string of its own, an item of a list"
+    ]
+
+
+@pytest.mark.parametrize(
     ("name", "text"),
     [
         ("params.yaml", b"LogLevel: [DEBUG\n"),
