@@ -333,6 +333,49 @@ def test_a_record_the_time_of_the_records_before_it_leaves_out_at_its_last_recei
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
 
 
+def test_records_at_their_last_receive_past_the_time_send_no_more_than_the_reserve_holds(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 60 deliveries of one event each, all handed out for the last time (MaxReceiveCount) in one batch, to
+    # an invocation of 30 s where each event write takes 1 s (DynamoDB throttled) and SQS takes 100 ms a send
+    url = queue_url(runtime, VENDOR)
+    for n in range(60):
+        body = notifications_body(f"last-{n:02d}", request_uuid=f"r-last-{n:02d}")
+        assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
+    messages = queue_messages(runtime.sqs, url)
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    clock = WorkClock(spec, left_ms=spec.timeout * 1000)
+    put, send = EventStore.put, Continuation.__call__
+
+    def writing(self: EventStore, *args: Any) -> Any:
+        clock.spend(1_000)
+        return put(self, *args)
+
+    def sending(self: Continuation, *args: Any) -> None:
+        clock.spend(100)
+        send(self, *args)
+
+    monkeypatch.setattr(EventStore, "put", writing)
+    monkeypatch.setattr(Continuation, "__call__", sending)
+
+    # When one invocation takes them all, and the event source mapping deletes what succeeded
+    answer = consume_in_time(runtime, messages, clock, 5)
+    back = {failure["itemIdentifier"] for failure in answer["batchItemFailures"]}
+    for message in messages:
+        if message["MessageId"] not in back:
+            runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    # Then it returned before its deadline (a Lambda timeout would hand back the whole batch, to be dead-lettered):
+    # what it stored is stored, and each other record is either on the queue again or handed back, never both
+    assert clock.left > 0
+    stored = stored_ids(runtime, VENDOR)
+    assert 0 < len(stored) < 60
+    again = [message["Body"] for message in queue_messages(runtime.sqs, url) if message["MessageId"] not in back]
+    handed_back = [message["Body"] for message in messages if message["MessageId"] in back]
+    assert not set(again) & set(handed_back)
+    assert len(stored) + len(again) + len(handed_back) == 60
+
+
 def test_a_record_an_invocation_has_no_time_for_from_its_start_is_dead_lettered_at_its_last_receive(
     runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
 ) -> None:

@@ -115,6 +115,8 @@ class Tally:
     """Records already failed (retried or dead-lettered) in this invocation."""
     unwritten: set[str] = field(default_factory=set)
     """Records with a feed entry in a page that could not be written: retried at the invocation's end."""
+    continued: bool = False
+    """A rest was sent (or tried) in this invocation: the reserve holds one such try, so no record goes round after."""
 
     def share(self, units: float, slots: Sequence[int]) -> None:
         """Write units the events at ``slots`` of ``units_per_event`` owe together, in equal parts."""
@@ -248,7 +250,13 @@ class ConsumerService:
         receives = _receives(raw_record)
         # At its last receive a record handed back is dead-lettered. When records before it in this invocation
         # took its time, it goes round as a message of its own instead; when none did, its own reading took it.
-        sends_round = bool(self.tally.deliveries) and self._last_receive(receives) and self.continuation is not None
+        # Once out of time only one send fits in the reserve: after a rest was sent, a record goes back.
+        sends_round = (
+            bool(self.tally.deliveries)
+            and self._last_receive(receives)
+            and self.continuation is not None
+            and not self.tally.continued
+        )
         if not sends_round:
             # Back to the queue untouched, under no delivery's correlation id: it is read on its next receive.
             self._check_time()
@@ -312,6 +320,7 @@ class ConsumerService:
         """
         if self.continuation is None:
             raise OutOfTimeError
+        self.tally.continued = True
         self.continuation(message, rest)
         extra = {"message_id": message_id, "resume_at": position, **({"events": events} if events else {})}
         self.logger.warning(
