@@ -54,6 +54,16 @@ def as_an_older_mapping_stored_it(runtime: LocalRuntime, vendor: str, event_id: 
     )
 
 
+def two_stored_under_an_older_mapping(stack: str, runtime: LocalRuntime) -> dict[tuple[str, str], dict[str, Any]]:
+    """The OpenWeb like and the FastComments update rewritten as an older mapping left them: each as the mapping
+    of today stored it, by key."""
+    (update,) = [e for e in cli_json("events", "--stack", stack, "--json") if e["vendor"] == "fastcomments"]
+    before = {key: item(runtime, *key) for key in (LIKE, ("fastcomments", update["event_id"]))}
+    for key in before:
+        as_an_older_mapping_stored_it(runtime, *key)
+    return before
+
+
 @pytest.fixture
 def stack(aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]) -> str:
     """A stack holding an OpenWeb like, a FastComments update and a Firstup post sent as a test."""
@@ -99,11 +109,7 @@ def test_ctrl_c_while_rewriting_says_how_many_were_done_and_a_second_run_finishe
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given two events stored under an older mapping
-    (update,) = [e for e in cli_json("events", "--stack", stack, "--json") if e["vendor"] == "fastcomments"]
-    keys = [LIKE, ("fastcomments", update["event_id"])]
-    before = {key: item(runtime, *key) for key in keys}
-    for key in keys:
-        as_an_older_mapping_stored_it(runtime, *key)
+    before = two_stored_under_an_older_mapping(stack, runtime)
 
     # When Ctrl-C comes as the second rewrite is written
     write = replay_module.Replayer._write
@@ -129,7 +135,7 @@ def test_ctrl_c_while_rewriting_says_how_many_were_done_and_a_second_run_finishe
     # And a second run rewrites the one left, leaving both as the mapping makes them
     monkeypatch.setattr(replay_module.Replayer, "_write", write)
     assert cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")[-1]["rewritten"] == 1
-    assert {key: item(runtime, *key) for key in keys} == before
+    assert {key: item(runtime, *key) for key in before} == before
 
 
 def test_identity_receive_time_ids_test_mark_and_times_stay_as_stored(stack: str, runtime: LocalRuntime) -> None:
@@ -158,11 +164,7 @@ def test_a_rewrite_dynamodb_refuses_says_how_many_were_done_and_a_second_run_fin
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given two events stored under an older mapping
-    (update,) = [e for e in cli_json("events", "--stack", stack, "--json") if e["vendor"] == "fastcomments"]
-    keys = [LIKE, ("fastcomments", update["event_id"])]
-    before = {key: item(runtime, *key) for key in keys}
-    for key in keys:
-        as_an_older_mapping_stored_it(runtime, *key)
+    before = two_stored_under_an_older_mapping(stack, runtime)
 
     # When DynamoDB throttles the second rewrite past botocore's retries
     write = replay_module.Replayer._write
@@ -193,7 +195,7 @@ def test_a_rewrite_dynamodb_refuses_says_how_many_were_done_and_a_second_run_fin
 
     # And a second run rewrites the one left, leaving both as the mapping makes them
     assert cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")[-1]["rewritten"] == 1
-    assert {key: item(runtime, *key) for key in keys} == before
+    assert {key: item(runtime, *key) for key in before} == before
 
 
 def test_a_real_event_the_mapping_now_reads_as_a_test_stays_real(
