@@ -5,6 +5,7 @@ Run with pip replaced by ``true`` (no download): what is checked is the recipe's
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +13,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def build(target: Path, python313: str) -> subprocess.CompletedProcess[str]:
+def build(target: Path, python313: str | None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The recipe run into ``target``; ``python313=None`` leaves the recipe to find one."""
     (target / "python").mkdir(parents=True)  # pip's --target would make it
+    given = [] if python313 is None else [f"PYTHON313={python313}"]
     return subprocess.run(
         ["make", "--no-print-directory", "-C", str(ROOT / "layers/shared"), "build-SharedLayer",
-         f"ARTIFACTS_DIR={target}", "PLATFORM_PIP=true", f"PYTHON313={python313}"],
-        capture_output=True, text=True, check=True, timeout=120,
+         f"ARTIFACTS_DIR={target}", "PLATFORM_PIP=true", *given],
+        capture_output=True, text=True, check=True, timeout=120, env=env,
     )  # fmt: skip
+
+
+def fake_python313(path: Path) -> Path:
+    """A python3.13 at ``path``: it says it is 3.13 and compiles with the interpreter running the tests."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = -c ]; then exec "{sys.executable}" -c'
+        " 'import sys; sys.version_info = (3, 13, 0); exec(sys.argv.pop(1))' \"$2\"; fi\n"
+        f'exec "{sys.executable}" "$@"\n'
+    )
+    path.chmod(0o755)
+    return path
+
+
+def without_python313(home: Path, *first: Path) -> dict[str, str]:
+    """An environment whose PATH holds ``first`` and the system's tools, and whose HOME is ``home``."""
+    return {**os.environ, "HOME": str(home), "PATH": os.pathsep.join([*map(str, first), "/usr/bin", "/bin"])}
 
 
 def bytecode(target: Path) -> list[Path]:
@@ -39,3 +60,19 @@ def test_with_a_python313_the_build_compiles_the_layer_and_says_by_which(tmp_pat
     assert "WARNING" not in done.stdout
     assert bytecode(tmp_path)
     assert not list((tmp_path / "python" / "webhook_intake").rglob("client.py"))
+
+
+def test_a_python313_in_a_directory_whose_name_holds_a_space_is_found_on_path(tmp_path: Path) -> None:
+    # `make python3.13` builds one into the clone's .venv/tools/, and a clone may be in "my projects/".
+    python313 = fake_python313(tmp_path / "my projects" / "wébhook intake" / "bin" / "python3.13")
+    done = build(tmp_path / "out", None, without_python313(tmp_path / "home", python313.parent))
+    assert f"bytecode compiled for Python 3.13 by {python313}" in done.stdout
+    assert bytecode(tmp_path / "out")
+
+
+def test_a_python313_pyenv_installed_under_a_home_whose_name_holds_a_space_is_found(tmp_path: Path) -> None:
+    home = tmp_path / "Jane Doe"
+    python313 = fake_python313(home / ".pyenv" / "versions" / "3.13.5" / "bin" / "python3.13")
+    done = build(tmp_path / "out", None, without_python313(home))
+    assert f"bytecode compiled for Python 3.13 by {python313}" in done.stdout
+    assert bytecode(tmp_path / "out")
