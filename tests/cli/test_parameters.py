@@ -834,7 +834,10 @@ def latin1_locale(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         pytest.skip("no localedef to make a Latin-1 locale with")
     if not (where / "en_US.ISO-8859-1").is_dir():
         pytest.skip(f"localedef made no Latin-1 locale: {made.stderr.decode(errors='replace')}")
-    return {"LOCPATH": str(where), "LC_ALL": "en_US.ISO-8859-1", "PYTHONUTF8": "0"}
+    # The editable install names the clone's directory as text, which a Latin-1 Python would look for
+    # as other bytes than a UTF-8 shell made ("wébhook intake/"): the code is found by its bytes instead.
+    code = os.pathsep.join(str(TEMPLATE_PATH.parent / part) for part in ("src", "layers/shared"))
+    return {"LOCPATH": str(where), "LC_ALL": "en_US.ISO-8859-1", "PYTHONUTF8": "0", "PYTHONPATH": code}
 
 
 def test_the_template_is_read_as_utf8_in_a_latin1_locale(latin1_locale: dict[str, str], tmp_path: Path) -> None:
