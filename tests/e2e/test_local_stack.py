@@ -305,3 +305,23 @@ def test_a_second_serve_on_the_same_state_dir_names_a_command_line_that_starts_o
     assert advice[0] == "intake"
     accepted = run_cli(tmp_path / "other", *[str(tmp_path / "other") if a == "DIR" else a for a in advice[1:]], "-h")
     assert accepted.returncode == 0, accepted.stderr
+
+
+@pytest.mark.parametrize("command", [("serve", "--port", "0"), ("demo",), ("demo", "--keep")])
+def test_a_state_dir_that_cannot_be_written_is_one_error_line_before_anything_starts(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # Given a state dir that cannot be made (as in a clone another user owns, or on a read-only mount:
+    # here it would be below a file, which root too is refused)
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    state_dir = tmp_path / "a-file" / "state"
+
+    # When the local stack is started there
+    done = run_cli(state_dir, *command)
+
+    # Then it says which directory and how to name another, in one line, and no stack was left running
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot write the state directory {state_dir} (Not a directory)"), line
+    assert "--state-dir DIR or INTAKE_STATE_DIR" in line

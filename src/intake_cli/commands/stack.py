@@ -83,7 +83,7 @@ def stack_options(
     except TemplateError as exc:
         raise IntakeError(str(exc)) from None
     parameters = checked(declared, parameter, log_level)
-    return StackOptions(
+    options = StackOptions(
         port=port,
         aws_port=aws_port,
         secrets_file=secrets or DEV_SECRETS,
@@ -92,6 +92,21 @@ def stack_options(
         log_file=directory / ("demo.log" if demo else LOG_FILE_NAME),
         state_file=directory / STATE_FILE_NAME if keep or not demo else None,
     )
+    _writable(directory, options.log_file)
+    return options
+
+
+def _writable(directory: Path, log_file: Path) -> None:
+    """The state dir takes the log (and stack.json beside it), or the stack is not started."""
+    # The default is in the clone, which may be another user's or on a read-only mount.
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        log_file.open("a", encoding="utf-8").close()
+    except OSError as exc:
+        raise IntakeError(
+            f"cannot write the state directory {directory} ({exc.strerror or exc}): "
+            "name one you can write with --state-dir DIR or INTAKE_STATE_DIR"
+        ) from None
 
 
 def _refuse_second_stack(directory: Path, command: str) -> None:
