@@ -106,7 +106,9 @@ validate: $(STAMP) $(CHECKOV) ## the template checks: sam validate --lint, cfn-l
 	$(BIN)/cfn-lint --include-checks I --ignore-checks E W -- template.yaml
 	@mkdir -p $(dir $(EXPANDED))
 	$(BIN)/python -m intake_cli.template > $(EXPANDED)
-	$(CHECKOV) --config-file .checkov.yaml --file $(EXPANDED)
+	@# By its Python: pip writes checkov's script with that Python's path as its first line, which the kernel
+	@# cuts at a space (a clone under "my projects/") and at its length limit (255 bytes; 127 before Linux 5.1).
+	$(CHECKOV_VENV)/bin/python $(CHECKOV) --config-file .checkov.yaml --file $(EXPANDED)
 	$(BIN)/python -m tests.infrastructure.translated > $(TRANSLATED)
 	$(BIN)/cfn-lint --ignore-checks W -- $(TRANSLATED)
 	$(BIN)/cfn-lint --ignore-checks W --parameters $(OTHER_MODES) -- $(TRANSLATED)

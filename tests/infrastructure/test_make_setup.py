@@ -135,6 +135,34 @@ def test_the_template_checks_tools_are_made_with_the_environments_python(tmp_pat
     assert f"{venv}/bin/python -m venv {venv}/tools/checkov" in calls.read_text()
 
 
+def test_checkov_runs_in_a_clone_whose_path_holds_a_space(tmp_path: Path) -> None:
+    # Given the environment checkov runs in, made in a clone under "my projects/": pip writes the path of its
+    # Python on the first line of checkov's script, and the kernel reads that line only up to the space
+    calls = tmp_path / "calls"
+    venv = tmp_path / "venv"
+    for tool in ("sam", "cfn-lint", "python"):  # make validate's other steps: done, here
+        stand_in = venv / "bin" / tool
+        stand_in.parent.mkdir(parents=True, exist_ok=True)
+        stand_in.write_text("#!/bin/sh\nexit 0\n")
+        stand_in.chmod(0o755)
+    (venv / ".installed").touch()
+    supported_python(venv / "tools" / "checkov" / "bin" / "python", calls)
+    checkov = venv / "tools" / "checkov" / "bin" / "checkov"
+    checkov.write_text(f"#!{tmp_path}/my projects/venv/tools/checkov/bin/python\nimport sys\n")
+    checkov.chmod(0o755)
+
+    # When make validate runs
+    done = subprocess.run(
+        ["make", "--no-print-directory", "validate", f"VENV={venv}", f"EXPANDED={tmp_path}/expanded.json",
+         f"TRANSLATED={tmp_path}/translated.json"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    # Then checkov ran, by its environment's Python
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{checkov} --config-file .checkov.yaml --file {tmp_path}/expanded.json" in calls.read_text()
+
+
 def python_without_pip(path: Path, calls: Path) -> Path:
     """A supported Python in an environment whose creation was stopped before venv put pip in: ``-m pip`` fails
     as Python does without it until ``-m ensurepip`` runs; every call is noted."""
