@@ -34,10 +34,22 @@ $(CHECKOV): | $(STAMP)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet "checkov>=3.2,<4"
 
+# The stamp holds the directory .venv/ was made in: its scripts and its install of the project name that
+# directory, so a .venv/ carried along when the clone is moved or copied runs nothing, or the other clone's code.
+VENV_MADE_IN := $(shell cat $(STAMP) 2>/dev/null)
+ifneq ($(VENV_MADE_IN),)
+ifneq ($(VENV_MADE_IN),$(CURDIR))
+.PHONY: $(STAMP)
+endif
+endif
+
 # The first install takes a minute or two: say what happens, a line per step and per package
 # pip collects (its whole output goes to .venv/pip.log; its errors still reach the terminal).
 # The runtime dependencies at the Lambda layer's pins (pip's constraints): the tests run with what ships.
 $(STAMP): pyproject.toml layers/shared/requirements.txt
+	@if test -n '$(VENV_MADE_IN)' && test '$(VENV_MADE_IN)' != '$(CURDIR)'; then echo "error: $(VENV)/ was made in" \
+		"$(VENV_MADE_IN), and its commands run from there (the clone was moved or copied since): remove it" \
+		"(rm -rf $(VENV)) and run make setup again" >&2; exit 1; fi
 	@# A Python outside the range is named before anything is made, and a .venv/ one made is not reused.
 	@# (-L too: a .venv/ whose Python was removed holds a link to nothing, which test -x calls absent.)
 	@# Its version is read from both streams: a Python 2 prints it on stderr.
@@ -64,7 +76,7 @@ $(STAMP): pyproject.toml layers/shared/requirements.txt
 	@echo "==> installing webhook-intake and its development tools (a minute or two the first time)"
 	@set -o pipefail; $(BIN)/python -m pip install --progress-bar off -e '.[dev]' -c layers/shared/requirements.txt | tee $(VENV)/pip.log \
 		| grep --line-buffered -E '^(Collecting|Successfully installed)' | cut -c1-100 | sed -u 's/^/    /'
-	@touch $(STAMP)
+	@printf '%s\n' '$(CURDIR)' > $(STAMP)
 	@echo "==> ready: $(BIN)/intake --help"
 
 setup: $(STAMP) ## create .venv/ and install the project with its development tools

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -197,6 +198,31 @@ def test_an_environment_left_without_pip_by_a_stopped_first_run_is_completed(tmp
     assert "has no pip" in done.stdout
     assert "-e .[dev]" in calls.read_text()
     assert (venv / ".installed").exists()
+
+
+def test_an_environment_carried_along_with_a_moved_clone_is_named_not_run(tmp_path: Path) -> None:
+    # Given make setup ran in the clone, which was then moved or copied ("mv webhook-intake 'my projects/'"):
+    # .venv/'s scripts and its install of the project still name the directory it was made in
+    calls = tmp_path / "calls"
+    venv = tmp_path / "venv"
+    python_without_pip(venv / "bin" / "python", calls)
+    assert setup(venv, sys.executable).returncode == 0
+    moved = tmp_path / "my projects" / "webhook-intake"
+    for name in ("pyproject.toml", "layers/shared/requirements.txt"):
+        (moved / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, moved / name)
+
+    # When make demo runs in the clone's new place
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "demo", f"VENV={venv}"],
+        check=False, cwd=moved, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    # Then it says where .venv/ was made and how to make it again, rather than fail to run its scripts
+    assert done.returncode != 0
+    assert f"error: {venv}/ was made in {ROOT}" in done.stderr, done.stderr
+    assert f"rm -rf {venv}" in done.stderr
+    assert "required file not found" not in done.stderr
 
 
 def test_an_environment_pip_cannot_be_put_in_says_how_to_make_it_again(tmp_path: Path) -> None:
