@@ -143,8 +143,13 @@ $(PY313_DIR)/bin/python3.13:
 	echo "$(PY313_SHA256)  $(VENV)/tools/src/python3.13.tar.xz" | sha256sum -c --quiet
 	tar -xJf $(VENV)/tools/src/python3.13.tar.xz -C $(VENV)/tools/src
 	@echo "Building CPython 3.13 (a few minutes; progress in $(VENV)/tools/src/python3.13.log)…"
+	@# CPython's install names its prefix unquoted, so a clone under "my projects/" installs through a link
+	@# without a space; the prefix built in (where the interpreter finds its library) is the real one.
+	@mkdir -p "$(CURDIR)/$(PY313_DIR)"
 	cd $(VENV)/tools/src/Python-3.13.* && ./configure --prefix="$(CURDIR)/$(PY313_DIR)" --without-ensurepip \
-		> ../python3.13.log 2>&1 && $(MAKE) -j"$$(nproc)" >> ../python3.13.log 2>&1 && $(MAKE) altinstall >> ../python3.13.log 2>&1
+		> ../python3.13.log 2>&1 && $(MAKE) -j"$$(nproc)" >> ../python3.13.log 2>&1 \
+		&& link=$$(mktemp -d /tmp/python3.13.XXXXXX) && ln -s "$(CURDIR)/$(PY313_DIR)" "$$link/prefix" \
+		&& { $(MAKE) altinstall prefix="$$link/prefix" >> ../python3.13.log 2>&1; done=$$?; rm -rf "$$link"; exit $$done; }
 	@echo "python3.13 is $(PY313_DIR)/bin/python3.13: make build compiles the layer's bytecode with it"
 
 soak: $(STAMP) ## the property tests through the local stack with 25 times the examples (not part of make test)

@@ -5,6 +5,7 @@ Run with pip replaced by ``true`` (no download): what is checked is the recipe's
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -76,3 +77,40 @@ def test_a_python313_pyenv_installed_under_a_home_whose_name_holds_a_space_is_fo
     done = build(tmp_path / "out", None, without_python313(home))
     assert f"bytecode compiled for Python 3.13 by {python313}" in done.stdout
     assert bytecode(tmp_path / "out")
+
+
+def fake_cpython_source(archive: Path) -> str:
+    """A source archive laid out as CPython's, whose install names its prefix unquoted as CPython's Makefile does;
+    its SHA-256."""
+    tree = archive.parent / "tree" / "Python-3.13.5"
+    tree.mkdir(parents=True)
+    (tree / "configure").write_text(
+        "#!/bin/sh\n"
+        'for a; do case "$a" in --prefix=*) prefix="${a#--prefix=}";; esac; done\n'
+        "printf 'prefix=%s\\nall:\\n\\ttrue\\naltinstall:\\n\\tmkdir -p $(prefix)/bin\\n"
+        '\\tcp python $(prefix)/bin/python3.13\\n\' "$prefix" > Makefile\n'
+    )
+    (tree / "configure").chmod(0o755)
+    (tree / "python").write_text("#!/bin/sh\necho 'Python 3.13.5'\n")
+    (tree / "python").chmod(0o755)
+    subprocess.run(["tar", "-cJf", str(archive), "-C", str(tree.parent), tree.name], check=True)
+    return hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+def test_make_python313_installs_into_a_clone_whose_path_holds_a_space(tmp_path: Path) -> None:
+    # Given a clone under "my projects/" (CPython's install cuts its prefix at a space)
+    archive = tmp_path / "python3.13.tar.xz"
+    digest = fake_cpython_source(archive)
+    clone = tmp_path / "my projects" / "wébhook intake"
+    clone.mkdir(parents=True)
+
+    # When make python3.13 builds one there
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-f", str(ROOT / "Makefile"), "python3.13",
+         f"PY313_SOURCE=file://{archive}", f"PY313_SHA256={digest}"],
+        cwd=clone, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    # Then it is in the clone's .venv/tools/, where make build looks for it
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (clone / ".venv" / "tools" / "python3.13" / "bin" / "python3.13").is_file()
