@@ -47,7 +47,7 @@ endif
 # pip collects (its whole output goes to .venv/pip.log; its errors still reach the terminal).
 # The runtime dependencies at the Lambda layer's pins (pip's constraints): the tests run with what ships.
 $(STAMP): pyproject.toml layers/shared/requirements.txt
-	@if test -n '$(VENV_MADE_IN)' && test '$(VENV_MADE_IN)' != '$(CURDIR)'; then echo "error: $(VENV)/ was made in" \
+	@if test -n "$(VENV_MADE_IN)" && test "$(VENV_MADE_IN)" != "$(CURDIR)"; then echo "error: $(VENV)/ was made in" \
 		"$(VENV_MADE_IN), and its commands run from there (the clone was moved or copied since): remove it" \
 		"(rm -rf $(VENV)) and run make setup again" >&2; exit 1; fi
 	@# A Python outside the range is named before anything is made, and a .venv/ one made is not reused.
@@ -76,7 +76,7 @@ $(STAMP): pyproject.toml layers/shared/requirements.txt
 	@echo "==> installing webhook-intake and its development tools (a minute or two the first time)"
 	@set -o pipefail; $(BIN)/python -m pip install --progress-bar off -e '.[dev]' -c layers/shared/requirements.txt | tee $(VENV)/pip.log \
 		| grep --line-buffered -E '^(Collecting|Successfully installed)' | cut -c1-100 | sed -u 's/^/    /'
-	@printf '%s\n' '$(CURDIR)' > $(STAMP)
+	@printf '%s\n' "$(CURDIR)" > $(STAMP)
 	@echo "==> ready: $(BIN)/intake --help"
 
 setup: $(STAMP) ## create .venv/ and install the project with its development tools

@@ -201,13 +201,13 @@ def test_an_environment_left_without_pip_by_a_stopped_first_run_is_completed(tmp
 
 
 def test_an_environment_carried_along_with_a_moved_clone_is_named_not_run(tmp_path: Path) -> None:
-    # Given make setup ran in the clone, which was then moved or copied ("mv webhook-intake 'my projects/'"):
+    # Given make setup ran in the clone, which was then moved or copied (mv webhook-intake "Jane's projects/"):
     # .venv/'s scripts and its install of the project still name the directory it was made in
     calls = tmp_path / "calls"
     venv = tmp_path / "venv"
     python_without_pip(venv / "bin" / "python", calls)
     assert setup(venv, sys.executable).returncode == 0
-    moved = tmp_path / "my projects" / "webhook-intake"
+    moved = tmp_path / "Jane's projects" / "webhook-intake"
     for name in ("pyproject.toml", "layers/shared/requirements.txt"):
         (moved / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, moved / name)
