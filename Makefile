@@ -53,24 +53,26 @@ $(STAMP): pyproject.toml layers/shared/requirements.txt
 	@# A Python outside the range is named before anything is made, and a .venv/ one made is not reused.
 	@# (-L too: a .venv/ whose Python was removed holds a link to nothing, which test -x calls absent.)
 	@# Its version is read from both streams: a Python 2 prints it on stderr.
-	@# A .venv/ without pip is one whose creation was stopped (Ctrl-C while venv ran ensurepip, or a Debian/Ubuntu
-	@# Python without its venv package): pip is put in, or what to do is said.
+	@# A .venv/ without pip is one whose creation was stopped (Ctrl-C while venv ran ensurepip, a Debian/Ubuntu
+	@# Python without its venv package, a full TMPDIR): pip is put in, or what to do is said. venv stopping there
+	@# says only that ensurepip failed, so its .venv/ goes on to that step too, where the reason is seen.
 	@if test -L $(BIN)/python || test -x $(BIN)/python; then \
 		$(BIN)/python -c '$(PY_SUPPORTED)' 2>/dev/null || { echo "error: $(VENV)/ was made with" \
 			"$$($(BIN)/python --version 2>&1 | grep "^Python " || echo a Python that no longer runs), and webhook-intake needs" \
 			"Python $(PY_RANGE): remove it (rm -rf $(VENV)) and run make setup again (PYTHON=… names the Python)" >&2; \
 			exit 1; }; \
-		$(BIN)/python -m pip --version >/dev/null 2>&1 || { echo "==> $(VENV)/ has no pip (its creation did not" \
-			"finish): installing it"; $(BIN)/python -m ensurepip --upgrade --default-pip >/dev/null || { echo "error:" \
-			"pip could not be put in $(VENV)/ (above: why): on Debian or Ubuntu install the venv package first" \
-			"(apt install python3-venv, or python3.N-venv for a Python 3.N), then remove $(VENV)/" \
-			"(rm -rf $(VENV)) and run make setup again" >&2; exit 1; }; }; \
 	else \
 		$(PYTHON) -c '$(PY_SUPPORTED)' 2>/dev/null || { echo "error: $(PYTHON) is" \
 			"$$($(PYTHON) --version 2>&1 | grep "^Python " || echo no Python that runs here), and webhook-intake needs" \
 			"Python $(PY_RANGE): name one, e.g. make setup PYTHON=python3.12" >&2; exit 1; }; \
-		echo "==> creating $(VENV)/ with $$($(PYTHON) --version)"; $(PYTHON) -m venv $(VENV); \
-	fi
+		echo "==> creating $(VENV)/ with $$($(PYTHON) --version)"; \
+		$(PYTHON) -m venv $(VENV) || test -x $(BIN)/python || exit 1; \
+	fi; \
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || { echo "==> $(VENV)/ has no pip (its creation did not" \
+		"finish): installing it"; $(BIN)/python -m ensurepip --upgrade --default-pip >/dev/null || { echo "error:" \
+		"pip could not be put in $(VENV)/ (above: why; a Debian or Ubuntu Python without its venv package has no" \
+		"ensurepip: apt install python3-venv, or python3.N-venv for a Python 3.N), then remove $(VENV)/" \
+		"(rm -rf $(VENV)) and run make setup again" >&2; exit 1; }; }
 	@echo "==> upgrading pip"
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@echo "==> installing webhook-intake and its development tools (a minute or two the first time)"

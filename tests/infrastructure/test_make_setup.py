@@ -225,6 +225,37 @@ def test_an_environment_carried_along_with_a_moved_clone_is_named_not_run(tmp_pa
     assert "required file not found" not in done.stderr
 
 
+def test_a_first_environment_venv_cannot_put_pip_in_says_why(tmp_path: Path) -> None:
+    # Given a supported Python whose venv stops at putting pip in, as it does with TMPDIR on a full (or small)
+    # tmpfs: it says only that ensurepip "returned non-zero exit status 1", and leaves .venv/ with its Python
+    python = tmp_path / "bin" / "python3"
+    python.parent.mkdir(parents=True)
+    python.write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2" in\n'
+        '  "--version "*) echo "Python 3.12.1";;\n'
+        '  "-c "*) exit 0;;\n'
+        '  "-m venv") mkdir -p "$3/bin" && cp "$0" "$3/bin/python"\n'
+        "    echo \"Error: Command '['$3/bin/python', '-m', 'ensurepip']' returned non-zero exit status 1.\" >&2\n"
+        "    exit 1;;\n"
+        '  "-m ensurepip") echo "OSError: [Errno 28] No space left on device" >&2; exit 1;;\n'
+        "  *) exit 1;;\n"
+        "esac\n"
+    )
+    python.chmod(0o755)
+    venv = tmp_path / "venv"
+
+    # When make setup runs with it for the first time
+    done = setup(venv, python)
+
+    # Then the reason is shown (pip is put in where it can be seen failing), and what to do after
+    assert done.returncode != 0
+    assert "No space left on device" in done.stderr, done.stderr
+    said = done.stderr[done.stderr.index("error:") :]
+    assert said.startswith(f"error: pip could not be put in {venv}/ (above: why")
+    assert f"rm -rf {venv}" in said
+
+
 def test_an_environment_pip_cannot_be_put_in_says_how_to_make_it_again(tmp_path: Path) -> None:
     # Given a .venv/ left without pip by a venv that could not put it in (Debian or Ubuntu without the venv
     # package: venv stops there, leaving its Python, and that Python has no ensurepip either)
