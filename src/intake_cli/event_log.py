@@ -177,10 +177,18 @@ def reader(target: Target) -> EventReader:
     return EventReader(target.events_table, dynamodb_client=target.client("dynamodb"), payloads=payloads(target))
 
 
-def feed(target: Target, where: FeedFilter, span: Window, limit: int) -> list[dict[str, Any]]:
-    """Feed entries (keys, times, types and ids: no text) received in ``span``, newest first."""
+def feed(
+    target: Target, where: FeedFilter, span: Window, limit: int, day_read: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """Feed entries (keys, times, types and ids: no text) received in ``span``, newest first; ``day_read`` hears
+    each day of it once read."""
     with reading(target):
-        return reader(target).feed(span.since, span.until, where, limit=limit)
+        return reader(target).feed(span.since, span.until, where, limit=limit, day_read=day_read)
+
+
+def feed_days(span: Window) -> int:
+    """How many days of the feed a read of ``span`` goes through (UTC days, the first and last included)."""
+    return (span.until.astimezone(UTC).date() - span.since.astimezone(UTC).date()).days + 1
 
 
 def full_events(target: Target, keys: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -278,6 +278,24 @@ def progress_bar(console: Console) -> Progress:
 
 
 @contextmanager
+def days_bar(console: Console, doing: str, days: int) -> Iterator[Callable[[str], None]]:
+    """A read of a window a day at a time (the feed), on a terminal only and gone once done: what is being read,
+    days read of all, time taken. Yields what hears each day read."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} days"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(doing, total=days)
+        yield lambda _day: bar.advance(task)
+
+
+@contextmanager
 def counting_bar(console: Console, doing: str) -> Iterator[Callable[[int], None]]:
     """Long work of no known length (a full scan), counted: what is being done, how many so far, time taken.
     Yields what hears the count."""

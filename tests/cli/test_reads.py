@@ -737,3 +737,33 @@ def test_a_full_scan_says_on_standard_error_how_many_events_it_read(loaded: str)
         line = next((line for line in text.splitlines() if doing in line), None)
         assert line is not None, text
         assert f"{total:,} so far" in line
+
+
+def test_a_read_of_a_long_window_shows_on_a_terminal_how_far_it_got(
+    loaded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an operator at a terminal (the feed is read a day at a time: 400 days are 1,600 queries)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+
+    # When the feed of a long window is read
+    code, text = cli("events", "--stack", loaded, "--vendor", "fastcomments", "--since", "30d")
+
+    # Then the terminal is told what is read and how far along it is, and the events are listed all the same
+    assert code == 0, text
+    assert "Reading the feed a day at a time" in text
+    assert "31/31 days" in text
+    assert "fastcomments" in text
+
+
+def test_a_read_of_the_feed_leaves_nothing_on_a_standard_error_that_is_no_terminal(
+    loaded: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # When the feed is read with standard error redirected (a script's log)
+    with pytest.raises(SystemExit) as exited:
+        app(["events", "--stack", loaded, "--json", "--since", "30d"], prog_name="intake")
+
+    # Then standard error holds nothing: the progress is for a terminal only
+    assert exited.value.code == 0
+    assert capsys.readouterr().err == ""

@@ -120,11 +120,12 @@ def events(
         event_json,
         event_types,
         feed,
+        feed_days,
         full_events,
         scanned,
         window,
     )
-    from intake_cli.render import counting_bar, events_table
+    from intake_cli.render import counting_bar, days_bar, events_table
     from webhook_intake.store.reads import FeedFilter
 
     key = vendor_key(vendor)
@@ -150,7 +151,8 @@ def events(
             unindexed(content=content, container=container, actor=actor, recipient=recipient)
             span = window(since, until, max_days=MAX_WINDOW_DAYS, otherwise="read the whole table with --scan")
             limit = limit or DEFAULT_LIMIT
-            rows = feed(target, where, span, limit)
+            with days_bar(console(sys.stderr), "Reading the feed a day at a time", feed_days(span)) as heard:
+                rows = feed(target, where, span, limit, day_read=heard)
             if json_output:
                 rows = full_events(target, [(str(row["vendor"]), str(row["event_id"])) for row in rows])
     cut = limit is not None and len(rows) == limit

@@ -145,18 +145,27 @@ class EventReader(TableAccess):
         until: datetime,
         where: FeedFilter | None = None,
         limit: int = 50,
+        day_read: Callable[[str], None] | None = None,
     ) -> list[dict[str, Any]]:
         """Events received in [since, until] that ``where`` keeps, newest first, at most ``limit``: their feed
-        entries as the events' items now hold them (keys, times, types, the ids reads filter on; no text)."""
-        return list(itertools.islice(self.entries(since, until, where), limit))
+        entries as the events' items now hold them (keys, times, types, the ids reads filter on; no text).
+        ``day_read`` hears each day (``YYYY-MM-DD``) once its pages are read, as :meth:`entries` says."""
+        return list(itertools.islice(self.entries(since, until, where, day_read), limit))
 
-    def entries(self, since: datetime, until: datetime, where: FeedFilter | None = None) -> Iterator[dict[str, Any]]:
+    def entries(
+        self,
+        since: datetime,
+        until: datetime,
+        where: FeedFilter | None = None,
+        day_read: Callable[[str], None] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """:meth:`feed` as it reads, for a caller that goes through a whole window (``intake replay``): each
         entry comes as soon as its batch is checked, never after the rest of the window was read.
 
         The pages of each day's shards are read newest first and merged; each entry is checked
         against its event's item (``store/feed.py``: an entry may name a copy since replaced, or
-        values since rewritten), and an event is listed once.
+        values since rewritten), and an event is listed once. ``day_read`` hears each day once all of
+        its entries were read (a read that stops early, at its limit, leaves the rest unheard).
         """
         where = where or FeedFilter()
         # Receive times are whole milliseconds: a bound between two is the one inside the window.
@@ -173,6 +182,8 @@ class EventReader(TableAccess):
                         continue
                     listed.add(entry["pk"])
                     yield _entry(entry)
+            if day_read is not None:
+                day_read(day)
 
     def _feed_partition(self, partition: str, window: tuple[str, str], where: FeedFilter) -> Iterator[dict[str, Any]]:
         """The entries of one feed partition within ``window`` that ``where`` keeps, newest first.
