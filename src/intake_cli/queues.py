@@ -350,17 +350,24 @@ def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = Non
     poll (which asks every server) answers nothing too: else `dlq list --stack` could show no
     dead letters while some wait. The long poll waits only when the queue is empty after all, at
     most EMPTY_WAIT_SECONDS, once; it follows a short poll only while the count says more wait.
+
+    A read stopped part way (Ctrl-C, a failing receive) makes what it had received visible again
+    first: else those messages would stay hidden, missing from the next look and from a redrive.
     """
     received: list[dict[str, Any]] = []
     deadline = None if within is None else time.monotonic() + within
     waiting = depth(sqs, queue_url)[0]
-    while len(received) < limit and (deadline is None or time.monotonic() < deadline):
-        batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)))
-        if not batch and len(received) < waiting:
-            batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)), wait=EMPTY_WAIT_SECONDS)
-        if not batch:
-            break
-        received.extend(batch)
+    try:
+        while len(received) < limit and (deadline is None or time.monotonic() < deadline):
+            batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)))
+            if not batch and len(received) < waiting:
+                batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)), wait=EMPTY_WAIT_SECONDS)
+            if not batch:
+                break
+            received.extend(batch)
+    except BaseException:
+        release(sqs, queue_url, received)
+        raise
     return received
 
 

@@ -537,6 +537,35 @@ def test_ctrl_c_while_deleting_dead_letters_says_how_many_went(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 5
 
 
+def test_ctrl_c_while_listing_leaves_every_dead_letter_there_for_the_next_look(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 25 dead letters (received ten at a time to be listed), and Ctrl-C pressed as the third receive goes out
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    sent = queues.call
+    receives: list[int] = []
+
+    def call(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == "receive_message":
+            receives.append(1)
+            if len(receives) == 3:
+                raise KeyboardInterrupt
+        return sent(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", call)
+    code, text = cli("dlq", "list", "--stack", stack, "--vendor", VENDOR)
+    assert code == 130, text
+    monkeypatch.setattr(queues, "call", sent)
+
+    # When they are listed again at once (or sent back: a hidden message is not moved)
+    letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
+
+    # Then every one is there: none stays hidden by the list that was stopped
+    assert len(letters) == 25
+    assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
+
+
 def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:
     # Given one of each
     (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]
