@@ -6,6 +6,10 @@ PYTHON ?= python3
 # The Pythons the project runs on (pyproject.toml's requires-python; a test holds the two together).
 PY_RANGE := 3.11-3.13
 PY_SUPPORTED := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))
+# The first supported Python that runs, to offer when the one named does not: on PATH, else one pyenv
+# installed (a pyenv shim of a version not selected is on PATH and fails when run: it does not count).
+PY_FIND_SUPPORTED := { which -a python3.13 python3.12 python3.11; ls -d "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.1[123]*/bin/python3.1[123]; } \
+	2>/dev/null | while IFS= read -r candidate; do "$$candidate" -c '$(PY_SUPPORTED)' 2>/dev/null && { echo "$$candidate"; break; }; done
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -62,9 +66,11 @@ $(STAMP): pyproject.toml layers/shared/requirements.txt
 			"Python $(PY_RANGE): remove it (rm -rf $(VENV)) and run make setup again (PYTHON=… names the Python)" >&2; \
 			exit 1; }; \
 	else \
-		$(PYTHON) -c '$(PY_SUPPORTED)' 2>/dev/null || { echo "error: $(PYTHON) is" \
+		$(PYTHON) -c '$(PY_SUPPORTED)' 2>/dev/null || { found=$$($(PY_FIND_SUPPORTED)); echo "error: $(PYTHON) is" \
 			"$$($(PYTHON) --version 2>&1 | grep "^Python " || echo no Python that runs here), and webhook-intake needs" \
-			"Python $(PY_RANGE): name one, e.g. make setup PYTHON=python3.12" >&2; exit 1; }; \
+			"Python $(PY_RANGE): $$(if test -n "$$found"; then echo "make setup PYTHON=$$(printf %q "$$found")" \
+			"names one found here"; else echo "install one and name it, e.g. make setup PYTHON=python3.12 (a pyenv" \
+			"version not selected runs only by its path: ~/.pyenv/versions/3.12.<n>/bin/python3.12)"; fi)" >&2; exit 1; }; \
 		echo "==> creating $(VENV)/ with $$($(PYTHON) --version)"; \
 		$(PYTHON) -m venv $(VENV) || test -x $(BIN)/python || exit 1; \
 	fi; \

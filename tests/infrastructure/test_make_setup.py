@@ -61,6 +61,39 @@ def test_a_python_2_is_named_by_its_version(tmp_path: Path) -> None:
     assert not (tmp_path / "venv").exists()
 
 
+def test_a_python_that_does_not_run_is_answered_with_one_that_does(tmp_path: Path) -> None:
+    # Given python3.12 on PATH is a pyenv shim of a version not selected (it fails when run), and pyenv
+    # has that version installed
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "python3.12").write_text("#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\nexit 127\n")
+    (shims / "python3.12").chmod(0o755)
+    installed = tmp_path / "home" / ".pyenv" / "versions" / "3.12.1" / "bin" / "python3.12"
+    installed.parent.mkdir(parents=True)
+    installed.symlink_to(sys.executable)
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "PATH": f"{shims}:{os.environ['PATH']}"}
+    env.pop("PYENV_ROOT", None)
+
+    # When make setup runs naming it, as its README and its own error line say to
+    done = subprocess.run(
+        ["make", "--no-print-directory", "setup", f"VENV={tmp_path / 'venv'}", "PYTHON=python3.12"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+
+    # Then it stops, and the command it offers names a Python that runs, not the one that just failed
+    assert done.returncode != 0
+    assert "python3.12 is no Python that runs here" in done.stderr
+    offered = re.search(r"make setup PYTHON=(\S+)", done.stderr)
+    assert offered, done.stderr
+    assert offered.group(1) != "python3.12"
+    check = subprocess.run(
+        [offered.group(1), "-c", "import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))"],
+        check=False, env=env, capture_output=True,
+    )  # fmt: skip
+    assert check.returncode == 0
+    assert not (tmp_path / "venv").exists()
+
+
 def test_an_environment_made_by_an_unsupported_python_is_named_not_reused(tmp_path: Path) -> None:
     # Given .venv/ was made by a Python outside the range (a first make setup with the wrong python3)
     venv = tmp_path / "venv"
