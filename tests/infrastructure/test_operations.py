@@ -588,3 +588,16 @@ def test_the_quarantine_runbook_says_what_becomes_of_each_reason() -> None:
     description = resource("QuarantineAlarm")["Properties"]["AlarmDescription"]
     assert "conflict" in description
     assert "intake dlq delete" in description
+
+
+def test_the_readme_names_every_test_suite_make_test_runs() -> None:
+    # make test runs every folder of tests/: the README's layout and its make test row name each, so a
+    # reader looking for the generated-delivery properties (docs/reliability.md) finds their folder
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    suites = sorted(p.name for p in (root / "tests").iterdir() if (p / "__init__.py").is_file())
+    (layout,) = [line for line in readme.splitlines() if line.startswith("tests/ ")]
+    (make_test,) = [line for line in readme.splitlines() if line.startswith("| `make test` |")]
+    for suite in suites:
+        assert f"{suite}/" in layout, suite
+    assert "property" in make_test
