@@ -171,7 +171,7 @@ def sensitive_values(secrets: dict[str, Any]) -> set[str]:
     return {v for v in values if not v.startswith(("content_", "channel_", "campaign_", "user_notification"))}
 
 
-def test_logs_and_error_bodies_never_hold_secrets_comment_text_names_or_emails(
+def test_logs_and_error_bodies_never_hold_secrets_comment_text_names_or_emails_and_lines_name_their_vendor(
     runtime: LocalRuntime, secrets: dict[str, Any], function_logs: LogCapture
 ) -> None:
     bodies: list[bytes] = []
@@ -202,6 +202,15 @@ def test_logs_and_error_bodies_never_hold_secrets_comment_text_names_or_emails(
     assert "EventsQuarantined" not in logged  # metrics are not logs
     assert "event quarantined" in logged
     assert "unreadable-" in logged  # the odd types are there, by their hash
+    # Each line about an event names its vendor, as the README's Logs Insights query reads it
+    about_events = [
+        json.loads(line)
+        for line in function_logs.lines
+        if line.startswith("{") and json.loads(line).get("message") in {"event quarantined", "new event shape"}
+    ]
+    assert {line["message"] for line in about_events} == {"event quarantined", "new event shape"}
+    assert {line.get("vendor") for line in about_events} >= {"viafoura-notifications", "openweb", "firstup"}
+    assert None not in {line.get("vendor") for line in about_events}
     leaks = sorted(value for value in sensitive if value in logged)
     assert leaks == []
     echoed = sorted(value for value in sensitive for body in bodies if value.encode() in body)

@@ -454,6 +454,7 @@ class ConsumerService:
         self.logger.warning(
             "event quarantined",
             extra={
+                "vendor": self.vendor,
                 "reason": rejected.reason,
                 "detail": rejected.message,
                 "event_id": logged_id,

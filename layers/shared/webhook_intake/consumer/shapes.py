@@ -191,7 +191,8 @@ class ShapeWatch:
                 label = type_label(source_type)
                 count_by(metrics, Metric.NEW_SHAPES, "source_type", self.dimension(source_type, label))
                 self.logger.warning(
-                    "new event shape", extra={"source_type": label, "fingerprint": shape_id, "paths": len(shape)}
+                    "new event shape",
+                    extra={"vendor": self.spec.key, "source_type": label, "fingerprint": shape_id, "paths": len(shape)},
                 )
             del self.pending[(source_type, shape_id)]
             self.known.add((source_type, shape_id))
