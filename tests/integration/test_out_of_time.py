@@ -271,15 +271,22 @@ def test_a_batch_received_over_many_minutes_writes_its_feed_pages_before_its_dea
     assert sorted(entry["event_id"] for entry in entries) == taken
 
 
+def early_and_late(runtime: LocalRuntime, secrets: dict[str, Any], *, request_ids: bool = False) -> list[Any]:
+    """Two notifications deliveries of three events each (``early-N``, ``late-N``), accepted, each with an
+    ``x-request-id`` of its own if asked: their queue messages, the early one's first."""
+    for name in ("early", "late"):
+        body = notifications_body(f"{name}-1", f"{name}-2", f"{name}-3", request_uuid=f"r-{name}")
+        headers = {"x-request-id": f"id-{name}"} if request_ids else None
+        assert send_body(runtime, VENDOR, body, secrets[VENDOR], headers=headers).status == 204
+    return sorted(queue_messages(runtime.sqs, queue_url(runtime, VENDOR)), key=lambda m: "late" in m["Body"])
+
+
 def test_a_record_the_invocation_has_no_time_left_for_goes_back_untouched(
     runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
 ) -> None:
     # Given two deliveries of three events, and time for the first one's writes only
     vendor = VENDOR
-    for name in ("early", "late"):
-        body = notifications_body(f"{name}-1", f"{name}-2", f"{name}-3", request_uuid=f"r-{name}")
-        assert send_body(runtime, vendor, body, secrets[vendor]).status == 204
-    messages = sorted(queue_messages(runtime.sqs, queue_url(runtime, vendor)), key=lambda m: "late" in m["Body"])
+    messages = early_and_late(runtime, secrets)
     clock = Clock(runtime.functions["ViafouraNotificationsConsumerFunction"].spec, puts=3)
     counted_puts[:] = [clock]
 
@@ -303,11 +310,8 @@ def test_a_record_the_time_of_the_records_before_it_leaves_out_at_its_last_recei
 ) -> None:
     # Given two deliveries of three events handed out for the last time (MaxReceiveCount), and time for the
     # first one's writes only (or for those and the reading of the second)
-    for name in ("early", "late"):
-        body = notifications_body(f"{name}-1", f"{name}-2", f"{name}-3", request_uuid=f"r-{name}")
-        assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
+    messages = early_and_late(runtime, secrets)
     url = queue_url(runtime, VENDOR)
-    messages = sorted(queue_messages(runtime.sqs, url), key=lambda m: "late" in m["Body"])
     clock = Clock(runtime.functions["ViafouraNotificationsConsumerFunction"].spec, puts=3 + reading_takes_the_time)
     counted_puts[:] = [clock]
     normalizer_class = type(vendor(VENDOR).normalizer())
@@ -399,10 +403,7 @@ def test_a_record_sent_back_untouched_is_logged_under_no_other_deliverys_correla
     runtime: LocalRuntime, secrets: dict[str, Any], counted_puts: list[Clock]
 ) -> None:
     # Given two deliveries, each with its own id, and time for the first one's writes only
-    for name in ("early", "late"):
-        body = notifications_body(f"{name}-1", f"{name}-2", f"{name}-3", request_uuid=f"r-{name}")
-        assert send_body(runtime, VENDOR, body, secrets[VENDOR], headers={"x-request-id": f"id-{name}"}).status == 204
-    messages = sorted(queue_messages(runtime.sqs, queue_url(runtime, VENDOR)), key=lambda m: "late" in m["Body"])
+    messages = early_and_late(runtime, secrets, request_ids=True)
     clock = Clock(runtime.functions["ViafouraNotificationsConsumerFunction"].spec, puts=3)
     counted_puts[:] = [clock]
 
