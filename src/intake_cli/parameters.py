@@ -269,7 +269,9 @@ def _override_items(overrides: Any) -> list[str]:
 
 
 def _strings(overrides: Any) -> list[str]:
-    """The strings of a list of overrides (none of a table)."""
+    """The strings ``parameter_overrides`` holds: itself when it is one, a list's strings, none of a table."""
+    if isinstance(overrides, str):
+        return [overrides]
     return [item for item in overrides if isinstance(item, str)] if isinstance(overrides, list) else []
 
 
@@ -304,8 +306,7 @@ def _sam_reads(overrides: Any) -> dict[str, str]:
     except ClickException as exc:
         raise IntakeError(f"{_FLAG}: sam deploy cannot read it: {exc.message}") from None
     except (FileParseException, UnicodeDecodeError) as exc:  # a file:// file that is no YAML or TOML, or not UTF-8
-        items = [overrides] if isinstance(overrides, str) else _strings(overrides)
-        files = " or ".join(item for item in items if item.startswith(_FILE)) or "a file it names"
+        files = " or ".join(item for item in _strings(overrides) if item.startswith(_FILE)) or "a file it names"
         raise IntakeError(f"{_FLAG}: sam deploy cannot read {files}: {_parse_problem(exc)}") from None
     return {str(name): str(value) for name, value in read.items()}
 
@@ -350,11 +351,10 @@ def _files_passed_over(overrides: Any) -> list[str]:
     """A line for each ``file://`` item sam deploy reads nothing from: it reads a file only from a string (or a
     list's item) that is that item alone; beside ``Name=Value`` items in one string it passes the file over, and
     the stack would never get the values it holds."""
-    strings = [overrides] if isinstance(overrides, str) else _strings(overrides)
     return [
         f"{_FLAG}: sam deploy reads no file from {item} written beside other items in one string:"
         " give it a string of its own, an item of a list"
-        for text in strings
+        for text in _strings(overrides)
         if not text.startswith(_FILE)
         for item in _split(text)
         if item.startswith(_FILE)
