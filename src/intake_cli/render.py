@@ -49,6 +49,11 @@ def short(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def counted(number: int, one: str, many: str) -> str:
+    """``number`` with the word for that many: ``1 try``, ``2 tries``, ``0 dead letters``."""
+    return f"{number} {one if number == 1 else many}"
+
+
 def when(iso: Any, now: datetime | None = None) -> str:
     """A stored time, short: ``11-29 12:00:01`` this year, ``2024-07-04 20:01`` otherwise (UTC)."""
     text = str(iso or "")
@@ -245,7 +250,7 @@ def held_view(items: list[Held], width: int) -> list[Text]:
             (inline(item.reason), "bold"),
         )
         if item.attempts is not None:
-            head.append(f"  {item.attempts} tries")
+            head.append(f"  {counted(item.attempts, 'try', 'tries')}")
         lines.append(head)
         lines.append(one_line(f"  received {when(item.received_at)}   event {item.event_id or '-'}", width))
         lines.append(one_line(f"  {item.message}", width))

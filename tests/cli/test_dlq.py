@@ -98,7 +98,8 @@ def test_the_terminal_list_fits_80_columns_keeps_ids_whole_and_shows_no_body(
     monkeypatch.setenv("COLUMNS", "80")
     code, text = cli("dlq", "list", "--stack", stack)
     assert code == 0, text
-    assert "1 dead letters, 1 quarantined events" in text
+    assert "1 dead letter, 1 quarantined event" in text
+    assert "missing_id  1 try" in text, text
     for item in listed(stack):
         assert item["id"] in text
     assert "missing_id" in text
@@ -626,7 +627,7 @@ def test_dead_letters_are_listed_while_the_events_table_cannot_be_read(
 
     # Then the dead letter is there to see, and the quarantine's problem is one line with exit status 1
     assert code == 1, text
-    assert "1 dead letters, quarantined events unread" in text
+    assert "1 dead letter, quarantined events unread" in text
     assert "retries_exhausted" in text
     assert "cannot read the quarantined events" in text
     assert "Traceback" not in text
@@ -756,7 +757,7 @@ def test_a_dead_letter_a_short_poll_misses_is_still_listed(stack: str, monkeypat
     # When the dead letters are listed, Then the one waiting is there
     code, text = cli("dlq", "list", "--stack", stack)
     assert code == 0, text
-    assert "1 dead letters, 1 quarantined events" in text
+    assert "1 dead letter, 1 quarantined event" in text
 
 
 def dead_lettered(runtime: LocalRuntime, vendor_key: str) -> None:

@@ -87,7 +87,7 @@ def dlq_list(
     The terminal never shows bodies; --json does.
     """
     from intake_cli.dlq import body_of, held
-    from intake_cli.render import held_view
+    from intake_cli.render import counted, held_view
 
     target = resolve_target(state_dir(ctx), stack, region)
     problems: list[str] = []
@@ -107,9 +107,11 @@ def dlq_list(
         # A kind cut at the limit for some vendor is counted as what was read: at least that many.
         least = {kind: "at least " if kind in {k for _, k in cut_kinds} else "" for kind in plural}
         quarantined = (
-            "quarantined events unread" if problems else f"{least['quarantined']}{len(items) - dead} quarantined events"
+            "quarantined events unread"
+            if problems
+            else least["quarantined"] + counted(len(items) - dead, "quarantined event", "quarantined events")
         )
-        out.print(f"[bold]{least['dead-letter']}{dead} dead letters, {quarantined}[/]")
+        out.print(f"[bold]{least['dead-letter']}{counted(dead, 'dead letter', 'dead letters')}, {quarantined}[/]")
         if more:
             out.print(f"[yellow]{more}[/]", soft_wrap=True)
         for line in held_view(items, out.width):
