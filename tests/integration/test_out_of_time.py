@@ -630,9 +630,37 @@ def test_the_rest_of_a_delivery_whose_events_are_judged_otherwise_since_is_store
     assert stored_ids(runtime, VENDOR) == uuids
 
 
+def test_a_rest_sent_by_a_consumer_from_before_resume_check_is_read_whole(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a delivery of four events, its third without an id, of which a consumer deployed before resume_check
+    # (which counted the events to quarantine first) quarantined the third and stored the first, then sent the
+    # rest back as the same message with resume_at 2 alone, and a deploy of this version came before it was read
+    body = notifications_body("old-0", "old-1", None, "old-3")
+    assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
+    url = queue_url(runtime, VENDOR)
+    (message,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    attributes = {
+        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+        for name, value in message["MessageAttributes"].items()
+    }
+    attributes["resume_at"] = {"DataType": "Number", "StringValue": "2"}
+    runtime.sqs.send_message(QueueUrl=url, MessageBody=message["Body"], MessageAttributes=attributes)
+
+    # When this consumer reads that rest
+    runtime.drain()
+
+    # Then no event of the delivery is skipped (the second was done by neither): the delivery is read whole,
+    # each event stored, the one without an id quarantined once, nothing dead-lettered
+    assert stored_ids(runtime, VENDOR) == ["old-0", "old-1", "old-3"]
+    assert [item["reason"] for item in quarantined(runtime, VENDOR)] == ["missing_id"]
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
 @pytest.mark.parametrize(
     ("check", "skipped"),
-    [(None, 1), ("its-own", 1), ("0123456789abcdef", 0), ("not-a-check", 0)],
+    [(None, 0), ("its-own", 1), ("0123456789abcdef", 0), ("not-a-check", 0)],
     ids=["none (a rest from before)", "its own", "another", "malformed"],
 )
 def test_a_rest_is_resumed_only_where_its_check_says_the_place_is_the_same(
@@ -658,7 +686,8 @@ def test_a_rest_is_resumed_only_where_its_check_says_the_place_is_the_same(
     # When the consumer reads it
     runtime.drain()
 
-    # Then a rest whose check is its own (or that has none, as before) skips the event done; any other is read whole
+    # Then a rest whose check is its own skips the event done; any other, or one with none (a rest from before,
+    # whose place was counted otherwise), is read whole
     assert stored_ids(runtime, VENDOR) == ["rest-0", "rest-1", "rest-2"][skipped:]
 
 

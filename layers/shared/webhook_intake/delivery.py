@@ -87,8 +87,8 @@ class Delivery:
     resume_check: str | None = None
     """Set with ``resume_at``: how its place is counted (a hash): among the delivery's events in its order,
     so that it names the same event however they are judged (a mapping fixed meanwhile). A place counted
-    otherwise (an earlier consumer's, the events to quarantine first) or among another number of events may
-    name another event: that rest is read whole."""
+    otherwise (an earlier consumer's, the events to quarantine first, sent with no check or another) or among
+    another number of events may name another event: that rest is read whole."""
     index_offset: int = 0
     """Set on a quarantined event sent back alone: its place in the batch it came in, which it keeps
     (the order of a comment's events dated alike, docs/data-model.md)."""

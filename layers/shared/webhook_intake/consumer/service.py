@@ -334,10 +334,10 @@ class ConsumerService:
             self.logger.warning(
                 "resume_at past the delivery's events; it is read whole", extra={"message_id": message_id}
             )
-        elif start and delivery.resume_check not in (None, _resume_check(reading)):
-            # The place was counted otherwise (by a consumer that took the events to quarantine first, so that a
-            # mapping changed since moves it) or among another count of events: it may name another event now.
-            # What was done is done again.
+        elif start and delivery.resume_check != _resume_check(reading):
+            # The place was counted otherwise (by a consumer that took the events to quarantine first: one that
+            # sent no resume_check, or one whose check hashed those events) or among another count of events: it
+            # may name another event now. What was done is done again.
             start = 0
             self.logger.warning(
                 "the delivery's events are counted otherwise since its rest was sent; it is read whole",
