@@ -36,6 +36,7 @@ from webhook_intake.clients import client
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
 from webhook_intake.registry import vendor
+from webhook_intake.store.items import digest_of
 from webhook_intake.store.quarantine import QuarantineKey, earlier_key_for
 from webhook_intake.store.reads import FeedFilter
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -639,10 +640,16 @@ def test_one_text_of_two_deliveries_received_in_one_millisecond_is_kept_twice_an
     assert quarantined(runtime, "fastcomments") == []
 
 
+@pytest.mark.parametrize(
+    "rule",
+    ["text", "correlation id, route and text"],
+    ids=["receive time and text (before 2026-12-01 04:09)", "correlation id too (2026-12-01 04:09 to 04:57)"],
+)
 def test_an_item_kept_under_the_earlier_key_is_tried_again_in_place_and_released(
-    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, rule: str
 ) -> None:
-    # Given an event kept under the key of an earlier version: receive time and the hash of its text only
+    # Given an event kept under the key of an earlier version: receive time and the hash of its text only, or
+    # of its delivery's correlation id, route and text
     body = (SAMPLES_DIR / "fastcomments" / "comment-created.json").read_text()
     fix = mapping_fails_on(monkeypatch, "fastcomments", lambda _: True, ValueError("unforeseen"))
     fastcomments_messages(runtime, body, "2026-11-30T10:00:00.123Z", "comment-created")
@@ -652,6 +659,9 @@ def test_an_item_kept_under_the_earlier_key_is_tried_again_in_place_and_released
     key = {"pk": {"S": kept["pk"]}, "sk": {"S": kept["sk"]}}
     item = dynamodb.get_item(TableName=table(runtime), Key=key)["Item"]
     earlier = earlier_key_for("fastcomments", "2026-11-30T10:00:00.123Z", body)
+    if rule != "text":
+        origin = "corr-comment-created\nPOST /webhooks/fastcomments/comment-created\n"
+        earlier = QuarantineKey("fastcomments", "2026-11-30T10:00:00.123Z#" + digest_of((origin + body).encode()))
     dynamodb.put_item(TableName=table(runtime), Item={**item, "sk": {"S": earlier.sk}})
     dynamodb.delete_item(TableName=table(runtime), Key=key)
 

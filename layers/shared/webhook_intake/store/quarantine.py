@@ -89,18 +89,28 @@ def key_for(vendor: str, delivery: Delivery, text: str) -> QuarantineKey:
     the route it came by, so that the same text on two routes in one millisecond (a FastComments edit and
     delete of one body) is two items. Not the correlation id: a record without one takes its message id,
     which a DLQ redrive changes. A redrive sends the event back with its item's route: the same key, or
-    the key it names when that is an item of this text kept under the earlier rule."""
+    the key it names when that is an item of this text kept under an earlier rule."""
     if delivery.quarantine_key:
-        earlier = earlier_key_for(vendor, delivery.received_at, text)
-        if delivery.quarantine_key == str(earlier):
-            return earlier
-    origin = f"{delivery.method} {delivery.path}\n"
-    return QuarantineKey(vendor, f"{delivery.received_at}#{digest_of((origin + text).encode('utf-8'))}")
+        route = f"{delivery.method} {delivery.path}\n"
+        for earlier in (
+            earlier_key_for(vendor, delivery.received_at, text),
+            _hashed(vendor, delivery.received_at, f"{delivery.correlation_id}\n{route}", text),
+        ):
+            if delivery.quarantine_key == str(earlier):
+                return earlier
+    return _hashed(vendor, delivery.received_at, f"{delivery.method} {delivery.path}\n", text)
 
 
 def earlier_key_for(vendor: str, received_at: str, text: str) -> QuarantineKey:
     """The key of an item kept before the delivery was in it (receive time and text only)."""
-    return QuarantineKey(vendor, f"{received_at}#{digest_of(text.encode('utf-8'))}")
+    return _hashed(vendor, received_at, "", text)
+
+
+def _hashed(vendor: str, received_at: str, origin: str, text: str) -> QuarantineKey:
+    """A key of the receive time and the hash of ``origin`` and the text. ``origin`` is the route (``<method>
+    <path>`` and a line feed); earlier versions hashed nothing beside the text, then the correlation id, a line
+    feed and the route: a redrive finds the items they kept in place."""
+    return QuarantineKey(vendor, f"{received_at}#{digest_of((origin + text).encode('utf-8'))}")
 
 
 KEPT_FROM_FIRST = frozenset({"index"})
