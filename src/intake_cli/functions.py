@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from intake_cli.target import IntakeError
+
 if TYPE_CHECKING:
     import threading
     from pathlib import Path
@@ -64,10 +66,26 @@ def shared_environment(runtime: LocalRuntime) -> dict[str, str]:
     return shared
 
 
+class InitError(IntakeError):
+    """A handler failed its init phase (its module raised while loading): the stack does not start."""
+
+
 def load_handlers(runtime: LocalRuntime, logs: LogRouting) -> None:
-    """Import every handler now (Lambda's init phase), each with its own environment; their loggers write to the log."""
-    for function in runtime.functions.values():
-        _ = function.handler
+    """Import every handler now (Lambda's init phase), each with its own environment; their loggers write to the log.
+
+    A handler that fails to load raises :class:`InitError`, its traceback written to the log (as Lambda
+    writes an init error to the function's log group).
+    """
+    for logical_id, function in runtime.functions.items():
+        try:
+            _ = function.handler
+        except Exception as exc:
+            LOG.exception("%s failed its init phase", logical_id)
+            # A KeyError's text is its argument quoted: the argument itself reads better.
+            reason = (
+                exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc) or type(exc).__name__
+            )
+            raise InitError(f"{logical_id} failed its init phase: {reason} (the traceback is in {logs.path})") from None
     logs.capture_powertools_loggers()
 
 

@@ -113,7 +113,10 @@ class LocalStack:
     def start(self) -> None:
         """Start moto, provision the template, load the handlers, serve routes and poll queues."""
         options = self.options
-        template = SamTemplate(parameters=dict(options.parameters))
+        try:
+            template = SamTemplate(parameters=dict(options.parameters))
+        except TemplateError as exc:
+            raise StackError(f"template.yaml: {exc}") from None
         secrets = load_secrets(options.secrets_file)
         self._logs.start()
         try:
@@ -144,6 +147,10 @@ class LocalStack:
             self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
             if options.state_file is not None:
                 _write_json(options.state_file, self.state())
+        except TemplateError as exc:
+            # A template edited since it last ran (a Ref to a resource it no longer makes): said, not a traceback.
+            self.stop()
+            raise StackError(f"{template.path.name}: {exc}") from None
         except BaseException:
             self.stop()
             raise

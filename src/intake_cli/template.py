@@ -332,7 +332,7 @@ def _lookup(name: str, refs: dict[str, Any], attrs: dict[str, str]) -> Any:
         return refs[name]
     if name in attrs:
         return attrs[name]
-    raise TemplateError(f"nothing resolves {name!r} (is the resource created yet?)")
+    raise TemplateError(f"{name!r} names no parameter or resource of the template")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ failing reaches its DLQ, shows its real body once S3 has it, and is stored after
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -18,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from intake_cli import stack as stack_module
 from intake_cli.samples import NEGATIVE_DIR, load_secrets, ping_files, sample_files, sample_request
 from intake_cli.sending import post
+from intake_cli.template import TEMPLATE_PATH, SamTemplate
 from tests.e2e.stack import expected_event_ids, run_cli, start_served_stack
-from tests.helpers import SUCCESS
+from tests.helpers import SUCCESS, cli
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
 from webhook_intake.registry import VENDORS
@@ -325,3 +328,54 @@ def test_a_state_dir_that_cannot_be_written_is_one_error_line_before_anything_st
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: cannot write the state directory {state_dir} (Not a directory)"), line
     assert "--state-dir DIR or INTAKE_STATE_DIR" in line
+
+
+def edited_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str) -> None:
+    """The local stack starts from template.yaml with ``old`` written ``new`` (a developer's edit)."""
+    text = TEMPLATE_PATH.read_text(encoding="utf-8")
+    assert old in text, old
+    path = tmp_path / "template.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    monkeypatch.setattr(stack_module, "SamTemplate", functools.partial(SamTemplate, path))
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        # OpenWeb taken out of the all-vendor loops: its ingest function still names its queue
+        (
+            "Firstup, OpenWeb, FastComments]",
+            "Firstup, FastComments]",
+            "error: template.yaml: 'OpenWebQueue' names no parameter or resource of the template",
+        ),
+        # a vendor row without a field the loops read
+        (
+            "      IngestTimeout: 10\n      Path: /webhooks/openweb\n",
+            "      Path: /webhooks/openweb\n",
+            "error: template.yaml: cannot expand the template: Fn::FindInMap cannot find key 'IngestTimeout'",
+        ),
+        # a vendor row's key that no vendor package has: its functions fail their init phase, as in Lambda
+        (
+            "Key: openweb\n",
+            "Key: open-web\n",
+            "error: OpenWebIngestFunction failed its init phase: unknown vendor key 'open-web'",
+        ),
+    ],
+)
+def test_a_template_edit_the_stack_cannot_run_is_one_error_line_and_no_stack_left(
+    aws: boto3.session.Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, old: str, new: str, said: str
+) -> None:
+    # Given template.yaml edited by hand since the last serve (the stack served in this process: moto's
+    # backends, which the aws fixture empties, are the process's)
+    edited_template(tmp_path, monkeypatch, old, new)
+    state_dir = tmp_path / "state"
+
+    # When the local stack is started again
+    code, output = cli("--state-dir", str(state_dir), "serve", "--port", "0")
+
+    # Then it says what in one line (no traceback), exit status 1, and nothing is left running
+    assert code == 1, output
+    assert "Traceback" not in output
+    (line,) = [line for line in output.splitlines() if line.startswith("error:")]
+    assert line.startswith(said), line
+    assert not (state_dir / "stack.json").exists()
