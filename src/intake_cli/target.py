@@ -92,7 +92,9 @@ class Target:
                     botocore_session=core,
                 )
                 # Nor the shell's proxy (HTTPS_PROXY): it cannot reach this machine's loopback, as sending knows.
-                config = Config(proxies={})
+                # A few tries: a local stack stopped while a command reads it refuses every connection, and
+                # botocore's default of ten for DynamoDB sat 26 s in silence before saying so.
+                config = Config(proxies={}, retries={"mode": "standard", "total_max_attempts": 3})
             else:
                 session = boto3.session.Session(region_name=self.region)
                 config = None

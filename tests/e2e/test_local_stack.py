@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import subprocess
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ from intake_cli import stack as stack_module
 from intake_cli.samples import NEGATIVE_DIR, load_secrets, ping_files, sample_files, sample_request
 from intake_cli.sending import post
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
-from tests.e2e.stack import expected_event_ids, run_cli, start_served_stack
+from tests.e2e.stack import cli_environment, expected_event_ids, intake_command, run_cli, start_served_stack
 from tests.helpers import SUCCESS, cli
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
@@ -379,3 +380,34 @@ def test_a_template_edit_the_stack_cannot_run_is_one_error_line_and_no_stack_lef
     (line,) = [line for line in output.splitlines() if line.startswith("error:")]
     assert line.startswith(said), line
     assert not (state_dir / "stack.json").exists()
+
+
+def test_a_stack_stopped_while_send_waits_ends_the_wait_in_seconds_with_one_error_line(tmp_path: Path) -> None:
+    # Given a stack whose consumer gathers a batch for 20 s, and `intake send --wait` waiting for its event
+    stack = start_served_stack(tmp_path / "state", "--parameter", "ConsumerBatchingWindow=20")
+    try:
+        sender = subprocess.Popen(
+            [*intake_command(), "send", "openweb", "--wait"],
+            env=cli_environment(stack.state_dir),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        stack.wait_for(lambda: "POST /webhooks/openweb 200" in stack.output.read_text(), 30, "the delivery accepted")
+
+        # When the stack is stopped (Ctrl-C in its terminal)
+        assert stack.terminate() == 0
+        stopped = time.monotonic()
+        _, errors = sender.communicate(timeout=90)
+        waited = time.monotonic() - stopped
+    finally:
+        if stack.process.poll() is None:
+            stack.process.kill()
+            stack.process.wait()
+
+    # Then the wait ends within seconds (not after botocore's ten tries of DynamoDB), in one line, exit status 1
+    assert sender.returncode == 1, errors
+    assert "Traceback" not in errors
+    (line,) = errors.strip().splitlines()
+    assert line.startswith("error: "), line
+    assert waited < 10, f"{waited:.1f} s: {line}"
