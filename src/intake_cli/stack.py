@@ -335,8 +335,9 @@ def _owned_by_this_process(path: Path) -> bool:
         return False
 
 
-def wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM (the handlers only record it; the caller stops the stack)."""
+def wait_for_signal(until: threading.Event | None = None) -> None:
+    """Block until SIGINT or SIGTERM, or until ``until`` is set (the handlers only record the signal; the
+    caller stops the stack)."""
     import signal
 
     requested = threading.Event()
@@ -347,7 +348,8 @@ def wait_for_signal() -> None:
     previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not requested.wait(0.5):
-            pass
+            if until is not None and until.is_set():
+                break
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

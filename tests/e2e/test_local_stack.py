@@ -411,3 +411,35 @@ def test_a_stack_stopped_while_send_waits_ends_the_wait_in_seconds_with_one_erro
     (line,) = errors.strip().splitlines()
     assert line.startswith("error: "), line
     assert waited < 10, f"{waited:.1f} s: {line}"
+
+
+def test_serve_whose_output_reader_stops_stops_the_stack_quietly_with_status_141(tmp_path: Path) -> None:
+    # Given `intake serve | head -12`: what reads its terminal lines stops once it has the first ones
+    state_dir = tmp_path / "state"
+    serve = subprocess.Popen(
+        [*intake_command(), "serve", "--port", "0"],
+        env=cli_environment(state_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert serve.stdout is not None
+        while b"Ctrl-C to stop." not in serve.stdout.readline():
+            assert serve.poll() is None, serve.stderr.read() if serve.stderr else ""
+        serve.stdout.close()
+
+        # When a delivery arrives (its access line has nowhere to go)
+        state = json.loads((state_dir / "stack.json").read_text(encoding="utf-8"))
+        request = sample_request("firstup", sample_files("firstup")[0], load_secrets())
+        assert post(state["api_url"], request).status == SUCCESS["firstup"]
+
+        # Then serve stops the stack and ends as any intake command at a closed pipe: status 141, nothing said
+        code = serve.wait(timeout=30)
+        errors = serve.stderr.read().decode() if serve.stderr else ""
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+    assert code == 141, errors
+    assert errors == ""
+    assert not (state_dir / "stack.json").exists()

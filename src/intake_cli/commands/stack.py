@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -165,10 +167,13 @@ def serve(
     try:
         _show_stack(out, stack)
         out.print("Ctrl-C to stop.")
-        with _alongside(out, stack):
-            wait_for_signal()
+        with _alongside(out, stack) as closed:
+            wait_for_signal(closed)
     finally:
         stack.stop()
+    if closed.is_set():
+        # Ended as any command whose output reader stopped (`intake serve | head`): quietly, status 141.
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
     out.print("stopped")
 
 
@@ -188,20 +193,41 @@ def _show_stack(out: Console, stack: LocalStack) -> None:
     out.print(routes_table(list(state["routes"]), stack.api_url))
 
 
+class _TerminalHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log lines on the terminal; a write to a pipe whose reader stopped sets ``closed`` rather than
+    printing logging's traceback for each line."""
+
+    def __init__(self, stream: Any, closed: threading.Event) -> None:
+        super().__init__(stream)
+        self.closed = closed
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """Logging's report of a failed write, but for a closed pipe: that one ends serve."""
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            self.closed.set()
+            return
+        super().handleError(record)
+
+
 class _alongside:
-    """The gateway's access lines and the consumers' outcome lines on the terminal while the block runs."""
+    """The gateway's access lines and the consumers' outcome lines on the terminal while the block runs.
+
+    The block gets an event set once what reads the terminal's lines stopped reading (a closed pipe).
+    """
 
     def __init__(self, out: Console, stack: LocalStack) -> None:
         self.out = out
         self.stack = stack
         self.stop = threading.Event()
-        self.handler = logging.StreamHandler(out.file)
+        self.closed = threading.Event()
+        self.handler = _TerminalHandler(out.file, self.closed)
         self.handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
         self.thread = threading.Thread(target=self._outcomes, name="outcomes", daemon=True)
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> threading.Event:
         logging.getLogger("intake.gateway").addHandler(self.handler)
         self.thread.start()
+        return self.closed
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop.set()
@@ -211,8 +237,11 @@ class _alongside:
     def _outcomes(self) -> None:
         from intake_cli.outcomes import follow_file
 
-        for outcome in follow_file(self.stack.options.log_file, self.stop):
-            self.out.print(outcome.line(), soft_wrap=True)
+        try:
+            for outcome in follow_file(self.stack.options.log_file, self.stop):
+                self.out.print(outcome.line(), soft_wrap=True)
+        except BrokenPipeError:
+            self.closed.set()
 
 
 @app.command(
