@@ -118,5 +118,19 @@ class QueuePoller:
             return {m["MessageId"] for m in messages}
         if not self.source.report_batch_item_failures:
             return set()
-        failures = (response or {}).get("batchItemFailures", [])
-        return {str(failure["itemIdentifier"]) for failure in failures}
+        try:
+            failed = {failure.get("itemIdentifier") for failure in (response or {}).get("batchItemFailures") or []}
+        except (AttributeError, TypeError):  # not a partial batch response at all
+            failed = {None}
+        batch = {m["MessageId"] for m in messages}
+        if not failed <= batch:
+            # As Lambda does: an answer it cannot read, or an identifier empty, null or of no record of the
+            # batch, fails all of it.
+            LOG.error(
+                "%s answered batchItemFailures Lambda would not take (a record not in its batch, or none named); "
+                "its batch of %d will be retried",
+                self.function.spec.logical_id,
+                len(messages),
+            )
+            return batch
+        return {str(identifier) for identifier in failed}

@@ -119,6 +119,35 @@ def test_a_consumer_that_dies_mid_batch_loses_nothing(runtime: LocalRuntime, sec
     assert depth(runtime, url) == 0
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"batchItemFailures": [{"itemIdentifier": "not-a-record-of-this-batch"}]},
+        {"batchItemFailures": [{"itemIdentifier": ""}]},
+        {"batchItemFailures": [{"itemIdentifier": None}]},
+        {"batchItemFailures": ["not-an-object"]},
+    ],
+)
+def test_a_partial_batch_response_naming_no_record_of_the_batch_fails_all_of_it_as_lambda_does(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch, answer: dict[str, Any]
+) -> None:
+    # Given three deliveries on a queue, and a consumer answering with an itemIdentifier its batch does not hold
+    # (Lambda takes such an answer, an empty or null identifier, or one it cannot read, as the whole batch failing)
+    secret = secrets["viafoura-notifications"]
+    for uuid in ("a", "b", "c"):
+        send_body(runtime, "viafoura-notifications", notifications_body(f"odd-answer-{uuid}"), secret)
+    url = queue_url(runtime, "viafoura-notifications")
+    poller = next(p for p in runtime.pollers if p.queue_url == url)
+    monkeypatch.setattr(poller.function, "invoke", lambda event: answer)
+
+    # When the local event source mapping hands it the batch
+    result = poller.poll_once()
+
+    # Then no record is deleted: all three are on the queue to be tried again, as in AWS
+    assert (result.received, result.failed) == (3, 3)
+    assert depth(runtime, url) == 3
+
+
 def written_at_once(runtime: LocalRuntime, event: NormalizedEvent, writers: int = 8) -> list[str]:
     """The outcomes of ``writers`` consumers putting ``event`` at the same moment, sorted."""
     barrier = threading.Barrier(writers)
