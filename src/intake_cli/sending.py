@@ -48,6 +48,19 @@ def vendor_secret(target: Target, vendor: str, secrets_file: Path | None = None)
     return secret
 
 
+def secrets_file_changed(target: Target, vendor: str) -> bool:
+    """Whether the local stack's seed file now holds for ``vendor`` other than what the stack loaded when it
+    started (it reads the file once): ``intake send`` signs with the file, the stack checks what it loaded."""
+    if not target.local or target.secrets_file is None:
+        return False
+    try:
+        loaded = target.client("secretsmanager").get_secret_value(SecretId=target.vendor(vendor).secret_id)
+        held: object = json.loads(loaded.get("SecretString") or "null")
+        return held != secret_for(load_secrets(target.secrets_file), vendor)
+    except (ClientError, BotoCoreError, IntakeError, ValueError):
+        return False
+
+
 def deliver(target: Target, request: OutgoingRequest, timeout: float = DEFAULT_TIMEOUT) -> HttpResponse:
     """Send ``request`` to the stack's API; any HTTP answer is returned, a network failure raises."""
     return post(target.api_url, request, timeout=timeout, use_proxy=not target.local)

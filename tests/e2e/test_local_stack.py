@@ -460,3 +460,29 @@ def test_serve_whose_output_reader_stops_stops_the_stack_quietly_with_status_141
     assert code == 141, errors
     assert errors == ""
     assert not (state_dir / "stack.json").exists()
+
+
+def test_a_secrets_file_edited_since_the_stack_started_is_named_when_its_credential_is_refused(tmp_path: Path) -> None:
+    # Given a stack started with a secrets file, which is then edited (OpenWeb's token changed)
+    secrets = load_secrets()
+    seeded = tmp_path / "secrets.json"
+    seeded.write_text(json.dumps(secrets))
+    stack = start_served_stack(tmp_path / "state", "--secrets", str(seeded))
+    try:
+        seeded.write_text(json.dumps({**secrets, "openweb": {**secrets["openweb"], "tokens": ["edited-" * 8]}}))
+
+        # When a delivery is sent, signed with the file as it is now
+        edited = run_cli(stack.state_dir, "send", "openweb")
+        # and another vendor's, whose values did not change
+        unchanged = run_cli(stack.state_dir, "send", "firstup")
+    finally:
+        stack.terminate()
+
+    # Then the refusal says why: the stack checks the values it read at its start
+    assert edited.returncode == 1, edited.stderr
+    assert "401" in edited.stdout
+    assert "has changed since the local stack started" in edited.stderr, edited.stderr
+    assert "restart intake serve" in edited.stderr
+    assert "edited-" not in edited.stdout + edited.stderr
+    assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
+    assert "has changed" not in unchanged.stderr

@@ -168,7 +168,7 @@ def send(
     once the consumer's outcomes show it took this delivery's copy as a duplicate).
     """
     from intake_cli.samples import WRONG_CREDENTIAL, build_request
-    from intake_cli.sending import deliver, openweb_access_token, vendor_secret, with_bearer
+    from intake_cli.sending import deliver, openweb_access_token, secrets_file_changed, vendor_secret, with_bearer
     from intake_cli.target import resolve_target
 
     if data is not None and body is not None:
@@ -207,6 +207,13 @@ def send(
     expected = response.status in (401, 403) if bad_auth else 200 <= response.status < 300
     waited = _wait_for(target, awaited) if awaited is not None and expected else None
     _print(request, target.api_url + request.path, chosen, response, waited, json_output)
+    refused = not expected and response.status in (401, 403)
+    if refused and secrets is None and secrets_file_changed(target, chosen.vendor):
+        console(sys.stderr).print(
+            f"[yellow]{target.secrets_file} has changed since the local stack started: it checks {chosen.vendor}'s"
+            " credential against the values it read then; restart intake serve to load the file again[/]",
+            soft_wrap=True,
+        )
     if not expected or (waited is not None and not waited.complete):
         raise typer.Exit(1)
 
