@@ -86,6 +86,28 @@ class StackOptions:
     """Seconds between the queue metrics the stack publishes, as SQS does every minute."""
 
 
+@dataclass(frozen=True)
+class Left:
+    """Messages on the local stack's queues when it stopped: gone with it."""
+
+    queued: int
+    """On the vendor queues: deliveries answered 2xx whose events were not stored yet."""
+    dead_letters: int
+
+    def sentence(self) -> str:
+        """What ``intake serve`` says as it stops ('' when the queues were empty)."""
+        from intake_cli.render import counted
+
+        parts = []
+        if self.queued:
+            parts.append(f"{counted(self.queued, 'accepted delivery', 'accepted deliveries')} not stored yet")
+        if self.dead_letters:
+            parts.append(counted(self.dead_letters, "dead letter", "dead letters"))
+        if not parts:
+            return ""
+        return f"its queues held {' and '.join(parts)}, gone with it (the local stack keeps nothing between runs)"
+
+
 class LocalStack:
     """template.yaml running locally; use as a context manager or call start() and stop()."""
 
@@ -101,6 +123,8 @@ class LocalStack:
         self._environment = ProcessEnvironment()
         self._logs = LogRouting(self.options.log_file, capture_stdout=self.options.capture_stdout)
         self._moto: Any = None
+        self.left: Left | None = None
+        """What the queues held when the stack stopped (the local stack keeps nothing between runs)."""
         self._gateway: BaseWSGIServer | None = None
 
     def __enter__(self) -> LocalStack:
@@ -166,6 +190,8 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=10)
         self._threads.clear()
+        if self._moto is not None:
+            self.left = self._left_on_queues()
         state_file = self.options.state_file
         if state_file is not None and _owned_by_this_process(state_file):
             state_file.unlink(missing_ok=True)
@@ -175,6 +201,27 @@ class LocalStack:
         self._environment.restore()
         reset_client_cache()
         self._logs.stop()
+
+    def _left_on_queues(self) -> Left | None:
+        """What the queues still held once the pollers stopped (gone with moto); None when they cannot be read."""
+        if self.stack is None or self.runtime is None:
+            return None
+        redriven = {
+            logical_id
+            for logical_id, props in self.stack.template.of_type("AWS::SQS::Queue").items()
+            if "RedrivePolicy" in props
+        }
+        counts = {True: 0, False: 0}
+        for logical_id, url in self.stack.queues.items():
+            try:
+                attributes = self.runtime.sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
+            except (ClientError, BotoCoreError):
+                return None
+            counts[logical_id in redriven] += sum(int(value) for value in attributes.values())
+        return Left(queued=counts[True], dead_letters=counts[False])
 
     def state(self) -> dict[str, Any]:
         """What ``stack.json`` says: where the stack answers and what its resources are called."""

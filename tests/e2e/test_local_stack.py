@@ -24,6 +24,7 @@ from botocore.exceptions import EndpointConnectionError
 from intake_cli import stack as stack_module
 from intake_cli.samples import NEGATIVE_DIR, load_secrets, ping_files, sample_files, sample_request
 from intake_cli.sending import post
+from intake_cli.stack import Left
 from intake_cli.target import Target
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
 from tests.e2e.stack import cli_environment, expected_event_ids, intake_command, run_cli, start_served_stack
@@ -486,3 +487,31 @@ def test_a_secrets_file_edited_since_the_stack_started_is_named_when_its_credent
     assert "edited-" not in edited.stdout + edited.stderr
     assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
     assert "has changed" not in unchanged.stderr
+
+
+def test_serve_stopped_with_an_accepted_delivery_not_yet_stored_says_it_is_gone(tmp_path: Path) -> None:
+    # Given a stack whose consumer gathers a batch for 20 s, and a delivery it accepted
+    stack = start_served_stack(tmp_path / "state", "--parameter", "ConsumerBatchingWindow=20")
+    try:
+        sent = run_cli(stack.state_dir, "send", "openweb")
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+
+        # When the stack is stopped before the consumer took it
+        assert stack.terminate() == 0
+    finally:
+        if stack.process.poll() is None:
+            stack.process.kill()
+            stack.process.wait()
+
+    # Then its last line says the delivery was still queued and is gone with the stack
+    last = stack.output.read_text().strip().splitlines()[-1]
+    assert last.startswith("stopped; its queues held 1 accepted delivery not stored yet, gone with it"), last
+
+
+def test_serve_stopped_with_its_queues_empty_says_stopped() -> None:
+    assert Left(queued=0, dead_letters=0).sentence() == ""
+    assert (
+        Left(queued=2, dead_letters=1)
+        .sentence()
+        .startswith("its queues held 2 accepted deliveries not stored yet and 1 dead letter, gone with it")
+    )

@@ -174,7 +174,8 @@ def serve(
     if closed.is_set():
         # Ended as any command whose output reader stopped (`intake serve | head`): quietly, status 141.
         raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
-    out.print("stopped")
+    said = stack.left.sentence() if stack.left else ""
+    out.print(f"stopped; {said}" if said else "stopped")
 
 
 def _show_stack(out: Console, stack: LocalStack) -> None:
