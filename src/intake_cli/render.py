@@ -270,7 +270,8 @@ def routes_table(routes: list[str], api_url: str) -> Table:
 
 
 def progress_bar(console: Console) -> Progress:
-    """A bar for long work counted in steps: what is being done, done of all, time taken and time left."""
+    """A bar for long work counted in steps, on a terminal only: what is being done, done of all, time taken and
+    time left. A pipe or a file (a cron job's mail, a CI log) gets none of it: rich would leave its last frame."""
     return Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
@@ -279,6 +280,7 @@ def progress_bar(console: Console) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=console,
+        disable=not console.is_terminal,
     )
 
 
@@ -302,14 +304,15 @@ def days_bar(console: Console, doing: str, days: int) -> Iterator[Callable[[str]
 
 @contextmanager
 def counting_bar(console: Console, doing: str) -> Iterator[Callable[[int], None]]:
-    """Long work of no known length (a full scan), counted: what is being done, how many so far, time taken.
-    Yields what hears the count."""
+    """Long work of no known length (a full scan), counted on a terminal only (as :func:`progress_bar`): what is
+    being done, how many so far, time taken. Yields what hears the count."""
     with Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
         TextColumn("{task.completed:,} so far"),
         TimeElapsedColumn(),
         console=console,
+        disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task(doing, total=None)
         yield lambda so_far: bar.update(task, completed=so_far)

@@ -393,17 +393,48 @@ def test_redrive_all_shows_its_progress_on_standard_error(
     stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
-    # Given three quarantined events
+    # Given three quarantined events, and an operator at a terminal
     more_quarantined(runtime, secrets, 2)
+    monkeypatch.setenv("FORCE_COLOR", "1")
 
     # When they are all sent back
     code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR)
 
     # Then a bar said how far it got, done of all
     assert code == 0, text
-    bar = next(line for line in text.splitlines() if f"Sending {VENDOR}'s quarantined events back" in line)
+    # (its last frame: a terminal is shown it as it moves)
+    bar = [line for line in text.splitlines() if f"Sending {VENDOR}'s quarantined events back" in line][-1]
     assert "3/3" in bar
     assert "3 quarantined events sent back" in text
+
+
+@pytest.mark.parametrize(
+    "args", [("redrive",), ("delete", "--yes"), ("redrive", "--json"), ("delete", "--yes", "--json")]
+)
+def test_redrive_and_delete_of_all_leave_no_bar_on_a_standard_error_that_is_no_terminal(
+    stack: str,
+    runtime: LocalRuntime,
+    secrets: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+) -> None:
+    from intake_cli.main import app
+
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given three quarantined events, and a nightly job whose standard error is mailed or logged
+    more_quarantined(runtime, secrets, 2)
+    capsys.readouterr()
+
+    # When they all go at once, from the job
+    with pytest.raises(SystemExit) as exited:
+        app(["dlq", *args, "--stack", stack, "--vendor", VENDOR], prog_name="intake")
+
+    # Then the job's standard error holds nothing: the bar is for a terminal, the result is on standard output
+    assert exited.value.code == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "3" in out
 
 
 def ctrl_c_at_send(monkeypatch: pytest.MonkeyPatch, nth: int) -> None:
@@ -463,17 +494,19 @@ def test_ctrl_c_while_sending_every_vendors_back_says_what_each_vendor_before_ha
 
 
 def test_delete_all_shows_its_progress_on_standard_error(
-    stack: str, runtime: LocalRuntime, secrets: dict[str, Any]
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given three quarantined events
+    # Given three quarantined events, and an operator at a terminal
     more_quarantined(runtime, secrets, 2)
+    monkeypatch.setenv("FORCE_COLOR", "1")
 
     # When they are all let go
     code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes")
 
     # Then a bar said how far it got, done of all, as a redrive's does
     assert code == 0, text
-    bar = next(line for line in text.splitlines() if f"Deleting {VENDOR}'s quarantined events" in line)
+    # (its last frame: a terminal is shown it as it moves)
+    bar = [line for line in text.splitlines() if f"Deleting {VENDOR}'s quarantined events" in line][-1]
     assert "3/3" in bar
     assert "3 quarantined events deleted" in text
 

@@ -722,11 +722,14 @@ def test_output_to_a_full_disk_is_one_error_line_not_a_traceback(
     assert capsys.readouterr().err.splitlines() == ["error: cannot write the output: No space left on device"]
 
 
-def test_a_full_scan_says_on_standard_error_how_many_events_it_read(loaded: str) -> None:
-    # Given the table's events, as status counts them
+def test_a_full_scan_says_on_standard_error_how_many_events_it_read(
+    loaded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the table's events, as status counts them, and an operator at a terminal
     rows = cli_json("status", "--stack", loaded, "--json", "--count")
     total = sum(row["events_stored"] or 0 for row in rows)
     assert total > 0
+    monkeypatch.setenv("FORCE_COLOR", "1")
     # Then counting them and reading them whole both say what they do and how many they got through
     for args, doing in (
         (("status", "--stack", loaded, "--count"), "Counting the stored events (a full scan)"),
@@ -734,7 +737,8 @@ def test_a_full_scan_says_on_standard_error_how_many_events_it_read(loaded: str)
     ):
         code, text = cli(*args)
         assert code == 0, text
-        line = next((line for line in text.splitlines() if doing in line), None)
+        # (its last frame: a terminal is shown it as it moves)
+        line = ([line for line in text.splitlines() if doing in line] or [None])[-1]
         assert line is not None, text
         assert f"{total:,} so far" in line
 
@@ -753,6 +757,23 @@ def test_a_read_of_a_long_window_shows_on_a_terminal_how_far_it_got(
     assert "Reading the feed a day at a time" in text
     assert "31/31 days" in text
     assert "fastcomments" in text
+
+
+@pytest.mark.parametrize(
+    "args", [("status", "--count", "--json"), ("events", "--scan", "--json")], ids=["status", "scan"]
+)
+def test_a_full_scan_leaves_nothing_on_a_standard_error_that_is_no_terminal(
+    loaded: str, args: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # When the table is counted or read whole with standard error redirected (a CI step's log, a cron mail)
+    with pytest.raises(SystemExit) as exited:
+        app([*args, "--stack", loaded], prog_name="intake")
+
+    # Then standard error holds nothing: how far the scan has got is for a terminal only
+    assert exited.value.code == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_a_read_of_the_feed_leaves_nothing_on_a_standard_error_that_is_no_terminal(

@@ -369,13 +369,37 @@ def test_a_copy_that_took_the_events_place_while_replay_worked_is_left_as_it_is(
     assert (summary["rewritten"], summary["gone"]) == (0, 1)
 
 
-def test_the_rewrite_shows_its_progress_on_standard_error(stack: str, runtime: LocalRuntime) -> None:
+def test_the_rewrite_shows_its_progress_on_standard_error(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     as_an_older_mapping_stored_it(runtime, *LIKE)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # an operator at a terminal
     code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes")
     assert code == 0, text
-    bar = next(line for line in text.splitlines() if "Rewriting at most 25 a second" in line)
+    # (its last frame: a terminal is shown it as it moves)
+    bar = [line for line in text.splitlines() if "Rewriting at most 25 a second" in line][-1]
     assert "1/1" in bar
     assert "rewrote 1 events" in text
+
+
+def test_a_rewrite_from_a_script_leaves_nothing_on_a_standard_error_that_is_no_terminal(
+    stack: str, runtime: LocalRuntime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # Given an event stored under an older mapping, and a job whose standard error is mailed or logged
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    capsys.readouterr()
+
+    # When the job replays it
+    with pytest.raises(SystemExit) as exited:
+        app(["replay", "--stack", stack, "--since", "1h", "--yes", "--json"], prog_name="intake")
+
+    # Then standard error holds nothing (the bar is for a terminal) and standard output the plan and the result
+    assert exited.value.code == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert json.loads([line for line in out.splitlines() if '"rewritten"' in line][-1])["rewritten"] == 1
 
 
 def test_the_plan_reports_its_progress_batch_by_batch(
