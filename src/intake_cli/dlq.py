@@ -315,10 +315,19 @@ def _redrive_vendor(
         if moved < waiting:
             detail += f"; {waiting - moved} more not visible now (being read), try again shortly"
         done.append(Done("redrive", "dead-letter", key, "*", moved, detail))
+    went = (0, 0)
+
+    def heard(so_far: int, total: int) -> None:
+        nonlocal went
+        went = (so_far, total)
+        if progress is not None:
+            progress(key, so_far, total)
+
     try:
-        heard = None if progress is None else lambda so_far, total: progress(key, so_far, total)
         sent = runner.run(key, dry_run=dry_run, progress=heard)
     except (StoreError, PayloadError, EnqueueError, ClientError, BotoCoreError) as exc:
+        if went[0]:  # those sent before it are on the queue: said with what was done before the failure
+            done.append(Done("redrive", "quarantined", key, "*", went[0], f"of {went[1]}, to {resources.queue_name}"))
         raise IntakeError(f"cannot send {key}'s quarantined events back: {exc}") from None
     if sent:
         done.append(Done("redrive", "quarantined", key, "*", len(sent), f"to {resources.queue_name}", dry_run))
@@ -397,18 +406,31 @@ def _delete_vendor(
         done.append(Done("delete", "dead-letter", key, "*", len(letters), detail, dry_run))
     try:
         items = list(store.list(key, limit))
-        if not dry_run:
-            if progress is not None:
-                progress(key, 0, len(items))
-            for number, item in enumerate(items, 1):
-                store.delete(QuarantineKey(key, str(item["sk"])))
-                if progress is not None:
-                    progress(key, number, len(items))
     except (StoreError, ClientError, BotoCoreError) as exc:
         raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
+    if not dry_run:
+        _delete_quarantined(store, key, items, done, progress)
     if items:
         detail = "more remain: run it again" if len(items) >= limit else ""
         done.append(Done("delete", "quarantined", key, "*", len(items), detail, dry_run))
+
+
+def _delete_quarantined(
+    store: QuarantineStore, key: str, items: list[dict[str, Any]], done: list[Done], progress: Progress | None
+) -> None:
+    """Delete the quarantined events read; stopped part way by a failure, the ones already gone for good are
+    added to ``done``, so that what is said of the run counts them."""
+    if progress is not None:
+        progress(key, 0, len(items))
+    for gone, item in enumerate(items):
+        try:
+            store.delete(QuarantineKey(key, str(item["sk"])))
+        except (StoreError, ClientError, BotoCoreError) as exc:
+            if gone:
+                done.append(Done("delete", "quarantined", key, "*", gone, f"of {len(items)}"))
+            raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
+        if progress is not None:
+            progress(key, gone + 1, len(items))
 
 
 def _delete_letters(sqs: Any, url: str, letters: list[dict[str, Any]], key: str, done: list[Done]) -> None:

@@ -298,6 +298,63 @@ def test_a_quarantined_event_sqs_will_not_take_back_is_one_line(stack: str, monk
     assert "Traceback" not in text
 
 
+def test_a_redrive_of_all_that_sqs_stops_part_way_says_how_many_went_back(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given three quarantined events, and a queue that refuses the third as it is sent back
+    more_quarantined(runtime, secrets, 2)
+    sent = QueueSender.send
+    calls: list[int] = []
+
+    def refuse_the_third(self: QueueSender, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise EnqueueError("not retryable: AccessDenied")
+        return sent(self, *args, **kwargs)
+
+    monkeypatch.setattr(QueueSender, "send", refuse_the_third)
+
+    # When they are all sent back
+    code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR)
+
+    # Then the command fails, saying how many of them went back before the refusal (a script running it
+    # again knows those count one more try), besides the dead letter moved first
+    assert code == 1, text
+    said = " ".join(text.split())
+    assert "back: not retryable: AccessDenied" in said
+    assert f"{VENDOR}: 2 quarantined events sent back (of 3, to " in said
+    assert f"{VENDOR}: 1 dead letters sent back (to " in said
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 3  # the dead letter and those two
+
+
+def test_a_delete_of_all_that_dynamodb_stops_part_way_says_how_many_went(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three quarantined events, and a table that refuses the third delete
+    more_quarantined(runtime, secrets, 2)
+    deleted = QuarantineStore.delete
+    calls: list[int] = []
+
+    def refuse_the_third(self: QuarantineStore, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "DeleteItem")
+        return deleted(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuarantineStore, "delete", refuse_the_third)
+
+    # When they are all let go
+    code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes")
+
+    # Then the command fails, saying how many went for good before the refusal
+    assert code == 1, text
+    said = " ".join(text.split())
+    assert "AccessDenied" in said
+    assert f"{VENDOR}: 2 quarantined events deleted (of 3)" in said
+    assert len(quarantined(runtime, VENDOR)) == 1
+
+
 def test_deleting_all_says_what_it_had_done_when_a_later_step_fails(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
