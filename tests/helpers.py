@@ -371,6 +371,31 @@ def cli_json(*args: str, input_text: str | None = None) -> list[dict[str, Any]]:
     return [document for document in documents if "_aws" not in document and "level" not in document]
 
 
+SCRIPTING_DOC = "docs/local-stack.md"
+_SCRIPTING_ROW = re.compile(r"^\| (.+?) \| .+? \| (.+) \|$", re.MULTILINE)
+
+
+@functools.cache
+def documented_json_fields() -> dict[str, set[str]]:
+    """docs/local-stack.md's "Scripting" table: each command, the fields its ``--json`` lines are documented with.
+
+    What a script is told it may read: tests hold every command's output to it."""
+    text = (ROOT / SCRIPTING_DOC).read_text(encoding="utf-8").split("\n### Scripting: what `--json` prints\n", 1)[1]
+    text = text.split("\n#", 1)[0]
+    fields: dict[str, set[str]] = {}
+    for commands, named in _SCRIPTING_ROW.findall(text):
+        # A command's name (`send --wait` is send's), not the fields named beside it in parentheses
+        for command in re.findall(r"`([^`]+)`", re.sub(r"\(.*?\)", "", commands)):
+            fields.setdefault(command.split(" --")[0], set()).update(re.findall(r"`([a-z_]+)`", named))
+    return fields
+
+
+def undocumented(command: str, documents: list[dict[str, Any]]) -> set[str]:
+    """The fields of ``documents`` (a command's ``--json`` lines) that the scripting table does not name for it."""
+    documented = documented_json_fields()[command]
+    return {name for document in documents for name in document} - documented
+
+
 EVENT_TYPES_DOC = "docs/event-types.md"
 _VENDOR_SECTION = re.compile(r"^### (\S+)\n(.*?)(?=^##|\Z)", re.MULTILINE | re.DOTALL)
 _TYPE_ROW = re.compile(r"^\| (`[^|]+`) \| `([^`]+)` \|$", re.MULTILINE)

@@ -25,6 +25,7 @@ from tests.helpers import (
     send_body,
     stored_ids,
     table,
+    undocumented,
 )
 from webhook_intake.delivery import Delivery
 from webhook_intake.ingest.queue import EnqueueError, QueueSender
@@ -965,3 +966,18 @@ def test_reading_a_quarantined_events_id_as_a_stored_events_says_it_is_quarantin
     assert "quarantined" in text
     assert "intake dlq list" in text
     assert len(text.strip().splitlines()) == 1, text
+
+
+def test_every_field_dlq_prints_as_json_is_in_the_scripting_table(stack: str) -> None:
+    # When what waits is listed, then sent back and let go (a dry run), for a script
+    printed = {
+        "dlq list": listed(stack),
+        "dlq redrive": cli_json("dlq", "redrive", "--stack", stack, "--dry-run", "--json"),
+        "dlq delete": cli_json("dlq", "delete", "--stack", stack, "--dry-run", "--json"),
+    }
+
+    # Then docs/local-stack.md names every field a script may read, the dead letter's and the quarantined event's
+    assert {item["kind"] for item in printed["dlq list"]} == {"dead-letter", "quarantined"}
+    for command, documents in printed.items():
+        assert documents, command
+        assert not undocumented(command, documents), command

@@ -16,7 +16,17 @@ from intake_cli.event_log import window
 from intake_cli.events import sqs_event
 from intake_cli.samples import SAMPLES_DIR, load_secrets, sample_files
 from tests.conftest import queue_messages
-from tests.helpers import cli, cli_json, notifications_body, publish_outputs, queue_url, send, send_body, table
+from tests.helpers import (
+    cli,
+    cli_json,
+    notifications_body,
+    publish_outputs,
+    queue_url,
+    send,
+    send_body,
+    table,
+    undocumented,
+)
 from webhook_intake.delivery import TEST_HEADER
 from webhook_intake.store.events import EventStore
 from webhook_intake.store.feed import PendingFeed
@@ -788,3 +798,17 @@ def test_a_read_of_the_feed_leaves_nothing_on_a_standard_error_that_is_no_termin
     # Then standard error holds nothing: the progress is for a terminal only
     assert exited.value.code == 0
     assert capsys.readouterr().err == ""
+
+
+def test_every_field_the_reads_print_as_json_is_in_the_scripting_table(loaded: str) -> None:
+    # When each read prints its lines for a script
+    printed = {
+        "status": cli_json("status", "--stack", loaded, "--json", "--count"),
+        "shapes": cli_json("shapes", "--stack", loaded, "--json"),
+        "state": cli_json("state", "fastcomments", "nK3vQ8zTfR", "--stack", loaded, "--json"),
+    }
+
+    # Then docs/local-stack.md names every field a script may read, for each of them
+    for command, documents in printed.items():
+        assert documents, command
+        assert not undocumented(command, documents), command

@@ -14,7 +14,16 @@ from intake_cli import replay as replay_module
 from intake_cli.event_log import Window
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.target import Target
-from tests.helpers import cli, cli_json, mapping_fails_on, publish_outputs, send, send_body, table
+from tests.helpers import (
+    cli,
+    cli_json,
+    mapping_fails_on,
+    publish_outputs,
+    send,
+    send_body,
+    table,
+    undocumented,
+)
 from webhook_intake.consumer.normalizing import MappingError
 from webhook_intake.delivery import TEST_HEADER
 from webhook_intake.store.events import EventStore
@@ -545,3 +554,14 @@ def test_an_event_of_a_vendor_no_longer_registered_is_refused_and_the_rest_repla
     assert (vendor, event_id) == LIKE
     assert "no longer registered" in reason
     assert lines[-1]["rewritten"] == 1
+
+
+def test_every_field_replay_prints_as_json_is_in_the_scripting_table(stack: str, runtime: LocalRuntime) -> None:
+    # Given an event stored under an older mapping
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+
+    # When it is replayed for a script: the plan, then the result
+    plan, result = cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")
+
+    # Then docs/local-stack.md names every field a script may read, the plan's own included
+    assert not undocumented("replay", [plan, plan["plan"], result])

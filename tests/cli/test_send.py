@@ -22,7 +22,7 @@ from intake_cli.outcomes import Outcome
 from intake_cli.samples import SAMPLES_DIR, OutgoingRequest, sample_files, sample_request
 from intake_cli.sending import openweb_access_token, post
 from intake_cli.target import IntakeError
-from tests.helpers import cli, cli_json, publish_outputs
+from tests.helpers import cli, cli_json, publish_outputs, undocumented
 from webhook_intake.clients import client
 from webhook_intake.delivery import id_label
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -192,6 +192,7 @@ def test_sending_to_a_deployed_stack_asks_first_and_marks_the_delivery_as_a_test
     (event,) = answer["events"]
     assert (event["event_type"], event["test"]) == ("comment.liked", True)
     assert answer["not_stored"] == []
+    assert not undocumented("send", [answer])  # each field a script reads is in docs/local-stack.md's table
     assert cli_json("events", "--stack", deployed, "--json") == []
     assert len(cli_json("events", "--stack", deployed, "--json", "--tests")) == 1
 

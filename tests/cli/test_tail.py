@@ -14,7 +14,16 @@ from urllib3.exceptions import ProtocolError
 
 from intake_cli.outcomes import FILTER_PATTERN, LogGroup, Outcome, follow_file, live_tail, outcomes_in, poll
 from intake_cli.target import IntakeError
-from tests.helpers import cli, cli_json, handler_logs, notifications_body, publish_outputs, send_body, stack_with
+from tests.helpers import (
+    cli,
+    cli_json,
+    handler_logs,
+    notifications_body,
+    publish_outputs,
+    send_body,
+    stack_with,
+    undocumented,
+)
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -357,6 +366,7 @@ def test_tail_on_a_deployed_stack_reads_its_consumers_log_groups(
         ("viafoura-notifications", "stored"),
     ]
     assert [(item["vendor"], item["reason"]) for item in one] == [("openweb", "missing_id")]
+    assert not undocumented("tail", every)  # each field a script reads is in docs/local-stack.md's table
     assert code == 0, text
     assert "openweb  quarantined  missing_id" in text
     assert "viafoura-notifications" not in text
