@@ -371,6 +371,13 @@ def cli_json(*args: str, input_text: str | None = None) -> list[dict[str, Any]]:
     return [document for document in documents if "_aws" not in document and "level" not in document]
 
 
+class TypedAtATerminal(io.StringIO):
+    """Standard input from an operator at a terminal, who types ``answer`` when asked."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 SCRIPTING_DOC = "docs/local-stack.md"
 _SCRIPTING_ROW = re.compile(r"^\| (.+?) \| .+? \| (.+) \|$", re.MULTILINE)
 

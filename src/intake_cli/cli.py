@@ -415,5 +415,14 @@ def confirm(question: str, *, yes: bool, why: str) -> None:
         return
     if not sys.stdin.isatty():
         raise IntakeError(f"{why}: add --yes (no terminal to ask at)")
-    if not typer.confirm(question, default=False):
+    from rich.prompt import Confirm
+
+    # Asked on standard error: standard output may be a pipe (`--json | jq`), which must get the results alone
+    # and would swallow the question, leaving the operator waiting on a prompt they cannot see.
+    asking = Terminal(stderr=True, highlight=False, emoji=False)
+    try:
+        agreed = Confirm.ask(escape(question), console=asking, default=False)
+    except EOFError:  # Ctrl-D: no answer is no yes
+        agreed = False
+    if not agreed:
         raise IntakeError("nothing done")

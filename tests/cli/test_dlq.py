@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from intake_cli import dlq, queues
 from intake_cli.target import Target
 from tests.helpers import (
+    TypedAtATerminal,
     cli,
     cli_json,
     depth,
@@ -981,3 +982,26 @@ def test_every_field_dlq_prints_as_json_is_in_the_scripting_table(stack: str) ->
     for command, documents in printed.items():
         assert documents, command
         assert not undocumented(command, documents), command
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_asked_at_a_terminal_with_the_output_piped_the_question_is_on_standard_error(
+    stack: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], answer: str
+) -> None:
+    from intake_cli.main import app
+
+    # Given an operator at a terminal whose output goes to a pipe (intake dlq delete --json | jq .)
+    monkeypatch.setattr("sys.stdin", TypedAtATerminal(f"{answer}\n"))
+    capsys.readouterr()
+
+    # When every item is let go, asked first
+    with pytest.raises(SystemExit) as exited:
+        app(["dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--json"], prog_name="intake")
+
+    # Then the question is asked where the operator sees it, and the pipe gets the result lines alone
+    out, err = capsys.readouterr()
+    assert "for good?" in err
+    assert "for good?" not in out
+    lines = [line for line in out.splitlines() if '"action"' in line or not line.startswith("{")]
+    assert all(json.loads(line)["action"] == "delete" for line in lines), out
+    assert (exited.value.code, len(lines)) == ((0, 2) if answer == "y" else (1, 0))

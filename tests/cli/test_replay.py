@@ -15,6 +15,7 @@ from intake_cli.event_log import Window
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.target import Target
 from tests.helpers import (
+    TypedAtATerminal,
     cli,
     cli_json,
     mapping_fails_on,
@@ -565,3 +566,26 @@ def test_every_field_replay_prints_as_json_is_in_the_scripting_table(stack: str,
 
     # Then docs/local-stack.md names every field a script may read, the plan's own included
     assert not undocumented("replay", [plan, plan["plan"], result])
+
+
+def test_asked_at_a_terminal_with_the_output_piped_the_pipe_gets_the_plan_and_result_alone(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # Given an event stored under an older mapping, and an operator at a terminal piping the output
+    # (intake replay --since 1h --json | tee replay.jsonl) who answers yes
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    monkeypatch.setattr("sys.stdin", TypedAtATerminal("y\n"))
+    capsys.readouterr()
+
+    # When it is replayed
+    with pytest.raises(SystemExit) as exited:
+        app(["replay", "--stack", stack, "--since", "1h", "--json"], prog_name="intake")
+
+    # Then the question was asked on standard error, and standard output holds the plan and the result only
+    out, err = capsys.readouterr()
+    assert exited.value.code == 0
+    assert "Rewrite 1 events" in err
+    mine = [line for line in out.splitlines() if '"plan"' in line or '"rewritten"' in line or "Rewrite" in line]
+    assert [next(iter(json.loads(line))) for line in mine] == ["plan", "rewritten"], out
