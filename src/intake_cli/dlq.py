@@ -225,10 +225,12 @@ class Done:
 
     def sentence(self) -> str:
         """One line for the terminal."""
+        from intake_cli.render import counted
+
         verb = {"redrive": "sent back", "delete": "deleted"}[self.action]
         verb = f"would be {verb}" if self.dry_run else verb
         what = "dead letter" if self.kind == "dead-letter" else "quarantined event"
-        many = f"{self.count} {what}s" if self.id == "*" else f"{what} {self.id}"
+        many = counted(self.count, what, f"{what}s") if self.id == "*" else f"{what} {self.id}"
         return f"{self.vendor}: {many} {verb}{f' ({self.detail})' if self.detail else ''}"
 
 

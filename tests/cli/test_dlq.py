@@ -326,7 +326,7 @@ def test_a_redrive_of_all_that_sqs_stops_part_way_says_how_many_went_back(
     said = " ".join(text.split())
     assert "back: not retryable: AccessDenied" in said
     assert f"{VENDOR}: 2 quarantined events sent back (of 3, to " in said
-    assert f"{VENDOR}: 1 dead letters sent back (to " in said
+    assert f"{VENDOR}: 1 dead letter sent back (to " in said
     assert depth(runtime, queue_url(runtime, VENDOR)) == 3  # the dead letter and those two
 
 
@@ -376,7 +376,7 @@ def test_deleting_all_says_what_it_had_done_when_a_later_step_fails(
     # Then the error also says what was deleted before it, for good
     assert code == 1
     assert f"cannot delete {VENDOR}'s quarantined events" in text
-    assert f"(done before it: {VENDOR}: 1 dead letters deleted)" in " ".join(text.split())
+    assert f"(done before it: {VENDOR}: 1 dead letter deleted)" in " ".join(text.split())
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
 
 
@@ -525,7 +525,7 @@ def test_ctrl_c_while_sending_back_says_how_many_went(
     # quarantined events), and that running it again is safe
     assert code == 130, text
     said = " ".join(text.split())
-    assert f"stopped by Ctrl-C after: {VENDOR}: 1 dead letters sent back (to " in said
+    assert f"stopped by Ctrl-C after: {VENDOR}: 1 dead letter sent back (to " in said
     assert f"; {VENDOR}: 2 of 3 quarantined events sent back. A quarantined event stays listed" in said
     assert "running the same redrive again is safe" in said
     assert depth(runtime, queue_url(runtime, VENDOR)) == 3  # the dead letter, moved first, and those two
@@ -547,8 +547,8 @@ def test_ctrl_c_while_sending_every_vendors_back_says_what_each_vendor_before_ha
     # Then the earlier vendor's dead letter is said to have gone back too, not only the quarantined events
     assert code == 130, text
     said = " ".join(text.split())
-    assert "stopped by Ctrl-C after: firstup: 1 dead letters sent back (to " in said
-    assert f"{VENDOR}: 1 dead letters sent back (to " in said
+    assert "stopped by Ctrl-C after: firstup: 1 dead letter sent back (to " in said
+    assert f"{VENDOR}: 1 dead letter sent back (to " in said
     assert f"{VENDOR}: 1 of 2 quarantined events sent back." in said
 
 
@@ -594,7 +594,7 @@ def test_ctrl_c_while_deleting_says_how_many_went(
     assert code == 130, text
     said = " ".join(text.split())
     assert (
-        f"stopped by Ctrl-C after: {VENDOR}: 1 dead letters deleted; {VENDOR}: 2 of 3 quarantined events deleted"
+        f"stopped by Ctrl-C after: {VENDOR}: 1 dead letter deleted; {VENDOR}: 2 of 3 quarantined events deleted"
         in said
     )
     assert "running the same delete again lets the rest go" in said
@@ -947,7 +947,7 @@ def test_redriving_again_while_sqs_still_moves_the_dead_letters_says_so_and_send
     assert code == 0, again
     assert "task-1" in again
     assert "still" in again
-    assert f"{VENDOR}: 1 quarantined events sent back" in again
+    assert f"{VENDOR}: 1 quarantined event sent back" in again
     assert "Traceback" not in again
 
 
