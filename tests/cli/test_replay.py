@@ -389,7 +389,7 @@ def test_the_rewrite_shows_its_progress_on_standard_error(
     # (its last frame: a terminal is shown it as it moves)
     bar = [line for line in text.splitlines() if "Rewriting at most 25 a second" in line][-1]
     assert "1/1" in bar
-    assert "rewrote 1 events" in text
+    assert "rewrote 1 event (" in text
 
 
 def test_a_rewrite_from_a_script_leaves_nothing_on_a_standard_error_that_is_no_terminal(
@@ -586,6 +586,6 @@ def test_asked_at_a_terminal_with_the_output_piped_the_pipe_gets_the_plan_and_re
     # Then the question was asked on standard error, and standard output holds the plan and the result only
     out, err = capsys.readouterr()
     assert exited.value.code == 0
-    assert "Rewrite 1 events" in err
+    assert "Rewrite 1 event on " in err
     mine = [line for line in out.splitlines() if '"plan"' in line or '"rewritten"' in line or "Rewrite" in line]
     assert [next(iter(json.loads(line))) for line in mine] == ["plan", "rewritten"], out

@@ -312,7 +312,7 @@ def replay(
     as stored; an event whose id would change is refused. Running it twice writes nothing more.
     """
     from intake_cli.event_log import MAX_WINDOW_DAYS, event_types, window
-    from intake_cli.render import progress_bar
+    from intake_cli.render import counted, progress_bar
     from intake_cli.replay import Replayer, ReplayError, Result
     from webhook_intake.store.reads import FeedFilter
 
@@ -354,7 +354,11 @@ def replay(
             out.print(f"  [yellow]left as stored[/] {escape(refused)}", soft_wrap=True)
     if dry_run or not plan.changes:
         return
-    confirm(f"Rewrite {len(plan.changes)} events on {target.name}?", yes=yes, why="rewriting stored events")
+    confirm(
+        f"Rewrite {counted(len(plan.changes), 'event', 'events')} on {target.name}?",
+        yes=yes,
+        why="rewriting stored events",
+    )
     result = Result()
     try:
         # On standard error: --json keeps standard output to the result line.
@@ -389,6 +393,6 @@ def replay(
         )
         return
     out.print(
-        f"rewrote {result.rewritten} events ({result.unchanged} already up to date, "
+        f"rewrote {counted(result.rewritten, 'event', 'events')} ({result.unchanged} already up to date, "
         f"{result.gone} no longer stored as read, {len(result.refused)} refused)"
     )
