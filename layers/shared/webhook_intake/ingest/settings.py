@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 # SQS takes 1 MiB per message, attributes included; a few KiB stay free for ours. A larger
-# body goes through S3 (claim check), up to API Gateway's own 10 MB limit.
+# body goes through S3 (claim check), up to what a Lambda invocation takes (6 MB of event):
+# API Gateway refuses a larger one before the function runs, so DEFAULT_MAX_BODY_BYTES (API
+# Gateway's own 10 MB) guards only an invocation that does not come through it.
 SQS_MAX_MESSAGE_BYTES = 1_048_576
 ATTRIBUTE_ALLOWANCE_BYTES = 4_096
 DEFAULT_INLINE_MAX_BYTES = SQS_MAX_MESSAGE_BYTES - ATTRIBUTE_ALLOWANCE_BYTES
