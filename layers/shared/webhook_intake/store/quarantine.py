@@ -1,9 +1,9 @@
 """Quarantined events: kept with their reason and exact bytes, until they are tried again or deleted.
 
 One item per quarantined event under ``pk`` = ``quarantine#<vendor>``, ``sk`` =
-``<received_at>#<hash of its text>``: the same event of the same delivery always lands on the
-same item (an SQS redelivery, another try that fails again), and ``attempts`` counts the
-tries. Messages say what is wrong in the project's words, never payload values.
+``<received_at>#<hash of its route and text>`` (:func:`key_for`): the same event of the same
+delivery always lands on the same item (an SQS redelivery, another try that fails again), and
+``attempts`` counts the tries. Messages say what is wrong in the project's words, never payload values.
 """
 
 from __future__ import annotations
