@@ -1,7 +1,8 @@
 """What waits for an operator: SQS dead letters and quarantined events, listed together, sent back or let go.
 
 - A **dead letter** is a queue record the consumer failed ``MaxReceiveCount`` times: only a
-  dependency that kept failing (DynamoDB, S3) puts one there. Its id is the SQS message id.
+  dependency that kept failing (DynamoDB, S3), or invocations that ran out of time before doing
+  any of it, put one there. Its id is the SQS message id.
 - A **quarantined event** is one the consumer decided, once, it cannot store (its reason says
   why). Its id is ``<vendor>/<sk>`` of its item.
 
