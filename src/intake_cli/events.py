@@ -31,12 +31,13 @@ def match_path(template_path: str, path: str) -> dict[str, str] | None:
 
 
 LOCAL_API_ID = "local"
-"""The API id the local stack's events name (``requestContext.apiId``)."""
+"""The local stack's HTTP API id: what its events name (``requestContext.apiId``), and what a ``Ref`` to the API
+in its template resolves to (``provision``)."""
 
 
-def api_domain(region: str, api_id: str = LOCAL_API_ID) -> str:
-    """The execute-api domain an HTTP API's events name (``requestContext.domainName``)."""
-    return f"{api_id}.execute-api.{region}.amazonaws.com"
+def api_domain(region: str) -> str:
+    """The execute-api domain the local stack's events name (``requestContext.domainName``)."""
+    return f"{LOCAL_API_ID}.execute-api.{region}.amazonaws.com"
 
 
 def http_api_event(
@@ -47,8 +48,6 @@ def http_api_event(
     body: bytes,
     *,
     query: str = "",
-    source_ip: str = "127.0.0.1",
-    api_id: str = LOCAL_API_ID,
     region: str = "us-east-1",
 ) -> dict[str, Any]:
     """An HTTP API payload-format-2.0 event, with API Gateway's header and body handling."""
@@ -72,14 +71,14 @@ def http_api_event(
         "headers": lowered,
         "requestContext": {
             "accountId": "123456789012",
-            "apiId": api_id,
-            "domainName": api_domain(region, api_id),
-            "domainPrefix": api_id,
+            "apiId": LOCAL_API_ID,
+            "domainName": api_domain(region),
+            "domainPrefix": LOCAL_API_ID,
             "http": {
                 "method": method,
                 "path": path,
                 "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
+                "sourceIp": "127.0.0.1",
                 "userAgent": lowered.get("user-agent", ""),
             },
             "requestId": uuid.uuid4().hex[:16] + "=",
