@@ -228,9 +228,7 @@ LIVE_TAIL_DROPS = 3
 """Live Tail connections dropped in a row, with no outcome heard between them, before tail gives up."""
 
 
-def live_tail(
-    logs: Any, groups: list[LogGroup], stop: threading.Event, on_start: Callable[[], None] | None = None
-) -> Iterator[Outcome]:
+def live_tail(logs: Any, groups: list[LogGroup], stop: threading.Event) -> Iterator[Outcome]:
     """Outcomes from a CloudWatch Logs Live Tail session on ``groups``, renewed when it times out (3 hours)
     or its connection drops (a new session at once; after ``LIVE_TAIL_DROPS`` drops in a row with nothing
     heard between them, an IntakeError)."""
@@ -244,7 +242,7 @@ def live_tail(
             raise LiveTailUnavailableError(str(exc)) from exc
         stream = response["responseStream"]
         try:
-            for outcome in _session_outcomes(stream, stop, on_start):
+            for outcome in _session_outcomes(stream, stop):
                 drops = 0
                 yield outcome
         except ClientError as exc:
@@ -259,13 +257,11 @@ def live_tail(
             stream.close()
 
 
-def _session_outcomes(stream: Any, stop: threading.Event, on_start: Callable[[], None] | None) -> Iterator[Outcome]:
+def _session_outcomes(stream: Any, stop: threading.Event) -> Iterator[Outcome]:
     """The outcomes of one Live Tail session's stream, until it ends or ``stop`` is set."""
     for event in stream:
         if stop.is_set():
             return
-        if "sessionStart" in event and on_start is not None:
-            on_start()
         for result in (event.get("sessionUpdate") or {}).get("sessionResults", []):
             yield from outcomes_in(str(result.get("message", "")), _epoch_ms(result.get("timestamp")))
 
