@@ -28,7 +28,6 @@ def client_assertion(
     audience: str,
     now: float,
     *,
-    lifetime: int = ASSERTION_LIFETIME,
     jti: str | None = None,
 ) -> str:
     """A client assertion as OpenWeb makes one: HS256 with the client secret, ``iss`` = ``sub`` = client id."""
@@ -38,7 +37,7 @@ def client_assertion(
         "sub": client_id,
         "aud": audience,
         "iat": issued_at,
-        "exp": issued_at + lifetime,
+        "exp": issued_at + ASSERTION_LIFETIME,
         "jti": jti or uuid.uuid4().hex,
     }
     # PyJWT warns (a warning with a line of its code) of an HMAC key under 32 bytes: the key is the
