@@ -54,7 +54,8 @@ if TYPE_CHECKING:
 MAX_OUTCOMES_PER_LINE = 200
 """Outcome lines stay far below CloudWatch's 256 KB per log event."""
 TIME_RESERVE_MS = 3_000
-"""Kept back at the end of an invocation: the feed page, the metrics and the outcomes line fit in it."""
+"""Kept back at the end of an invocation: one try at sending the rest of a delivery back (``Continuation``),
+the feed pages owed (:data:`MAX_FEED_PAGES_OWED` at most), the metrics and the outcomes line fit in it."""
 MAX_FEED_PAGES_OWED = 20
 """Feed pages an invocation may owe before it writes them, between two events: the reserve then writes no
 more than these, however many minutes its batch was received over (a page for each)."""
