@@ -143,7 +143,9 @@ class Contract:
     spec: VendorSpec
     auth_failure_status: int = 401
     deadline_seconds: float = 8.0
-    """How long the ingest path may take before answering (inside the vendor's own timeout)."""
+    """How long the ingest path may take before answering: inside the vendor's own timeout when the vendor retries
+    (a 5xx comes before it gives up); for Viafoura engagement, which never retries, about as long as API Gateway
+    waits for the function."""
     success_status: int = 200
     credential_fields: ClassVar[tuple[str, ...]] = ()
     """The secret's fields that hold a credential, or a list of them all accepted at once: a rotation
