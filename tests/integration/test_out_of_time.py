@@ -630,6 +630,17 @@ def test_the_rest_of_a_delivery_whose_events_are_judged_otherwise_since_is_store
     assert stored_ids(runtime, VENDOR) == uuids
 
 
+def taken_off(runtime: LocalRuntime, url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The one message on the queue at ``url``, deleted from it, and its attributes as a send takes them."""
+    (message,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    attributes = {
+        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+        for name, value in message["MessageAttributes"].items()
+    }
+    return message, attributes
+
+
 def test_a_rest_sent_by_a_consumer_from_before_resume_check_is_read_whole(
     runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
@@ -639,12 +650,7 @@ def test_a_rest_sent_by_a_consumer_from_before_resume_check_is_read_whole(
     body = notifications_body("old-0", "old-1", None, "old-3")
     assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
     url = queue_url(runtime, VENDOR)
-    (message,) = queue_messages(runtime.sqs, url)
-    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    attributes = {
-        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
-        for name, value in message["MessageAttributes"].items()
-    }
+    message, attributes = taken_off(runtime, url)
     attributes["resume_at"] = {"DataType": "Number", "StringValue": "2"}
     runtime.sqs.send_message(QueueUrl=url, MessageBody=message["Body"], MessageAttributes=attributes)
 
@@ -670,12 +676,7 @@ def test_a_rest_is_resumed_only_where_its_check_says_the_place_is_the_same(
     # hand: with no resume_check, the one the consumer would send, another, or one that is no check
     assert send_body(runtime, VENDOR, notifications_body("rest-0", "rest-1", "rest-2"), secrets[VENDOR]).status == 204
     url = queue_url(runtime, VENDOR)
-    (message,) = queue_messages(runtime.sqs, url)
-    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    attributes = {
-        name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
-        for name, value in message["MessageAttributes"].items()
-    }
+    message, attributes = taken_off(runtime, url)
     attributes["resume_at"] = {"DataType": "Number", "StringValue": "1"}
     if check is not None:
         delivery = Delivery.from_message_attributes(attributes, vendor=VENDOR)
