@@ -330,21 +330,26 @@ def test_a_redrive_of_all_that_sqs_stops_part_way_says_how_many_went_back(
     assert depth(runtime, queue_url(runtime, VENDOR)) == 3  # the dead letter and those two
 
 
+def third_delete_raises(monkeypatch: pytest.MonkeyPatch, error: BaseException) -> None:
+    """The quarantine's third delete raises ``error``; the others delete."""
+    deleted = QuarantineStore.delete
+    calls: list[int] = []
+
+    def delete(self: QuarantineStore, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            raise error
+        return deleted(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuarantineStore, "delete", delete)
+
+
 def test_a_delete_of_all_that_dynamodb_stops_part_way_says_how_many_went(
     stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given three quarantined events, and a table that refuses the third delete
     more_quarantined(runtime, secrets, 2)
-    deleted = QuarantineStore.delete
-    calls: list[int] = []
-
-    def refuse_the_third(self: QuarantineStore, *args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 3:
-            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "DeleteItem")
-        return deleted(self, *args, **kwargs)
-
-    monkeypatch.setattr(QuarantineStore, "delete", refuse_the_third)
+    third_delete_raises(monkeypatch, ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "DeleteItem"))
 
     # When they are all let go
     code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes")
@@ -575,16 +580,7 @@ def test_ctrl_c_while_deleting_says_how_many_went(
 ) -> None:
     # Given three quarantined events, and Ctrl-C pressed as the third is deleted
     more_quarantined(runtime, secrets, 2)
-    deleted = QuarantineStore.delete
-    calls: list[int] = []
-
-    def delete(self: QuarantineStore, *args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return deleted(self, *args, **kwargs)
-
-    monkeypatch.setattr(QuarantineStore, "delete", delete)
+    third_delete_raises(monkeypatch, KeyboardInterrupt())
 
     # When they are all being let go
     code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes")
