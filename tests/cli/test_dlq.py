@@ -590,8 +590,7 @@ def test_ctrl_c_while_deleting_says_how_many_went(
     assert code == 130, text
     said = " ".join(text.split())
     assert (
-        f"stopped by Ctrl-C after: {VENDOR}: 1 dead letter deleted; {VENDOR}: 2 of 3 quarantined events deleted"
-        in said
+        f"stopped by Ctrl-C after: {VENDOR}: 1 dead letter deleted; {VENDOR}: 2 of 3 quarantined events deleted" in said
     )
     assert "running the same delete again lets the rest go" in said
     assert len(quarantined(runtime, VENDOR)) == 1
