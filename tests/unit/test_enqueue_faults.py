@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.endpoint
 import pytest
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError, EndpointConnectionError, HTTPClientError, ReadTimeoutError, SSLError
 from moto import mock_aws
 
 from intake_cli.queues import depth
+from webhook_intake import clients
 from webhook_intake.http import Request
+from webhook_intake.ingest.lambda_handler import build_service
 from webhook_intake.ingest.queue import INGEST_CONFIG, READ_TIMEOUT, QueueSender
 from webhook_intake.ingest.service import IngestService
+from webhook_intake.ingest.settings import IngestSettings
 from webhook_intake.observability import vendor_metrics
 from webhook_intake.registry import vendor
 from webhook_intake.secrets import SECRETS_CONFIG, SecretStore
+from webhook_intake.vendors.fastcomments.contract import signature
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -45,9 +52,12 @@ class FakeClock:
         self.now += seconds
 
 
+@dataclass
 class Secrets:
+    api_secret: bool = False
+
     def get(self, force: bool = False) -> dict[str, Any]:
-        return {"tokens": ["tok"]}
+        return {"api_secret": ["tok"]} if self.api_secret else {"tokens": ["tok"]}
 
     def refresh(self) -> None:
         return None
@@ -261,7 +271,7 @@ def test_viafoura_engagement_answers_before_api_gateway_stops_waiting(queue: tup
 def cold(service: IngestService, clock: FakeClock, failed_reads: int) -> list[int]:
     """``service`` with no copy of its secret yet, whose first ``failed_reads`` attempts to read it time out."""
     secrets_client = boto3.client("secretsmanager", region_name="us-east-1", config=SECRETS_CONFIG)
-    secrets_client.create_secret(Name="cold", SecretString=json.dumps({"tokens": ["tok"]}))
+    secrets_client.create_secret(Name="cold", SecretString=json.dumps({"tokens": ["tok"], "api_secret": ["tok"]}))
     reads: list[int] = []
 
     def failing_for_a_while(request: Any, **_: Any) -> Any:
@@ -306,3 +316,119 @@ def test_a_cold_viafoura_notifications_function_answers_500_before_the_vendor_gi
     assert response.status == 500
     assert len(reads) == 2  # botocore's two attempts, no read again: the vendor retries
     assert clock.now - start < VENDOR_TIMEOUT["viafoura-notifications"]
+
+
+def fastcomments(event: str = "comment-created") -> Request:
+    body = json.dumps({"id": "c-1", "urlId": "p", "comment": "hi", "date": "2026-11-29T12:00:00.000Z"}).encode()
+    timestamp = str(int(time.time()))
+    headers = {"x-fastcomments-signature": signature("tok", timestamp, body), "x-fastcomments-timestamp": timestamp}
+    return Request("PUT", f"/webhooks/fastcomments/{event}", "", headers, body, {"event": event}, "r", 0)
+
+
+@pytest.fixture
+def botocore_waits_on(monkeypatch: pytest.MonkeyPatch) -> Callable[[FakeClock], None]:
+    """botocore's own back-off between the attempts it makes, taken on the test's clock."""
+
+    def use(clock: FakeClock) -> None:
+        monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=clock.sleep))
+
+    return use
+
+
+def replay_table(service: IngestService, faults: list[Callable[[Any], Any]]) -> list[int]:
+    """``service`` recording FastComments signatures in a table whose next PutItem attempts fail with ``faults``."""
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="replays",
+        KeySchema=[{"AttributeName": "credential", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "credential", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    # The table as the function's own wiring reaches it (its client made as in AWS, then forgotten).
+    clients.reset()
+    settings = IngestSettings(vendor="fastcomments", queue_url="q", secret_id="s", replay_table_name="replays")
+    used = build_service(settings, Logger(service="test"), vendor_metrics("fastcomments")).used_credentials
+    assert used is not None
+    attempts: list[int] = []
+
+    def hook(request: Any, **_: Any) -> Any:
+        attempts.append(1)
+        return faults.pop(0)(request) if faults else None
+
+    used.dynamodb.meta.events.register_first("before-send.dynamodb.PutItem", hook)
+    clients.reset()
+    service.used_credentials = used
+    return attempts
+
+
+def replay_timeout(clock: FakeClock) -> Callable[[Any], Any]:
+    def fault(request: Any) -> Any:
+        clock.now += 0.5 + READ_TIMEOUT  # a connection that takes its whole connect time, then no answer
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    return fault
+
+
+def test_a_cold_fastcomments_function_with_a_slow_replay_table_answers_500_inside_its_deadline(
+    queue: tuple[Any, str], botocore_waits_on: Callable[[FakeClock], None]
+) -> None:
+    # Given a FastComments function that has not read its secret yet, Secrets Manager answering on its second
+    # attempt, and a replay table that never answers
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    botocore_waits_on(clock)
+    service = ingest("fastcomments", sqs, url, clock)
+    cold(service, clock, failed_reads=1)
+    replay_table(service, [replay_timeout(clock)] * 50)
+
+    # When a signed delivery comes
+    response = service.handle(fastcomments())
+
+    # Then FastComments hears the 500 it retries before the function's deadline, not a Lambda time-out
+    assert (response.status, response.body["error"]) == (500, "unavailable")
+    assert clock.now - start <= vendor("fastcomments").contract().deadline_seconds
+    assert depth(sqs, url)[0] == 0
+
+
+def test_a_throttled_replay_table_is_tried_again_and_the_delivery_taken_inside_the_deadline(
+    queue: tuple[Any, str], botocore_waits_on: Callable[[FakeClock], None]
+) -> None:
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    botocore_waits_on(clock)
+    service = ingest("fastcomments", sqs, url, clock)
+    service.secrets = Secrets(api_secret=True)  # type: ignore[assignment]
+    service.sleep = clock.sleep
+
+    def throttled_write(request: Any) -> Any:
+        raise _client_error("ProvisionedThroughputExceededException", 400)
+
+    attempts = replay_table(service, [throttled_write, throttled_write])
+    response = service.handle(fastcomments())
+    assert response.status == 200
+    assert len(attempts) == 3
+    assert depth(sqs, url)[0] == 1
+    assert clock.now - start <= vendor("fastcomments").contract().deadline_seconds
+
+
+def test_a_replay_table_that_keeps_timing_out_leaves_the_queue_its_attempt(
+    queue: tuple[Any, str], botocore_waits_on: Callable[[FakeClock], None]
+) -> None:
+    # Given a warm FastComments function whose replay table never answers
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    botocore_waits_on(clock)
+    service = ingest("fastcomments", sqs, url, clock)
+    service.secrets = Secrets(api_secret=True)  # type: ignore[assignment]
+    service.sleep = clock.sleep
+    attempts = replay_table(service, [replay_timeout(clock)] * 50)
+
+    response = service.handle(fastcomments())
+
+    # Then the replay table is tried while a write to S3 and one to the queue would still fit after it, then 500
+    assert response.status == 500
+    assert attempts
+    assert clock.now - start <= vendor("fastcomments").contract().deadline_seconds - 2 * (0.5 + READ_TIMEOUT)

@@ -663,7 +663,7 @@ class FakeCredentials:
     unavailable: bool = False
     recorded: list[Any] = field(default_factory=list)
 
-    def record(self, claim: Any, now: float) -> None:
+    def record(self, claim: Any, now: float, within: Any = None) -> None:
         if self.unavailable:
             raise ReplayStoreError("put_item failed: EndpointConnectionError")
         self.recorded.append(claim)

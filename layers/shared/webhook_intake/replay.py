@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -23,7 +23,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from webhook_intake.clients import error_code, retried
 from webhook_intake.store.table import TableAccess
 
-# Short timeouts and a few standard-mode retries: the answer stays well inside every vendor's deadline.
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    Attempts = Callable[[Callable[[], object]], object]
+    """How a write is made: ``call`` once, or again while the caller's deadline allows (returns its answer)."""
+
+# Short timeouts and a few standard-mode retries (at worst some 9 s with their back-off), for a caller with
+# no deadline of its own to count them against (the OpenWeb token route). The ingest functions make one
+# attempt a call and retry it themselves while it fits their vendor's deadline (``record``'s ``within``).
 # The requests are built here, so botocore's parameter validation is skipped (as on every function client).
 REPLAY_TABLE_CONFIG = Config(
     connect_timeout=0.5,
@@ -60,8 +68,12 @@ class UsedCredentials(TableAccess):
 
     client_config = REPLAY_TABLE_CONFIG
 
-    def record(self, claim: Claim, now: float) -> None:
-        """Record ``claim``; raises :class:`ReplayedError` if the credential was used before elsewhere."""
+    def record(self, claim: Claim, now: float, within: Attempts | None = None) -> None:
+        """Record ``claim``; raises :class:`ReplayedError` if the credential was used before elsewhere.
+
+        ``within`` makes the write, retrying it as the caller's deadline allows; without it the write is made
+        once, with the retries of the client's own configuration.
+        """
         item = {
             KEY_ATTRIBUTE: {"S": claim.key},
             "used_at": {"N": str(int(now))},
@@ -81,12 +93,20 @@ class UsedCredentials(TableAccess):
             request["ConditionExpression"] += " OR #scope = :scope"
             request["ExpressionAttributeNames"]["#scope"] = "scope"
             request["ExpressionAttributeValues"] = {":scope": {"S": claim.scope}}
+        sent = 0
+
+        def put() -> object:
+            nonlocal sent
+            sent += 1
+            return self.dynamodb.put_item(**request)
+
         try:
-            self.dynamodb.put_item(**request)
+            put() if within is None else within(put)
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 found = exc.response.get("Item")  # with ReturnValuesOnConditionCheckFailure=ALL_OLD
-                if retried(exc) and isinstance(found, dict) and found.get("write") == item["write"]:
+                resent = retried(exc) or sent > 1
+                if resent and isinstance(found, dict) and found.get("write") == item["write"]:
                     return  # recorded by this very call, its first answer lost
                 raise ReplayedError("the credential was used before") from None
             raise ReplayStoreError(f"put_item failed: {error_code(exc)}") from exc

@@ -98,6 +98,27 @@ def backoff(attempt: int) -> float:
     return min(0.05 * 2.0**attempt, 0.8) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not crypto)
 
 
+def retry_within(
+    deadline: float,
+    call: Callable[[], T],
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """``call()`` with jittered retries while another attempt fits before ``deadline`` (monotonic); the last
+    failure raised as botocore raised it."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as exc:
+            pause = backoff(attempt)
+            if not retryable(exc) or clock() + pause + ATTEMPT_BUDGET > deadline:
+                raise
+            sleep(pause)
+
+
 def call_within(
     deadline: float,
     call: Callable[[], T],
@@ -106,18 +127,12 @@ def call_within(
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """``call()`` with jittered retries while another attempt fits before ``deadline`` (monotonic)."""
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return call()
-        except (ClientError, BotoCoreError) as exc:
-            if not retryable(exc):
-                raise EnqueueError(f"not retryable: {error_code(exc)}") from exc
-            pause = backoff(attempt)
-            if clock() + pause + ATTEMPT_BUDGET > deadline:
-                raise EnqueueError(f"gave up after {attempt} attempt(s): {error_code(exc)}") from exc
-            sleep(pause)
+    try:
+        return retry_within(deadline, call, clock=clock, sleep=sleep)
+    except (ClientError, BotoCoreError) as exc:
+        if not retryable(exc):
+            raise EnqueueError(f"not retryable: {error_code(exc)}") from exc
+        raise EnqueueError(f"gave up before the deadline: {error_code(exc)}") from exc
 
 
 def attributes_size(attributes: Mapping[str, Mapping[str, Any]]) -> int:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
 from webhook_intake.http import Response, error
 from webhook_intake.ingest.contract import BYTE_ORDER_MARK, RejectedError
-from webhook_intake.ingest.queue import ATTEMPT_BUDGET, EnqueueError, backoff, retryable
+from webhook_intake.ingest.queue import ATTEMPT_BUDGET, INGEST_CONFIG, EnqueueError, backoff, retry_within, retryable
 from webhook_intake.observability import (
     Metric,
     SecretCheck,
@@ -20,7 +20,7 @@ from webhook_intake.observability import (
     secret_misconfigured,
     secret_or_kept,
 )
-from webhook_intake.replay import ReplayedError, ReplayStoreError
+from webhook_intake.replay import ReplayedError, ReplayStoreError, UsedCredentials
 from webhook_intake.secrets import READ_BUDGET, SecretUnavailableError, SecretValueError
 from webhook_intake.text import JSON, TOO_DEEP, nests_deeper_than
 from webhook_intake.times import iso_millis
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from webhook_intake.http import Request
     from webhook_intake.ingest.contract import Contract, Verdict
     from webhook_intake.ingest.queue import QueueSender
-    from webhook_intake.replay import UsedCredentials
+    from webhook_intake.replay import Attempts
     from webhook_intake.secrets import SecretStore
 
 
@@ -44,6 +44,16 @@ ANSWER_CHECKED_ABOVE = 100
 """An answer is measured for a batch of more events than this, or for a body over an eighth of the
 limit: it echoes ids and the request's id, whole even when refused, and one byte of them escaped
 twice (in the answer, then in the function's return) takes at most 7 (a control character)."""
+AFTER_CREDENTIAL = 2 * ATTEMPT_BUDGET
+"""What an authenticated delivery still needs before its deadline: an attempt at S3 (a body the queue
+cannot carry) and one at the queue. The replay table is retried only while they fit after it."""
+
+
+class SignaturesUsed(UsedCredentials):
+    """The replay table as an ingest function writes it: botocore makes one attempt a call, and the service
+    retries while another fits its vendor's deadline (botocore's own retries know no deadline)."""
+
+    client_config = INGEST_CONFIG
 
 
 @dataclass
@@ -128,10 +138,14 @@ class IngestService:
         if claim is None or self.used_credentials is None:
             return None
         try:
-            self.used_credentials.record(claim, self.clock())
+            self.used_credentials.record(claim, self.clock(), within=self._within(deadline - AFTER_CREDENTIAL))
         except ReplayedError:
             return "replayed"
         return None
+
+    def _within(self, deadline: float) -> Attempts:
+        """A call made again while another attempt fits before ``deadline``."""
+        return lambda call: retry_within(deadline, call, clock=self.monotonic, sleep=self.sleep)
 
     def _authenticated(self, request: Request, deadline: float) -> bool:
         secret = self._secret(deadline)
@@ -156,11 +170,13 @@ class IngestService:
                 raise  # no copy read before, and a value only the operator can mend: read again, it is the same
             except SecretUnavailableError as exc:
                 # No copy read yet (a cold start) while Secrets Manager fails: read again while another read
-                # fits before the deadline with room left for an attempt at the replay table and one at the
-                # queue (Viafoura engagement's deadline leaves room for several reads).
+                # fits before the deadline with room left for what follows: an attempt at the replay table
+                # where signatures are recorded, then one at S3 and one at the queue (Viafoura engagement's
+                # deadline leaves room for several reads).
                 cause = exc.__cause__
                 pause = backoff(attempt)
-                fits = self.monotonic() + pause + READ_BUDGET + 2 * ATTEMPT_BUDGET <= deadline
+                after = AFTER_CREDENTIAL + (ATTEMPT_BUDGET if self.used_credentials is not None else 0)
+                fits = self.monotonic() + pause + READ_BUDGET + after <= deadline
                 if not (isinstance(cause, Exception) and retryable(cause) and fits):
                     raise
                 self.logger.warning(
