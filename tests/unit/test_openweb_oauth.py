@@ -11,11 +11,14 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
+import botocore.endpoint
 import jwt
 import pytest
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ReadTimeoutError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +29,8 @@ from webhook_intake import secrets as secrets_module
 from webhook_intake.http import Request
 from webhook_intake.ingest.settings import SettingsError
 from webhook_intake.observability import vendor_metrics
-from webhook_intake.replay import Claim, ReplayedError, ReplayStoreError
-from webhook_intake.secrets import SecretStore, SecretUnavailableError
+from webhook_intake.replay import REPLAY_TABLE_CONFIG, Claim, ReplayedError, ReplayStoreError, UsedCredentials
+from webhook_intake.secrets import SECRETS_CONFIG, SecretStore, SecretUnavailableError
 from webhook_intake.vendors.openweb.access_token import (
     ACCESS_TOKEN_AUDIENCE,
     MAX_ACCESS_TOKEN_TTL,
@@ -479,7 +482,7 @@ class FakeUsedAssertions:
     fail: bool = False
     used: dict[str, int] = field(default_factory=dict)
 
-    def record(self, claim: Claim, now: float) -> None:
+    def record(self, claim: Claim, now: float, within: Any = None) -> None:
         if self.fail:
             raise ReplayStoreError("put_item failed: ProvisionedThroughputExceededException")
         if claim.key in self.used:
@@ -572,6 +575,58 @@ class TestTokenService:
         assert "token request refused" in lines
         for value in (good, forged, issued.body["access_token"], CURRENT, *good.split("."), *forged.split(".")):
             assert value not in lines
+
+    def test_slow_secrets_manager_and_replay_table_are_a_500_inside_the_token_functions_timeout(
+        self, aws: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Given a token function that has not read its secret yet, Secrets Manager answering on its second attempt,
+        # and a replay table that never answers, on a clock that moves only as the requests wait
+        clock = [1000.0]
+
+        def wait(seconds: float) -> None:
+            clock[0] += seconds
+
+        monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=wait))  # botocore's own back-off
+        monkeypatch.setattr(secrets_module.time, "monotonic", lambda: clock[0])
+        secrets_client = aws.client("secretsmanager", config=SECRETS_CONFIG)
+        secrets_client.create_secret(Name="openweb-secret", SecretString=json.dumps(SECRET))
+        reads: list[int] = []
+
+        def slow_read(request: Any, **_: Any) -> None:
+            reads.append(1)
+            wait(1.25)  # the attempt's connect and read time
+            if len(reads) == 1:
+                raise ReadTimeoutError(endpoint_url=request.url)
+
+        secrets_client.meta.events.register_first("before-send.secrets-manager.GetSecretValue", slow_read)
+        dynamodb = aws.client("dynamodb", config=REPLAY_TABLE_CONFIG)
+        dynamodb.create_table(
+            TableName="replays",
+            KeySchema=[{"AttributeName": "credential", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "credential", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def no_answer(request: Any, **_: Any) -> None:
+            wait(0.5 + 1.5)
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+        dynamodb.meta.events.register_first("before-send.dynamodb.PutItem", no_answer)
+        service = token_service(FakeSecrets([SECRET]), FakeUsedAssertions())
+        service.secrets = SecretStore("openweb-secret", boto3_client=secrets_client)
+        service.used_credentials = UsedCredentials("replays", dynamodb)
+        service.monotonic, service.sleep = (lambda: clock[0]), wait  # type: ignore[method-assign]
+        start = clock[0]
+
+        # When OpenWeb asks for a token
+        response = service.handle(post(token_request_body(assertion())))
+
+        # Then it hears a 500 it retries within 8 s, two inside the function's 10 s timeout (template.yaml):
+        # never the gateway's error for a function that timed out
+        assert response.status == 500
+        assert response.body is not None
+        assert response.body["error"] == "server_error"
+        assert clock[0] - start <= 8.0
 
 
 class TestTokenRouteMetrics:

@@ -29,14 +29,14 @@ if TYPE_CHECKING:
     Attempts = Callable[[Callable[[], object]], object]
     """How a write is made: ``call`` once, or again while the caller's deadline allows (returns its answer)."""
 
-# Short timeouts and a few standard-mode retries (at worst some 9 s with their back-off), for a caller with
-# no deadline of its own to count them against (the OpenWeb token route). The ingest functions make one
-# attempt a call and retry it themselves while it fits their vendor's deadline (``record``'s ``within``).
-# The requests are built here, so botocore's parameter validation is skipped (as on every function client).
+# One attempt a call, with short timeouts: the caller tries again while another attempt fits its deadline
+# (``record``'s ``within``). botocore's own retries (three attempts and their back-off, some 9 s) know no
+# deadline. The requests are built here, so botocore's parameter validation is skipped (as on every
+# function client).
 REPLAY_TABLE_CONFIG = Config(
     connect_timeout=0.5,
     read_timeout=1.5,
-    retries={"total_max_attempts": 3, "mode": "standard"},
+    retries={"total_max_attempts": 1},
     parameter_validation=False,
 )
 REPLAY_MARGIN = 300
@@ -71,8 +71,8 @@ class UsedCredentials(TableAccess):
     def record(self, claim: Claim, now: float, within: Attempts | None = None) -> None:
         """Record ``claim``; raises :class:`ReplayedError` if the credential was used before elsewhere.
 
-        ``within`` makes the write, retrying it as the caller's deadline allows; without it the write is made
-        once, with the retries of the client's own configuration.
+        ``within`` makes the write, trying it again as the caller's deadline allows; without it the write is
+        made once.
         """
         item = {
             KEY_ATTRIBUTE: {"S": claim.key},

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 from webhook_intake.http import MalformedRequestError, Request
 from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import QueueSender
-from webhook_intake.ingest.service import IngestService, SignaturesUsed
+from webhook_intake.ingest.service import IngestService
 from webhook_intake.ingest.settings import IngestSettings
 from webhook_intake.observability import function_logger, vendor_metrics
 from webhook_intake.registry import vendor
+from webhook_intake.replay import UsedCredentials
 from webhook_intake.secrets import SecretStore
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def build_service(settings: IngestSettings, logger: Logger, metrics: Metrics) ->
         logger=logger,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
-        used_credentials=SignaturesUsed(settings.replay_table_name) if settings.replay_table_name else None,
+        used_credentials=UsedCredentials(settings.replay_table_name) if settings.replay_table_name else None,
     )
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
 from webhook_intake.http import Response, error
 from webhook_intake.ingest.contract import BYTE_ORDER_MARK, RejectedError
-from webhook_intake.ingest.queue import ATTEMPT_BUDGET, INGEST_CONFIG, EnqueueError, backoff, retry_within, retryable
+from webhook_intake.ingest.queue import ATTEMPT_BUDGET, EnqueueError, backoff, retry_within, retryable
 from webhook_intake.observability import (
     Metric,
     SecretCheck,
@@ -20,7 +20,7 @@ from webhook_intake.observability import (
     secret_misconfigured,
     secret_or_kept,
 )
-from webhook_intake.replay import ReplayedError, ReplayStoreError, UsedCredentials
+from webhook_intake.replay import ReplayedError, ReplayStoreError
 from webhook_intake.secrets import READ_BUDGET, SecretUnavailableError, SecretValueError
 from webhook_intake.text import JSON, TOO_DEEP, nests_deeper_than
 from webhook_intake.times import iso_millis
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from webhook_intake.http import Request
     from webhook_intake.ingest.contract import Contract, Verdict
     from webhook_intake.ingest.queue import QueueSender
-    from webhook_intake.replay import Attempts
+    from webhook_intake.replay import Attempts, UsedCredentials
     from webhook_intake.secrets import SecretStore
 
 
@@ -47,13 +47,6 @@ twice (in the answer, then in the function's return) takes at most 7 (a control 
 AFTER_CREDENTIAL = 2 * ATTEMPT_BUDGET
 """What an authenticated delivery still needs before its deadline: an attempt at S3 (a body the queue
 cannot carry) and one at the queue. The replay table is retried only while they fit after it."""
-
-
-class SignaturesUsed(UsedCredentials):
-    """The replay table as an ingest function writes it: botocore makes one attempt a call, and the service
-    retries while another fits its vendor's deadline (botocore's own retries know no deadline)."""
-
-    client_config = INGEST_CONFIG
 
 
 @dataclass

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
+from webhook_intake.ingest.queue import retry_within
 from webhook_intake.observability import (
     Metric,
     SecretCheck,
@@ -67,6 +68,11 @@ def server_error(description: str) -> Response:
     return token_response(500, {"error": "server_error", "error_description": description})
 
 
+DEADLINE_SECONDS = 8.0
+"""How long the route may take before answering: two seconds inside its function's 10 s timeout (template.yaml),
+so that a slow Secrets Manager or replay table is answered with a 500 OpenWeb retries, not a time-out."""
+
+
 @dataclass
 class TokenService:
     """``POST /oauth/openweb/token``, with its collaborators injected."""
@@ -77,6 +83,8 @@ class TokenService:
     metrics: Metrics
     access_token_ttl: int
     clock: Callable[[], float] = field(default=time.time)
+    monotonic: Callable[[], float] = field(default=time.monotonic)
+    sleep: Callable[[float], None] = field(default=time.sleep)
     _check_secret: SecretCheck = field(init=False, repr=False)
     """Reports each copy of the secret that cannot work, once, by the rules the ingest function applies."""
 
@@ -86,6 +94,7 @@ class TokenService:
     def handle(self, request: Request) -> Response:
         """An access token for a valid, unused client assertion; else an RFC 6749 error."""
         self.logger.set_correlation_id(request.request_id)
+        deadline = self.monotonic() + DEADLINE_SECONDS
         now = self.clock()
         try:
             token_request = parse_token_request(
@@ -94,7 +103,11 @@ class TokenService:
             # RFC 7523 §3: the token endpoint's URL is an audience; the one this request came to.
             assertion, client = self._verified(token_request, request.url, now)
             # Only after the signature checks out: a forged request never writes to the table.
-            self.used_credentials.record(Claim(f"openweb:jti:{assertion.jti}", assertion.expires_at), now)
+            self.used_credentials.record(
+                Claim(f"openweb:jti:{assertion.jti}", assertion.expires_at),
+                now,
+                within=lambda call: retry_within(deadline, call, clock=self.monotonic, sleep=self.sleep),
+            )
         except ReplayedError:
             return self.refused(InvalidClientError("client assertion 'jti' was used before"), request)
         except OAuthError as refused:
