@@ -601,3 +601,24 @@ def test_the_readme_names_every_test_suite_make_test_runs() -> None:
     for suite in suites:
         assert f"{suite}/" in layout, suite
     assert "property" in make_test
+
+
+def test_the_readme_runbook_has_every_alarm_and_the_docs_name_every_metric() -> None:
+    # An alarm's e-mail names the alarm: the on-call looks it up in the README runbook (a vendor's as
+    # <Vendor>…Alarm). One building an alarm or a query of their own looks up each metric by its name:
+    # every one the functions emit, and the one the access log's filter counts, is named in the docs
+    root = Path(__file__).parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    docs = readme + "".join(page.read_text(encoding="utf-8") for page in sorted((root / "docs").glob("*.md")))
+    stems = "|".join(STEMS.values())
+    rows = [line for line in readme.splitlines() if line.startswith("| `")]
+    for alarm in resources_of_type("AWS::CloudWatch::Alarm"):
+        named = re.sub(rf"^({stems})", "<Vendor>", alarm)
+        assert any(row.startswith(f"| `{named}`") for row in rows), alarm
+    filtered = [
+        transformation["MetricName"]
+        for resource in resources_of_type("AWS::Logs::MetricFilter").values()
+        for transformation in resource["Properties"]["MetricTransformations"]
+    ]
+    unnamed = [name for name in [*(metric.value for metric in Metric), *filtered] if f"`{name}`" not in docs]
+    assert unnamed == []
