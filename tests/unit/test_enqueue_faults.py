@@ -413,6 +413,32 @@ def test_a_throttled_replay_table_is_tried_again_and_the_delivery_taken_inside_t
     assert clock.now - start <= vendor("fastcomments").contract().deadline_seconds
 
 
+def test_a_replay_table_over_the_accounts_throughput_is_tried_again_as_botocore_would(
+    queue: tuple[Any, str], botocore_waits_on: Callable[[FakeClock], None]
+) -> None:
+    # Given a FastComments delivery whose replay-table write meets DynamoDB's account-level throttle
+    # (RequestLimitExceeded, a 400 that botocore's standard retry mode takes for throttling)
+    sqs, url = queue
+    clock = FakeClock()
+    start = clock.now
+    botocore_waits_on(clock)
+    service = ingest("fastcomments", sqs, url, clock)
+    service.secrets = Secrets(api_secret=True)  # type: ignore[assignment]
+    service.sleep = clock.sleep
+
+    def over_the_account_limit(request: Any) -> Any:
+        raise _client_error("RequestLimitExceeded", 400)
+
+    attempts = replay_table(service, [over_the_account_limit])
+
+    # When it is delivered, then the write is tried again and the delivery taken, inside the deadline
+    response = service.handle(fastcomments())
+    assert response.status == 200
+    assert len(attempts) == 2
+    assert depth(sqs, url)[0] == 1
+    assert clock.now - start <= vendor("fastcomments").contract().deadline_seconds
+
+
 def test_a_replay_table_that_keeps_timing_out_leaves_the_queue_its_attempt(
     queue: tuple[Any, str], botocore_waits_on: Callable[[FakeClock], None]
 ) -> None:

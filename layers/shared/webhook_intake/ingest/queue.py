@@ -2,7 +2,7 @@
 
 botocore's retry modes know attempts but not deadlines: three standard-mode attempts with
 their timeouts and back-off can outlast the 5 s Viafoura gives us. So botocore makes one
-attempt per call here, and :func:`call_within` retries what is worth retrying (throttling,
+attempt per call here, and :func:`call_within` retries what botocore's standard mode would (throttling,
 5xx, time-outs, dropped connections) for as long as another attempt still fits before the
 deadline. Past it the vendor gets a 5xx and retries; never a 2xx without the message.
 """
@@ -18,8 +18,13 @@ import uuid
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.retries.standard import (
+    OrRetryChecker,
+    RetryContext,
+    ThrottledRetryableChecker,
+    TransientRetryableChecker,
+)
 
 from webhook_intake.clients import client, error_code
 from webhook_intake.delivery import LARGEST_RESUME_MARKS
@@ -48,25 +53,15 @@ INGEST_CONFIG = Config(
     retries={"total_max_attempts": 1},
     parameter_validation=False,
 )
-_RETRYABLE_CODES = {
-    "ThrottlingException",
-    "Throttling",
-    "RequestThrottled",
-    "RequestThrottledException",
-    "ProvisionedThroughputExceededException",
-    "SlowDown",
-    "ServiceUnavailable",
-    "InternalError",
-    "InternalFailure",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    # SQS's own code when the key of an encrypted queue is throttled (botocore's ``KmsThrottled``).
-    "KMS.ThrottlingException",
-}
-# The network failures botocore's own standard mode takes for transient: a connection refused, torn down or
-# timed out, the TLS handshake among them (an SSLError), and any failure of the HTTP exchange (HTTPClientError:
-# read time-outs, closed connections and what botocore has no narrower name for).
-_RETRYABLE_ERRORS = (BotoConnectionError, HTTPClientError)
+# What botocore's standard retry mode takes for worth another attempt, judged by its own checkers: every
+# throttling code it knows (DynamoDB's RequestLimitExceeded among them), RequestTimeout, and the network
+# failures it takes for transient (a connection refused, torn down or timed out, the TLS handshake among
+# them, and any failure of the HTTP exchange: read time-outs, closed connections). Only its attempt count
+# is left to this code's deadline.
+_BOTOCORE_RETRYABLE = OrRetryChecker([ThrottledRetryableChecker(), TransientRetryableChecker()])
+# And a few codes botocore's lists lack: a server's failure said with a code (any 5xx is retried too), and
+# SQS's own code when the key of an encrypted queue is throttled (botocore's ``KmsThrottled``).
+_MORE_RETRYABLE_CODES = {"ServiceUnavailable", "InternalError", "InternalFailure", "KMS.ThrottlingException"}
 
 
 # What SQS refuses in a message body: everything outside its documented character set (#x9, #xA,
@@ -89,8 +84,10 @@ def retryable(exc: Exception) -> bool:
     """Throttling, a server-side error or a network failure: worth another attempt."""
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(exc) in _RETRYABLE_CODES or status >= 500
-    return isinstance(exc, _RETRYABLE_ERRORS)
+        if status >= 500 or error_code(exc) in _MORE_RETRYABLE_CODES:
+            return True
+        return bool(_BOTOCORE_RETRYABLE.is_retryable(RetryContext(attempt_number=1, parsed_response=exc.response)))
+    return bool(_BOTOCORE_RETRYABLE.is_retryable(RetryContext(attempt_number=1, caught_exception=exc)))
 
 
 def backoff(attempt: int) -> float:
