@@ -87,19 +87,12 @@ def compare(new: Shape, known: list[Shape]) -> Shape:
 
 def read_seen(dynamodb: Any, table_name: str, vendor_key: str) -> list[Shape]:
     """The new shapes the consumers kept for ``vendor_key`` (one query on the events table)."""
-    items: list[dict[str, Any]] = []
-    request: dict[str, Any] = {
-        "TableName": table_name,
-        "KeyConditionExpression": "pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": f"{SHAPE_PREFIX}{vendor_key}"}},
-    }
-    while True:
-        page = dynamodb.query(**request)
-        items += [decode_item(item) for item in page.get("Items", [])]
-        if not page.get("LastEvaluatedKey"):
-            break
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return seen(items, vendor_key)
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"{SHAPE_PREFIX}{vendor_key}"}},
+    )
+    return seen((decode_item(item) for page in pages for item in page.get("Items", [])), vendor_key)
 
 
 def shapes(dynamodb: Any, table_name: str, vendors: Iterable[str], *, new_only: bool = False) -> list[Shape]:

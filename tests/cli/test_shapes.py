@@ -206,3 +206,29 @@ def test_a_key_holding_a_line_feed_fakes_no_path_line(
     assert code == 0, output
     assert "+ x\\x0a  - fake.path:string:number" in output
     assert not [line for line in output.splitlines() if line.strip().startswith("- fake.path")]
+
+
+def test_every_page_of_a_vendors_new_shapes_is_read(aws: boto3.session.Session) -> None:
+    # Given three new shapes kept for OpenWeb, and a table that answers a query one item a page
+    from intake_cli.shapes import read_seen
+
+    dynamodb = aws.client("dynamodb")
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+    attributes = [{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk")]
+    dynamodb.create_table(
+        TableName="events", KeySchema=keys, AttributeDefinitions=attributes, BillingMode="PAY_PER_REQUEST"
+    )
+    for number in range(3):
+        item = {"pk": "shape#openweb", "sk": f"f-{number}", "source_type": "poll-voted", "fingerprint": f"f-{number}"}
+        dynamodb.put_item(TableName="events", Item={key: {"S": value} for key, value in item.items()})
+    pages: list[int] = []
+
+    def one_a_page(params: dict[str, Any], **_: Any) -> None:
+        params["Limit"] = 1
+        pages.append(1)
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.Query", one_a_page)
+
+    # When the kept shapes are read, then every one is, page after page
+    assert sorted(shape.fingerprint for shape in read_seen(dynamodb, "events", "openweb")) == ["f-0", "f-1", "f-2"]
+    assert len(pages) >= 3
