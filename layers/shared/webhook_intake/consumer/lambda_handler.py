@@ -54,9 +54,11 @@ def build_handler(
     logger = function_logger()
     metrics = vendor_metrics(settings.vendor)
     consumer = service or build_service(settings, logger, metrics)
-    # Records stay Powertools' plain SQSRecord: a pydantic model of every record would cost more
-    # than the event's own normalization (docs/performance.md). A batch where every record
-    # fails is still a partial response: each record is retried and dead-lettered on its own.
+    # Records stay Powertools' plain SQSRecord, not the parser's SqsRecordModel: a record the model
+    # refuses (it requires SenderId, md5OfBody...) would be failed whole, retried and dead-lettered,
+    # where its events are each stored or quarantined; and the model costs about 6 us a record
+    # against 0.2 us. A batch where every record fails is still a partial response: each record is
+    # retried and dead-lettered on its own.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
     # Never the event: it holds comment text, whatever POWERTOOLS_LOGGER_LOG_EVENT says.
