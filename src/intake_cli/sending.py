@@ -153,6 +153,10 @@ def _headers(headers: Any) -> dict[str, str]:
     return {str(name).lower(): str(value) for name, value in headers.items()}
 
 
+class TokenRefusedError(IntakeError):
+    """The token route refused the client assertion (401/403): its client credentials are not the route's."""
+
+
 def openweb_access_token(target: Target, secret: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -> str:
     """What OpenWeb does in ``client_secret_jwt`` mode: sign an assertion, buy an access token."""
     from intake_cli.openweb_client import client_assertion, token_request_body
@@ -174,7 +178,8 @@ def openweb_access_token(target: Target, secret: dict[str, Any], timeout: float 
     )
     response = post(target.api_url, request, timeout=timeout, use_proxy=not target.local)
     if response.status != 200:
-        raise IntakeError(f"the token route answered {response.status}: {response.body.decode('utf-8', 'replace')}")
+        refused = TokenRefusedError if response.status in (401, 403) else IntakeError
+        raise refused(f"the token route answered {response.status}: {response.body.decode('utf-8', 'replace')}")
     token = response.json().get("access_token")
     if not isinstance(token, str):
         raise IntakeError("the token route's answer has no access_token")

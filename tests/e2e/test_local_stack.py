@@ -489,6 +489,30 @@ def test_a_secrets_file_edited_since_the_stack_started_is_named_when_its_credent
     assert "has changed" not in unchanged.stderr
 
 
+def test_a_client_secret_edited_since_the_stack_started_is_named_when_the_token_route_refuses_it(
+    tmp_path: Path,
+) -> None:
+    # Given a stack started with a secrets file, whose OpenWeb client secret is then edited
+    secrets = load_secrets()
+    seeded = tmp_path / "secrets.json"
+    seeded.write_text(json.dumps(secrets))
+    stack = start_served_stack(tmp_path / "state", "--secrets", str(seeded))
+    try:
+        seeded.write_text(json.dumps({**secrets, "openweb": {**secrets["openweb"], "client_secret": "edited-" * 8}}))
+
+        # When a delivery is sent in OAuth mode, its assertion signed with the file as it is now
+        sent = run_cli(stack.state_dir, "send", "openweb", "--auth", "oauth")
+    finally:
+        stack.terminate()
+
+    # Then the token route's refusal says why, as a refused delivery's does, never naming the value
+    assert sent.returncode == 1, sent.stdout + sent.stderr
+    assert "the token route answered 401" in sent.stderr
+    assert "has changed since the local stack started" in sent.stderr, sent.stderr
+    assert "restart intake serve" in sent.stderr
+    assert "edited-" not in sent.stdout + sent.stderr
+
+
 def test_serve_stopped_with_an_accepted_delivery_not_yet_stored_says_it_is_gone(tmp_path: Path) -> None:
     # Given a stack whose consumer gathers a batch for 20 s, and a delivery it accepted
     stack = start_served_stack(tmp_path / "state", "--parameter", "ConsumerBatchingWindow=20")

@@ -168,7 +168,7 @@ def send(
     once the consumer's outcomes show it took this delivery's copy as a duplicate).
     """
     from intake_cli.samples import WRONG_CREDENTIAL, build_request
-    from intake_cli.sending import deliver, openweb_access_token, secrets_file_changed, vendor_secret, with_bearer
+    from intake_cli.sending import TokenRefusedError, deliver, openweb_access_token, vendor_secret, with_bearer
     from intake_cli.target import resolve_target
 
     if data is not None and body is not None:
@@ -199,7 +199,12 @@ def send(
     if not target.local:
         request = _as_test(request)
     if auth == "oauth":
-        token = WRONG_CREDENTIAL if bad_auth else openweb_access_token(target, secret)
+        try:
+            token = WRONG_CREDENTIAL if bad_auth else openweb_access_token(target, secret)
+        except TokenRefusedError:
+            # The client secret signing the assertion is refused as a delivery's credential is: said the same way.
+            _note_secrets_file_changed(target, chosen.vendor, secrets)
+            raise
         request = with_bearer(request, token)
     # What --wait will look for, and which of it is stored already, read before sending.
     awaited = _awaited(target, request) if wait and not bad_auth else None
@@ -207,15 +212,23 @@ def send(
     expected = response.status in (401, 403) if bad_auth else 200 <= response.status < 300
     waited = _wait_for(target, awaited) if awaited is not None and expected else None
     _print(request, target.api_url + request.path, chosen, response, waited, json_output)
-    refused = not expected and response.status in (401, 403)
-    if refused and secrets is None and secrets_file_changed(target, chosen.vendor):
+    if not expected and response.status in (401, 403):
+        _note_secrets_file_changed(target, chosen.vendor, secrets)
+    if not expected or (waited is not None and not waited.complete):
+        raise typer.Exit(1)
+
+
+def _note_secrets_file_changed(target: Target, vendor: str, secrets: Path | None) -> None:
+    """After a refused credential: says so when the local stack's secrets file changed since it started (it
+    checks what it read then, and send signs with the file as it is now). Never a value of the file."""
+    from intake_cli.sending import secrets_file_changed
+
+    if secrets is None and secrets_file_changed(target, vendor):
         console(sys.stderr).print(
-            f"[yellow]{target.secrets_file} has changed since the local stack started: it checks {chosen.vendor}'s"
+            f"[yellow]{target.secrets_file} has changed since the local stack started: it checks {vendor}'s"
             " credential against the values it read then; restart intake serve to load the file again[/]",
             soft_wrap=True,
         )
-    if not expected or (waited is not None and not waited.complete):
-        raise typer.Exit(1)
 
 
 def choose(what: str, body: str | None, data: str | None) -> Chosen:
