@@ -391,6 +391,17 @@ def test_a_cold_fastcomments_function_with_a_slow_replay_table_answers_500_insid
     assert depth(sqs, url)[0] == 0
 
 
+def warm_fastcomments(
+    sqs: Any, url: str, clock: FakeClock, botocore_waits_on: Callable[[FakeClock], None]
+) -> IngestService:
+    """A warm FastComments ingest service (its secret read) on ``clock``, botocore waiting on it too."""
+    botocore_waits_on(clock)
+    service = ingest("fastcomments", sqs, url, clock)
+    service.secrets = Secrets(api_secret=True)  # type: ignore[assignment]
+    service.sleep = clock.sleep
+    return service
+
+
 @pytest.mark.parametrize(
     "code",
     [
@@ -407,10 +418,7 @@ def test_a_throttled_replay_table_is_tried_again_and_the_delivery_taken_inside_t
     sqs, url = queue
     clock = FakeClock()
     start = clock.now
-    botocore_waits_on(clock)
-    service = ingest("fastcomments", sqs, url, clock)
-    service.secrets = Secrets(api_secret=True)  # type: ignore[assignment]
-    service.sleep = clock.sleep
+    service = warm_fastcomments(sqs, url, clock, botocore_waits_on)
 
     def throttled_write(request: Any) -> Any:
         raise _client_error(code, 400)
@@ -432,10 +440,7 @@ def test_a_replay_table_that_keeps_timing_out_leaves_the_queue_its_attempt(
     sqs, url = queue
     clock = FakeClock()
     start = clock.now
-    botocore_waits_on(clock)
-    service = ingest("fastcomments", sqs, url, clock)
-    service.secrets = Secrets(api_secret=True)  # type: ignore[assignment]
-    service.sleep = clock.sleep
+    service = warm_fastcomments(sqs, url, clock, botocore_waits_on)
     attempts = replay_table(service, [replay_timeout(clock)] * 50)
 
     response = service.handle(fastcomments())
