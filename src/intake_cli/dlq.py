@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from intake_cli.event_log import payloads
+from intake_cli.event_log import payloads, reading
 from intake_cli.quarantine import QuarantineRedrive, sender
 from intake_cli.queues import (
     PEEK_VISIBILITY,
@@ -168,6 +168,13 @@ def from_item(item: dict[str, Any]) -> Held:
 def quarantine_store(target: Target) -> QuarantineStore:
     """The stack's quarantined events."""
     return QuarantineStore(target.events_table, dynamodb_client=target.client("dynamodb"), payloads=payloads(target))
+
+
+def quarantined_by_vendor(target: Target) -> dict[str, int]:
+    """How many quarantined events each of the stack's vendors has (a count of keys, vendor by vendor)."""
+    store = quarantine_store(target)
+    with reading(target):
+        return {key: store.count(key) for key in target.vendors}
 
 
 def held(target: Target, vendors: list[str], limit: int, problems: list[str] | None = None) -> list[Held]:

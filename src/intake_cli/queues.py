@@ -39,6 +39,8 @@ class QueueStatus:
     dead_letters: int
     dead_letters_in_flight: int
     events_stored: int | None
+    quarantined: int | None = None
+    """Quarantined events waiting for an operator (``intake dlq list``); None when the table cannot be read."""
 
     def to_json(self) -> dict[str, Any]:
         """The row as ``intake status --json`` prints it."""
@@ -48,6 +50,7 @@ class QueueStatus:
             "in_flight": self.in_flight,
             "oldest_age_seconds": self.oldest_age_seconds,
             "dead_letters": self.dead_letters + self.dead_letters_in_flight,
+            "quarantined": self.quarantined,
             "events_stored": self.events_stored,
         }
 
@@ -104,8 +107,11 @@ def depth(sqs: Any, queue_url: str) -> tuple[int, int]:
     return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
-def statuses(target: Target, events_stored: dict[str, int] | None) -> list[QueueStatus]:
-    """Every vendor's queue, dead-letter queue, oldest message age and (when given) stored events."""
+def statuses(
+    target: Target, events_stored: dict[str, int] | None, quarantined: dict[str, int] | None = None
+) -> list[QueueStatus]:
+    """Every vendor's queue, dead-letter queue, oldest message age and (when given) quarantined and stored
+    events."""
     sqs = target.client("sqs")
     cloudwatch = target.client("cloudwatch")
     rows = []
@@ -122,6 +128,7 @@ def statuses(target: Target, events_stored: dict[str, int] | None) -> list[Queue
                 dead_letters=dead,
                 dead_letters_in_flight=dead_in_flight,
                 events_stored=None if events_stored is None else events_stored.get(key, 0),
+                quarantined=None if quarantined is None else quarantined.get(key, 0),
             )
         )
     return rows

@@ -195,12 +195,12 @@ def shapes_table(found: list[Shape], width: int) -> Table:
 
 STATUS_COLUMNS = [
     Column("vendor", lambda row: str(row["vendor"]), keep=0, style="cyan"),
-    Column("queued", lambda row: str(row["queued"]), keep=2, justify="right"),
-    Column("in flight", lambda row: str(row["in_flight"]), keep=4, justify="right"),
+    Column("queued", lambda row: str(row["queued"]), keep=3, justify="right"),
+    Column("in flight", lambda row: str(row["in_flight"]), keep=5, justify="right"),
     Column(
-        "oldest",
+        "age",
         lambda row: "—" if row["oldest_age_seconds"] is None else f"{row['oldest_age_seconds']} s",
-        keep=3,
+        keep=4,
         justify="right",
     ),
     Column(
@@ -211,17 +211,24 @@ STATUS_COLUMNS = [
         emphasis=lambda row: "bold red" if row["dead_letters"] else "",
     ),
     Column(
-        "events stored",
+        "quarantined",
+        lambda row: "—" if row["quarantined"] is None else str(row["quarantined"]),
+        keep=2,
+        justify="right",
+        emphasis=lambda row: "bold yellow" if row["quarantined"] else "",
+    ),
+    Column(
+        "stored",
         lambda row: "—" if row["events_stored"] is None else str(row["events_stored"]),
-        keep=5,
+        keep=6,
         justify="right",
     ),
 ]
 
 
 def status_table(rows: list[QueueStatus], width: int, title: str = "Queues") -> Table:
-    """Queue depth, in flight, oldest message age, dead letters and stored events per vendor; on a narrow
-    terminal the dead letters are the last count left out."""
+    """Queue depth, in flight, oldest message age, dead letters, quarantined and stored events per vendor; on a
+    narrow terminal the dead letters are the last count left out."""
     return fitted_table(title, [row.to_json() for row in rows], STATUS_COLUMNS, width)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -730,6 +731,24 @@ def test_status_shows_the_queues_while_the_events_table_cannot_be_counted(
     assert "Traceback" not in text
 
 
+def test_status_without_a_count_still_shows_the_queues_when_the_quarantine_cannot_be_read(
+    stack: str, runtime: LocalRuntime, aws: boto3.session.Session
+) -> None:
+    # Given the events table (which holds the quarantine) gone
+    aws.client("dynamodb").delete_table(TableName=table(runtime))
+
+    # When the status is asked for without a count of the events stored
+    code, text = cli("status", "--stack", stack, "--json")
+
+    # Then each vendor's queues are there, its quarantined count unknown, and the problem one line, exit status 1
+    assert code == 1, text
+    rows = {row["vendor"]: row for row in map(json.loads, (line for line in text.splitlines() if line[:1] == "{"))}
+    assert rows[VENDOR]["dead_letters"] == 1
+    assert rows[VENDOR]["quarantined"] is None
+    assert "cannot read table" in text
+    assert "Traceback" not in text
+
+
 def test_status_shows_a_backlogs_oldest_age_and_the_queues_still_when_cloudwatch_cannot_be_read(
     stack: str,
     runtime: LocalRuntime,
@@ -756,6 +775,10 @@ def test_status_shows_a_backlogs_oldest_age_and_the_queues_still_when_cloudwatch
     rows = {row["vendor"]: row for row in cli_json("status", "--stack", stack, "--json")}
     assert (rows[VENDOR]["queued"], rows[VENDOR]["oldest_age_seconds"], rows[VENDOR]["dead_letters"]) == (1, 42, 1)
     assert rows["openweb"]["oldest_age_seconds"] is None
+    # and what waits for an operator beside the dead letters: the quarantined events, as dlq list counts them
+    held = Counter(item["vendor"] for item in listed(stack) if item["kind"] == "quarantined")
+    assert {key: row["quarantined"] for key, row in rows.items()} == {key: held.get(key, 0) for key in rows}
+    assert rows[VENDOR]["quarantined"] == 1
 
     # And when CloudWatch refuses to be read (a role that may read the queues, not the metrics)
     real_client = Target.client
@@ -776,7 +799,7 @@ def test_status_shows_a_backlogs_oldest_age_and_the_queues_still_when_cloudwatch
     # Then the queues are still shown, the age unknown
     assert code == 0, text
     (line,) = [line for line in text.splitlines() if line.startswith(VENDOR)]
-    assert line.split() == [VENDOR, "1", "0", "—", "1", "—"]
+    assert line.split() == [VENDOR, "1", "0", "—", "1", "1", "—"]
     assert "Traceback" not in text
 
 

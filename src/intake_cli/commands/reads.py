@@ -325,11 +325,13 @@ def status(
     stack: StackOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Queue depth, DLQ depth, oldest message age and (on the local stack) events stored, per vendor.
+    """Queue depth, DLQ depth, quarantined events, oldest message age and (on the local stack) events stored,
+    per vendor.
 
     The oldest message age is CloudWatch's ApproximateAgeOfOldestMessage (the local stack
     publishes it every few seconds; AWS every minute), shown only for a queue that is not empty.
     """
+    from intake_cli.dlq import quarantined_by_vendor
     from intake_cli.event_log import count_by_vendor
     from intake_cli.queues import statuses
     from intake_cli.render import counting_bar, status_table
@@ -343,7 +345,11 @@ def status(
                 stored = count_by_vendor(target, progress=heard)
         except IntakeError as exc:  # the queues still say what waits, and the DLQs what failed
             problem = str(exc)
-    rows = statuses(target, stored)
+    try:
+        held = quarantined_by_vendor(target)
+    except IntakeError as exc:
+        held, problem = None, problem or str(exc)
+    rows = statuses(target, stored, held)
     if json_output:
         print_json_lines([row.to_json() for row in rows])
     else:

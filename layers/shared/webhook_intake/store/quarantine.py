@@ -242,6 +242,17 @@ class QuarantineStore(TableAccess):
                 if limit is not None and seen >= limit:
                     return
 
+    def count(self, vendor: str) -> int:
+        """How many quarantined events ``vendor`` has (a count of its partition's keys: no item read whole)."""
+        paginator = self.dynamodb.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"{QUARANTINE_PREFIX}{vendor}"}},
+            Select="COUNT",
+        )
+        return sum(int(page.get("Count", 0)) for page in pages)
+
     def conflicts(self, vendor: str, event_id: str, received_after: str) -> Iterator[dict[str, Any]]:
         """The conflicts kept of one event (its id as an item keeps it), received after ``received_after``
         (an ISO time), as plain values: one query of the vendor's partition, the rest filtered out."""
