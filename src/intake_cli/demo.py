@@ -119,12 +119,15 @@ def _look(console: Console, target: Target, deliveries: list[Delivery], since: d
     counts: dict[str, int] = {}
     for entry in entries:
         counts[str(entry["vendor"])] = counts.get(str(entry["vendor"]), 0) + 1
-    console.print(status_table(statuses(target, counts), console.width, title="Queues and dead-letter queues"))
+    waiting = held(target, list(target.vendors), 100)
+    quarantined = {key: sum(item.vendor == key and item.kind == "quarantined" for item in waiting) for key in counts}
+    rows = statuses(target, counts, quarantined)
+    console.print(status_table(rows, console.width, title="Queues and dead-letter queues"))
     return Outcome(
         deliveries=deliveries,
         stored=len(entries),
         missing=sorted(f"{vendor}#{event_id}" for vendor, event_id in expected - found),
-        held=held(target, list(target.vendors), 100),
+        held=waiting,
     )
 
 
