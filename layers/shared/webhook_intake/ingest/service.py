@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from webhook_intake.http import Request
     from webhook_intake.ingest.contract import Contract, Verdict
     from webhook_intake.ingest.queue import QueueSender
-    from webhook_intake.replay import Attempts, UsedCredentials
+    from webhook_intake.replay import UsedCredentials
     from webhook_intake.secrets import SecretStore
 
 
@@ -131,14 +132,11 @@ class IngestService:
         if claim is None or self.used_credentials is None:
             return None
         try:
-            self.used_credentials.record(claim, self.clock(), within=self._within(deadline - AFTER_CREDENTIAL))
+            within = partial(retry_within, deadline - AFTER_CREDENTIAL, clock=self.monotonic, sleep=self.sleep)
+            self.used_credentials.record(claim, self.clock(), within=within)
         except ReplayedError:
             return "replayed"
         return None
-
-    def _within(self, deadline: float) -> Attempts:
-        """A call made again while another attempt fits before ``deadline``."""
-        return lambda call: retry_within(deadline, call, clock=self.monotonic, sleep=self.sleep)
 
     def _authenticated(self, request: Request, deadline: float) -> bool:
         secret = self._secret(deadline)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from webhook_intake.http import Response
@@ -106,7 +107,7 @@ class TokenService:
             self.used_credentials.record(
                 Claim(f"openweb:jti:{assertion.jti}", assertion.expires_at),
                 now,
-                within=lambda call: retry_within(deadline, call, clock=self.monotonic, sleep=self.sleep),
+                within=partial(retry_within, deadline, clock=self.monotonic, sleep=self.sleep),
             )
         except ReplayedError:
             return self.refused(InvalidClientError("client assertion 'jti' was used before"), request)
