@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from intake_cli.dlq import held
+from intake_cli.dlq import held, quarantined_by_vendor
 from intake_cli.event_log import Window, feed
 from intake_cli.queues import depth, statuses
 from intake_cli.render import events_table, held_view, progress_bar, short, status_table
@@ -119,15 +119,13 @@ def _look(console: Console, target: Target, deliveries: list[Delivery], since: d
     counts: dict[str, int] = {}
     for entry in entries:
         counts[str(entry["vendor"])] = counts.get(str(entry["vendor"]), 0) + 1
-    waiting = held(target, list(target.vendors), 100)
-    quarantined = {key: sum(item.vendor == key and item.kind == "quarantined" for item in waiting) for key in counts}
-    rows = statuses(target, counts, quarantined)
+    rows = statuses(target, counts, quarantined_by_vendor(target))
     console.print(status_table(rows, console.width, title="Queues and dead-letter queues"))
     return Outcome(
         deliveries=deliveries,
         stored=len(entries),
         missing=sorted(f"{vendor}#{event_id}" for vendor, event_id in expected - found),
-        held=waiting,
+        held=held(target, list(target.vendors), 100),
     )
 
 

@@ -204,6 +204,8 @@ class LocalStack:
 
     def _left_on_queues(self) -> Left | None:
         """What the queues still held once the pollers stopped (gone with moto); None when they cannot be read."""
+        from intake_cli.queues import depth
+
         if self.stack is None or self.runtime is None:
             return None
         redriven = {
@@ -214,13 +216,9 @@ class LocalStack:
         counts = {True: 0, False: 0}
         for logical_id, url in self.stack.queues.items():
             try:
-                attributes = self.runtime.sqs.get_queue_attributes(
-                    QueueUrl=url,
-                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-                )["Attributes"]
-            except (ClientError, BotoCoreError):
+                counts[logical_id in redriven] += sum(depth(self.runtime.sqs, url))
+            except IntakeError:
                 return None
-            counts[logical_id in redriven] += sum(int(value) for value in attributes.values())
         return Left(queued=counts[True], dead_letters=counts[False])
 
     def state(self) -> dict[str, Any]:
