@@ -130,10 +130,26 @@ def test_a_misspelt_vendor_is_a_usage_error_naming_the_close_one(
     assert "Value error" not in said
 
 
-def test_a_misspelt_vendor_to_send_to_names_the_close_one() -> None:
-    code, text = cli("send", "openwbe", "--stack", "webhook-intake-nowhere")
-    assert code == 1, text
-    assert "'openwbe' is not a vendor (did you mean openweb?)" in text
+@pytest.mark.parametrize(
+    ("args", "argument", "said"),
+    [
+        (("openwbe",), "VENDOR|TYPE", "'openwbe' is not a vendor (did you mean openweb?)"),
+        (("openwbe", "liked-message"), "VENDOR|TYPE", "unknown vendor 'openwbe' (did you mean openweb?)"),
+        (("comment.likd",), "VENDOR|TYPE", "did you mean comment.liked"),
+        (("openweb", "liked-mesage"), "SAMPLE|TYPE|FILE|-", "(did you mean liked-message?)"),
+        (("openweb", "comment.created"), "SAMPLE|TYPE|FILE|-", "no openweb sample holds a comment.created event"),
+    ],
+)
+def test_what_send_cannot_send_is_a_usage_error_naming_the_close_one(
+    args: tuple[str, ...], argument: str, said: str
+) -> None:
+    # A misspelt vendor, type or sample is a mistake in the command line, as an unknown --vendor is (exit status
+    # 2): a script tells it from a delivery refused or a stack not found (1), and nothing is looked for or sent
+    code, text = cli("send", *args, "--stack", "webhook-intake-nowhere")
+    assert code == 2, text
+    flat = " ".join(text.replace("│", " ").split())
+    assert f"Invalid value for '{argument}':" in flat
+    assert said in flat
 
 
 @pytest.mark.parametrize(

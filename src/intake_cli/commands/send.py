@@ -52,6 +52,8 @@ MISSING_SHOWN = 10
 _NOT_WITHIN = "not stored within"
 _NOT_HEARD = "was not heard of within"
 _NO_OUTCOME = "no outcome of the consumer for this delivery"
+WHAT, BODY = "VENDOR|TYPE", "SAMPLE|TYPE|FILE|-"
+"""The arguments' names in the usage line (and in a usage error of either)."""
 _UNHEARD = (f": {_NOT_WITHIN} ", f" {_NOT_HEARD} ", f"; {_NO_OUTCOME} (")
 """How a line of an event whose outcome is not known yet reads (the consumer behind, or its log unread)."""
 _CLOCK_MARGIN = timedelta(seconds=5)
@@ -106,7 +108,7 @@ def send(
     what: Annotated[
         str,
         typer.Argument(
-            metavar="VENDOR|TYPE",
+            metavar=WHAT,
             help=_what_help(),
             show_default=False,
             autocompletion=_complete_what,
@@ -116,7 +118,7 @@ def send(
     body: Annotated[
         str | None,
         typer.Argument(
-            metavar="SAMPLE|TYPE|FILE|-",
+            metavar=BODY,
             help="With a vendor: a sample's name (events/VENDOR/NAME.json, a ping or a negative sample), "
             "a normalized type, a file, or - for stdin. Default: the vendor's first sample.",
             show_default=False,
@@ -171,9 +173,7 @@ def send(
     from intake_cli.sending import TokenRefusedError, deliver, openweb_access_token, vendor_secret, with_bearer
     from intake_cli.target import resolve_target
 
-    if data is not None and body is not None:
-        raise typer.BadParameter("give the body once: SAMPLE, FILE, - or --data", ctx=ctx, param_hint="'--data'")
-    chosen = choose(what, body, data)
+    chosen = _chosen(ctx, what, body, data)
     # Options the chosen vendor does not take are mistakes in the command line (exit status 2): nothing is sent.
     if auth == "oauth" and chosen.vendor != "openweb":
         raise typer.BadParameter(
@@ -231,6 +231,24 @@ def _note_secrets_file_changed(target: Target, vendor: str, secrets: Path | None
         )
 
 
+class NotAChoiceError(IntakeError):
+    """``WHAT`` or ``BODY`` names nothing ``intake send`` can send: a mistake in the command line (exit status 2)."""
+
+    def __init__(self, message: str, argument: str = WHAT) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
+def _chosen(ctx: typer.Context, what: str, body: str | None, data: str | None) -> Chosen:
+    """:func:`choose`, with what names nothing to send said as the usage error it is (exit status 2)."""
+    if data is not None and body is not None:
+        raise typer.BadParameter("give the body once: SAMPLE, FILE, - or --data", ctx=ctx, param_hint="'--data'")
+    try:
+        return choose(what, body, data)
+    except NotAChoiceError as exc:
+        raise typer.BadParameter(str(exc), ctx=ctx, param_hint=f"'{exc.argument}'") from None
+
+
 def choose(what: str, body: str | None, data: str | None) -> Chosen:
     """The body ``intake send WHAT [BODY] [--data]`` means (never both: the command refuses that first)."""
     from intake_cli.samples import Chosen, sample_files
@@ -238,7 +256,7 @@ def choose(what: str, body: str | None, data: str | None) -> Chosen:
     if what not in vendors():
         if body is not None or data is not None:
             meant = f" (did you mean {found}?)" if (found := vendor_meant(what)) else ""
-            raise IntakeError(f"unknown vendor {what!r}{meant}; vendors: {', '.join(vendors())}")
+            raise NotAChoiceError(f"unknown vendor {what!r}{meant}; vendors: {', '.join(vendors())}")
         return _by_type(what)
     if data is not None:
         return Chosen(what, data.encode("utf-8"), "--data")
@@ -264,11 +282,12 @@ def _by_type(what: str) -> Chosen:
     except IntakeError as exc:
         if meant := vendor_meant(what):
             # A typo in a vendor key: the type list would only bury the name meant.
-            raise IntakeError(f"{what!r} is not a vendor (did you mean {meant}?); vendors: {', '.join(keys)}") from None
-        raise IntakeError(f"{what!r} is not a vendor ({', '.join(keys)})\n{exc}") from None
+            message = f"{what!r} is not a vendor (did you mean {meant}?); vendors: {', '.join(keys)}"
+            raise NotAChoiceError(message) from None
+        raise NotAChoiceError(f"{what!r} is not a vendor ({', '.join(keys)})\n{exc}") from None
     found = sample_for_type(wanted, None, keys)
     if found is None:
-        raise IntakeError(f"no sample holds a {what} event (golden files under events/)")
+        raise NotAChoiceError(f"no sample holds a {what} event (golden files under events/)")
     return found
 
 
@@ -282,7 +301,7 @@ def _named(vendor_key: str, name: str) -> Chosen:
             return Chosen(vendor_key, path.read_bytes(), f"{vendor_key}/{path.name}", path.name.removesuffix(".json"))
     candidate = Path(name)
     if candidate.is_dir():
-        raise IntakeError(f"{name} is a directory: give a file, a sample name, - or --data")
+        raise NotAChoiceError(f"{name} is a directory: give a file, a sample name, - or --data", BODY)
     if candidate.is_file():
         try:
             body = candidate.read_bytes()
@@ -292,16 +311,16 @@ def _named(vendor_key: str, name: str) -> Chosen:
     if "." in name and "/" not in name and not name.endswith(".json"):
         try:
             wanted = _event_type(name)
-        except IntakeError:
+        except IntakeError as exc:
             # No type: a sample name with a dot (liked-message.documented, comment-created.reply) mistyped.
             if _sample_meant(named, name, cutoff=0.8):
-                raise IntakeError(_no_sample(vendor_key, named, name)) from None
-            raise
+                raise NotAChoiceError(_no_sample(vendor_key, named, name), BODY) from None
+            raise NotAChoiceError(str(exc), BODY) from None
         found = sample_for_type(wanted, vendor_key, [vendor_key])
         if found is not None:
             return found
-        raise IntakeError(_no_sample_of_type(vendor_key, wanted))
-    raise IntakeError(_no_sample(vendor_key, named, name))
+        raise NotAChoiceError(_no_sample_of_type(vendor_key, wanted), BODY)
+    raise NotAChoiceError(_no_sample(vendor_key, named, name), BODY)
 
 
 def _sample_meant(named: dict[str, dict[str, Path]], name: str, cutoff: float = 0.6) -> str | None:
