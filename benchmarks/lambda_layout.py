@@ -54,6 +54,11 @@ def _version(path: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def _pyenv_root() -> Path:
+    """Where pyenv installs its versions: ``$PYENV_ROOT``, by default ``~/.pyenv``."""
+    return Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+
+
 def python313() -> Interpreter:
     """A python3.13 to run cold starts under: ``$PYTHON313``, ``make python3.13``'s, PATH's, pyenv's, /opt/py313's.
 
@@ -67,7 +72,7 @@ def python313() -> Interpreter:
         os.environ.get("PYTHON313", ""),
         str(ROOT / ".venv" / "tools" / "python3.13" / "bin" / "python3.13"),
         *[str(Path(entry) / "python3.13") for entry in os.environ.get("PATH", "").split(os.pathsep) if entry],
-        *[str(path) for path in sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))],
+        *[str(path) for path in sorted(_pyenv_root().glob("versions/3.13*/bin/python3.13"))],
     ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():

@@ -38,9 +38,12 @@ def fake_python313(path: Path) -> Path:
     return path
 
 
-def without_python313(home: Path, *first: Path) -> dict[str, str]:
-    """An environment whose PATH holds ``first`` and the system's tools, and whose HOME is ``home``."""
-    return {**os.environ, "HOME": str(home), "PATH": os.pathsep.join([*map(str, first), "/usr/bin", "/bin"])}
+def without_python313(home: Path, *first: Path, pyenv_root: Path | None = None) -> dict[str, str]:
+    """An environment whose PATH holds ``first`` and the system's tools, whose HOME is ``home``, and whose
+    PYENV_ROOT is ``pyenv_root`` (pyenv's default, ``~/.pyenv``, when None)."""
+    env = {**os.environ, "HOME": str(home), "PATH": os.pathsep.join([*map(str, first), "/usr/bin", "/bin"])}
+    env.pop("PYENV_ROOT", None)
+    return env if pyenv_root is None else {**env, "PYENV_ROOT": str(pyenv_root)}
 
 
 def bytecode(target: Path) -> list[Path]:
@@ -76,6 +79,17 @@ def test_a_python313_pyenv_installed_under_a_home_whose_name_holds_a_space_is_fo
     python313 = fake_python313(home / ".pyenv" / "versions" / "3.13.5" / "bin" / "python3.13")
     done = build(tmp_path / "out", None, without_python313(home))
     assert f"bytecode compiled for Python 3.13 by {python313}" in done.stdout
+    assert bytecode(tmp_path / "out")
+
+
+def test_a_python313_installed_by_a_pyenv_whose_root_is_not_in_home_is_found(tmp_path: Path) -> None:
+    # pyenv installs its versions under $PYENV_ROOT (a shared /opt/pyenv, say); its shim on PATH fails
+    # when 3.13 is not the version selected, so the version's own interpreter is the one that runs.
+    python313 = fake_python313(tmp_path / "opt" / "py env" / "versions" / "3.13.5" / "bin" / "python3.13")
+    env = without_python313(tmp_path / "home", pyenv_root=tmp_path / "opt" / "py env")
+    done = build(tmp_path / "out", None, env)
+    assert f"bytecode compiled for Python 3.13 by {python313}" in done.stdout
+    assert "WARNING" not in done.stdout
     assert bytecode(tmp_path / "out")
 
 
