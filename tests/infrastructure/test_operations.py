@@ -622,3 +622,14 @@ def test_the_readme_runbook_has_every_alarm_and_the_docs_name_every_metric() -> 
     ]
     unnamed = [name for name in [*(metric.value for metric in Metric), *filtered] if f"`{name}`" not in docs]
     assert unnamed == []
+
+
+def test_the_throttling_runbook_deploys_the_raised_limits_with_a_fresh_build() -> None:
+    # A bare `sam deploy` uploads whatever .aws-sam/build holds: an older checkout's code and template, or,
+    # with no build there, the layer's source tree, whose functions then cannot import their code. The
+    # on-call raising the route limits must be sent through `make deploy`, which builds first.
+    row = runbook_row("ThrottledDeliveriesAlarm")
+    assert "make deploy" in row
+    assert "`sam deploy" not in row
+    assert "`RouteRateLimit`" in row
+    assert "parameter_overrides" in row
