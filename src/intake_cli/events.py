@@ -30,6 +30,8 @@ def match_path(template_path: str, path: str) -> dict[str, str] | None:
     return params
 
 
+ACCOUNT_ID = "123456789012"
+"""The account moto serves by default: every ARN and request context of the local stack names it."""
 LOCAL_API_ID = "local"
 """The local stack's HTTP API id: what its events name (``requestContext.apiId``), and what a ``Ref`` to the API
 in its template resolves to (``provision``)."""
@@ -70,7 +72,7 @@ def http_api_event(
         "rawQueryString": query,
         "headers": lowered,
         "requestContext": {
-            "accountId": "123456789012",
+            "accountId": ACCOUNT_ID,
             "apiId": LOCAL_API_ID,
             "domainName": api_domain(region),
             "domainPrefix": LOCAL_API_ID,

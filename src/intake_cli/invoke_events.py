@@ -18,7 +18,7 @@ import json
 import uuid
 from typing import Any
 
-from intake_cli.events import http_api_event, match_path, sqs_event
+from intake_cli.events import ACCOUNT_ID, http_api_event, match_path, sqs_event
 from intake_cli.samples import (
     SAMPLES_DIR,
     load_secrets,
@@ -64,7 +64,7 @@ def sqs_events(stack_name: str = "webhook-intake-dev", region: str = "us-east-1"
     """Each sample's consumer event, keyed by its path under events/sqs/ (stable: ids made from the sample's name)."""
     result: dict[str, dict[str, Any]] = {}
     for vendor_key, spec in VENDORS.items():
-        queue_arn = f"arn:aws:sqs:{region}:123456789012:{stack_name}-{spec.stem}Queue-EXAMPLE"
+        queue_arn = f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{stack_name}-{spec.stem}Queue-EXAMPLE"
         for sample in sample_files(vendor_key):
             body = sample.read_text(encoding="utf-8")
             name = f"{vendor_key}/{sample.name}"

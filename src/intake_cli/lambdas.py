@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from intake_cli.events import ACCOUNT_ID
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -81,7 +83,7 @@ class LocalFunction:
             function_name=self.spec.logical_id,
             memory_limit_in_mb=self.spec.memory_size,
             timeout_seconds=self.spec.timeout,
-            invoked_function_arn=f"arn:aws:lambda:{self.region}:123456789012:function:{self.spec.logical_id}",
+            invoked_function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.spec.logical_id}",
             aws_request_id=str(uuid.uuid4()),
         )
         with self._invoke_lock:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from intake_cli.events import LOCAL_API_ID
+from intake_cli.events import ACCOUNT_ID, LOCAL_API_ID
 from intake_cli.template import SamTemplate, TemplateError
 
 if TYPE_CHECKING:
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
     from intake_cli.template import FunctionSpec
 
-ACCOUNT_ID = "123456789012"
 _SQS_ATTRIBUTES = (
     "VisibilityTimeout",
     "MaximumMessageSize",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from intake_cli.events import ACCOUNT_ID
 from intake_cli.functions import (
     LogRouting,
     ProcessEnvironment,
@@ -41,7 +42,7 @@ from intake_cli.local import (
     STATE_FILE_NAME,
     account_variables,
 )
-from intake_cli.provision import ACCOUNT_ID, provision
+from intake_cli.provision import provision
 from intake_cli.runtime import LocalRuntime
 from intake_cli.samples import DEV_SECRETS, load_secrets
 from intake_cli.target import IntakeError
