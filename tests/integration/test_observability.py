@@ -7,16 +7,18 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from intake_cli.events import http_api_event
 from intake_cli.samples import build_request, sample_files
-from tests.helpers import metric_points, notifications_body, send, send_body, total
+from tests.helpers import metric_points, notifications_body, send, send_body, stored_ids, table, total
 from tests.integration.test_store_faults import consumer_dynamodb, fail_writes_of
 from webhook_intake.clients import client
 from webhook_intake.ingest.queue import INGEST_CONFIG
 from webhook_intake.registry import VENDORS
+from webhook_intake.store.wire import decode_item, item_size, write_units
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -391,6 +393,33 @@ def test_new_shapes_of_types_no_mapping_names_are_one_metric_not_one_per_type(
     points = [point for point in metric_points(capsys.readouterr().out) if point[0] == "NewShapes"]
     assert total(points, "NewShapes") == 31
     assert {dimensions["source_type"] for _, dimensions, _ in points} == {"unmapped", "user-followed"}
+
+
+def test_a_new_shape_of_long_nested_keys_is_kept_in_a_small_item(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a signed event of 27 KB whose 400 keys of 60 characters sit six objects deep: each of its paths
+    # spells all six parents' keys, so its shape, kept whole, was a 171 KB item (168 write units), for ever
+    leaves: dict[str, Any] = {f"{n:03d}".ljust(60, "k"): 1 for n in range(400)}
+    for depth in range(6):
+        leaves = {f"level-{depth}".ljust(60, "p"): leaves}
+    event = {"event_id": "long-keys", "type": "user-followed", "nested": leaves}
+    assert send_body(runtime, "openweb", event, secrets["openweb"]).status == 200
+    capsys.readouterr()
+
+    runtime.drain()
+
+    # Then the event is stored, and its new shape is counted once and kept in an item of at most 16 write units
+    assert "long-keys" in stored_ids(runtime, "openweb")
+    assert total(metric_points(capsys.readouterr().out), "NewShapes") == 1
+    items = boto3.client("dynamodb", region_name=runtime.stack.region).query(
+        TableName=table(runtime),
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "shape#openweb"}},
+    )["Items"]
+    (shape,) = [decode_item(item) for item in items]
+    assert any(path.startswith("nested.level-5") for path in shape["paths"])
+    assert write_units(item_size(shape)) <= 16
 
 
 def test_a_consumer_line_names_the_deliveries_it_reports_never_another_ones_id(

@@ -41,6 +41,11 @@ MAX_PATHS = 400
 MAX_PATH_BYTES = 512
 """A path is cut to this many bytes of UTF-8 (keys are the vendor's, any length and script): a
 shape item of :data:`MAX_PATHS` paths stays far under 400 KB."""
+MAX_SHAPE_BYTES = 14 * 1024
+"""The paths kept of one shape, in bytes of UTF-8, the first in sorted order: a shape item then takes at most 16
+write units. Without it a vendor's long keys, nested, made each path :data:`MAX_PATH_BYTES` long: a 27 KB event
+kept a 171 KB item (168 write units), for ever, and every new shape of the kind another. The documented shapes
+hold under 1 KB; two shapes that differ only past this budget are one."""
 SHAPES_FILE = "shapes.json"
 MAX_SHAPE_WRITES = 20
 """New shapes written by one flush: it runs in the consumer's time reserve, and a delivery may hold thousands
@@ -73,7 +78,8 @@ def _cut(text: str) -> str:
 
 
 def paths(document: Any) -> list[str]:
-    """The sorted ``path:type`` pairs of a JSON document (at most :data:`MAX_PATHS`, :data:`MAX_DEPTH` deep)."""
+    """The sorted ``path:type`` pairs of a JSON document (at most :data:`MAX_PATHS`, :data:`MAX_DEPTH` deep, and
+    :data:`MAX_SHAPE_BYTES` in all)."""
     found: set[str] = set()
 
     def walk(value: Any, path: str, depth: int) -> None:
@@ -90,7 +96,14 @@ def paths(document: Any) -> list[str]:
                 walk(item, f"{path}[]", depth + 1)
 
     walk(document, "", 0)
-    return sorted(found)
+    kept: list[str] = []
+    size = 0
+    for path in sorted(found):
+        size += len(path.encode("utf-8", "surrogatepass"))
+        if size > MAX_SHAPE_BYTES:
+            break
+        kept.append(path)
+    return kept
 
 
 def fingerprint(shape: list[str]) -> str:
