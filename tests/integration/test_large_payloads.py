@@ -8,9 +8,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 
+from intake_cli.samples import SAMPLES_DIR
 from tests.conftest import queue_messages
-from tests.helpers import notifications_body, queue_url, send_body, stored
+from tests.helpers import notifications_body, payloads, queue_url, send_body, stored, table
+from webhook_intake.clients import client
 from webhook_intake.ingest.settings import DEFAULT_INLINE_MAX_BYTES
+from webhook_intake.store.quarantine import QuarantineStore
+from webhook_intake.store.table import CONSUMER_CONFIG
+from webhook_intake.store.wire import item_size, write_units
 
 LARGEST_BODY = 6_200_000
 """A text body whose API Gateway event (about 2 KB more) stays within Lambda's 6,291,456 bytes."""
@@ -131,3 +136,35 @@ def test_a_recipient_list_gone_from_s3_leaves_its_event_listed_saying_so(
     assert "get_object failed" in events["many-1"]["recipients_error"]
     assert json.loads(events["many-1"]["raw_text"])["notification_uuid"] == "many-1"
     assert "recipients_error" not in events["few-1"]
+
+
+def test_the_bad_events_of_a_batch_with_a_padded_envelope_each_keep_a_small_item(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a signed Viafoura batch of one good event and 99 bad ones, beside 8 KB of other fields
+    vendor_key = "viafoura-engagement"
+    good = json.loads((SAMPLES_DIR / vendor_key / "liked.json").read_text())["events"][:1]
+    body = {"request_uuid": "padded", "pad": "x" * 8100, "events": good + [{"n": n} for n in range(99)]}
+    puts: list[str] = []
+    s3 = client("s3", CONSUMER_CONFIG)
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        puts.append(str(params["Key"]))
+
+    s3.meta.events.register("before-parameter-build.s3.PutObject", record)
+    try:
+        assert send_body(runtime, vendor_key, body, secrets[vendor_key]).status == 200
+        runtime.drain()
+    finally:
+        s3.meta.events.unregister("before-parameter-build.s3.PutObject", record)
+
+    # Then each bad event is quarantined in an item of one write unit (the envelope inline made each one 9),
+    # and the envelope they share is written to S3 once
+    store = QuarantineStore(table(runtime), payloads=payloads(runtime))
+    items = list(store.list(vendor_key))
+    assert len(items) == 99
+    assert max(write_units(item_size(item)) for item in items) == 1
+    assert len([key for key in puts if key.startswith("quarantine/")]) == 1
+    # and each one, sent back, goes with the envelope it came in
+    text, _ = store.resend(items[-1], "events")
+    assert json.loads(text)["pad"] == "x" * 8100

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +32,10 @@ from webhook_intake.times import iso_millis
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from mypy_boto3_dynamodb import DynamoDBClient
+
     from webhook_intake.consumer.normalizing import Rejected
+    from webhook_intake.payloads import PayloadStore
 
 NAME_MAX_CHARS = 1024
 """An event id or vendor type kept beside the text is cut to this (the item must stay under 400 KB)."""
@@ -41,9 +45,16 @@ INVALID_CLAIM_CHECK = "invalid_claim_check"
 """The reason of a record whose claim-check pointer cannot be followed (its text is the pointer)."""
 LAST_WRITE = "last_write"
 """The token of the last write: the same write sent again (botocore, after a lost answer) is not another try."""
-ENVELOPE_INLINE_MAX_BYTES = 8 * 1024
+ENVELOPE_INLINE_MAX_BYTES = 1024
 """A batch envelope above this (the body beside its events: a vendor may pad it) waits in S3,
-compressed (``envelope_ref``): with the inline text it keeps the item well under 400 KB."""
+compressed (``envelope_ref``), written once for the batch's events (:data:`WRITTEN_KEPT_SECONDS`). Every
+quarantined event of a batch keeps its envelope: inline up to 8 KB, a batch of one good event and 10,000
+bad ones beside a padded envelope made 10,000 items of 9 write units each, kept until someone acts."""
+WRITTEN_KEPT_SECONDS = 300.0
+"""How long a process takes an S3 key it wrote to the quarantine as written: the same key holds the same bytes
+and nothing here deletes one, while a lifecycle rule an operator adds on ``quarantine/`` counts its age from the
+last write, which a few minutes leave where it was."""
+WRITTEN_KEPT_KEYS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +136,16 @@ def _assignment(alias: str, name: str) -> str:
 
 class QuarantineStore(TableAccess):
     """Writes, lists and removes quarantined events."""
+
+    def __init__(
+        self,
+        table_name: str,
+        dynamodb_client: DynamoDBClient | None = None,
+        payloads: PayloadStore | None = None,
+    ) -> None:
+        super().__init__(table_name, dynamodb_client, payloads)
+        self._written: dict[str, tuple[str, float]] = {}
+        """S3 keys written lately, with their URI and when (:data:`WRITTEN_KEPT_SECONDS`)."""
 
     def put(self, vendor: str, rejected: Rejected, delivery: Delivery, now: float) -> Kept:
         """Keep ``rejected`` (again: the reason and time are updated, ``attempts`` counts)."""
@@ -208,7 +229,16 @@ class QuarantineStore(TableAccess):
         if self._payloads is None:  # the callers check; kept for the type checker
             raise StoreError("no payload store is configured")
         path = f"quarantine/{vendor}/{hashlib.sha256(compressed).hexdigest()}.{suffix}"
-        return self._payloads.put_object(path, compressed, "application/zlib")
+        now = time.monotonic()
+        written = self._written.get(path)
+        if written is not None and now - written[1] < WRITTEN_KEPT_SECONDS:
+            return written[0]
+        uri = self._payloads.put_object(path, compressed, "application/zlib")
+        self._written.pop(path, None)
+        if len(self._written) >= WRITTEN_KEPT_KEYS:
+            del self._written[next(iter(self._written))]
+        self._written[path] = (uri, now)
+        return uri
 
     def delete(self, key: QuarantineKey) -> float:
         """Forget a quarantined event (it was stored after all, or an operator let it go); its write units."""
