@@ -14,16 +14,25 @@ import hmac
 import json
 import time
 import uuid
+from collections import Counter
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
+import jwt
+from botocore.client import BaseClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from intake_cli.lambdas import LocalFunction
 from intake_cli.samples import build_request, load_secrets
 from tests.helpers import credential_headers, depth, dlq_url, queue_url
+from webhook_intake import secrets as secrets_module
 from webhook_intake.registry import VENDORS
+from webhook_intake.vendors.openweb.token_endpoint import ASSERTION_TYPE
 
 if TYPE_CHECKING:
+    import pytest
+
     from intake_cli.runtime import HttpResponse, LocalRuntime
 
 TOKEN_PATH = "/oauth/openweb/token"
@@ -250,4 +259,65 @@ def test_base64_encoded_bodies_are_read_like_api_gateway_sends_them(
     assert response.status < 500, (response.status, response.body)
     assert_no_echo(response, body, secrets)
     runtime.drain()
+    assert queued(runtime) == 0
+
+
+def test_a_request_nobody_signed_costs_no_write_and_two_short_log_lines(
+    runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every AWS call a function makes, by function (what a refusal costs beside the request and the invocation)
+    calls: list[tuple[str, str, str]] = []
+    running: list[str] = []
+    invoke, make_api_call = LocalFunction.invoke, BaseClient._make_api_call
+
+    def invoking(self: LocalFunction, event: dict[str, Any]) -> Any:
+        running.append(self.spec.logical_id)
+        try:
+            return invoke(self, event)
+        finally:
+            running.pop()
+
+    def recording(self: BaseClient, operation: str, params: dict[str, Any]) -> Any:
+        if running:
+            calls.append((running[-1], self.meta.service_model.service_name, operation))
+        return make_api_call(self, operation, params)
+
+    monkeypatch.setattr(LocalFunction, "invoke", invoking)
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    # All within the 10 s a function waits between two reads for a credential it does not know, however slow the run
+    started = time.monotonic()
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: started)
+    # Given requests nobody signed, five on each route, with long ids and a wrong credential of every kind
+    long, now = "x" * 3000, int(time.time())
+    headers = {
+        "authorization": "Bearer a.b.c",
+        "x-openweb-notification-event-webhook-token": "wrong",
+        "x-fastcomments-signature": "sha256=00",
+        "x-fastcomments-timestamp": str(now),
+        "x-request-id": long,
+        "x-socialchorus-delivery": long,
+        "user-agent": long,
+    }
+    claims = {"iss": "c", "sub": "c", "aud": "a", "exp": now + 60, "jti": "j"}
+    forged = jwt.encode(claims, "not the client secret, 32 bytes.", "HS256")
+    assertion = urlencode({"client_assertion_type": ASSERTION_TYPE, "client_assertion": forged})
+    forms = {TOKEN_PATH: f"grant_type=client_credentials&{assertion}".encode()}
+    form_headers = {name: value for name, value in headers.items() if name != "authorization"}
+    headers_for = {TOKEN_PATH: {**form_headers, "content-type": "application/x-www-form-urlencoded"}}
+    capsys.readouterr()
+    for method, path in ROUTES:
+        for _ in range(5):
+            response = runtime.request(method, path, headers_for.get(path, headers), forms.get(path, b'{"id": "1"}'))
+
+            # Then each is refused, its function printing at most a refusal and a metric line, 1 KB in all
+            assert 400 <= response.status < 500, (path, response.status)
+            printed = capsys.readouterr().out
+            assert len(printed.splitlines()) <= 2, printed
+            assert len(printed.encode()) <= 1024, printed
+
+    # And nothing was written anywhere: the only call a function made was its secret's read, at most twice
+    # (at its start, then once more for a credential it did not know; the next no sooner than 10 s later)
+    assert {(service, operation) for _, service, operation in calls} == {("secretsmanager", "GetSecretValue")}
+    reads = Counter(function for function, _, _ in calls)
+    assert reads and max(reads.values()) <= 2, reads
     assert queued(runtime) == 0
