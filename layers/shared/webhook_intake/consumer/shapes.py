@@ -131,7 +131,10 @@ class ShapeWatch:
     logger: Logger
     dynamodb_client: DynamoDBClient | None = None
     known: set[tuple[str, str]] = field(default_factory=set)
-    pending: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """The shapes kept or documented, as ``(type label, fingerprint)``: their items' key. Never the type as sent,
+    which may be any length: a process that kept each one whole grew by it with every new shape."""
+    pending: dict[tuple[str, str], tuple[str, list[str]]] = field(default_factory=dict)
+    """The shapes noticed and not yet kept: the type as sent (cut as the item keeps it) and the paths."""
     table: TableAccess = field(init=False, repr=False)
     """The shapes' table, through ``dynamodb_client`` or the process-wide client (the consumer's config)."""
     named_types: frozenset[str] = field(init=False, repr=False)
@@ -141,7 +144,7 @@ class ShapeWatch:
         self.table = TableAccess(self.table_name, self.dynamodb_client)
         documented = documented_shapes(self.spec)
         for source_type, shapes in documented.items():
-            self.known.update((source_type, shape) for shape in shapes)
+            self.known.update((type_label(source_type), shape) for shape in shapes)
         self.named_types = frozenset(documented) | frozenset(self.spec.normalizer().type_map)
 
     def dimension(self, source_type: str, label: str) -> str:
@@ -158,9 +161,9 @@ class ShapeWatch:
     def observe(self, source_type: str, document: Any) -> None:
         """Note an event's shape if this process has not seen it (nothing is written until :meth:`flush`)."""
         shape = paths(document)
-        key = (source_type, fingerprint(shape))
+        key = (type_label(source_type), fingerprint(shape))
         if key not in self.known and (key in self.pending or len(self.pending) < MAX_PENDING):
-            self.pending.setdefault(key, shape)
+            self.pending.setdefault(key, (_cut(source_type), shape))
 
     def flush(self, metrics: Metrics) -> float:
         """Keep the shapes noticed since the last flush (:data:`MAX_SHAPE_WRITES` of them at most, the rest
@@ -169,12 +172,12 @@ class ShapeWatch:
         The write units those writes took (a write whose condition failed takes them too).
         """
         units = 0.0
-        for (source_type, shape_id), shape in list(self.pending.items())[:MAX_SHAPE_WRITES]:
+        for (label, shape_id), (source_type, shape) in list(self.pending.items())[:MAX_SHAPE_WRITES]:
             item = {
                 "pk": f"{SHAPE_PREFIX}{self.spec.key}",
                 # A type that is no type name (any length, any text) is keyed by its hash.
-                "sk": f"{type_label(source_type)}#{shape_id}",
-                "source_type": _cut(source_type),
+                "sk": f"{label}#{shape_id}",
+                "source_type": source_type,
                 "fingerprint": shape_id,
                 "paths": shape,
                 "first_seen": iso_millis(datetime.now(UTC)),
@@ -201,12 +204,11 @@ class ShapeWatch:
                 continue
             else:
                 units += consumed(dict(response), partial(write_units, item_size(item)))
-                label = type_label(source_type)
                 count_by(metrics, Metric.NEW_SHAPES, "source_type", self.dimension(source_type, label))
                 self.logger.warning(
                     "new event shape",
                     extra={"vendor": self.spec.key, "source_type": label, "fingerprint": shape_id, "paths": len(shape)},
                 )
-            del self.pending[(source_type, shape_id)]
-            self.known.add((source_type, shape_id))
+            del self.pending[(label, shape_id)]
+            self.known.add((label, shape_id))
         return units
