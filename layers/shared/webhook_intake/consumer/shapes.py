@@ -96,9 +96,16 @@ def paths(document: Any) -> list[str]:
                 walk(item, f"{path}[]", depth + 1)
 
     walk(document, "", 0)
+    return _within_budget(sorted(found))
+
+
+def _within_budget(shape: list[str]) -> list[str]:
+    """The first paths of ``shape`` that hold :data:`MAX_SHAPE_BYTES` of UTF-8."""
+    if sum(map(len, shape)) * 4 <= MAX_SHAPE_BYTES:  # within the budget in any script: nothing to count
+        return shape
     kept: list[str] = []
     size = 0
-    for path in sorted(found):
+    for path in shape:
         size += len(path.encode("utf-8", "surrogatepass"))
         if size > MAX_SHAPE_BYTES:
             break
