@@ -253,6 +253,24 @@ def test_stdin_is_a_body_and_wait_says_what_was_not_stored(deployed: str) -> Non
     assert code == 1
 
 
+def test_wait_counts_an_event_sent_with_a_byte_order_mark_as_stored(deployed: str, tmp_path: Path) -> None:
+    # Given a body saved with a UTF-8 byte order mark, which the ingest function reads without it
+    event = json.loads((SAMPLES_DIR / "openweb" / "liked-message.json").read_text(encoding="utf-8"))
+    event["event_id"] = "bom-1"
+    body = tmp_path / "bom.json"
+    body.write_bytes("\ufeff".encode() + json.dumps(event).encode())
+
+    # When it is sent with --wait
+    code, text = cli("send", "openweb", str(body), "--stack", deployed, "--yes", "--wait", "--json")
+
+    # Then the event stored is what --wait reports, not a body it could not read
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert answer["status"] == 200
+    assert [stored["event_id"] for stored in answer["events"]] == ["bom-1"]
+    assert answer["not_stored"] == []
+    assert code == 0
+
+
 def test_wait_says_at_once_that_the_consumer_quarantined_an_event_the_cli_thought_storable(
     deployed: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

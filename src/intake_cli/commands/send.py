@@ -418,6 +418,7 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
     from intake_cli.events import match_path
     from webhook_intake.delivery import Delivery, kept_headers
     from webhook_intake.http import Request
+    from webhook_intake.ingest.contract import BYTE_ORDER_MARK
     from webhook_intake.registry import vendor
     from webhook_intake.store.events import same_event
 
@@ -443,7 +444,9 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
         path_parameters=match_path(spec.path, request.path) or {},
         headers=kept_headers(spec, headers),
     )
-    result = spec.normalizer().normalize(request.body.decode("utf-8", "replace"), delivery)
+    # Read as the ingest function reads it: a leading byte order mark is no part of the JSON text.
+    text = request.body.removeprefix(BYTE_ORDER_MARK).decode("utf-8", "replace")
+    result = spec.normalizer().normalize(text, delivery)
     # One key per event: a batch may hold an event twice (stored once, the other copy a duplicate or a conflict).
     keys = list(dict.fromkeys((request.vendor, event.event_id) for event in result.events))
     refused = [f"{rejected.event_id or '-'}: quarantined ({rejected.reason})" for rejected in result.rejected]
