@@ -271,6 +271,26 @@ def test_wait_counts_an_event_sent_with_a_byte_order_mark_as_stored(deployed: st
     assert code == 0
 
 
+@pytest.mark.parametrize("vendor_key", ["viafoura-engagement", "viafoura-notifications"])
+@pytest.mark.parametrize("request_uuid", ["r\u00e9q-\u202e-\U0001f600", "req-1\r\nx-other: 1"])
+def test_a_request_uuid_no_header_can_carry_is_sent_without_a_traceback(
+    deployed: str, vendor_key: str, request_uuid: str
+) -> None:
+    # Given a Viafoura body whose request_uuid (which Viafoura repeats in x-request-id) is no header value
+    body = json.loads(sample_files(vendor_key)[0].read_text(encoding="utf-8"))
+    body["request_uuid"] = request_uuid
+
+    # When it is sent
+    code, text = cli("send", vendor_key, "--data", json.dumps(body), "--stack", deployed, "--yes", "--json")
+
+    # Then it is delivered and answered, the body's request_uuid named in engagement's answer
+    assert code == 0, text
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert 200 <= answer["status"] < 300
+    if vendor_key == "viafoura-engagement":
+        assert json.loads(answer["body"])["request_uuid"] == request_uuid
+
+
 def test_wait_says_at_once_that_the_consumer_quarantined_an_event_the_cli_thought_storable(
     deployed: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from webhook_intake.auth import current_secret
 
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
+"""What a header value carries: visible ASCII and spaces (no line break, nothing past ASCII)."""
+
 
 def request_uuid_of(body: bytes) -> str:
-    """The body's ``request_uuid`` (Viafoura repeats it in ``x-request-id``)."""
+    """The body's ``request_uuid`` (Viafoura repeats it in ``x-request-id``); empty when none, or when no
+    header could carry it (Viafoura's are UUIDs or numbers; a hand-written body may hold any text)."""
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
         return ""
-    return str(document.get("request_uuid", "")) if isinstance(document, dict) else ""
+    value = str(document.get("request_uuid", "")) if isinstance(document, dict) else ""
+    return value.strip() if _HEADER_VALUE.fullmatch(value) else ""
 
 
 def headers(body: bytes, secret: dict[str, Any], now: float) -> dict[str, str]:
