@@ -87,7 +87,7 @@ class LocalRuntime:
         if route is None:
             return HttpResponse(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
         event = http_api_event(method.upper(), path, route.path, headers, body, query=query, region=self.stack.region)
-        if len(body) > LAMBDA_EVENT_LIMIT // 2 and len(json.dumps(event).encode()) > LAMBDA_EVENT_LIMIT:
+        if len(body) > LAMBDA_EVENT_LIMIT // 2 and event_bytes(event) > LAMBDA_EVENT_LIMIT:
             # As in AWS: the gateway takes 10 MiB, a synchronous invocation 6 MB of event (a body
             # API Gateway base64-encodes grows by a third): the function never sees the request.
             return HttpResponse(413, {"content-type": "application/json"}, b'{"message":"Request Too Long"}')
@@ -107,6 +107,12 @@ class LocalRuntime:
                 return processed
             processed += received
         return processed
+
+
+def event_bytes(event: dict[str, Any]) -> int:
+    """The size of an event as Lambda receives it: JSON in UTF-8, text past ASCII as its own bytes (an emoji
+    is 4 of them, not the 12 of its ``\\u`` escapes)."""
+    return len(json.dumps(event, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
 def _http_response(result: Any) -> HttpResponse:

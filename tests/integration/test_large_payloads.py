@@ -57,6 +57,26 @@ def test_bodies_up_to_lambdas_limit_are_accepted_and_stored_byte_for_byte(
     assert item["raw_text"].encode() == body
 
 
+def test_a_body_of_non_ascii_text_up_to_lambdas_limit_is_accepted_and_stored_byte_for_byte(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a body as large as an ASCII one Lambda takes, most of it emoji and accented letters (in the
+    # event's JSON as UTF-8, four and two bytes each, not as twelve- and six-byte escapes)
+    shell = json.dumps({"id": "wide", "name": "content_published", "pad": ""}).encode()
+    room = LARGEST_BODY - len(shell)
+    pad = "\U0001f600" * (room // 8) + "\u00e9" * (room // 8 * 2)
+    pad += "x" * (room - len(pad.encode()))
+    body = json.dumps({"id": "wide", "name": "content_published", "pad": pad}, ensure_ascii=False).encode()
+    assert len(body) == LARGEST_BODY
+
+    # When it is delivered, then it is accepted, and stored as sent
+    response = send_body(runtime, "firstup", body, secrets["firstup"])
+    assert response.status == 200, response.body
+    runtime.drain()
+    (item,) = stored(runtime)
+    assert item["raw_text"].encode() == body
+
+
 def test_a_body_at_the_inline_limit_with_the_longest_headers_still_fits_sqs(
     runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
