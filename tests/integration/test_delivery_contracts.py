@@ -120,6 +120,26 @@ def test_fastcomments_admin_test_with_a_wrong_token_beside_a_good_signature_gets
     assert depth(runtime, queue_url(runtime, "fastcomments")) == 1
 
 
+def test_a_fastcomments_comment_with_a_lone_surrogate_verifies_against_javascripts_compact_encoding(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a comment cut inside an emoji (a lone surrogate) beside whole ones, signed over the compact
+    # encoding JavaScript's JSON.stringify writes (the lone surrogate escaped, other text as itself), the
+    # body itself sent pretty-printed
+    comment = json.loads(sample_files("fastcomments")[0].read_bytes())
+    comment.update(id="cut-1", comment="caf\u00e9 \U0001f600 \ud83d")
+    compact = json.dumps(comment, separators=(",", ":"), ensure_ascii=False).replace("\ud83d", "\\ud83d")
+    signed = build_request("fastcomments", compact.encode(), secrets["fastcomments"], event="comment-created")
+    pretty = json.dumps(comment, indent=2).encode()
+
+    # When it is delivered, then it is accepted and stored as sent
+    response = runtime.request(signed.method, signed.path, signed.headers, pretty)
+    assert response.status == 200, response.body
+    runtime.drain()
+    (item,) = stored(runtime)
+    assert item["raw_text"].encode() == pretty
+
+
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_a_body_that_is_not_json_is_400(shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
     runtime = shared_runtime
