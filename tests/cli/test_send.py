@@ -291,6 +291,22 @@ def test_a_request_uuid_no_header_can_carry_is_sent_without_a_traceback(
         assert json.loads(answer["body"])["request_uuid"] == request_uuid
 
 
+@pytest.mark.parametrize(("request_uuid", "answered"), [(None, ""), (True, "true"), (42, "42")])
+def test_a_request_uuid_that_is_not_a_string_is_repeated_in_the_header_as_json_writes_it(
+    deployed: str, request_uuid: object, answered: str
+) -> None:
+    # Given a Viafoura engagement body whose request_uuid is null (answered by the header's) or another JSON value
+    body = json.loads(sample_files("viafoura-engagement")[0].read_text(encoding="utf-8"))
+    body["request_uuid"] = request_uuid
+
+    # When it is sent, then the answer names it as JSON writes it: never Python's None or True
+    (answer,) = cli_json(
+        "send", "viafoura-engagement", "--data", json.dumps(body), "--stack", deployed, "--yes", "--json"
+    )
+    assert answer["status"] == 200
+    assert json.loads(answer["body"])["request_uuid"] == answered
+
+
 def test_wait_says_at_once_that_the_consumer_quarantined_an_event_the_cli_thought_storable(
     deployed: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,7 +19,9 @@ def request_uuid_of(body: bytes) -> str:
         document = json.loads(body)
     except (ValueError, RecursionError):
         return ""
-    value = str(document.get("request_uuid", "")) if isinstance(document, dict) else ""
+    found = document.get("request_uuid") if isinstance(document, dict) else None
+    # Another JSON value as JSON writes it (null is none): Python's own spelling would be no JSON at all.
+    value = "" if found is None else found if isinstance(found, str) else json.dumps(found, separators=(",", ":"))
     return value.strip() if _HEADER_VALUE.fullmatch(value) else ""
 
 
