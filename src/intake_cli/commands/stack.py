@@ -30,8 +30,8 @@ RetryVisibilityOption = Annotated[
         min=0,
         metavar="SECONDS",
         help="Seconds before a failed record is retried. The one deliberate difference from AWS, where it "
-        "waits the queue's visibility timeout (180 s): a record whose dependency keeps failing reaches its "
-        "DLQ in seconds.",
+        "waits the queue's visibility timeout (QueueVisibilityTimeout, 180 s by default): a record whose "
+        "dependency keeps failing reaches its DLQ in seconds.",
     ),
 ]
 LogLevelOption = Annotated[
