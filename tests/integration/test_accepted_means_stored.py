@@ -97,6 +97,50 @@ def test_an_event_without_its_id_is_answered_failure_and_never_takes_its_sibling
     assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
 
 
+def test_a_number_no_double_or_int_holds_costs_only_the_event_holding_it(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    # Given a Viafoura batch (never sent again) whose second and third events hold numbers no reader here can
+    # hold, as JSON writes them: beyond a double's range, and more digits than Python converts
+    huge = b'{"event_uuid": "range-huge", "message_type": "livecomment_post", "action": "liked", "n": 1e400}'
+    long = b'{"event_uuid": "range-long", "message_type": "livecomment_post", "action": "liked", "n": %s}' % (
+        b"9" * 5000
+    )
+    good = json.dumps(liked("range-ok")).encode()
+    body = b'{"request_uuid": "r-range", "time": 1790000000000, "events": [%s, %s, %s]}' % (good, huge, long)
+
+    # When Viafoura delivers it and the consumer runs
+    response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    runtime.drain()
+
+    # Then Viafoura hears the good event taken and the two others refused by name; the good one is stored, the
+    # two kept with their exact text, nothing dead-lettered
+    assert response.status == 200, response.body
+    results = response.json()["results"]
+    assert [result["type"] for result in results] == ["success", "failure", "failure"]
+    assert [result.get("event_uuid") for result in results[1:]] == ["range-huge", "range-long"]
+    assert {result["error_type"] for result in results[1:]} == {"invalid_event"}
+    assert reader(runtime).get("viafoura-engagement", "range-ok") is not None
+    kept = [quarantined_for(runtime, "viafoura-engagement", mark)[0] for mark in ("range-huge", "range-long")]
+    assert [(item["reason"], item["text"].encode()) for item in kept] == [
+        ("invalid_event", huge),
+        ("invalid_event", long),
+    ]
+    assert depth(runtime, dlq_url(runtime, "viafoura-engagement")) == 0
+    # And such a number outside the events (the batch's own fields), or in a vendor's single event, refuses the
+    # body whole, as a 400 that says why
+    envelope = b'{"request_uuid": "r-range-2", "time": 1e400, "events": [%s]}' % good
+    refused = [
+        send_body(runtime, "viafoura-engagement", envelope, secrets["viafoura-engagement"]),
+        send_body(runtime, "openweb", b'{"event_id": "range-single", "type": "user-followed", "n": -1e999}',
+                  secrets["openweb"]),
+    ]  # fmt: skip
+    for answer in refused:
+        assert answer.status == 400, answer.body
+        assert answer.json()["message"].startswith("body holds a number beyond what a JSON number can hold")
+
+
 def test_an_id_or_field_sent_as_another_kind_of_value_is_named_for_what_it_is_not_missing(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

@@ -12,6 +12,7 @@ from tests.helpers import mapping_fails_on
 from webhook_intake.delivery import Delivery
 from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.taxonomy import EVENT_TYPES
+from webhook_intake.text import OUT_OF_RANGE_MESSAGE
 
 pytestmark = pytest.mark.usefixtures("no_network")
 
@@ -143,19 +144,34 @@ def test_brackets_in_strings_are_not_nesting() -> None:
     assert event.event_id == "e"
 
 
+NUMBER_IN_AN_EVENT = {
+    "viafoura-engagement": '{"events": [{"event_uuid": "e", "message_type": "livecomment_post", '
+    '"action": "liked", "n": %s}]}',
+    "openweb": '{"event_id": "e", "type": "liked-message", "n": %s}',
+}
+
+
 @pytest.mark.parametrize("vendor_key", ["viafoura-engagement", "openweb"])
-@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_not_json_in_the_consumer_either(vendor_key: str, constant: str) -> None:
     # A message from before the ingest function refused them, sent back
-    bodies = {
-        "viafoura-engagement": '{"events": [{"event_uuid": "e", "message_type": "livecomment_post", '
-        '"action": "liked", "n": %s}]}',
-        "openweb": '{"event_id": "e", "type": "liked-message", "n": %s}',
-    }
-    result = normalize(vendor_key, bodies[vendor_key] % constant)
+    result = normalize(vendor_key, NUMBER_IN_AN_EVENT[vendor_key] % constant)
     assert result.events == []
     ((rejected),) = result.rejected
     assert rejected.reason == "invalid_json"
+
+
+@pytest.mark.parametrize("vendor_key", ["viafoura-engagement", "openweb"])
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "9" * 5000])
+def test_a_number_out_of_range_is_its_events_fault_in_the_consumer(vendor_key: str, number: str) -> None:
+    # JSON all the same (RFC 8259 lets a reader limit numbers): the event holding it is refused, by its id
+    body = NUMBER_IN_AN_EVENT[vendor_key] % number
+    result = normalize(vendor_key, body)
+    assert result.events == []
+    ((rejected),) = result.rejected
+    assert (rejected.reason, rejected.event_id) == ("invalid_event", "e")
+    assert rejected.message == f"event {OUT_OF_RANGE_MESSAGE}"
+    assert number in rejected.text
 
 
 def test_a_field_of_the_wrong_type_costs_the_field_not_the_event() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -102,17 +103,82 @@ def refuse_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
-def finite_number(text: str) -> float:
-    """For ``parse_float``: a number beyond a double's range (``1e400``) would read as infinity,
-    equal to every other such number; RFC 8259 §6 leaves it to interoperability, and it is refused."""
+class OutOfRange:
+    """A number read from a delivery that no float or int here can hold: ``1e400`` (a double's range would make it
+    infinity, equal to every other such number) or an integer of more digits than Python converts (4,300).
+
+    RFC 8259 §6 lets a reader limit the numbers it takes. The event holding one is refused, never the events
+    beside it: read as this marker, a number out of range is found in its event (:func:`holds_out_of_range`).
+    Nothing writes a value holding one: the event's text is kept as sent.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OUT_OF_RANGE"
+
+
+OUT_OF_RANGE = OutOfRange()
+OUT_OF_RANGE_MESSAGE = "holds a number beyond what a JSON number can hold (a double, or 4,300 digits)"
+
+
+class _Reading(threading.local):
+    """Whether the last read of this thread met a number out of range (most bodies hold none: no walk for them)."""
+
+    out_of_range = False
+
+
+_READING = _Reading()
+
+
+def _float_in_range(text: str) -> float | OutOfRange:
     value = float(text)
     if math.isinf(value):
-        raise json.JSONDecodeError(f"{text[:20]} is beyond what a JSON number can hold", text, 0)
+        _READING.out_of_range = True
+        return OUT_OF_RANGE
     return value
 
 
-JSON = json.JSONDecoder(parse_constant=refuse_constant, parse_float=finite_number)
-"""Reads JSON as RFC 8259 has it (``json.loads`` with an argument would build a decoder per call)."""
+def _int_in_range(text: str) -> int | OutOfRange:
+    try:
+        return int(text)
+    except ValueError:  # over Python's limit of digits a conversion takes
+        _READING.out_of_range = True
+        return OUT_OF_RANGE
+
+
+JSON = json.JSONDecoder(parse_constant=refuse_constant, parse_float=_float_in_range, parse_int=_int_in_range)
+"""Reads a delivery's JSON as RFC 8259 has it (``json.loads`` with an argument would build a decoder per call); a
+number out of range is read as :data:`OUT_OF_RANGE`: read with :func:`read_json` or :func:`read_json_at`, which
+say whether one was met."""
+
+
+def read_json(text: str) -> tuple[Any, bool]:
+    """A JSON text's value, and whether it holds a number out of range anywhere."""
+    _READING.out_of_range = False
+    value = JSON.decode(text)
+    return value, _READING.out_of_range
+
+
+def read_json_at(text: str, position: int) -> tuple[Any, int, bool]:
+    """The JSON value starting at ``position``, where it ends, and whether it holds a number out of range."""
+    _READING.out_of_range = False
+    value, end = JSON.raw_decode(text, position)
+    return value, end, _READING.out_of_range
+
+
+def holds_out_of_range(value: Any) -> bool:
+    """Whether a value read by :data:`JSON` holds a number out of range (walked without recursion)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if item is OUT_OF_RANGE:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 MAX_NESTING = 100

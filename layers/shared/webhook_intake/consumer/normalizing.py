@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from webhook_intake.consumer.models import NormalizedEvent
 from webhook_intake.consumer.splitting import BodyError, Element, split
-from webhook_intake.ingest.contract import Verdict, judge_event
+from webhook_intake.ingest.contract import Verdict, judge_event, out_of_range_verdict
 from webhook_intake.taxonomy import event_type
 from webhook_intake.text import canonical_json
 from webhook_intake.times import from_iso, iso_millis, judge
@@ -271,7 +271,11 @@ class VendorNormalizer(ABC):
 
     def one(self, element: Element, document: Any, delivery: Delivery, envelope: str | None) -> Mapped | Rejected:
         """One event of a delivery, mapped, or rejected with its reason."""
-        verdict = self.judge(element, delivery)
+        verdict = (
+            out_of_range_verdict(self.spec, element.index, element.value)
+            if element.out_of_range
+            else self.judge(element, delivery)
+        )
         if verdict.refusal is not None:
             return Rejected(
                 verdict.refusal.error_type,

@@ -12,9 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from webhook_intake.text import JSON, TOO_DEEP, clean_json, may_escape_a_surrogate, nests_deeper_than
+from webhook_intake.text import (
+    JSON,
+    OUT_OF_RANGE_MESSAGE,
+    TOO_DEEP,
+    clean_json,
+    may_escape_a_surrogate,
+    nests_deeper_than,
+    read_json,
+    read_json_at,
+)
 
-_DECODER = JSON
 _WHITESPACE = " \t\n\r"
 
 
@@ -34,6 +42,8 @@ class Element:
     index: int
     value: Any
     text: str
+    out_of_range: bool = False
+    """It holds a number no float or int can hold (:class:`webhook_intake.text.OutOfRange`): refused on its own."""
 
     def own_or_batch(self, name: str, document: Any) -> Any:
         """The event's own ``name``, else the one its batch body states for all; None when neither has it."""
@@ -56,21 +66,33 @@ def _expect(text: str, position: int, char: str) -> int:
     return position + 1
 
 
+class _EnvelopeOutOfRangeError(ValueError):
+    """A number out of range outside the batch's events: no event to refuse alone."""
+
+
 def _value(text: str, position: int) -> tuple[Any, int]:
-    return _DECODER.raw_decode(text, _skip(text, position))
+    """A value of the body outside its events."""
+    value, end, out_of_range = read_json_at(text, _skip(text, position))
+    if out_of_range:
+        raise _EnvelopeOutOfRangeError
+    return value, end
 
 
-def _array(text: str, position: int) -> tuple[list[tuple[Any, int, int]], int]:
+_Span = tuple[Any, int, int, bool]
+"""An event of a batch: its value, where its text starts and ends, and whether it holds a number out of range."""
+
+
+def _array(text: str, position: int) -> tuple[list[_Span], int]:
     """The elements of the array starting at ``position``, each with its span, and the array's end."""
     position = _expect(text, position, "[")
-    elements: list[tuple[Any, int, int]] = []
+    elements: list[_Span] = []
     position = _skip(text, position)
     if position < len(text) and text[position] == "]":
         return elements, position + 1
     while True:
         start = _skip(text, position)
-        value, end = _value(text, start)
-        elements.append((value, start, end))
+        value, end, out_of_range = read_json_at(text, start)
+        elements.append((value, start, end, out_of_range))
         position = _skip(text, end)
         if position < len(text) and text[position] == ",":
             position += 1
@@ -78,10 +100,10 @@ def _array(text: str, position: int) -> tuple[list[tuple[Any, int, int]], int]:
         return elements, _expect(text, position, "]")
 
 
-def _batch_spans(text: str, field: str) -> tuple[dict[str, Any], list[tuple[Any, int, int]] | None]:
+def _batch_spans(text: str, field: str) -> tuple[dict[str, Any], list[_Span] | None]:
     """The body object, and the spans of the array under ``field`` (the last one, as ``json.loads`` keeps)."""
     document: dict[str, Any] = {}
-    spans: list[tuple[Any, int, int]] | None = None
+    spans: list[_Span] | None = None
     position = _expect(text, 0, "{")
     position = _skip(text, position)
     if position < len(text) and text[position] == "}":
@@ -95,7 +117,7 @@ def _batch_spans(text: str, field: str) -> tuple[dict[str, Any], list[tuple[Any,
             start = _skip(text, position)
             if key == field and start < len(text) and text[start] == "[":
                 elements, end = _array(text, start)
-                document[key] = [value for value, _, _ in elements]
+                document[key] = [value for value, _, _, _ in elements]
                 spans = elements
             else:
                 document[key], end = _value(text, start)
@@ -125,15 +147,17 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
     """
     if batch_field is None:
         try:
-            document = JSON.decode(text)
+            document, out_of_range = read_json(text)
         except (ValueError, RecursionError):
             raise BodyError("invalid_json", "body is not valid JSON") from None
         _readable(text)
         if may_escape_a_surrogate(text):
             document = clean_json(document)
-        return document, [Element(0, document, text)]
+        return document, [Element(0, document, text, out_of_range)]
     try:
         document, spans = _batch_spans(text, batch_field)
+    except _EnvelopeOutOfRangeError:
+        raise BodyError("invalid_json", f"body {OUT_OF_RANGE_MESSAGE}") from None
     except (ValueError, RecursionError, IndexError):
         try:
             JSON.decode(text)
@@ -143,8 +167,11 @@ def split(text: str, batch_field: str | None) -> tuple[Any, list[Element]]:
     if spans is None:
         raise BodyError("invalid_envelope", f"body has no '{batch_field}' array")
     _readable(text)
-    values = [value for value, _, _ in spans]
+    values = [value for value, _, _, _ in spans]
     if may_escape_a_surrogate(text):
         document = clean_json(document)
         values = document[batch_field]
-    return document, [Element(index, values[index], text[start:end]) for index, (_, start, end) in enumerate(spans)]
+    return document, [
+        Element(index, values[index], text[start:end], out_of_range)
+        for index, (_, start, end, out_of_range) in enumerate(spans)
+    ]

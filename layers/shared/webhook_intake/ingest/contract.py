@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from webhook_intake.auth import is_text, matches_any, secret_list
 from webhook_intake.http import Response
+from webhook_intake.text import OUT_OF_RANGE_MESSAGE, holds_out_of_range
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -89,8 +90,34 @@ def unusable(event: dict[str, Any], name: str, kind: str) -> Refusal:
     return Refusal(f"invalid_{kind}", f"'{name}' is not a string or a whole number")
 
 
+class HoldsOutOfRange(dict[str, Any]):
+    """An event of a batch holding a number no float or int can hold (:class:`webhook_intake.text.OutOfRange`)."""
+
+
+def out_of_range_verdict(spec: VendorSpec, index: int, event: Any) -> Verdict:
+    """An event holding a number out of range: refused on its own, named by its id when it has one."""
+    event_id = id_text(event.get(spec.id_field)) if isinstance(event, dict) else None
+    return Verdict(index, event_id, Refusal("invalid_event", f"event {OUT_OF_RANGE_MESSAGE}"))
+
+
+def set_apart_out_of_range(spec: VendorSpec, document: Any) -> Any:
+    """A body read with a number out of range in it: each event of a batch holding one is marked to be refused
+    alone (its siblings are taken); a 400 when the number is in the body of a single event, or in a batch's
+    envelope, where there is no event to refuse alone."""
+    field = spec.batch_field
+    events = document.get(field) if field is not None and isinstance(document, dict) else None
+    if not isinstance(events, list) or holds_out_of_range([value for key, value in document.items() if key != field]):
+        raise RejectedError(400, "invalid_json", f"body {OUT_OF_RANGE_MESSAGE}")
+    document[field] = [
+        HoldsOutOfRange(event) if isinstance(event, dict) and holds_out_of_range(event) else event for event in events
+    ]
+    return document
+
+
 def judge_event(spec: VendorSpec, index: int, event: Any) -> Verdict:
     """Whether one event can be stored: a JSON object with its vendor's id and required fields."""
+    if isinstance(event, HoldsOutOfRange):
+        return out_of_range_verdict(spec, index, event)
     if not isinstance(event, dict):
         return Verdict(index, None, Refusal("invalid_event", "event is not a JSON object"))
     event_id = id_text(event.get(spec.id_field))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from webhook_intake.delivery import Delivery, correlation_id_of, kept_headers
 from webhook_intake.http import Response, error
-from webhook_intake.ingest.contract import BYTE_ORDER_MARK, RejectedError
+from webhook_intake.ingest.contract import BYTE_ORDER_MARK, RejectedError, set_apart_out_of_range
 from webhook_intake.ingest.queue import ATTEMPT_BUDGET, EnqueueError, backoff, retry_within, retryable
 from webhook_intake.observability import (
     Metric,
@@ -23,7 +23,7 @@ from webhook_intake.observability import (
 )
 from webhook_intake.replay import ReplayedError, ReplayStoreError
 from webhook_intake.secrets import READ_BUDGET, SecretUnavailableError, SecretValueError
-from webhook_intake.text import JSON, TOO_DEEP, nests_deeper_than
+from webhook_intake.text import TOO_DEEP, nests_deeper_than, read_json
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -191,15 +191,15 @@ class IngestService:
         except UnicodeDecodeError:
             raise _unreadable(request, "body is not UTF-8") from None
         try:
-            document = JSON.decode(text)
+            document, out_of_range = read_json(text)
         except json.JSONDecodeError:
             raise _unreadable(request, "body is not valid JSON") from None
-        except ValueError:  # what the parser read, Python will not make an int of (over 4,300 digits)
-            raise RejectedError(400, "invalid_json", "body holds a number too long to read") from None
         except RecursionError:
             raise RejectedError(400, "invalid_json", TOO_DEEP) from None
         if nests_deeper_than(text):
             raise RejectedError(400, "invalid_json", TOO_DEEP)
+        if out_of_range:
+            document = set_apart_out_of_range(self.contract.spec, document)
         return document, text
 
     @property
