@@ -135,6 +135,18 @@ def test_its_rows_are_in_the_docs(vendor_key: str) -> None:
     contracts = table_rows("README.md", "### The vendor contracts")
     assert vendor_key in contracts, f"README.md's vendor contracts have no row for {vendor_key} ({DOC}, step 3)"
     assert spec.path in contracts[vendor_key], f"README.md's {vendor_key} row does not name its route {spec.path}"
+    # The suites expect each vendor's answers from its contract (tests/helpers.py): the README's row pins them.
+    contract = spec.contract()
+    cells = [cell.strip() for cell in contracts[vendor_key].split("|")[1:-1]]
+    success, auth_failure = cells[3], cells[4]
+    assert success.split(" ", 1)[0] == str(contract.success_status), (
+        f"README.md's {vendor_key} row answers {success.split(' ', 1)[0]} on success, its contract"
+        f" {contract.success_status}"
+    )
+    assert auth_failure == str(contract.auth_failure_status), (
+        f"README.md's {vendor_key} row answers {auth_failure} to a wrong credential, its contract"
+        f" {contract.auth_failure_status}"
+    )
     assert vendor_key in readme_secrets(), (
         f"README.md does not say how to set the {vendor_key} secret (put-secret-value --secret-id $STACK/{vendor_key}:"
         f" the fields its contract reads) ({DOC}, step 3)"
