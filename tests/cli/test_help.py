@@ -251,7 +251,8 @@ def test_output_to_a_pipe_already_closed_ends_quietly_with_status_141(args: tupl
 
     # Then it ends as a shell tool killed by SIGPIPE does (128 + 13), saying nothing: not status 1, an error's
     assert process.wait(timeout=60) == 141
-    assert process.stderr.read() == b""
+    with process.stderr:
+        assert process.stderr.read() == b""
 
 
 @pytest.mark.parametrize(

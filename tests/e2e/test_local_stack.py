@@ -458,6 +458,9 @@ def test_serve_whose_output_reader_stops_stops_the_stack_quietly_with_status_141
         if serve.poll() is None:
             serve.kill()
             serve.wait()
+        for stream in (serve.stdout, serve.stderr):
+            if stream is not None:
+                stream.close()
     assert code == 141, errors
     assert errors == ""
     assert not (state_dir / "stack.json").exists()
