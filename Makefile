@@ -189,4 +189,4 @@ env-vars: $(STAMP) ## write .aws-sam/env-vars.json for sam local invoke, from a 
 	@echo "wrote .aws-sam/env-vars.json for stack $(STACK)"
 
 clean: ## remove build output and local state (keeps .venv)
-	rm -rf .aws-sam .intake .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .intake .pytest_cache .mypy_cache .ruff_cache .hypothesis
