@@ -147,23 +147,37 @@ def _int_in_range(text: str) -> int | OutOfRange:
         return OUT_OF_RANGE
 
 
-JSON = json.JSONDecoder(parse_constant=refuse_constant, parse_float=_float_in_range, parse_int=_int_in_range)
+JSON = json.JSONDecoder(parse_constant=refuse_constant, parse_float=_float_in_range)
 """Reads a delivery's JSON as RFC 8259 has it (``json.loads`` with an argument would build a decoder per call); a
 number out of range is read as :data:`OUT_OF_RANGE`: read with :func:`read_json` or :func:`read_json_at`, which
 say whether one was met."""
+_LONG_INTS = json.JSONDecoder(parse_constant=refuse_constant, parse_float=_float_in_range, parse_int=_int_in_range)
+""":data:`JSON` with integers read by a function of ours: slower, for the texts whose integers Python refuses."""
 
 
 def read_json(text: str) -> tuple[Any, bool]:
     """A JSON text's value, and whether it holds a number out of range anywhere."""
     _READING.out_of_range = False
-    value = JSON.decode(text)
+    try:
+        value = JSON.decode(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer of more digits than Python converts: read again, marking it
+        _READING.out_of_range = False
+        value = _LONG_INTS.decode(text)
     return value, _READING.out_of_range
 
 
 def read_json_at(text: str, position: int) -> tuple[Any, int, bool]:
     """The JSON value starting at ``position``, where it ends, and whether it holds a number out of range."""
     _READING.out_of_range = False
-    value, end = JSON.raw_decode(text, position)
+    try:
+        value, end = JSON.raw_decode(text, position)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # as in read_json
+        _READING.out_of_range = False
+        value, end = _LONG_INTS.raw_decode(text, position)
     return value, end, _READING.out_of_range
 
 
