@@ -141,6 +141,37 @@ def test_a_number_no_double_or_int_holds_costs_only_the_event_holding_it(
         assert answer.json()["message"].startswith("body holds a number beyond what a JSON number can hold")
 
 
+def test_a_number_out_of_range_under_a_key_named_twice_is_judged_by_ingest_as_the_consumer_judges_it(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    # Given a Viafoura batch whose second event names a key twice, first with a number no reader here can hold
+    # (the value read keeps only the last, the text the consumer keeps holds both)
+    good = json.dumps(liked("twice-ok")).encode()
+    twice = b'{"event_uuid": "twice-huge", "message_type": "livecomment_post", "action": "liked", "n": 1e400, "n": 1}'
+    body = b'{"request_uuid": "r-twice", "events": [%s, %s]}' % (good, twice)
+
+    # When Viafoura delivers it and the consumer runs
+    response = send_body(runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    runtime.drain()
+
+    # Then Viafoura hears that event refused, as the consumer quarantines it, and the good one taken and stored
+    assert response.status == 200, response.body
+    results = response.json()["results"]
+    assert [(result.get("event_uuid"), result["type"]) for result in results] == [
+        ("twice-ok", "success"),
+        ("twice-huge", "failure"),
+    ]
+    assert reader(runtime).get("viafoura-engagement", "twice-ok") is not None
+    ((kept),) = quarantined_for(runtime, "viafoura-engagement", "twice-huge")
+    assert (kept["reason"], kept["text"].encode()) == ("invalid_event", twice)
+    # And a batch's own field named twice so is refused whole, as the consumer would refuse the body: a 400
+    envelope = b'{"request_uuid": 1e400, "request_uuid": "r-twice-2", "events": [%s]}' % good
+    refused = send_body(runtime, "viafoura-engagement", envelope, secrets["viafoura-engagement"])
+    assert refused.status == 400, refused.body
+    assert refused.json()["message"].startswith("body holds a number beyond what a JSON number can hold")
+
+
 def test_an_id_or_field_sent_as_another_kind_of_value_is_named_for_what_it_is_not_missing(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

@@ -8,6 +8,7 @@ import json
 import logging
 import subprocess
 import sys
+import tracemalloc
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -539,17 +540,28 @@ def test_bad_bodies_get_a_short_error_and_are_not_enqueued(body: bytes, status: 
     assert queue.sent == []
 
 
+@pytest.mark.parametrize("bare", ["0", "1e400"])
 @pytest.mark.parametrize("elements", [MAX_BATCH_EVENTS, MAX_BATCH_EVENTS + 1, 1_000_000])
-def test_a_batch_of_more_events_than_a_delivery_may_hold_is_refused_before_any_is_judged(elements: int) -> None:
-    # Given an authenticated Viafoura notifications body of one notification and many bare elements
-    # (a body of megabytes of them would otherwise cost gigabytes to judge and answer: a 5xx)
+def test_a_batch_of_more_events_than_a_delivery_may_hold_is_refused_before_any_is_judged(
+    elements: int, bare: str
+) -> None:
+    # Given an authenticated Viafoura notifications body of one notification and many bare elements, numbers
+    # in range or beyond it (a body of megabytes of them would otherwise cost gigabytes to judge and answer: a 5xx)
     one = {"notification_uuid": "n-1", "notification_type": "like"}
-    body = ('{"notifications":[' + json.dumps(one) + ",0" * (elements - 1) + "]}").encode()
+    body = ('{"notifications":[' + json.dumps(one) + f",{bare}" * (elements - 1) + "]}").encode()
     queue = FakeQueue()
 
     # When it is delivered
     handler = service("viafoura-notifications", FakeSecrets([{"tokens": ["tok"]}]), queue, max_body=len(body))
-    response = handler.handle(notifications(body))
+    tracemalloc.start()
+    try:
+        response = handler.handle(notifications(body))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    # Then it is read within half the ingest function's default memory (256 MB: over it, a 5xx)
+    assert peak < 128 * 1024 * 1024, peak
 
     # Then up to the limit it is taken; over it, refused whole, 413, saying the count and the limit
     if elements <= MAX_BATCH_EVENTS:

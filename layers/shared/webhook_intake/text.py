@@ -108,7 +108,8 @@ class OutOfRange:
     infinity, equal to every other such number) or an integer of more digits than Python converts (4,300).
 
     RFC 8259 §6 lets a reader limit the numbers it takes. The event holding one is refused, never the events
-    beside it: read as this marker, a number out of range is found in its event (:func:`holds_out_of_range`).
+    beside it: read as this marker, a number out of range is found in the text of its event (:func:`read_json_at`
+    says whether one was met, even under a key named twice, whose value the reader keeps only the last of).
     Nothing writes a value holding one: the event's text is kept as sent.
     """
 
@@ -179,20 +180,6 @@ def read_json_at(text: str, position: int) -> tuple[Any, int, bool]:
         _READING.out_of_range = False
         value, end = _LONG_INTS.raw_decode(text, position)
     return value, end, _READING.out_of_range
-
-
-def holds_out_of_range(value: Any) -> bool:
-    """Whether a value read by :data:`JSON` holds a number out of range (walked without recursion)."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if item is OUT_OF_RANGE:
-            return True
-        if isinstance(item, dict):
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
 
 
 MAX_NESTING = 100

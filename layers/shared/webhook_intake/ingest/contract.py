@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from webhook_intake.auth import is_text, matches_any, secret_list
+from webhook_intake.consumer.splitting import BodyError, split
 from webhook_intake.http import Response
-from webhook_intake.text import OUT_OF_RANGE_MESSAGE, holds_out_of_range
+from webhook_intake.text import OUT_OF_RANGE_MESSAGE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -100,16 +101,27 @@ def out_of_range_verdict(spec: VendorSpec, index: int, event: Any) -> Verdict:
     return Verdict(index, event_id, Refusal("invalid_event", f"event {OUT_OF_RANGE_MESSAGE}"))
 
 
-def set_apart_out_of_range(spec: VendorSpec, document: Any) -> Any:
+def set_apart_out_of_range(spec: VendorSpec, document: Any, text: str) -> Any:
     """A body read with a number out of range in it: each event of a batch holding one is marked to be refused
     alone (its siblings are taken); a 400 when the number is in the body of a single event, or in a batch's
-    envelope, where there is no event to refuse alone."""
+    envelope, where there is no event to refuse alone.
+
+    Judged on the text, as the consumer splits it: a number under a key the body names twice is in the text
+    the consumer keeps, though the value read keeps only the last."""
     field = spec.batch_field
     events = document.get(field) if field is not None and isinstance(document, dict) else None
-    if not isinstance(events, list) or holds_out_of_range([value for key, value in document.items() if key != field]):
+    if field is None or not isinstance(events, list):
         raise RejectedError(400, "invalid_json", f"body {OUT_OF_RANGE_MESSAGE}")
+    if len(events) > MAX_BATCH_EVENTS:
+        return document  # refused whole for its count (examine_body), before its events are read again
+    try:
+        _, elements = split(text, field)
+    except BodyError as exc:
+        raise RejectedError(400, exc.reason, exc.message) from None
+    marked = {element.index for element in elements if element.out_of_range}
     document[field] = [
-        HoldsOutOfRange(event) if isinstance(event, dict) and holds_out_of_range(event) else event for event in events
+        HoldsOutOfRange(event if isinstance(event, dict) else {}) if index in marked else event
+        for index, event in enumerate(events)
     ]
     return document
 

@@ -199,7 +199,7 @@ class IngestService:
         if nests_deeper_than(text):
             raise RejectedError(400, "invalid_json", TOO_DEEP)
         if out_of_range:
-            document = set_apart_out_of_range(self.contract.spec, document)
+            document = set_apart_out_of_range(self.contract.spec, document, text)
         return document, text
 
     @property
