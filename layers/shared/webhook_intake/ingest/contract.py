@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from webhook_intake.auth import is_text, matches_any, secret_list
-from webhook_intake.consumer.splitting import BodyError, split
 from webhook_intake.http import Response
 from webhook_intake.text import OUT_OF_RANGE_MESSAGE
 
@@ -114,6 +113,9 @@ def set_apart_out_of_range(spec: VendorSpec, document: Any, text: str) -> Any:
         raise RejectedError(400, "invalid_json", f"body {OUT_OF_RANGE_MESSAGE}")
     if len(events) > MAX_BATCH_EVENTS:
         return document  # refused whole for its count (examine_body), before its events are read again
+    # Imported here: a body holding such a number is rare, and the ingest functions' cold start reads no more.
+    from webhook_intake.consumer.splitting import BodyError, split  # noqa: PLC0415
+
     try:
         _, elements = split(text, field)
     except BodyError as exc:
