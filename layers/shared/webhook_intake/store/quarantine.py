@@ -48,8 +48,9 @@ LAST_WRITE = "last_write"
 ENVELOPE_INLINE_MAX_BYTES = 1024
 """A batch envelope above this (the body beside its events: a vendor may pad it) waits in S3,
 compressed (``envelope_ref``), written once for the batch's events (:data:`WRITTEN_KEPT_SECONDS`). Every
-quarantined event of a batch keeps its envelope: inline up to 8 KB, a batch of one good event and 10,000
-bad ones beside a padded envelope made 10,000 items of 9 write units each, kept until someone acts."""
+quarantined event of a batch keeps its envelope: kept inline up to 8 KB, as it once was, a batch of one good
+event and 10,000 bad ones beside a padded envelope would make 10,000 items of 9 write units each, kept until
+someone acts; at 1 KB each item is one write unit."""
 WRITTEN_KEPT_SECONDS = 300.0
 """How long a process takes an S3 key it wrote to the quarantine as written: the same key holds the same bytes
 and nothing here deletes one, while a lifecycle rule an operator adds on ``quarantine/`` counts its age from the
