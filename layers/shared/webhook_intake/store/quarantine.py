@@ -8,6 +8,7 @@ delivery always lands on the same item (an SQS redelivery, another try that fail
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -32,10 +33,7 @@ from webhook_intake.times import iso_millis
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from mypy_boto3_dynamodb import DynamoDBClient
-
     from webhook_intake.consumer.normalizing import Rejected
-    from webhook_intake.payloads import PayloadStore
 
 NAME_MAX_CHARS = 1024
 """An event id or vendor type kept beside the text is cut to this (the item must stay under 400 KB)."""
@@ -138,15 +136,10 @@ def _assignment(alias: str, name: str) -> str:
 class QuarantineStore(TableAccess):
     """Writes, lists and removes quarantined events."""
 
-    def __init__(
-        self,
-        table_name: str,
-        dynamodb_client: DynamoDBClient | None = None,
-        payloads: PayloadStore | None = None,
-    ) -> None:
-        super().__init__(table_name, dynamodb_client, payloads)
-        self._written: dict[str, tuple[str, float]] = {}
+    @functools.cached_property
+    def _written(self) -> dict[str, tuple[str, float]]:
         """S3 keys written lately, with their URI and when (:data:`WRITTEN_KEPT_SECONDS`)."""
+        return {}
 
     def put(self, vendor: str, rejected: Rejected, delivery: Delivery, now: float) -> Kept:
         """Keep ``rejected`` (again: the reason and time are updated, ``attempts`` counts)."""
