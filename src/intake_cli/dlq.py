@@ -62,6 +62,8 @@ class Held:
     message: str
     received_at: str | None
     event_id: str | None = None
+    source_type: str | None = None
+    """The vendor's own type of the event, where the item keeps one (a quarantined event)."""
     attempts: int | None = None
     correlation_id: str | None = None
     letter: DeadLetter | None = None
@@ -159,6 +161,7 @@ def from_item(item: dict[str, Any]) -> Held:
         message=str(item.get("message", "")),
         received_at=str(item.get("received_at")) if item.get("received_at") else None,
         event_id=str(item["event_id"]) if item.get("event_id") else None,
+        source_type=str(item["source_type"]) if item.get("source_type") else None,
         attempts=int(item["attempts"]) if item.get("attempts") is not None else None,
         correlation_id=str(item.get("correlation_id") or "") or None,
         item=item,

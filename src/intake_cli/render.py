@@ -241,7 +241,8 @@ def one_line(text: str, width: int) -> Text:
 
 
 def held_view(items: list[Held], width: int) -> list[Text]:
-    """What waits for an operator, four lines each: what and why, when and which event, the message, the id.
+    """What waits for an operator, four lines each: what and why, when and which event (its vendor type, when
+    known), the message, the id.
 
     The event and the message are cut to ``width`` (``--json`` has them whole). A quarantine id is
     about 70 characters: on its own line it is never cut, so it can be copied.
@@ -259,7 +260,9 @@ def held_view(items: list[Held], width: int) -> list[Text]:
         if item.attempts is not None:
             head.append(f"  {counted(item.attempts, 'try', 'tries')}")
         lines.append(head)
-        lines.append(one_line(f"  received {when(item.received_at)}   event {item.event_id or '-'}", width))
+        # The vendor's type before its id: which mapping a quarantined event concerns, where the item names one.
+        kind = f"   type {item.source_type}" if item.source_type else ""
+        lines.append(one_line(f"  received {when(item.received_at)}{kind}   event {item.event_id or '-'}", width))
         lines.append(one_line(f"  {item.message}", width))
         lines.append(Text.assemble("  id ", (inline(item.id), "bold")))
     return lines

@@ -12,6 +12,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 
 from intake_cli import dlq, queues
+from intake_cli.samples import SAMPLES_DIR
 from intake_cli.target import Target
 from tests.helpers import (
     TypedAtATerminal,
@@ -19,11 +20,13 @@ from tests.helpers import (
     cli_json,
     depth,
     dlq_url,
+    mapping_fails_on,
     notifications_body,
     payloads,
     publish_outputs,
     quarantined,
     queue_url,
+    send,
     send_body,
     stored_ids,
     table,
@@ -93,6 +96,73 @@ def test_dead_letters_and_quarantined_events_are_listed_together_with_their_reas
     assert letter["correlation_id"] == "corr-big"
     assert json.loads(letter["body"])["notifications"][0]["notification_uuid"] == "big-1"
     assert letter["claim_check"].startswith("s3://")
+
+
+@pytest.mark.parametrize(
+    ("vendor_key", "sample", "mapping_fails", "reason", "source_type"),
+    [
+        # Refused before it was mapped: an event without its id, or without its action
+        ("viafoura-notifications", "negative/viafoura-notifications/missing-uuid.json", False, "missing_id", "like"),
+        (
+            "viafoura-engagement",
+            "negative/viafoura-engagement/without-action.json",
+            False,
+            "missing_field",
+            "livecomment_post",
+        ),
+        # A mapping that fails on an event it did not foresee (invalid_event: the mapping to fix is its type's)
+        ("openweb", "openweb/liked-message.json", True, "invalid_event", "liked-message"),
+        ("fastcomments", "fastcomments/comment-updated.json", True, "invalid_event", "comment-updated"),
+        ("firstup", "firstup/legacy-content.published.json", True, "invalid_event", "content_published"),
+    ],
+)
+def test_an_event_quarantined_before_it_was_mapped_is_listed_with_its_vendor_type(
+    aws: boto3.session.Session,
+    runtime: LocalRuntime,
+    secrets: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    vendor_key: str,
+    sample: str,
+    mapping_fails: bool,
+    reason: str,
+    source_type: str,
+) -> None:
+    # Given a delivery the vendor was answered 2xx for, one event of which the consumer cannot map
+    publish_outputs(aws, runtime)
+    if mapping_fails:
+        mapping_fails_on(monkeypatch, vendor_key, lambda _: True, ValueError("unforeseen"))
+    answer = send(runtime, vendor_key, SAMPLES_DIR / sample, secrets)
+    assert 200 <= answer.status < 300, answer
+    runtime.drain()
+
+    # Then its quarantine item keeps the vendor's own type, and the list shows it, as JSON and on the terminal
+    [item] = quarantined(runtime, vendor_key)
+    assert (item["reason"], item["source_type"]) == (reason, source_type)
+    [held] = listed(runtime.stack.name, "--vendor", vendor_key)
+    assert (held["reason"], held["source_type"]) == (reason, source_type)
+    monkeypatch.setenv("COLUMNS", "120")
+    code, text = cli("dlq", "list", "--stack", runtime.stack.name, "--vendor", vendor_key)
+    assert code == 0, text
+    assert f"type {source_type}   event " in text, text
+
+
+@pytest.mark.parametrize("sent", ["\u202efollow", "follow\nlike", "  ", 7, ["follow"]])
+def test_a_vendor_type_that_is_no_plain_text_is_not_kept_beside_a_quarantined_event(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any], sent: Any
+) -> None:
+    # Given a notification without its id, whose type is no plain readable text (a payload value of another kind)
+    publish_outputs(aws, runtime)
+    body = json.loads(notifications_body("good-1", None))
+    body["notifications"][1]["notification_type"] = sent
+    assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
+    runtime.drain()
+
+    # Then it is quarantined for its id, and no type is kept or listed for it
+    [item] = quarantined(runtime, VENDOR)
+    assert item["reason"] == "missing_id"
+    assert "source_type" not in item
+    [held] = listed(runtime.stack.name)
+    assert "source_type" not in held
 
 
 def test_the_terminal_list_fits_80_columns_keeps_ids_whole_and_shows_no_body(

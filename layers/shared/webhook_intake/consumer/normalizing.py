@@ -149,6 +149,14 @@ def canonical_hash(document: Any) -> str:
     return hashlib.sha256(canonical_json(document).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def type_text(value: Any) -> str | None:
+    """A vendor's type as it sent it, when it is plain readable text (no blank, no control or format
+    character, no lone surrogate); None for anything else, which is then not kept."""
+    if isinstance(value, str) and value.strip() and value.isprintable():
+        return value
+    return None
+
+
 def describe(exc: ValidationError) -> str:
     """A validation failure without the input values (they may hold comment text or e-mail)."""
     parts = [f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()]
@@ -283,7 +291,8 @@ class VendorNormalizer(ABC):
                 element.text,
                 element.index,
                 verdict.event_id,
-                envelope=envelope,
+                self._sent_type(element, delivery),
+                envelope,
             )
         try:
             return Mapped(self.to_event(element, document, delivery), element.index, envelope, element.value)
@@ -295,7 +304,30 @@ class VendorNormalizer(ABC):
             # Mapping is pure: what fails on this event fails on every try, so it is poison, decided
             # now (named by the exception's class: its message may hold payload values).
             message = f"the event could not be mapped ({type(exc).__name__})"
-        return Rejected("invalid_event", message, element.text, element.index, verdict.event_id, envelope=envelope)
+        return Rejected(
+            "invalid_event",
+            message,
+            element.text,
+            element.index,
+            verdict.event_id,
+            self._sent_type(element, delivery),
+            envelope,
+        )
+
+    def _sent_type(self, element: Element, delivery: Delivery) -> str | None:
+        """The vendor's type of an event refused before it was mapped, kept so the operator knows which
+        mapping it concerns: only plain readable text (:func:`type_text`), never any other payload value."""
+        if not isinstance(element.value, dict):
+            return None
+        try:
+            return type_text(self.sent_type(element.value, delivery))
+        except _MAPPING_FAULTS:
+            return None
+
+    def sent_type(self, event: dict[str, Any], delivery: Delivery) -> Any:
+        """Where the vendor names an event's type, read from the event as sent (or its delivery), before
+        any validation: what a mapped event's ``source_type`` would be. None when it names none."""
+        return None
 
     def judge(self, element: Element, delivery: Delivery) -> Verdict:
         """Whether the event can be stored, as the ingest function judged it (a vendor may read it first)."""

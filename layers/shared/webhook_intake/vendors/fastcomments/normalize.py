@@ -74,6 +74,11 @@ class FastCommentsNormalizer(VendorNormalizer):
     spec = SPEC
     type_map = TYPE_MAP
 
+    def sent_type(self, event: dict[str, Any], delivery: Delivery) -> Any:
+        # The event is the route's, not the body's: only one of FastComments' own.
+        source_type = delivery.path_parameters.get("event") or delivery.path.rsplit("/", 1)[-1]
+        return source_type if source_type in EVENTS else None
+
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         source_type = delivery.path_parameters.get("event") or delivery.path.rsplit("/", 1)[-1]
         if source_type not in EVENTS:

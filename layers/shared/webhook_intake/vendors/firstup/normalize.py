@@ -206,6 +206,10 @@ class FirstupNormalizer(VendorNormalizer):
     spec = SPEC
     type_map = TYPE_MAP
 
+    def sent_type(self, event: dict[str, Any], delivery: Delivery) -> Any:
+        # Its name in either envelope, as a stored event's (``content.published`` read as ``content_published``).
+        return current_form(event, None).get("name")
+
     def judge(self, element: Element, delivery: Delivery) -> Verdict:
         sent = element.value
         # The field the event's name is read from: the older envelope names it ``event``.

@@ -162,6 +162,9 @@ class OpenWebNormalizer(VendorNormalizer):
     spec = SPEC
     type_map = TYPE_MAP
 
+    def sent_type(self, event: dict[str, Any], delivery: Delivery) -> Any:
+        return event.get("type")
+
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         event = validate_leniently(OpenWebEvent, element.value, _REQUIRED)
         actor_field = _ACTOR_FIELD.get(_usual(event.type))

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
-from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, type_text, validate_leniently
 from webhook_intake.times import from_epoch
 from webhook_intake.vendors.viafoura_engagement import SPEC
 
@@ -75,6 +75,11 @@ class EngagementNormalizer(VendorNormalizer):
 
     spec = SPEC
     type_map = TYPE_MAP
+
+    def sent_type(self, event: dict[str, Any], delivery: Delivery) -> Any:
+        # ``message_type.action``, as a stored event's; the message type alone when the action is no text.
+        message_type, action = type_text(event.get("message_type")), type_text(event.get("action"))
+        return f"{message_type}.{action}" if message_type and action else message_type
 
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         event = validate_leniently(EngagementEvent, element.value, _REQUIRED)

@@ -137,6 +137,9 @@ class NotificationsNormalizer(VendorNormalizer):
     spec = SPEC
     type_map = TYPE_MAP
 
+    def sent_type(self, event: dict[str, Any], delivery: Delivery) -> Any:
+        return event.get("notification_type")
+
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
         note = validate_leniently(Notification, element.value, _REQUIRED)
         stated = element.own_or_batch("time", document)
