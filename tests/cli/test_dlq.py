@@ -32,6 +32,7 @@ from tests.helpers import (
     table,
     undocumented,
 )
+from tests.infrastructure.test_operations import runbook_row
 from webhook_intake.delivery import Delivery
 from webhook_intake.ingest.queue import EnqueueError, QueueSender
 from webhook_intake.payloads import ClaimCheck
@@ -163,6 +164,41 @@ def test_a_vendor_type_that_is_no_plain_text_is_not_kept_beside_a_quarantined_ev
     assert "source_type" not in item
     [held] = listed(runtime.stack.name)
     assert "source_type" not in held
+
+
+def test_the_runbook_lets_go_of_an_invalid_event_no_mapping_fix_would_store(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a batch of one good notification, an element that is no object, and one holding a number out of range
+    publish_outputs(aws, runtime)
+    good = notifications_body("good-1").decode()
+    body = good.replace(
+        "}]", '}, "not an object", {"notification_uuid": "huge-1", "notification_type": "follow", "time": 1e400}]'
+    )
+    assert send_body(runtime, VENDOR, body.encode(), secrets[VENDOR]).status == 204
+    runtime.drain()
+    first = {item["index"]: item for item in quarantined(runtime, VENDOR)}
+    assert {item["reason"] for item in first.values()} == {"invalid_event"}
+
+    # When the operator sends them back, as the runbook says of an invalid_event after a mapping fix
+    assert cli("dlq", "redrive", "--stack", runtime.stack.name)[0] == 0
+    runtime.drain()
+
+    # Then each comes back the same, one more try: and the runbook tells these two by their messages, to let go
+    again = {item["index"]: item for item in quarantined(runtime, VENDOR)}
+    assert {index: (item["reason"], item["attempts"]) for index, item in again.items()} == {
+        1: ("invalid_event", 2),
+        2: ("invalid_event", 2),
+    }
+    row = runbook_row("QuarantineAlarm")
+    assert again[1]["message"] == "event is not a JSON object"
+    assert again[2]["message"].startswith("event holds a number beyond what a JSON number can hold")
+    advice = (
+        "`invalid_event` whose message says the event is not a JSON object or holds a number beyond what a JSON"
+        " number can hold: no mapping reads that, and sent back it comes back the same, so tell the vendor and let"
+        " it go"
+    )
+    assert advice in row
 
 
 def test_the_terminal_list_fits_80_columns_keeps_ids_whole_and_shows_no_body(

@@ -581,7 +581,9 @@ def test_the_quarantine_runbook_says_what_becomes_of_each_reason() -> None:
     # and an event the vendor sent without its id come back quarantined again, one more try
     # (tests/e2e/test_local_stack.py, tests/cli/test_dlq.py): the on-call must read which to let go
     row = runbook_row("QuarantineAlarm")
-    for reason in ("conflict", "invalid_event", "missing_id", "missing_field", "invalid_id", "invalid_field"):
+    reasons = ("conflict", "invalid_event", "missing_id", "missing_field", "invalid_id", "invalid_field")
+    # and a record whose body could not be read at all, or whose claim check cannot be followed
+    for reason in (*reasons, "too_large", "store_refused", "invalid_claim_check", "invalid_json", "invalid_envelope"):
         assert f"`{reason}`" in row, reason
     assert "intake dlq delete" in row
     assert "intake dlq redrive" in row
