@@ -63,7 +63,8 @@ class Held:
     received_at: str | None
     event_id: str | None = None
     source_type: str | None = None
-    """The vendor's own type of the event, where the item keeps one (a quarantined event)."""
+    """The vendor's own type of the event, where it is known: the item's (a quarantined event), or read from the
+    one event a dead letter holds."""
     attempts: int | None = None
     correlation_id: str | None = None
     letter: DeadLetter | None = None
@@ -79,6 +80,7 @@ class Held:
             "message": self.message,
             "received_at": self.received_at,
             "event_id": self.event_id,
+            **({"source_type": self.source_type} if self.source_type is not None else {}),
             "attempts": self.attempts,
             "correlation_id": self.correlation_id,
         }
@@ -96,7 +98,7 @@ class Held:
             document.update(
                 {
                     name: self.item.get(name)
-                    for name in ("source_type", "scope", "index", "quarantined_at", "route")
+                    for name in ("scope", "index", "quarantined_at", "route")
                     if self.item.get(name) is not None
                 }
             )
@@ -119,6 +121,7 @@ def from_letter(letter: DeadLetter) -> Held:
     # The correlation id first: the terminal cuts the message to its width, and the runbook looks it up in the log.
     message = f"correlation id {correlation}: {message} (its log lines say which)" if correlation else message
     sent = letter.to_json()["sent_at"]
+    event_id, source_type = _event_of(letter)
     return Held(
         kind="dead-letter",
         vendor=letter.vendor,
@@ -126,18 +129,19 @@ def from_letter(letter: DeadLetter) -> Held:
         reason=DEAD_LETTER_REASON,
         message=message,
         received_at=_attribute(letter, "received_at") or sent,
-        event_id=_event_of(letter),
+        event_id=event_id,
+        source_type=source_type,
         correlation_id=correlation,
         letter=letter,
     )
 
 
-def _event_of(letter: DeadLetter) -> str | None:
-    """The id of the one event a dead letter holds, read as the consumer reads it (the id it is stored
-    under, or the vendor's id of an event it would quarantine); None for a batch of several, or a body
+def _event_of(letter: DeadLetter) -> tuple[str | None, str | None]:
+    """The id and vendor type of the one event a dead letter holds, read as the consumer reads them (the id it
+    is stored under, or the vendor's id of an event it would quarantine); None for a batch of several, or a body
     waiting in S3 (a claim check: not fetched to list it)."""
     if _attribute(letter, "claim_check"):
-        return None
+        return None, None
     delivery = Delivery.from_message_attributes(
         letter.message_attributes,
         vendor=letter.vendor,
@@ -146,9 +150,11 @@ def _event_of(letter: DeadLetter) -> str | None:
     )
     reading = vendor_spec(letter.vendor).normalizer().read(letter.body, delivery)
     if reading.refused is not None or len(reading) != 1:
-        return None
+        return None, None
     step = reading.step(0)
-    return step.event_id if isinstance(step, Rejected) else step.event.event_id
+    if isinstance(step, Rejected):
+        return step.event_id, step.source_type
+    return step.event.event_id, step.event.source_type
 
 
 def from_item(item: dict[str, Any]) -> Held:

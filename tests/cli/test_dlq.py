@@ -1013,6 +1013,13 @@ def test_a_dead_letter_of_one_event_names_the_event_it_is_then_stored_under(
     assert code == 0, text
     for item in letters.values():
         assert f"event {item['event_id']}" in text
+    # and its vendor type, as a quarantined event's
+    assert {name: item["source_type"] for name, item in letters.items()} == {
+        "openweb": "user-followed",
+        "fastcomments": "comment-updated",
+    }
+    assert "type user-followed   event dead-ow-1" in text
+    for item in letters.values():
         cli_json("dlq", "redrive", "--stack", runtime.stack.name, "--id", item["id"], "--json")
     runtime.drain()
     assert [letters["openweb"]["event_id"]] == stored_ids(runtime, "openweb") == ["dead-ow-1"]
