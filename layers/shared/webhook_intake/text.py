@@ -12,12 +12,13 @@ import json
 import math
 import re
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_T = TypeVar("_T")
 REPLACEMENT = "\ufffd"
 
 
@@ -124,7 +125,7 @@ OUT_OF_RANGE_MESSAGE = "holds a number beyond what a JSON number can hold (a dou
 
 
 class _Reading(threading.local):
-    """Whether the last read of this thread met a number out of range (most bodies hold none: no walk for them)."""
+    """Whether the last read of this thread met a number out of range (set by the number hooks as they read)."""
 
     out_of_range = False
 
@@ -156,30 +157,29 @@ _LONG_INTS = json.JSONDecoder(parse_constant=refuse_constant, parse_float=_float
 """:data:`JSON` with integers read by a function of ours: slower, for the texts whose integers Python refuses."""
 
 
-def read_json(text: str) -> tuple[Any, bool]:
-    """A JSON text's value, and whether it holds a number out of range anywhere."""
+def _marked(read: Callable[[json.JSONDecoder], _T]) -> tuple[_T, bool]:
+    """``read`` by :data:`JSON`, and whether it met a number out of range; read again by :data:`_LONG_INTS` when
+    the text holds an integer of more digits than Python converts (``int`` raised where our hook would not)."""
     _READING.out_of_range = False
     try:
-        value = JSON.decode(text)
+        found = read(JSON)
     except json.JSONDecodeError:
         raise
-    except ValueError:  # an integer of more digits than Python converts: read again, marking it
+    except ValueError:
         _READING.out_of_range = False
-        value = _LONG_INTS.decode(text)
-    return value, _READING.out_of_range
+        found = read(_LONG_INTS)
+    return found, _READING.out_of_range
+
+
+def read_json(text: str) -> tuple[Any, bool]:
+    """A JSON text's value, and whether it holds a number out of range anywhere."""
+    return _marked(lambda decoder: decoder.decode(text))
 
 
 def read_json_at(text: str, position: int) -> tuple[Any, int, bool]:
     """The JSON value starting at ``position``, where it ends, and whether it holds a number out of range."""
-    _READING.out_of_range = False
-    try:
-        value, end = JSON.raw_decode(text, position)
-    except json.JSONDecodeError:
-        raise
-    except ValueError:  # as in read_json
-        _READING.out_of_range = False
-        value, end = _LONG_INTS.raw_decode(text, position)
-    return value, end, _READING.out_of_range
+    (value, end), out_of_range = _marked(lambda decoder: decoder.raw_decode(text, position))
+    return value, end, out_of_range
 
 
 MAX_NESTING = 100
