@@ -22,6 +22,14 @@ _T = TypeVar("_T")
 REPLACEMENT = "\ufffd"
 
 
+def escape_surrogates(value: str) -> str:
+    """``value`` with each lone surrogate written as its JSON escape (``\\ud83d``), as JavaScript's
+    ``JSON.stringify`` writes one: no UTF-8 can carry it."""
+    if value.isascii():
+        return value
+    return _SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", value)
+
+
 def clean_text(value: str) -> str:
     """``value`` with each lone surrogate replaced by U+FFFD."""
     if value.isascii():

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from webhook_intake.auth import matches_any, secret_list
 from webhook_intake.ingest.contract import Contract, RejectedError, token_list_problems
 from webhook_intake.replay import Claim
+from webhook_intake.text import escape_surrogates
 from webhook_intake.vendors.fastcomments import SPEC, TIMESTAMP_HEADER
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ _MILLISECOND_THRESHOLD = 100_000_000_000
 # Plain ASCII digits only: float() would also take "nan", "1e3", full-width digits and spaces.
 _TIMESTAMP = re.compile(r"[0-9]{1,16}")
 _SIGNATURE = re.compile(r"sha256=[0-9a-fA-F]{64}")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-"""What Python's decoder leaves of a surrogate escape that pairs with none (a pair makes one character)."""
 
 
 def signature(api_secret: str, timestamp: str, body: bytes) -> str:
@@ -63,12 +62,9 @@ def _signed_forms(body: bytes) -> Iterator[bytes]:
         document = json.loads(body)
     except (ValueError, RecursionError):
         return
-    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-    if b"\\ud" in body or b"\\uD" in body:
-        # A lone surrogate (a comment cut inside an emoji) cannot be UTF-8: JavaScript's JSON.stringify
-        # writes it as its escape (``\\ud83d``), everything else as itself.
-        text = _LONE_SURROGATE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
-    yield text.encode("utf-8", "surrogatepass")
+    # A lone surrogate (a comment cut inside an emoji) as JavaScript's JSON.stringify writes it, everything
+    # else as itself.
+    yield escape_surrogates(json.dumps(document, separators=(",", ":"), ensure_ascii=False)).encode("utf-8")
     yield json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
