@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from webhook_intake.auth import current_secret
+from webhook_intake.vendors.viafoura_engagement.contract import request_uuid_text
 
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]*")
 """What a header value carries: visible ASCII and spaces (no line break, nothing past ASCII)."""
@@ -19,9 +20,8 @@ def request_uuid_of(body: bytes) -> str:
         document = json.loads(body)
     except (ValueError, RecursionError):
         return ""
-    found = document.get("request_uuid") if isinstance(document, dict) else None
-    # Another JSON value as JSON writes it (null is none): Python's own spelling would be no JSON at all.
-    value = "" if found is None else found if isinstance(found, str) else json.dumps(found, separators=(",", ":"))
+    # As the route echoes it: another JSON value as JSON writes it (null is none), not Python's spelling.
+    value = request_uuid_text(document.get("request_uuid") if isinstance(document, dict) else None)
     return value.strip() if _HEADER_VALUE.fullmatch(value) else ""
 
 

@@ -42,7 +42,7 @@ class ViafouraEngagementContract(HeaderTokenContract):
                     error_description=verdict.refusal.error_description,
                 )
             results.append(result)
-        return Response(200, {"request_uuid": _text(request_uuid), "results": results})
+        return Response(200, {"request_uuid": request_uuid_text(request_uuid), "results": results})
 
     def secret_advice(self, secret: dict[str, Any]) -> list[str]:
         name = self.token_field
@@ -60,7 +60,7 @@ class ViafouraEngagementContract(HeaderTokenContract):
 CONTRACT = ViafouraEngagementContract(SPEC, auth_failure_status=403, deadline_seconds=25.0)
 
 
-def _text(value: Any) -> str:
+def request_uuid_text(value: Any) -> str:
     """Viafoura's string as sent; another JSON value as JSON writes it (a number stays its digits)."""
     if value is None:
         return ""
