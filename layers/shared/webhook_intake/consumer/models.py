@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 MAX_EVENT_ID_CHARS = 1024
 """An event id: a vendor's (the ingest function takes 512 characters at most), or one made of it
@@ -14,6 +14,15 @@ and more (FastComments', Firstup's). Keys hold one too long for them by its hash
 
 class _Part(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: Any, info: ValidationInfo) -> Any:
+        """A vendor's empty string (``"parentId": ""``, ``"sso_user_id": ""``) says nothing: the field is absent.
+
+        Not a text: a comment edited down to an image alone has the empty text, not the one before it.
+        """
+        return None if value == "" and info.field_name != "text" else value
 
 
 class Party(_Part):
