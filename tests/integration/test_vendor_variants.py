@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from intake_cli.samples import sample_files
-from tests.helpers import SUCCESS, quarantined, reader, send_body
+from tests.helpers import SUCCESS, quarantined, reader, send_body, stored
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -42,11 +42,11 @@ def test_empty_strings_in_optional_openweb_fields_are_stored_as_absent(
     shared_runtime.drain()
 
     # Then the stored event names no empty value: each such field is absent, the others as sent
-    stored = _stored(shared_runtime, "openweb", "variant-empty-strings")
-    assert stored["actor"] == {"id": "u_5pE7whu23OeW", "name": "guest_7261", "role": "actor"}
-    assert stored["recipients"] == [{"id": "u_D7Mheim8Zq9w", "name": "Alice Example", "role": "recipient"}]
-    assert "url" not in stored["content"]
-    assert stored["container"] == {"id": "sp_Q9xT4mWz_harbor-bridge-2026"}
+    kept = _stored(shared_runtime, "openweb", "variant-empty-strings")
+    assert kept["actor"] == {"id": "u_5pE7whu23OeW", "name": "guest_7261", "role": "actor"}
+    assert kept["recipients"] == [{"id": "u_D7Mheim8Zq9w", "name": "Alice Example", "role": "recipient"}]
+    assert "url" not in kept["content"]
+    assert kept["container"] == {"id": "sp_Q9xT4mWz_harbor-bridge-2026"}
 
 
 def test_a_fastcomments_comment_whose_parent_id_is_empty_is_a_comment_with_no_parent(
@@ -64,10 +64,39 @@ def test_a_fastcomments_comment_whose_parent_id_is_empty_is_a_comment_with_no_pa
     # Then it is a comment, with neither a parent nor an author id nor a URL
     state = reader(shared_runtime).state("fastcomments", "variant-empty-parent")
     assert state is not None
-    stored = state.event
-    assert stored["event_type"] == "comment.created"
-    assert stored["content"]["type"] == "comment"
-    assert {"parent_id", "author_id", "url"}.isdisjoint(stored["content"])
-    assert stored["actor"] == {"name": "Alice Example", "role": "author"}
-    assert stored["container"] == {"id": "news.example.com/2026/07/02/riverside-park-redesign"}
+    kept = state.event
+    assert kept["event_type"] == "comment.created"
+    assert kept["content"]["type"] == "comment"
+    assert {"parent_id", "author_id", "url"}.isdisjoint(kept["content"])
+    assert kept["actor"] == {"name": "Alice Example", "role": "author"}
+    assert kept["container"] == {"id": "news.example.com/2026/07/02/riverside-park-redesign"}
     assert not quarantined(shared_runtime, "fastcomments")
+
+
+def test_null_lists_are_stored_as_empty_and_not_named_as_fields_left_out(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given an OpenWeb like and a Firstup publication whose optional lists their vendors sent as null
+    like = _sample("openweb", "liked-message")
+    like.update(event_id="variant-null-lists", channels=None)
+    like["comment"]["content"] = None
+    published = _sample("firstup", "content_published")
+    published.update(id="variant-null-lists", channel_ids=None)
+
+    # When they are delivered and consumed
+    for vendor_key, event in (("openweb", like), ("firstup", published)):
+        response = send_body(shared_runtime, vendor_key, event, secrets[vendor_key])
+        assert response.status == SUCCESS[vendor_key], response.body
+    shared_runtime.drain()
+
+    # Then each is stored with the rest of its fields, and no field is named as left out for its type
+    stored_like = _stored(shared_runtime, "openweb", "variant-null-lists")
+    assert stored_like["content"]["id"] == like["comment"]["comment_id"]
+    assert "text" not in stored_like["content"]
+    assert not stored_like.get("dropped")
+    (stored_published,) = [
+        event for event in stored(shared_runtime, "firstup") if event["event_id"].startswith("variant-null-lists:")
+    ]
+    assert stored_published["content"]["id"] == str(published["content_id"])
+    assert "container" not in stored_published
+    assert not stored_published.get("dropped")

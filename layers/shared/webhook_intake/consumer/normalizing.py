@@ -193,6 +193,34 @@ def _drop(document: Any, loc: tuple[Any, ...], remove: bool) -> bool:
     return False
 
 
+def _is_null(document: Any, loc: tuple[Any, ...]) -> bool:
+    """Whether the value at ``loc`` is a JSON null (False when ``loc`` is not in ``document``)."""
+    value = document
+    for step in loc:
+        if isinstance(value, dict | list) and (step in value if isinstance(value, dict) else _is_place(value, step)):
+            value = value[step]
+        else:
+            return False
+    return value is None
+
+
+def _is_place(values: list[Any], step: Any) -> bool:
+    return isinstance(step, int) and 0 <= step < len(values)
+
+
+def _leave_out(document: Any, loc: tuple[Any, ...], seen: set[tuple[Any, ...]]) -> bool:
+    """Leave out the value at ``loc`` (``seen`` gathers what was left out for its type); False if none was."""
+    if loc not in seen and _is_null(document, loc):
+        # A null where a list or an object was expected is the field absent: nothing of it is left out.
+        return _drop(document, loc, remove=True)
+    # A union member's name may end the path: drop the deepest part that exists.
+    for end in range(len(loc), 0, -1):
+        if _drop(document, loc[:end], remove=loc[:end] in seen):
+            seen.add(loc[:end])
+            return True
+    return False
+
+
 _DROPPED_MAX = 20
 """Dropped fields named on an event (a list of a thousand malformed entries is one name: ``mentions.*``)."""
 
@@ -226,12 +254,7 @@ def validate_leniently(model: type[V], data: dict[str, Any], required: frozenset
         for loc in sorted((tuple(error["loc"]) for error in failure.errors()), key=_loc_order, reverse=True):
             if not loc or loc[0] in required:
                 raise failure
-            # A union member's name may end the path: drop the deepest part that exists.
-            for end in range(len(loc), 0, -1):
-                if _drop(cleaned, loc[:end], remove=loc[:end] in seen):
-                    seen.add(loc[:end])
-                    changed = True
-                    break
+            changed = _leave_out(cleaned, loc, seen) or changed
         if not changed:
             raise failure
         try:
