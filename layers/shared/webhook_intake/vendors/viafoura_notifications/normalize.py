@@ -26,8 +26,8 @@ TYPE_MAP = {
     "subscribed_user_content": "followed_user.posted",
 }
 _BROADCASTS = frozenset({"broadcast_site", "broadcast_topic"})
-# What the payload's content is, per notification type (a like is on a comment; a reply is one).
-_CONTENT_TYPE = {"reply": "reply", "reply_removed": "reply"}
+# Notification types whose content is always a reply; any other content is one when it targets another.
+_REPLIES = frozenset({"reply", "reply_removed"})
 # Who wrote the content, as the page describes each type: a like is of "another user's content" (its
 # recipient's); a reply, and the new post a follower hears of, are the notification's user's.
 _WRITTEN_BY_USER = frozenset({"reply", "subscribed_page_content", "subscribed_user_content"})
@@ -111,14 +111,16 @@ def _content(note: Notification) -> Content | None:
     images = (payload.image_url,) if payload.image_url else ()
     if payload.content is not None:
         target = payload.target_content_uuid
+        # A like names the liked comment as its own target; a reply names the comment it answers, and so
+        # does the new post a follower hears of when that post is a reply.
+        parent_id = target if target and target != payload.content.uuid else None
         return Content(
             id=payload.content.uuid,
-            type=_CONTENT_TYPE.get(note.notification_type, "comment"),
+            type="reply" if parent_id or note.notification_type in _REPLIES else "comment",
             text=payload.content.body,
             url=payload.url,
             image_urls=images,
-            # A like names the liked comment as its own target; a reply names the comment it answers.
-            parent_id=target if target and target != payload.content.uuid else None,
+            parent_id=parent_id,
             author_id=_author(note),
         )
     if note.notification_type in _BROADCASTS:
