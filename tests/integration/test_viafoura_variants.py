@@ -58,3 +58,47 @@ def test_a_followers_notice_of_a_new_reply_stores_a_reply_to_the_comment_it_answ
     comment = events.get("viafoura-notifications", page_comment["notification_uuid"])
     assert comment is not None
     assert (comment["content"]["type"], comment["content"].get("parent_id")) == ("comment", None)
+
+
+def test_ids_names_and_urls_sent_empty_are_stored_as_absent_not_as_empty_text(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given an engagement event whose optional fields Viafoura sent empty (its own example sends page_url so)
+    engagement = {
+        "event_uuid": str(uuid.uuid4()),
+        "time": int(time.time() * 1000) - 5_000,
+        "section_uuid": "",
+        "content_container_uuid": "",
+        "content_uuid": "",
+        "actor_uuid": "",
+        "author_uuid": "",
+        "message_type": "livecomment_post",
+        "page_url": "",
+        "action": "liked",
+    }
+    # and a notification whose user, content and URL are empty
+    empty_user = {"name": "", "viafoura_id": {"uuid": "", "id": ""}, "external_id": {"provider": "", "id": ""}}
+    note = {
+        **_notification("reply", content={"uuid": "", "body": "a reply"}, target_content_uuid=""),
+        "user": empty_user,
+        "recipients": [empty_user],
+    }
+    note["payload"]["url"] = ""
+
+    # When Viafoura delivers them
+    body = {"request_uuid": str(uuid.uuid4()), "time": engagement["time"], "version": 1, "events": [engagement]}
+    response = send_body(shared_runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    assert response.status == SUCCESS["viafoura-engagement"], response.body
+    _deliver_notifications(shared_runtime, secrets, note)
+
+    # Then no normalized field holds an empty id, name or URL: each is absent, as a field left out is
+    events = reader(shared_runtime)
+    liked = events.get("viafoura-engagement", engagement["event_uuid"])
+    assert liked is not None
+    assert (liked.get("actor"), liked.get("container"), liked.get("site")) == (None, None, None)
+    assert liked["content"] == {"type": "livecomment_post"}
+    reply = events.get("viafoura-notifications", note["notification_uuid"])
+    assert reply is not None
+    assert reply["actor"] == {"role": "actor"}
+    assert reply["recipients"] == [{"role": "recipient"}]
+    assert reply["content"] == {"type": "reply", "text": "a reply"}

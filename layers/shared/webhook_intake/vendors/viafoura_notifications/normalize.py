@@ -57,9 +57,10 @@ class User(VendorModel):
     external_id: ExternalId | None = None
 
     def party(self, role: str, url: str | None = None) -> Party:
+        # An id or a name sent empty names nobody.
         return Party(
-            id=self.viafoura_id.uuid if self.viafoura_id else None,
-            name=self.name,
+            id=(self.viafoura_id.uuid or None) if self.viafoura_id else None,
+            name=self.name or None,
             external_id=_external(self.external_id),
             role=role,
             url=url,
@@ -102,7 +103,7 @@ def _author(note: Notification) -> str | None:
         writers = [note.user] if note.user else []
     else:
         return None
-    return writers[0].viafoura_id.uuid if len(writers) == 1 and writers[0].viafoura_id else None
+    return (writers[0].viafoura_id.uuid or None) if len(writers) == 1 and writers[0].viafoura_id else None
 
 
 def _content(note: Notification) -> Content | None:
@@ -115,17 +116,17 @@ def _content(note: Notification) -> Content | None:
         # does the new post a follower hears of when that post is a reply.
         parent_id = target if target and target != payload.content.uuid else None
         return Content(
-            id=payload.content.uuid,
+            id=payload.content.uuid or None,
             type="reply" if parent_id or note.notification_type in _REPLIES else "comment",
             text=payload.content.body,
-            url=payload.url,
+            url=payload.url or None,
             image_urls=images,
             parent_id=parent_id,
             author_id=_author(note),
         )
     if note.notification_type in _BROADCASTS:
         return Content(
-            type="broadcast", title=payload.title, text=payload.description, url=payload.url, image_urls=images
+            type="broadcast", title=payload.title, text=payload.description, url=payload.url or None, image_urls=images
         )
     return None
 
@@ -156,7 +157,7 @@ class NotificationsNormalizer(VendorNormalizer):
             vendor_time=from_epoch(stated, 1000),
             time_present=stated is not None,
             # A follow's URL is the follower's profile.
-            actor=note.user.party("actor", note.payload.url if follow else None) if note.user else None,
+            actor=note.user.party("actor", (note.payload.url or None) if follow else None) if note.user else None,
             recipients=tuple(user.party("recipient") for user in note.recipients),
             content=_content(note),
             container=Container(id=container_id) if container_id else None,
