@@ -102,3 +102,19 @@ def test_ids_names_and_urls_sent_empty_are_stored_as_absent_not_as_empty_text(
     assert reply["actor"] == {"role": "actor"}
     assert reply["recipients"] == [{"role": "recipient"}]
     assert reply["content"] == {"type": "reply", "text": "a reply"}
+
+
+def test_a_notification_with_null_recipients_and_payload_is_stored_with_nothing_dropped(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a site broadcast whose recipients and payload Viafoura sent as null
+    note = {**_notification("broadcast_site"), "recipients": None, "payload": None}
+    del note["user"]
+
+    # When it is delivered
+    _deliver_notifications(shared_runtime, secrets, note)
+
+    # Then it is stored as one without them: no field is named as dropped for its type
+    stored = reader(shared_runtime).get("viafoura-notifications", note["notification_uuid"])
+    assert stored is not None
+    assert (stored["event_type"], stored.get("dropped"), stored.get("recipients")) == ("broadcast.site", None, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
 from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
@@ -91,8 +91,13 @@ class Notification(VendorModel):
     section_uuid: str | None = None
     content_container_uuid: str | None = None
     user: User | None = None
-    recipients: list[User] = Field(default_factory=list)
-    payload: Payload = Field(default_factory=Payload)
+    # Sent null, as much as left out: nobody told, no payload (not a value of the wrong type, dropped).
+    recipients: Annotated[list[User], BeforeValidator(lambda value: [] if value is None else value)] = Field(
+        default_factory=list
+    )
+    payload: Annotated[Payload, BeforeValidator(lambda value: {} if value is None else value)] = Field(
+        default_factory=Payload
+    )
 
 
 def _author(note: Notification) -> str | None:
