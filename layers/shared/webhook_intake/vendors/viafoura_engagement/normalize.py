@@ -95,12 +95,9 @@ class EngagementNormalizer(VendorNormalizer):
             vendor_time=from_epoch(stated, 1000),
             time_present=stated is not None,
             actor=actor,
-            # Engagement events are not addressed to anyone: whose content it is stays its author. An id sent
-            # empty (as the page's example sends page_url) names nothing.
-            content=Content(
-                id=event.content_uuid or None, type=event.message_type, author_id=event.author_uuid or None
-            ),
-            container=Container(id=event.content_container_uuid or None, url=event.page_url or None),
+            # Engagement events are not addressed to anyone: whose content it is stays its author.
+            content=Content(id=event.content_uuid, type=event.message_type, author_id=event.author_uuid),
+            container=Container(id=event.content_container_uuid, url=event.page_url or None),
             site=Site(id=event.section_uuid) if event.section_uuid else None,
         )
 

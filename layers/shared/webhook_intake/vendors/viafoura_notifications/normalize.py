@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
 from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
@@ -57,10 +57,9 @@ class User(VendorModel):
     external_id: ExternalId | None = None
 
     def party(self, role: str, url: str | None = None) -> Party:
-        # An id or a name sent empty names nobody.
         return Party(
-            id=(self.viafoura_id.uuid or None) if self.viafoura_id else None,
-            name=self.name or None,
+            id=self.viafoura_id.uuid if self.viafoura_id else None,
+            name=self.name,
             external_id=_external(self.external_id),
             role=role,
             url=url,
@@ -91,13 +90,8 @@ class Notification(VendorModel):
     section_uuid: str | None = None
     content_container_uuid: str | None = None
     user: User | None = None
-    # Sent null, as much as left out: nobody told, no payload (not a value of the wrong type, dropped).
-    recipients: Annotated[list[User], BeforeValidator(lambda value: [] if value is None else value)] = Field(
-        default_factory=list
-    )
-    payload: Annotated[Payload, BeforeValidator(lambda value: {} if value is None else value)] = Field(
-        default_factory=Payload
-    )
+    recipients: list[User] = Field(default_factory=list)
+    payload: Payload = Field(default_factory=Payload)
 
 
 def _author(note: Notification) -> str | None:
@@ -108,7 +102,7 @@ def _author(note: Notification) -> str | None:
         writers = [note.user] if note.user else []
     else:
         return None
-    return (writers[0].viafoura_id.uuid or None) if len(writers) == 1 and writers[0].viafoura_id else None
+    return writers[0].viafoura_id.uuid if len(writers) == 1 and writers[0].viafoura_id else None
 
 
 def _content(note: Notification) -> Content | None:
@@ -121,17 +115,17 @@ def _content(note: Notification) -> Content | None:
         # does the new post a follower hears of when that post is a reply.
         parent_id = target if target and target != payload.content.uuid else None
         return Content(
-            id=payload.content.uuid or None,
+            id=payload.content.uuid,
             type="reply" if parent_id or note.notification_type in _REPLIES else "comment",
             text=payload.content.body,
-            url=payload.url or None,
+            url=payload.url,
             image_urls=images,
             parent_id=parent_id,
             author_id=_author(note),
         )
     if note.notification_type in _BROADCASTS:
         return Content(
-            type="broadcast", title=payload.title, text=payload.description, url=payload.url or None, image_urls=images
+            type="broadcast", title=payload.title, text=payload.description, url=payload.url, image_urls=images
         )
     return None
 
@@ -162,7 +156,7 @@ class NotificationsNormalizer(VendorNormalizer):
             vendor_time=from_epoch(stated, 1000),
             time_present=stated is not None,
             # A follow's URL is the follower's profile.
-            actor=note.user.party("actor", (note.payload.url or None) if follow else None) if note.user else None,
+            actor=note.user.party("actor", note.payload.url if follow else None) if note.user else None,
             recipients=tuple(user.party("recipient") for user in note.recipients),
             content=_content(note),
             container=Container(id=container_id) if container_id else None,
