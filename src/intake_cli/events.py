@@ -42,6 +42,11 @@ def api_domain(region: str) -> str:
     return f"{LOCAL_API_ID}.execute-api.{region}.amazonaws.com"
 
 
+def new_request_id() -> str:
+    """An id in the form of API Gateway's request ids (``requestContext.requestId``, the ``apigw-requestid`` header)."""
+    return uuid.uuid4().hex[:16] + "="
+
+
 def http_api_event(
     method: str,
     path: str,
@@ -51,8 +56,10 @@ def http_api_event(
     *,
     query: str = "",
     region: str = "us-east-1",
+    request_id: str | None = None,
 ) -> dict[str, Any]:
-    """An HTTP API payload-format-2.0 event, with API Gateway's header and body handling."""
+    """An HTTP API payload-format-2.0 event, with API Gateway's header and body handling (``request_id``: the
+    request's id, else a new one)."""
     lowered: dict[str, str] = {}
     for name, value in headers.items():
         key = name.lower()
@@ -83,7 +90,7 @@ def http_api_event(
                 "sourceIp": "127.0.0.1",
                 "userAgent": lowered.get("user-agent", ""),
             },
-            "requestId": uuid.uuid4().hex[:16] + "=",
+            "requestId": request_id or new_request_id(),
             "routeKey": f"{method} {route_path}",
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),

@@ -21,6 +21,7 @@ from werkzeug.http import is_hop_by_hop_header
 from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from intake_cli.events import new_request_id
 from intake_cli.runtime import HttpResponse
 from intake_cli.terminal import printable
 
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 # API Gateway HTTP APIs refuse larger request payloads with 413 before any integration runs.
 HTTP_API_PAYLOAD_LIMIT = 10 * 1024 * 1024
+REQUEST_ID_HEADER = "apigw-requestid"
+"""The header every answer of an HTTP API carries: the request's id, its event's ``requestContext.requestId`` (the
+correlation id of a delivery whose vendor sends no id of its own)."""
 
 LOG = logging.getLogger("intake.stack")
 ACCESS_LOG = logging.getLogger("intake.gateway")
@@ -69,23 +73,25 @@ def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
         route = runtime.route_for(request.method, url.path)
         # A method no route has is whatever the client sent: shown, never let steer the terminal serve prints on.
         route_key = route.route_key if route is not None else f"{printable(request.method)} -"
+        request_id = new_request_id()
         try:
             body = _body(request)
         except HTTPException as exc:  # 413, or 400 for a broken chunked body: werkzeug's names are API Gateway's
             answer = _message(exc.code or 400, exc.name)
         else:
-            answer = _invoke(runtime, route, route_key, request, url.path, url.query, body)
+            answer = _invoke(runtime, route, route_key, request, url.path, url.query, body, request_id)
         ACCESS_LOG.info("%s %d %.0fms", route_key, answer.status, (time.monotonic() - started) * 1000)
         # The gateway frames the body itself: a function's hop-by-hop headers or length never reach the client.
+        # (its own request id header too: API Gateway's, set on every answer, stands in its place)
         headers = [
             (name, value)
             for name, value in answer.headers.items()
-            if not is_hop_by_hop_header(name) and name.lower() != "content-length"
+            if not is_hop_by_hop_header(name) and name.lower() not in ("content-length", REQUEST_ID_HEADER)
         ]
         if not all(_sendable(name) and _sendable(value) for name, value in headers):
             LOG.error("%s: the function answered a header HTTP cannot carry", route_key)
             answer, headers = _message(500, "Internal Server Error"), [("content-type", "application/json")]
-        return _GatewayResponse(answer.body, answer.status, headers)
+        return _GatewayResponse(answer.body, answer.status, [*headers, (REQUEST_ID_HEADER, request_id)])
 
     return app
 
@@ -110,10 +116,19 @@ def _body(request: Request) -> bytes:
 
 
 def _invoke(
-    runtime: LocalRuntime, route: Route | None, route_key: str, request: Request, path: str, query: str, body: bytes
+    runtime: LocalRuntime,
+    route: Route | None,
+    route_key: str,
+    request: Request,
+    path: str,
+    query: str,
+    body: bytes,
+    request_id: str,
 ) -> HttpResponse:
     try:
-        return runtime.request(request.method, path, dict(request.headers), body, query=query, route=route)
+        return runtime.request(
+            request.method, path, dict(request.headers), body, query=query, route=route, request_id=request_id
+        )
     except Exception:  # the function failed: API Gateway answers 500, as here
         LOG.exception("%s: the function raised", route_key)
         return _message(500, "Internal Server Error")

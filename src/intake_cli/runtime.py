@@ -80,13 +80,23 @@ class LocalRuntime:
         body: bytes,
         query: str = "",
         route: Route | None = None,
+        request_id: str | None = None,
     ) -> HttpResponse:
         """One HTTP request through the matching route's handler (``query`` is the raw query string;
-        ``route``, when the caller matched it already)."""
+        ``route``, when the caller matched it already; ``request_id``, the id its event carries)."""
         route = route or self.route_for(method, path)
         if route is None:
             return HttpResponse(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
-        event = http_api_event(method.upper(), path, route.path, headers, body, query=query, region=self.stack.region)
+        event = http_api_event(
+            method.upper(),
+            path,
+            route.path,
+            headers,
+            body,
+            query=query,
+            region=self.stack.region,
+            request_id=request_id,
+        )
         if len(body) > LAMBDA_EVENT_LIMIT // 2 and event_bytes(event) > LAMBDA_EVENT_LIMIT:
             # As in AWS: the gateway takes 10 MiB, a synchronous invocation 6 MB of event (a body
             # API Gateway base64-encodes grows by a third): the function never sees the request.

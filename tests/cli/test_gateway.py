@@ -104,6 +104,32 @@ def test_an_unknown_route_is_404_not_found(gateway: BaseWSGIServer) -> None:
     assert response.read() == b'{"message":"Not Found"}'
 
 
+def test_every_answer_carries_its_request_id_as_api_gateway_does(gateway: BaseWSGIServer, function: Recorder) -> None:
+    # Given a function that answers with a request id header of its own
+    function.headers = {"content-type": "application/json", "apigw-requestid": "the-function's"}
+
+    # When a delivery is answered by the function, another by the gateway alone (no route)
+    conn = connect(gateway)
+    conn.request("POST", ROUTE, body=b"{}", headers={"Content-Type": "application/json"})
+    delivered = conn.getresponse()
+    delivered.read()
+    conn = connect(gateway)
+    conn.request("POST", "/webhooks/nobody", body=b"{}")
+    unrouted = conn.getresponse()
+    unrouted.read()
+
+    # Then each answer names its request by the id its event carries (the correlation id of a delivery with no
+    # vendor id), once, whoever answered
+    (event,) = function.events
+    assert delivered.status == 202
+    assert delivered.headers.get_all("apigw-requestid") == [event["requestContext"]["requestId"]]
+    assert unrouted.status == 404
+    other = unrouted.headers.get_all("apigw-requestid")
+    assert other is not None and len(other) == 1
+    assert re.fullmatch(r"[0-9a-f]{16}=", other[0])
+    assert other[0] != event["requestContext"]["requestId"]
+
+
 def test_each_request_leaves_one_access_line(gateway: BaseWSGIServer, caplog: pytest.LogCaptureFixture) -> None:
     # Given the access log captured
     caplog.set_level(logging.INFO, logger="intake.gateway")
