@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 import socket
 import sys
 import threading
@@ -195,6 +196,28 @@ def test_sending_to_a_deployed_stack_asks_first_and_marks_the_delivery_as_a_test
     assert not undocumented("send", [answer])  # each field a script reads is in docs/local-stack.md's table
     assert cli_json("events", "--stack", deployed, "--json") == []
     assert len(cli_json("events", "--stack", deployed, "--json", "--tests")) == 1
+
+
+def test_the_answer_names_the_correlation_id_the_stored_event_and_its_log_lines_carry(deployed: str) -> None:
+    # Given deliveries of a vendor that sends no delivery id of its own (OpenWeb) and of one that does (Firstup)
+    for what, vendor in (("liked-message", "openweb"), ("content_published", "firstup")):
+        # When each is sent, for a person and for a script
+        code, text = cli("send", vendor, what, "--stack", deployed, "--yes", "--wait")
+        (answer,) = cli_json("send", vendor, what, "--stack", deployed, "--yes", "--json")
+
+        # Then each says the id to follow it by: the one its stored events carry (API Gateway's request id
+        # where the vendor sends none, which its answer's apigw-requestid header names)
+        assert code == 0, text
+        (stored,) = cli_json("events", "--stack", deployed, "--json", "--tests", "--vendor", vendor)
+        first = stored["correlation_id"]
+        assert f"correlation id {first}\n" in text
+        assert answer["correlation_id"] and answer["correlation_id"] != first
+        if vendor == "openweb":
+            assert answer["correlation_id"] == answer["headers"]["apigw-requestid"]
+        else:  # its x-socialchorus-delivery, a new one each request
+            assert answer["correlation_id"] != answer["headers"]["apigw-requestid"]
+            assert re.fullmatch(r"[0-9a-f-]{36}", answer["correlation_id"])
+    assert not undocumented("send", [answer])
 
 
 def test_a_firstup_ping_sent_with_wait_says_it_is_a_ping_and_waits_for_nothing(deployed: str) -> None:

@@ -602,12 +602,25 @@ def _taken_again(
     return taken, kept, problem
 
 
+def _correlation_id(request: OutgoingRequest, response: HttpResponse) -> str | None:
+    """The id every log line of this delivery carries, as the ingest function makes it: the vendor's delivery id
+    sent, else API Gateway's id of the request (its answer's ``apigw-requestid``); None when neither is known."""
+    from intake_cli.gateway import REQUEST_ID_HEADER
+    from webhook_intake.delivery import correlation_id_of
+    from webhook_intake.registry import vendor
+
+    sent = {name.lower(): value for name, value in request.headers.items()}
+    value = sent.get(vendor(request.vendor).delivery_header) or response.headers.get(REQUEST_ID_HEADER)
+    return correlation_id_of(value) if value else None
+
+
 def _print(
     request: OutgoingRequest, url: str, chosen: Chosen, response: HttpResponse, waited: Waited | None, as_json: bool
 ) -> None:
     from intake_cli.event_log import plain
 
     text = response.body.decode("utf-8", "replace")
+    correlation_id = _correlation_id(request, response)
     if as_json:
         document: dict[str, Any] = {
             "method": request.method,
@@ -616,6 +629,7 @@ def _print(
             "status": response.status,
             "headers": response.headers,
             "body": text,
+            "correlation_id": correlation_id,
         }
         if waited is not None:
             document["events"] = json.loads(json.dumps(waited.events, default=plain))
@@ -627,6 +641,8 @@ def _print(
     colour = "green" if 200 <= response.status < 300 else "red"
     out.print(escape(f"{request.method} {url}  ({chosen.label})"))
     out.print(f"[bold {colour}]{response.status}[/]")
+    if correlation_id is not None:
+        out.print(f"[dim]correlation id[/] {escape(correlation_id)}", soft_wrap=True)
     if text:
         try:
             out.print_json(text)
