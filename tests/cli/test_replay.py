@@ -242,6 +242,18 @@ def test_the_plan_comes_first_and_without_yes_nothing_is_written(stack: str, run
     assert item(runtime, *LIKE)["event_type"] == "other"
 
 
+def test_the_plan_of_one_event_speaks_of_one(stack: str, runtime: LocalRuntime) -> None:
+    # Given the one OpenWeb event stored as the mapping makes it
+    # When a replay of OpenWeb's events is planned
+    code, output = cli("replay", "--stack", stack, "--since", "1h", "--vendor", "openweb", "--dry-run")
+
+    # Then its line counts one event in the singular
+    text = " ".join(output.split())
+    assert code == 0
+    assert " UTC matches; 0 would change, 1 is as the mapping makes it now, 0 cannot be replayed" in text
+    assert text.startswith("1 event received ")
+
+
 def test_a_replayed_event_is_found_in_the_feed_by_its_new_values_only(stack: str, runtime: LocalRuntime) -> None:
     # Given a like stored as an older mapping typed it, its feed entry written then
     as_an_older_mapping_stored_it(runtime, *LIKE)

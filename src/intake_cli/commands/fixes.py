@@ -338,10 +338,13 @@ def replay(
     if json_output:
         print_json_lines([{"plan": summary, "refused": [list(item) for item in plan.refused]}])
     else:
+        matched, unchanged = summary["matched"], summary["unchanged"]
         out.print(
-            f"{summary['matched']} events received {span.since:%Y-%m-%d %H:%M} to {span.until:%Y-%m-%d %H:%M} UTC "
-            f"match; {summary['would_change']} would change, {summary['unchanged']} are as the mapping makes them "
-            f"now, {summary['refused']} cannot be replayed"
+            f"{counted(matched, 'event', 'events')} received {span.since:%Y-%m-%d %H:%M} to "
+            f"{span.until:%Y-%m-%d %H:%M} UTC {'matches' if matched == 1 else 'match'}; "
+            f"{summary['would_change']} would change, {unchanged} "
+            f"{'is as the mapping makes it' if unchanged == 1 else 'are as the mapping makes them'} now, "
+            f"{summary['refused']} cannot be replayed"
         )
         for change, times in summary["type_changes"].items():
             out.print(f"  {change}: {times}")
