@@ -365,7 +365,8 @@ def examples(*lines: str) -> str:
 
 
 def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Known failures end the command with one red line per problem on stderr, and exit status 1."""
+    """Known failures end the command with one red line per problem on stderr, and exit status 1 (2 for options
+    that make no sense together)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -377,7 +378,7 @@ def reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             for line in printable(str(exc)).splitlines() or [""]:
                 # The message may quote what was typed or stored (an id with "[/]"): never markup.
                 console.print(f"[bold red]error:[/] {escape(line)}", markup=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(exc.status) from None
 
     return wrapper
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from intake_cli.target import IntakeError
+from intake_cli.target import IntakeError, OptionsError
 from intake_cli.terminal import json_line
 from webhook_intake.payloads import PayloadError, PayloadStore
 from webhook_intake.store.reads import EventReader, FeedFilter, newest_first
@@ -69,7 +69,7 @@ def parse_when(text: str, now: datetime) -> datetime:
         try:
             return now - timedelta(**{_UNITS[unit]: int(amount)})
         except OverflowError:
-            raise IntakeError(f"{text!r} reaches back before the year 1") from None
+            raise OptionsError(f"{text!r} reaches back before the year 1") from None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -82,7 +82,7 @@ def parse_when(text: str, now: datetime) -> datetime:
     try:
         return moment.astimezone(UTC)
     except OverflowError:
-        raise IntakeError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
+        raise OptionsError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def window(
@@ -103,15 +103,15 @@ def window(
     # Without --until, up to now and the writer's clock slack: an event a host a moment ahead received shows at once.
     upper = parse_when(until, now) if until else now + _CLOCK_SLACK
     if upper < EARLIEST:
-        raise IntakeError(f"--until {until!r} is before 2000: nothing stored was received before then")
+        raise OptionsError(f"--until {until!r} is before 2000: nothing stored was received before then")
     end = min(upper, now + _CLOCK_SLACK)
     start = max(parse_when(since, now) if since else min(upper, now) - DEFAULT_WINDOW, EARLIEST)
     if start > end:
         # An --until in the future stops at now: a --since before it may still be after now.
-        raise IntakeError("--since is after --until" if until and start > upper else "--since is in the future")
+        raise OptionsError("--since is after --until" if until and start > upper else "--since is in the future")
     days = (end - start).days
     if max_days is not None and days > max_days:
-        raise IntakeError(
+        raise OptionsError(
             f"a window of {days} days: the feed is read a day at a time ({max_days} at most); "
             f"narrow it with --since/--until{f', or {otherwise}' if otherwise else ''}"
         )
@@ -149,7 +149,7 @@ def split_id(identifier: str, vendor: str | None) -> tuple[str, str]:
         return vendor, identifier.removeprefix(f"{vendor}#")
     key, sep, event_id = identifier.partition("#")
     if not sep or not key or not event_id:
-        raise IntakeError(f"--id takes VENDOR#EVENT_ID (or --vendor VENDOR --id EVENT_ID), got {identifier!r}")
+        raise OptionsError(f"--id takes VENDOR#EVENT_ID (or --vendor VENDOR --id EVENT_ID), got {identifier!r}")
     return key, event_id
 
 

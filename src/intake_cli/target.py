@@ -34,6 +34,15 @@ NO_LOCAL_STACK = "no local stack running: start it with `intake serve`"
 class IntakeError(RuntimeError):
     """A failure the CLI reports as one clear line (and exit status 1)."""
 
+    status = 1
+
+
+class OptionsError(IntakeError):
+    """Options each read well that make no sense together or here (``--since`` after ``--until``, a window
+    wider than the command reads): a usage error, one clear line and exit status 2."""
+
+    status = 2
+
 
 @dataclass(frozen=True)
 class VendorResources:

@@ -306,7 +306,7 @@ def test_a_recipient_id_too_long_for_the_feed_is_found_by_the_scan_it_points_to(
 
     # When the feed is asked for it, it says to read the whole table
     code, text = cli("events", "--stack", runtime.stack.name, "--recipient", long_id)
-    assert code == 1
+    assert code == 2
     assert "`intake events --scan` reads the whole table for them" in text
 
     # Then that scan finds the notification (and a recipient it does not name finds nothing)
@@ -412,7 +412,8 @@ def test_a_window_or_an_id_the_feed_cannot_read_is_one_clear_line(
     loaded: str, args: tuple[str, ...], message: str
 ) -> None:
     code, text = cli("events", "--stack", loaded, *args)
-    assert code == 1
+    # A usage error, as a time that reads as none is: the command line is what to mend
+    assert code == 2
     assert message in text
     assert "Traceback" not in text
 
@@ -466,7 +467,7 @@ def test_times_with_an_offset_are_read_and_shown_in_utc(loaded: str) -> None:
 
 def test_a_replay_window_too_wide_for_the_feed_suggests_nothing_replay_lacks(loaded: str) -> None:
     code, text = cli("replay", "--stack", loaded, "--since", "500d", "--dry-run")
-    assert code == 1, text
+    assert code == 2, text
     (line,) = text.strip().splitlines()
     assert line.startswith("error: a window of 500 days: the feed is read a day at a time (400 at most)"), line
     assert line.endswith("narrow it with --since/--until, or replay a longer span a window at a time"), line

@@ -36,7 +36,7 @@ from intake_cli.cli import (
     state_dir,
     vendor_key,
 )
-from intake_cli.target import IntakeError, resolve_target
+from intake_cli.target import IntakeError, OptionsError, resolve_target
 from intake_cli.terminal import inline
 from webhook_intake.registry import vendors
 
@@ -234,7 +234,7 @@ def unindexed(**ids: str | None) -> None:
 
     for name, value in ids.items():
         if value is not None and len(value) > INDEXED_ID_MAX_CHARS:
-            raise IntakeError(
+            raise OptionsError(
                 f"the {name.replace('_', ' ')} is {len(value)} characters: ids over {INDEXED_ID_MAX_CHARS} are kept "
                 "in the event but not indexed; `intake events --scan` reads the whole table for them"
             )
