@@ -23,7 +23,7 @@ from intake_cli.outcomes import Outcome
 from intake_cli.samples import SAMPLES_DIR, OutgoingRequest, sample_files, sample_request
 from intake_cli.sending import openweb_access_token, post
 from intake_cli.target import IntakeError
-from tests.helpers import cli, cli_json, publish_outputs, undocumented
+from tests.helpers import TypedAtATerminal, cli, cli_json, publish_outputs, undocumented
 from webhook_intake.clients import client
 from webhook_intake.delivery import id_label
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -129,6 +129,24 @@ def test_an_empty_body_argument_is_a_usage_error_saying_it_is_empty() -> None:
     assert code == 2, text
     assert "is empty: give a sample name" in text
     assert "directory" not in text
+
+
+def test_a_dash_with_a_terminal_for_stdin_is_a_usage_error_saying_to_pipe_the_body_in(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # Given standard input that is the operator's terminal, nothing piped in
+    monkeypatch.setattr("sys.stdin", TypedAtATerminal(""))
+
+    # When "-" is named as the body
+    with pytest.raises(SystemExit) as exited:
+        app(["send", "openweb", "-"], prog_name="intake")
+
+    # Then it is a mistake in the command line, said as one, before anything waits on the terminal
+    assert exited.value.code == 2
+    said = " ".join(capsys.readouterr().err.replace("│", " ").split())
+    assert "- reads the body from stdin: pipe it in (intake send VENDOR - < body.json)" in said
 
 
 @pytest.fixture

@@ -267,7 +267,7 @@ def choose(what: str, body: str | None, data: str | None) -> Chosen:
         return Chosen(what, files[0].read_bytes(), f"{what}/{files[0].name}", files[0].name.removesuffix(".json"))
     if body == "-":
         if sys.stdin.isatty():
-            raise IntakeError("- reads the body from stdin: pipe it in (intake send VENDOR - < body.json)")
+            raise NotAChoiceError("- reads the body from stdin: pipe it in (intake send VENDOR - < body.json)", BODY)
         return Chosen(what, sys.stdin.buffer.read(), "stdin")
     return _named(what, body)
 
