@@ -186,18 +186,28 @@ def quarantined_by_vendor(target: Target) -> dict[str, int]:
         return {key: store.count(key) for key in target.vendors}
 
 
-def held(target: Target, vendors: list[str], limit: int, problems: list[str] | None = None) -> list[Held]:
-    """Every vendor's dead letters and quarantined events (up to ``limit`` of each per vendor), oldest first.
+def kinds_for(reason: str | None) -> tuple[bool, bool]:
+    """Whether a command chosen by ``reason`` (None: any) acts on dead letters, and on quarantined events: the
+    dead letters' reason is :data:`DEAD_LETTER_REASON`, every other one a quarantined event's."""
+    return reason in (None, DEAD_LETTER_REASON), reason != DEAD_LETTER_REASON
+
+
+def held(
+    target: Target, vendors: list[str], limit: int, problems: list[str] | None = None, reason: str | None = None
+) -> list[Held]:
+    """Every vendor's dead letters and quarantined events (up to ``limit`` of each per vendor; those of
+    ``reason`` only, when it is given), oldest first.
 
     The quarantined events are in the events table: when it cannot be read (the very outage that
     dead-letters records), the dead letters are still listed and the problem goes to ``problems``
     (raised when there is no list to take it).
     """
-    found = [from_letter(letter) for letter in dead_letters(target, vendors, limit)]
+    letters, quarantined = kinds_for(reason)
+    found = [from_letter(letter) for letter in dead_letters(target, vendors, limit)] if letters else []
     store = quarantine_store(target)
     try:
-        for key in vendors:
-            found += [from_item(item) for item in store.list(key, limit)]
+        for key in vendors if quarantined else ():
+            found += [from_item(item) for item in store.list(key, limit, reason=reason)]
     except (ClientError, BotoCoreError) as exc:
         problem = f"cannot read the quarantined events: {exc}"
         if problems is None:
@@ -304,25 +314,36 @@ def redrive_all(
     dry_run: bool,
     progress: Progress | None = None,
     done: list[Done] | None = None,
+    reason: str | None = None,
 ) -> list[Done]:
-    """Send every dead letter and quarantined event of ``vendors`` back.
+    """Send every dead letter and quarantined event of ``vendors`` back (those of ``reason`` only, when it is given).
 
     ``done`` (returned) is filled as it goes: when the run is stopped (Ctrl-C), it holds what was done before.
     """
     done = [] if done is None else done
     runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
     return _vendor_by_vendor(
-        vendors, done, lambda key: _redrive_vendor(target, key, runner, done, dry_run=dry_run, progress=progress)
+        vendors,
+        done,
+        lambda key: _redrive_vendor(target, key, runner, done, dry_run=dry_run, progress=progress, reason=reason),
     )
 
 
 def _redrive_vendor(
-    target: Target, key: str, runner: QuarantineRedrive, done: list[Done], *, dry_run: bool, progress: Progress | None
+    target: Target,
+    key: str,
+    runner: QuarantineRedrive,
+    done: list[Done],
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+    reason: str | None,
 ) -> None:
     """One vendor's part of :func:`redrive_all`, added to ``done`` as it goes."""
     sqs = target.client("sqs")
     resources = target.vendor(key)
-    waiting = sum(depth(sqs, resources.dead_letter_queue_url))
+    letters, quarantined = kinds_for(reason)
+    waiting = sum(depth(sqs, resources.dead_letter_queue_url)) if letters else 0
     if waiting and dry_run:
         done.append(Done("redrive", "dead-letter", key, "*", waiting, f"to {resources.queue_name}", True))
     elif waiting:
@@ -342,8 +363,10 @@ def _redrive_vendor(
         if progress is not None:
             progress(key, so_far, total)
 
+    if not quarantined:
+        return
     try:
-        sent = runner.run(key, dry_run=dry_run, progress=heard)
+        sent = runner.run(key, dry_run=dry_run, progress=heard, reason=reason)
     except (StoreError, PayloadError, EnqueueError, ClientError, BotoCoreError) as exc:
         if went[0]:  # those sent before it are on the queue: said with what was done before the failure
             done.append(Done("redrive", "quarantined", key, "*", went[0], f"of {went[1]}, to {resources.queue_name}"))
@@ -384,9 +407,10 @@ def delete_all(
     dry_run: bool,
     progress: Progress | None = None,
     done: list[Done] | None = None,
+    reason: str | None = None,
 ) -> list[Done]:
-    """Let every dead letter and quarantined event of ``vendors`` go (the ones read now, up to
-    :data:`DELETE_LIMIT` of each kind per vendor; each :class:`Done` says when more remain).
+    """Let every dead letter and quarantined event of ``vendors`` go (those of ``reason`` only, when it is given;
+    the ones read now, up to :data:`DELETE_LIMIT` of each kind per vendor; each :class:`Done` says when more remain).
 
     ``progress`` hears, per vendor, how many of its quarantined events were deleted of how many; ``done``
     (returned) is filled as it goes: when the run is stopped (Ctrl-C), it holds what was done before.
@@ -396,7 +420,9 @@ def delete_all(
     return _vendor_by_vendor(
         vendors,
         done,
-        lambda key: _delete_vendor(target, key, store, done, dry_run=dry_run, limit=DELETE_LIMIT, progress=progress),
+        lambda key: _delete_vendor(
+            target, key, store, done, dry_run=dry_run, limit=DELETE_LIMIT, progress=progress, reason=reason
+        ),
     )
 
 
@@ -409,11 +435,13 @@ def _delete_vendor(
     dry_run: bool,
     limit: int,
     progress: Progress | None = None,
+    reason: str | None = None,
 ) -> None:
     """One vendor's part of :func:`delete_all`, added to ``done`` as it goes."""
     sqs = target.client("sqs")
     url = target.vendor(key).dead_letter_queue_url
-    letters = receive_all(sqs, url, limit, within=PEEK_VISIBILITY / 2)
+    any_letters, quarantined = kinds_for(reason)
+    letters = receive_all(sqs, url, limit, within=PEEK_VISIBILITY / 2) if any_letters else []
     if letters and not dry_run:
         _delete_letters(sqs, url, letters, key, done)
     elif letters:
@@ -423,8 +451,10 @@ def _delete_vendor(
         left = 0 if dry_run else sum(depth(sqs, url))
         detail = f"{left} more on the queue now: run it again" if left else ""
         done.append(Done("delete", "dead-letter", key, "*", len(letters), detail, dry_run))
+    if not quarantined:
+        return
     try:
-        items = list(store.list(key, limit))
+        items = list(store.list(key, limit, reason=reason))
     except (StoreError, ClientError, BotoCoreError) as exc:
         raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
     if not dry_run:

@@ -44,8 +44,10 @@ class QuarantineRedrive:
         *,
         dry_run: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        reason: str | None = None,
     ) -> list[Redriven]:
-        """Send back one quarantined event (``key``) or all of a vendor's; nothing is sent on a dry run.
+        """Send back one quarantined event (``key``) or all of a vendor's (those kept for ``reason``, when it is
+        given); nothing is sent on a dry run.
 
         ``progress`` hears how many were sent of how many, first before any is sent, then after each.
         """
@@ -54,7 +56,7 @@ class QuarantineRedrive:
             found = self.store.get(key)
             items = [found] if found is not None else []
         else:
-            items = list(self.store.list(vendor_key))
+            items = list(self.store.list(vendor_key, reason=reason))
         batch_field = vendor(vendor_key).batch_field
         done: list[Redriven] = []
         if progress is not None:

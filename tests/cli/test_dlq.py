@@ -803,6 +803,69 @@ def test_deleting_all_says_when_more_remain_than_one_run_deletes(
     assert listed(stack) == []
 
 
+def a_conflict(runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
+    """Another version of the fixture's stored good-1 (other content): quarantined as a ``conflict``."""
+    note = {"notification_type": "follow", "notification_uuid": "good-1", "time": 1790000000999}
+    body = {"request_uuid": "r-2", "time": 1790000000000, "version": 1, "notifications": [note]}
+    send_body(runtime, VENDOR, body, secrets[VENDOR])
+    runtime.drain()
+
+
+def test_a_reason_chooses_what_is_listed_sent_back_and_let_go(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a conflict, an event without its id and a dead letter
+    a_conflict(runtime, secrets)
+    assert Counter(item["reason"] for item in listed(stack)) == {
+        "conflict": 1,
+        "missing_id": 1,
+        "retries_exhausted": 1,
+    }
+
+    # When one reason is listed, the conflicts, then the dead letters
+    # Then only its items are
+    assert [item["reason"] for item in listed(stack, "--reason", "conflict")] == ["conflict"]
+    assert [item["kind"] for item in listed(stack, "--reason", "retries_exhausted")] == ["dead-letter"]
+
+    # When the events without an id are sent back, a dry run first
+    dry = cli_json("dlq", "redrive", "--stack", stack, "--reason", "missing_id", "--dry-run", "--json")
+    sent = cli_json("dlq", "redrive", "--stack", stack, "--reason", "missing_id", "--json")
+
+    # Then they alone go: the conflict stays and the dead letter waits on its queue
+    assert [(item["kind"], item["count"], item["dry_run"]) for item in dry] == [("quarantined", 1, True)]
+    assert [(item["kind"], item["count"]) for item in sent] == [("quarantined", 1)]
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 1
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 1
+    runtime.drain()
+
+    # When the conflicts are let go
+    gone = cli_json("dlq", "delete", "--stack", stack, "--reason", "conflict", "--yes", "--json")
+
+    # Then only they are: the event without its id (back, quarantined again) and the dead letter stay
+    assert [(item["kind"], item["count"]) for item in gone] == [("quarantined", 1)]
+    assert Counter(item["reason"] for item in listed(stack)) == {"missing_id": 1, "retries_exhausted": 1}
+
+
+@pytest.mark.parametrize("action", [("list",), ("redrive",), ("delete", "--yes")])
+def test_a_reason_nothing_is_held_for_does_nothing_and_says_so(stack: str, action: tuple[str, ...]) -> None:
+    # When a reason is misspelt
+    code, text = cli("dlq", *action, "--stack", stack, "--reason", "conflct")
+
+    # Then nothing is done, and it says so
+    assert code == 0, text
+    assert "nothing held for reason 'conflct' (`intake dlq list` shows each item's reason)" in " ".join(text.split())
+    assert len(listed(stack)) == 2
+
+
+@pytest.mark.parametrize("action", ["redrive", "delete"])
+def test_a_reason_beside_an_id_is_a_usage_error_and_nothing_is_done(stack: str, action: str) -> None:
+    (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]
+    code, text = cli("dlq", action, "--stack", stack, "--id", held["id"], "--reason", "missing_id")
+    assert code == 2, text
+    assert "chooses among all the items; --id names one" in " ".join(text.replace("│", " ").split())
+    assert len(listed(stack)) == 2
+
+
 def test_an_unknown_id_is_one_clear_line(stack: str) -> None:
     for identifier in ("not-a-message", f"{VENDOR}/2026-01-01T00:00:00.000Z#nope"):
         code, text = cli("dlq", "redrive", "--stack", stack, "--id", identifier)

@@ -53,6 +53,28 @@ HeldIdOption = Annotated[
         callback=not_empty("an id (`intake dlq list` shows them)"),
     ),
 ]
+ReasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        metavar="REASON",
+        help="Only the items held for this reason, as `intake dlq list` shows it (conflict, invalid_event…; "
+        "retries_exhausted: the dead letters).",
+        show_default=False,
+        callback=not_empty("a reason (`intake dlq list` shows each item's)"),
+    ),
+]
+
+
+def _one_or_chosen(ctx: typer.Context, item_id: str | None, reason: str | None) -> None:
+    """``--id`` names one item, ``--reason`` chooses among all of them: both together is a usage error."""
+    if item_id is not None and reason is not None:
+        raise typer.BadParameter("chooses among all the items; --id names one", ctx=ctx, param_hint="'--reason'")
+
+
+def _none_for(reason: str) -> str:
+    """What a command chosen by ``--reason`` that found nothing to act on says."""
+    return f"nothing held for reason {reason!r} (`intake dlq list` shows each item's reason)"
 
 
 @dlq_app.command(
@@ -61,6 +83,7 @@ HeldIdOption = Annotated[
     epilog=examples(
         "intake dlq list",
         "intake dlq list --vendor firstup --json --stack webhook-intake-prod",
+        "intake dlq list --reason conflict",
     ),
 )
 @reports_errors
@@ -77,6 +100,7 @@ def dlq_list(
             help="One JSON object a line, with the exact body (a claim-checked delivery's, fetched from S3).",
         ),
     ] = False,
+    reason: ReasonOption = None,
     stack: StackOption = None,
     region: RegionOption = None,
 ) -> None:
@@ -91,7 +115,7 @@ def dlq_list(
 
     target = resolve_target(state_dir(ctx), stack, region)
     problems: list[str] = []
-    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, problems)
+    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, problems, reason)
     kinds = Counter((item.vendor, item.kind) for item in items)
     plural = {"dead-letter": "dead letters", "quarantined": "quarantined events"}
     cut_kinds = [(name, kind) for (name, kind), found in sorted(kinds.items()) if found >= limit]
@@ -118,6 +142,8 @@ def dlq_list(
             out.print(line)
         if items:
             out.print("[dim]intake dlq redrive --id ID sends one back; intake dlq delete --id ID lets it go[/]")
+        elif reason is not None and not problems:
+            out.print(f"[dim]{escape(_none_for(reason))}[/]", soft_wrap=True)
     if problems:
         raise IntakeError("; ".join(problems))
 
@@ -130,7 +156,7 @@ def _report(done: list[Done], json_output: bool, nothing: str) -> None:
     for item in done:
         out.print(item.sentence(), soft_wrap=True)
     if not done:
-        out.print(nothing)
+        out.print(escape(nothing))
 
 
 def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, did: str, again: str) -> list[Done]:
@@ -178,6 +204,7 @@ def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, 
     epilog=examples(
         "intake dlq redrive --id ID --dry-run",
         "intake dlq redrive --vendor openweb --stack webhook-intake-prod",
+        "intake dlq redrive --vendor firstup --reason invalid_event",
     ),
 )
 @reports_errors
@@ -185,12 +212,13 @@ def dlq_redrive(
     ctx: typer.Context,
     item_id: HeldIdOption = None,
     vendor: VendorOption = None,
+    reason: ReasonOption = None,
     dry_run: DryRunOption = False,
     json_output: JsonOption = False,
     stack: StackOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Send one item (--id) or all of them (of --vendor) back through the consumer.
+    """Send one item (--id) or all of them (of --vendor, of --reason) back through the consumer.
 
     Dead letters go back to their source queue: all of a queue by SQS StartMessageMoveTask (moto
     lacks it: the local stack moves them by receive, send and delete), one by receive, send,
@@ -199,22 +227,24 @@ def dlq_redrive(
     """
     from intake_cli.dlq import redrive_all, redrive_one
 
+    _one_or_chosen(ctx, item_id, reason)
     target = resolve_target(state_dir(ctx), stack, region)
     vendors = chosen_vendors(target, vendor_key(vendor))
     if item_id is not None:
         done = [redrive_one(target, item_id, vendors, dry_run=dry_run)]
     elif dry_run:
-        done = redrive_all(target, vendors, dry_run=dry_run)
+        done = redrive_all(target, vendors, dry_run=dry_run, reason=reason)
     else:
         done = _every_vendor(
-            lambda heard, done: redrive_all(target, vendors, dry_run=False, progress=heard, done=done),
+            lambda heard, done: redrive_all(target, vendors, dry_run=False, progress=heard, done=done, reason=reason),
             doing="Sending {}'s quarantined events back",
             did="sent back",
             # A quarantined event stays so until the consumer stores it: sending it again costs one more try.
             again="A quarantined event stays listed until the consumer stores it, so running the same redrive "
             "again is safe (those sent count one more try)",
         )
-    _report(done, json_output, "no dead letters and no quarantined events to send back")
+    nothing = _none_for(reason) if reason else "no dead letters and no quarantined events to send back"
+    _report(done, json_output, nothing)
 
 
 @dlq_app.command(
@@ -223,6 +253,7 @@ def dlq_redrive(
     epilog=examples(
         "intake dlq delete --id ID",
         "intake dlq delete --vendor firstup --dry-run",
+        "intake dlq delete --reason conflict --yes",
     ),
 )
 @reports_errors
@@ -230,35 +261,39 @@ def dlq_delete(
     ctx: typer.Context,
     item_id: HeldIdOption = None,
     vendor: VendorOption = None,
+    reason: ReasonOption = None,
     dry_run: DryRunOption = False,
     yes: YesOption = False,
     json_output: JsonOption = False,
     stack: StackOption = None,
     region: RegionOption = None,
 ) -> None:
-    """Let one item (--id) or all of them (of --vendor) go, for good. All of them asks first; --yes does not."""
+    """Let one item (--id) or all of them (of --vendor, of --reason) go, for good. All of them asks first; --yes
+    does not."""
     from intake_cli.dlq import delete_all, delete_one
 
+    _one_or_chosen(ctx, item_id, reason)
     target = resolve_target(state_dir(ctx), stack, region)
     vendors = chosen_vendors(target, vendor_key(vendor))
     if item_id is not None:
         done = [delete_one(target, item_id, vendors, dry_run=dry_run)]
     elif dry_run:
-        done = delete_all(target, vendors, dry_run=True)
+        done = delete_all(target, vendors, dry_run=True, reason=reason)
     else:
         which = vendor_key(vendor) or "every vendor"
+        items = "dead letter and quarantined event" if reason is None else f"item held for reason {reason!r}"
         confirm(
-            f"Delete every dead letter and quarantined event of {which} on {target.name}, for good?",
+            f"Delete every {items} of {which} on {target.name}, for good?",
             yes=yes,
             why="deleting them all",
         )
         done = _every_vendor(
-            lambda heard, done: delete_all(target, vendors, dry_run=False, progress=heard, done=done),
+            lambda heard, done: delete_all(target, vendors, dry_run=False, progress=heard, done=done, reason=reason),
             doing="Deleting {}'s quarantined events",
             did="deleted",
             again="Each one deleted is gone for good; running the same delete again lets the rest go",
         )
-    _report(done, json_output, "no dead letters and no quarantined events to delete")
+    _report(done, json_output, _none_for(reason) if reason else "no dead letters and no quarantined events to delete")
 
 
 @app.command(

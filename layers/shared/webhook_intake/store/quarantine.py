@@ -249,17 +249,21 @@ class QuarantineStore(TableAccess):
         item = self.dynamodb.get_item(TableName=self.table_name, Key=key.to_key(), ConsistentRead=True).get("Item")
         return decode_item(item) if item else None
 
-    def list(self, vendor: str, limit: int | None = None, received_since: str = "") -> Iterator[dict[str, Any]]:
-        """A vendor's quarantined events (received at ``received_since`` or later, an ISO time), oldest
-        first, as plain values."""
+    def list(
+        self, vendor: str, limit: int | None = None, received_since: str = "", reason: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """A vendor's quarantined events (received at ``received_since`` or later, an ISO time; kept for
+        ``reason`` only, when it is given), oldest first, as plain values."""
         paginator = self.dynamodb.get_paginator("query")
         seen = 0
         condition, values = "pk = :pk", {":pk": {"S": f"{QUARANTINE_PREFIX}{vendor}"}}
         if received_since:  # (the sort key begins with the receive time)
             condition, values[":since"] = f"{condition} AND sk >= :since", {"S": received_since}
-        for page in paginator.paginate(
-            TableName=self.table_name, KeyConditionExpression=condition, ExpressionAttributeValues=values
-        ):
+        query: dict[str, Any] = {"KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+        if reason is not None:
+            values[":reason"] = {"S": reason}
+            query |= {"FilterExpression": "#reason = :reason", "ExpressionAttributeNames": {"#reason": "reason"}}
+        for page in paginator.paginate(TableName=self.table_name, **query):
             for item in page.get("Items", []):
                 yield decode_item(item)
                 seen += 1
