@@ -117,6 +117,25 @@ def answer_lost(aws_client: Any, operation: str, marker: bytes) -> Iterator[list
         aws_client.meta.events.unregister("before-send", hook)
 
 
+def consumer_dynamodb() -> Any:
+    """The consumers' DynamoDB client (one per process, as on Lambda)."""
+    return client("dynamodb", CONSUMER_CONFIG)
+
+
+def fail_writes_of(event_id: str, error: type[BaseException] | None = None) -> Any:
+    """A before-send hook that fails every DynamoDB write carrying ``event_id``."""
+
+    def hook(request: Any, **_: Any) -> None:
+        if event_id.encode() in (request.body or b""):
+            if error is not None:
+                raise error()
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}}, "PutItem"
+            )
+
+    return hook
+
+
 @contextmanager
 def consumer_dynamodb_hook(hook: Callable[..., None]) -> Iterator[None]:
     """``hook`` runs before each request of the consumers' shared DynamoDB client (it may raise a fault)."""
@@ -422,3 +441,10 @@ def documented_types() -> dict[str, dict[str, str]]:
         }
         for key, section in _VENDOR_SECTION.findall(text)
     }
+
+
+def runbook_row(alarm: str) -> str:
+    """The README runbook's row for ``alarm``: what it means and what to do."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith(f"| `{alarm}` |")]
+    return row

@@ -26,13 +26,13 @@ from tests.helpers import (
     publish_outputs,
     quarantined,
     queue_url,
+    runbook_row,
     send,
     send_body,
     stored_ids,
     table,
     undocumented,
 )
-from tests.infrastructure.test_operations import runbook_row
 from webhook_intake.delivery import Delivery
 from webhook_intake.ingest.queue import EnqueueError, QueueSender
 from webhook_intake.payloads import ClaimCheck

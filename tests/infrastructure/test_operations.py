@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from intake_cli.template import read
+from tests.helpers import runbook_row
 from tests.infrastructure.translated import resources_of_type, translated
 from webhook_intake.ingest.contract import Contract
 from webhook_intake.observability import Metric
@@ -569,13 +571,6 @@ def test_the_secret_problems_alarm_says_what_the_vendors_heard() -> None:
     assert "every delivery of that vendor is refused" not in description
 
 
-def runbook_row(alarm: str) -> str:
-    """The README runbook's row for ``alarm``: what it means and what to do."""
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    (row,) = [line for line in readme.splitlines() if line.startswith(f"| `{alarm}` |")]
-    return row
-
-
 def test_the_quarantine_runbook_says_what_becomes_of_each_reason() -> None:
     # A quarantined event waits in `intake dlq list` until it is sent back or let go; sent back, a conflict
     # and an event the vendor sent without its id come back quarantined again, one more try
@@ -603,6 +598,23 @@ def test_the_readme_names_every_test_suite_make_test_runs() -> None:
     for suite in suites:
         assert f"{suite}/" in layout, suite
     assert "property" in make_test
+
+
+def test_no_test_module_imports_another() -> None:
+    # What several test modules use lives in tests/helpers.py: importing one test module from another runs
+    # its module-level setup too, and ties a suite to the file another suite keeps its cases in
+    root = Path(__file__).parents[2]
+    imports = []
+    for path in sorted((root / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            imports += [
+                f"{path.relative_to(root)}: {name}"
+                for name in names
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
+            ]
+    assert imports == []
 
 
 def test_the_readme_runbook_has_every_alarm_and_the_docs_name_every_metric() -> None:

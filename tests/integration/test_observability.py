@@ -13,8 +13,17 @@ from botocore.exceptions import ClientError
 
 from intake_cli.events import http_api_event
 from intake_cli.samples import build_request, sample_files
-from tests.helpers import metric_points, notifications_body, send, send_body, stored_ids, table, total
-from tests.integration.test_store_faults import consumer_dynamodb, fail_writes_of
+from tests.helpers import (
+    consumer_dynamodb,
+    fail_writes_of,
+    metric_points,
+    notifications_body,
+    send,
+    send_body,
+    stored_ids,
+    table,
+    total,
+)
 from webhook_intake.clients import client
 from webhook_intake.ingest.queue import INGEST_CONFIG
 from webhook_intake.registry import VENDORS

@@ -9,13 +9,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.exceptions import ClientError, ConnectTimeoutError
+from botocore.exceptions import ConnectTimeoutError
 
 from intake_cli.events import sqs_event
 from tests.conftest import queue_messages
 from tests.helpers import (
     answer_lost,
+    consumer_dynamodb,
     depth,
+    fail_writes_of,
     handler_logs,
     metric_points,
     notifications_body,
@@ -26,13 +28,11 @@ from tests.helpers import (
     table,
     total,
 )
-from webhook_intake.clients import client
 from webhook_intake.consumer.models import Content, NormalizedEvent
 from webhook_intake.store import events as events_module
 from webhook_intake.store.events import EventStore, Outcome
 from webhook_intake.store.items import prepare
 from webhook_intake.store.schema import WRITE_ID
-from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.store.wire import decode_item
 
 if TYPE_CHECKING:
@@ -45,20 +45,6 @@ class Crash(BaseException):
     """The process dies: not an exception any handler catches."""
 
 
-def fail_writes_of(event_id: str, error: type[BaseException] | None = None) -> Any:
-    """A before-send hook that fails every DynamoDB write carrying ``event_id``."""
-
-    def hook(request: Any, **_: Any) -> None:
-        if event_id.encode() in (request.body or b""):
-            if error is not None:
-                raise error()
-            raise ClientError(
-                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}}, "PutItem"
-            )
-
-    return hook
-
-
 def notified(runtime: LocalRuntime, secrets: dict[str, Any], *uuids: str | None) -> None:
     """One Viafoura notifications delivery of ``uuids`` (a None: an event without its id), accepted."""
     body = notifications_body(*uuids)
@@ -66,11 +52,6 @@ def notified(runtime: LocalRuntime, secrets: dict[str, Any], *uuids: str | None)
 
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:1:q"
-
-
-def consumer_dynamodb() -> Any:
-    """The consumers' DynamoDB client (one per process, as on Lambda)."""
-    return client("dynamodb", CONSUMER_CONFIG)
 
 
 def test_a_throttled_write_fails_only_its_record_and_is_stored_once_dynamodb_recovers(
