@@ -201,3 +201,28 @@ def test_nothing_names_a_vendor_the_registry_lacks() -> None:
         if extra:
             problems.append(f"the list of {name} names stems with no row in Mappings.Vendors: {sorted(extra)}")
     assert not problems, "\n".join(problems)
+
+
+def test_the_readmes_summary_names_every_place_the_checklist_holds() -> None:
+    # The README's "Adding a vendor" paragraph is the short form of the doc: a newcomer who follows it
+    # must not be stopped by a check of a place it leaves out
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    summary = " ".join(readme[readme.index("\nAdding a vendor: ") :].split("\n\n", 1)[0].split())
+    places = (
+        "__init__.py",
+        "contract.py",
+        "normalize.py",
+        "client.py",
+        shapes_path(next(iter(VENDORS))).name,
+        "Mappings.Vendors",
+        "Fn::ForEach",
+        DEV_SECRETS.relative_to(ROOT).as_posix(),
+        "golden files",
+        "sam local invoke",
+        "test file",
+        "vendor contracts",
+        SAMPLES_README,
+        EVENT_TYPES_DOC,
+        DOC,
+    )
+    assert [place for place in places if place not in summary] == []
