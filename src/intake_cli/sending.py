@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from intake_cli.target import Target
 
 DEFAULT_TIMEOUT = 30.0
-OPENWEB_TOKEN_PATH = "/oauth/openweb/token"  # noqa: S105 (a route)  # nosec B105
+OPENWEB_TOKEN_PATH = "/oauth/openweb/token"  # noqa: S105 (a route)
 
 
 def vendor_secret(target: Target, vendor: str, secrets_file: Path | None = None) -> dict[str, Any]:

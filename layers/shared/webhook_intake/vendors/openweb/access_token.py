@@ -19,8 +19,8 @@ from webhook_intake.vendors.openweb.jwt_checks import RefusedTokenError, check_t
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-ACCESS_TOKEN_ISSUER = "webhook-intake"  # noqa: S105 (a claim value)  # nosec B105
-ACCESS_TOKEN_AUDIENCE = "webhook-intake:openweb"  # noqa: S105 (a claim value)  # nosec B105
+ACCESS_TOKEN_ISSUER = "webhook-intake"  # noqa: S105 (a claim value)
+ACCESS_TOKEN_AUDIENCE = "webhook-intake:openweb"  # noqa: S105 (a claim value)
 """Our own audience: an access token is never a valid assertion, nor the reverse."""
 ACCESS_TOKEN_KEY_CONTEXT = b"webhook-intake access token v1"
 MAX_ACCESS_TOKEN_TTL = 86_400

@@ -14,7 +14,7 @@ from webhook_intake.vendors.openweb.access_token import access_token_valid
 if TYPE_CHECKING:
     from webhook_intake.http import Request
 
-TOKEN_HEADER = "x-openweb-notification-event-webhook-token"  # noqa: S105 (a header name)  # nosec B105
+TOKEN_HEADER = "x-openweb-notification-event-webhook-token"  # noqa: S105 (a header name)
 
 
 @dataclass(frozen=True)

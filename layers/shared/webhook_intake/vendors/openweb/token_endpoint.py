@@ -106,7 +106,7 @@ class AccessToken:
 
     def to_json(self) -> dict[str, Any]:
         """The RFC 6749 §5.1 success body."""
-        return {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.expires_in}  # nosec B105
+        return {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.expires_in}
 
 
 def parse_token_request(content_type: str | None, body: bytes, authorization: str | None = None) -> TokenRequest:
