@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_EVENT_ID_CHARS = 1024
 """An event id: a vendor's (the ingest function takes 512 characters at most), or one made of it
@@ -15,14 +15,17 @@ and more (FastComments', Firstup's). Keys hold one too long for them by its hash
 class _Part(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    @field_validator("*", mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _empty_is_absent(cls, value: Any, info: ValidationInfo) -> Any:
+    def _empty_is_absent(cls, data: Any) -> Any:
         """A vendor's empty string (``"parentId": ""``, ``"sso_user_id": ""``) says nothing: the field is absent.
 
-        Not a text: a comment edited down to an image alone has the empty text, not the one before it.
+        Not a text: a comment edited down to an image alone has the empty text, not the one before it. (One
+        look at the part's values, not a validator per field: a part is made a few times an event.)
         """
-        return None if value == "" and info.field_name != "text" else value
+        if isinstance(data, dict) and "" in data.values():
+            return {name: value for name, value in data.items() if value != "" or name == "text"}
+        return data
 
 
 class Party(_Part):
