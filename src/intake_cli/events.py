@@ -42,6 +42,11 @@ def api_domain(region: str) -> str:
     return f"{LOCAL_API_ID}.execute-api.{region}.amazonaws.com"
 
 
+APIGW_REQUEST_ID_HEADER = "apigw-requestid"
+"""The header every answer of an HTTP API carries: the request's id, its event's ``requestContext.requestId`` (the
+correlation id of a delivery whose vendor sends no id of its own)."""
+
+
 def new_request_id() -> str:
     """An id in the form of API Gateway's request ids (``requestContext.requestId``, the ``apigw-requestid`` header)."""
     return uuid.uuid4().hex[:16] + "="

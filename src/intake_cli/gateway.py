@@ -21,7 +21,7 @@ from werkzeug.http import is_hop_by_hop_header
 from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from intake_cli.events import new_request_id
+from intake_cli.events import APIGW_REQUEST_ID_HEADER, new_request_id
 from intake_cli.runtime import HttpResponse
 from intake_cli.terminal import printable
 
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 
 # API Gateway HTTP APIs refuse larger request payloads with 413 before any integration runs.
 HTTP_API_PAYLOAD_LIMIT = 10 * 1024 * 1024
-REQUEST_ID_HEADER = "apigw-requestid"
-"""The header every answer of an HTTP API carries: the request's id, its event's ``requestContext.requestId`` (the
-correlation id of a delivery whose vendor sends no id of its own)."""
 
 LOG = logging.getLogger("intake.stack")
 ACCESS_LOG = logging.getLogger("intake.gateway")
@@ -86,12 +83,12 @@ def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
         headers = [
             (name, value)
             for name, value in answer.headers.items()
-            if not is_hop_by_hop_header(name) and name.lower() not in ("content-length", REQUEST_ID_HEADER)
+            if not is_hop_by_hop_header(name) and name.lower() not in ("content-length", APIGW_REQUEST_ID_HEADER)
         ]
         if not all(_sendable(name) and _sendable(value) for name, value in headers):
             LOG.error("%s: the function answered a header HTTP cannot carry", route_key)
             answer, headers = _message(500, "Internal Server Error"), [("content-type", "application/json")]
-        return _GatewayResponse(answer.body, answer.status, [*headers, (REQUEST_ID_HEADER, request_id)])
+        return _GatewayResponse(answer.body, answer.status, [*headers, (APIGW_REQUEST_ID_HEADER, request_id)])
 
     return app
 

@@ -605,12 +605,12 @@ def _taken_again(
 def _correlation_id(request: OutgoingRequest, response: HttpResponse) -> str | None:
     """The id every log line of this delivery carries, as the ingest function makes it: the vendor's delivery id
     sent, else API Gateway's id of the request (its answer's ``apigw-requestid``); None when neither is known."""
-    from intake_cli.gateway import REQUEST_ID_HEADER
+    from intake_cli.events import APIGW_REQUEST_ID_HEADER
     from webhook_intake.delivery import correlation_id_of
     from webhook_intake.registry import vendor
 
     sent = {name.lower(): value for name, value in request.headers.items()}
-    value = sent.get(vendor(request.vendor).delivery_header) or response.headers.get(REQUEST_ID_HEADER)
+    value = sent.get(vendor(request.vendor).delivery_header) or response.headers.get(APIGW_REQUEST_ID_HEADER)
     return correlation_id_of(value) if value else None
 
 
