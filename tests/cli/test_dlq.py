@@ -846,6 +846,13 @@ def test_a_reason_chooses_what_is_listed_sent_back_and_let_go(
     assert Counter(item["reason"] for item in listed(stack)) == {"missing_id": 1, "retries_exhausted": 1}
 
 
+def test_deleting_every_one_of_a_reason_with_no_terminal_to_ask_at_says_what_it_would_have_asked(stack: str) -> None:
+    code, text = cli("dlq", "delete", "--stack", stack, "--reason", "missing_id")
+    assert code == 1, text
+    assert "deleting every one held for reason 'missing_id': add --yes" in " ".join(text.split())
+    assert len(listed(stack)) == 2
+
+
 @pytest.mark.parametrize("action", [("list",), ("redrive",), ("delete", "--yes")])
 def test_a_reason_nothing_is_held_for_does_nothing_and_says_so(stack: str, action: tuple[str, ...]) -> None:
     # When a reason is misspelt

@@ -285,7 +285,7 @@ def dlq_delete(
         confirm(
             f"Delete every {items} of {which} on {target.name}, for good?",
             yes=yes,
-            why="deleting them all",
+            why="deleting them all" if reason is None else f"deleting every one held for reason {reason!r}",
         )
         done = _every_vendor(
             lambda heard, done: delete_all(target, vendors, dry_run=False, progress=heard, done=done, reason=reason),
