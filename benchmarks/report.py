@@ -806,6 +806,16 @@ CHANGES = [
     " consumer 2.83x, 2.72x before against 2.87x, 2.89x after (records of 10: 2.11x, 2.10x against 2.14x,"
     " 2.16x), within the machine's noise or 2-4 % dearer; cold start 1.14x-1.27x before against 1.15x-1.27x"
     " after. The rise from the last run is this machine's: the same code measured 2.55x there.",
+    "- This run (2026-12-02, 15:39) is on another machine again (AMD EPYC; the consumer's floor put_item about"
+    " 250 us, the cold start's floor as before). Changes on measured paths: every normalized part reads an"
+    " empty string as the field absent (one look at its values, about 0.3 us a part), a null vendor list or"
+    " object is nothing sent (only when lenient validation already failed), a Viafoura notification's"
+    " content is a reply when it targets another. Nothing was changed for the goals. Costs $3.42 -> $3.39,"
+    " $1.23 -> $1.22, $0.70 -> $0.69; write units unchanged (1.53, 1.15); consumer 2.82x -> 2.72x (records"
+    " of 10: 2.02x -> 1.96x), ingest warm 1.59x -> 1.55x, ingest cold start 1.37x -> 1.22x (FastComments';"
+    " the vendors 1.07x-1.22x). Measured against the code before the day's changes, interleaved runs of the"
+    " part alone (records of 10): 1.99x, 2.00x, 2.01x, 2.01x before against 2.06x, 2.09x, 2.06x, 1.98x"
+    " after (two of those after on the per-field rule since replaced), within the noise.",
     "",
 ]
 
