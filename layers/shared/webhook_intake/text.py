@@ -96,9 +96,16 @@ _WRITTEN_IN_FULL = 1e21
 an exponent, as Python writes such a float too."""
 
 
-def _integral_as_int(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer() and abs(value) < _WRITTEN_IN_FULL:
+def whole_number(value: float) -> int | None:
+    """A float that is a whole number written in full by RFC 8785 (``1.0``, ``1e0``) as that integer, else None."""
+    if value.is_integer() and abs(value) < _WRITTEN_IN_FULL:
         return int(value)
+    return None
+
+
+def _integral_as_int(value: Any) -> Any:
+    if isinstance(value, float) and (whole := whole_number(value)) is not None:
+        return whole
     if isinstance(value, dict):
         return {key: _integral_as_int(item) for key, item in value.items()}
     if isinstance(value, list):

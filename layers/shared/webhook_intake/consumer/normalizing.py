@@ -14,13 +14,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError
 
 from webhook_intake.consumer.models import NormalizedEvent
 from webhook_intake.consumer.splitting import BodyError, Element, split
 from webhook_intake.ingest.contract import Verdict, judge_event, out_of_range_verdict
 from webhook_intake.taxonomy import event_type
-from webhook_intake.text import canonical_json
+from webhook_intake.text import canonical_json, whole_number
 from webhook_intake.times import from_iso, iso_millis, judge
 
 if TYPE_CHECKING:
@@ -47,6 +47,18 @@ class VendorModel(BaseModel):
 
 
 V = TypeVar("V", bound=VendorModel)
+
+
+def _whole_number_as_digits(value: Any) -> Any:
+    """An id sent as a float that is a whole number (``12345.0``, ``1.2345e4``) as its digits, as ingest reads it
+    (``coerce_numbers_to_str`` would write ``12345.0``, another id than a retry's ``12345``)."""
+    if isinstance(value, float) and (whole := whole_number(value)) is not None:
+        return str(whole)
+    return value
+
+
+ID_DIGITS = BeforeValidator(_whole_number_as_digits)
+"""For an event's id field (``Annotated[str, ID_DIGITS]``): a whole number is its digits however it is written."""
 
 
 class MappingError(ValueError):

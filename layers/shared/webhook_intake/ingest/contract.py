@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from webhook_intake.auth import is_text, matches_any, secret_list
 from webhook_intake.http import Response
-from webhook_intake.text import OUT_OF_RANGE_MESSAGE
+from webhook_intake.text import OUT_OF_RANGE_MESSAGE, whole_number
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -71,11 +71,18 @@ class Verdict:
 
 
 def id_text(value: Any) -> str | None:
-    """An event id as text: a non-empty string or an integer, else None (booleans are not ids)."""
+    """An event id as text: a non-empty string or a whole number, else None (booleans are not ids).
+
+    A whole number is its digits however it is written (``12345``, ``12345.0``, ``1.2345e4``), as
+    canonical JSON writes it: a vendor that re-serializes a retry keeps its event's id.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, float):
+        whole = whole_number(value)
+        return str(whole) if whole is not None else None
     if isinstance(value, str) and value.strip():
         return value
     return None

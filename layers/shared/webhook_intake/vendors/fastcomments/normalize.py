@@ -9,6 +9,7 @@ from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
 from webhook_intake.consumer.normalizing import (
+    ID_DIGITS,
     MappingError,
     VendorModel,
     VendorNormalizer,
@@ -44,7 +45,7 @@ class Mention(VendorModel):
 class WebhookComment(VendorModel):
     """FastComments' ``WebhookComment`` (a delete from the admin test page carries only ``id``)."""
 
-    id: Annotated[str, Field(min_length=1)]
+    id: Annotated[str, Field(min_length=1), ID_DIGITS]
     url_id: str | None = Field(default=None, alias="urlId")
     url: str | None = None
     user_id: str | None = Field(default=None, alias="userId")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party
 from webhook_intake.consumer.normalizing import (
+    ID_DIGITS,
     MappingError,
     VendorModel,
     VendorNormalizer,
@@ -80,7 +81,7 @@ class NotificationDetails(VendorModel):
 class FirstupEvent(VendorModel):
     """The flat form; the older ``{event, timestamp, data}`` form is flattened into it first."""
 
-    id: str
+    id: Annotated[str, ID_DIGITS]
     name: str
     version: str | None = None
     timestamp: str | None = None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field, field_validator
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party
-from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.consumer.normalizing import ID_DIGITS, VendorModel, VendorNormalizer, validate_leniently
 from webhook_intake.times import from_epoch, iso_millis
 from webhook_intake.vendors.openweb import SPEC
 
@@ -113,7 +113,7 @@ class OpenWebComment(VendorModel):
 class OpenWebEvent(VendorModel):
     """The fields OpenWeb documents across its event types."""
 
-    event_id: Annotated[str, Field(min_length=1)]
+    event_id: Annotated[str, Field(min_length=1), ID_DIGITS]
     type: Annotated[str, Field(min_length=1)]
     channels: list[str] = Field(default_factory=list)
     action_link: str | None = None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
-from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, type_text, validate_leniently
+from webhook_intake.consumer.normalizing import ID_DIGITS, VendorModel, VendorNormalizer, type_text, validate_leniently
 from webhook_intake.times import from_epoch
 from webhook_intake.vendors.viafoura_engagement import SPEC
 
@@ -55,7 +55,7 @@ _REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
 class EngagementEvent(VendorModel):
     """One element of ``events`` (fields from Viafoura's "Event fields" table)."""
 
-    event_uuid: Annotated[str, Field(min_length=1)]
+    event_uuid: Annotated[str, Field(min_length=1), ID_DIGITS]
     message_type: Annotated[str, Field(min_length=1)]
     action: Annotated[str, Field(min_length=1)]
     time: float | None = None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
-from webhook_intake.consumer.normalizing import VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.consumer.normalizing import ID_DIGITS, VendorModel, VendorNormalizer, validate_leniently
 from webhook_intake.times import from_epoch
 from webhook_intake.vendors.viafoura_notifications import SPEC
 
@@ -85,7 +85,7 @@ class Notification(VendorModel):
     """One element of ``notifications``."""
 
     notification_type: Annotated[str, Field(min_length=1)]
-    notification_uuid: Annotated[str, Field(min_length=1)]
+    notification_uuid: Annotated[str, Field(min_length=1), ID_DIGITS]
     time: float | None = None
     section_uuid: str | None = None
     content_container_uuid: str | None = None

@@ -1,0 +1,75 @@
+"""An event's identity when a vendor writes its id differently from one delivery to the next."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from intake_cli.samples import sample_files
+from tests.helpers import SUCCESS, quarantined, send_body, stored
+
+if TYPE_CHECKING:
+    from intake_cli.runtime import LocalRuntime
+
+
+def _sample(vendor_key: str, name: str) -> dict[str, Any]:
+    (path,) = [path for path in sample_files(vendor_key) if path.name == f"{name}.json"]
+    document: dict[str, Any] = json.loads(path.read_text())
+    return document
+
+
+def _copies(runtime: LocalRuntime, vendor_key: str, event_id: str) -> tuple[list[str], list[str]]:
+    """The ids of the stored events and the reasons of the quarantined ones under ``event_id``."""
+    kept = [str(event["event_id"]) for event in stored(runtime, vendor_key) if event["event_id"] == event_id]
+    aside = [str(item["reason"]) for item in quarantined(runtime, vendor_key) if item.get("event_id") == event_id]
+    return kept, aside
+
+
+def test_a_numeric_notification_uuid_written_with_a_fraction_or_an_exponent_is_one_event(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a Viafoura notification whose notification_uuid is a number, as Viafoura's example code sends it
+    number = 4_417_300_000 + uuid.uuid4().int % 1_000_000
+    note = _sample("viafoura-notifications", "follow")["notifications"][0]
+    note["notification_uuid"] = number
+    body = {"request_uuid": str(uuid.uuid4()), "time": 1777730731589, "version": 1, "notifications": [note]}
+    text = json.dumps(body)
+    first = f'"notification_uuid": {number}'
+    assert first in text
+
+    # When it is delivered, then retried re-serialized with the number written 4417300123.0 and 4.417300123e9
+    answers = [
+        send_body(shared_runtime, "viafoura-notifications", copy.encode(), secrets["viafoura-notifications"]).status
+        for copy in (
+            text,
+            text.replace(first, f'"notification_uuid": {number}.0'),
+            text.replace(first, f'"notification_uuid": {number / 10**9!r}e9'),
+        )
+    ]
+    shared_runtime.drain()
+
+    # Then every copy is taken, and one event is stored under the number's digits: the retries are duplicates
+    assert answers == [SUCCESS["viafoura-notifications"]] * 3
+    assert _copies(shared_runtime, "viafoura-notifications", str(number)) == ([str(number)], [])
+
+
+def test_an_openweb_event_id_sent_as_a_whole_number_with_a_fraction_is_stored_under_its_digits(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given an OpenWeb like whose event_id is the number 123456789 written 123456789.0
+    number = 100_000_000 + uuid.uuid4().int % 100_000_000
+    event = _sample("openweb", "liked-message")
+    event["event_id"] = "placeholder"
+    text = json.dumps(event).replace('"placeholder"', f"{number}.0")
+
+    # When it is delivered, then delivered again with the id written 123456789
+    answers = [
+        send_body(shared_runtime, "openweb", copy.encode(), secrets["openweb"]).status
+        for copy in (text, text.replace(f"{number}.0", str(number)))
+    ]
+    shared_runtime.drain()
+
+    # Then both are taken, and one event is stored under its digits: the second copy is a duplicate
+    assert answers == [SUCCESS["openweb"]] * 2
+    assert _copies(shared_runtime, "openweb", str(number)) == ([str(number)], [])
