@@ -73,3 +73,26 @@ def test_an_openweb_event_id_sent_as_a_whole_number_with_a_fraction_is_stored_un
     # Then both are taken, and one event is stored under its digits: the second copy is a duplicate
     assert answers == [SUCCESS["openweb"]] * 2
     assert _copies(shared_runtime, "openweb", str(number)) == ([str(number)], [])
+
+
+def test_a_notifications_section_and_container_sent_as_whole_numbers_with_a_fraction_are_read_as_digits(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a Viafoura notification whose section_uuid and content_container_uuid are numbers written 777.0 and 12e0
+    note = _sample("viafoura-notifications", "follow")["notifications"][0]
+    note.update(notification_uuid=str(uuid.uuid4()), section_uuid="SECTION", content_container_uuid="CONTAINER")
+    body = {"request_uuid": str(uuid.uuid4()), "time": 1777730731589, "version": 1, "notifications": [note]}
+    text = json.dumps(body).replace('"SECTION"', "777.0").replace('"CONTAINER"', "12e0")
+
+    # When it is delivered and consumed
+    response = send_body(shared_runtime, "viafoura-notifications", text.encode(), secrets["viafoura-notifications"])
+    assert response.status == SUCCESS["viafoura-notifications"], response.body
+    shared_runtime.drain()
+
+    # Then the site and the container are those numbers' digits, as 777 and 12 would be
+    (event,) = [
+        event
+        for event in stored(shared_runtime, "viafoura-notifications")
+        if event["event_id"] == note["notification_uuid"]
+    ]
+    assert (event["site"]["id"], event["container"]["id"]) == ("777", "12")

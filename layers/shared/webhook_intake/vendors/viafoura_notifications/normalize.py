@@ -87,8 +87,8 @@ class Notification(VendorModel):
     notification_type: Annotated[str, Field(min_length=1)]
     notification_uuid: Annotated[str, Field(min_length=1), ID_DIGITS]
     time: float | None = None
-    section_uuid: str | None = None
-    content_container_uuid: str | None = None
+    section_uuid: Annotated[str | None, ID_DIGITS] = None
+    content_container_uuid: Annotated[str | None, ID_DIGITS] = None
     user: User | None = None
     recipients: list[User] = Field(default_factory=list)
     payload: Payload = Field(default_factory=Payload)
