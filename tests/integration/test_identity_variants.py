@@ -75,6 +75,22 @@ def test_an_openweb_event_id_sent_as_a_whole_number_with_a_fraction_is_stored_un
     assert _copies(shared_runtime, "openweb", str(number)) == ([str(number)], [])
 
 
+def test_an_openweb_event_id_too_large_for_a_double_to_hold_exactly_is_refused_not_stored_under_other_digits(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given an OpenWeb like whose event_id is written 12345678901234567890.0 (a double reads it as ...7168)
+    event = _sample("openweb", "liked-message")
+    event["event_id"] = "placeholder"
+    text = json.dumps(event).replace('"placeholder"', "12345678901234567890.0")
+
+    # When it is delivered
+    response = send_body(shared_runtime, "openweb", text.encode(), secrets["openweb"])
+
+    # Then it is refused as an id of the wrong kind: no event is stored under digits OpenWeb never sent
+    assert (response.status, json.loads(response.body)["error"]) == (400, "invalid_envelope")
+    assert _copies(shared_runtime, "openweb", "12345678901234567168") == ([], [])
+
+
 def test_a_notifications_section_and_container_sent_as_whole_numbers_with_a_fraction_are_read_as_digits(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

@@ -96,16 +96,24 @@ _WRITTEN_IN_FULL = 1e21
 an exponent, as Python writes such a float too."""
 
 
+_EXACT_INTEGERS = 2**53
+"""Below this, a double holds every integer, so a whole number read as a float is the one written."""
+
+
 def whole_number(value: float) -> int | None:
-    """A float that is a whole number written in full by RFC 8785 (``1.0``, ``1e0``) as that integer, else None."""
-    if value.is_integer() and abs(value) < _WRITTEN_IN_FULL:
+    """A float read from JSON that is a whole number (``12345.0``, ``1.2345e4``) as that integer, else None.
+
+    Only below 2**53: a larger one may not be the number written (``12345678901234567890.0``
+    reads as ...7168), so no id is made of it.
+    """
+    if value.is_integer() and abs(value) < _EXACT_INTEGERS:
         return int(value)
     return None
 
 
 def _integral_as_int(value: Any) -> Any:
-    if isinstance(value, float) and (whole := whole_number(value)) is not None:
-        return whole
+    if isinstance(value, float) and value.is_integer() and abs(value) < _WRITTEN_IN_FULL:
+        return int(value)
     if isinstance(value, dict):
         return {key: _integral_as_int(item) for key, item in value.items()}
     if isinstance(value, list):
