@@ -588,6 +588,34 @@ def test_a_future_dated_event_does_not_freeze_the_state(shared_runtime: LocalRun
     assert state_of(runtime, "viafoura-engagement", "fut-c") == ("rejected", False, "livecomment_post.disabled")
 
 
+def test_a_future_dated_approval_received_after_a_rejection_counts_as_received_and_wins(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    secret = secrets["viafoura-engagement"]
+    now_ms = int(time.time() * 1000)
+
+    def event(action: str, at_ms: int) -> bytes:
+        body = {
+            "event_uuid": f"fut-late-{action}",
+            "time": at_ms,
+            "content_uuid": "fut-late-c",
+            "message_type": "livecomment_post",
+            "action": action,
+        }
+        return json.dumps({"request_uuid": f"r-fut-late-{action}", "events": [body]}).encode()
+
+    # Given a rejection dated a second ago, then an approval dated a year ahead
+    send_body(runtime, "viafoura-engagement", event("disabled", now_ms - 1000), secret)
+    runtime.drain()
+    send_body(runtime, "viafoura-engagement", event("visible", now_ms + 365 * 86_400_000), secret)
+    runtime.drain()
+    # Then the approval's untrusted time counts as its receive time, after the rejection's: it is the state
+    approved = reader(runtime).get("viafoura-engagement", "fut-late-visible") or {}
+    assert (approved["time_source"], approved["time_rejected"]) == ("received", "future")
+    assert state_of(runtime, "viafoura-engagement", "fut-late-c") == ("approved", False, "livecomment_post.visible")
+
+
 @pytest.mark.parametrize(
     ("action", "created_at", "status"),
     [
