@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import threading
@@ -561,20 +562,23 @@ def test_a_removed_reply_notification_stays_removed(shared_runtime: LocalRuntime
     assert state_of(runtime, "viafoura-notifications", "reply-rr") == ("removed", True, "reply_removed")
 
 
+def moderation(prefix: str, action: str, at_ms: int) -> bytes:
+    """A Viafoura engagement delivery of one action on the comment ``<prefix>-c``, dated ``at_ms``."""
+    body = {
+        "event_uuid": f"{prefix}-{action}",
+        "time": at_ms,
+        "content_uuid": f"{prefix}-c",
+        "message_type": "livecomment_post",
+        "action": action,
+    }
+    return json.dumps({"request_uuid": f"r-{prefix}-{action}", "events": [body]}).encode()
+
+
 def test_a_future_dated_event_does_not_freeze_the_state(shared_runtime: LocalRuntime, secrets: dict[str, Any]) -> None:
     runtime = shared_runtime
     secret = secrets["viafoura-engagement"]
     future = int((time.time() + 365 * 86_400) * 1000)
-
-    def event(action: str, at_ms: int) -> bytes:
-        body = {
-            "event_uuid": f"fut-{action}",
-            "time": at_ms,
-            "content_uuid": "fut-c",
-            "message_type": "livecomment_post",
-            "action": action,
-        }
-        return json.dumps({"request_uuid": f"r-fut-{action}", "events": [body]}).encode()
+    event = functools.partial(moderation, "fut")
 
     # Given an approval dated a year ahead, then a rejection dated now
     send_body(runtime, "viafoura-engagement", event("visible", future), secret)
@@ -594,16 +598,7 @@ def test_a_future_dated_approval_received_after_a_rejection_counts_as_received_a
     runtime = shared_runtime
     secret = secrets["viafoura-engagement"]
     now_ms = int(time.time() * 1000)
-
-    def event(action: str, at_ms: int) -> bytes:
-        body = {
-            "event_uuid": f"fut-late-{action}",
-            "time": at_ms,
-            "content_uuid": "fut-late-c",
-            "message_type": "livecomment_post",
-            "action": action,
-        }
-        return json.dumps({"request_uuid": f"r-fut-late-{action}", "events": [body]}).encode()
+    event = functools.partial(moderation, "fut-late")
 
     # Given a rejection dated a second ago, then an approval dated a year ahead
     send_body(runtime, "viafoura-engagement", event("disabled", now_ms - 1000), secret)
