@@ -64,6 +64,13 @@ def _within_the_signing_second(created: datetime | None, signed_at: datetime | N
     return created is not None and signed_at is not None and signed_at <= created < signed_at + _ONE_SECOND
 
 
+def _route_event(delivery: Delivery) -> str | None:
+    """The delivery's event: the route's, not the body's (its last path segment), when it is one of FastComments'
+    own; else None."""
+    source_type = delivery.path_parameters.get("event") or delivery.path.rsplit("/", 1)[-1]
+    return source_type if source_type in EVENTS else None
+
+
 class FastCommentsNormalizer(VendorNormalizer):
     """No event id: ``<comment id>:<event>:<body hash>`` identifies one event (a retry has the same body).
 
@@ -76,13 +83,11 @@ class FastCommentsNormalizer(VendorNormalizer):
     type_map = TYPE_MAP
 
     def sent_type(self, event: dict[str, Any], delivery: Delivery) -> Any:
-        # The event is the route's, not the body's: only one of FastComments' own.
-        source_type = delivery.path_parameters.get("event") or delivery.path.rsplit("/", 1)[-1]
-        return source_type if source_type in EVENTS else None
+        return _route_event(delivery)
 
     def to_event(self, element: Element, document: Any, delivery: Delivery) -> NormalizedEvent:
-        source_type = delivery.path_parameters.get("event") or delivery.path.rsplit("/", 1)[-1]
-        if source_type not in EVENTS:
+        source_type = _route_event(delivery)
+        if source_type is None:
             raise MappingError("the delivery's route names no FastComments event")
         comment = validate_leniently(WebhookComment, element.value, _REQUIRED)
         created = from_iso(comment.date)
