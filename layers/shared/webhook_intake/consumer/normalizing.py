@@ -18,9 +18,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, Valida
 
 from webhook_intake.consumer.models import NormalizedEvent
 from webhook_intake.consumer.splitting import BodyError, Element, split
-from webhook_intake.ingest.contract import Verdict, judge_event, out_of_range_verdict
+from webhook_intake.ingest.contract import Verdict, id_text, judge_event, out_of_range_verdict
 from webhook_intake.taxonomy import event_type
-from webhook_intake.text import canonical_json, whole_number
+from webhook_intake.text import canonical_json
 from webhook_intake.times import from_iso, iso_millis, judge
 
 if TYPE_CHECKING:
@@ -50,10 +50,11 @@ V = TypeVar("V", bound=VendorModel)
 
 
 def _whole_number_as_digits(value: Any) -> Any:
-    """An id sent as a float that is a whole number (``12345.0``, ``1.2345e4``) as its digits, as ingest reads it
-    (``coerce_numbers_to_str`` would write ``12345.0``, another id than a retry's ``12345``)."""
-    if isinstance(value, float) and (whole := whole_number(value)) is not None:
-        return str(whole)
+    """An id sent as a float that is a whole number (``12345.0``, ``1.2345e4``) as its digits, read by ingest's
+    :func:`id_text` (``coerce_numbers_to_str`` would write ``12345.0``, another id than a retry's ``12345``); any
+    other float as it is, for the model to refuse."""
+    if isinstance(value, float):
+        return id_text(value) or value
     return value
 
 
