@@ -65,6 +65,12 @@ def mapping_fails_on(
     return lambda: monkeypatch.setattr(normalizer_class, "to_event", to_event)
 
 
+def sample_document(vendor_key: str, name: str) -> dict[str, Any]:
+    """The vendor's sample ``events/<vendor>/<name>.json``, parsed (to change before sending it)."""
+    document: dict[str, Any] = json.loads((SAMPLES_DIR / vendor_key / f"{name}.json").read_text())
+    return document
+
+
 def notifications_body(*uuids: str | None, request_uuid: str = "r-1") -> bytes:
     """A notifications delivery of ``uuids`` (a None makes an event without its id)."""
     notes = [
@@ -198,7 +204,7 @@ def send_events_with_parts_in_s3(runtime: LocalRuntime, secrets: dict[str, Any],
     """A FastComments comment of 1.3 MB of text DEFLATE only halves (over SQS's limit: a claim check; too large
     for an item: its body in S3), sent ``comment_copies`` times, and a Viafoura notification to 20,000 readers
     (more than an item holds: their list in S3)."""
-    comment = json.loads((SAMPLES_DIR / "fastcomments" / "comment-created.json").read_bytes())
+    comment = sample_document("fastcomments", "comment-created")
     text = "".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(20_000))
     large = {**comment, "id": "large-1", "comment": text}
     for _ in range(comment_copies):

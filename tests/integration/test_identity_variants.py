@@ -6,17 +6,10 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from intake_cli.samples import sample_files
-from tests.helpers import SUCCESS, quarantined, send_body, stored
+from tests.helpers import SUCCESS, quarantined, sample_document, send_body, stored
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
-
-
-def _sample(vendor_key: str, name: str) -> dict[str, Any]:
-    (path,) = [path for path in sample_files(vendor_key) if path.name == f"{name}.json"]
-    document: dict[str, Any] = json.loads(path.read_text())
-    return document
 
 
 def _copies(runtime: LocalRuntime, vendor_key: str, event_id: str) -> tuple[list[str], list[str]]:
@@ -31,7 +24,7 @@ def test_a_numeric_notification_uuid_written_with_a_fraction_or_an_exponent_is_o
 ) -> None:
     # Given a Viafoura notification whose notification_uuid is a number, as Viafoura's example code sends it
     number = 4_417_300_000 + uuid.uuid4().int % 1_000_000
-    note = _sample("viafoura-notifications", "follow")["notifications"][0]
+    note = sample_document("viafoura-notifications", "follow")["notifications"][0]
     note["notification_uuid"] = number
     body = {"request_uuid": str(uuid.uuid4()), "time": 1777730731589, "version": 1, "notifications": [note]}
     text = json.dumps(body)
@@ -59,7 +52,7 @@ def test_an_openweb_event_id_sent_as_a_whole_number_with_a_fraction_is_stored_un
 ) -> None:
     # Given an OpenWeb like whose event_id is the number 123456789 written 123456789.0
     number = 100_000_000 + uuid.uuid4().int % 100_000_000
-    event = _sample("openweb", "liked-message")
+    event = sample_document("openweb", "liked-message")
     event["event_id"] = "placeholder"
     text = json.dumps(event).replace('"placeholder"', f"{number}.0")
 
@@ -79,7 +72,7 @@ def test_an_openweb_event_id_too_large_for_a_double_to_hold_exactly_is_refused_n
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     # Given an OpenWeb like whose event_id is written 12345678901234567890.0 (a double reads it as ...7168)
-    event = _sample("openweb", "liked-message")
+    event = sample_document("openweb", "liked-message")
     event["event_id"] = "placeholder"
     text = json.dumps(event).replace('"placeholder"', "12345678901234567890.0")
 
@@ -95,7 +88,7 @@ def test_a_notifications_section_and_container_sent_as_whole_numbers_with_a_frac
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     # Given a Viafoura notification whose section_uuid and content_container_uuid are numbers written 777.0 and 12e0
-    note = _sample("viafoura-notifications", "follow")["notifications"][0]
+    note = sample_document("viafoura-notifications", "follow")["notifications"][0]
     note.update(notification_uuid=str(uuid.uuid4()), section_uuid="SECTION", content_container_uuid="CONTAINER")
     body = {"request_uuid": str(uuid.uuid4()), "time": 1777730731589, "version": 1, "notifications": [note]}
     text = json.dumps(body).replace('"SECTION"', "777.0").replace('"CONTAINER"', "12e0")

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-from intake_cli.samples import sample_files
-from tests.helpers import SUCCESS, quarantined, reader, send_body, stored
+from tests.helpers import SUCCESS, quarantined, reader, sample_document, send_body, stored
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
-
-
-def _sample(vendor_key: str, name: str) -> dict[str, Any]:
-    (path,) = [path for path in sample_files(vendor_key) if path.name == f"{name}.json"]
-    document: dict[str, Any] = json.loads(path.read_text())
-    return document
 
 
 def _stored(runtime: LocalRuntime, vendor_key: str, event_id: str) -> dict[str, Any]:
@@ -28,7 +20,7 @@ def test_empty_strings_in_optional_openweb_fields_are_stored_as_absent(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     # Given an OpenWeb like whose optional fields OpenWeb sent as empty strings
-    event = _sample("openweb", "liked-message")
+    event = sample_document("openweb", "liked-message")
     event["event_id"] = "variant-empty-strings"
     event["action_link"] = ""
     event["conversation_title"] = ""
@@ -53,7 +45,7 @@ def test_a_fastcomments_comment_whose_parent_id_is_empty_is_a_comment_with_no_pa
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     # Given a top-level comment whose parentId, userId and url FastComments sent as empty strings
-    comment = _sample("fastcomments", "comment-created")
+    comment = sample_document("fastcomments", "comment-created")
     comment.update(id="variant-empty-parent", parentId="", userId="", url="")
 
     # When it is delivered and consumed
@@ -77,10 +69,10 @@ def test_null_lists_are_stored_as_empty_and_not_named_as_fields_left_out(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     # Given an OpenWeb like and a Firstup publication whose optional lists their vendors sent as null
-    like = _sample("openweb", "liked-message")
+    like = sample_document("openweb", "liked-message")
     like.update(event_id="variant-null-lists", channels=None)
     like["comment"]["content"] = None
-    published = _sample("firstup", "content_published")
+    published = sample_document("firstup", "content_published")
     published.update(id="variant-null-lists", channel_ids=None)
 
     # When they are delivered and consumed
