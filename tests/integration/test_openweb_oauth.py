@@ -560,7 +560,7 @@ class TestBearerDeliveries:
 
         # Then it is told to re-authenticate, and nothing reaches the queue
         assert response.status == 401
-        assert response.headers["www-authenticate"].startswith("Bearer")
+        assert response.headers["www-authenticate"] == 'Bearer realm="openweb", error="invalid_token"'
         assert depth(runtime, queue_url(runtime, "openweb")) == 0
 
     def test_a_tampered_access_token_is_401(self, runtime: LocalRuntime, secrets: dict[str, Any]) -> None:

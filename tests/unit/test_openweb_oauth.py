@@ -866,14 +866,22 @@ class TestTheDeliveryContract:
             {"authorization": "Bearer "},
             {"authorization": "Basic b3BlbndlYjpzZWNyZXQ="},
             {"authorization": "header-token"},
-            {"authorization": f"Bearer {CURRENT}"},
         ],
     )
-    def test_anything_else_is_refused_with_a_bearer_challenge(self, headers: dict[str, str]) -> None:
-        assert not CONTRACT.authenticate(self.delivery(headers), SECRET, NOW)
-        refusal_response = CONTRACT.refusal()
+    def test_a_delivery_without_a_token_is_refused_with_a_bare_bearer_challenge(self, headers: dict[str, str]) -> None:
+        # RFC 6750 §3.1: no error code when the request holds no token
+        delivery = self.delivery(headers)
+        assert not CONTRACT.authenticate(delivery, SECRET, NOW)
+        refusal_response = CONTRACT.refusal(delivery)
         assert refusal_response.status == 401
         assert refusal_response.headers["www-authenticate"] == 'Bearer realm="openweb"'
+
+    def test_a_token_that_is_not_ours_is_refused_as_an_invalid_token(self) -> None:
+        delivery = self.delivery({"authorization": f"Bearer {CURRENT}"})
+        assert not CONTRACT.authenticate(delivery, SECRET, NOW)
+        refusal_response = CONTRACT.refusal(delivery)
+        assert refusal_response.status == 401
+        assert refusal_response.headers["www-authenticate"] == 'Bearer realm="openweb", error="invalid_token"'
 
     def test_an_expired_bearer_token_is_refused(self) -> None:
         token = issue_access_token(CLIENT, NOW - 7200, ttl=3600).access_token

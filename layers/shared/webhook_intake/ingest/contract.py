@@ -240,8 +240,8 @@ class Contract:
         """The id that follows this delivery through logs: the vendor's, else API Gateway's."""
         return request.header(self.spec.delivery_header) or request.request_id
 
-    def refusal(self) -> Response:
-        """The answer to a missing or wrong credential."""
+    def refusal(self, request: Request) -> Response:
+        """The answer to a missing or wrong credential on ``request``."""
         code = "forbidden" if self.auth_failure_status == 403 else "unauthorized"
         return Response(self.auth_failure_status, {"error": code, "message": "authentication failed"})
 

@@ -82,7 +82,7 @@ class IngestService:
             if refused is not None:
                 count(self.metrics, Metric.AUTH_FAILURES)
                 self.logger.warning("delivery refused", extra={"reason": refused, "vendor": self.contract.vendor})
-                return self.contract.refusal()
+                return self.contract.refusal(request)
             ping = self.contract.is_bodiless_ping(request)
             if not ping:
                 document, text = self._read_body(request)

@@ -46,10 +46,14 @@ class OpenWebContract(HeaderTokenContract):
                 problems += token_list_problems(secret, "audience")
         return problems
 
-    def refusal(self) -> Response:
-        # RFC 6750 §3: a resource server names the Bearer scheme it takes on a 401.
-        refused = super().refusal()
-        return Response(refused.status, refused.body, {**refused.headers, "www-authenticate": 'Bearer realm="openweb"'})
+    def refusal(self, request: Request) -> Response:
+        # RFC 6750 §3: a resource server names the Bearer scheme it takes on a 401, and says `invalid_token` (§3.1)
+        # when a token was sent, never when none was.
+        refused = super().refusal(request)
+        challenge = 'Bearer realm="openweb"'
+        if bearer_token(request.header("authorization")) is not None:
+            challenge += ', error="invalid_token"'
+        return Response(refused.status, refused.body, {**refused.headers, "www-authenticate": challenge})
 
 
 CONTRACT = OpenWebContract(SPEC, auth_failure_status=401, header=TOKEN_HEADER)
