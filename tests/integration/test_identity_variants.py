@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from tests.helpers import SUCCESS, quarantined, sample_document, send_body, stored
+from tests.helpers import SUCCESS, listed, quarantined, sample_document, send_body, stored
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -105,3 +105,40 @@ def test_a_notifications_section_and_container_sent_as_whole_numbers_with_a_frac
         if event["event_id"] == note["notification_uuid"]
     ]
     assert (event["site"]["id"], event["container"]["id"]) == ("777", "12")
+
+
+def test_firstup_ids_sent_as_whole_numbers_with_a_fraction_are_read_as_digits_and_found_by_them(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a Firstup mention notification whose numeric ids (Firstup's own are integers) are written 25120811.0 and
+    # 5.23427e5, as a JSON writer holding them as floats writes them
+    event = sample_document("firstup", "user_notification_created")
+    event["id"] = str(uuid.uuid4())
+    notification, recipient, post = (
+        uuid.uuid4().int % 10**8 + 10**8,
+        uuid.uuid4().int % 10**6 + 10**6,
+        uuid.uuid4().int % 10**7 + 10**7,
+    )
+    event.update(notification_id="NOTIFICATION", user_id="RECIPIENT")
+    event["details"].update(content_id="POST", acting_user_id="ACTOR")
+    text = (
+        json.dumps(event)
+        .replace('"NOTIFICATION"', f"{notification}.0")
+        .replace('"RECIPIENT"', f"{recipient / 10**6!r}e6")
+        .replace('"POST"', f"{post}.0")
+        .replace('"ACTOR"', "892374.0")
+    )
+
+    # When it is delivered and consumed
+    response = send_body(shared_runtime, "firstup", text.encode(), secrets["firstup"])
+    assert response.status == SUCCESS["firstup"], response.body
+    shared_runtime.drain()
+
+    # Then its ids are those numbers' digits, as Firstup's integers would be, and a read by them finds it
+    (stored_event,) = [e for e in stored(shared_runtime, "firstup") if str(e["event_id"]).startswith(event["id"])]
+    assert stored_event["content"]["id"] == str(notification)
+    assert [party["id"] for party in stored_event["recipients"]] == [str(recipient)]
+    assert stored_event["actor"]["id"] == "892374"
+    assert stored_event["details"]["about_content_id"] == str(post)
+    for where in ({"content": str(notification)}, {"recipient": str(recipient)}):
+        assert [e["event_id"] for e in listed(shared_runtime, vendor="firstup", **where)] == [stored_event["event_id"]]

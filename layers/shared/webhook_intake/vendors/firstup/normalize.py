@@ -50,16 +50,20 @@ _REQUIRED = frozenset({SPEC.id_field, "name"})
 be one. Taken (2xx) and quarantined here (:meth:`FirstupNormalizer.judge`), it is kept, and a
 subscription's check never hears a 4xx."""
 
+IdText = Annotated[str | None, ID_DIGITS]
+"""Firstup's ids are numbers (``content_id: 25120469``): one written ``25120469.0`` is the same id, its digits."""
+IdList = list[Annotated[str, ID_DIGITS]]
+
 
 class UserRef(VendorModel):
-    user_id: str | None = None
+    user_id: IdText = None
 
 
 class Reference(VendorModel):
     """A ``deep_link`` or ``content_promotion``: what a campaign points at."""
 
     type: str | None = None
-    resource_id: str | None = None
+    resource_id: IdText = None
 
 
 class PushMessage(VendorModel):
@@ -72,10 +76,10 @@ class PushMessage(VendorModel):
 class NotificationDetails(VendorModel):
     """A user notification's category-specific ``details`` (the fields common to its categories)."""
 
-    content_id: str | None = None
-    post_id: str | None = None
-    acting_user_id: str | None = None
-    acting_user_ids: list[str] = Field(default_factory=list)
+    content_id: IdText = None
+    post_id: IdText = None
+    acting_user_id: IdText = None
+    acting_user_ids: IdList = Field(default_factory=list)
 
 
 class FirstupEvent(VendorModel):
@@ -85,17 +89,17 @@ class FirstupEvent(VendorModel):
     name: str
     version: str | None = None
     timestamp: str | None = None
-    content_id: str | None = None
-    channel_id: str | None = None
+    content_id: IdText = None
+    channel_id: IdText = None
     channel_name: str | None = None
-    channel_ids: list[str] = Field(default_factory=list)
-    recommended_channel_ids: list[str] = Field(default_factory=list)
-    campaign_id: str | None = None
+    channel_ids: IdList = Field(default_factory=list)
+    recommended_channel_ids: IdList = Field(default_factory=list)
+    campaign_id: IdText = None
     campaign_name: str | None = None
     push_message: PushMessage | None = None
     content_promotion: Reference | None = None
-    notification_id: str | None = None
-    user_id: str | None = None
+    notification_id: IdText = None
+    user_id: IdText = None
     category: str | None = None
     label: str | None = None
     text: str | None = None
