@@ -864,6 +864,26 @@ def test_a_reason_nothing_is_held_for_does_nothing_and_says_so(stack: str, actio
     assert len(listed(stack)) == 2
 
 
+@pytest.mark.parametrize("action", [("list",), ("redrive",), ("delete", "--yes"), ("redrive", "--dry-run")])
+def test_a_reason_nothing_is_held_for_says_so_on_standard_error_from_a_script(
+    stack: str, capsys: pytest.CaptureFixture[str], action: tuple[str, ...]
+) -> None:
+    from intake_cli.main import app
+
+    capsys.readouterr()
+
+    # When a script misspells a reason
+    with pytest.raises(SystemExit) as exited:
+        app(["dlq", *action, "--stack", stack, "--reason", "conflct", "--json"], prog_name="intake")
+
+    # Then nothing is done and standard output holds no line, but standard error says why, as at a terminal
+    out, err = capsys.readouterr()
+    assert exited.value.code == 0
+    assert [line for line in out.splitlines() if line.startswith('{"action"') or line.startswith('{"kind"')] == []
+    assert "nothing held for reason 'conflct' (`intake dlq list` shows each item's reason)" in " ".join(err.split())
+    assert len(listed(stack)) == 2
+
+
 @pytest.mark.parametrize("action", ["redrive", "delete"])
 def test_a_reason_beside_an_id_is_a_usage_error_and_nothing_is_done(stack: str, action: str) -> None:
     (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]

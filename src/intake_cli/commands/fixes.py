@@ -125,6 +125,8 @@ def dlq_list(
         print_json_lines([item.to_json(body_of(target, item)) for item in items])
         if more:
             console(sys.stderr).print(more, soft_wrap=True)
+        elif reason is not None and not items and not problems:
+            console(sys.stderr).print(escape(_none_for(reason)), soft_wrap=True)
     else:
         out = console()
         dead = sum(item.kind == "dead-letter" for item in items)
@@ -148,9 +150,13 @@ def dlq_list(
         raise IntakeError("; ".join(problems))
 
 
-def _report(done: list[Done], json_output: bool, nothing: str) -> None:
+def _report(done: list[Done], json_output: bool, nothing: str, *, chosen: bool = False) -> None:
+    """What was done, a line each; ``nothing`` when nothing was. With ``--json`` nothing done prints nothing, but a
+    ``--reason`` that chose nothing (``chosen``: a misspelt one) still says so, on standard error."""
     if json_output:
         print_json_lines([item.to_json() for item in done])
+        if chosen and not done:
+            console(sys.stderr).print(escape(nothing), soft_wrap=True)
         return
     out = console()
     for item in done:
@@ -244,7 +250,7 @@ def dlq_redrive(
             "again is safe (those sent count one more try)",
         )
     nothing = _none_for(reason) if reason else "no dead letters and no quarantined events to send back"
-    _report(done, json_output, nothing)
+    _report(done, json_output, nothing, chosen=reason is not None)
 
 
 @dlq_app.command(
@@ -293,7 +299,8 @@ def dlq_delete(
             did="deleted",
             again="Each one deleted is gone for good; running the same delete again lets the rest go",
         )
-    _report(done, json_output, _none_for(reason) if reason else "no dead letters and no quarantined events to delete")
+    nothing = _none_for(reason) if reason else "no dead letters and no quarantined events to delete"
+    _report(done, json_output, nothing, chosen=reason is not None)
 
 
 @app.command(
