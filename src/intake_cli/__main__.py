@@ -7,7 +7,15 @@ with exit status 130 and no traceback.
 
 from __future__ import annotations
 
+import os
 import sys
+
+# botocore signs with awscrt when it is installed (SAM CLI brings it into .venv/), and awscrt hands the
+# signature back through a callback that swallows an exception raised in it: Ctrl-C landing there leaves
+# the request waiting for ever on a signature that never comes. botocore's own signer is plain Python,
+# where Ctrl-C ends the command; it is also the one Lambda's runtime, which has no awscrt, signs with.
+# Read when botocore is first imported, so it is set before anything loads it.
+os.environ["BOTO_DISABLE_CRT"] = "true"
 
 
 def run() -> None:

@@ -325,3 +325,57 @@ def test_ctrl_c_before_the_command_has_begun_ends_with_status_130_and_no_traceba
     # Then it ends as Ctrl-C during a command does: status 130, nothing but a line break said
     assert ended.value.code == 130
     assert "Traceback" not in capsys.readouterr().err
+
+
+# Ctrl-C arrives as botocore finishes signing the command's first request: in the signature's own code, or
+# in awscrt's completion callback where botocore signs with awscrt (SAM CLI installs it beside the CLI).
+CTRL_C_AS_A_REQUEST_IS_SIGNED = """
+import hmac, os, signal, sys
+import awscrt.auth
+
+def ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+
+plain_hmac = hmac.new
+def signing_hmac(*args, **kwargs):
+    if sys._getframe(1).f_globals.get("__name__") == "botocore.auth":
+        hmac.new = plain_hmac
+        ctrl_c()
+    return plain_hmac(*args, **kwargs)
+hmac.new = signing_hmac
+
+crt_sign = awscrt.auth._awscrt.sign_request_aws
+def sign_request_aws(request, config, on_complete):
+    def completed(*args):
+        ctrl_c()
+        return on_complete(*args)
+    return crt_sign(request, config, completed)
+awscrt.auth._awscrt.sign_request_aws = sign_request_aws
+
+from intake_cli.__main__ import run
+sys.argv = ["intake", *sys.argv[1:]]
+run()
+"""
+
+
+def test_ctrl_c_while_a_request_is_signed_ends_the_command_with_status_130_not_a_wait_for_ever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a command whose first AWS request is being signed when Ctrl-C comes (nothing listens at the endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+
+    # When it runs
+    command = ["status", "--stack", "webhook-intake-dev", "--region", "us-east-1"]
+    ended = subprocess.run(
+        [sys.executable, "-c", CTRL_C_AS_A_REQUEST_IS_SIGNED, *command],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    # Then it ends as Ctrl-C does anywhere else: status 130, no traceback (a signature awscrt never handed
+    # back kept the command waiting until a second Ctrl-C)
+    assert ended.returncode == 130, ended.stderr
+    assert "Traceback" not in ended.stderr
+    assert "KeyboardInterrupt" not in ended.stderr
