@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -366,16 +369,47 @@ def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = Non
     waiting = depth(sqs, queue_url)[0]
     try:
         while len(received) < limit and (deadline is None or time.monotonic() < deadline):
-            batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)))
+            with ctrl_c_held():
+                batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)))
+                received.extend(batch)
             if not batch and len(received) < waiting:
-                batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)), wait=EMPTY_WAIT_SECONDS)
+                with ctrl_c_held():
+                    batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)), wait=EMPTY_WAIT_SECONDS)
+                    received.extend(batch)
             if not batch:
                 break
-            received.extend(batch)
     except BaseException:
         release(sqs, queue_url, received)
         raise
     return received
+
+
+@contextmanager
+def ctrl_c_held() -> Iterator[None]:
+    """Ctrl-C pressed in the block takes effect as the block ends; a second one at once.
+
+    SQS hides the messages of a receive as it answers: Ctrl-C while the answer is on its way would
+    lose their receipt handles, and the read could not make them visible again (they would stay hidden
+    from the next look and from a redrive for PEEK_VISIBILITY). Only the main thread hears signals.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[Any] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        pressed.append(frame)
+        signal.signal(signal.SIGINT, previous)  # a second Ctrl-C (a request that hangs) stops at once
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is hold:
+            signal.signal(signal.SIGINT, previous)
+    if pressed and callable(previous):
+        previous(signal.SIGINT, pressed[0])
 
 
 def _receive(sqs: Any, queue_url: str, most: int, wait: int = 0) -> list[dict[str, Any]]:

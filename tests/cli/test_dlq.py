@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -757,6 +759,41 @@ def test_ctrl_c_while_listing_leaves_every_dead_letter_there_for_the_next_look(
     letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
 
     # Then every one is there: none stays hidden by the list that was stopped
+    assert len(letters) == 25
+    assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
+
+
+def test_ctrl_c_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_there_for_the_next_look(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 25 dead letters, and Ctrl-C pressed while the third receive is answered: SQS has hidden the
+    # five it returns by then (most of a listing is spent waiting for SQS, so that is where Ctrl-C lands)
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    sent = queues.call
+    receives: list[int] = []
+
+    def call(operation: Any, **kwargs: Any) -> Any:
+        answer = sent(operation, **kwargs)
+        if getattr(operation, "__name__", "") == "receive_message":
+            receives.append(1)
+            if len(receives) == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+        return answer
+
+    monkeypatch.setattr(queues, "call", call)
+    try:
+        code, text = cli("dlq", "list", "--stack", stack, "--vendor", VENDOR)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code == 130, text
+    monkeypatch.setattr(queues, "call", sent)
+
+    # When they are listed again at once (or sent back: a hidden message is not moved)
+    letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
+
+    # Then every one is there, the five the stopped receive was answered with too
     assert len(letters) == 25
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
 
