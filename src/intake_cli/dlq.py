@@ -42,7 +42,7 @@ from webhook_intake.store.events import StoreError
 from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 
 if TYPE_CHECKING:
-    from intake_cli.queues import DeadLetter
+    from intake_cli.queues import DeadLetter, MoveResult
     from intake_cli.target import Target
 
 Kind = Literal["dead-letter", "quarantined"]
@@ -347,7 +347,7 @@ def _redrive_vendor(
     if waiting and dry_run:
         done.append(Done("redrive", "dead-letter", key, "*", waiting, f"to {resources.queue_name}", True))
     elif waiting:
-        result = redrive(target, key)
+        result = _redrive_letters(target, key, waiting, done)
         detail = f"SQS message move task {result.task_handle}" if result.task_handle else f"to {resources.queue_name}"
         detail += ", started before and still moving them" if result.running else ""
         # SQS's own task moves in the background (its count comes later); the local move is done.
@@ -373,6 +373,19 @@ def _redrive_vendor(
         raise IntakeError(f"cannot send {key}'s quarantined events back: {exc}") from None
     if sent:
         done.append(Done("redrive", "quarantined", key, "*", len(sent), f"to {resources.queue_name}", dry_run))
+
+
+def _redrive_letters(target: Target, key: str, waiting: int, done: list[Done]) -> MoveResult:
+    """Move a vendor's dead letters back; stopped part way (Ctrl-C while the local stack moves them, ten at a
+    time), the ones already on the queue are added to ``done``, so that what is said of the run names them."""
+    gone: list[int] = []
+    try:
+        return redrive(target, key, moved=gone.append)
+    except KeyboardInterrupt:
+        if gone and gone[-1]:
+            queue = target.vendor(key).queue_name
+            done.append(Done("redrive", "dead-letter", key, "*", gone[-1], f"of {waiting}, to {queue}"))
+        raise
 
 
 def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: bool) -> Done:

@@ -191,17 +191,19 @@ def dead_letters(target: Target, vendors: list[str], limit: int = 100) -> list[D
     return letters
 
 
-def redrive(target: Target, vendor: str) -> MoveResult:
+def redrive(target: Target, vendor: str, moved: Callable[[int], None] | None = None) -> MoveResult:
     """Move a vendor's dead letters back to the queue they came from.
 
     A deployed stack uses SQS's StartMessageMoveTask (SourceArn = the dead-letter queue;
     the destination defaults to each message's source queue). moto 5.2 does not implement
     StartMessageMoveTask (it answers 500), so the local stack uses LocalMessageMover,
-    which does the same move with receive/send/delete.
+    which does the same move with receive/send/delete, and tells ``moved`` how many it has
+    moved so far, after each batch (a move stopped part way by Ctrl-C has moved those).
     """
     resources = target.vendor(vendor)
     sqs = target.client("sqs")
-    mover: SqsMessageMover | LocalMessageMover = LocalMessageMover(sqs) if target.local else SqsMessageMover(sqs)
+    mover_class = LocalMessageMover if target.local else SqsMessageMover
+    mover: SqsMessageMover | LocalMessageMover = mover_class(sqs, moved=moved)
     running = mover.running_task(resources.dead_letter_queue_arn)
     if running is not None:
         # SQS refuses a second task for a queue while one runs: that one is moving these messages already.
@@ -215,9 +217,9 @@ def redrive(target: Target, vendor: str) -> MoveResult:
 
 
 class SqsMessageMover:
-    """SQS's own redrive: one StartMessageMoveTask call, the move runs in AWS."""
+    """SQS's own redrive: one StartMessageMoveTask call, the move runs in AWS (``moved`` hears nothing of it)."""
 
-    def __init__(self, sqs: Any) -> None:
+    def __init__(self, sqs: Any, moved: Callable[[int], None] | None = None) -> None:
         self.sqs = sqs
 
     def start_message_move_task(self, *, SourceArn: str, DestinationArn: str | None = None) -> dict[str, Any]:
@@ -245,8 +247,9 @@ class LocalMessageMover:
     It moves the messages present when it starts and returns when done.
     """
 
-    def __init__(self, sqs: Any) -> None:
+    def __init__(self, sqs: Any, moved: Callable[[int], None] | None = None) -> None:
         self.sqs = sqs
+        self.moved = moved
 
     def running_task(self, source_arn: str) -> str | None:
         """None: a local move is done before its start returns."""
@@ -261,17 +264,22 @@ class LocalMessageMover:
         budget = visible + in_flight
         moved = 0
         while moved < budget:
-            batch = call(
-                self.sqs.receive_message,
-                QueueUrl=source_url,
-                MaxNumberOfMessages=min(SQS_BATCH, budget - moved),
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["AWSTraceHeader"],
-                VisibilityTimeout=PEEK_VISIBILITY,
-            ).get("Messages", [])
+            # A batch received is moved whole before Ctrl-C takes effect: stopped between, it would stay hidden.
+            with ctrl_c_held():
+                batch = call(
+                    self.sqs.receive_message,
+                    QueueUrl=source_url,
+                    MaxNumberOfMessages=min(SQS_BATCH, budget - moved),
+                    MessageAttributeNames=["All"],
+                    MessageSystemAttributeNames=["AWSTraceHeader"],
+                    VisibilityTimeout=PEEK_VISIBILITY,
+                ).get("Messages", [])
+                if batch:
+                    moved += move(self.sqs, batch, source_url, destination_url)
+                    if self.moved is not None:
+                        self.moved(moved)
             if not batch:
                 break
-            moved += move(self.sqs, batch, source_url, destination_url)
         return {"DestinationArn": destination_arn, "ApproximateNumberOfMessagesMoved": moved}
 
     def _url(self, arn: str) -> str:

@@ -734,6 +734,37 @@ def test_ctrl_c_while_deleting_dead_letters_says_how_many_went(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 5
 
 
+def test_ctrl_c_while_moving_dead_letters_back_says_how_many_went(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given 25 dead letters (moved ten at a time), and Ctrl-C pressed as the third receive goes out
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    sent = queues.call
+    receives: list[int] = []
+
+    def call(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == "receive_message":
+            receives.append(1)
+            if len(receives) == 3:
+                raise KeyboardInterrupt
+        return sent(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", call)
+
+    # When they are all being sent back
+    code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR)
+
+    # Then it says the twenty that went back before it stopped, not that nothing did
+    assert code == 130, text
+    said = " ".join(text.split())
+    assert f"stopped by Ctrl-C after: {VENDOR}: 20 dead letters sent back (of 25, to " in said
+    assert "nothing sent back yet" not in said
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 5
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 20
+
+
 def test_ctrl_c_while_listing_leaves_every_dead_letter_there_for_the_next_look(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
