@@ -443,8 +443,13 @@ def delete(
 
 
 def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
-    """Make received messages visible again at once."""
-    _by_receipt(sqs.change_message_visibility_batch, queue_url, messages, VisibilityTimeout=0)
+    """Make received messages visible again at once.
+
+    Ctrl-C takes effect once all are visible (a second one at once): stopped between two of its requests, the
+    rest would stay hidden from the next look and from a redrive for PEEK_VISIBILITY.
+    """
+    with ctrl_c_held():
+        _by_receipt(sqs.change_message_visibility_batch, queue_url, messages, VisibilityTimeout=0)
 
 
 def _by_receipt(

@@ -829,6 +829,41 @@ def test_ctrl_c_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_there
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
 
 
+def test_ctrl_c_while_a_listing_makes_its_dead_letters_visible_again_leaves_none_hidden(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 25 dead letters, all received to be listed, and Ctrl-C pressed while SQS answers the second of the
+    # requests that make them visible again
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    sent = queues.call
+    releases: list[int] = []
+
+    def call(operation: Any, **kwargs: Any) -> Any:
+        answer = sent(operation, **kwargs)
+        if getattr(operation, "__name__", "") == "change_message_visibility_batch":
+            releases.append(1)
+            if len(releases) == 2:
+                os.kill(os.getpid(), signal.SIGINT)
+        return answer
+
+    monkeypatch.setattr(queues, "call", call)
+    try:
+        code, text = cli("dlq", "list", "--stack", stack, "--vendor", VENDOR)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code == 130, text
+    monkeypatch.setattr(queues, "call", sent)
+
+    # When they are listed again at once
+    letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
+
+    # Then every one is there: the listing made them all visible again before it stopped
+    assert len(letters) == 25
+    assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
+
+
 def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:
     # Given one of each
     (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]
