@@ -35,12 +35,14 @@ class QueueStatus:
     """One vendor's pipeline at a glance."""
 
     vendor: str
-    queued: int
-    in_flight: int
+    queued: int | None
+    """None (and ``in_flight`` too) when the queue cannot be read."""
+    in_flight: int | None
     oldest_age_seconds: int | None
     """CloudWatch's ApproximateAgeOfOldestMessage (latest datapoint), None when unknown or empty."""
-    dead_letters: int
-    dead_letters_in_flight: int
+    dead_letters: int | None
+    """None (and ``dead_letters_in_flight`` too) when the dead-letter queue cannot be read."""
+    dead_letters_in_flight: int | None
     events_stored: int | None
     quarantined: int | None = None
     """Quarantined events waiting for an operator (``intake dlq list``); None when the table cannot be read."""
@@ -52,7 +54,9 @@ class QueueStatus:
             "queued": self.queued,
             "in_flight": self.in_flight,
             "oldest_age_seconds": self.oldest_age_seconds,
-            "dead_letters": self.dead_letters + self.dead_letters_in_flight,
+            "dead_letters": None
+            if self.dead_letters is None or self.dead_letters_in_flight is None
+            else self.dead_letters + self.dead_letters_in_flight,
             "quarantined": self.quarantined,
             "events_stored": self.events_stored,
         }
@@ -111,17 +115,28 @@ def depth(sqs: Any, queue_url: str) -> tuple[int, int]:
 
 
 def statuses(
-    target: Target, events_stored: dict[str, int] | None, quarantined: dict[str, int] | None = None
+    target: Target,
+    events_stored: dict[str, int] | None,
+    quarantined: dict[str, int] | None = None,
+    problems: list[str] | None = None,
 ) -> list[QueueStatus]:
     """Every vendor's queue, dead-letter queue, oldest message age and (when given) quarantined and stored
-    events."""
+    events.
+
+    A queue that cannot be read (deleted, or denied to these credentials) leaves its counts None and its
+    problem in ``problems``, so the other vendors are still seen; it is raised when there is no list to
+    take it, or when no queue at all could be read (one cause, said once).
+    """
     sqs = target.client("sqs")
     cloudwatch = target.client("cloudwatch")
     rows = []
+    unread: list[tuple[str, str]] = []
     for key, resources in target.vendors.items():
-        queued, in_flight = depth(sqs, resources.queue_url)
-        dead, dead_in_flight = depth(sqs, resources.dead_letter_queue_url)
-        age = oldest_age(cloudwatch, resources.queue_name) if queued + in_flight else None
+        queued, in_flight = _depth_or_none(sqs, resources.queue_url, f"{key}'s queue", unread)
+        dead, dead_in_flight = _depth_or_none(
+            sqs, resources.dead_letter_queue_url, f"{key}'s dead-letter queue", unread
+        )
+        age = oldest_age(cloudwatch, resources.queue_name) if queued or in_flight else None
         rows.append(
             QueueStatus(
                 vendor=key,
@@ -134,7 +149,26 @@ def statuses(
                 quarantined=None if quarantined is None else quarantined.get(key, 0),
             )
         )
+    if unread and len(unread) == 2 * len(rows):
+        raise IntakeError(unread[0][1])  # nothing to show: the cause, as every queue has it
+    lines = [f"cannot read {name}: {cause}" for name, cause in unread]
+    if lines and problems is None:
+        raise IntakeError("\n".join(lines))
+    if problems is not None:
+        problems.extend(lines)
     return rows
+
+
+def _depth_or_none(
+    sqs: Any, queue_url: str, name: str, unread: list[tuple[str, str]]
+) -> tuple[int, int] | tuple[None, None]:
+    """:func:`depth`, or (None, None) with the queue named (``name`` and the queue's own) and the cause in
+    ``unread`` when it cannot be read."""
+    try:
+        return depth(sqs, queue_url)
+    except IntakeError as exc:
+        unread.append((f"{name} ({queue_url.rstrip('/').rsplit('/', 1)[-1]})", str(exc)))
+        return None, None
 
 
 def oldest_age(cloudwatch: Any, queue_name: str) -> int | None:

@@ -193,10 +193,15 @@ def shapes_table(found: list[Shape], width: int) -> Table:
     return fitted_table(title, [shape.to_json() for shape in found], SHAPE_COLUMNS, width)
 
 
+def _count(value: int | None) -> str:
+    """A count of ``intake status``; a dash for one not known (not asked for, or its queue or table unread)."""
+    return "—" if value is None else str(value)
+
+
 STATUS_COLUMNS = [
     Column("vendor", lambda row: str(row["vendor"]), keep=0, style="cyan"),
-    Column("queued", lambda row: str(row["queued"]), keep=3, justify="right"),
-    Column("in flight", lambda row: str(row["in_flight"]), keep=5, justify="right"),
+    Column("queued", lambda row: _count(row["queued"]), keep=3, justify="right"),
+    Column("in flight", lambda row: _count(row["in_flight"]), keep=5, justify="right"),
     Column(
         "age",
         lambda row: "—" if row["oldest_age_seconds"] is None else f"{row['oldest_age_seconds']} s",
@@ -205,21 +210,21 @@ STATUS_COLUMNS = [
     ),
     Column(
         "DLQ",
-        lambda row: str(row["dead_letters"]),
+        lambda row: _count(row["dead_letters"]),
         keep=1,
         justify="right",
         emphasis=lambda row: "bold red" if row["dead_letters"] else "",
     ),
     Column(
         "quarantined",
-        lambda row: "—" if row["quarantined"] is None else str(row["quarantined"]),
+        lambda row: _count(row["quarantined"]),
         keep=2,
         justify="right",
         emphasis=lambda row: "bold yellow" if row["quarantined"] else "",
     ),
     Column(
         "stored",
-        lambda row: "—" if row["events_stored"] is None else str(row["events_stored"]),
+        lambda row: _count(row["events_stored"]),
         keep=6,
         justify="right",
     ),

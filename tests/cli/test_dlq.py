@@ -1048,6 +1048,38 @@ def test_status_without_a_count_still_shows_the_queues_when_the_quarantine_canno
     assert "Traceback" not in text
 
 
+@pytest.mark.parametrize(
+    ("broken", "column", "kind"),
+    [(queue_url, "queued", "queue"), (dlq_url, "dead_letters", "dead-letter queue")],
+    ids=["queue", "dlq"],
+)
+def test_status_shows_every_other_vendor_when_one_queue_cannot_be_read(
+    stack: str, runtime: LocalRuntime, aws: boto3.session.Session, broken: Any, column: str, kind: str
+) -> None:
+    # Given Firstup's queue (or its dead-letter queue) gone, beside a vendor with a dead letter waiting
+    gone = broken(runtime, "firstup")
+    aws.client("sqs").delete_queue(QueueUrl=gone)
+    name = f"firstup's {kind} ({gone.rsplit('/', 1)[1]})"
+
+    # When the status is asked for, as a table and as JSON
+    code, text = cli("status", "--stack", stack)
+    json_code, json_text = cli("status", "--stack", stack, "--json")
+
+    # Then every vendor has its row, Firstup's unread count unknown, and the broken queue is named, exit status 1
+    assert (code, json_code) == (1, 1), text + json_text
+    rows = {row["vendor"]: row for row in map(json.loads, (line for line in json_text.splitlines() if line[:1] == "{"))}
+    assert set(rows) == set(vendors())
+    assert rows[VENDOR]["dead_letters"] == 1
+    assert rows["firstup"][column] is None
+    assert rows["openweb"][column] == 0
+    for output in (text, json_text):
+        problem = next(line for line in output.splitlines() if line.startswith("error:"))
+        assert problem.startswith(f"error: cannot read {name}: "), problem
+        assert "NonExistentQueue" in problem
+    assert all(key in text for key in vendors())
+    assert "Traceback" not in text + json_text
+
+
 def test_status_shows_a_backlogs_oldest_age_and_the_queues_still_when_cloudwatch_cannot_be_read(
     stack: str,
     runtime: LocalRuntime,

@@ -338,25 +338,27 @@ def status(
 
     target = resolve_target(state_dir(ctx), stack, region)
     counting = target.local if count_events is None else count_events
-    stored, problem = None, None
+    stored, problems = None, []
     if counting:
         try:
             with counting_bar(console(sys.stderr), "Counting the stored events (a full scan)") as heard:
                 stored = count_by_vendor(target, progress=heard)
         except IntakeError as exc:  # the queues still say what waits, and the DLQs what failed
-            problem = str(exc)
+            problems.append(str(exc))
     try:
         held = quarantined_by_vendor(target)
     except IntakeError as exc:
-        held, problem = None, problem or str(exc)
-    rows = statuses(target, stored, held)
+        held = None
+        problems.append(str(exc))
+    # A queue that cannot be read is a row of dashes and a line of its own: the other vendors are still seen.
+    rows = statuses(target, stored, held, problems)
     if json_output:
         print_json_lines([row.to_json() for row in rows])
     else:
         out = console()
         out.print(status_table(rows, out.width, title=f"Stack {target.name}"))
-    if problem:
-        raise IntakeError(problem)
+    if problems:
+        raise IntakeError("\n".join(dict.fromkeys(problems)))  # the table's one cause, said once
 
 
 @app.command(
