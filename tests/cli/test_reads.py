@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import re
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -377,14 +378,36 @@ def test_status_counts_stored_events_on_a_deployed_stack_only_when_told(loaded: 
 @pytest.mark.parametrize(
     ("args", "hint"),
     [
-        (("--since", "2h", "--until", "1h"), "--since 7d looks further back, --tests includes test events, --scan"),
+        (("--vendor", "viafoura-engagement", "--since", "2h"), "--since 7d looks further back, --tests includes"),
         (("--since", "8d", "--until", "1h", "--tests"), "none in that window: --scan reads the whole table"),
+        # A window that ended in the past is offered the week before its end, not the last seven days
+        (
+            ("--since", "2020-03-01", "--until", "2020-03-02T06:30"),
+            "none in that window: --since 2020-02-24T06:30 --until 2020-03-02T06:30 looks further back, --tests",
+        ),
+        (("--until", "2020-03-02T06:30:15.250Z", "--tests"), "--since 2020-02-24T06:30:15 --until 2020-03-02T06:30:16"),
     ],
 )
 def test_an_empty_window_says_what_else_to_try(loaded: str, args: tuple[str, ...], hint: str) -> None:
     code, output = cli("events", "--stack", loaded, *args)
     assert code == 0
     assert hint in " ".join(output.split())
+
+
+def test_an_empty_window_that_ended_hours_ago_is_not_offered_the_last_seven_days(loaded: str) -> None:
+    # When a window that ended an hour ago holds nothing
+    code, output = cli("events", "--stack", loaded, "--since", "2h", "--until", "1h")
+
+    # Then the longer window offered ends where it did, an hour ago: the last seven days would hold what came since
+    hint = " ".join(output.split()).split("none in that window: ", 1)[1]
+    longer = re.fullmatch(r"--since (\S+) --until (\S+) looks further back", hint.split(", ")[0])
+    assert longer, hint
+    offered = window(*longer.groups())
+    asked = window("2h", "1h")
+    assert code == 0
+    assert "--since 7d" not in hint
+    assert offered.until <= asked.until + timedelta(seconds=1)
+    assert offered.until - offered.since >= timedelta(days=7)
 
 
 def test_until_alone_reads_the_day_before_it(loaded: str) -> None:

@@ -168,7 +168,8 @@ def events(
     title = f"Events ({len(rows)}{', the limit' if cut else ''}), newest received first, UTC"
     out.print(events_table(rows, title, out.width))
     if not rows and event_id is None and not scan:
-        out.print(f"[dim]none in that window: {empty_window_hint(window(since, until), tests=tests)}[/]")
+        hint = empty_window_hint(window(since, until), tests=tests, until_given=until is not None)
+        out.print(f"[dim]none in that window: {hint}[/]")
 
 
 def by_key(target: Target, event_id: str, key: str | None) -> dict[str, Any]:
@@ -221,11 +222,32 @@ def alone_with_id(ctx: typer.Context, event_id: str | None, key: str | None) -> 
             )
 
 
-def empty_window_hint(span: Window, *, tests: bool) -> str:
-    """What to try when a window holds nothing: a longer one, test events, the whole table."""
-    hints = ["--since 7d looks further back"] if span.until - span.since < timedelta(days=7) else []
+def empty_window_hint(span: Window, *, tests: bool, until_given: bool = False) -> str:
+    """What to try when a window holds nothing: a longer one, test events, the whole table.
+
+    The longer window ends where this one did: a window that ended in the past (``--until``) is offered the
+    week before its end, not the last seven days, which may not even reach back to it.
+    """
+    from intake_cli.event_log import EARLIEST
+
+    hints = []
+    week_before = max(span.until - timedelta(days=7), EARLIEST)
+    if week_before < span.since:
+        if until_given and span.until < datetime.now(UTC) - timedelta(minutes=1):
+            hints.append(f"--since {_typed(week_before)} --until {_typed(span.until, later=True)} looks further back")
+        else:
+            hints.append("--since 7d looks further back")
     hints += [] if tests else ["--tests includes test events"]
     return ", ".join([*hints, "--scan reads the whole table (events stored before the feed's pages too)"])
+
+
+def _typed(moment: datetime, *, later: bool = False) -> str:
+    """A UTC time as ``--since``/``--until`` take it, to the minute when it falls on one, else to the second
+    (rounded up when ``later``: the end of a window keeps what it held)."""
+    if later and moment.microsecond:
+        moment += timedelta(seconds=1)
+    moment = moment.astimezone(UTC).replace(microsecond=0, tzinfo=None)
+    return moment.isoformat(timespec="minutes" if moment.second == 0 else "seconds")
 
 
 def unindexed(**ids: str | None) -> None:
