@@ -32,7 +32,7 @@ from intake_cli.queues import (
     redrive,
     release,
 )
-from intake_cli.target import IntakeError
+from intake_cli.target import IntakeError, aws_problem
 from webhook_intake.consumer.normalizing import Rejected
 from webhook_intake.delivery import Delivery
 from webhook_intake.ingest.queue import EnqueueError
@@ -209,7 +209,7 @@ def held(
         for key in vendors if quarantined else ():
             found += [from_item(item) for item in store.list(key, limit, reason=reason)]
     except (ClientError, BotoCoreError) as exc:
-        problem = f"cannot read the quarantined events: {exc}"
+        problem = f"cannot read table {target.events_table}: {aws_problem(exc)}"
         if problems is None:
             raise IntakeError(problem) from None
         problems.append(problem)
@@ -289,7 +289,7 @@ def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run:
         try:
             sent = runner.run(key.vendor, key, dry_run=dry_run)
         except (StoreError, PayloadError, EnqueueError, ClientError, BotoCoreError) as exc:
-            raise IntakeError(f"cannot send {identifier} back: {exc}") from None
+            raise IntakeError(f"cannot send {identifier} back: {aws_problem(exc)}") from None
         if not sent:
             raise IntakeError(f"no quarantined event {identifier}: `intake dlq list` shows them")
         return Done("redrive", "quarantined", key.vendor, identifier, detail=sent[0].reason, dry_run=dry_run)
@@ -370,7 +370,7 @@ def _redrive_vendor(
     except (StoreError, PayloadError, EnqueueError, ClientError, BotoCoreError) as exc:
         if went[0]:  # those sent before it are on the queue: said with what was done before the failure
             done.append(Done("redrive", "quarantined", key, "*", went[0], f"of {went[1]}, to {resources.queue_name}"))
-        raise IntakeError(f"cannot send {key}'s quarantined events back: {exc}") from None
+        raise IntakeError(f"cannot send {key}'s quarantined events back: {aws_problem(exc)}") from None
     if sent:
         done.append(Done("redrive", "quarantined", key, "*", len(sent), f"to {resources.queue_name}", dry_run))
 
@@ -400,7 +400,7 @@ def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: 
             if not dry_run:
                 store.delete(key)
         except (StoreError, ClientError, BotoCoreError) as exc:
-            raise IntakeError(f"cannot delete {identifier}: {exc}") from None
+            raise IntakeError(f"cannot delete {identifier}: {aws_problem(exc)}") from None
         return Done(
             "delete", "quarantined", key.vendor, identifier, detail=str(item.get("reason", "")), dry_run=dry_run
         )
@@ -469,7 +469,7 @@ def _delete_vendor(
     try:
         items = list(store.list(key, limit, reason=reason))
     except (StoreError, ClientError, BotoCoreError) as exc:
-        raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
+        raise IntakeError(f"cannot delete {key}'s quarantined events: {aws_problem(exc)}") from None
     if not dry_run:
         _delete_quarantined(store, key, items, done, progress)
     if items:
@@ -490,7 +490,7 @@ def _delete_quarantined(
         except (StoreError, ClientError, BotoCoreError) as exc:
             if gone:
                 done.append(Done("delete", "quarantined", key, "*", gone, f"of {len(items)}"))
-            raise IntakeError(f"cannot delete {key}'s quarantined events: {exc}") from None
+            raise IntakeError(f"cannot delete {key}'s quarantined events: {aws_problem(exc)}") from None
         if progress is not None:
             progress(key, gone + 1, len(items))
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from intake_cli.target import IntakeError, OptionsError
+from intake_cli.target import IntakeError, OptionsError, aws_problem
 from intake_cli.terminal import json_line
 from webhook_intake.payloads import PayloadError, PayloadStore
 from webhook_intake.store.reads import EventReader, FeedFilter, newest_first
@@ -158,13 +158,8 @@ def reading(target: Target) -> Iterator[None]:
     """An AWS failure while reading the table becomes one line."""
     try:
         yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise IntakeError(
-            f"cannot read table {target.events_table}: {error.get('Code')}: {error.get('Message')}"
-        ) from None
-    except (BotoCoreError, PayloadError) as exc:
-        raise IntakeError(f"cannot read table {target.events_table}: {exc}") from None
+    except (ClientError, BotoCoreError, PayloadError) as exc:
+        raise IntakeError(f"cannot read table {target.events_table}: {aws_problem(exc)}") from None
 
 
 def payloads(target: Target) -> PayloadStore:

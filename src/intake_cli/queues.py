@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from intake_cli.target import IntakeError
+from intake_cli.target import IntakeError, aws_problem
 from webhook_intake.ingest.queue import attributes_size
 from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
 from webhook_intake.times import iso_millis
@@ -524,8 +524,7 @@ def call(operation: Any, **kwargs: Any) -> Any:
     try:
         return operation(**kwargs)
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise IntakeError(f"{exc.operation_name} failed: {error.get('Code')}: {error.get('Message')}") from None
+        raise IntakeError(f"{exc.operation_name} failed: {aws_problem(exc)}") from None
     except BotoCoreError as exc:
         raise IntakeError(f"AWS call failed: {exc}") from None
 

@@ -37,6 +37,15 @@ class IntakeError(RuntimeError):
     status = 1
 
 
+def aws_problem(exc: BaseException) -> str:
+    """What an AWS failure says, as every command prints it: ``Code: Message`` for an error AWS answered (not
+    botocore's sentence around them), else the failure's own text."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code')}: {error.get('Message')}"
+    return str(exc)
+
+
 class OptionsError(IntakeError):
     """Options each read well that make no sense together or here (``--since`` after ``--until``, a window
     wider than the command reads): a usage error, one clear line and exit status 2."""

@@ -1016,8 +1016,36 @@ def test_dead_letters_are_listed_while_the_events_table_cannot_be_read(
     assert code == 1, text
     assert "1 dead letter, quarantined events unread" in text
     assert "retries_exhausted" in text
-    assert "cannot read the quarantined events" in text
+    assert f"cannot read table {table(runtime)}: ResourceNotFoundException" in text
     assert "Traceback" not in text
+
+
+def test_an_aws_failure_is_said_by_dlq_as_by_every_other_command(
+    stack: str, runtime: LocalRuntime, aws: boto3.session.Session
+) -> None:
+    # Given the events table (which holds the quarantine) gone
+    aws.client("dynamodb").delete_table(TableName=table(runtime))
+
+    # When the operator reads the events, a comment's state, the status, and what waits, then acts on it
+    said = {
+        " ".join(args[:2]): [line for line in text.splitlines() if line.startswith("error:")]
+        for args in (
+            ("events", "--stack", stack),
+            ("state", VENDOR, "c-1", "--stack", stack),
+            ("status", "--stack", stack),
+            ("dlq", "list", "--stack", stack),
+            ("dlq", "delete", "--vendor", VENDOR, "--yes", "--stack", stack),
+        )
+        for _, text in [cli(*args)]
+    }
+
+    # Then each says it in one form: what could not be read, AWS's error code, its message
+    cause = "ResourceNotFoundException: Requested resource not found"
+    missing = f"error: cannot read table {table(runtime)}: {cause}"
+    assert said["events --stack"] == said["state " + VENDOR] == said["status --stack"] == [missing]
+    assert said["dlq list"] == [missing]
+    (deleting,) = said["dlq delete"]
+    assert deleting.startswith(f"error: cannot delete {VENDOR}'s quarantined events: {cause} (done before it: ")
 
 
 def test_status_shows_the_queues_while_the_events_table_cannot_be_counted(
