@@ -3,12 +3,18 @@
 Standard library only until the command line is read: Ctrl-C while the CLI loads (its imports, then typer
 reading every command's options: a second or two on a busy machine) ends as Ctrl-C during a command does,
 with exit status 130 and no traceback.
+
+SIGTERM (a cancelled CI job, ``timeout``, ``kill``) is taken as Ctrl-C is, with its clean-up
+(dead letters read to be listed are made visible again, a redrive says what went back), and ends with exit
+status 143, as a shell expects of a command SIGTERM stopped.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from typing import Any
 
 # botocore signs with awscrt when it is installed (SAM CLI brings it into .venv/), and awscrt hands the
 # signature back through a callback that swallows an exception raised in it: Ctrl-C landing there leaves
@@ -17,16 +23,34 @@ import sys
 # Read when botocore is first imported, so it is set before anything loads it.
 os.environ["BOTO_DISABLE_CRT"] = "true"
 
+CTRL_C_STATUS = 130
+SIGTERM_STATUS = 128 + signal.SIGTERM
+
+_terminated: list[int] = []
+
+
+def _stop_as_ctrl_c(signum: int, frame: Any) -> None:
+    """SIGTERM raises what Ctrl-C raises, so that every command's Ctrl-C clean-up runs for it too."""
+    _terminated.append(signum)
+    raise KeyboardInterrupt
+
 
 def run() -> None:
     """Load the CLI and run the command line."""
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one ignored by the parent stays ignored
+        signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     try:
         from intake_cli.main import app
 
         app()
     except KeyboardInterrupt:
         sys.stderr.write("\n")
-        raise SystemExit(130) from None
+        raise SystemExit(SIGTERM_STATUS if _terminated else CTRL_C_STATUS) from None
+    except SystemExit as ended:
+        # A command that ends Ctrl-C with 130 ends SIGTERM with 143; one that ends Ctrl-C otherwise (`tail`: 0) alike.
+        if _terminated and ended.code == CTRL_C_STATUS:
+            raise SystemExit(SIGTERM_STATUS) from None
+        raise
 
 
 if __name__ == "__main__":

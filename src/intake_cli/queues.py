@@ -428,30 +428,39 @@ def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = Non
 
 @contextmanager
 def ctrl_c_held() -> Iterator[None]:
-    """Ctrl-C pressed in the block takes effect as the block ends; a second one at once.
+    """Ctrl-C (or SIGTERM, which the ``intake`` command takes as Ctrl-C) in the block takes effect as the block
+    ends; a second one at once.
 
     SQS hides the messages of a receive as it answers: Ctrl-C while the answer is on its way would
     lose their receipt handles, and the read could not make them visible again (they would stay hidden
-    from the next look and from a redrive for PEEK_VISIBILITY). Only the main thread hears signals.
+    from the next look and from a redrive for PEEK_VISIBILITY). Only the main thread hears signals, and
+    only a signal Python handles (not one left to the system, or ignored) is held.
     """
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is None or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    pressed: list[Any] = []
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    handlers: dict[int, Callable[[int, Any], Any]] = {
+        signum: handler for signum, handler in previous.items() if callable(handler)
+    }
+    pressed: list[tuple[int, Any]] = []
 
     def hold(signum: int, frame: Any) -> None:
-        pressed.append(frame)
-        signal.signal(signal.SIGINT, previous)  # a second Ctrl-C (a request that hangs) stops at once
+        pressed.append((signum, frame))
+        for held, handler in handlers.items():  # a second one (a request that hangs) stops at once
+            signal.signal(held, handler)
 
-    signal.signal(signal.SIGINT, hold)
     try:
+        for signum in handlers:
+            signal.signal(signum, hold)
         yield
     finally:
-        if signal.getsignal(signal.SIGINT) is hold:
-            signal.signal(signal.SIGINT, previous)
-    if pressed and callable(previous):
-        previous(signal.SIGINT, pressed[0])
+        for signum, handler in handlers.items():
+            if signal.getsignal(signum) is hold:
+                signal.signal(signum, handler)
+    if pressed:
+        signum, frame = pressed[0]
+        handlers[signum](signum, frame)
 
 
 def _receive(sqs: Any, queue_url: str, most: int, wait: int = 0) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import signal
+import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -860,6 +861,48 @@ def test_ctrl_c_while_a_listing_makes_its_dead_letters_visible_again_leaves_none
     letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
 
     # Then every one is there: the listing made them all visible again before it stopped
+    assert len(letters) == 25
+    assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
+
+
+def test_sigterm_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_there_and_ends_with_143(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given 25 dead letters, and the `intake` command sent SIGTERM (a cancelled CI job, `timeout`) while the
+    # third receive is answered: SQS has hidden the five it returns by then
+    from intake_cli import __main__ as entry
+
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    monkeypatch.setattr(entry, "_terminated", [], raising=False)
+    monkeypatch.setattr(sys, "argv", ["intake", "dlq", "list", "--stack", stack, "--vendor", VENDOR])
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    sent = queues.call
+    receives: list[int] = []
+
+    def call(operation: Any, **kwargs: Any) -> Any:
+        answer = sent(operation, **kwargs)
+        if getattr(operation, "__name__", "") == "receive_message":
+            receives.append(1)
+            if len(receives) == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+        return answer
+
+    monkeypatch.setattr(queues, "call", call)
+
+    # When the command runs
+    try:
+        with pytest.raises(SystemExit) as ended:
+            entry.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    monkeypatch.setattr(queues, "call", sent)
+
+    # Then it ends as a shell expects of SIGTERM, with no traceback, and every dead letter is there for the next
+    # look, the five the stopped receive was answered with too
+    assert ended.value.code == 143
+    assert "Traceback" not in capsys.readouterr().err
+    letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
     assert len(letters) == 25
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
 
