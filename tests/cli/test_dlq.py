@@ -795,72 +795,48 @@ def test_ctrl_c_while_listing_leaves_every_dead_letter_there_for_the_next_look(
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
 
 
-def test_ctrl_c_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_there_for_the_next_look(
-    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given 25 dead letters, and Ctrl-C pressed while the third receive is answered: SQS has hidden the
-    # five it returns by then (most of a listing is spent waiting for SQS, so that is where Ctrl-C lands)
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+def signal_as_answered(monkeypatch: pytest.MonkeyPatch, operation: str, nth: int, signum: int) -> None:
+    """Send this process ``signum`` as SQS answers the ``nth`` call of ``operation`` (where a signal lands most:
+    a command spends its time waiting for SQS)."""
     sent = queues.call
-    receives: list[int] = []
+    calls: list[int] = []
 
-    def call(operation: Any, **kwargs: Any) -> Any:
-        answer = sent(operation, **kwargs)
-        if getattr(operation, "__name__", "") == "receive_message":
-            receives.append(1)
-            if len(receives) == 3:
-                os.kill(os.getpid(), signal.SIGINT)
+    def call(method: Any, **kwargs: Any) -> Any:
+        answer = sent(method, **kwargs)
+        if getattr(method, "__name__", "") == operation:
+            calls.append(1)
+            if len(calls) == nth:
+                monkeypatch.setattr(queues, "call", sent)
+                os.kill(os.getpid(), signum)
         return answer
 
     monkeypatch.setattr(queues, "call", call)
+
+
+@pytest.mark.parametrize(
+    ("operation", "nth"),
+    [("receive_message", 3), ("change_message_visibility_batch", 2)],
+    ids=["a-receive-answered", "made-visible-again"],
+)
+def test_ctrl_c_while_sqs_answers_a_listing_leaves_every_dead_letter_there_for_the_next_look(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, operation: str, nth: int
+) -> None:
+    # Given 25 dead letters, and Ctrl-C pressed while SQS answers a receive of the listing (it has hidden the
+    # letters it returns by then), or one of the requests that make the listed ones visible again
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal_as_answered(monkeypatch, operation, nth, signal.SIGINT)
     try:
         code, text = cli("dlq", "list", "--stack", stack, "--vendor", VENDOR)
     finally:
         signal.signal(signal.SIGINT, previous)
     assert code == 130, text
-    monkeypatch.setattr(queues, "call", sent)
 
     # When they are listed again at once (or sent back: a hidden message is not moved)
     letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
 
-    # Then every one is there, the five the stopped receive was answered with too
-    assert len(letters) == 25
-    assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
-
-
-def test_ctrl_c_while_a_listing_makes_its_dead_letters_visible_again_leaves_none_hidden(
-    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given 25 dead letters, all received to be listed, and Ctrl-C pressed while SQS answers the second of the
-    # requests that make them visible again
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    sent = queues.call
-    releases: list[int] = []
-
-    def call(operation: Any, **kwargs: Any) -> Any:
-        answer = sent(operation, **kwargs)
-        if getattr(operation, "__name__", "") == "change_message_visibility_batch":
-            releases.append(1)
-            if len(releases) == 2:
-                os.kill(os.getpid(), signal.SIGINT)
-        return answer
-
-    monkeypatch.setattr(queues, "call", call)
-    try:
-        code, text = cli("dlq", "list", "--stack", stack, "--vendor", VENDOR)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    assert code == 130, text
-    monkeypatch.setattr(queues, "call", sent)
-
-    # When they are listed again at once
-    letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
-
-    # Then every one is there: the listing made them all visible again before it stopped
+    # Then every one is there: the listing stopped only once its letters were visible again
     assert len(letters) == 25
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
 
@@ -877,18 +853,7 @@ def test_sigterm_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_ther
     monkeypatch.setattr(entry, "_terminated", [], raising=False)
     monkeypatch.setattr(sys, "argv", ["intake", "dlq", "list", "--stack", stack, "--vendor", VENDOR])
     previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    sent = queues.call
-    receives: list[int] = []
-
-    def call(operation: Any, **kwargs: Any) -> Any:
-        answer = sent(operation, **kwargs)
-        if getattr(operation, "__name__", "") == "receive_message":
-            receives.append(1)
-            if len(receives) == 3:
-                os.kill(os.getpid(), signal.SIGTERM)
-        return answer
-
-    monkeypatch.setattr(queues, "call", call)
+    signal_as_answered(monkeypatch, "receive_message", 3, signal.SIGTERM)
 
     # When the command runs
     try:
@@ -896,7 +861,6 @@ def test_sigterm_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_ther
             entry.run()
     finally:
         signal.signal(signal.SIGTERM, previous)
-    monkeypatch.setattr(queues, "call", sent)
 
     # Then it ends as a shell expects of SIGTERM, with no traceback, and every dead letter is there for the next
     # look, the five the stopped receive was answered with too
