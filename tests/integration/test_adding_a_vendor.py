@@ -151,6 +151,25 @@ def test_an_acme_delivery_is_authenticated_stored_and_normalized_on_the_local_st
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
 
+def test_an_acme_id_sent_as_a_whole_number_with_a_fraction_is_stored_as_its_digits(
+    acme: SamTemplate, aws: boto3.session.Session
+) -> None:
+    # Given the stack with Acme, and an event whose ids a re-serializing client wrote as 12345.0
+    secrets: dict[str, Any] = {**load_secrets(), "acme": {"tokens": ["dev-acme-token"]}}
+    runtime = LocalRuntime(provision(acme, aws, "wi-acme-ids", secrets), aws, retry_visibility=0)
+    body = b'{"id": 12345.0, "type": "comment.posted", "user_id": 777.0, "comment_id": 1.2345e4}'
+
+    # When it is delivered and consumed
+    request = build_request("acme", body, secrets["acme"])
+    assert runtime.request(request.method, request.path, request.headers, request.body).status == 200
+    runtime.drain()
+
+    # Then it is stored under the id ingest read, its digits, and so are the ids of its parts
+    stored = EventReader(runtime.stack.tables["EventsTable"]).get("acme", "12345")
+    assert stored is not None
+    assert (stored["actor"]["id"], stored["content"]["id"]) == ("777", "12345")
+
+
 def test_make_load_accounts_for_the_new_vendors_events(
     acme: SamTemplate, aws: boto3.session.Session, tmp_path: Path
 ) -> None:
