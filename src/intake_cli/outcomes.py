@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.text import Text
 from urllib3.exceptions import HTTPError
 
-from intake_cli.target import IntakeError
+from intake_cli.target import IntakeError, aws_problem
 from intake_cli.terminal import Terminal, printable
 from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.times import iso_millis
@@ -213,7 +213,7 @@ def consumer_log_groups(target: Target, vendors: list[str]) -> list[LogGroup]:
         try:
             detail = cloudformation.describe_stack_resource(StackName=target.name, LogicalResourceId=logical_id)
         except (ClientError, BotoCoreError) as exc:
-            raise IntakeError(f"cannot find {logical_id} in stack {target.name}: {exc}") from None
+            raise IntakeError(f"cannot find {logical_id} in stack {target.name}: {aws_problem(exc)}") from None
         name = str(detail["StackResourceDetail"]["PhysicalResourceId"])
         arn = f"arn:{partition}:logs:{target.region}:{account}:log-group:{name}"
         groups.append(LogGroup(key, name, arn))
@@ -339,7 +339,7 @@ def _filtered(logs: Any, group: str, start_ms: int) -> list[tuple[int, str, str]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
                 return found  # a consumer that never ran has no log group yet
-            raise IntakeError(f"cannot read log group {group}: {exc}") from None
+            raise IntakeError(f"cannot read log group {group}: {aws_problem(exc)}") from None
         except BotoCoreError as exc:
             raise IntakeError(f"cannot read log group {group}: {exc}") from None
         found += [

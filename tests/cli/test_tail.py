@@ -303,6 +303,25 @@ def test_polling_reads_every_page_from_since_once_each() -> None:
     }
 
 
+class DeniedLogs:
+    """FilterLogEvents denied to these credentials."""
+
+    def filter_log_events(self, **request: Any) -> dict[str, Any]:
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "User is not authorized to FilterLogEvents"}}
+        raise ClientError(error, "FilterLogEvents")
+
+
+def test_a_log_group_that_cannot_be_read_is_said_as_every_command_says_an_aws_failure() -> None:
+    # When tail polls a log group it may not read
+    with pytest.raises(IntakeError) as failed:
+        list(poll(DeniedLogs(), GROUPS, threading.Event(), since=datetime.fromtimestamp(1795953600, UTC), follow=False))
+
+    # Then the line names the group and AWS's code and message, not botocore's sentence around them
+    assert str(failed.value) == (
+        f"cannot read log group {GROUPS[0].name}: AccessDeniedException: User is not authorized to FilterLogEvents"
+    )
+
+
 def test_polling_again_prints_nothing_twice(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a log event that every poll finds again (each poll looks back for late-ingested lines)
     monkeypatch.setattr("intake_cli.outcomes.POLL_SECONDS", 0.01)
