@@ -735,6 +735,40 @@ def test_ctrl_c_while_deleting_dead_letters_says_how_many_went(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 5
 
 
+def ctrl_c_as_sent(monkeypatch: pytest.MonkeyPatch, operation: str, nth: int) -> None:
+    """Ctrl-C as the ``nth`` call of ``operation`` goes out (before SQS has it); later calls go as they would."""
+    sent = queues.call
+    calls: list[int] = []
+
+    def call(method: Any, **kwargs: Any) -> Any:
+        if getattr(method, "__name__", "") == operation:
+            calls.append(1)
+            if len(calls) == nth:
+                monkeypatch.setattr(queues, "call", sent)
+                raise KeyboardInterrupt
+        return sent(method, **kwargs)
+
+    monkeypatch.setattr(queues, "call", call)
+
+
+def signal_as_answered(monkeypatch: pytest.MonkeyPatch, operation: str, nth: int, signum: int) -> None:
+    """Send this process ``signum`` as SQS answers the ``nth`` call of ``operation`` (where a signal lands most:
+    a command spends its time waiting for SQS)."""
+    sent = queues.call
+    calls: list[int] = []
+
+    def call(method: Any, **kwargs: Any) -> Any:
+        answer = sent(method, **kwargs)
+        if getattr(method, "__name__", "") == operation:
+            calls.append(1)
+            if len(calls) == nth:
+                monkeypatch.setattr(queues, "call", sent)
+                os.kill(os.getpid(), signum)
+        return answer
+
+    monkeypatch.setattr(queues, "call", call)
+
+
 def test_ctrl_c_while_moving_dead_letters_back_says_how_many_went(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -742,17 +776,7 @@ def test_ctrl_c_while_moving_dead_letters_back_says_how_many_went(
     # Given 25 dead letters (moved ten at a time), and Ctrl-C pressed as the third receive goes out
     for n in range(24):
         claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    sent = queues.call
-    receives: list[int] = []
-
-    def call(operation: Any, **kwargs: Any) -> Any:
-        if getattr(operation, "__name__", "") == "receive_message":
-            receives.append(1)
-            if len(receives) == 3:
-                raise KeyboardInterrupt
-        return sent(operation, **kwargs)
-
-    monkeypatch.setattr(queues, "call", call)
+    ctrl_c_as_sent(monkeypatch, "receive_message", 3)
 
     # When they are all being sent back
     code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR)
@@ -772,20 +796,9 @@ def test_ctrl_c_while_listing_leaves_every_dead_letter_there_for_the_next_look(
     # Given 25 dead letters (received ten at a time to be listed), and Ctrl-C pressed as the third receive goes out
     for n in range(24):
         claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    sent = queues.call
-    receives: list[int] = []
-
-    def call(operation: Any, **kwargs: Any) -> Any:
-        if getattr(operation, "__name__", "") == "receive_message":
-            receives.append(1)
-            if len(receives) == 3:
-                raise KeyboardInterrupt
-        return sent(operation, **kwargs)
-
-    monkeypatch.setattr(queues, "call", call)
+    ctrl_c_as_sent(monkeypatch, "receive_message", 3)
     code, text = cli("dlq", "list", "--stack", stack, "--vendor", VENDOR)
     assert code == 130, text
-    monkeypatch.setattr(queues, "call", sent)
 
     # When they are listed again at once (or sent back: a hidden message is not moved)
     letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
@@ -793,24 +806,6 @@ def test_ctrl_c_while_listing_leaves_every_dead_letter_there_for_the_next_look(
     # Then every one is there: none stays hidden by the list that was stopped
     assert len(letters) == 25
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
-
-
-def signal_as_answered(monkeypatch: pytest.MonkeyPatch, operation: str, nth: int, signum: int) -> None:
-    """Send this process ``signum`` as SQS answers the ``nth`` call of ``operation`` (where a signal lands most:
-    a command spends its time waiting for SQS)."""
-    sent = queues.call
-    calls: list[int] = []
-
-    def call(method: Any, **kwargs: Any) -> Any:
-        answer = sent(method, **kwargs)
-        if getattr(method, "__name__", "") == operation:
-            calls.append(1)
-            if len(calls) == nth:
-                monkeypatch.setattr(queues, "call", sent)
-                os.kill(os.getpid(), signum)
-        return answer
-
-    monkeypatch.setattr(queues, "call", call)
 
 
 @pytest.mark.parametrize(
