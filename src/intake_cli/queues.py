@@ -411,13 +411,9 @@ def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = Non
     waiting = depth(sqs, queue_url)[0]
     try:
         while len(received) < limit and (deadline is None or time.monotonic() < deadline):
-            with ctrl_c_held():
-                batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)))
-                received.extend(batch)
+            batch = _receive_into(received, sqs, queue_url, limit)
             if not batch and len(received) < waiting:
-                with ctrl_c_held():
-                    batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)), wait=EMPTY_WAIT_SECONDS)
-                    received.extend(batch)
+                batch = _receive_into(received, sqs, queue_url, limit, wait=EMPTY_WAIT_SECONDS)
             if not batch:
                 break
     except BaseException:
@@ -461,6 +457,16 @@ def ctrl_c_held() -> Iterator[None]:
     if pressed:
         signum, frame = pressed[0]
         handlers[signum](signum, frame)
+
+
+def _receive_into(
+    received: list[dict[str, Any]], sqs: Any, queue_url: str, limit: int, wait: int = 0
+) -> list[dict[str, Any]]:
+    """One receive of up to ``limit`` in all, added to ``received`` before Ctrl-C takes effect; the batch."""
+    with ctrl_c_held():
+        batch = _receive(sqs, queue_url, min(SQS_BATCH, limit - len(received)), wait=wait)
+        received.extend(batch)
+    return batch
 
 
 def _receive(sqs: Any, queue_url: str, most: int, wait: int = 0) -> list[dict[str, Any]]:
