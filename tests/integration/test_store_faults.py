@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError
 
 from intake_cli.events import sqs_event
+from intake_cli.lambdas import LambdaContext
 from tests.conftest import queue_messages
 from tests.helpers import (
     answer_lost,
@@ -19,6 +21,7 @@ from tests.helpers import (
     depth,
     fail_writes_of,
     handler_logs,
+    listed,
     metric_points,
     notifications_body,
     quarantined,
@@ -28,11 +31,13 @@ from tests.helpers import (
     table,
     total,
 )
+from webhook_intake.clients import client
 from webhook_intake.consumer.models import Content, NormalizedEvent
 from webhook_intake.store import events as events_module
 from webhook_intake.store.events import EventStore, Outcome
 from webhook_intake.store.items import prepare
 from webhook_intake.store.schema import WRITE_ID
+from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.store.wire import decode_item
 
 if TYPE_CHECKING:
@@ -430,3 +435,123 @@ def test_a_test_copy_sent_again_unchanged_is_a_duplicate_and_the_first_stays(run
     assert store.put(prepare(again), again.raw).outcome is Outcome.DUPLICATE
     (item,) = stored(runtime)
     assert (item.get("test"), item["received_at"]) == (True, "2026-11-23T10:00:03.000Z")
+
+
+class Deadline:
+    """A Lambda context whose remaining time runs with the real clock, from ``seconds`` at its start."""
+
+    def __init__(self, spec: Any, seconds: float) -> None:
+        self.context = LambdaContext(spec.logical_id, spec.memory_size, spec.timeout, aws_request_id="deadline")
+        self.ends = time.monotonic() + seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.ends - time.monotonic()) * 1000))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.context, name)
+
+
+@contextmanager
+def never_answered(aws_client: Any, *markers: bytes) -> Iterator[list[str]]:
+    """The requests of ``aws_client`` whose URL or body holds any of ``markers`` go to a server that takes the
+    connection and never answers. Yields the URLs they were sent to first."""
+    silent = socket.create_server(("127.0.0.1", 0), backlog=64)
+    host, port = silent.getsockname()
+    sent: list[str] = []
+
+    def hook(request: Any, **_: Any) -> None:
+        if any(marker in request.url.encode() + (request.body or b"") for marker in markers):
+            sent.append(request.url)
+            request.url = f"http://{host}:{port}/"
+
+    aws_client.meta.events.register_first("before-send", hook)
+    try:
+        yield sent
+    finally:
+        aws_client.meta.events.unregister("before-send", hook)
+        silent.close()
+
+
+def invoked_with(function: Any, messages: list[dict[str, Any]], context: Any) -> dict[str, Any]:
+    """The answer of ``function`` to ``messages``, given no longer than ``context``'s time: Lambda would stop it."""
+    answers: list[dict[str, Any]] = []
+    invocation = threading.Thread(
+        target=lambda: answers.append(function.handler(sqs_event(messages, QUEUE_ARN, "us-east-1"), context)),
+        daemon=True,
+    )
+    invocation.start()
+    invocation.join(timeout=context.get_remaining_time_in_millis() / 1000)
+    assert not invocation.is_alive(), "the invocation ran into its timeout"
+    (answer,) = answers
+    return answer
+
+
+def test_a_dynamodb_that_never_answers_leaves_the_invocation_its_outcomes_and_the_records_it_did_not_store(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given three deliveries, and a DynamoDB that takes the writes of the second and third and never answers
+    for uuid in ("stall-1", "stall-2", "stall-3"):
+        notified(runtime, secrets, uuid)
+    url = queue_url(runtime, "viafoura-notifications")
+    messages = queue_messages(runtime.sqs, url)
+    by_event = {json.loads(m["Body"])["notifications"][0]["notification_uuid"]: m["MessageId"] for m in messages}
+    function = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    context = Deadline(function.spec, seconds=6)
+    capsys.readouterr()
+
+    # When one invocation with 6 s left takes them
+    with never_answered(consumer_dynamodb(), b"stall-2", b"stall-3") as sent, handler_logs() as logs:
+        answer = invoked_with(function, messages, context)
+
+    # Then it answered by itself: the records not stored are handed back, the first is stored and listed
+    assert sent
+    assert answer == {
+        "batchItemFailures": [{"itemIdentifier": by_event["stall-2"]}, {"itemIdentifier": by_event["stall-3"]}]
+    }
+    assert [item["event_id"] for item in stored(runtime)] == ["stall-1"]
+    assert [entry["event_id"] for entry in listed(runtime)] == ["stall-1"]
+    # And its outcomes line and metrics were written
+    assert outcomes(logs.getvalue()) == ["stored", "retrying", "retrying"]
+    points = metric_points(capsys.readouterr().out)
+    assert (total(points, "EventsStored"), total(points, "RecordsRetried")) == (1, 2)
+
+    # And the records handed back are stored once DynamoDB answers again
+    runtime.drain()
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["stall-1", "stall-2", "stall-3"]
+    assert depth(runtime, url) == 0
+
+
+def test_an_s3_that_never_answers_a_claim_checks_read_leaves_the_invocation_its_outcomes(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a delivery on the queue, then two whose bodies wait in S3 (a character SQS refuses), and an S3 that
+    # takes their reads and never answers
+    for uuid in ("s3-1", "s3-2", "s3-3"):
+        body = json.loads(notifications_body(uuid))
+        if uuid != "s3-1":
+            body["notifications"][0]["mark"] = "\ufffe"
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        assert send_body(runtime, "viafoura-notifications", payload, secrets["viafoura-notifications"]).status == 204
+    url = queue_url(runtime, "viafoura-notifications")
+    messages = sorted(queue_messages(runtime.sqs, url), key=lambda m: "claim_check" in m["MessageAttributes"])
+    claim_checked = [m["MessageId"] for m in messages if "claim_check" in m["MessageAttributes"]]
+    assert len(claim_checked) == 2
+    function = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    context = Deadline(function.spec, seconds=6)
+    capsys.readouterr()
+
+    # When one invocation with 6 s left takes them
+    with never_answered(client("s3", CONSUMER_CONFIG), b"/deliveries/") as sent, handler_logs() as logs:
+        answer = invoked_with(function, messages, context)
+
+    # Then it answered by itself: the records it could not read are handed back, the first is stored
+    assert sent
+    assert answer == {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in claim_checked]}
+    assert [item["event_id"] for item in stored(runtime)] == ["s3-1"]
+    assert outcomes(logs.getvalue()) == ["stored", "retrying", "retrying"]
+    points = metric_points(capsys.readouterr().out)
+    assert (total(points, "EventsStored"), total(points, "RecordsRetried")) == (1, 2)
+
+    # And they are stored once S3 answers again
+    runtime.drain()
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["s3-1", "s3-2", "s3-3"]

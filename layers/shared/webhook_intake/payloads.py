@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import client, error_code
-from webhook_intake.store.table import CONSUMER_CONFIG
+from webhook_intake.store.table import CONSUMER_CONFIG, once
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+    from webhook_intake.store.table import Attempts
 
 DELIVERIES_PREFIX = "deliveries/"
 """Where the ingest functions put delivery bodies SQS cannot carry: ``deliveries/<vendor>/…``."""
@@ -81,11 +83,13 @@ class ClaimCheck:
 
 
 class PayloadStore:
-    """Reads claim-checked bodies; writes and reads the parts of events kept outside their items."""
+    """Reads claim-checked bodies; writes and reads the parts of events kept outside their items (each call
+    made as ``attempts`` allows)."""
 
-    def __init__(self, bucket: str | None, s3_client: S3Client | None = None) -> None:
+    def __init__(self, bucket: str | None, s3_client: S3Client | None = None, attempts: Attempts = once) -> None:
         self.bucket = bucket
         self._s3 = s3_client
+        self._attempts = attempts
 
     @property
     def s3(self) -> S3Client:
@@ -116,7 +120,10 @@ class PayloadStore:
             raise PayloadError("a part of an event belongs in S3 and no payload bucket is configured")
         tags: dict[str, Any] = {"Tagging": tagging} if tagging else {}
         try:
-            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **tags)
+            bucket = self.bucket
+            self._attempts(
+                lambda: self.s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **tags)
+            )
         except (ClientError, BotoCoreError) as exc:
             raise PayloadError(f"put_object failed: {error_code(exc)}") from exc
         return f"s3://{self.bucket}/{key}"
@@ -125,6 +132,7 @@ class PayloadStore:
         """The bytes at an ``s3://bucket/key`` URI this store wrote."""
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         try:
-            return bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            # The body's reads within the attempt: a read that stalls mid-body is tried again whole.
+            return self._attempts(lambda: bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
         except (ClientError, BotoCoreError) as exc:
             raise PayloadError(f"get_object failed: {error_code(exc)}") from exc

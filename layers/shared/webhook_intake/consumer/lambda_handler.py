@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
+from webhook_intake.consumer.attempts import InvocationAttempts
 from webhook_intake.consumer.service import ConsumerService, Continuation
 from webhook_intake.consumer.settings import ConsumerSettings
 from webhook_intake.consumer.shapes import ShapeWatch
@@ -23,20 +24,23 @@ if TYPE_CHECKING:
 
 
 def build_service(settings: ConsumerSettings, logger: Logger, metrics: Any) -> ConsumerService:
-    """The vendor's consumer wired to AWS (clients are made on first use)."""
+    """The vendor's consumer wired to AWS (clients are made on first use; every call tried within the time of
+    the invocation)."""
     spec = vendor(settings.vendor)
-    payloads = PayloadStore(settings.payload_bucket)
+    attempts = InvocationAttempts()
+    payloads = PayloadStore(settings.payload_bucket, attempts=attempts)
     return ConsumerService(
         normalizer=spec.normalizer(),
-        events=EventStore(settings.table_name, payloads=payloads),
-        quarantine=QuarantineStore(settings.table_name, payloads=payloads),
+        events=EventStore(settings.table_name, payloads=payloads, attempts=attempts),
+        quarantine=QuarantineStore(settings.table_name, payloads=payloads, attempts=attempts),
         payloads=payloads,
         logger=logger,
         metrics=metrics,
         retention_days=settings.retention_days,
         max_receive_count=settings.max_receive_count,
-        shapes=ShapeWatch(spec, settings.table_name, logger),
+        shapes=ShapeWatch(spec, settings.table_name, logger, attempts=attempts),
         continuation=Continuation(settings.queue_url) if settings.queue_url else None,
+        attempts=attempts,
     )
 
 

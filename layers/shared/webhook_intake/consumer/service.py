@@ -28,6 +28,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import client, error_code
+from webhook_intake.consumer.attempts import InvocationAttempts, OutOfTimeError
 from webhook_intake.consumer.normalizing import Reading, Rejected
 from webhook_intake.delivery import RESUME_CHECK_CHARS, Delivery, id_label
 from webhook_intake.observability import Metric, count, count_by, samples
@@ -55,14 +56,14 @@ MAX_OUTCOMES_PER_LINE = 200
 """Outcome lines stay far below CloudWatch's 256 KB per log event."""
 TIME_RESERVE_MS = 3_000
 """Kept back at the end of an invocation: one try at sending the rest of a delivery back (``Continuation``),
-the feed pages owed (:data:`MAX_FEED_PAGES_OWED` at most), the metrics and the outcomes line fit in it."""
+the feed pages owed (:data:`MAX_FEED_PAGES_OWED` at most), the metrics and the outcomes line fit in it. No
+attempt of a call to DynamoDB or S3 made before it runs into it (``InvocationAttempts``)."""
+FINAL_MS = 500
+"""Kept back from the reserve's own calls (feed pages, new shapes): the metrics, the outcomes line and the
+batch response are written whatever DynamoDB does."""
 MAX_FEED_PAGES_OWED = 20
 """Feed pages an invocation may owe before it writes them, between two events: the reserve then writes no
 more than these, however many minutes its batch was received over (a page for each)."""
-
-
-class OutOfTimeError(Exception):
-    """The invocation is nearly out of time: the record goes back to the queue, its stored events stay."""
 
 
 # One try, within the reserve: a send that cannot finish in time must not become the function's timeout.
@@ -151,6 +152,8 @@ class ConsumerService:
     continuation: Callable[[str, Delivery], None] | None = None
     """Where the rest of a delivery goes when the invocation runs out of time (none: the record goes back)."""
     clock: Callable[[], float] = field(default=time.time)
+    attempts: InvocationAttempts = field(default_factory=InvocationAttempts)
+    """How the stores' calls are tried (the stores are given the same): by this invocation's time."""
     tally: Tally = field(default_factory=Tally)
     _remaining_ms: Callable[[], int] | None = field(default=None, init=False, repr=False)
     _kept_in_record: dict[QuarantineKey, bool] = field(default_factory=dict, init=False, repr=False)
@@ -165,6 +168,7 @@ class ConsumerService:
         """A new invocation: nothing counted yet; ``remaining_ms`` tells the time it has left (Lambda's context)."""
         self.tally = Tally()
         self._remaining_ms = remaining_ms
+        self.attempts.keep(remaining_ms, TIME_RESERVE_MS)
 
     def _out_of_time(self) -> bool:
         """Only the reserve is left."""
@@ -219,6 +223,7 @@ class ConsumerService:
         """
         tally = self.tally
         self._about_invocation()
+        self.attempts.keep(self._remaining_ms, FINAL_MS)
         self._write_pages()
         retry = [message_id for message_id in tally.feed_records if message_id in tally.unwritten - tally.failed]
         for message_id in retry:
@@ -238,11 +243,11 @@ class ConsumerService:
         for page in tally.feed.take():
             try:
                 units = self.events.put_page(page.item)
-            except StoreError as exc:
+            except (StoreError, OutOfTimeError) as exc:
                 tally.unwritten |= page.records
                 self.logger.exception(
                     "feed entries not written; their records will be retried",
-                    extra={"error": str(exc), "records": len(page.records)},
+                    extra={"error": str(exc) or type(exc).__name__, "records": len(page.records)},
                 )
                 continue
             tally.share(units, [slot for pk in page.events for slot in tally.feed_slots.get(pk, ())])
@@ -265,28 +270,28 @@ class ConsumerService:
         self._kept_in_record = {}
         delivery = self._delivery(raw_record, message_id, receives)
         message = str(raw_record.get("body") or "")
-        if sends_round and self._out_of_time():
+        try:
+            if sends_round and self._out_of_time():
+                raise OutOfTimeError
+            reading, body = self._read(message, delivery)
+        except OutOfTimeError:
+            if not sends_round:
+                raise
             self._send_rest(message, replace(delivery, problems=()), message_id, delivery.resume_at)
             return
-        reading, body = self._read(message, delivery)
         first_slot = len(self.tally.units_per_event)
         kept: set[QuarantineKey] = set()
         # The events in the delivery's order, each mapped in its turn; the rest of a delivery resumes at ``resume_at``.
         start = self._start(delivery, reading, message_id)
         for position in range(start, len(reading)):
-            if self._out_of_time():
+            try:
+                key = self._event(reading, position, delivery, record=(message_id, receives))
+            except OutOfTimeError:
                 if position == start and not sends_round:
-                    raise OutOfTimeError
+                    raise
                 rest = replace(delivery, resume_at=position, resume_check=_resume_check(reading), problems=())
                 self._send_rest(message, rest, message_id, position, len(reading))
                 return
-            if self.tally.feed.pages_owed >= MAX_FEED_PAGES_OWED:
-                self._write_pages()
-            step = reading.step(position)
-            if isinstance(step, Rejected):
-                kept.add(self._quarantine(step, delivery))
-                continue
-            key = self._store(step, delivery, record=(message_id, receives))
             if key is not None:
                 kept.add(key)
         if delivery.quarantine_key:
@@ -294,6 +299,20 @@ class ConsumerService:
             texts = (message, body, *reading.texts())
             sent_back = {key_for(self.vendor, delivery, text) for text in texts}
             self._resolve(delivery.quarantine_key, kept, sent_back, range(first_slot, len(self.tally.units_per_event)))
+
+    def _event(
+        self, reading: Reading, position: int, delivery: Delivery, *, record: tuple[str, int | None]
+    ) -> QuarantineKey | None:
+        """Give the event at ``position`` its outcome (the quarantine item it kept, if any); :class:`OutOfTimeError`
+        when only the reserve is left, before it or before an attempt of one of its calls fits: it starts the rest."""
+        if self._out_of_time():
+            raise OutOfTimeError
+        if self.tally.feed.pages_owed >= MAX_FEED_PAGES_OWED:
+            self._write_pages()
+        step = reading.step(position)
+        if isinstance(step, Rejected):
+            return self._quarantine(step, delivery)
+        return self._store(step, delivery, record=record)
 
     def _delivery(self, raw_record: dict[str, Any], message_id: str, receives: int | None) -> Delivery:
         """The record's delivery, read from its message attributes; the lines that follow carry its correlation id."""
@@ -492,6 +511,7 @@ class ConsumerService:
         """Report the invocation: one set of metrics and the outcomes, a line per 200 (for ``intake tail``)."""
         tally = self.tally
         self._about_invocation()
+        self.attempts.keep(self._remaining_ms, FINAL_MS)
         if self.shapes is not None:
             # New shapes are written now: their units are the invocation's, shared by its events.
             tally.share(self.shapes.flush(self.metrics), range(len(tally.units_per_event)))

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from webhook_intake.clients import error_code
+from webhook_intake.consumer.attempts import OutOfTimeError
 from webhook_intake.observability import Metric, count_by
 from webhook_intake.store.events import REFUSED_ITEM, consumed
 from webhook_intake.store.schema import SHAPE_PREFIX
-from webhook_intake.store.table import TableAccess
+from webhook_intake.store.table import TableAccess, once
 from webhook_intake.store.wire import encode_item, item_size, write_units
 from webhook_intake.taxonomy import type_label
 from webhook_intake.times import iso_millis
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from webhook_intake.registry import VendorSpec
+    from webhook_intake.store.table import Attempts
 
 MAX_DEPTH = 8
 MAX_PATHS = 400
@@ -137,6 +139,8 @@ class ShapeWatch:
     table_name: str
     logger: Logger
     dynamodb_client: DynamoDBClient | None = None
+    attempts: Attempts = once
+    """How its writes are tried (the consumer's: within its invocation's time)."""
     known: set[tuple[str, str]] = field(default_factory=set)
     """The shapes kept or documented, as ``(type label, fingerprint)``: their items' key. Never the type as sent,
     which may be any length: a process that kept each one whole grew by it with every new shape."""
@@ -148,7 +152,7 @@ class ShapeWatch:
     """The types the vendor's mapping or documented examples name (:meth:`dimension`)."""
 
     def __post_init__(self) -> None:
-        self.table = TableAccess(self.table_name, self.dynamodb_client)
+        self.table = TableAccess(self.table_name, self.dynamodb_client, attempts=self.attempts)
         documented = documented_shapes(self.spec)
         for source_type, shapes in documented.items():
             self.known.update((type_label(source_type), shape) for shape in shapes)
@@ -190,12 +194,17 @@ class ShapeWatch:
                 "first_seen": iso_millis(datetime.now(UTC)),
             }
             try:
-                response = self.dynamodb.put_item(
-                    TableName=self.table_name,
-                    Item=encode_item(item),
-                    ConditionExpression="attribute_not_exists(pk)",
-                    ReturnConsumedCapacity="TOTAL",
+                response = self.attempts(
+                    partial(
+                        self.dynamodb.put_item,
+                        TableName=self.table_name,
+                        Item=encode_item(item),
+                        ConditionExpression="attribute_not_exists(pk)",
+                        ReturnConsumedCapacity="TOTAL",
+                    )
                 )
+            except OutOfTimeError:
+                break  # no time left for a write: the rest are kept with the next invocation
             except ClientError as exc:
                 code = error_code(exc)
                 if code == "ConditionalCheckFailedException":  # kept already; its units are not in the answer

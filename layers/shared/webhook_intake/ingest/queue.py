@@ -101,9 +101,11 @@ def retry_within(
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    budget: float = ATTEMPT_BUDGET,
+    attempts: int | None = None,
 ) -> T:
-    """``call()`` with jittered retries while another attempt fits before ``deadline`` (monotonic); the last
-    failure raised as botocore raised it."""
+    """``call()`` with jittered retries while another attempt (``budget`` seconds at most) fits before ``deadline``
+    (on ``clock``), and at most ``attempts`` in all when given; the last failure raised as botocore raised it."""
     attempt = 0
     while True:
         attempt += 1
@@ -111,7 +113,7 @@ def retry_within(
             return call()
         except (ClientError, BotoCoreError) as exc:
             pause = backoff(attempt)
-            if not retryable(exc) or clock() + pause + ATTEMPT_BUDGET > deadline:
+            if not retryable(exc) or attempt == attempts or clock() + pause + budget > deadline:
                 raise
             sleep(pause)
 

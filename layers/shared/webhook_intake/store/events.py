@@ -161,8 +161,10 @@ class EventStore(TableAccess):
         Raises :class:`StoreError` when it is not written: the records whose entries it held are retried.
         """
         try:
-            response = self.dynamodb.put_item(
-                TableName=self.table_name, Item=encode_item(page), ReturnConsumedCapacity="TOTAL"
+            response = self._attempts(
+                lambda: self.dynamodb.put_item(
+                    TableName=self.table_name, Item=encode_item(page), ReturnConsumedCapacity="TOTAL"
+                )
             )
         except ClientError as exc:
             raise StoreError(f"put_item of a feed page failed: {error_code(exc)}") from exc
@@ -182,12 +184,14 @@ class EventStore(TableAccess):
         """Write the item where ``condition`` holds (``put_item`` keyword arguments: ``ConditionExpression``
         and the names and values it uses); else what the item stored there makes of it."""
         try:
-            response = self.dynamodb.put_item(
-                TableName=self.table_name,
-                Item=encode_item({**prepared.item, WRITE_ID: write_id}),
-                **condition,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                ReturnConsumedCapacity="TOTAL",
+            response = self._attempts(
+                lambda: self.dynamodb.put_item(
+                    TableName=self.table_name,
+                    Item=encode_item({**prepared.item, WRITE_ID: write_id}),
+                    **condition,
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                    ReturnConsumedCapacity="TOTAL",
+                )
             )
         except ClientError as exc:
             code = error_code(exc)
@@ -272,15 +276,23 @@ class EventStore(TableAccess):
         when it is this copy (written now, or by this delivery meanwhile), and the write units.
         """
         item = prepared.item
+        sent = 0
+
+        def put(over: dict[str, Any]) -> Any:
+            nonlocal sent
+            sent += 1
+            return self.dynamodb.put_item(
+                TableName=self.table_name,
+                Item=encode_item({**item, WRITE_ID: write_id}),
+                **still_the_copy(over),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ReturnConsumedCapacity="TOTAL",
+            )
+
         for _ in range(_EARLIER_COPY_TRIES):
+            sent = 0
             try:
-                response = self.dynamodb.put_item(
-                    TableName=self.table_name,
-                    Item=encode_item({**item, WRITE_ID: write_id}),
-                    **still_the_copy(stored),
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                    ReturnConsumedCapacity="TOTAL",
-                )
+                response = self._attempts(partial(put, stored))
             except ClientError as exc:
                 if error_code(exc) != "ConditionalCheckFailedException":
                     raise StoreError(f"put_item failed: {error_code(exc)}") from exc
@@ -291,7 +303,7 @@ class EventStore(TableAccess):
                 if now is not None and _this_copy(now, item):
                     # This very write, sent again by botocore after an answer that never came (or this
                     # delivery's copy, written meanwhile by another receive of it).
-                    units = write_units(max(prepared.size, item_size(stored))) if retried(exc) else 0
+                    units = write_units(max(prepared.size, item_size(stored))) if retried(exc) or sent > 1 else 0
                     return now, float(units)
                 if now is None or not self._replaceable(now, item, raw):
                     return None, 0.0

@@ -149,25 +149,26 @@ class QuarantineStore(TableAccess):
         # This write's token: a write botocore sends again after a lost answer finds its own token
         # and changes nothing, so attempts counts tries, not requests.
         token = secrets.token_hex(8)
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": key.to_key(),
+            "UpdateExpression": "SET "
+            + ", ".join(_assignment(alias, names[alias]) for alias in names)
+            + ", #last = :token ADD attempts :one",
+            "ConditionExpression": "attribute_not_exists(#last) OR #last <> :token",
+            "ExpressionAttributeNames": {**names, "#last": LAST_WRITE},
+            "ExpressionAttributeValues": {
+                **{f":{alias[1:]}": encode(values[name]) for alias, name in names.items()},
+                ":token": {"S": token},
+                ":one": {"N": "1"},
+            },
+            "ReturnConsumedCapacity": "TOTAL",
+            # What the item holds now, attempts among it: 1 means this is the event's first quarantine.
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         try:
-            response = self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=key.to_key(),
-                UpdateExpression="SET "
-                + ", ".join(_assignment(alias, names[alias]) for alias in names)
-                + ", #last = :token ADD attempts :one",
-                ConditionExpression="attribute_not_exists(#last) OR #last <> :token",
-                ExpressionAttributeNames={**names, "#last": LAST_WRITE},
-                ExpressionAttributeValues={
-                    **{f":{alias[1:]}": encode(values[name]) for alias, name in names.items()},
-                    ":token": {"S": token},
-                    ":one": {"N": "1"},
-                },
-                ReturnConsumedCapacity="TOTAL",
-                # What the item holds now, attempts among it: 1 means this is the event's first quarantine.
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            response = self._attempts(lambda: self.dynamodb.update_item(**request))
             answer: dict[str, Any] = dict(response)
             held = answer.get("Attributes", {})
         except ClientError as exc:
@@ -237,8 +238,10 @@ class QuarantineStore(TableAccess):
     def delete(self, key: QuarantineKey) -> float:
         """Forget a quarantined event (it was stored after all, or an operator let it go); its write units."""
         try:
-            response = self.dynamodb.delete_item(
-                TableName=self.table_name, Key=key.to_key(), ReturnConsumedCapacity="TOTAL"
+            response = self._attempts(
+                lambda: self.dynamodb.delete_item(
+                    TableName=self.table_name, Key=key.to_key(), ReturnConsumedCapacity="TOTAL"
+                )
             )
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"quarantine delete_item failed: {error_code(exc)}") from exc

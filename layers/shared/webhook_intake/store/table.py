@@ -2,25 +2,53 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
 from botocore.config import Config
 
 from webhook_intake.clients import client
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from webhook_intake.payloads import PayloadStore
 
-CONSUMER_CONFIG = Config(retries={"total_max_attempts": 5, "mode": "standard"}, parameter_validation=False)
-"""The consumer's DynamoDB and S3 clients: standard-mode retries (throttling backs off), no client-side
-validation of requests this code builds itself."""
+T = TypeVar("T")
+
+CONNECT_TIMEOUT = 0.5
+READ_TIMEOUT = 1.0
+ATTEMPT_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT
+"""The longest one attempt of the consumer's DynamoDB and S3 calls can take (a read time-out bounds each read of
+a body, not the whole of it)."""
+CONSUMER_CONFIG = Config(
+    connect_timeout=CONNECT_TIMEOUT,
+    read_timeout=READ_TIMEOUT,
+    retries={"total_max_attempts": 1},
+    parameter_validation=False,
+)
+"""The consumer's DynamoDB and S3 clients: one attempt a call, short time-outs, no client-side validation of
+requests this code builds itself. botocore's own retries (60 s time-outs, five attempts) know no deadline and
+could outlast the function's timeout: the consumer's calls are tried again by its ``Attempts`` instead."""
+
+
+class Attempts(Protocol):
+    """How a call to AWS is made: once, or again while the caller's time allows; its answer, or its last failure."""
+
+    def __call__(self, call: Callable[[], T]) -> T:
+        """``call()``, tried as the policy allows."""
+        ...
+
+
+def once(call: Callable[[], T]) -> T:
+    """A call made once (a client with retries of its own: the CLI's)."""
+    return call()
 
 
 class TableAccess:
     """A table (the events table, the replay table), through an injected client or the process-wide one
-    (made on first use, with the subclass's ``client_config``)."""
+    (made on first use, with the subclass's ``client_config``), each call made as ``attempts`` allows."""
 
     client_config: ClassVar[Config | None] = CONSUMER_CONFIG
 
@@ -29,10 +57,12 @@ class TableAccess:
         table_name: str,
         dynamodb_client: DynamoDBClient | None = None,
         payloads: PayloadStore | None = None,
+        attempts: Attempts = once,
     ) -> None:
         self.table_name = table_name
         self._client = dynamodb_client
         self._payloads = payloads
+        self._attempts = attempts
 
     @property
     def dynamodb(self) -> DynamoDBClient:
