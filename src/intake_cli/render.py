@@ -4,8 +4,9 @@ Tables fit the terminal: a column that does not fit is left out, least useful fi
 give way with an ellipsis (``--json`` always has everything). Nothing here prints comment
 text: rows show types, ids and times, as stored. Ids and types are whatever a vendor sent (an
 id may even be an address): a character a terminal would act on (an escape sequence, a
-carriage return, a bidirectional override), and a line feed or tab that would break a row, is
-shown as its escape (``\\x1b``, ``\\x0a``), never sent to the terminal.
+carriage return, a bidirectional override), one it would show as nothing (a zero-width space), and a
+line feed or tab that would break a row, is shown as its escape (``\\x1b``, ``\\u200b``, ``\\x0a``), never
+sent to the terminal.
 """
 
 from __future__ import annotations

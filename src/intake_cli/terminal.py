@@ -25,10 +25,14 @@ if TYPE_CHECKING:
 
     from rich.console import ConsoleOptions, RenderableType
 
-_STEERING = "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069"
+_STEERING = (
+    "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff"
+)
 STEERING = re.compile(f"[{_STEERING}]")
-"""What a terminal acts on instead of showing: C0 controls but tab and line feed, DEL, C1 controls
-(``\\x9b`` is a CSI on some terminals), and the marks and overrides that reorder a line."""
+"""What a terminal acts on instead of showing, or shows as nothing: C0 controls but tab and line feed, DEL, C1
+controls (``\\x9b`` is a CSI on some terminals), the marks and overrides that reorder a line, and the invisible
+characters (a zero-width space, a word joiner, a byte order mark) that make two ids that differ look the same.
+The zero-width joiner and non-joiner stay: emoji and several scripts are written with them."""
 
 
 def _escaped(found: re.Match[str]) -> str:

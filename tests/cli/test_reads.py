@@ -591,6 +591,38 @@ def test_ids_and_types_a_vendor_sent_never_steer_the_operators_terminal(
     assert document["event_id"] == STEERING_ID
 
 
+INVISIBLE_ID = "zw-1\u200b\u2060\ufeff\u200e\u2067x"
+"""An id that reads as ``zw-1x`` on a terminal: a zero-width space, a word joiner, a byte order mark, a
+left-to-right mark and a right-to-left isolate, none of which a terminal draws."""
+
+
+def test_an_id_holding_invisible_characters_shows_each_as_its_escape(
+    shared_runtime: LocalRuntime, loaded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    # Given an OpenWeb like whose event id and comment id hold characters a terminal shows as nothing
+    body = {
+        "event_id": INVISIBLE_ID,
+        "type": "liked-message",
+        "liker": {"user_id": "u"},
+        "comment": {"comment_id": INVISIBLE_ID},
+    }
+    assert send_body(shared_runtime, "openweb", body, load_secrets()["openweb"]).status == 200
+    shared_runtime.drain()
+
+    # When the operator lists its events, and as JSON
+    listed_code, listed = cli("events", "--stack", loaded, "--vendor", "openweb", "--content", INVISIBLE_ID)
+    json_code, as_json = cli("events", "--stack", loaded, "--vendor", "openweb", "--content", INVISIBLE_ID, "--json")
+
+    # Then the table shows each of them as its escape, none as itself, and the JSON holds the exact id
+    assert (listed_code, json_code) == (0, 0), listed
+    assert "zw-1\\u200b\\u2060\\ufeff\\u200e\\u2067x" in listed
+    for output in (listed, as_json):
+        assert not [c for c in output if c in "\u200b\u2060\ufeff\u200e\u2067"]
+    (document,) = [json.loads(line) for line in as_json.splitlines() if line.startswith("{")]
+    assert document["event_id"] == INVISIBLE_ID
+
+
 FAKE_ROW = "\n2020-09-09 09:09   2020-09-09 09:09   openweb   comment.deleted\tok"
 """What an id may carry after a line feed: a line of its own that reads as another event's row."""
 
