@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -45,9 +46,11 @@ _GAP = 3  # between two columns of a box.SIMPLE table: its padding (2) and its b
 
 
 def short(value: Any, width: int) -> str:
-    """One line of at most ``width`` characters, an ellipsis where it was cut."""
-    text = " ".join(str(value).split()) if value is not None else ""
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """One line of at most ``width`` terminal cells (a CJK character or an emoji takes two), an ellipsis where it
+    was cut."""
+    line = Text(" ".join(str(value).split()) if value is not None else "")
+    line.truncate(width, overflow="ellipsis")
+    return line.plain
 
 
 def counted(number: int, one: str, many: str) -> str:
@@ -83,10 +86,13 @@ class Column:
 
 
 def fitted_table(title: str, rows: list[dict[str, Any]], columns: list[Column], width: int) -> Table:
-    """The columns that fit ``width`` (in their order), each as wide as its widest value or cut to fit."""
+    """The columns that fit ``width`` (in their order), each as wide as its widest value or cut to fit.
+
+    Widths are in terminal cells, as rich lays the table out: a CJK character or an emoji takes two."""
     cells = {column.header: [inline(column.value(row)) for row in rows] for column in columns}
     natural = {
-        column.header: max([len(column.header), *(len(cell) for cell in cells[column.header])]) for column in columns
+        column.header: max([cell_len(column.header), *(cell_len(cell) for cell in cells[column.header])])
+        for column in columns
     }
     least = {
         column.header: min(natural[column.header], column.shrinks_to or natural[column.header]) for column in columns

@@ -623,6 +623,37 @@ def test_an_id_holding_invisible_characters_shows_each_as_its_escape(
     assert document["event_id"] == INVISIBLE_ID
 
 
+WIDE_ID = "评论-一二三四五六七八九十-😀"
+"""An id of 14 characters that takes 26 cells of a terminal: each CJK character and the emoji take two."""
+
+
+def test_an_id_in_wide_characters_is_shown_whole_with_the_columns_after_it_aligned(
+    shared_runtime: LocalRuntime, loaded: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", "200")
+    # Given an OpenWeb like whose event id and comment id are written in wide characters
+    body = {
+        "event_id": WIDE_ID,
+        "type": "liked-message",
+        "liker": {"user_id": "liker-1"},
+        "comment": {"comment_id": WIDE_ID},
+    }
+    assert send_body(shared_runtime, "openweb", body, load_secrets()["openweb"]).status == 200
+    shared_runtime.drain()
+
+    # When the operator lists its events on a terminal with room for every column
+    code, listed = cli("events", "--stack", loaded, "--vendor", "openweb", "--content", WIDE_ID)
+
+    # Then the id is whole, and the actor column starts at the same terminal cell on its row as in the header
+    assert code == 0, listed
+    header, row = [line for line in listed.splitlines() if "actor" in line or "liker-1" in line]
+    assert WIDE_ID in row, row
+    assert cell_len(row[: row.index("liker-1")]) == cell_len(header[: header.index("actor")]), listed
+    assert cell_len(row.rstrip()) <= 200
+
+
 FAKE_ROW = "\n2020-09-09 09:09   2020-09-09 09:09   openweb   comment.deleted\tok"
 """What an id may carry after a line feed: a line of its own that reads as another event's row."""
 
