@@ -11,6 +11,8 @@ status 143, as a shell expects of a command SIGTERM stopped.
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import signal
 import sys
@@ -35,8 +37,48 @@ def _stop_as_ctrl_c(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+class ClosedOutput(io.TextIOBase):
+    """Standard output for a command started with none (``intake status >&-``), where Python gives ``None``.
+
+    A write fails as one to a closed file does, so that the command ends with one error line and status 1,
+    as ``ls`` does there, rather than with a traceback, or with nothing said and status 0 (``print`` and
+    ``typer.echo`` skip a missing standard output: a script would take that for an empty result).
+    """
+
+    encoding = "utf-8"
+
+    def writable(self) -> bool:
+        """Written to, as standard output is; each write fails."""
+        return True
+
+    def write(self, text: str) -> int:
+        """No file takes the text: the error a write to a closed file descriptor gets."""
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    def isatty(self) -> bool:
+        """Not a terminal: no colours, no progress bars."""
+        return False
+
+
+def _closed_output() -> None:
+    """A closed standard output becomes :class:`ClosedOutput`, its descriptor the null device's: a file the
+    command opens later (the local stack's log, a socket) must never get descriptor 1 and take stray output."""
+    if sys.stdout is not None:
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        pass
+    else:
+        if null != 1:
+            os.dup2(null, 1)
+            os.close(null)
+    sys.stdout = ClosedOutput()
+
+
 def run() -> None:
     """Load the CLI and run the command line."""
+    _closed_output()
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one ignored by the parent stays ignored
         signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     try:

@@ -90,8 +90,9 @@ CLOSED_PIPE_STATUS = 141
 shell tool killed by SIGPIPE ends, and nothing said on stderr."""
 
 
-_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-"""What a write answers when the file standard output goes to can take no more (a full disk, a quota)."""
+_UNWRITABLE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EBADF)
+"""What a write answers when the file standard output goes to can take no more (a full disk, a quota), or when
+there is none (``intake status >&-``)."""
 
 
 def _drop_standard_output() -> None:
@@ -108,7 +109,8 @@ def _quiet_on_closed_pipe() -> Iterator[None]:
     """What reads standard output stopped reading: end quietly, with :data:`CLOSED_PIPE_STATUS`.
 
     Click's own handling ends such a command with status 1 and no word, which reads as an error. A file that
-    can take no more of the output (``> export.jsonl`` on a full disk) ends it with one error line and status 1.
+    can take no more of the output (``> export.jsonl`` on a full disk), or a standard output that was closed
+    (``>&-``), ends it with one error line and status 1, as ``ls`` ends there.
     """
     try:
         yield
@@ -116,7 +118,7 @@ def _quiet_on_closed_pipe() -> Iterator[None]:
         _drop_standard_output()
         raise typer.Exit(CLOSED_PIPE_STATUS) from None
     except OSError as exc:
-        if exc.errno not in _FULL:
+        if exc.errno not in _UNWRITABLE:
             raise
         _drop_standard_output()
         Terminal(stderr=True, highlight=False, emoji=False).print(

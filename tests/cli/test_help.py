@@ -255,6 +255,22 @@ def test_output_to_a_pipe_already_closed_ends_quietly_with_status_141(args: tupl
         assert process.stderr.read() == b""
 
 
+@pytest.mark.parametrize("args", [("--version",), ("-h",), ("events", "-h")])
+def test_output_with_standard_output_closed_is_one_error_line_and_status_1(args: tuple[str, ...]) -> None:
+    # When the command is started with its standard output closed (`intake --version >&-`)
+    ended = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "intake_cli", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    # Then it says it cannot write, in one line, and ends with 1, as `ls >&-` does: not 0, as if printed
+    assert ended.returncode == 1, ended.stderr
+    assert ended.stderr.strip().splitlines() == ["error: cannot write the output: Bad file descriptor"]
+
+
 @pytest.mark.parametrize(
     "args",
     [

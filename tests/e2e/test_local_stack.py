@@ -466,6 +466,43 @@ def test_serve_whose_output_reader_stops_stops_the_stack_quietly_with_status_141
     assert not (state_dir / "stack.json").exists()
 
 
+def run_without_standard_output(state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """One `intake` command started with its standard output closed (``intake ARGS >&-``)."""
+    return subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *intake_command(), *args],
+        env=cli_environment(state_dir),
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_command_whose_standard_output_is_closed_says_so_in_one_line_as_ls_does(served: ServedStack) -> None:
+    # Given a stack, and commands started with their standard output closed (`intake status >&-`)
+    table = run_without_standard_output(served.state_dir, "status")
+    lines = run_without_standard_output(served.state_dir, "status", "--json")
+    nothing = run_without_standard_output(served.state_dir, "events", "--json", "--vendor", "firstup")
+
+    # Then one that has something to print says it cannot, in one line, and ends with 1, as `ls >&-` ends
+    # with an error; one with nothing to print ends with 0, as `ls` of an empty directory does
+    for result in (table, lines):
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip().splitlines() == ["error: cannot write the output: Bad file descriptor"]
+    assert (nothing.returncode, nothing.stderr) == (0, "")
+
+
+def test_serve_whose_standard_output_is_closed_stops_the_stack_and_leaves_no_stack_json(tmp_path: Path) -> None:
+    # When serve is started with its standard output closed (`intake serve >&-`)
+    state_dir = tmp_path / "state"
+    served = run_without_standard_output(state_dir, "serve", "--port", "0")
+
+    # Then it says why in one line, ends with 1, and leaves no stack.json naming a stack that is gone
+    assert served.returncode == 1, served.stderr
+    assert served.stderr.strip().splitlines() == ["error: cannot write the output: Bad file descriptor"]
+    assert not (state_dir / "stack.json").exists()
+
+
 def test_a_secrets_file_edited_since_the_stack_started_is_named_when_its_credential_is_refused(tmp_path: Path) -> None:
     # Given a stack started with a secrets file, which is then edited (OpenWeb's token changed)
     secrets = load_secrets()

@@ -162,9 +162,10 @@ def serve(
     terminal = sys.stdout  # the stack sends what handlers print to its log; we keep the terminal
     out = console(terminal)
     stack = LocalStack(options)
-    with out.status("Starting the local stack from template.yaml…"):
-        stack.start()
     try:
+        # Within the try: the status line's last write may fail (no standard output), and the stack is up by then.
+        with out.status("Starting the local stack from template.yaml…"):
+            stack.start()
         _show_stack(out, stack)
         out.print("Ctrl-C to stop.")
         with _alongside(out, stack) as closed:
