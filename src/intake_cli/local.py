@@ -17,6 +17,7 @@ DEFAULT_STATE_DIR = ROOT / ".intake"
 STATE_DIR_VARIABLE = "INTAKE_STATE_DIR"
 STATE_FILE_NAME = "stack.json"
 LOG_FILE_NAME = "stack.log"
+LOCK_FILE_NAME = "stack.lock"
 DEFAULT_STACK_NAME = "webhook-intake-local"
 DEFAULT_REGION = "us-east-1"
 # moto takes any credentials; these never leave the machine.

@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import signal
 import socket
 import subprocess
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +29,14 @@ from intake_cli.sending import post
 from intake_cli.stack import Left
 from intake_cli.target import Target
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
-from tests.e2e.stack import cli_environment, expected_event_ids, intake_command, run_cli, start_served_stack
+from tests.e2e.stack import (
+    STARTUP_TIMEOUT,
+    cli_environment,
+    expected_event_ids,
+    intake_command,
+    run_cli,
+    start_served_stack,
+)
 from tests.helpers import SUCCESS, cli
 from webhook_intake.delivery import Delivery
 from webhook_intake.payloads import ClaimCheck
@@ -36,7 +45,7 @@ from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 from webhook_intake.store.reads import EventReader
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from tests.e2e.stack import ServedStack
@@ -312,6 +321,74 @@ def test_a_second_serve_on_the_same_state_dir_names_a_command_line_that_starts_o
     assert advice[0] == "intake"
     accepted = run_cli(tmp_path / "other", *[str(tmp_path / "other") if a == "DIR" else a for a in advice[1:]], "-h")
     assert accepted.returncode == 0, accepted.stderr
+
+
+def serve_process(state_dir: Path) -> subprocess.Popen[str]:
+    """`intake serve --port 0` on ``state_dir``, its errors kept."""
+    return subprocess.Popen(
+        [*intake_command(), "serve", "--port", "0"],
+        env=cli_environment(state_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def serving(state_dir: Path, process: subprocess.Popen[str]) -> bool:
+    """Whether ``process`` is up: stack.json names it."""
+    assert process.poll() is None, process.stderr.read() if process.stderr else ""
+    try:
+        return bool(json.loads((state_dir / "stack.json").read_text(encoding="utf-8"))["pid"] == process.pid)
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def test_two_serves_started_together_on_one_state_dir_run_one_stack_and_a_killed_one_blocks_none(
+    tmp_path: Path,
+) -> None:
+    # Given two serves started at the same moment on one state dir (make serve in two terminals at once)
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    started = [serve_process(state_dir), serve_process(state_dir)]
+    try:
+        # When one of them has ended
+        wait_until(lambda: any(process.poll() is not None for process in started), "both serves run on one state dir")
+        (ended,) = [process for process in started if process.poll() is not None]
+        (running,) = [process for process in started if process is not ended]
+
+        # Then it refused in one line naming the other, and the other runs the one stack
+        _, refused = ended.communicate(timeout=10)
+        assert ended.returncode == 1, refused
+        (line,) = refused.strip().splitlines()
+        assert line.startswith("error: a local stack is "), line
+        assert f"(pid {running.pid})" in line, line
+        wait_until(lambda: serving(state_dir, running), "the serve that was not refused to be up")
+
+        # When it is killed where it stands (SIGKILL, as the OOM killer does), its stack.json and lock file left
+        running.kill()
+        running.wait(timeout=10)
+        assert (state_dir / "stack.json").exists()
+
+        # Then a new serve on the state dir starts all the same, and stops as usual
+        again = serve_process(state_dir)
+        started.append(again)
+        wait_until(lambda: serving(state_dir, again), "a serve after a killed one to be up")
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(timeout=30) == 0
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            if process.stderr is not None:
+                process.stderr.close()
 
 
 @pytest.mark.parametrize("command", [("serve", "--port", "0"), ("demo",), ("demo", "--keep")])

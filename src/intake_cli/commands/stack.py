@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -12,11 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from intake_cli.cli import IntakeCommand, SecretsOption, app, console, examples, reports_errors, state_dir
-from intake_cli.local import LOG_FILE_NAME, STATE_FILE_NAME
+from intake_cli.local import LOCK_FILE_NAME, LOG_FILE_NAME, STATE_FILE_NAME
 from intake_cli.parameters import LOG_LEVELS, checked
 from intake_cli.target import IntakeError, read_local_state
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from rich.console import Console
@@ -111,13 +113,36 @@ def _writable(directory: Path, log_file: Path) -> None:
         ) from None
 
 
-def _refuse_second_stack(directory: Path, command: str) -> None:
+@contextlib.contextmanager
+def only_stack(directory: Path, command: str) -> Iterator[None]:
+    """The state directory's lock (``stack.lock``), held while the block runs, or a second stack refused.
+
+    stack.json is written only once the stack is up, seconds after it started: two ``serve`` started within
+    those seconds would both see none and both run, on one log and one stack.json. The lock is the operating
+    system's (``flock``), so it goes with the process that held it: a server killed with SIGKILL leaves the file,
+    never the lock, and the next ``serve`` starts.
+    """
+    import fcntl
+
+    with (directory / LOCK_FILE_NAME).open("a+", encoding="utf-8") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise IntakeError(_already_running(directory, lock.read().strip() or "unknown", command)) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        yield
+
+
+def _already_running(directory: Path, holder: str, command: str) -> str:
+    beside = f"stop it, or start another beside it: intake --state-dir DIR {command}"
     running = read_local_state(directory)
     if running is not None:
-        raise IntakeError(
-            f"a local stack is already running at {running.get('api_url')} (pid {running.get('pid')}): "
-            f"stop it, or start another beside it: intake --state-dir DIR {command}"
-        )
+        return f"a local stack is already running at {running.get('api_url')} (pid {running.get('pid')}): {beside}"
+    return f"a local stack is starting from the state directory {directory} (pid {holder}): {beside}"
 
 
 @app.command(
@@ -146,10 +171,7 @@ def serve(
     The terminal shows a line per HTTP request and, beside them, a line per consumer outcome
     (stored, duplicate, quarantined, dead-lettered), as `intake tail` prints them.
     """
-    from intake_cli.stack import LocalStack, wait_for_signal
-
     directory = state_dir(ctx)
-    _refuse_second_stack(directory, "serve --port 0")
     options = stack_options(
         directory,
         port=port,
@@ -159,6 +181,14 @@ def serve(
         log_level=log_level,
         parameter=parameter,
     )
+    with only_stack(directory, "serve --port 0"):
+        _serve(options)
+
+
+def _serve(options: StackOptions) -> None:
+    """Start the stack, show it, and run it until a signal or until what reads its output stops."""
+    from intake_cli.stack import LocalStack, wait_for_signal
+
     terminal = sys.stdout  # the stack sends what handlers print to its log; we keep the terminal
     out = console(terminal)
     stack = LocalStack(options)
@@ -280,8 +310,6 @@ def demo(
     from intake_cli.demo import run_demo
 
     directory = state_dir(ctx)
-    if keep:
-        _refuse_second_stack(directory, "demo --keep")
     options = stack_options(
         directory,
         port=port,
@@ -293,6 +321,8 @@ def demo(
         demo=True,
         keep=keep,
     )
-    code = run_demo(console(), options, keep=keep)
+    # Only a kept stack writes stack.json: without --keep the demo runs beside a serve on its own free ports.
+    with only_stack(directory, "demo --keep") if keep else contextlib.nullcontext():
+        code = run_demo(console(), options, keep=keep)
     if code:
         raise typer.Exit(code)
