@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     from intake_cli.provision import Stack
 
 LOG = logging.getLogger("intake.stack")
+BATCH_GRACE_SECONDS = 10
+"""How long a stopping stack waits for each poller to finish its batch: a longer one is cut off."""
 
 
 class StackError(IntakeError):
@@ -181,21 +183,28 @@ class LocalStack:
             raise
         LOG.info("local stack %s up: api %s, aws %s", options.stack_name, self.api_url, self.aws_endpoint_url)
 
+    def withdraw(self) -> None:
+        """Remove stack.json, so that no command takes this stack for one still running.
+
+        First of what stopping does: letting the pollers finish their batch takes up to 10 s, and a second
+        Ctrl-C meanwhile ends the process where it stands."""
+        state_file = self.options.state_file
+        if state_file is not None and _owned_by_this_process(state_file):
+            state_file.unlink(missing_ok=True)
+
     def stop(self) -> None:
         """Stop serving, let the pollers finish their batch, stop moto, restore the process."""
+        self.withdraw()
         self._stopping.set()
         if self._gateway is not None:
             self._gateway.shutdown()
             self._gateway.server_close()
             self._gateway = None
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=BATCH_GRACE_SECONDS)
         self._threads.clear()
         if self._moto is not None:
             self.left = self._left_on_queues()
-        state_file = self.options.state_file
-        if state_file is not None and _owned_by_this_process(state_file):
-            state_file.unlink(missing_ok=True)
         if self._moto is not None:
             self._moto.stop()
             self._moto = None

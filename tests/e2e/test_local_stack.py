@@ -649,6 +649,56 @@ def test_serve_stopped_with_an_accepted_delivery_not_yet_stored_says_it_is_gone(
     assert last.startswith("stopped; its queues held 1 accepted delivery not stored yet, gone with it"), last
 
 
+def test_a_second_ctrl_c_while_serve_stops_ends_it_at_once_and_leaves_no_stack_json(tmp_path: Path) -> None:
+    # Given a stack whose consumer is gathering a batch for 20 s around a delivery it took (Ctrl-C reaches it,
+    # as it reaches a command run at a terminal)
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    output = state_dir / "serve.out"
+    with output.open("wb") as sink:
+        serve = subprocess.Popen(
+            [*intake_command(), "serve", "--port", "0", "--parameter", "ConsumerBatchingWindow=20"],
+            env=cli_environment(state_dir),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+        )
+    try:
+        wait_until(lambda: serving(state_dir, serve), "serve to be up")
+        state = json.loads((state_dir / "stack.json").read_text(encoding="utf-8"))
+        assert run_cli(state_dir, "send", "openweb").returncode == 0
+        sqs = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=state["region"]
+        ).client("sqs", endpoint_url=state["aws_endpoint_url"])
+        queue = state["resources"]["OpenWebQueue"]
+
+        def taken() -> bool:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+            )
+            return attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+        wait_until(taken, "the consumer to take the delivery")
+
+        # When Ctrl-C stops it, and comes again while the consumer's batch is being waited for
+        serve.send_signal(signal.SIGINT)
+        wait_until(lambda: b"stopping: " in output.read_bytes(), "serve to say it is stopping")
+        serve.send_signal(signal.SIGINT)
+        code = serve.wait(timeout=30)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+    # Then it ends at once as Ctrl-C ends a command, and leaves no stack.json naming a stack that is gone
+    assert code == 130, output.read_text()
+    assert "Ctrl-C again stops at once" in output.read_text()
+    assert not (state_dir / "stack.json").exists()
+    status = run_cli(state_dir, "status")
+    assert status.returncode == 1
+    assert "no local stack running" in status.stderr
+
+
 def test_serve_stopped_with_its_queues_empty_says_stopped() -> None:
     assert Left(queued=0, dead_letters=0).sentence() == ""
     assert (

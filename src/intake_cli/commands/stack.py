@@ -187,7 +187,7 @@ def serve(
 
 def _serve(options: StackOptions) -> None:
     """Start the stack, show it, and run it until a signal or until what reads its output stops."""
-    from intake_cli.stack import LocalStack, wait_for_signal
+    from intake_cli.stack import BATCH_GRACE_SECONDS, LocalStack, wait_for_signal
 
     terminal = sys.stdout  # the stack sends what handlers print to its log; we keep the terminal
     out = console(terminal)
@@ -200,6 +200,12 @@ def _serve(options: StackOptions) -> None:
         out.print("Ctrl-C to stop.")
         with _alongside(out, stack) as closed:
             wait_for_signal(closed)
+        stack.withdraw()
+        if not closed.is_set():
+            out.print(
+                f"stopping: the consumers finish their batches ({BATCH_GRACE_SECONDS} s at most); "
+                "Ctrl-C again stops at once"
+            )
     finally:
         stack.stop()
     if closed.is_set():
