@@ -159,10 +159,12 @@ def _number_problem(name: str, spec: dict[str, Any], value: str, allowed: list[s
         return spelling
     if allowed and all(_number(option) != number for option in allowed):
         return f"{name} must be one of {', '.join(allowed)}"
+    # CloudFormation says a parameter's ConstraintDescription, where it has one, in place of its own words.
+    constraint = spec.get("ConstraintDescription")
     if "MinValue" in spec and number < Decimal(str(spec["MinValue"])):
-        return f"{name} must be at least {spec['MinValue']}"
+        return f"{name} {constraint or 'must be at least ' + str(spec['MinValue'])}"
     if "MaxValue" in spec and number > Decimal(str(spec["MaxValue"])):
-        return f"{name} must be at most {spec['MaxValue']}"
+        return f"{name} {constraint or 'must be at most ' + str(spec['MaxValue'])}"
     return None
 
 

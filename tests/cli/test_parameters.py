@@ -61,6 +61,11 @@ def declared() -> dict[str, dict[str, object]]:
         ("TraceSampleRate=0.5 ", "TraceSampleRate is written with spaces around it: write '0.5'"),
         ("SilentVendorHours=-0", "SilentVendorHours is written with a minus sign: write '0'"),
         ("ConsumerBatchSize=100000", "ConsumerBatchSize must be at most 10000"),
+        # The bucket's lifecycle rules take the days as a 32-bit integer: S3 would refuse the deploy part way
+        (
+            "RetentionDays=2147483648",
+            "RetentionDays must be from 0 (events kept for ever) to 2147483647 days, the most an S3 lifecycle rule",
+        ),
         ("LogLevel=LOUD", "LogLevel must be one of DEBUG, INFO, WARNING, ERROR"),
         ("LogRetentionDays=8", "LogRetentionDays must be one of 1, 3, 5, 7, 14"),
         # The queue keeps a message four days: an older threshold, held five minutes, never fires
