@@ -18,6 +18,8 @@ import signal
 import sys
 from typing import Any
 
+from intake_cli.stopping import TAKEN_AS_CTRL_C, stop_as_ctrl_c
+
 # botocore signs with awscrt when it is installed (SAM CLI brings it into .venv/), and awscrt hands the
 # signature back through a callback that swallows an exception raised in it: Ctrl-C landing there leaves
 # the request waiting for ever on a signature that never comes. botocore's own signer is plain Python,
@@ -34,7 +36,7 @@ _terminated: list[int] = []
 def _stop_as_ctrl_c(signum: int, frame: Any) -> None:
     """SIGTERM raises what Ctrl-C raises, so that every command's Ctrl-C clean-up runs for it too."""
     _terminated.append(signum)
-    raise KeyboardInterrupt
+    stop_as_ctrl_c(signum, frame)
 
 
 class ClosedOutput(io.TextIOBase):
@@ -79,8 +81,9 @@ def _closed_output() -> None:
 def run() -> None:
     """Load the CLI and run the command line."""
     _closed_output()
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:  # one ignored by the parent stays ignored
-        signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
+    for signum in TAKEN_AS_CTRL_C:
+        if signal.getsignal(signum) == signal.SIG_DFL:  # one ignored by the parent stays ignored
+            signal.signal(signum, _stop_as_ctrl_c)
     try:
         from intake_cli.main import app
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from intake_cli.stopping import TAKEN_AS_CTRL_C
 from intake_cli.target import IntakeError, aws_problem
 from webhook_intake.ingest.queue import attributes_size
 from webhook_intake.ingest.settings import SQS_MAX_MESSAGE_BYTES
@@ -435,7 +436,7 @@ def ctrl_c_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, *TAKEN_AS_CTRL_C)}
     handlers: dict[int, Callable[[int, Any], Any]] = {
         signum: handler for signum, handler in previous.items() if callable(handler)
     }

@@ -866,6 +866,36 @@ def test_sigterm_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_ther
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
 
 
+def test_sigterm_while_moving_dead_letters_back_is_named_as_what_stopped_it_and_ends_with_143(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given 25 dead letters (moved ten at a time), and the `intake` command sent SIGTERM (a cancelled CI job) as
+    # the second receive of the move is answered
+    from intake_cli import __main__ as entry
+
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    monkeypatch.setattr(entry, "_terminated", [], raising=False)
+    monkeypatch.setattr(sys, "argv", ["intake", "dlq", "redrive", "--stack", stack, "--vendor", VENDOR])
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal_as_answered(monkeypatch, "receive_message", 2, signal.SIGTERM)
+
+    # When they are all being sent back
+    try:
+        with pytest.raises(SystemExit) as ended:
+            entry.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    # Then it says SIGTERM stopped it (not a Ctrl-C nobody pressed), what went back before, and ends with 143
+    assert ended.value.code == 143
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"stopped by SIGTERM after: {VENDOR}: 20 dead letters sent back (of 25, to " in said
+    assert "Ctrl-C" not in said
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 20
+
+
 def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:
     # Given one of each
     (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]

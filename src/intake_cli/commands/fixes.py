@@ -33,6 +33,7 @@ from intake_cli.cli import (
     state_dir,
     vendor_key,
 )
+from intake_cli.stopping import what_stopped
 from intake_cli.target import IntakeError, resolve_target
 from intake_cli.terminal import inline
 
@@ -169,8 +170,9 @@ def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, 
     """A redrive or delete of every item of the chosen vendors, a bar per vendor's quarantined events on standard
     error (``--json`` keeps standard output to the result lines).
 
-    Ctrl-C stops it with one line saying what was done, every vendor's: dead letters (moved or deleted whole),
-    and quarantined events, those of the vendor under way counted so far; then ``again``, and exit status 130.
+    Ctrl-C (or a signal taken as it: SIGTERM) stops it with one line saying what stopped it and what was done, every
+    vendor's: dead letters (moved or deleted whole), and quarantined events, those of the vendor under way counted
+    so far; then ``again``, and exit status 130 (which the entry point makes the signal's own).
     ``doing`` names a bar (``{}`` is the vendor), ``did`` what befell an item.
     """
     from intake_cli.render import progress_bar
@@ -190,7 +192,7 @@ def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, 
                 bar.update(tasks[name], completed=so_far, total=total)
 
             run(heard, done)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         finished = {item.vendor for item in done if item.kind == "quarantined"}
         what = [item.sentence() for item in done] + [
             f"{name}: {went} of {total} quarantined events {did}"
@@ -198,7 +200,8 @@ def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, 
             if total and name not in finished
         ]
         console(sys.stderr).print(
-            f"stopped by Ctrl-C after: {'; '.join(what) or f'nothing {did} yet'}. {again}", soft_wrap=True
+            f"stopped by {what_stopped(interrupt)} after: {'; '.join(what) or f'nothing {did} yet'}. {again}",
+            soft_wrap=True,
         )
         raise typer.Exit(130) from None
     return done
@@ -416,11 +419,11 @@ def replay(
             f"{exc} (rewrote {result.rewritten} of {len(plan.changes)} events before it; "
             "running the same replay again is safe: it rewrites only what still differs)"
         ) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         # Each rewrite is a whole PutItem (its feed entry written first), and the plan compares each
         # event with what the mapping makes of it now: a second run rewrites only what still differs.
         console(sys.stderr).print(
-            f"stopped: rewrote {result.rewritten} of {len(plan.changes)} events before Ctrl-C; "
+            f"stopped: rewrote {result.rewritten} of {len(plan.changes)} events before {what_stopped(interrupt)}; "
             "running the same replay again is safe (it rewrites only what still differs)",
             soft_wrap=True,
         )

@@ -1,0 +1,33 @@
+"""The signals the ``intake`` command takes as Ctrl-C, and how what stopped a command is named.
+
+Standard library only: the entry point (``__main__``) installs the handler before the CLI loads.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+TAKEN_AS_CTRL_C: tuple[signal.Signals, ...] = (signal.SIGTERM,)
+"""SIGTERM (a cancelled CI job, ``timeout``, ``kill``): it ends a command with Ctrl-C's clean-up."""
+
+
+class Stopped(KeyboardInterrupt):
+    """What Ctrl-C raises, raised for a signal taken as Ctrl-C: every command's Ctrl-C clean-up runs for it, and
+    what the command says of the stop can name the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def stop_as_ctrl_c(signum: int, frame: Any) -> None:
+    """A signal handler: raise :class:`Stopped` for ``signum``."""
+    raise Stopped(signum)
+
+
+def what_stopped(interrupt: KeyboardInterrupt) -> str:
+    """What stopped a command, as it says so: the signal's name (SIGTERM), or Ctrl-C."""
+    if isinstance(interrupt, Stopped):
+        return signal.Signals(interrupt.signum).name
+    return "Ctrl-C"
