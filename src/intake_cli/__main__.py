@@ -4,9 +4,10 @@ Standard library only until the command line is read: Ctrl-C while the CLI loads
 reading every command's options: a second or two on a busy machine) ends as Ctrl-C during a command does,
 with exit status 130 and no traceback.
 
-SIGTERM (a cancelled CI job, ``timeout``, ``kill``) is taken as Ctrl-C is, with its clean-up
-(dead letters read to be listed are made visible again, a redrive says what went back), and ends with exit
-status 143, as a shell expects of a command SIGTERM stopped.
+SIGTERM (a cancelled CI job, ``timeout``, ``kill``) and SIGHUP (the terminal closed) are taken as Ctrl-C is, with
+its clean-up (dead letters read to be listed are made visible again, a redrive says what went back), and end with
+exit status 128 + the signal (143, 129), as a shell expects of a command the signal stopped. One the parent ignored
+(``nohup`` ignores SIGHUP) stays ignored.
 """
 
 from __future__ import annotations
@@ -28,13 +29,12 @@ from intake_cli.stopping import TAKEN_AS_CTRL_C, stop_as_ctrl_c
 os.environ["BOTO_DISABLE_CRT"] = "true"
 
 CTRL_C_STATUS = 130
-SIGTERM_STATUS = 128 + signal.SIGTERM
 
 _terminated: list[int] = []
 
 
 def _stop_as_ctrl_c(signum: int, frame: Any) -> None:
-    """SIGTERM raises what Ctrl-C raises, so that every command's Ctrl-C clean-up runs for it too."""
+    """SIGTERM or SIGHUP raises what Ctrl-C raises, so that every command's Ctrl-C clean-up runs for it too."""
     _terminated.append(signum)
     stop_as_ctrl_c(signum, frame)
 
@@ -90,12 +90,18 @@ def run() -> None:
         app()
     except KeyboardInterrupt:
         sys.stderr.write("\n")
-        raise SystemExit(SIGTERM_STATUS if _terminated else CTRL_C_STATUS) from None
+        raise SystemExit(_stopped_status()) from None
     except SystemExit as ended:
-        # A command that ends Ctrl-C with 130 ends SIGTERM with 143; one that ends Ctrl-C otherwise (`tail`: 0) alike.
+        # A command that ends Ctrl-C with 130 ends a signal taken as it with 128 + the signal (SIGTERM: 143); one
+        # that ends Ctrl-C otherwise (`tail`: 0) alike.
         if _terminated and ended.code == CTRL_C_STATUS:
-            raise SystemExit(SIGTERM_STATUS) from None
+            raise SystemExit(_stopped_status()) from None
         raise
+
+
+def _stopped_status() -> int:
+    """The exit status of a command stopped by Ctrl-C, or by the first signal taken as it (128 + the signal)."""
+    return 128 + _terminated[0] if _terminated else CTRL_C_STATUS
 
 
 if __name__ == "__main__":

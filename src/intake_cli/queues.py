@@ -425,8 +425,8 @@ def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = Non
 
 @contextmanager
 def ctrl_c_held() -> Iterator[None]:
-    """Ctrl-C (or SIGTERM, which the ``intake`` command takes as Ctrl-C) in the block takes effect as the block
-    ends; a second one at once.
+    """Ctrl-C (or SIGTERM or SIGHUP, which the ``intake`` command takes as Ctrl-C) in the block takes effect as the
+    block ends; a second one at once.
 
     SQS hides the messages of a receive as it answers: Ctrl-C while the answer is on its way would
     lose their receipt handles, and the read could not make them visible again (they would stay hidden

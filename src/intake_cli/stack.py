@@ -391,16 +391,18 @@ def _owned_by_this_process(path: Path) -> bool:
 
 
 def wait_for_signal(until: threading.Event | None = None) -> None:
-    """Block until SIGINT or SIGTERM, or until ``until`` is set (the handlers only record the signal; the
-    caller stops the stack)."""
+    """Block until SIGINT, SIGTERM or SIGHUP (one the parent did not ignore), or until ``until`` is set (the
+    handlers only record the signal; the caller stops the stack)."""
     import signal
+
+    from intake_cli.stopping import heeded
 
     requested = threading.Event()
 
     def ask_to_stop(signum: int, frame: object) -> None:
         requested.set()
 
-    previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, *heeded())}
     try:
         while not requested.wait(0.5):
             if until is not None and until.is_set():

@@ -8,8 +8,18 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-TAKEN_AS_CTRL_C: tuple[signal.Signals, ...] = (signal.SIGTERM,)
-"""SIGTERM (a cancelled CI job, ``timeout``, ``kill``): it ends a command with Ctrl-C's clean-up."""
+TAKEN_AS_CTRL_C: tuple[signal.Signals, ...] = (
+    signal.SIGTERM,
+    *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()),
+)
+"""SIGTERM (a cancelled CI job, ``timeout``, ``kill``) and, where the platform has it, SIGHUP (the terminal closed):
+each ends a command with Ctrl-C's clean-up, where left to it (not ignored by the parent: ``nohup``)."""
+
+
+def heeded() -> list[signal.Signals]:
+    """The signals of :data:`TAKEN_AS_CTRL_C` not ignored by the parent (``nohup`` ignores SIGHUP): an ignored one
+    stays ignored."""
+    return [signum for signum in TAKEN_AS_CTRL_C if signal.getsignal(signum) != signal.SIG_IGN]
 
 
 class Stopped(KeyboardInterrupt):

@@ -836,34 +836,79 @@ def test_ctrl_c_while_sqs_answers_a_listing_leaves_every_dead_letter_there_for_t
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
 
 
-def test_sigterm_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_there_and_ends_with_143(
-    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("signum", "status"),
+    [
+        pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
+        pytest.param(
+            getattr(signal, "SIGHUP", 0),
+            129,
+            id="SIGHUP",
+            marks=pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform"),
+        ),
+    ],
+)
+def test_a_signal_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_there_and_ends_with_128_plus_it(
+    stack: str,
+    runtime: LocalRuntime,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    signum: int,
+    status: int,
 ) -> None:
-    # Given 25 dead letters, and the `intake` command sent SIGTERM (a cancelled CI job, `timeout`) while the
-    # third receive is answered: SQS has hidden the five it returns by then
+    # Given 25 dead letters, and the `intake` command sent SIGTERM (a cancelled CI job, `timeout`) or SIGHUP (its
+    # terminal closed) while the third receive is answered: SQS has hidden the five it returns by then
     from intake_cli import __main__ as entry
 
     for n in range(24):
         claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
     monkeypatch.setattr(entry, "_terminated", [], raising=False)
     monkeypatch.setattr(sys, "argv", ["intake", "dlq", "list", "--stack", stack, "--vendor", VENDOR])
-    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal_as_answered(monkeypatch, "receive_message", 3, signal.SIGTERM)
+    previous = signal.signal(signum, signal.SIG_DFL)
+    signal_as_answered(monkeypatch, "receive_message", 3, signum)
 
     # When the command runs
     try:
         with pytest.raises(SystemExit) as ended:
             entry.run()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signum, previous)
 
-    # Then it ends as a shell expects of SIGTERM, with no traceback, and every dead letter is there for the next
+    # Then it ends as a shell expects of the signal, with no traceback, and every dead letter is there for the next
     # look, the five the stopped receive was answered with too
-    assert ended.value.code == 143
+    assert ended.value.code == status
     assert "Traceback" not in capsys.readouterr().err
     letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
     assert len(letters) == 25
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (25, 0)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_a_sighup_the_parent_ignored_leaves_the_listing_to_finish(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given 25 dead letters, and `nohup intake dlq list` (SIGHUP ignored) whose terminal closes as the third receive
+    # is answered
+    from intake_cli import __main__ as entry
+
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    monkeypatch.setattr(entry, "_terminated", [], raising=False)
+    monkeypatch.setattr(sys, "argv", ["intake", "dlq", "list", "--stack", stack, "--vendor", VENDOR, "--json"])
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal_as_answered(monkeypatch, "receive_message", 3, signal.SIGHUP)
+
+    # When the command runs
+    try:
+        with pytest.raises(SystemExit) as ended:
+            entry.run()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+
+    # Then it lists every dead letter, as nohup asked, and ends with 0
+    assert ended.value.code == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sum(item["kind"] == "dead-letter" for item in lines) == 25
 
 
 def test_sigterm_while_moving_dead_letters_back_is_named_as_what_stopped_it_and_ends_with_143(

@@ -699,6 +699,25 @@ def test_a_second_ctrl_c_while_serve_stops_ends_it_at_once_and_leaves_no_stack_j
     assert "no local stack running" in status.stderr
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_serve_whose_terminal_closes_stops_the_stack_as_on_sigterm(tmp_path: Path) -> None:
+    # Given a running stack
+    stack = start_served_stack(tmp_path / "state")
+    try:
+        # When its terminal closes (SIGHUP)
+        stack.process.send_signal(signal.SIGHUP)
+        code = stack.process.wait(timeout=20)
+    finally:
+        if stack.process.poll() is None:
+            stack.process.kill()
+            stack.process.wait()
+
+    # Then it stops as on SIGTERM: cleanly, status 0, no stack.json left for the next command to trust
+    assert code == 0, stack.output.read_text()
+    assert stack.output.read_text().strip().splitlines()[-1].startswith("stopped")
+    assert not (stack.state_dir / "stack.json").exists()
+
+
 def test_serve_stopped_with_its_queues_empty_says_stopped() -> None:
     assert Left(queued=0, dead_letters=0).sentence() == ""
     assert (

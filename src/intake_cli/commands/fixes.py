@@ -170,9 +170,9 @@ def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, 
     """A redrive or delete of every item of the chosen vendors, a bar per vendor's quarantined events on standard
     error (``--json`` keeps standard output to the result lines).
 
-    Ctrl-C (or a signal taken as it: SIGTERM) stops it with one line saying what stopped it and what was done, every
-    vendor's: dead letters (moved or deleted whole), and quarantined events, those of the vendor under way counted
-    so far; then ``again``, and exit status 130 (which the entry point makes the signal's own).
+    Ctrl-C (or a signal taken as it: SIGTERM, SIGHUP) stops it with one line saying what stopped it and what was
+    done, every vendor's: dead letters (moved or deleted whole), and quarantined events, those of the vendor under
+    way counted so far; then ``again``, and exit status 130 (which the entry point makes the signal's own).
     ``doing`` names a bar (``{}`` is the vendor), ``did`` what befell an item.
     """
     from intake_cli.render import progress_bar

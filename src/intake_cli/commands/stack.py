@@ -166,7 +166,7 @@ def serve(
     log_level: LogLevelOption = None,
     parameter: ParameterOption = [],  # noqa: B006 - typer reads the default, never mutates it
 ) -> None:
-    """Run the local stack until Ctrl-C or SIGTERM; writes stack.json for the other commands.
+    """Run the local stack until Ctrl-C, SIGTERM or SIGHUP; writes stack.json for the other commands.
 
     The terminal shows a line per HTTP request and, beside them, a line per consumer outcome
     (stored, duplicate, quarantined, dead-lettered), as `intake tail` prints them.
