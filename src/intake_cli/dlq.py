@@ -15,7 +15,7 @@ whose quarantine item the consumer releases once the event is stored.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -192,27 +192,43 @@ def kinds_for(reason: str | None) -> tuple[bool, bool]:
     return reason in (None, DEAD_LETTER_REASON), reason != DEAD_LETTER_REASON
 
 
+@dataclass
+class Unread:
+    """What a listing could not read, a line each in ``problems``: the vendors whose dead-letter queue it could not
+    read, and whether it could not read the quarantine."""
+
+    queues: list[str] = field(default_factory=list)
+    quarantine: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
 def held(
-    target: Target, vendors: list[str], limit: int, problems: list[str] | None = None, reason: str | None = None
+    target: Target, vendors: list[str], limit: int, unread: Unread | None = None, reason: str | None = None
 ) -> list[Held]:
     """Every vendor's dead letters and quarantined events (up to ``limit`` of each per vendor; those of
     ``reason`` only, when it is given), oldest first.
 
     The quarantined events are in the events table: when it cannot be read (the very outage that
-    dead-letters records), the dead letters are still listed and the problem goes to ``problems``
-    (raised when there is no list to take it).
+    dead-letters records), the dead letters are still listed; and a vendor's dead-letter queue that cannot be read
+    (deleted, or denied) leaves the other vendors' listed. Each problem goes to ``unread`` (raised when there is no
+    one to take it).
     """
     letters, quarantined = kinds_for(reason)
-    found = [from_letter(letter) for letter in dead_letters(target, vendors, limit)] if letters else []
+    queues: list[tuple[str, str]] | None = None if unread is None else []
+    found = [from_letter(letter) for letter in dead_letters(target, vendors, limit, queues)] if letters else []
+    if unread is not None and queues:
+        unread.queues += [key for key, _ in queues]
+        unread.problems += [problem for _, problem in queues]
     store = quarantine_store(target)
     try:
         for key in vendors if quarantined else ():
             found += [from_item(item) for item in store.list(key, limit, reason=reason)]
     except (ClientError, BotoCoreError) as exc:
         problem = f"cannot read table {target.events_table}: {aws_problem(exc)}"
-        if problems is None:
+        if unread is None:
             raise IntakeError(problem) from None
-        problems.append(problem)
+        unread.quarantine = True
+        unread.problems.append(problem)
     return sorted(found, key=lambda item: (item.received_at or "", item.vendor, item.id))
 
 

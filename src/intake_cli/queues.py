@@ -198,18 +198,30 @@ def oldest_age(cloudwatch: Any, queue_name: str) -> int | None:
     return int(latest["Maximum"])
 
 
-def dead_letters(target: Target, vendors: list[str], limit: int = 100) -> list[DeadLetter]:
+def dead_letters(
+    target: Target, vendors: list[str], limit: int = 100, unread: list[tuple[str, str]] | None = None
+) -> list[DeadLetter]:
     """Up to ``limit`` messages of each vendor's dead-letter queue, left on the queue.
 
     SQS cannot peek: each message is received (hidden for a moment so none is seen twice),
     then made visible again at once. Receiving adds to its receive count on the
     dead-letter queue, which has no redrive policy, so nothing moves.
+
+    A dead-letter queue that cannot be read (deleted, or denied to these credentials) is left out, its vendor and
+    the problem, the queue named, in ``unread``, so the other vendors' are still listed; it is raised when there is
+    no list to take it.
     """
     sqs = target.client("sqs")
     letters: list[DeadLetter] = []
     for key in vendors:
         url = target.vendor(key).dead_letter_queue_url
-        received = receive_all(sqs, url, limit)
+        try:
+            received = receive_all(sqs, url, limit)
+        except IntakeError as exc:
+            if unread is None:
+                raise
+            unread.append((key, f"cannot read {key}'s dead-letter queue ({url.rstrip('/').rsplit('/', 1)[-1]}): {exc}"))
+            continue
         for message in received:
             attributes = message.get("Attributes", {})
             letters.append(

@@ -1185,6 +1185,31 @@ def test_status_shows_every_other_vendor_when_one_queue_cannot_be_read(
     assert "Traceback" not in text + json_text
 
 
+def test_dlq_list_shows_every_other_vendors_dead_letters_when_one_dlq_cannot_be_read(
+    stack: str, runtime: LocalRuntime, aws: boto3.session.Session
+) -> None:
+    # Given Firstup's dead-letter queue gone, beside a vendor with a dead letter and a quarantined event waiting
+    gone = dlq_url(runtime, "firstup")
+    aws.client("sqs").delete_queue(QueueUrl=gone)
+    name = f"firstup's dead-letter queue ({gone.rsplit('/', 1)[1]})"
+
+    # When what waits is listed, as a table and as JSON
+    code, text = cli("dlq", "list", "--stack", stack)
+    json_code, json_text = cli("dlq", "list", "--stack", stack, "--json")
+
+    # Then the other vendor's items are all there, the unreadable queue is named in its own line, exit status 1
+    assert (code, json_code) == (1, 1), text + json_text
+    items = [json.loads(line) for line in json_text.splitlines() if line[:1] == "{"]
+    assert Counter(item["kind"] for item in items if item["vendor"] == VENDOR) == {"dead-letter": 1, "quarantined": 1}
+    assert "1 dead letter (unread: firstup's dead-letter queue), 1 quarantined event" in text
+    assert "retries_exhausted" in text
+    for output in (text, json_text):
+        (problem,) = [line for line in output.splitlines() if line.startswith("error:")]
+        assert problem.startswith(f"error: cannot read {name}: "), problem
+        assert "NonExistentQueue" in problem
+    assert "Traceback" not in text + json_text
+
+
 def test_status_shows_a_backlogs_oldest_age_and_the_queues_still_when_cloudwatch_cannot_be_read(
     stack: str,
     runtime: LocalRuntime,

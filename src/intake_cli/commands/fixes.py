@@ -111,12 +111,13 @@ def dlq_list(
     made visible again, which adds to its receive count on the DLQ (which has no redrive policy).
     The terminal never shows bodies; --json does.
     """
-    from intake_cli.dlq import body_of, held
+    from intake_cli.dlq import Unread, body_of, held
     from intake_cli.render import counted, held_view
 
     target = resolve_target(state_dir(ctx), stack, region)
-    problems: list[str] = []
-    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, problems, reason)
+    unread = Unread()
+    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, unread, reason)
+    problems = unread.problems
     kinds = Counter((item.vendor, item.kind) for item in items)
     plural = {"dead-letter": "dead letters", "quarantined": "quarantined events"}
     cut_kinds = [(name, kind) for (name, kind), found in sorted(kinds.items()) if found >= limit]
@@ -135,10 +136,13 @@ def dlq_list(
         least = {kind: "at least " if kind in {k for _, k in cut_kinds} else "" for kind in plural}
         quarantined = (
             "quarantined events unread"
-            if problems
+            if unread.quarantine
             else least["quarantined"] + counted(len(items) - dead, "quarantined event", "quarantined events")
         )
-        out.print(f"[bold]{least['dead-letter']}{counted(dead, 'dead letter', 'dead letters')}, {quarantined}[/]")
+        letters = least["dead-letter"] + counted(dead, "dead letter", "dead letters")
+        if unread.queues:
+            letters += " (unread: " + ", ".join(f"{key}'s dead-letter queue" for key in unread.queues) + ")"
+        out.print(f"[bold]{letters}, {quarantined}[/]")
         if more:
             out.print(f"[yellow]{more}[/]", soft_wrap=True)
         for line in held_view(items, out.width):
@@ -148,7 +152,7 @@ def dlq_list(
         elif reason is not None and not problems:
             out.print(f"[dim]{escape(_none_for(reason))}[/]", soft_wrap=True)
     if problems:
-        raise IntakeError("; ".join(problems))
+        raise IntakeError("\n".join(problems))
 
 
 def _report(done: list[Done], json_output: bool, nothing: str, *, chosen: bool = False) -> None:
