@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from intake_cli.target import IntakeError, read_stack
+from intake_cli.target import IntakeError, aws_problem, read_stack
 from intake_cli.template import SamTemplate, TemplateError
 from webhook_intake.registry import VENDORS
 
@@ -68,7 +68,7 @@ def stack_refs(stack_name: str, region: str | None) -> tuple[dict[str, str], dic
     except IntakeError as exc:
         raise SystemExit(f"error: {exc}") from None
     except (ClientError, BotoCoreError) as exc:
-        raise SystemExit(f"error: cannot list the resources of stack {stack_name}: {exc}") from None
+        raise SystemExit(f"error: cannot list the resources of stack {stack_name}: {aws_problem(exc)}") from None
     arn = str(stack["StackId"]).split(":")
     pseudo = {
         "AWS::StackName": stack_name,

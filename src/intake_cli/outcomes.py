@@ -239,7 +239,7 @@ def live_tail(logs: Any, groups: list[LogGroup], stop: threading.Event) -> Itera
                 logGroupIdentifiers=[group.arn for group in groups], logEventFilterPattern=FILTER_PATTERN
             )
         except (AttributeError, ClientError, BotoCoreError) as exc:
-            raise LiveTailUnavailableError(str(exc)) from exc
+            raise LiveTailUnavailableError(aws_problem(exc)) from exc
         stream = response["responseStream"]
         try:
             for outcome in _session_outcomes(stream, stop):
@@ -248,7 +248,7 @@ def live_tail(logs: Any, groups: list[LogGroup], stop: threading.Event) -> Itera
         except ClientError as exc:
             # botocore raises the stream's error events (EventStreamError): a session lasts three hours.
             if exc.response.get("Error", {}).get("Code") != "SessionTimeoutException":
-                raise IntakeError(f"the Live Tail session failed: {exc}") from None
+                raise IntakeError(f"the Live Tail session failed: {aws_problem(exc)}") from None
         except (BotoCoreError, HTTPError) as exc:  # the connection dropped (a read timeout, a reset)
             drops += 1
             if drops >= LIVE_TAIL_DROPS:

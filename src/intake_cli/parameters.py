@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from intake_cli.target import IntakeError, require_known_region
+from intake_cli.target import IntakeError, aws_problem, require_known_region
 from intake_cli.template import TEMPLATE_PATH, TemplateError, read
 
 if TYPE_CHECKING:
@@ -414,12 +414,11 @@ def _deployed_values(session: boto3.session.Session, stack: str, declared: dict[
     try:
         found = session.client("cloudformation", config=config).describe_stacks(StackName=stack)["Stacks"]
     except ClientError as exc:
-        message = str(exc.response.get("Error", {}).get("Message", exc))
-        if "does not exist" in message:
+        if "does not exist" in str(exc.response.get("Error", {}).get("Message", "")):
             return {}
-        raise IntakeError(f"cannot read stack {stack} in {session.region_name}: {message}") from None
+        raise IntakeError(f"cannot read stack {stack} in {session.region_name}: {aws_problem(exc)}") from None
     except BotoCoreError as exc:
-        raise IntakeError(f"cannot read stack {stack}: {exc}") from None
+        raise IntakeError(f"cannot read stack {stack}: {aws_problem(exc)}") from None
     status = str(found[0].get("StackStatus", "")) if found else ""
     if not found or status == "REVIEW_IN_PROGRESS":  # a change set never run: no values yet
         return {}

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from intake_cli.event_log import Window, payloads, reader, reading
+from intake_cli.target import aws_problem
 from webhook_intake.delivery import TEST_HEADER, Delivery
 from webhook_intake.payloads import PayloadError
 from webhook_intake.registry import UnknownVendorError
@@ -344,7 +345,7 @@ class Replayer:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            raise ReplayError(f"put_item failed: {exc.response.get('Error', {}).get('Code')}") from None
+            raise ReplayError(f"{exc.operation_name} failed: {aws_problem(exc)}") from None
         except (BotoCoreError, PayloadError) as exc:
-            raise ReplayError(f"the write failed: {exc}") from None
+            raise ReplayError(f"the write failed: {aws_problem(exc)}") from None
         return True

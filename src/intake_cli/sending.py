@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from intake_cli.events import api_domain
 from intake_cli.runtime import HttpResponse
 from intake_cli.samples import OutgoingRequest, load_secrets, secret_for
-from intake_cli.target import IntakeError
+from intake_cli.target import IntakeError, aws_problem
 from webhook_intake.auth import secret_list
 
 if TYPE_CHECKING:
@@ -34,11 +34,8 @@ def vendor_secret(target: Target, vendor: str, secrets_file: Path | None = None)
     secret_id = target.vendor(vendor).secret_id
     try:
         text = target.client("secretsmanager").get_secret_value(SecretId=secret_id).get("SecretString")
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise IntakeError(f"cannot read secret {secret_id}: {error.get('Code')}: {error.get('Message')}") from None
-    except BotoCoreError as exc:
-        raise IntakeError(f"cannot read secret {secret_id}: {exc}") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise IntakeError(f"cannot read secret {secret_id}: {aws_problem(exc)}") from None
     try:
         secret = json.loads(text or "")
     except ValueError:

@@ -250,10 +250,9 @@ def read_stack(stack_name: str, region: str | None = None) -> tuple[boto3.sessio
             " (aws configure)"
         ) from None
     except ClientError as exc:
-        message = exc.response.get("Error", {}).get("Message", str(exc))
-        raise IntakeError(f"cannot read stack {stack_name} in {session.region_name}: {message}") from None
+        raise IntakeError(f"cannot read stack {stack_name} in {session.region_name}: {aws_problem(exc)}") from None
     except BotoCoreError as exc:
-        raise IntakeError(f"cannot read stack {stack_name}: {exc}") from None
+        raise IntakeError(f"cannot read stack {stack_name}: {aws_problem(exc)}") from None
     return session, stacks[0]
 
 

@@ -168,7 +168,8 @@ def test_a_stack_looked_for_in_another_region_is_refused_naming_the_region_looke
     # Then the one line says where it looked, so that the region is seen to be the mistake
     assert code == 1
     assert text.splitlines() == [
-        f"error: cannot read stack {runtime.stack.name} in eu-west-1: Stack with id {runtime.stack.name} does not exist"
+        f"error: cannot read stack {runtime.stack.name} in eu-west-1: ValidationError: Stack with id"
+        f" {runtime.stack.name} does not exist"
     ]
 
 

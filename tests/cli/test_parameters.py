@@ -260,6 +260,34 @@ def test_make_deploy_checks_a_pair_with_the_value_the_deployed_stack_keeps(
     ]
 
 
+@mock_aws
+def test_make_deploy_says_a_stack_it_may_not_read_as_every_command_words_an_aws_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given credentials that may not describe the environment's stack
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    called = BaseClient._make_api_call
+
+    def denied(self: BaseClient, operation: str, params: dict[str, object]) -> object:
+        if operation == "DescribeStacks":
+            message = "User is not authorized to perform: cloudformation:DescribeStacks"
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": message}}, operation)
+        return called(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", denied)
+    config = tmp_path / "samconfig.toml"
+    config.write_text(STAGING + 'parameter_overrides = "MaxReceiveCount=5"\n')
+
+    # When make deploy's first step checks it, then it stops on one line: AWS's code, then its message
+    assert check_file(config, "staging") == 1
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")] == [
+        "error: samconfig.toml [staging]: cannot read stack webhook-intake-staging in eu-west-1: AccessDenied: User is"
+        " not authorized to perform: cloudformation:DescribeStacks"
+    ]
+
+
 def left_in(stack: str, status: str) -> None:
     """The stack of that name in eu-west-1 as CloudFormation describes it in ``status`` (moto leaves none there)."""
     from moto.cloudformation.models import cloudformation_backends

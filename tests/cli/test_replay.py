@@ -181,7 +181,8 @@ def test_a_rewrite_dynamodb_refuses_says_how_many_were_done_and_a_second_run_fin
     calls: list[int] = []
 
     def throttle(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}}, "PutItem")
+        message = "The level of configured provisioned throughput for the table was exceeded."
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": message}}, "PutItem")
 
     def throttled(self: Any, *args: Any) -> bool:
         calls.append(1)
@@ -196,10 +197,14 @@ def test_a_rewrite_dynamodb_refuses_says_how_many_were_done_and_a_second_run_fin
     monkeypatch.setattr(replay_module.Replayer, "_write", throttled)
     code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes")
 
-    # Then it says why, how far it got and that running it again is safe, and exits 1
+    # Then it says why, as every command words an AWS error (code, then message), how far it got and that running it
+    # again is safe, and exits 1
     said = " ".join(text.split())
     assert code == 1, text
-    assert "put_item failed: ProvisionedThroughputExceededException" in said
+    assert (
+        "error: PutItem failed: ProvisionedThroughputExceededException: The level of configured provisioned throughput"
+        " for the table was exceeded. (rewrote 1 of 2" in said
+    )
     assert "rewrote 1 of 2 events before it; running the same replay again is safe" in said, said
     assert "Traceback" not in text
 

@@ -267,8 +267,11 @@ def test_a_live_tail_connection_that_drops_is_taken_up_again_and_one_that_keeps_
 def test_live_tail_refused_says_so_so_that_tail_polls_instead() -> None:
     from intake_cli.outcomes import LiveTailUnavailableError
 
-    with pytest.raises(LiveTailUnavailableError):
+    with pytest.raises(LiveTailUnavailableError) as refused:
         list(live_tail(LiveTailLogs(refuse="AccessDeniedException"), GROUPS, threading.Event()))
+
+    # (said in the note that tail polls instead as every command words an AWS error: code, then message)
+    assert str(refused.value) == "AccessDeniedException: no"
 
 
 class FilteredLogs:
