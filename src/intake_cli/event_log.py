@@ -85,6 +85,17 @@ def parse_when(text: str, now: datetime) -> datetime:
         raise OptionsError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
+def duration_back(text: str, more: timedelta) -> str | None:
+    """``text`` typed as a duration back from now (``2d``), reaching ``more`` further back, in its own unit
+    (``9d`` for a week more); None when it is not a duration, or ``more`` is no whole number of its units."""
+    duration = _DURATION.fullmatch(text.strip().lower())
+    if duration is None:
+        return None
+    amount, unit = duration.groups()
+    units, rest = divmod(more, timedelta(**{_UNITS[unit]: 1}))
+    return None if rest else f"{int(amount) + units}{unit}"
+
+
 def window(
     since: str | None,
     until: str | None,

@@ -386,6 +386,10 @@ def test_status_counts_stored_events_on_a_deployed_stack_only_when_told(loaded: 
             "none in that window: --since 2020-02-24T06:30 --until 2020-03-02T06:30 looks further back, --tests",
         ),
         (("--until", "2020-03-02T06:30:15.250Z", "--tests"), "--since 2020-02-24T06:30:15 --until 2020-03-02T06:30:16"),
+        # One typed back from now is offered back from now, as typed: the same command a week wider
+        (("--since", "3d", "--until", "2d"), "none in that window: --since 9d --until 2d looks further back, --tests"),
+        (("--since", "3h", "--until", "2H"), "none in that window: --since 170h --until 2h looks further back"),
+        (("--until", "1w", "--tests"), "none in that window: --since 2w --until 1w looks further back, --scan"),
     ],
 )
 def test_an_empty_window_says_what_else_to_try(loaded: str, args: tuple[str, ...], hint: str) -> None:

@@ -168,7 +168,7 @@ def events(
     title = f"Events ({len(rows)}{', the limit' if cut else ''}), newest received first, UTC"
     out.print(events_table(rows, title, out.width))
     if not rows and event_id is None and not scan:
-        hint = empty_window_hint(window(since, until), tests=tests, until_given=until is not None)
+        hint = empty_window_hint(window(since, until), tests=tests, until=until)
         out.print(f"[dim]none in that window: {hint}[/]")
 
 
@@ -222,19 +222,27 @@ def alone_with_id(ctx: typer.Context, event_id: str | None, key: str | None) -> 
             )
 
 
-def empty_window_hint(span: Window, *, tests: bool, until_given: bool = False) -> str:
+def empty_window_hint(span: Window, *, tests: bool, until: str | None = None) -> str:
     """What to try when a window holds nothing: a longer one, test events, the whole table.
 
     The longer window ends where this one did: a window that ended in the past (``--until``) is offered the
-    week before its end, not the last seven days, which may not even reach back to it.
+    week before its end, not the last seven days, which may not even reach back to it. An ``--until`` typed as a
+    duration back from now (``2d``) is offered it as durations too (``--since 9d --until 2d``), as it was typed.
     """
-    from intake_cli.event_log import EARLIEST
+    from intake_cli.event_log import EARLIEST, duration_back
 
     hints = []
-    week_before = max(span.until - timedelta(days=7), EARLIEST)
+    week = timedelta(days=7)
+    week_before = max(span.until - week, EARLIEST)
     if week_before < span.since:
-        if until_given and span.until < datetime.now(UTC) - timedelta(minutes=1):
-            hints.append(f"--since {_typed(week_before)} --until {_typed(span.until, later=True)} looks further back")
+        if until is not None and span.until < datetime.now(UTC) - timedelta(minutes=1):
+            since = duration_back(until, week) if span.until - week >= EARLIEST else None
+            longer = (
+                f"--since {since} --until {duration_back(until, timedelta(0))}"
+                if since
+                else f"--since {_typed(week_before)} --until {_typed(span.until, later=True)}"
+            )
+            hints.append(f"{longer} looks further back")
         else:
             hints.append("--since 7d looks further back")
     hints += [] if tests else ["--tests includes test events"]
