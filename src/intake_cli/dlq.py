@@ -24,6 +24,7 @@ from intake_cli.event_log import payloads, reading
 from intake_cli.quarantine import QuarantineRedrive, sender
 from intake_cli.queues import (
     PEEK_VISIBILITY,
+    SQS_BATCH,
     dead_letters,
     delete,
     depth,
@@ -513,13 +514,15 @@ def _delete_quarantined(
 
 def _delete_letters(sqs: Any, url: str, letters: list[dict[str, Any]], key: str, done: list[Done]) -> None:
     """Delete the dead letters read; stopped part way (Ctrl-C: thousands take a minute), the ones already gone
-    for good are added to ``done``, so that what is said of the run names them."""
+    for good are added to ``done``, so that what is said of the run names them, and the ones read but not sent
+    to be deleted are made visible again (else hidden from the next look and from a redrive for a while)."""
     gone: list[int] = []
     try:
         delete(sqs, url, letters, deleted=gone.append)
     except KeyboardInterrupt:
         if gone and gone[-1]:
             done.append(Done("delete", "dead-letter", key, "*", gone[-1], f"of {len(letters)} read"))
+        release(sqs, url, letters[len(gone) * SQS_BATCH :])  # one request of ten a hearing
         raise
 
 

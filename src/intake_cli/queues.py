@@ -6,7 +6,7 @@ import base64
 import signal
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -500,8 +500,12 @@ def _receive(sqs: Any, queue_url: str, most: int, wait: int = 0) -> list[dict[st
 def delete(
     sqs: Any, queue_url: str, messages: list[dict[str, Any]], deleted: Callable[[int], None] | None = None
 ) -> None:
-    """Delete received messages, ten to a request; ``deleted`` hears how many are gone so far, after each."""
-    _by_receipt(sqs.delete_message_batch, queue_url, messages, heard=deleted)
+    """Delete received messages, ten to a request; ``deleted`` hears how many are gone so far, after each.
+
+    Ctrl-C takes effect between two requests (a second one at once): one SQS was answering is counted first, so
+    that what a stopped delete says it did is what went for good.
+    """
+    _by_receipt(sqs.delete_message_batch, queue_url, messages, heard=deleted, each=ctrl_c_held)
 
 
 def release(sqs: Any, queue_url: str, messages: list[dict[str, Any]]) -> None:
@@ -519,9 +523,10 @@ def _by_receipt(
     queue_url: str,
     messages: list[dict[str, Any]],
     heard: Callable[[int], None] | None = None,
+    each: Callable[[], AbstractContextManager[None]] = nullcontext,
     **entry: Any,
 ) -> None:
-    """``batch_operation`` on received messages by their receipt handles, ten to a request.
+    """``batch_operation`` on received messages by their receipt handles, ten to a request, each within ``each``.
 
     SQS answers a batch with HTTP 200 even when it refuses entries (``Failed``): any refused entry
     is an IntakeError, never a silent success. ``heard`` is told after each request how many it
@@ -530,14 +535,15 @@ def _by_receipt(
     refused: list[dict[str, Any]] = []
     for start in range(0, len(messages), SQS_BATCH):
         chunk = messages[start : start + SQS_BATCH]
-        answer = call(
-            batch_operation,
-            QueueUrl=queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], **entry} for i, m in enumerate(chunk)],
-        )
-        refused.extend(answer.get("Failed", []) if isinstance(answer, dict) else [])
-        if heard is not None:
-            heard(start + len(chunk) - len(refused))
+        with each():
+            answer = call(
+                batch_operation,
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], **entry} for i, m in enumerate(chunk)],
+            )
+            refused.extend(answer.get("Failed", []) if isinstance(answer, dict) else [])
+            if heard is not None:
+                heard(start + len(chunk) - len(refused))
     if refused:
         first = refused[0]
         name = getattr(batch_operation, "__name__", "the batch request")

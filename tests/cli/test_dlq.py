@@ -790,6 +790,27 @@ def test_ctrl_c_while_moving_dead_letters_back_says_how_many_went(
     assert depth(runtime, queue_url(runtime, VENDOR)) == 20
 
 
+def test_ctrl_c_while_sqs_answers_a_delete_counts_what_went_and_leaves_the_rest_there_for_the_next_look(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 25 dead letters (deleted ten at a time), and Ctrl-C pressed while SQS answers the second delete: the
+    # twenty of the first two requests are gone by then
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal_as_answered(monkeypatch, "delete_message_batch", 2, signal.SIGINT)
+    try:
+        code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    # Then it says the twenty that are gone, and the five it read but did not delete are there to be seen at once
+    assert code == 130, text
+    said = " ".join(text.split())
+    assert f"stopped by Ctrl-C after: {VENDOR}: 20 dead letters deleted (of 25 read)" in said, said
+    assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (5, 0)
+
+
 def test_ctrl_c_while_listing_leaves_every_dead_letter_there_for_the_next_look(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
