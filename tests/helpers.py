@@ -123,6 +123,37 @@ def answer_lost(aws_client: Any, operation: str, marker: bytes) -> Iterator[list
         aws_client.meta.events.unregister("before-send", hook)
 
 
+def requests_of(monkeypatch: pytest.MonkeyPatch, service: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every request the CLI's ``service`` clients make from now on: (operation, its parameters), in order."""
+    from intake_cli.target import Target
+
+    made: list[tuple[str, dict[str, Any]]] = []
+    client_of = Target.client
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        made.append((model.name, params))
+
+    def recorded(self: Target, name: str) -> Any:
+        aws_client = client_of(self, name)
+        if name == service:
+            aws_client.meta.events.register(f"provide-client-params.{service}", record, unique_id="requests_of")
+        return aws_client
+
+    monkeypatch.setattr(Target, "client", recorded)
+    return made
+
+
+def keys_read(requests: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """The ``pk`` of every item the BatchGetItem requests among ``requests`` asked for, as often as asked."""
+    return [
+        str(key["pk"]["S"])
+        for operation, params in requests
+        if operation == "BatchGetItem"
+        for wanted in params["RequestItems"].values()
+        for key in wanted["Keys"]
+    ]
+
+
 def consumer_dynamodb() -> Any:
     """The consumers' DynamoDB client (one per process, as on Lambda)."""
     return client("dynamodb", CONSUMER_CONFIG)

@@ -192,6 +192,14 @@ def feed(
         return reader(target).feed(span.since, span.until, where, limit=limit, day_read=day_read)
 
 
+def feed_events(
+    target: Target, where: FeedFilter, span: Window, limit: int, day_read: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """:func:`feed`'s events whole, decoded, from the same read that checks their entries."""
+    with reading(target):
+        return reader(target).feed_events(span.since, span.until, where, limit=limit, day_read=day_read)
+
+
 def feed_days(span: Window) -> int:
     """How many days of the feed a read of ``span`` goes through (UTC days, the first and last included)."""
     return (span.until.astimezone(UTC).date() - span.since.astimezone(UTC).date()).days + 1

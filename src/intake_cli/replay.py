@@ -44,7 +44,7 @@ from webhook_intake.store.schema import WRITE_ID, event_key, key_parts
 from webhook_intake.store.wire import encode_item
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from intake_cli.target import Target
     from webhook_intake.consumer.models import NormalizedEvent
@@ -191,7 +191,7 @@ class Replayer:
 
     def keys(self, where: FeedFilter, span: Window, limit: int | None) -> Iterator[tuple[str, str]]:
         """The (vendor, event id) of every event in the window that the filter keeps, newest first, as the feed
-        is read (a plan reports each batch as it goes)."""
+        is read."""
         with reading(self.target):
             entries = reader(self.target).entries(span.since, span.until, where)
             for entry in itertools.islice(entries, limit):
@@ -245,26 +245,30 @@ class Replayer:
         progress: Callable[[Plan], None] | None = None,
     ) -> Plan:
         """What a replay of the events in ``span`` that ``where`` keeps would change (nothing is written);
-        ``progress`` hears of the plan so far after each batch of events read."""
+        ``progress`` hears of the plan so far after each batch of events read.
+
+        The items come whole from the read that checks the feed's entries: none is read a second time."""
         plan = Plan()
-        batch: list[tuple[str, str]] = []
-        for key in self.keys(where, span, limit):
-            batch.append(key)
-            if len(batch) == BATCH_GET_MAX:
-                self._plan_batch(batch, plan)
-                batch = []
-                if progress is not None:
-                    progress(plan)
-        if batch:
+        for batch in self._stored(where, span, limit):
             self._plan_batch(batch, plan)
+            if progress is not None:
+                progress(plan)
         return plan
 
+    def _stored(self, where: FeedFilter, span: Window, limit: int | None) -> Iterator[list[dict[str, Any]]]:
+        """The items (plain values, ``body`` still compressed) of :meth:`keys`, a batch at a time as the feed is
+        read (a plan reports each batch as it goes)."""
+        with reading(self.target):
+            stored = itertools.islice(reader(self.target).stored(span.since, span.until, where), limit)
+            while batch := list(itertools.islice(stored, BATCH_GET_MAX)):
+                yield batch
+
     def _rewrites(
-        self, keys: list[tuple[str, str]], refused: list[tuple[str, str, str]]
+        self, items: Iterable[dict[str, Any]], refused: list[tuple[str, str, str]]
     ) -> Iterator[tuple[dict[str, Any], Prepared, tuple[str, ...]]]:
-        """Each stored item of ``keys`` with its rewrite and what differs; one that cannot be
+        """Each stored item of ``items`` with its rewrite and what differs; one that cannot be
         normalized again goes to ``refused`` (vendor, event id, why) instead."""
-        for item in self.items(keys):
+        for item in items:
             try:
                 prepared, differ = self.rewrite_of(item)
             except ReplayError as exc:
@@ -273,9 +277,9 @@ class Replayer:
                 continue
             yield item, prepared, differ
 
-    def _plan_batch(self, keys: list[tuple[str, str]], plan: Plan) -> None:
+    def _plan_batch(self, items: list[dict[str, Any]], plan: Plan) -> None:
         refused_before = len(plan.refused)
-        for item, prepared, differ in self._rewrites(keys, plan.refused):
+        for item, prepared, differ in self._rewrites(items, plan.refused):
             plan.matched += 1
             if not differ:
                 plan.unchanged += 1
@@ -296,7 +300,8 @@ class Replayer:
         interval = 1.0 / rate
         next_write = time.monotonic()
         keys = [(change.vendor, change.event_id) for change in plan.changes]
-        rewrites = self._rewrites(keys, result.refused)
+        # Read again: the plan may be minutes old, and each is rewritten from the item as it is now
+        rewrites = self._rewrites(self.items(keys), result.refused)
         while chunk := list(itertools.islice(rewrites, _FEED_PAGE_EVERY)):
             self._write_feed(chunk)
             for item, prepared, differ in chunk:

@@ -20,9 +20,11 @@ from tests.conftest import queue_messages
 from tests.helpers import (
     cli,
     cli_json,
+    keys_read,
     notifications_body,
     publish_outputs,
     queue_url,
+    requests_of,
     send,
     send_body,
     table,
@@ -118,6 +120,20 @@ def test_the_table_marks_a_test_event_as_one(loaded: str, monkeypatch: pytest.Mo
     tests = sorted(str(event["vendor"]) for event in listed if event.get("test"))
     assert "firstup" in tests
     assert sorted(row.split()[4] for row in rows if "(test)" in row) == tests
+
+
+def test_events_as_json_read_each_event_once(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the DynamoDB requests of the read counted
+    requests = requests_of(monkeypatch, "dynamodb")
+
+    # When the window's events are listed whole
+    listed = events(loaded, "--tests", "--limit", "1000")
+
+    # Then each event came whole from the one read that checked its feed entry, asked for once
+    assert listed and all("raw" in event for event in listed)
+    asked = keys_read(requests)
+    assert sorted(asked) == sorted({f"{event['vendor']}#{event['event_id']}" for event in listed})
+    assert [operation for operation, _ in requests].count("BatchGetItem") == 1
 
 
 def test_a_subject_means_all_of_its_types_and_filters_narrow_the_feed(loaded: str) -> None:

@@ -18,8 +18,10 @@ from tests.helpers import (
     TypedAtATerminal,
     cli,
     cli_json,
+    keys_read,
     mapping_fails_on,
     publish_outputs,
+    requests_of,
     send,
     send_body,
     table,
@@ -259,6 +261,22 @@ def test_the_plan_of_one_event_speaks_of_one(stack: str, runtime: LocalRuntime) 
     assert text.startswith("1 event received ")
 
 
+def test_the_plan_reads_each_event_once(stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an event a fix would change, and the DynamoDB requests of the replay counted
+    as_an_older_mapping_stored_it(runtime, *LIKE)
+    requests = requests_of(monkeypatch, "dynamodb")
+
+    # When a replay is planned
+    code, output = cli("replay", "--stack", stack, "--since", "1h", "--tests", "--dry-run", "--json")
+
+    # Then it found the change, each event's item read once, by the read that checked its feed entry
+    assert code == 0, output
+    assert json.loads(output.splitlines()[0])["plan"]["would_change"] == 1
+    asked = keys_read(requests)
+    assert len(asked) == len(set(asked)) == 3
+    assert [operation for operation, _ in requests].count("BatchGetItem") == 1
+
+
 def test_a_replayed_event_is_found_in_the_feed_by_its_new_values_only(stack: str, runtime: LocalRuntime) -> None:
     # Given a like stored as an older mapping typed it, its feed entry written then
     as_an_older_mapping_stored_it(runtime, *LIKE)
@@ -473,9 +491,9 @@ def test_the_plan_reports_its_first_batch_before_reading_the_rest_of_the_window(
     checked: list[int] = []
     current = EventReader._current
 
-    def counted(self: EventReader, candidates: list[dict[str, Any]], where: FeedFilter) -> list[dict[str, Any]]:
+    def counted(self: EventReader, candidates: list[dict[str, Any]], *args: Any) -> list[Any]:
         checked.append(len(candidates))
-        return current(self, candidates, where)
+        return current(self, candidates, *args)
 
     monkeypatch.setattr(EventReader, "_current", counted)
     heard: list[int] = []

@@ -121,7 +121,7 @@ def events(
         event_types,
         feed,
         feed_days,
-        full_events,
+        feed_events,
         scanned,
         window,
     )
@@ -152,9 +152,7 @@ def events(
             span = window(since, until, max_days=MAX_WINDOW_DAYS, otherwise="read the whole table with --scan")
             limit = limit or DEFAULT_LIMIT
             with days_bar(console(sys.stderr), "Reading the feed a day at a time", feed_days(span)) as heard:
-                rows = feed(target, where, span, limit, day_read=heard)
-            if json_output:
-                rows = full_events(target, [(str(row["vendor"]), str(row["event_id"])) for row in rows])
+                rows = (feed_events if json_output else feed)(target, where, span, limit, day_read=heard)
     cut = limit is not None and len(rows) == limit
     if json_output:
         for row in rows:

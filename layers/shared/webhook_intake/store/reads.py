@@ -159,14 +159,54 @@ class EventReader(TableAccess):
         where: FeedFilter | None = None,
         day_read: Callable[[str], None] | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """:meth:`feed` as it reads, for a caller that goes through a whole window (``intake replay``): each
-        entry comes as soon as its batch is checked, never after the rest of the window was read.
+        """:meth:`feed` as it reads, for a caller that goes through a whole window: each entry comes as soon as
+        its batch is checked, never after the rest of the window was read.
 
         The pages of each day's shards are read newest first and merged; each entry is checked
         against its event's item (``store/feed.py``: an entry may name a copy since replaced, or
         values since rewritten), and an event is listed once. ``day_read`` hears each day once all of
         its entries were read (a read that stops early, at its limit, leaves the rest unheard).
         """
+        for entry, _ in self._listed(since, until, where, day_read, ENTRY_FIELDS):
+            yield entry
+
+    def stored(
+        self,
+        since: datetime,
+        until: datetime,
+        where: FeedFilter | None = None,
+        day_read: Callable[[str], None] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """:meth:`entries` as their events' whole items (plain values, ``body`` still compressed), for a caller
+        that wants the events themselves (``intake events --json``, ``intake replay``).
+
+        The check of each entry reads the whole item instead of the entry's attributes: a BatchGetItem is billed
+        by the size of the items it reads whatever it returns, and the events need no second read.
+        """
+        for _, item in self._listed(since, until, where, day_read, ()):
+            yield item
+
+    def feed_events(
+        self,
+        since: datetime,
+        until: datetime,
+        where: FeedFilter | None = None,
+        limit: int = 50,
+        day_read: Callable[[str], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """:meth:`feed`'s events whole, decoded (see :meth:`decode`)."""
+        return [self.decode(item) for item in itertools.islice(self.stored(since, until, where, day_read), limit)]
+
+    def _listed(
+        self,
+        since: datetime,
+        until: datetime,
+        where: FeedFilter | None,
+        day_read: Callable[[str], None] | None,
+        attributes: tuple[str, ...],
+    ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        """Each event of the window ``where`` keeps, newest first, once: its entry, and its item as the check
+        read it (``attributes``, or all of them)."""
         where = where or FeedFilter()
         # Receive times are whole milliseconds: a bound between two is the one inside the window.
         window = (iso_millis(since + timedelta(microseconds=999)), iso_millis(until))
@@ -177,11 +217,11 @@ class EventReader(TableAccess):
             streams = [self._feed_partition(feed_partition(day, shard), window, where) for shard in range(FEED_SHARDS)]
             merged = heapq.merge(*streams, key=newest_first, reverse=True)
             while candidates := list(itertools.islice(merged, BATCH_GET_MAX)):
-                for entry in self._current(candidates, where):
+                for entry, item in self._current(candidates, where, attributes):
                     if entry["pk"] in listed:
                         continue
                     listed.add(entry["pk"])
-                    yield _entry(entry)
+                    yield _entry(entry), item
             if day_read is not None:
                 day_read(day)
 
@@ -219,15 +259,17 @@ class EventReader(TableAccess):
                 ]
         yield from sorted(held, key=newest_first, reverse=True)
 
-    def _current(self, candidates: list[dict[str, Any]], where: FeedFilter) -> list[dict[str, Any]]:
+    def _current(
+        self, candidates: list[dict[str, Any]], where: FeedFilter, attributes: tuple[str, ...] = ENTRY_FIELDS
+    ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Of ``candidates`` (entries, in order), those whose event is stored as the entry's copy and
-        still meets ``where``: as the item holds them now."""
-        items = self.items([str(entry["pk"]) for entry in candidates], ENTRY_FIELDS)
+        still meets ``where``: the entry as the item holds it now, and the item (``attributes`` of it, or all)."""
+        items = self.items([str(entry["pk"]) for entry in candidates], attributes)
         kept = []
         for entry in candidates:
             item = items.get(str(entry["pk"]))
             if item is not None and item.get("received_at") == entry.get("received_at") and where.keeps(item):
-                kept.append(entry_of(item))
+                kept.append((entry_of(item), item))
         return kept
 
     def state(self, vendor: str, content_id: str) -> CurrentState | None:
