@@ -8,6 +8,7 @@ A full scan happens only when a command is told ``--scan`` (and for ``status`` o
 from __future__ import annotations
 
 import base64
+import dataclasses
 import difflib
 import re
 from contextlib import contextmanager
@@ -245,12 +246,20 @@ def scanned(
     events were read so far."""
     items = []
     read = 0
+    # What the item's own attributes settle drops it undecoded (no decompression, no S3 read); the ids
+    # need the event's parts (an id too long to index is only there).
+    by_attributes = dataclasses.replace(where, content=None, container=None, actor=None, recipient=None)
     with reading(target):
-        for read, item in enumerate(reader(target).scan(), 1):
+        events = reader(target)
+        for read, item in enumerate(events.scan_items(), 1):
             if progress is not None and read % _SCAN_PROGRESS_EVERY == 0:
                 progress(read)
-            if matches(where, item) and (span is None or _within(span, str(item.get("received_at", "")))):
-                items.append(item)
+            received = str(item.get("received_at", ""))
+            if not by_attributes.keeps(item) or (span is not None and not _within(span, received)):
+                continue
+            event = events.decode(item)
+            if matches(where, event):
+                items.append(event)
     if progress is not None:
         progress(read)
     items.sort(key=newest_first, reverse=True)

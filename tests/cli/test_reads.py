@@ -27,6 +27,7 @@ from tests.helpers import (
     requests_of,
     send,
     send_body,
+    send_events_with_parts_in_s3,
     table,
     undocumented,
 )
@@ -303,6 +304,29 @@ def test_a_scan_exports_every_event_unless_a_limit_is_given(
     _, cut_scan = cli("events", "--stack", runtime.stack.name, "--json", "--scan", "--limit", "7")
     assert "7 events, the limit: more may match (a larger --limit)" in cut_scan
     assert "the limit" not in whole
+
+
+def test_a_scan_reads_from_s3_only_the_parts_of_events_its_filter_keeps(
+    runtime: LocalRuntime, secrets: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a comment whose body is in S3 and a notification whose recipients are, and S3's requests counted
+    publish_outputs(boto3.session.Session(region_name=runtime.stack.region), runtime)
+    send_events_with_parts_in_s3(runtime, secrets)
+    runtime.drain()
+    requests = requests_of(monkeypatch, "s3")
+
+    # When the whole table is scanned for one vendor's events, then for a type neither of them is
+    comments = events(runtime.stack.name, "--scan", "--vendor", "fastcomments")
+    read_for_comments = [params["Key"] for operation, params in requests if operation == "GetObject"]
+    flagged = events(runtime.stack.name, "--scan", "--type", "comment.flagged", "--since", "1h")
+
+    # Then only the comment's body was read from S3, and for the type nothing was
+    assert [event["event_id"].partition(":")[0] for event in comments] == ["large-1"]
+    assert len(comments[0]["content"]["text"]) > 1000
+    assert len(read_for_comments) == 1
+    assert read_for_comments[0].startswith("bodies/fastcomments/")
+    assert flagged == []
+    assert [operation for operation, _ in requests].count("GetObject") == 1
 
 
 @pytest.mark.parametrize("recipients", [1, 30], ids=["in the item", "in s3"])

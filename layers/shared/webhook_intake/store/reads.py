@@ -306,9 +306,15 @@ class EventReader(TableAccess):
 
     def scan(self) -> Iterator[dict[str, Any]]:
         """Every event of the table, decoded (a full scan, for tools that ask for one)."""
+        for item in self.scan_items():
+            yield self.decode(item)
+
+    def scan_items(self) -> Iterator[dict[str, Any]]:
+        """Every event item of the table as stored (plain values, ``body`` still compressed): a full scan for a
+        tool that drops some by their attributes before it decodes the rest (:meth:`decode`)."""
         for page in self._event_pages():
             for item in page:
-                yield self.decode(decode_item(item))
+                yield decode_item(item)
 
     def count_by_vendor(self, progress: Callable[[int], None] | None = None) -> dict[str, int]:
         """How many events each vendor has stored: a full scan that reads back only their keys (nothing decoded).
