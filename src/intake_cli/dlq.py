@@ -204,10 +204,16 @@ class Unread:
 
 
 def held(
-    target: Target, vendors: list[str], limit: int, unread: Unread | None = None, reason: str | None = None
+    target: Target,
+    vendors: list[str],
+    limit: int,
+    unread: Unread | None = None,
+    reason: str | None = None,
+    waiting: dict[str, int] | None = None,
 ) -> list[Held]:
     """Every vendor's dead letters and quarantined events (up to ``limit`` of each per vendor; those of
-    ``reason`` only, when it is given), oldest first.
+    ``reason`` only, when it is given), oldest first; ``waiting`` takes each dead-letter queue's approximate
+    depth (:func:`intake_cli.queues.dead_letters`).
 
     The quarantined events are in the events table: when it cannot be read (the very outage that
     dead-letters records), the dead letters are still listed; and a vendor's dead-letter queue that cannot be read
@@ -216,7 +222,7 @@ def held(
     """
     letters, quarantined = kinds_for(reason)
     queues: list[tuple[str, str]] | None = None if unread is None else []
-    found = [from_letter(letter) for letter in dead_letters(target, vendors, limit, queues)] if letters else []
+    found = [from_letter(letter) for letter in dead_letters(target, vendors, limit, queues, waiting)] if letters else []
     if unread is not None and queues:
         unread.queues += [key for key, _ in queues]
         unread.problems += [problem for _, problem in queues]

@@ -199,9 +199,14 @@ def oldest_age(cloudwatch: Any, queue_name: str) -> int | None:
 
 
 def dead_letters(
-    target: Target, vendors: list[str], limit: int = 100, unread: list[tuple[str, str]] | None = None
+    target: Target,
+    vendors: list[str],
+    limit: int = 100,
+    unread: list[tuple[str, str]] | None = None,
+    waiting: dict[str, int] | None = None,
 ) -> list[DeadLetter]:
-    """Up to ``limit`` messages of each vendor's dead-letter queue, left on the queue.
+    """Up to ``limit`` messages of each vendor's dead-letter queue, left on the queue; ``waiting`` takes each
+    queue's ApproximateNumberOfMessages as the read began (what ``intake status`` shows), by vendor.
 
     SQS cannot peek: each message is received (hidden for a moment so none is seen twice),
     then made visible again at once. Receiving adds to its receive count on the
@@ -216,12 +221,15 @@ def dead_letters(
     for key in vendors:
         url = target.vendor(key).dead_letter_queue_url
         try:
-            received = receive_all(sqs, url, limit)
+            visible = depth(sqs, url)[0]
+            received = receive_all(sqs, url, limit, waiting=visible)
         except IntakeError as exc:
             if unread is None:
                 raise
             unread.append((key, f"cannot read {key}'s dead-letter queue ({url.rstrip('/').rsplit('/', 1)[-1]}): {exc}"))
             continue
+        if waiting is not None:
+            waiting[key] = visible
         for message in received:
             attributes = message.get("Attributes", {})
             letters.append(
@@ -406,12 +414,14 @@ def resend_entry(entry_id: str, message: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = None) -> list[dict[str, Any]]:
+def receive_all(
+    sqs: Any, queue_url: str, limit: int, within: float | None = None, waiting: int | None = None
+) -> list[dict[str, Any]]:
     """Messages of a queue, received (hidden for a moment) up to ``limit``; for at most ``within`` seconds.
 
     A short-poll ReceiveMessage asks a sample of SQS's servers: on a real queue it can answer
     nothing while messages wait on the others (moto's never does). So an empty answer ends the
-    read only once the queue's ApproximateNumberOfMessages (read first) is received, or a long
+    read only once the queue's ApproximateNumberOfMessages (read first, or ``waiting``) is received, or a long
     poll (which asks every server) answers nothing too: else `dlq list --stack` could show no
     dead letters while some wait. The long poll waits only when the queue is empty after all, at
     most EMPTY_WAIT_SECONDS, once; it follows a short poll only while the count says more wait.
@@ -421,7 +431,8 @@ def receive_all(sqs: Any, queue_url: str, limit: int, within: float | None = Non
     """
     received: list[dict[str, Any]] = []
     deadline = None if within is None else time.monotonic() + within
-    waiting = depth(sqs, queue_url)[0]
+    if waiting is None:
+        waiting = depth(sqs, queue_url)[0]
     try:
         while len(received) < limit and (deadline is None or time.monotonic() < deadline):
             batch = _receive_into(received, sqs, queue_url, limit)

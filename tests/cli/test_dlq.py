@@ -253,6 +253,31 @@ def test_a_list_cut_at_its_limit_says_so(stack: str, runtime: LocalRuntime, secr
     assert "at least" not in text, text
 
 
+def test_a_dead_letter_queue_cut_at_the_limit_is_counted_as_sqs_counts_it(stack: str, runtime: LocalRuntime) -> None:
+    # Given five dead letters (one from the fixture), listed two at most
+    for number in range(4):
+        delivery = Delivery(
+            VENDOR, "2026-11-29T12:00:01.000Z", f"corr-{number}", "POST", "/webhooks/viafoura/notifications"
+        )
+        runtime.sqs.send_message(
+            QueueUrl=dlq_url(runtime, VENDOR),
+            MessageBody=notifications_body(f"dead-{number}").decode(),
+            MessageAttributes=delivery.to_message_attributes(),
+        )
+    code, text = cli("dlq", "list", "--stack", stack, "--limit", "2")
+    _, json_text = cli("dlq", "list", "--stack", stack, "--limit", "2", "--json")
+
+    # Then the count is the queue's, as `intake status` shows it, not the two read
+    assert code == 0, text
+    (row,) = [row for row in cli_json("status", "--stack", stack, "--json") if row["vendor"] == VENDOR]
+    assert row["dead_letters"] == 5
+    assert "about 5 dead letters, 1 quarantined event" in " ".join(text.split()), text
+    shown = f"{VENDOR}'s first 2 of about 5 dead letters shown, oldest first"
+    assert shown in " ".join(text.split())
+    assert shown in " ".join(json_text.split())
+    assert "at least" not in text
+
+
 def test_one_quarantined_event_goes_back_and_comes_back_quarantined_with_another_try(
     stack: str, runtime: LocalRuntime
 ) -> None:

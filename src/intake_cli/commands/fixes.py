@@ -116,12 +116,19 @@ def dlq_list(
 
     target = resolve_target(state_dir(ctx), stack, region)
     unread = Unread()
-    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, unread, reason)
+    waiting: dict[str, int] = {}
+    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, unread, reason, waiting)
     problems = unread.problems
     kinds = Counter((item.vendor, item.kind) for item in items)
     plural = {"dead-letter": "dead letters", "quarantined": "quarantined events"}
     cut_kinds = [(name, kind) for (name, kind), found in sorted(kinds.items()) if found >= limit]
-    cut = [f"{name}'s first {limit} {plural[kind]}" for name, kind in cut_kinds]
+    # A dead-letter queue cut at the limit is told at SQS's approximate count of it, as `intake status` tells it
+    beyond = {name: waiting[name] for name, kind in cut_kinds if kind == "dead-letter" and waiting.get(name, 0) > limit}
+    cut = [
+        f"{name}'s first {limit} {f'of about {beyond[name]} ' if kind == 'dead-letter' and name in beyond else ''}"
+        f"{plural[kind]}"
+        for name, kind in cut_kinds
+    ]
     more = f"{', '.join(cut)} shown, oldest first: there may be more (--limit N)" if cut else ""
     if json_output:
         print_json_lines([item.to_json(body_of(target, item)) for item in items])
@@ -132,14 +139,18 @@ def dlq_list(
     else:
         out = console()
         dead = sum(item.kind == "dead-letter" for item in items)
-        # A kind cut at the limit for some vendor is counted as what was read: at least that many.
-        least = {kind: "at least " if kind in {k for _, k in cut_kinds} else "" for kind in plural}
+        # A kind cut at the limit for some vendor is counted as what was read: at least that many (dead letters:
+        # about what SQS counts on each queue cut).
+        kinds_cut = {kind for _, kind in cut_kinds}
         quarantined = (
             "quarantined events unread"
             if unread.quarantine
-            else least["quarantined"] + counted(len(items) - dead, "quarantined event", "quarantined events")
+            else ("at least " if "quarantined" in kinds_cut else "")
+            + counted(len(items) - dead, "quarantined event", "quarantined events")
         )
-        letters = least["dead-letter"] + counted(dead, "dead letter", "dead letters")
+        letters = ("about " if "dead-letter" in kinds_cut else "") + counted(
+            dead + sum(depth - limit for depth in beyond.values()), "dead letter", "dead letters"
+        )
         if unread.queues:
             letters += " (unread: " + ", ".join(f"{key}'s dead-letter queue" for key in unread.queues) + ")"
         out.print(f"[bold]{letters}, {quarantined}[/]")
