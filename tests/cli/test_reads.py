@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import json
+import os
 import re
+import signal
 import sys
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +38,8 @@ from tests.helpers import (
 from webhook_intake.delivery import TEST_HEADER
 from webhook_intake.store.events import EventStore
 from webhook_intake.store.feed import PendingFeed
-from webhook_intake.store.wire import decode_item
+from webhook_intake.store.schema import event_key
+from webhook_intake.store.wire import decode_item, encode_item
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
@@ -963,3 +968,101 @@ def test_every_field_the_reads_print_as_json_is_in_the_scripting_table(loaded: s
     for command, documents in printed.items():
         assert documents, command
         assert not undocumented(command, documents), command
+
+
+def spread_over_days(runtime: LocalRuntime, secrets: dict[str, Any], days: int) -> list[str]:
+    """Copies of an OpenWeb like received over the last ``days`` days, three a day, with their feed pages; the
+    ``pk`` of each, newest received first."""
+    publish_outputs(boto3.session.Session(region_name=runtime.stack.region), runtime)
+    send(runtime, "openweb", SAMPLES_DIR / "openweb" / "liked-message.json", secrets)
+    runtime.drain()
+    dynamodb = boto3.client("dynamodb", region_name=runtime.stack.region)
+    key = encode_item(event_key("openweb", "99225ef424a1a2632cb1aa065931ec288d341cf7"))
+    like = decode_item(dynamodb.get_item(TableName=table(runtime), Key=key)["Item"])
+    now = datetime.now(UTC)
+    feed = PendingFeed()
+    copies = []
+    for number in range(days * 3):
+        received = iso_millis(now - timedelta(hours=8 * number + 1))
+        copy = {**like, "pk": f"openweb#day-{number:03d}", "received_at": received}
+        dynamodb.put_item(TableName=table(runtime), Item=encode_item(copy))
+        feed.add(copy)
+        copies.append(copy)
+    EventStore(table(runtime), dynamodb_client=dynamodb).put_feed(feed)
+    return [copy["pk"] for copy in sorted(copies, key=lambda copy: copy["received_at"], reverse=True)]
+
+
+def queries_held(monkeypatch: pytest.MonkeyPatch, hold: Any) -> None:
+    """``hold(number)`` runs as each Query of the CLI's DynamoDB clients goes out (``number``: from 0), in the
+    thread that sends it."""
+    from intake_cli.target import Target
+
+    client_of = Target.client
+    sent: list[int] = []
+    lock = threading.Lock()
+
+    def held(**_: Any) -> None:
+        with lock:
+            number = len(sent)
+            sent.append(number)
+        hold(number)
+
+    def holding(self: Target, name: str) -> Any:
+        aws_client = client_of(self, name)
+        if name == "dynamodb":
+            aws_client.meta.events.register_first("before-send.dynamodb.Query", held, unique_id="queries_held")
+        return aws_client
+
+    monkeypatch.setattr(Target, "client", holding)
+
+
+def test_a_long_window_reads_several_days_at_once_and_lists_them_in_order(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given events over the last ten days, and the first queries of a read held until four are under way
+    expected = spread_over_days(runtime, secrets, 10)
+    together = threading.Barrier(4)
+
+    def hold(number: int) -> None:
+        if number < 4:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                together.wait(timeout=20)
+
+    queries_held(monkeypatch, hold)
+
+    # When the window is listed
+    listed = events(runtime.stack.name, "--since", "12d", "--limit", "1000")
+
+    # Then four partitions were read at once, and the events are listed newest received first, as ever
+    assert not together.broken
+    ours = [f"{event['vendor']}#{event['event_id']}" for event in listed if event["event_id"].startswith("day-")]
+    assert ours == expected
+
+
+def test_ctrl_c_while_days_are_read_ahead_ends_the_read_without_waiting_for_them(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given events over ten days, and Ctrl-C pressed while a query of the read hangs
+    spread_over_days(runtime, secrets, 10)
+    released = threading.Event()
+    answered: list[int] = []
+
+    def hold(number: int) -> None:
+        if number == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+            released.wait(timeout=30)
+            answered.append(number)
+
+    queries_held(monkeypatch, hold)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        # When the window is read
+        code, text = cli("events", "--stack", runtime.stack.name, "--since", "12d")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        still_hanging = not answered
+        released.set()
+
+    # Then the command ended with Ctrl-C's status while the query still hung, not once it was answered
+    assert code == 130, text
+    assert still_hanging

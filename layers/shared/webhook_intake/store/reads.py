@@ -6,14 +6,18 @@ is there for tools that explicitly ask for the whole table.
 
 from __future__ import annotations
 
+import collections
+import functools
 import heapq
 import itertools
 import json
+import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from webhook_intake.payloads import PayloadError
 from webhook_intake.registry import UnknownVendorError
@@ -39,6 +43,11 @@ from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+
+    from mypy_boto3_dynamodb.paginator import QueryPaginator
+    from mypy_boto3_dynamodb.type_defs import QueryOutputTypeDef
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -213,8 +222,19 @@ class EventReader(TableAccess):
         if window[0] > window[1]:  # (within one millisecond, holding none)
             return
         listed: set[str] = set()
-        for day in _days(since, until):
-            streams = [self._feed_partition(feed_partition(day, shard), window, where) for shard in range(FEED_SHARDS)]
+        days = _days(since, until)
+        # Made here, once: the threads that read ahead share it (a client is thread-safe, making one is not)
+        query = self.dynamodb.get_paginator("query")
+        partitions = _read_ahead(
+            (
+                functools.partial(self._partition_pages, query, feed_partition(day, shard), window)
+                for day in days
+                for shard in range(FEED_SHARDS)
+            ),
+            READ_AHEAD,
+        )
+        for day in days:
+            streams = [self._feed_partition(next(partitions), window, where) for _ in range(FEED_SHARDS)]
             merged = heapq.merge(*streams, key=newest_first, reverse=True)
             while candidates := list(itertools.islice(merged, BATCH_GET_MAX)):
                 for entry, item in self._current(candidates, where, attributes):
@@ -225,12 +245,11 @@ class EventReader(TableAccess):
             if day_read is not None:
                 day_read(day)
 
-    def _feed_partition(self, partition: str, window: tuple[str, str], where: FeedFilter) -> Iterator[dict[str, Any]]:
-        """The entries of one feed partition within ``window`` that ``where`` keeps, newest first.
-
-        Pages are sorted by the minute their entries were received in; within a minute, the
-        entries of all its pages are sorted together.
-        """
+    def _partition_pages(
+        self, query: QueryPaginator, partition: str, window: tuple[str, str]
+    ) -> Iterator[QueryOutputTypeDef]:
+        """The query pages of one feed partition within ``window``, newest first: the first one read now, the
+        rest as they are taken."""
         low, high = window
         request: dict[str, Any] = {
             "TableName": self.table_name,
@@ -245,8 +264,21 @@ class EventReader(TableAccess):
             ),
             "ScanIndexForward": False,
         }
+        pages = iter(query.paginate(**request))
+        first = next(pages, None)
+        return itertools.chain(() if first is None else (first,), pages)
+
+    def _feed_partition(
+        self, pages: Iterator[QueryOutputTypeDef], window: tuple[str, str], where: FeedFilter
+    ) -> Iterator[dict[str, Any]]:
+        """The entries of one feed partition's ``pages`` within ``window`` that ``where`` keeps, newest first.
+
+        Pages are sorted by the minute their entries were received in; within a minute, the
+        entries of all its pages are sorted together.
+        """
+        low, high = window
         minute, held = "", list[dict[str, Any]]()
-        for response in self.dynamodb.get_paginator("query").paginate(**request):
+        for response in pages:
             for item in response.get("Items", []):
                 page = decode_item(item)
                 if bucket_of(str(page["sk"])) != minute:
@@ -393,6 +425,48 @@ BATCH_GET_MAX = 100
 _LIVE = "(attribute_not_exists(#expires) OR #expires > :now)"
 """What a read keeps of a query or a scan (a filter: no extra read): an item not past its ``expires_at``, which
 DynamoDB's TTL deletes only within days of it."""
+
+
+READ_AHEAD = 8
+"""Feed partitions (two days of four shards) read at once, ahead of the one being merged: a long window of quiet
+days waits on a round trip per eight partitions, not per partition, and a read stopped at its limit has read at
+most this many first pages it did not need."""
+
+
+def _read_ahead(reads: Iterable[Callable[[], _T]], most: int) -> Iterator[_T]:
+    """The results of ``reads``, in their order, each run on a thread of its own, at most ``most`` at once.
+
+    A result is taken when it is needed, and ``most`` are under way meanwhile. The threads are daemons: Ctrl-C
+    ends the command at once, not after the requests they have in flight, whose answers nothing waits for.
+    """
+    calls = iter(reads)
+    pending: collections.deque[Future[_T]] = collections.deque()
+    try:
+        while True:
+            while len(pending) < most and (call := next(calls, None)) is not None:
+                pending.append(_started(call))
+            if not pending:
+                return
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _started(call: Callable[[], _T]) -> Future[_T]:
+    """``call`` run on a daemon thread of its own, as a future."""
+    future: Future[_T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(call())
+        except BaseException as exc:  # the reader takes it where it takes the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="feed-read", daemon=True).start()
+    return future
 
 
 def _live(values: dict[str, Any], condition: str = "") -> dict[str, Any]:
