@@ -27,6 +27,7 @@ from intake_cli import stack as stack_module
 from intake_cli.samples import NEGATIVE_DIR, load_secrets, ping_files, sample_files, sample_request
 from intake_cli.sending import post
 from intake_cli.stack import Left
+from intake_cli.stopping import Stopped
 from intake_cli.target import Target
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
 from tests.e2e.stack import (
@@ -725,3 +726,25 @@ def test_serve_stopped_with_its_queues_empty_says_stopped() -> None:
         .sentence()
         .startswith("its queues held 2 accepted deliveries not stored yet and 1 dead letter, gone with it")
     )
+
+
+def test_a_sigterm_landing_as_stack_json_is_written_stops_serve_as_one_in_its_wait_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a supervisor that stops serve the moment stack.json appears, its SIGTERM arriving before serve waits
+    started = stack_module.LocalStack.start
+
+    def start_then_terminated(self: stack_module.LocalStack) -> None:
+        started(self)
+        assert (tmp_path / "state" / "stack.json").exists()
+        raise Stopped(signal.SIGTERM)
+
+    monkeypatch.setattr(stack_module.LocalStack, "start", start_then_terminated)
+
+    # When serve runs
+    code, text = cli("--state-dir", str(tmp_path / "state"), "serve", "--port", "0")
+
+    # Then it stops as usual: status 0, its last line says so, and stack.json is gone
+    assert code == 0, text
+    assert text.strip().splitlines()[-1].startswith("stopped"), text
+    assert not (tmp_path / "state" / "stack.json").exists()

@@ -192,14 +192,21 @@ def _serve(options: StackOptions) -> None:
     terminal = sys.stdout  # the stack sends what handlers print to its log; we keep the terminal
     out = console(terminal)
     stack = LocalStack(options)
+    closed = threading.Event()
     try:
-        # Within the try: the status line's last write may fail (no standard output), and the stack is up by then.
-        with out.status("Starting the local stack from template.yaml…"):
-            stack.start()
-        _show_stack(out, stack)
-        out.print("Ctrl-C to stop.")
-        with _alongside(out, stack) as closed:
-            wait_for_signal(closed)
+        try:
+            # Within the try: the status line's last write may fail (no standard output), and the stack is up by then.
+            with out.status("Starting the local stack from template.yaml…"):
+                stack.start()
+            _show_stack(out, stack)
+            out.print("Ctrl-C to stop.")
+            with _alongside(out, stack) as closed:
+                wait_for_signal(closed)
+        except KeyboardInterrupt:
+            # Ctrl-C or a signal before the wait took them but once the stack was up (stack.json written: a
+            # supervisor may stop it at once) stops it as one in the wait does; during the start it ends serve.
+            if not stack.started_at:
+                raise
         stack.withdraw()
         if not closed.is_set():
             out.print(
