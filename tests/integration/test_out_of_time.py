@@ -722,3 +722,47 @@ def test_a_delivery_of_many_new_shapes_writes_a_few_in_the_reserve_and_the_rest_
         assert send_body(runtime, vendor, notifications_body("shapes-next"), secrets[vendor]).status == 204
         runtime.drain()
     assert first < len(shape_writes) <= 2 * MAX_SHAPE_WRITES
+
+
+def test_feed_pages_owed_when_an_attempt_no_longer_fits_are_written_in_the_reserve_not_retried(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 24 deliveries of one event each, received a minute apart (a feed page owed for each), and an invocation
+    # whose time, 60 ms spent by each event write, leaves no room for a write's attempt before the reserve when the
+    # 21st event is due, 20 pages owed, though the reserve itself is not reached
+    url = queue_url(runtime, VENDOR)
+    assert send_body(runtime, VENDOR, notifications_body("model"), secrets[VENDOR]).status == 204
+    (model,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=model["ReceiptHandle"])
+    now = datetime.now(UTC)
+    uuids = [f"owed-{n:02d}" for n in range(24)]
+    for n, uuid in enumerate(uuids):
+        attributes = {
+            name: {"DataType": value["DataType"], "StringValue": value["StringValue"]}
+            for name, value in model["MessageAttributes"].items()
+        }
+        attributes["received_at"]["StringValue"] = iso_millis(now - timedelta(minutes=30 - n))
+        body = notifications_body(uuid, request_uuid=f"r-{uuid}").decode()
+        runtime.sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes=attributes)
+    messages = sorted(queue_messages(runtime.sqs, url), key=lambda message: message["Body"].split("owed-")[1])
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    clock = WorkClock(spec, left_ms=TIME_RESERVE_MS + 1_500 + 20 * 60 - 30)
+    put = EventStore.put
+
+    def writing(self: EventStore, *args: Any) -> Any:
+        try:
+            return put(self, *args)
+        finally:
+            clock.spend(60)
+
+    monkeypatch.setattr(EventStore, "put", writing)
+
+    # When one invocation takes them all
+    answer = consume_in_time(runtime, messages, clock, 1)
+
+    # Then the 20 records whose events were stored are done, their entries listed; only the others go back
+    back = {failure["itemIdentifier"] for failure in answer["batchItemFailures"]}
+    assert back == {message["MessageId"] for message in messages[20:]}
+    assert stored_ids(runtime, VENDOR) == uuids[:20]
+    entries = reader(runtime).feed(now - timedelta(hours=1), now + timedelta(minutes=1), limit=100)
+    assert sorted(entry["event_id"] for entry in entries) == uuids[:20]

@@ -34,7 +34,7 @@ from webhook_intake.delivery import RESUME_CHECK_CHARS, Delivery, id_label
 from webhook_intake.observability import Metric, count, count_by, samples
 from webhook_intake.payloads import ClaimCheck, ClaimCheckError
 from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError, same_event
-from webhook_intake.store.feed import PendingFeed
+from webhook_intake.store.feed import FeedPage, PendingFeed
 from webhook_intake.store.items import TooLargeError, prepare
 from webhook_intake.store.quarantine import INVALID_CLAIM_CHECK, Kept, QuarantineKey, key_for
 from webhook_intake.store.schema import key_parts
@@ -109,6 +109,8 @@ class Tally:
     """The correlation id of each record handled (by message id)."""
     feed: PendingFeed = field(default_factory=PendingFeed)
     """The feed entries of the events stored as this invocation's copies, written at its end."""
+    held: list[FeedPage] = field(default_factory=list)
+    """Pages due between two events when no attempt fitted before the reserve any more: written in it."""
     feed_records: dict[str, int | None] = field(default_factory=dict)
     """The records those entries come from (message id: receives), retried when they are not written."""
     feed_slots: dict[str, list[int]] = field(default_factory=dict)
@@ -237,13 +239,21 @@ class ConsumerService:
         found = set(self.tally.deliveries.values())
         self.logger.set_correlation_id(found.pop() if len(found) == 1 else None)
 
-    def _write_pages(self) -> None:
-        """Write the feed pages owed so far; the records whose entries a page not written holds are noted."""
+    def _write_pages(self, *, between_events: bool = False) -> None:
+        """Write the feed pages owed so far; the records whose entries a page not written holds are noted.
+
+        Between two events, a page no attempt fits for before the reserve is no failure: it and the pages after it
+        are held for the reserve, and :class:`OutOfTimeError` stops the record there as it would before its event.
+        """
         tally = self.tally
-        for page in tally.feed.take():
+        pages, tally.held = [*tally.held, *tally.feed.take()], []
+        for done, page in enumerate(pages):
             try:
                 units = self.events.put_page(page.item)
             except (StoreError, OutOfTimeError) as exc:
+                if between_events and isinstance(exc, OutOfTimeError):
+                    tally.held = pages[done:]
+                    raise
                 tally.unwritten |= page.records
                 self.logger.exception(
                     "feed entries not written; their records will be retried",
@@ -307,8 +317,8 @@ class ConsumerService:
         when only the reserve is left, before it or before an attempt of one of its calls fits: it starts the rest."""
         if self._out_of_time():
             raise OutOfTimeError
-        if self.tally.feed.pages_owed >= MAX_FEED_PAGES_OWED:
-            self._write_pages()
+        if self.tally.feed.pages_owed + len(self.tally.held) >= MAX_FEED_PAGES_OWED:
+            self._write_pages(between_events=True)
         step = reading.step(position)
         if isinstance(step, Rejected):
             return self._quarantine(step, delivery)
