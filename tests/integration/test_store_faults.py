@@ -555,3 +555,83 @@ def test_an_s3_that_never_answers_a_claim_checks_read_leaves_the_invocation_its_
     # And they are stored once S3 answers again
     runtime.drain()
     assert sorted(item["event_id"] for item in stored(runtime)) == ["s3-1", "s3-2", "s3-3"]
+
+
+@contextmanager
+def trickled(aws_client: Any, marker: bytes) -> Iterator[list[str]]:
+    """The requests of ``aws_client`` whose URL holds ``marker`` go to a server that answers 200 and sends the body
+    slowly, 16 KiB every quarter of a second: each read of it is answered well within the read time-out. Yields
+    the URLs they were sent to first."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=64)
+    host, port = server.getsockname()
+    sent: list[str] = []
+    stop = threading.Event()
+
+    def answer(connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n"
+            try:
+                connection.sendall(head)
+                while not stop.wait(0.25):
+                    connection.sendall(b" " * 16384)
+            except OSError:
+                return
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    def hook(request: Any, **_: Any) -> None:
+        if marker in request.url.encode():
+            sent.append(request.url)
+            request.url = f"http://{host}:{port}/"
+
+    threading.Thread(target=serve, daemon=True).start()
+    aws_client.meta.events.register_first("before-send", hook)
+    try:
+        yield sent
+    finally:
+        aws_client.meta.events.unregister("before-send", hook)
+        stop.set()
+        server.close()
+
+
+def test_an_s3_that_sends_a_claim_checks_body_slowly_leaves_the_invocation_its_outcomes(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a delivery on the queue, then one whose body waits in S3, and an S3 that sends that body a little at a
+    # time, each part within the read time-out, the whole far slower than the invocation's time
+    for uuid in ("slow-1", "slow-2"):
+        body = json.loads(notifications_body(uuid))
+        if uuid == "slow-2":
+            body["notifications"][0]["mark"] = "\ufffe"
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        assert send_body(runtime, "viafoura-notifications", payload, secrets["viafoura-notifications"]).status == 204
+    url = queue_url(runtime, "viafoura-notifications")
+    messages = sorted(queue_messages(runtime.sqs, url), key=lambda m: "claim_check" in m["MessageAttributes"])
+    claim_checked = messages[1]["MessageId"]
+    assert "claim_check" in messages[1]["MessageAttributes"]
+    function = runtime.functions["ViafouraNotificationsConsumerFunction"]
+    context = Deadline(function.spec, seconds=6)
+    capsys.readouterr()
+
+    # When one invocation with 6 s left takes them
+    with trickled(client("s3", CONSUMER_CONFIG), b"/deliveries/") as sent, handler_logs() as logs:
+        answer = invoked_with(function, messages, context)
+
+    # Then it answered by itself: the record whose body did not arrive in time is handed back, the first is stored
+    assert sent
+    assert answer == {"batchItemFailures": [{"itemIdentifier": claim_checked}]}
+    assert [item["event_id"] for item in stored(runtime)] == ["slow-1"]
+    assert outcomes(logs.getvalue()) == ["stored", "retrying"]
+    points = metric_points(capsys.readouterr().out)
+    assert (total(points, "EventsStored"), total(points, "RecordsRetried")) == (1, 1)
+
+    # And it is stored once S3 answers again
+    runtime.drain()
+    assert sorted(item["event_id"] for item in stored(runtime)) == ["slow-1", "slow-2"]

@@ -13,10 +13,13 @@ from webhook_intake.clients import client, error_code
 from webhook_intake.store.table import CONSUMER_CONFIG, once
 
 if TYPE_CHECKING:
+    from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
 
     from webhook_intake.store.table import Attempts
 
+READ_PART_BYTES = 64 * 1024
+"""A body from S3 is read in parts of this size, the caller's time checked between two of them."""
 DELIVERIES_PREFIX = "deliveries/"
 """Where the ingest functions put delivery bodies SQS cannot carry: ``deliveries/<vendor>/…``."""
 RETENTION_TAG = "retention-days"
@@ -133,6 +136,19 @@ class PayloadStore:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         try:
             # The body's reads within the attempt: a read that stalls mid-body is tried again whole.
-            return self._attempts(lambda: bytes(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+            return self._attempts(lambda: self._read(self.s3.get_object(Bucket=bucket, Key=key)["Body"]))
         except (ClientError, BotoCoreError) as exc:
             raise PayloadError(f"get_object failed: {error_code(exc)}") from exc
+
+    def _read(self, body: StreamingBody) -> bytes:
+        """A body read a part at a time while the caller's time allows: the read time-out bounds each part, not
+        the whole, and an S3 that sends a large body slowly would otherwise outlast the function's timeout."""
+        parts: list[bytes] = []
+        try:
+            while part := body.read(READ_PART_BYTES):
+                parts.append(part)
+                self._attempts.check()
+        except Exception:
+            body.close()  # its connection, left part way through an answer, is not taken back for another request
+            raise
+        return b"".join(parts)

@@ -53,3 +53,9 @@ class InvocationAttempts:
         if self._spent() + ATTEMPT_SECONDS > deadline:
             raise OutOfTimeError
         return retry_within(deadline, call, clock=self._spent, budget=ATTEMPT_SECONDS, attempts=MAX_ATTEMPTS)
+
+    def check(self) -> None:
+        """:class:`OutOfTimeError` once only the time kept back is left: an answer still arriving then (a body S3
+        sends slowly, each part within the read time-out) is given up, as an attempt that does not fit."""
+        if self._remaining_ms is not None and self._remaining_ms() < self._kept_ms:
+            raise OutOfTimeError

@@ -21,7 +21,7 @@ CONNECT_TIMEOUT = 0.5
 READ_TIMEOUT = 1.0
 ATTEMPT_SECONDS = CONNECT_TIMEOUT + READ_TIMEOUT
 """The longest one attempt of the consumer's DynamoDB and S3 calls can take (a read time-out bounds each read of
-a body, not the whole of it)."""
+a body, not the whole of it: a body is read in parts, and its attempt given up once ``Attempts.check`` says so)."""
 CONSUMER_CONFIG = Config(
     connect_timeout=CONNECT_TIMEOUT,
     read_timeout=READ_TIMEOUT,
@@ -40,10 +40,22 @@ class Attempts(Protocol):
         """``call()``, tried as the policy allows."""
         ...
 
+    def check(self) -> None:
+        """Raise when the caller's time is up: an answer read in parts (a body) stops between two of them."""
+        ...
 
-def once(call: Callable[[], T]) -> T:
-    """A call made once (a client with retries of its own: the CLI's)."""
-    return call()
+
+class _Once:
+    """Calls made once (a client with retries of its own: the CLI's), with no time of their own to keep."""
+
+    def __call__(self, call: Callable[[], T]) -> T:
+        return call()
+
+    def check(self) -> None:
+        """No time is kept: a body is read whole."""
+
+
+once: Attempts = _Once()
 
 
 class TableAccess:
