@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from intake_cli.events import sqs_event
 from intake_cli.lambdas import LocalFunction
 from intake_cli.samples import build_request
 from tests.conftest import queue_messages
 from tests.helpers import (
+    consumer_dynamodb_hook,
     consumer_puts_refused,
     handler_logs,
     listed,
@@ -349,6 +351,43 @@ def test_a_retry_of_the_first_version_kept_as_a_conflict_before_it_took_its_plac
         ("conflict", later, b["MessageAttributes"]["received_at"]["StringValue"])
     ]
     # and the consumer says the retry's quarantine item was let go
+    outcomes = [json.loads(line)["outcomes"] for line in logs.getvalue().splitlines() if '"outcomes"' in line]
+    assert [entry.split()[0] for entry in outcomes[-1]] == ["quarantined", "released", "stored"]
+
+
+def test_a_throttled_look_for_copies_kept_as_conflicts_is_tried_again_and_they_are_released(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    first, later = (json.dumps(body).encode() for body in versions("throttled-rej", "throttled-c", "first", "later"))
+    # Given an event, the same id with other content, then OpenWeb's retry of the first, consumed later first, then
+    # the retry (kept as a conflict)
+    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    for message in (b, retry):
+        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
+            "batchItemFailures": []
+        }
+        runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
+    queries: list[bytes] = []
+
+    def throttle_first_query(request: Any, **_: Any) -> None:
+        if b"DynamoDB_20120810.Query" in request.headers.get("X-Amz-Target", b""):
+            queries.append(request.body)
+            if len(queries) == 1:
+                raise ClientError(
+                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "Query"
+                )
+
+    # When the first delivery takes the later version's place, and DynamoDB throttles its look for copies of it kept
+    # as conflicts once
+    with consumer_dynamodb_hook(throttle_first_query), handler_logs() as logs:
+        answer = consumer.invoke(sqs_event([a], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))
+
+    # Then the look is made again, as botocore would have: the record is done and the retry's item let go
+    assert len(queries) == 2
+    assert answer == {"batchItemFailures": []}
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "throttled-rej"]
+    assert [(item["reason"], item["text"].encode()) for item in kept] == [("conflict", later)]
     outcomes = [json.loads(line)["outcomes"] for line in logs.getvalue().splitlines() if '"outcomes"' in line]
     assert [entry.split()[0] for entry in outcomes[-1]] == ["quarantined", "released", "stored"]
 

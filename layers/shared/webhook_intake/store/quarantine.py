@@ -16,6 +16,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -286,23 +287,28 @@ class QuarantineStore(TableAccess):
 
     def conflicts(self, vendor: str, event_id: str, received_after: str) -> Iterator[dict[str, Any]]:
         """The conflicts kept of one event (its id as an item keeps it), received after ``received_after``
-        (an ISO time), as plain values: one query of the vendor's partition, the rest filtered out."""
-        paginator = self.dynamodb.get_paginator("query")
-        for page in paginator.paginate(
-            TableName=self.table_name,
+        (an ISO time), as plain values: one query of the vendor's partition, the rest filtered out, each page
+        tried as ``attempts`` allows (the consumer's client makes one attempt a call)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
             # (the sort key begins with the receive time; "~" sorts after its "#")
-            KeyConditionExpression="pk = :pk AND sk > :after",
-            FilterExpression="#reason = :conflict AND #event_id = :event_id",
-            ExpressionAttributeNames={"#reason": "reason", "#event_id": "event_id"},
-            ExpressionAttributeValues={
+            "KeyConditionExpression": "pk = :pk AND sk > :after",
+            "FilterExpression": "#reason = :conflict AND #event_id = :event_id",
+            "ExpressionAttributeNames": {"#reason": "reason", "#event_id": "event_id"},
+            "ExpressionAttributeValues": {
                 ":pk": {"S": f"{QUARANTINE_PREFIX}{vendor}"},
                 ":after": {"S": f"{received_after}~"},
                 ":conflict": {"S": "conflict"},
                 ":event_id": encode(clean_text(event_id[:NAME_MAX_CHARS])),
             },
-        ):
+        }
+        while True:
+            page = self._attempts(partial(self.dynamodb.query, **request))
             for item in page.get("Items", []):
                 yield decode_item(item)
+            if not page.get("LastEvaluatedKey"):
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def resend(self, item: dict[str, Any], batch_field: str | None) -> tuple[str, Delivery]:
         """The body and delivery that send a quarantined event through normalization again.
