@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from intake_cli.events import sqs_event
 from intake_cli.lambdas import LambdaContext
@@ -766,3 +767,46 @@ def test_feed_pages_owed_when_an_attempt_no_longer_fits_are_written_in_the_reser
     assert stored_ids(runtime, VENDOR) == uuids[:20]
     entries = reader(runtime).feed(now - timedelta(hours=1), now + timedelta(minutes=1), limit=100)
     assert sorted(entry["event_id"] for entry in entries) == uuids[:20]
+
+
+def test_a_write_throttled_when_no_second_attempt_fits_starts_the_rest_of_its_delivery(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given one delivery of 10 events, and an invocation whose time, 100 ms spent by each event write, leaves room
+    # for the 6th write's first attempt before the reserve but not for another, and DynamoDB throttles that attempt
+    uuids = [f"thr-{n}" for n in range(10)]
+    assert send_body(runtime, VENDOR, notifications_body(*uuids), secrets[VENDOR]).status == 204
+    url = queue_url(runtime, VENDOR)
+    (message,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    clock = WorkClock(spec, left_ms=TIME_RESERVE_MS + 1_500 + 20 + 5 * 100)
+    put = EventStore.put
+
+    def writing(self: EventStore, *args: Any) -> Any:
+        try:
+            return put(self, *args)
+        finally:
+            clock.spend(100)
+
+    def throttle(request: Any, **_: Any) -> None:
+        if b"PutItem" in request.headers.get("X-Amz-Target", b"") and b'#thr-5"' in (request.body or b""):
+            throttled.append(1)
+            if len(throttled) == 1:
+                error = {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}
+                raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}, "PutItem")
+
+    throttled: list[int] = []
+    monkeypatch.setattr(EventStore, "put", writing)
+
+    # When that invocation takes it
+    with consumer_dynamodb_hook(throttle):
+        answer = consume_in_time(runtime, [message], clock, 1)
+
+    # Then the record is done, as when the time runs out between two events: the five stored stay, and the rest of
+    # the delivery, from the throttled event, is on the queue, not the whole record handed back to be done again
+    assert throttled == [1]
+    assert answer["batchItemFailures"] == []
+    assert stored_ids(runtime, VENDOR) == uuids[:5]
+    (rest,) = queue_messages(runtime.sqs, url)
+    assert rest["MessageAttributes"]["resume_at"]["StringValue"] == "5"

@@ -12,7 +12,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, TypeVar
 
-from webhook_intake.ingest.queue import retry_within
+from botocore.exceptions import BotoCoreError, ClientError
+
+from webhook_intake.clients import error_code
+from webhook_intake.ingest.queue import retry_within, retryable
 from webhook_intake.store.table import ATTEMPT_SECONDS
 
 if TYPE_CHECKING:
@@ -46,13 +49,30 @@ class InvocationAttempts:
 
     def __call__(self, call: Callable[[], T]) -> T:
         """``call()``, retried as botocore's standard mode would while attempts fit; :class:`OutOfTimeError` when
-        not even the first does (the last failure as botocore raised it when a later one does not)."""
+        not even the first does, or when another is due and does not fit (the last failure as botocore raised it
+        when it is not worth another, or the attempts are spent).
+
+        A failure that time alone leaves unretried is running out of time, not the store's: the rest of a delivery
+        is sent from the event it stopped, where a store's failure hands the whole record back to be done again.
+        """
         if self._remaining_ms is None:
             return retry_within(math.inf, call, budget=ATTEMPT_SECONDS, attempts=MAX_ATTEMPTS)
         deadline = -self._kept_ms / 1000
         if self._spent() + ATTEMPT_SECONDS > deadline:
             raise OutOfTimeError
-        return retry_within(deadline, call, clock=self._spent, budget=ATTEMPT_SECONDS, attempts=MAX_ATTEMPTS)
+        made = 0
+
+        def attempt() -> T:
+            nonlocal made
+            made += 1
+            return call()
+
+        try:
+            return retry_within(deadline, attempt, clock=self._spent, budget=ATTEMPT_SECONDS, attempts=MAX_ATTEMPTS)
+        except (ClientError, BotoCoreError) as exc:
+            if retryable(exc) and made < MAX_ATTEMPTS:
+                raise OutOfTimeError(error_code(exc)) from exc
+            raise
 
     def check(self) -> None:
         """:class:`OutOfTimeError` once only the time kept back is left: an answer still arriving then (a body S3
