@@ -14,6 +14,7 @@ from intake_cli.lambdas import LambdaContext
 from tests.conftest import queue_messages
 from tests.helpers import (
     consumer_dynamodb_hook,
+    consumer_puts_refused,
     depth,
     dlq_url,
     handler_logs,
@@ -22,6 +23,7 @@ from tests.helpers import (
     quarantined,
     queue_url,
     reader,
+    redrive,
     send_body,
     stored_ids,
 )
@@ -810,3 +812,38 @@ def test_a_write_throttled_when_no_second_attempt_fits_starts_the_rest_of_its_de
     assert stored_ids(runtime, VENDOR) == uuids[:5]
     (rest,) = queue_messages(runtime.sqs, url)
     assert rest["MessageAttributes"]["resume_at"]["StringValue"] == "5"
+
+
+def test_a_quarantined_event_sent_back_and_stored_as_the_time_runs_short_is_let_go_in_the_reserve(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an event DynamoDB refused once (quarantined), sent back from the quarantine, and an invocation whose time,
+    # 100 ms spent by the event's write, leaves room for that write's attempt but not for the release of its item
+    assert send_body(runtime, VENDOR, notifications_body("back-1"), secrets[VENDOR]).status == 204
+    with consumer_puts_refused(b'#back-1"'):
+        runtime.drain()
+    assert len(quarantined(runtime, VENDOR)) == 1
+    redrive(runtime, VENDOR)
+    url = queue_url(runtime, VENDOR)
+    (message,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    clock = WorkClock(spec, left_ms=TIME_RESERVE_MS + 1_500 + 50)
+    put = EventStore.put
+
+    def writing(self: EventStore, *args: Any) -> Any:
+        try:
+            return put(self, *args)
+        finally:
+            clock.spend(100)
+
+    monkeypatch.setattr(EventStore, "put", writing)
+
+    # When that invocation takes it
+    answer = consume_in_time(runtime, [message], clock, 1)
+
+    # Then the record is done: the event is stored and listed, and its quarantine item let go
+    assert answer["batchItemFailures"] == []
+    assert stored_ids(runtime, VENDOR) == ["back-1"]
+    assert listed(runtime) == ["back-1"]
+    assert quarantined(runtime, VENDOR) == []

@@ -88,6 +88,16 @@ class Continuation:
             raise OutOfTimeError(error_code(exc)) from exc
 
 
+@dataclass(frozen=True)
+class Release:
+    """A quarantine item to let go in the reserve, and the record (message id: receives) whose event was it."""
+
+    key: QuarantineKey
+    slots: range
+    message_id: str
+    receives: int | None
+
+
 @dataclass
 class Tally:
     """What one invocation did, reported once at its end (metrics and the outcomes line)."""
@@ -119,6 +129,8 @@ class Tally:
     """Records already failed (retried or dead-lettered) in this invocation."""
     unwritten: set[str] = field(default_factory=set)
     """Records with a feed entry in a page that could not be written: retried at the invocation's end."""
+    releases: list[Release] = field(default_factory=list)
+    """Quarantine items of events sent back and stored, let go in the reserve: no attempt fitted before it."""
     continued: bool = False
     """A rest was sent (or tried) in this invocation: the reserve holds one such try, so no record goes round after."""
 
@@ -227,6 +239,7 @@ class ConsumerService:
         self._about_invocation()
         self.attempts.keep(self._remaining_ms, FINAL_MS)
         self._write_pages()
+        self._release_held()
         retry = [message_id for message_id in tally.feed_records if message_id in tally.unwritten - tally.failed]
         for message_id in retry:
             tally.delivery = tally.deliveries.get(message_id)
@@ -308,7 +321,8 @@ class ConsumerService:
             # A claim check's item is kept under its pointer (the message), the others under their texts.
             texts = (message, body, *reading.texts())
             sent_back = {key_for(self.vendor, delivery, text) for text in texts}
-            self._resolve(delivery.quarantine_key, kept, sent_back, range(first_slot, len(self.tally.units_per_event)))
+            slots = range(first_slot, len(self.tally.units_per_event))
+            self._resolve(delivery.quarantine_key, kept, sent_back, slots, record=(message_id, receives))
 
     def _event(
         self, reading: Reading, position: int, delivery: Delivery, *, record: tuple[str, int | None]
@@ -493,19 +507,54 @@ class ConsumerService:
         )
         return key
 
-    def _resolve(self, key_text: str, kept: set[QuarantineKey], sent_back: set[QuarantineKey], slots: range) -> None:
+    def _resolve(
+        self,
+        key_text: str,
+        kept: set[QuarantineKey],
+        sent_back: set[QuarantineKey],
+        slots: range,
+        *,
+        record: tuple[str, int | None],
+    ) -> None:
         """A quarantined event sent back: forget its quarantine item once it is stored (or a duplicate).
 
         Only the item this record's text was kept under (``sent_back``): a key naming another
         event's item releases nothing. The delete's write units are the record's events' (``slots``).
+        When no attempt of it fits before the reserve any more, the record's events are done all the same: the
+        item is let go in the reserve (:meth:`write_feed`).
         """
         try:
             key = QuarantineKey.parse(key_text)
         except ValueError:
             return
         if key in sent_back and key not in kept:
-            self.tally.share(self.quarantine.delete(key), slots)
+            try:
+                units = self.quarantine.delete(key)
+            except OutOfTimeError:
+                self.tally.releases.append(Release(key, slots, *record))
+                return
+            self.tally.share(units, slots)
             self.tally.note("released", str(key))
+
+    def _release_held(self) -> None:
+        """Let go of the quarantine items held for the reserve; a record whose item is not let go is retried (its
+        event is then found stored, and its item let go)."""
+        tally = self.tally
+        for release in tally.releases:
+            tally.delivery = tally.deliveries.get(release.message_id)
+            try:
+                units = self.quarantine.delete(release.key)
+            except (StoreError, OutOfTimeError) as exc:
+                tally.unwritten.add(release.message_id)
+                tally.feed_records.setdefault(release.message_id, release.receives)
+                self.logger.warning(
+                    "quarantine item not let go; its record will be retried",
+                    extra={"error": str(exc) or type(exc).__name__, "message_id": release.message_id},
+                )
+                continue
+            tally.share(units, release.slots)
+            tally.note("released", str(release.key))
+        tally.releases = []
 
     def _lags(self, received_at: str, occurred_at: str | None) -> None:
         """One sample per stored event, whole milliseconds (the widgets' percentiles are over events)."""
