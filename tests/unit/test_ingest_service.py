@@ -386,6 +386,38 @@ def test_a_token_no_header_can_carry_is_reported_as_a_secret_problem(
     assert "5e" * 32 not in out
 
 
+def test_a_refused_delivery_that_reads_the_secret_twice_reports_its_problems_once(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: clock[0])
+    # Given a rotation's new token pasted with a line break, and a function that has not read the secret yet
+    client = aws.client("secretsmanager")
+    client.create_secret(Name="notifications-secret", SecretString=json.dumps({"tokens": ["tok", "new-tok\n"]}))
+    svc = service("viafoura-notifications", SecretStore("notifications-secret"), FakeQueue())  # type: ignore[arg-type]
+
+    def refused_delivery() -> tuple[int, list[float], int]:
+        status = svc.handle(notifications(NOTIFICATIONS_BODY, "other")).status
+        svc.metrics.flush_metrics()
+        out = capsys.readouterr().out
+        points = [value for line in out.splitlines() for value in json.loads(line).get("SecretProblems", [])]
+        return status, points, out.count('"secret misconfigured"')
+
+    # When a delivery with an unknown token comes (the secret read, then read again for a newer token),
+    # another within the 10 s between forced reads, and one after them
+    first = refused_delivery()
+    clock[0] += 1
+    second = refused_delivery()
+    clock[0] += 10
+    third = refused_delivery()
+
+    # Then each is refused, and the entry is reported once for the delivery that read it twice, as it is
+    # for each later read
+    assert first == (401, [1.0], 1)
+    assert second == (401, [], 0)
+    assert third == (401, [1.0], 1)
+
+
 @pytest.mark.parametrize("tokens", [["\ud800-typo", "tok"], ["tok", "\ud800"], ["new-tok\n", "tok"]])
 def test_an_entry_that_cannot_work_leaves_the_others_working(tokens: list[str]) -> None:
     # (a rotation's new entry pasted with a line break: reported, and the deliveries with the old one still taken)

@@ -120,7 +120,8 @@ class SecretRules(Protocol):
 
 @dataclass
 class SecretCheck:
-    """Reports a secret that cannot work, once per copy read from Secrets Manager (never its values).
+    """Reports a secret that cannot work, once per copy read from Secrets Manager (never its values), and
+    once for a delivery that read it twice (the cached copy, then a forced read of the same value).
 
     Every function that loads a vendor's secret checks each copy with it: the ingest functions, and
     OpenWeb's token route, which in client_secret_jwt mode is the only one OpenWeb reaches while its
@@ -133,9 +134,10 @@ class SecretCheck:
     _checked: dict[str, Any] | None = field(default=None, init=False, repr=False)
     """The copy last checked, held so that no other copy can be mistaken for it."""
 
-    def __call__(self, secret: dict[str, Any]) -> None:
+    def __call__(self, secret: dict[str, Any]) -> bool:
+        """Whether ``secret`` is a copy not checked before (and so checked now)."""
         if secret is self._checked:
-            return
+            return False
         self._checked = secret
         problems = self.rules.secret_problems(secret)
         if problems:
@@ -143,6 +145,12 @@ class SecretCheck:
         advice = self.rules.secret_advice(secret)
         if advice:
             self.logger.warning("secret unusual", extra={"vendor": self.rules.vendor, "advice": advice})
+        return True
+
+    def adopt(self, secret: dict[str, Any]) -> None:
+        """Take ``secret`` as checked without a report: a copy equal to one just reported, which the cache
+        now holds in its place (one delivery that read the secret twice says its problems once)."""
+        self._checked = secret
 
 
 def samples(metrics: Metrics, metric: Metric, unit: MetricUnit, values: Sequence[float]) -> None:

@@ -140,12 +140,17 @@ class IngestService:
 
     def _authenticated(self, request: Request, deadline: float) -> bool:
         secret = self._secret(deadline)
+        read_now = self._check_secret(secret)
         now = self.clock()
         if self.contract.authenticate(request, secret, now):
             return True
         # The credential may be one added to the secret after our cached copy was read.
         fresh = self.secrets.refresh()
         if fresh is None:
+            return False
+        if read_now and fresh == secret:
+            # The value this delivery has just read and checked: nothing new to authenticate with or report.
+            self._check_secret.adopt(fresh)
             return False
         self._check_secret(fresh)
         return self.contract.authenticate(request, fresh, now)
@@ -174,7 +179,6 @@ class IngestService:
                     "secret unavailable, read again", extra={"vendor": self.contract.vendor, "attempt": attempt}
                 )
                 self.sleep(pause)
-        self._check_secret(secret)
         return secret
 
     def _read_body(self, request: Request) -> tuple[Any, str]:
