@@ -258,6 +258,7 @@ def test_the_dashboard_shows_every_vendor_by_search_not_by_name() -> None:
         Metric.RECORDS_RETRIED,
         Metric.INGEST_TO_STORE_LAG,
         Metric.END_TO_END_LAG,
+        Metric.COLD_STARTS,
     ):
         assert any(f'{app} MetricName="{metric}"' in search for search in searches), metric
     assert any(f'MetricName="{Metric.REJECTED}"' in search for search in searches)

@@ -38,7 +38,10 @@ if TYPE_CHECKING:
 def test_an_accepted_delivery_prints_nothing_at_ingest_and_counts_stored_and_lag(
     runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given an accepted delivery
+    # Given an accepted delivery to an ingest function that has answered one before
+    send(runtime, "openweb", sample_files("openweb")[1], secrets)
+    runtime.drain()
+    capsys.readouterr()
     send(runtime, "openweb", sample_files("openweb")[0], secrets)
     # Then the ingest function printed nothing (Lambda counts its invocations)
     assert capsys.readouterr().out == ""
@@ -51,6 +54,30 @@ def test_an_accepted_delivery_prints_nothing_at_ingest_and_counts_stored_and_lag
     lags = [(name, dims) for name, dims, _ in points if name in {"EndToEndLag", "IngestToStoreLag"}]
     assert sorted(name for name, _ in lags) == ["EndToEndLag", "IngestToStoreLag"]
     assert all(dims == {"vendor": "openweb", "service": runtime.stack.name} for _, dims in lags)
+
+
+def test_each_function_counts_its_cold_start_once_with_its_first_invocation(
+    runtime: LocalRuntime, secrets: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given functions just started (PlatformLogLevel=WARN drops Lambda's REPORT lines, which say so)
+    sample = sample_files("firstup")[0]
+    stack = runtime.stack.name
+
+    # When a delivery goes through the ingest function and the consumer
+    send(runtime, "firstup", sample, secrets)
+    first_ingest = metric_points(capsys.readouterr().out)
+    runtime.drain()
+    first_consumer = metric_points(capsys.readouterr().out)
+
+    # Then each wrote one ColdStart, the ingest function nothing else for an accepted delivery
+    assert first_ingest == [("ColdStart", {"vendor": "firstup", "service": stack}, [1.0])]
+    assert total(first_consumer, "ColdStart", vendor="firstup", service=stack) == 1
+
+    # And warm, they count none (an accepted delivery at ingest prints nothing at all)
+    send(runtime, "firstup", sample, secrets)
+    assert capsys.readouterr().out == ""
+    runtime.drain()
+    assert total(metric_points(capsys.readouterr().out), "ColdStart") == 0
 
 
 def test_a_duplicate_counts_as_duplicate_not_stored(
@@ -76,7 +103,7 @@ def test_an_auth_failure_and_a_rejection_count_with_their_reason(
     # Under the function's service (the stack's name), as every other metric of the function and the dashboard
     stack = runtime.stack.name
     assert total(points, "AuthFailures", vendor="viafoura-engagement", service=stack) == 1
-    assert {name for name, _, _ in points} == {"AuthFailures", "DeliveriesRejected"}
+    assert {name for name, _, _ in points} == {"AuthFailures", "DeliveriesRejected", "ColdStart"}
     assert total(points, "DeliveriesRejected", vendor="fastcomments", reason="invalid_json", service=stack) == 1
 
 

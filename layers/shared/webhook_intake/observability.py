@@ -8,7 +8,7 @@ them once per invocation.
 What Lambda already counts is not counted again: deliveries received are the ingest
 function's ``Invocations`` (AWS/Lambda, free), so a plain accepted delivery writes no metric
 line at all, and the ingest functions emit only what went otherwise (a refusal, a ping, a
-failure).
+failure) and, with an execution environment's first invocation, its ``ColdStart``.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ class Metric(StrEnum):
     INGEST_TO_STORE_LAG = "IngestToStoreLag"
     ACCESS_TOKENS_ISSUED = "AccessTokensIssued"
     """OpenWeb's token route: how often OpenWeb re-authenticates (a jump follows 401s on deliveries)."""
+    # every function
+    COLD_STARTS = "ColdStart"
+    """Execution environments started (Powertools' name for it): :func:`count_cold_start`."""
 
 
 # An invocation that counted nothing (the usual accepted delivery) flushes nothing; Powertools
@@ -84,6 +87,13 @@ def vendor_metrics(vendor: str) -> Metrics:
 def count(metrics: Metrics, metric: Metric, value: float = 1) -> None:
     """Add to a per-vendor counter, flushed with the invocation."""
     metrics.add_metric(name=metric.value, unit=MetricUnit.Count, value=value)
+
+
+def count_cold_start(metrics: Metrics) -> None:
+    """One more execution environment, counted as its handler is built and written with its first
+    invocation's metrics: a warm invocation does nothing for it (Powertools' ``capture_cold_start_metric``
+    tests a flag on every one). Lambda's REPORT line says the same, but ``PlatformLogLevel=WARN`` drops it."""
+    count(metrics, Metric.COLD_STARTS)
 
 
 def secret_misconfigured(metrics: Metrics, logger: Logger, vendor: str, problems: list[str]) -> None:

@@ -10,7 +10,7 @@ from webhook_intake.consumer.attempts import InvocationAttempts
 from webhook_intake.consumer.service import ConsumerService, Continuation
 from webhook_intake.consumer.settings import ConsumerSettings
 from webhook_intake.consumer.shapes import ShapeWatch
-from webhook_intake.observability import function_logger, vendor_metrics
+from webhook_intake.observability import count_cold_start, function_logger, vendor_metrics
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import vendor
 from webhook_intake.store.events import EventStore
@@ -57,6 +57,7 @@ def build_handler(
     settings = settings or ConsumerSettings.from_env()
     logger = function_logger()
     metrics = vendor_metrics(settings.vendor)
+    count_cold_start(metrics)
     consumer = service or build_service(settings, logger, metrics)
     # Records stay Powertools' plain SQSRecord, not the parser's SqsRecordModel: a record the model
     # refuses (it requires SenderId, md5OfBody...) would be failed whole, retried and dead-lettered,

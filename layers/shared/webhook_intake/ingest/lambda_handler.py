@@ -9,7 +9,7 @@ from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import QueueSender
 from webhook_intake.ingest.service import IngestService
 from webhook_intake.ingest.settings import IngestSettings
-from webhook_intake.observability import function_logger, vendor_metrics
+from webhook_intake.observability import count_cold_start, function_logger, vendor_metrics
 from webhook_intake.registry import vendor
 from webhook_intake.replay import UsedCredentials
 from webhook_intake.secrets import SecretStore
@@ -51,6 +51,7 @@ def build_handler(
     settings = settings or IngestSettings.from_env()
     logger = function_logger()
     metrics = vendor_metrics(settings.vendor)
+    count_cold_start(metrics)
     service = build_service(settings, logger, metrics)
 
     # Never the event: it holds credentials and comment text, whatever POWERTOOLS_LOGGER_LOG_EVENT says.

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from webhook_intake.http import MalformedRequestError, Request
 from webhook_intake.ingest.settings import DEFAULT_SECRET_MAX_AGE, SettingsError, integer, required
-from webhook_intake.observability import function_logger, vendor_metrics
+from webhook_intake.observability import count_cold_start, function_logger, vendor_metrics
 from webhook_intake.replay import UsedCredentials
 from webhook_intake.secrets import SecretStore
 from webhook_intake.vendors.openweb.access_token import MAX_ACCESS_TOKEN_TTL
@@ -81,6 +81,7 @@ def build_handler(
     logger = function_logger()
     tracer = Tracer()
     metrics = vendor_metrics(settings.vendor)
+    count_cold_start(metrics)
     service = build_service(settings, logger, metrics, dynamodb_client)
 
     # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the body holds the client assertion.
