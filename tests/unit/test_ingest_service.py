@@ -511,6 +511,32 @@ def test_a_secret_value_broken_after_it_was_read_keeps_viafoura_engagement_takin
     assert "dev-token" not in out
 
 
+def test_a_broken_value_read_twice_for_one_delivery_is_reported_once(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(secrets_module.time, "monotonic", lambda: clock[0])
+    client = aws.client("secretsmanager")
+    client.create_secret(Name="notifications-secret", SecretString=json.dumps({"tokens": ["tok"]}))
+    svc = service("viafoura-notifications", SecretStore("notifications-secret"), FakeQueue())  # type: ignore[arg-type]
+    assert svc.handle(notifications(NOTIFICATIONS_BODY)).status == 204
+    # Given the operator wrote a bare token over the secret, and the function's copy is past its five minutes
+    client.put_secret_value(SecretId="notifications-secret", SecretString="new-tok")
+    clock[0] += 301
+    capsys.readouterr()
+
+    # When a delivery comes with a credential the copy read before does not hold (read, then read again)
+    response = svc.handle(notifications(NOTIFICATIONS_BODY, "new-tok"))
+    svc.metrics.flush_metrics()
+
+    # Then it is a 500 (the vendor retries once the value is mended), and the value is reported once
+    assert response.status == 500
+    out = capsys.readouterr().out
+    assert out.count('"secret misconfigured"') == 1
+    assert '"SecretProblems":[1.0]' in out.replace(" ", "")
+    assert "new-tok" not in out
+
+
 def test_a_secret_deleted_after_it_was_read_refuses_the_credentials_it_held(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

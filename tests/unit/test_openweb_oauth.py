@@ -756,6 +756,30 @@ class TestTokenRouteMetrics:
         assert lines.count('"secret misconfigured"') == 2
         assert "dev-client-secret" not in lines
 
+    def test_a_broken_value_read_twice_for_one_token_request_is_reported_once(
+        self, aws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        clock = [1000.0]
+        monkeypatch.setattr(secrets_module.time, "monotonic", lambda: clock[0])
+        client = aws.client("secretsmanager")
+        client.create_secret(Name="openweb-secret", SecretString=json.dumps(SECRET))
+        log = io.StringIO()
+        service = token_service(SecretStore("openweb-secret"), FakeUsedAssertions(), log)  # type: ignore[arg-type]
+        assert service.handle(post(token_request_body(assertion(jti="j0")))).status == 200
+        # Given a bare client secret written over the openweb secret, and the function's copy past its five minutes
+        client.put_secret_value(SecretId="openweb-secret", SecretString=PREVIOUS)
+        clock[0] += 301
+        capsys.readouterr()
+
+        # When OpenWeb signs with a client secret the copy read before does not hold (read, then read again)
+        response = service.handle(post(token_request_body(assertion(key=PREVIOUS, jti="j1"))))
+
+        # Then it is a 500 (OpenWeb retries once the value is mended), and the value is reported once
+        assert response.status == 500
+        assert total(self.points(service, capsys), "SecretProblems", vendor="openweb") == 1
+        assert log.getvalue().count('"secret misconfigured"') == 1
+        assert PREVIOUS not in log.getvalue()
+
     @pytest.mark.parametrize(
         ("secret", "problem"),
         [

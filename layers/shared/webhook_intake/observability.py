@@ -103,18 +103,29 @@ def secret_misconfigured(metrics: Metrics, logger: Logger, vendor: str, problems
     logger.error("secret misconfigured", extra={"vendor": vendor, "problems": problems})
 
 
-def secret_or_kept(secrets: SecretStore, metrics: Metrics, logger: Logger, vendor: str) -> dict[str, Any]:
+def secret_or_kept(secrets: SecretStore, metrics: Metrics, logger: Logger, vendor: str) -> tuple[dict[str, Any], bool]:
     """The vendor's secret; when Secrets Manager holds a value that is no JSON object, the copy read before,
     which keeps authenticating as through an outage (Viafoura engagement never sends an event again), the
-    value reported as a secret problem. Raises :class:`SecretValueError` when there is no such copy, and
-    ``SecretUnavailableError`` when Secrets Manager cannot be read and there is none."""
+    value reported as a secret problem. With it, whether the value was reported. Raises
+    :class:`SecretValueError` when there is no such copy, and ``SecretUnavailableError`` when Secrets Manager
+    cannot be read and there is none."""
     try:
-        return secrets.get()
+        return secrets.get(), False
     except SecretValueError as exc:
         if exc.kept is None:
             raise
         secret_misconfigured(metrics, logger, vendor, [str(exc)])
-        return exc.kept
+        return exc.kept, True
+
+
+def refreshed(secrets: SecretStore, reported: bool) -> dict[str, Any] | None:
+    """``secrets.refresh()``; a :class:`SecretValueError` it raises is marked ``reported`` when the value was
+    reported already in this request (``secret_or_kept``'s flag)."""
+    try:
+        return secrets.refresh()
+    except SecretValueError as exc:
+        exc.reported = exc.reported or reported
+        raise
 
 
 class SecretRules(Protocol):

@@ -40,6 +40,9 @@ class SecretValueError(SecretUnavailableError):
     def __init__(self, message: str, kept: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.kept = kept
+        self.reported = False
+        """Set by a caller that has reported the value already (the copy kept in its place), so that one
+        delivery that reads it twice (a forced read for a newer credential) reports it once."""
 
 
 class SecretStore:

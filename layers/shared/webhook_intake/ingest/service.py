@@ -18,6 +18,7 @@ from webhook_intake.observability import (
     SecretCheck,
     count,
     count_by,
+    refreshed,
     secret_misconfigured,
     secret_or_kept,
 )
@@ -106,7 +107,8 @@ class IngestService:
         except SecretUnavailableError as exc:
             if isinstance(exc, SecretValueError):
                 # Secrets Manager is up; the value is wrong: the operator's to mend, as SecretProblems says.
-                secret_misconfigured(self.metrics, self.logger, self.contract.vendor, [str(exc)])
+                if not exc.reported:
+                    secret_misconfigured(self.metrics, self.logger, self.contract.vendor, [str(exc)])
             else:
                 self.logger.exception("secret unavailable", extra={"vendor": self.contract.vendor})
             return error(500, "unavailable", "temporarily unable to authenticate; retry later")
@@ -139,13 +141,13 @@ class IngestService:
         return None
 
     def _authenticated(self, request: Request, deadline: float) -> bool:
-        secret = self._secret(deadline)
+        secret, value_reported = self._secret(deadline)
         read_now = self._check_secret(secret)
         now = self.clock()
         if self.contract.authenticate(request, secret, now):
             return True
         # The credential may be one added to the secret after our cached copy was read.
-        fresh = self.secrets.refresh()
+        fresh = refreshed(self.secrets, value_reported)
         if fresh is None:
             return False
         if read_now and fresh == secret:
@@ -155,13 +157,13 @@ class IngestService:
         self._check_secret(fresh)
         return self.contract.authenticate(request, fresh, now)
 
-    def _secret(self, deadline: float) -> dict[str, Any]:
+    def _secret(self, deadline: float) -> tuple[dict[str, Any], bool]:
+        """The secret, and whether its value was reported now (no JSON object: the copy read before stands in)."""
         attempt = 0
         while True:
             attempt += 1
             try:
-                secret = secret_or_kept(self.secrets, self.metrics, self.logger, self.contract.vendor)
-                break
+                return secret_or_kept(self.secrets, self.metrics, self.logger, self.contract.vendor)
             except SecretValueError:
                 raise  # no copy read before, and a value only the operator can mend: read again, it is the same
             except SecretUnavailableError as exc:
@@ -179,7 +181,6 @@ class IngestService:
                     "secret unavailable, read again", extra={"vendor": self.contract.vendor, "attempt": attempt}
                 )
                 self.sleep(pause)
-        return secret
 
     def _read_body(self, request: Request) -> tuple[Any, str]:
         if len(request.body) > self.max_body_bytes or not self.queue.accepts(len(request.body)):

@@ -14,6 +14,7 @@ from webhook_intake.observability import (
     SecretCheck,
     count,
     count_by,
+    refreshed,
     secret_misconfigured,
     secret_or_kept,
 )
@@ -116,7 +117,8 @@ class TokenService:
         except SecretValueError as exc:
             # Secrets Manager is up; the value is wrong: reported as the ingest functions report it
             # (SecretProblems, 'secret misconfigured'), still a 500 so that OpenWeb retries once it is mended.
-            secret_misconfigured(self.metrics, self.logger, SPEC.key, [str(exc)])
+            if not exc.reported:
+                secret_misconfigured(self.metrics, self.logger, SPEC.key, [str(exc)])
             return server_error("temporarily unable to authenticate clients; retry later")
         except SecretUnavailableError:
             self.logger.exception("secret unavailable")
@@ -135,13 +137,13 @@ class TokenService:
     def _verified(
         self, token_request: TokenRequest, token_url: str | None, now: float
     ) -> tuple[Assertion, OAuthClient]:
-        secret = secret_or_kept(self.secrets, self.metrics, self.logger, SPEC.key)
+        secret, value_reported = secret_or_kept(self.secrets, self.metrics, self.logger, SPEC.key)
         self._check_secret(secret)
         try:
             return self._verify(token_request, secret, token_url, now)
         except InvalidClientError:
             # The assertion may be signed with a client secret added after our cached copy was read.
-            fresh = self.secrets.refresh()
+            fresh = refreshed(self.secrets, value_reported)
             if fresh is None or fresh == secret:
                 raise
             self._check_secret(fresh)
