@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from botocore.exceptions import ClientError
 
-from intake_cli.commands.send import Awaited, Waited, _print, _wait_for, choose
+from intake_cli.commands.send import Awaited, NotStored, Waited, _print, _wait_for, choose
 from intake_cli.gateway import HTTP_API_PAYLOAD_LIMIT, make_gateway
 from intake_cli.outcomes import Outcome
 from intake_cli.samples import SAMPLES_DIR, OutgoingRequest, sample_files, sample_request
@@ -267,8 +267,13 @@ def test_wait_never_counts_an_event_stored_before_the_send_as_this_deliverys(dep
     # Then the stored item does not pass for proof that this delivery was consumed
     (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
     assert answer["duplicates"] == []
-    (line,) = answer["not_stored"]
-    assert "stored before this send; no outcome of the consumer for this delivery" in line
+    (entry,) = answer["not_stored"]
+    assert (entry["id"], entry["state"], entry["reason"]) == (
+        first["events"][0]["event_id"],
+        "stored_before_no_outcome",
+        None,
+    )
+    assert "stored before this send; no outcome of the consumer for this delivery" in entry["detail"]
     assert code == 1
 
 
@@ -290,7 +295,11 @@ def test_stdin_is_a_body_and_wait_says_what_was_not_stored(deployed: str) -> Non
     (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
     assert answer["file"] == "stdin"
     assert [event["event_id"] for event in answer["events"]] == ["stdin-1"]
-    assert answer["not_stored"] == ["-: quarantined (missing_id)"]
+    # each as fields a script tests, the event without an id as null
+    assert answer["not_stored"] == [
+        {"id": None, "state": "quarantined", "reason": "missing_id", "detail": "quarantined (missing_id)"}
+    ]
+    assert not undocumented("send", answer["not_stored"])
     assert code == 1
 
 
@@ -373,7 +382,14 @@ def test_wait_says_at_once_that_the_consumer_quarantined_an_event_the_cli_though
 
     # Then it says the event was quarantined, and why, as soon as it was (not after the whole wait)
     (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
-    assert answer["not_stored"] == ["unforeseen-1: quarantined (store_refused)"]
+    assert answer["not_stored"] == [
+        {
+            "id": "unforeseen-1",
+            "state": "quarantined",
+            "reason": "store_refused",
+            "detail": "quarantined (store_refused)",
+        }
+    ]
     assert code == 1
     assert waited < 15
 
@@ -419,7 +435,14 @@ def test_wait_names_a_copy_with_other_content_in_the_same_delivery_that_was_quar
     # Then one copy is stored and the other is said to be quarantined as a conflict: not every event was stored
     (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
     assert [event["event_id"] for event in answer["events"]] == ["split-1"]
-    assert answer["not_stored"] == ["split-1: a copy with other content in this delivery was quarantined (conflict)"]
+    assert answer["not_stored"] == [
+        {
+            "id": "split-1",
+            "state": "copy_quarantined",
+            "reason": "conflict",
+            "detail": "a copy with other content in this delivery was quarantined (conflict)",
+        }
+    ]
     assert code == 1
 
 
@@ -530,7 +553,9 @@ def test_wait_takes_this_deliverys_outcome_over_an_earlier_one_in_the_clock_marg
         outcome("duplicate", sent - timedelta(seconds=2)), outcome("quarantined", sent, "conflict"), sent=sent
     )
     assert waited.duplicates == []
-    assert waited.missing == [f"{EVENT}: stored before this send; this copy was quarantined (conflict)"]
+    assert [item.sentence() for item in waited.missing] == [
+        f"{EVENT}: stored before this send; this copy was quarantined (conflict)"
+    ]
     # Only an outcome in the margin (the clocks differ): taken once nothing later comes
     assert outcomes_seen(outcome("duplicate", sent - timedelta(seconds=1)), sent=sent).complete
 
@@ -688,7 +713,8 @@ def test_wait_lists_the_first_events_not_stored_and_counts_the_rest(
 ) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # a terminal wide enough for each line whole
     # Given a delivery of 400 events, 398 of them still queued behind a backlog when the wait ends, the last quarantined
-    missing = [f"late-{index}: not stored within 30 s" for index in range(398)] + ["q-1: quarantined (missing_id)"]
+    missing = [NotStored(f"late-{index}", "not_stored", "not stored within 30 s") for index in range(398)]
+    missing.append(NotStored("q-1", "quarantined", "quarantined (missing_id)", "missing_id"))
     waited = Waited([{"event_id": "stored-1"}], missing)
     request = OutgoingRequest("openweb", "POST", "/webhooks/openweb", {}, b"{}")
     response = cast("Any", types.SimpleNamespace(status=200, body=b"", headers={}))

@@ -243,7 +243,12 @@ def test_what_the_stack_stores_quarantines_and_dead_letters_is_found_followed_an
     answer = json.loads(conflict.stdout)
     assert (answer["status"], answer["duplicates"]) == (200, [])
     assert answer["not_stored"] == [
-        f"{edited['event_id']}: stored before this send; this copy was quarantined (conflict)"
+        {
+            "id": edited["event_id"],
+            "state": "stored_before_quarantined",
+            "reason": "conflict",
+            "detail": "stored before this send; this copy was quarantined (conflict)",
+        }
     ]
 
     # And the serve terminal showed the outcomes beside its HTTP lines; SIGTERM stops it cleanly

@@ -54,8 +54,8 @@ _NOT_HEARD = "was not heard of within"
 _NO_OUTCOME = "no outcome of the consumer for this delivery"
 WHAT, BODY = "VENDOR|TYPE", "SAMPLE|TYPE|FILE|-"
 """The arguments' names in the usage line (and in a usage error of either)."""
-_UNHEARD = (f": {_NOT_WITHIN} ", f" {_NOT_HEARD} ", f"; {_NO_OUTCOME} (")
-"""How a line of an event whose outcome is not known yet reads (the consumer behind, or its log unread)."""
+_UNHEARD = frozenset({"not_stored", "copy_not_heard", "stored_before_no_outcome"})
+"""The states of an event whose outcome is not known yet (the consumer behind, or its log unread)."""
 _CLOCK_MARGIN = timedelta(seconds=5)
 """Outcomes logged this long before the send still count (clocks of this machine and AWS differ a little)."""
 _LOCAL_CLOCK_MARGIN = timedelta(milliseconds=500)
@@ -376,11 +376,45 @@ def _as_test(request: OutgoingRequest) -> OutgoingRequest:
     return OutgoingRequest(request.vendor, request.method, request.path, headers, request.body)
 
 
+@dataclass(frozen=True)
+class NotStored:
+    """An event of the delivery ``--wait`` cannot count as stored by it: a sentence on a terminal, and for a script
+    the same as fields it can test (``state``, and ``reason`` where the event was quarantined) without parsing it."""
+
+    event_id: str | None
+    """None for an event that has no id (the normalizer quarantines it)."""
+    state: str
+    """``quarantined``, ``not_stored`` (nothing heard within the wait), ``copy_quarantined`` or ``copy_not_heard``
+    (stored; a copy with other content in the same delivery quarantined, or not heard of), and, for an event stored
+    before this send, ``stored_before_quarantined`` or ``stored_before_no_outcome``."""
+    detail: str
+    """What became of it, in words (the sentence after the id)."""
+    reason: str | None = None
+    """The quarantine's reason (``missing_id``, ``conflict``…) when it was quarantined."""
+
+    @property
+    def unheard(self) -> bool:
+        """Whether what became of it is merely not known yet."""
+        return self.state in _UNHEARD
+
+    def sentence(self) -> str:
+        """The line a terminal shows."""
+        return f"{self.event_id or '-'}: {self.detail}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry of ``not_stored`` a script reads."""
+        return {"id": self.event_id, "state": self.state, "reason": self.reason, "detail": self.detail}
+
+
 class Waited:
     """What ``--wait`` found: the events stored, those taken again as duplicates, and those not stored."""
 
     def __init__(
-        self, events: list[dict[str, Any]], missing: list[str], ping: bool = False, duplicates: list[str] | None = None
+        self,
+        events: list[dict[str, Any]],
+        missing: list[NotStored],
+        ping: bool = False,
+        duplicates: list[str] | None = None,
     ) -> None:
         self.events = events
         self.missing = missing
@@ -399,7 +433,7 @@ class Awaited:
 
     vendor: str
     keys: list[tuple[str, str]]
-    refused: list[str]
+    refused: list[NotStored]
     already: set[str]
     """Events stored before this send: only the consumer's outcome shows this delivery was taken."""
     since: datetime
@@ -449,7 +483,10 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
     result = spec.normalizer().normalize(text, delivery)
     # One key per event: a batch may hold an event twice (stored once, the other copy a duplicate or a conflict).
     keys = list(dict.fromkeys((request.vendor, event.event_id) for event in result.events))
-    refused = [f"{rejected.event_id or '-'}: quarantined ({rejected.reason})" for rejected in result.rejected]
+    refused = [
+        NotStored(rejected.event_id or None, "quarantined", f"quarantined ({rejected.reason})", rejected.reason)
+        for rejected in result.rejected
+    ]
     stored = full_events(target, keys) if keys else []
     already = {str(event["event_id"]) for event in stored}
     # A test copy is replaced by the vendor's copy, and by a test copy with other content (an edit).
@@ -495,26 +532,33 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
         time.sleep(_WAIT_TICK)
     taken, kept, unread = _taken_again(target, awaited, deadline) if awaited.already else ({}, {}, None)
     missing = [
-        f"{event_id}: quarantined ({quarantined[event_id]})"
+        NotStored(event_id, "quarantined", f"quarantined ({quarantined[event_id]})", quarantined[event_id])
         if event_id in quarantined
-        else f"{event_id}: {_NOT_WITHIN} {WAIT_SECONDS:.0f} s"
+        else NotStored(event_id, "not_stored", f"{_NOT_WITHIN} {WAIT_SECONDS:.0f} s")
         for _, event_id in fresh
         if event_id not in stored
     ]
+    copy = "a copy with other content in this delivery"
     for _, event_id in fresh:
         if event_id in stored and event_id in awaited.split:
-            outcome = (
-                f"was quarantined ({quarantined[event_id]})"
+            missing.append(
+                NotStored(
+                    event_id,
+                    "copy_quarantined",
+                    f"{copy} was quarantined ({quarantined[event_id]})",
+                    quarantined[event_id],
+                )
                 if event_id in quarantined
-                else f"{_NOT_HEARD} {WAIT_SECONDS:.0f} s"
+                else NotStored(event_id, "copy_not_heard", f"{copy} {_NOT_HEARD} {WAIT_SECONDS:.0f} s")
             )
-            missing.append(f"{event_id}: a copy with other content in this delivery {outcome}")
     why = f"its outcomes cannot be read: {unread}" if unread else f"within {WAIT_SECONDS:.0f} s; intake tail follows it"
+    before = "stored before this send"
     for _, event_id in awaited.keys:
         if event_id in kept:
-            missing.append(f"{event_id}: stored before this send; this copy was quarantined ({kept[event_id]})")
+            detail = f"{before}; this copy was quarantined ({kept[event_id]})"
+            missing.append(NotStored(event_id, "stored_before_quarantined", detail, kept[event_id]))
         elif event_id in awaited.already and event_id not in taken:
-            missing.append(f"{event_id}: stored before this send; {_NO_OUTCOME} ({why})")
+            missing.append(NotStored(event_id, "stored_before_no_outcome", f"{before}; {_NO_OUTCOME} ({why})"))
     # (one stored over a test copy is this delivery's, listed with the stored events)
     duplicates = [event_id for _, event_id in awaited.keys if taken.get(event_id) == "duplicate"]
     found = full_events(target, awaited.keys) if awaited.keys else []
@@ -634,7 +678,7 @@ def _print(
         if waited is not None:
             document["events"] = json.loads(json.dumps(waited.events, default=plain))
             document["duplicates"] = waited.duplicates
-            document["not_stored"] = waited.missing
+            document["not_stored"] = [item.to_json() for item in waited.missing]
         print_json_lines([document])
         return
     out = console()
@@ -666,11 +710,11 @@ def _print_waited(out: Console, waited: Waited) -> None:
         out.print(f"[dim]duplicate[/] {escape(inline(event_id))}: {taken}")
     # What became of an event (quarantined, refused) before events whose outcome is merely not known yet: a few
     # of those say it.
-    missing = sorted(waited.missing, key=lambda line: any(unheard in line for unheard in _UNHEARD))
-    for line in missing[:MISSING_SHOWN]:
-        out.print(f"[bold red]not stored[/] {escape(inline(line))}")
+    missing = sorted(waited.missing, key=lambda item: item.unheard)
+    for item in missing[:MISSING_SHOWN]:
+        out.print(f"[bold red]not stored[/] {escape(inline(item.sentence()))}")
     if len(missing) > MISSING_SHOWN:
         more = len(missing) - MISSING_SHOWN
-        behind = sum(f": {_NOT_WITHIN} " in line for line in missing[MISSING_SHOWN:])
+        behind = sum(item.state == "not_stored" for item in missing[MISSING_SHOWN:])
         why = f" ({behind} not stored within {WAIT_SECONDS:.0f} s: intake tail follows them)" if behind else ""
         out.print(f"[bold red]not stored[/] {more} more events{why}; --json lists every one")
