@@ -412,6 +412,20 @@ def project_version() -> str:
         return "unknown (not installed: run make setup)"
 
 
+_ANSWERS = {"y": True, "yes": True, "n": False, "no": False}
+"""What a confirmation takes, in any case: rich's own takes ``y`` and ``n`` alone, and asks again at ``yes``."""
+
+
+def _yes_or_no(answer: str) -> bool:
+    """A typed answer as rich's ``Confirm`` reads one, ``yes`` and ``no`` (any case) beside ``y`` and ``n``."""
+    from rich.prompt import InvalidResponse
+
+    try:
+        return _ANSWERS[answer.strip().lower()]
+    except KeyError:
+        raise InvalidResponse("[prompt.invalid]Please answer y, yes, n or no") from None
+
+
 def confirm(question: str, *, yes: bool, why: str) -> None:
     """Go on only with ``--yes`` or a yes typed at a terminal; ``why`` says what ``--yes`` is for."""
     if yes:
@@ -420,11 +434,17 @@ def confirm(question: str, *, yes: bool, why: str) -> None:
         raise IntakeError(f"{why}: add --yes (no terminal to ask at)")
     from rich.prompt import Confirm
 
+    class YesOrNo(Confirm):
+        """Rich's confirmation, taking ``yes`` and ``no`` too."""
+
+        def process_response(self, value: str) -> bool:
+            return _yes_or_no(value)
+
     # Asked on standard error: standard output may be a pipe (`--json | jq`), which must get the results alone
     # and would swallow the question, leaving the operator waiting on a prompt they cannot see.
     asking = Terminal(stderr=True, highlight=False, emoji=False)
     try:
-        agreed = Confirm.ask(escape(question), console=asking, default=False)
+        agreed = YesOrNo.ask(escape(question), console=asking, default=False)
     except EOFError:  # Ctrl-D: no answer is no yes
         agreed = False
     if not agreed:
