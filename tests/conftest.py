@@ -84,6 +84,14 @@ def _aws_environment(monkeypatch: pytest.MonkeyPatch, _state_dir: Path) -> None:
     monkeypatch.setenv(STATE_DIR_VARIABLE, str(_state_dir))
 
 
+@pytest.fixture(autouse=True)
+def _no_controlling_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No question is ever asked on the terminal the tests run at: a test that means one to be names its own."""
+    monkeypatch.setattr(
+        "intake_cli.cli.CONTROLLING_TERMINAL", str(tmp_path_factory.getbasetemp() / "no-terminal" / "tty")
+    )
+
+
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests run with sockets disabled."""

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import sys
 import time
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -432,6 +433,13 @@ class TypedAtATerminal(io.StringIO):
 
     def isatty(self) -> bool:
         return True
+
+
+def at_a_terminal(monkeypatch: pytest.MonkeyPatch, typed: str) -> None:
+    """An operator at a terminal who types ``typed`` when asked, standard error going to that terminal (captured
+    by the test as it reads it)."""
+    monkeypatch.setattr("sys.stdin", TypedAtATerminal(typed))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
 
 
 SCRIPTING_DOC = "docs/local-stack.md"

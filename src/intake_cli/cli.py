@@ -412,6 +412,10 @@ def project_version() -> str:
         return "unknown (not installed: run make setup)"
 
 
+CONTROLLING_TERMINAL = "/dev/tty"
+"""Where a question goes when standard error is not the operator's terminal (``2> errors.log``): the terminal
+they type at, as ``ssh`` and ``sudo`` ask there."""
+
 _ANSWERS = {"y": True, "yes": True, "n": False, "no": False}
 """What a confirmation takes, in any case: rich's own takes ``y`` and ``n`` alone, and asks again at ``yes``."""
 
@@ -432,6 +436,32 @@ def confirm(question: str, *, yes: bool, why: str) -> None:
         return
     if not sys.stdin.isatty():
         raise IntakeError(f"{why}: add --yes (no terminal to ask at)")
+    with _where_to_ask() as asking:
+        if asking is None:
+            raise IntakeError(f"{why}: add --yes (standard error is not a terminal, and no terminal to ask at)")
+        _ask(question, asking)
+
+
+@contextlib.contextmanager
+def _where_to_ask() -> Iterator[Console | None]:
+    """Where the question goes: standard error at a terminal, else the controlling terminal; None when neither is.
+
+    Standard output may be a pipe (``--json | jq``), which must get the results alone and would swallow the
+    question, leaving the operator waiting on a prompt they cannot see; so may standard error be (a log file)."""
+    if sys.stderr.isatty():
+        yield Terminal(stderr=True, highlight=False, emoji=False)
+        return
+    try:
+        descriptor = os.open(CONTROLLING_TERMINAL, os.O_WRONLY)
+    except OSError:  # no controlling terminal (a job started by cron, or setsid)
+        yield None
+        return
+    with open(descriptor, "w", encoding=sys.stdin.encoding, errors="backslashreplace") as terminal:
+        yield Terminal(file=terminal, highlight=False, emoji=False)
+
+
+def _ask(question: str, asking: Console) -> None:
+    """The question, on ``asking``; the answer, from standard input: anything but a yes does nothing."""
     from rich.prompt import Confirm
 
     class YesOrNo(Confirm):
@@ -440,9 +470,6 @@ def confirm(question: str, *, yes: bool, why: str) -> None:
         def process_response(self, value: str) -> bool:
             return _yes_or_no(value)
 
-    # Asked on standard error: standard output may be a pipe (`--json | jq`), which must get the results alone
-    # and would swallow the question, leaving the operator waiting on a prompt they cannot see.
-    asking = Terminal(stderr=True, highlight=False, emoji=False)
     try:
         agreed = YesOrNo.ask(escape(question), console=asking, default=False)
     except EOFError:  # Ctrl-D: no answer is no yes

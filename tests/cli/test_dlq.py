@@ -19,6 +19,7 @@ from intake_cli.samples import SAMPLES_DIR
 from intake_cli.target import Target
 from tests.helpers import (
     TypedAtATerminal,
+    at_a_terminal,
     cli,
     cli_json,
     depth,
@@ -43,6 +44,8 @@ from webhook_intake.registry import vendors
 from webhook_intake.store.quarantine import QuarantineStore
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import boto3
 
     from intake_cli.runtime import LocalRuntime
@@ -1523,7 +1526,7 @@ def test_asked_at_a_terminal_with_the_output_piped_the_question_is_on_standard_e
     from intake_cli.main import app
 
     # Given an operator at a terminal whose output goes to a pipe (intake dlq delete --json | jq .)
-    monkeypatch.setattr("sys.stdin", TypedAtATerminal(f"{answer}\n"))
+    at_a_terminal(monkeypatch, f"{answer}\n")
     capsys.readouterr()
 
     # When every item is let go, asked first
@@ -1539,3 +1542,48 @@ def test_asked_at_a_terminal_with_the_output_piped_the_question_is_on_standard_e
     # (a word answers as its letter does, in any case: asked once)
     assert (exited.value.code, len(lines)) == ((0, 2) if answer.lower().startswith("y") else (1, 0))
     assert err.count("for good?") == 1
+
+
+def test_at_a_terminal_with_standard_error_redirected_the_question_is_asked_on_the_terminal(
+    stack: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from intake_cli.main import app
+
+    # Given an operator at a terminal who sends standard error to a file (intake dlq delete 2> errors.log)
+    terminal = tmp_path / "tty"
+    terminal.touch()
+    monkeypatch.setattr("intake_cli.cli.CONTROLLING_TERMINAL", str(terminal))
+    monkeypatch.setattr("sys.stdin", TypedAtATerminal("yes\n"))
+    capsys.readouterr()
+
+    # When every item is let go, asked first
+    with pytest.raises(SystemExit) as exited:
+        app(["dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--json"], prog_name="intake")
+
+    # Then the question is on the terminal they answer at, not in the file, and their yes lets the items go
+    out, err = capsys.readouterr()
+    assert "for good?" in terminal.read_text()
+    assert "for good?" not in out + err
+    assert exited.value.code == 0
+    assert listed(stack) == []
+
+
+def test_with_standard_error_redirected_and_no_terminal_to_ask_at_it_says_to_add_yes_and_does_nothing(
+    stack: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # Given standard input at a terminal, standard error redirected, and no controlling terminal (setsid)
+    monkeypatch.setattr("sys.stdin", TypedAtATerminal("yes\n"))
+    capsys.readouterr()
+
+    # When every item is let go without --yes
+    with pytest.raises(SystemExit) as exited:
+        app(["dlq", "delete", "--stack", stack, "--vendor", VENDOR], prog_name="intake")
+
+    # Then no question waits unseen: one line says why nothing was done, and everything stays
+    err = capsys.readouterr().err
+    assert exited.value.code == 1
+    assert "error: deleting them all: add --yes (standard error is not a terminal" in err
+    assert "for good?" not in err
+    assert len(listed(stack)) == 2

@@ -15,7 +15,7 @@ from intake_cli.event_log import Window
 from intake_cli.samples import SAMPLES_DIR
 from intake_cli.target import Target
 from tests.helpers import (
-    TypedAtATerminal,
+    at_a_terminal,
     cli,
     cli_json,
     keys_read,
@@ -611,7 +611,7 @@ def test_asked_at_a_terminal_with_the_output_piped_the_pipe_gets_the_plan_and_re
     # Given an event stored under an older mapping, and an operator at a terminal piping the output
     # (intake replay --since 1h --json | tee replay.jsonl) who answers yes
     as_an_older_mapping_stored_it(runtime, *LIKE)
-    monkeypatch.setattr("sys.stdin", TypedAtATerminal("y\n"))
+    at_a_terminal(monkeypatch, "y\n")
     capsys.readouterr()
 
     # When it is replayed
