@@ -6,7 +6,6 @@ The commands themselves live in ``intake_cli.commands``; ``intake_cli.main`` put
 from __future__ import annotations
 
 import contextlib
-import difflib
 import errno
 import functools
 import io
@@ -24,6 +23,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from typer.models import Default
 
 from intake_cli.local import DEFAULT_STATE_DIR
+from intake_cli.suggest import closest, suggestion
 from intake_cli.target import IntakeError
 from intake_cli.terminal import Terminal, json_line, printable
 from webhook_intake.registry import vendors
@@ -174,14 +174,14 @@ and the one meant."""
 def vendor_meant(value: str) -> str | None:
     """The vendor key a name that is none looks like a typo of (``openwbe``: openweb), if any; closer than difflib's
     default, so that a type's subject (``comment``) is not taken for a vendor (fastcomments)."""
-    close = difflib.get_close_matches(value, list(vendors()), n=1, cutoff=0.8)
+    close = closest(value, vendors(), cutoff=0.8)
     return close[0] if close else None
 
 
 def not_a_vendor(value: str) -> str:
-    """What to say of a name that is no vendor key: the keys, and the one meant when it looks like a typo."""
+    """What to say of a name that is no vendor key: the one meant when it looks like a typo, and the keys."""
     meant = vendor_meant(value)
-    return f"{value!r} is not one of {', '.join(vendors())}{f' (did you mean {meant}?)' if meant else ''}"
+    return f"{value!r} is not a vendor{suggestion([meant] if meant else [])}; vendors: {', '.join(vendors())}"
 
 
 def a_vendor(value: Any) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import difflib
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from intake_cli.suggest import did_you_mean
 from intake_cli.target import IntakeError, OptionsError, aws_problem
 from intake_cli.terminal import json_line
 from webhook_intake.payloads import PayloadError, PayloadStore
@@ -146,10 +146,9 @@ def event_types(values: Iterable[str]) -> tuple[str, ...]:
         elif value in subjects:
             chosen.append(f"{value}.")
         else:
-            close = list(dict.fromkeys(difflib.get_close_matches(value, [*EVENT_TYPES, *sorted(subjects)], n=3)))
-            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            hint = did_you_mean(value, [*EVENT_TYPES, *sorted(subjects)], n=3)
             raise IntakeError(
-                f"unknown event type {raw!r}; {hint}a subject (comment, reply, content…) means all of its types\n"
+                f"unknown event type {raw!r}{hint}; a subject (comment, reply, content…) means all of its types\n"
                 f"known types: {', '.join(EVENT_TYPES)}"
             )
     return tuple(chosen)

@@ -13,7 +13,6 @@ template's default): ``make deploy`` checks with those, and names each that is n
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 import shlex
@@ -23,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from intake_cli.suggest import did_you_mean
 from intake_cli.target import IntakeError, aws_problem, require_known_region
 from intake_cli.template import TEMPLATE_PATH, TemplateError, read
 
@@ -70,9 +70,8 @@ def check(
         where = source.get(name, f"{flag} {name}={value}")
         spec = declared.get(name)
         if spec is None:
-            close = difflib.get_close_matches(name, list(declared), n=1)
-            hint = f"did you mean {close[0]}?" if close else f"the template's parameters: {', '.join(declared)}"
-            mistakes.append(f"{where}: template.yaml has no parameter {name} ({hint})")
+            hint = did_you_mean(name, declared) or f" (the template's parameters: {', '.join(declared)})"
+            mistakes.append(f"{where}: template.yaml has no parameter {name}{hint}")
             continue
         problem = _problem(name, spec, value)
         if problem:

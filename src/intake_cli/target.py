@@ -7,7 +7,6 @@ command reads and writes the same way against either.
 
 from __future__ import annotations
 
-import difflib
 import json
 import socket
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from intake_cli.local import FAKE_CREDENTIALS, STATE_FILE_NAME
+from intake_cli.suggest import did_you_mean
 from webhook_intake.registry import VENDORS
 
 if TYPE_CHECKING:
@@ -267,8 +267,7 @@ def require_known_region(session: boto3.session.Session, source: str | None) -> 
         for name in session.get_available_regions("cloudformation", partition_name=partition)
     }
     if region not in known:
-        close = difflib.get_close_matches(region, sorted(known), n=1)
-        meant = f" (did you mean {close[0]}?)" if close else ""
+        meant = did_you_mean(region, sorted(known))
         said = source or f"the region {region} (AWS_DEFAULT_REGION or your profile's)"
         raise IntakeError(f"{said} is not an AWS region botocore knows{meant}; if it is new, upgrade botocore")
 

@@ -316,7 +316,7 @@ def test_the_local_mover_moves_dead_letters_to_their_source_queue_intact(runtime
 def test_an_unknown_vendor_is_refused_naming_the_vendors() -> None:
     result = CliRunner().invoke(app, ["events", "--vendor", "disqus", "--stack", "x"])
     assert result.exit_code == 2
-    assert "'disqus' is not one of" in result.output
+    assert "'disqus' is not a vendor; vendors: " in result.output
     assert all(key in result.output for key in VENDORS)
 
 

@@ -255,7 +255,7 @@ def test_an_unknown_type_is_a_usage_error_naming_the_close_ones_and_the_known(
 ) -> None:
     code, text = cli(*command, "--stack", loaded, "--type", "comment.like")
     assert code == 2, text
-    assert "Invalid value for '--type': unknown event type 'comment.like'; did you mean comment.liked" in boxed(text)
+    assert "Invalid value for '--type': unknown event type 'comment.like' (did you mean comment.liked" in boxed(text)
     assert "known types: comment.created" in boxed(text)
     assert "error:" not in text
     # A name that is both a type and a subject is suggested once

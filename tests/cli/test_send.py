@@ -87,8 +87,8 @@ def test_names_files_and_data_are_found_the_same_way(tmp_path: Path) -> None:
         ("comment.like", None, "did you mean comment.liked"),
         ("disqus", None, "'disqus' is not a vendor"),
         # A vendor key one letter off, with the sample named after it: the vendor meant, as without one
-        ("openwbe", "liked-message", "unknown vendor 'openwbe' (did you mean openweb?)"),
-        ("fastcoments", "-", "unknown vendor 'fastcoments' (did you mean fastcomments?)"),
+        ("openwbe", "liked-message", "'openwbe' is not a vendor (did you mean openweb?)"),
+        ("fastcoments", "-", "'fastcoments' is not a vendor (did you mean fastcomments?)"),
         ("comment", None, "is a subject"),
         ("openweb", ".", "is a directory: give a file, a sample name, - or --data"),
     ],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 import threading
@@ -26,6 +25,7 @@ from intake_cli.cli import (
     confirm,
     console,
     examples,
+    not_a_vendor,
     not_empty,
     one_of,
     print_json_lines,
@@ -33,6 +33,7 @@ from intake_cli.cli import (
     state_dir,
     vendor_meant,
 )
+from intake_cli.suggest import closest, suggestion
 from intake_cli.target import IntakeError
 from intake_cli.terminal import inline
 from webhook_intake.registry import vendors
@@ -255,8 +256,7 @@ def choose(what: str, body: str | None, data: str | None) -> Chosen:
 
     if what not in vendors():
         if body is not None or data is not None:
-            meant = f" (did you mean {found}?)" if (found := vendor_meant(what)) else ""
-            raise NotAChoiceError(f"unknown vendor {what!r}{meant}; vendors: {', '.join(vendors())}")
+            raise NotAChoiceError(not_a_vendor(what))
         return _by_type(what)
     if data is not None:
         return Chosen(what, data.encode("utf-8"), "--data")
@@ -280,11 +280,10 @@ def _by_type(what: str) -> Chosen:
     try:
         wanted = _event_type(what)
     except IntakeError as exc:
-        if meant := vendor_meant(what):
+        if vendor_meant(what):
             # A typo in a vendor key: the type list would only bury the name meant.
-            message = f"{what!r} is not a vendor (did you mean {meant}?); vendors: {', '.join(keys)}"
-            raise NotAChoiceError(message) from None
-        raise NotAChoiceError(f"{what!r} is not a vendor ({', '.join(keys)})\n{exc}") from None
+            raise NotAChoiceError(not_a_vendor(what)) from None
+        raise NotAChoiceError(f"{not_a_vendor(what)}\n{exc}") from None
     found = sample_for_type(wanted, None, keys)
     if found is None:
         raise NotAChoiceError(f"no sample holds a {what} event (golden files under events/)")
@@ -326,8 +325,7 @@ def _named(vendor_key: str, name: str) -> Chosen:
 def _sample_meant(named: dict[str, dict[str, Path]], name: str, cutoff: float = 0.6) -> str | None:
     """The body of ``named`` (a vendor's, by kind and name) that ``name`` looks like a typo of, if any (difflib's
     default closeness)."""
-    names = [n for files in named.values() for n in files]
-    close = difflib.get_close_matches(name.removesuffix(".json"), names, n=1, cutoff=cutoff)
+    close = closest(name.removesuffix(".json"), [n for files in named.values() for n in files], cutoff=cutoff)
     return close[0] if close else None
 
 
@@ -335,8 +333,8 @@ def _no_sample(vendor_key: str, named: dict[str, dict[str, Path]], name: str) ->
     """What to say of a name that is none of the vendor's bodies (``named``): the one meant, if it looks like a
     typo, and all."""
     known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named.items())
-    meant = f" (did you mean {found}?)" if (found := _sample_meant(named, name)) else ""
-    return f"no sample or file {name!r} for {vendor_key}{meant}\n{known or 'no samples'}"
+    meant = _sample_meant(named, name)
+    return f"no sample or file {name!r} for {vendor_key}{suggestion([meant] if meant else [])}\n{known or 'no samples'}"
 
 
 def _no_sample_of_type(vendor_key: str, event_type: str) -> str:

@@ -1,0 +1,26 @@
+"""The name a mistyped one most likely meant, said one way by every command: ``'openwbe' … (did you mean openweb?)``."""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+
+def closest(typed: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    """The choices ``typed`` looks like a typo of, closest first, each once (difflib's closeness)."""
+    return list(dict.fromkeys(difflib.get_close_matches(typed, list(choices), n=n, cutoff=cutoff)))
+
+
+def did_you_mean(typed: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> str:
+    """`` (did you mean X?)`` (``X or Y`` for several) to follow what was typed, or nothing when no choice is
+    close."""
+    return suggestion(closest(typed, choices, n=n, cutoff=cutoff))
+
+
+def suggestion(close: Iterable[str]) -> str:
+    """`` (did you mean X?)`` for the names ``close`` holds (``X or Y``), or nothing when it holds none."""
+    names = list(close)
+    return f" (did you mean {' or '.join(names)}?)" if names else ""
