@@ -522,6 +522,14 @@ def test_deleting_all_says_what_it_had_done_when_a_later_step_fails(
     assert f"(done before it: {VENDOR}: 1 dead letter deleted)" in " ".join(text.split())
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
 
+    # And a script deleting another dead letter so gets the line of what was done before the failure, the error after
+    runtime.sqs.send_message(QueueUrl=dlq_url(runtime, VENDOR), MessageBody="{}")
+    code, text = cli("dlq", "delete", "--stack", stack, "--yes", "--json")
+    assert code == 1
+    (line,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"action"')]
+    assert (line["action"], line["kind"], line["vendor"], line["count"]) == ("delete", "dead-letter", VENDOR, 1)
+    assert text.index('{"action"') < text.index(f"error: cannot delete {VENDOR}'s quarantined events")
+
 
 def test_listing_a_dead_letter_claims_no_count_of_tries(stack: str) -> None:
     for _ in range(3):

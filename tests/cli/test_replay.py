@@ -197,7 +197,7 @@ def test_a_rewrite_dynamodb_refuses_says_how_many_were_done_and_a_second_run_fin
             self.dynamodb.meta.events.unregister("before-send.dynamodb.PutItem", throttle)
 
     monkeypatch.setattr(replay_module.Replayer, "_write", throttled)
-    code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes")
+    code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes", "--json")
 
     # Then it says why, as every command words an AWS error (code, then message), how far it got and that running it
     # again is safe, and exits 1
@@ -209,6 +209,9 @@ def test_a_rewrite_dynamodb_refuses_says_how_many_were_done_and_a_second_run_fin
     )
     assert "rewrote 1 of 2 events before it; running the same replay again is safe" in said, said
     assert "Traceback" not in text
+    # and a script still gets the plan and the result line of what was rewritten before the error
+    plan, result = [json.loads(line) for line in text.splitlines() if line.startswith(('{"plan"', '{"rewritten"'))]
+    assert (plan["plan"]["would_change"], result["rewritten"], result["unchanged"]) == (2, 1, 0)
 
     # And a second run rewrites the one left, leaving both as the mapping makes them
     assert cli_json("replay", "--stack", stack, "--since", "1h", "--yes", "--json")[-1]["rewritten"] == 1

@@ -767,3 +767,31 @@ def test_wait_names_a_quarantined_copy_before_events_whose_outcome_is_not_heard_
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("not stored")]
     assert lines[0] == f"not stored {ids[-1]}: stored before this send; this copy was quarantined (conflict)"
     assert len(lines) == 11
+
+
+def test_a_wait_that_fails_after_the_send_still_prints_the_answer(
+    deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import intake_cli.event_log as event_log
+
+    # Given a table that can be read before the send, and no longer once the delivery is answered
+    reads = event_log.full_events
+    calls: list[int] = []
+
+    def failing(target: Target, keys: Any) -> list[dict[str, Any]]:
+        calls.append(1)
+        if len(calls) > 1:
+            raise IntakeError("cannot read table events: AccessDeniedException: no")
+        return reads(target, keys)
+
+    monkeypatch.setattr(event_log, "full_events", failing)
+
+    # When a delivery is sent with --wait, for a script
+    code, text = cli("send", "comment.liked", "--stack", deployed, "--yes", "--wait", "--json")
+
+    # Then the answer it got is printed (the delivery was sent), the error after it, and the command fails
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert answer["status"] == 200
+    assert "not_stored" not in answer
+    assert "error: cannot read table events: AccessDeniedException: no" in text
+    assert code == 1

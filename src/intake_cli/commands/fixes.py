@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Annotated
@@ -38,11 +39,13 @@ from intake_cli.target import IntakeError, resolve_target
 from intake_cli.terminal import inline
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from rich.progress import TaskID
 
     from intake_cli.dlq import Done, Progress
+    from intake_cli.replay import Plan, Replayer, Result
+    from intake_cli.target import Target
 
 HeldIdOption = Annotated[
     str | None,
@@ -181,7 +184,21 @@ def _report(done: list[Done], json_output: bool, nothing: str, *, chosen: bool =
         out.print(escape(nothing))
 
 
-def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, did: str, again: str) -> list[Done]:
+@contextlib.contextmanager
+def _said_when_it_fails(done: list[Done], json_output: bool) -> Iterator[None]:
+    """With ``--json``, a run that fails part way still prints a line for each thing done before the failure
+    (``done``, filled as it goes): a script learns what changed, and the error follows on standard error."""
+    try:
+        yield
+    except IntakeError:
+        if json_output:
+            print_json_lines([item.to_json() for item in done])
+        raise
+
+
+def _every_vendor(
+    run: Callable[[Progress, list[Done]], object], done: list[Done], *, doing: str, did: str, again: str
+) -> list[Done]:
     """A redrive or delete of every item of the chosen vendors, a bar per vendor's quarantined events on standard
     error (``--json`` keeps standard output to the result lines).
 
@@ -193,7 +210,6 @@ def _every_vendor(run: Callable[[Progress, list[Done]], object], *, doing: str, 
     from intake_cli.render import progress_bar
 
     heard_of: dict[str, tuple[int, int]] = {}
-    done: list[Done] = []
     try:
         with progress_bar(console(sys.stderr)) as bar:
             tasks: dict[str, TaskID] = {}
@@ -249,26 +265,36 @@ def dlq_redrive(
     delete. Quarantined events go back to their vendor's queue, one delivery each; the consumer
     releases each one it stores, and one that fails again stays, its reason brought up to date.
     """
-    from intake_cli.dlq import redrive_all, redrive_one
-
     _one_or_chosen(ctx, item_id, reason)
     target = resolve_target(state_dir(ctx), stack, region)
     vendors = chosen_vendors(target, vendor_key(vendor))
+    done: list[Done] = []
+    with _said_when_it_fails(done, json_output):
+        _redrive(target, item_id, vendors, reason, done, dry_run=dry_run)
+    nothing = _none_for(reason) if reason else "no dead letters and no quarantined events to send back"
+    _report(done, json_output, nothing, chosen=reason is not None)
+
+
+def _redrive(
+    target: Target, item_id: str | None, vendors: list[str], reason: str | None, done: list[Done], *, dry_run: bool
+) -> None:
+    """``intake dlq redrive``'s work, each thing done added to ``done`` as it is."""
+    from intake_cli.dlq import redrive_all, redrive_one
+
     if item_id is not None:
-        done = [redrive_one(target, item_id, vendors, dry_run=dry_run)]
+        done.append(redrive_one(target, item_id, vendors, dry_run=dry_run))
     elif dry_run:
-        done = redrive_all(target, vendors, dry_run=dry_run, reason=reason)
+        redrive_all(target, vendors, dry_run=dry_run, reason=reason, done=done)
     else:
-        done = _every_vendor(
+        _every_vendor(
             lambda heard, done: redrive_all(target, vendors, dry_run=False, progress=heard, done=done, reason=reason),
+            done,
             doing="Sending {}'s quarantined events back",
             did="sent back",
             # A quarantined event stays so until the consumer stores it: sending it again costs one more try.
             again="A quarantined event stays listed until the consumer stores it, so running the same redrive "
             "again is safe (those sent count one more try)",
         )
-    nothing = _none_for(reason) if reason else "no dead letters and no quarantined events to send back"
-    _report(done, json_output, nothing, chosen=reason is not None)
 
 
 @dlq_app.command(
@@ -299,10 +325,12 @@ def dlq_delete(
     _one_or_chosen(ctx, item_id, reason)
     target = resolve_target(state_dir(ctx), stack, region)
     vendors = chosen_vendors(target, vendor_key(vendor))
+    done: list[Done] = []
     if item_id is not None:
-        done = [delete_one(target, item_id, vendors, dry_run=dry_run)]
+        done.append(delete_one(target, item_id, vendors, dry_run=dry_run))
     elif dry_run:
-        done = delete_all(target, vendors, dry_run=True, reason=reason)
+        with _said_when_it_fails(done, json_output):
+            delete_all(target, vendors, dry_run=True, reason=reason, done=done)
     else:
         which = vendor_key(vendor) or "every vendor"
         items = "dead letter and quarantined event" if reason is None else f"item held for reason {reason!r}"
@@ -311,12 +339,16 @@ def dlq_delete(
             yes=yes,
             why="deleting them all" if reason is None else f"deleting every one held for reason {reason!r}",
         )
-        done = _every_vendor(
-            lambda heard, done: delete_all(target, vendors, dry_run=False, progress=heard, done=done, reason=reason),
-            doing="Deleting {}'s quarantined events",
-            did="deleted",
-            again="Each one deleted is gone for good; running the same delete again lets the rest go",
-        )
+        with _said_when_it_fails(done, json_output):
+            _every_vendor(
+                lambda heard, done: delete_all(
+                    target, vendors, dry_run=False, progress=heard, done=done, reason=reason
+                ),
+                done,
+                doing="Deleting {}'s quarantined events",
+                did="deleted",
+                again="Each one deleted is gone for good; running the same delete again lets the rest go",
+            )
     nothing = _none_for(reason) if reason else "no dead letters and no quarantined events to delete"
     _report(done, json_output, nothing, chosen=reason is not None)
 
@@ -372,8 +404,8 @@ def replay(
     as stored; an event whose id would change is refused. Running it twice writes nothing more.
     """
     from intake_cli.event_log import MAX_WINDOW_DAYS, event_types, window
-    from intake_cli.render import counted, progress_bar
-    from intake_cli.replay import Replayer, ReplayError, Result
+    from intake_cli.render import counted
+    from intake_cli.replay import Replayer, ReplayError
     from webhook_intake.store.reads import FeedFilter
 
     target = resolve_target(state_dir(ctx), stack, region)
@@ -422,6 +454,36 @@ def replay(
         yes=yes,
         why="rewriting stored events",
     )
+    result = _rewrite(replayer, plan, rate, json_output=json_output)
+    if json_output:
+        _print_result(result)
+        return
+    out.print(
+        f"rewrote {counted(result.rewritten, 'event', 'events')} ({result.unchanged} already up to date, "
+        f"{result.gone} no longer stored as read, {len(result.refused)} refused)"
+    )
+
+
+def _print_result(result: Result) -> None:
+    """A replay's result line, for a script."""
+    print_json_lines(
+        [
+            {
+                "rewritten": result.rewritten,
+                "unchanged": result.unchanged,
+                "gone": result.gone,
+                "refused": [list(item) for item in result.refused],
+            }
+        ]
+    )
+
+
+def _rewrite(replayer: Replayer, plan: Plan, rate: float, *, json_output: bool) -> Result:
+    """The plan's rewrites, at ``rate``, a progress bar on standard error (``--json`` keeps standard output to
+    the result line). A failure part way says how far it got and that running it again is safe."""
+    from intake_cli.render import progress_bar
+    from intake_cli.replay import ReplayError, Result
+
     result = Result()
     try:
         # On standard error: --json keeps standard output to the result line.
@@ -429,7 +491,10 @@ def replay(
             task = bar.add_task(f"Rewriting at most {rate:g} a second", total=len(plan.changes))
             replayer.apply(plan, rate, progress=lambda: bar.advance(task), result=result)
     except ReplayError as exc:
-        # As after Ctrl-C: what was rewritten stays, and a second run rewrites only what still differs.
+        # As after Ctrl-C: what was rewritten stays, and a second run rewrites only what still differs. A script
+        # gets the result line of what was done, the error after it.
+        if json_output:
+            _print_result(result)
         raise IntakeError(
             f"{exc} (rewrote {result.rewritten} of {len(plan.changes)} events before it; "
             "running the same replay again is safe: it rewrites only what still differs)"
@@ -443,19 +508,4 @@ def replay(
             soft_wrap=True,
         )
         raise typer.Exit(130) from None
-    if json_output:
-        print_json_lines(
-            [
-                {
-                    "rewritten": result.rewritten,
-                    "unchanged": result.unchanged,
-                    "gone": result.gone,
-                    "refused": [list(item) for item in result.refused],
-                }
-            ]
-        )
-        return
-    out.print(
-        f"rewrote {counted(result.rewritten, 'event', 'events')} ({result.unchanged} already up to date, "
-        f"{result.gone} no longer stored as read, {len(result.refused)} refused)"
-    )
+    return result

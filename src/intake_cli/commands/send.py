@@ -211,8 +211,15 @@ def send(
     awaited = _awaited(target, request) if wait and not bad_auth else None
     response = deliver(target, request)
     expected = response.status in (401, 403) if bad_auth else 200 <= response.status < 300
-    waited = _wait_for(target, awaited) if awaited is not None and expected else None
-    _print(request, target.api_url + request.path, chosen, response, waited, json_output)
+    url = target.api_url + request.path
+    try:
+        waited = _wait_for(target, awaited) if awaited is not None and expected else None
+    except IntakeError:
+        # The delivery was sent and answered: a script (and the operator) still get the answer, the wait's
+        # failure after it.
+        _print(request, url, chosen, response, None, json_output)
+        raise
+    _print(request, url, chosen, response, waited, json_output)
     if not expected and response.status in (401, 403):
         _note_secrets_file_changed(target, chosen.vendor, secrets)
     if not expected or (waited is not None and not waited.complete):
