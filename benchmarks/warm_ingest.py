@@ -107,10 +107,11 @@ class Case:
         self.body_bytes = sum(len(body) for body, _ in bodies) / len(bodies)
         self.handler = build_handler(IngestSettings.from_env(ingest_environment(vendor_key)))
         self.context = lambda_context(f"bench-ingest-{vendor_key}", INGEST_MEMORY_MB, 10)
-        for event in self.events:
-            response = self.handler(event, self.context)
-            if response["statusCode"] >= 300:
-                raise RuntimeError(f"{vendor_key}: the handler refused a benchmark delivery: {response}")
+        with sink().counting() as first:  # the execution environment's first invocation: its ColdStart line
+            self._check(self.handler(self.events[0], self.context))
+        self.first_bytes, self.first_lines, self.first_texts = first.bytes, first.lines, first.texts
+        for event in self.events[1:]:
+            self._check(self.handler(event, self.context))
         sqs = floor_client("sqs", INGEST_CONFIG)
         self.floor = [
             functools.partial(sqs.send_message, QueueUrl=QUEUE_URL, MessageBody=event["body"]) for event in self.events
@@ -124,17 +125,25 @@ class Case:
         silent = dataclasses.replace(service, queue=_NoSend(service.queue))
         self.service_only = [functools.partial(_handle, silent, request) for request in requests]
 
+    def _check(self, response: dict[str, Any]) -> None:
+        if response["statusCode"] >= 300:
+            raise RuntimeError(f"{self.vendor_key}: the handler refused a benchmark delivery: {response}")
+
     def logs(self) -> dict[str, Any]:
-        """What the handler prints per delivery (each once, counted), and its metrics."""
+        """What the handler prints per delivery (each once, counted), and its metrics; and what its first
+        invocation printed beyond a warm one of the same delivery (a cold start's own lines)."""
         with sink().counting() as counted:
             for delivery in self.ours:
                 delivery()
-        answer = self.handler(self.events[0], self.context)
+        with sink().counting() as warm_first:
+            answer = self.handler(self.events[0], self.context)
         return {
             "runtime_ms": runtime_ms(self.events[0], answer),
             "bytes_per_invocation": counted.bytes / len(self.events),
             "lines_per_invocation": counted.lines / len(self.events),
-            "metrics": sorted(emf_metrics(counted.texts)),
+            "cold_start_bytes": self.first_bytes - warm_first.bytes,
+            "cold_start_lines": self.first_lines - warm_first.lines,
+            "metrics": sorted(emf_metrics([*self.first_texts, *counted.texts])),
         }
 
 

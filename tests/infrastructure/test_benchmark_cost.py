@@ -85,3 +85,19 @@ print(json.dumps({
     expected = per_million_deliveries / 1024**3 * found["per_gb"]
     # The numbers' digits vary with the billed duration: within 5 %.
     assert abs(found["added"] - expected) <= 0.05 * expected, (found["added"], expected)
+
+
+def test_an_ingest_cold_starts_own_line_is_priced_in_the_share_of_invocations_that_are_cold_starts() -> None:
+    # Given an ingest function whose warm accepted delivery prints nothing, and whose execution environment's first
+    # invocation prints its ColdStart line (240 B)
+    code = """
+import json
+from benchmarks import cost
+entry = {"bytes_per_invocation": 0.0, "lines_per_invocation": 0.0, "cold_start_bytes": 240, "cold_start_lines": 1}
+print(json.dumps(dict(zip(("bytes", "lines"), cost._printed(entry)))))
+"""
+    # When the cost model reads what an invocation prints on average
+    printed = _run(code)
+
+    # Then the line counts in the share of invocations that are cold starts (1 %)
+    assert printed == {"bytes": 2.4, "lines": 0.01}
