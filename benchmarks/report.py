@@ -824,7 +824,7 @@ CHANGES = [
     " -> $1.22, $0.69 -> $0.70; write units unchanged (1.53, 1.15); consumer 2.72x -> 2.69x (records of 10:"
     " 1.96x -> 2.04x), ingest warm 1.55x -> 1.56x, ingest cold start 1.22x -> 1.26x (FastComments'; the"
     " vendors 1.19x-1.26x, where the ingest path is unchanged): within the spread between runs.",
-    "- This run (2026-12-03, 06:13) is on the same kind of machine (the consumer's floor put_item 215 us, the"
+    "- This run (2026-12-03, 05:53) is on the same kind of machine (the consumer's floor put_item 215 us, the"
     " cold start's floor 166 ms). Changes on measured paths: the consumer's DynamoDB and S3 calls make one"
     " botocore attempt each, tried again by the function only while an attempt fits before its time reserve"
     " (the same single call when it succeeds); every function counts its execution environment's cold start"
