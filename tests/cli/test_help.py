@@ -136,7 +136,7 @@ def test_a_misspelt_vendor_is_a_usage_error_naming_the_close_one(
     [
         (("openwbe",), "VENDOR|TYPE", "'openwbe' is not a vendor (did you mean openweb?); vendors: "),
         (("openwbe", "liked-message"), "VENDOR|TYPE", "'openwbe' is not a vendor (did you mean openweb?); vendors: "),
-        (("comment.likd",), "VENDOR|TYPE", "unknown event type 'comment.likd' (did you mean comment.liked or"),
+        (("comment.likd",), "VENDOR|TYPE", "unknown event type 'comment.likd' (did you mean comment.liked?)"),
         (("openweb", "liked-mesage"), "SAMPLE|TYPE|FILE|-", "(did you mean liked-message?)"),
         (("openweb", "comment.created"), "SAMPLE|TYPE|FILE|-", "no openweb sample holds a comment.created event"),
     ],

@@ -264,6 +264,18 @@ def test_an_unknown_type_is_a_usage_error_naming_the_close_ones_and_the_known(
     assert "did you mean other?" in boxed(text)
 
 
+@pytest.mark.parametrize("command", [("events",), ("replay", "--since", "1d")])
+def test_a_misspelt_type_is_told_the_one_meant_not_every_type_near_it(loaded: str, command: tuple[str, ...]) -> None:
+    # A letter short of comment.liked: comment.unliked and comment.disliked are close, but not as close
+    code, text = cli(*command, "--stack", loaded, "--type", "comment.likd")
+    assert code == 2, text
+    assert "unknown event type 'comment.likd' (did you mean comment.liked?);" in boxed(text)
+    # Two types equally close are both named: neither is plainly the one meant
+    code, text = cli(*command, "--stack", loaded, "--type", "followed.posted")
+    assert code == 2, text
+    assert "(did you mean followed_user.posted or followed_page.posted?);" in boxed(text)
+
+
 @pytest.mark.parametrize("option", ["--id", "--content", "--container", "--actor", "--recipient"])
 @pytest.mark.parametrize("value", ["", "  "])
 def test_an_empty_id_filter_is_a_usage_error_not_every_event(loaded: str, option: str, value: str) -> None:
