@@ -998,6 +998,78 @@ def test_sigterm_while_moving_dead_letters_back_is_named_as_what_stopped_it_and_
     assert depth(runtime, queue_url(runtime, VENDOR)) == 20
 
 
+def stopped_at_the_third(monkeypatch: pytest.MonkeyPatch, owner: type, name: str, signum: int) -> None:
+    """Ctrl-C (``signum`` SIGINT) pressed, or ``signum`` sent to this process, as ``owner.name`` is called the third
+    time; the two before it do their work."""
+    original = getattr(owner, name)
+    calls: list[int] = []
+
+    def stopping(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 3:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signum)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, stopping)
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["Ctrl-C", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("args", "owner", "name", "detail"),
+    [
+        (("redrive",), QueueSender, "send", "of 3, to "),
+        (("delete", "--yes"), QuarantineStore, "delete", "of 3"),
+    ],
+    ids=["redrive", "delete"],
+)
+def test_a_script_stopping_a_redrive_or_delete_of_all_gets_a_line_for_each_thing_done(
+    stack: str,
+    runtime: LocalRuntime,
+    secrets: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: tuple[str, ...],
+    owner: type,
+    name: str,
+    detail: str,
+    signum: int,
+    status: int,
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given a dead letter and three quarantined events, and `intake dlq ... --json` stopped (Ctrl-C, or SIGTERM: a
+    # cancelled CI job) as the third quarantined event goes
+    from intake_cli import __main__ as entry
+
+    more_quarantined(runtime, secrets, 2)
+    monkeypatch.setattr(entry, "_terminated", [], raising=False)
+    monkeypatch.setattr(sys, "argv", ["intake", "dlq", *args, "--stack", stack, "--vendor", VENDOR, "--json"])
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    stopped_at_the_third(monkeypatch, owner, name, signum)
+
+    # When they are all being sent back or let go
+    try:
+        with pytest.raises(SystemExit) as ended:
+            entry.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    # Then the script reads a line for each thing done before the stop: the dead letter, and two of the three
+    # quarantined events; the stop is said on standard error, and the status is the stop's
+    assert ended.value.code == status
+    out, err = capsys.readouterr()
+    # (the functions, run in this process, log to the same standard output)
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith('{"action"')]
+    assert [(line["kind"], line["vendor"], line["count"]) for line in lines] == [
+        ("dead-letter", VENDOR, 1),
+        ("quarantined", VENDOR, 2),
+    ]
+    assert lines[1]["detail"].startswith(detail)
+    assert f"{VENDOR}: 2 of 3 quarantined events" in " ".join(err.split())
+    assert len(quarantined(runtime, VENDOR)) == (3 if args[0] == "redrive" else 1)
+
+
 def test_delete_one_then_all_asks_before_all_and_dry_run_changes_nothing(stack: str, runtime: LocalRuntime) -> None:
     # Given one of each
     (held,) = [item for item in listed(stack) if item["kind"] == "quarantined"]

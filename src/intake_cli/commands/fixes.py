@@ -197,15 +197,24 @@ def _said_when_it_fails(done: list[Done], json_output: bool) -> Iterator[None]:
 
 
 def _every_vendor(
-    run: Callable[[Progress, list[Done]], object], done: list[Done], *, doing: str, did: str, again: str
+    run: Callable[[Progress, list[Done]], object],
+    done: list[Done],
+    *,
+    doing: str,
+    did: str,
+    again: str,
+    so_far: Callable[[str, int, int], Done],
+    json_output: bool,
 ) -> list[Done]:
     """A redrive or delete of every item of the chosen vendors, a bar per vendor's quarantined events on standard
     error (``--json`` keeps standard output to the result lines).
 
     Ctrl-C (or a signal taken as it: SIGTERM, SIGHUP) stops it with one line saying what stopped it and what was
     done, every vendor's: dead letters (moved or deleted whole), and quarantined events, those of the vendor under
-    way counted so far; then ``again``, and exit status 130 (which the entry point makes the signal's own).
-    ``doing`` names a bar (``{}`` is the vendor), ``did`` what befell an item.
+    way counted so far; then ``again``, and exit status 130 (which the entry point makes the signal's own). With
+    ``--json``, a line for each of those comes first on standard output, as after a failure part way: a script
+    learns what changed. ``doing`` names a bar (``{}`` is the vendor), ``did`` what befell an item, ``so_far`` what
+    was done of a vendor under way (its name, how many went, of how many).
     """
     from intake_cli.render import progress_bar
 
@@ -225,10 +234,14 @@ def _every_vendor(
             run(heard, done)
     except KeyboardInterrupt as interrupt:
         finished = {item.vendor for item in done if item.kind == "quarantined"}
+        under_way = {name: heard for name, heard in heard_of.items() if heard[1] and name not in finished}
+        if json_output:
+            print_json_lines(
+                [item.to_json() for item in done]
+                + [so_far(name, went, total).to_json() for name, (went, total) in under_way.items() if went]
+            )
         what = [item.sentence() for item in done] + [
-            f"{name}: {went} of {total} quarantined events {did}"
-            for name, (went, total) in heard_of.items()
-            if total and name not in finished
+            f"{name}: {went} of {total} quarantined events {did}" for name, (went, total) in under_way.items()
         ]
         console(sys.stderr).print(
             f"stopped by {what_stopped(interrupt)} after: {'; '.join(what) or f'nothing {did} yet'}. {again}",
@@ -270,16 +283,23 @@ def dlq_redrive(
     vendors = chosen_vendors(target, vendor_key(vendor))
     done: list[Done] = []
     with _said_when_it_fails(done, json_output):
-        _redrive(target, item_id, vendors, reason, done, dry_run=dry_run)
+        _redrive(target, item_id, vendors, reason, done, dry_run=dry_run, json_output=json_output)
     nothing = _none_for(reason) if reason else "no dead letters and no quarantined events to send back"
     _report(done, json_output, nothing, chosen=reason is not None)
 
 
 def _redrive(
-    target: Target, item_id: str | None, vendors: list[str], reason: str | None, done: list[Done], *, dry_run: bool
+    target: Target,
+    item_id: str | None,
+    vendors: list[str],
+    reason: str | None,
+    done: list[Done],
+    *,
+    dry_run: bool,
+    json_output: bool,
 ) -> None:
     """``intake dlq redrive``'s work, each thing done added to ``done`` as it is."""
-    from intake_cli.dlq import redrive_all, redrive_one
+    from intake_cli.dlq import Done, redrive_all, redrive_one
 
     if item_id is not None:
         done.append(redrive_one(target, item_id, vendors, dry_run=dry_run))
@@ -294,6 +314,10 @@ def _redrive(
             # A quarantined event stays so until the consumer stores it: sending it again costs one more try.
             again="A quarantined event stays listed until the consumer stores it, so running the same redrive "
             "again is safe (those sent count one more try)",
+            so_far=lambda name, went, total: Done(
+                "redrive", "quarantined", name, "*", went, f"of {total}, to {target.vendor(name).queue_name}"
+            ),
+            json_output=json_output,
         )
 
 
@@ -320,7 +344,7 @@ def dlq_delete(
 ) -> None:
     """Let one item (--id) or all of them (of --vendor, of --reason) go, for good. All of them asks first; --yes
     does not."""
-    from intake_cli.dlq import delete_all, delete_one
+    from intake_cli.dlq import Done, delete_all, delete_one
 
     _one_or_chosen(ctx, item_id, reason)
     target = resolve_target(state_dir(ctx), stack, region)
@@ -348,6 +372,8 @@ def dlq_delete(
                 doing="Deleting {}'s quarantined events",
                 did="deleted",
                 again="Each one deleted is gone for good; running the same delete again lets the rest go",
+                so_far=lambda name, went, total: Done("delete", "quarantined", name, "*", went, f"of {total}"),
+                json_output=json_output,
             )
     nothing = _none_for(reason) if reason else "no dead letters and no quarantined events to delete"
     _report(done, json_output, nothing, chosen=reason is not None)
