@@ -23,7 +23,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from typer.models import Default
 
 from intake_cli.local import DEFAULT_STATE_DIR
-from intake_cli.suggest import closest, suggestion
+from intake_cli.suggest import closest, did_you_mean, suggestion
 from intake_cli.target import IntakeError
 from intake_cli.terminal import Terminal, json_line, printable
 from webhook_intake.registry import vendors
@@ -206,11 +206,12 @@ def vendor_key(value: Any) -> str | None:
 
 
 def one_of(*choices: str) -> Callable[[str | None], str | None]:
-    """An option's check: a value not among ``choices`` is a usage error (exit status 2)."""
+    """An option's check: a value not among ``choices`` is a usage error (exit status 2) naming them and, for a
+    typo, the one meant, as a misspelt vendor is."""
 
     def check(value: str | None) -> str | None:
         if value is not None and value not in choices:
-            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}{did_you_mean(value, choices)}")
         return value
 
     return check

@@ -138,7 +138,7 @@ def _problem(name: str, spec: dict[str, Any], value: str) -> str | None:
     if str(spec.get("Type", "String")) == "Number":
         return _number_problem(name, spec, value, allowed)
     if allowed and value not in allowed:
-        return f"{name} must be one of {', '.join(allowed)}"
+        return f"{name} must be one of {', '.join(allowed)}{did_you_mean(value, allowed)}"
     if "MinLength" in spec and len(value) < int(spec["MinLength"]):
         return f"{name} must be at least {spec['MinLength']} characters long"
     if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):

@@ -10,16 +10,20 @@ if TYPE_CHECKING:
 
 
 def closest(typed: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> list[str]:
-    """The choice ``typed`` looks most like a typo of, each once (difflib's closeness); several (``n`` at most) only
-    when they are equally close: ``comment.likd`` is plainly comment.liked, though comment.unliked is close too."""
-    close = list(dict.fromkeys(difflib.get_close_matches(typed, list(choices), n=n, cutoff=cutoff)))
+    """The choice ``typed`` looks most like a typo of, each once (difflib's closeness, blind to case: ``provisioned``
+    is PROVISIONED); several (``n`` at most) only when they are equally close: ``comment.likd`` is plainly
+    comment.liked, though comment.unliked is close too."""
+    folded: dict[str, str] = {}
+    for name in choices:
+        folded.setdefault(name.casefold(), name)
+    close = difflib.get_close_matches(typed.casefold(), list(folded), n=n, cutoff=cutoff)
     best = max((_closeness(typed, name) for name in close), default=0.0)
-    return [name for name in close if _closeness(typed, name) == best]
+    return [folded[name] for name in close if _closeness(typed, name) == best]
 
 
 def _closeness(typed: str, name: str) -> float:
-    """How close ``typed`` is to ``name``, as :func:`difflib.get_close_matches` ranks it."""
-    return difflib.SequenceMatcher(None, name, typed).ratio()
+    """How close ``typed`` is to ``name`` (case folded), as :func:`difflib.get_close_matches` ranks it."""
+    return difflib.SequenceMatcher(None, name, typed.casefold()).ratio()
 
 
 def did_you_mean(typed: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0.6) -> str:

@@ -176,6 +176,23 @@ def test_a_value_not_among_an_options_choices_is_a_usage_error(args: tuple[str, 
 
 
 @pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("send", "openweb", "--auth", "oath"), "'oath' is not one of token, oauth (did you mean oauth?)"),
+        (
+            ("send", "fastcomments", "--event", "comment-creatd"),
+            "'comment-creatd' is not one of comment-created, comment-updated, comment-deleted"
+            " (did you mean comment-created?)",
+        ),
+    ],
+)
+def test_a_misspelt_choice_is_told_the_one_meant_as_a_misspelt_vendor_is(args: tuple[str, ...], message: str) -> None:
+    code, text = cli(*args)
+    assert code == 2, text
+    assert message in " ".join(text.replace("│", " ").split())
+
+
+@pytest.mark.parametrize(
     ("args", "option"),
     [
         (("status", "--stack", ""), "'--stack'"),

@@ -88,6 +88,31 @@ def test_a_value_cloudformation_would_refuse_is_one_clean_line(override: str, me
     assert "Traceback" not in text
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--log-level", "debgu"),
+            "--log-level debgu: LogLevel must be one of DEBUG, INFO, WARNING, ERROR (did you mean DEBUG?)",
+        ),
+        (
+            ("--parameter", "TableBillingMode=PAY_PER_REQEST"),
+            "TableBillingMode must be one of PAY_PER_REQUEST, PROVISIONED (did you mean PAY_PER_REQUEST?)",
+        ),
+        # CloudFormation's values are case-sensitive; a value typed in another case is told the one meant
+        (
+            ("--parameter", "TableBillingMode=provisioned"),
+            "TableBillingMode must be one of PAY_PER_REQUEST, PROVISIONED (did you mean PROVISIONED?)",
+        ),
+    ],
+)
+def test_a_misspelt_allowed_value_is_told_the_one_meant(args: tuple[str, ...], message: str) -> None:
+    code, text = cli("serve", "--port", "0", *args)
+    assert code == 1
+    assert message in text
+    assert len(text.strip().splitlines()) == 1, text
+
+
 def test_every_mistake_is_its_own_line_and_log_level_goes_through_the_same_check() -> None:
     code, text = cli("serve", "--log-level", "LOUD", "--parameter", "MaxReceiveCount=abc", "--parameter", "Bogus=1")
     assert code == 1
