@@ -7,7 +7,8 @@ with exit status 130 and no traceback.
 SIGTERM (a cancelled CI job, ``timeout``, ``kill``) and SIGHUP (the terminal closed) are taken as Ctrl-C is, with
 its clean-up (dead letters read to be listed are made visible again, a redrive says what went back), and end with
 exit status 128 + the signal (143, 129), as a shell expects of a command the signal stopped. One the parent ignored
-(``nohup`` ignores SIGHUP) stays ignored.
+(``nohup`` ignores SIGHUP) stays ignored. What a command still says after its terminal is gone (the newline, the
+``stopped by SIGHUP after: …`` line) goes nowhere, and changes neither its clean-up nor its exit status.
 """
 
 from __future__ import annotations
@@ -32,11 +33,38 @@ CTRL_C_STATUS = 130
 
 _terminated: list[int] = []
 
+_STANDARD_STREAMS = (1, 2)
+
+_terminals: list[int] = []
+"""Which of standard output and standard error were a terminal when the command started."""
+
 
 def _stop_as_ctrl_c(signum: int, frame: Any) -> None:
     """SIGTERM or SIGHUP raises what Ctrl-C raises, so that every command's Ctrl-C clean-up runs for it too."""
     _terminated.append(signum)
+    _leave_gone_terminals()
     stop_as_ctrl_c(signum, frame)
+
+
+def _leave_gone_terminals() -> None:
+    """A standard stream whose terminal is gone (closed: the SIGHUP that came with it) is pointed at the null device.
+
+    Every write to a terminal that is gone fails (EIO), and the command still writes as it stops: the clean-up's
+    last word, the final flush. Failing there, it would end with a traceback and status 1, its stop's status lost.
+    A terminal that is still there (``kill -HUP``) is left as it is: it still shows what the command says."""
+    for descriptor in _terminals:
+        if os.isatty(descriptor):
+            continue
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+        except OSError:
+            return
+        try:
+            os.dup2(null, descriptor)
+        except OSError:
+            pass
+        finally:
+            os.close(null)
 
 
 class ClosedOutput(io.TextIOBase):
@@ -81,6 +109,7 @@ def _closed_output() -> None:
 def run() -> None:
     """Load the CLI and run the command line."""
     _closed_output()
+    _terminals[:] = [descriptor for descriptor in _STANDARD_STREAMS if os.isatty(descriptor)]
     for signum in TAKEN_AS_CTRL_C:
         if signal.getsignal(signum) == signal.SIG_DFL:  # one ignored by the parent stays ignored
             signal.signal(signum, _stop_as_ctrl_c)

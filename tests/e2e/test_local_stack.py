@@ -9,12 +9,16 @@ failing reaches its DLQ, shows its real body once S3 has it, and is stored after
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
+import os
+import select
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -573,6 +577,93 @@ def test_a_command_whose_standard_output_is_closed_says_so_in_one_line_as_ls_doe
         assert result.returncode == 1, result.stderr
         assert result.stderr.strip().splitlines() == ["error: cannot write the output: Bad file descriptor"]
     assert (nothing.returncode, nothing.stderr) == (0, "")
+
+
+HUNG_UP_AT = """
+import fcntl, os, select, signal, sys, termios
+from intake_cli import __main__ as entry, queues
+
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the terminal on its standard streams is its own, as a login shell's is
+ready, operation = int(sys.argv[1]), sys.argv[2]
+heard, hearing = os.pipe()
+os.set_blocking(hearing, False)
+signal.set_wakeup_fd(hearing)  # a byte for each signal, as it arrives
+sent = queues.call
+
+
+def call(method, **kwargs):
+    answer = sent(method, **kwargs)
+    if getattr(method, "__name__", "") == operation:
+        queues.call = sent
+        os.write(ready, b"!")
+        select.select([heard], [], [])  # until the terminal closes: its SIGHUP takes effect as SQS's answer is taken
+    return answer
+
+
+queues.call = call
+sys.argv = ["intake", *sys.argv[3:]]
+entry.run()
+"""
+"""`intake ARGS` on a terminal of its own: it says when SQS has answered ``operation``, then waits for the terminal to
+close."""
+
+
+def run_until_its_terminal_closes(served: ServedStack, operation: str, *args: str) -> int:
+    """``intake ARGS`` at a terminal that closes (an ssh connection dropped) as SQS answers the first ``operation``:
+    the command gets SIGHUP, and every write to the terminal after it fails. Its exit status."""
+    import fcntl  # POSIX only, as SIGHUP is
+    import pty
+
+    controller, terminal = pty.openpty()
+    ready_out, ready_in = os.pipe()
+    process = subprocess.Popen(
+        [sys.executable, "-c", HUNG_UP_AT, str(ready_in), operation, *args],
+        env=cli_environment(served.state_dir),
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        pass_fds=(ready_in,),
+        start_new_session=True,
+    )
+    for descriptor in (terminal, ready_in):
+        os.close(descriptor)
+    fcntl.fcntl(controller, fcntl.F_SETFL, fcntl.fcntl(controller, fcntl.F_GETFL) | os.O_NONBLOCK)
+    shown = b""
+    try:
+        while not select.select([ready_out], [], [], 0.2)[0]:
+            with contextlib.suppress(BlockingIOError, OSError):
+                shown += os.read(controller, 65536)  # what it shows before, read as a terminal would
+        with contextlib.suppress(BlockingIOError, OSError):
+            shown += os.read(controller, 65536)
+        assert os.read(ready_out, 1) == b"!", f"intake {' '.join(args)} ended first:\n{shown.decode(errors='replace')}"
+        os.close(controller)
+        return process.wait(timeout=60)
+    finally:
+        os.close(ready_out)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_a_delete_whose_terminal_closes_ends_with_129_its_clean_up_done(served: ServedStack) -> None:
+    # Given 25 dead letters (read, then deleted ten at a time)
+    sqs = served.sqs()
+    queue = served.state["resources"]["ViafouraNotificationsDeadLetterQueue"]
+    for n in range(25):
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"n": n}))
+
+    # When they are being let go at a terminal that closes (SIGHUP) as SQS answers the first ten deleted
+    code = run_until_its_terminal_closes(
+        served, "delete_message_batch", "dlq", "delete", "--yes", "--vendor", NOTIFICATIONS
+    )
+
+    # Then what it still says to the gone terminal (its bar's last frame, `stopped by SIGHUP after: …`) changes
+    # nothing: it ends as SIGHUP ends a command, and the fifteen it read but did not delete are there at once for the
+    # next look
+    assert code == 129
+    listed = lines(served.cli("dlq", "list", "--vendor", NOTIFICATIONS, "--json"))
+    assert sum(item["kind"] == "dead-letter" for item in listed) == 15
 
 
 def test_serve_whose_standard_output_is_closed_stops_the_stack_and_leaves_no_stack_json(tmp_path: Path) -> None:
