@@ -150,6 +150,29 @@ def test_ctrl_c_while_rewriting_says_how_many_were_done_and_a_second_run_finishe
     assert {key: item(runtime, *key) for key in before} == before
 
 
+def test_a_script_that_stops_a_replay_part_way_gets_the_result_line_of_what_was_rewritten(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two events stored under an older mapping, and a replay with --json stopped as its second rewrite is written
+    two_stored_under_an_older_mapping(stack, runtime)
+    write = replay_module.Replayer._write
+    calls: list[int] = []
+
+    def interrupted(self: Any, *args: Any) -> bool:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return write(self, *args)
+
+    monkeypatch.setattr(replay_module.Replayer, "_write", interrupted)
+    code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes", "--json")
+
+    # Then it still exits 130, and its result line says the one rewrite done
+    assert code == 130, text
+    results = [json.loads(line) for line in text.splitlines() if line.startswith('{"rewritten"')]
+    assert results == [{"rewritten": 1, "unchanged": 0, "gone": 0, "refused": []}], text
+
+
 def test_identity_receive_time_ids_test_mark_and_times_stay_as_stored(stack: str, runtime: LocalRuntime) -> None:
     # Given a FastComments update dated by its signing time (a header the item does not keep) and a test event
     stored = {

@@ -527,7 +527,10 @@ def _rewrite(replayer: Replayer, plan: Plan, rate: float, *, json_output: bool) 
         ) from None
     except KeyboardInterrupt as interrupt:
         # Each rewrite is a whole PutItem (its feed entry written first), and the plan compares each
-        # event with what the mapping makes of it now: a second run rewrites only what still differs.
+        # event with what the mapping makes of it now: a second run rewrites only what still differs. A script
+        # gets the result line of what was done, as after a failure.
+        if json_output:
+            _print_result(result)
         console(sys.stderr).print(
             f"stopped: rewrote {result.rewritten} of {len(plan.changes)} events before {what_stopped(interrupt)}; "
             "running the same replay again is safe (it rewrites only what still differs)",
