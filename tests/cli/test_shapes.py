@@ -156,6 +156,26 @@ def test_what_a_vendor_documents_is_no_new_shape_and_a_field_renamed_or_dropped_
     assert new[vendor]["missing"] == ["content_container_uuid:string"]
 
 
+def test_viafoura_notification_ids_sent_as_numbers_as_its_example_code_does_are_no_new_shape(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    # Given notifications whose id, section and container are numbers, as Viafoura's example code sends them
+    # where its docs have strings (docs/event-types.md, "Identity"), one of them at a time and all together
+    envelope = json.loads((SAMPLES_DIR / "viafoura-notifications" / "reply.json").read_text())
+    reply = envelope["notifications"][0]
+    numbers = {"notification_uuid": 9001, "section_uuid": 17, "content_container_uuid": 4242}
+    notes = [{**reply, "notification_uuid": f"numeric-{name}", name: value} for name, value in numbers.items()]
+    notes.append({**reply, **numbers})
+    vendor = "viafoura-notifications"
+    send_body(runtime, vendor, {**envelope, "notifications": notes}, secrets[vendor])
+    runtime.drain()
+
+    # Then each is stored, and none is listed as a shape Viafoura started sending
+    assert {"9001", "numeric-section_uuid", "numeric-content_container_uuid"} <= set(stored_ids(runtime, vendor))
+    assert cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json") == []
+
+
 def test_a_shape_dynamodb_throttles_is_kept_with_a_later_invocation_and_never_holds_its_event_back(
     aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
