@@ -18,6 +18,7 @@ from tests.helpers import (
     publish_outputs,
     send,
     send_body,
+    stored,
     stored_ids,
 )
 
@@ -173,6 +174,31 @@ def test_viafoura_notification_ids_sent_as_numbers_as_its_example_code_does_are_
 
     # Then each is stored, and none is listed as a shape Viafoura started sending
     assert {"9001", "numeric-section_uuid", "numeric-content_container_uuid"} <= set(stored_ids(runtime, vendor))
+    assert cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json") == []
+
+
+def test_openweb_content_sent_as_plain_strings_as_its_field_table_types_it_is_no_new_shape(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    # Given a like and a reply whose comment's (and reply's) content is a list of strings, as OpenWeb's field
+    # table types it ("array[string]"), where its examples send {type, text, url} objects
+    like = json.loads((SAMPLES_DIR / "openweb" / "liked-message.json").read_text())
+    reply = json.loads((SAMPLES_DIR / "openweb" / "replied-message.json").read_text())
+    like = {**like, "event_id": "strings-like", "comment": {**like["comment"], "content": ["Tom &amp; Jerry"]}}
+    reply = {
+        **reply,
+        "event_id": "strings-reply",
+        "comment": {**reply["comment"], "content": ["the comment"]},
+        "reply": {**reply["reply"], "content": ["the reply", "and a second line"]},
+    }
+    for event in (like, reply):
+        send_body(runtime, "openweb", event, secrets["openweb"])
+    runtime.drain()
+
+    # Then both are stored with their text, and neither is listed as a shape OpenWeb started sending
+    texts = {event["event_id"]: event["content"]["text"] for event in stored(runtime, "openweb")}
+    assert texts == {"strings-like": "Tom & Jerry", "strings-reply": "the reply\nand a second line"}
     assert cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json") == []
 
 
