@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from webhook_intake.consumer.normalizing import Normalized, VendorNormalizer
+    from webhook_intake.delivery import Delivery
 
 VENDORS_DIR_PARTS = ("layers", "shared", "webhook_intake", "vendors")
 VARIANTS_DIR = SAMPLES_DIR / "variants"
@@ -59,13 +60,27 @@ def sample_shapes(vendor_key: str) -> dict[str, dict[str, list[str]]]:
     """The shapes of a vendor's sample events and their documented variants: source_type → fingerprint → paths."""
     shapes: dict[str, dict[str, list[str]]] = {}
     variants = documented_variants(vendor_key)
+    normalizer: VendorNormalizer = vendors()[vendor_key].normalizer()
     for sample in sample_files(vendor_key):
+        delivery = sample_delivery(vendor_key, sample)
         for event in normalized_sample(vendor_key, sample).events:
             document = event.raw_document()
-            for each in [document, *varied(document, event.source_type, variants)]:
+            shape = paths(document)
+            shapes.setdefault(event.source_type, {})[fingerprint(shape)] = shape
+            for each in varied(document, event.source_type, variants):
                 shape = paths(each)
-                shapes.setdefault(event.source_type, {})[fingerprint(shape)] = shape
+                source_type = _source_type(normalizer, delivery, each) or event.source_type
+                shapes.setdefault(source_type, {})[fingerprint(shape)] = shape
     return {source_type: dict(sorted(found.items())) for source_type, found in sorted(shapes.items())}
+
+
+def _source_type(normalizer: VendorNormalizer, delivery: Delivery, document: Any) -> str | None:
+    """The type the consumer gives a varied event: a variant may be another spelling of its type, whose shapes the
+    consumer looks up under that spelling (OpenWeb's ``liked-messages``)."""
+    batch_field = normalizer.spec.batch_field
+    body = json.dumps(document if batch_field is None else {batch_field: [document]})
+    events = normalizer.normalize(body, delivery).events
+    return events[0].source_type if events else None
 
 
 def documented_variants(vendor_key: str) -> list[dict[str, Any]]:

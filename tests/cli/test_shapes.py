@@ -202,6 +202,25 @@ def test_openweb_content_sent_as_plain_strings_as_its_field_table_types_it_is_no
     assert cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json") == []
 
 
+def test_openweb_types_spelled_as_its_page_also_spells_them_are_no_new_shape(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    # Given OpenWeb's like and reply examples, typed as its page's table of types and its configuration example
+    # also spell them
+    like = json.loads((SAMPLES_DIR / "openweb" / "liked-message.json").read_text())
+    reply = json.loads((SAMPLES_DIR / "openweb" / "replied-message.json").read_text())
+    send_body(runtime, "openweb", {**like, "event_id": "spelled-like", "type": "liked-messages"}, secrets["openweb"])
+    spelled = {**reply, "event_id": "spelled-reply", "type": "replied-your-message"}
+    send_body(runtime, "openweb", spelled, secrets["openweb"])
+    runtime.drain()
+
+    # Then both are stored as their usual types are, and neither is listed as a shape OpenWeb started sending
+    types = {event["event_id"]: event["event_type"] for event in stored(runtime, "openweb")}
+    assert types == {"spelled-like": "comment.liked", "spelled-reply": "reply.created"}
+    assert cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json") == []
+
+
 def test_a_shape_dynamodb_throttles_is_kept_with_a_later_invocation_and_never_holds_its_event_back(
     aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
