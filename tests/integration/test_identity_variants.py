@@ -142,3 +142,79 @@ def test_firstup_ids_sent_as_whole_numbers_with_a_fraction_are_read_as_digits_an
     assert stored_event["details"]["about_content_id"] == str(post)
     for where in ({"content": str(notification)}, {"recipient": str(recipient)}):
         assert [e["event_id"] for e in listed(shared_runtime, vendor="firstup", **where)] == [stored_event["event_id"]]
+
+
+def _placeholders(document: dict[str, Any], numbers: dict[str, str]) -> bytes:
+    """``document`` as JSON, each ``"NAME"`` placeholder written as the number text ``numbers`` gives it."""
+    text = json.dumps(document)
+    for name, number in numbers.items():
+        text = text.replace(f'"{name}"', number)
+    return text.encode()
+
+
+def _stored_event(runtime: LocalRuntime, vendor_key: str, prefix: str) -> dict[str, Any]:
+    (event,) = [event for event in stored(runtime, vendor_key) if str(event["event_id"]).startswith(prefix)]
+    return event
+
+
+def test_every_vendors_ids_beside_the_event_id_sent_as_whole_numbers_with_a_fraction_are_read_as_digits(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given one event of each vendor whose content, container, section and user ids are numbers written 777.0 or
+    # 12e0, as a JSON writer holding them as floats writes them
+    engagement = sample_document("viafoura-engagement", "liked")
+    engaged = engagement["events"][0]
+    engaged.update(
+        event_uuid=str(uuid.uuid4()), section_uuid="S", content_container_uuid="C", content_uuid="P",
+        actor_uuid="A", author_uuid="W",
+    )  # fmt: skip
+    notifications = sample_document("viafoura-notifications", "reply")
+    note = notifications["notifications"][0]
+    note["notification_uuid"] = str(uuid.uuid4())
+    note["user"]["viafoura_id"]["uuid"] = "A"
+    note["recipients"][0]["viafoura_id"]["uuid"] = "R"
+    note["payload"]["content"]["uuid"] = "P"
+    note["payload"]["target_content_uuid"] = "T"
+    openweb = sample_document("openweb", "replied-message")
+    openweb.update(event_id=str(uuid.uuid4()), conversation_id="C")
+    openweb["user"]["user_id"] = "R"
+    openweb["replier"]["user_id"] = "A"
+    openweb["comment"]["comment_id"] = "T"
+    openweb["reply"]["comment_id"] = "P"
+    comment = sample_document("fastcomments", "comment-created.reply")
+    comment.update(id=f"fc-{uuid.uuid4().hex}", urlId="C", userId="A", parentId="T")
+    comment["mentions"][0]["id"] = "R"
+    numbers = {"S": "777.0", "C": "12e0", "P": "4.2e1", "T": "43.0", "A": "7.0", "R": "8.0", "W": "9.0"}
+
+    # When each is delivered and consumed
+    for vendor_key, document, name in (
+        ("viafoura-engagement", engagement, ""),
+        ("viafoura-notifications", notifications, ""),
+        ("openweb", openweb, ""),
+        ("fastcomments", comment, "comment-created"),
+    ):
+        response = send_body(shared_runtime, vendor_key, _placeholders(document, numbers), secrets[vendor_key], name)
+        assert response.status == SUCCESS[vendor_key], response.body
+    shared_runtime.drain()
+
+    # Then every one of those ids is stored as its digits, as 777 and 12 would be, never as 777.0
+    liked = _stored_event(shared_runtime, "viafoura-engagement", engaged["event_uuid"])
+    assert (liked["site"]["id"], liked["container"]["id"], liked["actor"]["id"]) == ("777", "12", "7")
+    assert (liked["content"]["id"], liked["content"]["author_id"]) == ("42", "9")
+    replied = _stored_event(shared_runtime, "viafoura-notifications", note["notification_uuid"])
+    assert (replied["actor"]["id"], [party["id"] for party in replied["recipients"]]) == ("7", ["8"])
+    assert (replied["content"]["id"], replied["content"]["parent_id"]) == ("42", "43")
+    reply = _stored_event(shared_runtime, "openweb", openweb["event_id"])
+    assert (reply["container"]["id"], reply["actor"]["id"], [party["id"] for party in reply["recipients"]]) == (
+        "12",
+        "7",
+        ["8"],
+    )
+    assert (reply["content"]["id"], reply["content"]["parent_id"]) == ("42", "43")
+    answer = _stored_event(shared_runtime, "fastcomments", comment["id"])
+    assert (answer["container"]["id"], answer["actor"]["id"], [party["id"] for party in answer["recipients"]]) == (
+        "12",
+        "7",
+        ["8"],
+    )
+    assert answer["content"]["parent_id"] == "43"

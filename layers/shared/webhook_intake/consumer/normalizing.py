@@ -12,7 +12,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError
 
@@ -60,6 +60,9 @@ def _whole_number_as_digits(value: Any) -> Any:
 
 ID_DIGITS = BeforeValidator(_whole_number_as_digits)
 """For an event's id field (``Annotated[str, ID_DIGITS]``): a whole number is its digits however it is written."""
+IdText = Annotated[str | None, ID_DIGITS]
+"""Any other id a vendor sends (a user's, a comment's, a section's): the same digits however the number is written,
+so reads by content, container, actor or recipient find it by the id the vendor means."""
 
 
 class MappingError(ValueError):

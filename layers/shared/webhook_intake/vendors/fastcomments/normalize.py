@@ -10,6 +10,7 @@ from pydantic import Field
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
 from webhook_intake.consumer.normalizing import (
     ID_DIGITS,
+    IdText,
     MappingError,
     VendorModel,
     VendorNormalizer,
@@ -38,7 +39,7 @@ _ONE_MILLISECOND = timedelta(milliseconds=1)
 
 
 class Mention(VendorModel):
-    id: str | None = None
+    id: IdText = None
     tag: str | None = None
 
 
@@ -46,15 +47,15 @@ class WebhookComment(VendorModel):
     """FastComments' ``WebhookComment`` (a delete from the admin test page carries only ``id``)."""
 
     id: Annotated[str, Field(min_length=1), ID_DIGITS]
-    url_id: str | None = Field(default=None, alias="urlId")
+    url_id: IdText = Field(default=None, alias="urlId")
     url: str | None = None
-    user_id: str | None = Field(default=None, alias="userId")
+    user_id: IdText = Field(default=None, alias="userId")
     commenter_name: str | None = Field(default=None, alias="commenterName")
     comment: str | None = None
-    parent_id: str | None = Field(default=None, alias="parentId")
+    parent_id: IdText = Field(default=None, alias="parentId")
     date: str | None = None
     domain: str | None = None
-    tenant_id: str | None = Field(default=None, alias="tenantId")
+    tenant_id: IdText = Field(default=None, alias="tenantId")
     avatar_src: str | None = Field(default=None, alias="avatarSrc")
     mentions: list[Mention] | None = None
 

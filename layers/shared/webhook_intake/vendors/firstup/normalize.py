@@ -9,6 +9,7 @@ from pydantic import Field
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party
 from webhook_intake.consumer.normalizing import (
     ID_DIGITS,
+    IdText,
     MappingError,
     VendorModel,
     VendorNormalizer,
@@ -50,8 +51,6 @@ _REQUIRED = frozenset({SPEC.id_field, "name"})
 be one. Taken (2xx) and quarantined here (:meth:`FirstupNormalizer.judge`), it is kept, and a
 subscription's check never hears a 4xx."""
 
-IdText = Annotated[str | None, ID_DIGITS]
-"""Firstup's ids are numbers (``content_id: 25120469``): one written ``25120469.0`` is the same id, its digits."""
 IdList = list[Annotated[str, ID_DIGITS]]
 
 

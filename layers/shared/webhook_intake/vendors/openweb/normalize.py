@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field, field_validator
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party
-from webhook_intake.consumer.normalizing import ID_DIGITS, VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.consumer.normalizing import ID_DIGITS, IdText, VendorModel, VendorNormalizer, validate_leniently
 from webhook_intake.times import from_epoch, iso_millis
 from webhook_intake.vendors.openweb import SPEC
 
@@ -64,8 +64,8 @@ _REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
 
 
 class OpenWebUser(VendorModel):
-    user_id: str | None = None
-    sso_user_id: str | None = None
+    user_id: IdText = None
+    sso_user_id: IdText = None
     user_name: str | None = None
     display_name: str | None = None
     registered: bool | None = None
@@ -87,7 +87,7 @@ class ContentPart(VendorModel):
 
 
 class OpenWebComment(VendorModel):
-    comment_id: str | None = None
+    comment_id: IdText = None
     type: str | None = None
     state: str | None = None
     content: list[ContentPart] = Field(default_factory=list)
@@ -117,7 +117,7 @@ class OpenWebEvent(VendorModel):
     type: Annotated[str, Field(min_length=1)]
     channels: list[str] = Field(default_factory=list)
     action_link: str | None = None
-    conversation_id: str | None = None
+    conversation_id: IdText = None
     conversation_title: str | None = None
     description: str | None = None
     timestamp: float | None = None

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
-from webhook_intake.consumer.normalizing import ID_DIGITS, VendorModel, VendorNormalizer, type_text, validate_leniently
+from webhook_intake.consumer.normalizing import (
+    ID_DIGITS,
+    IdText,
+    VendorModel,
+    VendorNormalizer,
+    type_text,
+    validate_leniently,
+)
 from webhook_intake.times import from_epoch
 from webhook_intake.vendors.viafoura_engagement import SPEC
 
@@ -59,11 +66,11 @@ class EngagementEvent(VendorModel):
     message_type: Annotated[str, Field(min_length=1)]
     action: Annotated[str, Field(min_length=1)]
     time: float | None = None
-    content_uuid: str | None = None
-    actor_uuid: str | None = None
-    author_uuid: str | None = None
-    content_container_uuid: str | None = None
-    section_uuid: str | None = None
+    content_uuid: IdText = None
+    actor_uuid: IdText = None
+    author_uuid: IdText = None
+    content_container_uuid: IdText = None
+    section_uuid: IdText = None
     page_url: str | None = None
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
-from webhook_intake.consumer.normalizing import ID_DIGITS, VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.consumer.normalizing import ID_DIGITS, IdText, VendorModel, VendorNormalizer, validate_leniently
 from webhook_intake.times import from_epoch
 from webhook_intake.vendors.viafoura_notifications import SPEC
 
@@ -35,13 +35,13 @@ _REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
 
 
 class ViafouraId(VendorModel):
-    uuid: str | None = None
-    id: str | None = None
+    uuid: IdText = None
+    id: IdText = None
 
 
 class ExternalId(VendorModel):
     provider: str | None = None
-    id: str | None = None
+    id: IdText = None
 
 
 def _external(external: ExternalId | None) -> str | None:
@@ -67,7 +67,7 @@ class User(VendorModel):
 
 
 class PayloadContent(VendorModel):
-    uuid: str | None = None
+    uuid: IdText = None
     body: str | None = None
 
 
@@ -76,9 +76,9 @@ class Payload(VendorModel):
     image_url: str | None = None
     title: str | None = None
     description: str | None = None
-    topic_id: str | None = None
+    topic_id: IdText = None
     content: PayloadContent | None = None
-    target_content_uuid: str | None = None
+    target_content_uuid: IdText = None
 
 
 class Notification(VendorModel):
@@ -87,8 +87,8 @@ class Notification(VendorModel):
     notification_type: Annotated[str, Field(min_length=1)]
     notification_uuid: Annotated[str, Field(min_length=1), ID_DIGITS]
     time: float | None = None
-    section_uuid: Annotated[str | None, ID_DIGITS] = None
-    content_container_uuid: Annotated[str | None, ID_DIGITS] = None
+    section_uuid: IdText = None
+    content_container_uuid: IdText = None
     user: User | None = None
     recipients: list[User] = Field(default_factory=list)
     payload: Payload = Field(default_factory=Payload)
