@@ -221,6 +221,24 @@ def test_openweb_types_spelled_as_its_page_also_spells_them_are_no_new_shape(
     assert cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json") == []
 
 
+def test_a_fastcomments_comment_with_an_external_id_as_its_page_documents_it_is_no_new_shape(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    publish_outputs(aws, runtime)
+    # Given a comment and a reply whose externalId is a string, as FastComments' WebhookComment documents it, where
+    # its examples send null
+    vendor = "fastcomments"
+    comment = json.loads((SAMPLES_DIR / vendor / "comment-created.json").read_text())
+    reply = json.loads((SAMPLES_DIR / vendor / "comment-updated.reply.json").read_text())
+    send_body(runtime, vendor, {**comment, "externalId": "cms-comment-1"}, secrets[vendor], "comment-created")
+    send_body(runtime, vendor, {**reply, "externalId": "cms-reply-1"}, secrets[vendor], "comment-updated")
+    runtime.drain()
+
+    # Then both are stored, and neither is listed as a shape FastComments started sending
+    assert {event["event_type"] for event in stored(runtime, vendor)} == {"comment.created", "reply.updated"}
+    assert cli_json("shapes", "--stack", runtime.stack.name, "--new", "--json") == []
+
+
 def test_a_shape_dynamodb_throttles_is_kept_with_a_later_invocation_and_never_holds_its_event_back(
     aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
