@@ -20,7 +20,7 @@ import signal
 import sys
 from typing import Any
 
-from intake_cli.stopping import TAKEN_AS_CTRL_C, stop_as_ctrl_c
+from intake_cli.stopping import TAKEN_AS_CTRL_C, leave_gone_terminals, note_terminals, stop_as_ctrl_c
 
 # botocore signs with awscrt when it is installed (SAM CLI brings it into .venv/), and awscrt hands the
 # signature back through a callback that swallows an exception raised in it: Ctrl-C landing there leaves
@@ -33,38 +33,12 @@ CTRL_C_STATUS = 130
 
 _terminated: list[int] = []
 
-_STANDARD_STREAMS = (1, 2)
-
-_terminals: list[int] = []
-"""Which of standard output and standard error were a terminal when the command started."""
-
 
 def _stop_as_ctrl_c(signum: int, frame: Any) -> None:
     """SIGTERM or SIGHUP raises what Ctrl-C raises, so that every command's Ctrl-C clean-up runs for it too."""
     _terminated.append(signum)
-    _leave_gone_terminals()
+    leave_gone_terminals()
     stop_as_ctrl_c(signum, frame)
-
-
-def _leave_gone_terminals() -> None:
-    """A standard stream whose terminal is gone (closed: the SIGHUP that came with it) is pointed at the null device.
-
-    Every write to a terminal that is gone fails (EIO), and the command still writes as it stops: the clean-up's
-    last word, the final flush. Failing there, it would end with a traceback and status 1, its stop's status lost.
-    A terminal that is still there (``kill -HUP``) is left as it is: it still shows what the command says."""
-    for descriptor in _terminals:
-        if os.isatty(descriptor):
-            continue
-        try:
-            null = os.open(os.devnull, os.O_WRONLY)
-        except OSError:
-            return
-        try:
-            os.dup2(null, descriptor)
-        except OSError:
-            pass
-        finally:
-            os.close(null)
 
 
 class ClosedOutput(io.TextIOBase):
@@ -109,7 +83,7 @@ def _closed_output() -> None:
 def run() -> None:
     """Load the CLI and run the command line."""
     _closed_output()
-    _terminals[:] = [descriptor for descriptor in _STANDARD_STREAMS if os.isatty(descriptor)]
+    note_terminals()
     for signum in TAKEN_AS_CTRL_C:
         if signal.getsignal(signum) == signal.SIG_DFL:  # one ignored by the parent stays ignored
             signal.signal(signum, _stop_as_ctrl_c)

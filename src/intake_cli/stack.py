@@ -392,14 +392,16 @@ def _owned_by_this_process(path: Path) -> bool:
 
 def wait_for_signal(until: threading.Event | None = None) -> None:
     """Block until SIGINT, SIGTERM or SIGHUP (one the parent did not ignore), or until ``until`` is set (the
-    handlers only record the signal; the caller stops the stack)."""
+    handlers only record the signal, and leave a terminal that is gone, as the entry point's do: the caller stops
+    the stack, and says so)."""
     import signal
 
-    from intake_cli.stopping import heeded
+    from intake_cli.stopping import heeded, leave_gone_terminals
 
     requested = threading.Event()
 
     def ask_to_stop(signum: int, frame: object) -> None:
+        leave_gone_terminals()
         requested.set()
 
     previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, *heeded())}

@@ -1,10 +1,12 @@
-"""The signals the ``intake`` command takes as Ctrl-C, and how what stopped a command is named.
+"""The signals the ``intake`` command takes as Ctrl-C, how what stopped a command is named, and the terminal that
+went with a SIGHUP.
 
 Standard library only: the entry point (``__main__``) installs the handler before the CLI loads.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 from typing import Any
 
@@ -41,3 +43,36 @@ def what_stopped(interrupt: KeyboardInterrupt) -> str:
     if isinstance(interrupt, Stopped):
         return signal.Signals(interrupt.signum).name
     return "Ctrl-C"
+
+
+_STANDARD_STREAMS = (1, 2)
+
+_terminals: list[int] = []
+"""Which of standard output and standard error were a terminal when the command started."""
+
+
+def note_terminals() -> None:
+    """Note which of standard output and standard error are a terminal now, as the command starts."""
+    _terminals[:] = [descriptor for descriptor in _STANDARD_STREAMS if os.isatty(descriptor)]
+
+
+def leave_gone_terminals() -> None:
+    """A standard stream whose terminal is gone (closed: the SIGHUP that came with it) is pointed at the null device.
+
+    Every write to a terminal that is gone fails (EIO), and the command still writes as it stops: the clean-up's
+    last word, the final flush. Failing there, it would end with a traceback and status 1, its stop's status lost.
+    A terminal that is still there (``kill -HUP``) is left as it is: it still shows what the command says. Called by
+    every handler of a signal taken as Ctrl-C: the entry point's, and ``serve``'s while it waits."""
+    for descriptor in _terminals:
+        if os.isatty(descriptor):
+            continue
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+        except OSError:
+            return
+        try:
+            os.dup2(null, descriptor)
+        except OSError:
+            pass
+        finally:
+            os.close(null)

@@ -815,6 +815,59 @@ def test_serve_whose_terminal_closes_stops_the_stack_as_on_sigterm(tmp_path: Pat
     assert not (stack.state_dir / "stack.json").exists()
 
 
+AT_ITS_OWN_TERMINAL = """
+import fcntl, sys, termios
+from intake_cli import __main__ as entry
+
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the terminal on its standard streams is its own, as a login shell's is
+sys.argv = ["intake", *sys.argv[1:]]
+entry.run()
+"""
+"""`intake ARGS` on a terminal of its own, which sends it SIGHUP as it closes."""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_serve_whose_terminal_closes_stops_the_stack_with_status_0(tmp_path: Path) -> None:
+    import fcntl  # POSIX only, as SIGHUP is
+    import pty
+
+    # Given serve running at a terminal of its own (an ssh login)
+    state_dir = tmp_path / "state"
+    controller, terminal = pty.openpty()
+    serve = subprocess.Popen(
+        [sys.executable, "-c", AT_ITS_OWN_TERMINAL, "serve", "--port", "0"],
+        env=cli_environment(state_dir),
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    fcntl.fcntl(controller, fcntl.F_SETFL, fcntl.fcntl(controller, fcntl.F_GETFL) | os.O_NONBLOCK)
+    shown = b""
+
+    def up() -> bool:
+        nonlocal shown
+        with contextlib.suppress(BlockingIOError, OSError):
+            shown += os.read(controller, 65536)  # what it shows, read as a terminal would
+        return serving(state_dir, serve) and b"Ctrl-C to stop." in shown
+
+    try:
+        wait_until(up, "serve to be up")
+
+        # When the terminal closes (the connection dropped): SIGHUP, and every write to the terminal fails after it
+        os.close(controller)
+        code = serve.wait(timeout=60)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+    # Then serve stops the stack as on SIGTERM, its last words going nowhere: status 0, no stack.json left behind
+    assert code == 0
+    assert not (state_dir / "stack.json").exists()
+
+
 def test_serve_stopped_with_its_queues_empty_says_stopped() -> None:
     assert Left(queued=0, dead_letters=0).sentence() == ""
     assert (
