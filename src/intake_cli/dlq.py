@@ -14,6 +14,7 @@ whose quarantine item the consumer releases once the event is stored.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -519,16 +520,19 @@ def _delete_quarantined(
 
 
 def _delete_letters(sqs: Any, url: str, letters: list[dict[str, Any]], key: str, done: list[Done]) -> None:
-    """Delete the dead letters read; stopped part way (Ctrl-C: thousands take a minute), the ones already gone
-    for good are added to ``done``, so that what is said of the run names them, and the ones read but not sent
-    to be deleted are made visible again (else hidden from the next look and from a redrive for a while)."""
+    """Delete the dead letters read; stopped part way (Ctrl-C: thousands take a minute, or a request SQS refuses),
+    the ones already gone for good are added to ``done``, so that what is said of the run names them, and the ones
+    read but not sent to be deleted are made visible again (else hidden from the next look and from a redrive for a
+    while). A release that fails as well leaves them to come back once their visibility ends: what stopped the
+    delete is what is said."""
     gone: list[int] = []
     try:
         delete(sqs, url, letters, deleted=gone.append)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, IntakeError):
         if gone and gone[-1]:
             done.append(Done("delete", "dead-letter", key, "*", gone[-1], f"of {len(letters)} read"))
-        release(sqs, url, letters[len(gone) * SQS_BATCH :])  # one request of ten a hearing
+        with contextlib.suppress(IntakeError):
+            release(sqs, url, letters[len(gone) * SQS_BATCH :])  # one request of ten a hearing
         raise
 
 

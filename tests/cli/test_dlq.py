@@ -771,6 +771,43 @@ def test_ctrl_c_while_deleting_dead_letters_says_how_many_went(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 5
 
 
+def test_a_delete_of_dead_letters_sqs_stops_part_way_says_how_many_went_and_shows_the_rest_again(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given 25 dead letters (deleted ten to a request), and SQS refusing the third request
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    sent = queues.call
+    deletes: list[int] = []
+
+    def call(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == "delete_message_batch":
+            deletes.append(1)
+            if len(deletes) == 3:
+                monkeypatch.setattr(queues, "call", sent)
+
+                def denied(**_: Any) -> Any:
+                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "DeleteMessageBatch")
+
+                return sent(denied, **kwargs)
+        return sent(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", call)
+
+    # When a script lets them all go
+    code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes", "--json")
+
+    # Then the command fails, its line and its error naming the twenty that went for good before the refusal
+    assert code == 1, text
+    (line,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"action"')]
+    assert (line["kind"], line["vendor"], line["count"]) == ("dead-letter", VENDOR, 20)
+    said = " ".join(text.split())
+    assert "AccessDenied" in said
+    assert f"(done before it: {VENDOR}: 20 dead letters deleted (of 25 read))" in said
+    # and the five read but never deleted are there for the next look at once, not hidden for a while
+    assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (5, 0)
+
+
 def ctrl_c_as_sent(monkeypatch: pytest.MonkeyPatch, operation: str, nth: int) -> None:
     """Ctrl-C as the ``nth`` call of ``operation`` goes out (before SQS has it); later calls go as they would."""
     sent = queues.call
