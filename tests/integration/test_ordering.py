@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from intake_cli.events import sqs_event
-from intake_cli.lambdas import LocalFunction
+from intake_cli.lambdas import LambdaContext, LocalFunction
 from intake_cli.samples import build_request
 from tests.conftest import queue_messages
 from tests.helpers import (
@@ -31,13 +31,17 @@ from tests.helpers import (
     send_body,
     total,
 )
+from webhook_intake.consumer.attempts import OutOfTimeError
+from webhook_intake.payloads import PayloadError
 from webhook_intake.store import events as events_module
-from webhook_intake.store.quarantine import QuarantineKey
+from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
 from webhook_intake.store.schema import STATE_INDEX
 from webhook_intake.store.wire import decode_item
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from intake_cli.runtime import LocalRuntime
 
 BASE_MS = 1_790_000_000_000
@@ -390,6 +394,76 @@ def test_a_throttled_look_for_copies_kept_as_conflicts_is_tried_again_and_they_a
     assert [(item["reason"], item["text"].encode()) for item in kept] == [("conflict", later)]
     outcomes = [json.loads(line)["outcomes"] for line in logs.getvalue().splitlines() if '"outcomes"' in line]
     assert [entry.split()[0] for entry in outcomes[-1]] == ["quarantined", "released", "stored"]
+
+
+def test_a_look_for_copies_kept_as_conflicts_that_no_longer_fits_before_the_reserve_is_made_in_it(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, later = (json.dumps(body).encode() for body in versions("late-rej", "late-c", "first", "later"))
+    # Given an event, the same id with other content, then OpenWeb's retry of the first, consumed later first, then
+    # the retry (kept as a conflict)
+    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    for message in (b, retry):
+        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
+            "batchItemFailures": []
+        }
+        runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
+    left = [60_000]
+    looks = QuarantineStore.conflicts
+
+    def looked_for_late(self: QuarantineStore, *args: Any) -> Iterator[dict[str, Any]]:
+        left[0] = 3_600  # only the reserve and a moment: no attempt of the look fits before the reserve any more
+        yield from looks(self, *args)
+
+    monkeypatch.setattr(QuarantineStore, "conflicts", looked_for_late)
+    context = LambdaContext(consumer.spec.logical_id, consumer.spec.memory_size, consumer.spec.timeout)
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: left[0], raising=False)
+
+    # When the first delivery takes the later version's place just as the invocation comes down to its reserve
+    answer = consumer.handler(sqs_event([a], "arn:aws:sqs:us-east-1:1:q", "us-east-1"), context)
+
+    # Then the record is done, and the retry kept as a conflict is let go in the reserve: a receive again would find
+    # the event stored as its copy and look for such copies no more
+    assert answer == {"batchItemFailures": []}
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "late-rej"]
+    assert [(item["reason"], item["text"].encode()) for item in kept] == [("conflict", later)]
+
+
+def test_a_look_for_copies_kept_as_conflicts_that_fails_in_the_reserve_leaves_the_batch_answered(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, later = (json.dumps(body).encode() for body in versions("lost-rej", "lost-c", "first", "later"))
+    # Given a first version consumed after a later one and a retry of it, as above
+    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    for message in (b, retry):
+        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
+            "batchItemFailures": []
+        }
+    left = [60_000]
+
+    def look_fails(self: QuarantineStore, *args: Any) -> Iterator[dict[str, Any]]:
+        if left[0] > 3_600:
+            left[0] = 3_600  # no attempt of the look fits before the reserve
+            raise OutOfTimeError
+        raise PayloadError("get_object failed: SlowDown")  # and in the reserve, S3 fails reading a copy's text
+        yield {}
+
+    monkeypatch.setattr(QuarantineStore, "conflicts", look_fails)
+    context = LambdaContext(consumer.spec.logical_id, consumer.spec.memory_size, consumer.spec.timeout)
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: left[0], raising=False)
+
+    # When the first delivery takes the later version's place then
+    with handler_logs() as logs:
+        answer = consumer.handler(sqs_event([a], "arn:aws:sqs:us-east-1:1:q", "us-east-1"), context)
+
+    # Then the batch is still answered, its record done (a receive again would not look either); the copy stays
+    # quarantined, said in the log
+    assert answer == {"batchItemFailures": []}
+    assert "copies kept as conflicts of a first version not let go" in logs.getvalue()
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "lost-rej"]
+    assert sorted(item["text"].encode() for item in kept) == sorted([first, later])
 
 
 def test_a_first_version_is_stored_when_the_later_one_is_gone_before_it_takes_its_place(

@@ -32,7 +32,7 @@ from webhook_intake.consumer.attempts import InvocationAttempts, OutOfTimeError
 from webhook_intake.consumer.normalizing import Reading, Rejected
 from webhook_intake.delivery import RESUME_CHECK_CHARS, Delivery, id_label
 from webhook_intake.observability import Metric, count, count_by, samples
-from webhook_intake.payloads import ClaimCheck, ClaimCheckError
+from webhook_intake.payloads import ClaimCheck, ClaimCheckError, PayloadError
 from webhook_intake.store.events import ItemRefusedError, Outcome, StoreError, same_event
 from webhook_intake.store.feed import FeedPage, PendingFeed
 from webhook_intake.store.items import TooLargeError, prepare
@@ -98,6 +98,16 @@ class Release:
     receives: int | None
 
 
+@dataclass(frozen=True)
+class HeldCopies:
+    """A first version that took a later one's place with no attempt left before the reserve to look for its copies
+    kept as conflicts: looked for in the reserve (its delivery's correlation id; its slot of write units)."""
+
+    event: NormalizedEvent
+    slot: int
+    delivery: str | None
+
+
 @dataclass
 class Tally:
     """What one invocation did, reported once at its end (metrics and the outcomes line)."""
@@ -131,6 +141,8 @@ class Tally:
     """Records with a feed entry in a page that could not be written: retried at the invocation's end."""
     releases: list[Release] = field(default_factory=list)
     """Quarantine items of events sent back and stored, let go in the reserve: no attempt fitted before it."""
+    copies: list[HeldCopies] = field(default_factory=list)
+    """First versions whose copies kept as conflicts are looked for in the reserve: no attempt fitted before it."""
     continued: bool = False
     """A rest was sent (or tried) in this invocation: the reserve holds one such try, so no record goes round after."""
 
@@ -240,6 +252,7 @@ class ConsumerService:
         self.attempts.keep(self._remaining_ms, FINAL_MS)
         self._write_pages()
         self._release_held()
+        self._release_held_copies()
         retry = [message_id for message_id in tally.feed_records if message_id in tally.unwritten - tally.failed]
         for message_id in retry:
             tally.delivery = tally.deliveries.get(message_id)
@@ -424,7 +437,7 @@ class ConsumerService:
             # Counted once: the event was counted stored when its later version was.
             counted = result.outcome is not Outcome.STORED
             if not counted:
-                result = replace(result, write_units=result.write_units + self._release_copies(event))
+                result = replace(result, write_units=result.write_units + self._release_copies_or_hold(event))
         if result.outcome is Outcome.CONFLICT:
             rejected = mapped.rejected("conflict", "an event with this id and other content is already stored")
             return self._quarantine(rejected, delivery, units_before=result.write_units)
@@ -454,6 +467,31 @@ class ConsumerService:
                 self.tally.note("released", str(key))
         self.tally.write_units += units
         return units
+
+    def _release_copies_or_hold(self, event: NormalizedEvent) -> float:
+        """:meth:`_release_copies`, or, when no attempt of it fits before the reserve any more, the look held for the
+        reserve (:meth:`write_feed`): the event has taken its place, and a receive again would find it stored as its
+        copy and never look for them. The write units of what was let go now."""
+        try:
+            return self._release_copies(event)
+        except OutOfTimeError:
+            self.tally.copies.append(HeldCopies(event, len(self.tally.units_per_event), self.tally.delivery))
+            return 0.0
+
+    def _release_held_copies(self) -> None:
+        """Let go of the copies kept as conflicts of the first versions held for the reserve; one not let go (no time,
+        or DynamoDB failing) stays quarantined, said in the log, as a retry of its record would not look again."""
+        tally = self.tally
+        for held in tally.copies:
+            tally.delivery = held.delivery
+            try:
+                tally.units_per_event[held.slot] += self._release_copies(held.event)
+            except (StoreError, PayloadError, OutOfTimeError, ClientError, BotoCoreError) as exc:
+                self.logger.warning(
+                    "copies kept as conflicts of a first version not let go",
+                    extra={"error": error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__},
+                )
+        tally.copies = []
 
     def _later_version(self, later: LaterVersion) -> tuple[Rejected, Delivery]:
         """A later version of an event, as stored, as the conflict to keep: its text, its delivery's times and ids."""
