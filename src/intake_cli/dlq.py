@@ -401,11 +401,12 @@ def _redrive_vendor(
 
 def _redrive_letters(target: Target, key: str, waiting: int, done: list[Done]) -> MoveResult:
     """Move a vendor's dead letters back; stopped part way (Ctrl-C while the local stack moves them, ten at a
-    time), the ones already on the queue are added to ``done``, so that what is said of the run names them."""
+    time, or a request SQS refuses), the ones already on the queue are added to ``done``, so that what is said of
+    the run names them."""
     gone: list[int] = []
     try:
         return redrive(target, key, moved=gone.append)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, IntakeError):
         if gone and gone[-1]:
             queue = target.vendor(key).queue_name
             done.append(Done("redrive", "dead-letter", key, "*", gone[-1], f"of {waiting}, to {queue}"))

@@ -808,6 +808,43 @@ def test_a_delete_of_dead_letters_sqs_stops_part_way_says_how_many_went_and_show
     assert queues.depth(runtime.sqs, dlq_url(runtime, VENDOR)) == (5, 0)
 
 
+def test_a_redrive_of_dead_letters_sqs_stops_part_way_says_how_many_went_back(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
+    # Given 25 dead letters (moved back ten at a time), and SQS refusing the third receive of them
+    for n in range(24):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    sent = queues.call
+    receives: list[int] = []
+
+    def call(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == "receive_message":
+            receives.append(1)
+            if len(receives) == 3:
+                monkeypatch.setattr(queues, "call", sent)
+
+                def denied(**_: Any) -> Any:
+                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ReceiveMessage")
+
+                return sent(denied, **kwargs)
+        return sent(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", call)
+
+    # When a script sends them all back
+    code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR, "--json")
+
+    # Then the command fails, its line and its error naming the twenty already back on the queue
+    assert code == 1, text
+    (line,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"action"')]
+    assert (line["kind"], line["vendor"], line["count"]) == ("dead-letter", VENDOR, 20)
+    said = " ".join(text.split())
+    assert "AccessDenied" in said
+    assert f"(done before it: {VENDOR}: 20 dead letters sent back (of 25, to " in said
+    assert depth(runtime, queue_url(runtime, VENDOR)) == 20
+
+
 def ctrl_c_as_sent(monkeypatch: pytest.MonkeyPatch, operation: str, nth: int) -> None:
     """Ctrl-C as the ``nth`` call of ``operation`` goes out (before SQS has it); later calls go as they would."""
     sent = queues.call
