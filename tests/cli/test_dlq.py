@@ -771,28 +771,33 @@ def test_ctrl_c_while_deleting_dead_letters_says_how_many_went(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 5
 
 
+def refused_at_the_third(monkeypatch: pytest.MonkeyPatch, operation_name: str, api_name: str) -> None:
+    """SQS refusing (AccessDenied) the third call of ``operation_name`` the CLI makes; the calls after it go through."""
+    sent = queues.call
+    calls: list[int] = []
+
+    def call(operation: Any, **kwargs: Any) -> Any:
+        if getattr(operation, "__name__", "") == operation_name:
+            calls.append(1)
+            if len(calls) == 3:
+                monkeypatch.setattr(queues, "call", sent)
+
+                def denied(**_: Any) -> Any:
+                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, api_name)
+
+                return sent(denied, **kwargs)
+        return sent(operation, **kwargs)
+
+    monkeypatch.setattr(queues, "call", call)
+
+
 def test_a_delete_of_dead_letters_sqs_stops_part_way_says_how_many_went_and_shows_the_rest_again(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 25 dead letters (deleted ten to a request), and SQS refusing the third request
     for n in range(24):
         claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    sent = queues.call
-    deletes: list[int] = []
-
-    def call(operation: Any, **kwargs: Any) -> Any:
-        if getattr(operation, "__name__", "") == "delete_message_batch":
-            deletes.append(1)
-            if len(deletes) == 3:
-                monkeypatch.setattr(queues, "call", sent)
-
-                def denied(**_: Any) -> Any:
-                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "DeleteMessageBatch")
-
-                return sent(denied, **kwargs)
-        return sent(operation, **kwargs)
-
-    monkeypatch.setattr(queues, "call", call)
+    refused_at_the_third(monkeypatch, "delete_message_batch", "DeleteMessageBatch")
 
     # When a script lets them all go
     code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes", "--json")
@@ -815,22 +820,7 @@ def test_a_redrive_of_dead_letters_sqs_stops_part_way_says_how_many_went_back(
     # Given 25 dead letters (moved back ten at a time), and SQS refusing the third receive of them
     for n in range(24):
         claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    sent = queues.call
-    receives: list[int] = []
-
-    def call(operation: Any, **kwargs: Any) -> Any:
-        if getattr(operation, "__name__", "") == "receive_message":
-            receives.append(1)
-            if len(receives) == 3:
-                monkeypatch.setattr(queues, "call", sent)
-
-                def denied(**_: Any) -> Any:
-                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ReceiveMessage")
-
-                return sent(denied, **kwargs)
-        return sent(operation, **kwargs)
-
-    monkeypatch.setattr(queues, "call", call)
+    refused_at_the_third(monkeypatch, "receive_message", "ReceiveMessage")
 
     # When a script sends them all back
     code, text = cli("dlq", "redrive", "--stack", stack, "--vendor", VENDOR, "--json")

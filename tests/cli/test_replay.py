@@ -37,6 +37,8 @@ from webhook_intake.store.wire import decode_item, encode_item
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from intake_cli.runtime import LocalRuntime
 
 LIKE = ("openweb", "99225ef424a1a2632cb1aa065931ec288d341cf7")
@@ -117,13 +119,8 @@ def test_a_second_replay_writes_nothing(stack: str, runtime: LocalRuntime) -> No
     assert again["plan"]["unchanged"] == 3
 
 
-def test_ctrl_c_while_rewriting_says_how_many_were_done_and_a_second_run_finishes_the_rest(
-    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given two events stored under an older mapping
-    before = two_stored_under_an_older_mapping(stack, runtime)
-
-    # When Ctrl-C comes as the second rewrite is written
+def ctrl_c_at_the_second_rewrite(monkeypatch: pytest.MonkeyPatch) -> Callable[..., bool]:
+    """Ctrl-C as replay writes its second rewrite; the writer as it was, to put back."""
     write = replay_module.Replayer._write
     calls: list[int] = []
 
@@ -134,6 +131,17 @@ def test_ctrl_c_while_rewriting_says_how_many_were_done_and_a_second_run_finishe
         return write(self, *args)
 
     monkeypatch.setattr(replay_module.Replayer, "_write", interrupted)
+    return write
+
+
+def test_ctrl_c_while_rewriting_says_how_many_were_done_and_a_second_run_finishes_the_rest(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two events stored under an older mapping
+    before = two_stored_under_an_older_mapping(stack, runtime)
+
+    # When Ctrl-C comes as the second rewrite is written
+    write = ctrl_c_at_the_second_rewrite(monkeypatch)
     code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes")
 
     # Then it says how far it got and that running it again is safe, and exits 130
@@ -155,16 +163,7 @@ def test_a_script_that_stops_a_replay_part_way_gets_the_result_line_of_what_was_
 ) -> None:
     # Given two events stored under an older mapping, and a replay with --json stopped as its second rewrite is written
     two_stored_under_an_older_mapping(stack, runtime)
-    write = replay_module.Replayer._write
-    calls: list[int] = []
-
-    def interrupted(self: Any, *args: Any) -> bool:
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return write(self, *args)
-
-    monkeypatch.setattr(replay_module.Replayer, "_write", interrupted)
+    ctrl_c_at_the_second_rewrite(monkeypatch)
     code, text = cli("replay", "--stack", stack, "--since", "1h", "--yes", "--json")
 
     # Then it still exits 130, and its result line says the one rewrite done
