@@ -858,3 +858,46 @@ def test_a_batchs_later_event_sent_back_from_the_quarantine_keeps_its_place(
     # Then the state is the batch's last, as if nothing had failed
     assert reader(runtime).get("viafoura-engagement", "q-rejected")["index"] == 1
     assert state_of(runtime, "viafoura-engagement", "q-place")[:2] == ("rejected", False)
+
+
+def test_a_first_version_out_of_time_before_it_takes_the_later_ones_place_leaves_no_write_units_sample(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, later = (json.dumps(body).encode() for body in versions("short-rej", "short-c", "first", "later"))
+    # Given an event and the same id with other content, the later one consumed first
+    a, b = sent_in_turn(runtime, secrets, [first, later])
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    assert consumer.invoke(sqs_event([b], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {"batchItemFailures": []}
+    left = [60_000]
+    keep = QuarantineStore.put
+
+    def kept_late(self: QuarantineStore, *args: Any) -> Any:
+        kept = keep(self, *args)
+        left[0] = 3_600  # no attempt of the first version's write fits before the reserve any more
+        return kept
+
+    monkeypatch.setattr(QuarantineStore, "put", kept_late)
+    context = LambdaContext(consumer.spec.logical_id, consumer.spec.memory_size, consumer.spec.timeout)
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: left[0], raising=False)
+    capsys.readouterr()
+
+    # When the first delivery comes to take the later version's place just as the invocation reaches its reserve
+    answer = consumer.handler(sqs_event([a], "arn:aws:sqs:us-east-1:1:q", "us-east-1"), context)
+
+    # Then its record goes back with no outcome for its event, and the metrics hold no write units sample for it
+    # (the units of keeping the later version are the invocation's)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": a["MessageId"]}]}
+    points = metric_points(capsys.readouterr().out)
+    assert [values for name, _, values in points if name == "WriteUnitsPerEvent"] in ([], [[]])
+    assert (total(points, "RecordsRetried"), total(points, "EventsStored")) == (1, 0)
+    assert total(points, "WriteUnits", vendor="openweb") > 0
+
+    # And its next receive stores it: one sample, which adds up to what it wrote
+    monkeypatch.setattr(QuarantineStore, "put", keep)
+    capsys.readouterr()
+    assert consumer.invoke(sqs_event([a], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {"batchItemFailures": []}
+    points = metric_points(capsys.readouterr().out)
+    per_event = [value for name, _, values in points if name == "WriteUnitsPerEvent" for value in values]
+    assert len(per_event) == 1
+    assert per_event[0] == pytest.approx(total(points, "WriteUnits", vendor="openweb"))
+    assert (reader(runtime).get("openweb", "short-rej") or {})["raw"] == json.loads(first)

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from webhook_intake.consumer.normalizing import Mapped, VendorNormalizer
     from webhook_intake.consumer.shapes import ShapeWatch
     from webhook_intake.payloads import PayloadStore
-    from webhook_intake.store.events import EventStore, LaterVersion
+    from webhook_intake.store.events import EventStore, LaterVersion, PutResult
+    from webhook_intake.store.items import Prepared
     from webhook_intake.store.quarantine import QuarantineStore
 
 MAX_OUTCOMES_PER_LINE = 200
@@ -430,7 +431,7 @@ class ConsumerService:
             # one is kept as the conflict (before it is written over), and this one takes its place. When
             # another copy took that place meanwhile, this one is judged against that copy instead.
             kept_later = self._quarantine(*self._later_version(result.later), units_before=result.write_units)
-            again = self.events.take_place(prepared, event.raw, result.later)
+            again = self._take_place(prepared, event.raw, result.later)
             # The event keeps one sample of write units, the keeping of the later one in it.
             self.tally.write_units += again.write_units
             result = replace(again, write_units=self.tally.units_per_event.pop() + again.write_units)
@@ -454,6 +455,16 @@ class ConsumerService:
             if self.shapes is not None:
                 self.shapes.observe(event.source_type, mapped.document)
         return kept_later
+
+    def _take_place(self, prepared: Prepared, raw: bytes, later: LaterVersion) -> PutResult:
+        """The first version written over the later one just kept. When that fails (no attempt fits before the reserve,
+        the store fails), the event has no outcome in this invocation, its record or its rest going round: the sample
+        its keeping of the later one added goes, whose units stay the invocation's."""
+        try:
+            return self.events.take_place(prepared, raw, later)
+        except BaseException:
+            self.tally.units_per_event.pop()
+            raise
 
     def _release_copies(self, event: NormalizedEvent) -> float:
         """The first version of an event, now stored in a later one's place: its copies received after it that
