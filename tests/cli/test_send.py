@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import re
+import signal
 import socket
 import sys
 import threading
@@ -795,3 +797,52 @@ def test_a_wait_that_fails_after_the_send_still_prints_the_answer(
     assert "not_stored" not in answer
     assert "error: cannot read table events: AccessDeniedException: no" in text
     assert code == 1
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["Ctrl-C", "SIGTERM"])
+def test_a_wait_stopped_after_the_send_still_prints_the_answer_and_ends_with_the_stops_status(
+    deployed: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    signum: int,
+    status: int,
+) -> None:
+    import intake_cli.event_log as event_log
+    from intake_cli import __main__ as entry
+
+    # Given `intake send --wait --json` stopped (Ctrl-C, or SIGTERM: a cancelled CI job) once the delivery is
+    # answered, as its wait reads the table
+    reads = event_log.full_events
+    calls: list[int] = []
+
+    def stopped(target: Target, keys: Any) -> list[dict[str, Any]]:
+        calls.append(1)
+        if len(calls) > 1:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signum)
+        return reads(target, keys)
+
+    monkeypatch.setattr(event_log, "full_events", stopped)
+    monkeypatch.setattr(entry, "_terminated", [], raising=False)
+    argv = ["intake", "send", "comment.liked", "--stack", deployed, "--yes", "--wait", "--json"]
+    monkeypatch.setattr(sys, "argv", argv)
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    # When it runs
+    try:
+        with pytest.raises(SystemExit) as ended:
+            entry.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+    # Then the script reads the answer it got (the delivery was sent), without what the wait would have found, and
+    # the status is the stop's
+    assert ended.value.code == status
+    out, err = capsys.readouterr()
+    (answer,) = [json.loads(line) for line in out.splitlines() if line.startswith('{"method"')]
+    assert (answer["status"], answer["file"]) == (200, "openweb/liked-message.json")
+    assert answer["correlation_id"]
+    assert "not_stored" not in answer
+    stopper = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
+    assert f"stopped by {stopper} while waiting for the delivery's events" in " ".join(err.split())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import threading
@@ -40,6 +41,8 @@ from webhook_intake.registry import vendors
 from webhook_intake.times import iso_millis
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
 
     from intake_cli.runtime import HttpResponse
@@ -212,18 +215,35 @@ def send(
     response = deliver(target, request)
     expected = response.status in (401, 403) if bad_auth else 200 <= response.status < 300
     url = target.api_url + request.path
-    try:
-        waited = _wait_for(target, awaited) if awaited is not None and expected else None
-    except IntakeError:
-        # The delivery was sent and answered: a script (and the operator) still get the answer, the wait's
-        # failure after it.
-        _print(request, url, chosen, response, None, json_output)
-        raise
-    _print(request, url, chosen, response, waited, json_output)
+    said = functools.partial(_print, request, url, chosen, response)
+    waited = _wait_for_events(target, awaited, said, json_output) if awaited is not None and expected else None
+    said(waited, json_output)
     if not expected and response.status in (401, 403):
         _note_secrets_file_changed(target, chosen.vendor, secrets)
     if not expected or (waited is not None and not waited.complete):
         raise typer.Exit(1)
+
+
+def _wait_for_events(
+    target: Target, awaited: Awaited, said: Callable[[Waited | None, bool], None], json_output: bool
+) -> Waited:
+    """:func:`_wait_for`, once the delivery was sent and answered: when the wait fails or is stopped (Ctrl-C, or a
+    signal taken as it), a script (and the operator) still get the answer (``said``), then the failure, or the
+    stop's status (130, which the entry point makes a signal's own)."""
+    try:
+        return _wait_for(target, awaited)
+    except IntakeError:
+        said(None, json_output)
+        raise
+    except KeyboardInterrupt as interrupt:
+        from intake_cli.stopping import what_stopped
+
+        said(None, json_output)
+        console(sys.stderr).print(
+            f"stopped by {what_stopped(interrupt)} while waiting for the delivery's events; intake tail follows them",
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
 
 
 def _note_secrets_file_changed(target: Target, vendor: str, secrets: Path | None) -> None:
