@@ -796,6 +796,73 @@ def test_a_second_ctrl_c_while_serve_stops_ends_it_at_once_and_leaves_no_stack_j
     assert "no local stack running" in status.stderr
 
 
+OUTCOMES_SLOW_TO_END = """
+import os, signal, sys, threading
+from intake_cli import __main__ as entry, outcomes, stack
+
+followed, waits = outcomes.follow_file, stack.wait_for_signal
+
+
+def wait_for_signal(until=None):
+    def said_once_taken():
+        while signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            threading.Event().wait(0.05)
+        os.write(2, b"serve: waiting for a signal\\n")
+
+    threading.Thread(target=said_once_taken, daemon=True).start()
+    waits(until)
+
+
+
+def follow_file(path, stop, **kwargs):
+    yield from followed(path, stop, **kwargs)
+    os.write(2, b"outcomes: last line being written\\n")
+    threading.Event().wait(60)  # its last write to the terminal takes its time
+
+
+outcomes.follow_file, stack.wait_for_signal = follow_file, wait_for_signal
+sys.argv = ["intake", *sys.argv[1:]]
+entry.run()
+"""
+"""`intake ARGS` whose outcomes thread, once told to stop, takes its time to end (a terminal slow to take its last
+line); says on standard error when serve's wait has taken the signals, and when the outcomes are ending."""
+
+
+def test_a_second_ctrl_c_while_serve_waits_for_its_outcomes_to_end_stops_it_at_once(tmp_path: Path) -> None:
+    # Given serve, whose outcome lines take their time to end once it stops (Ctrl-C reaches it, as it reaches a
+    # command run at a terminal)
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    output = state_dir / "serve.out"
+    with output.open("wb") as sink:
+        serve = subprocess.Popen(
+            [sys.executable, "-c", OUTCOMES_SLOW_TO_END, "serve", "--port", "0"],
+            env=cli_environment(state_dir),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+        )
+    try:
+        wait_until(lambda: b"serve: waiting for a signal" in output.read_bytes(), "serve to wait for a signal")
+
+        # When Ctrl-C stops it, and comes again while its outcome lines end
+        serve.send_signal(signal.SIGINT)
+        wait_until(lambda: b"outcomes: last line being written" in output.read_bytes(), "the outcomes to be ending")
+        serve.send_signal(signal.SIGINT)
+        code = serve.wait(timeout=30)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+    # Then it ends at once as Ctrl-C ends a command, having said a second one would, and leaves no stack.json
+    said = output.read_text()
+    assert code == 130, said
+    assert "Ctrl-C again stops at once" in said
+    assert "\nstopped" not in said
+    assert not (state_dir / "stack.json").exists()
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
 def test_serve_whose_terminal_closes_stops_the_stack_as_on_sigterm(tmp_path: Path) -> None:
     # Given a running stack

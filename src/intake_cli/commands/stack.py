@@ -193,6 +193,19 @@ def _serve(options: StackOptions) -> None:
     out = console(terminal)
     stack = LocalStack(options)
     closed = threading.Event()
+    stopping = at_once = False
+
+    def withdrawn() -> None:
+        """stack.json goes first; from then on a second Ctrl-C stops serve at once."""
+        nonlocal stopping
+        stopping = True
+        stack.withdraw()
+        if not closed.is_set():
+            out.print(
+                f"stopping: the consumers finish their batches ({BATCH_GRACE_SECONDS} s at most); "
+                "Ctrl-C again stops at once"
+            )
+
     try:
         try:
             # Within the try: the status line's last write may fail (no standard output), and the stack is up by then.
@@ -202,19 +215,22 @@ def _serve(options: StackOptions) -> None:
             out.print("Ctrl-C to stop.")
             with _alongside(out, stack) as closed:
                 wait_for_signal(closed)
+                withdrawn()  # before the outcome lines end (up to 5 s), which a second Ctrl-C does not wait for
         except KeyboardInterrupt:
+            # A second one while stopping ends serve where it stands (stack.json gone), as one while the consumers
+            # finish their batches does.
+            at_once = stopping
+            if at_once:
+                stack.withdraw()
+                raise
             # Ctrl-C or a signal before the wait took them but once the stack was up (stack.json written: a
             # supervisor may stop it at once) stops it as one in the wait does; during the start it ends serve.
             if not stack.started_at:
                 raise
-        stack.withdraw()
-        if not closed.is_set():
-            out.print(
-                f"stopping: the consumers finish their batches ({BATCH_GRACE_SECONDS} s at most); "
-                "Ctrl-C again stops at once"
-            )
+            withdrawn()
     finally:
-        stack.stop()
+        if not at_once:
+            stack.stop()
     if closed.is_set():
         # Ended as any command whose output reader stopped (`intake serve | head`): quietly, status 141.
         raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
