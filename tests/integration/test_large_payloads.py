@@ -7,16 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
 
+from intake_cli.events import sqs_event
+from intake_cli.lambdas import LambdaContext
 from intake_cli.samples import SAMPLES_DIR
 from tests.conftest import queue_messages
-from tests.helpers import notifications_body, payloads, queue_url, send_body, stored, table
+from tests.helpers import handler_logs, notifications_body, payloads, queue_url, send_body, stored, table
 from webhook_intake.clients import client
+from webhook_intake.consumer.service import TIME_RESERVE_MS
 from webhook_intake.ingest.settings import DEFAULT_INLINE_MAX_BYTES
 from webhook_intake.store.quarantine import QuarantineStore
 from webhook_intake.store.table import CONSUMER_CONFIG
 from webhook_intake.store.wire import item_size, write_units
 
+QUEUE_ARN = "arn:aws:sqs:us-east-1:1:q"
 LARGEST_BODY = 6_200_000
 """A text body whose API Gateway event (about 2 KB more) stays within Lambda's 6,291,456 bytes."""
 
@@ -188,3 +193,50 @@ def test_the_bad_events_of_a_batch_with_a_padded_envelope_each_keep_a_small_item
     # and each one, sent back, goes with the envelope it came in
     text, _ = store.resend(items[-1], "events")
     assert json.loads(text)["pad"] == "x" * 8100
+
+
+def test_a_duplicate_whose_stored_body_in_s3_is_read_whole_as_the_time_runs_out_is_counted_not_retried(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a raw event over the item limit stored (its body in S3), and the vendor's retry of its delivery
+    html = "".join(f"<p>{n:08d}</p>" for n in range(60_000))
+    body = json.dumps({"id": "huge-again", "urlId": "page", "comment": "short", "commentHTML": html}).encode()
+    for _ in range(2):
+        assert send_body(runtime, "fastcomments", body, secrets["fastcomments"], "comment-created").status == 200
+    url = queue_url(runtime, "fastcomments")
+    first, retry = sorted(
+        queue_messages(runtime.sqs, url), key=lambda m: m["MessageAttributes"]["received_at"]["StringValue"]
+    )
+    consumer = runtime.functions["FastCommentsConsumerFunction"]
+    assert consumer.invoke(sqs_event([first], QUEUE_ARN, "us-east-1")) == {"batchItemFailures": []}
+    s3 = boto3.client("s3", region_name=runtime.stack.region)
+    (kept,) = s3.list_objects_v2(Bucket=runtime.stack.buckets["PayloadBucket"], Prefix="bodies/fastcomments/")[
+        "Contents"
+    ]
+
+    # and an invocation whose time comes down to its reserve just as the last part of that body arrives
+    left = [60_000]
+    read = StreamingBody.read
+    taken: dict[int, int] = {}
+
+    def arriving(self: StreamingBody, amt: int | None = None) -> bytes:
+        part = read(self, amt)
+        taken[id(self)] = taken.get(id(self), 0) + len(part)
+        if part and taken[id(self)] == kept["Size"]:
+            left[0] = TIME_RESERVE_MS - 1
+        return part
+
+    monkeypatch.setattr(StreamingBody, "read", arriving)
+    context = LambdaContext(consumer.spec.logical_id, consumer.spec.memory_size, consumer.spec.timeout)
+    monkeypatch.setattr(context, "get_remaining_time_in_millis", lambda: left[0], raising=False)
+
+    # When that invocation takes the retry
+    with handler_logs() as logs:
+        answer = consumer.handler(sqs_event([retry], QUEUE_ARN, "us-east-1"), context)
+
+    # Then the body read whole is compared: the retry is the event's duplicate, its record done, not sent round
+    assert left[0] < TIME_RESERVE_MS
+    assert answer == {"batchItemFailures": []}
+    (line,) = [json.loads(line) for line in logs.getvalue().splitlines() if '"outcomes"' in line]
+    assert [entry.split()[0] for entry in line["outcomes"]] == ["duplicate"]
+    assert [item["event_id"].split(":")[0] for item in stored(runtime)] == ["huge-again"]

@@ -13,8 +13,8 @@ from webhook_intake.clients import client, error_code
 from webhook_intake.store.table import CONSUMER_CONFIG, once
 
 if TYPE_CHECKING:
-    from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
     from webhook_intake.store.table import Attempts
 
@@ -136,18 +136,25 @@ class PayloadStore:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         try:
             # The body's reads within the attempt: a read that stalls mid-body is tried again whole.
-            return self._attempts(lambda: self._read(self.s3.get_object(Bucket=bucket, Key=key)["Body"]))
+            return self._attempts(lambda: self._read(self.s3.get_object(Bucket=bucket, Key=key)))
         except (ClientError, BotoCoreError) as exc:
             raise PayloadError(f"get_object failed: {error_code(exc)}") from exc
 
-    def _read(self, body: StreamingBody) -> bytes:
+    def _read(self, answer: GetObjectOutputTypeDef) -> bytes:
         """A body read a part at a time while the caller's time allows: the read time-out bounds each part, not
-        the whole, and an S3 that sends a large body slowly would otherwise outlast the function's timeout."""
+        the whole, and an S3 that sends a large body slowly would otherwise outlast the function's timeout.
+
+        The time is checked only while another part is to come: a body read whole is never thrown away for it.
+        """
+        body, size = answer["Body"], answer.get("ContentLength")
         parts: list[bytes] = []
+        read = 0
         try:
             while part := body.read(READ_PART_BYTES):
                 parts.append(part)
-                self._attempts.check()
+                read += len(part)
+                if size is None or read < size:
+                    self._attempts.check()
         except Exception:
             body.close()  # its connection, left part way through an answer, is not taken back for another request
             raise
