@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import signal
 import sys
 import time
 from contextlib import AbstractContextManager, contextmanager
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 from moto.core.models import botocore_stubber
 
@@ -36,8 +38,6 @@ from webhook_intake.store.table import CONSUMER_CONFIG
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
-
-    import pytest
 
     from intake_cli.runtime import HttpResponse
 
@@ -417,6 +417,24 @@ def cli(*args: str, input_text: str | None = None) -> tuple[int, str]:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.output
+
+
+def run_as_intake(
+    monkeypatch: pytest.MonkeyPatch, *args: str, signum: int = signal.SIGTERM, disposition: Any = signal.SIG_DFL
+) -> Any:
+    """``intake ARGS`` as the installed command runs it (``__main__.run``: SIGTERM and SIGHUP taken as Ctrl-C), with
+    ``signum`` left ``disposition`` by its parent as a shell or ``nohup`` leaves it; its exit status."""
+    from intake_cli import __main__ as entry
+
+    monkeypatch.setattr(entry, "_terminated", [], raising=False)
+    monkeypatch.setattr(sys, "argv", ["intake", *args])
+    previous = signal.signal(signum, disposition)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            entry.run()
+    finally:
+        signal.signal(signum, previous)
+    return ended.value.code
 
 
 def cli_json(*args: str, input_text: str | None = None) -> list[dict[str, Any]]:

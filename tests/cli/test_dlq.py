@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import signal
-import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ from tests.helpers import (
     publish_outputs,
     quarantined,
     queue_url,
+    run_as_intake,
     runbook_row,
     send,
     send_body,
@@ -979,25 +979,16 @@ def test_a_signal_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_the
 ) -> None:
     # Given 25 dead letters, and the `intake` command sent SIGTERM (a cancelled CI job, `timeout`) or SIGHUP (its
     # terminal closed) while the third receive is answered: SQS has hidden the five it returns by then
-    from intake_cli import __main__ as entry
-
     for n in range(24):
         claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    monkeypatch.setattr(entry, "_terminated", [], raising=False)
-    monkeypatch.setattr(sys, "argv", ["intake", "dlq", "list", "--stack", stack, "--vendor", VENDOR])
-    previous = signal.signal(signum, signal.SIG_DFL)
     signal_as_answered(monkeypatch, "receive_message", 3, signum)
 
     # When the command runs
-    try:
-        with pytest.raises(SystemExit) as ended:
-            entry.run()
-    finally:
-        signal.signal(signum, previous)
+    code = run_as_intake(monkeypatch, "dlq", "list", "--stack", stack, "--vendor", VENDOR, signum=signum)
 
     # Then it ends as a shell expects of the signal, with no traceback, and every dead letter is there for the next
     # look, the five the stopped receive was answered with too
-    assert ended.value.code == status
+    assert code == status
     assert "Traceback" not in capsys.readouterr().err
     letters = [item for item in listed(stack, "--vendor", VENDOR) if item["kind"] == "dead-letter"]
     assert len(letters) == 25
@@ -1010,24 +1001,26 @@ def test_a_sighup_the_parent_ignored_leaves_the_listing_to_finish(
 ) -> None:
     # Given 25 dead letters, and `nohup intake dlq list` (SIGHUP ignored) whose terminal closes as the third receive
     # is answered
-    from intake_cli import __main__ as entry
-
     for n in range(24):
         claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    monkeypatch.setattr(entry, "_terminated", [], raising=False)
-    monkeypatch.setattr(sys, "argv", ["intake", "dlq", "list", "--stack", stack, "--vendor", VENDOR, "--json"])
-    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal_as_answered(monkeypatch, "receive_message", 3, signal.SIGHUP)
 
     # When the command runs
-    try:
-        with pytest.raises(SystemExit) as ended:
-            entry.run()
-    finally:
-        signal.signal(signal.SIGHUP, previous)
+    code = run_as_intake(
+        monkeypatch,
+        "dlq",
+        "list",
+        "--stack",
+        stack,
+        "--vendor",
+        VENDOR,
+        "--json",
+        signum=signal.SIGHUP,
+        disposition=signal.SIG_IGN,
+    )
 
     # Then it lists every dead letter, as nohup asked, and ends with 0
-    assert ended.value.code == 0
+    assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sum(item["kind"] == "dead-letter" for item in lines) == 25
 
@@ -1038,24 +1031,15 @@ def test_sigterm_while_moving_dead_letters_back_is_named_as_what_stopped_it_and_
     monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
     # Given 25 dead letters (moved ten at a time), and the `intake` command sent SIGTERM (a cancelled CI job) as
     # the second receive of the move is answered
-    from intake_cli import __main__ as entry
-
     for n in range(24):
         claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    monkeypatch.setattr(entry, "_terminated", [], raising=False)
-    monkeypatch.setattr(sys, "argv", ["intake", "dlq", "redrive", "--stack", stack, "--vendor", VENDOR])
-    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal_as_answered(monkeypatch, "receive_message", 2, signal.SIGTERM)
 
     # When they are all being sent back
-    try:
-        with pytest.raises(SystemExit) as ended:
-            entry.run()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    code = run_as_intake(monkeypatch, "dlq", "redrive", "--stack", stack, "--vendor", VENDOR)
 
     # Then it says SIGTERM stopped it (not a Ctrl-C nobody pressed), what went back before, and ends with 143
-    assert ended.value.code == 143
+    assert code == 143
     said = " ".join(capsys.readouterr().err.split())
     assert f"stopped by SIGTERM after: {VENDOR}: 20 dead letters sent back (of 25, to " in said
     assert "Ctrl-C" not in said
@@ -1104,24 +1088,15 @@ def test_a_script_stopping_a_redrive_or_delete_of_all_gets_a_line_for_each_thing
     monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
     # Given a dead letter and three quarantined events, and `intake dlq ... --json` stopped (Ctrl-C, or SIGTERM: a
     # cancelled CI job) as the third quarantined event goes
-    from intake_cli import __main__ as entry
-
     more_quarantined(runtime, secrets, 2)
-    monkeypatch.setattr(entry, "_terminated", [], raising=False)
-    monkeypatch.setattr(sys, "argv", ["intake", "dlq", *args, "--stack", stack, "--vendor", VENDOR, "--json"])
-    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
     stopped_at_the_third(monkeypatch, owner, name, signum)
 
     # When they are all being sent back or let go
-    try:
-        with pytest.raises(SystemExit) as ended:
-            entry.run()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    code = run_as_intake(monkeypatch, "dlq", *args, "--stack", stack, "--vendor", VENDOR, "--json")
 
     # Then the script reads a line for each thing done before the stop: the dead letter, and two of the three
     # quarantined events; the stop is said on standard error, and the status is the stop's
-    assert ended.value.code == status
+    assert code == status
     out, err = capsys.readouterr()
     # (the functions, run in this process, log to the same standard output)
     lines = [json.loads(line) for line in out.splitlines() if line.startswith('{"action"')]

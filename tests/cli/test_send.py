@@ -25,7 +25,7 @@ from intake_cli.outcomes import Outcome
 from intake_cli.samples import SAMPLES_DIR, OutgoingRequest, sample_files, sample_request
 from intake_cli.sending import openweb_access_token, post
 from intake_cli.target import IntakeError
-from tests.helpers import TypedAtATerminal, cli, cli_json, publish_outputs, undocumented
+from tests.helpers import TypedAtATerminal, cli, cli_json, publish_outputs, run_as_intake, undocumented
 from webhook_intake.clients import client
 from webhook_intake.delivery import id_label
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -808,7 +808,6 @@ def test_a_wait_stopped_after_the_send_still_prints_the_answer_and_ends_with_the
     status: int,
 ) -> None:
     import intake_cli.event_log as event_log
-    from intake_cli import __main__ as entry
 
     # Given `intake send --wait --json` stopped (Ctrl-C, or SIGTERM: a cancelled CI job) once the delivery is
     # answered, as its wait reads the table
@@ -824,21 +823,13 @@ def test_a_wait_stopped_after_the_send_still_prints_the_answer_and_ends_with_the
         return reads(target, keys)
 
     monkeypatch.setattr(event_log, "full_events", stopped)
-    monkeypatch.setattr(entry, "_terminated", [], raising=False)
-    argv = ["intake", "send", "comment.liked", "--stack", deployed, "--yes", "--wait", "--json"]
-    monkeypatch.setattr(sys, "argv", argv)
-    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     # When it runs
-    try:
-        with pytest.raises(SystemExit) as ended:
-            entry.run()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    code = run_as_intake(monkeypatch, "send", "comment.liked", "--stack", deployed, "--yes", "--wait", "--json")
 
     # Then the script reads the answer it got (the delivery was sent), without what the wait would have found, and
     # the status is the stop's
-    assert ended.value.code == status
+    assert code == status
     out, err = capsys.readouterr()
     (answer,) = [json.loads(line) for line in out.splitlines() if line.startswith('{"method"')]
     assert (answer["status"], answer["file"]) == (200, "openweb/liked-message.json")
