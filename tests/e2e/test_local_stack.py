@@ -391,7 +391,8 @@ def test_two_serves_started_together_on_one_state_dir_run_one_stack_and_a_killed
         started.append(again)
         wait_until(lambda: serving(state_dir, again), "a serve after a killed one to be up")
         again.send_signal(signal.SIGTERM)
-        assert again.wait(timeout=30) == 0
+        _, said = again.communicate(timeout=30)
+        assert again.returncode == 0, said
     finally:
         for process in started:
             if process.poll() is None:
