@@ -49,6 +49,7 @@ from intake_cli.target import IntakeError
 from intake_cli.template import SamTemplate, TemplateError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from werkzeug.serving import BaseWSGIServer
@@ -390,13 +391,13 @@ def _owned_by_this_process(path: Path) -> bool:
         return False
 
 
-def wait_for_signal(until: threading.Event | None = None) -> None:
-    """Block until SIGINT, SIGTERM or SIGHUP (one the parent did not ignore), or until ``until`` is set (the
-    handlers only record the signal, and leave a terminal that is gone, as the entry point's do: the caller stops
-    the stack, and says so)."""
+@contextlib.contextmanager
+def stop_requests(*signums: int) -> Iterator[threading.Event]:
+    """Within the block, each of ``signums`` only records that a stop was asked (and leaves a terminal that is gone,
+    as the entry point's handlers do), for the caller to heed where it stands; the handlers before are back after."""
     import signal
 
-    from intake_cli.stopping import heeded, leave_gone_terminals
+    from intake_cli.stopping import leave_gone_terminals
 
     requested = threading.Event()
 
@@ -404,11 +405,23 @@ def wait_for_signal(until: threading.Event | None = None) -> None:
         leave_gone_terminals()
         requested.set()
 
-    previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, *heeded())}
+    previous = {sig: signal.signal(sig, ask_to_stop) for sig in signums}
     try:
-        while not requested.wait(0.5):
-            if until is not None and until.is_set():
-                break
+        yield requested
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def wait_for_signal(until: threading.Event | None = None, asked: threading.Event | None = None) -> None:
+    """Block until SIGINT, SIGTERM or SIGHUP (one the parent did not ignore), until ``until`` is set, or until
+    ``asked`` is (a stop recorded before the wait by :func:`stop_requests`). The handlers only record the signal:
+    the caller stops the stack, and says so."""
+    import signal
+
+    from intake_cli.stopping import heeded
+
+    with stop_requests(signal.SIGINT, *heeded()) as requested:
+        while not (asked is not None and asked.is_set()) and not requested.wait(0.5):
+            if until is not None and until.is_set():
+                break

@@ -31,7 +31,7 @@ from intake_cli import stack as stack_module
 from intake_cli.samples import NEGATIVE_DIR, load_secrets, ping_files, sample_files, sample_request
 from intake_cli.sending import post
 from intake_cli.stack import Left
-from intake_cli.stopping import Stopped
+from intake_cli.stopping import stop_as_ctrl_c
 from intake_cli.target import Target
 from intake_cli.template import TEMPLATE_PATH, SamTemplate
 from tests.e2e.stack import (
@@ -804,14 +804,14 @@ from intake_cli import __main__ as entry, outcomes, stack
 followed, waits = outcomes.follow_file, stack.wait_for_signal
 
 
-def wait_for_signal(until=None):
+def wait_for_signal(until=None, asked=None):
     def said_once_taken():
         while signal.getsignal(signal.SIGINT) is signal.default_int_handler:
             threading.Event().wait(0.05)
         os.write(2, b"serve: waiting for a signal\\n")
 
     threading.Thread(target=said_once_taken, daemon=True).start()
-    waits(until)
+    waits(until, asked)
 
 
 
@@ -945,23 +945,28 @@ def test_serve_stopped_with_its_queues_empty_says_stopped() -> None:
     )
 
 
-def test_a_sigterm_landing_as_stack_json_is_written_stops_serve_as_one_in_its_wait_does(
+def test_a_sigterm_while_serve_starts_stops_the_stack_once_it_is_up_as_one_in_its_wait_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a supervisor that stops serve the moment stack.json appears, its SIGTERM arriving before serve waits
-    started = stack_module.LocalStack.start
+    # Given SIGTERM taken as Ctrl-C, as the installed command takes it, and a supervisor that sends it while serve
+    # starts (the moment stack.json appears is one such)
+    moto_started = stack_module.LocalStack._start_moto
 
-    def start_then_terminated(self: stack_module.LocalStack) -> None:
-        started(self)
-        assert (tmp_path / "state" / "stack.json").exists()
-        raise Stopped(signal.SIGTERM)
+    def then_terminated(self: stack_module.LocalStack) -> None:
+        moto_started(self)
+        os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(stack_module.LocalStack, "start", start_then_terminated)
+    monkeypatch.setattr(stack_module.LocalStack, "_start_moto", then_terminated)
+    previous = signal.signal(signal.SIGTERM, stop_as_ctrl_c)
 
     # When serve runs
-    code, text = cli("--state-dir", str(tmp_path / "state"), "serve", "--port", "0")
+    try:
+        code, text = cli("--state-dir", str(tmp_path / "state"), "serve", "--port", "0")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
-    # Then it stops as usual: status 0, its last line says so, and stack.json is gone
+    # Then the stop is heeded once the stack is up, as in its wait: status 0, its last line says so, stack.json gone
     assert code == 0, text
+    assert "local stack" in text and " is up" in text, text
     assert text.strip().splitlines()[-1].startswith("stopped"), text
     assert not (tmp_path / "state" / "stack.json").exists()

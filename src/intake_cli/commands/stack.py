@@ -187,7 +187,8 @@ def serve(
 
 def _serve(options: StackOptions) -> None:
     """Start the stack, show it, and run it until a signal or until what reads its output stops."""
-    from intake_cli.stack import BATCH_GRACE_SECONDS, LocalStack, wait_for_signal
+    from intake_cli.stack import BATCH_GRACE_SECONDS, LocalStack, stop_requests, wait_for_signal
+    from intake_cli.stopping import heeded
 
     terminal = sys.stdout  # the stack sends what handlers print to its log; we keep the terminal
     out = console(terminal)
@@ -208,14 +209,17 @@ def _serve(options: StackOptions) -> None:
 
     try:
         try:
-            # Within the try: the status line's last write may fail (no standard output), and the stack is up by then.
-            with out.status("Starting the local stack from template.yaml…"):
-                stack.start()
-            _show_stack(out, stack)
-            out.print("Ctrl-C to stop.")
-            with _alongside(out, stack) as closed:
-                wait_for_signal(closed)
-                withdrawn()  # before the outcome lines end (up to 5 s), which a second Ctrl-C does not wait for
+            # SIGTERM or SIGHUP from the start on (a supervisor may stop serve the moment stack.json is written) is a
+            # stop asked, heeded once the stack is up, as in the wait; Ctrl-C during the start ends serve.
+            with stop_requests(*heeded()) as terminated:
+                # Within the try: the status line's last write may fail (no standard output), and the stack is up then.
+                with out.status("Starting the local stack from template.yaml…"):
+                    stack.start()
+                _show_stack(out, stack)
+                out.print("Ctrl-C to stop.")
+                with _alongside(out, stack) as closed:
+                    wait_for_signal(closed, terminated)
+                    withdrawn()  # before the outcome lines end (up to 5 s), which a second Ctrl-C does not wait for
         except KeyboardInterrupt:
             # A second one while stopping ends serve where it stands (stack.json gone), as one while the consumers
             # finish their batches does.
@@ -223,8 +227,8 @@ def _serve(options: StackOptions) -> None:
             if at_once:
                 stack.withdraw()
                 raise
-            # Ctrl-C or a signal before the wait took them but once the stack was up (stack.json written: a
-            # supervisor may stop it at once) stops it as one in the wait does; during the start it ends serve.
+            # Ctrl-C before the wait took it but once the stack was up stops it as one in the wait does; during the
+            # start it ends serve.
             if not stack.started_at:
                 raise
             withdrawn()
