@@ -20,7 +20,13 @@ import signal
 import sys
 from typing import Any
 
-from intake_cli.stopping import TAKEN_AS_CTRL_C, leave_gone_terminals, note_terminals, stop_as_ctrl_c
+from intake_cli.stopping import (
+    TAKEN_AS_CTRL_C,
+    leave_gone_terminals,
+    note_terminals,
+    point_at_null,
+    stop_as_ctrl_c,
+)
 
 # botocore signs with awscrt when it is installed (SAM CLI brings it into .venv/), and awscrt hands the
 # signature back through a callback that swallows an exception raised in it: Ctrl-C landing there leaves
@@ -69,14 +75,7 @@ def _closed_output() -> None:
     command opens later (the local stack's log, a socket) must never get descriptor 1 and take stray output."""
     if sys.stdout is not None:
         return
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
-        pass
-    else:
-        if null != 1:
-            os.dup2(null, 1)
-            os.close(null)
+    point_at_null(1)
     sys.stdout = ClosedOutput()
 
 

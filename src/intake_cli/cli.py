@@ -181,7 +181,7 @@ def vendor_meant(value: str) -> str | None:
 def not_a_vendor(value: str) -> str:
     """What to say of a name that is no vendor key: the one meant when it looks like a typo, and the keys."""
     meant = vendor_meant(value)
-    return f"{value!r} is not a vendor{suggestion([meant] if meant else [])}; vendors: {', '.join(vendors())}"
+    return f"{value!r} is not a vendor{suggestion([meant])}; vendors: {', '.join(vendors())}"
 
 
 def a_vendor(value: Any) -> Any:

@@ -64,15 +64,21 @@ def leave_gone_terminals() -> None:
     A terminal that is still there (``kill -HUP``) is left as it is: it still shows what the command says. Called by
     every handler of a signal taken as Ctrl-C: the entry point's, and ``serve``'s while it waits."""
     for descriptor in _terminals:
-        if os.isatty(descriptor):
-            continue
-        try:
-            null = os.open(os.devnull, os.O_WRONLY)
-        except OSError:
-            return
-        try:
-            os.dup2(null, descriptor)
-        except OSError:
-            pass
-        finally:
-            os.close(null)
+        if not os.isatty(descriptor):
+            point_at_null(descriptor)
+
+
+def point_at_null(descriptor: int) -> None:
+    """``descriptor`` made the null device's (a closed one opened afresh as it); left as it is when that fails."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    if null == descriptor:  # it was closed: the lowest free descriptor is the one opened
+        return
+    try:
+        os.dup2(null, descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(null)

@@ -16,9 +16,12 @@ def closest(typed: str, choices: Iterable[str], *, n: int = 1, cutoff: float = 0
     folded: dict[str, str] = {}
     for name in choices:
         folded.setdefault(name.casefold(), name)
-    close = difflib.get_close_matches(typed.casefold(), list(folded), n=n, cutoff=cutoff)
-    best = max((_closeness(typed, name) for name in close), default=0.0)
-    return [folded[name] for name in close if _closeness(typed, name) == best]
+    close = {
+        name: _closeness(typed, name)
+        for name in difflib.get_close_matches(typed.casefold(), list(folded), n=n, cutoff=cutoff)
+    }
+    best = max(close.values(), default=0.0)
+    return [folded[name] for name, closeness in close.items() if closeness == best]
 
 
 def _closeness(typed: str, name: str) -> float:
@@ -32,7 +35,8 @@ def did_you_mean(typed: str, choices: Iterable[str], *, n: int = 1, cutoff: floa
     return suggestion(closest(typed, choices, n=n, cutoff=cutoff))
 
 
-def suggestion(close: Iterable[str]) -> str:
-    """`` (did you mean X?)`` for the names ``close`` holds (``X or Y``), or nothing when it holds none."""
-    names = list(close)
+def suggestion(close: Iterable[str | None]) -> str:
+    """`` (did you mean X?)`` for the names ``close`` holds (``X or Y``; a None, no name found, skipped), or nothing
+    when it holds none."""
+    names = [name for name in close if name]
     return f" (did you mean {' or '.join(names)}?)" if names else ""

@@ -361,7 +361,7 @@ def _no_sample(vendor_key: str, named: dict[str, dict[str, Path]], name: str) ->
     typo, and all."""
     known = "; ".join(f"{kind}: {', '.join(files)}" for kind, files in named.items())
     meant = _sample_meant(named, name)
-    return f"no sample or file {name!r} for {vendor_key}{suggestion([meant] if meant else [])}\n{known or 'no samples'}"
+    return f"no sample or file {name!r} for {vendor_key}{suggestion([meant])}\n{known or 'no samples'}"
 
 
 def _no_sample_of_type(vendor_key: str, event_type: str) -> str:
