@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tests.helpers import SUCCESS, quarantined, reader, sample_document, send_body, stored
+from tests.helpers import SUCCESS, listed, quarantined, reader, sample_document, send_body, stored
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -92,3 +92,42 @@ def test_null_lists_are_stored_as_empty_and_not_named_as_fields_left_out(
     assert stored_published["content"]["id"] == str(published["content_id"])
     assert "container" not in stored_published
     assert not stored_published.get("dropped")
+
+
+def test_firstup_older_envelope_as_its_page_shows_it_is_found_by_the_content_it_names(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given Firstup's own example of the older envelope (its "automated content sharing" page): the post's id,
+    # title and URL in data, written contentId, title, url
+    example = {
+        "event": "content.published",
+        "timestamp": "2025-03-26T12:34:56Z",
+        "data": {
+            "contentId": "12345",
+            "title": "Exciting Company Update!",
+            "summary": "We're thrilled to announce a major company milestone...",
+            "url": "https://your.firstup.io/content/12345",
+            "author": {"name": "Jane Doe", "email": "jane.doe@example.com"},
+            "publishedAt": "2025-03-26T12:30:00Z",
+        },
+    }
+
+    # When it is delivered and consumed
+    response = send_body(
+        shared_runtime, "firstup", example, secrets["firstup"], headers={"x-socialchorus-delivery": "variant-camel-1"}
+    )
+    assert response.status == SUCCESS["firstup"], response.body
+    shared_runtime.drain()
+
+    # Then a read by that content finds it, the post's title and URL with it, dated by the event's timestamp
+    (kept,) = listed(shared_runtime, vendor="firstup", content="12345")
+    assert kept["event_id"].startswith("variant-camel-1:content_published:")
+    event = _stored(shared_runtime, "firstup", kept["event_id"])
+    assert event["content"] == {
+        "id": "12345",
+        "type": "content",
+        "title": "Exciting Company Update!",
+        "url": "https://your.firstup.io/content/12345",
+    }
+    assert event["occurred_at"] == "2025-03-26T12:34:56.000Z"
+    assert not quarantined(shared_runtime, "firstup")

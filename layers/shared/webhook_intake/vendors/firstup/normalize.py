@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party
 from webhook_intake.consumer.normalizing import (
@@ -88,7 +88,10 @@ class FirstupEvent(VendorModel):
     name: str
     version: str | None = None
     timestamp: str | None = None
-    content_id: IdText = None
+    # The older envelope's page writes the post's id contentId, beside its title and url.
+    content_id: IdText = Field(default=None, validation_alias=AliasChoices("content_id", "contentId"))
+    title: str | None = None
+    url: str | None = None
     channel_id: IdText = None
     channel_name: str | None = None
     channel_ids: IdList = Field(default_factory=list)
@@ -138,7 +141,7 @@ def _content(event: FirstupEvent) -> Content | None:
     if event.content_id:
         # The submitter of a reviewed post is its author.
         author = event.submitter.user_id if event.submitter else None
-        return Content(id=event.content_id, type="content", author_id=author)
+        return Content(id=event.content_id, type="content", title=event.title, url=event.url, author_id=author)
     return None
 
 
