@@ -131,3 +131,30 @@ def test_firstup_older_envelope_as_its_page_shows_it_is_found_by_the_content_it_
     }
     assert event["occurred_at"] == "2025-03-26T12:34:56.000Z"
     assert not quarantined(shared_runtime, "firstup")
+
+
+def test_an_openweb_followee_reply_is_dated_when_the_reply_was_posted_not_the_comment_it_answers(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a followee-commented event for a reply ("someone you follow commented or replied"), carrying
+    # the followee's reply beside the comment it answers, posted four months apart
+    event = sample_document("openweb", "followee-commented")
+    event["event_id"] = "variant-followee-reply"
+    event["reply"] = {
+        "content": [{"type": "text", "text": "It was worth the wait."}],
+        "comment_id": "sp_Q9xT4mWz_harbor-bridge-2026_r_7qGm2Lx8VbNcTe",
+        "type": "reply",
+        "timestamp": 1791290000,
+    }
+
+    # When it is delivered and consumed
+    response = send_body(shared_runtime, "openweb", event, secrets["openweb"])
+    assert response.status == SUCCESS["openweb"], response.body
+    shared_runtime.drain()
+
+    # Then the event is the reply, dated when the reply was posted, as a replied-message is
+    kept = _stored(shared_runtime, "openweb", "variant-followee-reply")
+    assert kept["content"]["id"] == "sp_Q9xT4mWz_harbor-bridge-2026_r_7qGm2Lx8VbNcTe"
+    assert kept["content"]["parent_id"] == event["comment"]["comment_id"]
+    assert kept["occurred_at"] == kept["content"]["created_at"] == "2026-10-06T12:33:20.000Z"
+    assert kept["time_source"] == "vendor"

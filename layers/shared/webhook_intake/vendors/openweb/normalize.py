@@ -57,8 +57,10 @@ _AUTHOR_FIELD = {
 }
 # ``timestamp`` is "the time of the comment or reply": the event's own time only where posting
 # that comment or reply is the event. A like, an approval or a mention of an older comment
-# carries the comment's time, which is kept as content.created_at instead.
-_POSTED_WHEN = {"followee-commented": "comment", "replied-message": "reply"}
+# carries the comment's time, which is kept as content.created_at instead. The part posted is the first
+# of these sent: a followee's reply ("commented or replied") comes beside the comment it answers, and is
+# then the event's content.
+_POSTED_WHEN = {"followee-commented": ("reply", "comment"), "replied-message": ("reply",)}
 _ARTICLE_TIMED = frozenset({"topic-by-author", "topic-by-keyword"})
 _REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
 
@@ -142,8 +144,8 @@ def _event_time(event: OpenWebEvent, raw: dict[str, Any]) -> tuple[Any, bool]:
     """The payload's time of the event itself, and whether the payload states one."""
     posted = _POSTED_WHEN.get(_usual(event.type))
     if posted is not None:
-        part = raw.get(posted)
-        stated = part.get("timestamp") if isinstance(part, dict) else None
+        part = next((raw[name] for name in posted if isinstance(raw.get(name), dict)), None)
+        stated = part.get("timestamp") if part is not None else None
         return from_epoch(stated, 1), stated is not None
     if event.type in _ARTICLE_TIMED:
         stated = raw.get("timestamp")
