@@ -26,7 +26,7 @@ from intake_cli.runtime import HttpResponse
 from intake_cli.terminal import printable
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIApplication
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
     from werkzeug.serving import BaseWSGIServer
 
     from intake_cli.runtime import LocalRuntime
@@ -151,6 +151,20 @@ class _GatewayResponse(Response):
 
 
 class _GatewayRequestHandler(WSGIRequestHandler):
+    def make_environ(self) -> WSGIEnvironment:
+        """The request's environ, each header value without the white space around it.
+
+        A field value excludes it (RFC 9110 §5.5), and API Gateway passes values on so; http.server
+        keeps what follows a value, and a credential sent with a trailing space would be refused
+        here and taken in AWS. (werkzeug joins a repeated header's values after this.)
+        """
+        for name in dict.fromkeys(self.headers.keys()):
+            values = self.headers.get_all(name, [])
+            del self.headers[name]
+            for value in values:
+                self.headers[name] = value.strip(" \t\r\n")
+        return super().make_environ()
+
     def handle_expect_100(self) -> bool:
         """Invite the body once (http.server does here, werkzeug again in run_wsgi), or not at all if refused unread.
 

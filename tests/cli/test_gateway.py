@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from intake_cli.gateway import HTTP_API_PAYLOAD_LIMIT, make_gateway
+from intake_cli.samples import load_secrets
+from tests.conftest import queue_messages
+from tests.helpers import notifications_body, queue_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -256,15 +259,16 @@ def test_repeated_headers_arrive_joined_with_commas(gateway: BaseWSGIServer, fun
     # Given a request repeating a header
     conn = connect(gateway)
     conn.putrequest("POST", ROUTE)
-    conn.putheader("X-Vendor-Tag", "first")
-    conn.putheader("X-Vendor-Tag", "second")
+    conn.putheader("X-Vendor-Tag", "first ")
+    conn.putheader("X-Vendor-Tag", "second\t")
     conn.putheader("Content-Length", "0")
     conn.endheaders()
 
     # When the gateway passes it on
     assert conn.getresponse().status == 202
 
-    # Then the event has one header, its values joined with commas as API Gateway joins them
+    # Then the event has one header, its values joined with commas as API Gateway joins them (each without the
+    # white space after it, no part of a field value)
     (event,) = function.events
     assert event["headers"]["x-vendor-tag"] == "first,second"
 
@@ -408,3 +412,26 @@ def test_cookies_and_query_parameters_reach_the_function_as_payload_2_0_has_them
     assert "cookie" not in event["headers"]
     assert event["queryStringParameters"] == {"a": "1,2", "b": " x", "flag": ""}
     assert event["rawQueryString"] == "a=1&a=2&b=%20x&flag"
+
+
+def test_white_space_around_a_header_value_is_no_part_of_it(
+    gateway: BaseWSGIServer, shared_runtime: LocalRuntime
+) -> None:
+    # Given a Viafoura notification whose credential header ends in white space (HTTP reads a field value
+    # without the white space around it, RFC 9110 §5.5, and API Gateway passes it on so)
+    token = load_secrets()["viafoura-notifications"]["tokens"][0]
+    body = notifications_body("gateway-white-space")
+    request = (
+        f"POST /webhooks/viafoura/notifications HTTP/1.1\r\nHost: x\r\nAuthorization: {token} \t\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+
+    # When it comes through the gateway
+    status, _, answer = exchange(gateway, request.encode() + body)
+
+    # Then the credential is the token, as it would be in AWS: taken, and on the queue
+    assert status.startswith("HTTP/1.1 204"), answer
+    (message,) = queue_messages(shared_runtime.sqs, queue_url(shared_runtime, "viafoura-notifications"))
+    assert message["Body"].encode() == body
+    shared_runtime.drain()
