@@ -140,6 +140,27 @@ def test_a_fastcomments_comment_with_a_lone_surrogate_verifies_against_javascrip
     assert item["raw_text"].encode() == pretty
 
 
+def test_a_fastcomments_body_naming_a_key_twice_must_verify_over_its_own_bytes(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a comment signed over its compact encoding, and a body naming its id twice: first with text no
+    # signature covers, then as signed (read, the last one wins: its compact re-encoding is the text signed)
+    comment = json.loads(sample_files("fastcomments")[0].read_bytes())
+    compact = json.dumps(comment, separators=(",", ":")).encode()
+    signed = build_request("fastcomments", compact, secrets["fastcomments"], event="comment-created")
+    body = b'{"id":"text nobody signed",' + compact[1:]
+
+    # When it is delivered with that signature
+    response = runtime.request(signed.method, signed.path, signed.headers, body)
+
+    # Then it is refused as a signature that does not verify, and nothing is queued
+    assert response.status == 401, response.body
+    assert response.json() == {"error": "unauthorized", "message": "authentication failed"}
+    assert depth(runtime, queue_url(runtime, "fastcomments")) == 0
+    # And the body signed, sent with it, is taken
+    assert runtime.request(signed.method, signed.path, signed.headers, compact).status == 200
+
+
 @pytest.mark.parametrize("vendor_key", sorted(VENDORS))
 def test_a_body_that_is_not_json_is_400(shared_runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str) -> None:
     runtime = shared_runtime

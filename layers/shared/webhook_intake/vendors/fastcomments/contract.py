@@ -52,14 +52,27 @@ def timestamp_seconds(timestamp: str | None) -> float | None:
     return value / 1000 if value > _MILLISECOND_THRESHOLD else float(value)
 
 
+def _keys_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are each named once; else ValueError.
+
+    A key named twice keeps only its last value when read, so the re-encoding leaves the earlier one
+    out: the text it held would be taken unsigned (and kept as the raw event). JSON.stringify never
+    writes a key twice, so such a body must verify over its own bytes.
+    """
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise ValueError("a key named twice")
+    return document
+
+
 def _signed_forms(body: bytes) -> Iterator[bytes]:
-    """The raw bytes first; then, unless it is very large or holds very many values, the compact
-    re-encodings FastComments' example signs."""
+    """The raw bytes first; then, unless it is very large, holds very many values or names a key twice,
+    the compact re-encodings FastComments' example signs."""
     yield body
     if len(body) > REENCODED_MAX_BYTES or body.count(b",") + body.count(b":") > REENCODED_MAX_SEPARATORS:
         return
     try:
-        document = json.loads(body)
+        document = json.loads(body, object_pairs_hook=_keys_once)
     except (ValueError, RecursionError):
         return
     # A lone surrogate (a comment cut inside an emoji) as JavaScript's JSON.stringify writes it, everything
