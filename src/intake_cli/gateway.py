@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 from werkzeug.http import is_hop_by_hop_header
 from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 # API Gateway HTTP APIs refuse larger request payloads with 413 before any integration runs.
 HTTP_API_PAYLOAD_LIMIT = 10 * 1024 * 1024
+
+_LENGTH = re.compile(r"[0-9]+")
+"""A Content-Length: ASCII digits only (RFC 9112 §6.3: anything else is a 400)."""
 
 LOG = logging.getLogger("intake.stack")
 ACCESS_LOG = logging.getLogger("intake.gateway")
@@ -73,7 +77,7 @@ def gateway_app(runtime: LocalRuntime) -> WSGIApplication:
         request_id = new_request_id()
         try:
             body = _body(request)
-        except HTTPException as exc:  # 413, or 400 for a broken chunked body: werkzeug's names are API Gateway's
+        except HTTPException as exc:  # 413, or 400 for a broken length or chunked body: werkzeug's names are AWS's
             answer = _message(exc.code or 400, exc.name)
         else:
             answer = _invoke(runtime, route, route_key, request, url.path, url.query, body, request_id)
@@ -105,7 +109,11 @@ def _sendable(text: str) -> bool:
 
 
 def _body(request: Request) -> bytes:
-    """The request body, or RequestEntityTooLarge past API Gateway's limit."""
+    """The request body; BadRequest for a Content-Length that is no count of bytes (werkzeug would read
+    it as 0, and the function get an empty body in its place), RequestEntityTooLarge past API Gateway's limit."""
+    declared = request.headers.get("content-length")
+    if declared is not None and not request.environ.get("wsgi.input_terminated") and not _LENGTH.fullmatch(declared):
+        raise BadRequest
     body = request.get_data()
     if len(body) > HTTP_API_PAYLOAD_LIMIT:
         raise RequestEntityTooLarge

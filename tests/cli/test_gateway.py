@@ -435,3 +435,20 @@ def test_white_space_around_a_header_value_is_no_part_of_it(
     (message,) = queue_messages(shared_runtime.sqs, queue_url(shared_runtime, "viafoura-notifications"))
     assert message["Body"].encode() == body
     shared_runtime.drain()
+
+
+@pytest.mark.parametrize("declared", ["12x", "-1", "+47", "4 7", ""])
+def test_a_content_length_that_is_no_length_is_400_before_the_function_runs(
+    gateway: BaseWSGIServer, function: Recorder, declared: str
+) -> None:
+    # Given a delivery whose Content-Length is no count of bytes (HTTP/1.1: a 400, RFC 9112 §6.3)
+    body = b'{"id": "length-1", "name": "content_published"}'
+    head = f"POST {ROUTE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
+
+    # When it is sent
+    status, _, answer = exchange(gateway, head.encode() + body)
+
+    # Then API Gateway's 400, and no function sees an empty body in its place (Firstup's would be a ping, answered 200)
+    assert status.startswith("HTTP/1.1 400"), answer
+    assert answer == b'{"message":"Bad Request"}'
+    assert function.events == []
