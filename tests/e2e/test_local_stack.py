@@ -864,6 +864,40 @@ def test_a_second_ctrl_c_while_serve_waits_for_its_outcomes_to_end_stops_it_at_o
     assert not (state_dir / "stack.json").exists()
 
 
+def test_a_second_sigterm_while_serve_waits_for_its_outcomes_to_end_stops_it_at_once_as_ctrl_c_does(
+    tmp_path: Path,
+) -> None:
+    # Given serve, whose outcome lines take their time to end once it stops
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    output = state_dir / "serve.out"
+    with output.open("wb") as sink:
+        serve = subprocess.Popen(
+            [sys.executable, "-c", OUTCOMES_SLOW_TO_END, "serve", "--port", "0"],
+            env=cli_environment(state_dir),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: b"serve: waiting for a signal" in output.read_bytes(), "serve to wait for a signal")
+
+        # When a supervisor stops it with SIGTERM, and sends SIGTERM again while its outcome lines end
+        serve.send_signal(signal.SIGTERM)
+        wait_until(lambda: b"outcomes: last line being written" in output.read_bytes(), "the outcomes to be ending")
+        serve.send_signal(signal.SIGTERM)
+        code = serve.wait(timeout=30)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+
+    # Then the second one ends it at once, as a second Ctrl-C does: 143, no 'stopped' line, no stack.json left
+    said = output.read_text()
+    assert code == 128 + signal.SIGTERM, said
+    assert "\nstopped" not in said
+    assert not (state_dir / "stack.json").exists()
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
 def test_serve_whose_terminal_closes_stops_the_stack_as_on_sigterm(tmp_path: Path) -> None:
     # Given a running stack

@@ -209,17 +209,20 @@ def _serve(options: StackOptions) -> None:
 
     try:
         try:
-            # SIGTERM or SIGHUP from the start on (a supervisor may stop serve the moment stack.json is written) is a
-            # stop asked, heeded once the stack is up, as in the wait; Ctrl-C during the start ends serve.
-            with stop_requests(*heeded()) as terminated:
-                # Within the try: the status line's last write may fail (no standard output), and the stack is up then.
-                with out.status("Starting the local stack from template.yaml…"):
-                    stack.start()
-                _show_stack(out, stack)
-                out.print("Ctrl-C to stop.")
-                with _alongside(out, stack) as closed:
+            with contextlib.ExitStack() as outcomes:
+                # SIGTERM or SIGHUP from the start on (a supervisor may stop serve the moment stack.json is written)
+                # is a stop asked, heeded once the stack is up, as in the wait; Ctrl-C during the start ends serve.
+                # Once the wait is over, a second one is taken as a second Ctrl-C is, not recorded and passed over.
+                with stop_requests(*heeded()) as terminated:
+                    # Within the try: the status line's last write may fail (no standard output), and the stack is
+                    # up then.
+                    with out.status("Starting the local stack from template.yaml…"):
+                        stack.start()
+                    _show_stack(out, stack)
+                    out.print("Ctrl-C to stop.")
+                    closed = outcomes.enter_context(_alongside(out, stack))
                     wait_for_signal(closed, terminated)
-                    withdrawn()  # before the outcome lines end (up to 5 s), which a second Ctrl-C does not wait for
+                withdrawn()  # before the outcome lines end (up to 5 s), which a second Ctrl-C does not wait for
         except KeyboardInterrupt:
             # A second one while stopping ends serve where it stands (stack.json gone), as one while the consumers
             # finish their batches does.
