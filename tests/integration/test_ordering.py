@@ -396,6 +396,45 @@ def test_a_throttled_look_for_copies_kept_as_conflicts_is_tried_again_and_they_a
     assert [entry.split()[0] for entry in outcomes[-1]] == ["quarantined", "released", "stored"]
 
 
+def test_a_look_for_copies_kept_as_conflicts_that_dynamodb_keeps_failing_is_made_again_in_the_reserve(
+    runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    first, later = (json.dumps(body).encode() for body in versions("down-rej", "down-c", "first", "later"))
+    # Given an event, the same id with other content, then OpenWeb's retry of the first, consumed later first, then
+    # the retry (kept as a conflict)
+    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    for message in (b, retry):
+        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
+            "batchItemFailures": []
+        }
+        runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
+    queries: list[bytes] = []
+
+    def unavailable_for_a_moment(request: Any, **_: Any) -> None:
+        if b"DynamoDB_20120810.Query" in request.headers.get("X-Amz-Target", b""):
+            queries.append(request.body)
+            if len(queries) <= 5:  # every attempt of the look the consumer makes before its reserve
+                error = {"Code": "InternalServerError", "Message": "try again"}
+                raise ClientError({"Error": error, "ResponseMetadata": {"HTTPStatusCode": 500}}, "Query")
+
+    # When the first delivery takes the later version's place, and DynamoDB fails every attempt of its look for
+    # copies kept as conflicts, then answers again; the record is received again whenever the consumer hands it back
+    with consumer_dynamodb_hook(unavailable_for_a_moment):
+        answers = [consumer.invoke(sqs_event([a], "arn:aws:sqs:us-east-1:1:q", "us-east-1"))]
+        if answers[0]["batchItemFailures"]:
+            answers.append(consumer.invoke(sqs_event([a], "arn:aws:sqs:us-east-1:1:q", "us-east-1")))
+
+    # Then the look is made again in the reserve, DynamoDB answering: the retry's item is let go, as in a run in
+    # order, and only the later version is kept as the conflict
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "down-rej"]
+    assert [(item["reason"], item["text"].encode()) for item in kept] == [("conflict", later)]
+    # in the receive that stored it: the event is stored, and a receive again would find it stored as its copy
+    assert answers == [{"batchItemFailures": []}]
+    stored = reader(runtime).get("openweb", "down-rej") or {}
+    assert stored["raw_text"].encode() == first
+
+
 def test_a_look_for_copies_kept_as_conflicts_that_no_longer_fits_before_the_reserve_is_made_in_it(
     runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

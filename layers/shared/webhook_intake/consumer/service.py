@@ -101,8 +101,8 @@ class Release:
 
 @dataclass(frozen=True)
 class HeldCopies:
-    """A first version that took a later one's place with no attempt left before the reserve to look for its copies
-    kept as conflicts: looked for in the reserve (its delivery's correlation id; its slot of write units)."""
+    """A first version that took a later one's place whose look for its copies kept as conflicts did not fit before
+    the reserve, or failed: looked for again in the reserve (its delivery's correlation id; its slot of write units)."""
 
     event: NormalizedEvent
     slot: int
@@ -143,7 +143,8 @@ class Tally:
     releases: list[Release] = field(default_factory=list)
     """Quarantine items of events sent back and stored, let go in the reserve: no attempt fitted before it."""
     copies: list[HeldCopies] = field(default_factory=list)
-    """First versions whose copies kept as conflicts are looked for in the reserve: no attempt fitted before it."""
+    """First versions whose copies kept as conflicts are looked for in the reserve: the look before it did not fit, or
+    failed."""
     continued: bool = False
     """A rest was sent (or tried) in this invocation: the reserve holds one such try, so no record goes round after."""
 
@@ -480,12 +481,12 @@ class ConsumerService:
         return units
 
     def _release_copies_or_hold(self, event: NormalizedEvent) -> float:
-        """:meth:`_release_copies`, or, when no attempt of it fits before the reserve any more, the look held for the
-        reserve (:meth:`write_feed`): the event has taken its place, and a receive again would find it stored as its
-        copy and never look for them. The write units of what was let go now."""
+        """:meth:`_release_copies`, or, when no attempt of it fits before the reserve any more or DynamoDB or S3 fails
+        it, the look held for the reserve (:meth:`write_feed`): the event has taken its place, and a receive again
+        would find it stored as its copy and never look for them. The write units of what was let go now."""
         try:
             return self._release_copies(event)
-        except OutOfTimeError:
+        except (OutOfTimeError, StoreError, PayloadError, ClientError, BotoCoreError):
             self.tally.copies.append(HeldCopies(event, len(self.tally.units_per_event), self.tally.delivery))
             return 0.0
 
