@@ -389,6 +389,34 @@ def test_the_table_fits_80_columns_and_shows_no_text(loaded: str, monkeypatch: p
     assert "Alice" not in text
 
 
+def test_on_80_columns_the_event_id_stays_beside_a_long_vendor_and_type(
+    loaded: str, shared_runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a table holding Viafoura notifications (the longest vendor key) and an OpenWeb keyword topic
+    # (one of the longest types), read on an 80-column terminal
+    path = SAMPLES_DIR / "openweb" / "topic-by-keyword.json"
+    assert send(shared_runtime, "openweb", path, load_secrets()).status == 200
+    shared_runtime.drain()
+    (stored,) = golden_events("openweb", path)
+    monkeypatch.setenv("COLUMNS", "80")
+
+    # When the events are listed as a table, test events among them
+    code, text = cli("events", "--stack", loaded, "--tests")
+
+    # Then the event id is there, cut with an ellipsis, beside received, vendor and type, and every line fits
+    assert code == 0, text
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80, text
+    header = next(line for line in lines if line.startswith("received"))
+    assert header.split() == ["received", "vendor", "type", "event", "id"], text
+    (row,) = [line for line in lines if "followed_keyword" in line]
+    assert str(stored["event_id"])[:10] in row, text
+    assert any("viafoura-notifications" in line for line in lines), text
+    # and a test event's type, cut too, still says it is one
+    (test_row,) = [line for line in lines if line.split()[2:3] == ["firstup"]]
+    assert "… (test)" in test_row, text
+
+
 def test_a_wide_terminal_shows_every_column(loaded: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
     code, text = cli("events", "--stack", loaded, "--vendor", "openweb")
