@@ -7,6 +7,7 @@ an expected event missing, fails the demo.
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from intake_cli.dlq import held, quarantined_by_vendor
 from intake_cli.event_log import Window, feed
+from intake_cli.local import DEFAULT_STATE_DIR, STATE_FILE_NAME
 from intake_cli.queues import depth, statuses
 from intake_cli.render import events_table, held_view, progress_bar, short, status_table
 from intake_cli.samples import golden_events, load_secrets, ping_files, sample_files, sample_request, secret_for
@@ -129,13 +131,24 @@ def _look(console: Console, target: Target, deliveries: list[Delivery], since: d
     )
 
 
+_EXPLORE = (("events", "events --type comment --json"), ("tail", "send comment.liked --wait"), ("dlq list", "status"))
+
+
 def _explore(console: Console, stack: LocalStack, options: StackOptions) -> None:
+    # Another terminal reads the default state directory unless told: a stack kept elsewhere is named to it,
+    # a command a line (a path makes them long), never wrapped inside one.
+    state_dir = (options.state_file or DEFAULT_STATE_DIR / STATE_FILE_NAME).parent
+    if state_dir.resolve() == DEFAULT_STATE_DIR.resolve():
+        width = max(len(f"intake {first}") for first, _ in _EXPLORE)
+        tries = "".join(f"  {f'intake {first}':<{width}}    intake {second}\n" for first, second in _EXPLORE)
+    else:
+        intake = f"intake --state-dir {shlex.quote(str(state_dir))}"
+        tries = "".join(f"  {intake} {command}\n" for pair in _EXPLORE for command in pair)
     console.print(
-        f"\nThe stack stays up (state {options.state_file}): try, in another terminal,\n"
-        "  intake events            intake events --type comment --json\n"
-        "  intake tail              intake send comment.liked --wait\n"
-        "  intake dlq list          intake status\n"
-        f"API {stack.api_url}. Ctrl-C to stop."
+        f"\nThe stack stays up (state {options.state_file}): try, in another terminal,\n{tries}"
+        f"API {stack.api_url}. Ctrl-C to stop.",
+        markup=False,
+        soft_wrap=True,
     )
     wait_for_signal()
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import shlex
 from io import StringIO
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
-from intake_cli.demo import Delivery, Outcome, _summary, expected_keys
+from intake_cli import demo
+from intake_cli.demo import Delivery, Outcome, _explore, _summary, expected_keys
 from intake_cli.dlq import Held
+from intake_cli.local import DEFAULT_STATE_DIR
 from intake_cli.samples import ping_files
+from intake_cli.stack import StackOptions
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def verdict(outcome: Outcome) -> tuple[int, str]:
@@ -52,3 +61,28 @@ def test_a_quarantined_event_fails_the_demo_and_is_shown_with_its_id() -> None:
 def test_the_demo_expects_every_golden_event_and_sends_the_firstup_ping() -> None:
     assert ("fastcomments", "bW6hJ1sXaP:comment-deleted:638873cdd631f6108de4d005e01eb966") in expected_keys()
     assert [path.name for path in ping_files("firstup")] == ["subscription-ping.json"]
+
+
+def kept(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What ``demo --keep`` offers to run in another terminal, for a stack kept in ``state_dir``."""
+    monkeypatch.setattr(demo, "wait_for_signal", lambda: None)
+    out = StringIO()
+    stack = SimpleNamespace(api_url="http://127.0.0.1:3000")
+    _explore(Console(file=out, width=80), stack, StackOptions(state_file=state_dir / "stack.json"))  # type: ignore[arg-type]
+    return [line for line in out.getvalue().splitlines() if line.startswith("  intake")]
+
+
+def test_a_demo_kept_in_another_state_dir_offers_commands_that_find_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the demo kept running in a state dir of its own (its path with a space, as a clone can have)
+    state_dir = tmp_path / "my demo"
+
+    # When it says what to try in another terminal
+    offered = kept(state_dir, monkeypatch)
+
+    # Then each command names that state dir, so that it finds the stack rather than "no local stack running"
+    assert len(offered) == 6, offered
+    for command in offered:
+        assert shlex.split(command)[:3] == ["intake", "--state-dir", str(state_dir)], command
+    assert "intake --state-dir" not in "".join(kept(DEFAULT_STATE_DIR, monkeypatch))
