@@ -320,6 +320,8 @@ def test_a_scan_exports_every_event_unless_a_limit_is_given(
     assert "50 events, the limit: more may match (--limit N, or --scan)" in cut
     _, cut_scan = cli("events", "--stack", runtime.stack.name, "--json", "--scan", "--limit", "7")
     assert "7 events, the limit: more may match (a larger --limit)" in cut_scan
+    _, cut_one = cli("events", "--stack", runtime.stack.name, "--json", "--scan", "--limit", "1")
+    assert "1 event, the limit: more may match (a larger --limit)" in cut_one
     assert "the limit" not in whole
 
 

@@ -125,7 +125,7 @@ def events(
         scanned,
         window,
     )
-    from intake_cli.render import counting_bar, days_bar, events_table
+    from intake_cli.render import counted, counting_bar, days_bar, events_table
     from webhook_intake.store.reads import FeedFilter
 
     key = vendor_key(vendor)
@@ -160,7 +160,9 @@ def events(
         if cut:
             # Standard output holds the events alone: a script is told here that more may match.
             wider = "a larger --limit" if scan else "--limit N, or --scan"
-            console(sys.stderr).print(f"[dim]{limit} events, the limit: more may match ({wider})[/]")
+            console(sys.stderr).print(
+                f"[dim]{counted(len(rows), 'event', 'events')}, the limit: more may match ({wider})[/]"
+            )
         return
     out = console()
     title = f"Events ({len(rows)}{', the limit' if cut else ''}), newest received first, UTC"
