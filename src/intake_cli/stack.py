@@ -299,7 +299,10 @@ class LocalStack:
         except OSError as exc:
             # socket.create_server's strerror repeats the address; the errno's own text is enough here.
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
-            raise StackError(f"cannot listen on 127.0.0.1:{self.options.port} ({reason}): pick --port") from exc
+            raise StackError(
+                f"cannot listen on 127.0.0.1:{self.options.port} ({reason}): "
+                "pick another --port, or --port 0 for a free one"
+            ) from exc
         self.api_url = f"http://127.0.0.1:{self._gateway.port}"
         self._spawn("gateway", self._gateway.serve_forever)
 

@@ -473,6 +473,26 @@ def test_a_template_edit_the_stack_cannot_run_is_one_error_line_and_no_stack_lef
     assert not (state_dir / "stack.json").exists()
 
 
+def test_a_port_in_use_is_one_error_line_that_offers_a_free_one_and_no_stack_left(
+    aws: boto3.session.Session, tmp_path: Path
+) -> None:
+    # Given a port something else listens on (another serve, a dev server)
+    state_dir = tmp_path / "state"
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+
+        # When the local stack is asked to serve on it
+        code, output = cli("--state-dir", str(state_dir), "serve", "--port", str(port))
+
+    # Then one line says so and how to get a port that is free, exit status 1, and nothing is left running
+    assert code == 1, output
+    assert "Traceback" not in output
+    (line,) = [line for line in output.splitlines() if line.startswith("error:")]
+    assert line.startswith(f"error: cannot listen on 127.0.0.1:{port} ("), line
+    assert line.endswith("pick another --port, or --port 0 for a free one"), line
+    assert not (state_dir / "stack.json").exists()
+
+
 def test_a_stack_stopped_while_send_waits_ends_the_wait_in_seconds_with_one_error_line(tmp_path: Path) -> None:
     # Given a stack whose consumer gathers a batch for 20 s, and `intake send --wait` waiting for its event
     stack = start_served_stack(tmp_path / "state", "--parameter", "ConsumerBatchingWindow=20")
