@@ -41,7 +41,10 @@ from webhook_intake.ingest.queue import EnqueueError
 from webhook_intake.payloads import ClaimCheck, PayloadError
 from webhook_intake.registry import vendor as vendor_spec
 from webhook_intake.store.events import StoreError
-from webhook_intake.store.quarantine import QuarantineKey, QuarantineStore
+from webhook_intake.store.quarantine import NAME_MAX_CHARS, QuarantineKey, QuarantineStore
+from webhook_intake.store.schema import QUARANTINE_PREFIX
+from webhook_intake.store.wire import decode_item, encode
+from webhook_intake.text import clean_text
 
 if TYPE_CHECKING:
     from intake_cli.queues import DeadLetter, MoveResult
@@ -186,6 +189,25 @@ def quarantined_by_vendor(target: Target) -> dict[str, int]:
     store = quarantine_store(target)
     with reading(target):
         return {key: store.count(key) for key in target.vendors}
+
+
+def quarantined_as(target: Target, vendor_key: str, event_id: str) -> list[Held]:
+    """The quarantined copies of one event, by the id its vendor gave it, oldest first: one query of the vendor's
+    partition filtered on the id, so that a read finding no such event stored can say that it is held, and where."""
+    request: dict[str, Any] = {
+        "TableName": target.events_table,
+        "KeyConditionExpression": "pk = :pk",
+        "FilterExpression": "#event_id = :event_id",
+        "ProjectionExpression": "vendor, sk, reason, attempts, event_id",
+        "ExpressionAttributeNames": {"#event_id": "event_id"},
+        "ExpressionAttributeValues": {
+            ":pk": {"S": f"{QUARANTINE_PREFIX}{vendor_key}"},
+            ":event_id": encode(clean_text(event_id[:NAME_MAX_CHARS])),
+        },
+    }
+    pages = target.client("dynamodb").get_paginator("query").paginate(**request)
+    with reading(target):
+        return [from_item(decode_item(item)) for page in pages for item in page.get("Items", [])]
 
 
 def kinds_for(reason: str | None) -> tuple[bool, bool]:

@@ -1626,6 +1626,36 @@ def test_reading_a_quarantined_events_id_as_a_stored_events_says_it_is_quarantin
     assert len(text.strip().splitlines()) == 1, text
 
 
+def test_reading_an_event_held_only_in_quarantine_by_its_own_id_says_where_it_is_held(
+    aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an OpenWeb event the mapping failed on: quarantined, not stored
+    publish_outputs(aws, runtime)
+    mapping_fails_on(monkeypatch, "openweb", lambda event: "reaction" in event, TypeError("unforeseen"))
+    body = {**json.loads((SAMPLES_DIR / "openweb" / "liked-message.json").read_text()), "event_id": "held-1"}
+    send_body(runtime, "openweb", {**body, "reaction": {"kind": "heart"}}, secrets["openweb"])
+    runtime.drain()
+    (held,) = [item for item in listed(runtime.stack.name) if item["kind"] == "quarantined"]
+
+    # When the operator asks for it by the id the vendor gave it
+    code, text = cli("events", "--stack", runtime.stack.name, "--id", "openweb#held-1")
+
+    # Then one line says it is held, why, and the id to act on: not only that no such event is stored
+    assert code == 1
+    assert len(text.strip().splitlines()) == 1, text
+    assert "quarantined" in text
+    assert "invalid_event" in text
+    assert held["id"] in text
+    assert "intake dlq list" in text
+
+
+def test_reading_an_event_neither_stored_nor_held_says_only_that_it_is_not_stored(stack: str) -> None:
+    code, text = cli("events", "--stack", stack, "--id", f"{VENDOR}#never-sent")
+
+    assert code == 1
+    assert text.strip() == f"error: no event {VENDOR}#never-sent"
+
+
 def test_every_field_dlq_prints_as_json_is_in_the_scripting_table(stack: str) -> None:
     # When what waits is listed, then sent back and let go (a dry run), for a script
     printed = {

@@ -192,8 +192,22 @@ def by_key(target: Target, event_id: str, key: str | None) -> dict[str, Any]:
         if key and named != key and named in target.vendors:
             hint = f" (--id names a {named} key: leave out --vendor, or pass --vendor {named})"
             raise IntakeError(f"no event {found_vendor}#{found_id}{hint}")
-        raise IntakeError(f"no event {found_vendor}#{found_id}")
+        raise IntakeError(f"no event {found_vendor}#{found_id}{held_as(target, found_vendor, found_id)}")
     return found
+
+
+def held_as(target: Target, vendor_key: str, event_id: str) -> str:
+    """What an event not stored is held as in the quarantine (the reason and the id ``dlq`` takes), to end the line
+    saying it is not stored: an event the consumer refused arrived, and is not to be sent again."""
+    from intake_cli.dlq import quarantined_as
+
+    copies = quarantined_as(target, vendor_key, event_id)
+    if not copies:
+        return ""
+    named = ", ".join(f"{copy.id} ({copy.reason})" for copy in copies[:3])
+    more = f" and {len(copies) - 3} more" if len(copies) > 3 else ""
+    kept = "it is quarantined" if len(copies) == 1 else f"{len(copies)} copies of it are quarantined"
+    return f" stored: {kept}, {named}{more}: `intake dlq list` shows why, `intake dlq redrive --id ID` sends it back"
 
 
 ID_TAKES = {"event_id", "vendor", "json_output", "stack", "region"}
