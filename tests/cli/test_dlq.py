@@ -281,6 +281,20 @@ def test_a_dead_letter_queue_cut_at_the_limit_is_counted_as_sqs_counts_it(stack:
     assert "at least" not in text
 
 
+def test_a_dead_letter_queue_holding_just_the_limit_is_not_said_to_be_cut(stack: str) -> None:
+    # Given one dead letter (the fixture's), SQS counting one on its queue, listed one at most
+    code, text = cli("dlq", "list", "--stack", stack, "--limit", "1")
+    _, json_text = cli("dlq", "list", "--stack", stack, "--limit", "1", "--json")
+
+    # Then the list claims no more dead letters than SQS counts: only the quarantine, which has no count, may hold more
+    assert code == 0, text
+    said = " ".join(text.split())
+    assert said.startswith("1 dead letter, at least 1 quarantined event "), text
+    assert f"\n{VENDOR}'s first 1 quarantined events shown, oldest first: there may be more" in text
+    assert "first 1 dead letters" not in said
+    assert "first 1 dead letters" not in json_text
+
+
 def test_one_quarantined_event_goes_back_and_comes_back_quarantined_with_another_try(
     stack: str, runtime: LocalRuntime
 ) -> None:

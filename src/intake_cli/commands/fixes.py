@@ -124,7 +124,12 @@ def dlq_list(
     problems = unread.problems
     kinds = Counter((item.vendor, item.kind) for item in items)
     plural = {"dead-letter": "dead letters", "quarantined": "quarantined events"}
-    cut_kinds = [(name, kind) for (name, kind), found in sorted(kinds.items()) if found >= limit]
+    # A kind read to the limit may hold more; not a dead-letter queue SQS counted as holding just those read.
+    cut_kinds = [
+        (name, kind)
+        for (name, kind), found in sorted(kinds.items())
+        if found >= limit and not (kind == "dead-letter" and waiting.get(name) == found)
+    ]
     # A dead-letter queue cut at the limit is told at SQS's approximate count of it, as `intake status` tells it
     beyond = {name: waiting[name] for name, kind in cut_kinds if kind == "dead-letter" and waiting.get(name, 0) > limit}
     cut = [
