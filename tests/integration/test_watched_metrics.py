@@ -306,3 +306,21 @@ def test_every_metric_the_functions_publish_is_named_in_the_docs(runtime: LocalR
     names = {metric for _, metric, _ in published(outcomes, runtime.stack.name)}
     assert names == {metric.value for metric in Metric}
     assert sorted(name for name in names if f"`{name}`" not in docs) == []
+
+
+def test_every_line_carries_the_fields_the_readmes_logs_insights_query_shows(outcomes: str) -> None:
+    # Given the README's query: the fields it shows, and those its filter reads
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (query,) = re.findall(r"In Logs Insights: `([^`]+)`", readme)
+    shown, where = query.split("|", 1)
+    assert shown.startswith("fields ")
+    columns = {name.strip() for name in shown.removeprefix("fields ").split(",")} - {"@timestamp"}
+    filtered_on = set(re.findall(r"(?<![@\w])([a-z_]+)\s*=", where))
+    assert columns and filtered_on
+    # Then every line the functions wrote carries each column (an empty column hides what a line is about)
+    lines = [json.loads(line) for line in outcomes.splitlines() if line.startswith("{") and '"_aws"' not in line]
+    assert len({line["message"] for line in lines}) > 10
+    lacking = sorted({f"{line['message']}: {column}" for line in lines for column in columns if column not in line})
+    assert lacking == []
+    # And the field the filter reads is one the lines carry
+    assert filtered_on <= {key for line in lines for key in line}

@@ -89,6 +89,8 @@ def build_handler(
     @metrics.log_metrics
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # Every line names its vendor, once the invocation's keys are cleared: one process may run several vendors.
+        logger.append_keys(vendor=settings.vendor)
         try:
             request = Request.from_http_api_event(event)
         except MalformedRequestError:
