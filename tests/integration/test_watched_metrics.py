@@ -324,3 +324,23 @@ def test_every_line_carries_the_fields_the_readmes_logs_insights_query_shows(out
     assert lacking == []
     # And the field the filter reads is one the lines carry
     assert filtered_on <= {key for line in lines for key in line}
+
+
+def test_every_page_saying_which_dimensions_the_metrics_carry_names_each_one_a_query_must_give(
+    runtime: LocalRuntime, outcomes: str
+) -> None:
+    # Given the dimensions every metric of the functions carries (CloudWatch matches a query on all of them)
+    sets = [dimensions for _, _, dimensions in published(outcomes, runtime.stack.name)]
+    every = frozenset.intersection(*sets)
+    assert every == {"service", "vendor"}
+    # Then each paragraph of the docs that says what the namespace's metrics are dimensioned by names them all
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    paragraphs = [
+        (page.name, paragraph)
+        for page in pages
+        for paragraph in page.read_text(encoding="utf-8").split("\n\n")
+        if f"`{APP_NAMESPACE}`" in paragraph and "dimension" in paragraph
+    ]
+    assert paragraphs
+    lacking = [(name, sorted(every - set(re.findall(r"`(\w+)", text)))) for name, text in paragraphs]
+    assert [(name, missing) for name, missing in lacking if missing] == []
