@@ -344,3 +344,17 @@ def test_every_page_saying_which_dimensions_the_metrics_carry_names_each_one_a_q
     assert paragraphs
     lacking = [(name, sorted(every - set(re.findall(r"`(\w+)", text)))) for name, text in paragraphs]
     assert [(name, missing) for name, missing in lacking if missing] == []
+
+
+def test_every_field_a_metric_filter_reads_is_one_the_access_log_writes() -> None:
+    # Given the API's access log line (a JSON object of $context values) and the filters counting its lines
+    (api,) = SamTemplate().of_type("AWS::Serverless::HttpApi").values()
+    line = json.loads(api["AccessLogSettings"]["Format"])
+    resolved = deployed("wi-watched", {})
+    patterns = [props["FilterPattern"] for props in resolved.values() if "FilterPattern" in props]
+    assert patterns
+    # Then each field a filter compares is in the line, a string where the filter compares it to one
+    for pattern in patterns:
+        for field, value in re.findall(r"\$\.(\w+)\s*!?=\s*(\"[^\"]*\"|[^\s&|)]+)", pattern):
+            assert field in line, (pattern, sorted(line))
+            assert isinstance(line[field], str) == value.startswith('"'), (pattern, field)
