@@ -835,7 +835,7 @@ CHANGES = [
     " month). Nothing was changed for the goals. Costs $3.41 -> $3.38, $1.22 -> $1.22, $0.70 -> $0.69; write"
     " units unchanged (1.53, 1.15); consumer 2.69x -> 2.67x (records of 10: 2.04x -> 2.04x), ingest warm"
     " 1.56x -> 1.56x, ingest cold start 1.26x -> 1.27x (FastComments'; the vendors 1.19x-1.27x).",
-    "- This run (2026-12-03, 06:51) is on code whose changes on measured paths are every vendor's id fields read"
+    "- The 2026-12-03 06:51 run was on code whose changes on measured paths are every vendor's id fields read"
     " through the event id's validator (a whole-number float is its digits: a validator call per id field sent)"
     " and more known shapes, read at a consumer cold start (Viafoura notifications' ids sent as numbers: its"
     " file 26 -> 188 KB; OpenWeb's documented spellings and plain-string content; FastComments' `externalId`)."
@@ -844,6 +844,15 @@ CHANGES = [
     " consumer 2.67x -> 2.73x (records of 10: 2.04x -> 2.01x), ingest warm 1.56x -> 1.57x, ingest cold start"
     " 1.27x -> 1.23x (FastComments'; the vendors 1.14x-1.23x, where the ingest path is unchanged), the"
     " consumer's cold start 1.21x -> 1.24x.",
+    "- This run (2026-12-03, 09:02) is on code whose changes on measured paths are small: every function names"
+    " its vendor in its log lines (a key appended per invocation; a warm accepted delivery still prints"
+    " nothing at ingest, and the consumer's outcomes line already carried it), OpenWeb's `followee-commented`"
+    " dated by the part it keeps, Firstup's older envelope read with `contentId`, `title` and `url`, and a"
+    " FastComments body re-encoded only when it names no key twice (its fallback, not the bench's path). A"
+    " slower hour again (the cold start's floor 222 ms, 188 at 06:51). Nothing was changed for the goals. Costs"
+    " $3.39 -> $3.40, $1.22 -> $1.22, $0.70 -> $0.70; write units unchanged (1.53, 1.15); consumer 2.73x ->"
+    " 2.74x (records of 10: 2.01x -> 2.12x), ingest warm 1.57x -> 1.57x, ingest cold start 1.23x -> 1.22x"
+    " (FastComments'; the vendors 1.14x-1.22x), the consumer's cold start 1.24x -> 1.23x.",
     "",
 ]
 
