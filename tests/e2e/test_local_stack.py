@@ -849,9 +849,19 @@ entry.run()
 line); says on standard error when serve's wait has taken the signals, and when the outcomes are ending."""
 
 
-def test_a_second_ctrl_c_while_serve_waits_for_its_outcomes_to_end_stops_it_at_once(tmp_path: Path) -> None:
-    # Given serve, whose outcome lines take their time to end once it stops (Ctrl-C reaches it, as it reaches a
-    # command run at a terminal)
+@pytest.mark.parametrize(
+    ("sent", "said_before"),
+    [
+        # Ctrl-C reaches it, as it reaches a command run at a terminal; the first one says a second would stop it
+        (signal.SIGINT, "Ctrl-C again stops at once"),
+        # a supervisor stops it with SIGTERM, and sends it again
+        (signal.SIGTERM, None),
+    ],
+)
+def test_a_second_stop_while_serve_waits_for_its_outcomes_to_end_stops_it_at_once(
+    tmp_path: Path, sent: signal.Signals, said_before: str | None
+) -> None:
+    # Given serve, whose outcome lines take their time to end once it stops
     state_dir = tmp_path / "state"
     state_dir.mkdir()
     output = state_dir / "serve.out"
@@ -866,54 +876,22 @@ def test_a_second_ctrl_c_while_serve_waits_for_its_outcomes_to_end_stops_it_at_o
     try:
         wait_until(lambda: b"serve: waiting for a signal" in output.read_bytes(), "serve to wait for a signal")
 
-        # When Ctrl-C stops it, and comes again while its outcome lines end
-        serve.send_signal(signal.SIGINT)
+        # When the signal stops it, and comes again while its outcome lines end
+        serve.send_signal(sent)
         wait_until(lambda: b"outcomes: last line being written" in output.read_bytes(), "the outcomes to be ending")
-        serve.send_signal(signal.SIGINT)
+        serve.send_signal(sent)
         code = serve.wait(timeout=30)
     finally:
         if serve.poll() is None:
             serve.kill()
             serve.wait()
 
-    # Then it ends at once as Ctrl-C ends a command, having said a second one would, and leaves no stack.json
+    # Then the second one ends it at once, as that signal ends a command (130, 143): no 'stopped' line, no
+    # stack.json left
     said = output.read_text()
-    assert code == 130, said
-    assert "Ctrl-C again stops at once" in said
-    assert "\nstopped" not in said
-    assert not (state_dir / "stack.json").exists()
-
-
-def test_a_second_sigterm_while_serve_waits_for_its_outcomes_to_end_stops_it_at_once_as_ctrl_c_does(
-    tmp_path: Path,
-) -> None:
-    # Given serve, whose outcome lines take their time to end once it stops
-    state_dir = tmp_path / "state"
-    state_dir.mkdir()
-    output = state_dir / "serve.out"
-    with output.open("wb") as sink:
-        serve = subprocess.Popen(
-            [sys.executable, "-c", OUTCOMES_SLOW_TO_END, "serve", "--port", "0"],
-            env=cli_environment(state_dir),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until(lambda: b"serve: waiting for a signal" in output.read_bytes(), "serve to wait for a signal")
-
-        # When a supervisor stops it with SIGTERM, and sends SIGTERM again while its outcome lines end
-        serve.send_signal(signal.SIGTERM)
-        wait_until(lambda: b"outcomes: last line being written" in output.read_bytes(), "the outcomes to be ending")
-        serve.send_signal(signal.SIGTERM)
-        code = serve.wait(timeout=30)
-    finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
-
-    # Then the second one ends it at once, as a second Ctrl-C does: 143, no 'stopped' line, no stack.json left
-    said = output.read_text()
-    assert code == 128 + signal.SIGTERM, said
+    assert code == 128 + sent, said
+    if said_before:
+        assert said_before in said
     assert "\nstopped" not in said
     assert not (state_dir / "stack.json").exists()
 

@@ -265,6 +265,23 @@ def versions(event_id: str, comment_id: str, *texts: str) -> list[dict[str, Any]
     ]
 
 
+def retry_kept_as_conflict(
+    runtime: LocalRuntime, secrets: dict[str, Any], event_id: str, comment_id: str
+) -> tuple[bytes, bytes, dict[str, Any], LocalFunction]:
+    """An event, the same id with other content, then OpenWeb's retry of the first, the later two consumed first
+    (the retry kept as a conflict): the two versions' texts, the first delivery's message still to consume, and
+    the consumer."""
+    first, later = (json.dumps(body).encode() for body in versions(event_id, comment_id, "first", "later"))
+    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
+    consumer = runtime.functions["OpenWebConsumerFunction"]
+    for message in (b, retry):
+        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
+            "batchItemFailures": []
+        }
+        runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
+    return first, later, a, consumer
+
+
 def test_a_retried_delivery_consumed_before_the_one_it_repeats_takes_the_first_copys_time(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
@@ -362,16 +379,8 @@ def test_a_retry_of_the_first_version_kept_as_a_conflict_before_it_took_its_plac
 def test_a_throttled_look_for_copies_kept_as_conflicts_is_tried_again_and_they_are_released(
     runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
-    first, later = (json.dumps(body).encode() for body in versions("throttled-rej", "throttled-c", "first", "later"))
-    # Given an event, the same id with other content, then OpenWeb's retry of the first, consumed later first, then
-    # the retry (kept as a conflict)
-    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
-    consumer = runtime.functions["OpenWebConsumerFunction"]
-    for message in (b, retry):
-        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
-            "batchItemFailures": []
-        }
-        runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
+    # Given an event, the same id with other content, and a retry of the first kept as a conflict, consumed first
+    _, later, a, consumer = retry_kept_as_conflict(runtime, secrets, "throttled-rej", "throttled-c")
     queries: list[bytes] = []
 
     def throttle_first_query(request: Any, **_: Any) -> None:
@@ -399,16 +408,8 @@ def test_a_throttled_look_for_copies_kept_as_conflicts_is_tried_again_and_they_a
 def test_a_look_for_copies_kept_as_conflicts_that_dynamodb_keeps_failing_is_made_again_in_the_reserve(
     runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
-    first, later = (json.dumps(body).encode() for body in versions("down-rej", "down-c", "first", "later"))
-    # Given an event, the same id with other content, then OpenWeb's retry of the first, consumed later first, then
-    # the retry (kept as a conflict)
-    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
-    consumer = runtime.functions["OpenWebConsumerFunction"]
-    for message in (b, retry):
-        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
-            "batchItemFailures": []
-        }
-        runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
+    # Given an event, the same id with other content, and a retry of the first kept as a conflict, consumed first
+    first, later, a, consumer = retry_kept_as_conflict(runtime, secrets, "down-rej", "down-c")
     queries: list[bytes] = []
 
     def unavailable_for_a_moment(request: Any, **_: Any) -> None:
@@ -438,16 +439,8 @@ def test_a_look_for_copies_kept_as_conflicts_that_dynamodb_keeps_failing_is_made
 def test_a_look_for_copies_kept_as_conflicts_that_no_longer_fits_before_the_reserve_is_made_in_it(
     runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, later = (json.dumps(body).encode() for body in versions("late-rej", "late-c", "first", "later"))
-    # Given an event, the same id with other content, then OpenWeb's retry of the first, consumed later first, then
-    # the retry (kept as a conflict)
-    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
-    consumer = runtime.functions["OpenWebConsumerFunction"]
-    for message in (b, retry):
-        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
-            "batchItemFailures": []
-        }
-        runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
+    # Given an event, the same id with other content, and a retry of the first kept as a conflict, consumed first
+    _, later, a, consumer = retry_kept_as_conflict(runtime, secrets, "late-rej", "late-c")
     left = [60_000]
     looks = QuarantineStore.conflicts
 
@@ -472,14 +465,8 @@ def test_a_look_for_copies_kept_as_conflicts_that_no_longer_fits_before_the_rese
 def test_a_look_for_copies_kept_as_conflicts_that_fails_in_the_reserve_leaves_the_batch_answered(
     runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, later = (json.dumps(body).encode() for body in versions("lost-rej", "lost-c", "first", "later"))
     # Given a first version consumed after a later one and a retry of it, as above
-    a, b, retry = sent_in_turn(runtime, secrets, [first, later, first])
-    consumer = runtime.functions["OpenWebConsumerFunction"]
-    for message in (b, retry):
-        assert consumer.invoke(sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")) == {
-            "batchItemFailures": []
-        }
+    first, later, a, consumer = retry_kept_as_conflict(runtime, secrets, "lost-rej", "lost-c")
     left = [60_000]
 
     def look_fails(self: QuarantineStore, *args: Any) -> Iterator[dict[str, Any]]:
