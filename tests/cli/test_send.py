@@ -19,13 +19,24 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 from botocore.exceptions import ClientError
 
-from intake_cli.commands.send import Awaited, NotStored, Waited, _print, _wait_for, choose
+from intake_cli.commands.send import Awaited, DeadLetters, NotStored, Waited, _print, _wait_for, choose
 from intake_cli.gateway import HTTP_API_PAYLOAD_LIMIT, make_gateway
 from intake_cli.outcomes import Outcome
 from intake_cli.samples import SAMPLES_DIR, OutgoingRequest, sample_files, sample_request
 from intake_cli.sending import openweb_access_token, post
 from intake_cli.target import IntakeError
-from tests.helpers import TypedAtATerminal, cli, cli_json, publish_outputs, run_as_intake, undocumented
+from tests.helpers import (
+    TypedAtATerminal,
+    cli,
+    cli_json,
+    consumer_dynamodb_hook,
+    depth,
+    dlq_url,
+    fail_writes_of,
+    publish_outputs,
+    run_as_intake,
+    undocumented,
+)
 from webhook_intake.clients import client
 from webhook_intake.delivery import id_label
 from webhook_intake.store.table import CONSUMER_CONFIG
@@ -213,6 +224,7 @@ def test_sending_to_a_deployed_stack_asks_first_and_marks_the_delivery_as_a_test
     (event,) = answer["events"]
     assert (event["event_type"], event["test"]) == ("comment.liked", True)
     assert answer["not_stored"] == []
+    assert answer["dead_letters_since_send"] == 0
     assert not undocumented("send", [answer])  # each field a script reads is in docs/local-stack.md's table
     assert cli_json("events", "--stack", deployed, "--json") == []
     assert len(cli_json("events", "--stack", deployed, "--json", "--tests")) == 1
@@ -277,6 +289,102 @@ def test_wait_never_counts_an_event_stored_before_the_send_as_this_deliverys(dep
     )
     assert "stored before this send; no outcome of the consumer for this delivery" in entry["detail"]
     assert code == 1
+
+
+class ConsumerDown(Exception):
+    """A fault of the consumer's that no retry mends: every receive of its record fails."""
+
+
+@pytest.fixture
+def dead_lettering(deployed: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The deployed stack, whose OpenWeb consumer fails every delivery holding an event ``dead-…`` until SQS moves
+    it to the dead-letter queue (after MaxReceiveCount receives); a wait for one lasts 1 s from when it is there."""
+    import intake_cli.event_log as event_log
+    from intake_cli.commands import send as send_module
+
+    monkeypatch.setattr(send_module, "WAIT_SECONDS", 1.0)
+    dead_letters = dlq_url(runtime, "openweb")
+    reads = event_log.full_events
+    before: dict[str, int] = {}
+
+    def read_once_dead_lettered(target: Target, keys: Any) -> list[dict[str, Any]]:
+        for _, event_id in keys:
+            if not event_id.startswith("dead-"):
+                continue
+            if event_id not in before:  # the read before the send
+                before[event_id] = depth(runtime, dead_letters)
+                continue
+            deadline = time.monotonic() + 60
+            while depth(runtime, dead_letters) <= before[event_id]:
+                assert time.monotonic() < deadline, f"{event_id} was never dead-lettered"
+                time.sleep(0.1)
+        return reads(target, keys)
+
+    monkeypatch.setattr(event_log, "full_events", read_once_dead_lettered)
+    with consumer_dynamodb_hook(fail_writes_of("dead-", ConsumerDown)):
+        yield deployed
+
+
+def test_wait_for_a_delivery_the_consumer_dead_lettered_points_at_the_dead_letter_queue(dead_lettering: str) -> None:
+    # When a delivery the consumer keeps failing is sent with --wait, and SQS moves it to the dead-letter queue
+    first = '{"event_id": "dead-1", "type": "user-followed"}'
+    code, text = cli("send", "openweb", "--data", first, "--stack", dead_lettering, "--yes", "--wait")
+
+    # Then the event not stored says the dead-letter queue took a message since the send, and where to see it,
+    # rather than only that the wait was too short
+    assert code == 1, text
+    hint = "openweb's dead-letter queue took 1 message since the send: intake dlq list shows them"
+    assert f"not stored dead-1: not stored within 1 s; {hint}" in " ".join(text.split())
+
+    # When another is sent with --wait for a script, the first one still on the dead-letter queue
+    second = first.replace("dead-1", "dead-2")
+    code, text = cli("send", "openweb", "--data", second, "--stack", dead_lettering, "--yes", "--wait", "--json")
+
+    # Then the count is a field, of the dead letters since this send only, and the event's entry says the same
+    assert code == 1, text
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert answer["dead_letters_since_send"] == 1
+    assert answer["not_stored"] == [
+        {"id": "dead-2", "state": "not_stored", "reason": None, "detail": f"not stored within 1 s; {hint}"}
+    ]
+    assert not undocumented("send", [answer])
+    # and intake dlq list shows both, where the hint sends the operator
+    letters = [item for item in cli_json("dlq", "list", "--stack", dead_lettering, "--json")]
+    assert sorted(item["event_id"] for item in letters if item["kind"] == "dead-letter") == ["dead-1", "dead-2"]
+
+
+def test_wait_where_the_dead_letter_queue_cannot_be_read_says_what_it_said_before(
+    dead_lettering: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake_cli.target import Target
+
+    # Given credentials that may not read a queue's attributes
+    def denied(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "GetQueueAttributes")
+
+    client_of = Target.client
+
+    def without_queue_attributes(self: Target, name: str) -> Any:
+        made = client_of(self, name)
+        if name == "sqs":
+            made.meta.events.register("before-call.sqs.GetQueueAttributes", denied, unique_id="denied")
+        return made
+
+    monkeypatch.setattr(Target, "client", without_queue_attributes)
+
+    # When a delivery the consumer keeps failing is sent with --wait, and SQS moves it to the dead-letter queue
+    body = '{"event_id": "dead-1", "type": "user-followed"}'
+    code, text = cli("send", "openweb", "--data", body, "--stack", dead_lettering, "--yes", "--wait", "--json")
+
+    # Then the wait says what it can know, and nothing of the dead-letter queue
+    assert code == 1, text
+    (answer,) = [json.loads(line) for line in text.splitlines() if line.startswith('{"method"')]
+    assert answer["dead_letters_since_send"] is None
+    assert answer["not_stored"] == [
+        {"id": "dead-1", "state": "not_stored", "reason": None, "detail": "not stored within 1 s"}
+    ]
+    assert not [line for line in text.splitlines() if line.startswith("error:")], text
+    assert "dead-letter queue" not in text
 
 
 def test_stdin_is_a_body_and_wait_says_what_was_not_stored(deployed: str) -> None:
@@ -731,6 +839,15 @@ def test_wait_lists_the_first_events_not_stored_and_counts_the_rest(
     assert lines[0] == "not stored q-1: quarantined (missing_id)"
     assert lines[-1] == (
         "not stored 389 more events (389 not stored within 30 s: intake tail follows them); --json lists every one"
+    )
+
+    # and when the vendor's dead-letter queue took messages since the send, the count says where to look instead
+    waited = Waited([{"event_id": "stored-1"}], missing, dead_letters=DeadLetters("openweb", 3))
+    _print(request, "http://127.0.0.1:3000/webhooks/openweb", chosen, response, waited, as_json=False)
+    last = [line for line in capsys.readouterr().out.splitlines() if line.startswith("not stored")][-1]
+    assert last == (
+        "not stored 389 more events (389 not stored within 30 s: openweb's dead-letter queue took 3 messages since the"
+        " send: intake dlq list shows them); --json lists every one"
     )
 
 

@@ -440,16 +440,38 @@ class Waited:
         missing: list[NotStored],
         ping: bool = False,
         duplicates: list[str] | None = None,
+        dead_letters: DeadLetters | None = None,
     ) -> None:
         self.events = events
         self.missing = missing
         self.ping = ping
         self.duplicates = duplicates or []
+        self.dead_letters = dead_letters
 
     @property
     def complete(self) -> bool:
         """Every event it holds is stored, by this delivery or (a duplicate the consumer took) before it."""
         return not self.missing
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    """How many more messages the vendor's dead-letter queue holds at the end of the wait than at the send.
+
+    Any sender's, less any taken off meanwhile (a redrive): where to look for a delivery the consumer kept
+    failing, never proof that this one is there."""
+
+    vendor: str
+    arrived: int
+
+    def note(self) -> str | None:
+        """What an event not heard of says of them; None when none arrived."""
+        if self.arrived <= 0:
+            return None
+        from intake_cli.render import counted
+
+        took = counted(self.arrived, "message", "messages")
+        return f"{self.vendor}'s dead-letter queue took {took} since the send: intake dlq list shows them"
 
 
 @dataclass
@@ -469,6 +491,8 @@ class Awaited:
     ping: bool = False
     split: set[str] = field(default_factory=set)
     """Ids this delivery holds twice or more with other content: one copy is stored, the other is a conflict."""
+    dead_letters: int | None = None
+    """The vendor's dead-letter queue's messages at the send; None when it cannot be read."""
 
 
 def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
@@ -529,7 +553,29 @@ def _awaited(target: Target, request: OutgoingRequest) -> Awaited:
     }
     # (A test copy with other content replaces the one before it: no conflict.)
     split = set() if delivery.test else split - already
-    return Awaited(request.vendor, keys, refused, already, since, sent, replaced=replaced, split=split)
+    dead_letters = _dead_letters(target, request.vendor)
+    return Awaited(
+        request.vendor, keys, refused, already, since, sent, replaced=replaced, split=split, dead_letters=dead_letters
+    )
+
+
+def _dead_letters(target: Target, vendor_key: str) -> int | None:
+    """The messages on the vendor's dead-letter queue, visible and in flight: GetQueueAttributes, never a receive,
+    which would hide them from whoever reads them (``intake dlq list``); None when it cannot be read."""
+    from intake_cli.queues import depth
+
+    try:
+        return sum(depth(target.client("sqs"), target.vendor(vendor_key).dead_letter_queue_url))
+    except IntakeError:
+        return None
+
+
+def _dead_lettered_since(target: Target, awaited: Awaited) -> DeadLetters | None:
+    """What the vendor's dead-letter queue took since the send; None when it could not be read either time."""
+    if awaited.dead_letters is None:
+        return None
+    now = _dead_letters(target, awaited.vendor)
+    return None if now is None else DeadLetters(awaited.vendor, max(0, now - awaited.dead_letters))
 
 
 def _wait_for(target: Target, awaited: Awaited) -> Waited:
@@ -556,10 +602,14 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
             break
         time.sleep(_WAIT_TICK)
     taken, kept, unread = _taken_again(target, awaited, deadline) if awaited.already else ({}, {}, None)
+    dead_letters = _dead_lettered_since(target, awaited)
+    # Where an event not heard of may be: said, never claimed as this delivery's.
+    note = dead_letters.note() if dead_letters is not None else None
+    then = f"; {note}" if note else ""
     missing = [
         NotStored(event_id, "quarantined", f"quarantined ({quarantined[event_id]})", quarantined[event_id])
         if event_id in quarantined
-        else NotStored(event_id, "not_stored", f"{_NOT_WITHIN} {WAIT_SECONDS:.0f} s")
+        else NotStored(event_id, "not_stored", f"{_NOT_WITHIN} {WAIT_SECONDS:.0f} s{then}")
         for _, event_id in fresh
         if event_id not in stored
     ]
@@ -574,9 +624,10 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
                     quarantined[event_id],
                 )
                 if event_id in quarantined
-                else NotStored(event_id, "copy_not_heard", f"{copy} {_NOT_HEARD} {WAIT_SECONDS:.0f} s")
+                else NotStored(event_id, "copy_not_heard", f"{copy} {_NOT_HEARD} {WAIT_SECONDS:.0f} s{then}")
             )
-    why = f"its outcomes cannot be read: {unread}" if unread else f"within {WAIT_SECONDS:.0f} s; intake tail follows it"
+    within = f"within {WAIT_SECONDS:.0f} s; {note or 'intake tail follows it'}"
+    why = f"its outcomes cannot be read: {unread}{then}" if unread else within
     before = "stored before this send"
     for _, event_id in awaited.keys:
         if event_id in kept:
@@ -587,7 +638,7 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
     # (one stored over a test copy is this delivery's, listed with the stored events)
     duplicates = [event_id for _, event_id in awaited.keys if taken.get(event_id) == "duplicate"]
     found = full_events(target, awaited.keys) if awaited.keys else []
-    return Waited(found, awaited.refused + missing, duplicates=duplicates)
+    return Waited(found, awaited.refused + missing, duplicates=duplicates, dead_letters=dead_letters)
 
 
 def _heard_of(event_id: str, stored: set[str], quarantined: dict[str, str], split: set[str]) -> bool:
@@ -704,6 +755,7 @@ def _print(
             document["events"] = json.loads(json.dumps(waited.events, default=plain))
             document["duplicates"] = waited.duplicates
             document["not_stored"] = [item.to_json() for item in waited.missing]
+            document["dead_letters_since_send"] = None if waited.dead_letters is None else waited.dead_letters.arrived
         print_json_lines([document])
         return
     out = console()
@@ -741,5 +793,7 @@ def _print_waited(out: Console, waited: Waited) -> None:
     if len(missing) > MISSING_SHOWN:
         more = len(missing) - MISSING_SHOWN
         behind = sum(item.state == "not_stored" for item in missing[MISSING_SHOWN:])
-        why = f" ({behind} not stored within {WAIT_SECONDS:.0f} s: intake tail follows them)" if behind else ""
+        note = waited.dead_letters.note() if waited.dead_letters is not None else None
+        where = note or "intake tail follows them"
+        why = f" ({behind} not stored within {WAIT_SECONDS:.0f} s: {where})" if behind else ""
         out.print(f"[bold red]not stored[/] {more} more events{why}; --json lists every one")
