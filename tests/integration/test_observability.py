@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -18,6 +19,7 @@ from tests.helpers import (
     fail_writes_of,
     metric_points,
     notifications_body,
+    queue_url,
     send,
     send_body,
     stored_ids,
@@ -25,6 +27,8 @@ from tests.helpers import (
     total,
 )
 from webhook_intake.clients import client
+from webhook_intake.consumer.service import ConsumerService
+from webhook_intake.delivery import Delivery
 from webhook_intake.ingest.queue import INGEST_CONFIG
 from webhook_intake.registry import VENDORS
 from webhook_intake.store.wire import decode_item, item_size, write_units
@@ -486,3 +490,39 @@ def test_a_consumer_line_names_the_deliveries_it_reports_never_another_ones_id(
         assert f"delivery-{n}" in [line.get("correlation_id"), *line.get("correlation_ids", [])]
     # and no line about the whole invocation (a new shape) claims to be one delivery's
     assert all("correlation_id" not in line for line in lines if line["message"] == "new event shape")
+
+
+def test_a_consumer_line_names_its_own_vendor_while_another_vendors_function_runs_beside_it(
+    runtime: LocalRuntime, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an OpenWeb message without its correlation id (the consumer logs that it replaced it), and the local
+    # stack's consumer held just after its invocation began, as a poller thread may be
+    delivery = Delivery("openweb", "2026-11-29T12:00:00.000Z", "unused", "POST", "/webhooks/openweb")
+    attributes = delivery.to_message_attributes()
+    del attributes["correlation_id"]
+    body = json.dumps({"event_id": "beside-1", "type": "user-followed"})
+    runtime.sqs.send_message(QueueUrl=queue_url(runtime, "openweb"), MessageBody=body, MessageAttributes=attributes)
+    began, resume = threading.Event(), threading.Event()
+    begin = ConsumerService.begin
+
+    def held(service: ConsumerService, *args: Any, **kwargs: Any) -> None:
+        begin(service, *args, **kwargs)
+        began.set()
+        resume.wait(30)
+
+    monkeypatch.setattr(ConsumerService, "begin", held)
+    capsys.readouterr()
+    consumer = threading.Thread(target=runtime.drain)
+    consumer.start()
+    try:
+        assert began.wait(30)
+        # When Firstup's ingest function runs to its end in the meantime, in another thread
+        assert send_body(runtime, "firstup", {"id": "beside-2", "name": "content_published"}, {"tokens": ["x"]}).status
+    finally:
+        resume.set()
+        consumer.join(30)
+
+    # Then the consumer's line names OpenWeb, not the vendor of the function that ran last
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (replaced,) = [line for line in lines if line.get("message") == "message attributes replaced"]
+    assert replaced["vendor"] == "openweb"

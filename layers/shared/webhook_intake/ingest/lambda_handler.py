@@ -58,8 +58,9 @@ def build_handler(
     @logger.inject_lambda_context(clear_state=True, log_event=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # Every line names its vendor, once the invocation's keys are cleared: one process may run several vendors.
-        logger.append_keys(vendor=settings.vendor)
+        # Every line names its vendor. The local stack runs several vendors' functions at once in one process,
+        # where they share one formatter: the key is the thread's, not the formatter's, or the last set would win.
+        logger.thread_safe_append_keys(vendor=settings.vendor)
         try:
             request = Request.from_http_api_event(event)
         except MalformedRequestError as exc:

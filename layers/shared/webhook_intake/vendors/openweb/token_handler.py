@@ -89,8 +89,9 @@ def build_handler(
     @metrics.log_metrics
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # Every line names its vendor, once the invocation's keys are cleared: one process may run several vendors.
-        logger.append_keys(vendor=settings.vendor)
+        # Every line names its vendor. The local stack runs several vendors' functions at once in one process,
+        # where they share one formatter: the key is the thread's, not the formatter's, or the last set would win.
+        logger.thread_safe_append_keys(vendor=settings.vendor)
         try:
             request = Request.from_http_api_event(event)
         except MalformedRequestError:
