@@ -180,7 +180,8 @@ class _GatewayRequestHandler(WSGIRequestHandler):
         """
         declared = self.headers.get("content-length", "")
         del self.headers["expect"]
-        if declared.isdigit() and int(declared) > _GatewayRequest.max_content_length:
+        # Not str.isdigit: it takes "¹", which int() refuses, and the connection would drop unanswered.
+        if _LENGTH.fullmatch(declared) and int(declared) > _GatewayRequest.max_content_length:
             return True
         return super().handle_expect_100()
 

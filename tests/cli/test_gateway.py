@@ -452,3 +452,23 @@ def test_a_content_length_that_is_no_length_is_400_before_the_function_runs(
     assert status.startswith("HTTP/1.1 400"), answer
     assert answer == b'{"message":"Bad Request"}'
     assert function.events == []
+
+
+@pytest.mark.parametrize("declared", ["\u00b9", "\u00b2\u00b3"])
+def test_a_content_length_of_superscript_digits_expecting_100_continue_is_400_not_a_dropped_connection(
+    gateway: BaseWSGIServer, function: Recorder, declared: str
+) -> None:
+    # Given a client waiting for 100 Continue whose Content-Length is digits to str.isdigit but no count of bytes
+    head = (
+        f"POST {ROUTE} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n"
+        "Expect: 100-continue\r\n\r\n"
+    )
+
+    # When it is sent (the body with it: the client gives up waiting for the invitation)
+    status, _, answer = exchange(gateway, head.encode("latin-1") + b"{}")
+
+    # Then, once invited, API Gateway's 400, as for any Content-Length that is no count, and the function never ran
+    assert status == "HTTP/1.1 100 Continue", (status, answer)
+    assert answer.startswith(b"HTTP/1.1 400"), answer
+    assert answer.endswith(b'{"message":"Bad Request"}'), answer
+    assert function.events == []
