@@ -124,23 +124,34 @@ def answer_lost(aws_client: Any, operation: str, marker: bytes) -> Iterator[list
         aws_client.meta.events.unregister("before-send", hook)
 
 
-def requests_of(monkeypatch: pytest.MonkeyPatch, service: str) -> list[tuple[str, dict[str, Any]]]:
-    """Every request the CLI's ``service`` clients make from now on: (operation, its parameters), in order."""
+def hook_cli_clients(
+    monkeypatch: pytest.MonkeyPatch, service: str, hooks: dict[str, Callable[..., Any]], *, first: bool = False
+) -> None:
+    """Every ``service`` client the CLI makes from now on calls ``hooks`` (botocore event name -> handler; run
+    before botocore's own handlers when ``first``): a denial, a fault or a record of what is asked."""
     from intake_cli.target import Target
 
-    made: list[tuple[str, dict[str, Any]]] = []
     client_of = Target.client
+
+    def hooked(self: Target, name: str) -> Any:
+        aws_client = client_of(self, name)
+        if name == service:
+            register = aws_client.meta.events.register_first if first else aws_client.meta.events.register
+            for event_name, handler in hooks.items():
+                register(event_name, handler, unique_id=f"hook_cli_clients:{event_name}")
+        return aws_client
+
+    monkeypatch.setattr(Target, "client", hooked)
+
+
+def requests_of(monkeypatch: pytest.MonkeyPatch, service: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every request the CLI's ``service`` clients make from now on: (operation, its parameters), in order."""
+    made: list[tuple[str, dict[str, Any]]] = []
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         made.append((model.name, params))
 
-    def recorded(self: Target, name: str) -> Any:
-        aws_client = client_of(self, name)
-        if name == service:
-            aws_client.meta.events.register(f"provide-client-params.{service}", record, unique_id="requests_of")
-        return aws_client
-
-    monkeypatch.setattr(Target, "client", recorded)
+    hook_cli_clients(monkeypatch, service, {f"provide-client-params.{service}": record})
     return made
 
 

@@ -15,7 +15,6 @@ from botocore.exceptions import ClientError
 
 from intake_cli import dlq, queues
 from intake_cli.samples import SAMPLES_DIR
-from intake_cli.target import Target
 from tests.helpers import (
     TypedAtATerminal,
     at_a_terminal,
@@ -23,6 +22,7 @@ from tests.helpers import (
     cli_json,
     depth,
     dlq_url,
+    hook_cli_clients,
     mapping_fails_on,
     notifications_body,
     payloads,
@@ -1424,19 +1424,10 @@ def test_status_shows_a_backlogs_oldest_age_and_the_queues_still_when_cloudwatch
     assert rows[VENDOR]["quarantined"] == 1
 
     # And when CloudWatch refuses to be read (a role that may read the queues, not the metrics)
-    real_client = Target.client
+    def deny(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetMetricStatistics")
 
-    def denying(self: Target, service: str) -> Any:
-        made = real_client(self, service)
-        if service == "cloudwatch":
-
-            def deny(**_: Any) -> None:
-                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetMetricStatistics")
-
-            made.meta.events.register_first("before-send.cloudwatch", deny)
-        return made
-
-    monkeypatch.setattr(Target, "client", denying)
+    hook_cli_clients(monkeypatch, "cloudwatch", {"before-send.cloudwatch": deny}, first=True)
     code, text = cli("status", "--stack", stack)
 
     # Then the queues are still shown, the age unknown
@@ -1597,16 +1588,8 @@ def test_redriving_again_while_sqs_still_moves_the_dead_letters_says_so_and_send
 ) -> None:
     # Given a deployed stack's SQS, whose move task runs in the background
     tasks = MoveTasks()
-    made = Target.client
-
-    def client(self: Target, service: str) -> Any:
-        sqs = made(self, service)
-        if service == "sqs":
-            sqs.meta.events.register_first("before-call.sqs.StartMessageMoveTask", tasks.start, unique_id="start")
-            sqs.meta.events.register_first("before-call.sqs.ListMessageMoveTasks", tasks.list, unique_id="list")
-        return sqs
-
-    monkeypatch.setattr(Target, "client", client)
+    moves = {"before-call.sqs.StartMessageMoveTask": tasks.start, "before-call.sqs.ListMessageMoveTasks": tasks.list}
+    hook_cli_clients(monkeypatch, "sqs", moves, first=True)
     code, first = cli("dlq", "redrive", "--stack", stack)
     assert code == 0, first
     assert "task-1" in first

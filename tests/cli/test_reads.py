@@ -24,6 +24,7 @@ from tests.conftest import queue_messages
 from tests.helpers import (
     cli,
     cli_json,
+    hook_cli_clients,
     keys_read,
     notifications_body,
     publish_outputs,
@@ -1037,9 +1038,6 @@ def spread_over_days(runtime: LocalRuntime, secrets: dict[str, Any], days: int) 
 def queries_held(monkeypatch: pytest.MonkeyPatch, hold: Any) -> None:
     """``hold(number)`` runs as each Query of the CLI's DynamoDB clients goes out (``number``: from 0), in the
     thread that sends it."""
-    from intake_cli.target import Target
-
-    client_of = Target.client
     sent: list[int] = []
     lock = threading.Lock()
 
@@ -1049,13 +1047,7 @@ def queries_held(monkeypatch: pytest.MonkeyPatch, hold: Any) -> None:
             sent.append(number)
         hold(number)
 
-    def holding(self: Target, name: str) -> Any:
-        aws_client = client_of(self, name)
-        if name == "dynamodb":
-            aws_client.meta.events.register_first("before-send.dynamodb.Query", held, unique_id="queries_held")
-        return aws_client
-
-    monkeypatch.setattr(Target, "client", holding)
+    hook_cli_clients(monkeypatch, "dynamodb", {"before-send.dynamodb.Query": held}, first=True)
 
 
 def test_a_long_window_reads_several_days_at_once_and_lists_them_in_order(

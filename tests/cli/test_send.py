@@ -33,6 +33,7 @@ from tests.helpers import (
     depth,
     dlq_url,
     fail_writes_of,
+    hook_cli_clients,
     publish_outputs,
     run_as_intake,
     undocumented,
@@ -356,21 +357,12 @@ def test_wait_for_a_delivery_the_consumer_dead_lettered_points_at_the_dead_lette
 def test_wait_where_the_dead_letter_queue_cannot_be_read_says_what_it_said_before(
     dead_lettering: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from intake_cli.target import Target
 
     # Given credentials that may not read a queue's attributes
     def denied(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "GetQueueAttributes")
 
-    client_of = Target.client
-
-    def without_queue_attributes(self: Target, name: str) -> Any:
-        made = client_of(self, name)
-        if name == "sqs":
-            made.meta.events.register("before-call.sqs.GetQueueAttributes", denied, unique_id="denied")
-        return made
-
-    monkeypatch.setattr(Target, "client", without_queue_attributes)
+    hook_cli_clients(monkeypatch, "sqs", {"before-call.sqs.GetQueueAttributes": denied})
 
     # When a delivery the consumer keeps failing is sent with --wait, and SQS moves it to the dead-letter queue
     body = '{"event_id": "dead-1", "type": "user-followed"}'
