@@ -44,6 +44,7 @@ from webhook_intake.registry import vendors
 from webhook_intake.store.quarantine import QuarantineStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     import boto3
@@ -762,17 +763,7 @@ def test_ctrl_c_while_deleting_dead_letters_says_how_many_went(
     # Given 25 dead letters (deleted ten to a request), and Ctrl-C pressed as the third request goes out
     for n in range(24):
         claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
-    sent = queues.call
-    deletes: list[int] = []
-
-    def call(operation: Any, **kwargs: Any) -> Any:
-        if getattr(operation, "__name__", "") == "delete_message_batch":
-            deletes.append(1)
-            if len(deletes) == 3:
-                raise KeyboardInterrupt
-        return sent(operation, **kwargs)
-
-    monkeypatch.setattr(queues, "call", call)
+    ctrl_c_as_sent(monkeypatch, "delete_message_batch", 3)
 
     # When they are all being let go
     code, text = cli("dlq", "delete", "--stack", stack, "--vendor", VENDOR, "--yes")
@@ -785,24 +776,35 @@ def test_ctrl_c_while_deleting_dead_letters_says_how_many_went(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 5
 
 
-def refused_at_the_third(monkeypatch: pytest.MonkeyPatch, operation_name: str, api_name: str) -> None:
-    """SQS refusing (AccessDenied) the third call of ``operation_name`` the CLI makes; the calls after it go through."""
+def on_nth_call(
+    monkeypatch: pytest.MonkeyPatch,
+    operation: str,
+    nth: int,
+    instead: Callable[[Callable[[], Any], dict[str, Any]], Any],
+) -> None:
+    """The ``nth`` call of ``operation`` the CLI makes through ``queues.call`` is made by ``instead(go, kwargs)``
+    (``go`` makes it as it would have been made); the calls after it go as they would."""
     sent = queues.call
     calls: list[int] = []
 
-    def call(operation: Any, **kwargs: Any) -> Any:
-        if getattr(operation, "__name__", "") == operation_name:
+    def call(method: Any, **kwargs: Any) -> Any:
+        if getattr(method, "__name__", "") == operation:
             calls.append(1)
-            if len(calls) == 3:
+            if len(calls) == nth:
                 monkeypatch.setattr(queues, "call", sent)
-
-                def denied(**_: Any) -> Any:
-                    raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, api_name)
-
-                return sent(denied, **kwargs)
-        return sent(operation, **kwargs)
+                return instead(lambda: sent(method, **kwargs), kwargs)
+        return sent(method, **kwargs)
 
     monkeypatch.setattr(queues, "call", call)
+
+
+def refused_at_the_third(monkeypatch: pytest.MonkeyPatch, operation_name: str, api_name: str) -> None:
+    """SQS refusing (AccessDenied) the third call of ``operation_name`` the CLI makes; the calls after it go through."""
+
+    def denied(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, api_name)
+
+    on_nth_call(monkeypatch, operation_name, 3, lambda _go, kwargs: queues.call(denied, **kwargs))
 
 
 def test_a_delete_of_dead_letters_sqs_stops_part_way_says_how_many_went_and_shows_the_rest_again(
@@ -851,36 +853,23 @@ def test_a_redrive_of_dead_letters_sqs_stops_part_way_says_how_many_went_back(
 
 def ctrl_c_as_sent(monkeypatch: pytest.MonkeyPatch, operation: str, nth: int) -> None:
     """Ctrl-C as the ``nth`` call of ``operation`` goes out (before SQS has it); later calls go as they would."""
-    sent = queues.call
-    calls: list[int] = []
 
-    def call(method: Any, **kwargs: Any) -> Any:
-        if getattr(method, "__name__", "") == operation:
-            calls.append(1)
-            if len(calls) == nth:
-                monkeypatch.setattr(queues, "call", sent)
-                raise KeyboardInterrupt
-        return sent(method, **kwargs)
+    def pressed(_go: Callable[[], Any], _kwargs: dict[str, Any]) -> Any:
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(queues, "call", call)
+    on_nth_call(monkeypatch, operation, nth, pressed)
 
 
 def signal_as_answered(monkeypatch: pytest.MonkeyPatch, operation: str, nth: int, signum: int) -> None:
     """Send this process ``signum`` as SQS answers the ``nth`` call of ``operation`` (where a signal lands most:
     a command spends its time waiting for SQS)."""
-    sent = queues.call
-    calls: list[int] = []
 
-    def call(method: Any, **kwargs: Any) -> Any:
-        answer = sent(method, **kwargs)
-        if getattr(method, "__name__", "") == operation:
-            calls.append(1)
-            if len(calls) == nth:
-                monkeypatch.setattr(queues, "call", sent)
-                os.kill(os.getpid(), signum)
+    def answered(go: Callable[[], Any], _kwargs: dict[str, Any]) -> Any:
+        answer = go()
+        os.kill(os.getpid(), signum)
         return answer
 
-    monkeypatch.setattr(queues, "call", call)
+    on_nth_call(monkeypatch, operation, nth, answered)
 
 
 def test_ctrl_c_while_moving_dead_letters_back_says_how_many_went(
