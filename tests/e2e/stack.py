@@ -54,6 +54,13 @@ def json_lines(result: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]
     return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
+def killed_if_running(process: subprocess.Popen[Any]) -> None:
+    """A process a test started, ended (SIGKILL) and reaped if the test left it running: none outlives its test."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class ServedStack:
     """`intake serve` running in a subprocess with its own state dir."""

@@ -39,6 +39,7 @@ from tests.e2e.stack import (
     cli_environment,
     expected_event_ids,
     intake_command,
+    killed_if_running,
     run_cli,
     start_served_stack,
 )
@@ -395,9 +396,7 @@ def test_two_serves_started_together_on_one_state_dir_run_one_stack_and_a_killed
         assert again.returncode == 0, said
     finally:
         for process in started:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            killed_if_running(process)
             if process.stderr is not None:
                 process.stderr.close()
 
@@ -510,9 +509,7 @@ def test_a_stack_stopped_while_send_waits_ends_the_wait_in_seconds_with_one_erro
         assert stack.terminate() == 0
         _, errors = sender.communicate(timeout=90)
     finally:
-        if stack.process.poll() is None:
-            stack.process.kill()
-            stack.process.wait()
+        killed_if_running(stack.process)
 
     # Then the wait ends in one line, exit status 1
     assert sender.returncode == 1, errors
@@ -563,9 +560,7 @@ def test_serve_whose_output_reader_stops_stops_the_stack_quietly_with_status_141
         code = serve.wait(timeout=30)
         errors = serve.stderr.read().decode() if serve.stderr else ""
     finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
+        killed_if_running(serve)
         for stream in (serve.stdout, serve.stderr):
             if stream is not None:
                 stream.close()
@@ -661,9 +656,7 @@ def run_until_its_terminal_closes(served: ServedStack, operation: str, *args: st
         return process.wait(timeout=60)
     finally:
         os.close(ready_out)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        killed_if_running(process)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
@@ -758,9 +751,7 @@ def test_serve_stopped_with_an_accepted_delivery_not_yet_stored_says_it_is_gone(
         # When the stack is stopped before the consumer took it
         assert stack.terminate() == 0
     finally:
-        if stack.process.poll() is None:
-            stack.process.kill()
-            stack.process.wait()
+        killed_if_running(stack.process)
 
     # Then its last line says the delivery was still queued and is gone with the stack
     last = stack.output.read_text().strip().splitlines()[-1]
@@ -804,9 +795,7 @@ def test_a_second_ctrl_c_while_serve_stops_ends_it_at_once_and_leaves_no_stack_j
         serve.send_signal(signal.SIGINT)
         code = serve.wait(timeout=30)
     finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
+        killed_if_running(serve)
 
     # Then it ends at once as Ctrl-C ends a command, and leaves no stack.json naming a stack that is gone
     assert code == 130, output.read_text()
@@ -882,9 +871,7 @@ def test_a_second_stop_while_serve_waits_for_its_outcomes_to_end_stops_it_at_onc
         serve.send_signal(sent)
         code = serve.wait(timeout=30)
     finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
+        killed_if_running(serve)
 
     # Then the second one ends it at once, as that signal ends a command (130, 143): no 'stopped' line, no
     # stack.json left
@@ -905,9 +892,7 @@ def test_serve_whose_terminal_closes_stops_the_stack_as_on_sigterm(tmp_path: Pat
         stack.process.send_signal(signal.SIGHUP)
         code = stack.process.wait(timeout=20)
     finally:
-        if stack.process.poll() is None:
-            stack.process.kill()
-            stack.process.wait()
+        killed_if_running(stack.process)
 
     # Then it stops as on SIGTERM: cleanly, status 0, no stack.json left for the next command to trust
     assert code == 0, stack.output.read_text()
@@ -959,9 +944,7 @@ def test_serve_whose_terminal_closes_stops_the_stack_with_status_0(tmp_path: Pat
         os.close(controller)
         code = serve.wait(timeout=60)
     finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait()
+        killed_if_running(serve)
 
     # Then serve stops the stack as on SIGTERM, its last words going nowhere: status 0, no stack.json left behind
     assert code == 0
