@@ -31,6 +31,7 @@ from tests.helpers import (
     queue_url,
     run_as_intake,
     runbook_row,
+    sample_document,
     send,
     send_body,
     stored_ids,
@@ -1618,7 +1619,7 @@ def test_reading_an_event_held_only_in_quarantine_by_its_own_id_says_where_it_is
     # Given an OpenWeb event the mapping failed on: quarantined, not stored
     publish_outputs(aws, runtime)
     mapping_fails_on(monkeypatch, "openweb", lambda event: "reaction" in event, TypeError("unforeseen"))
-    body = {**json.loads((SAMPLES_DIR / "openweb" / "liked-message.json").read_text()), "event_id": "held-1"}
+    body = {**sample_document("openweb", "liked-message"), "event_id": "held-1"}
     send_body(runtime, "openweb", {**body, "reaction": {"kind": "heart"}}, secrets["openweb"])
     runtime.drain()
     (held,) = [item for item in listed(runtime.stack.name) if item["kind"] == "quarantined"]

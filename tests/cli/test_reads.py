@@ -30,6 +30,7 @@ from tests.helpers import (
     publish_outputs,
     queue_url,
     requests_of,
+    sample_document,
     send,
     send_body,
     send_events_with_parts_in_s3,
@@ -356,7 +357,7 @@ def test_a_recipient_id_too_long_for_the_feed_is_found_by_the_scan_it_points_to(
     # Given a notification to a user whose id is over the 256 characters the feed keeps (among others)
     publish_outputs(boto3.session.Session(region_name=runtime.stack.region), runtime)
     long_id = "u" * 300
-    note = json.loads((SAMPLES_DIR / "viafoura-notifications" / "follow.json").read_text())
+    note = sample_document("viafoura-notifications", "follow")
     (entry,) = note["notifications"]
     entry["recipients"] = [
         {"name": "Someone", "viafoura_id": {"uuid": f"00000000-0000-4000-8000-{n:012d}", "id": str(n)}}
@@ -862,7 +863,7 @@ def test_state_counts_a_one_character_text_as_one_character(
 ) -> None:
     # Given a comment whose text is one character
     publish_outputs(aws, runtime)
-    comment = json.loads((SAMPLES_DIR / "fastcomments" / "comment-created.json").read_text())
+    comment = sample_document("fastcomments", "comment-created")
     comment.update(id="one-char", comment="k", commentHTML="<p>k</p>")
     send_body(runtime, "fastcomments", comment, secrets["fastcomments"], event="comment-created")
     runtime.drain()

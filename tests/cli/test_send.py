@@ -36,6 +36,7 @@ from tests.helpers import (
     hook_cli_clients,
     publish_outputs,
     run_as_intake,
+    sample_document,
     undocumented,
 )
 from webhook_intake.clients import client
@@ -407,7 +408,7 @@ def test_stdin_is_a_body_and_wait_says_what_was_not_stored(deployed: str) -> Non
 
 def test_wait_counts_an_event_sent_with_a_byte_order_mark_as_stored(deployed: str, tmp_path: Path) -> None:
     # Given a body saved with a UTF-8 byte order mark, which the ingest function reads without it
-    event = json.loads((SAMPLES_DIR / "openweb" / "liked-message.json").read_text(encoding="utf-8"))
+    event = sample_document("openweb", "liked-message")
     event["event_id"] = "bom-1"
     body = tmp_path / "bom.json"
     body.write_bytes("\ufeff".encode() + json.dumps(event).encode())

@@ -16,6 +16,7 @@ from tests.helpers import (
     dlq_url,
     handler_logs,
     publish_outputs,
+    sample_document,
     send,
     send_body,
     stored,
@@ -118,7 +119,7 @@ def test_what_a_vendor_documents_is_no_new_shape_and_a_field_renamed_or_dropped_
     publish_outputs(aws, runtime)
     stack = runtime.stack.name
     # Given Firstup notifications carrying the `details` its page documents for other categories than the samples'
-    notification = json.loads((SAMPLES_DIR / "firstup" / "user_notification_created.json").read_text())
+    notification = sample_document("firstup", "user_notification_created")
     push = {"channel_id": 2038475, "content_id": 8999237, "tracking_id": 123412, "message": "Notification message"}
     featured = {"content_id": 234235, "featured_ids": [97345, 234235]}
     for index, details in enumerate((push, featured)):
@@ -127,7 +128,7 @@ def test_what_a_vendor_documents_is_no_new_shape_and_a_field_renamed_or_dropped_
         updated = {**body, "name": "user_notification_updated", "acknowledged": True}
         send_body(runtime, "firstup", updated, secrets["firstup"])
     # and a Viafoura like whose user's and recipient's ids are strings (its User object), and one with the user's only
-    envelope = json.loads((SAMPLES_DIR / "viafoura-notifications" / "like.json").read_text())
+    envelope = sample_document("viafoura-notifications", "like")
     like = envelope["notifications"][0]
     like["user"]["viafoura_id"]["id"] = "1234567890"
     strings = json.loads(json.dumps(like))
@@ -163,7 +164,7 @@ def test_viafoura_notification_ids_sent_as_numbers_as_its_example_code_does_are_
     publish_outputs(aws, runtime)
     # Given notifications whose id, section and container are numbers, as Viafoura's example code sends them
     # where its docs have strings (docs/event-types.md, "Identity"), one of them at a time and all together
-    envelope = json.loads((SAMPLES_DIR / "viafoura-notifications" / "reply.json").read_text())
+    envelope = sample_document("viafoura-notifications", "reply")
     reply = envelope["notifications"][0]
     numbers = {"notification_uuid": 9001, "section_uuid": 17, "content_container_uuid": 4242}
     notes = [{**reply, "notification_uuid": f"numeric-{name}", name: value} for name, value in numbers.items()]
@@ -183,8 +184,8 @@ def test_openweb_content_sent_as_plain_strings_as_its_field_table_types_it_is_no
     publish_outputs(aws, runtime)
     # Given a like and a reply whose comment's (and reply's) content is a list of strings, as OpenWeb's field
     # table types it ("array[string]"), where its examples send {type, text, url} objects
-    like = json.loads((SAMPLES_DIR / "openweb" / "liked-message.json").read_text())
-    reply = json.loads((SAMPLES_DIR / "openweb" / "replied-message.json").read_text())
+    like = sample_document("openweb", "liked-message")
+    reply = sample_document("openweb", "replied-message")
     like = {**like, "event_id": "strings-like", "comment": {**like["comment"], "content": ["Tom &amp; Jerry"]}}
     reply = {
         **reply,
@@ -208,8 +209,8 @@ def test_openweb_types_spelled_as_its_page_also_spells_them_are_no_new_shape(
     publish_outputs(aws, runtime)
     # Given OpenWeb's like and reply examples, typed as its page's table of types and its configuration example
     # also spell them
-    like = json.loads((SAMPLES_DIR / "openweb" / "liked-message.json").read_text())
-    reply = json.loads((SAMPLES_DIR / "openweb" / "replied-message.json").read_text())
+    like = sample_document("openweb", "liked-message")
+    reply = sample_document("openweb", "replied-message")
     send_body(runtime, "openweb", {**like, "event_id": "spelled-like", "type": "liked-messages"}, secrets["openweb"])
     spelled = {**reply, "event_id": "spelled-reply", "type": "replied-your-message"}
     send_body(runtime, "openweb", spelled, secrets["openweb"])
