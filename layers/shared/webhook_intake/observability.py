@@ -298,3 +298,12 @@ def said(exc: BaseException) -> str:
 def function_logger() -> Logger:
     """A function's Powertools logger, its tracebacks free of data (:class:`QuotingOwnFormatter`)."""
     return Logger(logger_formatter=QuotingOwnFormatter())
+
+
+def name_vendor(logger: Logger, vendor_key: str) -> None:
+    """Every line the invocation logs names its vendor (``vendor``, as the README's Logs Insights query reads it).
+
+    The key is the invocation's thread's, not the formatter's: the local stack runs several vendors' functions at
+    once in one process, where they share one formatter, and the last one set would name every line. Called at the
+    start of each invocation: there, one thread may run several vendors' invocations in turn."""
+    logger.thread_safe_append_keys(vendor=vendor_key)

@@ -10,7 +10,7 @@ from webhook_intake.consumer.attempts import InvocationAttempts
 from webhook_intake.consumer.service import ConsumerService, Continuation
 from webhook_intake.consumer.settings import ConsumerSettings
 from webhook_intake.consumer.shapes import ShapeWatch
-from webhook_intake.observability import count_cold_start, function_logger, vendor_metrics
+from webhook_intake.observability import count_cold_start, function_logger, name_vendor, vendor_metrics
 from webhook_intake.payloads import PayloadStore
 from webhook_intake.registry import vendor
 from webhook_intake.store.events import EventStore
@@ -70,9 +70,7 @@ def build_handler(
     @logger.inject_lambda_context(clear_state=True, log_event=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # Every line names its vendor. The local stack runs several vendors' functions at once in one process,
-        # where they share one formatter: the key is the thread's, not the formatter's, or the last set would win.
-        logger.thread_safe_append_keys(vendor=settings.vendor)
+        name_vendor(logger, settings.vendor)
         consumer.begin(context.get_remaining_time_in_millis)
         try:
             response: dict[str, Any] = dict(

@@ -9,7 +9,7 @@ from webhook_intake.ingest.contract import RejectedError
 from webhook_intake.ingest.queue import QueueSender
 from webhook_intake.ingest.service import IngestService
 from webhook_intake.ingest.settings import IngestSettings
-from webhook_intake.observability import count_cold_start, function_logger, vendor_metrics
+from webhook_intake.observability import count_cold_start, function_logger, name_vendor, vendor_metrics
 from webhook_intake.registry import vendor
 from webhook_intake.replay import UsedCredentials
 from webhook_intake.secrets import SecretStore
@@ -58,9 +58,7 @@ def build_handler(
     @logger.inject_lambda_context(clear_state=True, log_event=False)
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # Every line names its vendor. The local stack runs several vendors' functions at once in one process,
-        # where they share one formatter: the key is the thread's, not the formatter's, or the last set would win.
-        logger.thread_safe_append_keys(vendor=settings.vendor)
+        name_vendor(logger, settings.vendor)
         try:
             request = Request.from_http_api_event(event)
         except MalformedRequestError as exc:

@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 
 from webhook_intake.http import MalformedRequestError, Request
 from webhook_intake.ingest.settings import DEFAULT_SECRET_MAX_AGE, SettingsError, integer, required
-from webhook_intake.observability import count_cold_start, function_logger, vendor_metrics
+from webhook_intake.observability import count_cold_start, function_logger, name_vendor, vendor_metrics
 from webhook_intake.replay import UsedCredentials
 from webhook_intake.secrets import SecretStore
 from webhook_intake.vendors.openweb.access_token import MAX_ACCESS_TOKEN_TTL
@@ -89,9 +89,7 @@ def build_handler(
     @metrics.log_metrics
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # Every line names its vendor. The local stack runs several vendors' functions at once in one process,
-        # where they share one formatter: the key is the thread's, not the formatter's, or the last set would win.
-        logger.thread_safe_append_keys(vendor=settings.vendor)
+        name_vendor(logger, settings.vendor)
         try:
             request = Request.from_http_api_event(event)
         except MalformedRequestError:
