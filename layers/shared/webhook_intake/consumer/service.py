@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from webhook_intake.store.quarantine import QuarantineStore
 
 MAX_OUTCOMES_PER_LINE = 200
+_LOOK_FAILED = (OutOfTimeError, StoreError, PayloadError, ClientError, BotoCoreError)
+"""What ends a first version's look for its copies kept as conflicts undone (no time, DynamoDB or S3 failing): held
+for the reserve, and there said in the log."""
 """Outcome lines stay far below CloudWatch's 256 KB per log event."""
 TIME_RESERVE_MS = 3_000
 """Kept back at the end of an invocation: one try at sending the rest of a delivery back (``Continuation``),
@@ -486,7 +489,7 @@ class ConsumerService:
         would find it stored as its copy and never look for them. The write units of what was let go now."""
         try:
             return self._release_copies(event)
-        except (OutOfTimeError, StoreError, PayloadError, ClientError, BotoCoreError):
+        except _LOOK_FAILED:
             self.tally.copies.append(HeldCopies(event, len(self.tally.units_per_event), self.tally.delivery))
             return 0.0
 
@@ -498,7 +501,7 @@ class ConsumerService:
             tally.delivery = held.delivery
             try:
                 tally.units_per_event[held.slot] += self._release_copies(held.event)
-            except (StoreError, PayloadError, OutOfTimeError, ClientError, BotoCoreError) as exc:
+            except _LOOK_FAILED as exc:
                 self.logger.warning(
                     "copies kept as conflicts of a first version not let go",
                     extra={"error": error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__},
