@@ -464,14 +464,16 @@ class DeadLetters:
     vendor: str
     arrived: int
 
-    def note(self) -> str | None:
-        """What an event not heard of says of them; None when none arrived."""
-        if self.arrived <= 0:
+    @staticmethod
+    def note_of(dead_letters: DeadLetters | None) -> str | None:
+        """Where an event not heard of may be, said and never claimed as this delivery's; None when the queue could
+        not be read or took nothing."""
+        if dead_letters is None or dead_letters.arrived <= 0:
             return None
         from intake_cli.render import counted
 
-        took = counted(self.arrived, "message", "messages")
-        return f"{self.vendor}'s dead-letter queue took {took} since the send: intake dlq list shows them"
+        took = counted(dead_letters.arrived, "message", "messages")
+        return f"{dead_letters.vendor}'s dead-letter queue took {took} since the send: intake dlq list shows them"
 
 
 @dataclass
@@ -603,8 +605,7 @@ def _wait_for(target: Target, awaited: Awaited) -> Waited:
         time.sleep(_WAIT_TICK)
     taken, kept, unread = _taken_again(target, awaited, deadline) if awaited.already else ({}, {}, None)
     dead_letters = _dead_lettered_since(target, awaited)
-    # Where an event not heard of may be: said, never claimed as this delivery's.
-    note = dead_letters.note() if dead_letters is not None else None
+    note = DeadLetters.note_of(dead_letters)
     then = f"; {note}" if note else ""
     missing = [
         NotStored(event_id, "quarantined", f"quarantined ({quarantined[event_id]})", quarantined[event_id])
@@ -793,7 +794,6 @@ def _print_waited(out: Console, waited: Waited) -> None:
     if len(missing) > MISSING_SHOWN:
         more = len(missing) - MISSING_SHOWN
         behind = sum(item.state == "not_stored" for item in missing[MISSING_SHOWN:])
-        note = waited.dead_letters.note() if waited.dead_letters is not None else None
-        where = note or "intake tail follows them"
+        where = DeadLetters.note_of(waited.dead_letters) or "intake tail follows them"
         why = f" ({behind} not stored within {WAIT_SECONDS:.0f} s: {where})" if behind else ""
         out.print(f"[bold red]not stored[/] {more} more events{why}; --json lists every one")
