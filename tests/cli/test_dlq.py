@@ -76,6 +76,13 @@ def claim_checked_dead_letter(runtime: LocalRuntime, body: bytes) -> ClaimCheck:
     return check
 
 
+def dead_letters_after_the_first(runtime: LocalRuntime, count: int) -> None:
+    """``count`` claim-checked dead letters more than the stack's own (``big-2`` on): 25 in all for 24, enough for
+    three of SQS's batches of ten."""
+    for n in range(count):
+        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+
+
 @pytest.fixture
 def stack(aws: boto3.session.Session, runtime: LocalRuntime, secrets: dict[str, Any]) -> str:
     """A stack with one quarantined notification (no notification_uuid) and one claim-checked dead letter."""
@@ -762,8 +769,7 @@ def test_ctrl_c_while_deleting_dead_letters_says_how_many_went(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 25 dead letters (deleted ten to a request), and Ctrl-C pressed as the third request goes out
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     ctrl_c_as_sent(monkeypatch, "delete_message_batch", 3)
 
     # When they are all being let go
@@ -812,8 +818,7 @@ def test_a_delete_of_dead_letters_sqs_stops_part_way_says_how_many_went_and_show
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 25 dead letters (deleted ten to a request), and SQS refusing the third request
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     refused_at_the_third(monkeypatch, "delete_message_batch", "DeleteMessageBatch")
 
     # When a script lets them all go
@@ -835,8 +840,7 @@ def test_a_redrive_of_dead_letters_sqs_stops_part_way_says_how_many_went_back(
 ) -> None:
     monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
     # Given 25 dead letters (moved back ten at a time), and SQS refusing the third receive of them
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     refused_at_the_third(monkeypatch, "receive_message", "ReceiveMessage")
 
     # When a script sends them all back
@@ -878,8 +882,7 @@ def test_ctrl_c_while_moving_dead_letters_back_says_how_many_went(
 ) -> None:
     monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
     # Given 25 dead letters (moved ten at a time), and Ctrl-C pressed as the third receive goes out
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     ctrl_c_as_sent(monkeypatch, "receive_message", 3)
 
     # When they are all being sent back
@@ -899,8 +902,7 @@ def test_ctrl_c_while_sqs_answers_a_delete_counts_what_went_and_leaves_the_rest_
 ) -> None:
     # Given 25 dead letters (deleted ten at a time), and Ctrl-C pressed while SQS answers the second delete: the
     # twenty of the first two requests are gone by then
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     signal_as_answered(monkeypatch, "delete_message_batch", 2, signal.SIGINT)
     try:
@@ -919,8 +921,7 @@ def test_ctrl_c_while_listing_leaves_every_dead_letter_there_for_the_next_look(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given 25 dead letters (received ten at a time to be listed), and Ctrl-C pressed as the third receive goes out
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     ctrl_c_as_sent(monkeypatch, "receive_message", 3)
     code, text = cli("dlq", "list", "--stack", stack, "--vendor", VENDOR)
     assert code == 130, text
@@ -943,8 +944,7 @@ def test_ctrl_c_while_sqs_answers_a_listing_leaves_every_dead_letter_there_for_t
 ) -> None:
     # Given 25 dead letters, and Ctrl-C pressed while SQS answers a receive of the listing (it has hidden the
     # letters it returns by then), or one of the requests that make the listed ones visible again
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     signal_as_answered(monkeypatch, operation, nth, signal.SIGINT)
     try:
@@ -983,8 +983,7 @@ def test_a_signal_while_a_receive_is_answered_leaves_the_dead_letters_it_hid_the
 ) -> None:
     # Given 25 dead letters, and the `intake` command sent SIGTERM (a cancelled CI job, `timeout`) or SIGHUP (its
     # terminal closed) while the third receive is answered: SQS has hidden the five it returns by then
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     signal_as_answered(monkeypatch, "receive_message", 3, signum)
 
     # When the command runs
@@ -1005,8 +1004,7 @@ def test_a_sighup_the_parent_ignored_leaves_the_listing_to_finish(
 ) -> None:
     # Given 25 dead letters, and `nohup intake dlq list` (SIGHUP ignored) whose terminal closes as the third receive
     # is answered
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     signal_as_answered(monkeypatch, "receive_message", 3, signal.SIGHUP)
 
     # When the command runs
@@ -1035,8 +1033,7 @@ def test_sigterm_while_moving_dead_letters_back_is_named_as_what_stopped_it_and_
     monkeypatch.setattr(queues, "SqsMessageMover", queues.LocalMessageMover)
     # Given 25 dead letters (moved ten at a time), and the `intake` command sent SIGTERM (a cancelled CI job) as
     # the second receive of the move is answered
-    for n in range(24):
-        claim_checked_dead_letter(runtime, notifications_body(f"big-{n + 2}"))
+    dead_letters_after_the_first(runtime, 24)
     signal_as_answered(monkeypatch, "receive_message", 2, signal.SIGTERM)
 
     # When they are all being sent back
