@@ -158,3 +158,46 @@ def test_an_openweb_followee_reply_is_dated_when_the_reply_was_posted_not_the_co
     assert kept["content"]["parent_id"] == event["comment"]["comment_id"]
     assert kept["occurred_at"] == kept["content"]["created_at"] == "2026-10-06T12:33:20.000Z"
     assert kept["time_source"] == "vendor"
+
+
+def test_firstup_notifications_about_a_channel_are_found_by_that_channel(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given Firstup's user notifications of the categories its page documents with a channel: a user made to follow
+    # a channel, a user added to a channel's contributors, and a push published to a channel
+    created = sample_document("firstup", "user_notification_created.documented")
+    categories = {
+        "channel_auto_follow": {
+            "content_channel_id": 23897,
+            "content_channel_name": "My Feed",
+            "content_channel_ids": [23897],
+            "channels_count": 1,
+        },
+        "channel_contributor_added": {"content_channel_id": 23897, "content_channel_name": "My Feed"},
+        "push": {
+            "channel_id": 2038475,
+            "content_id": 8999237,
+            "tracking_id": 123412,
+            "message": "Notification message",
+        },
+    }
+
+    # When each is delivered and consumed
+    for category, details in categories.items():
+        event = {**created, "id": f"variant-channel-{category}", "category": category, "details": details}
+        response = send_body(shared_runtime, "firstup", event, secrets["firstup"])
+        assert response.status == SUCCESS["firstup"], response.body
+    shared_runtime.drain()
+
+    # Then a read by each channel finds the notifications about it, the channel named as a channel event names it
+    followed = listed(shared_runtime, vendor="firstup", container="23897")
+    assert sorted(entry["event_id"].split(":")[0] for entry in followed) == [
+        "variant-channel-channel_auto_follow",
+        "variant-channel-channel_contributor_added",
+    ]
+    assert {_stored(shared_runtime, "firstup", entry["event_id"])["container"]["title"] for entry in followed} == {
+        "My Feed"
+    }
+    (pushed,) = listed(shared_runtime, vendor="firstup", container="2038475")
+    assert pushed["event_id"].startswith("variant-channel-push:")
+    assert _stored(shared_runtime, "firstup", pushed["event_id"])["container"] == {"id": "2038475"}

@@ -79,6 +79,17 @@ class NotificationDetails(VendorModel):
     post_id: IdText = None
     acting_user_id: IdText = None
     acting_user_ids: IdList = Field(default_factory=list)
+    # The channel a push was published to, or the one a user was made to follow or contribute to.
+    channel_id: IdText = None
+    content_channel_id: IdText = None
+    content_channel_name: str | None = None
+
+    def channel(self) -> Container | None:
+        """The channel the notification is about, as a channel event's container names it."""
+        channel_id = self.content_channel_id or self.channel_id
+        if not channel_id:
+            return None
+        return Container(id=channel_id, title=self.content_channel_name if self.content_channel_id else None)
 
 
 class FirstupEvent(VendorModel):
@@ -238,6 +249,9 @@ class FirstupNormalizer(VendorNormalizer):
         flat = current_form(element.value, delivery.correlation_id)
         event = validate_leniently(FirstupEvent, flat, _REQUIRED)
         channel_id = event.channel_id or (event.channel_ids[0] if event.channel_ids else None)
+        container = Container(id=channel_id, title=event.channel_name) if channel_id else None
+        if container is None and event.details is not None:
+            container = event.details.channel()
         return self.event(
             element,
             delivery,
@@ -250,7 +264,7 @@ class FirstupNormalizer(VendorNormalizer):
             actor=_actor(event),
             recipients=(Party(id=event.user_id, role="recipient"),) if event.user_id else (),
             content=_content(event),
-            container=Container(id=channel_id, title=event.channel_name) if channel_id else None,
+            container=container,
             details=_details(event),
         )
 
