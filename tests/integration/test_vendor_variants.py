@@ -201,3 +201,26 @@ def test_firstup_notifications_about_a_channel_are_found_by_that_channel(
     (pushed,) = listed(shared_runtime, vendor="firstup", container="2038475")
     assert pushed["event_id"].startswith("variant-channel-push:")
     assert _stored(shared_runtime, "firstup", pushed["event_id"])["container"] == {"id": "2038475"}
+
+
+def test_an_openweb_event_names_the_spot_its_conversation_belongs_to_as_its_site(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given OpenWeb's like, whose conversation_id is "a combination of the Spot ID and post ID" (a post id holding
+    # underscores of its own), and its page's own example, whose conversation id is a placeholder naming no spot
+    like = sample_document("openweb", "liked-message")
+    like.update(event_id="variant-spot", conversation_id="sp_Q9xT4mWz_harbor_bridge_2026")
+    documented = sample_document("openweb", "liked-message.documented")
+    documented["event_id"] = "variant-spot-placeholder"
+
+    # When they are delivered and consumed
+    for event in (like, documented):
+        response = send_body(shared_runtime, "openweb", event, secrets["openweb"])
+        assert response.status == SUCCESS["openweb"], response.body
+    shared_runtime.drain()
+
+    # Then the like's site is its spot, its container the whole conversation; the placeholder names no site
+    kept = _stored(shared_runtime, "openweb", "variant-spot")
+    assert kept["site"] == {"id": "sp_Q9xT4mWz"}
+    assert kept["container"]["id"] == "sp_Q9xT4mWz_harbor_bridge_2026"
+    assert "site" not in _stored(shared_runtime, "openweb", "variant-spot-placeholder")

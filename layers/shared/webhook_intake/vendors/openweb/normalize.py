@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, field_validator
 
-from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party
+from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
 from webhook_intake.consumer.normalizing import ID_DIGITS, IdText, VendorModel, VendorNormalizer, validate_leniently
 from webhook_intake.times import from_epoch, iso_millis
 from webhook_intake.vendors.openweb import SPEC
@@ -63,6 +64,8 @@ _AUTHOR_FIELD = {
 _POSTED_WHEN = {"followee-commented": ("reply", "comment"), "replied-message": ("reply",)}
 _ARTICLE_TIMED = frozenset({"topic-by-author", "topic-by-keyword"})
 _REQUIRED = frozenset({SPEC.id_field, *SPEC.required})
+# "A combination of the Spot ID and post ID": ``sp_<spot>_<post id>``, a spot id being ``sp_`` and letters and digits.
+_SPOT_OF_CONVERSATION = re.compile(r"(sp_[0-9A-Za-z]+)_.")
 
 
 class OpenWebUser(VendorModel):
@@ -219,8 +222,15 @@ class OpenWebNormalizer(VendorNormalizer):
             recipients=(event.user.party("recipient"),) if event.user else (),
             content=content,
             container=container,
+            site=_spot(event.conversation_id),
             details=details,
         )
+
+
+def _spot(conversation_id: str | None) -> Site | None:
+    """The OpenWeb site (spot) a conversation belongs to: its id begins with the spot's."""
+    matched = _SPOT_OF_CONVERSATION.match(conversation_id or "")
+    return Site(id=matched.group(1)) if matched else None
 
 
 def _article_url(event: OpenWebEvent) -> str | None:
