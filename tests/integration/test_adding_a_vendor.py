@@ -208,3 +208,33 @@ def test_the_docs_package_code_passes_the_projects_linter_and_formatter() -> Non
         checked = ruff("check", path, text)
         assert checked.returncode == 0, (name, checked.stdout)
         assert ruff("format", path, text).stdout == text, name
+
+
+DOTTED_NAME = re.compile(r"`(webhook_intake(?:\.\w+)+)")
+
+
+def resolved(name: str) -> object:
+    """What ``name`` (``package.module.attribute...``) is: its longest importable module, then attributes."""
+    parts = name.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attribute in parts[cut:]:
+            found = getattr(found, attribute)
+        return found
+    raise ImportError(name)
+
+
+def test_every_name_the_doc_gives_in_the_package_exists() -> None:
+    # A newcomer imports what the doc names (its own made-up vendor aside): a name that moved must move here too
+    names = sorted({name for name in DOTTED_NAME.findall(DOC.read_text()) if ".vendors.acme" not in name})
+    assert "webhook_intake.ingest.contract.token_list_problems" in names
+    missing = []
+    for name in names:
+        try:
+            resolved(name)
+        except (ImportError, AttributeError):
+            missing.append(name)
+    assert missing == [], f"{DOC.name} names what the package does not hold: {missing}"
