@@ -217,11 +217,15 @@ def test_send_reads_the_vendors_secret_from_secrets_manager(
         assert vendor_secret(target, key) == secrets[key]
 
 
+SECRET_VALUE = "never-shown-token"
+"""A secret's text that no stack name, secret id or ARN of the test's can hold (those are hex and words)."""
+
+
 @pytest.mark.parametrize(
     ("value", "said"),
     [
-        ("tokens: abc", "is not JSON: see README.md, 'Configure each vendor's secret'"),
-        ('["abc"]', "is not a JSON object"),
+        (f"tokens: {SECRET_VALUE}", "is not JSON: see README.md, 'Configure each vendor's secret'"),
+        (f'["{SECRET_VALUE}"]', "is not a JSON object"),
         (None, "cannot read secret"),
     ],
     ids=["not JSON", "not an object", "deleted"],
@@ -246,7 +250,7 @@ def test_send_to_a_stack_whose_secret_cannot_be_used_is_one_line_naming_the_secr
     (line,) = [line for line in text.splitlines() if line.startswith("error:")]
     assert secret_id in line
     assert said in " ".join(text.split())
-    assert "abc" not in text
+    assert SECRET_VALUE not in text
     assert "Traceback" not in text
 
 
