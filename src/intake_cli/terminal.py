@@ -26,13 +26,16 @@ if TYPE_CHECKING:
     from rich.console import ConsoleOptions, RenderableType
 
 _STEERING = (
-    "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff"
+    "\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u061c\\u200b\\u200e\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ud800-\\udfff"
+    "\\ufeff"
 )
 STEERING = re.compile(f"[{_STEERING}]")
 """What a terminal acts on instead of showing, or shows as nothing: C0 controls but tab and line feed, DEL, C1
 controls (``\\x9b`` is a CSI on some terminals), the marks and overrides that reorder a line, and the invisible
-characters (a zero-width space, a word joiner, a byte order mark) that make two ids that differ look the same.
-The zero-width joiner and non-joiner stay: emoji and several scripts are written with them."""
+characters (a zero-width space, a word joiner, a byte order mark) that make two ids that differ look the same, and
+a lone UTF-16 surrogate (a vendor's ``\\ud800`` escape, echoed in an answer read as JSON), which no terminal shows
+and no UTF-8 output can write. The zero-width joiner and non-joiner stay: emoji and several scripts are written
+with them."""
 
 
 def _escaped(found: re.Match[str]) -> str:

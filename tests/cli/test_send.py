@@ -947,3 +947,17 @@ def test_a_wait_stopped_after_the_send_still_prints_the_answer_and_ends_with_the
     assert "not_stored" not in answer
     stopper = "Ctrl-C" if signum == signal.SIGINT else "SIGTERM"
     assert f"stopped by {stopper} while waiting for the delivery's events" in " ".join(err.split())
+
+
+def test_an_answer_echoing_a_lone_surrogate_is_printed_with_its_escape_not_a_traceback(deployed: str) -> None:
+    # Given a Viafoura engagement batch whose event id escapes a lone surrogate (valid JSON), which the answer echoes
+    body = json.loads(sample_files("viafoura-engagement")[0].read_text(encoding="utf-8"))
+    body["events"] = body["events"][:1]
+    text = json.dumps(body).replace(body["events"][0]["event_uuid"], "lone-\\ud800-id")
+
+    # When it is sent, the answer printed as on a terminal
+    code, output = cli("send", "viafoura-engagement", "--data", text, "--stack", deployed, "--yes")
+
+    # Then the answer is printed, the id shown with its escape, and the command succeeds
+    assert code == 0, output
+    assert '"event_uuid": "lone-\\ud800-id"' in output
