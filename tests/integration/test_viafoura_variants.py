@@ -104,6 +104,38 @@ def test_ids_names_and_urls_sent_empty_are_stored_as_absent_not_as_empty_text(
     assert reply["content"] == {"type": "reply", "text": "a reply"}
 
 
+def test_ids_sent_as_white_space_alone_are_stored_as_absent_as_empty_ones_are(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given an approval whose ids Viafoura sent as white space alone (which no read can be asked for: `intake state`
+    # and `intake events --content` take such an id for an empty one)
+    approval = {
+        "event_uuid": str(uuid.uuid4()),
+        "time": int(time.time() * 1000) - 5_000,
+        "section_uuid": "\t",
+        "content_container_uuid": " ",
+        "content_uuid": "   ",
+        "actor_uuid": "\u00a0",
+        "author_uuid": "  ",
+        "message_type": "livecomment_post",
+        "action": "visible",
+    }
+
+    # When Viafoura delivers it
+    body = {"request_uuid": str(uuid.uuid4()), "time": approval["time"], "version": 1, "events": [approval]}
+    response = send_body(shared_runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
+    assert response.status == SUCCESS["viafoura-engagement"], response.body
+    shared_runtime.drain()
+
+    # Then it is stored naming none of them, and no comment's state is kept under a blank id
+    events = reader(shared_runtime)
+    approved = events.get("viafoura-engagement", approval["event_uuid"])
+    assert approved is not None
+    assert (approved.get("actor"), approved.get("container"), approved.get("site")) == (None, None, None)
+    assert approved["content"] == {"type": "livecomment_post"}
+    assert events.state("viafoura-engagement", "   ") is None
+
+
 def test_a_notification_with_null_recipients_and_payload_is_stored_with_nothing_dropped(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:

@@ -12,6 +12,11 @@ MAX_EVENT_ID_CHARS = 1024
 and more (FastComments', Firstup's). Keys hold one too long for them by its hash (store/schema.py)."""
 
 
+def _blank(value: Any) -> bool:
+    """An empty string, or one of white space alone (as ``str.strip`` reads white space: ingest's rule for an id)."""
+    return isinstance(value, str) and not value.strip()
+
+
 class _Part(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -19,12 +24,14 @@ class _Part(BaseModel):
     @classmethod
     def _empty_is_absent(cls, data: Any) -> Any:
         """A vendor's empty string (``"parentId": ""``, ``"sso_user_id": ""``) says nothing: the field is absent.
+        So does one of white space alone (``"content_uuid": "   "``): an event id so sent is no id at ingest, and
+        a read by such an id takes it for an empty one, so, kept, it would name a comment no read finds.
 
         Not a text: a comment edited down to an image alone has the empty text, not the one before it. (One
         look at the part's values, not a validator per field: a part is made a few times an event.)
         """
-        if isinstance(data, dict) and "" in data.values():
-            return {name: value for name, value in data.items() if value != "" or name == "text"}
+        if isinstance(data, dict) and any(map(_blank, data.values())):
+            return {name: value for name, value in data.items() if name == "text" or not _blank(value)}
         return data
 
 
