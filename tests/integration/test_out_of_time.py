@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -227,6 +228,59 @@ def test_a_large_delivery_begun_with_little_time_left_stops_while_mapped_and_its
     assert (len(kept), {item["attempts"] for item in kept}) == (uuids.count(None), {1})
     assert listed(runtime) == sorted(uuid for uuid in uuids if uuid)
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
+
+
+ENTRIES_COPIED_PER_MS = 50_000
+"""What a 512 MB consumer copies of a list or an object in a millisecond (pointers and their counts: about 20 ns an
+entry at the third of a core the function has)."""
+
+
+def test_an_event_whose_many_list_entries_hold_a_malformed_field_is_mapped_within_the_invocations_time(
+    runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a notification to 40,000 readers, each with its viafoura_id sent as a list (each field left out for its
+    # type, the event stored without them), and an invocation with its whole time, where mapping spends the time
+    # it takes to copy the lists and objects it leaves fields out of
+    note = {"notification_type": "broadcast_site", "notification_uuid": "many-malformed", "time": 1790000000000}
+    note["recipients"] = [{"name": f"reader {n}", "viafoura_id": []} for n in range(40_000)]
+    body = {"request_uuid": "r-many", "time": 1790000000000, "version": 1, "notifications": [note]}
+    assert send_body(runtime, VENDOR, body, secrets[VENDOR]).status == 204
+    url = queue_url(runtime, VENDOR)
+    (message,) = queue_messages(runtime.sqs, url)
+    runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    spec = runtime.functions["ViafouraNotificationsConsumerFunction"].spec
+    clock = WorkClock(spec, left_ms=spec.timeout * 1000)
+    copied = [0]
+
+    def copying(frame: Any, event: str, called: Any) -> None:
+        container = getattr(called, "__self__", None)
+        if event == "c_call" and getattr(called, "__name__", "") == "copy" and isinstance(container, list | dict):
+            copied[0] += len(container)
+
+    normalizer_class = type(vendor(VENDOR).normalizer())
+    to_event = normalizer_class.to_event
+
+    def mapping(self: Any, *args: Any) -> Any:
+        sys.setprofile(copying)
+        try:
+            return to_event(self, *args)
+        finally:
+            sys.setprofile(None)
+            clock.spend(copied[0] // ENTRIES_COPIED_PER_MS)
+            copied[0] = 0
+
+    monkeypatch.setattr(normalizer_class, "to_event", mapping)
+
+    # When that invocation takes it
+    answer = consume_in_time(runtime, [message], clock, 1)
+
+    # Then it is stored before the deadline, its record done (not timed out, and dead-lettered after as many tries)
+    assert clock.left > 0
+    assert answer["batchItemFailures"] == []
+    stored = reader(runtime).get(VENDOR, "many-malformed")
+    assert stored is not None
+    assert (stored["recipient_count"], stored["dropped"]) == (40_000, {"recipients.*.viafoura_id"})
+    assert depth(runtime, url) == 0
 
 
 def test_a_batch_received_over_many_minutes_writes_its_feed_pages_before_its_deadline(

@@ -179,7 +179,11 @@ def describe(exc: ValidationError) -> str:
     return f"{exc.title}: " + "; ".join(parts)
 
 
-def _drop(document: Any, loc: tuple[Any, ...], remove: bool) -> bool:
+_Copies = dict[int, Any]
+"""The lists and objects of a document being cleaned that are its own copies, by ``id`` (held, so no id is reused)."""
+
+
+def _drop(document: Any, loc: tuple[Any, ...], remove: bool, copies: _Copies) -> bool:
     """Set the value at ``loc`` to None (or remove it); False when ``loc`` is not in ``document``."""
     parent = document
     for step in loc[:-1]:
@@ -187,10 +191,13 @@ def _drop(document: Any, loc: tuple[Any, ...], remove: bool) -> bool:
             child = parent[step]
         except (KeyError, IndexError, TypeError):
             return False
-        if isinstance(child, dict | list):
+        if isinstance(child, dict | list) and id(child) not in copies:
             # Copied on the way down, the caller's document stays as it was (no deep copy of
             # all of it, which a deeply nested value elsewhere would make recurse too deep).
+            # Once each: a list of 100,000 entries with a field to leave out in each would
+            # otherwise be copied once per entry, minutes of an invocation's time.
             child = child.copy()
+            copies[id(child)] = child
             parent[step] = child
         parent = child
     last = loc[-1] if loc else None
@@ -224,14 +231,14 @@ def _is_place(values: list[Any], step: Any) -> bool:
     return isinstance(step, int) and 0 <= step < len(values)
 
 
-def _leave_out(document: Any, loc: tuple[Any, ...], seen: set[tuple[Any, ...]]) -> bool:
+def _leave_out(document: Any, loc: tuple[Any, ...], seen: set[tuple[Any, ...]], copies: _Copies) -> bool:
     """Leave out the value at ``loc`` (``seen`` gathers what was left out for its type); False if none was."""
     if loc not in seen and _is_null(document, loc):
         # A null where a list or an object was expected is the field absent: nothing of it is left out.
-        return _drop(document, loc, remove=True)
+        return _drop(document, loc, remove=True, copies=copies)
     # A union member's name may end the path: drop the deepest part that exists.
     for end in range(len(loc), 0, -1):
-        if _drop(document, loc[:end], remove=loc[:end] in seen):
+        if _drop(document, loc[:end], remove=loc[:end] in seen, copies=copies):
             seen.add(loc[:end])
             return True
     return False
@@ -264,13 +271,14 @@ def validate_leniently(model: type[V], data: dict[str, Any], required: frozenset
         failure = first
     cleaned = dict(data)
     seen: set[tuple[Any, ...]] = set()
+    copies: _Copies = {}
     for _ in range(_LENIENT_ROUNDS):
         changed = False
         # The last entry of a list first: removing one leaves the places of those before it as they were.
         for loc in sorted((tuple(error["loc"]) for error in failure.errors()), key=_loc_order, reverse=True):
             if not loc or loc[0] in required:
                 raise failure
-            changed = _leave_out(cleaned, loc, seen) or changed
+            changed = _leave_out(cleaned, loc, seen, copies) or changed
         if not changed:
             raise failure
         try:
