@@ -961,3 +961,19 @@ def test_an_answer_echoing_a_lone_surrogate_is_printed_with_its_escape_not_a_tra
     # Then the answer is printed, the id shown with its escape, and the command succeeds
     assert code == 0, output
     assert '"event_uuid": "lone-\\ud800-id"' in output
+
+
+def test_a_batch_with_a_number_out_of_range_is_sent_with_its_request_uuid_in_x_request_id(deployed: str) -> None:
+    # Given a Viafoura engagement batch one of whose events holds an integer of 5,000 digits (beyond what Python
+    # converts: that event is refused, its siblings taken)
+    body = json.loads(sample_files("viafoura-engagement")[0].read_text(encoding="utf-8"))
+    body["request_uuid"] = "r-out-of-range"
+    body["events"][0]["time"] = "@digits@"
+    text = json.dumps(body).replace('"@digits@"', "9" * 5000)
+
+    # When it is sent
+    (answer,) = cli_json("send", "viafoura-engagement", "--data", text, "--stack", deployed, "--yes", "--json")
+
+    # Then it went with the x-request-id Viafoura sends, so the delivery's correlation id is its request_uuid
+    assert answer["status"] == 200
+    assert answer["correlation_id"] == "r-out-of-range"
