@@ -224,3 +224,32 @@ def test_an_openweb_event_names_the_spot_its_conversation_belongs_to_as_its_site
     assert kept["site"] == {"id": "sp_Q9xT4mWz"}
     assert kept["container"]["id"] == "sp_Q9xT4mWz_harbor_bridge_2026"
     assert "site" not in _stored(shared_runtime, "openweb", "variant-spot-placeholder")
+
+
+def test_a_firstup_channel_id_sent_as_white_space_leaves_the_next_channel_field_as_the_container(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given a push notification whose auto-follow channel id is white space alone beside the channel it was pushed
+    # to, and a content event whose channel_id is white space alone beside its channel_ids
+    created = sample_document("firstup", "user_notification_created.documented")
+    push = {
+        **created,
+        "id": "variant-blank-channel-push",
+        "category": "push",
+        "details": {"content_channel_id": " ", "channel_id": 2038476, "content_id": 8999237},
+    }
+    published = {**sample_document("firstup", "content_published"), "id": "variant-blank-channel-published"}
+    published |= {"channel_id": "  ", "channel_ids": [16510]}
+
+    # When they are delivered and consumed
+    for event in (push, published):
+        response = send_body(shared_runtime, "firstup", event, secrets["firstup"])
+        assert response.status == SUCCESS["firstup"], response.body
+    shared_runtime.drain()
+
+    # Then each is found by the channel it names, as it would be with that id empty or left out
+    (pushed,) = listed(shared_runtime, vendor="firstup", container="2038476")
+    assert pushed["event_id"].startswith("variant-blank-channel-push:")
+    (listed_published,) = listed(shared_runtime, vendor="firstup", container="16510")
+    assert listed_published["event_id"].startswith("variant-blank-channel-published:")
+    assert _stored(shared_runtime, "firstup", listed_published["event_id"])["container"] == {"id": "16510"}

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from tests.helpers import SUCCESS, reader, send_body
+from tests.helpers import SUCCESS, listed, reader, send_body
 
 if TYPE_CHECKING:
     from intake_cli.runtime import LocalRuntime
@@ -134,6 +134,25 @@ def test_ids_sent_as_white_space_alone_are_stored_as_absent_as_empty_ones_are(
     assert (approved.get("actor"), approved.get("container"), approved.get("site")) == (None, None, None)
     assert approved["content"] == {"type": "livecomment_post"}
     assert events.state("viafoura-engagement", "   ") is None
+
+
+def test_a_container_id_sent_as_white_space_leaves_the_topic_as_the_container_as_an_empty_one_does(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    # Given two topic broadcasts that name no container, one with its container id empty, one with white space alone
+    topic = f"topic-{uuid.uuid4().hex[:8]}"
+    empty = _notification("broadcast_topic", topic_id=topic) | {"content_container_uuid": ""}
+    blank = _notification("broadcast_topic", topic_id=topic) | {"content_container_uuid": "  "}
+
+    # When Viafoura delivers them
+    _deliver_notifications(shared_runtime, secrets, empty, blank)
+
+    # Then a read by the topic finds both, each stored in the topic as its container
+    found = listed(shared_runtime, vendor="viafoura-notifications", container=topic)
+    assert sorted(entry["event_id"] for entry in found) == sorted(n["notification_uuid"] for n in (empty, blank))
+    kept = reader(shared_runtime).get("viafoura-notifications", blank["notification_uuid"])
+    assert kept is not None
+    assert kept["container"] == {"id": topic}
 
 
 def test_a_notification_with_null_recipients_and_payload_is_stored_with_nothing_dropped(

@@ -58,11 +58,20 @@ def _whole_number_as_digits(value: Any) -> Any:
     return value
 
 
+def _id_or_none(value: Any) -> Any:
+    """An id as :func:`_whole_number_as_digits` reads it; an empty one, or one of white space alone, as none (ingest's
+    :func:`id_text` rule), so that a mapping falling back to another field when one is absent falls back for it too."""
+    if isinstance(value, str) and id_text(value) is None:
+        return None
+    return _whole_number_as_digits(value)
+
+
 ID_DIGITS = BeforeValidator(_whole_number_as_digits)
 """For an event's id field (``Annotated[str, ID_DIGITS]``): a whole number is its digits however it is written."""
-IdText = Annotated[str | None, ID_DIGITS]
+IdText = Annotated[str | None, BeforeValidator(_id_or_none)]
 """Any other id a vendor sends (a user's, a comment's, a section's): the same digits however the number is written,
-so reads by content, container, actor or recipient find it by the id the vendor means."""
+so reads by content, container, actor or recipient find it by the id the vendor means; a blank one is none (a
+container id sent as ``"  "`` leaves the topic or channel the event also names as its container)."""
 
 
 class MappingError(ValueError):
