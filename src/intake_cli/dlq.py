@@ -191,9 +191,14 @@ def quarantined_by_vendor(target: Target) -> dict[str, int]:
         return {key: store.count(key) for key in target.vendors}
 
 
-def quarantined_as(target: Target, vendor_key: str, event_id: str) -> list[Held]:
+def quarantined_as(
+    target: Target, vendor_key: str, event_id: str, progress: Callable[[int], None] | None = None
+) -> list[Held]:
     """The quarantined copies of one event, by the id its vendor gave it, oldest first: one query of the vendor's
-    partition filtered on the id, so that a read finding no such event stored can say that it is held, and where."""
+    partition filtered on the id, so that a read finding no such event stored can say that it is held, and where.
+
+    The filter applies after the read: the whole partition is read, so ``progress`` hears how many of its items
+    were read so far, a page at a time."""
     request: dict[str, Any] = {
         "TableName": target.events_table,
         "KeyConditionExpression": "pk = :pk",
@@ -206,8 +211,15 @@ def quarantined_as(target: Target, vendor_key: str, event_id: str) -> list[Held]
         },
     }
     pages = target.client("dynamodb").get_paginator("query").paginate(**request)
+    found: list[Held] = []
+    read = 0
     with reading(target):
-        return [from_item(decode_item(item)) for page in pages for item in page.get("Items", [])]
+        for page in pages:
+            found += [from_item(decode_item(item)) for item in page.get("Items", [])]
+            read += int(page.get("ScannedCount", 0))
+            if progress is not None:
+                progress(read)
+    return found
 
 
 def kinds_for(reason: str | None) -> tuple[bool, bool]:

@@ -346,15 +346,17 @@ def days_bar(console: Console, doing: str, days: int) -> Iterator[Callable[[str]
 
 
 @contextmanager
-def counting_bar(console: Console, doing: str) -> Iterator[Callable[[int], None]]:
+def counting_bar(console: Console, doing: str, *, transient: bool = False) -> Iterator[Callable[[int], None]]:
     """Long work of no known length (a full scan), counted on a terminal only (as :func:`progress_bar`): what is
-    being done, how many so far, time taken. Yields what hears the count."""
+    being done, how many so far, time taken. Yields what hears the count. ``transient`` clears it once done: work
+    on the way to something else (a lookup before an error line) leaves nothing of it behind."""
     with Progress(
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
         TextColumn("{task.completed:,} so far"),
         TimeElapsedColumn(),
         console=console,
+        transient=transient,
         disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task(doing, total=None)

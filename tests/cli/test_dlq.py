@@ -1640,6 +1640,24 @@ def test_reading_an_event_neither_stored_nor_held_says_only_that_it_is_not_store
     assert text.strip() == f"error: no event {VENDOR}#never-sent"
 
 
+def test_reading_an_event_not_stored_shows_at_a_terminal_how_far_the_quarantine_was_read(
+    stack: str, runtime: LocalRuntime, secrets: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three quarantined notifications, and an operator at a terminal
+    more_quarantined(runtime, secrets, 2)
+    monkeypatch.setenv("FORCE_COLOR", "1")
+
+    # When they ask for an event that was never sent (the vendor's whole quarantine is read to look for it)
+    code, text = cli("events", "--stack", stack, "--id", f"{VENDOR}#never-sent")
+
+    # Then the terminal was told what is read and how many so far, and the answer is the same
+    assert code == 1
+    # (its last frame: a terminal is shown it as it moves)
+    line = ([line for line in text.splitlines() if f"Searching {VENDOR}'s quarantine" in line] or [""])[-1]
+    assert "3 so far" in line, text
+    assert f"no event {VENDOR}#never-sent" in text
+
+
 def test_every_field_dlq_prints_as_json_is_in_the_scripting_table(stack: str) -> None:
     # When what waits is listed, then sent back and let go (a dry run), for a script
     printed = {

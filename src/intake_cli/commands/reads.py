@@ -200,8 +200,11 @@ def held_as(target: Target, vendor_key: str, event_id: str) -> str:
     """What an event not stored is held as in the quarantine (the reason and the id ``dlq`` takes), to end the line
     saying it is not stored: an event the consumer refused arrived, and is not to be sent again."""
     from intake_cli.dlq import quarantined_as
+    from intake_cli.render import counting_bar
 
-    copies = quarantined_as(target, vendor_key, event_id)
+    looking = f"Searching {vendor_key}'s quarantine"
+    with counting_bar(console(sys.stderr), looking, transient=True) as heard:
+        copies = quarantined_as(target, vendor_key, event_id, progress=heard)
     if not copies:
         return ""
     named = ", ".join(f"{copy.id} ({copy.reason})" for copy in copies[:3])
