@@ -339,8 +339,11 @@ def quarantine_key(target: Target, identifier: str, vendors: list[str] | None = 
     return key
 
 
-def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run: bool) -> Done:
-    """Send one dead letter or quarantined event back."""
+def redrive_one(
+    target: Target, identifier: str, vendors: list[str], *, dry_run: bool, progress: Callable[[int], None] | None = None
+) -> Done:
+    """Send one dead letter or quarantined event back; ``progress`` hears how many dead letters were read so far
+    while one is looked for (:func:`_find_letter`)."""
     key = quarantine_key(target, identifier, vendors)
     if key is not None:
         runner = QuarantineRedrive(quarantine_store(target), _sender_for(target))
@@ -351,7 +354,7 @@ def redrive_one(target: Target, identifier: str, vendors: list[str], *, dry_run:
         if not sent:
             raise IntakeError(f"no quarantined event {identifier}: `intake dlq list` shows them")
         return Done("redrive", "quarantined", key.vendor, identifier, detail=sent[0].reason, dry_run=dry_run)
-    vendor, message = _find_letter(target, identifier, vendors)
+    vendor, message = _find_letter(target, identifier, vendors, progress)
     resources = target.vendor(vendor)
     sqs = target.client("sqs")
     if dry_run:
@@ -598,12 +601,20 @@ def _sender_for(target: Target) -> Any:
     return sender_for
 
 
-def _find_letter(target: Target, message_id: str, vendors: list[str]) -> tuple[str, dict[str, Any]]:
-    """The vendor and the received message (hidden a moment; the others made visible again) with this id."""
+def _find_letter(
+    target: Target, message_id: str, vendors: list[str], progress: Callable[[int], None] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The vendor and the received message (hidden a moment; the others made visible again) with this id.
+
+    SQS finds no message by its id: each vendor's dead letters are received until it is among them, so
+    ``progress`` hears how many were read so far, every vendor's together."""
     sqs = target.client("sqs")
+    before = 0
     for key in vendors:
         url = target.vendor(key).dead_letter_queue_url
-        received = receive_all(sqs, url, 10_000, within=PEEK_VISIBILITY / 2)
+        heard = None if progress is None else (lambda so_far, before=before: progress(before + so_far))
+        received = receive_all(sqs, url, 10_000, within=PEEK_VISIBILITY / 2, progress=heard)
+        before += len(received)
         found = next((message for message in received if message["MessageId"] == message_id), None)
         release(sqs, url, [message for message in received if message is not found])
         if found is not None:

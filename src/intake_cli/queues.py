@@ -415,9 +415,15 @@ def resend_entry(entry_id: str, message: dict[str, Any]) -> dict[str, Any]:
 
 
 def receive_all(
-    sqs: Any, queue_url: str, limit: int, within: float | None = None, waiting: int | None = None
+    sqs: Any,
+    queue_url: str,
+    limit: int,
+    within: float | None = None,
+    waiting: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Messages of a queue, received (hidden for a moment) up to ``limit``; for at most ``within`` seconds.
+    ``progress`` hears how many were received so far, after each receive.
 
     A short-poll ReceiveMessage asks a sample of SQS's servers: on a real queue it can answer
     nothing while messages wait on the others (moto's never does). So an empty answer ends the
@@ -440,6 +446,8 @@ def receive_all(
                 batch = _receive_into(received, sqs, queue_url, limit, wait=EMPTY_WAIT_SECONDS)
             if not batch:
                 break
+            if progress is not None:
+                progress(len(received))
     except BaseException:
         release(sqs, queue_url, received)
         raise

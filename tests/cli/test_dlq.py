@@ -394,6 +394,48 @@ def test_a_dry_run_on_one_dead_letter_leaves_it_there_for_the_real_thing(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
 
 
+@pytest.mark.parametrize("command", ["redrive"])
+def test_one_dead_letter_by_id_shows_at_a_terminal_how_many_dead_letters_were_read_to_find_it(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    # Given 25 dead letters (SQS finds none by its id: they are read until it is among them), and an operator
+    # at a terminal
+    dead_letters_after_the_first(runtime, 24)
+    letter = [item for item in listed(stack) if item["kind"] == "dead-letter"][-1]
+    monkeypatch.setenv("FORCE_COLOR", "1")
+
+    # When one of them is sent back or let go by its id
+    code, text = cli("dlq", command, "--stack", stack, "--id", letter["id"])
+
+    # Then the terminal was told how many were read so far, and the dead letter was acted on
+    assert code == 0, text
+    # (its last frame: a terminal is shown it as it moves)
+    line = ([line for line in text.splitlines() if "Reading the dead letters for that id" in line] or [""])[-1]
+    assert "25 so far" in line, text
+    assert depth(runtime, dlq_url(runtime, VENDOR)) == 24
+
+
+@pytest.mark.parametrize("command", ["redrive"])
+def test_one_dead_letter_by_id_leaves_nothing_on_a_standard_error_that_is_no_terminal(
+    stack: str, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # Given a script whose standard error is logged
+    (letter,) = [item for item in listed(stack) if item["kind"] == "dead-letter"]
+    capsys.readouterr()
+
+    # When it acts on one dead letter by its id
+    with pytest.raises(SystemExit) as exited:
+        app(["dlq", command, "--stack", stack, "--id", letter["id"], "--json"], prog_name="intake")
+
+    # Then standard error holds nothing, and standard output the one result line
+    assert exited.value.code == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert [json.loads(line)["kind"] for line in out.splitlines() if line.startswith('{"action"')] == ["dead-letter"]
+
+
 def sqs_refuses_entries(monkeypatch: pytest.MonkeyPatch, batch_operation: str) -> None:
     """SQS answers ``batch_operation`` with HTTP 200 and every entry in ``Failed``, as it may."""
     real = queues.call

@@ -69,6 +69,9 @@ ReasonOption = Annotated[
     ),
 ]
 
+LOOKING_FOR_A_DEAD_LETTER = "Reading the dead letters for that id"
+"""What ``--id`` of a dead letter shows at a terminal: SQS finds none by its id, so each queue is read to find it."""
+
 
 def _one_or_chosen(ctx: typer.Context, item_id: str | None, reason: str | None) -> None:
     """``--id`` names one item, ``--reason`` chooses among all of them: both together is a usage error."""
@@ -305,9 +308,11 @@ def _redrive(
 ) -> None:
     """``intake dlq redrive``'s work, each thing done added to ``done`` as it is."""
     from intake_cli.dlq import Done, redrive_all, redrive_one
+    from intake_cli.render import counting_bar
 
     if item_id is not None:
-        done.append(redrive_one(target, item_id, vendors, dry_run=dry_run))
+        with counting_bar(console(sys.stderr), LOOKING_FOR_A_DEAD_LETTER, transient=True) as heard:
+            done.append(redrive_one(target, item_id, vendors, dry_run=dry_run, progress=heard))
     elif dry_run:
         redrive_all(target, vendors, dry_run=dry_run, reason=reason, done=done)
     else:
