@@ -450,8 +450,11 @@ def _redrive_letters(target: Target, key: str, waiting: int, done: list[Done]) -
         raise
 
 
-def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: bool) -> Done:
-    """Let one dead letter or quarantined event go."""
+def delete_one(
+    target: Target, identifier: str, vendors: list[str], *, dry_run: bool, progress: Callable[[int], None] | None = None
+) -> Done:
+    """Let one dead letter or quarantined event go; ``progress`` hears how many dead letters were read so far while
+    one is looked for (:func:`_find_letter`)."""
     key = quarantine_key(target, identifier, vendors)
     if key is not None:
         store = quarantine_store(target)
@@ -466,7 +469,7 @@ def delete_one(target: Target, identifier: str, vendors: list[str], *, dry_run: 
         return Done(
             "delete", "quarantined", key.vendor, identifier, detail=str(item.get("reason", "")), dry_run=dry_run
         )
-    vendor, message = _find_letter(target, identifier, vendors)
+    vendor, message = _find_letter(target, identifier, vendors, progress)
     url = target.vendor(vendor).dead_letter_queue_url
     if dry_run:
         release(target.client("sqs"), url, [message])

@@ -394,7 +394,7 @@ def test_a_dry_run_on_one_dead_letter_leaves_it_there_for_the_real_thing(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
 
 
-@pytest.mark.parametrize("command", ["redrive"])
+@pytest.mark.parametrize("command", ["redrive", "delete"])
 def test_one_dead_letter_by_id_shows_at_a_terminal_how_many_dead_letters_were_read_to_find_it(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
@@ -415,7 +415,7 @@ def test_one_dead_letter_by_id_shows_at_a_terminal_how_many_dead_letters_were_re
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 24
 
 
-@pytest.mark.parametrize("command", ["redrive"])
+@pytest.mark.parametrize("command", ["redrive", "delete"])
 def test_one_dead_letter_by_id_leaves_nothing_on_a_standard_error_that_is_no_terminal(
     stack: str, command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -355,13 +355,15 @@ def dlq_delete(
     """Let one item (--id) or all of them (of --vendor, of --reason) go, for good. All of them asks first; --yes
     does not."""
     from intake_cli.dlq import Done, delete_all, delete_one
+    from intake_cli.render import counting_bar
 
     _one_or_chosen(ctx, item_id, reason)
     target = resolve_target(state_dir(ctx), stack, region)
     vendors = chosen_vendors(target, vendor_key(vendor))
     done: list[Done] = []
     if item_id is not None:
-        done.append(delete_one(target, item_id, vendors, dry_run=dry_run))
+        with counting_bar(console(sys.stderr), LOOKING_FOR_A_DEAD_LETTER, transient=True) as heard:
+            done.append(delete_one(target, item_id, vendors, dry_run=dry_run, progress=heard))
     elif dry_run:
         with _said_when_it_fails(done, json_output):
             delete_all(target, vendors, dry_run=True, reason=reason, done=done)
