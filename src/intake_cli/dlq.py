@@ -245,10 +245,11 @@ def held(
     unread: Unread | None = None,
     reason: str | None = None,
     waiting: dict[str, int] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[Held]:
     """Every vendor's dead letters and quarantined events (up to ``limit`` of each per vendor; those of
     ``reason`` only, when it is given), oldest first; ``waiting`` takes each dead-letter queue's approximate
-    depth (:func:`intake_cli.queues.dead_letters`).
+    depth (:func:`intake_cli.queues.dead_letters`); ``progress`` hears how many of both were read so far.
 
     The quarantined events are in the events table: when it cannot be read (the very outage that
     dead-letters records), the dead letters are still listed; and a vendor's dead-letter queue that cannot be read
@@ -257,14 +258,18 @@ def held(
     """
     letters, quarantined = kinds_for(reason)
     queues: list[tuple[str, str]] | None = None if unread is None else []
-    found = [from_letter(letter) for letter in dead_letters(target, vendors, limit, queues, waiting)] if letters else []
+    read = dead_letters(target, vendors, limit, queues, waiting, progress) if letters else []
+    found = [from_letter(letter) for letter in read]
     if unread is not None and queues:
         unread.queues += [key for key, _ in queues]
         unread.problems += [problem for _, problem in queues]
     store = quarantine_store(target)
     try:
         for key in vendors if quarantined else ():
-            found += [from_item(item) for item in store.list(key, limit, reason=reason)]
+            for item in store.list(key, limit, reason=reason):
+                found.append(from_item(item))
+                if progress is not None:
+                    progress(len(found))
     except (ClientError, BotoCoreError) as exc:
         problem = f"cannot read table {target.events_table}: {aws_problem(exc)}"
         if unread is None:

@@ -204,9 +204,11 @@ def dead_letters(
     limit: int = 100,
     unread: list[tuple[str, str]] | None = None,
     waiting: dict[str, int] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[DeadLetter]:
     """Up to ``limit`` messages of each vendor's dead-letter queue, left on the queue; ``waiting`` takes each
-    queue's ApproximateNumberOfMessages as the read began (what ``intake status`` shows), by vendor.
+    queue's ApproximateNumberOfMessages as the read began (what ``intake status`` shows), by vendor; ``progress``
+    hears how many were read so far, every vendor's together.
 
     SQS cannot peek: each message is received (hidden for a moment so none is seen twice),
     then made visible again at once. Receiving adds to its receive count on the
@@ -222,7 +224,9 @@ def dead_letters(
         url = target.vendor(key).dead_letter_queue_url
         try:
             visible = depth(sqs, url)[0]
-            received = receive_all(sqs, url, limit, waiting=visible)
+            before = len(letters)
+            heard = None if progress is None else (lambda so_far, before=before: progress(before + so_far))
+            received = receive_all(sqs, url, limit, waiting=visible, progress=heard)
         except IntakeError as exc:
             if unread is None:
                 raise

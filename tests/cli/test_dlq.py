@@ -394,6 +394,35 @@ def test_a_dry_run_on_one_dead_letter_leaves_it_there_for_the_real_thing(
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 0
 
 
+def test_the_list_shows_at_a_terminal_how_many_it_has_read_and_leaves_nothing_when_piped(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from intake_cli.main import app
+
+    # Given 25 dead letters and a quarantined event (SQS cannot peek: each dead letter is received to be listed)
+    dead_letters_after_the_first(runtime, 24)
+
+    # When a script lists them with its standard error logged
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        app(["dlq", "list", "--stack", stack, "--json"], prog_name="intake")
+
+    # Then its standard error holds nothing: how far the read got is for a terminal only
+    assert exited.value.code == 0
+    assert capsys.readouterr().err == ""
+
+    # And when an operator lists them at a terminal, it was told how many were read so far
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    code, text = cli("dlq", "list", "--stack", stack)
+    assert code == 0, text
+    # (its last frame: a terminal is shown it as it moves)
+    line = ([line for line in text.splitlines() if "Reading the dead letters and quarantined events" in line] or [""])[
+        -1
+    ]
+    assert "26 so far" in line, text
+    assert "25 dead letters, 1 quarantined event" in text
+
+
 @pytest.mark.parametrize("command", ["redrive", "delete"])
 def test_one_dead_letter_by_id_shows_at_a_terminal_how_many_dead_letters_were_read_to_find_it(
     stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch, command: str

@@ -118,12 +118,14 @@ def dlq_list(
     The terminal never shows bodies; --json does.
     """
     from intake_cli.dlq import Unread, body_of, held
-    from intake_cli.render import counted, held_view
+    from intake_cli.render import counted, counting_bar, held_view
 
     target = resolve_target(state_dir(ctx), stack, region)
     unread = Unread()
     waiting: dict[str, int] = {}
-    items = held(target, chosen_vendors(target, vendor_key(vendor)), limit, unread, reason, waiting)
+    chosen = chosen_vendors(target, vendor_key(vendor))
+    with counting_bar(console(sys.stderr), "Reading the dead letters and quarantined events", transient=True) as heard:
+        items = held(target, chosen, limit, unread, reason, waiting, progress=heard)
     problems = unread.problems
     kinds = Counter((item.vendor, item.kind) for item in items)
     plural = {"dead-letter": "dead letters", "quarantined": "quarantined events"}
