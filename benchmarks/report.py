@@ -880,6 +880,14 @@ CHANGES = [
     " consumer 2.74x -> 2.65x (records of 10: 2.01x -> 1.98x),"
     " ingest warm 1.58x -> 1.57x, ingest cold start 1.26x -> 1.26x (FastComments'; the vendors 1.09x-1.26x, two"
     " of them within the goal), the consumer's cold start 1.21x -> 1.26x.",
+    "- This run (2026-12-03, 12:30) is on the code since 11:51, whose one change on a measured path is that a"
+    " vendor's id is read through one function more (a blank one is none, so a mapping's fallback takes"
+    " over). A slower hour for the consumer (its floor put_item 371 us, 230 at 11:51; the cold start's floor"
+    " 204 ms). Costs $3.41 -> $3.41, $1.22 -> $1.23, $0.70 -> $0.70; write units unchanged (1.54, 1.16);"
+    " consumer 2.65x -> 2.79x (records of 10: 1.98x -> 2.09x; in the breakdown its write alone 1.02x and all"
+    " but the write 1.03x of the floor), ingest warm 1.57x -> 1.59x, ingest cold start 1.26x -> 1.28x (Viafoura"
+    " engagement's this time; the vendors 1.10x-1.28x), the consumer's cold start 1.26x -> 1.11x: the spread of"
+    " these runs.",
     "",
 ]
 
