@@ -28,11 +28,16 @@ def _notification(notification_type: str, **payload: Any) -> dict[str, Any]:
     }
 
 
-def _deliver_notifications(runtime: LocalRuntime, secrets: dict[str, Any], *notes: dict[str, Any]) -> None:
-    body = {"request_uuid": str(uuid.uuid4()), "time": int(time.time() * 1000), "version": 1, "notifications": notes}
-    response = send_body(runtime, "viafoura-notifications", body, secrets["viafoura-notifications"])
-    assert response.status == SUCCESS["viafoura-notifications"], response.body
+def _deliver(runtime: LocalRuntime, secrets: dict[str, Any], vendor_key: str, field: str, *items: Any) -> None:
+    """One Viafoura delivery of ``items`` under ``field`` (``events``, ``notifications``), taken and consumed."""
+    body = {"request_uuid": str(uuid.uuid4()), "time": int(time.time() * 1000), "version": 1, field: items}
+    response = send_body(runtime, vendor_key, body, secrets[vendor_key])
+    assert response.status == SUCCESS[vendor_key], response.body
     runtime.drain()
+
+
+def _deliver_notifications(runtime: LocalRuntime, secrets: dict[str, Any], *notes: dict[str, Any]) -> None:
+    _deliver(runtime, secrets, "viafoura-notifications", "notifications", *notes)
 
 
 def test_a_followers_notice_of_a_new_reply_stores_a_reply_to_the_comment_it_answers(
@@ -60,22 +65,32 @@ def test_a_followers_notice_of_a_new_reply_stores_a_reply_to_the_comment_it_answ
     assert (comment["content"]["type"], comment["content"].get("parent_id")) == ("comment", None)
 
 
+def _engagement_with_ids(
+    action: str, section: str, container: str, content: str, actor: str, author: str
+) -> dict[str, Any]:
+    """A comment engagement event of five seconds ago whose ids are as given (each sent empty or blank here)."""
+    return {
+        "event_uuid": str(uuid.uuid4()),
+        "time": int(time.time() * 1000) - 5_000,
+        "section_uuid": section,
+        "content_container_uuid": container,
+        "content_uuid": content,
+        "actor_uuid": actor,
+        "author_uuid": author,
+        "message_type": "livecomment_post",
+        "action": action,
+    }
+
+
+def _deliver_engagement(runtime: LocalRuntime, secrets: dict[str, Any], event: dict[str, Any]) -> None:
+    _deliver(runtime, secrets, "viafoura-engagement", "events", event)
+
+
 def test_ids_names_and_urls_sent_empty_are_stored_as_absent_not_as_empty_text(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
     # Given an engagement event whose optional fields Viafoura sent empty (its own example sends page_url so)
-    engagement = {
-        "event_uuid": str(uuid.uuid4()),
-        "time": int(time.time() * 1000) - 5_000,
-        "section_uuid": "",
-        "content_container_uuid": "",
-        "content_uuid": "",
-        "actor_uuid": "",
-        "author_uuid": "",
-        "message_type": "livecomment_post",
-        "page_url": "",
-        "action": "liked",
-    }
+    engagement = {**_engagement_with_ids("liked", "", "", "", "", ""), "page_url": ""}
     # and a notification whose user, content and URL are empty
     empty_user = {"name": "", "viafoura_id": {"uuid": "", "id": ""}, "external_id": {"provider": "", "id": ""}}
     note = {
@@ -86,9 +101,7 @@ def test_ids_names_and_urls_sent_empty_are_stored_as_absent_not_as_empty_text(
     note["payload"]["url"] = ""
 
     # When Viafoura delivers them
-    body = {"request_uuid": str(uuid.uuid4()), "time": engagement["time"], "version": 1, "events": [engagement]}
-    response = send_body(shared_runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
-    assert response.status == SUCCESS["viafoura-engagement"], response.body
+    _deliver_engagement(shared_runtime, secrets, engagement)
     _deliver_notifications(shared_runtime, secrets, note)
 
     # Then no normalized field holds an empty id, name or URL: each is absent, as a field left out is
@@ -109,23 +122,10 @@ def test_ids_sent_as_white_space_alone_are_stored_as_absent_as_empty_ones_are(
 ) -> None:
     # Given an approval whose ids Viafoura sent as white space alone (which no read can be asked for: `intake state`
     # and `intake events --content` take such an id for an empty one)
-    approval = {
-        "event_uuid": str(uuid.uuid4()),
-        "time": int(time.time() * 1000) - 5_000,
-        "section_uuid": "\t",
-        "content_container_uuid": " ",
-        "content_uuid": "   ",
-        "actor_uuid": "\u00a0",
-        "author_uuid": "  ",
-        "message_type": "livecomment_post",
-        "action": "visible",
-    }
+    approval = _engagement_with_ids("visible", "\t", " ", "   ", "\u00a0", "  ")
 
     # When Viafoura delivers it
-    body = {"request_uuid": str(uuid.uuid4()), "time": approval["time"], "version": 1, "events": [approval]}
-    response = send_body(shared_runtime, "viafoura-engagement", body, secrets["viafoura-engagement"])
-    assert response.status == SUCCESS["viafoura-engagement"], response.body
-    shared_runtime.drain()
+    _deliver_engagement(shared_runtime, secrets, approval)
 
     # Then it is stored naming none of them, and no comment's state is kept under a blank id
     events = reader(shared_runtime)
