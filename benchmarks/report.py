@@ -869,7 +869,7 @@ CHANGES = [
     " -> 2.74x (records of 10: 2.03x -> 2.01x), ingest warm 1.59x -> 1.58x, ingest cold start 1.18x -> 1.26x"
     " (FastComments'; the vendors 1.15x-1.26x, on an unchanged start-up path: the spread of this part between"
     " runs), the consumer's cold start 1.17x -> 1.21x.",
-    "- This run (2026-12-03, 11:51) is on the code of the next stop, whose changes on measured paths are two"
+    "- The 2026-12-03 11:53 run is on the code of the next stop, whose changes on measured paths are two"
     " mapping fixes (an OpenWeb event names its spot as its site; a Firstup notification about a channel names"
     " it as its container), an id of white space alone read as absent (each part's values looked at once, as"
     " before), and a malformed field left out of a long list copying it once (only on a failed validation)."
@@ -880,9 +880,9 @@ CHANGES = [
     " consumer 2.74x -> 2.65x (records of 10: 2.01x -> 1.98x),"
     " ingest warm 1.58x -> 1.57x, ingest cold start 1.26x -> 1.26x (FastComments'; the vendors 1.09x-1.26x, two"
     " of them within the goal), the consumer's cold start 1.21x -> 1.26x.",
-    "- This run (2026-12-03, 12:30) is on the code since 11:51, whose one change on a measured path is that a"
+    "- This run (2026-12-03, 12:32) is on the code since 11:53, whose one change on a measured path is that a"
     " vendor's id is read through one function more (a blank one is none, so a mapping's fallback takes"
-    " over). A slower hour for the consumer (its floor put_item 371 us, 230 at 11:51; the cold start's floor"
+    " over). A slower hour for the consumer (its floor put_item 371 us, 230 at 11:53; the cold start's floor"
     " 204 ms). Costs $3.41 -> $3.41, $1.22 -> $1.23, $0.70 -> $0.70; write units unchanged (1.54, 1.16);"
     " consumer 2.65x -> 2.79x (records of 10: 1.98x -> 2.09x; in the breakdown its write alone 1.02x and all"
     " but the write 1.03x of the floor), ingest warm 1.57x -> 1.59x, ingest cold start 1.26x -> 1.28x (Viafoura"
