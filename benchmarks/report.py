@@ -869,7 +869,7 @@ CHANGES = [
     " -> 2.74x (records of 10: 2.03x -> 2.01x), ingest warm 1.59x -> 1.58x, ingest cold start 1.18x -> 1.26x"
     " (FastComments'; the vendors 1.15x-1.26x, on an unchanged start-up path: the spread of this part between"
     " runs), the consumer's cold start 1.17x -> 1.21x.",
-    "- The 2026-12-03 11:53 run is on the code of the next stop, whose changes on measured paths are two"
+    "- The 2026-12-03 11:53 run is on the code since 10:23, whose changes on measured paths are two"
     " mapping fixes (an OpenWeb event names its spot as its site; a Firstup notification about a channel names"
     " it as its container), an id of white space alone read as absent (each part's values looked at once, as"
     " before), and a malformed field left out of a long list copying it once (only on a failed validation)."
