@@ -707,3 +707,26 @@ def test_docs_list_every_event_type() -> None:
     doc = (EVENTS.parent / "docs" / "event-types.md").read_text()
     missing = [name for name in EVENT_TYPES if f"`{name}`" not in doc]
     assert missing == []
+
+
+@pytest.mark.parametrize("blank", ["", " ", "\t\u00a0"])
+def test_an_openweb_display_name_sent_blank_leaves_the_user_name_as_the_name(blank: str) -> None:
+    # Given an OpenWeb like whose liker's display name is sent blank beside a user name
+    liker = {"user_id": "u-1", "user_name": "alice", "display_name": blank}
+    body = {"event_id": "e", "type": "liked-message", "liker": liker}
+
+    # Then the liker is named by the user name, as when the display name is left out
+    ((mapped),) = normalize("openweb", body).mapped
+    assert mapped.event.actor is not None
+    assert mapped.event.actor.name == "alice"
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_fastcomments_comment_whose_only_author_field_is_a_blank_name_names_no_author(blank: str) -> None:
+    # Given a comment with no user id and a commenter name sent blank
+    comment = sample("fastcomments/comment-created.json")
+    comment = {**{k: v for k, v in comment.items() if k != "userId"}, "commenterName": blank}
+
+    # Then it names no author, as a comment with neither does
+    ((mapped),) = fastcomments("comment-created", comment).mapped
+    assert mapped.event.actor is None

@@ -66,12 +66,22 @@ def _id_or_none(value: Any) -> Any:
     return _whole_number_as_digits(value)
 
 
+def _blank_as_none(value: Any) -> Any:
+    """A text of white space alone (or empty) as none: no name, so the field a mapping falls back to is taken."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
 ID_DIGITS = BeforeValidator(_whole_number_as_digits)
 """For an event's id field (``Annotated[str, ID_DIGITS]``): a whole number is its digits however it is written."""
 IdText = Annotated[str | None, BeforeValidator(_id_or_none)]
 """Any other id a vendor sends (a user's, a comment's, a section's): the same digits however the number is written,
 so reads by content, container, actor or recipient find it by the id the vendor means; a blank one is none (a
 container id sent as ``"  "`` leaves the topic or channel the event also names as its container)."""
+NameText = Annotated[str | None, BeforeValidator(_blank_as_none)]
+"""A person's name a vendor sends: a blank one is none (an OpenWeb ``display_name`` of ``" "`` leaves the
+``user_name``, a FastComments comment with no user id and a blank ``commenterName`` names no author)."""
 
 
 class MappingError(ValueError):

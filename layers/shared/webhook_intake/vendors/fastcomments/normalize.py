@@ -12,6 +12,7 @@ from webhook_intake.consumer.normalizing import (
     ID_DIGITS,
     IdText,
     MappingError,
+    NameText,
     VendorModel,
     VendorNormalizer,
     canonical_hash,
@@ -50,7 +51,7 @@ class WebhookComment(VendorModel):
     url_id: IdText = Field(default=None, alias="urlId")
     url: str | None = None
     user_id: IdText = Field(default=None, alias="userId")
-    commenter_name: str | None = Field(default=None, alias="commenterName")
+    commenter_name: NameText = Field(default=None, alias="commenterName")
     comment: str | None = None
     parent_id: IdText = Field(default=None, alias="parentId")
     date: str | None = None

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field, field_validator
 
 from webhook_intake.consumer.models import Container, Content, NormalizedEvent, Party, Site
-from webhook_intake.consumer.normalizing import ID_DIGITS, IdText, VendorModel, VendorNormalizer, validate_leniently
+from webhook_intake.consumer.normalizing import (
+    ID_DIGITS,
+    IdText,
+    NameText,
+    VendorModel,
+    VendorNormalizer,
+    validate_leniently,
+)
 from webhook_intake.times import from_epoch, iso_millis
 from webhook_intake.vendors.openweb import SPEC
 
@@ -71,8 +78,8 @@ _SPOT_OF_CONVERSATION = re.compile(r"(sp_[0-9A-Za-z]+)_.")
 class OpenWebUser(VendorModel):
     user_id: IdText = None
     sso_user_id: IdText = None
-    user_name: str | None = None
-    display_name: str | None = None
+    user_name: NameText = None
+    display_name: NameText = None
     registered: bool | None = None
 
     def party(self, role: str, url: str | None = None) -> Party:
