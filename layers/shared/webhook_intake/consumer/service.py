@@ -54,10 +54,10 @@ if TYPE_CHECKING:
     from webhook_intake.store.quarantine import QuarantineStore
 
 MAX_OUTCOMES_PER_LINE = 200
+"""Outcome lines stay far below CloudWatch's 256 KB per log event."""
 _LOOK_FAILED = (OutOfTimeError, StoreError, PayloadError, ClientError, BotoCoreError)
 """What ends a first version's look for its copies kept as conflicts undone (no time, DynamoDB or S3 failing): held
 for the reserve, and there said in the log."""
-"""Outcome lines stay far below CloudWatch's 256 KB per log event."""
 TIME_RESERVE_MS = 3_000
 """Kept back at the end of an invocation: one try at sending the rest of a delivery back (``Continuation``),
 the feed pages owed (:data:`MAX_FEED_PAGES_OWED` at most), the metrics and the outcomes line fit in it. No
