@@ -12,7 +12,7 @@ MAX_EVENT_ID_CHARS = 1024
 and more (FastComments', Firstup's). Keys hold one too long for them by its hash (store/schema.py)."""
 
 
-def _blank(value: Any) -> bool:
+def blank(value: Any) -> bool:
     """An empty string, or one of white space alone (as ``str.strip`` reads white space: ingest's rule for an id)."""
     return isinstance(value, str) and not value.strip()
 
@@ -30,8 +30,8 @@ class _Part(BaseModel):
         Not a text: a comment edited down to an image alone has the empty text, not the one before it. (One
         look at the part's values, not a validator per field: a part is made a few times an event.)
         """
-        if isinstance(data, dict) and any(map(_blank, data.values())):
-            return {name: value for name, value in data.items() if name == "text" or not _blank(value)}
+        if isinstance(data, dict) and any(map(blank, data.values())):
+            return {name: value for name, value in data.items() if name == "text" or not blank(value)}
         return data
 
 

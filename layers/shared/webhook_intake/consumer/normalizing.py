@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError
 
-from webhook_intake.consumer.models import NormalizedEvent
+from webhook_intake.consumer.models import NormalizedEvent, blank
 from webhook_intake.consumer.splitting import BodyError, Element, split
 from webhook_intake.ingest.contract import Verdict, id_text, judge_event, out_of_range_verdict
 from webhook_intake.taxonomy import event_type
@@ -58,19 +58,15 @@ def _whole_number_as_digits(value: Any) -> Any:
     return value
 
 
+def _blank_as_none(value: Any) -> Any:
+    """A text of white space alone (or empty) as none: no name, so the field a mapping falls back to is taken."""
+    return None if blank(value) else value
+
+
 def _id_or_none(value: Any) -> Any:
     """An id as :func:`_whole_number_as_digits` reads it; an empty one, or one of white space alone, as none (ingest's
     :func:`id_text` rule), so that a mapping falling back to another field when one is absent falls back for it too."""
-    if isinstance(value, str) and id_text(value) is None:
-        return None
-    return _whole_number_as_digits(value)
-
-
-def _blank_as_none(value: Any) -> Any:
-    """A text of white space alone (or empty) as none: no name, so the field a mapping falls back to is taken."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
+    return _whole_number_as_digits(_blank_as_none(value))
 
 
 ID_DIGITS = BeforeValidator(_whole_number_as_digits)
