@@ -617,12 +617,11 @@ def _find_letter(
     SQS finds no message by its id: each vendor's dead letters are received until it is among them, so
     ``progress`` hears how many were read so far, every vendor's together."""
     sqs = target.client("sqs")
-    before = 0
+    read = 0
     for key in vendors:
         url = target.vendor(key).dead_letter_queue_url
-        heard = None if progress is None else (lambda so_far, before=before: progress(before + so_far))
-        received = receive_all(sqs, url, 10_000, within=PEEK_VISIBILITY / 2, progress=heard)
-        before += len(received)
+        received = receive_all(sqs, url, 10_000, within=PEEK_VISIBILITY / 2, progress=progress, read_before=read)
+        read += len(received)
         found = next((message for message in received if message["MessageId"] == message_id), None)
         release(sqs, url, [message for message in received if message is not found])
         if found is not None:

@@ -224,9 +224,7 @@ def dead_letters(
         url = target.vendor(key).dead_letter_queue_url
         try:
             visible = depth(sqs, url)[0]
-            before = len(letters)
-            heard = None if progress is None else (lambda so_far, before=before: progress(before + so_far))
-            received = receive_all(sqs, url, limit, waiting=visible, progress=heard)
+            received = receive_all(sqs, url, limit, waiting=visible, progress=progress, read_before=len(letters))
         except IntakeError as exc:
             if unread is None:
                 raise
@@ -425,9 +423,11 @@ def receive_all(
     within: float | None = None,
     waiting: int | None = None,
     progress: Callable[[int], None] | None = None,
+    read_before: int = 0,
 ) -> list[dict[str, Any]]:
     """Messages of a queue, received (hidden for a moment) up to ``limit``; for at most ``within`` seconds.
-    ``progress`` hears how many were received so far, after each receive.
+    ``progress`` hears how many were received so far, after each receive, counted on from ``read_before`` (what
+    a read of several queues received from those before this one).
 
     A short-poll ReceiveMessage asks a sample of SQS's servers: on a real queue it can answer
     nothing while messages wait on the others (moto's never does). So an empty answer ends the
@@ -451,7 +451,7 @@ def receive_all(
             if not batch:
                 break
             if progress is not None:
-                progress(len(received))
+                progress(read_before + len(received))
     except BaseException:
         release(sqs, queue_url, received)
         raise

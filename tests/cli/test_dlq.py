@@ -444,6 +444,27 @@ def test_one_dead_letter_by_id_shows_at_a_terminal_how_many_dead_letters_were_re
     assert depth(runtime, dlq_url(runtime, VENDOR)) == 24
 
 
+def test_the_count_of_dead_letters_read_to_find_one_goes_on_across_vendors_queues(
+    stack: str, runtime: LocalRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three dead letters on the queue of a vendor read before this one's, and this one's 25
+    earlier = next(key for key in vendors() if key != VENDOR)
+    assert list(vendors()).index(earlier) < list(vendors()).index(VENDOR)
+    for n in range(3):
+        runtime.sqs.send_message(QueueUrl=dlq_url(runtime, earlier), MessageBody=json.dumps({"id": f"e-{n}"}))
+    dead_letters_after_the_first(runtime, 24)
+    letter = [item for item in listed(stack) if item["kind"] == "dead-letter" and item["vendor"] == VENDOR][-1]
+    monkeypatch.setenv("FORCE_COLOR", "1")
+
+    # When one of this vendor's is looked for by its id at a terminal (a dry run: nothing is sent back)
+    code, text = cli("dlq", "redrive", "--stack", stack, "--id", letter["id"], "--dry-run")
+
+    # Then the count the terminal last saw holds the other queue's dead letters read before it: 28, not 25
+    assert code == 0, text
+    line = ([line for line in text.splitlines() if "Reading the dead letters for that id" in line] or [""])[-1]
+    assert "28 so far" in line, text
+
+
 @pytest.mark.parametrize("command", ["redrive", "delete"])
 def test_one_dead_letter_by_id_leaves_nothing_on_a_standard_error_that_is_no_terminal(
     stack: str, command: str, capsys: pytest.CaptureFixture[str]
