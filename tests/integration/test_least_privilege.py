@@ -225,8 +225,9 @@ def test_every_aws_call_of_every_function_is_allowed_by_its_role(
     url = runtime.stack.queues[f"{stem}Queue"]
     (message,) = queue_messages(runtime.sqs, url)
     with monkeypatch.context() as clock:
-        # the record's check, then its first event and the attempt of its write; the reserve from the second
-        left = iter([60_000, 60_000, 60_000])
+        # its two events read ahead, the record's check, then its first event and the attempt of its write; the
+        # reserve from the second
+        left = iter([60_000] * 5)
         clock.setattr(LambdaContext, "get_remaining_time_in_millis", lambda _: next(left, TIME_RESERVE_MS - 1))
         runtime.functions[f"{stem}ConsumerFunction"].invoke(
             sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")

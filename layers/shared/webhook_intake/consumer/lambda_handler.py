@@ -73,6 +73,8 @@ def build_handler(
         name_vendor(logger, settings.vendor)
         consumer.begin(context.get_remaining_time_in_millis)
         try:
+            records = event.get("Records")
+            consumer.look_ahead(records if isinstance(records, list) else [])
             response: dict[str, Any] = dict(
                 process_partial_response(
                     event=event, record_handler=consumer.handle_record, processor=processor, context=context
