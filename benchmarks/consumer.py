@@ -20,7 +20,8 @@ the floor: its client calls botocore's own, unpatched methods.
 
 The breakdown says where the time goes, in a run of its own: the handler's write alone
 (``EventStore.put`` of the prepared items, its client and request) and all of the handler but
-the write (a store that writes nothing), each against the floor.
+the write (a store that writes nothing), each against the floor; and what the read ahead saves:
+the handler against itself with each event mapped and prepared in its turn, between two writes.
 """
 
 from __future__ import annotations
@@ -190,6 +191,9 @@ class Case:
         # The handler with a store that writes nothing: all of its work but the write.
         no_write = build_service(settings, Logger(), vendor_metrics(vendor_key))
         no_write.events = _NoWrite(TABLE_NAME)
+        # The handler without its read ahead: every event mapped and prepared in its turn, between two writes.
+        in_turn = build_service(settings, Logger(), vendor_metrics(vendor_key))
+        in_turn.look_ahead = lambda records: None  # type: ignore[method-assign]
         # The usual design's client is its own: Powertools idempotency adds a user-agent hook to the client it
         # is given, which on the handler's would make each of the handler's requests dearer than when deployed.
         usual_client = clients.session().client("dynamodb", config=CONSUMER_CONFIG)
@@ -199,6 +203,7 @@ class Case:
             "ours": build_handler(settings),
             "usual": build_usual_handler(vendor_key, TABLE_NAME, IDEMPOTENCY_TABLE, usual_client),
             "all but the write": build_handler(settings, service=no_write),
+            "mapped in turn": build_handler(settings, service=in_turn),
         }
         self.context = lambda_context(f"bench-consumer-{vendor_key}", CONSUMER_MEMORY_MB)
         self.first_metrics: set[tuple[str, str]] = set()
@@ -260,7 +265,7 @@ def _time_cases(cases: list[Case], rounds: int) -> dict[str, Timing]:
     )
     timings["usual"] = usual["usual"]
     timings["ours against usual"] = usual["ours"]
-    parts = ("floor", "ours", "its write only", "all but the write")
+    parts = ("floor", "ours", "its write only", "all but the write", "mapped in turn")
     breakdown = alternate(
         {side: [unit for case in cases for unit in case.units(side, floor_client)] for side in parts},
         rounds=min(rounds, BREAKDOWN_ROUNDS),
@@ -279,8 +284,9 @@ def _summary(cases: list[Case], timings: dict[str, Timing]) -> dict[str, Any]:
     result["usual_ratio"] = ratio(timings, ["ours against usual"], ["usual"])
     result["breakdown"] = {
         side: ratio(timings, [f"breakdown {side}"], ["breakdown floor"])
-        for side in ("ours", "its write only", "all but the write")
+        for side in ("ours", "its write only", "all but the write", "mapped in turn")
     }
+    result["read_ahead"] = ratio(timings, ["breakdown ours"], ["breakdown mapped in turn"])
     result["by_vendor"] = {}
     start = 0
     for case in cases:
@@ -367,10 +373,15 @@ def _add_rows(report: Report, facts: dict[str, Any], rounds: int) -> None:
             ("ours", "the handler"),
             ("its write only", "its write alone (EventStore.put of the prepared item)"),
             ("all but the write", "all of it but the write (a store that writes nothing)"),
+            ("mapped in turn", "the handler mapping each event in its turn (no read ahead)"),
         ):
             row = Row(part, f"breakdown, {label}: {text}", found["breakdown"][side], "x the floor")
             row.paired = found["breakdown"][side]
             report.add(row)
+        text = "the read ahead (the handler against itself mapping each event in its turn)"
+        row = Row(part, f"breakdown, {label}: {text}", found["read_ahead"], "x")
+        row.paired = found["read_ahead"]
+        report.add(row)
         if label.startswith("single"):
             for key, by_vendor in found["by_vendor"].items():
                 row = Row(part, f"CPU per event, {key} ({by_vendor['events']} single-event records)",
