@@ -346,6 +346,33 @@ def test_the_first_version_of_an_event_stays_when_a_later_one_with_other_content
     assert [entry["received_at"] for entry in entries] == [first_received]
 
 
+def test_two_versions_of_an_event_in_one_batch_later_one_first_leave_the_first_version(
+    shared_runtime: LocalRuntime, secrets: dict[str, Any]
+) -> None:
+    runtime = shared_runtime
+    first, later = versions("batch-version-rej", "batch-version-c", "first", "later")
+    # Given an event, then the same id with other content, both in one batch with the later one first (the batch
+    # read ahead whole, then written record by record)
+    messages = sent_in_turn(runtime, secrets, [json.dumps(first).encode(), json.dumps(later).encode()])
+    answer = runtime.functions["OpenWebConsumerFunction"].invoke(
+        sqs_event(messages[::-1], "arn:aws:sqs:us-east-1:1:q", "us-east-1")
+    )
+    for message in messages:
+        runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
+    first_received, later_received = (m["MessageAttributes"]["received_at"]["StringValue"] for m in messages)
+
+    # Then the first version stays, the later one is kept as the conflict, and the feed lists the event once
+    assert answer == {"batchItemFailures": []}
+    stored = reader(runtime).get("openweb", "batch-version-rej") or {}
+    assert (stored["raw"], stored["received_at"]) == (first, first_received)
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "batch-version-rej"]
+    assert [(item["reason"], json.loads(item["text"]), item["received_at"]) for item in kept] == [
+        ("conflict", later, later_received)
+    ]
+    entries = listed(runtime, vendor="openweb", content="batch-version-c")
+    assert [entry["received_at"] for entry in entries] == [first_received]
+
+
 def test_a_retry_of_the_first_version_kept_as_a_conflict_before_it_took_its_place_is_released(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
