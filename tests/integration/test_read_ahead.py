@@ -8,11 +8,22 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from intake_cli.events import sqs_event
+from intake_cli.samples import sample_files
 from tests.conftest import queue_messages
-from tests.helpers import notifications_body, queue_url, send_body, stored_ids
+from tests.helpers import (
+    listed,
+    notifications_body,
+    quarantined,
+    queue_url,
+    send,
+    send_body,
+    stack_with,
+    stored,
+    stored_ids,
+)
 from webhook_intake.consumer import service
 from webhook_intake.consumer.service import LOOK_AHEAD_BODY_CHARS, LOOK_AHEAD_EVENTS
-from webhook_intake.registry import vendor
+from webhook_intake.registry import VENDORS, vendor
 from webhook_intake.store.events import EventStore
 
 if TYPE_CHECKING:
@@ -121,3 +132,56 @@ def test_what_fails_while_a_record_is_read_ahead_fails_that_record_alone(
     # Then that record alone goes back to be retried, and the others' events are stored
     assert answer["batchItemFailures"] == [{"itemIdentifier": messages[1]["MessageId"]}]
     assert stored_ids(runtime, VENDOR) == ["fault-0", "fault-2"]
+
+
+def outcomes(runtime: LocalRuntime, vendor_key: str) -> dict[str, Any]:
+    """What a stack holds of a vendor's events: stored (but for the id of each write), quarantined, listed."""
+    return {
+        "stored": sorted(
+            json.dumps({k: v for k, v in event.items() if k != "write_id"}, sort_keys=True, default=str)
+            for event in stored(runtime, vendor_key)
+        ),
+        "quarantined": sorted(
+            (str(item.get("reason")), str(item.get("event_id")), item["text"], str(item.get("received_at")))
+            for item in quarantined(runtime, vendor_key)
+        ),
+        "listed": sorted(
+            json.dumps(entry, sort_keys=True, default=str) for entry in listed(runtime, vendor=vendor_key)
+        ),
+    }
+
+
+@pytest.mark.parametrize("vendor_key", list(VENDORS))
+def test_a_batch_read_ahead_ends_as_its_records_consumed_one_at_a_time(
+    vendor_key: str, runtime: LocalRuntime, secrets: dict[str, Any], aws: Any, stack_name: str
+) -> None:
+    # Given every sample delivery of the vendor, each sent twice (a retry's events are duplicates), as queue records
+    for path in sample_files(vendor_key):
+        for _ in range(2):
+            send(runtime, vendor_key, path, secrets)
+    url = queue_url(runtime, vendor_key)
+    messages = sorted(
+        queue_messages(runtime.sqs, url), key=lambda message: message["MessageAttributes"]["received_at"]["StringValue"]
+    )
+    assert len(messages) >= 2
+    for message in messages:
+        runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    one_at_a_time = stack_with({}, aws, f"{stack_name}-b", secrets)
+    stem = vendor(vendor_key).stem
+
+    # When one stack's consumer takes them ten at a time (read ahead), another's one at a time
+    for at in range(0, len(messages), 10):
+        answer = runtime.functions[f"{stem}ConsumerFunction"].invoke(
+            sqs_event(messages[at : at + 10], "arn:aws:sqs:us-east-1:1:q", "us-east-1")
+        )
+        assert answer == {"batchItemFailures": []}
+    for message in messages:
+        answer = one_at_a_time.functions[f"{stem}ConsumerFunction"].invoke(
+            sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")
+        )
+        assert answer == {"batchItemFailures": []}
+
+    # Then both stacks hold the same events, the same quarantine and the same feed
+    found = outcomes(runtime, vendor_key)
+    assert found["stored"]
+    assert found == outcomes(one_at_a_time, vendor_key)
