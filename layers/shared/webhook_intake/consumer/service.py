@@ -73,10 +73,11 @@ LOOK_AHEAD_EVENTS = 100
 """Events an invocation maps and prepares before it writes any (:meth:`ConsumerService.look_ahead`): a batch of
 ten records of ten events, in a few milliseconds."""
 LOOK_AHEAD_SPARE_MS = 2_000
-"""Left beyond the reserve for an event to be read ahead: an invocation short of time maps each event in its turn,
-the time checked before it covering its mapping."""
+"""Needed beyond the reserve for an event to be read ahead (5 s or more left): an invocation short of time maps each
+event in its turn, the time checked before it covering its mapping."""
 LOOK_AHEAD_BODY_CHARS = 65_536
-"""A record with a longer body is mapped in its turn, an event at a time, as a large delivery must be."""
+"""A record with a longer body (in characters, as the message's text is counted) is mapped in its turn, an event at
+a time, as a large delivery must be."""
 
 
 # One try, within the reserve: a send that cannot finish in time must not become the function's timeout.
