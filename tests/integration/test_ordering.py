@@ -305,6 +305,23 @@ def test_a_retried_delivery_consumed_before_the_one_it_repeats_takes_the_first_c
     assert state.status == "approved"
 
 
+def assert_first_version_stays(
+    runtime: LocalRuntime, messages: list[dict[str, Any]], first: dict[str, Any], later: dict[str, Any]
+) -> None:
+    """The first of two versions of an OpenWeb event (``messages``: theirs, in order) is stored with its receive
+    time, the later one is kept as the conflict, and the feed lists the event once, at the first's time."""
+    first_received, later_received = (m["MessageAttributes"]["received_at"]["StringValue"] for m in messages)
+    event_id, comment_id = first["event_id"], first["comment"]["comment_id"]
+    stored = reader(runtime).get("openweb", event_id) or {}
+    assert (stored["raw"], stored["received_at"]) == (first, first_received)
+    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == event_id]
+    assert [(item["reason"], json.loads(item["text"]), item["received_at"]) for item in kept] == [
+        ("conflict", later, later_received)
+    ]
+    entries = listed(runtime, vendor="openweb", content=comment_id)
+    assert [entry["received_at"] for entry in entries] == [first_received]
+
+
 def test_a_copy_consumed_after_a_later_one_leaves_the_event_as_a_run_in_order_would(
     shared_runtime: LocalRuntime, secrets: dict[str, Any]
 ) -> None:
@@ -332,18 +349,10 @@ def test_the_first_version_of_an_event_stays_when_a_later_one_with_other_content
     first, later = versions("version-rej", "version-c", "first", "later")
     # Given an event, then the same id with other content, when the later one is consumed first
     messages = sent_then_consumed_backwards(runtime, secrets, [json.dumps(first).encode(), json.dumps(later).encode()])
-    first_received, later_received = (m["MessageAttributes"]["received_at"]["StringValue"] for m in messages)
 
-    # Then the first version stays, as in a run in order, and the later one is kept as the conflict
-    stored = reader(runtime).get("openweb", "version-rej") or {}
-    assert (stored["raw"], stored["received_at"]) == (first, first_received)
-    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "version-rej"]
-    assert [(item["reason"], json.loads(item["text"]), item["received_at"]) for item in kept] == [
-        ("conflict", later, later_received)
-    ]
-    # and the feed lists the event once, at the first version's receive time
-    entries = listed(runtime, vendor="openweb", content="version-c")
-    assert [entry["received_at"] for entry in entries] == [first_received]
+    # Then the first version stays, as in a run in order, and the later one is kept as the conflict; the feed
+    # lists the event once, at the first version's receive time
+    assert_first_version_stays(runtime, messages, first, later)
 
 
 def test_two_versions_of_an_event_in_one_batch_later_one_first_leave_the_first_version(
@@ -359,18 +368,10 @@ def test_two_versions_of_an_event_in_one_batch_later_one_first_leave_the_first_v
     )
     for message in messages:
         runtime.sqs.delete_message(QueueUrl=queue_url(runtime, "openweb"), ReceiptHandle=message["ReceiptHandle"])
-    first_received, later_received = (m["MessageAttributes"]["received_at"]["StringValue"] for m in messages)
 
     # Then the first version stays, the later one is kept as the conflict, and the feed lists the event once
     assert answer == {"batchItemFailures": []}
-    stored = reader(runtime).get("openweb", "batch-version-rej") or {}
-    assert (stored["raw"], stored["received_at"]) == (first, first_received)
-    kept = [item for item in quarantined(runtime, "openweb") if item.get("event_id") == "batch-version-rej"]
-    assert [(item["reason"], json.loads(item["text"]), item["received_at"]) for item in kept] == [
-        ("conflict", later, later_received)
-    ]
-    entries = listed(runtime, vendor="openweb", content="batch-version-c")
-    assert [entry["received_at"] for entry in entries] == [first_received]
+    assert_first_version_stays(runtime, messages, first, later)
 
 
 def test_a_retry_of_the_first_version_kept_as_a_conflict_before_it_took_its_place_is_released(
