@@ -212,8 +212,6 @@ class ConsumerService:
     """The quarantine items the record being handled wrote, and whether each was its event's first."""
     _ahead: dict[str, Ahead] = field(default_factory=dict, init=False, repr=False)
     """The records :meth:`look_ahead` read, by message id, until their turn."""
-    _record_ahead: Ahead | None = field(default=None, init=False, repr=False)
-    """What was read ahead of the record being handled."""
 
     @property
     def vendor(self) -> str:
@@ -384,7 +382,7 @@ class ConsumerService:
             self._check_time()
         message_id = str(raw_record.get("messageId", ""))
         self._kept_in_record = {}
-        ahead = self._record_ahead = self._ahead.pop(message_id, None)
+        ahead = self._ahead.pop(message_id, None)
         delivery = self._delivery(raw_record, message_id, receives, ahead)
         message = str(raw_record.get("body") or "")
         try:
@@ -403,7 +401,7 @@ class ConsumerService:
         start = self._start(delivery, reading, message_id)
         for position in range(start, len(reading)):
             try:
-                key = self._event(reading, position, delivery, record=(message_id, receives))
+                key = self._event(reading, position, delivery, record=(message_id, receives), ahead=ahead)
             except OutOfTimeError:
                 if position == start and not sends_round:
                     raise
@@ -420,15 +418,22 @@ class ConsumerService:
             self._resolve(delivery.quarantine_key, kept, sent_back, slots, record=(message_id, receives))
 
     def _event(
-        self, reading: Reading, position: int, delivery: Delivery, *, record: tuple[str, int | None]
+        self,
+        reading: Reading,
+        position: int,
+        delivery: Delivery,
+        *,
+        record: tuple[str, int | None],
+        ahead: Ahead | None = None,
     ) -> QuarantineKey | None:
-        """Give the event at ``position`` its outcome (the quarantine item it kept, if any); :class:`OutOfTimeError`
-        when only the reserve is left, before it or before an attempt of one of its calls fits: it starts the rest."""
+        """Give the event at ``position`` its outcome (the quarantine item it kept, if any), mapped now or taken from
+        what its record's ``ahead`` holds; :class:`OutOfTimeError` when only the reserve is left, before it or before
+        an attempt of one of its calls fits: it starts the rest."""
         if self._out_of_time():
             raise OutOfTimeError
         if self.tally.feed.pages_owed + len(self.tally.held) >= MAX_FEED_PAGES_OWED:
             self._write_pages(between_events=True)
-        done = self._record_ahead.steps.pop(position, None) if self._record_ahead is not None else None
+        done = ahead.steps.pop(position, None) if ahead is not None else None
         step, prepared = done if done is not None else (reading.step(position), None)
         if isinstance(step, Rejected):
             return self._quarantine(step, delivery)
@@ -700,7 +705,7 @@ class ConsumerService:
     def finish(self) -> None:
         """Report the invocation: one set of metrics and the outcomes, a line per 200 (for ``intake tail``)."""
         tally = self.tally
-        self._ahead, self._record_ahead = {}, None  # what a record out of time left unread
+        self._ahead = {}  # what a record out of time left unread
         self._about_invocation()
         self.attempts.keep(self._remaining_ms, FINAL_MS)
         if self.shapes is not None:
