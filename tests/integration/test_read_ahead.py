@@ -66,10 +66,10 @@ def steps(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     return taken
 
 
-def consume(runtime: LocalRuntime, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """One invocation of the notifications consumer on ``messages``."""
+def consume(runtime: LocalRuntime, messages: list[dict[str, Any]], vendor_key: str = VENDOR) -> dict[str, Any]:
+    """One invocation of the vendor's consumer on ``messages``."""
     event = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1")
-    return dict(runtime.functions["ViafouraNotificationsConsumerFunction"].invoke(event))
+    return dict(runtime.functions[f"{vendor(vendor_key).stem}ConsumerFunction"].invoke(event))
 
 
 def test_a_batch_of_small_records_is_mapped_whole_before_its_first_write_and_written_in_the_deliveries_order(
@@ -167,19 +167,12 @@ def test_a_batch_read_ahead_ends_as_its_records_consumed_one_at_a_time(
     for message in messages:
         runtime.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     one_at_a_time = stack_with({}, aws, f"{stack_name}-b", secrets)
-    stem = vendor(vendor_key).stem
 
     # When one stack's consumer takes them ten at a time (read ahead), another's one at a time
     for at in range(0, len(messages), 10):
-        answer = runtime.functions[f"{stem}ConsumerFunction"].invoke(
-            sqs_event(messages[at : at + 10], "arn:aws:sqs:us-east-1:1:q", "us-east-1")
-        )
-        assert answer == {"batchItemFailures": []}
+        assert consume(runtime, messages[at : at + 10], vendor_key) == {"batchItemFailures": []}
     for message in messages:
-        answer = one_at_a_time.functions[f"{stem}ConsumerFunction"].invoke(
-            sqs_event([message], "arn:aws:sqs:us-east-1:1:q", "us-east-1")
-        )
-        assert answer == {"batchItemFailures": []}
+        assert consume(one_at_a_time, [message], vendor_key) == {"batchItemFailures": []}
 
     # Then both stacks hold the same events, the same quarantine and the same feed
     found = outcomes(runtime, vendor_key)
